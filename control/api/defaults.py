@@ -1,0 +1,352 @@
+"""Kubernetes' defaulting on create and update (SetDefaults_* plus the admission plugins that fill pod fields).
+
+`apply_defaults` is applied to every object the API server accepts, before validation.
+The namespace default and system metadata (uid, resourceVersion, timestamps) are the server's job.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from control.api import quantity
+
+DEFAULT_TOLERATION_SECONDS = 300
+# DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted.
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+
+JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
+JOB_NAME = "batch.kubernetes.io/job-name"
+LEGACY_JOB_CONTROLLER_UID = "controller-uid"
+LEGACY_JOB_NAME = "job-name"
+
+
+def apply_defaults(obj: dict[str, Any]) -> None:
+    """Fill in Kubernetes' defaults for `obj`, in place; unknown kinds are left alone."""
+    fn = _BY_KIND.get(obj.get("kind", ""))
+    if fn is not None:
+        fn(obj)
+
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        spec = obj["spec"] = {}
+    return spec
+
+
+def _template_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
+    template = _spec(obj).get("template")
+    if not isinstance(template, dict):
+        return None
+    spec = template.get("spec")
+    if not isinstance(spec, dict):
+        spec = template["spec"] = {}
+    return spec
+
+
+# --- pods ------------------------------------------------------------------------------------------
+
+
+def image_pull_policy(image: str) -> str:
+    """Always for `:latest` or an untagged image, IfNotPresent for any other tag or a digest."""
+    name = image.split("@", 1)[0]
+    if "@" in image:
+        return "IfNotPresent"
+    last = name.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
+def _default_probe(probe: Any) -> None:
+    if not isinstance(probe, dict):
+        return
+    probe.setdefault("timeoutSeconds", 1)
+    probe.setdefault("periodSeconds", 10)
+    probe.setdefault("successThreshold", 1)
+    probe.setdefault("failureThreshold", 3)
+    http = probe.get("httpGet")
+    if isinstance(http, dict):
+        http.setdefault("path", "/")
+        http.setdefault("scheme", "HTTP")
+
+
+def _default_container(c: Any) -> None:
+    if not isinstance(c, dict):
+        return
+    if not c.get("imagePullPolicy"):
+        c["imagePullPolicy"] = image_pull_policy(str(c.get("image") or ""))
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    # Go serializes the empty struct, which is why kubectl -o yaml always shows `resources: {}`.
+    c.setdefault("resources", {})
+    for p in c.get("ports") or []:
+        if isinstance(p, dict):
+            p.setdefault("protocol", "TCP")
+    for key in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _default_probe(c.get(key))
+
+
+def default_pod_spec(spec: dict[str, Any]) -> None:
+    """SetDefaults_PodSpec and SetDefaults_Container: applies to pods and pod templates alike."""
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    if not spec.get("restartPolicy"):
+        spec["restartPolicy"] = "Always"
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("securityContext", {})
+    if not spec.get("schedulerName"):
+        spec["schedulerName"] = "default-scheduler"
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or []:
+            _default_container(c)
+    if spec.get("hostNetwork"):
+        # With the host's network the container port is the host port.
+        for c in spec.get("containers") or []:
+            for p in (c.get("ports") or []) if isinstance(c, dict) else []:
+                if isinstance(p, dict) and not p.get("hostPort") and p.get("containerPort"):
+                    p["hostPort"] = p["containerPort"]
+
+
+def _default_pod(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    default_pod_spec(spec)
+    # SetDefaults_Pod (pods only, not templates): requests default to limits.
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or []:
+            if not isinstance(c, dict):
+                continue
+            res = c.get("resources") or {}
+            limits = res.get("limits")
+            if isinstance(limits, dict) and limits:
+                requests = res.setdefault("requests", {})
+                if isinstance(requests, dict):
+                    for name, value in limits.items():
+                        requests.setdefault(name, value)
+    spec.setdefault("enableServiceLinks", True)
+    # Priority admission.
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    _default_tolerations(spec)
+
+
+def _default_tolerations(spec: dict[str, Any]) -> None:
+    """DefaultTolerationSeconds admission: add each default toleration unless one already tolerates that taint."""
+    tolerations = spec.get("tolerations")
+    if not isinstance(tolerations, list):
+        tolerations = []
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        if any(_tolerates_no_execute(t, key) for t in tolerations if isinstance(t, dict)):
+            continue
+        tolerations.append({
+            "key": key, "operator": "Exists", "effect": "NoExecute",
+            "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+        })
+    spec["tolerations"] = tolerations
+
+
+def _tolerates_no_execute(t: dict[str, Any], key: str) -> bool:
+    # The plugin skips a pod that already tolerates the taint in any way (an empty key with Exists
+    # tolerates every taint; an empty effect tolerates every effect).
+    key_ok = t.get("key", "") == key or (not t.get("key") and t.get("operator") == "Exists")
+    effect_ok = t.get("effect", "") in ("", "NoExecute")
+    return key_ok and effect_ok
+
+
+def pod_qos_class(pod: dict[str, Any]) -> str:
+    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits (GetPodQOS, simplified)."""
+    spec = pod.get("spec") or {}
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = (c or {}).get("resources") or {}
+        requests = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
+        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
+        if requests or limits:
+            any_set = True
+        if set(limits) != {"cpu", "memory"}:
+            guaranteed = False
+            continue
+        for name, lim in limits.items():
+            req = requests.get(name, lim)
+            try:
+                if quantity.parse(req) != quantity.parse(lim):
+                    guaranteed = False
+            except quantity.QuantityError:
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+# --- workloads -------------------------------------------------------------------------------------
+
+
+def _default_template(obj: dict[str, Any]) -> None:
+    spec = _template_spec(obj)
+    if spec is not None:
+        default_pod_spec(spec)
+
+
+def _default_deployment(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    if spec.get("replicas") is None:
+        spec["replicas"] = 1
+    strategy = spec.get("strategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["strategy"] = {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.get("rollingUpdate")
+        if not isinstance(ru, dict):
+            ru = strategy["rollingUpdate"] = {}
+        if ru.get("maxUnavailable") is None:
+            ru["maxUnavailable"] = "25%"
+        if ru.get("maxSurge") is None:
+            ru["maxSurge"] = "25%"
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = 10
+    if spec.get("progressDeadlineSeconds") is None:
+        spec["progressDeadlineSeconds"] = 600
+    _default_template(obj)
+
+
+def _default_replicaset(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    if spec.get("replicas") is None:
+        spec["replicas"] = 1
+    _default_template(obj)
+
+
+def _default_daemonset(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    strategy = spec.get("updateStrategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["updateStrategy"] = {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.get("rollingUpdate")
+        if not isinstance(ru, dict):
+            ru = strategy["rollingUpdate"] = {}
+        if ru.get("maxUnavailable") is None:
+            ru["maxUnavailable"] = 1
+        if ru.get("maxSurge") is None:
+            ru["maxSurge"] = 0
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = 10
+    _default_template(obj)
+
+
+def _default_job(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+        spec["parallelism"] = 1
+    if spec.get("parallelism") is None:
+        spec["parallelism"] = 1
+    if spec.get("backoffLimit") is None:
+        spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
+    if not spec.get("completionMode"):
+        spec["completionMode"] = "NonIndexed"
+    if spec.get("suspend") is None:
+        spec["suspend"] = False
+    if not spec.get("podReplacementPolicy"):
+        spec["podReplacementPolicy"] = "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+    _default_template(obj)
+
+
+def job_selector_defaults(job: dict[str, Any], uid: str) -> None:
+    """The Job strategy's generateSelector: call after the server assigned metadata.uid.
+
+    Unless spec.manualSelector is true, the template gets the job-name and controller-uid labels
+    (new and legacy spellings) and the selector selects on the controller uid. Labels the user set are
+    kept, so a conflicting one fails validation instead of being overwritten.
+    """
+    spec = _spec(job)
+    if spec.get("manualSelector") is True:
+        return
+    name = str((job.get("metadata") or {}).get("name", ""))
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        template = spec["template"] = {}
+    meta = template.get("metadata")
+    if not isinstance(meta, dict):
+        meta = template["metadata"] = {}
+    labels = meta.get("labels")
+    if not isinstance(labels, dict):
+        labels = meta["labels"] = {}
+    for key, value in ((LEGACY_JOB_CONTROLLER_UID, uid), (JOB_CONTROLLER_UID, uid),
+                       (LEGACY_JOB_NAME, name), (JOB_NAME, name)):
+        labels.setdefault(key, value)
+    selector = spec.get("selector")
+    if not isinstance(selector, dict):
+        selector = spec["selector"] = {}
+    match = selector.get("matchLabels")
+    if not isinstance(match, dict):
+        match = selector["matchLabels"] = {}
+    match.setdefault(JOB_CONTROLLER_UID, uid)
+
+
+# --- the rest ------------------------------------------------------------------------------------
+
+
+def _default_service(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    if not spec.get("type"):
+        spec["type"] = "ClusterIP"
+    if not spec.get("sessionAffinity"):
+        spec["sessionAffinity"] = "None"
+    for p in spec.get("ports") or []:
+        if not isinstance(p, dict):
+            continue
+        p.setdefault("protocol", "TCP")
+        if p.get("targetPort") in (None, 0, "") and p.get("port") is not None:
+            p["targetPort"] = p["port"]
+    kind = spec["type"]
+    if kind in ("NodePort", "LoadBalancer") and not spec.get("externalTrafficPolicy"):
+        spec["externalTrafficPolicy"] = "Cluster"
+    if kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is None:
+        spec["allocateLoadBalancerNodePorts"] = True
+    if kind != "ExternalName":
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+
+
+def _default_namespace(obj: dict[str, Any]) -> None:
+    spec = _spec(obj)
+    spec.setdefault("finalizers", ["kubernetes"])
+    status = obj.get("status")
+    if not isinstance(status, dict):
+        status = obj["status"] = {}
+    status.setdefault("phase", "Active")
+
+
+def _default_node(obj: dict[str, Any]) -> None:
+    status = obj.get("status")
+    if isinstance(status, dict) and isinstance(status.get("capacity"), dict) and not status.get("allocatable"):
+        # SetDefaults_NodeStatus: a node that reports no allocatable offers its whole capacity.
+        status["allocatable"] = copy.deepcopy(status["capacity"])
+
+
+def _default_endpoints(obj: dict[str, Any]) -> None:
+    for subset in obj.get("subsets") or []:
+        for p in (subset or {}).get("ports") or []:
+            if isinstance(p, dict):
+                p.setdefault("protocol", "TCP")
+
+
+_BY_KIND = {
+    "Pod": _default_pod,
+    "Deployment": _default_deployment,
+    "ReplicaSet": _default_replicaset,
+    "DaemonSet": _default_daemonset,
+    "Job": _default_job,
+    "Service": _default_service,
+    "Namespace": _default_namespace,
+    "Node": _default_node,
+    "Endpoints": _default_endpoints,
+}

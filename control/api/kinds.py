@@ -1,0 +1,106 @@
+"""The kinds kube-tui serves: names, short names, API groups and store keys, as kubectl knows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from control.errors import ApiError
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    resource: str
+    api_version: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+
+    def key(self, namespace: str | None, name: str) -> str:
+        """The store key of one object: /registry/<resource>/[<namespace>/]<name>."""
+        if self.namespaced:
+            return f"/registry/{self.resource}/{namespace}/{name}"
+        return f"/registry/{self.resource}/{name}"
+
+    def prefix(self, namespace: str | None = None) -> str:
+        """The store prefix of every object of this kind, or of one namespace."""
+        if self.namespaced and namespace:
+            return f"/registry/{self.resource}/{namespace}/"
+        return f"/registry/{self.resource}/"
+
+    def topic(self) -> bytes:
+        return f"{self.resource}\x00".encode()
+
+
+_ALL = [
+    KindInfo("Namespace", "namespaces", "v1", False, ("ns",)),
+    KindInfo("Node", "nodes", "v1", False, ("no",)),
+    KindInfo("Pod", "pods", "v1", True, ("po",)),
+    KindInfo("Service", "services", "v1", True, ("svc",)),
+    KindInfo("Endpoints", "endpoints", "v1", True, ("ep",)),
+    KindInfo("Event", "events", "v1", True, ("ev",)),
+    KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",)),
+    KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",)),
+    KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",)),
+    KindInfo("Job", "jobs", "batch/v1", True, ()),
+    KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
+]
+
+KINDS: dict[str, KindInfo] = {k.kind: k for k in _ALL}
+_BY_RESOURCE: dict[str, KindInfo] = {k.resource: k for k in _ALL}
+
+_NAMES: dict[str, KindInfo] = {}
+for _k in _ALL:
+    for _n in (_k.kind, _k.resource, _k.singular, *_k.short_names):
+        _NAMES[_n.lower()] = _k
+        if _k.group:
+            _NAMES[f"{_n.lower()}.{_k.group}"] = _k
+_NAMES["endpoint"] = KINDS["Endpoints"]
+
+
+def supported() -> str:
+    return ", ".join(sorted(KINDS))
+
+
+def lookup(name: str) -> KindInfo:
+    """Resolve what a user typed (Pod, pods, po, deployment.apps, ...) to a kind."""
+    info = _NAMES.get(name.strip().lower())
+    if info is None:
+        raise ApiError(
+            400,
+            "BadRequest",
+            f'the server doesn\'t have a resource type "{name}" (supported kinds: {supported()})',
+        )
+    return info
+
+
+def by_kind(kind: str) -> KindInfo:
+    """Resolve an object's `kind` field, strictly (case-sensitive, as in a manifest)."""
+    info = KINDS.get(kind)
+    if info is None:
+        raise ApiError(
+            400,
+            "BadRequest",
+            f'no matches for kind "{kind}": kube-tui supports {supported()}',
+        )
+    return info
+
+
+def by_resource(resource: str) -> KindInfo:
+    return _BY_RESOURCE[resource]
+
+
+def check_api_version(info: KindInfo, api_version: str | None) -> None:
+    if api_version != info.api_version:
+        raise ApiError(
+            400,
+            "BadRequest",
+            f'no matches for kind "{info.kind}" in version "{api_version}": use apiVersion: {info.api_version}',
+        )

@@ -1,0 +1,66 @@
+"""Object metadata helpers shared by the server and the controllers: timestamps, uids, owners."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+
+
+def now() -> str:
+    """RFC 3339 in UTC with seconds, like metav1.Time."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_micro() -> str:
+    """RFC 3339 with microseconds, like metav1.MicroTime (Lease renewTime, Event eventTime)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(ts: str | None) -> float | None:
+    """Seconds since the epoch of an RFC 3339 timestamp, or None."""
+    if not ts:
+        return None
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def to_rfc3339(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+_ALNUM = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' utilrand alphabet: no vowels, no confusables
+
+
+def random_suffix(n: int = 5) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def controller_of(obj: dict) -> dict | None:
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def owner_ref(owner: dict, *, controller: bool = True) -> dict:
+    md = owner["metadata"]
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": md["name"],
+        "uid": md["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000.0

@@ -1,0 +1,75 @@
+"""Kubernetes resource quantities ("100m", "64Mi", "1.5", "2e3"), parsed exactly."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+            "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+            "P": Fraction(10**15), "E": Fraction(10**18)}
+_RE = re.compile(r"^([+-]?[0-9]*\.?[0-9]+|[+-]?[0-9]+\.)((?:[eE][+-]?[0-9]+)|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)$")
+
+QUANTITY_HELP = "must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
+
+class QuantityError(ValueError):
+    pass
+
+
+def parse(value: str | int | float) -> Fraction:
+    """Parse a quantity into an exact number of base units (cores, bytes)."""
+    if isinstance(value, bool):
+        raise QuantityError(QUANTITY_HELP)
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(Decimal(repr(value)))
+    if not isinstance(value, str):
+        raise QuantityError(QUANTITY_HELP)
+    m = _RE.match(value.strip())
+    if not m:
+        raise QuantityError(QUANTITY_HELP)
+    number, suffix = m.groups()
+    try:
+        base = Fraction(Decimal(number))
+    except InvalidOperation as e:  # pragma: no cover - the regex already checked the shape
+        raise QuantityError(QUANTITY_HELP) from e
+    if suffix in _BINARY:
+        return base * _BINARY[suffix]
+    if suffix and suffix[0] in "eE":
+        return base * Fraction(10) ** int(suffix[1:])
+    return base * _DECIMAL[suffix]
+
+
+def is_valid(value: object) -> bool:
+    try:
+        parse(value)  # type: ignore[arg-type]
+    except QuantityError:
+        return False
+    return True
+
+
+def milli(value: str | int | float) -> int:
+    """CPU in millicores, rounded up like Kubernetes' MilliValue()."""
+    f = parse(value) * 1000
+    return -((-f.numerator) // f.denominator)
+
+
+def to_int(value: str | int | float) -> int:
+    """Bytes (or a count), rounded up like Kubernetes' Value()."""
+    f = parse(value)
+    return -((-f.numerator) // f.denominator)
+
+
+def format_cpu(millicores: int) -> str:
+    return f"{millicores // 1000}" if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def format_bytes(n: int) -> str:
+    for suffix, size in (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if n and n % size == 0:
+            return f"{n // size}{suffix}"
+    return str(n)

@@ -1,0 +1,94 @@
+"""Authorization: admin may do anything; a node only what its kubelet needs (like NodeRestriction)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from control import errors
+from control.api import kinds
+
+if TYPE_CHECKING:
+    from control.apiserver.handlers import Api
+
+READ_VERBS = ("hello", "get", "list", "range", "logs")
+NODE_READABLE = ("Node", "Pod", "Service", "Endpoints", "Namespace", "Lease")
+
+
+def _kind_of(verb: str, body: dict) -> kinds.KindInfo | None:
+    if verb in ("create", "update"):
+        obj = body.get("object")
+        if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
+            return kinds.KINDS.get(obj["kind"])
+        return None
+    if verb == "bind":
+        return kinds.KINDS["Pod"]
+    k = body.get("kind")
+    if isinstance(k, str):
+        try:
+            return kinds.lookup(k)
+        except errors.ApiError:
+            return None
+    return None
+
+
+def _target(verb: str, body: dict) -> tuple[str, str]:
+    if verb in ("create", "update"):
+        md = (body.get("object") or {}).get("metadata") or {}
+        return str(md.get("namespace") or body.get("namespace") or "default"), str(md.get("name") or "")
+    return str(body.get("namespace") or "default"), str(body.get("name") or "")
+
+
+def authorize(user: str, verb: str, body: dict, api: Api) -> None:
+    """Raise 403 Forbidden naming the identity, verb and object unless `user` may do this."""
+    if user in ("admin", "system:apiserver"):
+        return
+    info = _kind_of(verb, body)
+    resource = info.resource if info else str(body.get("kind") or verb)
+    ns, name = _target(verb, body)
+    if user.startswith("system:bootstrap:"):
+        if verb == "hello":
+            return
+        raise errors.forbidden(user, verb, resource, name, ns, "a join token may only join a node (kube-tui node --token ...)")
+    if not user.startswith("system:node:"):
+        raise errors.forbidden(user, verb, resource, name, ns)
+    node = user.removeprefix("system:node:")
+    if verb == "hello":
+        return
+    if verb == "range":
+        raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")
+    if info is None:
+        raise errors.forbidden(user, verb, resource, name, ns)
+    if verb in ("get", "list"):
+        if info.kind == "Pod" and verb == "list":
+            sel = str(body.get("fieldSelector") or "")
+            if f"spec.nodeName={node}" not in sel.replace("==", "="):
+                raise errors.forbidden(
+                    user, verb, "pods", "", ns, f"a node may only list pods bound to it (fieldSelector spec.nodeName={node})"
+                )
+        if info.kind in NODE_READABLE:
+            return
+        raise errors.forbidden(user, verb, info.resource, name, ns)
+    if verb == "logs":
+        raise errors.forbidden(user, verb, "pods/log", name, ns)
+    if info.kind == "Node" and verb in ("create", "update", "patch"):
+        if name == node:
+            return
+        raise errors.forbidden(user, verb, "nodes", name, "", f"a node may only modify its own Node object ({node})")
+    if info.kind == "Lease" and verb in ("create", "update", "patch"):
+        if ns == "kube-node-lease" and name == node:
+            return
+        raise errors.forbidden(user, verb, "leases", name, ns, f"a node may only renew its own Lease (kube-node-lease/{node})")
+    if info.kind == "Event" and verb in ("create", "patch"):  # system:node may patch events: repeat counts
+        return
+    if info.kind == "Pod" and verb in ("update", "patch", "delete"):
+        sub = body.get("subresource")
+        if verb != "delete" and sub != "status":
+            raise errors.forbidden(user, verb, "pods", name, ns, "a node may only update the status of its pods")
+        try:
+            pod, _ = api._load(info, ns, name)
+        except errors.ApiError:
+            raise
+        if ((pod.get("spec") or {}).get("nodeName") or "") != node:
+            raise errors.forbidden(user, verb, "pods", name, ns, f"the pod is not bound to node {node}")
+        return
+    raise errors.forbidden(user, verb, info.resource, name, ns)

@@ -1,0 +1,576 @@
+"""The API server's verbs: admission (defaults, validation), optimistic concurrency, and the store writes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgpack
+
+from control import errors
+from control.api import kinds, meta
+from control.api.defaults import apply_defaults, job_selector_defaults
+from control.api.fieldsel import parse_field_selector
+from control.api.kinds import KindInfo
+from control.api.labels import parse_selector
+from control.api.patch import merge_patch
+from control.api.qos import qos_class
+from control.api.validation import validate
+from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
+from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
+from control.errors import ApiError, FieldError
+from control.store import Compare, ErrCompacted, ErrFutureRev, Op, Store, StoreError
+from control.wire import require
+
+log = logging.getLogger("kube_tui.apiserver")
+
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "Job")
+CONFLICT_RETRIES = 8
+
+# Warnings for the current request (each request runs in its own task, so its own context).
+WARNINGS: contextvars.ContextVar[list[str]] = contextvars.ContextVar("warnings")
+# Who is writing (the client's agent string), recorded like metadata.managedFields' manager.
+AGENT: contextvars.ContextVar[str] = contextvars.ContextVar("agent", default="unknown")
+
+Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
+
+
+def record_manager(obj: dict, manager: str, subresource: str = "") -> None:
+    """metadata.managedFields without field sets: which agent last wrote this object, and when."""
+    md = obj.setdefault("metadata", {})
+    entries = [e for e in md.get("managedFields") or [] if isinstance(e, dict)]
+    entry = {"manager": manager, "operation": "Update", "apiVersion": obj.get("apiVersion"), "time": meta.now()}
+    if subresource:
+        entry["subresource"] = subresource
+    entries = [e for e in entries if not (e.get("manager") == manager and e.get("subresource", "") == subresource)]
+    entries.append(entry)
+    md["managedFields"] = entries[-8:]
+
+
+def encode(obj: dict) -> bytes:
+    """Stored form: the object without its resourceVersion (that is the key's mod_revision)."""
+    md = obj.get("metadata") or {}
+    if "resourceVersion" in md:
+        obj = dict(obj)
+        obj["metadata"] = {k: v for k, v in md.items() if k != "resourceVersion"}
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+class Api:
+    """One method per verb; every write goes through admission and a compare-and-swap on the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        hub: WatchHub,
+        *,
+        server_id: str,
+        watch_address: str,
+        event_ttl: int = 3600,
+        logs_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.server_id = server_id
+        self.watch_address = watch_address
+        self.event_ttl = event_ttl
+        self.logs_proxy = logs_proxy
+        self.cluster_ips = IPAllocator(SERVICE_CIDR)
+        self.node_ports = PortAllocator(*NODE_PORT_RANGE)
+        self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
+        self.verbs: dict[str, Handler] = {
+            "hello": self.hello,
+            "create": self.create,
+            "get": self.get,
+            "list": self.list,
+            "update": self.update,
+            "patch": self.patch,
+            "delete": self.delete,
+            "bind": self.bind,
+            "range": self.range,
+            "logs": self.logs,
+        }
+
+    # -- bootstrap ----------------------------------------------------------------------------
+    async def bootstrap(self) -> None:
+        """Rebuild allocators from the store and create what a cluster always has."""
+        svc = kinds.by_kind("Service")
+        kvs, _ = self.store.range(svc.prefix(), prefix=True)
+        for kv in kvs:
+            self._take_service_addresses(decode(kv.value, kv.mod_revision))
+        self.cluster_ips.take(str(SERVICE_CIDR.network_address + 1))  # the kubernetes service
+        for ns in PROTECTED_NAMESPACES:
+            if self.store.get(kinds.by_kind("Namespace").key(None, ns)) is None:
+                await self.create({"object": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}}, "system")
+        if self.store.get(svc.key("default", "kubernetes")) is None:
+            self.cluster_ips.release(str(SERVICE_CIDR.network_address + 1))  # create() takes it again
+            await self.create(
+                {
+                    "object": {
+                        "apiVersion": "v1",
+                        "kind": "Service",
+                        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                        "spec": {
+                            "clusterIP": str(SERVICE_CIDR.network_address + 1),
+                            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                        },
+                    }
+                },
+                "system",
+            )
+
+    def _take_service_addresses(self, svc: dict) -> None:
+        spec = svc.get("spec") or {}
+        ip = spec.get("clusterIP")
+        if ip and ip != "None":
+            self.cluster_ips.take(ip)
+        for p in spec.get("ports") or []:
+            if p.get("nodePort"):
+                self.node_ports.take(int(p["nodePort"]))
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _identify(self, obj: Any, namespace: str | None = None) -> tuple[KindInfo, str | None, str]:
+        if not isinstance(obj, dict):
+            raise errors.bad_request(f"object must be a map, got {type(obj).__name__}")
+        kind = obj.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise errors.bad_request("Object 'Kind' is missing in the request: every object needs 'kind' (e.g. kind: Pod)")
+        info = kinds.by_kind(kind)
+        kinds.check_api_version(info, obj.get("apiVersion"))
+        md = obj.get("metadata")
+        if md is None:
+            md = obj["metadata"] = {}
+        if not isinstance(md, dict):
+            raise errors.invalid(kind, "", [FieldError("metadata", "Invalid value", "must be a map")])
+        name = md.get("name") or ""
+        if not isinstance(name, str):
+            raise errors.invalid(kind, str(name), [FieldError("metadata.name", "Invalid value", "must be a string", name)])
+        ns: str | None = None
+        if info.namespaced:
+            ns = md.get("namespace") or namespace or "default"
+            if namespace and md.get("namespace") and md["namespace"] != namespace:
+                raise errors.bad_request(
+                    f"the namespace of the provided object ({md['namespace']}) does not match the namespace sent on the request ({namespace})"
+                )
+            if not isinstance(ns, str):
+                raise errors.invalid(kind, name, [FieldError("metadata.namespace", "Invalid value", "must be a string", ns)])
+            md["namespace"] = ns
+        else:
+            md.pop("namespace", None)
+        return info, ns, name
+
+    def _load(self, info: KindInfo, ns: str | None, name: str) -> tuple[dict, int]:
+        kv = self.store.get(info.key(ns, name))
+        if kv is None:
+            raise errors.not_found(info.resource, name, info.group)
+        return decode(kv.value, kv.mod_revision), kv.mod_revision
+
+    def _target(self, body: dict, verb: str) -> tuple[KindInfo, str | None, str]:
+        info = kinds.lookup(require(body, "kind", verb=verb))
+        name = require(body, "name", verb=verb)
+        ns = body.get("namespace") or "default" if info.namespaced else None
+        if ns is not None and not isinstance(ns, str):
+            raise errors.bad_request(f"{verb}: field 'namespace' must be a string")
+        return info, ns, name
+
+    def _check_namespace(self, ns: str | None, kind: str) -> None:
+        if ns is None:
+            return
+        kv = self.store.get(f"/registry/namespaces/{ns}")
+        if kv is None:
+            raise errors.not_found("namespaces", ns)
+        nso = decode(kv.value, kv.mod_revision)
+        if (nso.get("status") or {}).get("phase") == "Terminating":
+            raise errors.ApiError(
+                403,
+                "Forbidden",
+                f'{kind.lower()}s is forbidden: unable to create new content in namespace {ns} because it is being terminated',
+            )
+
+    async def _event_lease_id(self) -> int:
+        # one etcd lease per minute of events, like the apiserver's lease reuse
+        window = int(time.time() // 60)
+        if self._event_lease[0] != window:
+            lease = await self.store.lease_grant(self.event_ttl + 60)
+            self._event_lease = (window, lease)
+        return self._event_lease[1]
+
+    async def _write(self, key: str, obj: dict, *, expect_mod: int, lease: int = 0, subresource: str = "") -> int:
+        """Compare-and-swap put: expect_mod 0 means 'must not exist'."""
+        record_manager(obj, AGENT.get(), subresource)
+        target = "create" if expect_mod == 0 else "mod"
+        try:
+            res = await self.store.txn([Compare(key, target, "=", expect_mod)], [Op.put(key, encode(obj), lease=lease)], [])
+        except StoreError as e:
+            raise errors.internal(f"storage error: {e}") from e
+        return res.revision if res.succeeded else 0
+
+    # -- verbs ----------------------------------------------------------------------------------
+    async def hello(self, body: dict, user: str) -> tuple[int, Any]:
+        return 200, {
+            "server_id": self.server_id,
+            "version": 1,
+            "watch": self.watch_address,
+            "revision": self.store.revision,
+            "user": user,
+        }
+
+    async def create(self, body: dict, user: str) -> tuple[int, Any]:
+        obj = copy.deepcopy(require(body, "object", dict, verb="create"))
+        info, ns, name = self._identify(obj, body.get("namespace"))
+        md = obj["metadata"]
+        if not name and md.get("generateName"):
+            name = md["name"] = f"{md['generateName']}{meta.random_suffix()}"
+        if info.kind != "Namespace":
+            self._check_namespace(ns, info.kind)
+        md.pop("resourceVersion", None)
+        md["uid"] = meta.new_uid()
+        md["creationTimestamp"] = meta.now()
+        md.pop("deletionTimestamp", None)
+        md["generation"] = 1
+        apply_defaults(obj)
+        if info.kind == "Pod":
+            obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
+        elif info.kind in WORKLOADS:
+            obj["status"] = {}
+        elif info.kind == "Namespace":
+            obj["spec"] = {"finalizers": ["kubernetes"]}
+            obj["status"] = {"phase": "Active"}
+        if info.kind == "Job":
+            job_selector_defaults(obj, md["uid"])
+        errs, warns = validate(obj, None)
+        if errs:
+            raise errors.invalid(info.kind, name, errs)
+        taken: list[Callable[[], None]] = []
+        if info.kind == "Service":
+            self._allocate_service(obj, None, taken)
+        lease = await self._event_lease_id() if info.kind == "Event" else 0
+        rev = await self._write(info.key(ns, name), obj, expect_mod=0, lease=lease)
+        if not rev:
+            for undo in taken:
+                undo()
+            raise errors.already_exists(info.resource, name, info.group)
+        md["resourceVersion"] = str(rev)
+        WARNINGS.get().extend(warns)
+        return 201, obj
+
+    def _allocate_service(self, svc: dict, old: dict | None, taken: list[Callable[[], None]]) -> None:
+        spec = svc.setdefault("spec", {})
+        old_spec = (old or {}).get("spec") or {}
+        name = svc["metadata"].get("name", "")
+        if spec.get("type") == "ExternalName":
+            return
+        ip = spec.get("clusterIP")
+        if old is not None and not ip:
+            ip = spec["clusterIP"] = old_spec.get("clusterIP")
+        if old is not None and ip != old_spec.get("clusterIP"):
+            raise errors.invalid("Service", name, [FieldError("spec.clusterIP", "Invalid value", "field is immutable", ip)])
+        if old is None:
+            if not ip:
+                ip = spec["clusterIP"] = self.cluster_ips.allocate()
+                taken.append(lambda: self.cluster_ips.release(ip))
+            elif ip != "None":
+                if not self.cluster_ips.contains(ip):
+                    raise errors.invalid(
+                        "Service", name,
+                        [FieldError("spec.clusterIPs", "Invalid value", f"failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {SERVICE_CIDR}", ip)],
+                    )
+                if not self.cluster_ips.take(ip):
+                    raise errors.invalid(
+                        "Service", name,
+                        [FieldError("spec.clusterIPs", "Invalid value", f"failed to allocate IP {ip}: provided IP is already allocated", ip)],
+                    )
+                taken.append(lambda: self.cluster_ips.release(ip))
+        if ip and ip != "None":
+            spec["clusterIPs"] = [ip]
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
+            for i, p in enumerate(spec.get("ports") or []):
+                want = p.get("nodePort") or old_ports.get((p.get("port"), p.get("protocol", "TCP")))
+                if want:
+                    if want not in old_ports.values() and not self.node_ports.take(int(want)):
+                        raise errors.invalid(
+                            "Service", name,
+                            [FieldError(f"spec.ports[{i}].nodePort", "Invalid value", "provided port is already allocated", want)],
+                        )
+                    p["nodePort"] = int(want)
+                else:
+                    port = self.node_ports.allocate()
+                    p["nodePort"] = port
+                    taken.append(lambda port=port: self.node_ports.release(port))
+
+    async def get(self, body: dict, user: str) -> tuple[int, Any]:
+        info, ns, name = self._target(body, "get")
+        obj, _ = self._load(info, ns, name)
+        return 200, obj
+
+    async def list(self, body: dict, user: str) -> tuple[int, Any]:
+        info = kinds.lookup(require(body, "kind", verb="list"))
+        ns = body.get("namespace") if info.namespaced else None
+        lsel = parse_selector(body.get("labelSelector") or "")
+        fsel = parse_field_selector(body.get("fieldSelector") or "", info.kind)
+        topic = body.get("topic")
+        kvs, rev = self.store.range(info.prefix(ns), prefix=True)
+        items = []
+        for kv in kvs:
+            obj = decode(kv.value, kv.mod_revision)
+            if not lsel.empty and not lsel.matches((obj.get("metadata") or {}).get("labels") or {}):
+                continue
+            if not fsel.empty and not fsel.matches(obj):
+                continue
+            items.append(obj)
+        seq = self.hub.current_seq(topic.encode() if isinstance(topic, str) else topic) if topic else 0
+        return 200, {
+            "kind": f"{info.kind}List",
+            "apiVersion": info.api_version,
+            "metadata": {"resourceVersion": str(rev)},
+            "items": items,
+            "revision": rev,
+            "seq": seq,
+        }
+
+    async def update(self, body: dict, user: str) -> tuple[int, Any]:
+        obj = copy.deepcopy(require(body, "object", dict, verb="update"))
+        sub = body.get("subresource")
+        if sub not in (None, "", "status"):
+            raise errors.bad_request(f'update: unknown subresource "{sub}": use "status" or none')
+        info, ns, name = self._identify(obj, body.get("namespace"))
+        if not name:
+            raise errors.invalid(info.kind, "", [FieldError("metadata.name", "Required value", "name is required")])
+        rv = obj["metadata"].get("resourceVersion")
+        for attempt in range(CONFLICT_RETRIES):
+            cur, cur_rev = self._load(info, ns, name)
+            if rv and str(rv) != str(cur_rev):
+                raise errors.conflict(info.resource if not sub else f"{info.resource}/{sub}", name)
+            result = await self._apply_update(info, ns, name, cur, cur_rev, obj, sub)
+            if result is not None:
+                return 200, result
+            if rv:
+                raise errors.conflict(info.resource, name)
+            await asyncio.sleep(0.001 * (attempt + 1))
+        raise errors.conflict(info.resource, name)
+
+    async def _apply_update(
+        self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None
+    ) -> dict | None:
+        """Merge `obj` over `cur` for this subresource and write it; None means lost a race (retry)."""
+        if sub == "status":
+            new = copy.deepcopy(cur)
+            new["status"] = copy.deepcopy(obj.get("status") or {})
+        else:
+            new = copy.deepcopy(obj)
+            if "status" in cur and info.kind not in ("Event", "Lease", "Endpoints"):
+                new["status"] = copy.deepcopy(cur["status"])  # status changes only through /status
+            md, old_md = new["metadata"], cur["metadata"]
+            for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields"):
+                if f in old_md:
+                    md[f] = old_md[f]
+                else:
+                    md.pop(f, None)
+            apply_defaults(new)
+            if info.kind == "Service":
+                self._allocate_service(new, cur, [])
+            if info.kind == "Namespace":
+                new["spec"] = cur.get("spec", {})
+            if new.get("spec") != cur.get("spec"):
+                md["generation"] = int(old_md.get("generation") or 1) + 1
+        new["metadata"].pop("resourceVersion", None)
+        errs, warns = validate(new, cur)
+        if errs:
+            raise errors.invalid(info.kind, name, errs)
+        cur_cmp = dict(cur)
+        cur_cmp["metadata"] = {k: v for k, v in cur["metadata"].items() if k != "resourceVersion"}
+        if new == cur_cmp:
+            WARNINGS.get().extend(warns)
+            return cur  # a no-op update writes nothing, like the apiserver
+        key = info.key(ns, name)
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            # the last finalizer is gone: the object can finally go
+            if await self._delete_key(key, cur_rev):
+                return new
+            return None
+        rev = await self._write(key, new, expect_mod=cur_rev, subresource=sub or "")
+        if not rev:
+            return None
+        new["metadata"]["resourceVersion"] = str(rev)
+        WARNINGS.get().extend(warns)
+        return new
+
+    async def patch(self, body: dict, user: str) -> tuple[int, Any]:
+        info, ns, name = self._target(body, "patch")
+        patch = require(body, "patch", dict, verb="patch")
+        sub = body.get("subresource")
+        if sub not in (None, "", "status"):
+            raise errors.bad_request(f'patch: unknown subresource "{sub}": use "status" or none')
+        for attempt in range(CONFLICT_RETRIES):
+            cur, cur_rev = self._load(info, ns, name)
+            merged = merge_patch(copy.deepcopy(cur), copy.deepcopy(patch))
+            if not isinstance(merged, dict):
+                raise errors.bad_request("patch: the result of the merge patch is not an object")
+            want_rv = (patch.get("metadata") or {}).get("resourceVersion")
+            if want_rv and str(want_rv) != str(cur_rev):
+                raise errors.conflict(info.resource, name)
+            merged.setdefault("metadata", {})
+            merged["kind"], merged["apiVersion"] = info.kind, info.api_version
+            merged["metadata"]["name"] = name
+            if ns:
+                merged["metadata"]["namespace"] = ns
+            result = await self._apply_update(info, ns, name, cur, cur_rev, merged, sub or None)
+            if result is not None:
+                return 200, result
+            await asyncio.sleep(0.001 * (attempt + 1))
+        raise errors.conflict(info.resource, name)
+
+    async def _delete_key(self, key: str, expect_mod: int) -> int:
+        try:
+            res = await self.store.txn([Compare(key, "mod", "=", expect_mod)], [Op.delete(key)], [])
+        except StoreError as e:
+            raise errors.internal(f"storage error: {e}") from e
+        return res.revision if res.succeeded else 0
+
+    async def delete(self, body: dict, user: str) -> tuple[int, Any]:
+        info, ns, name = self._target(body, "delete")
+        policy = body.get("propagationPolicy") or "Background"
+        if policy not in ("Background", "Foreground", "Orphan"):
+            raise errors.bad_request(
+                f'delete: unsupported propagationPolicy "{policy}": use Background, Foreground or Orphan'
+            )
+        grace = body.get("gracePeriodSeconds")
+        if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool) or grace < 0):
+            raise errors.bad_request("delete: gracePeriodSeconds must be a non-negative integer")
+        if info.kind == "Namespace" and name in PROTECTED_NAMESPACES:
+            raise errors.ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        for attempt in range(CONFLICT_RETRIES):
+            cur, cur_rev = self._load(info, ns, name)
+            new = copy.deepcopy(cur)
+            new["metadata"].pop("resourceVersion", None)
+            md = new["metadata"]
+            finalizers = list(md.get("finalizers") or [])
+            want = {"Orphan": "orphan", "Foreground": "foregroundDeletion"}.get(policy)
+            if want and want not in finalizers and not md.get("deletionTimestamp"):
+                finalizers.append(want)
+            graceful = False
+            if info.kind == "Pod":
+                g = grace if grace is not None else int((cur.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+                phase = (cur.get("status") or {}).get("phase")
+                if (cur.get("spec") or {}).get("nodeName") and g > 0 and phase not in ("Succeeded", "Failed"):
+                    graceful = True
+                    old_g = md.get("deletionGracePeriodSeconds")
+                    if md.get("deletionTimestamp") and old_g is not None and old_g <= g:
+                        return 200, cur  # already terminating, no sooner
+                    md["deletionTimestamp"] = meta.to_rfc3339(time.time() + g)
+                    md["deletionGracePeriodSeconds"] = g
+            if info.kind == "Namespace":
+                graceful = self._namespace_has_content(name)
+                if graceful:
+                    md.setdefault("deletionTimestamp", meta.now())
+                    new.setdefault("status", {})["phase"] = "Terminating"
+            if finalizers or graceful:
+                if finalizers:
+                    md["finalizers"] = finalizers
+                    md.setdefault("deletionTimestamp", meta.now())
+                    md.setdefault("deletionGracePeriodSeconds", 0)
+                rev = await self._write(info.key(ns, name), new, expect_mod=cur_rev)
+                if rev:
+                    md["resourceVersion"] = str(rev)
+                    return 200, new
+            else:
+                if await self._delete_key(info.key(ns, name), cur_rev):
+                    if info.kind == "Service":
+                        self._release_service(cur)
+                    return 200, cur
+            await asyncio.sleep(0.001 * (attempt + 1))
+        raise errors.conflict(info.resource, name)
+
+    def _namespace_has_content(self, ns: str) -> bool:
+        for info in kinds.KINDS.values():
+            if info.namespaced and self.store.range(info.prefix(ns), prefix=True, limit=1)[0]:
+                return True
+        return False
+
+    def _release_service(self, svc: dict) -> None:
+        spec = svc.get("spec") or {}
+        if spec.get("clusterIP") and spec["clusterIP"] != "None":
+            self.cluster_ips.release(spec["clusterIP"])
+        for p in spec.get("ports") or []:
+            if p.get("nodePort"):
+                self.node_ports.release(int(p["nodePort"]))
+
+    async def bind(self, body: dict, user: str) -> tuple[int, Any]:
+        name = require(body, "name", verb="bind")
+        ns = body.get("namespace") or "default"
+        node = require(body, "node", verb="bind")
+        info = kinds.by_kind("Pod")
+        for attempt in range(CONFLICT_RETRIES):
+            cur, cur_rev = self._load(info, ns, name)
+            assigned = (cur.get("spec") or {}).get("nodeName")
+            if assigned:
+                raise errors.conflict("pods/binding", name, f'pod {name} is already assigned to node "{assigned}"')
+            if cur["metadata"].get("deletionTimestamp"):
+                raise errors.conflict("pods/binding", name, f"pod {name} is being deleted, cannot be assigned to a host")
+            new = copy.deepcopy(cur)
+            new["metadata"].pop("resourceVersion", None)
+            new.setdefault("spec", {})["nodeName"] = node
+            st = new.setdefault("status", {})
+            conds = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conds.insert(0, {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": meta.now()})
+            st["conditions"] = conds
+            if await self._write(info.key(ns, name), new, expect_mod=cur_rev, subresource="binding"):
+                return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+            await asyncio.sleep(0.001 * (attempt + 1))
+        raise errors.conflict("pods/binding", name)
+
+    async def range(self, body: dict, user: str) -> tuple[int, Any]:
+        key = require(body, "key", verb="range")
+        revision = body.get("revision") or 0
+        limit = body.get("limit") or 0
+        if not isinstance(revision, int) or not isinstance(limit, int):
+            raise errors.bad_request("range: 'revision' and 'limit' must be integers")
+        keys_only = bool(body.get("keys_only"))
+        try:
+            kvs, rev = self.store.range(key, prefix=bool(body.get("prefix")), revision=revision, limit=limit, keys_only=keys_only)
+        except ErrCompacted as e:
+            raise errors.gone(
+                f"etcdserver: mvcc: required revision has been compacted (revision {revision}, compacted at {self.store.compact_revision})"
+            ) from e
+        except ErrFutureRev as e:
+            raise errors.bad_request(f"etcdserver: mvcc: required revision is a future revision (revision {revision})") from e
+        out = []
+        for kv in kvs:
+            item: dict[str, Any] = {
+                "key": kv.key,
+                "create_revision": kv.create_revision,
+                "mod_revision": kv.mod_revision,
+                "version": kv.version,
+                "lease": kv.lease,
+            }
+            if not keys_only:
+                item["value"] = decode(kv.value, kv.mod_revision)
+            out.append(item)
+        topic = body.get("topic")
+        seq = self.hub.current_seq(RAW_TOPIC) if topic else 0
+        return 200, {"kvs": out, "revision": rev, "compact_revision": self.store.compact_revision, "seq": seq}
+
+    async def logs(self, body: dict, user: str) -> tuple[int, Any]:
+        name = require(body, "name", verb="logs")
+        ns = body.get("namespace") or "default"
+        pod, _ = self._load(kinds.by_kind("Pod"), ns, name)
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            raise errors.bad_request(f'pod "{name}" is not scheduled to a node yet: no logs')
+        kv = self.store.get(f"/registry/nodes/{node}")
+        if kv is None:
+            raise errors.not_found("nodes", node)
+        node_obj = decode(kv.value, kv.mod_revision)
+        if self.logs_proxy is None:
+            raise errors.unavailable("logs: this API server cannot reach kubelets")
+        return 200, await self.logs_proxy(node_obj, body)
+
+
+__all__ = ["Api", "encode", "node_topic"]

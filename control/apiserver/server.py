@@ -1,0 +1,224 @@
+"""The API server process side: ROUTER for requests, XPUB for watch events, one task per request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from control import errors, wire
+from control.apiserver import authz
+from control.apiserver.auth import Credentials
+from control.apiserver.handlers import AGENT, WARNINGS, Api
+from control.apiserver.kubelet_proxy import KubeletProxy
+from control.apiserver.watch import WatchHub
+from control.errors import ApiError
+from control.faults import Faults
+from control.store import Store
+
+log = logging.getLogger("kube_tui.apiserver")
+
+HARD_FRAME_LIMIT = 64 * 1024 * 1024  # past this libzmq drops the peer; below it we answer 413
+
+
+def watch_address_for(listen: str) -> str:
+    """The XPUB endpoint next to a request endpoint: port + 1 for tcp, "<path>.watch" for ipc."""
+    if listen.startswith("tcp://"):
+        host, _, port = listen[6:].rpartition(":")
+        if port in ("*", "0"):
+            return f"tcp://{host}:*"
+        return f"tcp://{host}:{int(port) + 1}"
+    if listen.startswith("ipc://"):
+        return listen + ".watch"
+    raise ValueError(f"unsupported address {listen!r}: use tcp://HOST:PORT or ipc://PATH")
+
+
+class ApiServer:
+    """Binds the sockets, authenticates and dispatches requests, publishes the store's changes."""
+
+    def __init__(
+        self,
+        store: Store,
+        listen: str = "tcp://127.0.0.1:7070",
+        *,
+        watch_listen: str | None = None,
+        credentials: Credentials | None = None,
+        bookmark_interval: float = 1.0,
+        faults: Faults | None = None,
+        max_frame: int = wire.MAX_FRAME,
+        event_ttl: int = 3600,
+        ctx: zmq.asyncio.Context | None = None,
+    ) -> None:
+        self.store = store
+        self.listen = listen
+        self.watch_listen = watch_listen or watch_address_for(listen)
+        self.credentials = credentials or Credentials.load(None)
+        self.max_frame = max_frame
+        self.ctx = ctx or zmq.asyncio.Context.instance()
+        self.server_id = uuid.uuid4().hex[:12]
+        self.router: zmq.asyncio.Socket | None = None
+        self.xpub: zmq.asyncio.Socket | None = None
+        self.bookmark_interval = bookmark_interval
+        self.faults = faults
+        self.event_ttl = event_ttl
+        self.address = listen
+        self.watch_address = self.watch_listen
+        self.hub: WatchHub | None = None
+        self.api: Api | None = None
+        self.kubelets = KubeletProxy(self.ctx, lambda: self.credentials.admin)
+        self.stats: Counter[str] = Counter()
+        self.request_observers: list[Callable[[str, dict, int, float], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[Any]] = []
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.MAXMSGSIZE, HARD_FRAME_LIMIT)
+        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self.router.setsockopt(zmq.RCVHWM, 100_000)
+        self.router.setsockopt(zmq.SNDHWM, 100_000)
+        self.xpub = self.ctx.socket(zmq.XPUB)
+        self.xpub.setsockopt(zmq.LINGER, 0)
+        self.xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
+        self.xpub.setsockopt(zmq.SNDHWM, 200_000)
+        try:
+            self.router.bind(self.listen)
+            self.xpub.bind(self.watch_listen)
+        except zmq.ZMQError as e:
+            self.router.close()
+            self.xpub.close()
+            raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
+        self.address = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.watch_address = self.xpub.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.hub = WatchHub(
+            self.xpub, bookmark_interval=self.bookmark_interval, faults=self.faults, revision=lambda: self.store.revision
+        )
+        self.api = Api(
+            self.store,
+            self.hub,
+            server_id=self.server_id,
+            watch_address=self.watch_address,
+            event_ttl=self.event_ttl,
+            logs_proxy=self.kubelets.logs,
+        )
+        self._unsubscribe = self.store.subscribe(self.hub.on_commit)
+        token = WARNINGS.set([])
+        agent = AGENT.set("kube-apiserver")
+        try:
+            await self.api.bootstrap()
+        finally:
+            WARNINGS.reset(token)
+            AGENT.reset(agent)
+        self._loops = [asyncio.create_task(self._serve(), name="apiserver"), asyncio.create_task(self.hub.run(), name="watch")]
+        log.info("API server %s listening on %s (watch %s)", self.server_id, self.address, self.watch_address)
+
+    async def stop(self) -> None:
+        for t in self._loops:
+            t.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._loops, *self._tasks, return_exceptions=True)
+        if self._unsubscribe:
+            self._unsubscribe()
+        await self.kubelets.close()
+        for s in (self.router, self.xpub):
+            if s is not None:
+                s.close(linger=0)
+
+    async def _serve(self) -> None:
+        assert self.router is not None
+        while True:
+            frames = await self.router.recv_multipart(copy=True)
+            ident, payload = frames[0], frames[-1]
+            if len(frames) != 2:
+                self.stats["malformed"] += 1
+                await self._reply(ident, wire.error_response(0, errors.bad_request(f"malformed request: expected 1 frame, got {len(frames) - 1}")))
+                continue
+            task = asyncio.create_task(self._handle(ident, payload))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _reply(self, ident: bytes, frame: bytes) -> None:
+        assert self.router is not None
+        try:
+            await self.router.send_multipart([ident, frame], flags=zmq.NOBLOCK)
+        except zmq.ZMQError as e:  # peer gone or its queue full: it will time out and retry
+            self.stats["reply_dropped"] += 1
+            log.debug("could not answer %r: %s", ident, e)
+
+    async def _handle(self, ident: bytes, payload: bytes) -> None:
+        started = time.perf_counter()
+        req_id = 0
+        verb = "?"
+        body: dict = {}
+        WARNINGS.set([])
+        try:
+            if len(payload) > self.max_frame:
+                self.stats["oversized"] += 1
+                raise ApiError(
+                    413,
+                    "RequestEntityTooLarge",
+                    f"Request entity too large: limit is {self.max_frame} bytes, got {len(payload)}",
+                )
+            try:
+                msg = wire.parse_request(payload, limit=self.max_frame)
+            except wire.FrameError:
+                self.stats["malformed"] += 1
+                raise
+            req_id, verb, body = msg["id"], msg["verb"], msg["body"]
+            AGENT.set(msg.get("agent") or "unknown")
+            assert self.api is not None
+            handler = self.api.verbs.get(verb)
+            if handler is None:
+                raise errors.bad_request(f'unknown verb "{verb}": use one of {", ".join(sorted(self.api.verbs))}')
+            user = self.credentials.authenticate(msg.get("token"))
+            if verb == "hello" and isinstance(body.get("join"), dict):
+                answer = await self._join(user, body["join"])
+                code = 200
+            else:
+                authz.authorize(user, verb, body, self.api)
+                code, answer = await handler(body, user)
+            frame = wire.response(req_id, code, answer, WARNINGS.get())
+            if len(frame) > self.max_frame * 4:
+                raise errors.internal(f"the answer is too large to send ({len(frame)} bytes): narrow the request with a selector or namespace")
+        except ApiError as e:
+            code = e.code
+            frame = wire.error_response(req_id, e)
+        except Exception as e:  # one bad request must never take the server down
+            log.exception("internal error serving %s", verb)
+            code = 500
+            frame = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+        self.stats[verb] += 1
+        await self._reply(ident, frame)
+        elapsed = time.perf_counter() - started
+        for fn in self.request_observers:
+            fn(verb, body, code, elapsed)
+
+    async def _join(self, user: str, join: dict) -> dict:
+        """A bootstrap token trades itself for a node credential (kubeadm's TLS bootstrap, in small)."""
+        node = join.get("node")
+        if not isinstance(node, str) or not node:
+            raise errors.bad_request("join: field 'node' (the node's name) is required")
+        if not (user.startswith("system:bootstrap:") or user == "admin"):
+            raise errors.forbidden(user, "join", "nodes", node, why="only a join token can join a node")
+        assert self.api is not None
+        hello = (await self.api.hello({}, f"system:node:{node}"))[1]
+        hello["credential"] = self.credentials.node_credential(node)
+        return hello
+
+
+async def serve_forever(server: ApiServer, stop: asyncio.Event, *extra: Awaitable[Any]) -> None:
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

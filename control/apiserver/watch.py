@@ -1,0 +1,197 @@
+"""The watch side of the API server: store changes become sequenced events on XPUB topics, with bookmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import zmq
+import zmq.asyncio
+
+from control import wire
+from control.api import kinds
+from control.faults import Faults
+from control.store import Event
+
+log = logging.getLogger("kube_tui.apiserver.watch")
+
+RAW_TOPIC = b"raw\x00"
+
+
+def node_topic(node: str) -> bytes:
+    """The topic of pods bound to one node (a field selector spec.nodeName=<node>)."""
+    return f"pods/spec.nodeName={node}\x00".encode()
+
+
+def decode(value: bytes, mod_revision: int) -> dict:
+    obj = msgpack.unpackb(value, raw=False, strict_map_key=False)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(mod_revision)
+    return obj
+
+
+def resource_of(key: str) -> str | None:
+    # /registry/<resource>/...
+    parts = key.split("/", 3)
+    return parts[2] if len(parts) > 3 and parts[1] == "registry" else None
+
+
+class WatchHub:
+    """Publishes every committed store change on the topics it belongs to, each with its own sequence."""
+
+    def __init__(
+        self,
+        sock: zmq.asyncio.Socket,
+        *,
+        bookmark_interval: float = 1.0,
+        faults: Faults | None = None,
+        revision: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.sock = sock
+        self.bookmark_interval = bookmark_interval
+        self.faults = faults or Faults()
+        self.revision = revision
+        self.seq: dict[bytes, int] = {}
+        self.subscribers: dict[bytes, int] = {}
+        self.last_sent: dict[bytes, float] = {}
+        self.published = 0
+        self._delayed: list[list[bytes]] = []
+        self.on_publish: list[Callable[[str, int, dict, list[bytes]], None]] = []
+
+    def current_seq(self, topic: bytes) -> int:
+        return self.seq.get(topic, 0)
+
+    # -- publishing -----------------------------------------------------------------------
+    def on_commit(self, events: list[Event]) -> None:
+        """Store subscriber: runs synchronously right after each durable group commit."""
+        now = time.time()
+        for ev in events:
+            try:
+                self._publish_one(ev, now)
+            except Exception:  # a bad value must not stop the watch for everyone else
+                log.exception("watch: could not publish the change of %s", ev.kv.key)
+        self._flush_delayed(force=False)
+
+    def _publish_one(self, ev: Event, now: float) -> None:
+        key = ev.kv.key
+        rev = ev.kv.mod_revision
+        resource = resource_of(key)
+        new = decode(ev.kv.value, rev) if ev.type == "PUT" else None
+        old = decode(ev.prev_kv.value, ev.prev_kv.mod_revision) if ev.prev_kv is not None else None
+        raw: dict[str, Any] = {
+            "key": key,
+            "type": ev.type,
+            "create_revision": ev.kv.create_revision,
+            "mod_revision": rev,
+            "version": ev.kv.version,
+            "object": new if new is not None else old,
+        }
+        self._send(RAW_TOPIC, "MODIFIED" if ev.type == "PUT" else "DELETED", rev, raw, now)
+        if resource is None:
+            return
+        if new is None:
+            if old is None:
+                return
+            gone = dict(old)
+            gone["metadata"] = dict(old.get("metadata", {}), resourceVersion=str(rev))
+            type_, obj = "DELETED", gone
+        else:
+            type_ = "ADDED" if ev.prev_kv is None else "MODIFIED"
+            obj = new
+        topics_sent: list[bytes] = []
+        topic = f"{resource}\x00".encode()
+        self._send(topic, type_, rev, obj, now)
+        topics_sent.append(topic)
+        if resource == "pods":
+            # field-selector topic: a pod enters/leaves a node's topic when spec.nodeName changes
+            old_node = ((old or {}).get("spec") or {}).get("nodeName") or ""
+            new_node = ((new or {}).get("spec") or {}).get("nodeName") or ""
+            if old_node and old_node != new_node:
+                gone = dict(obj)
+                gone["metadata"] = dict(obj.get("metadata", {}), resourceVersion=str(rev))
+                self._send(node_topic(old_node), "DELETED", rev, gone, now)
+                topics_sent.append(node_topic(old_node))
+            if new_node:
+                nt = "ADDED" if old_node != new_node else type_
+                self._send(node_topic(new_node), nt, rev, obj, now)
+                topics_sent.append(node_topic(new_node))
+        for fn in self.on_publish:
+            fn(type_, rev, obj, topics_sent)
+
+    def _send(self, topic: bytes, type_: str, rev: int, obj: Any, now: float) -> None:
+        seq = self.seq.get(topic, 0) + 1
+        self.seq[topic] = seq
+        self.last_sent[topic] = now
+        frames = [topic, wire.event(seq, type_, rev, obj, now)]
+        if self.faults.active:
+            plan = self.faults.plan()
+            if plan == "drop":
+                return
+            if plan == "delay":
+                self._delayed.append(frames)
+                return
+            if plan == "dup":
+                self._raw_send(frames)
+        self._raw_send(frames)
+
+    def _raw_send(self, frames: list[bytes]) -> None:
+        try:
+            self.sock.send_multipart(frames, flags=zmq.NOBLOCK)
+            self.published += 1
+        except zmq.Again:
+            # PUB never blocks: a slow subscriber loses messages and recovers by relisting.
+            pass
+
+    def _flush_delayed(self, force: bool) -> None:
+        if self._delayed and (force or len(self._delayed) > 2):
+            pending, self._delayed = self._delayed, []
+            for frames in reversed(pending):  # reversed: the delay also reorders
+                self._raw_send(frames)
+
+    # -- subscriptions and bookmarks ----------------------------------------------------
+    async def run(self) -> None:
+        """Track subscriptions (XPUB) and send bookmarks on idle subscribed topics."""
+        poller = zmq.asyncio.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        tick = max(0.05, self.bookmark_interval / 4)
+        next_tick = time.monotonic() + tick
+        while True:
+            timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
+            events = dict(await poller.poll(timeout_ms))
+            if self.sock in events:
+                self._read_subscriptions()
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + tick
+                self._flush_delayed(force=True)
+                self._bookmarks()
+
+    def _read_subscriptions(self) -> None:
+        while True:
+            try:
+                msg = self.sock.recv(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if not msg:
+                continue
+            topic = bytes(msg[1:])
+            if msg[0] == 1:
+                self.subscribers[topic] = self.subscribers.get(topic, 0) + 1
+                # a fresh subscriber learns the topic's sequence at once
+                self.last_sent[topic] = 0.0
+            elif msg[0] == 0:
+                n = self.subscribers.get(topic, 0) - 1
+                if n > 0:
+                    self.subscribers[topic] = n
+                else:
+                    self.subscribers.pop(topic, None)
+
+    def _bookmarks(self) -> None:
+        now = time.time()
+        rev = self.revision()
+        for topic in list(self.subscribers):
+            if now - self.last_sent.get(topic, 0.0) >= self.bookmark_interval:
+                self.last_sent[topic] = now
+                self._raw_send([topic, wire.event(self.seq.get(topic, 0), "BOOKMARK", rev, None, now)])

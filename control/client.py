@@ -1,0 +1,357 @@
+"""The one client library every component uses: requests over DEALER, watch topics over SUB, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from control import errors, wire
+from control.api import kinds
+from control.errors import ApiError
+
+log = logging.getLogger("kube_tui.client")
+
+IDEMPOTENT = ("hello", "get", "list", "range", "logs")
+
+
+class Client:
+    """Async API client. Reads are retried across API server restarts; writes raise 503/504 to the caller."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        token: str | None = None,
+        timeout: float = 5.0,
+        retry_for: float = 30.0,
+        identity: str = "client",
+        join_node: str | None = None,
+        ctx: zmq.asyncio.Context | None = None,
+        max_frame: int = wire.MAX_FRAME,
+    ) -> None:
+        self.server = server
+        self.token = token
+        self.timeout = timeout
+        self.retry_for = retry_for
+        self.identity = identity
+        self.join_node = join_node
+        self.ctx = ctx or zmq.asyncio.Context.instance()
+        self.max_frame = max_frame
+        self.server_id: str | None = None
+        self.watch_address: str | None = None
+        self.user: str | None = None
+        self.last_warnings: list[str] = []
+        self.malformed_events = 0
+        self.reconnects = 0
+        self.on_server_change: list[Callable[[str], None]] = []
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict]] = {}
+        self._dealer: zmq.asyncio.Socket | None = None
+        self._sub: zmq.asyncio.Socket | None = None
+        self._topics: dict[bytes, list[Callable[[dict], None]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._reconnecting: asyncio.Lock | None = None
+        self._closed = False
+
+    # -- connection ----------------------------------------------------------------------------
+    def _open_dealer(self) -> None:
+        if self._dealer is not None:
+            self._dealer.close(linger=0)
+        sock = self.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 100_000)
+        sock.setsockopt(zmq.RCVHWM, 100_000)
+        sock.setsockopt(zmq.RECONNECT_IVL, 50)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        sock.connect(self.server)
+        self._dealer = sock
+        if self._reader is not None:
+            self._reader.cancel()
+        self._reader = asyncio.create_task(self._read_responses(sock), name=f"{self.identity}-responses")
+
+    async def connect(self, timeout: float | None = None) -> dict:
+        """Say hello (joining as a node if asked); waits up to `timeout` (default retry_for) for the server."""
+        if self._reconnecting is None:
+            self._reconnecting = asyncio.Lock()
+        if self._dealer is None:
+            self._open_dealer()
+        deadline = time.monotonic() + (self.retry_for if timeout is None else timeout)
+        while True:
+            try:
+                return await self._hello()
+            except ApiError as e:
+                if e.code not in (503, 504) or time.monotonic() > deadline:
+                    raise
+                self._open_dealer()
+                await asyncio.sleep(0.1)
+
+    async def _hello(self) -> dict:
+        body: dict[str, Any] = {"join": {"node": self.join_node}} if self.join_node and not self.user else {}
+        hello = await self._request_once("hello", body, min(self.timeout, 2.0))
+        if "credential" in hello:
+            self.token = hello["credential"]
+        self.user = hello.get("user")
+        old = self.server_id
+        self.server_id = hello["server_id"]
+        if self.watch_address != hello["watch"]:
+            self.watch_address = hello["watch"]
+            self._open_sub()
+        if old is not None and old != self.server_id:
+            log.info("%s: API server changed (%s -> %s)", self.identity, old, self.server_id)
+            for fn in list(self.on_server_change):
+                fn(self.server_id)
+        return hello
+
+    async def _reconnect(self) -> None:
+        assert self._reconnecting is not None
+        if self._reconnecting.locked():
+            async with self._reconnecting:
+                return
+        async with self._reconnecting:
+            self.reconnects += 1
+            self._open_dealer()
+            deadline = time.monotonic() + self.retry_for
+            while not self._closed:
+                try:
+                    await self._hello()
+                    return
+                except ApiError as e:
+                    if e.code not in (503, 504) or time.monotonic() > deadline:
+                        raise
+                    self._open_dealer()
+                    await asyncio.sleep(0.2)
+
+    async def _read_responses(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            try:
+                frame = await sock.recv()
+            except (zmq.ZMQError, asyncio.CancelledError):
+                return
+            try:
+                msg = wire.unpack(frame, limit=self.max_frame * 4 + 1024)
+            except wire.FrameError:
+                log.warning("%s: dropped a malformed response frame", self.identity)
+                continue
+            if not isinstance(msg, dict):
+                continue
+            fut = self._pending.pop(msg.get("id", -1), None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+
+    # -- requests -------------------------------------------------------------------------------
+    async def _request_once(self, verb: str, body: dict, timeout: float) -> dict:
+        if self._dealer is None:
+            self._open_dealer()
+        assert self._dealer is not None
+        req_id = next(self._ids)
+        frame = wire.request(req_id, verb, body, self.token, self.identity)
+        if len(frame) > self.max_frame:
+            raise ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {self.max_frame} bytes, got {len(frame)}")
+        fut: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = fut
+        try:
+            await self._dealer.send(frame)
+            msg = await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise errors.unavailable(f"the API server at {self.server} did not answer {verb} within {timeout:g}s") from None
+        finally:
+            self._pending.pop(req_id, None)
+        self.last_warnings = list(msg.get("warnings") or [])
+        code = int(msg.get("code", 500))
+        if code >= 400:
+            raise ApiError.from_status(msg.get("body") or {})
+        return msg.get("body")  # type: ignore[no-any-return]
+
+    async def request(self, verb: str, body: dict, *, timeout: float | None = None) -> Any:
+        if self.server_id is None:
+            await self.connect()
+        t = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + self.retry_for
+        while True:
+            try:
+                return await self._request_once(verb, body, t)
+            except ApiError as e:
+                if e.code != 503 or self._closed:
+                    raise
+                if e.reason == "ServiceUnavailable" and "did not answer" in e.message:
+                    await self._reconnect()
+                    if verb in IDEMPOTENT and time.monotonic() < deadline:
+                        continue
+                raise
+
+    # -- conveniences (kubectl-shaped) -------------------------------------------------------------
+    async def create(self, obj: dict, namespace: str | None = None) -> dict:
+        body: dict[str, Any] = {"object": obj}
+        if namespace:
+            body["namespace"] = namespace
+        return await self.request("create", body)  # type: ignore[no-any-return]
+
+    async def get(self, kind: str, name: str, namespace: str | None = "default") -> dict:
+        return await self.request("get", {"kind": kind, "name": name, "namespace": namespace})  # type: ignore[no-any-return]
+
+    async def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        topic: bytes | None = None,
+    ) -> dict:
+        body: dict[str, Any] = {"kind": kind, "namespace": namespace}
+        if label_selector:
+            body["labelSelector"] = label_selector
+        if field_selector:
+            body["fieldSelector"] = field_selector
+        if topic:
+            body["topic"] = topic
+        return await self.request("list", body)  # type: ignore[no-any-return]
+
+    async def update(self, obj: dict, subresource: str | None = None) -> dict:
+        body: dict[str, Any] = {"object": obj}
+        if subresource:
+            body["subresource"] = subresource
+        return await self.request("update", body)  # type: ignore[no-any-return]
+
+    async def update_status(self, obj: dict) -> dict:
+        return await self.update(obj, "status")
+
+    async def patch(self, kind: str, name: str, patch: dict, namespace: str | None = "default", subresource: str | None = None) -> dict:
+        body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace, "patch": patch}
+        if subresource:
+            body["subresource"] = subresource
+        return await self.request("patch", body)  # type: ignore[no-any-return]
+
+    async def delete(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = "default",
+        *,
+        propagation_policy: str | None = None,
+        grace_period: int | None = None,
+    ) -> dict:
+        body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace}
+        if propagation_policy:
+            body["propagationPolicy"] = propagation_policy
+        if grace_period is not None:
+            body["gracePeriodSeconds"] = grace_period
+        return await self.request("delete", body)  # type: ignore[no-any-return]
+
+    async def bind(self, namespace: str, name: str, node: str) -> dict:
+        return await self.request("bind", {"namespace": namespace, "name": name, "node": node})  # type: ignore[no-any-return]
+
+    async def range(self, key: str, *, prefix: bool = False, revision: int = 0, keys_only: bool = False, topic: bool = False) -> dict:
+        return await self.request(  # type: ignore[no-any-return]
+            "range", {"key": key, "prefix": prefix, "revision": revision, "keys_only": keys_only, "topic": topic}
+        )
+
+    async def create_or_update(self, obj: dict) -> tuple[str, dict]:
+        """kubectl apply, simply: create, or replace the existing object's spec (keeping its status)."""
+        info = kinds.by_kind(obj.get("kind", ""))
+        md = obj.get("metadata") or {}
+        ns = md.get("namespace") or "default" if info.namespaced else None
+        try:
+            return "created", await self.create(obj)
+        except ApiError as e:
+            if e.code != 409 or e.reason != "AlreadyExists":
+                raise
+        for _ in range(5):
+            cur = await self.get(info.kind, md["name"], ns)
+            new = dict(obj)
+            new["metadata"] = dict(md, resourceVersion=cur["metadata"]["resourceVersion"])
+            new["metadata"].setdefault("namespace", ns) if ns else None
+            try:
+                out = await self.update(new)
+            except ApiError as e:
+                if e.reason == "Conflict":
+                    continue
+                raise
+            changed = out["metadata"].get("resourceVersion") != cur["metadata"].get("resourceVersion")
+            return ("configured" if changed else "unchanged"), out
+        raise errors.conflict(info.resource, md["name"])
+
+    # -- watch ------------------------------------------------------------------------------------
+    def _open_sub(self) -> None:
+        if self._sub is not None:
+            self._sub.close(linger=0)
+        if self._watcher is not None:
+            self._watcher.cancel()
+        assert self.watch_address is not None
+        sub = self.ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, 200_000)
+        sub.setsockopt(zmq.RECONNECT_IVL, 50)
+        sub.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        sub.setsockopt(zmq.MAXMSGSIZE, self.max_frame * 4)
+        sub.connect(self.watch_address)
+        for topic in self._topics:
+            sub.setsockopt(zmq.SUBSCRIBE, topic)
+        self._sub = sub
+        self._watcher = asyncio.create_task(self._read_events(sub), name=f"{self.identity}-watch")
+
+    def subscribe(self, topic: bytes, fn: Callable[[dict], None]) -> Callable[[], None]:
+        """Deliver every event of `topic` to fn (decoded; malformed ones dropped and counted)."""
+        fns = self._topics.setdefault(topic, [])
+        fns.append(fn)
+        if len(fns) == 1 and self._sub is not None:
+            self._sub.setsockopt(zmq.SUBSCRIBE, topic)
+
+        def unsubscribe() -> None:
+            lst = self._topics.get(topic, [])
+            if fn in lst:
+                lst.remove(fn)
+            if not lst:
+                self._topics.pop(topic, None)
+                if self._sub is not None and not self._closed:
+                    self._sub.setsockopt(zmq.UNSUBSCRIBE, topic)
+
+        return unsubscribe
+
+    async def _read_events(self, sub: zmq.asyncio.Socket) -> None:
+        while True:
+            try:
+                frames = await sub.recv_multipart()
+            except (zmq.ZMQError, asyncio.CancelledError):
+                return
+            if len(frames) != 2:
+                self.malformed_events += 1
+                continue
+            topic, payload = frames
+            try:
+                ev = wire.parse_event(payload, limit=self.max_frame * 4)
+            except wire.FrameError:
+                self.malformed_events += 1
+                continue
+            for fn in list(self._topics.get(topic, ())):
+                try:
+                    fn(ev)
+                except Exception:
+                    log.exception("%s: watch handler failed", self.identity)
+
+    async def close(self) -> None:
+        self._closed = True
+        for t in (self._reader, self._watcher):
+            if t is not None:
+                t.cancel()
+        for t in (self._reader, self._watcher):
+            if t is not None:
+                try:
+                    await t
+                except (asyncio.CancelledError, Exception):
+                    pass
+        for s in (self._dealer, self._sub):
+            if s is not None:
+                s.close(linger=0)
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.cancel()
+        self._pending.clear()

@@ -1,0 +1,63 @@
+"""Where a client finds the server and its credential: --server, $KUBE_TUI_SERVER, else the last `control`."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SERVER = "tcp://127.0.0.1:7070"
+
+
+def home() -> Path:
+    """Per-user state: $KUBE_TUI_HOME, else ~/.kube-tui."""
+    return Path(os.environ.get("KUBE_TUI_HOME") or Path.home() / ".kube-tui")
+
+
+def default_data_dir() -> Path:
+    return home() / "data"
+
+
+@dataclass
+class ClientConfig:
+    server: str
+    token: str | None
+
+
+def _recorded() -> dict:
+    path = home() / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record(server: str, token: str, data_dir: Path) -> None:
+    """What `kube-tui control` leaves for this user's later commands (owner-only)."""
+    d = home()
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = d / "config.json"
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"server": server, "token": token, "data_dir": str(data_dir)}, f)
+    os.replace(tmp, path)
+
+
+def resolve(server: str | None = None, token: str | None = None) -> ClientConfig:
+    rec = _recorded()
+    srv = server or os.environ.get("KUBE_TUI_SERVER") or rec.get("server") or DEFAULT_SERVER
+    tok = token or os.environ.get("KUBE_TUI_TOKEN")
+    if tok is None and srv == rec.get("server"):
+        tok = rec.get("token")
+    if tok is None and rec.get("data_dir"):
+        tok = _admin_from_data_dir(Path(rec["data_dir"]))
+    return ClientConfig(srv, tok)
+
+
+def _admin_from_data_dir(data_dir: Path) -> str | None:
+    try:
+        return json.loads((data_dir / "credentials.json").read_text()).get("admin")
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,143 @@
+"""API errors in Kubernetes' shape: an exception that becomes a `Status` object on the wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class FieldError:
+    """One bad field, worded like k8s.io/apimachinery's field.Error."""
+
+    field: str
+    type: str  # "Required value", "Invalid value", "Unsupported value", "Duplicate value", ...
+    detail: str = ""
+    value: Any = None
+
+    def __str__(self) -> str:
+        if self.type == "Required value":
+            msg = f"{self.field}: Required value"
+        elif self.value is not None and self.type in ("Invalid value", "Unsupported value", "Duplicate value"):
+            shown = f'"{self.value}"' if isinstance(self.value, str) else repr(self.value)
+            msg = f"{self.field}: {self.type}: {shown}"
+        else:
+            msg = f"{self.field}: {self.type}"
+        return f"{msg}: {self.detail}" if self.detail else msg
+
+    def cause(self) -> dict:
+        return {"field": self.field, "reason": _REASON_OF_TYPE.get(self.type, "FieldValueInvalid"), "message": str(self)}
+
+
+_REASON_OF_TYPE = {
+    "Required value": "FieldValueRequired",
+    "Invalid value": "FieldValueInvalid",
+    "Unsupported value": "FieldValueNotSupported",
+    "Duplicate value": "FieldValueDuplicate",
+    "Forbidden": "FieldValueForbidden",
+    "Too long": "FieldValueTooLong",
+    "Not found": "FieldValueNotFound",
+}
+
+
+class ApiError(Exception):
+    """An error the API server answers with; `status()` is the Kubernetes Status object."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    def status(self) -> dict:
+        st: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            st["details"] = self.details
+        return st
+
+    @classmethod
+    def from_status(cls, status: dict) -> ApiError:
+        return cls(
+            int(status.get("code", 500)),
+            str(status.get("reason", "InternalError")),
+            str(status.get("message", "unknown error")),
+            status.get("details"),
+        )
+
+    def __str__(self) -> str:
+        return f"Error from server ({self.reason}): {self.message}"
+
+
+def not_found(resource: str, name: str, group: str = "") -> ApiError:
+    res = f"{resource}.{group}" if group else resource
+    return ApiError(404, "NotFound", f'{res} "{name}" not found', {"name": name, "kind": resource})
+
+
+def already_exists(resource: str, name: str, group: str = "") -> ApiError:
+    res = f"{resource}.{group}" if group else resource
+    return ApiError(409, "AlreadyExists", f'{res} "{name}" already exists', {"name": name, "kind": resource})
+
+
+def conflict(resource: str, name: str, why: str = "") -> ApiError:
+    why = why or "the object has been modified; please apply your changes to the latest version and try again"
+    return ApiError(
+        409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": {why}', {"name": name, "kind": resource}
+    )
+
+
+def invalid(kind: str, name: str, causes: list[FieldError]) -> ApiError:
+    if len(causes) == 1:
+        what = str(causes[0])
+    else:
+        what = "[" + ", ".join(str(c) for c in causes) + "]"
+    return ApiError(
+        422,
+        "Invalid",
+        f'{kind} "{name}" is invalid: {what}',
+        {"name": name, "kind": kind, "causes": [c.cause() for c in causes]},
+    )
+
+
+def forbidden(user: str, verb: str, resource: str, name: str = "", namespace: str = "", why: str = "") -> ApiError:
+    obj = f'{resource} "{name}"' if name else resource
+    scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    msg = f'{obj} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group ""{scope}'
+    if why:
+        msg += f": {why}"
+    return ApiError(403, "Forbidden", msg, {"name": name, "kind": resource})
+
+
+def unauthorized(why: str = "") -> ApiError:
+    msg = "Unauthorized"
+    if why:
+        msg += f": {why}"
+    return ApiError(401, "Unauthorized", msg)
+
+
+def gone(why: str) -> ApiError:
+    return ApiError(410, "Expired", why)
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def internal(message: str) -> ApiError:
+    return ApiError(500, "InternalError", message)
+
+
+def unavailable(message: str) -> ApiError:
+    return ApiError(503, "ServiceUnavailable", message)
+
+
+def timeout(message: str) -> ApiError:
+    return ApiError(504, "Timeout", message)

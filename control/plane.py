@@ -1,0 +1,116 @@
+"""The control plane in one process: the store, the API server, and (by default) scheduler and controllers."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from control.apiserver.auth import Credentials
+from control.apiserver.server import ApiServer
+from control.client import Client
+from control.faults import Faults
+from control.store import Store
+from control.timings import Timings
+
+log = logging.getLogger("kube_tui.control")
+
+
+def is_loopback(address: str) -> bool:
+    if address.startswith("ipc://") or address.startswith("inproc://"):
+        return True
+    host = address.removeprefix("tcp://").rpartition(":")[0].strip("[]")
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ControlPlane:
+    data_dir: Path | None
+    listen: str = "tcp://127.0.0.1:7070"
+    scheduler: bool = True
+    controllers: bool = True
+    faults: Faults | None = None
+    bookmark_interval: float = 1.0
+    timings: Timings = field(default_factory=Timings)
+    fsync: bool = True
+    store: Store | None = None
+    server: ApiServer | None = None
+    credentials: Credentials | None = None
+    _components: list[asyncio.Task[Any]] = field(default_factory=list)
+    _clients: list[Client] = field(default_factory=list)
+
+    async def start(self) -> None:
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.credentials = Credentials.load(self.data_dir)
+        self.store = Store(self.data_dir, fsync=self.fsync)
+        await self.store.open()
+        self.server = ApiServer(
+            self.store,
+            self.listen,
+            credentials=self.credentials,
+            bookmark_interval=self.bookmark_interval,
+            faults=self.faults,
+            event_ttl=self.timings.event_ttl,
+        )
+        try:
+            await self.server.start()
+        except BaseException:
+            await self.store.close()
+            raise
+        if self.scheduler:
+            self._spawn("scheduler", self._run_scheduler)
+        if self.controllers:
+            self._spawn("controller-manager", self._run_controllers)
+
+    def client(self, identity: str) -> Client:
+        assert self.server is not None and self.credentials is not None
+        c = Client(self.server.address, token=self.credentials.admin, identity=identity)
+        self._clients.append(c)
+        return c
+
+    def _spawn(self, name: str, fn: Callable[[Client], Awaitable[None]]) -> None:
+        async def run() -> None:
+            client = self.client(name)
+            try:
+                await fn(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped with an error", name)
+
+        self._components.append(asyncio.create_task(run(), name=name))
+
+    async def _run_scheduler(self, client: Client) -> None:
+        from control.scheduler.scheduler import run_scheduler
+
+        await run_scheduler(client, timings=self.timings)
+
+    async def _run_controllers(self, client: Client) -> None:
+        from control.controllers.manager import run_controller_manager
+
+        await run_controller_manager(client, timings=self.timings)
+
+    async def stop(self) -> None:
+        for t in self._components:
+            t.cancel()
+        await asyncio.gather(*self._components, return_exceptions=True)
+        for c in self._clients:
+            await c.close()
+        if self.server is not None:
+            await self.server.stop()
+        if self.store is not None:
+            await self.store.close()
+
+    def join_command(self, node_name: str = "node-1") -> str:
+        assert self.server is not None and self.credentials is not None
+        return f"kube-tui node --server {self.server.address} --token {self.credentials.first_join_token()} --name {node_name}"

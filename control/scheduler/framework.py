@@ -1,0 +1,444 @@
+"""kube-scheduler's scheduling framework: filter plugins, score plugins, weights, one cycle per pod.
+
+A plugin is any object with a `name` and some of these methods (all pure functions of the pod and
+the node; per-cycle data goes in `pod.state`, kube-scheduler's CycleState):
+
+    pre_filter(pod) -> Status | frozenset[str] | None   Skip / reject all / restrict to node names
+    filter(pod, node_info) -> Status
+    filter_nodes(pod, nodes) -> (passed, [(node_info, Status)])   optional batch form of filter
+    pre_score(pod) -> bool                               False: the plugin does not score this pod
+    score(pod, node_info) -> int
+    score_nodes(pod, nodes) -> list[int]                 optional batch form of score
+    normalize(scores: list[int]) -> list[int]            scores of all scored nodes, in order
+
+The batch forms exist for speed (one comprehension over hundreds of nodes instead of a call per
+node); they must agree with the per-node forms, which the tests check.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add, mul
+from time import perf_counter
+from typing import Any
+
+from control.scheduler.nodeinfo import NodeInfo, PodInfo, as_pod_info
+
+MAX_NODE_SCORE = 100
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+# The score weights of kube-scheduler's default profile (apis/config/v1/default_plugins.go).
+DEFAULT_WEIGHTS: dict[str, int] = {
+    "TaintToleration": 3,
+    "NodeAffinity": 2,
+    "PodTopologySpread": 2,
+    "InterPodAffinity": 2,
+    "NodeResourcesFit": 1,
+    "NodeResourcesBalancedAllocation": 1,
+    "ImageLocality": 1,
+}
+
+NO_NODES_MESSAGE = "no nodes available to schedule pods"
+PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+
+
+class Code(enum.Enum):
+    SUCCESS = "Success"
+    ERROR = "Error"
+    UNSCHEDULABLE = "Unschedulable"
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    SKIP = "Skip"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A plugin's verdict; `reasons` are the exact strings kube-scheduler counts in its messages."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+    plugin: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code is Code.SUCCESS
+
+    @property
+    def message(self) -> str:
+        return ", ".join(self.reasons)
+
+    def with_plugin(self, plugin: str) -> Status:
+        return Status(self.code, self.reasons, plugin)
+
+
+SUCCESS = Status()
+SKIP = Status(Code.SKIP)
+
+
+def unschedulable(*reasons: str) -> Status:
+    return Status(Code.UNSCHEDULABLE, reasons)
+
+
+def unresolvable(*reasons: str) -> Status:
+    return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons)
+
+
+FilterBatch = Callable[[PodInfo, list[NodeInfo]], tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]]
+ScoreBatch = Callable[[PodInfo, list[NodeInfo]], list[int]]
+
+
+class _Filter:
+    """A filter plugin with its batch entry point resolved once, at framework construction."""
+
+    __slots__ = ("name", "plugin", "pre_filter", "filter", "filter_nodes")
+
+    def __init__(self, plugin: Any) -> None:
+        self.name: str = plugin.name
+        self.plugin = plugin
+        self.pre_filter = getattr(plugin, "pre_filter", None)
+        self.filter: Callable[[PodInfo, NodeInfo], Status] = plugin.filter
+        self.filter_nodes: FilterBatch = getattr(plugin, "filter_nodes", None) or self._each
+
+    def _each(self, pod: PodInfo, nodes: list[NodeInfo]) -> tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]:
+        passed: list[NodeInfo] = []
+        failed: list[tuple[NodeInfo, Status]] = []
+        for ni in nodes:
+            st = self.filter(pod, ni)
+            if st.ok:
+                passed.append(ni)
+            else:
+                failed.append((ni, st))
+        return passed, failed
+
+
+class _Scorer:
+    __slots__ = ("name", "plugin", "weight", "pre_score", "score", "score_nodes", "normalize")
+
+    def __init__(self, plugin: Any, weight: int) -> None:
+        self.name: str = plugin.name
+        self.plugin = plugin
+        self.weight = weight
+        self.pre_score = getattr(plugin, "pre_score", None)
+        self.score: Callable[[PodInfo, NodeInfo], int] = plugin.score
+        self.score_nodes: ScoreBatch = getattr(plugin, "score_nodes", None) or self._each
+        self.normalize = getattr(plugin, "normalize", None)
+
+    def _each(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
+        return [self.score(pod, ni) for ni in nodes]
+
+
+@dataclass
+class ScheduleResult:
+    """One scheduling cycle, with enough detail for the decision record (record.py)."""
+
+    pod: PodInfo
+    node: str | None  # kube-scheduler's SuggestedHost
+    message: str  # FitError text when unschedulable; "" on success
+    num_all_nodes: int
+    evaluated: int  # feasible + nodes with an explicit filter status
+    feasible: int
+    failures: list[tuple[str, Status]] = field(default_factory=list)  # explicit per-node verdicts
+    absent_status: Status | None = None  # verdict for every node not in `failures` (PreFilter)
+    absent_count: int = 0
+    filters_run: list[str] = field(default_factory=list)  # non-skipped filter plugins, in order
+    scored_nodes: list[str] = field(default_factory=list)
+    scores: dict[str, list[int]] = field(default_factory=dict)  # plugin -> normalized, per scored node
+    weights: dict[str, int] = field(default_factory=dict)
+    totals: list[int] = field(default_factory=list)
+    time_ms: float = 0.0
+    next_start_index: int = 0
+    preemption_might_help: bool = False  # kube-scheduler would evict lower-priority pods here
+
+    @property
+    def ok(self) -> bool:
+        return self.node is not None
+
+    def rejecting_plugins(self) -> frozenset[str]:
+        """The plugins that turned nodes down: the queue requeues the pod on events they care about."""
+        names = {st.plugin for _, st in self.failures if st.plugin}
+        if self.absent_status is not None and self.absent_status.plugin:
+            names.add(self.absent_status.plugin)
+        return frozenset(names)
+
+    def reason_counts(self) -> dict[str, int]:
+        """How many nodes failed for each reason, as FitError counts them."""
+        counts: dict[str, int] = {}
+        # Count whole reason tuples first (a C-level Counter), then split them into reasons.
+        for reasons, k in Counter(st.reasons for _, st in self.failures).items():
+            for r in reasons:
+                counts[r] = counts.get(r, 0) + k
+        if self.absent_status is not None and self.absent_count:
+            for r in self.absent_status.reasons:
+                counts[r] = counts.get(r, 0) + self.absent_count
+        return counts
+
+
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
+    """How many feasible nodes end the search (schedule_one.go numFeasibleNodesToFind)."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    num = num_all_nodes * percentage // 100
+    return max(num, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def fit_error_message(num_all_nodes: int, reasons: dict[str, int], *, pre_filter_msg: str = "",
+                      post_filter_msg: str = "") -> str:
+    """framework.FitError.Error(): '0/N nodes are available: <sorted "n reason" list>.' (+ preemption)."""
+    msg = f"0/{num_all_nodes} nodes are available:"
+    if pre_filter_msg:
+        msg += f" {pre_filter_msg}."
+    else:
+        # Go sorts the formatted "count reason" strings, so "10 x" sorts before "2 y": kept on purpose.
+        histogram = sorted(f"{n} {r}" for r, n in reasons.items())
+        if histogram:
+            msg += f" {', '.join(histogram)}."
+    if post_filter_msg:
+        msg += f" {post_filter_msg}"
+    return msg
+
+
+def select_host(totals: Sequence[int], rng: random.Random) -> int:
+    """Index of the highest total; ties broken uniformly at random like kube-scheduler's selectHost."""
+    best = max(totals)
+    if totals.count(best) == 1:
+        return totals.index(best)
+    tied = [i for i, t in enumerate(totals) if t == best]
+    return tied[rng.randrange(len(tied))]
+
+
+class Framework:
+    """One scheduling profile: an ordered plugin list with score weights.
+
+    Keeps kube-scheduler's `nextStartNodeIndex` so that successive pods start their search where
+    the previous one stopped, unless the caller passes `start_index`.
+    """
+
+    def __init__(self, plugins: Iterable[Any] | None = None, *, weights: dict[str, int] | None = None,
+                 percentage_of_nodes_to_score: int = 0, rng: random.Random | None = None) -> None:
+        if plugins is None:
+            from control.scheduler.plugins import default_plugins
+            plugins = default_plugins()
+        self.plugins = list(plugins)
+        w = dict(DEFAULT_WEIGHTS)
+        w.update(weights or {})
+        self.filters = [_Filter(p) for p in self.plugins if hasattr(p, "filter")]
+        self.scorers = [_Scorer(p, w.get(p.name, 1)) for p in self.plugins if hasattr(p, "score")]
+        self.weights = {s.name: s.weight for s in self.scorers}
+        self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
+        self.rng = rng or random.Random()
+        self.next_start_index = 0
+
+    # the cycle
+
+    def schedule(self, pod: dict | PodInfo, node_infos: Sequence[NodeInfo], *,
+                 percentage_of_nodes_to_score: int | None = None,
+                 start_index: int | None = None) -> ScheduleResult:
+        t0 = perf_counter()
+        pi = as_pod_info(pod)
+        pi.state = {}  # a fresh CycleState for this attempt
+        percentage = self.percentage_of_nodes_to_score if percentage_of_nodes_to_score is None \
+            else percentage_of_nodes_to_score
+        start = self.next_start_index if start_index is None else start_index
+        n_all = len(node_infos)
+        res = ScheduleResult(pod=pi, node=None, message="", num_all_nodes=n_all, evaluated=0, feasible=0,
+                             weights=self.weights, next_start_index=start % n_all if n_all else 0)
+        if n_all == 0:
+            res.message = NO_NODES_MESSAGE
+            return self._finish(res, t0, start_index)
+
+        # PreFilter: skip plugins with nothing to check, reject outright, or narrow to named nodes.
+        active: list[_Filter] = []
+        allowed: frozenset[str] | None = None
+        restricting: list[str] = []
+        for f in self.filters:
+            verdict = f.pre_filter(pi) if f.pre_filter is not None else None
+            if isinstance(verdict, Status):
+                if verdict.code is Code.SKIP:
+                    continue
+                if not verdict.ok:
+                    st = verdict.with_plugin(f.name)
+                    res.absent_status, res.absent_count = st, n_all
+                    post, res.preemption_might_help = self._preemption(pi, node_infos, [], active)
+                    res.message = fit_error_message(n_all, {}, pre_filter_msg=st.message, post_filter_msg=post)
+                    return self._finish(res, t0, start_index)
+            elif verdict is not None:
+                allowed = verdict if allowed is None else allowed & verdict
+                restricting.append(f.name)
+            active.append(f)
+        res.filters_run = [f.name for f in active]
+
+        nodes: Sequence[NodeInfo] = node_infos
+        if allowed is not None:
+            nodes = [ni for ni in node_infos if ni.name in allowed]
+            res.absent_status = unresolvable(
+                f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(restricting))}]").with_plugin(restricting[0])
+        n = len(nodes)
+        need = num_feasible_nodes_to_find(n, percentage)
+        if n:
+            feasible, failures, processed = self._find_feasible(pi, nodes, start % n, need, active)
+        else:
+            feasible, failures, processed = [], [], 0
+        res.next_start_index = (start + processed) % n_all
+        res.failures = [(ni.name, st) for ni, st in failures]
+        if allowed is not None:
+            res.absent_count = n_all - len(failures) - len(feasible)
+        res.feasible = len(feasible)
+        res.evaluated = len(feasible) + len(failures)
+
+        if not feasible:
+            post, res.preemption_might_help = self._preemption(pi, node_infos, failures, active)
+            res.message = fit_error_message(n_all, res.reason_counts(), post_filter_msg=post)
+            return self._finish(res, t0, start_index)
+
+        if len(feasible) == 1:
+            # Like kube-scheduler: a single feasible node is taken without scoring.
+            res.node = feasible[0].name
+            res.scored_nodes = [res.node]
+            res.totals = [0]
+            return self._finish(res, t0, start_index)
+
+        totals: list[int] | None = None
+        for s in self.scorers:
+            if s.pre_score is not None and not s.pre_score(pi):
+                continue
+            vals = s.score_nodes(pi, feasible)
+            if s.normalize is not None:
+                vals = s.normalize(vals)
+            res.scores[s.name] = vals
+            # map() over operator functions runs the per-node sums in C.
+            weighted = vals if s.weight == 1 else map(mul, vals, repeat(s.weight, len(vals)))
+            totals = list(weighted) if totals is None else list(map(add, totals, weighted))
+        if totals is None:
+            totals = [0] * len(feasible)
+        res.scored_nodes = [ni.name for ni in feasible]
+        res.totals = totals
+        res.node = feasible[select_host(totals, self.rng)].name
+        return self._finish(res, t0, start_index)
+
+    def _finish(self, res: ScheduleResult, t0: float, start_index: int | None) -> ScheduleResult:
+        if start_index is None:
+            self.next_start_index = res.next_start_index
+        res.time_ms = (perf_counter() - t0) * 1000.0
+        return res
+
+    def _find_feasible(self, pi: PodInfo, nodes: Sequence[NodeInfo], start: int, need: int,
+                       active: list[_Filter]) -> tuple[list[NodeInfo], list[tuple[NodeInfo, Status]], int]:
+        """Walk the nodes from `start`, round the end, until `need` fit (findNodesThatPassFilters).
+
+        Nodes go through the filter chain in chunks, plugin by plugin; a node leaves the chain at
+        its first failing plugin, exactly as if each node ran the chain alone.
+        """
+        n = len(nodes)
+        feasible: list[NodeInfo] = []
+        failures: list[tuple[NodeInfo, Status]] = []
+        pos = 0
+        size = need  # the common case: every node fits and one chunk is exactly enough
+        while pos < n and len(feasible) < need:
+            size = min(max(size, 16), n - pos)
+            a = (start + pos) % n
+            b = a + size
+            chunk = list(nodes[a:b]) if b <= n else [*nodes[a:], *nodes[:b - n]]
+            passed = chunk
+            failed: list[tuple[NodeInfo, Status]] = []
+            for f in active:
+                if not passed:
+                    break
+                passed, bad = f.filter_nodes(pi, passed)
+                if bad:
+                    if all(st.plugin for _, st in bad):
+                        failed.extend(bad)
+                    else:
+                        failed.extend((ni, st if st.plugin else st.with_plugin(f.name)) for ni, st in bad)
+            remaining = need - len(feasible)
+            if len(passed) > remaining:
+                # Found enough inside this chunk: nodes after the last one taken were never checked.
+                passed = passed[:remaining]
+                offset = _offset_of(chunk, a, n)
+                cut = offset(passed[-1])
+                failed = [(ni, st) for ni, st in failed if offset(ni) < cut]
+                size = cut + 1
+            feasible.extend(passed)
+            failures.extend(failed)
+            pos += size
+            # Size the next chunk from the pass rate seen so far.
+            rate = len(feasible) / pos if feasible else 0.0
+            left = need - len(feasible)
+            size = int(left / rate) + 1 if rate > 0 else size * 2
+        return feasible, failures, pos
+
+    # preemption (PostFilter), as a message only: kube-tui does not evict
+
+    def _preemption(self, pi: PodInfo, all_nodes: Sequence[NodeInfo], failures: list[tuple[NodeInfo, Status]],
+                    active: list[_Filter]) -> tuple[str, bool]:
+        """The DefaultPreemption PostFilter message for a pod that fits nowhere, and whether it would help.
+
+        When evicting lower-priority pods would make room, kube-scheduler nominates a node and
+        prints no preemption sentence: ("", True).
+        """
+        if pi.spec.get("preemptionPolicy") == "Never":
+            return "preemption: not eligible due to preemptionPolicy=Never.", False
+        statuses: dict[str, Status] = {}
+        for ni, st in failures:
+            if st.code is not Code.UNSCHEDULABLE:
+                continue  # UnschedulableAndUnresolvable: removing pods cannot help
+            if not ni.priorities or min(ni.priorities) >= pi.priority:
+                statuses[ni.name] = unresolvable(NO_VICTIMS)
+                continue
+            trial = ni.clone()
+            for key, other in list(trial.pods.items()):
+                if other.priority < pi.priority:
+                    trial.remove_pod(key)
+            verdict = SUCCESS
+            for f in active:
+                verdict = f.filter(pi, trial)
+                if not verdict.ok:
+                    break
+            if verdict.ok:
+                return "", True  # a candidate exists: preemption would succeed
+            statuses[ni.name] = verdict
+        counts: dict[str, int] = {}
+        for st in statuses.values():
+            for r in st.reasons:
+                counts[r] = counts.get(r, 0) + 1
+        absent_n = len(all_nodes) - len(statuses)
+        if absent_n:
+            counts[PREEMPTION_NOT_HELPFUL] = counts.get(PREEMPTION_NOT_HELPFUL, 0) + absent_n
+        return "preemption: " + fit_error_message(len(all_nodes), counts), False
+
+
+def _offset_of(chunk: list[NodeInfo], first: int, n: int) -> Callable[[NodeInfo], int]:
+    """Position of a node inside `chunk`, which starts at index `first` of an n-node list.
+
+    The snapshot's node index answers in O(1); a caller's own list (tests, PreFilter-narrowed
+    lists) falls back to a lookup table.
+    """
+    if all(0 <= ni.idx < n for ni in (chunk[0], chunk[-1])) and chunk[0].idx == first \
+            and chunk[-1].idx == (first + len(chunk) - 1) % n:
+        return lambda ni: (ni.idx - first) % n
+    table = {id(ni): i for i, ni in enumerate(chunk)}
+    return lambda ni: table[id(ni)]
+
+
+_default: Framework | None = None
+
+
+def default_framework() -> Framework:
+    global _default
+    if _default is None:
+        _default = Framework()
+    return _default
+
+
+def schedule(pod: dict | PodInfo, node_infos: Sequence[NodeInfo], *, percentage_of_nodes_to_score: int = 0,
+             start_index: int = 0) -> ScheduleResult:
+    """One cycle with the default profile (stateless: the caller owns the start index)."""
+    return default_framework().schedule(pod, node_infos, percentage_of_nodes_to_score=percentage_of_nodes_to_score,
+                                        start_index=start_index)

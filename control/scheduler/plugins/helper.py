@@ -1,0 +1,48 @@
+"""Helpers shared by plugins: score normalization (kube-scheduler's plugins/helper) and batch filtering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+
+from control.scheduler.framework import Code, Status
+from control.scheduler.nodeinfo import NodeInfo, PodInfo
+
+
+def default_normalize_score(scores: list[int], max_priority: int, *, reverse: bool) -> list[int]:
+    """Scale to [0, max_priority] by the highest score; `reverse` turns "fewer is better" into a score."""
+    max_count = max(scores, default=0)
+    if max_count <= 0:
+        return [max_priority] * len(scores) if reverse else list(scores)
+    if reverse:
+        return [max_priority - max_priority * s // max_count for s in scores]
+    return [max_priority * s // max_count for s in scores]
+
+
+def filter_some(check: Callable[[PodInfo, NodeInfo], Status], pod: PodInfo, nodes: list[NodeInfo],
+                suspects: list[NodeInfo]) -> tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]:
+    """Batch filter that runs `check` only on `suspects` (the nodes that can fail at all), keeping order."""
+    failed = [(ni, st) for ni in suspects if (st := check(pod, ni)).code is not Code.SUCCESS]
+    if not failed:
+        return nodes, []
+    bad = {id(ni) for ni, _ in failed}
+    return [ni for ni in nodes if id(ni) not in bad], failed
+
+
+_MEMO = attrgetter("memo")
+
+
+def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo]], list[int]]) -> list[int]:
+    """Per-node scores through each node's memo: `compute` runs only on nodes that changed since.
+
+    Replicas of one workload share a request shape, so most nodes answer from the memo.
+    """
+    vals = [m.get(key) for m in map(_MEMO, nodes)]
+    if None not in vals:
+        return vals  # type: ignore[return-value]
+    missing = [i for i, v in enumerate(vals) if v is None]
+    fresh = compute([nodes[i] for i in missing])
+    for i, v in zip(missing, fresh, strict=True):
+        vals[i] = v
+        nodes[i].memo[key] = v
+    return vals  # type: ignore[return-value]

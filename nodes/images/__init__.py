@@ -1,0 +1,112 @@
+"""Built-in images: how an image reference plus command/args becomes the argv a runtime starts.
+
+The "image" of a host-run container is the host itself; a few images (nginx, pause) are
+small Python programs shipped here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nodes.runtime.base import ImagePullError
+
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Image:
+    """What a built-in image provides: Docker's ENTRYPOINT and CMD, and its ENV."""
+
+    name: str
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    script: str | None = None  # a Python program of this package that is the image's entrypoint
+
+
+BUILTIN: dict[str, Image] = {
+    "nginx": Image("nginx", script="nginx.py"),
+    "pause": Image("pause", script="pause.py"),
+    "busybox": Image("busybox", cmd=("sh",)),
+    "alpine": Image("alpine", cmd=("sh",)),
+    "debian": Image("debian", cmd=("sh",)),
+    "ubuntu": Image("ubuntu", cmd=("sh",)),
+    "perl": Image("perl", cmd=("perl",)),
+    "python": Image("python", cmd=("python3",), env={"LANG": "C.UTF-8"}),
+}
+
+SUGGESTED = ("nginx", "busybox", "debian", "perl", "python", "pause")
+
+
+def short_name(ref: str) -> str:
+    """The bare image name: registry, repository path, tag and digest dropped.
+
+    `registry.k8s.io/busybox:1.27.2` -> `busybox`, `docker.io/library/nginx@sha256:ab..` -> `nginx`.
+    """
+    ref = ref.strip().split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    # A colon in the last path segment is the tag (a registry port lives in an earlier segment).
+    return last.split(":", 1)[0].lower()
+
+
+def image_id(ref: str) -> str:
+    """A stable imageID for the status, shaped like `docker.io/library/nginx@sha256:...`."""
+    name = short_name(ref)
+    digest = hashlib.sha256(f"kube-tui/{name}".encode()).hexdigest()
+    return f"kube-tui.local/{name}@sha256:{digest}"
+
+
+def _ports(ports: list[dict[str, Any]]) -> list[int]:
+    out = [int(p["containerPort"]) for p in ports
+           if p.get("containerPort") and str(p.get("protocol", "TCP")).upper() == "TCP"]
+    return out or [80]
+
+
+def resolve(ref: str, command: list[str] | None, args: list[str] | None,
+            ports: list[dict[str, Any]] | None = None) -> list[str]:
+    """The argv to run for this container, with Docker's ENTRYPOINT/CMD override rules.
+
+    Raises ImagePullError when the image is unknown and the container says nothing to run.
+    """
+    command = list(command or [])
+    args = list(args or [])
+    image = BUILTIN.get(short_name(ref))
+    if image is None:
+        if command or args:
+            return command + args
+        raise ImagePullError(
+            f'Failed to pull image "{ref}": kube-tui has no built-in image "{short_name(ref)}" and the '
+            f"container has no command; use one of {', '.join(SUGGESTED)}, or give command:")
+    if image.script is not None:
+        # Like the real nginx image, whose entrypoint script execs whatever it is given.
+        if command or args:
+            return command + args
+        argv = [sys.executable, "-I", "-S", str(_HERE / image.script)]
+        if image.name == "nginx":
+            for port in _ports(ports or []):
+                argv += ["--listen", str(port)]
+        return argv
+    if command:
+        return command + args
+    if args:
+        return list(image.entrypoint) + args
+    return list(image.entrypoint) + list(image.cmd)
+
+
+def image_env(ref: str) -> dict[str, str]:
+    """The image's ENV, the base that the pod's env is laid over.
+
+    PATH and HOME come from the node: the host is the image's filesystem.
+    """
+    env = {"PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}
+    if "HOME" in os.environ:
+        env["HOME"] = os.environ["HOME"]
+    image = BUILTIN.get(short_name(ref))
+    if image is not None:
+        env.update(image.env)
+    return env

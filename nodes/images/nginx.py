@@ -1,0 +1,156 @@
+"""The built-in nginx image: an HTTP server on the pod IP that names the pod serving each request.
+
+Run as `python nodes/images/nginx.py --listen 80 [--listen 8080 ...]`; stdlib only, because the
+runtime starts it with `python -I -S` (no site-packages, no PYTHONPATH) for a fast start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+
+VERSION = "1.27.0"
+KEEPALIVE_TIMEOUT = 65.0  # nginx's keepalive_timeout default
+MAX_HEADER = 64 * 1024
+
+
+def _now_local() -> str:
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+
+
+def _now_error_log() -> str:
+    return time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime())
+
+
+def page(hostname: str, ip: str, port: int) -> bytes:
+    return (
+        "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n"
+        "<h1>Welcome to nginx!</h1>\n"
+        f"<p>Served by pod <b>{hostname}</b> at <b>{ip}:{port}</b>.</p>\n"
+        "<p><em>kube-tui built-in nginx image.</em></p>\n</body>\n</html>\n"
+    ).encode()
+
+
+NOT_FOUND = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+             b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/" + VERSION.encode()
+             + b"</center>\r\n</body>\r\n</html>\r\n")
+
+
+class Server:
+    """One nginx worker's worth of HTTP/1.1 with keep-alive, enough for probes, curl and load tests."""
+
+    def __init__(self, ip: str, hostname: str) -> None:
+        self.ip = ip
+        self.hostname = hostname
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("-", 0)
+        port = (writer.get_extra_info("sockname") or (self.ip, 80))[1]
+        try:
+            while True:
+                try:
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), KEEPALIVE_TIMEOUT)
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                    return
+                if not self._respond(head, peer[0], port, writer):
+                    await writer.drain()
+                    return
+                await writer.drain()
+        except ConnectionError:
+            return
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def _respond(self, head: bytes, client: str, port: int, writer: asyncio.StreamWriter) -> bool:
+        """Write one response; False when the connection must close after it."""
+        lines = head.decode("latin-1").split("\r\n")
+        request_line = lines[0]
+        parts = request_line.split()
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+        if len(parts) != 3:
+            self._send(writer, 400, b"<html><body><h1>400 Bad Request</h1></body></html>\r\n", False, "GET")
+            self._log(client, request_line, 400, 0, headers)
+            return False
+        method, target, version = parts
+        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        path = target.split("?", 1)[0]
+        if method not in ("GET", "HEAD"):
+            status, body = 405, b"<html><body><h1>405 Not Allowed</h1></body></html>\r\n"
+        elif path in ("/", "/index.html"):
+            status, body = 200, page(self.hostname, self.ip, port)
+        else:
+            status, body = 404, NOT_FOUND
+        # A request body is not expected for GET/HEAD; drop the connection rather than misparse one.
+        if headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers:
+            keep = False
+        self._send(writer, status, body, keep, method)
+        self._log(client, request_line, status, len(body) if method != "HEAD" else 0, headers)
+        return keep
+
+    def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, keep: bool, method: str) -> None:
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Not Allowed"}[status]
+        head = (f"HTTP/1.1 {status} {reason}\r\nServer: nginx/{VERSION}\r\n"
+                f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n"
+                f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+                f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n")
+        writer.write(head.encode() + (body if method != "HEAD" else b""))
+
+    def _log(self, client: str, request_line: str, status: int, size: int, headers: dict[str, str]) -> None:
+        # nginx's "combined" access log format, which the real image sends to stdout.
+        referer = headers.get("referer", "-")
+        agent = headers.get("user-agent", "-")
+        print(f'{client} - - [{_now_local()}] "{request_line}" {status} {size} "{referer}" "{agent}"',
+              flush=True)
+
+
+async def serve(ip: str, ports: list[int], hostname: str) -> int:
+    server = Server(ip, hostname)
+    servers: list[asyncio.base_events.Server] = []
+    for port in ports:
+        try:
+            servers.append(await asyncio.start_server(server.handle, ip, port, limit=MAX_HEADER,
+                                                      reuse_address=True))
+        except OSError as e:
+            print(f"{_now_error_log()} [emerg] 1#1: bind() to {ip}:{port} failed ({e.errno}: {e.strerror})",
+                  file=sys.stderr, flush=True)
+            print(f"nginx: [emerg] bind() to {ip}:{port} failed ({e.errno}: {e.strerror})",
+                  file=sys.stderr, flush=True)
+            return 1
+    print(f"{_now_error_log()} [notice] 1#1: nginx/{VERSION}", file=sys.stderr, flush=True)
+    print(f"{_now_error_log()} [notice] 1#1: start worker processes", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # nginx exits 0 on TERM/INT (fast shutdown) and QUIT (graceful shutdown).
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print(f"{_now_error_log()} [notice] 1#1: signal process started", file=sys.stderr, flush=True)
+    for s in servers:
+        s.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nginx")
+    parser.add_argument("--listen", type=int, action="append", default=[])
+    opts = parser.parse_args(argv)
+    ip = os.environ.get("POD_IP") or "0.0.0.0"
+    hostname = os.environ.get("HOSTNAME") or socket.gethostname()
+    print("/docker-entrypoint.sh: Configuration complete; ready for start up", flush=True)
+    return asyncio.run(serve(ip, opts.listen or [80], hostname))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,589 @@
+"""The kubelet's pod side: a PodWorker per pod bound to this node, pod IPs, service env, status and logs.
+
+The pod source is injected (one node's informer, or the simulated pool's shared one), so the same
+Kubelet runs a real node and each of thousands of simulated ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import ipaddress
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from control import errors, wire
+from control.client import Client
+from control.controllers.events import NORMAL, WARNING, EventRecorder
+from control.errors import ApiError
+from control.informer import Informer
+from control.timings import Timings
+from control.workqueue import WorkQueue, run_workers
+from nodes.nodestatus import NodeStatus
+from nodes.podworker import LogsError, PodWorker
+from nodes.runtime.base import Runtime
+
+log = logging.getLogger("kube_tui.kubelet")
+
+PodKey = tuple[str, str]  # (namespace, name)
+TERMINAL = ("Succeeded", "Failed")
+# The pod conditions the kubelet owns; others (DisruptionTarget, ...) belong to controllers and are kept.
+KUBELET_CONDITIONS = ("PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers")
+# Services whose variables every pod gets, whatever its namespace (the kubelet's "master services").
+MASTER_SERVICES = ("kubernetes",)
+
+
+def _key(pod: dict) -> PodKey:
+    md = pod.get("metadata") or {}
+    return md.get("namespace") or "default", md.get("name") or ""
+
+
+def _uid(pod: dict | None) -> str:
+    return str(((pod or {}).get("metadata") or {}).get("uid") or "")
+
+
+def _phase(pod: dict | None) -> str:
+    return str(((pod or {}).get("status") or {}).get("phase") or "")
+
+
+# -- service environment variables --------------------------------------------------------------
+
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def service_env(services: list[dict], namespace: str) -> dict[str, str]:
+    """The kubelet's service variables for a pod in `namespace` (pkg/kubelet/envvars, FromServices).
+
+    `<NAME>_SERVICE_HOST`/`_SERVICE_PORT[_<PORT NAME>]` and the Docker-link `<NAME>_PORT...` family,
+    for every service of the namespace with a ClusterIP, plus the master service from default.
+    """
+    chosen: dict[str, dict] = {}
+    for svc in services:
+        md = svc.get("metadata") or {}
+        spec = svc.get("spec") or {}
+        ip = spec.get("clusterIP")
+        if not ip or ip == "None":
+            continue
+        name, ns = md.get("name", ""), md.get("namespace") or "default"
+        if ns == "default" and name in MASTER_SERVICES:
+            chosen.setdefault(name, svc)
+        elif ns == namespace:
+            chosen[name] = svc
+    env: dict[str, str] = {}
+    for name in sorted(chosen):
+        spec = chosen[name].get("spec") or {}
+        ip = spec["clusterIP"]
+        ports = spec.get("ports") or []
+        prefix = _env_name(name)
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        if not ports:
+            continue
+        env[f"{prefix}_SERVICE_PORT"] = str(ports[0].get("port"))
+        for p in ports:
+            if p.get("name"):
+                env[f"{prefix}_SERVICE_PORT_{_env_name(p['name'])}"] = str(p.get("port"))
+        for i, p in enumerate(ports):
+            proto = str(p.get("protocol") or "TCP")
+            url = f"{proto.lower()}://{ip}:{p.get('port')}"
+            if i == 0:
+                env[f"{prefix}_PORT"] = url  # Docker special-cases the first port
+            pp = f"{prefix}_PORT_{p.get('port')}_{proto.upper()}"
+            env[pp] = url
+            env[f"{pp}_PROTO"] = proto.lower()
+            env[f"{pp}_PORT"] = str(p.get("port"))
+            env[f"{pp}_ADDR"] = ip
+    return env
+
+
+# -- pod IPs ------------------------------------------------------------------------------------
+
+class PodIPs:
+    """Addresses of the node's /24 for its pods: .1 is the node, pods get .2 to .254."""
+
+    def __init__(self, cidr: str) -> None:
+        self.network = ipaddress.ip_network(cidr, strict=False)
+        self._base = int(self.network.network_address)
+        self.owner: dict[str, PodKey] = {}
+        self.of: dict[PodKey, str] = {}
+        self._next = 2
+
+    def __contains__(self, ip: object) -> bool:
+        try:
+            return isinstance(ip, str) and ipaddress.ip_address(ip) in self.network \
+                and 2 <= int(ipaddress.ip_address(ip)) - self._base <= 254
+        except ValueError:
+            return False
+
+    def reserve(self, key: PodKey, ip: str) -> bool:
+        if ip not in self or self.owner.get(ip, key) != key:
+            return False
+        self.release(key)
+        self.owner[ip] = key
+        self.of[key] = ip
+        return True
+
+    def allocate(self, key: PodKey, preferred: str | None = None) -> str:
+        """The pod's address: the one it has, the one its status names (a restarted kubelet), or a free one."""
+        if key in self.of:
+            return self.of[key]
+        if preferred and self.reserve(key, preferred):
+            return preferred
+        for _ in range(253):
+            n = self._next
+            self._next = 2 if n >= 254 else n + 1
+            ip = str(ipaddress.ip_address(self._base + n))
+            if ip not in self.owner:
+                self.owner[ip] = key
+                self.of[key] = ip
+                return ip
+        raise RuntimeError(f"no free pod IP left in {self.network}")
+
+    def release(self, key: PodKey) -> None:
+        ip = self.of.pop(key, None)
+        if ip is not None and self.owner.get(ip) == key:
+            del self.owner[ip]
+
+
+# -- status manager -----------------------------------------------------------------------------
+
+def merge_status(api_status: dict | None, mine: dict) -> dict:
+    """Our status, keeping the conditions that are not the kubelet's (like the status manager's merge)."""
+    out = copy.deepcopy(mine)
+    theirs = [c for c in (api_status or {}).get("conditions") or [] if c.get("type") not in KUBELET_CONDITIONS]
+    if theirs:
+        out["conditions"] = list(out.get("conditions") or []) + copy.deepcopy(theirs)
+    # The pod's QoS class is the API server's to set at creation; keep it if it has one.
+    if (api_status or {}).get("qosClass"):
+        out["qosClass"] = api_status["qosClass"]  # type: ignore[index]
+    return out
+
+
+class StatusManager:
+    """Posts each pod's latest status: bursts coalesced, unchanged ones skipped, failures retried."""
+
+    def __init__(self, client: Client, current: Callable[[str, str], dict | None], *,
+                 coalesce: float = 0.02, concurrency: int = 8, retry: float = 1.0) -> None:
+        self.client = client
+        self.current = current
+        self.coalesce = coalesce
+        self.concurrency = concurrency
+        self.retry = retry
+        self.paused = False
+        self.posts = 0
+        self.skipped = 0
+        self._want: dict[PodKey, tuple[str, dict]] = {}
+        self._dirty: set[PodKey] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def set(self, key: PodKey, uid: str, status: dict) -> None:
+        self._want[key] = (uid, status)
+        self._dirty.add(key)
+        self._wake.set()
+
+    def forget(self, key: PodKey) -> None:
+        self._want.pop(key, None)
+        self._dirty.discard(key)
+
+    def reconcile(self, pod: dict) -> None:
+        """The API's copy changed: if it no longer says what we last reported, report again."""
+        key = _key(pod)
+        want = self._want.get(key)
+        if want is not None and want[0] == _uid(pod) and merge_status(pod.get("status"), want[1]) != pod.get("status"):
+            self._dirty.add(key)
+            self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="status-manager")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(key: PodKey) -> None:
+            async with sem:
+                await self.post(key)
+
+        while True:
+            await self._wake.wait()
+            # Let a burst of changes (container started, then ready) land as one write.
+            await asyncio.sleep(self.coalesce)
+            self._wake.clear()
+            if self.paused:
+                continue
+            batch, self._dirty = self._dirty, set()
+            await asyncio.gather(*(one(k) for k in batch))
+
+    async def post(self, key: PodKey) -> bool:
+        """Write the pod's status now if the API's differs; True if written."""
+        want = self._want.get(key)
+        if want is None or self.paused:
+            return False
+        uid, status = want
+        pod = self.current(*key)
+        if pod is None or _uid(pod) != uid:
+            return False  # gone, or a new pod of the same name: never write a stale status over it
+        api_status = pod.get("status") or {}
+        if api_status.get("phase") in TERMINAL and status.get("phase") not in TERMINAL:
+            return False  # a terminal phase never goes back
+        merged = merge_status(api_status, status)
+        if merged == api_status:
+            self.skipped += 1
+            return False
+        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": key[1], "namespace": key[0], "uid": uid},
+               "status": merged}
+        try:
+            await self.client.update_status(obj)
+        except ApiError as e:
+            if e.reason == "NotFound":
+                self.forget(key)
+                return False
+            log.info("status of pod %s/%s not written (%s); retrying", key[0], key[1], e.message)
+            asyncio.get_running_loop().call_later(self.retry, self._retry, key)
+            return False
+        self.posts += 1
+        return True
+
+    def _retry(self, key: PodKey) -> None:
+        if key in self._want:
+            self._dirty.add(key)
+            self._wake.set()
+
+
+# -- the kubelet --------------------------------------------------------------------------------
+
+class Kubelet:
+    """Keeps one PodWorker per pod bound to this node in step with the API's pods."""
+
+    def __init__(
+        self,
+        client: Client,
+        node: NodeStatus,
+        runtime: Runtime,
+        *,
+        timings: Timings,
+        log_dir: Path,
+        pods: Callable[[str, str], dict | None],
+        statuses: StatusManager,
+        events: EventRecorder | None = None,
+        services: Informer | None = None,
+        enqueue: Callable[[PodKey], None] | None = None,
+        shared_logs_root: bool = False,
+    ) -> None:
+        self.client = client
+        self.node = node
+        self.runtime = runtime
+        self.timings = timings
+        self.log_dir = Path(log_dir)
+        self.pods = pods
+        self.statuses = statuses
+        self.events = events
+        self.services = services
+        self.workers: dict[PodKey, PodWorker] = {}
+        self.ips: PodIPs | None = None
+        self._stopping: dict[PodKey, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._queue: WorkQueue[PodKey] | None = None
+        self._workers_task: asyncio.Task[None] | None = None
+        self._enqueue = enqueue
+        self.shutting_down = False
+        self._last_usage: dict[str, list[int]] = {}
+        self._shared_logs_root = shared_logs_root
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def start(self, existing: list[dict], workers: int = 4) -> None:
+        """Begin syncing, after the node has its pod range; `existing` are the pods bound here already."""
+        assert self.node.pod_cidr, "the kubelet starts once the node has a pod range"
+        self.ips = PodIPs(self.node.pod_cidr)
+        # A restarted kubelet keeps its pods' addresses: reserve them before anything new is placed.
+        for pod in existing:
+            ip = (pod.get("status") or {}).get("podIP")
+            if ip and _phase(pod) not in TERMINAL and not (pod.get("spec") or {}).get("hostNetwork"):
+                self.ips.reserve(_key(pod), ip)
+        if self._enqueue is None:
+            self._queue = WorkQueue(f"kubelet-{self.name}", base_delay=0.2, max_delay=10.0)
+            self._enqueue = self._queue.add
+            self._workers_task = asyncio.create_task(
+                run_workers(self._queue, self.sync_pod, workers, on_error=self._sync_failed), name="kubelet-sync")
+        for pod in existing:
+            self.enqueue(_key(pod))
+
+    def enqueue(self, key: PodKey) -> None:
+        if self._enqueue is not None and not self.shutting_down:
+            self._enqueue(key)
+
+    def on_pod(self, pod: dict) -> None:
+        """Informer add/update: the pod changed, sync it; and report again if the API lost our status."""
+        self.statuses.reconcile(pod)
+        self.enqueue(_key(pod))
+
+    def on_pod_update(self, old: dict, new: dict) -> None:
+        self.on_pod(new)
+
+    def on_pod_deleted(self, pod: dict) -> None:
+        self.enqueue(_key(pod))
+
+    def _sync_failed(self, key: PodKey, e: Exception) -> None:
+        log.warning("kubelet %s: sync of pod %s/%s failed: %s", self.name, key[0], key[1], e)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- the sync ---------------------------------------------------------------------------------
+    async def sync_pod(self, key: PodKey) -> None:
+        if self.shutting_down or self.ips is None:
+            return
+        pod = self.pods(*key)
+        if pod is not None and ((pod.get("spec") or {}).get("nodeName") or "") != self.name:
+            pod = None
+        worker = self.workers.get(key)
+        if worker is not None and (pod is None or _uid(pod) != worker.uid):
+            # Gone from the API (or replaced by a new pod of that name): stop what still runs.
+            self._stop_worker(key, worker, grace=None, delete=False)
+            return
+        if pod is None:
+            return
+        if key in self._stopping:
+            return  # the old pod's containers are still stopping; its task re-enqueues the key
+        md = pod.get("metadata") or {}
+        if md.get("deletionTimestamp"):
+            if worker is None:
+                self._spawn(self._delete(key, _uid(pod)))
+            else:
+                worker.update(pod)
+                grace = md.get("deletionGracePeriodSeconds")
+                self._stop_worker(key, worker, grace=None if grace is None else float(grace), delete=True)
+            return
+        if worker is None:
+            if _phase(pod) in TERMINAL:
+                return  # finished before this kubelet started: its status stays as it is
+            await self._start_worker(key, pod)
+            return
+        worker.update(pod)
+
+    async def _start_worker(self, key: PodKey, pod: dict) -> None:
+        assert self.ips is not None and self.node.node_ip is not None
+        spec = pod.get("spec") or {}
+        if spec.get("hostNetwork"):
+            ip = self.node.node_ip
+        else:
+            ip = self.ips.allocate(key, (pod.get("status") or {}).get("podIP"))
+        ns = key[0]
+        env = service_env(self.services.list() if self.services is not None else [], ns)
+        uid = _uid(pod)
+
+        def on_status(status: dict) -> None:
+            self.statuses.set(key, uid, status)
+            if status.get("phase") in TERMINAL and not spec.get("hostNetwork"):
+                # The sandbox is gone: its address may go to another pod (the status keeps naming it).
+                if self.ips is not None and self.ips.of.get(key) == ip:
+                    self.ips.release(key)
+
+        def on_event(reason: str, message: str, type_: str) -> None:
+            if self.events is not None:
+                self.events.event(pod, type_, reason, message)
+
+        worker = PodWorker(
+            pod, self.runtime, pod_ip=ip, log_dir=self.log_dir, on_status=on_status,
+            backoff_base=self.timings.backoff_base, backoff_max=self.timings.backoff_max,
+            backoff_reset=self.timings.backoff_max * 2, service_env=env, host_ip=self.node.node_ip,
+            on_event=on_event, allocatable=self.node.config.capacity(),
+        )
+        self.workers[key] = worker
+        await worker.start()
+
+    def _stop_worker(self, key: PodKey, worker: PodWorker, *, grace: float | None, delete: bool) -> None:
+        if key in self._stopping:
+            return
+
+        async def stop() -> None:
+            try:
+                await worker.stop(grace)
+                if delete:
+                    # The final status (containers terminated) goes out before the object goes away.
+                    await self.statuses.post(key)
+                    await self._delete(key, worker.uid)
+            finally:
+                if self.workers.get(key) is worker:
+                    del self.workers[key]
+                if self.ips is not None and self.ips.of.get(key) == worker.pod_ip:
+                    self.ips.release(key)
+                self.statuses.forget(key)
+                if not self._shared_logs_root:
+                    worker.remove_logs()
+                self._stopping.pop(key, None)
+                self.enqueue(key)  # a new pod of the same name may be waiting
+
+        self._stopping[key] = self._spawn(stop())
+
+    async def _delete(self, key: PodKey, uid: str) -> None:
+        """All containers are gone: the kubelet's final delete (grace 0) lets the object go."""
+        pod = self.pods(*key)
+        if pod is not None and _uid(pod) != uid:
+            return
+        try:
+            await self.client.delete("Pod", key[1], key[0], grace_period=0)
+        except ApiError as e:
+            if e.reason != "NotFound":
+                log.warning("kubelet %s: could not delete pod %s/%s: %s", self.name, key[0], key[1], e.message)
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        """Graceful node shutdown: stop every pod with its own grace period; pods stay in the API."""
+        self.shutting_down = True
+        # The API keeps the pods' last reported state; the node lifecycle controller takes it from here.
+        self.statuses.paused = True
+        if self._queue is not None:
+            self._queue.shutdown()
+        if self._workers_task is not None:
+            self._workers_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._workers_task
+        stops = [w.stop(None) for w in self.workers.values()]
+        await asyncio.gather(*stops, *self._stopping.values(), return_exceptions=True)
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- logs and usage ----------------------------------------------------------------------------
+    def logs(self, body: dict) -> dict:
+        """The kubelet's containerLogs: {text, offset}; `offset` (bytes) lets a follower ask for what is new."""
+        ns = str(body.get("namespace") or "default")
+        name = str(body.get("name") or "")
+        worker = self.workers.get((ns, name))
+        if worker is None:
+            raise errors.not_found("pods", name)
+        tail = body.get("tail")
+        offset = body.get("offset")
+        try:
+            text = worker.logs(body.get("container") or None, previous=bool(body.get("previous")),
+                               tail=None if offset is not None or tail is None or tail < 0 else int(tail))
+        except LogsError as e:
+            raise errors.bad_request(str(e)) from None
+        data = text.encode()
+        if isinstance(offset, int) and offset >= 0:
+            if offset > len(data):
+                offset = 0  # the log was rotated: start over
+            return {"text": data[offset:].decode(errors="replace"), "offset": len(data)}
+        return {"text": text, "offset": len(data)}
+
+    def usage(self) -> dict[str, list[int]]:
+        """{"<ns>/<pod>": [millicores, bytes]} of the running pods."""
+        out: dict[str, list[int]] = {}
+        for (ns, name), w in self.workers.items():
+            if w.done:
+                continue
+            cpu, mem = w.usage()
+            out[f"{ns}/{name}"] = [cpu, mem]
+        return out
+
+    def usage_annotation(self, force: bool = False) -> str | None:
+        """The `kube-tui.io/usage` annotation's JSON if usage changed noticeably since the last one."""
+        now = self.usage()
+        if not force and not _changed_noticeably(self._last_usage, now):
+            return None
+        self._last_usage = now
+        total = [sum(v[0] for v in now.values()), sum(v[1] for v in now.values())]
+        return json.dumps({"total": total, "pods": now}, separators=(",", ":"), sort_keys=True)
+
+    def node_event(self, type_: str, reason: str, message: str) -> None:
+        if self.events is not None:
+            # The kubelet refers to its Node by name (uid = name), as object_reference does for a bare Node.
+            self.events.event({"kind": "Node", "apiVersion": "v1", "metadata": {"name": self.name}}, type_, reason, message)
+
+
+def _changed_noticeably(old: dict[str, list[int]], new: dict[str, list[int]]) -> bool:
+    if old.keys() != new.keys():
+        return True
+    for k, (cpu, mem) in new.items():
+        ocpu, omem = old[k]
+        if abs(cpu - ocpu) > max(5, 0.2 * ocpu) or abs(mem - omem) > max(2**20, 0.1 * omem):
+            return True
+    return False
+
+
+# -- the kubelet's own endpoint (the API server proxies `logs` here) --------------------------------
+
+class KubeletServer:
+    """A ROUTER answering wire requests from the API server: `logs` for now."""
+
+    def __init__(self, handler: Callable[[dict], dict], *, ctx: zmq.asyncio.Context | None = None) -> None:
+        self.handler = handler
+        self.ctx = ctx or zmq.asyncio.Context.instance()
+        self.sock: zmq.asyncio.Socket | None = None
+        self.address = ""
+        self._task: asyncio.Task[None] | None = None
+
+    def bind(self, address: str) -> str:
+        sock = self.ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME)
+        try:
+            sock.bind(address)
+        except zmq.ZMQError:
+            sock.close(linger=0)
+            raise
+        self.sock = sock
+        self.address = sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self._task = asyncio.create_task(self._serve(), name="kubelet-server")
+        return self.address
+
+    async def _serve(self) -> None:
+        assert self.sock is not None
+        while True:
+            frames = await self.sock.recv_multipart()
+            ident, payload = frames[0], frames[-1]
+            req_id = 0
+            try:
+                msg = wire.parse_request(payload)
+                req_id = msg["id"]
+                if msg["verb"] != "logs":
+                    raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs')
+                # The API server authorized the caller; this endpoint only listens on the node's loopback address.
+                out = wire.response(req_id, 200, self.handler(msg["body"]))
+            except ApiError as e:
+                out = wire.error_response(req_id, e)
+            except Exception as e:  # one bad request never takes the kubelet down
+                log.exception("kubelet server: request failed")
+                out = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+            with contextlib.suppress(zmq.ZMQError):
+                await self.sock.send_multipart([ident, out], flags=zmq.NOBLOCK)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.sock is not None:
+            self.sock.close(linger=0)
+
+
+def clean_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+__all__ = ["NORMAL", "WARNING", "Kubelet", "KubeletServer", "PodIPs", "StatusManager", "merge_status",
+           "service_env"]

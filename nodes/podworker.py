@@ -1,0 +1,872 @@
+"""One pod's lifecycle on a node, as the kubelet's pod worker runs it: containers started in order,
+restart policy with crash-loop back-off, image pull back-off, probes, graceful termination, and
+the pod status in Kubernetes' shape after every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import math
+import re
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from control.api import quantity
+from nodes import images
+from nodes.probes import LIVENESS, READINESS, STARTUP, Prober, ProbeResult, make_check
+from nodes.runtime.base import (
+    ContainerConfig,
+    ContainerHandle,
+    ImagePullError,
+    RunContainerError,
+    Runtime,
+)
+from nodes.usage import sum_usage
+
+log = logging.getLogger("kube-tui.podworker")
+
+NORMAL, WARNING = "Normal", "Warning"
+DEFAULT_GRACE = 30.0  # spec.terminationGracePeriodSeconds' default
+START_ERROR_EXIT = 128  # containerd's exit code for a process that never started
+# How long ErrImagePull shows before the kubelet's next sync turns it into ImagePullBackOff.
+PULL_ERROR_VISIBLE = 1.0
+
+
+# -- $(VAR) expansion and the container environment ----------------------------------------------
+
+def expand(text: str, *mappings: Mapping[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion: `$$` escapes, unknown or unclosed references stay as written."""
+    out: list[str] = []
+    checkpoint = 0
+    cursor = 0
+    n = len(text)
+    while cursor < n:
+        if text[cursor] == "$" and cursor + 1 < n:
+            out.append(text[checkpoint:cursor])
+            nxt = text[cursor + 1]
+            advance = 1
+            if nxt == "$":
+                out.append("$")
+            elif nxt == "(":
+                close = text.find(")", cursor + 2)
+                if close < 0:
+                    out.append("$(")
+                else:
+                    name = text[cursor + 2:close]
+                    for m in mappings:
+                        if name in m:
+                            out.append(m[name])
+                            break
+                    else:
+                        out.append(f"$({name})")
+                    advance = close - cursor
+            else:
+                out.append("$" + nxt)
+            cursor += advance
+            checkpoint = cursor + 1
+        cursor += 1
+    out.append(text[checkpoint:])
+    return "".join(out)
+
+
+class ConfigError(Exception):
+    """The container's config cannot be made (the kubelet's CreateContainerConfigError)."""
+
+
+_FIELD_KEY = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
+
+
+def field_value(pod: dict[str, Any], path: str, *, pod_ip: str, host_ip: str) -> str:
+    """A downward API fieldRef's value."""
+    md = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    simple = {
+        "metadata.name": md.get("name", ""),
+        "metadata.namespace": md.get("namespace", "default"),
+        "metadata.uid": md.get("uid", ""),
+        "spec.nodeName": spec.get("nodeName", ""),
+        "spec.serviceAccountName": spec.get("serviceAccountName", "default"),
+        "status.podIP": pod_ip,
+        "status.podIPs": pod_ip,
+        "status.hostIP": host_ip,
+        "status.hostIPs": host_ip,
+    }
+    if path in simple:
+        return str(simple[path])
+    m = _FIELD_KEY.match(path)
+    if m:
+        return str((md.get(m.group(1)) or {}).get(m.group(2), ""))
+    raise ConfigError(f'unsupported fieldRef fieldPath "{path}"')
+
+
+def resource_value(pod: dict[str, Any], container: dict[str, Any], ref: dict[str, Any],
+                   allocatable: Mapping[str, str]) -> str:
+    """A downward API resourceFieldRef's value: rounded up in units of the divisor, like Kubernetes."""
+    name = ref.get("containerName") or container.get("name")
+    target = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == name),
+                  container)
+    kind, _, res = str(ref.get("resource", "")).partition(".")
+    resources = target.get("resources") or {}
+    value = (resources.get(kind) or {}).get(res)
+    if value is None and kind == "requests":
+        value = (resources.get("limits") or {}).get(res, "0")
+    if value is None:
+        # An unset limit reads as the node's allocatable, as in Kubernetes.
+        value = allocatable.get(res, "0")
+    try:
+        amount = quantity.parse(value) / quantity.parse(ref.get("divisor") or "1")
+    except (quantity.QuantityError, ZeroDivisionError) as e:
+        raise ConfigError(f"invalid resourceFieldRef {ref}: {e}") from e
+    return str(math.ceil(amount))
+
+
+def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, host_ip: str,
+              service_env: Mapping[str, str], allocatable: Mapping[str, str]
+              ) -> tuple[dict[str, str], dict[str, str]]:
+    """(the container's environment, the variables its command and args may reference).
+
+    Like the kubelet: each `env` entry is expanded against the entries before it and the service
+    variables; command/args may reference both. HOSTNAME and the POD_* variables kube-tui adds
+    are not referenceable, exactly as in Kubernetes, where they are not pod env at all.
+    """
+    md = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    services = dict(service_env)
+    if spec.get("enableServiceLinks") is False:
+        # Only the master service's variables remain, as in Kubernetes.
+        services = {k: v for k, v in services.items() if k.startswith("KUBERNETES_")}
+    own: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        ref = source.get("configMapRef") or source.get("secretRef")
+        if ref and not ref.get("optional"):
+            kind = "configmap" if "configMapRef" in source else "secret"
+            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+    for item in container.get("env") or []:
+        name = item.get("name", "")
+        source = item.get("valueFrom")
+        if source is None:
+            value = item.get("value") or ""
+            own[name] = expand(value, own, services) if value else ""
+        elif "fieldRef" in source:
+            own[name] = field_value(pod, source["fieldRef"].get("fieldPath", ""), pod_ip=pod_ip, host_ip=host_ip)
+        elif "resourceFieldRef" in source:
+            own[name] = resource_value(pod, container, source["resourceFieldRef"], allocatable)
+        else:
+            ref = source.get("configMapKeyRef") or source.get("secretKeyRef") or {}
+            if ref.get("optional"):
+                continue
+            kind = "configmap" if "configMapKeyRef" in source else "secret"
+            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+    references = {**services, **own}
+    env = {
+        "HOSTNAME": md.get("name", ""),
+        "POD_NAME": md.get("name", ""),
+        "POD_NAMESPACE": md.get("namespace", "default"),
+        "POD_IP": pod_ip,
+        **references,
+    }
+    return env, references
+
+
+def qos_class(spec: dict[str, Any]) -> str:
+    """Guaranteed, Burstable or BestEffort, by the rules of Kubernetes' GetPodQOS."""
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
+        requests = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
+        if limits or requests:
+            any_set = True
+        if set(limits) != {"cpu", "memory"}:
+            guaranteed = False
+            continue
+        for k, v in requests.items():
+            if quantity.parse(v) != quantity.parse(limits[k]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+# -- back-off -----------------------------------------------------------------------------------
+
+class Backoff:
+    """client-go's flowcontrol.Backoff for one key: doubling from `base` to `cap`, forgotten after `reset`."""
+
+    def __init__(self, base: float, cap: float, reset: float) -> None:
+        self.base = base
+        self.cap = cap
+        self.reset = reset
+        self.duration = 0.0
+        self.last_update: float | None = None
+
+    def _expired(self, now: float) -> bool:
+        return self.last_update is None or now - self.last_update > self.reset
+
+    def next(self, now: float) -> None:
+        if self._expired(now):
+            self.duration = self.base
+        else:
+            self.duration = min(self.duration * 2, self.cap)
+        self.last_update = now
+
+    def retry_at(self, event_time: float) -> float | None:
+        """When a restart is allowed for a failure at `event_time`; None if right away."""
+        if self.last_update is None or self._expired(event_time):
+            return None
+        if event_time - self.last_update < self.duration:
+            return self.last_update + self.duration
+        return None
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's time.Duration.String() prints it: 10s, 1m20s, 5m0s, 50ms."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        ms = seconds * 1000
+        return f"{ms:g}ms" if ms >= 1 else f"{seconds * 1e6:g}µs"
+    total = round(seconds, 9)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.9f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    if minutes:
+        return f"{int(minutes)}m{text}"
+    return text
+
+
+def rfc3339(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+# -- the pod worker -----------------------------------------------------------------------------
+
+class LogsError(Exception):
+    """`kubectl logs` cannot be answered; the message is the kubelet's."""
+
+
+@dataclass(eq=False)
+class _Container:
+    spec: dict[str, Any]
+    init: bool
+    crash_backoff: Backoff
+    pull_backoff: Backoff
+    state: dict[str, Any] = field(default_factory=dict)
+    last_state: dict[str, Any] = field(default_factory=dict)
+    ready: bool = False
+    started: bool = False
+    created: int = 0  # containers created so far; restartCount is this minus one
+    handle: ContainerHandle | None = None  # the current (or latest) container
+    last_handle: ContainerHandle | None = None  # the one lastState describes, for --previous
+    probers: dict[str, Prober] = field(default_factory=dict)
+    kill_reason: str | None = None
+    restart_now: bool = False  # killed for a definition change: restart without back-off
+    first_done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[bool] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name", ""))
+
+    @property
+    def image(self) -> str:
+        return str(self.spec.get("image", ""))
+
+    @property
+    def restart_count(self) -> int:
+        return max(0, self.created - 1)
+
+    def probe(self, kind: str) -> dict[str, Any] | None:
+        spec = self.spec.get(f"{kind}Probe")
+        return spec if isinstance(spec, dict) and not self.init else None
+
+
+class PodWorker:
+    """Runs one pod with a Runtime and reports its status through `on_status`."""
+
+    def __init__(self, pod: dict[str, Any], runtime: Runtime, *, pod_ip: str, log_dir: Path,
+                 on_status: Callable[[dict[str, Any]], None], backoff_base: float = 10.0,
+                 backoff_max: float = 300.0, backoff_reset: float = 600.0,
+                 service_env: Mapping[str, str] | None = None, host_ip: str = "127.0.0.1",
+                 on_event: Callable[[str, str, str], None] | None = None,
+                 allocatable: Mapping[str, str] | None = None) -> None:
+        self._pod = copy.deepcopy(pod)
+        self.runtime = runtime
+        self.pod_ip = pod_ip
+        self.host_ip = host_ip
+        self.log_dir = Path(log_dir)
+        self.on_status = on_status
+        self.on_event = on_event
+        self.service_env = dict(service_env or {})
+        self.allocatable = dict(allocatable or {})
+        self._backoff = (backoff_base, backoff_max, backoff_reset)
+        spec = self._pod.get("spec") or {}
+        self._inits = [self._new_container(c, True) for c in spec.get("initContainers") or []]
+        self._containers = [self._new_container(c, False) for c in spec.get("containers") or []]
+        for c in self._containers:
+            c.state = {"waiting": {"reason": "PodInitializing" if self._inits else "ContainerCreating"}}
+        for c in self._inits:
+            c.state = {"waiting": {"reason": "PodInitializing"}}
+        self._initialized = not self._inits
+        self._terminating = False
+        self._terminated = False  # termination finished: every container stopped
+        self._term_event = asyncio.Event()
+        self._done = asyncio.Event()
+        self._term_task: asyncio.Task[None] | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._start_time: float | None = None
+        self._final_phase: str | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._conditions: dict[str, tuple[str, str]] = {}  # type -> (status, lastTransitionTime)
+        for cond in (self._pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") and cond.get("lastTransitionTime"):
+                self._conditions[cond["type"]] = (cond.get("status", ""), cond["lastTransitionTime"])
+
+    def _new_container(self, spec: dict[str, Any], init: bool) -> _Container:
+        return _Container(spec=spec, init=init, crash_backoff=Backoff(*self._backoff),
+                          pull_backoff=Backoff(*self._backoff))
+
+    # -- identity --------------------------------------------------------------------------------
+    @property
+    def pod(self) -> dict[str, Any]:
+        return self._pod
+
+    @property
+    def name(self) -> str:
+        return str((self._pod.get("metadata") or {}).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str((self._pod.get("metadata") or {}).get("namespace", "default"))
+
+    @property
+    def uid(self) -> str:
+        return str((self._pod.get("metadata") or {}).get("uid", ""))
+
+    @property
+    def restart_policy(self) -> str:
+        return str((self._pod.get("spec") or {}).get("restartPolicy") or "Always")
+
+    @property
+    def pod_log_dir(self) -> Path:
+        return self.log_dir / f"{self.namespace}_{self.name}_{self.uid}"
+
+    @property
+    def done(self) -> bool:
+        """The pod will not run anything again: terminal phase, or termination finished."""
+        return self._done.is_set()
+
+    async def wait(self) -> None:
+        await self._done.wait()
+
+    # -- public lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._main is not None:
+            return
+        self._start_time = time.time()
+        self._emit()
+        self._main = asyncio.get_running_loop().create_task(self._run(), name=f"pod-{self.namespace}/{self.name}")
+
+    def update(self, pod: dict[str, Any]) -> None:
+        """A newer version of the pod from the API server."""
+        self._pod = copy.deepcopy(pod)
+        md = pod.get("metadata") or {}
+        if md.get("deletionTimestamp") and not self._terminating:
+            grace = md.get("deletionGracePeriodSeconds")
+            self._begin_termination(self._default_grace() if grace is None else float(grace))
+            return
+        # A changed image (kubectl set image on a bare pod) restarts that container, like a hash change.
+        for c, spec in zip(self._containers, (pod.get("spec") or {}).get("containers") or [], strict=False):
+            if spec.get("name") == c.name and spec.get("image") != c.image:
+                c.spec = spec
+                handle = c.handle
+                if handle is not None and handle.exit_code is None and not self._terminating:
+                    self._event("Killing", f"Container {c.name} definition changed, will be restarted", NORMAL)
+                    c.restart_now = True
+                    self._spawn(self.runtime.stop(handle, self._default_grace()))
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Terminate the pod (if not already) and wait until every container has stopped."""
+        if self._main is None:
+            self._terminating = self._terminated = True
+            self._done.set()
+            return
+        if not self._terminating:
+            self._begin_termination(self._default_grace() if grace is None else grace)
+        assert self._term_task is not None
+        await asyncio.shield(self._term_task)
+
+    def _default_grace(self) -> float:
+        value = (self._pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+        return DEFAULT_GRACE if value is None else float(value)
+
+    def _begin_termination(self, grace: float) -> None:
+        self._terminating = True
+        self._term_event.set()
+        self._term_task = asyncio.get_running_loop().create_task(self._terminate(grace))
+
+    async def _terminate(self, grace: float) -> None:
+        stops = []
+        for c in self._inits + self._containers:
+            handle = c.handle
+            if handle is not None and handle.exit_code is None:
+                self._event("Killing", f"Stopping container {c.name}", NORMAL)
+                stops.append(self.runtime.stop(handle, grace))
+        # The kubelet kills a pod's containers in parallel, each with the full grace period.
+        await asyncio.gather(*stops, return_exceptions=True)
+        if self._main is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._main), 10.0)
+            except TimeoutError:
+                self._main.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._main
+        for c in self._inits + self._containers:
+            if "waiting" in c.state and not c.last_state and c.created == 0:
+                # Never ran: the kubelet reports such containers of a terminated pod like this.
+                c.state = {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
+                                          "message": "The container could not be located when the pod "
+                                                     "was terminated",
+                                          "startedAt": None, "finishedAt": None}}
+        self._terminated = True
+        self._emit()
+        self._done.set()
+
+    # -- the pod's run -------------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            for c in self._inits:
+                if not await self._run_container(c):
+                    return
+                if self._terminating:
+                    return
+            self._initialized = True
+            for c in self._containers:
+                if "PodInitializing" == c.state.get("waiting", {}).get("reason"):
+                    c.state = {"waiting": {"reason": "ContainerCreating"}}
+            self._emit()
+            for c in self._containers:
+                if self._terminating:
+                    break
+                c.task = asyncio.get_running_loop().create_task(self._run_container(c))
+                # In order: the next container starts once this one has been started (or has failed to).
+                first = asyncio.ensure_future(c.first_done.wait())
+                await asyncio.wait([first, c.task], return_when=asyncio.FIRST_COMPLETED)
+                first.cancel()
+            await asyncio.gather(*(c.task for c in self._containers if c.task is not None))
+        except Exception:
+            log.exception("pod %s/%s: pod worker failed", self.namespace, self.name)
+            raise
+        finally:
+            if not self._terminating:
+                self._emit()
+                if self._phase() in ("Succeeded", "Failed"):
+                    self._done.set()
+
+    def _should_restart(self, c: _Container, exit_code: int) -> bool:
+        if self._terminating:
+            return False
+        policy = self.restart_policy
+        if c.init:
+            # Init containers run to success; a failure is retried unless the pod never restarts.
+            return exit_code != 0 and policy != "Never"
+        if c.restart_now and policy != "Never":
+            return True
+        return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
+
+    async def _sleep(self, delay: float) -> bool:
+        """Sleep up to `delay`; True if the pod began terminating meanwhile."""
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._term_event.wait(), delay)
+        return self._terminating
+
+    async def _run_container(self, c: _Container) -> bool:
+        """Run one container until it will not be restarted; True if it last exited 0."""
+        loop = asyncio.get_running_loop()
+        retry_at: float | None = None
+        backoff_next = False
+        while not self._terminating:
+            if retry_at is not None and await self._sleep(retry_at - loop.time()):
+                break
+            retry_at = None
+            if backoff_next:
+                c.crash_backoff.next(loop.time())
+                backoff_next = False
+            try:
+                cfg = self._config(c)
+            except ConfigError as e:
+                c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(e)}}
+                self._event("Failed", f"Error: {e}", WARNING)
+                self._emit()
+                c.first_done.set()
+                await self._term_event.wait()
+                break
+            self._event("Pulled", f'Container image "{c.image}" already present on machine', NORMAL)
+            try:
+                handle = await self.runtime.start(cfg)
+            except ImagePullError as e:
+                retry_at = await self._pull_failed(c, e)
+                continue
+            except RunContainerError as e:
+                c.created += 1
+                now = time.time()
+                term = {"exitCode": START_ERROR_EXIT, "reason": "StartError", "message": e.message,
+                        "startedAt": rfc3339(0), "finishedAt": rfc3339(now)}
+                self._event("Failed", f"Error: {e.message}", WARNING)
+                c.first_done.set()
+                if not self._should_restart(c, START_ERROR_EXIT):
+                    c.state = {"terminated": term}
+                    self._emit()
+                    return False
+                c.last_state = {"terminated": term}
+                c.last_handle = None
+                c.state = {"waiting": {"reason": "RunContainerError", "message": e.message}}
+                retry_at = c.crash_backoff.retry_at(loop.time())
+                backoff_next = True
+                self._emit()
+                continue
+            code = await self._run_started(c, handle)
+            if not self._should_restart(c, code):
+                return code == 0
+            term = c.state["terminated"]
+            c.last_state = {"terminated": term}
+            c.last_handle = handle
+            immediate = c.restart_now
+            c.restart_now = False
+            retry_at = None if immediate else c.crash_backoff.retry_at(loop.time())
+            backoff_next = not immediate
+            if retry_at is not None:
+                message = (f"back-off {go_duration(c.crash_backoff.duration)} restarting failed "
+                           f"container={c.name} pod={self.name}_{self.namespace}({self.uid})")
+                c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
+                self._event("BackOff", f"Back-off restarting failed container {c.name} in pod "
+                                       f"{self.name}_{self.namespace}({self.uid})", WARNING)
+                self._emit()
+        return False
+
+    async def _pull_failed(self, c: _Container, e: ImagePullError) -> float:
+        """ErrImagePull now, ImagePullBackOff a moment later; returns when to try again."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        c.pull_backoff.next(now)
+        retry_at = now + c.pull_backoff.duration
+        self._event("Pulling", f'Pulling image "{c.image}"', NORMAL)
+        self._event("Failed", e.message, WARNING)
+        self._event("Failed", "Error: ErrImagePull", WARNING)
+        c.state = {"waiting": {"reason": "ErrImagePull", "message": e.message}}
+        self._emit()
+        c.first_done.set()
+        if await self._sleep(min(PULL_ERROR_VISIBLE, retry_at - now)):
+            return retry_at
+        c.state = {"waiting": {"reason": "ImagePullBackOff",
+                               "message": f'Back-off pulling image "{c.image}": ErrImagePull: {e.message}'}}
+        self._event("BackOff", f'Back-off pulling image "{c.image}"', NORMAL)
+        self._event("Failed", "Error: ImagePullBackOff", WARNING)
+        self._emit()
+        return retry_at
+
+    async def _run_started(self, c: _Container, handle: ContainerHandle) -> int:
+        """From a started container to its exit; leaves `c.state` terminated and returns the code."""
+        c.created += 1
+        c.handle = handle
+        self._forget_old_logs(c)
+        c.state = {"running": {"startedAt": rfc3339(handle.started_at)}}
+        c.started = c.probe(STARTUP) is None
+        c.ready = c.init is False and c.started and c.probe(READINESS) is None
+        self._event("Created", f"Created container {c.name}", NORMAL)
+        self._event("Started", f"Started container {c.name}", NORMAL)
+        self._emit()
+        c.first_done.set()
+        if self._terminating:
+            # Deleted while this container was being started: stop it right away.
+            await self.runtime.stop(handle, self._default_grace())
+        elif c.probe(STARTUP) is not None:
+            self._start_prober(c, STARTUP, handle)
+        else:
+            self._start_probers(c, handle)
+        try:
+            code = await self.runtime.wait(handle)
+        finally:
+            for prober in c.probers.values():
+                await prober.stop()
+            c.probers.clear()
+        reason = c.kill_reason or ("Completed" if code == 0 else "Error")
+        c.kill_reason = None
+        finished = handle.finished_at or time.time()
+        c.state = {"terminated": {"exitCode": code, "reason": reason, "startedAt": rfc3339(handle.started_at),
+                                  "finishedAt": rfc3339(finished), "containerID": handle.container_id}}
+        c.started = False
+        # A completed init container counts as ready, as the kubelet reports it.
+        c.ready = c.init and code == 0
+        self._emit()
+        return code
+
+    # -- probes ---------------------------------------------------------------------------------
+    def _start_probers(self, c: _Container, handle: ContainerHandle) -> None:
+        for kind in (LIVENESS, READINESS):
+            if c.probe(kind) is not None:
+                self._start_prober(c, kind, handle)
+
+    def _start_prober(self, c: _Container, kind: str, handle: ContainerHandle) -> None:
+        spec = c.probe(kind) or {}
+        check = make_check(spec, runtime=self.runtime, handle=handle, pod_ip=self.pod_ip, container=c.spec)
+
+        def on_probe(result: ProbeResult) -> None:
+            if not result.ok:
+                self._event("Unhealthy", f"{kind.capitalize()} probe failed: {result.message}", WARNING)
+
+        def on_change(ok: bool) -> None:
+            if c.handle is not handle or handle.exit_code is not None:
+                return
+            if kind == READINESS:
+                c.ready = ok
+                self._emit()
+            elif kind == STARTUP and ok:
+                c.started = True
+                c.ready = c.probe(READINESS) is None
+                self._emit()
+                self._start_probers(c, handle)
+            elif not ok:
+                self._event("Killing", f"Container {c.name} failed {kind} probe, will be restarted", NORMAL)
+                grace = spec.get("terminationGracePeriodSeconds")
+                self._spawn(self.runtime.stop(handle, self._default_grace() if grace is None else float(grace)))
+
+        prober = Prober(kind, spec, check, on_change=on_change, on_probe=on_probe)
+        c.probers[kind] = prober
+        prober.start()
+
+    # -- config ---------------------------------------------------------------------------------
+    def _config(self, c: _Container) -> ContainerConfig:
+        env, refs = build_env(self._pod, c.spec, pod_ip=self.pod_ip, host_ip=self.host_ip,
+                              service_env=self.service_env, allocatable=self.allocatable)
+        return ContainerConfig(
+            namespace=self.namespace, pod_name=self.name, pod_uid=self.uid, name=c.name, image=c.image,
+            command=[expand(str(x), refs) for x in c.spec.get("command") or []],
+            args=[expand(str(x), refs) for x in c.spec.get("args") or []],
+            env=env, working_dir=c.spec.get("workingDir") or None, pod_ip=self.pod_ip,
+            ports=list(c.spec.get("ports") or []),
+            log_path=self.pod_log_dir / c.name / f"{c.created}.log", attempt=c.created,
+            resources=dict(c.spec.get("resources") or {}))
+
+    def _forget_old_logs(self, c: _Container) -> None:
+        # Keep the current attempt's log and the previous one (for --previous), like the kubelet.
+        old = c.created - 3
+        if old >= 0:
+            for suffix in ("", ".1"):
+                with contextlib.suppress(OSError):
+                    (self.pod_log_dir / c.name / f"{old}.log{suffix}").unlink()
+
+    def remove_logs(self) -> None:
+        """Delete this pod's log directory (the kubelet does so once the pod is gone)."""
+        shutil.rmtree(self.pod_log_dir, ignore_errors=True)
+
+    # -- logs and usage -----------------------------------------------------------------------------
+    def logs(self, container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
+        """What `kubectl logs [--previous] [--tail]` shows; raises LogsError worded like the kubelet."""
+        everyone = self._inits + self._containers
+        if container is None:
+            if len(self._containers) != 1:
+                names = " ".join(c.name for c in self._containers)
+                raise LogsError(f"a container name must be specified for pod {self.name}, choose one of: [{names}]")
+            container = self._containers[0].name
+        c = next((x for x in everyone if x.name == container), None)
+        if c is None:
+            raise LogsError(f"container {container} is not valid for pod {self.name}")
+        if previous:
+            handle = c.last_handle if c.last_state else None
+            if handle is None:
+                raise LogsError(f'previous terminated container "{c.name}" in pod "{self.name}" not found')
+        elif "running" in c.state or "terminated" in c.state:
+            handle = c.handle
+        elif c.last_state:
+            handle = c.last_handle
+        else:
+            reason = c.state.get("waiting", {}).get("reason", "ContainerCreating")
+            if reason == "ErrImagePull":
+                raise LogsError(f'container "{c.name}" in pod "{self.name}" is waiting to start: '
+                                "image can't be pulled")
+            if reason == "ImagePullBackOff":
+                raise LogsError(f'container "{c.name}" in pod "{self.name}" is waiting to start: '
+                                "trying and failing to pull image")
+            raise LogsError(f'container "{c.name}" in pod "{self.name}" is waiting to start: {reason}')
+        if handle is None:
+            # A container that failed to start has no process output, only its start error.
+            term = c.last_state.get("terminated") or c.state.get("terminated") or {}
+            text = f"{term.get('message', '')}\n" if term.get("message") else ""
+        else:
+            text = self.runtime.logs(handle)
+        if tail is not None:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[-tail:]) if tail > 0 else ""
+        return text
+
+    def usage(self) -> tuple[int, int]:
+        """(cpu millicores, memory bytes) of the pod's running containers."""
+        samples = []
+        for c in self._inits + self._containers:
+            if c.handle is not None and c.handle.exit_code is None:
+                samples.append(self.runtime.usage(c.handle))
+        return sum_usage(samples)
+
+    # -- status ---------------------------------------------------------------------------------
+    @property
+    def status(self) -> dict[str, Any]:
+        """The pod's status as the kubelet writes it."""
+        phase = self._phase()
+        now = rfc3339(time.time())
+        conditions = self._conditions_now(phase, now)
+        status: dict[str, Any] = {
+            "phase": phase,
+            "conditions": conditions,
+            "hostIP": self.host_ip,
+            "hostIPs": [{"ip": self.host_ip}],
+            "podIP": self.pod_ip,
+            "podIPs": [{"ip": self.pod_ip}],
+            "startTime": rfc3339(self._start_time) if self._start_time else None,
+        }
+        if self._inits:
+            status["initContainerStatuses"] = [self._container_status(c) for c in self._inits]
+        status["containerStatuses"] = [self._container_status(c) for c in self._containers]
+        status["qosClass"] = qos_class(self._pod.get("spec") or {})
+        return status
+
+    def _container_status(self, c: _Container) -> dict[str, Any]:
+        st: dict[str, Any] = {
+            "name": c.name,
+            "state": copy.deepcopy(c.state),
+            "lastState": copy.deepcopy(c.last_state),
+            "ready": c.ready,
+            "restartCount": c.restart_count,
+            "image": c.image,
+            "imageID": images.image_id(c.image) if c.created else "",
+            "started": c.started,
+        }
+        if c.handle is not None:
+            st["containerID"] = c.handle.container_id
+        return st
+
+    def _phase(self) -> str:
+        if self._final_phase is not None:
+            return self._final_phase
+        phase = self._compute_phase()
+        if phase in ("Succeeded", "Failed"):
+            # Terminal phases never change again.
+            self._final_phase = phase
+        return phase
+
+    def _compute_phase(self) -> str:
+        """The kubelet's getPhase (without sidecar containers)."""
+        policy = self.restart_policy
+        pending_init = failed_init = 0
+        for c in self._inits:
+            if "running" in c.state:
+                pending_init += 1
+            elif "terminated" in c.state:
+                if c.state["terminated"].get("exitCode") != 0:
+                    failed_init += 1
+            elif c.last_state.get("terminated"):
+                if c.last_state["terminated"].get("exitCode") != 0:
+                    failed_init += 1
+            else:
+                pending_init += 1
+        running = waiting = stopped = succeeded = 0
+        for c in self._containers:
+            if "running" in c.state:
+                running += 1
+            elif "terminated" in c.state:
+                stopped += 1
+                if c.state["terminated"].get("exitCode") == 0:
+                    succeeded += 1
+            elif c.last_state.get("terminated"):
+                stopped += 1
+            else:
+                waiting += 1
+        if failed_init and policy == "Never":
+            return "Failed"
+        if pending_init or waiting:
+            return "Pending"
+        if running:
+            return "Running"
+        if stopped:
+            if self._terminated:
+                return "Succeeded" if stopped == succeeded else "Failed"
+            if policy == "Always":
+                return "Running"
+            if stopped == succeeded:
+                return "Succeeded"
+            if policy == "Never":
+                return "Failed"
+            return "Running"
+        return "Pending"
+
+    def _conditions_now(self, phase: str, now: str) -> list[dict[str, Any]]:
+        completed = phase in ("Succeeded", "Failed")
+        wanted: list[tuple[str, bool, str | None, str | None]] = []
+        wanted.append(("PodReadyToStartContainers", not self._terminated and not completed, None, None))
+        unready_init = [c.name for c in self._inits if not ("terminated" in c.state
+                                                             and c.state["terminated"].get("exitCode") == 0)]
+        if not self._inits or not unready_init:
+            wanted.append(("Initialized", True, None, None))
+        elif phase == "Succeeded":
+            wanted.append(("Initialized", False, "PodCompleted", None))
+        else:
+            wanted.append(("Initialized", False, "ContainersNotInitialized",
+                           f"containers with incomplete status: [{' '.join(unready_init)}]"))
+        unready = [c.name for c in self._containers if not c.ready]
+        if completed:
+            ready = (False, "PodCompleted", None)
+        elif unready:
+            ready = (False, "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
+        else:
+            ready = (True, None, None)
+        wanted.append(("Ready", *ready))
+        wanted.append(("ContainersReady", *ready))
+        wanted.append(("PodScheduled", True, None, None))
+        out = []
+        for kind, ok, reason, message in wanted:
+            value = "True" if ok else "False"
+            prev = self._conditions.get(kind)
+            if prev is None or prev[0] != value:
+                self._conditions[kind] = (value, now)
+            cond: dict[str, Any] = {"type": kind, "status": value, "lastProbeTime": None,
+                                    "lastTransitionTime": self._conditions[kind][1]}
+            if reason:
+                cond["reason"] = reason
+            if message:
+                cond["message"] = message
+            out.append(cond)
+        return out
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _emit(self) -> None:
+        try:
+            self.on_status(self.status)
+        except Exception:
+            # A broken consumer must not stop the pod's containers from being run.
+            log.exception("pod %s/%s: on_status failed", self.namespace, self.name)
+
+    def _event(self, reason: str, message: str, kind: str) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(reason, message, kind)
+        except Exception:
+            log.exception("pod %s/%s: on_event failed", self.namespace, self.name)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        # Referenced until done, or the loop may garbage-collect a running kill.
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,280 @@
+"""The process runtime: every container is a real process tree on this host, under a shim.
+
+Each container runs under `nodes/runtime/shim.py`, which holds the read end of a "lifeline" pipe
+whose write end only the node holds: when the node dies, even by kill -9, the pipe closes and the
+shim SIGKILLs the whole container tree. See shim.py for the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nodes import images
+from nodes.runtime.base import (
+    EXEC_OUTPUT_MAX,
+    LOG_MAX_BYTES,
+    ContainerConfig,
+    ContainerHandle,
+    RunContainerError,
+    new_container_id,
+    read_log,
+)
+from nodes.usage import CpuRate, ProcTable
+
+log = logging.getLogger("kube-tui.runtime")
+
+SHIM = Path(__file__).resolve().with_name("shim.py")
+# containerd's prefix for a container whose process failed to start.
+START_ERROR_PREFIX = ("failed to create containerd task: failed to create shim task: OCI runtime create "
+                      "failed: runc create failed: unable to start container process: ")
+EXEC_ERROR_PREFIX = "OCI runtime exec failed: exec failed: unable to start container process: "
+
+
+@dataclass(eq=False)
+class _Shim:
+    """The node's side of one shim: its process, the lifeline's write end and its exit."""
+
+    popen: subprocess.Popen[bytes]
+    lifeline: int
+    exited: asyncio.Future[int]
+    main_pid: int = 0
+    output: bytearray = field(default_factory=bytearray)
+
+    def send(self, command: bytes) -> None:
+        if self.lifeline < 0:
+            return
+        try:
+            os.write(self.lifeline, command)
+        except OSError:
+            # The shim is already gone (EPIPE): nothing left to signal.
+            pass
+
+    def close(self) -> None:
+        if self.lifeline >= 0:
+            os.close(self.lifeline)
+            self.lifeline = -1
+
+
+class ProcessRuntime:
+    """Runs containers as host processes; see the Runtime protocol in base.py."""
+
+    name = "process"
+    real_network = True
+
+    def __init__(self, *, log_max_bytes: int = LOG_MAX_BYTES, start_timeout: float = 10.0) -> None:
+        self.log_max_bytes = log_max_bytes
+        self.start_timeout = start_timeout
+        self._shims: set[_Shim] = set()
+        self._cpu = CpuRate()
+        self._procs = ProcTable()
+
+    # -- spawning ------------------------------------------------------------------------------
+    def _spawn(self, argv: list[str], env: dict[str, str], cwd: str | None, log_path: Path | None,
+               stdout: int | None) -> tuple[_Shim, int]:
+        """Start a shim; returns it and the read end of its report pipe."""
+        lifeline_r, lifeline_w = os.pipe()
+        report_r, report_w = os.pipe()
+        flags = "u" if "LC_CTYPE" not in env else "-"
+        cmd = [sys.executable, "-I", "-S", str(SHIM), str(lifeline_r), str(report_w),
+               str(log_path) if log_path is not None else "-", str(self.log_max_bytes), cwd or "-", flags,
+               "--", *argv]
+        try:
+            popen = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                     stdout=stdout if stdout is not None else subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, pass_fds=(lifeline_r, report_w),
+                                     start_new_session=True)
+        except OSError:
+            for fd in (lifeline_r, lifeline_w, report_r, report_w):
+                os.close(fd)
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(lifeline_r)
+                os.close(report_w)
+        shim = _Shim(popen, lifeline_w, asyncio.get_running_loop().create_future())
+        self._shims.add(shim)
+        self._watch_exit(shim)
+        return shim, report_r
+
+    def _watch_exit(self, shim: _Shim) -> None:
+        loop = asyncio.get_running_loop()
+
+        def finished(code: int) -> None:
+            shim.close()
+            self._shims.discard(shim)
+            if not shim.exited.done():
+                shim.exited.set_result(code if code >= 0 else 128 - code)
+
+        try:
+            pidfd = os.pidfd_open(shim.popen.pid)
+        except (AttributeError, OSError):
+            # No pidfd (old kernel): a thread blocks in waitpid instead.
+            task = loop.create_task(asyncio.to_thread(shim.popen.wait))
+            task.add_done_callback(lambda t: finished(t.result()))
+            return
+
+        def readable() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            finished(shim.popen.wait())
+
+        loop.add_reader(pidfd, readable)
+
+    async def _read_report(self, shim: _Shim, report_r: int) -> str:
+        loop = asyncio.get_running_loop()
+        os.set_blocking(report_r, False)
+        buf = bytearray()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            try:
+                chunk = os.read(report_r, 4096)
+            except BlockingIOError:
+                return
+            buf.extend(chunk)
+            if not chunk or b"\n" in buf:
+                loop.remove_reader(report_r)
+                if not done.done():
+                    done.set_result(None)
+
+        loop.add_reader(report_r, readable)
+        try:
+            await asyncio.wait_for(done, self.start_timeout)
+        except TimeoutError:
+            loop.remove_reader(report_r)
+            shim.send(b"K")
+            raise RunContainerError(f"shim did not report within {self.start_timeout}s") from None
+        finally:
+            os.close(report_r)
+        return buf.decode(errors="replace").strip()
+
+    def _env(self, cfg: ContainerConfig) -> dict[str, str]:
+        env = images.image_env(cfg.image)
+        env.update(cfg.env)
+        return env
+
+    # -- Runtime protocol ----------------------------------------------------------------------
+    async def start(self, cfg: ContainerConfig) -> ContainerHandle:
+        argv = images.resolve(cfg.image, cfg.command, cfg.args, cfg.ports)
+        if cfg.log_path is not None:
+            cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
+        shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None)
+        report = await self._read_report(shim, report_r)
+        if not report.startswith("OK "):
+            await shim.exited
+            detail = report[4:] if report.startswith("ERR ") else "the container's shim exited unexpectedly"
+            if cfg.log_path is not None:
+                # Like containerd: the start error is also what the container "logged".
+                with contextlib.suppress(OSError), cfg.log_path.open("a") as f:
+                    f.write(START_ERROR_PREFIX + detail + ": unknown\n")
+            raise RunContainerError(START_ERROR_PREFIX + detail + ": unknown")
+        shim.main_pid = int(report[3:])
+        return ContainerHandle(id=new_container_id(), config=cfg, started_at=time.time(), pid=shim.popen.pid,
+                               private=shim)
+
+    async def wait(self, handle: ContainerHandle) -> int:
+        if handle.exit_code is not None:
+            return handle.exit_code
+        shim: _Shim = handle.private
+        code = await asyncio.shield(shim.exited)
+        if handle.exit_code is None:
+            handle.exit_code = code
+            handle.finished_at = time.time()
+        self._cpu.forget(handle.id)
+        return code
+
+    async def stop(self, handle: ContainerHandle, grace: float) -> None:
+        shim: _Shim = handle.private
+        if shim.exited.done():
+            await self.wait(handle)
+            return
+        if grace > 0:
+            shim.send(b"T")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(shim.exited), grace)
+        if not shim.exited.done():
+            shim.send(b"K")
+        await self.wait(handle)
+
+    def logs(self, handle: ContainerHandle) -> str:
+        return read_log(handle.config.log_path)
+
+    def usage(self, handle: ContainerHandle) -> tuple[int, int]:
+        if handle.pid is None or handle.exit_code is not None:
+            return 0, 0
+        cpu_seconds, rss = self._procs.tree_usage(handle.pid)
+        return self._cpu.update(handle.id, cpu_seconds), rss
+
+    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float) -> tuple[int, str]:  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+        """Run `command` with the container's env and working dir, under a shim of its own."""
+        if not command:
+            return 126, "exec: no command given"
+        loop = asyncio.get_running_loop()
+        out_r, out_w = os.pipe()
+        try:
+            shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir,
+                                         None, out_w)
+        finally:
+            os.close(out_w)
+        os.set_blocking(out_r, False)
+        eof: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            try:
+                chunk = os.read(out_r, 65536)
+            except BlockingIOError:
+                return
+            if chunk:
+                # Keep reading past the cap so the command never blocks on a full pipe.
+                room = EXEC_OUTPUT_MAX - len(shim.output)
+                if room > 0:
+                    shim.output.extend(chunk[:room])
+            else:
+                loop.remove_reader(out_r)
+                if not eof.done():
+                    eof.set_result(None)
+
+        loop.add_reader(out_r, readable)
+        try:
+            report = await self._read_report(shim, report_r)
+            if not report.startswith("OK "):
+                await shim.exited
+                detail = report[4:] if report.startswith("ERR ") else "shim exited unexpectedly"
+                return 126, EXEC_ERROR_PREFIX + detail.removeprefix("error during container init: ") + ": unknown"
+            try:
+                code = await asyncio.wait_for(asyncio.shield(shim.exited), timeout)
+            except TimeoutError:
+                shim.send(b"K")
+                await shim.exited
+                raise
+            # The shim killed the whole tree before exiting, so the pipe's EOF is imminent.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(eof, 2.0)
+            return code, shim.output.decode(errors="replace")
+        finally:
+            loop.remove_reader(out_r)
+            os.close(out_r)
+
+    async def shutdown(self) -> None:
+        shims = list(self._shims)
+        for shim in shims:
+            shim.send(b"K")
+        if shims:
+            done, pending = await asyncio.wait([s.exited for s in shims], timeout=10.0)
+            for shim in shims:
+                if not shim.exited.done():
+                    # The shim itself is stuck: its SIGTERM handler still kills the whole tree.
+                    with contextlib.suppress(ProcessLookupError):
+                        shim.popen.terminate()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+        for shim in shims:
+            shim.close()

@@ -1,0 +1,262 @@
+"""Per-container supervisor, like containerd-shim: runs one container's process tree and makes
+sure none of it outlives the node.
+
+Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS -- ARGV...`
+(stdlib only: no site-packages, no PYTHONPATH, so it starts fast and is unaffected by the pod env).
+
+- LIFELINE: fd of a pipe whose only writer is the node. b"T" = SIGTERM the container's main process,
+  b"K" = SIGKILL the whole tree, EOF = the node is gone (even by kill -9): SIGKILL the whole tree.
+- REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>".
+- LOG: file receiving the container's stdout+stderr, capped at LOG_MAX bytes (rotated once), or "-"
+  to let the container share the shim's stdout (exec probes read it through a pipe).
+- The shim is a child subreaper, so processes that daemonize away from the container's process
+  group still end up as its children and are killed with the rest. The main process gets
+  PR_SET_PDEATHSIG=SIGKILL in case the shim itself is SIGKILLed.
+- When the main process exits, everything left in the tree is SIGKILLed (as when PID 1 of a
+  container's PID namespace exits) and the shim exits with the main process's code (128+signal).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import select
+import signal
+import subprocess
+import sys
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+START_ERROR_EXIT = 128
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent() -> None:
+    # Runs in the forked child before exec; the shim is single-threaded, so this is safe.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _exec_error(argv0: str, err: OSError) -> str:
+    """runc's wording for a failed exec, which containerd passes through to the kubelet."""
+    if err.errno == errno.ENOENT:
+        if "/" not in argv0:
+            return f'exec: "{argv0}": executable file not found in $PATH'
+        return f'exec: "{argv0}": stat {argv0}: no such file or directory'
+    if err.errno == errno.EACCES:
+        return f'exec: "{argv0}": permission denied'
+    return f'exec: "{argv0}": {os.strerror(err.errno or 0).lower()}'
+
+
+def _descendants() -> list[int]:
+    """Live (non-zombie) descendants of this process, from one scan of /proc."""
+    children: dict[int, list[int]] = {}
+    states: dict[int, bytes] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: the fields start after the last ")".
+        rest = data[data.rindex(b")") + 2:].split()
+        pid = int(entry)
+        states[pid] = rest[0]
+        children.setdefault(int(rest[1]), []).append(pid)
+    out: list[int] = []
+    stack = [os.getpid()]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            stack.append(child)
+            if states.get(child) != b"Z":
+                out.append(child)
+    return out
+
+
+class Shim:
+    def __init__(self, lifeline: int, log_path: str, log_max: int) -> None:
+        self.lifeline = lifeline
+        self.log_path = log_path
+        self.log_max = max(1, log_max)
+        self.main_pid = 0
+        self.main_status: int | None = None
+        self.log_fd: int | None = None
+        self.log_size = 0
+        self.stop_signal = 0
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda n, f: None)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.stop_signal = signum
+
+    # -- logs --------------------------------------------------------------------------------
+    def open_log(self) -> None:
+        self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.log_size = os.fstat(self.log_fd).st_size
+
+    def write_log(self, data: bytes) -> None:
+        view = memoryview(data)
+        while self.log_fd is not None and view:
+            room = self.log_max - self.log_size
+            if room <= 0:
+                # Rotate like the kubelet's container log manager, keeping one older file.
+                os.close(self.log_fd)
+                self.log_fd = None
+                try:
+                    os.replace(self.log_path, self.log_path + ".1")
+                except OSError:
+                    pass
+                self.open_log()
+                continue
+            written = os.write(self.log_fd, view[:room])
+            self.log_size += written
+            view = view[written:]
+
+    # -- children ----------------------------------------------------------------------------
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.main_pid:
+                self.main_status = status
+
+    def kill_all(self) -> None:
+        """SIGKILL every descendant until none is left (SIGKILLed processes cannot fork again)."""
+        for _ in range(1000):
+            pids = _descendants()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.reap()
+            # Wait for SIGCHLD (or a short while) instead of spinning while the kernel tears them down.
+            select.select([self.wake_r], [], [], 0.01)
+            self._drain_wake()
+        self.reap()
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    # -- main loop ---------------------------------------------------------------------------
+    def run(self, logr: int | None) -> int:
+        while True:
+            fds = [self.wake_r]
+            if self.lifeline >= 0:
+                fds.append(self.lifeline)
+            if logr is not None:
+                fds.append(logr)
+            if self.main_status is not None:
+                self.kill_all()
+                if logr is not None:
+                    self._drain_log(logr)
+                return os.waitstatus_to_exitcode(self.main_status) if os.WIFEXITED(self.main_status) \
+                    else 128 + os.WTERMSIG(self.main_status)
+            ready, _, _ = select.select(fds, [], [])
+            if self.wake_r in ready:
+                self._drain_wake()
+                self.reap()
+            if self.stop_signal:
+                self.kill_all()
+                return 128 + self.stop_signal
+            if logr is not None and logr in ready:
+                data = os.read(logr, 65536)
+                if data:
+                    self.write_log(data)
+                else:
+                    os.close(logr)
+                    logr = None
+            if self.lifeline >= 0 and self.lifeline in ready:
+                cmd = os.read(self.lifeline, 64)
+                if not cmd:
+                    # The node is gone: nothing may outlive it.
+                    self.kill_all()
+                    return 128 + signal.SIGKILL
+                if b"K" in cmd:
+                    self.kill_all()
+                elif b"T" in cmd and self.main_status is None:
+                    try:
+                        os.kill(self.main_pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+
+    def _drain_log(self, logr: int) -> None:
+        # Everything that could hold the write end is dead now, so EOF comes promptly.
+        while True:
+            ready, _, _ = select.select([logr], [], [], 2.0)
+            if not ready:
+                break
+            data = os.read(logr, 65536)
+            if not data:
+                break
+            self.write_log(data)
+        os.close(logr)
+
+
+def main(argv: list[str]) -> int:
+    lifeline, report, log_path, log_max, cwd, flags = (int(argv[1]), int(argv[2]), argv[3], int(argv[4]),
+                                                       argv[5], argv[6])
+    if argv[7] != "--" or len(argv) < 9:
+        print("usage: shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS -- ARGV...", file=sys.stderr)
+        return 2
+    command = argv[8:]
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if "u" in flags:
+        # Python's locale coercion (PEP 538) may have added LC_CTYPE; the pod did not ask for it.
+        os.environ.pop("LC_CTYPE", None)
+    shim = Shim(lifeline, log_path, log_max)
+
+    def fail(message: str) -> int:
+        os.write(report, f"ERR {message}\n".encode())
+        os.close(report)
+        return START_ERROR_EXIT
+
+    if cwd != "-" and not os.path.isdir(cwd):
+        return fail(f'error during container init: chdir to cwd ("{cwd}") set in config.json failed: '
+                    "no such file or directory")
+    logr: int | None = None
+    logw: int | None = None
+    if log_path != "-":
+        try:
+            shim.open_log()
+        except OSError as e:
+            return fail(f"failed to open log file {log_path}: {e.strerror}")
+        logr, logw = os.pipe()
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=logw, stderr=subprocess.STDOUT,
+                                cwd=None if cwd == "-" else cwd, start_new_session=True,
+                                preexec_fn=_die_with_parent, close_fds=True)
+    except OSError as e:
+        return fail("error during container init: " + _exec_error(command[0], e))
+    finally:
+        if logw is not None:
+            os.close(logw)
+    shim.main_pid = proc.pid
+    os.write(report, f"OK {proc.pid}\n".encode())
+    os.close(report)
+    code = shim.run(logr)
+    # Popen would try to reap its pid at exit; the shim already did.
+    proc.returncode = code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

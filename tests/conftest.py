@@ -1,0 +1,62 @@
+"""Shared fixtures: an in-process control plane on random loopback ports with a temp data dir."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from control.client import Client
+from control.plane import ControlPlane
+from control.timings import Timings
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real ~/.kube-tui."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("KUBE_TUI_HOME", str(home))
+    monkeypatch.delenv("KUBE_TUI_SERVER", raising=False)
+    monkeypatch.delenv("KUBE_TUI_TOKEN", raising=False)
+    return home
+
+
+FAST = Timings(
+    lease_duration=2.0,
+    node_monitor_period=0.25,
+    node_monitor_grace_period=2.0,
+    eviction_timeout=1.0,
+    backoff_base=0.1,
+    backoff_max=1.0,
+    scheduler_backoff=0.05,
+)
+
+
+@pytest.fixture
+async def plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
+    """A control plane with only the store and API server (add scheduler/controllers with make_plane)."""
+    p = ControlPlane(tmp_path / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, bookmark_interval=0.2, timings=FAST)
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+@pytest.fixture
+async def client(plane: ControlPlane) -> AsyncIterator[Client]:
+    c = plane.client("test")
+    await c.connect()
+    yield c
+    await c.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Long multi-process tests can be skipped locally with KUBE_TUI_QUICK=1; CI runs everything.
+    if os.environ.get("KUBE_TUI_QUICK"):
+        skip = pytest.mark.skip(reason="KUBE_TUI_QUICK=1")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)

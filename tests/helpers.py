@@ -1,0 +1,143 @@
+"""Test helpers: wait for a condition (never a fixed sleep), free ports, and kube-tui processes."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:
+    """Poll cond() until it returns something truthy; fail the test with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while True:
+        try:
+            result = cond()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+        except AssertionError as e:
+            last_exc = e
+        if time.monotonic() > deadline:
+            msg = f"timed out after {timeout}s waiting for {what or cond}"
+            if last_exc:
+                msg += f" (last: {last_exc})"
+            raise AssertionError(msg)
+        await asyncio.sleep(interval)
+
+
+def wait_for_sync(cond: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = cond()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or cond}")
+        time.sleep(interval)
+
+
+def kube_tui_env(home: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KUBE_TUI_HOME"] = str(home)
+    env.pop("KUBE_TUI_SERVER", None)
+    env.pop("KUBE_TUI_TOKEN", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+class Proc:
+    """A kube-tui subprocess whose output lines are collected; killed (with its group) on close."""
+
+    def __init__(self, args: list[str], home: Path, **env: str) -> None:
+        self.args = args
+        self.lines: list[str] = []
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", *args],
+            cwd=ROOT,
+            env=kube_tui_env(home, **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        os.set_blocking(self.popen.stdout.fileno(), False)  # type: ignore[union-attr]
+        self._partial = ""
+
+    def read(self) -> list[str]:
+        assert self.popen.stdout is not None
+        try:
+            chunk = self.popen.stdout.read()
+        except (BlockingIOError, TypeError):
+            chunk = None
+        if chunk:
+            data = self._partial + chunk
+            *full, self._partial = data.split("\n")
+            self.lines.extend(full)
+        return self.lines
+
+    def output(self) -> str:
+        self.read()
+        return "\n".join(self.lines) + self._partial
+
+    def wait_line(self, needle: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.read():
+                if needle in line:
+                    return line
+            if self.popen.poll() is not None:
+                self.read()
+                raise AssertionError(f"process {self.args} exited ({self.popen.returncode}) before printing {needle!r}:\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {needle!r} from {self.args}:\n{self.output()}")
+            time.sleep(0.02)
+
+    def signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+
+    def kill9(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.popen.wait(10)
+
+    def close(self, timeout: float = 10.0) -> int | None:
+        if self.popen.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.popen.poll() is None:
+            self.popen.wait(5)
+        if self.popen.stdout:
+            self.popen.stdout.close()
+        return self.popen.returncode
+
+
+def run_cli(args: list[str], home: Path, input: str | None = None, timeout: float = 30.0, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=ROOT,
+        env=kube_tui_env(home, **env),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,288 @@
+"""The kubelet against a real API server: registration, lease, pods on the process runtime, logs,
+deletion, image pull errors, graceful shutdown, kill -9, and a control plane restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from control.api import meta
+from control.client import Client
+from control.errors import ApiError
+from control.plane import ControlPlane
+from nodes.node import Node, NodeOptions
+from nodes.nodestatus import NodeConfig
+from tests.conftest import FAST
+from tests.helpers import Proc, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def node_options(plane: ControlPlane, data_dir: Path, **kw: Any) -> NodeOptions:
+    assert plane.server is not None and plane.credentials is not None
+    return NodeOptions(server=plane.server.address, token=plane.credentials.first_join_token(), data_dir=data_dir,
+                       timings=FAST, cidr_wait=0.3, usage_interval=0.3, proxy=False, **kw)
+
+
+@pytest.fixture
+async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
+    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20, labels={"zone": "a"},
+                        taints=[{"key": "dedicated", "value": "test", "effect": "PreferNoSchedule"}]),
+             node_options(plane, tmp_path / "node-1"), say=lambda s: None)
+    await n.start()
+    try:
+        yield n
+    finally:
+        await n.stop()
+
+
+def pod(name: str, script: str, *, image: str = "busybox", policy: str = "Always", node: str = "node-1",
+        grace: int = 2, **spec: Any) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"nodeName": node, "restartPolicy": policy, "terminationGracePeriodSeconds": grace,
+                     "containers": [{"name": "main", "image": image, "command": ["sh", "-c", script]}], **spec}}
+
+
+def marked(marker: str) -> list[psutil.Process]:
+    """Live processes whose command line carries `marker`."""
+    out = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if p.info["status"] != psutil.STATUS_ZOMBIE and any(marker in a for a in p.info["cmdline"] or []):
+                out.append(p)
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def phase_is(client: Client, name: str, phase: str) -> Callable[[], Any]:
+    async def check() -> dict | None:
+        p = await client.get("Pod", name)
+        return p if (p.get("status") or {}).get("phase") == phase else None
+    return check
+
+
+def condition(obj: dict, type_: str) -> dict:
+    return next(c for c in obj["status"]["conditions"] if c["type"] == type_)
+
+
+async def test_node_registers_renews_its_lease_and_is_ready(client: Client, node: Node) -> None:
+    n = await client.get("Node", "node-1", None)
+    st = n["status"]
+    assert st["capacity"] == {"cpu": "2", "memory": "4Gi", "pods": "20"}
+    assert st["nodeInfo"]["kubeletVersion"] == "v1.30.0-kube-tui"
+    assert st["nodeInfo"]["operatingSystem"] == "linux"
+    assert n["metadata"]["labels"]["kubernetes.io/hostname"] == "node-1"
+    assert n["metadata"]["labels"]["zone"] == "a"
+    assert n["spec"]["taints"] == [{"key": "dedicated", "value": "test", "effect": "PreferNoSchedule"}]
+    ready = condition(n, "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == ("True", "KubeletReady", "kubelet is posting ready status")
+    assert condition(n, "MemoryPressure")["reason"] == "KubeletHasSufficientMemory"
+    # No node lifecycle controller here: the node claimed a /24 of the pod range itself.
+    cidr = n["spec"]["podCIDR"]
+    assert cidr.startswith("127.") and cidr.endswith(".0/24")
+    ip = cidr.rsplit(".", 1)[0] + ".1"
+    assert {"type": "InternalIP", "address": ip} in st["addresses"]
+    assert n["metadata"]["annotations"]["kube-tui.io/kubelet-endpoint"].startswith(f"tcp://{ip}:")
+    lease = await client.get("Lease", "node-1", "kube-node-lease")
+    assert lease["spec"]["holderIdentity"] == "node-1"
+    assert lease["spec"]["leaseDurationSeconds"] == 2
+    assert lease["metadata"]["ownerReferences"][0]["uid"] == n["metadata"]["uid"]
+    first = meta.parse_time(lease["spec"]["renewTime"])
+
+    async def renewed() -> bool:
+        again = await client.get("Lease", "node-1", "kube-node-lease")
+        return (meta.parse_time(again["spec"]["renewTime"]) or 0) > (first or 0)
+
+    await wait_for(renewed, 5, what="a lease renewal")
+    # The node's credential may not touch another node.
+    assert node.client is not None
+    with pytest.raises(ApiError) as e:
+        await node.client.patch("Node", "other", {"metadata": {"labels": {"x": "y"}}}, None)
+    assert e.value.code in (403, 404)
+
+
+async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client, node: Node) -> None:
+    svc = await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-db", "namespace": "default"},
+                               "spec": {"ports": [{"name": "sql", "port": 5432}], "selector": {"app": "db"}}})
+    ip = svc["spec"]["clusterIP"]
+    await wait_for(lambda: node.kubelet is not None and node.kubelet.services is not None
+                   and node.kubelet.services.get("default", "my-db"), 5, what="the service in the kubelet's cache")
+    await client.create(pod("web", 'echo "db=$MY_DB_SERVICE_HOST:$MY_DB_SERVICE_PORT $MY_DB_PORT k=$KUBERNETES_SERVICE_HOST"; '
+                                   'echo "ip=$POD_IP"; exec sleep 30'))
+    running = await wait_for(phase_is(client, "web", "Running"), 10, what="web Running")
+    st = running["status"]
+    assert st["podIP"].rsplit(".", 1)[0] == node.status.pod_cidr.rsplit(".", 1)[0]  # type: ignore[union-attr]
+    assert st["hostIP"] == node.status.node_ip  # type: ignore[union-attr]
+    assert condition(running, "PodScheduled")["status"] == "True"
+
+    async def logs() -> str:
+        out = await client.request("logs", {"namespace": "default", "name": "web"})
+        return out["text"] if "ip=" in out["text"] else ""
+
+    text = await wait_for(logs, 5, what="the pod's logs")
+    assert f"db={ip}:5432 tcp://{ip}:5432 k=127.96.0.1" in text
+    assert f"ip={st['podIP']}" in text
+    tail = await client.request("logs", {"namespace": "default", "name": "web", "tail": 1})
+    assert tail["text"].startswith("ip=")
+    follow = await client.request("logs", {"namespace": "default", "name": "web", "offset": tail["offset"]})
+    assert follow["text"] == "" and follow["offset"] == tail["offset"]
+    with pytest.raises(ApiError) as e:
+        await client.request("logs", {"namespace": "default", "name": "web", "container": "nope"})
+    assert e.value.code == 400 and "container nope is not valid" in e.value.message
+
+    async def started_event() -> bool:
+        evs = (await client.list("Event", "default"))["items"]
+        return any(ev["reason"] == "Started" and ev["message"] == "Started container main"
+                   and ev["involvedObject"]["name"] == "web" and ev["source"]["host"] == "node-1" for ev in evs)
+
+    await wait_for(started_event, 5, what="a Started event")
+
+    async def usage() -> bool:
+        n = await client.get("Node", "node-1", None)
+        return "default/web" in n["metadata"].get("annotations", {}).get("kube-tui.io/usage", "")
+
+    await wait_for(usage, 5, what="the usage annotation")
+
+
+async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:
+    await client.create(pod("job", "echo done", policy="OnFailure"))
+    done = await wait_for(phase_is(client, "job", "Succeeded"), 10, what="job Succeeded")
+    term = done["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (term["exitCode"], term["reason"]) == (0, "Completed")
+    out = await client.request("logs", {"namespace": "default", "name": "job"})
+    assert out["text"] == "done\n"
+
+
+async def test_deletion_stops_gracefully_then_the_pod_is_gone(client: Client, node: Node) -> None:
+    marker = f"m{uuid.uuid4().hex[:10]}"
+    await client.create(pod("victim", f"trap 'echo bye; exit 0' TERM; while true; do sleep 0.05; done # {marker}"))
+    await wait_for(phase_is(client, "victim", "Running"), 10, what="victim Running")
+    assert marked(marker)
+    deleted = await client.delete("Pod", "victim")
+    assert deleted["metadata"]["deletionTimestamp"]
+
+    async def gone() -> bool:
+        try:
+            await client.get("Pod", "victim")
+        except ApiError as e:
+            return e.code == 404
+        return False
+
+    await wait_for(gone, 10, what="the pod object to go")
+    assert not marked(marker)
+    killing = [ev for ev in (await client.list("Event", "default"))["items"] if ev["reason"] == "Killing"]
+    assert any(ev["message"] == "Stopping container main" for ev in killing)
+
+
+async def test_unknown_image_reports_image_pull_back_off(client: Client, node: Node) -> None:
+    p = pod("bad", "true", image="registry.example/nope:1")
+    del p["spec"]["containers"][0]["command"]
+    await client.create(p)
+
+    async def backoff() -> dict | None:
+        got = await client.get("Pod", "bad")
+        cs = (got.get("status") or {}).get("containerStatuses") or [{}]
+        waiting = cs[0].get("state", {}).get("waiting", {})
+        return waiting if waiting.get("reason") == "ImagePullBackOff" else None
+
+    waiting = await wait_for(backoff, 10, what="ImagePullBackOff")
+    assert 'Back-off pulling image "registry.example/nope:1"' in waiting["message"]
+    got = await client.get("Pod", "bad")
+    assert got["status"]["phase"] == "Pending"
+
+
+def node_proc(plane: ControlPlane, home: Path, name: str) -> Proc:
+    assert plane.server is not None and plane.credentials is not None
+    return Proc(["node", "--name", name, "--server", plane.server.address, "--token",
+                 plane.credentials.first_join_token(), "--lease-duration", "2", "--data-dir", str(home / name)], home)
+
+
+@pytest.mark.slow
+async def test_kill_9_of_the_node_leaves_no_container_alive(client: Client, plane: ControlPlane, tmp_path: Path) -> None:
+    proc = node_proc(plane, tmp_path, "doomed")
+    try:
+        await wait_for(lambda: "ready" in proc.output(), 20, what=f"the node to be ready:\n{proc.output()}")
+        marker = f"m{uuid.uuid4().hex[:10]}"
+        await client.create(pod("orphan", f"sleep 300 # {marker}", node="doomed"))
+        await wait_for(phase_is(client, "orphan", "Running"), 10, what="orphan Running")
+        assert marked(marker)
+        proc.kill9()
+        await wait_for(lambda: not marked(marker), 10, what="every container of the killed node to die")
+    finally:
+        proc.close()
+
+
+@pytest.mark.slow
+async def test_sigterm_stops_pods_marks_the_node_not_ready_and_keeps_the_pods(
+        client: Client, plane: ControlPlane, tmp_path: Path) -> None:
+    proc = node_proc(plane, tmp_path, "leaving")
+    try:
+        await wait_for(lambda: "ready" in proc.output(), 20, what=f"the node to be ready:\n{proc.output()}")
+        marker = f"m{uuid.uuid4().hex[:10]}"
+        await client.create(pod("stay", f"sleep 300 # {marker}", node="leaving", grace=1))
+        await wait_for(phase_is(client, "stay", "Running"), 10, what="stay Running")
+        proc.signal(signal.SIGTERM)
+        await wait_for(lambda: proc.popen.poll() is not None, 15, what="the node to exit")
+        assert proc.popen.returncode == 0, proc.output()
+        assert not marked(marker)
+        n = await client.get("Node", "leaving", None)
+        ready = condition(n, "Ready")
+        assert (ready["status"], ready["reason"], ready["message"]) == ("False", "KubeletNotReady", "node is shutting down")
+        assert (await client.get("Pod", "stay"))["metadata"]["name"] == "stay"  # not deleted
+    finally:
+        proc.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+async def test_control_plane_restart_keeps_running_containers(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    plane = ControlPlane(data, address, scheduler=False, controllers=False, bookmark_interval=0.2, timings=FAST)
+    await plane.start()
+    n = Node(NodeConfig(name="steady"), node_options(plane, tmp_path / "steady"), say=lambda s: None)
+    client: Client | None = None
+    try:
+        await n.start()
+        client = plane.client("test")
+        marker = f"m{uuid.uuid4().hex[:10]}"
+        await client.create(pod("keep", f"sleep 300 # {marker}", node="steady"))
+        await wait_for(phase_is(client, "keep", "Running"), 10, what="keep Running")
+        pids = {p.pid for p in marked(marker)}
+        assert pids
+        await plane.stop()
+        plane = ControlPlane(data, address, scheduler=False, controllers=False, bookmark_interval=0.2, timings=FAST)
+        await plane.start()
+        client = plane.client("test2")
+        before = (await client.get("Lease", "steady", "kube-node-lease"))["spec"]["renewTime"]
+
+        async def heartbeat() -> bool:
+            lease = await client.get("Lease", "steady", "kube-node-lease")  # type: ignore[union-attr]
+            return bool(lease["spec"]["renewTime"] != before)
+
+        await wait_for(heartbeat, 15, what="the node to renew its lease on the new control plane")
+        assert n.client is not None and n.client.reconnects >= 1
+        # The pod informer relisted and found nothing new: the container kept running.
+        got = await client.get("Pod", "keep")
+        assert got["status"]["phase"] == "Running"
+        assert got["status"]["containerStatuses"][0]["restartCount"] == 0
+        assert {p.pid for p in marked(marker)} == pids
+        assert condition(await client.get("Node", "steady", None), "Ready")["status"] == "True"
+    finally:
+        await n.stop()
+        await plane.stop()
+    assert os.path.isdir(tmp_path / "steady")

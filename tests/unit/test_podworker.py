@@ -1,0 +1,448 @@
+"""The pod worker: env and $(VAR) expansion, QoS, back-off, and pod lifecycles run with real
+processes (restart policies, phases, CrashLoopBackOff, image and start errors, probes, logs,
+graceful deletion) and with the simulated runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from nodes.podworker import (
+    Backoff,
+    ConfigError,
+    LogsError,
+    PodWorker,
+    build_env,
+    expand,
+    go_duration,
+    qos_class,
+)
+from nodes.runtime.base import Runtime
+from nodes.runtime.process import ProcessRuntime
+from nodes.runtime.sim import SimBehavior, SimRuntime
+
+
+def pod_ip() -> str:
+    return f"127.77.{random.randint(1, 254)}.{random.randint(1, 254)}"
+
+
+def free_port(ip: str) -> int:
+    with socket.socket() as s:
+        s.bind((ip, 0))
+        return int(s.getsockname()[1])
+
+
+async def until(cond: Callable[[], object], limit: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def make_pod(*containers: dict[str, Any], policy: str = "Always", name: str = "web",
+             **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}", "labels": {"app": name}},
+            "spec": {"containers": list(containers), "restartPolicy": policy, "nodeName": "node-1",
+                     "terminationGracePeriodSeconds": 2, **spec}}
+
+
+def busybox(script: str, name: str = "main", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "image": "registry.k8s.io/busybox:1.27.2", "command": ["sh", "-c", script], **extra}
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_children() -> Iterator[None]:
+    yield
+    me = psutil.Process()
+    deadline = time.monotonic() + 5
+    while me.children(recursive=True) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert me.children(recursive=True) == []
+
+
+class Harness:
+    """Runs PodWorkers on one runtime and remembers every status and event they produce."""
+
+    def __init__(self, runtime: Runtime, log_dir: Path) -> None:
+        self.runtime = runtime
+        self.log_dir = log_dir
+        self.workers: list[PodWorker] = []
+        self.statuses: list[dict[str, Any]] = []
+        self.events: list[tuple[str, str, str]] = []
+
+    async def run(self, pod: dict[str, Any], **kw: Any) -> PodWorker:
+        kw.setdefault("backoff_base", 0.05)
+        kw.setdefault("backoff_max", 0.4)
+        worker = PodWorker(pod, self.runtime, pod_ip=kw.pop("pod_ip", pod_ip()), log_dir=self.log_dir,
+                           on_status=self.statuses.append, on_event=lambda *e: self.events.append(e), **kw)
+        self.workers.append(worker)
+        await worker.start()
+        return worker
+
+    def reasons(self) -> list[str]:
+        return [e[0] for e in self.events]
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    runtime = ProcessRuntime()
+    h = Harness(runtime, tmp_path / "pods")
+    try:
+        yield h
+    finally:
+        for worker in h.workers:
+            await worker.stop(grace=0)
+        await runtime.shutdown()
+
+
+def container(status: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    return status["containerStatuses"][index]
+
+
+def waiting_reason(worker: PodWorker, index: int = 0) -> str | None:
+    return container(worker.status, index)["state"].get("waiting", {}).get("reason")
+
+
+def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == kind)
+
+
+# -- $(VAR) expansion and env -------------------------------------------------------------------
+
+# Cases from Kubernetes' expansion tests (third_party/forked/golang/expansion/expand_test.go).
+EXPANSION = [
+    ("$(VAR_A)", "A"),
+    ("___$(VAR_B)___", "___B___"),
+    ("$(VAR_A)-$(VAR_A)", "A-A"),
+    ("f000-$$VAR_A", "f000-$VAR_A"),
+    ("foo\\$(VAR_C)bar", "foo\\Cbar"),
+    ("foo\\\\$(VAR_C)bar", "foo\\\\Cbar"),
+    ("$$(VAR_A)", "$(VAR_A)"),
+    ("$$$(VAR_A)", "$A"),
+    ("$$$$(VAR_A)", "$$(VAR_A)"),
+    ("$(VAR_DNE)", "$(VAR_DNE)"),
+    ("$(VAR_A", "$(VAR_A"),
+    ("$(VAR_A)$(VAR_B", "A$(VAR_B"),
+    ("$(VAR_EMPTY)", ""),
+    ("$VAR_A", "$VAR_A"),
+    ("$", "$"),
+    ("$$", "$"),
+    ("$$$", "$$"),
+    ("$()", "$()"),
+    ("$(VAR_A)$(VAR_REF)", "A$(VAR_A)"),
+    ("$(VAR_Á)", "Á"),
+]
+
+
+@pytest.mark.parametrize("text, expected", EXPANSION)
+def test_expand_like_kubernetes(text: str, expected: str) -> None:
+    mapping = {"VAR_A": "A", "VAR_B": "B", "VAR_C": "C", "VAR_EMPTY": "", "VAR_REF": "$(VAR_A)", "VAR_Á": "Á"}
+    assert expand(text, mapping) == expected
+
+
+def test_env_order_expansion_and_downward_api() -> None:
+    pod = make_pod(busybox("true"), serviceAccountName="robot")
+    c = pod["spec"]["containers"][0]
+    c["env"] = [
+        {"name": "GREETING", "value": "hello"},
+        {"name": "MESSAGE", "value": "$(GREETING) $(LATER) $$(GREETING) via $(MYSVC_SERVICE_HOST)"},
+        {"name": "LATER", "value": "late"},
+        {"name": "ME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+        {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+        {"name": "HOSTNAME_REF", "value": "$(HOSTNAME)"},
+        {"name": "MYSVC_SERVICE_PORT", "value": "8080"},
+    ]
+    services = {"KUBERNETES_SERVICE_HOST": "127.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+                "MYSVC_SERVICE_HOST": "127.96.0.7", "MYSVC_SERVICE_PORT": "80"}
+    env, refs = build_env(pod, c, pod_ip="127.77.0.9", host_ip="127.0.0.1", service_env=services,
+                          allocatable={})
+    # Only entries defined before are referenceable; unknown references stay as written.
+    assert env["MESSAGE"] == "hello $(LATER) $(GREETING) via 127.96.0.7"
+    assert (env["ME"], env["NS"], env["IP"], env["NODE"], env["APP"]) == ("web", "default", "127.77.0.9",
+                                                                          "node-1", "web")
+    assert env["HOSTNAME"] == env["POD_NAME"] == "web" and env["POD_IP"] == "127.77.0.9"
+    assert env["POD_NAMESPACE"] == "default" and env["KUBERNETES_SERVICE_HOST"] == "127.96.0.1"
+    assert env["HOSTNAME_REF"] == "$(HOSTNAME)"  # not a pod env var in Kubernetes
+    assert env["MYSVC_SERVICE_PORT"] == "8080"  # the container's env wins over service links
+    assert refs["GREETING"] == "hello" and "HOSTNAME" not in refs
+
+    pod["spec"]["enableServiceLinks"] = False
+    env, _ = build_env(pod, c, pod_ip="127.77.0.9", host_ip="127.0.0.1", service_env=services, allocatable={})
+    assert "KUBERNETES_SERVICE_HOST" in env and env["MESSAGE"].endswith("via $(MYSVC_SERVICE_HOST)")
+
+
+def test_env_resource_field_refs_and_missing_config_maps() -> None:
+    pod = make_pod(busybox("true", resources={"limits": {"cpu": "500m", "memory": "64Mi"}}))
+    c = pod["spec"]["containers"][0]
+    c["env"] = [
+        {"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}},
+        {"name": "CPU_M", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}},
+        {"name": "MEM_MI", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}},
+        {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k", "optional": True}}},
+    ]
+    env, _ = build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={})
+    assert (env["CPU"], env["CPU_M"], env["MEM_MI"]) == ("1", "500", "64")
+    assert "OPT" not in env
+    c["env"].append({"name": "X", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}})
+    with pytest.raises(ConfigError, match='secret "db" not found'):
+        build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={})
+
+
+def test_qos_class() -> None:
+    def spec(*resources: dict[str, Any]) -> dict[str, Any]:
+        return {"containers": [{"name": f"c{i}", "resources": r} for i, r in enumerate(resources)]}
+
+    assert qos_class(spec({}, {})) == "BestEffort"
+    both = {"cpu": "100m", "memory": "64Mi"}
+    assert qos_class(spec({"limits": both}, {"limits": both, "requests": both})) == "Guaranteed"
+    assert qos_class(spec({"limits": both, "requests": {"cpu": "50m"}})) == "Burstable"
+    assert qos_class(spec({"limits": both}, {})) == "Burstable"
+
+
+def test_backoff_like_client_go() -> None:
+    b = Backoff(10, 300, 600)
+    assert b.retry_at(0) is None  # the first crash restarts at once
+    b.next(0)
+    assert b.retry_at(1) == 10
+    for expected in (20, 40, 80, 160, 300, 300):
+        b.next(b.last_update + b.duration)  # type: ignore[operator]
+        assert b.duration == expected
+    last = b.last_update
+    assert last is not None and b.retry_at(last + 601) is None  # ran long enough: forgiven
+    b.next(last + 601)
+    assert b.duration == 10
+    assert [go_duration(x) for x in (0.05, 10, 80, 300)] == ["50ms", "10s", "1m20s", "5m0s"]
+
+
+# -- lifecycles with real processes ------------------------------------------------------------
+
+async def test_never_succeeded_and_failed(harness: Harness) -> None:
+    ok = await harness.run(make_pod(busybox("echo done"), policy="Never", name="ok"))
+    bad = await harness.run(make_pod(busybox("exit 3"), policy="Never", name="bad"))
+    await asyncio.wait_for(asyncio.gather(ok.wait(), bad.wait()), 10)
+    st = ok.status
+    assert st["phase"] == "Succeeded"
+    term = container(st)["state"]["terminated"]
+    assert (term["exitCode"], term["reason"]) == (0, "Completed")
+    assert term["containerID"].startswith("kube-tui://") and container(st)["restartCount"] == 0
+    assert condition(st, "Ready")["reason"] == "PodCompleted"
+    assert ok.logs() == "done\n"
+    st = bad.status
+    assert st["phase"] == "Failed"
+    assert container(st)["state"]["terminated"]["reason"] == "Error"
+    assert container(st)["state"]["terminated"]["exitCode"] == 3
+    # Pending first, then each observed phase only moves forward.
+    phases = [s["phase"] for s in harness.statuses]
+    assert phases[0] == "Pending"
+
+
+async def test_on_failure_restarts_until_success(harness: Harness, tmp_path: Path) -> None:
+    mark = tmp_path / "mark"
+    script = f"if [ -f {mark} ]; then echo second; exit 0; fi; touch {mark}; echo first; exit 1"
+    worker = await harness.run(make_pod(busybox(script), policy="OnFailure"))
+    await asyncio.wait_for(worker.wait(), 10)
+    st = worker.status
+    assert st["phase"] == "Succeeded"
+    assert container(st)["restartCount"] == 1
+    assert container(st)["lastState"]["terminated"]["exitCode"] == 1
+    assert worker.logs("main") == "second\n"
+    assert worker.logs("main", previous=True) == "first\n"
+
+
+async def test_crash_loop_back_off(harness: Harness, tmp_path: Path) -> None:
+    counter = tmp_path / "n"
+    script = f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; echo run $n; exit 2"
+    worker = await harness.run(make_pod(busybox(script)), backoff_base=0.2, backoff_max=0.8)
+    await until(lambda: waiting_reason(worker) == "CrashLoopBackOff", what="CrashLoopBackOff")
+    st = worker.status
+    assert st["phase"] == "Running"  # restartPolicy Always: it is restarting
+    assert container(st)["state"]["waiting"]["message"] == (
+        "back-off 200ms restarting failed container=main pod=web_default(uid-web)")
+    last = container(st)["lastState"]["terminated"]
+    assert (last["exitCode"], last["reason"]) == (2, "Error")
+    await until(lambda: container(worker.status)["restartCount"] >= 3, what="three restarts")
+    messages = [container(s)["state"]["waiting"]["message"] for s in harness.statuses
+                if container(s)["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff"]
+    assert any("back-off 400ms" in m for m in messages)  # doubling
+    assert "BackOff" in harness.reasons()
+    # Logs: the current (last crashed) attempt, and the one before.
+    await until(lambda: waiting_reason(worker) == "CrashLoopBackOff", what="back-off again")
+    current = worker.logs()
+    n = int(current.split()[1])
+    assert worker.logs(previous=True) == current  # while waiting, both name the last terminated container
+    assert n >= 3 and current == f"run {n}\n"
+
+
+async def test_image_pull_back_off(harness: Harness) -> None:
+    pod = make_pod({"name": "proxy", "image": "registry.k8s.io/goproxy:0.1"})
+    worker = await harness.run(pod, backoff_base=5, backoff_max=5)
+    await until(lambda: waiting_reason(worker) == "ErrImagePull", what="ErrImagePull")
+    assert container(worker.status)["state"]["waiting"]["message"].startswith(
+        'Failed to pull image "registry.k8s.io/goproxy:0.1": kube-tui has no built-in image "goproxy"')
+    await until(lambda: waiting_reason(worker) == "ImagePullBackOff", what="ImagePullBackOff")
+    st = worker.status
+    message = container(st)["state"]["waiting"]["message"]
+    assert message.startswith('Back-off pulling image "registry.k8s.io/goproxy:0.1": ErrImagePull: ')
+    assert "give command:" in message
+    assert st["phase"] == "Pending" and container(st)["restartCount"] == 0
+    assert "imageID" in container(st) and container(st)["imageID"] == ""
+    with pytest.raises(LogsError, match="trying and failing to pull image"):
+        worker.logs()
+    assert ("Failed", "Error: ErrImagePull", "Warning") in harness.events
+
+
+async def test_run_container_error(harness: Harness) -> None:
+    pod = make_pod({"name": "stress", "image": "polinux/stress", "command": ["stress"], "args": ["--cpu", "1"]})
+    worker = await harness.run(pod, backoff_base=0.05)
+    await until(lambda: waiting_reason(worker) == "RunContainerError", what="RunContainerError")
+    cs = container(worker.status)
+    assert 'exec: "stress": executable file not found in $PATH' in cs["state"]["waiting"]["message"]
+    await until(lambda: container(worker.status)["restartCount"] >= 2, what="retries")
+    last = container(worker.status)["lastState"]["terminated"]
+    assert (last["exitCode"], last["reason"]) == (128, "StartError")
+
+    never = await harness.run(make_pod({"name": "stress", "image": "polinux/stress", "command": ["stress"]},
+                                       policy="Never", name="once"))
+    await asyncio.wait_for(never.wait(), 10)
+    assert never.status["phase"] == "Failed"
+    assert container(never.status)["state"]["terminated"]["reason"] == "StartError"
+
+
+async def test_env_reaches_the_process(harness: Harness) -> None:
+    c = busybox('echo "$HOSTNAME|$POD_NAMESPACE|$POD_IP|$KUBERNETES_SERVICE_HOST|$GREETING|$1"',
+                env=[{"name": "WHO", "value": "world"}, {"name": "GREETING", "value": "hello $(WHO)"}])
+    c["command"].append("argv0")
+    c["command"].append("$(WHO)-$$(WHO)")
+    ip = pod_ip()
+    worker = await harness.run(make_pod(c, policy="Never"), pod_ip=ip,
+                               service_env={"KUBERNETES_SERVICE_HOST": "127.96.0.1",
+                                            "KUBERNETES_SERVICE_PORT": "443"})
+    await asyncio.wait_for(worker.wait(), 10)
+    assert worker.logs() == f"web|default|{ip}|127.96.0.1|hello world|world-$(WHO)\n"
+
+
+async def test_nginx_pod_ready_through_http_and_tcp_probes(harness: Harness) -> None:
+    ip = pod_ip()
+    port = free_port(ip)
+    fast = {"periodSeconds": 0.05, "timeoutSeconds": 1}
+    nginx = {"name": "nginx", "image": "nginx:1.14.2", "ports": [{"name": "http", "containerPort": port}],
+             "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, **fast}}
+    sidecar = {"name": "pause", "image": "registry.k8s.io/pause:3.9",
+               "readinessProbe": {"tcpSocket": {"port": port}, **fast}}
+    worker = await harness.run(make_pod(nginx, sidecar, name="web-0"), pod_ip=ip)
+    await until(lambda: condition(worker.status, "Ready")["status"] == "True", what="pod Ready")
+    st = worker.status
+    assert st["phase"] == "Running" and st["podIP"] == ip and st["podIPs"] == [{"ip": ip}]
+    assert all(c["ready"] and c["started"] for c in st["containerStatuses"])
+    assert condition(st, "ContainersReady")["status"] == "True"
+    # Not ready before the first successful probe.
+    assert any(condition(s, "Ready")["status"] == "False" and s["containerStatuses"][0]["state"].get("running")
+               for s in harness.statuses)
+    with urllib.request.urlopen(f"http://{ip}:{port}/", timeout=5) as r:  # noqa: ASYNC210 - a quick local GET
+        page = r.read().decode()
+    assert "web-0" in page and ip in page
+    await until(lambda: "kube-probe/" in worker.logs("nginx"), what="probe requests in nginx's access log")
+
+
+async def test_liveness_probe_restarts_the_container(harness: Harness, tmp_path: Path) -> None:
+    health = tmp_path / "healthy"
+    c = busybox(f"touch {health}; echo up; sleep 300", livenessProbe={
+        "exec": {"command": ["cat", str(health)]}, "periodSeconds": 0.05, "failureThreshold": 2})
+    worker = await harness.run(make_pod(c, terminationGracePeriodSeconds=1))
+    await until(lambda: container(worker.status)["state"].get("running") and health.exists(), what="running")
+    health.unlink()
+    await until(lambda: container(worker.status)["restartCount"] >= 1, what="a liveness restart")
+    assert ("Killing", "Container main failed liveness probe, will be restarted", "Normal") in harness.events
+    assert any(e[0] == "Unhealthy" and e[1].startswith("Liveness probe failed: cat:") for e in harness.events)
+    last = container(worker.status)["lastState"]["terminated"]
+    assert last["exitCode"] in (137, 143) and last["reason"] == "Error"
+
+
+async def test_startup_probe_gates_readiness(harness: Harness, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    c = busybox("sleep 300", startupProbe={"exec": {"command": ["test", "-f", str(started)]},
+                                           "periodSeconds": 0.05, "failureThreshold": 1000},
+                readinessProbe={"exec": {"command": ["true"]}, "periodSeconds": 0.05})
+    worker = await harness.run(make_pod(c))
+    await until(lambda: container(worker.status)["state"].get("running"), what="running")
+    cs = container(worker.status)
+    assert (cs["started"], cs["ready"]) == (False, False)
+    started.touch()
+    await until(lambda: container(worker.status)["ready"], what="ready after startup")
+    assert container(worker.status)["started"] is True
+
+
+async def test_graceful_deletion(harness: Harness) -> None:
+    c = busybox("trap '' TERM; echo ready; sleep 300")
+    worker = await harness.run(make_pod(c))
+    await until(lambda: "ready" in (worker.logs() if container(worker.status)["state"].get("running") else ""),
+                what="trap installed")
+    pod = dict(worker.pod)
+    pod["metadata"] = {**pod["metadata"], "deletionTimestamp": "2024-01-01T00:00:00Z",
+                       "deletionGracePeriodSeconds": 0.3}
+    began = time.monotonic()
+    worker.update(pod)
+    await asyncio.wait_for(worker.wait(), 10)
+    assert time.monotonic() - began >= 0.3  # SIGTERM ignored: SIGKILL after the grace period
+    st = worker.status
+    assert container(st)["state"]["terminated"]["exitCode"] == 137
+    assert st["phase"] == "Failed"
+    assert ("Killing", "Stopping container main", "Normal") in harness.events
+
+
+async def test_init_containers_run_first(harness: Harness, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    pod = make_pod(busybox(f"cat {data}"), policy="Never",
+                   initContainers=[busybox(f"echo from-init > {data}", name="init")])
+    worker = await harness.run(pod)
+    await asyncio.wait_for(worker.wait(), 10)
+    st = worker.status
+    assert st["phase"] == "Succeeded"
+    assert st["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+    assert worker.logs("main") == "from-init\n"
+    early = harness.statuses[0]
+    assert early["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing"
+    assert condition(early, "Initialized")["message"] == "containers with incomplete status: [init]"
+
+
+async def test_multiple_containers_need_a_name_for_logs(harness: Harness) -> None:
+    worker = await harness.run(make_pod(busybox("true", name="a"), busybox("true", name="b"), policy="Never"))
+    await asyncio.wait_for(worker.wait(), 10)
+    with pytest.raises(LogsError, match=r"choose one of: \[a b\]"):
+        worker.logs()
+    with pytest.raises(LogsError, match='previous terminated container "a"'):
+        worker.logs("a", previous=True)
+
+
+# -- the simulated runtime --------------------------------------------------------------------
+
+async def test_sim_pods(tmp_path: Path) -> None:
+    def behavior(cfg: Any) -> SimBehavior | None:
+        return SimBehavior(run_for=0.05, exit_code=1) if cfg.pod_name.startswith("job") else None
+
+    runtime = SimRuntime(start_delay=0.01, behavior=behavior)
+    h = Harness(runtime, tmp_path / "pods")
+    probe = {"httpGet": {"port": 80}, "periodSeconds": 0.05}
+    workers = [await h.run(make_pod({"name": "app", "image": "nginx", "readinessProbe": probe}, name=f"web-{i}"))
+               for i in range(50)]
+    job = await h.run(make_pod(busybox("exit 1"), policy="OnFailure", name="job-1"), backoff_base=0.05)
+    await until(lambda: all(condition(w.status, "Ready")["status"] == "True" for w in workers), what="ready")
+    assert workers[0].usage()[0] > 0
+    await until(lambda: waiting_reason(job) == "CrashLoopBackOff", what="sim crash loop")
+    await asyncio.gather(*(w.stop(grace=1) for w in h.workers))
+    assert workers[0].status["phase"] == "Succeeded"  # the sim app exits 0 on SIGTERM
+    assert not (tmp_path / "pods").exists()

@@ -1,0 +1,78 @@
+"""The `kube-tui` command: kubectl-like verbs, the control plane, nodes, demos and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# command name -> module under tui.commands; each module has add_arguments(parser) and run(args) -> int
+COMMANDS: dict[str, tuple[str, str]] = {
+    "control": ("control", "run the control plane (store, API server, scheduler, controller manager)"),
+    "scheduler": ("components", "run the scheduler alone against a server"),
+    "controller-manager": ("components", "run the controller manager alone against a server"),
+    "node": ("node", "run one node (kubelet + kube-proxy) that joins the cluster"),
+    "nodes": ("node", "run many simulated nodes in one process (like KWOK)"),
+    "apply": ("apply", "create or update objects from manifests"),
+    "create": ("apply", "create objects from manifests"),
+    "get": ("get", "list objects, kubectl style"),
+    "describe": ("describe", "show an object in detail, with its events"),
+    "delete": ("delete", "delete objects by name or manifest"),
+    "logs": ("logs", "print a container's logs"),
+    "scale": ("scale", "set the replicas of a deployment or replica set"),
+    "rollout": ("rollout", "rollout status | history | undo of a deployment"),
+    "etcdctl": ("etcdctl", "read the store's raw keys and revisions"),
+    "token": ("token", "create, list or delete node join tokens"),
+    "up": ("up", "start the cluster of a cluster file without the dashboard"),
+    "demo": ("demo", "run the whole list-watch story headlessly and check it converges"),
+    "dashboard": ("dashboard", "open the dashboard (the default when no command is given)"),
+    "bench": ("bench", "benchmarks that print numbers"),
+    "soak": ("soak", "run fault scenarios against a live cluster and report"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kube-tui",
+        description="A small, real Kubernetes control plane you can watch work. "
+        "With no command: start (or attach to) the cluster of demo.yaml and open the dashboard.",
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_, description=help_)
+        mod = importlib.import_module(f"tui.commands.{module}")
+        mod.add_arguments(sp, name)
+        sp.set_defaults(_module=module)
+    return p
+
+
+def add_client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", "-s", help="API server address (default: $KUBE_TUI_SERVER, else the last `kube-tui control`)")
+    p.add_argument("--token", help="credential (default: $KUBE_TUI_TOKEN, else the one `kube-tui control` recorded)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "-v", "-vv", "--verbose"):
+        argv = ["dashboard", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["dashboard"])
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    mod = importlib.import_module(f"tui.commands.{args._module}")
+    try:
+        return int(mod.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""What the client commands share: finding the server, running a coroutine, printing errors kubectl's way."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from control import config
+from control.client import Client
+from control.errors import ApiError
+
+T = TypeVar("T")
+
+
+def add_client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", "-s", help="API server address (default: $KUBE_TUI_SERVER, else the last `kube-tui control`)")
+    p.add_argument("--token", help="credential (default: $KUBE_TUI_TOKEN, else the one `kube-tui control` recorded)")
+    p.add_argument("--request-timeout", type=float, default=10.0, help="seconds to wait for the API server (default 10)")
+
+
+def make_client(args: argparse.Namespace, identity: str = "kube-tui") -> Client:
+    cfg = config.resolve(getattr(args, "server", None), getattr(args, "token", None))
+    t = getattr(args, "request_timeout", 10.0)
+    return Client(cfg.server, token=cfg.token, timeout=t, retry_for=t, identity=identity)
+
+
+def fail(msg: str, code: int = 1) -> int:
+    print(msg, file=sys.stderr)
+    return code
+
+
+def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) -> T | int:
+    """Run fn(client) to completion; API errors print like kubectl's and give exit code 1."""
+
+    async def main() -> T:
+        client = make_client(args)
+        try:
+            await client.connect(timeout=getattr(args, "request_timeout", 10.0))
+            return await fn(client)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(main())
+    except ApiError as e:
+        if e.code == 503 and "did not answer" in e.message:
+            return fail(
+                f"error: cannot reach the API server at {make_client(args).server}: is `kube-tui control` running? "
+                "(set --server or $KUBE_TUI_SERVER)"
+            )
+        return fail(str(e))
+
+
+def print_warnings(client: Client) -> None:
+    for w in client.last_warnings:
+        print(f"Warning: {w}", file=sys.stderr)
+
+
+def kind_ref(obj: dict) -> str:
+    """kubectl's "deployment.apps/nginx" form."""
+    from control.api import kinds
+
+    info = kinds.by_kind(obj["kind"])
+    res = info.singular + (f".{info.group}" if info.group else "")
+    return f"{res}/{obj['metadata']['name']}"
+
+
+def split_ref(ref: str, kind: str | None) -> tuple[str, str]:
+    """Accept `KIND NAME` or `KIND/NAME`."""
+    if kind is None and "/" in ref:
+        k, _, n = ref.partition("/")
+        return k, n
+    if kind is None:
+        raise ValueError(f'error: you must specify the type of resource for "{ref}"')
+    return kind, ref
+
+
+def any_result(x: Any) -> int:
+    return x if isinstance(x, int) else 0

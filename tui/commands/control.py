@@ -1,0 +1,85 @@
+"""`kube-tui control`: the control plane in the foreground; prints the address and the node join command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from control import config
+from control.faults import Faults
+from control.plane import ControlPlane, is_loopback
+from control.timings import Timings
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("--listen", default=config.DEFAULT_SERVER, help="request address (watch is port + 1); default %(default)s")
+    p.add_argument("--data-dir", default=None, help="where the store and credentials live (default ~/.kube-tui/data)")
+    p.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
+    p.add_argument("--no-controllers", action="store_true", help="do not run the controller manager in this process")
+    p.add_argument("--insecure", action="store_true", help="allow a non-loopback address without CurveZMQ encryption")
+    p.add_argument("--faults", default=None, help="inject watch faults, e.g. drop=0.05,duplicate=0.01,delay=0.01")
+    p.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds between bookmarks on idle topics")
+    p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
+    p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
+
+
+def load_timings(path: str | None) -> Timings:
+    if not path:
+        return Timings()
+    from tui import manifests
+
+    cluster, _ = manifests.split_cluster(manifests.load([path]))
+    return Timings.from_dict((cluster or {}).get("timings"))
+
+
+async def serve(args: argparse.Namespace) -> int:
+    if not is_loopback(args.listen) and not args.insecure:
+        print(
+            f"error: {args.listen} is not a loopback address; binding it without encryption would let anyone on the "
+            "network control this cluster. Pass --insecure to do it anyway.",
+            file=sys.stderr,
+        )
+        return 2
+    if not is_loopback(args.listen):
+        print("WARNING: serving on a non-loopback address without encryption (--insecure)", file=sys.stderr)
+    data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
+    plane = ControlPlane(
+        data_dir,
+        args.listen,
+        scheduler=not args.no_scheduler,
+        controllers=not args.no_controllers,
+        faults=Faults.parse(args.faults) if args.faults else None,
+        bookmark_interval=args.bookmark_interval,
+        timings=load_timings(args.timings),
+        fsync=not args.no_fsync,
+    )
+    try:
+        await plane.start()
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    assert plane.server is not None and plane.store is not None and plane.credentials is not None
+    config.record(plane.server.address, plane.credentials.admin, data_dir)
+    print("kube-tui control plane is running", flush=True)
+    print(f"  API server: {plane.server.address}  (watch {plane.server.watch_address})")
+    print(f"  data dir:   {data_dir}  (revision {plane.store.revision})")
+    print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}")
+    print("\nTo add a node, run this in another terminal:")
+    print(f"  {plane.join_command()}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        print("\nstopping the control plane", file=sys.stderr, flush=True)
+        await plane.stop()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(serve(args))

@@ -1,0 +1,106 @@
+"""`kube-tui get KIND [NAME]`: kubectl's tables, -o wide|yaml|json|name, selectors and -w."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from control.api import kinds
+from control.client import Client
+from control.errors import ApiError
+from tui import printers
+from tui.commands.common import add_client_args, fail, with_client
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("kind", help="kind, resource or short name (pods, po, deploy, svc, no, ns, ...), or KIND/NAME")
+    p.add_argument("names", nargs="*", help="object names")
+    p.add_argument("-n", "--namespace", default=None, help="namespace (default: default)")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    p.add_argument("-l", "--selector", default="", help="label selector, e.g. app=web,tier!=db")
+    p.add_argument("--field-selector", default="", help="field selector, e.g. spec.nodeName=node-1")
+    p.add_argument("-o", "--output", default="", help="wide | yaml | json | name")
+    p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    add_client_args(p)
+
+
+def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, header: bool = True) -> str:
+    out = args.output
+    if out == "yaml":
+        if len(objs) == 1 and args.names:
+            return printers.to_yaml(objs[0])
+        return printers.to_yaml({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
+    if out == "json":
+        if len(objs) == 1 and args.names:
+            return printers.to_json(objs[0])
+        return printers.to_json({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
+    if out == "name":
+        res = info.singular + (f".{info.group}" if info.group else "")
+        return "\n".join(f"{res}/{o['metadata']['name']}" for o in objs)
+    text = printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces)
+    if not header:
+        text = "\n".join(text.splitlines()[1:])
+    return text
+
+
+async def get(client: Client, args: argparse.Namespace) -> int:
+    kind, names = args.kind, list(args.names)
+    if "/" in kind:
+        kind, _, n = kind.partition("/")
+        names.insert(0, n)
+    info = kinds.lookup(kind)
+    ns = None if args.all_namespaces else (args.namespace or "default")
+    if args.output not in ("", "wide", "yaml", "json", "name"):
+        return fail(f'error: unable to match a printer suitable for the output format "{args.output}", allowed formats are: json,name,wide,yaml')
+    objs: list[dict] = []
+    errors = 0
+    if names:
+        for n in names:
+            try:
+                objs.append(await client.get(info.kind, n, ns or "default"))
+            except ApiError as e:
+                errors += 1
+                print(str(e), flush=True, file=sys.stderr)
+    else:
+        answer = await client.list(info.kind, ns if info.namespaced else None, label_selector=args.selector,
+                                   field_selector=args.field_selector, topic=info.topic() if args.watch else None)
+        objs = answer["items"]
+    if objs:
+        print(render(info, objs, args), flush=True)
+    elif not names and not args.watch:
+        print(printers.no_resources(ns if info.namespaced else None), file=sys.stderr)
+    if args.watch:
+        await watch(client, info, args, ns, set(names), header=not objs)
+    return 1 if errors else 0
+
+
+async def watch(client: Client, info: kinds.KindInfo, args: argparse.Namespace, ns: str | None, names: set[str], header: bool) -> None:
+    from control.api.labels import parse_selector
+
+    sel = parse_selector(args.selector)
+    queue: asyncio.Queue[dict] = asyncio.Queue()
+    unsubscribe = client.subscribe(info.topic(), lambda ev: queue.put_nowait(ev) if ev["type"] != "BOOKMARK" else None)
+    try:
+        while True:
+            ev = await queue.get()
+            obj = ev["object"]
+            md = obj.get("metadata") or {}
+            if ns and info.namespaced and md.get("namespace") != ns:
+                continue
+            if names and md.get("name") not in names:
+                continue
+            if not sel.empty and not sel.matches(md.get("labels") or {}):
+                continue
+            if args.output in ("json", "yaml"):
+                print(render(info, [obj], argparse.Namespace(**{**vars(args), "names": ["x"]})), flush=True)
+            else:
+                print(render(info, [obj], args, header=header), flush=True)
+            header = False
+    finally:
+        unsubscribe()
+
+
+def run(args: argparse.Namespace) -> int:
+    result = with_client(args, lambda c: get(c, args))
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,48 @@
+"""`kube-tui logs POD [-c C] [-f] [--previous]`: a container's output, fetched from its kubelet via the API server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from control.client import Client
+from tui.commands.common import add_client_args, with_client
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("pod", help="pod name (or pod/NAME)")
+    p.add_argument("-c", "--container", default=None, help="container (default: the pod's only or first container)")
+    p.add_argument("-n", "--namespace", default="default")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+    p.add_argument("-p", "--previous", action="store_true", help="the previous (crashed) instance's output")
+    p.add_argument("--tail", type=int, default=-1, help="only the last N lines")
+    add_client_args(p)
+
+
+async def logs(client: Client, args: argparse.Namespace) -> int:
+    name = args.pod.removeprefix("pod/").removeprefix("pods/")
+    body: dict = {"namespace": args.namespace, "name": name, "previous": args.previous}
+    if args.container:
+        body["container"] = args.container
+    if args.tail >= 0:
+        body["tail"] = args.tail
+    answer = await client.request("logs", body)
+    sys.stdout.write(answer.get("text", ""))
+    sys.stdout.flush()
+    offset = answer.get("offset")
+    while args.follow:
+        await asyncio.sleep(0.5)
+        body.pop("tail", None)
+        if offset is not None:
+            body["offset"] = offset
+        answer = await client.request("logs", body)
+        sys.stdout.write(answer.get("text", ""))
+        sys.stdout.flush()
+        offset = answer.get("offset", offset)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    result = with_client(args, lambda c: logs(c, args))
+    return result if isinstance(result, int) else 0

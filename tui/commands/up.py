@@ -1,0 +1,129 @@
+"""`kube-tui up [-f demo.yaml] [--tmux]`: the cluster of a cluster file, without the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from control import config
+from control.apiserver.auth import Credentials
+from tui import cluster as cluster_file
+from tui.commands.common import fail
+from tui.launcher import Launcher
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("-f", "--filename", default=None, help="cluster file (default: ./demo.yaml)")
+    p.add_argument("--data-dir", default=None, help="the store's directory (default ~/.kube-tui/data)")
+    p.add_argument("--tmux", action="store_true", help="a tmux session: dashboard, control-plane log, one pane per node")
+
+
+async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet: bool = False) -> Launcher:
+    """Start the control plane and every node of the cluster file, then apply its manifests."""
+    from tui.commands.apply import apply_all
+
+    launcher = Launcher(spec, data_dir, config.home() / "logs")
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    try:
+        say(f"starting the control plane on {spec.listen} (data in {data_dir}) ...")
+        await launcher.start_control()
+        config.record(launcher.server, _admin(data_dir), data_dir)
+        for node in spec.nodes:
+            say(f"starting node {node.name} (cpu {node.cpu}, memory {node.memory}) ...")
+            launcher.start_node(node)
+        if spec.objects:
+            from control.client import Client
+
+            client = Client(launcher.server, token=_admin(data_dir), identity="kube-tui apply")
+            try:
+                await client.connect()
+                if quiet:
+                    import contextlib
+                    import io
+
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        await apply_all(client, spec.objects, create_only=False, namespace=None)
+                else:
+                    await apply_all(client, spec.objects, create_only=False, namespace=None)
+            finally:
+                await client.close()
+    except BaseException:
+        launcher.stop_all()
+        raise
+    return launcher
+
+
+def _admin(data_dir: Path) -> str:
+    return Credentials.load(data_dir).admin
+
+
+async def up(args: argparse.Namespace) -> int:
+    spec = cluster_file.load(args.filename)
+    data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
+    try:
+        launcher = await start_cluster(spec, data_dir)
+    except RuntimeError as e:
+        return fail(f"error: {e}")
+    print(f"\ncluster {spec.name} is up: {len(spec.nodes)} nodes, server {launcher.server}")
+    print(f"logs: {launcher.log_dir}")
+    print("add a node from another terminal:")
+    print(f"  kube-tui node --server {launcher.server} --token {launcher.token} --name node-9")
+    print("Ctrl-C stops the cluster (the store keeps its state).", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        print("stopping ...", file=sys.stderr)
+        launcher.stop_all()
+    return 0
+
+
+def tmux(args: argparse.Namespace) -> int:
+    if shutil.which("tmux") is None:
+        return fail("error: tmux is not installed (apt-get install tmux), or run `kube-tui up` without --tmux")
+    spec = cluster_file.load(args.filename)
+    data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    creds = Credentials.load(data_dir)  # so the node panes have a join token before the server starts
+    exe = shlex.join([sys.executable, "-m", "tui.cli"])
+    path = str(spec.path)
+    session = "kube-tui"
+    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    control = f"{exe} control --listen {spec.listen} --data-dir {shlex.quote(str(data_dir))} --timings {shlex.quote(path)}"
+    dashboard = f"{exe} dashboard --server {spec.listen} -f {shlex.quote(path)} --attach-only"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-n", "dashboard", dashboard], check=True)
+    subprocess.run(["tmux", "new-window", "-t", session, "-n", "cluster", control], check=True)
+    for node in spec.nodes:
+        cmd = f"{exe} node --server {spec.listen} --token {creds.first_join_token()} " + shlex.join(node.args())
+        subprocess.run(["tmux", "split-window", "-t", f"{session}:cluster", cmd], check=True)
+        subprocess.run(["tmux", "select-layout", "-t", f"{session}:cluster", "tiled"], check=True)
+    subprocess.run(["tmux", "select-window", "-t", f"{session}:dashboard"], check=True)
+    print(f"tmux session {session!r}: window 'dashboard', window 'cluster' (control plane + one pane per node)")
+    if sys.stdin.isatty():
+        return subprocess.call(["tmux", "attach", "-t", session])
+    print(f"attach with: tmux attach -t {session}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.tmux:
+            return tmux(args)
+        return asyncio.run(up(args))
+    except (cluster_file.ClusterFileError, OSError) as e:
+        return fail(f"error: {e}")
+    except Exception as e:
+        from tui.manifests import ManifestError
+
+        if isinstance(e, ManifestError):
+            return fail(str(e))
+        raise

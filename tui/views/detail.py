@@ -1,0 +1,98 @@
+"""Full-screen text about one object: describe, YAML, and logs that follow (polling `logs` with an offset)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Log, Static, TextArea
+
+from control.errors import ApiError
+
+LOG_POLL = 0.5  # seconds between `logs` polls while following
+
+
+class TextScreen(Screen[None]):
+    """Read-only, scrollable, selectable text (describe output, YAML)."""
+
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
+
+    def __init__(self, title: str, text: str, *, language: str | None = None) -> None:
+        super().__init__(classes="text-screen")
+        self.title_text = title
+        self.text = text
+        self.language = language
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.title_text, classes="screen-title")
+        yield TextArea(self.text, read_only=True, show_line_numbers=False, soft_wrap=False, id="text", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+
+class LogsScreen(Screen[None]):
+    """A pod's container log; new output is fetched from the last offset a few times a second."""
+
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("f", "toggle_follow", "Follow on/off"),
+    ]
+
+    def __init__(self, client: object, namespace: str, name: str, container: str | None = None) -> None:
+        super().__init__(classes="logs-screen")
+        self.client = client
+        self.namespace = namespace
+        self.pod = name
+        self.container = container
+        self.follow = True
+        self.offset: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), classes="screen-title", id="logs-title")
+        yield Log(id="log", highlight=False, max_lines=20_000)
+        yield Footer()
+
+    def _title(self) -> str:
+        what = f"{self.namespace}/{self.pod}" + (f" [{self.container}]" if self.container else "")
+        return f"[b]logs[/] {what}  " + ("[green]following[/]" if self.follow else "[yellow]paused[/]")
+
+    def on_mount(self) -> None:
+        self.query_one(Log).focus()
+        self.poll_logs()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self.query_one(Log).auto_scroll = self.follow
+        self.query_one("#logs-title", Static).update(self._title())
+
+    @work(exclusive=True, group="logs")
+    async def poll_logs(self) -> None:
+        log = self.query_one(Log)
+        while True:
+            body: dict = {"namespace": self.namespace, "name": self.pod}
+            if self.container:
+                body["container"] = self.container
+            if self.offset is not None and self.offset >= 0:
+                body["offset"] = self.offset
+            else:
+                body["tail"] = 1000
+            try:
+                answer = await self.client.request("logs", body)  # type: ignore[attr-defined]
+            except ApiError as e:
+                if self.offset is None:
+                    log.write_line(f"error: {e.message}")
+                    self.offset = -1  # said once; keep trying quietly (the pod may not be scheduled yet)
+                await asyncio.sleep(LOG_POLL * 2)
+                continue
+            text = answer.get("text") or ""
+            if self.offset is not None and self.offset >= 0 and "offset" not in answer:
+                text = text[self.offset:]  # a kubelet without offsets: the whole log again
+            if text:
+                log.write(text)
+            self.offset = int(answer.get("offset", (self.offset or 0) + len(text)))
+            await asyncio.sleep(LOG_POLL)

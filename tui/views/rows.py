@@ -1,0 +1,259 @@
+"""Per-kind table columns and row cells, kubectl's wording (pod STATUS, READY n/m, AGE) plus bars.
+
+Row functions are pure functions of (object, model) so a table can diff one row at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from control.api import meta, quantity
+from tui import printers
+
+if TYPE_CHECKING:
+    from tui.model import ClusterModel
+
+Cell = str | Text
+RowFn = Callable[[dict, "ClusterModel"], tuple[Cell, ...]]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    columns: tuple[Column, ...]
+    row: RowFn
+    sort: bool = True  # keep rows ordered by namespace/name (events keep arrival order)
+
+
+@lru_cache(maxsize=65536)
+def _parse_time(ts: str) -> float | None:
+    return meta.parse_time(ts)
+
+
+def age(ts: str | None, now: float) -> str:
+    """kubectl's short duration: 45s, 5m30s, 45m, 5h, 3d."""
+    t = _parse_time(ts) if ts else None
+    if t is None:
+        return "<unknown>"
+    s = max(0, int(now - t))
+    if s < 120:
+        return f"{s}s"
+    if s < 600:
+        return f"{s // 60}m{s % 60}s" if s % 60 else f"{s // 60}m"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def _md(obj: dict) -> dict:
+    return obj.get("metadata") or {}
+
+
+def bar(used: int, total: int, width: int = 8) -> Text:
+    """A usage bar with its percentage, colored by pressure."""
+    frac = used / total if total > 0 else 0.0
+    filled = min(width, round(frac * width))
+    color = "green" if frac < 0.7 else "yellow" if frac < 0.9 else "red"
+    t = Text("█" * filled, style=color)
+    t.append("░" * (width - filled), style="grey42")
+    t.append(f" {frac * 100:3.0f}%")
+    return t
+
+
+# -- pods ---------------------------------------------------------------------------------------
+STATUS_STYLE = {"Running": "green", "Pending": "yellow", "ContainerCreating": "yellow", "Completed": "grey58",
+                "Succeeded": "grey58", "Terminating": "magenta"}
+
+
+def pod_status(pod: dict) -> str:
+    """The STATUS column of `kubectl get pods` (a container's reason beats the phase)."""
+    return printers.pod_status(pod)[1]
+
+
+def styled_status(status: str) -> Text:
+    style = STATUS_STYLE.get(status, "red" if status not in ("Unknown",) else "grey58")
+    return Text(status, style=style)
+
+
+def pod_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    md = _md(pod)
+    now = model.clock()
+    ready, status, restarts = printers.pod_status(pod, now)
+    return (
+        md.get("namespace") or "",
+        md.get("name") or "",
+        ready,
+        styled_status(status),
+        restarts,
+        (pod.get("spec") or {}).get("nodeName") or "<none>",
+        (pod.get("status") or {}).get("podIP") or "<none>",
+        age(md.get("creationTimestamp"), now),
+    )
+
+
+# -- nodes ----------------------------------------------------------------------------------------
+def node_ready(node: dict) -> str:
+    return printers.node_status(node)
+
+
+def node_capacity(node: dict) -> tuple[int, int, int]:
+    st = node.get("status") or {}
+    cap = st.get("allocatable") or st.get("capacity") or {}
+    try:
+        return quantity.milli(cap.get("cpu", 0)), quantity.to_int(cap.get("memory", 0)), quantity.to_int(cap.get("pods", 0))
+    except (quantity.QuantityError, TypeError):
+        return 0, 0, 0
+
+
+def node_row(node: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    md = _md(node)
+    name = md.get("name") or ""
+    cpu, mem, pods = node_capacity(node)
+    a_cpu, a_mem = model.allocated(name)
+    usage = model.usage(node).values()
+    u_cpu, u_mem = sum(u[0] for u in usage), sum(u[1] for u in usage)
+    ready = node_ready(node)
+    return (
+        name,
+        Text(ready, style="green" if ready == "Ready" else "red"),
+        f"{model.pod_count(name)}/{pods}",
+        quantity.format_cpu(cpu),
+        bar(a_cpu, cpu),
+        _mib(mem),
+        bar(a_mem, mem),
+        bar(u_cpu, cpu),
+        bar(u_mem, mem),
+        age(md.get("creationTimestamp"), model.clock()),
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n // 2**20}Mi" if n < 2**30 * 10 else f"{n // 2**30}Gi"
+
+
+# -- workloads and services ------------------------------------------------------------------------
+def _ns_name(obj: dict) -> tuple[str, str]:
+    md = _md(obj)
+    return md.get("namespace") or "", md.get("name") or ""
+
+
+def deploy_row(d: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    spec, st = d.get("spec") or {}, d.get("status") or {}
+    want, ready = int(spec.get("replicas", 1) or 0), int(st.get("readyReplicas") or 0)
+    return (*_ns_name(d), Text(f"{ready}/{want}", style="green" if ready == want else "yellow"),
+            str(st.get("updatedReplicas") or 0), str(st.get("availableReplicas") or 0),
+            age(_md(d).get("creationTimestamp"), model.clock()))
+
+
+def rs_row(rs: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    spec, st = rs.get("spec") or {}, rs.get("status") or {}
+    return (*_ns_name(rs), str(spec.get("replicas", 1)), str(st.get("replicas") or 0), str(st.get("readyReplicas") or 0),
+            age(_md(rs).get("creationTimestamp"), model.clock()))
+
+
+def ds_row(ds: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    st = ds.get("status") or {}
+    return (*_ns_name(ds), str(st.get("desiredNumberScheduled") or 0), str(st.get("currentNumberScheduled") or 0),
+            str(st.get("numberReady") or 0), age(_md(ds).get("creationTimestamp"), model.clock()))
+
+
+def job_row(job: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    spec, st = job.get("spec") or {}, job.get("status") or {}
+    return (*_ns_name(job), f"{st.get('succeeded') or 0}/{spec.get('completions', 1)}", str(st.get("active") or 0),
+            age(_md(job).get("creationTimestamp"), model.clock()))
+
+
+def service_urls(svc: dict) -> str:
+    """Where a user reaches the service: http://<clusterIP>:<port>, and http://127.0.0.1:<nodePort>."""
+    spec = svc.get("spec") or {}
+    ip = spec.get("clusterIP")
+    urls: list[str] = []
+    for p in spec.get("ports") or []:
+        if ip and ip != "None" and p.get("port"):
+            urls.append(f"http://{ip}:{p['port']}")
+        if p.get("nodePort"):
+            urls.append(f"http://127.0.0.1:{p['nodePort']}")
+    return " ".join(urls) or "<none>"
+
+
+def service_ports(svc: dict) -> str:
+    out = []
+    for p in (svc.get("spec") or {}).get("ports") or []:
+        s = str(p.get("port", ""))
+        if p.get("nodePort"):
+            s += f":{p['nodePort']}"
+        out.append(f"{s}/{p.get('protocol') or 'TCP'}")
+    return ",".join(out) or "<none>"
+
+
+def service_row(svc: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    spec = svc.get("spec") or {}
+    return (*_ns_name(svc), spec.get("type") or "ClusterIP", spec.get("clusterIP") or "<none>", service_ports(svc),
+            service_urls(svc), age(_md(svc).get("creationTimestamp"), model.clock()))
+
+
+def endpoints_row(ep: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    addrs = [f"{a.get('ip')}:{p.get('port')}" for s in ep.get("subsets") or [] for a in s.get("addresses") or []
+             for p in s.get("ports") or [{}]]
+    shown = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return (*_ns_name(ep), shown or "<none>", age(_md(ep).get("creationTimestamp"), model.clock()))
+
+
+def event_row(ev: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    inv = ev.get("involvedObject") or {}
+    ts = ev.get("lastTimestamp") or ev.get("eventTime") or _md(ev).get("creationTimestamp")
+    type_ = ev.get("type") or "Normal"
+    return (age(ts, model.clock()), Text(type_, style="yellow" if type_ == "Warning" else ""), ev.get("reason") or "",
+            f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}", ev.get("message") or "")
+
+
+def generic_row(obj: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    return (*_ns_name(obj), age(_md(obj).get("creationTimestamp"), model.clock()))
+
+
+def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    spec = lease.get("spec") or {}
+    return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
+
+
+def _cols(*spec: tuple[str, int]) -> tuple[Column, ...]:
+    return tuple(Column(label.lower().replace(" ", "-"), label, width) for label, width in spec)
+
+
+NS_NAME = (("NAMESPACE", 11), ("NAME", 30))
+SPECS: dict[str, TableSpec] = {
+    "Pod": TableSpec(_cols(*NS_NAME, ("READY", 5), ("STATUS", 18), ("RESTARTS", 12), ("NODE", 12), ("IP", 15), ("AGE", 7)), pod_row),
+    "Node": TableSpec(_cols(("NAME", 14), ("STATUS", 10), ("PODS", 8), ("CPU", 5), ("CPU ALLOC", 13), ("MEMORY", 7),
+                            ("MEM ALLOC", 13), ("CPU USE", 13), ("MEM USE", 13), ("AGE", 6)), node_row),
+    "Deployment": TableSpec(_cols(*NS_NAME, ("READY", 7), ("UP-TO-DATE", 10), ("AVAILABLE", 9), ("AGE", 7)), deploy_row),
+    "ReplicaSet": TableSpec(_cols(*NS_NAME, ("DESIRED", 7), ("CURRENT", 7), ("READY", 5), ("AGE", 7)), rs_row),
+    "DaemonSet": TableSpec(_cols(*NS_NAME, ("DESIRED", 7), ("CURRENT", 7), ("READY", 5), ("AGE", 7)), ds_row),
+    "Job": TableSpec(_cols(*NS_NAME, ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
+    "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
+    "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
+    "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30), ("MESSAGE", 80)), event_row, sort=False),
+    "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
+}
+GENERIC = TableSpec(_cols(*NS_NAME, ("AGE", 7)), generic_row)
+
+
+def spec_for(kind: str) -> TableSpec:
+    return SPECS.get(kind, GENERIC)
+
+
+def row_text(cells: tuple[Any, ...]) -> str:
+    """A row as plain lowercase text, for `/` filtering."""
+    return " ".join(c.plain if isinstance(c, Text) else str(c) for c in cells).lower()
