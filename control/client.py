@@ -246,8 +246,11 @@ class Client:
             body["gracePeriodSeconds"] = grace_period
         return await self.request("delete", body)  # type: ignore[no-any-return]
 
-    async def bind(self, namespace: str, name: str, node: str) -> dict:
-        return await self.request("bind", {"namespace": namespace, "name": name, "node": node})  # type: ignore[no-any-return]
+    async def bind(self, namespace: str, name: str, node: str, annotations: dict[str, str] | None = None) -> dict:
+        body: dict[str, Any] = {"namespace": namespace, "name": name, "node": node}
+        if annotations:
+            body["annotations"] = annotations
+        return await self.request("bind", body)  # type: ignore[no-any-return]
 
     async def range(self, key: str, *, prefix: bool = False, revision: int = 0, keys_only: bool = False, topic: bool = False) -> dict:
         return await self.request(  # type: ignore[no-any-return]

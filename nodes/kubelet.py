@@ -479,15 +479,17 @@ class Kubelet:
         tail = body.get("tail")
         offset = body.get("offset")
         try:
-            text = worker.logs(body.get("container") or None, previous=bool(body.get("previous")),
-                               tail=None if offset is not None or tail is None or tail < 0 else int(tail))
+            text = worker.logs(body.get("container") or None, previous=bool(body.get("previous")))
         except LogsError as e:
             raise errors.bad_request(str(e)) from None
         data = text.encode()
-        if isinstance(offset, int) and offset >= 0:
+        # `offset` is where the follower's last answer ended, in bytes of the whole log.
+        if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0:
             if offset > len(data):
                 offset = 0  # the log was rotated: start over
             return {"text": data[offset:].decode(errors="replace"), "offset": len(data)}
+        if isinstance(tail, int) and not isinstance(tail, bool) and tail >= 0:
+            text = "".join(text.splitlines(keepends=True)[-tail:]) if tail else ""
         return {"text": text, "offset": len(data)}
 
     def usage(self) -> dict[str, list[int]]:

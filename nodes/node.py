@@ -179,7 +179,7 @@ class Node:
                 self.kubelet.node_event(NORMAL, "Shutdown", "Shutdown manager detected shutdown event")
                 self.kubelet.node_event(NORMAL, "NodeNotReady",
                                         f"Node {self.cfg.name} status is now: NodeNotReady")
-            with contextlib.suppress(ApiError):
+            with contextlib.suppress(ApiError, TimeoutError):
                 await asyncio.wait_for(self.status.mark_shutting_down(), 5.0)
         if self.kubelet is not None:
             if graceful:

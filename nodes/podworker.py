@@ -300,7 +300,7 @@ class PodWorker:
                  backoff_max: float = 300.0, backoff_reset: float = 600.0,
                  service_env: Mapping[str, str] | None = None, host_ip: str = "127.0.0.1",
                  on_event: Callable[[str, str, str], None] | None = None,
-                 allocatable: Mapping[str, str] | None = None) -> None:
+                 allocatable: Mapping[str, str] | None = None, oom_check_interval: float = 1.0) -> None:
         self._pod = copy.deepcopy(pod)
         self.runtime = runtime
         self.pod_ip = pod_ip
@@ -310,6 +310,7 @@ class PodWorker:
         self.on_event = on_event
         self.service_env = dict(service_env or {})
         self.allocatable = dict(allocatable or {})
+        self.oom_check_interval = oom_check_interval
         self._backoff = (backoff_base, backoff_max, backoff_reset)
         spec = self._pod.get("spec") or {}
         self._inits = [self._new_container(c, True) for c in spec.get("initContainers") or []]
@@ -596,9 +597,16 @@ class PodWorker:
             self._start_prober(c, STARTUP, handle)
         else:
             self._start_probers(c, handle)
+        limit = (c.spec.get("resources") or {}).get("limits", {}).get("memory")
+        watchdog = None
+        # Simulated containers report usage below their limits: no need to watch them.
+        if limit is not None and self.runtime.real_network and not self._terminating:
+            watchdog = asyncio.get_running_loop().create_task(self._oom_watch(c, handle, quantity.to_int(limit)))
         try:
             code = await self.runtime.wait(handle)
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             for prober in c.probers.values():
                 await prober.stop()
             c.probers.clear()
@@ -612,6 +620,15 @@ class PodWorker:
         c.ready = c.init and code == 0
         self._emit()
         return code
+
+    async def _oom_watch(self, c: _Container, handle: ContainerHandle, limit: int) -> None:
+        """The cgroup OOM killer's job, done by polling: over the memory limit -> SIGKILL, OOMKilled."""
+        while handle.exit_code is None:
+            await asyncio.sleep(self.oom_check_interval)
+            if self.runtime.usage(handle)[1] > limit:
+                c.kill_reason = "OOMKilled"
+                await self.runtime.stop(handle, 0)
+                return
 
     # -- probes ---------------------------------------------------------------------------------
     def _start_probers(self, c: _Container, handle: ContainerHandle) -> None:

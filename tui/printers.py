@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from control.api import quantity
 from control.api.defaults import pod_qos_class
 from control.api.kinds import KindInfo, lookup
 from control.api.labels import format_label_selector, format_labels
@@ -912,14 +913,27 @@ def _describe_pod(pod: Mapping[str, Any], events: list[Mapping[str, Any]] | None
     return w.text()
 
 
+def _milli(value: Any) -> int:
+    # describe must print whatever is stored, so a bad quantity counts as zero instead of failing.
+    try:
+        return quantity.milli(value)
+    except quantity.QuantityError:
+        return 0
+
+
+def _bytes(value: Any) -> int:
+    try:
+        return quantity.to_int(value)
+    except quantity.QuantityError:
+        return 0
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{int(part * 100 / whole) if whole else 0}%"
 
 
 def _describe_node(node: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
                    pods: list[Mapping[str, Any]] | None, lease: Mapping[str, Any] | None) -> str:
-    from control.api import quantity
-
     w = _Out()
     meta, spec, st = _meta(node), node.get("spec") or {}, node.get("status") or {}
     w.write(0, f"Name:\t{meta.get('name', '')}\n")
@@ -975,8 +989,8 @@ def _describe_node(node: Mapping[str, Any], events: list[Mapping[str, Any]] | No
     if pods is not None:
         running = [p for p in pods if _get(p, "status", "phase") not in ("Succeeded", "Failed")]
         alloc = st.get("allocatable") or st.get("capacity") or {}
-        cpu_total = quantity.milli(alloc.get("cpu", 0))
-        mem_total = quantity.to_int(alloc.get("memory", 0))
+        cpu_total = _milli(alloc.get("cpu", 0))
+        mem_total = _bytes(alloc.get("memory", 0))
         w.write(0, f"Non-terminated Pods:\t({len(running)} in total)\n")
         w.write(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
         w.write(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---\n")
@@ -985,10 +999,10 @@ def _describe_node(node: Mapping[str, Any], events: list[Mapping[str, Any]] | No
             rc = lc = rm = lm = 0
             for c in _get(p, "spec", "containers") or []:
                 res = c.get("resources") or {}
-                rc += quantity.milli((res.get("requests") or {}).get("cpu", 0))
-                lc += quantity.milli((res.get("limits") or {}).get("cpu", 0))
-                rm += quantity.to_int((res.get("requests") or {}).get("memory", 0))
-                lm += quantity.to_int((res.get("limits") or {}).get("memory", 0))
+                rc += _milli((res.get("requests") or {}).get("cpu", 0))
+                lc += _milli((res.get("limits") or {}).get("cpu", 0))
+                rm += _bytes((res.get("requests") or {}).get("memory", 0))
+                lm += _bytes((res.get("limits") or {}).get("memory", 0))
             for k, v in (("rc", rc), ("lc", lc), ("rm", rm), ("lm", lm)):
                 totals[k] += v
             w.write(1, f"{_meta(p).get('namespace', '')}\t{_meta(p).get('name', '')}\t"

@@ -29,6 +29,15 @@ def apply_defaults(obj: dict[str, Any]) -> None:
         fn(obj)
 
 
+def _as_dict(v: Any) -> dict[str, Any]:
+    """Defaulting never fails: a field of the wrong shape is left for validation to report."""
+    return v if isinstance(v, dict) else {}
+
+
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
@@ -81,7 +90,7 @@ def _default_container(c: Any) -> None:
     c.setdefault("terminationMessagePolicy", "File")
     # Go serializes the empty struct, which is why kubectl -o yaml always shows `resources: {}`.
     c.setdefault("resources", {})
-    for p in c.get("ports") or []:
+    for p in _as_list(c.get("ports")):
         if isinstance(p, dict):
             p.setdefault("protocol", "TCP")
     for key in ("livenessProbe", "readinessProbe", "startupProbe"):
@@ -98,12 +107,12 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     if not spec.get("schedulerName"):
         spec["schedulerName"] = "default-scheduler"
     for key in ("initContainers", "containers"):
-        for c in spec.get(key) or []:
+        for c in _as_list(spec.get(key)):
             _default_container(c)
     if spec.get("hostNetwork"):
         # With the host's network the container port is the host port.
-        for c in spec.get("containers") or []:
-            for p in (c.get("ports") or []) if isinstance(c, dict) else []:
+        for c in _as_list(spec.get("containers")):
+            for p in _as_list(c.get("ports")) if isinstance(c, dict) else []:
                 if isinstance(p, dict) and not p.get("hostPort") and p.get("containerPort"):
                     p["hostPort"] = p["containerPort"]
 
@@ -113,10 +122,10 @@ def _default_pod(obj: dict[str, Any]) -> None:
     default_pod_spec(spec)
     # SetDefaults_Pod (pods only, not templates): requests default to limits.
     for key in ("initContainers", "containers"):
-        for c in spec.get(key) or []:
+        for c in _as_list(spec.get(key)):
             if not isinstance(c, dict):
                 continue
-            res = c.get("resources") or {}
+            res = _as_dict(c.get("resources"))
             limits = res.get("limits")
             if isinstance(limits, dict) and limits:
                 requests = res.setdefault("requests", {})
@@ -155,14 +164,14 @@ def _tolerates_no_execute(t: dict[str, Any], key: str) -> bool:
 
 def pod_qos_class(pod: dict[str, Any]) -> str:
     """Guaranteed, Burstable or BestEffort, from the containers' requests and limits (GetPodQOS, simplified)."""
-    spec = pod.get("spec") or {}
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    spec = _as_dict(pod.get("spec"))
+    containers = _as_list(spec.get("containers")) + _as_list(spec.get("initContainers"))
     any_set = False
     guaranteed = True
     for c in containers:
-        res = (c or {}).get("resources") or {}
-        requests = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
-        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
+        res = _as_dict(_as_dict(c).get("resources"))
+        requests = {k: v for k, v in _as_dict(res.get("requests")).items() if k in ("cpu", "memory")}
+        limits = {k: v for k, v in _as_dict(res.get("limits")).items() if k in ("cpu", "memory")}
         if requests or limits:
             any_set = True
         if set(limits) != {"cpu", "memory"}:
@@ -268,7 +277,7 @@ def job_selector_defaults(job: dict[str, Any], uid: str) -> None:
     spec = _spec(job)
     if spec.get("manualSelector") is True:
         return
-    name = str((job.get("metadata") or {}).get("name", ""))
+    name = str(_as_dict(job.get("metadata")).get("name", ""))
     template = spec.get("template")
     if not isinstance(template, dict):
         template = spec["template"] = {}
@@ -299,7 +308,7 @@ def _default_service(obj: dict[str, Any]) -> None:
         spec["type"] = "ClusterIP"
     if not spec.get("sessionAffinity"):
         spec["sessionAffinity"] = "None"
-    for p in spec.get("ports") or []:
+    for p in _as_list(spec.get("ports")):
         if not isinstance(p, dict):
             continue
         p.setdefault("protocol", "TCP")
@@ -333,8 +342,8 @@ def _default_node(obj: dict[str, Any]) -> None:
 
 
 def _default_endpoints(obj: dict[str, Any]) -> None:
-    for subset in obj.get("subsets") or []:
-        for p in (subset or {}).get("ports") or []:
+    for subset in _as_list(obj.get("subsets")):
+        for p in _as_list(_as_dict(subset).get("ports")):
             if isinstance(p, dict):
                 p.setdefault("protocol", "TCP")
 

@@ -281,7 +281,9 @@ def validate_object_meta(errs: Errors, meta: Any, path: str, name_rule: NameRule
 
 def _object_meta_update(errs: Errors, new: dict[str, Any], old: dict[str, Any]) -> None:
     """Name, namespace, uid and creation time never change; an empty new value means 'not sent'."""
-    nm, om = new.get("metadata") or {}, old.get("metadata") or {}
+    nm, om = new.get("metadata"), old.get("metadata")
+    if not isinstance(nm, dict) or not isinstance(om, dict):
+        return
     for key in ("name", "namespace", "uid", "creationTimestamp"):
         if nm.get(key) and om.get(key) and nm[key] != om[key]:
             invalid(errs, f"metadata.{key}", _shown(nm[key]), IMMUTABLE)
@@ -578,9 +580,9 @@ def _volume_mounts(errs: Errors, mounts: Any, path: str, volumes: set[str]) -> N
         name = m.get("name") or ""
         if not name:
             required(errs, f"{mpath}.name")
-        if name not in volumes:
-            not_found(errs, f"{mpath}.name", name)
-        mount_path = m.get("mountPath") or ""
+        if str(name) not in volumes:
+            not_found(errs, f"{mpath}.name", _shown(name))
+        mount_path = str(m.get("mountPath") or "")
         if not mount_path:
             required(errs, f"{mpath}.mountPath")
         if mount_path in seen:
@@ -660,7 +662,7 @@ def _volumes(errs: Errors, volumes: Any, path: str) -> set[str]:
             required(errs, f"{vpath}.name")
         else:
             _name_rule(errs, str(name), f"{vpath}.name", is_dns1123_label)
-            if name in names:
+            if str(name) in names:
                 duplicate(errs, f"{vpath}.name", name)
             names.add(str(name))
         host_path = v.get("hostPath")

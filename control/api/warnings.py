@@ -192,6 +192,10 @@ JOB_NOT_ENFORCED = (
 _NOT_ENFORCED = "stored but not enforced by kube-tui"
 
 
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
 def _set(value: Any) -> bool:
     """Whether a field carries a value worth warning about (defaults like `securityContext: {}` don't)."""
     return value not in (None, False, "", {}, [])
@@ -212,16 +216,16 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
     for group in ("initContainers", "containers"):
-        for i, c in enumerate(spec.get(group) or []):
+        for i, c in enumerate(_as_list(spec.get(group))):
             if not isinstance(c, dict):
                 continue
             cpath = f"{path}.{group}[{i}]"
             out.extend(f"{cpath}.{key}: {_NOT_ENFORCED}" for key in CONTAINER_NOT_ENFORCED if _set(c.get(key)))
-            for j, port in enumerate(c.get("ports") or []):
+            for j, port in enumerate(_as_list(c.get("ports"))):
                 if isinstance(port, dict) and (_set(port.get("hostPort")) or _set(port.get("hostIP"))):
                     out.append(f"{cpath}.ports[{j}].hostPort: {_NOT_ENFORCED} (pods listen on their own IP)")
-            for j, env in enumerate(c.get("env") or []):
-                src = (env or {}).get("valueFrom") if isinstance(env, dict) else None
+            for j, env in enumerate(_as_list(c.get("env"))):
+                src = env.get("valueFrom") if isinstance(env, dict) else None
                 if isinstance(src, dict):
                     for ref in ("secretKeyRef", "configMapKeyRef"):
                         if ref in src:

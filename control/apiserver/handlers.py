@@ -517,6 +517,12 @@ class Api:
             new = copy.deepcopy(cur)
             new["metadata"].pop("resourceVersion", None)
             new.setdefault("spec", {})["nodeName"] = node
+            # a Binding's annotations are copied onto the pod (the scheduler's decision record rides here)
+            extra = body.get("annotations")
+            if isinstance(extra, dict) and extra:
+                anns = dict(new["metadata"].get("annotations") or {})
+                anns.update({str(k): str(v) for k, v in extra.items()})
+                new["metadata"]["annotations"] = anns
             st = new.setdefault("status", {})
             conds = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
             conds.insert(0, {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": meta.now()})

@@ -164,10 +164,19 @@ class ProcessRuntime:
     # -- Runtime protocol ----------------------------------------------------------------------
     async def start(self, cfg: ContainerConfig) -> ContainerHandle:
         argv = images.resolve(cfg.image, cfg.command, cfg.args, cfg.ports)
-        if cfg.log_path is not None:
-            cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
-        shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None)
-        report = await self._read_report(shim, report_r)
+        try:
+            if cfg.log_path is not None:
+                cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
+            shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None)
+        except OSError as e:
+            # Out of fds or processes, or an unwritable log dir: the node's problem, shown on the pod.
+            raise RunContainerError(f"failed to start the container's shim: {e}") from e
+        try:
+            report = await self._read_report(shim, report_r)
+        except asyncio.CancelledError:
+            # Nobody will ever hold a handle to this container: do not let it run on.
+            shim.send(b"K")
+            raise
         if not report.startswith("OK "):
             await shim.exited
             detail = report[4:] if report.startswith("ERR ") else "the container's shim exited unexpectedly"
@@ -222,6 +231,9 @@ class ProcessRuntime:
         try:
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir,
                                          None, out_w)
+        except OSError as e:
+            os.close(out_r)
+            return 126, f"{EXEC_ERROR_PREFIX}{e}: unknown"
         finally:
             os.close(out_w)
         os.set_blocking(out_r, False)
@@ -259,6 +271,10 @@ class ProcessRuntime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(eof, 2.0)
             return code, shim.output.decode(errors="replace")
+        except asyncio.CancelledError:
+            # A stopped prober: the command must not run on unwatched.
+            shim.send(b"K")
+            raise
         finally:
             loop.remove_reader(out_r)
             os.close(out_r)

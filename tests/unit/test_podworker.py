@@ -5,8 +5,10 @@ graceful deletion) and with the simulated runtime."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 import socket
+import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -446,3 +448,27 @@ async def test_sim_pods(tmp_path: Path) -> None:
     await asyncio.gather(*(w.stop(grace=1) for w in h.workers))
     assert workers[0].status["phase"] == "Succeeded"  # the sim app exits 0 on SIGTERM
     assert not (tmp_path / "pods").exists()
+
+
+async def test_image_change_restarts_the_container(tmp_path: Path) -> None:
+    h = Harness(SimRuntime(), tmp_path / "pods")
+    worker = await h.run(make_pod({"name": "app", "image": "nginx:1.14.2"}))
+    await until(lambda: container(worker.status)["state"].get("running"), what="running")
+    pod = copy.deepcopy(worker.pod)
+    pod["spec"]["containers"][0]["image"] = "nginx:1.16.1"
+    worker.update(pod)
+    await until(lambda: container(worker.status)["restartCount"] == 1
+                and container(worker.status)["state"].get("running"), what="a restart with the new image")
+    assert container(worker.status)["image"] == "nginx:1.16.1"
+    assert ("Killing", "Container app definition changed, will be restarted", "Normal") in h.events
+    await worker.stop(grace=0)
+
+
+async def test_memory_limit_is_enforced_as_oom_kill(harness: Harness) -> None:
+    hog = {"name": "hog", "image": "python:3.12", "resources": {"limits": {"memory": "50Mi"}},
+           "command": [sys.executable, "-c", "import time; x = b'x' * (120 * 2**20); time.sleep(300)"]}
+    worker = await harness.run(make_pod(hog, policy="Never"), oom_check_interval=0.05)
+    await asyncio.wait_for(worker.wait(), 10)
+    term = container(worker.status)["state"]["terminated"]
+    assert (term["exitCode"], term["reason"]) == (137, "OOMKilled")
+    assert worker.status["phase"] == "Failed"

@@ -205,6 +205,21 @@ async def test_exec_runs_in_the_container_env(runtime: ProcessRuntime, tmp_path:
     assert handle.exit_code == 137
 
 
+async def test_cancelled_exec_leaves_nothing_running(runtime: ProcessRuntime, tmp_path: Path) -> None:
+    handle = await runtime.start(cfg(tmp_path, ["sleep", "300"]))
+    task = asyncio.create_task(runtime.exec(handle, ["sh", "-c", "sleep 301; true"], timeout=60))
+
+    def probes() -> list[psutil.Process]:
+        return [p for p in psutil.Process().children(recursive=True) if "sleep 301; true" in " ".join(p.cmdline())]
+
+    await until(probes, what="the exec'd command to run")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await until(lambda: not probes(), limit=5, what="the cancelled command to be killed")
+    assert handle.exit_code is None  # the container itself runs on
+
+
 async def test_usage_counts_the_container_tree(runtime: ProcessRuntime, tmp_path: Path) -> None:
     handle = await runtime.start(cfg(tmp_path, ["sh", "-c", "while :; do :; done"]))
     samples: list[tuple[int, int]] = []

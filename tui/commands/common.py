@@ -36,7 +36,7 @@ def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) 
     """Run fn(client) to completion; API errors print like kubectl's and give exit code 1."""
 
     async def main() -> T:
-        client = make_client(args)
+        client = make_client(args, identity=f"kube-tui {getattr(args, 'command', '')}".strip())
         try:
             await client.connect(timeout=getattr(args, "request_timeout", 10.0))
             return await fn(client)

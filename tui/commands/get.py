@@ -22,11 +22,22 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--field-selector", default="", help="field selector, e.g. spec.nodeName=node-1")
     p.add_argument("-o", "--output", default="", help="wide | yaml | json | name")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
     add_client_args(p)
+
+
+def _hide_managed_fields(obj: dict) -> dict:
+    # kubectl hides metadata.managedFields unless --show-managed-fields
+    md = obj.get("metadata")
+    if isinstance(md, dict) and "managedFields" in md:
+        obj = dict(obj, metadata={k: v for k, v in md.items() if k != "managedFields"})
+    return obj
 
 
 def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, header: bool = True) -> str:
     out = args.output
+    if out in ("yaml", "json") and not args.show_managed_fields:
+        objs = [_hide_managed_fields(o) for o in objs]
     if out == "yaml":
         if len(objs) == 1 and args.names:
             return printers.to_yaml(objs[0])

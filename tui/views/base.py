@@ -24,6 +24,10 @@ class View(Vertical):
     def refresh_all(self, model: ClusterModel) -> None:
         """Redraw from the whole model (by difference): when shown, refiltered, or for ages."""
 
+    def refresh_periodic(self, model: ClusterModel) -> None:
+        """Every few seconds while visible: AGE columns move even when nothing changes."""
+        self.refresh_all(model)
+
     def apply(self, changes: Changes, model: ClusterModel) -> None:
         """Apply one tick's dirty sets; only called while the view is visible."""
 

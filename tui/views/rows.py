@@ -33,7 +33,7 @@ class Column:
 class TableSpec:
     columns: tuple[Column, ...]
     row: RowFn
-    sort: bool = True  # keep rows ordered by namespace/name (events keep arrival order)
+    sort_by: tuple[str, ...] = ("namespace", "name")  # column keys (plain-text cells); () keeps arrival order
 
 
 @lru_cache(maxsize=65536)
@@ -244,7 +244,7 @@ SPECS: dict[str, TableSpec] = {
     "Job": TableSpec(_cols(*NS_NAME, ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
     "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
-    "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30), ("MESSAGE", 80)), event_row, sort=False),
+    "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30), ("MESSAGE", 80)), event_row, sort_by=()),
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
 }
 GENERIC = TableSpec(_cols(*NS_NAME, ("AGE", 7)), generic_row)

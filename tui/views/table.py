@@ -83,8 +83,7 @@ class ResourceTable(FastTable):
         self._col_keys = [c.key for c in self.spec.columns]
         for c in self.spec.columns:
             self.add_column(c.label, width=c.width, key=c.key)
-        sort_cols = [k for k in ("namespace", "name") if k in self._col_keys]
-        self._sort_cols = sort_cols if self.spec.sort else []
+        self._sort_cols = [k for k in self.spec.sort_by if k in self._col_keys]
 
     # -- queries --------------------------------------------------------------------------------
     @property

@@ -1,0 +1,213 @@
+"""The scheduler's loop: watch pods and nodes, pop pending pods, filter and score, bind through the API server.
+
+Like kube-scheduler's scheduleOne: the decision is taken against an in-memory snapshot kept by
+informers; the chosen node is "assumed" at once so the next pod sees the allocation, and the
+bind (with the decision record as a Binding annotation) runs in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from control.api import meta
+from control.client import Client
+from control.errors import ApiError
+from control.informer import Informer
+from control.scheduler import queue as q
+from control.scheduler.framework import Framework
+from control.scheduler.nodeinfo import Snapshot
+from control.scheduler.record import ANNOTATION, to_record
+from control.timings import Timings
+
+log = logging.getLogger("kube_tui.scheduler")
+
+SCHEDULER_NAME = "default-scheduler"
+
+
+def _assigned(pod: dict) -> bool:
+    return bool((pod.get("spec") or {}).get("nodeName"))
+
+
+def _ours(pod: dict) -> bool:
+    return (pod.get("spec") or {}).get("schedulerName", SCHEDULER_NAME) == SCHEDULER_NAME
+
+
+def _terminal(pod: dict) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+class Scheduler:
+    def __init__(self, client: Client, *, timings: Timings, framework: Framework | None = None, recorder: Any = None) -> None:
+        self.client = client
+        self.timings = timings
+        self.framework = framework or Framework()
+        self.snapshot = Snapshot()
+        self.queue = q.SchedulingQueue(initial_backoff=timings.scheduler_backoff, max_backoff=timings.scheduler_backoff * 10)
+        self.nodes = Informer(client, "Node")
+        self.pods = Informer(client, "Pod")
+        self.recorder = recorder
+        self.scheduled = 0
+        self.failed = 0
+        self.last_cycle_ms = 0.0
+        self._binds: set[asyncio.Task[None]] = set()
+
+    # -- informer handlers -------------------------------------------------------------------------
+    def _pod_added(self, pod: dict) -> None:
+        if _assigned(pod):
+            self.snapshot.add_pod(pod)
+        elif _ours(pod) and not pod["metadata"].get("deletionTimestamp") and not _terminal(pod):
+            self.queue.add(pod)
+
+    def _pod_updated(self, old: dict, new: dict) -> None:
+        if _assigned(new):
+            if _assigned(old):
+                self.snapshot.add_pod(new)
+            else:
+                self.snapshot.add_pod(new)  # confirms the assumed pod
+                self.queue.delete(new)
+            if _terminal(new) and not _terminal(old):
+                self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_DELETE)
+        elif _ours(new):
+            if new["metadata"].get("deletionTimestamp"):
+                self.queue.delete(new)
+            else:
+                self.queue.update(old, new)
+
+    def _pod_deleted(self, pod: dict) -> None:
+        if _assigned(pod):
+            self.snapshot.remove_pod(pod)
+            self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_DELETE)
+        else:
+            self.queue.delete(pod)
+
+    def _node_added(self, node: dict) -> None:
+        self.snapshot.add_node(node)
+        self.queue.move_all_to_active_or_backoff(q.NODE_ADD)
+
+    def _node_updated(self, old: dict, new: dict) -> None:
+        self.snapshot.update_node(new)
+        events = q.node_update_events(old, new)
+        if events:
+            self.queue.move_all_to_active_or_backoff(events)
+
+    def _node_deleted(self, node: dict) -> None:
+        self.snapshot.remove_node(node)
+
+    # -- the loop -----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
+        self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
+        await self.nodes.start()
+        await self.pods.start()
+        try:
+            await self.nodes.wait_synced(60)
+            await self.pods.wait_synced(60)
+            while True:
+                qp = await self.queue.pop()
+                if qp is None:
+                    return
+                await self.schedule_one(qp)
+        finally:
+            self.queue.close()
+            for t in list(self._binds):
+                t.cancel()
+            await asyncio.gather(*self._binds, return_exceptions=True)
+            await self.pods.stop()
+            await self.nodes.stop()
+
+    async def schedule_one(self, qp: q.QueuedPod) -> None:
+        md = qp.pod["metadata"]
+        pod = self.pods.get(md.get("namespace"), md["name"]) or qp.pod
+        if _assigned(pod) or pod["metadata"].get("deletionTimestamp") or pod["metadata"].get("uid") != md.get("uid"):
+            self.queue.done(pod)
+            return
+        started = time.perf_counter()
+        result = self.framework.schedule(pod, self.snapshot.node_infos())
+        self.last_cycle_ms = (time.perf_counter() - started) * 1000
+        record = to_record(result)
+        annotation = json.dumps(record, separators=(",", ":"))
+        if result.node is None:
+            self.failed += 1
+            self.queue.add_unschedulable(pod, plugins=result.rejecting_plugins())
+            task = asyncio.create_task(self._mark_unschedulable(pod, result.message, annotation))
+        else:
+            self.snapshot.assume_pod(pod, result.node)
+            self.queue.done(pod)
+            task = asyncio.create_task(self._bind(pod, result.node, annotation))
+        self._binds.add(task)
+        task.add_done_callback(self._binds.discard)
+        # let the informer and the binds breathe between cycles when the queue is long
+        await asyncio.sleep(0)
+
+    async def _bind(self, pod: dict, node: str, annotation: str) -> None:
+        md = pod["metadata"]
+        ns, name = md.get("namespace", "default"), md["name"]
+        try:
+            await self.client.bind(ns, name, node, {ANNOTATION: annotation})
+        except ApiError as e:
+            self.snapshot.forget_pod(pod)
+            if e.code == 404:
+                return
+            log.info("binding %s/%s to %s failed: %s", ns, name, node, e.message)
+            self.queue.add_unschedulable(pod, error=True)
+            return
+        self.scheduled += 1
+        self._event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}")
+
+    async def _mark_unschedulable(self, pod: dict, message: str, annotation: str) -> None:
+        md = pod["metadata"]
+        ns, name = md.get("namespace", "default"), md["name"]
+        conds = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
+        old = next((c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+        cond = {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": message,
+            "lastProbeTime": None,
+            "lastTransitionTime": old.get("lastTransitionTime") if old and old.get("status") == "False" else meta.now(),
+        }
+        try:
+            if (md.get("annotations") or {}).get(ANNOTATION) != annotation:
+                await self.client.patch("Pod", name, {"metadata": {"annotations": {ANNOTATION: annotation}}}, ns)
+            if old is None or old.get("message") != message or old.get("status") != "False":
+                await self.client.patch("Pod", name, {"status": {"conditions": [cond, *conds]}}, ns, subresource="status")
+        except ApiError as e:
+            if e.code != 404:
+                log.info("could not record that %s/%s is unschedulable: %s", ns, name, e.message)
+        self._event(pod, "Warning", "FailedScheduling", message)
+
+    def _event(self, pod: dict, type_: str, reason: str, message: str) -> None:
+        if self.recorder is not None:
+            self.recorder.event(pod, type_, reason, message)
+
+
+async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool = False, identity: str | None = None) -> None:
+    """The scheduler until cancelled; with leader_elect, only while holding the kube-scheduler Lease."""
+    recorder = _recorder(client)
+
+    async def scheduler() -> None:
+        await Scheduler(client, timings=timings, recorder=recorder).run()
+
+    try:
+        if leader_elect:
+            from control.controllers.leaderelection import run_with_leader_election
+
+            await run_with_leader_election(client, "kube-scheduler", identity or client.identity, scheduler)
+        else:
+            await scheduler()
+    finally:
+        if recorder is not None and hasattr(recorder, "close"):
+            await recorder.close()
+
+
+def _recorder(client: Client) -> Any:
+    try:
+        from control.controllers.events import EventRecorder
+    except ImportError:  # the controllers package is optional for a scheduler-only install
+        return None
+    return EventRecorder(client, component="default-scheduler")

@@ -1,0 +1,258 @@
+"""The API server over real sockets: verbs, Kubernetes errors, and bad input that must not hurt it."""
+
+from __future__ import annotations
+
+import os
+
+import msgpack
+import pytest
+import zmq
+import zmq.asyncio
+
+from control import wire
+from control.client import Client
+from control.errors import ApiError
+from control.plane import ControlPlane
+
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+
+
+def pod(name: str, **labels: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": dict(labels)},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+    }
+
+
+async def raw_request(plane: ControlPlane, frames: list[bytes]) -> dict:
+    """Send arbitrary frames on a bare DEALER and read the one answer."""
+    assert plane.server is not None
+    ctx = zmq.asyncio.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(plane.server.address)
+    try:
+        await sock.send_multipart(frames)
+        assert await sock.poll(5000), "the server did not answer"
+        return msgpack.unpackb(await sock.recv(), raw=False)
+    finally:
+        sock.close()
+
+
+async def store_revision_unchanged(plane: ControlPlane, before: int) -> None:
+    assert plane.store is not None
+    assert plane.store.revision == before
+
+
+async def test_create_get_list_update_delete(client: Client) -> None:
+    created = await client.create(POD)
+    md = created["metadata"]
+    assert md["namespace"] == "default" and md["uid"] and md["creationTimestamp"]
+    assert created["status"]["phase"] == "Pending"
+    got = await client.get("pods", "web")
+    assert got["metadata"]["resourceVersion"] == md["resourceVersion"]
+    got["metadata"]["labels"] = {"tier": "front"}
+    updated = await client.update(got)
+    assert int(updated["metadata"]["resourceVersion"]) > int(md["resourceVersion"])
+    listed = await client.list("po", "default", label_selector="tier=front")
+    assert [p["metadata"]["name"] for p in listed["items"]] == ["web"]
+    assert listed["kind"] == "PodList"
+    await client.delete("pod", "web")
+    with pytest.raises(ApiError) as e:
+        await client.get("pods", "web")
+    assert e.value.code == 404 and e.value.message == 'pods "web" not found'
+
+
+async def test_stale_resource_version_is_409_conflict(client: Client) -> None:
+    first = await client.create(pod("a"))
+    second = dict(first, metadata=dict(first["metadata"], labels={"x": "1"}))
+    await client.update(second)
+    stale = dict(first, metadata=dict(first["metadata"], labels={"x": "2"}))
+    with pytest.raises(ApiError) as e:
+        await client.update(stale)
+    assert e.value.code == 409 and e.value.reason == "Conflict"
+    assert 'Operation cannot be fulfilled on pods "a": the object has been modified' in e.value.message
+    assert (await client.get("pods", "a"))["metadata"]["labels"] == {"x": "1"}
+
+
+async def test_already_exists_and_not_found_namespace(client: Client) -> None:
+    await client.create(pod("dup"))
+    with pytest.raises(ApiError) as e:
+        await client.create(pod("dup"))
+    assert (e.value.code, e.value.reason, e.value.message) == (409, "AlreadyExists", 'pods "dup" already exists')
+    p = pod("elsewhere")
+    p["metadata"]["namespace"] = "mem-example"
+    with pytest.raises(ApiError) as e:
+        await client.create(p)
+    assert (e.value.code, e.value.message) == (404, 'namespaces "mem-example" not found')
+
+
+async def test_invalid_object_lists_every_bad_field(plane: ControlPlane, client: Client) -> None:
+    assert plane.store is not None
+    before = plane.store.revision
+    bad = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "Bad_Name"},
+        "spec": {
+            "replicas": -1,
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "lots"}}}]}},
+        },
+    }
+    with pytest.raises(ApiError) as e:
+        await client.create(bad)
+    err = e.value
+    assert err.code == 422 and err.reason == "Invalid"
+    fields = {c["field"] for c in err.details["causes"]}
+    assert {"metadata.name", "spec.replicas", "spec.template.spec.containers[0].image"} <= fields
+    assert any(f.startswith("spec.template.spec.containers[0].resources.requests") for f in fields)
+    assert 'Deployment.apps "Bad_Name" is invalid' in err.message or 'Deployment "Bad_Name" is invalid' in err.message
+    await store_revision_unchanged(plane, before)
+
+
+async def test_unknown_kind_lists_supported_kinds(client: Client) -> None:
+    with pytest.raises(ApiError) as e:
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+    assert e.value.code == 400
+    assert "ConfigMap" in e.value.message and "Deployment" in e.value.message and "Pod" in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.list("widgets")
+    assert 'the server doesn\'t have a resource type "widgets"' in e.value.message
+
+
+async def test_unenforced_fields_warn_but_are_kept(client: Client) -> None:
+    p = pod("vol")
+    p["spec"]["volumes"] = [{"name": "data", "hostPath": {"path": "/tmp"}}]
+    out = await client.create(p)
+    assert out["spec"]["volumes"][0]["hostPath"]["path"] == "/tmp"
+    assert any("volumes" in w for w in client.last_warnings)
+
+
+async def test_merge_patch_status_subresource_and_binding(client: Client) -> None:
+    await client.create(pod("p"))
+    out = await client.patch("pods", "p", {"metadata": {"labels": {"a": "b"}}})
+    assert out["metadata"]["labels"] == {"a": "b"}
+    # status written through the main resource is ignored, like the apiserver
+    cur = await client.get("pods", "p")
+    cur["status"] = {"phase": "Running"}
+    assert (await client.update(cur))["status"]["phase"] == "Pending"
+    assert (await client.update(cur, "status"))["status"]["phase"] == "Running"
+    await client.bind("default", "p", "node-1")
+    bound = await client.get("pods", "p")
+    assert bound["spec"]["nodeName"] == "node-1"
+    assert any(c["type"] == "PodScheduled" and c["status"] == "True" for c in bound["status"]["conditions"])
+    with pytest.raises(ApiError) as e:
+        await client.bind("default", "p", "node-2")
+    assert e.value.code == 409 and "already assigned" in e.value.message
+
+
+async def test_field_selector_and_raw_range(client: Client) -> None:
+    await client.create(pod("x1"))
+    await client.create(pod("x2"))
+    await client.bind("default", "x1", "n1")
+    on_n1 = await client.list("pods", field_selector="spec.nodeName=n1")
+    assert [p["metadata"]["name"] for p in on_n1["items"]] == ["x1"]
+    raw = await client.range("/registry/pods/", prefix=True)
+    keys = [kv["key"] for kv in raw["kvs"]]
+    assert keys == ["/registry/pods/default/x1", "/registry/pods/default/x2"]
+    kv = raw["kvs"][0]
+    assert kv["version"] == 2 and kv["create_revision"] < kv["mod_revision"]
+    old = await client.range("/registry/pods/default/x1", revision=kv["create_revision"])
+    assert "nodeName" not in old["kvs"][0]["value"]["spec"]
+
+
+async def test_service_gets_cluster_ip_and_node_port(client: Client) -> None:
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }
+    out = await client.create(svc)
+    ip = out["spec"]["clusterIP"]
+    assert ip.startswith("127.9") or ip.startswith("127.10") or ip.startswith("127.11")
+    assert 30000 <= out["spec"]["ports"][0]["nodePort"] <= 32767
+    assert out["spec"]["ports"][0]["targetPort"] == 80
+
+
+@pytest.mark.parametrize(
+    "frames, expect",
+    [
+        ([b"\xc1\xc1 not msgpack"], "malformed frame"),
+        ([msgpack.packb([1, 2, 3])], "envelope must be a map"),
+        ([msgpack.packb({"v": 99, "id": 1, "verb": "get", "body": {}})], "unsupported protocol version"),
+        ([msgpack.packb({"v": 1, "id": "x", "verb": "get", "body": {}})], "'id' must be an integer"),
+        ([msgpack.packb({"v": 1, "id": 7, "verb": 5, "body": {}})], "'verb' must be a string"),
+        ([msgpack.packb({"v": 1, "id": 7, "verb": "get", "body": [1]})], "'body' must be a map"),
+        ([b"a", b"b"], "expected 1 frame"),
+    ],
+)
+async def test_malformed_frames_get_400_and_server_survives(plane: ControlPlane, client: Client, frames: list[bytes], expect: str) -> None:
+    assert plane.store is not None
+    before = plane.store.revision
+    answer = await raw_request(plane, frames)
+    assert answer["code"] == 400, answer
+    assert expect in answer["body"]["message"]
+    await client.create(pod("still-alive"))  # the server still serves real clients
+    assert plane.store.revision == before + 1
+
+
+async def test_unknown_verb_wrong_types_missing_fields(plane: ControlPlane, client: Client) -> None:
+    token = plane.credentials.admin  # type: ignore[union-attr]
+    answer = await raw_request(plane, [wire.request(1, "explode", {}, token)])
+    assert answer["code"] == 400 and 'unknown verb "explode"' in answer["body"]["message"]
+    answer = await raw_request(plane, [wire.request(2, "get", {"kind": "pods"}, token)])
+    assert answer["code"] == 400 and "'name' is required" in answer["body"]["message"]
+    answer = await raw_request(plane, [wire.request(3, "get", {"kind": "pods", "name": 5}, token)])
+    assert answer["code"] == 400 and "'name' must be a str" in answer["body"]["message"]
+    answer = await raw_request(plane, [wire.request(4, "create", {"object": "nope"}, token)])
+    assert answer["code"] == 400
+
+
+async def test_oversized_frame_is_413(plane: ControlPlane, client: Client) -> None:
+    token = plane.credentials.admin  # type: ignore[union-attr]
+    big = wire.request(1, "create", {"object": {"junk": "x" * (wire.MAX_FRAME + 10)}}, token)
+    answer = await raw_request(plane, [big])
+    assert answer["code"] == 413 and answer["body"]["reason"] == "RequestEntityTooLarge"
+    assert (await client.hello_ok()) if hasattr(client, "hello_ok") else (await client.request("hello", {}))["server_id"]
+
+
+async def test_wrong_token_is_401(plane: ControlPlane) -> None:
+    assert plane.server is not None
+    for token in (None, "", "admin.wrong", "abcdef.0123456789abcdef"):
+        c = Client(plane.server.address, token=token, timeout=2, retry_for=2)
+        try:
+            with pytest.raises(ApiError) as e:
+                await c.connect()
+            assert e.value.code == 401
+        finally:
+            await c.close()
+
+
+async def test_join_token_gets_node_credential_limited_like_node_restriction(plane: ControlPlane, client: Client) -> None:
+    assert plane.server is not None and plane.credentials is not None
+    node = Client(plane.server.address, token=plane.credentials.first_join_token(), join_node="n1", timeout=2, retry_for=2)
+    try:
+        hello = await node.connect()
+        assert hello["user"] == "system:node:n1" and node.token and node.token.startswith("node.")
+        await node.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+        with pytest.raises(ApiError) as e:
+            await node.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"}})
+        assert e.value.code == 403 and "system:node:n1" in e.value.message
+        with pytest.raises(ApiError) as e:
+            await node.create(pod("sneaky"))
+        assert e.value.code == 403
+        with pytest.raises(ApiError) as e:
+            await node.list("pods")
+        assert e.value.code == 403
+        await node.list("pods", field_selector="spec.nodeName=n1")
+    finally:
+        await node.close()
+
+
+def test_no_leftover_fds() -> None:
+    # a cheap guard that the fixtures above closed their sockets: fd count stays sane
+    assert len(os.listdir("/proc/self/fd")) < 500

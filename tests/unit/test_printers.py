@@ -1,0 +1,454 @@
+"""kubectl-style output: get tables, ages, pod STATUS, -o yaml/json, and describe layouts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from control.api.defaults import apply_defaults
+from tui.printers import (
+    describe,
+    human_duration,
+    no_resources,
+    parse_time,
+    pod_status,
+    table,
+    tabwrite,
+    to_json,
+    to_yaml,
+)
+
+NOW = parse_time("2024-01-01T01:00:00Z")
+assert NOW is not None
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """describe prints local time, like kubectl; pin it."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def ago(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - seconds))
+
+
+def pod(name: str, age: int, *, phase: str = "Running", statuses: list[dict[str, Any]] | None = None,
+        **extra: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "creationTimestamp": ago(age)},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+        "status": {"phase": phase, "containerStatuses": statuses or []},
+    }
+    for key, value in extra.items():
+        obj["status" if key in ("podIP", "podIPs", "conditions", "initContainerStatuses") else "spec"][key] = value
+    return obj
+
+
+RUNNING = {"name": "c", "ready": True, "restartCount": 0, "state": {"running": {"startedAt": ago(100)}}}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(-5, "<invalid>"), (-1, "0s"), (0, "0s"), (5, "5s"), (119, "119s"), (120, "2m"), (200, "3m20s"),
+     (600, "10m"), (3 * 3600 - 1, "179m"), (3 * 3600, "3h"), (7 * 3600 + 60 * 5, "7h5m"), (30 * 3600, "30h"),
+     (52 * 3600, "2d4h"), (8 * 86400, "8d"), (800 * 86400, "2y70d"), (3000 * 86400, "8y")],
+)
+def test_human_duration(seconds: int, text: str) -> None:
+    assert human_duration(seconds) == text
+
+
+def test_tabwriter_blocks() -> None:
+    # Column widths hold only across consecutive lines that have the cell; the last cell is never padded.
+    assert tabwrite("a\tbb\tc\nccc\td\ne\nf\tg", padding=2) == "a    bb  c\nccc  d\ne\nf  g"
+
+
+def test_pod_table() -> None:
+    crashing = dict(RUNNING, ready=False, restartCount=3, state={"waiting": {"reason": "CrashLoopBackOff"}},
+                    lastState={"terminated": {"exitCode": 1, "finishedAt": ago(40)}})
+    pods = [
+        pod("web-7d4b9c-x2x8q", 200, statuses=[RUNNING], podIP="127.1.0.5", nodeName="node-1"),
+        pod("crash", 3600 * 30, statuses=[crashing]),
+        pod("pi-abcde", 5, phase="Succeeded", statuses=[dict(RUNNING, ready=False,
+                                                             state={"terminated": {"reason": "Completed"}})]),
+        pod("pending", 2, phase="Pending"),
+    ]
+    assert table("pods", pods, now=NOW) == (
+        "NAME               READY   STATUS             RESTARTS      AGE\n"
+        "web-7d4b9c-x2x8q   1/1     Running            0             3m20s\n"
+        "crash              0/1     CrashLoopBackOff   3 (40s ago)   30h\n"
+        "pi-abcde           0/1     Completed          0             5s\n"
+        "pending            0/1     Pending            0             2s"
+    )
+    assert table("po", pods[:1], now=NOW, wide=True, all_namespaces=True) == (
+        "NAMESPACE   NAME               READY   STATUS    RESTARTS   AGE     IP          NODE     NOMINATED NODE   "
+        "READINESS GATES\n"
+        "default     web-7d4b9c-x2x8q   1/1     Running   0          3m20s   127.1.0.5   node-1   <none>           "
+        "<none>"
+    )
+
+
+def test_pod_status_cases() -> None:
+    terminating = pod("t", 10, statuses=[RUNNING])
+    terminating["metadata"]["deletionTimestamp"] = ago(0)
+    assert pod_status(terminating, NOW)[1] == "Terminating"
+    init_waiting = pod("i", 10, phase="Pending", initContainers=[{"name": "init", "image": "x"}],
+                       initContainerStatuses=[{"name": "init", "state": {"running": {}}}])
+    assert pod_status(init_waiting, NOW)[1] == "Init:0/1"
+    init_failed = pod("i", 10, phase="Pending", initContainers=[{"name": "init", "image": "x"}],
+                      initContainerStatuses=[{"name": "init", "state": {"terminated": {"exitCode": 2}}}])
+    assert pod_status(init_failed, NOW)[1] == "Init:ExitCode:2"
+    pull = pod("p", 10, phase="Pending", statuses=[dict(RUNNING, ready=False, state={"waiting": {"reason": "ErrImagePull"}})])
+    assert pod_status(pull, NOW) == ("0/1", "ErrImagePull", "0")
+    exit_code = pod("e", 10, phase="Failed", statuses=[dict(RUNNING, ready=False, state={"terminated": {"exitCode": 137}})])
+    assert pod_status(exit_code, NOW)[1] == "ExitCode:137"
+
+
+def test_workload_tables() -> None:
+    deploy = {"kind": "Deployment", "metadata": {"name": "nginx-deployment", "creationTimestamp": ago(90)},
+              "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "nginx"}},
+                       "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.14.2"}]}}},
+              "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}}
+    assert table("deployments", [deploy], now=NOW) == (
+        "NAME               READY   UP-TO-DATE   AVAILABLE   AGE\n"
+        "nginx-deployment   2/3     3            2           90s"
+    )
+    assert table("deploy", [deploy], now=NOW, wide=True) == (
+        "NAME               READY   UP-TO-DATE   AVAILABLE   AGE   CONTAINERS   IMAGES         SELECTOR\n"
+        "nginx-deployment   2/3     3            2           90s   nginx        nginx:1.14.2   app=nginx"
+    )
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "frontend", "creationTimestamp": ago(60)},
+          "spec": {"replicas": 3}, "status": {"replicas": 3, "readyReplicas": 3}}
+    assert table("rs", [rs], now=NOW) == "NAME       DESIRED   CURRENT   READY   AGE\nfrontend   3         3         3       60s"
+    ds = {"kind": "DaemonSet", "metadata": {"name": "fluentd", "creationTimestamp": ago(60)},
+          "spec": {"template": {"spec": {"nodeSelector": {"disk": "ssd"}}}},
+          "status": {"desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 1,
+                     "updatedNumberScheduled": 2, "numberAvailable": 1}}
+    assert table("ds", [ds], now=NOW) == (
+        "NAME      DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR   AGE\n"
+        "fluentd   2         2         1       2            1           disk=ssd        60s"
+    )
+    job = {"kind": "Job", "metadata": {"name": "pi", "creationTimestamp": ago(60)}, "spec": {"completions": 1},
+           "status": {"succeeded": 1, "startTime": ago(60), "completionTime": ago(20),
+                      "conditions": [{"type": "Complete", "status": "True"}]}}
+    assert table("jobs", [job], now=NOW) == (
+        "NAME   STATUS     COMPLETIONS   DURATION   AGE\n"
+        "pi     Complete   1/1           40s        60s"
+    )
+
+
+def test_cluster_tables() -> None:
+    node = {"kind": "Node", "metadata": {"name": "node-1", "creationTimestamp": ago(600),
+                                          "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "spec": {"unschedulable": True},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}], "nodeInfo": {"kubeletVersion": "v1.30.0"}}}
+    assert table("nodes", [node], now=NOW) == (
+        "NAME     STATUS                        ROLES           AGE   VERSION\n"
+        "node-1   NotReady,SchedulingDisabled   control-plane   10m   v1.30.0"
+    )
+    ns = {"kind": "Namespace", "metadata": {"name": "default", "creationTimestamp": ago(86400 * 3)},
+          "status": {"phase": "Active"}}
+    assert table("ns", [ns], now=NOW, all_namespaces=True) == "NAME      STATUS   AGE\ndefault   Active   3d"
+    lease = {"kind": "Lease", "metadata": {"name": "node-1", "creationTimestamp": ago(30)},
+             "spec": {"holderIdentity": "node-1"}}
+    assert table("leases", [lease], now=NOW) == "NAME     HOLDER   AGE\nnode-1   node-1   30s"
+
+
+def test_service_and_endpoints_tables() -> None:
+    svcs = [
+        {"kind": "Service", "metadata": {"name": "kubernetes", "creationTimestamp": ago(3600)},
+         "spec": {"type": "ClusterIP", "clusterIP": "127.2.0.1", "ports": [{"port": 443, "protocol": "TCP"}]}},
+        {"kind": "Service", "metadata": {"name": "web", "creationTimestamp": ago(65)},
+         "spec": {"type": "NodePort", "clusterIP": "127.2.0.7", "selector": {"app": "web"},
+                  "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}},
+        {"kind": "Service", "metadata": {"name": "lb", "creationTimestamp": ago(65)},
+         "spec": {"type": "LoadBalancer", "clusterIP": "127.2.0.8", "ports": [{"port": 80, "nodePort": 30081}]}},
+    ]
+    assert table("svc", svcs, now=NOW) == (
+        "NAME         TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S)               AGE\n"
+        "kubernetes   ClusterIP      127.2.0.1    <none>        443/TCP               60m\n"
+        "web          NodePort       127.2.0.7    <none>        80:30080/TCP,53/UDP   65s\n"
+        "lb           LoadBalancer   127.2.0.8    <pending>     80:30081/TCP          65s"
+    )
+    ep = {"kind": "Endpoints", "metadata": {"name": "web", "creationTimestamp": ago(65)},
+          "subsets": [{"addresses": [{"ip": f"127.1.0.{i}"} for i in range(1, 6)], "ports": [{"port": 80}]}]}
+    empty = {"kind": "Endpoints", "metadata": {"name": "none", "creationTimestamp": ago(65)}}
+    assert table("ep", [ep, empty], now=NOW) == (
+        "NAME   ENDPOINTS                                            AGE\n"
+        "web    127.1.0.1:80,127.1.0.2:80,127.1.0.3:80 + 2 more...   65s\n"
+        "none   <none>                                               65s"
+    )
+
+
+def test_event_table() -> None:
+    events = [
+        {"kind": "Event", "type": "Normal", "reason": "Scheduled", "message": "Successfully assigned default/web to node-1",
+         "involvedObject": {"kind": "Pod", "name": "web"}, "firstTimestamp": ago(30), "lastTimestamp": ago(30), "count": 1},
+        {"kind": "Event", "type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container\n",
+         "involvedObject": {"kind": "Pod", "name": "crash"}, "firstTimestamp": ago(300), "lastTimestamp": ago(10),
+         "count": 7},
+    ]
+    assert table("events", events, now=NOW) == (
+        "LAST SEEN          TYPE      REASON      OBJECT      MESSAGE\n"
+        "30s                Normal    Scheduled   pod/web     Successfully assigned default/web to node-1\n"
+        "10s (x7 over 5m)   Warning   BackOff     pod/crash   Back-off restarting failed container"
+    )
+
+
+def test_no_resources() -> None:
+    assert no_resources("default") == "No resources found in default namespace."
+    assert no_resources(None) == "No resources found"
+
+
+def test_to_yaml_like_kubectl() -> None:
+    obj = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web", "resourceVersion": "42", "creationTimestamp": "2024-01-01T00:00:00Z",
+                        "labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "web", "image": "nginx", "args": ["-c", "echo a\necho b\n"],
+                                    "resources": {}}], "enableServiceLinks": True},
+           "status": {"phase": "Pending", "message": ""}}
+    assert to_yaml(obj) == (
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata:\n"
+        "  name: web\n"
+        '  resourceVersion: "42"\n'
+        '  creationTimestamp: "2024-01-01T00:00:00Z"\n'
+        "  labels:\n"
+        "    app: web\n"
+        "spec:\n"
+        "  containers:\n"
+        "  - name: web\n"
+        "    image: nginx\n"
+        "    args:\n"
+        "    - -c\n"
+        "    - |\n"
+        "      echo a\n"
+        "      echo b\n"
+        "    resources: {}\n"
+        "  enableServiceLinks: true\n"
+        "status:\n"
+        "  phase: Pending\n"
+        '  message: ""'
+    )
+    assert yaml.safe_load(to_yaml(obj)) == obj
+
+
+def test_to_json_indent_four() -> None:
+    assert to_json({"a": {"b": [1]}}) == '{\n    "a": {\n        "b": [\n            1\n        ]\n    }\n}'
+
+
+def _describe_pod() -> dict[str, Any]:
+    obj = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "nginx", "namespace": "default", "labels": {"env": "test", "app": "web"},
+                        "creationTimestamp": ago(600),
+                        "ownerReferences": [{"kind": "ReplicaSet", "name": "web-7d4b9c", "controller": True}],
+                        "annotations": {"kube-tui.io/scheduling": json.dumps({
+                            "node": "node-2", "message": "",
+                            "nodes": [
+                                {"node": "node-1", "filters": [{"plugin": "TaintToleration", "ok": False,
+                                                                "reason": "node(s) had untolerated taint {a: b}"}],
+                                 "scores": [], "total": 0},
+                                {"node": "node-2", "filters": [{"plugin": "TaintToleration", "ok": True, "reason": ""}],
+                                 "scores": [{"plugin": "NodeResourcesFit", "score": 90, "weight": 1}], "total": 90},
+                            ]})}},
+           "spec": {"nodeName": "node-2", "containers": [{"name": "nginx", "image": "nginx",
+                                                          "ports": [{"containerPort": 80}],
+                                                          "resources": {"limits": {"cpu": "500m", "memory": "64Mi"}},
+                                                          "readinessProbe": {"tcpSocket": {"port": 80}}}]},
+           "status": {"phase": "Running", "hostIP": "127.0.0.2", "podIP": "127.1.0.5", "podIPs": [{"ip": "127.1.0.5"}],
+                      "startTime": ago(590),
+                      "conditions": [{"type": "Ready", "status": "True"}, {"type": "PodScheduled", "status": "True"}],
+                      "containerStatuses": [{"name": "nginx", "ready": True, "restartCount": 0,
+                                             "containerID": "process://4242", "imageID": "kube-tui/nginx",
+                                             "state": {"running": {"startedAt": ago(580)}}}]}}
+    apply_defaults(obj)
+    return obj
+
+
+def test_describe_pod() -> None:
+    events = [{"type": "Normal", "reason": "Scheduled", "message": "Successfully assigned default/nginx to node-2",
+               "source": {"component": "default-scheduler"}, "firstTimestamp": ago(590), "lastTimestamp": ago(590),
+               "count": 1}]
+    assert describe(_describe_pod(), events, now=NOW) == """\
+Name:         nginx
+Namespace:    default
+Priority:     0
+Node:         node-2/127.0.0.2
+Start Time:   Mon, 01 Jan 2024 00:50:10 +0000
+Labels:       app=web
+              env=test
+Annotations:  <none>
+Status:       Running
+IP:           127.1.0.5
+IPs:
+  IP:           127.1.0.5
+Controlled By:  ReplicaSet/web-7d4b9c
+Containers:
+  nginx:
+    Container ID:   process://4242
+    Image:          nginx
+    Image ID:       kube-tui/nginx
+    Port:           80/TCP
+    Host Port:      0/TCP
+    State:          Running
+      Started:      Mon, 01 Jan 2024 00:50:20 +0000
+    Ready:          True
+    Restart Count:  0
+    Limits:
+      cpu:     500m
+      memory:  64Mi
+    Requests:
+      cpu:        500m
+      memory:     64Mi
+    Readiness:    tcp-socket :80 delay=0s timeout=1s period=10s #success=1 #failure=3
+    Environment:  <none>
+    Mounts:       <none>
+Conditions:
+  Type           Status
+  Ready          True$
+  PodScheduled   True$
+Volumes:         <none>
+QoS Class:       Guaranteed
+Node-Selectors:  <none>
+Tolerations:     node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
+                 node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
+Scheduling:
+  Node:  node-2
+
+  Node    Result    Filters                                                Scores                 Total
+  ----    ------    -------                                                ------                 -----
+  node-1  Filtered  TaintToleration: node(s) had untolerated taint {a: b}  <none>                 -
+  node-2  Selected  all 1 passed                                           NodeResourcesFit 90x1  90
+Events:
+  Type    Reason     Age    From               Message
+  ----    ------     ----   ----               -------
+  Normal  Scheduled  9m50s  default-scheduler  Successfully assigned default/nginx to node-2""".replace("$", " ")
+
+
+def test_describe_pod_without_events_or_scheduling() -> None:
+    obj = _describe_pod()
+    del obj["metadata"]["annotations"]
+    out = describe(obj, [], now=NOW)
+    assert "Scheduling:" not in out
+    assert out.endswith("                 node.kubernetes.io/unreachable:NoExecute op=Exists for 300s\n"
+                        "Events:          <none>")
+
+
+def test_describe_deployment_and_replicaset() -> None:
+    d = {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "web", "namespace": "default", "creationTimestamp": ago(60)},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                  "template": {"metadata": {"labels": {"app": "web"}},
+                               "spec": {"containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80}]}]}}},
+         "status": {"replicas": 2, "updatedReplicas": 2, "availableReplicas": 2,
+                    "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]}}
+    apply_defaults(d)
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "web-5d59d67564", "namespace": "default",
+                                            "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": True}]},
+          "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web", "pod-template-hash": "5d59d67564"}},
+                   "template": json.loads(json.dumps(d["spec"]["template"]))},
+          "status": {"replicas": 2}}
+    rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = "5d59d67564"
+    assert describe(d, [], now=NOW, replicasets=[rs]) == """\
+Name:                   web
+Namespace:              default
+CreationTimestamp:      Mon, 01 Jan 2024 00:59:00 +0000
+Labels:                 <none>
+Annotations:            <none>
+Selector:               app=web
+Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable
+StrategyType:           RollingUpdate
+MinReadySeconds:        0
+RollingUpdateStrategy:  25% max unavailable, 25% max surge
+Pod Template:
+  Labels:  app=web
+  Containers:
+   web:
+    Image:         nginx
+    Port:          80/TCP
+    Host Port:     0/TCP
+    Environment:   <none>
+    Mounts:        <none>
+  Volumes:         <none>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+Conditions:
+  Type           Status  Reason
+  ----           ------  ------
+  Available      True    MinimumReplicasAvailable
+OldReplicaSets:  <none>
+NewReplicaSet:   web-5d59d67564 (2/2 replicas created)
+Events:          <none>"""
+    pods = [{"status": {"phase": "Running"}}, {"status": {"phase": "Pending"}}]
+    out = describe(rs, [], now=NOW, pods=pods)
+    assert "Controlled By:  Deployment/web\n" in out
+    assert "Replicas:       2 current / 2 desired\n" in out
+    assert "Pods Status:    1 Running / 1 Waiting / 0 Succeeded / 0 Failed\n" in out
+    assert "Selector:       app=web,pod-template-hash=5d59d67564\n" in out
+
+
+def test_describe_service_and_generic() -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-nginx", "namespace": "default",
+                                                                "labels": {"run": "my-nginx"}},
+           "spec": {"ports": [{"port": 80}], "selector": {"run": "my-nginx"}, "clusterIP": "127.2.0.9"}}
+    apply_defaults(svc)
+    ep = {"subsets": [{"addresses": [{"ip": "127.1.0.2"}, {"ip": "127.1.0.3"}], "ports": [{"port": 80}]}]}
+    assert describe(svc, [], now=NOW, endpoints=ep) == """\
+Name:                     my-nginx
+Namespace:                default
+Labels:                   run=my-nginx
+Annotations:              <none>
+Selector:                 run=my-nginx
+Type:                     ClusterIP
+IP Family Policy:         SingleStack
+IP Families:              IPv4
+IP:                       127.2.0.9
+IPs:                      127.2.0.9
+Port:                     <unset>  80/TCP
+TargetPort:               80/TCP
+Endpoints:                127.1.0.2:80,127.1.0.3:80
+Session Affinity:         None
+Internal Traffic Policy:  Cluster
+Events:                   <none>"""
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "node-1", "namespace": "kube-node-lease"},
+             "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 40}}
+    assert describe(lease, [], now=NOW) == """\
+Name:         node-1
+Namespace:    kube-node-lease
+Labels:       <none>
+Annotations:  <none>
+API Version:  coordination.k8s.io/v1
+Kind:         Lease
+Spec:
+  Holder Identity:         node-1
+  Lease Duration Seconds:  40
+Events:                    <none>"""
+
+
+def test_describe_node_allocations() -> None:
+    node = {"kind": "Node", "metadata": {"name": "node-1", "creationTimestamp": ago(600)},
+            "spec": {"taints": [{"key": "example-key", "effect": "NoSchedule"}]},
+            "status": {"capacity": {"cpu": "2", "memory": "1Gi", "pods": "110"},
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}
+    p = pod("web", 60)
+    p["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500m", "memory": "256Mi"}}
+    out = describe(node, [], now=NOW, pods=[p])
+    assert "Taints:             example-key:NoSchedule\n" in out
+    assert (
+        "Non-terminated Pods:  (1 in total)\n"
+        "  Namespace           Name  CPU Requests  CPU Limits  Memory Requests  Memory Limits  Age\n"
+        "  ---------           ----  ------------  ----------  ---------------  -------------  ---\n"
+        "  default             web   500m (25%)    0 (0%)      256Mi (25%)      0 (0%)         60s\n"
+    ) in out
+    assert "  cpu       500m (25%)   0 (0%)\n  memory    256Mi (25%)  0 (0%)\n" in out

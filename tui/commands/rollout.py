@@ -1,0 +1,76 @@
+"""`kube-tui rollout status|history|undo deployment/NAME`: follow and steer a Deployment's rollout."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from control.client import Client
+from tui.commands.common import add_client_args, fail, with_client
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("op", choices=["status", "history", "undo"])
+    p.add_argument("target", help="deployment/NAME")
+    p.add_argument("-n", "--namespace", default="default")
+    p.add_argument("--to-revision", type=int, default=0, help="with undo: the revision to go back to (default: the previous)")
+    p.add_argument("--timeout", type=float, default=300.0, help="with status: give up after this many seconds")
+    add_client_args(p)
+
+
+def _progress(d: dict) -> tuple[bool, str]:
+    """kubectl's rollout status messages, from the deployment's status."""
+    name = d["metadata"]["name"]
+    spec, st = d.get("spec") or {}, d.get("status") or {}
+    want = int(spec.get("replicas", 1))
+    if int(st.get("observedGeneration", 0)) < int(d["metadata"].get("generation", 1)):
+        return False, f'Waiting for deployment spec update to be observed...'
+    updated = int(st.get("updatedReplicas", 0))
+    replicas = int(st.get("replicas", 0))
+    available = int(st.get("availableReplicas", 0))
+    if updated < want:
+        return False, f'Waiting for deployment "{name}" rollout to finish: {updated} out of {want} new replicas have been updated...'
+    if replicas > updated:
+        return False, f'Waiting for deployment "{name}" rollout to finish: {replicas - updated} old replicas are pending termination...'
+    if available < updated:
+        return False, f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} updated replicas are available...'
+    return True, f'deployment "{name}" successfully rolled out'
+
+
+async def rollout(client: Client, args: argparse.Namespace, name: str) -> int:
+    from control.controllers import deployment as dc
+
+    d = await client.get("Deployment", name, args.namespace)
+    if args.op == "status":
+        last = ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + args.timeout
+        while True:
+            done, msg = _progress(d)
+            if msg != last:
+                print(msg, flush=True)
+                last = msg
+            if done:
+                return 0
+            if loop.time() > deadline:
+                return fail(f"error: timed out waiting for the condition")
+            await asyncio.sleep(0.5)
+            d = await client.get("Deployment", name, args.namespace)
+    if args.op == "history":
+        print(f"deployment.apps/{name}")
+        print(f"{'REVISION':<10}CHANGE-CAUSE")
+        for rev, rs in await dc.history(client, d):
+            cause = (rs["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause", "<none>")
+            print(f"{rev:<10}{cause}")
+        return 0
+    await dc.rollback(client, d, args.to_revision)
+    print(f"deployment.apps/{name} rolled back")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    kind, _, name = args.target.partition("/")
+    if not name or kind.lower() not in ("deployment", "deployments", "deploy", "deployment.apps"):
+        return fail(f'error: rollout supports deployment/NAME, got "{args.target}"')
+    result = with_client(args, lambda c: rollout(c, args, name))
+    return result if isinstance(result, int) else 0

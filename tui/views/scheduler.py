@@ -1,0 +1,177 @@
+"""Each scheduling decision, like kube-scheduler-simulator: per node, each filter's verdict and each score.
+
+Reads the scheduler's record from the pod annotation `kube-tui.io/scheduling`; unschedulable pods
+sort first with their message.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from tui.flow import SCHEDULING_ANNOTATION
+from tui.views.base import View
+from tui.views.rows import Cell, Column, TableSpec
+from tui.views.table import ResourceTable
+
+if TYPE_CHECKING:
+    from tui.model import Changes, ClusterModel
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> dict | None:
+    try:
+        rec = json.loads(text)
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def decision(pod: dict) -> dict | None:
+    text = ((pod.get("metadata") or {}).get("annotations") or {}).get(SCHEDULING_ANNOTATION)
+    return _parse(text) if isinstance(text, str) else None
+
+
+def result_of(pod: dict) -> str:
+    """Sortable: unschedulable first, then waiting, then scheduled."""
+    node = (pod.get("spec") or {}).get("nodeName")
+    rec = decision(pod)
+    if node:
+        return "✓ Scheduled"
+    if rec is not None and not rec.get("node"):
+        return "! Unschedulable"
+    return "· Pending"
+
+
+def sched_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    md = pod.get("metadata") or {}
+    rec = decision(pod) or {}
+    result = result_of(pod)
+    feasible = f"{rec.get('feasible', '')}/{rec.get('evaluated', '')}" if rec else ""
+    message = "" if result.startswith("✓") else str(rec.get("message") or "waiting for the scheduler")
+    return (result, md.get("namespace") or "", md.get("name") or "", (pod.get("spec") or {}).get("nodeName") or "",
+            feasible, message)
+
+
+SCHED_SPEC = TableSpec(
+    (Column("result", "RESULT", 15), Column("namespace", "NAMESPACE", 11), Column("name", "NAME", 28),
+     Column("node", "NODE", 12), Column("feasible", "FEASIBLE", 8), Column("message", "MESSAGE", 60)),
+    sched_row,
+    sort_by=("result", "namespace", "name"),
+)
+
+
+def node_rows(rec: dict) -> tuple[list[str], list[tuple[Cell, ...]]]:
+    """Columns (score plugins) and one row per node: winner mark, node, filter verdict, scores, total."""
+    plugins: list[str] = []
+    for n in rec.get("nodes") or []:
+        for s in n.get("scores") or []:
+            if s.get("plugin") not in plugins:
+                plugins.append(s.get("plugin"))
+    winner = rec.get("node")
+    rows: list[tuple[Cell, ...]] = []
+    for n in rec.get("nodes") or []:
+        failed = next((f for f in n.get("filters") or [] if not f.get("ok")), None)
+        if failed is not None:
+            verdict = Text(f"✗ {failed.get('plugin')}: {failed.get('reason')}", style="red")
+        else:
+            verdict = Text(f"✓ {len(n.get('filters') or [])} filters passed", style="green")
+        scores = {s.get("plugin"): s for s in n.get("scores") or []}
+        cells: list[Cell] = []
+        for p in plugins:
+            s = scores.get(p)
+            cells.append(f"{s.get('score')}×{s.get('weight', 1)}" if s else "")
+        won = n.get("node") == winner and winner is not None
+        rows.append((Text("★", style="bold yellow") if won else "", Text(str(n.get("node")), style="bold" if won else ""),
+                     verdict, *cells, str(n.get("total", "")) if failed is None else ""))
+    return plugins, rows
+
+
+class SchedulerView(View):
+    title = "Scheduler"
+    aliases = ("sched", "scheduler", "scheduling")
+
+    def __init__(self, *, id: str = "sched") -> None:
+        super().__init__(id=id)
+        self.pods = ResourceTable("Pod", spec=SCHED_SPEC, id="sched-pods")
+        self._pod_key: tuple[str, str] | None = None
+        self._shown_text: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="sched-left", classes="kind-panel"):
+                yield Static("", id="sched-caption", classes="caption")
+                yield self.pods
+            with Vertical(id="sched-right"):
+                yield Static("select a pod", id="sched-summary")
+                yield DataTable(id="sched-nodes", cursor_type="row")
+
+    def focus_main(self) -> None:
+        self.pods.focus()
+
+    def refresh_all(self, model: ClusterModel) -> None:
+        self.pods.filter_text = self.filter_text.strip().lower()
+        self.pods.sync_all(model.objects("Pod"), model)
+        self._after(model, force=True)
+
+    def apply(self, changes: Changes, model: ClusterModel) -> None:
+        keys = changes.objects.get("Pod")
+        if keys:
+            self.pods.sync_keys(keys, model.objects("Pod"), model)
+            self._after(model, force=False)
+
+    def _after(self, model: ClusterModel, *, force: bool) -> None:
+        pods = model.objects("Pod").values()
+        unsched = sum(1 for p in pods if not (p.get("spec") or {}).get("nodeName"))
+        self.query_one("#sched-caption", Static).update(f"[b]Scheduling decisions[/]  {self.pods.count} pods · {unsched} not bound")
+        self._show(model, force=force)
+
+    @on(DataTable.RowHighlighted, "#sched-pods")
+    def _pod_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show(self.app.model, force=False)  # type: ignore[attr-defined]
+
+    def selected(self) -> tuple[str, dict] | None:
+        k = self.pods.selected_key()
+        obj = self.app.model.objects("Pod").get(k) if k else None  # type: ignore[attr-defined]
+        return ("Pod", obj) if obj is not None else None
+
+    def _show(self, model: Any, *, force: bool) -> None:
+        sel = self.selected()
+        pod = sel[1] if sel else None
+        text = ((pod or {}).get("metadata") or {}).get("annotations", {}).get(SCHEDULING_ANNOTATION) if pod else None
+        key = self.pods.selected_key()
+        if not force and key == self._pod_key and text == self._shown_text:
+            return  # the table of nodes only changes when the decision does
+        self._pod_key, self._shown_text = key, text
+        summary = self.query_one("#sched-summary", Static)
+        table = self.query_one("#sched-nodes", DataTable)
+        table.clear(columns=True)
+        if pod is None:
+            summary.update("select a pod")
+            return
+        rec = decision(pod)
+        name = f"{key[0]}/{key[1]}" if key else ""
+        if rec is None:
+            summary.update(f"[b]{name}[/]\nno scheduling record yet (bound by name, or the scheduler has not seen it)")
+            return
+        counts = ", ".join(f"{n} {reason}" for reason, n in (rec.get("counts") or {}).items())
+        color = "green" if rec.get("node") else "red"
+        summary.update(
+            f"[b]{name}[/] → [{color}]{rec.get('node') or 'unschedulable'}[/]\n{rec.get('message', '')}\n"
+            f"[dim]{rec.get('feasible')}/{rec.get('evaluated')} nodes feasible · {rec.get('time_ms')} ms"
+            + (f" · {counts}" if counts else "") + "[/]")
+        plugins, rows = node_rows(rec)
+        table.add_column("", key="win", width=1)
+        table.add_column("NODE", key="node")
+        table.add_column("FILTERS", key="filters")
+        for p in plugins:
+            table.add_column(p, key=f"score-{p}")
+        table.add_column("TOTAL", key="total")
+        table.add_rows(rows)
