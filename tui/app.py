@@ -107,7 +107,7 @@ class KubeTuiApp(App[None]):
         self.current = "overview"
         self.history: list[str] = []
         self._views: dict[str, View] = {}
-        self._rate: tuple[float, int] = (time.monotonic(), 0)
+        self._rate: tuple[float, int] = (self.model.clock(), 0)
         self._events_per_s = 0.0
 
     # -- layout --------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ class KubeTuiApp(App[None]):
             self.active_view.refresh_periodic(self.model)
 
     def _status(self) -> None:
-        now = time.monotonic()
+        now = self.model.clock()  # the model's clock: a test's fixed clock keeps the rate still
         t0, n0 = self._rate
         if now - t0 >= 1.0:
             self._events_per_s = (self.model.changes - n0) / (now - t0)

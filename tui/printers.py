@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from control.api import quantity
-from control.api.defaults import pod_qos_class
 from control.api.kinds import KindInfo, lookup
 from control.api.labels import format_label_selector, format_labels
+from control.api.qos import qos_class
 
 SCHEDULING_ANNOTATION = "kube-tui.io/scheduling"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
@@ -905,7 +905,7 @@ def _describe_pod(pod: Mapping[str, Any], events: list[Mapping[str, Any]] | None
         for c in st["conditions"]:
             w.write(1, f"{c.get('type')} \t{c.get('status')} \n")
     _describe_volumes(w, spec.get("volumes"), "")
-    w.write(0, f"QoS Class:\t{st.get('qosClass') or pod_qos_class(dict(pod))}\n")
+    w.write(0, f"QoS Class:\t{st.get('qosClass') or qos_class(dict(pod))}\n")
     _labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     _tolerations_multiline(w, "Tolerations", spec.get("tolerations"))
     _describe_scheduling(w, pod)

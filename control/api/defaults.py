@@ -9,8 +9,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from control.api import quantity
-
 DEFAULT_TOLERATION_SECONDS = 300
 # DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted.
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -160,33 +158,6 @@ def _tolerates_no_execute(t: dict[str, Any], key: str) -> bool:
     key_ok = t.get("key", "") == key or (not t.get("key") and t.get("operator") == "Exists")
     effect_ok = t.get("effect", "") in ("", "NoExecute")
     return key_ok and effect_ok
-
-
-def pod_qos_class(pod: dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits (GetPodQOS, simplified)."""
-    spec = _as_dict(pod.get("spec"))
-    containers = _as_list(spec.get("containers")) + _as_list(spec.get("initContainers"))
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = _as_dict(_as_dict(c).get("resources"))
-        requests = {k: v for k, v in _as_dict(res.get("requests")).items() if k in ("cpu", "memory")}
-        limits = {k: v for k, v in _as_dict(res.get("limits")).items() if k in ("cpu", "memory")}
-        if requests or limits:
-            any_set = True
-        if set(limits) != {"cpu", "memory"}:
-            guaranteed = False
-            continue
-        for name, lim in limits.items():
-            req = requests.get(name, lim)
-            try:
-                if quantity.parse(req) != quantity.parse(lim):
-                    guaranteed = False
-            except quantity.QuantityError:
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 # --- workloads -------------------------------------------------------------------------------------

@@ -114,6 +114,11 @@ def _dict(errs: Errors, v: Any, path: str) -> dict[str, Any] | None:
     return v
 
 
+def _item(errs: Errors, v: Any, path: str) -> dict[str, Any] | None:
+    """A list element: null decodes to an empty struct in Go (so its required fields get reported)."""
+    return {} if v is None else _dict(errs, v, path)
+
+
 def _list(errs: Errors, v: Any, path: str) -> list[Any]:
     if v is None:
         return []
@@ -600,7 +605,7 @@ def _containers(errs: Errors, containers: Any, path: str, *, volumes: set[str], 
         required(errs, path)
     for i, c in enumerate(items):
         cpath = f"{path}[{i}]"
-        c = _dict(errs, c, cpath)
+        c = _item(errs, c, cpath)
         if c is None:
             continue
         name = c.get("name")
@@ -988,7 +993,7 @@ def _validate_service(obj: dict[str, Any], errs: Errors) -> None:
     names: set[str] = set()
     for i, p in enumerate(ports):
         ppath = f"spec.ports[{i}]"
-        p = _dict(errs, p, ppath)
+        p = _item(errs, p, ppath)
         if p is None:
             continue
         name = p.get("name") or ""

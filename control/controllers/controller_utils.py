@@ -181,11 +181,15 @@ class Expectations:
             return True
         return time.monotonic() - e.timestamp > self.timeout
 
+    def expect(self, key: Any, creations: int = 0, deletions: Iterable[str] = ()) -> None:
+        """SetExpectations: replaces whatever was expected before."""
+        self._e[key] = _Expectation(add=creations, deletes=set(deletions))
+
     def expect_creations(self, key: Any, n: int) -> None:
-        self._e[key] = _Expectation(add=n)
+        self.expect(key, creations=n)
 
     def expect_deletions(self, key: Any, pod_keys: Iterable[str]) -> None:
-        self._e[key] = _Expectation(deletes=set(pod_keys))
+        self.expect(key, deletions=pod_keys)
 
     def creation_observed(self, key: Any, n: int = 1) -> None:
         e = self._e.get(key)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from control.api.defaults import apply_defaults, image_pull_policy, job_selector_defaults, pod_qos_class
+from control.api.defaults import apply_defaults, image_pull_policy, job_selector_defaults
 from control.api.patch import apply_patch, json_patch, merge_patch
 from control.errors import ApiError
 
@@ -85,15 +85,6 @@ def test_requests_default_to_limits_on_pods() -> None:
                                                                        "requests": {"cpu": "250m"}}}])
     apply_defaults(pod)
     assert pod["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "250m", "memory": "1Gi"}
-    assert pod_qos_class(pod) == "Burstable"
-
-
-def test_qos_classes() -> None:
-    assert pod_qos_class(_pod()) == "BestEffort"
-    guaranteed = _pod(containers=[{"name": "c", "image": "x",
-                                   "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}])
-    apply_defaults(guaranteed)
-    assert pod_qos_class(guaranteed) == "Guaranteed"
 
 
 def test_deployment_defaults_include_template_but_not_admission() -> None:

@@ -50,7 +50,7 @@ class LogsScreen(Screen[None]):
         self.pod = name
         self.container = container
         self.follow = True
-        self.offset: int | None = None
+        self.log_offset: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="screen-title", id="logs-title")
@@ -77,22 +77,22 @@ class LogsScreen(Screen[None]):
             body: dict = {"namespace": self.namespace, "name": self.pod}
             if self.container:
                 body["container"] = self.container
-            if self.offset is not None and self.offset >= 0:
-                body["offset"] = self.offset
+            if self.log_offset is not None and self.log_offset >= 0:
+                body["offset"] = self.log_offset
             else:
                 body["tail"] = 1000
             try:
                 answer = await self.client.request("logs", body)  # type: ignore[attr-defined]
             except ApiError as e:
-                if self.offset is None:
+                if self.log_offset is None:
                     log.write_line(f"error: {e.message}")
-                    self.offset = -1  # said once; keep trying quietly (the pod may not be scheduled yet)
+                    self.log_offset = -1  # said once; keep trying quietly (the pod may not be scheduled yet)
                 await asyncio.sleep(LOG_POLL * 2)
                 continue
             text = answer.get("text") or ""
-            if self.offset is not None and self.offset >= 0 and "offset" not in answer:
-                text = text[self.offset:]  # a kubelet without offsets: the whole log again
+            if self.log_offset is not None and self.log_offset >= 0 and "offset" not in answer:
+                text = text[self.log_offset:]  # a kubelet without offsets: the whole log again
             if text:
                 log.write(text)
-            self.offset = int(answer.get("offset", (self.offset or 0) + len(text)))
+            self.log_offset = int(answer.get("offset", (self.log_offset or 0) + len(text)))
             await asyncio.sleep(LOG_POLL)

@@ -73,11 +73,11 @@ class EtcdView(View):
                     yield Static("", id="etcd-value", markup=False)
 
     @property
-    def tree(self) -> Tree[str]:
+    def key_tree(self) -> Tree[str]:
         return self.query_one("#etcd-tree", Tree)
 
     def focus_main(self) -> None:
-        self.tree.focus()
+        self.key_tree.focus()
 
     # -- tree building ---------------------------------------------------------------------------------
     def _label(self, key: str, rk: RawKey | None, now: float) -> Text:
@@ -156,7 +156,7 @@ class EtcdView(View):
         now = model.clock()
         if ROOT not in self._populated:
             self._populate(ROOT, model)
-            self.tree.root.expand()
+            self.key_tree.root.expand()
         for key in list(self._leaves):
             self._place(key, model, now)
         self._header(model)
@@ -209,7 +209,7 @@ class EtcdView(View):
             kv = await model.raw_value(key, revision)
         except ApiError as e:
             self._note = f"revision {revision}: compacted ({e.message})" if e.code == 410 else f"error: {e.message}"
-            self._render()
+            self._show_value()
             return
         if kv is None:
             if revision:
@@ -220,9 +220,9 @@ class EtcdView(View):
         else:
             self._note = ""
             self._shown.append(kv)
-        self._render()
+        self._show_value()
 
-    def _render(self) -> None:
+    def _show_value(self) -> None:
         if not self._shown:
             self.query_one("#etcd-meta", Static).update(f"[b]{self._key}[/]\n{self._note}")
             self.query_one("#etcd-value", Static).update("")
@@ -243,7 +243,7 @@ class EtcdView(View):
         kv = self._shown[-1]
         if kv["mod_revision"] <= kv["create_revision"]:
             self._note = f"no earlier revision: the key was created at revision {kv['create_revision']}"
-            self._render()
+            self._show_value()
             return
         self._fetch(self._key, kv["mod_revision"] - 1)
 
@@ -251,4 +251,4 @@ class EtcdView(View):
         if len(self._shown) > 1:
             self._shown.pop()
             self._note = ""
-            self._render()
+            self._show_value()

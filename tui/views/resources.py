@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from tui.views.base import View
+from tui.views.rows import COMPACT, TableSpec
 from tui.views.table import ResourceTable
 
 if TYPE_CHECKING:
@@ -18,11 +19,11 @@ if TYPE_CHECKING:
 class KindPanel(Vertical):
     """A caption ("Pods  42") over the table of one kind."""
 
-    def __init__(self, kind: str, caption: str, *, id: str | None = None) -> None:
+    def __init__(self, kind: str, caption: str, *, id: str | None = None, spec: TableSpec | None = None) -> None:
         super().__init__(id=id, classes="kind-panel")
         self.kind = kind
         self.caption = caption
-        self.table = ResourceTable(kind, id=f"{id}-table" if id else None)
+        self.table = ResourceTable(kind, spec=spec, id=f"{id}-table" if id else None)
 
     def compose(self) -> ComposeResult:
         yield Static(self.caption, classes="caption")
@@ -84,14 +85,14 @@ class OverviewView(View):
 
     def __init__(self, *, id: str = "overview") -> None:
         super().__init__(id=id)
-        self.panels = {kind: KindPanel(kind, caption, id=f"ov-{kind.lower()}") for kind, caption in self.KINDS}
+        self.panels = {kind: KindPanel(kind, caption, id=f"ov-{kind.lower()}", spec=COMPACT.get(kind))
+                       for kind, caption in self.KINDS}
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="ov-top"):
-            yield self.panels["Node"]
-            with Vertical(id="ov-right"):
-                yield self.panels["Deployment"]
-                yield self.panels["Service"]
+        yield self.panels["Node"]
+        with Horizontal(id="ov-middle"):
+            yield self.panels["Deployment"]
+            yield self.panels["Service"]
         yield self.panels["Pod"]
 
     def refresh_all(self, model: ClusterModel) -> None:

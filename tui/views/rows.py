@@ -141,7 +141,9 @@ def node_row(node: dict, model: ClusterModel) -> tuple[Cell, ...]:
 
 
 def _mib(n: int) -> str:
-    return f"{n // 2**20}Mi" if n < 2**30 * 10 else f"{n // 2**30}Gi"
+    if n % 2**30 == 0:
+        return f"{n // 2**30}Gi"
+    return f"{n // 2**20}Mi"
 
 
 # -- workloads and services ------------------------------------------------------------------------
@@ -156,6 +158,11 @@ def deploy_row(d: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return (*_ns_name(d), Text(f"{ready}/{want}", style="green" if ready == want else "yellow"),
             str(st.get("updatedReplicas") or 0), str(st.get("availableReplicas") or 0),
             age(_md(d).get("creationTimestamp"), model.clock()))
+
+
+def deploy_row_compact(d: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    ns, name, ready, _, available, age_ = deploy_row(d, model)
+    return ns, name, ready, available, age_
 
 
 def rs_row(rs: dict, model: ClusterModel) -> tuple[Cell, ...]:
@@ -205,6 +212,10 @@ def service_row(svc: dict, model: ClusterModel) -> tuple[Cell, ...]:
             service_urls(svc), age(_md(svc).get("creationTimestamp"), model.clock()))
 
 
+def service_row_compact(svc: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    return (*_ns_name(svc), service_urls(svc))
+
+
 def endpoints_row(ep: dict, model: ClusterModel) -> tuple[Cell, ...]:
     addrs = [f"{a.get('ip')}:{p.get('port')}" for s in ep.get("subsets") or [] for a in s.get("addresses") or []
              for p in s.get("ports") or [{}]]
@@ -246,6 +257,11 @@ SPECS: dict[str, TableSpec] = {
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
     "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30), ("MESSAGE", 80)), event_row, sort_by=()),
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
+}
+# the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
+COMPACT: dict[str, TableSpec] = {
+    "Deployment": TableSpec(_cols(*NS_NAME, ("READY", 7), ("AVAILABLE", 9), ("AGE", 7)), deploy_row_compact),
+    "Service": TableSpec(_cols(*NS_NAME, ("URL", 48)), service_row_compact),
 }
 GENERIC = TableSpec(_cols(*NS_NAME, ("AGE", 7)), generic_row)
 

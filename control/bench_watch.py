@@ -1,0 +1,220 @@
+"""`kube-tui bench watch`: events/s through API write -> store -> PUB -> informer cache, and write-to-delivery latency.
+
+Everything runs as real processes on loopback: one control plane (store with fsync, API server), one
+writer process, N subscriber processes each running an Informer. The raw pyzmq + msgpack PUB/SUB
+rate for the same payload is measured in the same run as the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import zmq
+
+PAYLOAD_POD: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "x", "labels": {"app": "bench", "tier": "web"}, "annotations": {}},
+    "spec": {"containers": [{"name": "c", "image": "nginx:1.25", "ports": [{"containerPort": 80}],
+                             "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+}
+
+
+def _pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+# -- the ceiling: raw PUB/SUB --------------------------------------------------------------------------
+def _raw_sub(addr: str, n: int, q: Any) -> None:
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.SUB)
+    s.setsockopt(zmq.RCVHWM, 0)
+    s.connect(addr)
+    s.setsockopt(zmq.SUBSCRIBE, b"pods\x00")
+    q.put("ready")
+    got = 0
+    t0 = 0.0
+    while got < n:
+        _topic, payload = s.recv_multipart()
+        msg = msgpack.unpackb(payload, raw=False)
+        if msg.get("type") == "START":
+            t0 = time.perf_counter()
+            continue
+        got += 1
+    q.put(n / (time.perf_counter() - t0))
+    s.close()
+    ctx.term()
+
+
+def raw_ceiling(n: int = 50_000, subscribers: int = 1) -> float:
+    """Events/s per subscriber for bare pyzmq + msgpack PUB/SUB, same payload shape as a watch event."""
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    q: Any = mp.get_context("spawn").Queue()
+    procs = [mp.get_context("spawn").Process(target=_raw_sub, args=(f"tcp://127.0.0.1:{port}", n, q)) for _ in range(subscribers)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        q.get(timeout=30)
+    time.sleep(0.3)  # slow-joiner: let the subscriptions reach the PUB socket
+    pub.send_multipart([b"pods\x00", msgpack.packb({"type": "START"})])
+    for i in range(n):
+        ev = {"v": 1, "seq": i, "type": "MODIFIED", "rev": i, "object": PAYLOAD_POD, "ts": time.time()}
+        pub.send_multipart([b"pods\x00", msgpack.packb(ev)])
+    rates = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(10)
+    pub.close()
+    ctx.term()
+    return statistics.mean(rates)
+
+
+# -- the whole path -------------------------------------------------------------------------------------------
+def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
+    from control.client import Client
+    from control.informer import Informer
+
+    async def main() -> None:
+        client = Client(server, token=token, identity="bench-sub")
+        inf = Informer(client, "Pod", silence_timeout=30)
+        lat: list[float] = []
+        times: list[float] = []
+
+        def seen(obj: dict) -> None:
+            sent = float((obj["metadata"].get("annotations") or {}).get("bench/sent", 0))
+            now = time.time()
+            times.append(now)
+            if sent:
+                lat.append((now - sent) * 1000)
+
+        inf.add_handler(seen, lambda _o, n: seen(n), None)
+        await inf.start()
+        await inf.wait_synced(30)
+        q.put("ready")
+        deadline = time.monotonic() + 120
+        while len(times) < expect and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        q.put({"n": len(times), "first": times[0] if times else 0, "last": times[-1] if times else 0, "lat": lat,
+               "relists": inf.relists})
+        await inf.stop()
+        await client.close()
+
+    asyncio.run(main())
+
+
+def _writer(server: str, token: str, n: int, rate: float, concurrency: int, q: Any) -> None:
+    from control.client import Client
+
+    async def main() -> None:
+        client = Client(server, token=token, identity="bench-writer")
+        await client.connect()
+        q.put("ready")
+        start = time.perf_counter()
+        counter = iter(range(n))
+
+        async def worker() -> None:
+            for i in counter:
+                if rate:
+                    wait = start + i / rate - time.perf_counter()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                obj = dict(PAYLOAD_POD)
+                obj["metadata"] = {**PAYLOAD_POD["metadata"], "name": f"w{i}", "annotations": {"bench/sent": repr(time.time())}}
+                await client.create(obj)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        q.put(n / (time.perf_counter() - start))
+        await client.close()
+
+    asyncio.run(main())
+
+
+def whole_path(n: int, subscribers: int, rate: float = 0.0, concurrency: int = 64) -> dict[str, float]:
+    spawn = mp.get_context("spawn")
+    result: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="kube-tui-bench-") as tmp:
+        q: Any = spawn.Queue()
+        ready: Any = spawn.Queue()
+
+        addr_q: Any = spawn.Queue()
+        stop_q: Any = spawn.Queue()
+        cp = spawn.Process(target=_serve_entry, args=(tmp, addr_q, stop_q))
+        cp.start()
+        server, token = addr_q.get(timeout=60)
+        subs = [spawn.Process(target=_subscriber, args=(server, token, n, q)) for _ in range(subscribers)]
+        for p in subs:
+            p.start()
+        for _ in subs:
+            assert q.get(timeout=60) == "ready"
+        w = spawn.Process(target=_writer, args=(server, token, n, rate, concurrency, ready))
+        w.start()
+        assert ready.get(timeout=60) == "ready"
+        write_rate = ready.get(timeout=300)
+        reports = [q.get(timeout=300) for _ in subs]
+        w.join(10)
+        for p in subs:
+            p.join(10)
+        stop_q.put("stop")
+        cp.join(30)
+    lat = [x for r in reports for x in r["lat"]]
+    rates = [r["n"] / max(1e-9, r["last"] - r["first"]) for r in reports if r["n"] > 1]
+    result["writes_per_s"] = write_rate
+    result["delivered_per_sub"] = statistics.mean(rates) if rates else 0.0
+    result["delivered_total"] = sum(rates)
+    result["complete"] = min(r["n"] for r in reports) / n
+    result["p50_ms"] = _pct(lat, 50)
+    result["p99_ms"] = _pct(lat, 99)
+    result["relists"] = sum(r["relists"] for r in reports)
+    return result
+
+
+def _serve_entry(tmp: str, addr_q: Any, stop_q: Any) -> None:
+    from control.plane import ControlPlane
+
+    async def main() -> None:
+        plane = ControlPlane(Path(tmp) / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False)
+        await plane.start()
+        assert plane.server is not None and plane.credentials is not None
+        addr_q.put((plane.server.address, plane.credentials.admin))
+        await asyncio.get_running_loop().run_in_executor(None, stop_q.get)
+        await plane.stop()
+
+    asyncio.run(main())
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="kube-tui bench watch", description=__doc__)
+    p.add_argument("--events", type=int, default=20_000, help="writes for the throughput runs")
+    p.add_argument("--latency-events", type=int, default=10_000, help="writes for the latency run (at --rate)")
+    p.add_argument("--rate", type=float, default=1000.0, help="writes/s for the latency run")
+    p.add_argument("--subscribers", type=int, default=10)
+    args = p.parse_args(argv)
+    print(f"kube-tui bench watch  (cpus: {os.cpu_count()}, payload: a {len(msgpack.packb(PAYLOAD_POD))}-byte pod)")
+    print("ceiling: raw pyzmq + msgpack PUB/SUB, same payload ...", flush=True)
+    c1 = raw_ceiling(50_000, 1)
+    c10 = raw_ceiling(20_000, args.subscribers)
+    print(f"  1 subscriber:    {c1:10,.0f} events/s")
+    print(f"  {args.subscribers} subscribers:  {c10:10,.0f} events/s each")
+    print("whole path: create -> store (fsync) -> PUB -> Informer cache ...", flush=True)
+    r1 = whole_path(args.events, 1)
+    print(f"  1 subscriber:    {r1['delivered_per_sub']:10,.0f} events/s delivered  ({r1['delivered_per_sub'] / c1:.0%} of ceiling; writes {r1['writes_per_s']:,.0f}/s)")
+    r10 = whole_path(args.events, args.subscribers)
+    print(f"  {args.subscribers} subscribers:  {r10['delivered_per_sub']:10,.0f} events/s each, {r10['delivered_total']:,.0f} total  ({r10['delivered_per_sub'] / c10:.0%} of ceiling)")
+    rl = whole_path(args.latency_events, args.subscribers, rate=args.rate)
+    print(f"latency at {args.rate:,.0f} writes/s, {args.subscribers} subscribers (write sent -> in every informer cache):")
+    print(f"  p50 {rl['p50_ms']:.2f} ms   p99 {rl['p99_ms']:.2f} ms   (achieved {rl['writes_per_s']:,.0f} writes/s; relists {rl['relists']:.0f}; delivered {rl['complete']:.0%})")
+    return 0

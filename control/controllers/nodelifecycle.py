@@ -1,0 +1,421 @@
+"""The node lifecycle controller (pkg/controller/nodelifecycle, nodeipam, tainteviction, podgc).
+
+- Pod ranges: every new Node gets spec.podCIDR / podCIDRs, the next free /24 of the cluster's pod range.
+- Health: a node whose Lease (kube-node-lease/<node>) and Ready heartbeat have not moved for
+  node_monitor_grace_period gets its conditions set to Unknown ("Kubelet stopped posting node status.").
+- Taints: Ready=False -> node.kubernetes.io/not-ready, Unknown -> node.kubernetes.io/unreachable, both
+  NoExecute and NoSchedule; pressure conditions and spec.unschedulable -> their NoSchedule taints.
+- NoExecute taint manager: pods that don't tolerate a NoExecute taint are evicted (deleted), at once or
+  after their tolerationSeconds (the default 300 s not-ready/unreachable tolerations are shortened to
+  the cluster's eviction_timeout so that demos fail over in seconds).
+- Pod GC: pods bound to a node that no longer exists, and pods terminating on a node that cannot
+  confirm it (not Ready) past their grace period, are force-deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import ipaddress
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from control.api import meta
+from control.api.defaults import DEFAULT_TOLERATION_SECONDS, NOT_READY_TAINT, UNREACHABLE_TAINT
+from control.apiserver.allocator import POD_CIDR, pod_cidr
+from control.client import Client
+from control.controllers import controller_utils as cu
+from control.controllers.base import Controller
+from control.controllers.events import NORMAL, WARNING, EventBroadcaster
+from control.controllers.informers import BY_NODE, SharedInformers
+from control.errors import ApiError
+from control.informer import Key
+from control.scheduler.plugins.taint_toleration import tolerates
+from control.timings import Timings
+from control.workqueue import run_workers
+
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+MEMORY_PRESSURE_TAINT = "node.kubernetes.io/memory-pressure"
+DISK_PRESSURE_TAINT = "node.kubernetes.io/disk-pressure"
+PID_PRESSURE_TAINT = "node.kubernetes.io/pid-pressure"
+NETWORK_UNAVAILABLE_TAINT = "node.kubernetes.io/network-unavailable"
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+MANAGED_TAINT_KEYS = frozenset(
+    {NOT_READY_TAINT, UNREACHABLE_TAINT, MEMORY_PRESSURE_TAINT, DISK_PRESSURE_TAINT, PID_PRESSURE_TAINT, NETWORK_UNAVAILABLE_TAINT, UNSCHEDULABLE_TAINT}
+)
+# The conditions the controller sets to Unknown when the kubelet goes silent.
+MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+
+FOREVER = float("inf")
+
+
+# --- pure rules -----------------------------------------------------------------------------------------
+
+
+def cidr_index(cidr: str) -> int | None:
+    """Which /24 of the pod range a node's podCIDR is (None if it is not one of ours)."""
+    try:
+        net = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None
+    if net.prefixlen != 24 or not net.subnet_of(POD_CIDR):  # type: ignore[arg-type]
+        return None
+    return (int(net.network_address) - int(POD_CIDR.network_address)) // 256
+
+
+def next_free_index(used: set[int]) -> int:
+    i = 0
+    while i in used:
+        i += 1
+    return i
+
+
+def ready_status(node: dict) -> str:
+    c = cu.condition(node.get("status"), "Ready")
+    return str(c.get("status")) if c else "Unknown"
+
+
+def mark_unknown(node: dict, now: str) -> bool:
+    """Set the monitored conditions to Unknown in place, as the controller does; True if anything changed."""
+    status = node.setdefault("status", {})
+    conds = status.setdefault("conditions", [])
+    changed = False
+    for type_ in MONITORED_CONDITIONS:
+        c = next((x for x in conds if x.get("type") == type_), None)
+        if c is None:
+            conds.append({
+                "type": type_, "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                "message": "Kubelet never posted node status.",
+                "lastHeartbeatTime": (node.get("metadata") or {}).get("creationTimestamp") or now,
+                "lastTransitionTime": now,
+            })
+            changed = True
+        elif c.get("status") != "Unknown":
+            c.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.", lastTransitionTime=now)
+            changed = True
+    return changed
+
+
+def desired_taints(node: dict, now: str) -> list[dict]:
+    """The node's taints with the controller-managed ones brought in line with its conditions."""
+    spec = node.get("spec") or {}
+    status = node.get("status") or {}
+    want: list[tuple[str, str]] = []
+    ready = ready_status(node)
+    if ready == "False":
+        want += [(NOT_READY_TAINT, "NoExecute"), (NOT_READY_TAINT, "NoSchedule")]
+    elif ready == "Unknown":
+        want += [(UNREACHABLE_TAINT, "NoExecute"), (UNREACHABLE_TAINT, "NoSchedule")]
+    for type_, key in (("MemoryPressure", MEMORY_PRESSURE_TAINT), ("DiskPressure", DISK_PRESSURE_TAINT),
+                       ("PIDPressure", PID_PRESSURE_TAINT), ("NetworkUnavailable", NETWORK_UNAVAILABLE_TAINT)):
+        c = cu.condition(status, type_)
+        if c is not None and c.get("status") == "True":
+            want.append((key, "NoSchedule"))
+    if spec.get("unschedulable"):
+        want.append((UNSCHEDULABLE_TAINT, "NoSchedule"))
+    wanted = set(want)
+    out = [t for t in spec.get("taints") or [] if t.get("key") not in MANAGED_TAINT_KEYS or (t.get("key"), t.get("effect")) in wanted]
+    have = {(t.get("key"), t.get("effect")) for t in out}
+    for key, effect in want:
+        if (key, effect) not in have:
+            t: dict[str, Any] = {"key": key, "effect": effect}
+            if effect == "NoExecute":
+                t["timeAdded"] = now
+            out.append(t)
+    return out
+
+
+def toleration_seconds(tol: dict, eviction_timeout: float) -> float:
+    """How long one toleration lets a pod stay; the admission's default ones shortened to the cluster's timing."""
+    secs = tol.get("tolerationSeconds")
+    if secs is None:
+        return FOREVER
+    secs = float(secs)
+    if (
+        tol.get("key") in (NOT_READY_TAINT, UNREACHABLE_TAINT)
+        and tol.get("effect") == "NoExecute"
+        and secs == DEFAULT_TOLERATION_SECONDS
+    ):
+        secs = min(secs, eviction_timeout)
+    return max(secs, 0.0)
+
+
+def eviction_delay(pod: dict, taints: list[dict], eviction_timeout: float) -> float | None:
+    """Seconds until the pod must go for these NoExecute taints: 0 now, FOREVER never, None if no taint."""
+    noexec = [t for t in taints if t.get("effect") == "NoExecute"]
+    if not noexec:
+        return None
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    used: list[dict] = []
+    for taint in noexec:
+        matching = [tol for tol in tolerations if tolerates(tol, taint)]
+        if not matching:
+            return 0.0
+        used.extend(matching)
+    return min(toleration_seconds(t, eviction_timeout) for t in used)
+
+
+# --- the controller ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Health:
+    probe: float  # monotonic time of the last sign of life
+    lease_renew: str | None = None
+    heartbeat: str | None = None
+    ready: str | None = None  # Ready status at the last monitor pass
+
+
+class NodeLifecycleController(Controller):
+    name = "node-controller"
+    workers = 2
+
+    def __init__(self, client: Client, informers: SharedInformers, events: EventBroadcaster, timings: Timings) -> None:
+        super().__init__(client, informers, events, timings)
+        self.eviction_recorder = events.new_recorder("taint-eviction-controller")
+        self.node_informer = informers.get("Node")
+        self.lease_informer = informers.get("Lease")
+        self.pod_informer = informers.get("Pod")
+        self.health: dict[str, _Health] = {}
+        self.used_cidrs: set[int] = set()
+        self.eviction_start: dict[str, float] = {}  # pod uid -> monotonic time its NoExecute clock started
+        self.evicted: set[str] = set()
+        self.force_deleted: set[str] = set()
+        self.node_informer.add_handler(self._node_added, self._node_updated, self._node_deleted)
+        self.lease_informer.add_handler(self._lease_changed, lambda old, new: self._lease_changed(new))
+
+    # -- handlers -------------------------------------------------------------------------------------------
+    def _node_added(self, node: dict) -> None:
+        name = node["metadata"]["name"]
+        self._observe_node(node)
+        idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
+        if idx is not None:
+            self.used_cidrs.add(idx)
+        else:
+            self.queue.add(("", name))
+        self.recorder.event(node, NORMAL, "RegisteredNode", f"Node {name} event: Registered Node {name} in Controller")
+
+    def _node_updated(self, old: dict, new: dict) -> None:
+        self._observe_node(new)
+        idx = cidr_index((new.get("spec") or {}).get("podCIDR") or "")
+        if idx is not None:
+            self.used_cidrs.add(idx)
+        elif not (new.get("spec") or {}).get("podCIDR"):
+            self.queue.add(("", new["metadata"]["name"]))
+
+    def _node_deleted(self, node: dict) -> None:
+        name = node["metadata"]["name"]
+        self.health.pop(name, None)
+        idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
+        if idx is not None:
+            self.used_cidrs.discard(idx)
+        self.recorder.event(node, NORMAL, "RemovingNode", f"Node {name} event: Removing Node {name} from Controller")
+
+    def _observe_node(self, node: dict) -> None:
+        name = node["metadata"]["name"]
+        h = self.health.get(name)
+        ready = cu.condition(node.get("status"), "Ready")
+        hb = (ready or {}).get("lastHeartbeatTime")
+        if h is None:
+            self.health[name] = _Health(probe=time.monotonic(), heartbeat=hb)
+            return
+        if hb and hb != h.heartbeat and (ready or {}).get("reason") != "NodeStatusUnknown":
+            h.heartbeat = hb
+            h.probe = time.monotonic()
+
+    def _lease_changed(self, lease: dict) -> None:
+        md = lease.get("metadata") or {}
+        if md.get("namespace") != NODE_LEASE_NAMESPACE:
+            return
+        renew = (lease.get("spec") or {}).get("renewTime")
+        h = self.health.get(md.get("name", ""))
+        if h is None:
+            self.health[md.get("name", "")] = _Health(probe=time.monotonic(), lease_renew=renew)
+        elif renew != h.lease_renew:
+            h.lease_renew = renew
+            h.probe = time.monotonic()
+
+    # -- pod range allocation (the queue's keys are ("", node name)) ---------------------------------------------
+    async def sync(self, key: Key) -> None:
+        name = key[1]
+        node = self.node_informer.get(None, name)
+        if node is None:
+            return
+        spec = node.get("spec") or {}
+        if spec.get("podCIDR"):
+            idx = cidr_index(spec["podCIDR"])
+            if idx is not None:
+                self.used_cidrs.add(idx)
+            return
+        idx = next_free_index(self.used_cidrs)
+        try:
+            cidr = pod_cidr(idx)
+        except RuntimeError:
+            self.recorder.event(node, WARNING, "CIDRNotAvailable", f"Node {name} status is now: CIDRNotAvailable")
+            raise
+        self.used_cidrs.add(idx)
+        try:
+            await self.client.patch("Node", name, {"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}, namespace=None)
+        except ApiError as e:
+            self.used_cidrs.discard(idx)
+            if e.code == 404:
+                return
+            self.recorder.event(node, WARNING, "CIDRAssignmentFailed", f"Node {name} status is now: CIDRAssignmentFailed")
+            raise
+
+    # -- the loops ----------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        for node in self.node_informer.list():
+            idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
+            if idx is not None:
+                self.used_cidrs.add(idx)
+        try:
+            await asyncio.gather(
+                run_workers(self.queue, self.sync, self.workers, on_error=self._on_error),
+                self._monitor_loop(),
+            )
+        finally:
+            self.queue.shutdown()
+
+    async def _monitor_loop(self) -> None:
+        while True:
+            try:
+                await self.monitor_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # one bad pass must not stop node monitoring
+                self._on_error(("", "monitor"), e)
+            await asyncio.sleep(self.timings.node_monitor_period)
+
+    async def monitor_once(self) -> None:
+        now_mono = time.monotonic()
+        for node in self.node_informer.list():
+            await self._monitor_node(node, now_mono)
+        await self._taint_eviction_pass()
+        await self._pod_gc_pass()
+
+    async def _monitor_node(self, node: dict, now_mono: float) -> None:
+        name = node["metadata"]["name"]
+        h = self.health.get(name)
+        if h is None:
+            h = self.health[name] = _Health(probe=now_mono)
+        if now_mono - h.probe > self.timings.node_monitor_grace_period:
+            new = copy.deepcopy(node)
+            if mark_unknown(new, meta.now()):
+                try:
+                    node = await self.client.update_status(new)
+                except ApiError as e:
+                    if e.code not in (404, 409):
+                        raise
+                    return  # the kubelet spoke (or the node went): look again next pass
+        ready = ready_status(node)
+        if h.ready == "True" and ready != "True":
+            self.recorder.event(node, NORMAL, "NodeNotReady", f"Node {name} status is now: NodeNotReady")
+            await self._mark_pods_not_ready(name)
+        elif h.ready is not None and h.ready != "True" and ready == "True":
+            self.recorder.event(node, NORMAL, "NodeReady", f"Node {name} status is now: NodeReady")
+        h.ready = ready
+        taints = desired_taints(node, meta.now())
+        if _taint_set(taints) != _taint_set((node.get("spec") or {}).get("taints") or []):
+            new = copy.deepcopy(node)
+            new.setdefault("spec", {})["taints"] = taints
+            if not taints:
+                new["spec"].pop("taints", None)
+            try:
+                await self.client.update(new)
+            except ApiError as e:
+                if e.code not in (404, 409):
+                    raise
+
+    async def _mark_pods_not_ready(self, node_name: str) -> None:
+        """MarkPodsNotReady: the node can't vouch for its pods any more, so Services stop sending them traffic."""
+        for pod in self.pod_informer.by_index(BY_NODE, node_name):
+            if not cu.is_pod_ready(pod):
+                continue
+            new = copy.deepcopy(pod)
+            for c in new["status"].get("conditions") or []:
+                if c.get("type") == "Ready":
+                    c.update(status="False", lastTransitionTime=meta.now())
+            try:
+                await self.client.update_status(new)
+            except ApiError as e:
+                if e.code not in (404, 409):
+                    raise
+                continue
+            self.recorder.event(pod, WARNING, "NodeNotReady", "Node is not ready")
+
+    async def _taint_eviction_pass(self) -> None:
+        now_mono = time.monotonic()
+        live: set[str] = set()
+        for node in self.node_informer.list():
+            taints = (node.get("spec") or {}).get("taints") or []
+            for pod in self.pod_informer.by_index(BY_NODE, node["metadata"]["name"]):
+                uid = pod["metadata"].get("uid", "")
+                if cu.is_terminating(pod) or cu.phase(pod) in ("Succeeded", "Failed"):
+                    continue
+                delay = eviction_delay(pod, taints, self.timings.eviction_timeout)
+                if delay is None or delay == FOREVER:
+                    if uid in self.eviction_start and delay is None:
+                        ns_name = cu.pod_key(pod)
+                        self.eviction_recorder.event(pod, NORMAL, "TaintManagerEviction", f"Cancelling deletion of Pod {ns_name}")
+                    continue
+                live.add(uid)
+                start = self.eviction_start.setdefault(uid, now_mono)
+                if now_mono - start >= delay and uid not in self.evicted:
+                    await self._evict(pod)
+        for uid in list(self.eviction_start):
+            if uid not in live:
+                del self.eviction_start[uid]
+        self.evicted &= live
+
+    async def _evict(self, pod: dict) -> None:
+        md = pod["metadata"]
+        self.eviction_recorder.event(pod, NORMAL, "TaintManagerEviction", f"Marking for deletion Pod {cu.pod_key(pod)}")
+        try:
+            await self.client.delete("Pod", md["name"], md.get("namespace"))
+        except ApiError as e:
+            if e.code != 404:
+                raise
+        self.evicted.add(md.get("uid", ""))
+
+    async def _pod_gc_pass(self) -> None:
+        now = time.time()
+        for pod in self.pod_informer.list():
+            node_name = (pod.get("spec") or {}).get("nodeName")
+            if not node_name:
+                continue
+            uid = pod["metadata"].get("uid", "")
+            if uid in self.force_deleted:
+                continue
+            node = self.node_informer.get(None, node_name)
+            if node is None:
+                try:
+                    await self.client.get("Node", node_name, None)
+                    continue  # the cache is behind; the node exists
+                except ApiError as e:
+                    if e.code != 404:
+                        raise
+                self.log.info("PodGC is force deleting Pod: %s (node %s is gone)", cu.pod_key(pod), node_name)
+                await self._force_delete(pod)
+            elif cu.is_terminating(pod) and ready_status(node) != "True":
+                deadline = meta.parse_time(pod["metadata"].get("deletionTimestamp"))
+                if deadline is not None and now >= deadline:
+                    # the kubelet can't confirm the pod stopped: don't keep its replacement waiting
+                    self.log.info("force deleting Pod %s: terminating on unreachable node %s", cu.pod_key(pod), node_name)
+                    await self._force_delete(pod)
+
+    async def _force_delete(self, pod: dict) -> None:
+        md = pod["metadata"]
+        try:
+            await self.client.delete("Pod", md["name"], md.get("namespace"), grace_period=0)
+        except ApiError as e:
+            if e.code != 404:
+                raise
+        self.force_deleted.add(md.get("uid", ""))
+        if len(self.force_deleted) > 10_000:
+            self.force_deleted.clear()
+
+
+def _taint_set(taints: list[dict]) -> set[tuple]:
+    return {(t.get("key"), t.get("value"), t.get("effect")) for t in taints}

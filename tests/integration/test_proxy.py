@@ -1,0 +1,168 @@
+"""kube-proxy: real listeners on ClusterIP and NodePort forwarding to nginx pods, round-robin,
+surviving a dead endpoint and a dead proxy, and closing when the service goes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from control.client import Client
+from control.plane import ControlPlane
+from nodes.node import Node, NodeOptions
+from nodes.nodestatus import NodeConfig
+from nodes.proxy import Proxy, service_addresses, service_backends
+from tests.conftest import FAST
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.timeout(60)
+PORT = 8080  # unprivileged, so the test also runs as a normal user
+
+
+@pytest.fixture
+async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
+    assert plane.server is not None and plane.credentials is not None
+    opts = NodeOptions(server=plane.server.address, token=plane.credentials.first_join_token(),
+                       data_dir=tmp_path / "node-1", timings=FAST, cidr_wait=0.3, proxy=True)
+    n = Node(NodeConfig(name="node-1"), opts, say=lambda s: None)
+    await n.start()
+    try:
+        yield n
+    finally:
+        await n.stop()
+
+
+def nginx(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "labels": {"app": "web"}},
+            "spec": {"nodeName": "node-1", "terminationGracePeriodSeconds": 1,
+                     "containers": [{"name": "nginx", "image": "nginx", "ports": [{"containerPort": PORT}],
+                                     "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 1}}]}}
+
+
+async def http_get(host: str, port: int) -> str:
+    """One HTTP/1.0 GET; the pod that answered, from the built-in nginx page."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3)
+    try:
+        writer.write(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+        body = (await asyncio.wait_for(reader.read(), 3)).decode()
+    finally:
+        writer.close()
+    m = re.search(r"Served by pod <b>([^<]+)</b>", body)
+    assert m, f"unexpected answer from {host}:{port}: {body!r}"
+    return m.group(1)
+
+
+async def endpoints_for(client: Client, ips: list[str]) -> dict:
+    ep = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web", "namespace": "default"},
+          "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": PORT}]}]}
+    _, out = await client.create_or_update(ep)
+    return out
+
+
+async def test_service_is_proxied_round_robin_and_survives_a_dead_endpoint(client: Client, node: Node) -> None:
+    await client.create(nginx("web-a"))
+    await client.create(nginx("web-b"))
+
+    async def both_running() -> list[str] | None:
+        pods = [await client.get("Pod", n) for n in ("web-a", "web-b")]
+        ready = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"
+                 and all(c["ready"] for c in p["status"]["containerStatuses"])]
+        return [p["status"]["podIP"] for p in ready] if len(ready) == 2 else None
+
+    ips = await wait_for(both_running, 15, what="two nginx pods running")
+    node_port = random.randint(30000, 32767)
+    svc = await client.create({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"type": "NodePort", "selector": {"app": "web"},
+                 "ports": [{"name": "http", "port": PORT, "targetPort": PORT, "nodePort": node_port}]}})
+    cluster_ip = svc["spec"]["clusterIP"]
+    await endpoints_for(client, ips)
+    assert node.proxy is not None
+    await wait_for(lambda: (cluster_ip, PORT) in node.proxy.listeners  # type: ignore[union-attr]
+                   and node.proxy.backends.get(("default", "web", "http")) is not None  # type: ignore[union-attr]
+                   and len(node.proxy.backends[("default", "web", "http")].addrs) == 2,  # type: ignore[union-attr]
+                   10, what="the proxy's listener and endpoints")
+    served = [await http_get(cluster_ip, PORT) for _ in range(6)]
+    assert set(served) == {"web-a", "web-b"}
+    # NodePort: on the host's loopback and on the node's own address.
+    assert await http_get("127.0.0.1", node_port) in ("web-a", "web-b")
+    assert node.status is not None and node.status.node_ip is not None
+    assert await http_get(node.status.node_ip, node_port) in ("web-a", "web-b")
+
+    # One endpoint dies before anyone updates the Endpoints: a failed connect moves on to the next.
+    await client.delete("Pod", "web-b")
+
+    async def b_gone() -> bool:
+        return not any(p["metadata"]["name"] == "web-b" for p in (await client.list("Pod", "default"))["items"])
+
+    await wait_for(b_gone, 10, what="web-b gone")
+    assert [await http_get(cluster_ip, PORT) for _ in range(4)] == ["web-a"] * 4
+
+    # An Endpoints change applies to new connections; an established one carries on.
+    reader, writer = await asyncio.open_connection(cluster_ip, PORT)
+    try:
+        request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+        writer.write(request)
+        assert b"web-a" in await asyncio.wait_for(reader.readuntil(b"</html>\n"), 3)
+        await endpoints_for(client, [(await client.get("Pod", "web-a"))["status"]["podIP"]])
+        await wait_for(lambda: len(node.proxy.backends[("default", "web", "http")].addrs) == 1,  # type: ignore[union-attr]
+                       10, what="the endpoint update")
+        writer.write(request)
+        assert b"web-a" in await asyncio.wait_for(reader.readuntil(b"</html>\n"), 3)
+    finally:
+        writer.close()
+
+    # A second kube-proxy (another node on this machine) binds the same address; the first one leaves.
+    other = Proxy(node.client, node_ip=None, node_name="node-2")  # type: ignore[arg-type]
+    await other.start()
+    try:
+        await wait_for(lambda: (cluster_ip, PORT) in other.listeners, 10, what="the second proxy's listener")
+        await node.proxy.stop()
+        node.proxy = None
+        assert await http_get(cluster_ip, PORT) == "web-a"
+        assert await http_get("127.0.0.1", node_port) == "web-a"
+        # The service goes: so do its listeners.
+        await client.delete("Service", "web")
+        await wait_for(lambda: not [a for a, lst in other.listeners.items() if lst.service == ("default", "web")],
+                       10, what="the listeners to close")
+        with pytest.raises(OSError):
+            await http_get(cluster_ip, PORT)
+    finally:
+        await other.stop()
+
+
+async def test_no_endpoints_means_the_connection_is_refused(client: Client, node: Node) -> None:
+    svc = await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "empty", "namespace": "default"},
+                               "spec": {"selector": {"app": "none"}, "ports": [{"port": PORT}]}})
+    ip = svc["spec"]["clusterIP"]
+    assert node.proxy is not None
+    await wait_for(lambda: (ip, PORT) in node.proxy.listeners, 10, what="the listener")  # type: ignore[union-attr]
+    reader, writer = await asyncio.open_connection(ip, PORT)
+    try:
+        with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
+            writer.write(b"GET / HTTP/1.0\r\n\r\n")
+            await writer.drain()
+            data = await asyncio.wait_for(reader.read(), 3)
+            if not data:
+                raise ConnectionResetError("closed")
+    finally:
+        writer.close()
+
+
+def test_service_addresses_and_backends_follow_port_names() -> None:
+    svc = {"spec": {"type": "NodePort", "clusterIP": "127.96.0.9",
+                    "ports": [{"name": "http", "port": 80, "nodePort": 30080}, {"name": "dns", "port": 53, "protocol": "UDP"},
+                              {"name": "admin", "port": 9000}]}}
+    assert service_addresses(svc, ["127.0.0.1", "127.128.0.1"]) == {
+        ("127.96.0.9", 80): "http", ("127.0.0.1", 30080): "http", ("127.128.0.1", 30080): "http",
+        ("127.96.0.9", 9000): "admin"}
+    ep = {"subsets": [{"addresses": [{"ip": "127.128.0.3"}, {"ip": "127.128.0.2"}],
+                       "notReadyAddresses": [{"ip": "127.128.0.4"}],
+                       "ports": [{"name": "http", "port": 8080}, {"name": "admin", "port": 9090}]}]}
+    assert service_backends(svc, ep) == {"http": [("127.128.0.2", 8080), ("127.128.0.3", 8080)],
+                                         "admin": [("127.128.0.2", 9090), ("127.128.0.3", 9090)]}
+    assert service_addresses({"spec": {"clusterIP": "None", "ports": [{"port": 80}]}}, []) == {}
