@@ -93,6 +93,7 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
         inf = Informer(client, "Pod", silence_timeout=30)
         lat: list[float] = []
         times: list[float] = []
+        all_seen = asyncio.Event()
 
         def seen(obj: dict) -> None:
             sent = float((obj["metadata"].get("annotations") or {}).get("bench/sent", 0))
@@ -100,14 +101,17 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
             times.append(now)
             if sent:
                 lat.append((now - sent) * 1000)
+            if len(times) >= expect:
+                all_seen.set()
 
         inf.add_handler(seen, lambda _o, n: seen(n), None)
         await inf.start()
         await inf.wait_synced(30)
         q.put("ready")
-        deadline = time.monotonic() + 120
-        while len(times) < expect and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(all_seen.wait(), 120)
+        except TimeoutError:
+            pass  # reported as incomplete delivery
         q.put({"n": len(times), "first": times[0] if times else 0, "last": times[-1] if times else 0, "lat": lat,
                "relists": inf.relists})
         await inf.stop()

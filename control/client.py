@@ -73,6 +73,7 @@ class Client:
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         sock.connect(self.server)
         self._dealer = sock
+        self._dealer_sync = zmq.Socket.shadow(sock.underlying)
         if self._reader is not None:
             self._reader.cancel()
         self._reader = asyncio.create_task(self._read_responses(sock), name=f"{self.identity}-responses")
@@ -130,21 +131,30 @@ class Client:
                     await asyncio.sleep(0.2)
 
     async def _read_responses(self, sock: zmq.asyncio.Socket) -> None:
+        sync = zmq.Socket.shadow(sock.underlying)
         while True:
             try:
                 frame = await sock.recv()
             except (zmq.ZMQError, asyncio.CancelledError):
                 return
-            try:
-                msg = wire.unpack(frame, limit=self.max_frame * 4 + 1024)
-            except wire.FrameError:
-                log.warning("%s: dropped a malformed response frame", self.identity)
-                continue
-            if not isinstance(msg, dict):
-                continue
-            fut = self._pending.pop(msg.get("id", -1), None)
-            if fut is not None and not fut.done():
-                fut.set_result(msg)
+            while True:
+                self._on_response(frame)
+                try:
+                    frame = sync.recv(zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    break
+
+    def _on_response(self, frame: bytes) -> None:
+        try:
+            msg = wire.unpack(frame, limit=self.max_frame * 4 + 1024)
+        except wire.FrameError:
+            log.warning("%s: dropped a malformed response frame", self.identity)
+            return
+        if not isinstance(msg, dict):
+            return
+        fut = self._pending.pop(msg.get("id", -1), None)
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
 
     # -- requests -------------------------------------------------------------------------------
     async def _request_once(self, verb: str, body: dict, timeout: float) -> dict:
@@ -158,7 +168,10 @@ class Client:
         fut: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = fut
         try:
-            await self._dealer.send(frame)
+            try:
+                wire.send_now(self._dealer, self._dealer_sync, [frame])
+            except zmq.Again:
+                await self._dealer.send(frame)
             msg = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             raise errors.unavailable(f"the API server at {self.server} did not answer {verb} within {timeout:g}s") from None
@@ -320,25 +333,34 @@ class Client:
         return unsubscribe
 
     async def _read_events(self, sub: zmq.asyncio.Socket) -> None:
+        sync = zmq.Socket.shadow(sub.underlying)
         while True:
             try:
                 frames = await sub.recv_multipart()
             except (zmq.ZMQError, asyncio.CancelledError):
                 return
-            if len(frames) != 2:
-                self.malformed_events += 1
-                continue
-            topic, payload = frames
-            try:
-                ev = wire.parse_event(payload, limit=self.max_frame * 4)
-            except wire.FrameError:
-                self.malformed_events += 1
-                continue
-            for fn in list(self._topics.get(topic, ())):
+            while True:
+                self._on_event(frames)
                 try:
-                    fn(ev)
-                except Exception:
-                    log.exception("%s: watch handler failed", self.identity)
+                    frames = sync.recv_multipart(zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    break
+
+    def _on_event(self, frames: list[bytes]) -> None:
+        if len(frames) != 2:
+            self.malformed_events += 1
+            return
+        topic, payload = frames
+        try:
+            ev = wire.parse_event(payload, limit=self.max_frame * 4)
+        except wire.FrameError:
+            self.malformed_events += 1
+            return
+        for fn in list(self._topics.get(topic, ())):
+            try:
+                fn(ev)
+            except Exception:
+                log.exception("%s: watch handler failed", self.identity)
 
     async def close(self) -> None:
         self._closed = True

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+
 from control.api import kinds
 from control.api.labels import parse_selector
 from control.apiserver.watch import node_topic

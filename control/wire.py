@@ -106,3 +106,15 @@ def require(body: dict, field: str, kind: type | tuple[type, ...] = str, *, verb
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise bad_request(f"{verb + ': ' if verb else ''}field '{field}' must be a {want}, got {type(value).__name__}")
     return value
+
+
+def send_now(async_sock: Any, sync_sock: Any, frames: list[bytes]) -> None:
+    """Send without blocking through a sync view of an asyncio socket, without a Future per message.
+
+    ZeroMQ's file descriptor is edge-triggered: a send can swallow the edge a pending async recv on the
+    same socket waits for, so we ask pyzmq to re-check, exactly as its own short-circuit send does.
+    Raises zmq.Again when the peer's queue is full.
+    """
+    sync_sock.send_multipart(frames, flags=1)  # zmq.NOBLOCK
+    if getattr(async_sock, "_recv_futures", None):
+        async_sock._schedule_remaining_events()

@@ -7,13 +7,14 @@ them to the visible view inside one batch_update, so a storm of events costs one
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import watchfiles
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import ContentSwitcher, Footer, Header
@@ -51,6 +52,43 @@ MORE_VIEWS = (
     ("ep", "Endpoints", "Endpoints", ("endpoints",)),
     ("leases", "Lease", "Leases", ("lease",)),
 )
+
+
+class IdleCollector:
+    """Full garbage collections while the user is idle, never in the middle of a keypress.
+
+    With 10,000 pods cached, a generation-2 collection walks every cached dict (100-300 ms); Python
+    starts one whenever enough objects survive, which under 2,000 events/s means every few seconds.
+    The automatic one is held back and run between keystrokes instead (at the latest every minute,
+    so memory stays bounded).
+    """
+
+    IDLE = 2.0  # seconds without input before a collection may run
+    EVERY = 10.0  # at most this often when idle
+    AT_LEAST = 60.0  # and at least this often, idle or not
+
+    def __init__(self) -> None:
+        self._saved: tuple[int, int, int] | None = None
+        self._last_input = self._last_full = time.monotonic()
+
+    def open(self) -> None:
+        self._saved = gc.get_threshold()
+        gc.set_threshold(self._saved[0], self._saved[1], 1_000_000)
+
+    def close(self) -> None:
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            self._saved = None
+
+    def input_seen(self) -> None:
+        self._last_input = time.monotonic()
+
+    def maybe_collect(self) -> None:
+        now = time.monotonic()
+        idle = now - self._last_input >= self.IDLE and now - self._last_full >= self.EVERY
+        if self._saved is not None and (idle or now - self._last_full >= self.AT_LEAST):
+            gc.collect()
+            self._last_full = time.monotonic()
 
 
 class KubeTuiApp(App[None]):
@@ -109,6 +147,7 @@ class KubeTuiApp(App[None]):
         self._views: dict[str, View] = {}
         self._rate: tuple[float, int] = (self.model.clock(), 0)
         self._events_per_s = 0.0
+        self._collector = IdleCollector()
 
     # -- layout --------------------------------------------------------------------------------------
     def _make_views(self) -> list[View]:
@@ -141,6 +180,7 @@ class KubeTuiApp(App[None]):
         return self._views[self.current]
 
     async def on_mount(self) -> None:
+        self._collector.open()
         self.sub_title = self.server_label
         self.set_interval(TICK, self._tick)
         self.set_interval(PERIODIC, self._periodic)
@@ -156,10 +196,17 @@ class KubeTuiApp(App[None]):
         await self.model.start()
 
     async def on_unmount(self) -> None:
+        self._collector.close()
         await self.model.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._collector.input_seen()
+        await super().on_event(event)
 
     # -- updating -------------------------------------------------------------------------------------
     def _tick(self) -> None:
+        self._collector.maybe_collect()
         changes = self.model.take_dirty()
         with self.batch_update():
             self.active_view.apply(changes, self.model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -21,6 +22,18 @@ class QuantityError(ValueError):
 
 def parse(value: str | int | float) -> Fraction:
     """Parse a quantity into an exact number of base units (cores, bytes)."""
+    if isinstance(value, str):
+        return _parse_str(value)
+    return _parse(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_str(value: str) -> Fraction:
+    # manifests repeat the same few quantities ("100m", "64Mi"): parse each once
+    return _parse(value)
+
+
+def _parse(value: str | int | float) -> Fraction:
     if isinstance(value, bool):
         raise QuantityError(QUANTITY_HELP)
     if isinstance(value, int):

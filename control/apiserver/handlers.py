@@ -23,7 +23,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
-from control.errors import ApiError, FieldError
+from control.errors import FieldError
 from control.store import Compare, ErrCompacted, ErrFutureRev, Op, Store, StoreError
 from control.wire import require
 
@@ -222,7 +222,8 @@ class Api:
         }
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
-        obj = copy.deepcopy(require(body, "object", dict, verb="create"))
+        # the body was decoded for this request alone, so it is ours to fill in (no copy)
+        obj = require(body, "object", dict, verb="create")
         info, ns, name = self._identify(obj, body.get("namespace"))
         md = obj["metadata"]
         if not name and md.get("generateName"):

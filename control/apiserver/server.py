@@ -97,10 +97,12 @@ class ApiServer:
             self.router.close()
             self.xpub.close()
             raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
+        # Sync views of the same sockets: a NOBLOCK send or a drain of queued requests needs no Future.
+        self._router_sync = zmq.Socket.shadow(self.router.underlying)
         self.address = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.watch_address = self.xpub.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.hub = WatchHub(
-            self.xpub, bookmark_interval=self.bookmark_interval, faults=self.faults, revision=lambda: self.store.revision
+            self.xpub, sender=zmq.Socket.shadow(self.xpub.underlying), bookmark_interval=self.bookmark_interval, faults=self.faults, revision=lambda: self.store.revision
         )
         self.api = Api(
             self.store,
@@ -138,19 +140,27 @@ class ApiServer:
         assert self.router is not None
         while True:
             frames = await self.router.recv_multipart(copy=True)
-            ident, payload = frames[0], frames[-1]
-            if len(frames) != 2:
-                self.stats["malformed"] += 1
-                await self._reply(ident, wire.error_response(0, errors.bad_request(f"malformed request: expected 1 frame, got {len(frames) - 1}")))
-                continue
-            task = asyncio.create_task(self._handle(ident, payload))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            while True:
+                self._dispatch(frames)
+                try:  # drain what else is queued without a Future per message
+                    frames = self._router_sync.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+
+    def _dispatch(self, frames: list[bytes]) -> None:
+        ident, payload = frames[0], frames[-1]
+        if len(frames) != 2:
+            self.stats["malformed"] += 1
+            coro = self._reply(ident, wire.error_response(0, errors.bad_request(f"malformed request: expected 1 frame, got {len(frames) - 1}")))
+        else:
+            coro = self._handle(ident, payload)
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _reply(self, ident: bytes, frame: bytes) -> None:
-        assert self.router is not None
         try:
-            await self.router.send_multipart([ident, frame], flags=zmq.NOBLOCK)
+            wire.send_now(self.router, self._router_sync, [ident, frame])
         except zmq.ZMQError as e:  # peer gone or its queue full: it will time out and retry
             self.stats["reply_dropped"] += 1
             log.debug("could not answer %r: %s", ident, e)

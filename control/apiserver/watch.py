@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -13,7 +12,6 @@ import zmq
 import zmq.asyncio
 
 from control import wire
-from control.api import kinds
 from control.faults import Faults
 from control.store import Event
 
@@ -46,11 +44,13 @@ class WatchHub:
         self,
         sock: zmq.asyncio.Socket,
         *,
+        sender: zmq.Socket | None = None,
         bookmark_interval: float = 1.0,
         faults: Faults | None = None,
         revision: Callable[[], int] = lambda: 0,
     ) -> None:
         self.sock = sock
+        self.sender = sender or sock  # a sync view of the same socket: publishing needs no Future
         self.bookmark_interval = bookmark_interval
         self.faults = faults or Faults()
         self.revision = revision
@@ -139,7 +139,7 @@ class WatchHub:
 
     def _raw_send(self, frames: list[bytes]) -> None:
         try:
-            self.sock.send_multipart(frames, flags=zmq.NOBLOCK)
+            wire.send_now(self.sock, self.sender, frames)
             self.published += 1
         except zmq.Again:
             # PUB never blocks: a slow subscriber loses messages and recovers by relisting.

@@ -19,7 +19,7 @@ from control.controllers import controller_utils as cu
 from control.controllers.base import Controller
 from control.controllers.deployment import compute_hash
 from control.controllers.events import NORMAL, WARNING, EventBroadcaster
-from control.controllers.informers import BY_CONTROLLER, BY_NAMESPACE, SharedInformers
+from control.controllers.informers import BY_NAMESPACE, SharedInformers
 from control.errors import ApiError
 from control.informer import Key, key_of
 from control.scheduler.nodeinfo import PodInfo

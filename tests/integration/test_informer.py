@@ -13,7 +13,7 @@ from control.faults import Faults
 from control.informer import Informer
 from control.plane import ControlPlane
 from tests.conftest import FAST
-from tests.helpers import wait_for
+from tests.helpers import free_port_pair, wait_for
 
 
 def pod(name: str, node: str = "", **labels: str) -> dict:
@@ -104,7 +104,7 @@ async def test_node_topic_sees_only_its_pods_and_deletes_on_leaving(plane: Contr
 
 async def test_relists_after_api_server_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = ControlPlane(data, "tcp://127.0.0.1:*", scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
+    first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
     await first.start()
     assert first.server is not None
     addr = first.server.address

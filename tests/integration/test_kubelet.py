@@ -4,7 +4,6 @@ deletion, image pull errors, graceful shutdown, kill -9, and a control plane res
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import socket
 import uuid
@@ -297,4 +296,3 @@ async def test_control_plane_restart_keeps_running_containers(tmp_path: Path) ->
     finally:
         await n.stop()
         await plane.stop()
-    assert os.path.isdir(tmp_path / "steady")

@@ -152,22 +152,23 @@ async def test_a_corrupt_record_ends_the_log_there(tmp_path: Path, caplog: pytes
 
 async def test_snapshot_then_wal_replay_after_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    steps = await record_history(data, snapshot_every=6)  # 20 records: the last 2 only in the WAL
+    steps = await record_history(data, snapshot_every=6)
     assert len(list(data.glob("snap-*.snap"))) == 1 and len(list(data.glob("wal-*.log"))) == 1
-    async with Store(data) as store:
+    async with Store(data, snapshot_every=10**9) as store:
         assert state(store) == steps[-1][2]
-        # History before the snapshot is gone; after it, the replayed events are all there.
-        snap_rev = store.compact_revision
-        assert 0 < snap_rev < store.revision
+        snap_rev = store.compact_revision  # history before the snapshot is gone
+        assert snap_rev > 0
+        for i in range(3):  # these only in the WAL
+            await store.put(f"/after/{i}", b"1")
+        final = state(store)
+    async with Store(data) as store:
+        assert state(store) == final and store.compact_revision == snap_rev
         with pytest.raises(ErrCompacted):
             store.range("/registry/", prefix=True, revision=snap_rev - 1)
-        evs = store.events_since(snap_rev)
-        assert evs and evs[-1].kv.mod_revision == store.revision
         assert len(store.range("/registry/", prefix=True, revision=snap_rev)[0]) > 0
-        rev = store.revision
-        await store.put("/after", b"1")
-    async with Store(data) as store:
-        assert store.revision == rev + 1 and store.get("/after") is not None
+        evs = store.events_since(snap_rev)  # ...and after it, the replayed events are all there
+        assert [e.kv.key for e in evs][-3:] == ["/after/0", "/after/1", "/after/2"]
+        assert evs[-1].kv.mod_revision == store.revision
 
 
 async def test_reopen_twice_in_a_row(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import json
 
-from control.client import Client
 from control.apiserver.watch import RAW_TOPIC
+from control.client import Client
 from tui.commands.common import add_client_args, with_client
 
 

@@ -24,7 +24,7 @@ def _progress(d: dict) -> tuple[bool, str]:
     spec, st = d.get("spec") or {}, d.get("status") or {}
     want = int(spec.get("replicas", 1))
     if int(st.get("observedGeneration", 0)) < int(d["metadata"].get("generation", 1)):
-        return False, f'Waiting for deployment spec update to be observed...'
+        return False, 'Waiting for deployment spec update to be observed...'
     updated = int(st.get("updatedReplicas", 0))
     replicas = int(st.get("replicas", 0))
     available = int(st.get("availableReplicas", 0))
@@ -53,7 +53,7 @@ async def rollout(client: Client, args: argparse.Namespace, name: str) -> int:
             if done:
                 return 0
             if loop.time() > deadline:
-                return fail(f"error: timed out waiting for the condition")
+                return fail("error: timed out waiting for the condition")
             await asyncio.sleep(0.5)
             d = await client.get("Deployment", name, args.namespace)
     if args.op == "history":

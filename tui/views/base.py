@@ -25,8 +25,7 @@ class View(Vertical):
         """Redraw from the whole model (by difference): when shown, refiltered, or for ages."""
 
     def refresh_periodic(self, model: ClusterModel) -> None:
-        """Every few seconds while visible: AGE columns move even when nothing changes."""
-        self.refresh_all(model)
+        """Every few seconds while visible: AGE columns move even when nothing changes (rows on screen only)."""
 
     def apply(self, changes: Changes, model: ClusterModel) -> None:
         """Apply one tick's dirty sets; only called while the view is visible."""

@@ -38,6 +38,9 @@ class KindPanel(Vertical):
         self.table.sync_all(model.objects(self.kind), model)
         self.update_caption(filter_text)
 
+    def refresh_visible(self, model: ClusterModel) -> None:
+        self.table.sync_visible(model.objects(self.kind), model)
+
     def apply(self, changes: Changes, model: ClusterModel, filter_text: str) -> None:
         keys = changes.objects.get(self.kind)
         if keys:
@@ -65,6 +68,9 @@ class ResourceView(View):
 
     def refresh_all(self, model: ClusterModel) -> None:
         self.panel.refresh_all(model, self.filter_text)
+
+    def refresh_periodic(self, model: ClusterModel) -> None:
+        self.panel.refresh_visible(model)
 
     def apply(self, changes: Changes, model: ClusterModel) -> None:
         self.panel.apply(changes, model, self.filter_text)
@@ -98,6 +104,10 @@ class OverviewView(View):
     def refresh_all(self, model: ClusterModel) -> None:
         for panel in self.panels.values():
             panel.refresh_all(model, self.filter_text)
+
+    def refresh_periodic(self, model: ClusterModel) -> None:
+        for panel in self.panels.values():
+            panel.refresh_visible(model)
 
     def apply(self, changes: Changes, model: ClusterModel) -> None:
         for panel in self.panels.values():

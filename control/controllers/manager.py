@@ -1,0 +1,87 @@
+"""The controller manager: shared informers started once, then every controller, until cancelled.
+
+Like kube-controller-manager: one process, one informer per kind shared by all controllers, optional
+Lease-based leader election (kube-system/kube-controller-manager) so that only one instance acts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from control.client import Client
+from control.controllers.base import Controller
+from control.controllers.daemonset import DaemonSetController
+from control.controllers.deployment import DeploymentController
+from control.controllers.endpoints import EndpointsController
+from control.controllers.events import EventBroadcaster
+from control.controllers.garbagecollector import GarbageCollector
+from control.controllers.informers import SharedInformers
+from control.controllers.job import JobController
+from control.controllers.leaderelection import run_with_leader_election
+from control.controllers.namespace import NamespaceController
+from control.controllers.nodelifecycle import NodeLifecycleController
+from control.controllers.replicaset import ReplicaSetController
+from control.timings import Timings
+
+log = logging.getLogger("kube_tui.controller_manager")
+
+LEASE_NAME = "kube-controller-manager"
+
+# kube-controller-manager's --controllers names.
+CONTROLLERS: dict[str, type[Controller]] = {
+    "replicaset": ReplicaSetController,
+    "deployment": DeploymentController,
+    "garbagecollector": GarbageCollector,
+    "nodelifecycle": NodeLifecycleController,
+    "endpoint": EndpointsController,
+    "job": JobController,
+    "daemonset": DaemonSetController,
+    "namespace": NamespaceController,
+}
+
+
+async def run_controller_manager(
+    client: Client,
+    *,
+    timings: Timings,
+    leader_elect: bool = False,
+    identity: str | None = None,
+    controllers: Iterable[str] | None = None,
+    leader_elect_scale: float = 1.0,
+) -> None:
+    """Run the controllers (all, or those named) until cancelled; with leader_elect, only while leading."""
+    names = list(controllers) if controllers is not None else list(CONTROLLERS)
+    unknown = [n for n in names if n not in CONTROLLERS]
+    if unknown:
+        raise ValueError(f"unknown controllers {unknown}: known are {', '.join(CONTROLLERS)}")
+
+    async def run() -> None:
+        await _run(client, timings, names)
+
+    if not leader_elect:
+        await run()
+        return
+    await run_with_leader_election(client, LEASE_NAME, identity, run, scale=leader_elect_scale)
+
+
+async def _run(client: Client, timings: Timings, names: list[str]) -> None:
+    if client.server_id is None:
+        await client.connect()
+    informers = SharedInformers(client)
+    events = EventBroadcaster(client)
+    # Controllers register their handlers before the informers start, so they hear every initial object.
+    running = [CONTROLLERS[n](client, informers, events, timings) for n in names]
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await informers.start()
+        log.info("controller manager: informers synced, starting %s", ", ".join(names))
+        tasks = [asyncio.create_task(c.run(), name=c.name) for c in running]
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await informers.stop()
+        await events.close()

@@ -1,0 +1,314 @@
+"""`kube-tui demo --headless`: the list-watch story, start to recovery, printed as numbered steps; exit 0 if it converged."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from control.client import Client
+from control.informer import Informer
+from tui import cluster as cluster_file
+from tui.commands.common import fail
+
+KINDS = ("Deployment", "ReplicaSet", "Pod", "Node", "Service", "Endpoints", "Job")
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("--headless", action="store_true", help="print the story instead of opening the dashboard")
+    p.add_argument("-f", "--filename", default=None, help="cluster file (default: ./demo.yaml)")
+    p.add_argument("--timeout", type=float, default=180.0, help="seconds before giving up (default 180)")
+    p.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
+
+
+def writer(obj: dict) -> str:
+    mf = (obj.get("metadata") or {}).get("managedFields") or []
+    return mf[-1].get("manager", "?") if mf else "?"
+
+
+@dataclass
+class Story:
+    """Prints each hop once, numbered, with the time since the story began."""
+
+    t0: float = field(default_factory=time.monotonic)
+    n: int = 0
+    seen: set[str] = field(default_factory=set)
+
+    def step(self, text: str, *, once: str | None = None) -> None:
+        if once is not None:
+            if once in self.seen:
+                return
+            self.seen.add(once)
+        self.n += 1
+        print(f"{self.n:3d}. [{time.monotonic() - self.t0:6.2f}s] {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        print(f"      {text}", flush=True)
+
+
+class Watch:
+    """Informers for the kinds the story follows, printing hops as they arrive."""
+
+    def __init__(self, client: Client, story: Story) -> None:
+        self.client = client
+        self.story = story
+        self.inf = {k: Informer(client, k) for k in KINDS}
+        self.inf["Pod"].add_handler(self._pod, lambda o, n: self._pod(n, o), None)
+        self.inf["ReplicaSet"].add_handler(self._rs, None, None)
+        self.inf["Endpoints"].add_handler(None, lambda o, n: self._ep(n), None)
+        self.inf["Node"].add_handler(None, self._node, None)
+
+    async def start(self) -> None:
+        for i in self.inf.values():
+            await i.start()
+        for i in self.inf.values():
+            await i.wait_synced(30)
+
+    async def stop(self) -> None:
+        for i in self.inf.values():
+            await i.stop()
+
+    def _rs(self, rs: dict) -> None:
+        md = rs["metadata"]
+        owner = next((r["name"] for r in md.get("ownerReferences") or []), "?")
+        self.story.step(
+            f"controller-manager (deployment) -> API server: created ReplicaSet {md['name']} for Deployment {owner} "
+            f"(rev {md['resourceVersion']}); it lands in etcd at /registry/replicasets/{md['namespace']}/{md['name']}",
+            once=f"rs/{md['name']}",
+        )
+
+    def _pod(self, pod: dict, old: dict | None = None) -> None:
+        md, spec, st = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+        name, rv = md["name"], md["resourceVersion"]
+        owner = next((r for r in md.get("ownerReferences") or []), None)
+        if old is None and owner:
+            self.story.step(
+                f"controller-manager ({owner['kind'].lower()}) -> API server: created Pod {name} (rev {rv}, Pending, unscheduled)",
+                once=f"created/{md.get('uid')}",
+            )
+        if spec.get("nodeName") and (old is None or not (old.get("spec") or {}).get("nodeName")):
+            import json
+
+            rec = json.loads((md.get("annotations") or {}).get("kube-tui.io/scheduling", "{}") or "{}")
+            scores = ", ".join(f"{n['node']} {n['total']}" for n in rec.get("nodes", []) if n.get("total") is not None)
+            self.story.step(
+                f"scheduler -> API server: bound {name} to {spec['nodeName']} (rev {rv})" + (f"; scores: {scores}" if scores else ""),
+                once=f"bound/{md.get('uid')}",
+            )
+        phase = st.get("phase")
+        old_phase = ((old or {}).get("status") or {}).get("phase")
+        if phase != old_phase and phase in ("Running", "Succeeded", "Failed") and spec.get("nodeName"):
+            self.story.step(
+                f"kubelet on {spec['nodeName']} -> API server: {name} is {phase}, IP {st.get('podIP', '-')} (rev {rv}, written by {writer(pod)})",
+                once=f"{phase}/{md.get('uid')}",
+            )
+        cond = next((c for c in st.get("conditions") or [] if c.get("type") == "PodScheduled" and c.get("status") == "False"), None)
+        if cond:
+            self.story.step(f"scheduler: {name} stays Pending: {cond.get('message')}", once=f"unsched/{md.get('uid')}")
+
+    def _ep(self, ep: dict) -> None:
+        ips = [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
+        if ips:
+            self.story.step(
+                f"controller-manager (endpoints) -> API server: Endpoints {ep['metadata']['name']} = {', '.join(ips)}; every kube-proxy hears it",
+                once=f"ep/{ep['metadata']['name']}/{len(ips)}",
+            )
+
+    def _node(self, old: dict, new: dict) -> None:
+        def ready(n: dict) -> str:
+            return next((c.get("status", "?") for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), "?")
+
+        if ready(old) != ready(new):
+            taints = ", ".join(f"{t['key']}:{t['effect']}" for t in (new.get("spec") or {}).get("taints") or [])
+            self.story.step(
+                f"controller-manager (node lifecycle): node {new['metadata']['name']} Ready={ready(new)}" + (f", taints {taints}" if taints else ""),
+                once=f"ready/{new['metadata']['name']}/{ready(new)}/{new['metadata']['resourceVersion']}",
+            )
+
+    # -- conditions the story waits for ------------------------------------------------------------------
+    def web_ready(self, deploy: str, want: int) -> bool:
+        d = self.inf["Deployment"].get("default", deploy)
+        return bool(d) and int((d.get("status") or {}).get("availableReplicas", 0)) >= want
+
+    def pods_of(self, label: str, value: str) -> list[dict]:
+        return [p for p in self.inf["Pod"].list() if (p["metadata"].get("labels") or {}).get(label) == value]
+
+
+async def wait(cond, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.1)
+
+
+def http_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback only
+        return r.read().decode(errors="replace")
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    from tui.commands.up import start_cluster
+
+    spec = cluster_file.load(args.filename)
+    port = args.port or _free_port_pair()
+    spec.listen = f"tcp://127.0.0.1:{port}"
+    deadline = time.monotonic() + args.timeout
+    st = Story()
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="kube-tui-demo-") as tmp:
+        os.environ["KUBE_TUI_HOME"] = tmp  # the demo never touches the user's own cluster or config
+        st.step(f"start the control plane: store (etcd) + API server + scheduler + controller manager on {spec.listen}")
+        st.note(f"and {len(spec.nodes)} nodes, each its own `kube-tui node` process (kubelet + kube-proxy): "
+                + ", ".join(n.name for n in spec.nodes))
+        objects, spec.objects = spec.objects, []
+        launcher = await start_cluster(spec, Path(tmp) / "data", quiet=True)
+        client = Client(launcher.server, token=_admin(Path(tmp) / "data"), identity="demo", retry_for=30)
+        watch = Watch(client, st)
+        try:
+            await client.connect()
+            await watch.start()
+            left = lambda: max(1.0, deadline - time.monotonic())  # noqa: E731
+            await wait(lambda: sum(1 for n in watch.inf["Node"].list() if _ready(n)) == len(spec.nodes), left(), "all nodes Ready")
+            st.step(f"every kubelet registered its Node and renews its Lease: {len(spec.nodes)} nodes Ready")
+            st.step("kube-tui apply -> API server: validate, default, write to etcd, answer; each write becomes a watch event")
+            import contextlib
+            import io
+
+            from tui.commands.apply import apply_all
+
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                await apply_all(client, objects, create_only=False, namespace=None)
+            for line in buf.getvalue().splitlines():
+                st.note(line)
+            web = _first_deployment(objects)
+            if web:
+                name, want = web
+                await wait(lambda: watch.web_ready(name, want), left(), f"deployment {name} to have {want} available pods")
+                st.step(f"Deployment {name}: {want}/{want} pods available")
+                nodeport = _nodeport(watch)
+                if nodeport:
+                    url = f"http://127.0.0.1:{nodeport}/"
+                    answered = set()
+                    for _ in range(12):
+                        try:
+                            page = await asyncio.to_thread(http_get, url)
+                            answered.add(_pod_in_page(page, watch))
+                        except OSError as e:
+                            problems.append(f"GET {url} failed: {e}")
+                            break
+                    st.step(f"kube-proxy: {url} answered from {len(answered)} different pods: {', '.join(sorted(a for a in answered if a))}")
+                victim = _busiest_node(watch, name, launcher.started_nodes())
+                if victim:
+                    st.step(f"kill -9 node {victim} (its kubelet and containers die; nobody tells the control plane)")
+                    before = {p["metadata"]["name"] for p in watch.pods_of("app", name) if p["spec"].get("nodeName") == victim}
+                    launcher.stop_node(victim, hard=True)
+                    await wait(lambda: not any(p["metadata"]["name"] in before for p in watch.inf["Pod"].list()), left(),
+                               f"pods on {victim} to be evicted")
+                    st.step(f"node lifecycle controller evicted {len(before)} pod(s) from {victim}: {', '.join(sorted(before))}")
+                    await wait(lambda: watch.web_ready(name, want) and all(p["spec"].get("nodeName") != victim for p in watch.pods_of("app", name)),
+                               left(), f"deployment {name} to recover on the other nodes")
+                    st.step(f"the ReplicaSet replaced them and the scheduler placed them elsewhere: {name} is {want}/{want} again")
+            summary = _summary(watch)
+            print("\nsummary:")
+            for line in summary:
+                print(f"  {line}")
+        except TimeoutError as e:
+            problems.append(f"did not converge within {args.timeout:.0f}s: waiting for {e}")
+        finally:
+            await watch.stop()
+            await client.close()
+            launcher.stop_all()
+    if problems:
+        for p in problems:
+            print(f"FAILED: {p}", file=sys.stderr)
+        return 1
+    print(f"\nOK: the cluster converged ({st.n} steps, {time.monotonic() - st.t0:.1f}s)")
+    return 0
+
+
+def _ready(n: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (n.get("status") or {}).get("conditions") or [])
+
+
+def _admin(data: Path) -> str:
+    from tui.launcher import admin_token
+
+    return admin_token(data) or ""
+
+
+def _free_port_pair() -> int:
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair on 127.0.0.1")
+
+
+def _first_deployment(objects: list) -> tuple[str, int] | None:  # type: ignore[type-arg]
+    for m in objects:
+        if m.obj.get("kind") == "Deployment":
+            return m.obj["metadata"]["name"], int((m.obj.get("spec") or {}).get("replicas", 1))
+    return None
+
+
+def _nodeport(watch: Watch) -> int | None:
+    for s in watch.inf["Service"].list():
+        for p in (s.get("spec") or {}).get("ports") or []:
+            if p.get("nodePort"):
+                return int(p["nodePort"])
+    return None
+
+
+def _pod_in_page(page: str, watch: Watch) -> str:
+    for p in watch.inf["Pod"].list():
+        if p["metadata"]["name"] in page:
+            return p["metadata"]["name"]
+    return ""
+
+
+def _busiest_node(watch: Watch, app: str, candidates: list[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for p in watch.pods_of("app", app):
+        n = p["spec"].get("nodeName")
+        if n in candidates:
+            counts[n] = counts.get(n, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else None
+
+
+def _summary(watch: Watch) -> list[str]:
+    from tui import printers
+
+    out = []
+    for p in sorted(watch.inf["Pod"].list(), key=lambda p: p["metadata"]["name"]):
+        st = p.get("status") or {}
+        restarts = sum(int(c.get("restartCount", 0)) for c in st.get("containerStatuses") or [])
+        out.append(f"pod {p['metadata']['name']:<28} {printers.pod_status(p):<18} node {p['spec'].get('nodeName') or '-':<9} restarts {restarts}")
+    for j in watch.inf["Job"].list():
+        conds = [c["type"] for c in (j.get("status") or {}).get("conditions") or [] if c.get("status") == "True"]
+        out.append(f"job {j['metadata']['name']}: {', '.join(conds) or 'running'}")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.headless:
+        return fail("error: the interactive demo is `kube-tui`; use --headless for the printed story")
+    try:
+        return asyncio.run(run_demo(args))
+    except cluster_file.ClusterFileError as e:
+        return fail(f"error: {e}")
