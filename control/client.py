@@ -47,6 +47,7 @@ class Client:
         self.server_id: str | None = None
         self.watch_address: str | None = None
         self.user: str | None = None
+        self.hello: dict[str, Any] = {}  # the last hello answer (server id, watch address, cluster timings)
         self.last_warnings: list[str] = []
         self.malformed_events = 0
         self.reconnects = 0
@@ -97,6 +98,7 @@ class Client:
     async def _hello(self) -> dict:
         body: dict[str, Any] = {"join": {"node": self.join_node}} if self.join_node and not self.user else {}
         hello = await self._request_once("hello", body, min(self.timeout, 2.0))
+        self.hello = hello
         if "credential" in hello:
             self.token = hello["credential"]
         self.user = hello.get("user")

@@ -61,6 +61,7 @@ class ControlPlane:
             bookmark_interval=self.bookmark_interval,
             faults=self.faults,
             event_ttl=self.timings.event_ttl,
+            timings=self.timings.to_dict(),
         )
         try:
             await self.server.start()

@@ -508,8 +508,8 @@ class Kubelet:
         if not force and not _changed_noticeably(self._last_usage, now):
             return None
         self._last_usage = now
-        total = [sum(v[0] for v in now.values()), sum(v[1] for v in now.values())]
-        return json.dumps({"total": total, "pods": now}, separators=(",", ":"), sort_keys=True)
+        # Flat {"<ns>/<pod>": [millicores, bytes]}, as the dashboard reads it; node totals are the sum.
+        return json.dumps(now, separators=(",", ":"), sort_keys=True)
 
     def node_event(self, type_: str, reason: str, message: str) -> None:
         if self.events is not None:

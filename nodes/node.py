@@ -38,6 +38,7 @@ class NodeOptions:
     token: str | None
     data_dir: Path
     timings: Timings = field(default_factory=Timings)
+    timings_from_server: bool = True  # use the cluster's timings from the hello unless given explicitly
     proxy: bool = True
     usage_interval: float = 5.0
     cidr_wait: float = 3.0  # how long the node lifecycle controller gets to assign a pod range
@@ -115,6 +116,8 @@ class Node:
         opts.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.client = client = await join(opts, cfg.name)
         self.say(f"joined {opts.server} as {client.user}")
+        if opts.timings_from_server and client.hello.get("timings"):
+            opts.timings = Timings.from_dict(client.hello["timings"])
         status = self.status = NodeStatus(client, cfg, timings=opts.timings, say=self.say)
         events = self._events = EventRecorder(client, "kubelet", host=cfg.name)
         res = await status.register()

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
+
 from control.api import meta, quantity
 from control.apiserver.allocator import POD_CIDR
 from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT
@@ -160,12 +162,10 @@ class NodeStatus:
         self.node_ip: str | None = None
         self.kubelet_endpoint: str | None = None
         self.shutting_down = False
-        self.started = meta.now()
         self.lease_renewals = 0
         self.lease_failures = 0
         self.status_posts = 0
         self._last_report = 0.0
-        self._lease_uid: str | None = None
         self._boot_id = meta.new_uid()
 
     # -- the object ----------------------------------------------------------------------------
@@ -194,7 +194,13 @@ class NodeStatus:
         now = meta.now()
         cap = self.config.capacity()
         memory_ok, disk_ok, pid_ok = self._pressure()
-        ready_ok = not self.shutting_down
+        ready_ok = not self.shutting_down and bool(self.pod_cidr)
+        if self.shutting_down:
+            not_ready = "node is shutting down"
+        else:
+            # Like a kubelet whose CNI has no config yet: no pod network until the range is known.
+            not_ready = ("container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+                         "message:kube-tui: no pod range (spec.podCIDR) assigned to this node yet")
         conds = [
             _condition("MemoryPressure", memory_ok, now, ("KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
                        ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available")),
@@ -203,7 +209,7 @@ class NodeStatus:
             _condition("PIDPressure", pid_ok, now, ("KubeletHasSufficientPID", "kubelet has sufficient PID available"),
                        ("KubeletHasInsufficientPID", "kubelet has insufficient PID available")),
             _condition("Ready", ready_ok, now, ("KubeletReady", "kubelet is posting ready status"),
-                       ("KubeletNotReady", "node is shutting down")),
+                       ("KubeletNotReady", not_ready)),
         ]
         old = {c.get("type"): c for c in ((current or {}).get("status") or {}).get("conditions") or []}
         for c in conds:
@@ -243,10 +249,8 @@ class NodeStatus:
             return True, True, True
         memory_ok = disk_ok = pid_ok = True
         try:
-            import psutil
-
             memory_ok = psutil.virtual_memory().available >= MEMORY_AVAILABLE_MIN
-        except (ImportError, OSError):
+        except OSError:
             pass
         try:
             du = shutil.disk_usage(self.config.data_dir or "/")

@@ -122,9 +122,11 @@ class Pool:
         self._tasks.append(asyncio.create_task(
             run_workers(self.queue, self._sync, self.opts.sync_workers,
                         on_error=lambda k, e: log.warning("pool: sync of %s failed: %s", k, e)), name="pool-sync"))
+        # The sim runtime writes no log files (its logs are made up on request): no log dir is needed.
+        no_logs = Path("/nonexistent/kube-tui-sim")
         for name, st in self.nodes.items():
             k = self.kubelets[name] = Kubelet(
-                self.client, st, self.runtime, timings=self.opts.timings, log_dir=Path("/nonexistent/kube-tui-sim"),
+                self.client, st, self.runtime, timings=self.opts.timings, log_dir=no_logs,
                 pods=self.pod_informer.get, statuses=self.statuses,
                 events=self.events.new_recorder("kubelet", host=name),
                 enqueue=lambda key, n=name: self.queue.add((n, key[0], key[1])), shared_logs_root=True)

@@ -6,28 +6,25 @@ them to the visible view inside one batch_update, so a storm of events costs one
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import inspect
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import watchfiles
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Footer, Header
 
 from control.errors import ApiError
 from tui import printers
 from tui.model import ClusterModel
-from tui.views import ops
 from tui.views.base import View
+from tui.views.cluster_actions import ClusterActions
 from tui.views.detail import LogsScreen, TextScreen
 from tui.views.etcd import EtcdView
 from tui.views.flow import FlowView
-from tui.views.modals import ConfirmModal, HelpScreen, MessageModal, PromptModal
+from tui.views.idle import IdleCollector
+from tui.views.modals import ConfirmModal, HelpScreen, PromptModal
 from tui.views.palette import DashboardCommands
 from tui.views.resources import OverviewView, ResourceView
 from tui.views.scheduler import SchedulerView
@@ -54,44 +51,7 @@ MORE_VIEWS = (
 )
 
 
-class IdleCollector:
-    """Full garbage collections while the user is idle, never in the middle of a keypress.
-
-    With 10,000 pods cached, a generation-2 collection walks every cached dict (100-300 ms); Python
-    starts one whenever enough objects survive, which under 2,000 events/s means every few seconds.
-    The automatic one is held back and run between keystrokes instead (at the latest every minute,
-    so memory stays bounded).
-    """
-
-    IDLE = 2.0  # seconds without input before a collection may run
-    EVERY = 10.0  # at most this often when idle
-    AT_LEAST = 60.0  # and at least this often, idle or not
-
-    def __init__(self) -> None:
-        self._saved: tuple[int, int, int] | None = None
-        self._last_input = self._last_full = time.monotonic()
-
-    def open(self) -> None:
-        self._saved = gc.get_threshold()
-        gc.set_threshold(self._saved[0], self._saved[1], 1_000_000)
-
-    def close(self) -> None:
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
-
-    def input_seen(self) -> None:
-        self._last_input = time.monotonic()
-
-    def maybe_collect(self) -> None:
-        now = time.monotonic()
-        idle = now - self._last_input >= self.IDLE and now - self._last_full >= self.EVERY
-        if self._saved is not None and (idle or now - self._last_full >= self.AT_LEAST):
-            gc.collect()
-            self._last_full = time.monotonic()
-
-
-class KubeTuiApp(App[None]):
+class KubeTuiApp(ClusterActions, App[None]):
     TITLE = "kube-tui"
     CSS_PATH = ["app.tcss", "tables.tcss", "etcd.tcss", "scheduler.tcss", "flow.tcss", "modals.tcss"]
     COMMANDS = App.COMMANDS | {DashboardCommands}
@@ -187,7 +147,7 @@ class KubeTuiApp(App[None]):
         self.show_view("overview", remember=False)
         self.start_model()
         if self.apply_paths:
-            self.apply_files(self.apply_paths, initial=True)
+            self.apply_files(self.apply_paths)
             if self.watch_files:
                 self.watch_applied()
 
@@ -208,13 +168,19 @@ class KubeTuiApp(App[None]):
     def _tick(self) -> None:
         self._collector.maybe_collect()
         changes = self.model.take_dirty()
-        with self.batch_update():
-            self.active_view.apply(changes, self.model)
+        try:
+            with self.batch_update():
+                self.active_view.apply(changes, self.model)
+        except NoMatches:
+            return  # the app is closing: its widgets are already gone
         self._status()
 
     def _periodic(self) -> None:
-        with self.batch_update():
-            self.active_view.refresh_periodic(self.model)
+        try:
+            with self.batch_update():
+                self.active_view.refresh_periodic(self.model)
+        except NoMatches:
+            return
 
     def _status(self) -> None:
         now = self.model.clock()  # the model's clock: a test's fixed clock keeps the rate still
@@ -389,75 +355,6 @@ class KubeTuiApp(App[None]):
             return
         self.notify(f"{kind.lower()} {_name(obj)} deleted")
 
-    # -- nodes -------------------------------------------------------------------------------------------------
-    @work(group="nodes")
-    async def action_add_node(self) -> None:
-        existing = [k[1] for k in self.model.objects("Node")]
-        if self.launcher is None:
-            name = ops.next_node_name(existing)
-            server = getattr(self.model.client, "server", "") or self.server_label or "tcp://127.0.0.1:7070"
-            command = ops.join_command(server, name)
-            intro = "This dashboard did not start the cluster, so it cannot start a node itself.\nRun this in another terminal:"
-        else:
-            try:
-                name, command = await _call(self.launcher.add_node)
-            except Exception as e:  # a failed spawn is shown, not fatal
-                self.notify(f"could not start a node: {e}", severity="error")
-                return
-            intro = f"Starting {name}. To start one like it by hand, run this in another terminal:"
-        self.notify(command, title=f"node {name}", timeout=15)
-        self.push_screen(MessageModal(f"Add node {name}", f"{intro}\n\n  {command}\n", copy_text=command))
-
-    def action_stop_node(self) -> None:
-        started = list(self.launcher.started_nodes()) if self.launcher is not None else []
-        if not started:
-            self.notify("x stops a node this dashboard started (n adds one); none is running", severity="warning")
-            return
-        sel = self.active_view.selected()
-        if sel is not None and sel[0] == "Node" and _name(sel[1]) in started:
-            self.stop_node(_name(sel[1]))
-            return
-        self.push_screen(PromptModal("stop which node?", value=started[-1], suggestions=started),
-                         lambda answer: self.stop_node(answer.strip()) if answer else None)
-
-    @work(group="nodes")
-    async def stop_node(self, name: str) -> None:
-        self.notify(f"stopping {name} (kill -9): watch it go NotReady and its pods move")
-        stopped = await _call(self.launcher.stop_node, name)
-        if not stopped:
-            self.notify(f"{name} was not started by this dashboard", severity="warning")
-
-    # -- apply ---------------------------------------------------------------------------------------------------
-    def action_apply(self) -> None:
-        def chosen(answer: str | None) -> None:
-            if answer and answer.strip():
-                path = answer.strip()
-                if path not in self.apply_paths:
-                    self.apply_paths.append(path)
-                    if self.watch_files:
-                        self.watch_applied()
-                self.apply_files([path])
-
-        self.push_screen(PromptModal("apply -f", value=self.apply_paths[-1] if self.apply_paths else "",
-                                     placeholder="a manifest file or directory", suggestions=self.apply_paths), chosen)
-
-    @work(group="apply")
-    async def apply_files(self, paths: list[str], *, initial: bool = False) -> None:
-        lines, errors = await ops.apply_files(self.model.client, paths)
-        text, severity = ops.summarize_apply(lines, errors)
-        self.notify(text, title=f"apply {' '.join(paths)}", severity=severity, timeout=8)  # type: ignore[arg-type]
-
-    @work(exclusive=True, group="watch")
-    async def watch_applied(self) -> None:
-        dirs, files, applied_dirs = ops.watch_targets(self.apply_paths)
-        async for changes in watchfiles.awatch(*dirs, debounce=300, recursive=False):
-            paths = ops.relevant((p for _, p in changes), files, applied_dirs)
-            if paths:
-                lines, errors = await ops.apply_files(self.model.client, paths)
-                text, severity = ops.summarize_apply(lines, errors)
-                self.notify(text, title=f"re-applied {', '.join(p.rsplit('/', 1)[-1] for p in paths)}",
-                            severity=severity, timeout=8)  # type: ignore[arg-type]
-
 
 def _name(obj: dict) -> str:
     md = obj.get("metadata") or {}
@@ -467,14 +364,6 @@ def _name(obj: dict) -> str:
 def _owned_by(obj: dict, owner: dict) -> bool:
     uid = (owner.get("metadata") or {}).get("uid")
     return any(r.get("uid") == uid for r in (obj.get("metadata") or {}).get("ownerReferences") or [])
-
-
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    """Call a launcher method that may be sync (and block: spawning, waiting for a kill) or async."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args)
-    result = await asyncio.to_thread(fn, *args)
-    return await result if inspect.isawaitable(result) else result
 
 
 async def run_dashboard(client: Any, *, launcher: Any = None, apply_paths: Sequence[str] = (), watch_files: bool = False) -> None:

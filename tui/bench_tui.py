@@ -110,10 +110,14 @@ async def run(pods: int, nodes: int, rate: float, presses: int, view: str) -> di
     tick_costs: list[float] = []
     orig_tick = app._tick
 
+    tick_spans: list[tuple[float, float]] = []
+
     def tick() -> None:
         a = time.perf_counter()
         orig_tick()
-        tick_costs.append(time.perf_counter() - a)
+        b = time.perf_counter()
+        tick_costs.append(b - a)
+        tick_spans.append((a, b))
 
     app._tick = tick  # type: ignore[method-assign]
     start = time.perf_counter()
@@ -126,14 +130,14 @@ async def run(pods: int, nodes: int, rate: float, presses: int, view: str) -> di
         first_screen = frames[-1] - start
         app.show_view(view)
         await pilot.pause()
-        target = app.active_view
-        table = target.query_one("DataTable")
-        table.focus()
+        app.active_view.focus_main()
         await pilot.pause()
+        table: Any = app.screen.focused  # the view's main table (the pods table in the overview)
         stop = asyncio.Event()
         counter = [0]
         feeder = asyncio.create_task(feed(model, rate, stop, counter))
         latencies: list[float] = []
+        samples: list[tuple[float, float]] = []
         rng = random.Random(3)
         fed_from = time.perf_counter()
         for i in range(presses):
@@ -146,6 +150,7 @@ async def run(pods: int, nodes: int, rate: float, presses: int, view: str) -> di
                 await asyncio.sleep(0.001)
                 if table.cursor_row != before and len(frames) > n_frames and frames[-1] > sent:
                     latencies.append(frames[-1] - sent)
+                    samples.append((sent, frames[-1]))
                     break
                 if time.perf_counter() - sent > 5:
                     latencies.append(5.0)
@@ -159,6 +164,7 @@ async def run(pods: int, nodes: int, rate: float, presses: int, view: str) -> di
         "events": counter[0], "events_per_s": counter[0] / fed_s if fed_s else 0.0,
         "p50_ms": pct(latencies, 50) * 1000, "p99_ms": pct(latencies, 99) * 1000, "max_ms": max(latencies) * 1000,
         "presses": len(latencies), "tick_p50_ms": pct(tick_costs, 50) * 1000, "tick_p99_ms": pct(tick_costs, 99) * 1000,
+        "samples": samples, "tick_spans": tick_spans, "frames": frames,
         "ticks": len(tick_costs), "mean_ms": statistics.fmean(latencies) * 1000, "view": view,
     }
 

@@ -73,6 +73,7 @@ class Api:
         server_id: str,
         watch_address: str,
         event_ttl: int = 3600,
+        timings: dict[str, Any] | None = None,
         logs_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
     ) -> None:
         self.store = store
@@ -80,6 +81,7 @@ class Api:
         self.server_id = server_id
         self.watch_address = watch_address
         self.event_ttl = event_ttl
+        self.timings = timings or {}
         self.logs_proxy = logs_proxy
         self.cluster_ips = IPAllocator(SERVICE_CIDR)
         self.node_ports = PortAllocator(*NODE_PORT_RANGE)
@@ -219,6 +221,8 @@ class Api:
             "watch": self.watch_address,
             "revision": self.store.revision,
             "user": user,
+            # nodes started by hand learn the cluster's timings (lease, back-off) here
+            "timings": self.timings,
         }
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:

@@ -54,6 +54,7 @@ class ApiServer:
         faults: Faults | None = None,
         max_frame: int = wire.MAX_FRAME,
         event_ttl: int = 3600,
+        timings: dict[str, Any] | None = None,
         ctx: zmq.asyncio.Context | None = None,
     ) -> None:
         self.store = store
@@ -68,6 +69,7 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.faults = faults
         self.event_ttl = event_ttl
+        self.timings = timings
         self.address = listen
         self.watch_address = self.watch_listen
         self.hub: WatchHub | None = None
@@ -110,6 +112,7 @@ class ApiServer:
             server_id=self.server_id,
             watch_address=self.watch_address,
             event_ttl=self.event_ttl,
+            timings=self.timings,
             logs_proxy=self.kubelets.logs,
         )
         self._unsubscribe = self.store.subscribe(self.hub.on_commit)

@@ -27,7 +27,8 @@ class Controller:
         self.informers = informers
         self.timings = timings
         self.recorder = events.new_recorder(self.name)
-        self.queue: WorkQueue[Key] = WorkQueue(self.name, base_delay=0.005, max_delay=max(timings.backoff_max, 1.0))
+        # client-go backs a failing key off exponentially; capped so a demo never waits minutes for a retry
+        self.queue: WorkQueue[Key] = WorkQueue(self.name, base_delay=0.005, max_delay=min(30.0, max(timings.backoff_max, 1.0)))
         self.log = logging.getLogger(f"kube_tui.controllers.{self.name}")
 
     def enqueue(self, obj: dict) -> None:

@@ -209,6 +209,11 @@ class Expectations:
         self._e.pop(key, None)
 
 
+def namespace_terminating(e: ApiError) -> bool:
+    """A create refused because the namespace is going away: not worth an error (NamespaceTerminatingCause)."""
+    return e.code == 403 and "being terminated" in e.message
+
+
 # --- batches ---------------------------------------------------------------------------------------
 
 

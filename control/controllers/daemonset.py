@@ -306,7 +306,7 @@ class DaemonSetController(Controller):
         if selector.empty:
             self.recorder.event(ds, WARNING, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.")
             return
-        pods = await cu.claim(self.client, ds, selector, self.pod_informer.by_index(BY_NAMESPACE, ns))
+        pods = await cu.claim(self.client, ds, selector, self.informers.claim_candidates(self.pod_informer, ds))
         nodes = self.node_informer.list()
         hash_ = template_hash(ds)
         node_to_pods = self._node_to_pods(pods)
@@ -367,7 +367,8 @@ class DaemonSetController(Controller):
             try:
                 created = await self.client.create(pod)
             except ApiError as e:
-                self.recorder.event(ds, WARNING, "FailedCreate", f"Error creating: {e.message}")
+                if not cu.namespace_terminating(e):  # the namespace is going: no alarm
+                    self.recorder.event(ds, WARNING, "FailedCreate", f"Error creating: {e.message}")
                 raise
             self.recorder.event(ds, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
 

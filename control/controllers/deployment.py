@@ -520,7 +520,7 @@ class DeploymentController(Controller):
                 d.setdefault("status", {})["observedGeneration"] = gen
                 await self.client.update_status(d)
             return
-        candidates = self.rs_informer.by_index(BY_NAMESPACE, ns)
+        candidates = self.informers.claim_candidates(self.rs_informer, d)
         rss = await cu.claim(self.client, d, selector, candidates)
         if cu.is_terminating(d):
             await self._sync_status_only(d, rss)

@@ -24,6 +24,12 @@ def controller_uid(obj: dict) -> list[str]:
     return []
 
 
+def orphan_namespace(obj: dict) -> list[str]:
+    if controller_uid(obj):
+        return []
+    return [(obj.get("metadata") or {}).get("namespace") or ""]
+
+
 def owner_uids(obj: dict) -> list[str]:
     return [r["uid"] for r in (obj.get("metadata") or {}).get("ownerReferences") or [] if r.get("uid")]
 
@@ -32,6 +38,7 @@ def owner_uids(obj: dict) -> list[str]:
 BY_NAMESPACE = "namespace"
 BY_CONTROLLER = "controller-uid"
 BY_OWNER = "owner-uid"
+BY_ORPHAN = "orphan-namespace"  # objects with no controller, by namespace: the candidates for adoption
 BY_NODE = "spec.nodeName"
 
 
@@ -53,11 +60,18 @@ class SharedInformers:
             if inf.info.namespaced:
                 inf.add_index(BY_NAMESPACE, namespace_of)
             inf.add_index(BY_CONTROLLER, controller_uid)
+            inf.add_index(BY_ORPHAN, orphan_namespace)
             inf.add_index(BY_OWNER, owner_uids)
             if inf.info.kind == "Pod":
                 inf.add_index(BY_NODE, pod_node_name)
             self._informers[key] = inf
         return inf
+
+    @staticmethod
+    def claim_candidates(inf: Informer, owner: dict) -> list[dict]:
+        """What an owner may claim: what it controls now, and the orphans of its namespace."""
+        md = owner.get("metadata") or {}
+        return inf.by_index(BY_CONTROLLER, md.get("uid", "")) + inf.by_index(BY_ORPHAN, md.get("namespace") or "")
 
     def all(self) -> list[Informer]:
         return list(self._informers.values())

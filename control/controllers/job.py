@@ -203,7 +203,7 @@ class JobController(Controller):
         spec = job.get("spec") or {}
         satisfied = self.expectations.satisfied(key)
         selector = from_label_selector(spec.get("selector"))
-        pods = await cu.claim(self.client, job, selector, self.pod_informer.by_index(BY_NAMESPACE, ns))
+        pods = await cu.claim(self.client, job, selector, self.informers.claim_candidates(self.pod_informer, job))
         counts = count_pods(pods)
         status: dict[str, Any] = copy.deepcopy(job.get("status") or {})
         now = time.time()
@@ -274,7 +274,8 @@ class JobController(Controller):
             try:
                 created = await self.client.create(cu.pod_from_template(template, job, ref))
             except ApiError as e:
-                self.recorder.event(job, WARNING, "FailedCreate", f"Error creating: {e.message}")
+                if not cu.namespace_terminating(e):  # the namespace is going: no alarm
+                    self.recorder.event(job, WARNING, "FailedCreate", f"Error creating: {e.message}")
                 raise
             self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
 

@@ -148,7 +148,7 @@ class ReplicaSetController(Controller):
             return
         needs_sync = self.expectations.satisfied(key) and not cu.is_terminating(rs)
         selector = from_label_selector((rs.get("spec") or {}).get("selector"))
-        all_pods = self.pod_informer.by_index(BY_NAMESPACE, ns)
+        all_pods = self.informers.claim_candidates(self.pod_informer, rs)
         active = [p for p in all_pods if cu.is_pod_active(p)]
         pods = await cu.claim(self.client, rs, selector, active)
         manage_error: Exception | None = None
@@ -187,7 +187,8 @@ class ReplicaSetController(Controller):
                 try:
                     created = await self.client.create(pod)
                 except ApiError as e:
-                    self.recorder.event(rs, WARNING, "FailedCreate", f"Error creating: {e.message}")
+                    if not cu.namespace_terminating(e):  # the namespace is going: no alarm
+                        self.recorder.event(rs, WARNING, "FailedCreate", f"Error creating: {e.message}")
                     raise
                 self.recorder.event(rs, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
 

@@ -248,6 +248,8 @@ class Store:
     async def put(self, key: str, value: bytes, *, lease: int = 0) -> tuple[int, KeyValue | None]:
         """Set `key`; returns (revision of the write, previous live version or None)."""
         self._check_open()
+        if type(value) is not bytes:
+            raise TypeError(f"store values are bytes, got {type(value).__name__} for {key}")
         if lease and lease not in self._leases.leases:
             raise ErrLeaseNotFound(f"requested lease not found: {lease}")
         m = self._mvcc
@@ -291,6 +293,8 @@ class Store:
             for op in success if ok else failure:
                 if op.kind == "put":
                     self._touch(touched, op.key)
+                    if type(op.value) is not bytes:
+                        raise TypeError(f"store values are bytes, got {type(op.value).__name__} for {op.key}")
                     if op.lease and op.lease not in self._leases.leases:
                         raise ErrLeaseNotFound(f"requested lease not found: {op.lease}")
                     _, prev = m.put(op.key, op.value, op.lease, rev)

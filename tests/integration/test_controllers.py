@@ -308,7 +308,7 @@ async def test_deployment_rollout_and_rollback(plane: ControlPlane, client: Clie
 
 async def test_deployment_recreate_and_scale(plane: ControlPlane, client: Client) -> None:
     async with manager(plane, ["replicaset", "deployment"]), kubelet(client):
-        d = await client.create(deployment("rc", 2, {"app": "rc"}, strategy={"type": "Recreate"}))
+        d = await client.create(deployment("rc", 2, {"app": "rc"}, strategy={"type": "Recreate"}, revisionHistoryLimit=0))
         await wait_for(lambda: _deploy_status(client, "rc", availableReplicas=2), what="available")
         await client.patch("Deployment", "rc", {"spec": {"replicas": 3}})
         await wait_for(lambda: _deploy_status(client, "rc", availableReplicas=3, replicas=3), what="scaled")
@@ -320,6 +320,8 @@ async def test_deployment_recreate_and_scale(plane: ControlPlane, client: Client
                        timeout=20, what="recreated")
         ps = await pods(client, "app=rc")
         assert all(p["metadata"]["labels"].get("v") == "2" for p in ps)
+        # revisionHistoryLimit 0: the old, idle ReplicaSet is cleaned up
+        await wait_for(lambda: _n_rss(client, d, 1), what="history cleaned up")
 
 
 # --- garbage collection --------------------------------------------------------------------------------------------
@@ -359,7 +361,9 @@ async def test_node_lease_expiry_taints_and_evicts(plane: ControlPlane, client: 
         n2 = await wait_for(lambda: _node_with_cidr(client, "n2"), what="pod CIDR")
         assert n1["spec"]["podCIDRs"] == [n1["spec"]["podCIDR"]]
         assert n1["spec"]["podCIDR"] != n2["spec"]["podCIDR"]
-        await client.create(replicaset("ev", 2, {"app": "ev"}))
+        rs = replicaset("ev", 2, {"app": "ev"})
+        rs["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 1  # then force-deleted after 1 s
+        await client.create(rs)
         ps = await wait_for(lambda: _count(client, "app=ev", 2), what="pods")
         for p in ps:
             await client.bind("default", p["metadata"]["name"], "n1")
@@ -383,8 +387,10 @@ async def test_node_lease_expiry_taints_and_evicts(plane: ControlPlane, client: 
             await wait_for(lambda: _has_taint(client, "n1", "node.kubernetes.io/unreachable", "NoExecute"), what="taint")
             assert not any(t["key"].startswith("node.kubernetes.io/") for t in ((await client.get("Node", "n2")).get("spec") or {}).get("taints") or [])
             # eviction after min(300, eviction_timeout) seconds; the RS replaces the pods (left Pending: no scheduler)
-            await wait_for(lambda: _evicted(client, ps), timeout=15, what="old pods gone")
-            await wait_for(lambda: _count(client, "app=ev", 2), what="replacements")
+            old = {p["metadata"]["name"] for p in ps}
+            await wait_for(lambda: _new_pods(client, "app=ev", old, 2), timeout=15, what="replacements")
+            # the dead kubelet can't confirm the deletion: force-deleted after the grace period
+            await wait_for(lambda: _evicted(client, ps), what="old pods gone")
             marked = await events(client, "TaintManagerEviction")
             assert any(e["message"] == f"Marking for deletion Pod default/{ps[0]['metadata']['name']}" for e in marked)
             assert any(e["message"] == "Node is not ready" for e in await events(client, "NodeNotReady"))
@@ -486,7 +492,7 @@ async def test_job_backoff_limit(plane: ControlPlane, client: Client) -> None:
 
 
 async def test_daemonset_follows_nodes(plane: ControlPlane, client: Client) -> None:
-    async with manager(plane, ["daemonset"]):
+    async with manager(plane, ["daemonset"]), kubelet(client):
         await node(client, "a")
         await node(client, "b")
         tainted = await node(client, "c")
@@ -508,6 +514,14 @@ async def test_daemonset_follows_nodes(plane: ControlPlane, client: Client) -> N
         await wait_for(lambda: _ds_nodes(client, {"b", "d"}), what="leaves a")
         ds = await wait_for(lambda: _ds_status(client, "agent", desiredNumberScheduled=2, currentNumberScheduled=2), what="status")
         assert ds["status"]["numberMisscheduled"] == 0
+        # a template change rolls through the nodes, one unavailable at a time
+        ds = await wait_for(lambda: _ds_status(client, "agent", numberAvailable=2), what="available")
+        ds["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.26"
+        await client.update(ds)
+        await wait_for(lambda: _ds_status(client, "agent", updatedNumberScheduled=2, numberAvailable=2, observedGeneration=2),
+                       what="rolled")
+        await wait_for(lambda: _ds_nodes(client, {"b", "d"}), what="one pod per node")
+        assert all(p["spec"]["containers"][0]["image"] == "nginx:1.26" for p in await pods(client, "app=agent"))
 
 
 # --- namespace ------------------------------------------------------------------------------------------------------
@@ -601,9 +615,9 @@ def _is_ready(p: dict) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in (p.get("status") or {}).get("conditions") or [])
 
 
-async def _count(client: Client, sel: str, n: int, namespace: str = "default") -> list[dict] | None:
+async def _count(client: Client, sel: str, n: int, namespace: str = "default") -> list[dict] | bool:
     ps = await pods(client, sel, namespace)
-    return ps if len(ps) == n else None
+    return (ps or True) if len(ps) == n else False
 
 
 async def _active(client: Client, sel: str, n: int) -> bool:
@@ -628,6 +642,11 @@ async def _replaced(client: Client, sel: str, victim: str, n: int) -> bool:
     return len(ps) == n and victim not in {p["metadata"]["name"] for p in ps}
 
 
+async def _new_pods(client: Client, sel: str, old: set[str], n: int) -> bool:
+    ps = await pods(client, sel)
+    return len(ps) == n and not old & {p["metadata"]["name"] for p in ps}
+
+
 async def _released(client: Client, name: str) -> bool:
     return not (await client.get("Pod", name))["metadata"].get("ownerReferences")
 
@@ -647,6 +666,10 @@ async def _events_n(client: Client, reason: str, n: int) -> list[dict] | None:
 async def _owned_rss(client: Client, d: dict) -> list[dict]:
     return [rs for rs in (await client.list("ReplicaSet", "default"))["items"]
             if (meta.controller_of(rs) or {}).get("uid") == d["metadata"]["uid"]]
+
+
+async def _n_rss(client: Client, d: dict, n: int) -> bool:
+    return len(await _owned_rss(client, d)) == n
 
 
 async def _owned_rs(client: Client, d: dict, replicas: int, ready: int | None = None) -> dict | None:
@@ -746,3 +769,43 @@ async def _ds_status(client: Client, name: str, **want: int) -> dict | None:
     ds = await client.get("DaemonSet", name)
     st = ds.get("status") or {}
     return ds if all(st.get(k) == v for k, v in want.items()) else None
+
+
+# --- the real pieces together: scheduler, simulated nodes, every controller -----------------------------------
+
+
+async def test_end_to_end_with_simulated_nodes(plane: ControlPlane, client: Client) -> None:
+    from control.scheduler.scheduler import run_scheduler
+    from nodes.nodestatus import NodeConfig
+    from nodes.pool import Pool, PoolOptions
+
+    assert plane.server is not None and plane.credentials is not None
+    sched_client = plane.client("scheduler")
+    await sched_client.connect()
+    sched = asyncio.create_task(run_scheduler(sched_client, timings=FAST))
+    pool = Pool(NodeConfig(name=""), PoolOptions(server=plane.server.address, token=plane.credentials.admin, count=2,
+                                                 prefix="sim-", timings=FAST, start_delay=0.05), say=lambda s: None)
+    stopped = False
+    try:
+        async with manager(plane):
+            await pool.start()
+            await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                                 "spec": {"selector": {"app": "e2e"}, "ports": [{"port": 80}]}})
+            await client.create(deployment("e2e", 3, {"app": "e2e"}))
+            await wait_for(lambda: _deploy_status(client, "e2e", availableReplicas=3, updatedReplicas=3), timeout=20,
+                           what="deployment available on simulated nodes")
+            ps = await pods(client, "app=e2e")
+            assert {p["spec"]["nodeName"] for p in ps} <= {"sim-0", "sim-1"}
+            await wait_for(lambda: _endpoints(client, "web", ready=3), what="endpoints")
+            # the nodes stop heartbeating: Unknown, tainted
+            await pool.stop()
+            stopped = True
+            await wait_for(lambda: _node_ready(client, "sim-0", "Unknown"), timeout=10, what="sim-0 Unknown")
+            await wait_for(lambda: _has_taint(client, "sim-0", "node.kubernetes.io/unreachable", "NoExecute"), what="tainted")
+    finally:
+        if not stopped:
+            await pool.stop()
+        sched.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sched
+        await sched_client.close()

@@ -4,6 +4,8 @@ deletion, image pull errors, graceful shutdown, kill -9, and a control plane res
 from __future__ import annotations
 
 import dataclasses
+import json
+import random
 import signal
 import socket
 import uuid
@@ -146,11 +148,12 @@ async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client,
 
     await wait_for(started_event, 5, what="a Started event")
 
-    async def usage() -> bool:
+    async def usage() -> list[int] | None:
         n = await client.get("Node", "node-1", None)
-        return "default/web" in n["metadata"].get("annotations", {}).get("kube-tui.io/usage", "")
+        return json.loads(n["metadata"].get("annotations", {}).get("kube-tui.io/usage", "{}")).get("default/web")
 
-    await wait_for(usage, 5, what="the usage annotation")
+    cpu, memory = await wait_for(usage, 5, what="the usage annotation")
+    assert cpu >= 0 and memory > 0
 
 
 async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:
@@ -255,9 +258,19 @@ async def test_sigterm_stops_pods_marks_the_node_not_ready_and_keeps_the_pods(
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port whose next one is free too (the watch socket), below the ephemeral range so that no
+    reconnecting client's own local port can take it while the control plane is down."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(10000, low - 2)
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no free port pair")
 
 
 @pytest.mark.slow
@@ -296,3 +309,31 @@ async def test_control_plane_restart_keeps_running_containers(tmp_path: Path) ->
     finally:
         await n.stop()
         await plane.stop()
+
+
+async def test_a_restarted_node_runs_its_pods_again_on_the_same_address(
+        client: Client, plane: ControlPlane, tmp_path: Path) -> None:
+    opts = node_options(plane, tmp_path / "again")
+    first = Node(NodeConfig(name="again"), opts, say=lambda s: None)
+    await first.start()
+    try:
+        await client.create(pod("sticky", "exec sleep 300", node="again", grace=1))
+        before = await wait_for(phase_is(client, "sticky", "Running"), 10, what="sticky Running")
+    finally:
+        await first.stop()
+    assert condition(await client.get("Node", "again", None), "Ready")["status"] == "False"
+    second = Node(NodeConfig(name="again"), opts, say=lambda s: None)
+    await second.start()  # with the credential the first run saved: no join token needed
+    try:
+        assert second.status is not None and second.status.pod_cidr == first.status.pod_cidr  # type: ignore[union-attr]
+
+        async def running_again() -> dict | None:
+            p = await client.get("Pod", "sticky")
+            mine = second.kubelet is not None and ("default", "sticky") in second.kubelet.workers
+            return p if mine and (p.get("status") or {}).get("phase") == "Running" else None
+
+        after = await wait_for(running_again, 10, what="sticky running on the restarted node")
+        assert after["status"]["podIP"] == before["status"]["podIP"]
+        assert condition(await client.get("Node", "again", None), "Ready")["status"] == "True"
+    finally:
+        await second.stop()

@@ -20,6 +20,11 @@ class FakeClient:
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple, dict]] = []
         self.log_text = "hello from web-1\n"
+        self.last_warnings: list[str] = []
+
+    async def create_or_update(self, obj: dict) -> tuple[str, dict]:
+        self.calls.append(("apply", (obj,), {}))
+        return "created", obj
 
     async def patch(self, *args: Any, **kwargs: Any) -> dict:
         self.calls.append(("patch", args, kwargs))
@@ -35,6 +40,25 @@ class FakeClient:
             offset = body.get("offset") or 0
             return {"text": self.log_text[offset:], "offset": len(self.log_text)}
         raise ApiError(404, "NotFound", f"{verb}: not in the fake")
+
+
+class FakeLauncher:
+    """The launcher's duck type: add_node, stop_node, started_nodes."""
+
+    def __init__(self) -> None:
+        self.added: list[str | None] = []
+        self.stopped: list[str] = []
+
+    def add_node(self, name: str | None = None) -> tuple[str, str]:
+        self.added.append(name)
+        return "node-4", "kube-tui node --server tcp://127.0.0.1:7070 --token abc.def --name node-4"
+
+    def stop_node(self, name: str) -> bool:
+        self.stopped.append(name)
+        return True
+
+    def started_nodes(self) -> list[str]:
+        return ["node-4"]
 
 
 def _md(name: str, ns: str | None = "default", *, uid: str = "", writer: str = "kube-tui apply", **extra: Any) -> dict:

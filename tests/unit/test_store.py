@@ -181,6 +181,10 @@ async def test_txn_duplicate_key_is_rejected_and_nothing_applied(store: Store) -
         await store.txn([], [Op.put("/b", b"1"), Op.delete("/a"), Op.put("/a", b"2")], [])
     with pytest.raises(ErrLeaseNotFound):
         await store.txn([], [Op.put("/b", b"1"), Op.put("/c", b"2", lease=12345)], [])
+    with pytest.raises(TypeError, match="bytes"):
+        await store.txn([], [Op.put("/b", b"1"), Op.put("/c", "not bytes")], [])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bytes"):
+        await store.put("/c", "not bytes")  # type: ignore[arg-type]
     assert dump(store) == before and store.revision == 1
     assert (await store.put("/z", b"z"))[0] == 2
     assert [e.kv.key for e in store.events_since(0)] == ["/a", "/z"]

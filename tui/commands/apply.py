@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from control.client import Client
 from control.errors import ApiError
@@ -19,7 +20,14 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     add_client_args(p)
 
 
-async def apply_all(client: Client, items: list[manifests.Manifest], *, create_only: bool, namespace: str | None) -> int:
+async def apply_all(
+    client: Client,
+    items: list[manifests.Manifest],
+    *,
+    create_only: bool,
+    namespace: str | None,
+    out: Callable[[str], None] = print,
+) -> int:
     failures = 0
     for m in items:
         obj = m.obj
@@ -28,17 +36,17 @@ async def apply_all(client: Client, items: list[manifests.Manifest], *, create_o
         verb = "creating" if create_only else "applying"
         try:
             if create_only:
-                out = await client.create(obj)
+                stored = await client.create(obj)
                 result = "created"
             else:
-                result, out = await client.create_or_update(obj)
+                result, stored = await client.create_or_update(obj)
         except ApiError as e:
             failures += 1
             print(f"Error from server ({e.reason}): error when {verb} \"{m.source}\": {e.message}", file=sys.stderr)
             continue
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
-        print(f"{kind_ref(out)} {result}")
+        out(f"{kind_ref(stored)} {result}")
     return 1 if failures else 0
 
 

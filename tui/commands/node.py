@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir = Path(args.data_dir) if args.data_dir else default_data_dir(args.name)
         cfg.data_dir = str(data_dir)
         opts = NodeOptions(server=cfg_client.server, token=cfg_client.token, data_dir=data_dir, timings=timings,
-                           proxy=not args.no_proxy)
+                           proxy=not args.no_proxy, timings_from_server=not (args.timings or args.lease_duration))
         return asyncio.run(run_node(cfg, opts, say=_say))
     from nodes.pool import PoolOptions, run_pool
 

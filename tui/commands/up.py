@@ -43,14 +43,7 @@ async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet
             client = Client(launcher.server, token=_admin(data_dir), identity="kube-tui apply")
             try:
                 await client.connect()
-                if quiet:
-                    import contextlib
-                    import io
-
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        await apply_all(client, spec.objects, create_only=False, namespace=None)
-                else:
-                    await apply_all(client, spec.objects, create_only=False, namespace=None)
+                await apply_all(client, spec.objects, create_only=False, namespace=None, out=say)
             finally:
                 await client.close()
     except BaseException:

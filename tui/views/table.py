@@ -1,15 +1,20 @@
 """A DataTable kept in sync with a cache by difference: rows keyed by object uid, only changed cells touched.
 
-Two shortcuts keep 10,000 rows cheap in Textual's DataTable: columns have fixed widths, so new rows
-need no measuring (`_update_dimensions`), and removals are batched (`remove_rows`) instead of
-re-indexing the whole table once per removed row.
+Three shortcuts keep 10,000 rows cheap in Textual's DataTable: columns have fixed widths, so new rows
+need no measuring (`_update_dimensions`); removals are batched (`remove_rows`) instead of re-indexing
+the whole table once per removed row; and a changed row that is off screen is only remembered, and
+written into the table when it scrolls into view (every cell write invalidates the table's render
+caches, so 500 writes a tick for rows nobody sees would cost a full repaint each).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
@@ -23,7 +28,102 @@ if TYPE_CHECKING:
 
 
 class FastTable(DataTable):
-    """DataTable with fixed-width columns and batched row removal."""
+    """DataTable with fixed-width columns, batched row removal and a quick path for one-line cells."""
+
+    _fast_cells = True
+    _geometry = 0  # bumped when rows are added, removed or reordered (not when a cell changes)
+    _geometry_cache: tuple[tuple[int, int], list, list] | None = None
+
+    # DataTable recomputes row order and line offsets (O(rows)) after every cell update; with rows of
+    # height 1 they only change when rows are added, removed or sorted.
+    def _geometry_key(self) -> tuple[int, int]:
+        return (self.row_count, self._geometry)
+
+    @property
+    def ordered_rows(self) -> list:  # type: ignore[override]
+        cache = self._geometry_cache
+        if cache is None or cache[0] != self._geometry_key():
+            rows = [self.rows[self._row_locations.get_key(i)] for i in range(self.row_count)]
+            offsets = [(row.key, y) for row in rows for y in range(row.height)]
+            cache = self._geometry_cache = (self._geometry_key(), rows, offsets)
+        return cache[1]
+
+    @property
+    def _y_offsets(self) -> list:  # type: ignore[override]
+        self.ordered_rows  # noqa: B018 - refreshes the cache
+        assert self._geometry_cache is not None
+        return self._geometry_cache[2]
+
+    # (bumped after the change too: anything cached while DataTable was mid-change is dropped)
+    def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None, label: Any = None) -> RowKey:
+        self._geometry += 1
+        try:
+            return super().add_row(*cells, height=height, key=key, label=label)
+        finally:
+            self._geometry += 1
+
+    def remove_row(self, row_key: RowKey | str) -> None:
+        self._geometry += 1
+        try:
+            super().remove_row(row_key)
+        finally:
+            self._geometry += 1
+
+    def sort(self, *columns: Any, key: Any = None, reverse: bool = False) -> Any:
+        self._geometry += 1
+        try:
+            return super().sort(*columns, key=key, reverse=reverse)
+        finally:
+            self._geometry += 1
+
+    def clear(self, columns: bool = False) -> Any:
+        self._geometry += 1
+        try:
+            return super().clear(columns)
+        finally:
+            self._geometry += 1
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        """Render a one-line body cell straight to segments.
+
+        DataTable renders each cell through Rich's full layout (markup parsing, Padding, Styled,
+        render_lines): ~150 µs a cell, 60-150 ms for a screen of rows, paid again after every update.
+        A one-line cell is just its text cropped and padded to the column, with the same styles
+        (pre = base + component, post from the cursor's CSS priority) and the same cache key.
+        """
+        if not self._fast_cells or row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        try:
+            row_key = self._row_locations.get_key(row_index)
+            column_key = self._column_locations.get_key(column_index)
+            cache_key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
+                         self._update_count, self._pseudo_class_state)
+            cached = self._cell_render_cache.get(cache_key)
+            if cached is not None:
+                return cached
+            if self.rows[row_key].height != 1:
+                return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            component_style, post_style = self._get_styles_to_render_cell(
+                False, False, row_index < self.fixed_rows or column_index < self.fixed_columns, hover, cursor,
+                self.show_cursor, self._show_hover_cursor, self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css")
+        except (AttributeError, KeyError, TypeError):  # a Textual whose internals moved: use its own path
+            self._fast_cells = False
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        value = self._data[row_key][column_key]
+        text = value.copy() if isinstance(value, Text) else Text(str(value))
+        pad = self.cell_padding
+        text.truncate(max(0, width - 2 * pad), overflow="ellipsis", pad=True)
+        segments = [Segment(" " * pad, style)]
+        segments.extend(Segment(seg.text, style + seg.style if seg.style else style) for seg in text.render(self.app.console, end=""))
+        segments.append(Segment(" " * pad, style))
+        if post_style:
+            segments = [Segment(seg.text, (seg.style or Style()) + post_style) for seg in segments]
+        lines = [segments]
+        self._cell_render_cache[cache_key] = lines
+        return lines
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         if any(c.auto_width for c in self.columns.values()) or any(self.rows[k].label is not None for k in new_rows if k in self.rows):
@@ -49,6 +149,7 @@ class FastTable(DataTable):
             self._new_rows.discard(k)
             del self.rows[k]
             del self._data[k]
+        self._geometry += 1
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
@@ -77,7 +178,8 @@ class ResourceTable(FastTable):
         self.kind = kind
         self.spec = spec or spec_for(kind)
         self.filter_text = ""
-        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._cells: dict[str, tuple[Cell, ...]] = {}  # what each row should show
+        self._pushed: dict[str, tuple[Cell, ...]] = {}  # what the DataTable holds, when it differs
         self._uid_by_key: dict[Key, str] = {}
         self._key_by_uid: dict[str, Key] = {}
         self._col_keys = [c.key for c in self.spec.columns]
@@ -151,11 +253,46 @@ class ResourceTable(FastTable):
                 keys.append(k)
         self.sync_keys(keys, objs, model)
 
+    def _visible_rows(self) -> range:
+        top = int(self.scroll_offset.y)
+        return range(max(0, top - 1), min(self.row_count, top + self.size.height + 1))
+
+    def _visible_uids(self) -> list[str]:
+        out = []
+        for i in self._visible_rows():
+            uid = self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+            if uid is not None:
+                out.append(uid)
+        return out
+
+    def _write(self, uid: str, old: tuple[Cell, ...], cells: tuple[Cell, ...]) -> None:
+        for col, a, b in zip(self._col_keys, old, cells, strict=False):
+            if a != b:
+                self.update_cell(uid, col, b)
+
+    def flush_visible(self) -> None:
+        """Write the remembered changes of rows now on screen into the table."""
+        if not self._pushed:
+            return
+        for uid in self._visible_uids():
+            old = self._pushed.pop(uid, None)
+            if old is not None:
+                self._write(uid, old, self._cells[uid])
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.flush_visible()
+
+    def on_resize(self) -> None:
+        self.flush_visible()
+
     def _forget(self, uids: list[str]) -> None:
         if not uids:
             return
         for uid in uids:
             self._cells.pop(uid, None)
+            self._pushed.pop(uid, None)
             k = self._key_by_uid.pop(uid, None)
             if k is not None and self._uid_by_key.get(k) == uid:
                 del self._uid_by_key[k]
@@ -164,15 +301,17 @@ class ResourceTable(FastTable):
     def _apply(self, want: dict[str, tuple[Key, tuple[Cell, ...]]]) -> None:
         added = False
         selected = self.key_at_cursor()
+        visible = set(self._visible_uids()) if len(want) > 8 else None
         for uid, (k, cells) in want.items():
             old = self._cells.get(uid)
             if old is None:
                 self.add_row(*cells, key=uid)
                 added = True
             elif old != cells:
-                for col, a, b in zip(self._col_keys, old, cells, strict=False):
-                    if a != b:
-                        self.update_cell(uid, col, b)
+                if visible is None or uid in visible:
+                    self._write(uid, self._pushed.pop(uid, old), cells)
+                else:
+                    self._pushed.setdefault(uid, old)  # written when it scrolls into view
             self._cells[uid] = cells
             self._uid_by_key[k] = uid
             self._key_by_uid[uid] = k
@@ -180,6 +319,8 @@ class ResourceTable(FastTable):
             self.sort(*self._sort_cols)
             if selected:
                 self.move_to_key(selected)
+        if added or visible is not None:
+            self.flush_visible()  # rows moved (sort, removals) or were deferred
 
     def set_filter(self, text: str, objs: Mapping[Key, dict], model: ClusterModel) -> None:
         self.filter_text = text.strip().lower()

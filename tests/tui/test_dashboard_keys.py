@@ -1,0 +1,219 @@
+"""Pilot-driven tests of the dashboard: each view and key against a deterministic fake cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dashboard_fake import FakeClient, FakeLauncher, fake_model, pod
+from helpers import wait_for
+
+from tui.app import KubeTuiApp
+from tui.views.detail import LogsScreen, TextScreen
+from tui.views.modals import ConfirmModal, HelpScreen, MessageModal, PromptModal
+from tui.views.resources import OverviewView, ResourceView
+
+SIZE = (160, 44)
+
+
+def make_app(client: FakeClient | None = None, **kwargs: object) -> KubeTuiApp:
+    c = client or FakeClient()
+    return KubeTuiApp(lambda: fake_model(c), server_label="tcp://127.0.0.1:7070", **kwargs)  # type: ignore[arg-type]
+
+
+def pods_table(app: KubeTuiApp):  # noqa: ANN201 - a ResourceTable
+    view = app._views["pods"]
+    assert isinstance(view, ResourceView)
+    return view.panel.table
+
+
+async def test_colon_prompt_switches_views_with_completion() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.active_view, OverviewView)
+        await pilot.press("colon")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("p", "o", "d", "enter")
+        assert app.current == "pods"
+        await pilot.press("colon", "e", "t", "tab", "enter")  # "et" completes to "etcd"
+        assert app.current == "etcd"
+        await pilot.press("escape")  # back to pods
+        assert app.current == "pods"
+        await pilot.press("8")
+        assert app.current == "flow"
+
+
+async def test_filter_narrows_and_escape_clears() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = pods_table(app)
+        assert table.row_count == 4
+        await pilot.press("slash", *"crash", "enter")
+        assert table.row_count == 1 and table.selected_key() == ("default", "web-3")
+        await pilot.press("escape")
+        assert table.row_count == 4
+
+
+async def test_describe_yaml_and_logs_of_the_selected_pod() -> None:
+    client = FakeClient()
+    app = make_app(client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "down")  # big-0, then web-1
+        assert pods_table(app).selected_key() == ("default", "web-1")
+        await pilot.press("d")
+        assert isinstance(app.screen, TextScreen)
+        assert "Name:" in app.screen.text and "web-1" in app.screen.text and "Scheduled" in app.screen.text
+        await pilot.press("escape", "y")
+        assert isinstance(app.screen, TextScreen) and "kind: Pod" in app.screen.text
+        await pilot.press("escape", "l")
+        assert isinstance(app.screen, LogsScreen)
+        log = app.screen.query_one("Log")
+        await wait_for(lambda: "hello from web-1" in "\n".join(log.lines), what="the first log lines")
+        client.log_text += "second line\n"
+        await wait_for(lambda: any("second line" in line for line in log.lines), what="followed log output")
+        await pilot.press("escape")
+        assert app.current == "pods"
+
+
+async def test_scale_patches_replicas() -> None:
+    client = FakeClient()
+    app = make_app(client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "s")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("ctrl+a", "ctrl+k", "5", "enter")  # clear the current "3", type 5
+        await wait_for(lambda: any(c[0] == "patch" for c in client.calls), what="a patch")
+        verb, args, kwargs = next(c for c in client.calls if c[0] == "patch")
+        assert args == ("Deployment", "web", {"spec": {"replicas": 5}}) and kwargs == {"namespace": "default"}
+        await pilot.press("1", "s")  # not scalable: a warning, no prompt
+        assert not isinstance(app.screen, PromptModal)
+
+
+async def test_delete_asks_first() -> None:
+    client = FakeClient()
+    app = make_app(client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "ctrl+d")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        assert not client.calls
+        await pilot.press("ctrl+d", "y")
+        await wait_for(lambda: client.calls, what="a delete")
+        assert client.calls[0][:2] == ("delete", ("Pod", "big-0"))
+
+
+async def test_add_node_shows_the_command_without_a_launcher() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(lambda: isinstance(app.screen, MessageModal), what="the node command")
+        assert isinstance(app.screen, MessageModal)
+        assert "kube-tui node --server tcp://127.0.0.1:7070 --token <join token printed by kube-tui control> --name node-4" in app.screen.body
+        await pilot.press("x")  # nothing this dashboard started: only a warning
+        await pilot.press("escape")
+
+
+async def test_add_and_stop_node_through_the_launcher() -> None:
+    launcher = FakeLauncher()
+    app = make_app(launcher=launcher)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(lambda: isinstance(app.screen, MessageModal), what="the node command")
+        assert launcher.added == [None] and "--name node-4" in app.screen.body  # type: ignore[attr-defined]
+        await pilot.press("escape", "x")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("enter")
+        await wait_for(lambda: launcher.stopped == ["node-4"], what="stop_node")
+
+
+async def test_help_and_command_palette() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "ctrl+p", *"View: Sched", "enter")
+        await wait_for(lambda: app.current == "sched", what="the palette to switch views")
+
+
+async def test_etcd_view_shows_values_and_walks_revisions() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        tree = app.active_view.query_one("#etcd-tree")
+        await pilot.press("down", "enter", "down", "enter", "down")  # deployments/ default/ web
+        view = app.active_view
+        await wait_for(lambda: view._shown, what="the value of a key")  # type: ignore[attr-defined]
+        assert view._key == "/registry/deployments/default/web"  # type: ignore[attr-defined]
+        assert view.selected() is not None and view.selected()[0] == "Deployment"
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: "no earlier revision" in view._note or len(view._shown) > 1)  # type: ignore[attr-defined]
+        assert tree.has_focus
+
+
+async def test_scheduler_view_explains_each_node() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("7")
+        view = app.active_view
+        nodes = view.query_one("#sched-nodes")
+        assert view.pods.selected_key() == ("default", "big-0")  # type: ignore[attr-defined]  # unschedulable first
+        cells = [str(c) for row in range(nodes.row_count) for c in nodes.get_row_at(row)]
+        assert any("NodeResourcesFit: Insufficient cpu" in c for c in cells)
+        await pilot.press("down")
+        await pilot.pause()
+        cells = [str(c) for row in range(nodes.row_count) for c in nodes.get_row_at(row)]
+        assert "★" in cells and "170" in cells  # web-1's winner and its total
+
+
+async def test_flow_view_filters_to_one_object_and_tells_its_story() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "down", "f")  # web-1 in the pods view: its flow
+        assert app.current == "flow"
+        view = app.active_view
+        assert view.focus_ref == ("Pod", "default/web-1")  # type: ignore[attr-defined]
+        assert view.table.row_count == 3  # type: ignore[attr-defined]
+        story = str(view.query_one("#flow-timeline").render())
+        assert "Deployment default/web: created by kube-tui apply" in story
+        assert "scheduler: bound to node-1" in story and "(+350 ms)" in story
+        await pilot.press("f")
+        assert view.focus_ref is None and view.table.row_count == 16  # type: ignore[attr-defined]
+
+
+async def test_ticks_update_rows_in_place_and_coalesce() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = pods_table(app)
+        keys_before = [r.key for r in table.ordered_rows]
+        calls: list[int] = []
+        view = app.active_view
+        original = view.apply
+        view.apply = lambda changes, model: (calls.append(len(changes.objects.get("Pod", ()))), original(changes, model))  # type: ignore[method-assign]
+        for i in range(2000):
+            app.model.feed(pod("web-2", "node-2", restarts=i, ip="127.2.0.2", writer="kubelet/node-2"))
+        app.model.feed(pod("new-1", None, "Pending"))
+        await wait_for(lambda: table.row_count == 5, what="the new pod's row")
+        assert calls[0] == 2  # 2,001 changes, one tick, two dirty pods
+        assert table.get_row("uid-default-web-2")[4] == "1999"
+        assert [r.key for r in table.ordered_rows if r.key.value != "uid-default-new-1"] == keys_before
+
+
+async def test_apply_a_file_and_reapply_on_save(tmp_path: Path) -> None:
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n")
+    client = FakeClient()
+    app = make_app(client, apply_paths=[str(manifest)], watch_files=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: len([c for c in client.calls if c[0] == "apply"]) == 1, what="the initial apply")
+
+        def saved_and_reapplied() -> bool:
+            # saved again on every poll: the watcher only reports changes made after it started
+            manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n")
+            return any(c[1][0]["metadata"]["name"] == "team-b" for c in client.calls if c[0] == "apply")
+
+        await wait_for(saved_and_reapplied, timeout=10, interval=0.5, what="the re-apply on save")
+        await pilot.press("a")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("enter")
+        await wait_for(lambda: len([c for c in client.calls if c[0] == "apply"]) >= 3, what="apply from the prompt")

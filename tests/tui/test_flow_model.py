@@ -1,0 +1,101 @@
+"""Unit tests of the dashboard's pure logic: flow summaries and timelines, the model's coalescing and indexes."""
+
+from __future__ import annotations
+
+from dashboard_fake import NOW, fake_model, pod
+
+from control.apiserver.watch import RAW_TOPIC
+from tui.flow import FlowLog, summarize, timeline, writer_of
+from tui.model import ClusterModel, RawMirror
+
+
+def test_summaries_name_what_changed() -> None:
+    pending = pod("p", None, "Pending")
+    bound = pod("p", "node-2", "Pending", waiting="ContainerCreating")
+    running = pod("p", "node-2", "Running")
+    assert summarize("Pod", "ADDED", pending, None) == "created"
+    assert summarize("Pod", "MODIFIED", bound, pending).startswith("bound to node-2, ContainerCreating")
+    assert "phase Pending→Running" in summarize("Pod", "MODIFIED", running, bound)
+    d1 = {"kind": "Deployment", "spec": {"replicas": 2}}
+    d2 = {"kind": "Deployment", "spec": {"replicas": 3}}
+    assert summarize("Deployment", "MODIFIED", d2, d1) == "replicas 2→3"
+    assert summarize("Pod", "DELETED", running, running) == "deleted"
+    assert writer_of(bound) == "kubelet/node-1"
+
+
+def test_flow_ring_is_bounded_and_measures_deltas() -> None:
+    log = FlowLog(capacity=3)
+    a = pod("a", None, "Pending", writer="controller-manager")
+    log.record("Pod", "ADDED", a, None, 10.0)
+    b = pod("a", "node-1", "Pending", writer="scheduler")
+    step = log.record("Pod", "MODIFIED", b, a, 10.004)
+    assert step.delta_ms is not None and abs(step.delta_ms - 4.0) < 1e-6
+    for i in range(5):
+        log.record("Pod", "ADDED", pod(f"x{i}", None), None, 11.0 + i)
+    assert len(log) == 3
+    assert [s.key for s in log.since(log.last_seq - 1)] == ["default/x4"]
+
+
+def test_pod_timeline_reads_from_creation_to_running() -> None:
+    m = fake_model()
+    steps = m.flow.for_objects([("Pod", "default/web-1")])
+    lines = timeline(steps, focus=("Pod", "default/web-1"))
+    assert lines[0].startswith("created by controller-manager at rev")
+    assert "scheduler: bound to node-1" in lines[1] and "(+4 ms)" in lines[1]
+    assert "kubelet/node-1: phase Pending→Running" in lines[2] and "(+350 ms)" in lines[2]
+
+
+def test_changes_coalesce_into_one_dirty_set_per_take() -> None:
+    m = fake_model()
+    m.take_dirty()
+    base = pod("web-2", "node-2")
+    for i in range(2000):
+        m.feed(dict(base, status=dict(base["status"], containerStatuses=[{"restartCount": i}])))
+    changes = m.take_dirty()
+    assert changes.objects["Pod"] == {("default", "web-2")}
+    assert ("", "node-2") in changes.objects["Node"]  # a pod's node row shows its allocation
+    assert not m.take_dirty()
+
+
+def test_allocation_and_usage_follow_pods() -> None:
+    m = fake_model()
+    assert m.pod_count("node-1") == 2
+    assert m.allocated("node-1") == (200, 2 * 64 * 2**20)
+    m.feed(pod("web-3", "node-1"), "DELETED")
+    assert m.allocated("node-1") == (100, 64 * 2**20)
+    assert m.usage(m.get("Node", None, "node-1") or {}) == {"default/web-1": (120, 40 * 2**20)}
+    assert m.clock() == NOW
+
+
+class _NoClient:
+    server_id = "x"
+
+    def subscribe(self, topic: bytes, fn: object) -> object:
+        return lambda: None
+
+
+def test_raw_mirror_applies_in_order_and_relists_on_gap() -> None:
+    mirror = RawMirror(_NoClient())  # type: ignore[arg-type]
+    assert mirror.topic == RAW_TOPIC
+    mirror.synced = True
+    mirror.seq = 5
+    put = {"key": "/registry/pods/default/a", "type": "PUT", "create_revision": 9, "mod_revision": 9, "version": 1}
+    mirror._apply({"seq": 6, "type": "MODIFIED", "rev": 9, "object": put})
+    assert mirror.cache["/registry/pods/default/a"].mod_revision == 9
+    mirror._apply({"seq": 6, "type": "MODIFIED", "rev": 9, "object": put})  # duplicate: ignored
+    assert mirror.events == 1
+    mirror._apply({"seq": 8, "type": "MODIFIED", "rev": 11, "object": put})
+    assert mirror.relist_reasons == {"gap": 1}
+    mirror._need_relist.clear()
+    mirror._apply({"seq": 7, "type": "BOOKMARK", "rev": 12, "object": None})
+    assert mirror.relist_reasons == {"gap": 2}
+    gone = dict(put, type="DELETE")
+    mirror.seq = 6
+    mirror._apply({"seq": 7, "type": "DELETED", "rev": 12, "object": gone})
+    assert "/registry/pods/default/a" not in mirror.cache
+
+
+def test_model_reads_fall_back_to_local_caches() -> None:
+    m = ClusterModel(None, watch=False)
+    assert m.objects("Pod") == {}
+    assert m.synced
