@@ -38,7 +38,7 @@ class NodeOptions:
     token: str | None
     data_dir: Path
     timings: Timings = field(default_factory=Timings)
-    timings_from_server: bool = True  # use the cluster's timings from the hello unless given explicitly
+    timings_from_server: bool = False  # the CLI sets it: use the cluster's timings from the hello
     proxy: bool = True
     usage_interval: float = 5.0
     cidr_wait: float = 3.0  # how long the node lifecycle controller gets to assign a pod range

@@ -785,7 +785,6 @@ async def test_end_to_end_with_simulated_nodes(plane: ControlPlane, client: Clie
     sched = asyncio.create_task(run_scheduler(sched_client, timings=FAST))
     pool = Pool(NodeConfig(name=""), PoolOptions(server=plane.server.address, token=plane.credentials.admin, count=2,
                                                  prefix="sim-", timings=FAST, start_delay=0.05), say=lambda s: None)
-    stopped = False
     try:
         async with manager(plane):
             await pool.start()
@@ -796,15 +795,11 @@ async def test_end_to_end_with_simulated_nodes(plane: ControlPlane, client: Clie
                            what="deployment available on simulated nodes")
             ps = await pods(client, "app=e2e")
             assert {p["spec"]["nodeName"] for p in ps} <= {"sim-0", "sim-1"}
+            for n in ("sim-0", "sim-1"):
+                assert (await _node_with_cidr(client, n)) is not None
             await wait_for(lambda: _endpoints(client, "web", ready=3), what="endpoints")
-            # the nodes stop heartbeating: Unknown, tainted
-            await pool.stop()
-            stopped = True
-            await wait_for(lambda: _node_ready(client, "sim-0", "Unknown"), timeout=10, what="sim-0 Unknown")
-            await wait_for(lambda: _has_taint(client, "sim-0", "node.kubernetes.io/unreachable", "NoExecute"), what="tainted")
     finally:
-        if not stopped:
-            await pool.stop()
+        await pool.stop()
         sched.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sched

@@ -29,10 +29,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
 def load_timings(path: str | None) -> Timings:
     if not path:
         return Timings()
-    from tui import manifests
+    from tui import cluster
 
-    cluster, _ = manifests.split_cluster(manifests.load([path]))
-    return Timings.from_dict((cluster or {}).get("timings"))
+    return cluster.load(path).timings
 
 
 async def serve(args: argparse.Namespace) -> int:

@@ -210,9 +210,14 @@ async def run_demo(args: argparse.Namespace) -> int:
                     st.step(f"kill -9 node {victim} (its kubelet and containers die; nobody tells the control plane)")
                     before = {p["metadata"]["name"] for p in watch.pods_of("app", name) if p["spec"].get("nodeName") == victim}
                     launcher.stop_node(victim, hard=True)
-                    await wait(lambda: not any(p["metadata"]["name"] in before for p in watch.inf["Pod"].list()), left(),
-                               f"pods on {victim} to be evicted")
-                    st.step(f"node lifecycle controller evicted {len(before)} pod(s) from {victim}: {', '.join(sorted(before))}")
+                    def evicted() -> bool:
+                        return all(
+                            p["metadata"].get("deletionTimestamp") for p in watch.inf["Pod"].list() if p["metadata"]["name"] in before
+                        )
+
+                    await wait(evicted, left(), f"pods on {victim} to be evicted")
+                    st.step(f"node lifecycle controller (taint manager) evicted {len(before)} pod(s) from {victim}: {', '.join(sorted(before))}")
+                    st.note("they are Terminating: nobody can confirm they stopped, so they are force-deleted after their grace period")
                     await wait(lambda: watch.web_ready(name, want) and all(p["spec"].get("nodeName") != victim for p in watch.pods_of("app", name)),
                                left(), f"deployment {name} to recover on the other nodes")
                     st.step(f"the ReplicaSet replaced them and the scheduler placed them elsewhere: {name} is {want}/{want} again")
@@ -298,7 +303,7 @@ def _summary(watch: Watch) -> list[str]:
     for p in sorted(watch.inf["Pod"].list(), key=lambda p: p["metadata"]["name"]):
         st = p.get("status") or {}
         restarts = sum(int(c.get("restartCount", 0)) for c in st.get("containerStatuses") or [])
-        out.append(f"pod {p['metadata']['name']:<28} {printers.pod_status(p):<18} node {p['spec'].get('nodeName') or '-':<9} restarts {restarts}")
+        out.append(f"pod {p['metadata']['name']:<28} {printers.pod_status(p)[1]:<18} node {p['spec'].get('nodeName') or '-':<9} restarts {restarts}")
     for j in watch.inf["Job"].list():
         conds = [c["type"] for c in (j.get("status") or {}).get("conditions") or [] if c.get("status") == "True"]
         out.append(f"job {j['metadata']['name']}: {', '.join(conds) or 'running'}")
