@@ -10,7 +10,7 @@ BENCHES = {
     "watch": "control.bench_watch",
     "nodes": "nodes.bench",
     "proxy": "nodes.bench",
-    "scheduler": "control.scheduler.bench",
+    "scheduler": "control.bench_scheduler",
     "startup": "control.bench_startup",
     "tui": "tui.bench_tui",
 }

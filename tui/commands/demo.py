@@ -218,8 +218,11 @@ async def run_demo(args: argparse.Namespace) -> int:
                     await wait(evicted, left(), f"pods on {victim} to be evicted")
                     st.step(f"node lifecycle controller (taint manager) evicted {len(before)} pod(s) from {victim}: {', '.join(sorted(before))}")
                     st.note("they are Terminating: nobody can confirm they stopped, so they are force-deleted after their grace period")
-                    await wait(lambda: watch.web_ready(name, want) and all(p["spec"].get("nodeName") != victim for p in watch.pods_of("app", name)),
-                               left(), f"deployment {name} to recover on the other nodes")
+                    def recovered() -> bool:
+                        live = [p for p in watch.pods_of("app", name) if not p["metadata"].get("deletionTimestamp")]
+                        return watch.web_ready(name, want) and all(p["spec"].get("nodeName") != victim for p in live)
+
+                    await wait(recovered, left(), f"deployment {name} to recover on the other nodes")
                     st.step(f"the ReplicaSet replaced them and the scheduler placed them elsewhere: {name} is {want}/{want} again")
             summary = _summary(watch)
             print("\nsummary:")

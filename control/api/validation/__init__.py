@@ -1,0 +1,123 @@
+"""Kubernetes' validation of the objects kube-tui serves, on create and update, with the apiserver's wording.
+
+`validate` reports every bad field (it never stops at the first) and the admission warnings.
+It expects `apply_defaults` to have run, but tolerates a field that defaulting would fill.
+Ported from pkg/apis/core/validation, pkg/apis/apps/validation and pkg/apis/batch/validation;
+one module per concept, this one only dispatches by kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from control.api import warnings as admission_warnings
+from control.api.kinds import KINDS
+from control.api.labels import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
+from control.api.validation.cluster import validate_event, validate_lease, validate_namespace, validate_node
+from control.api.validation.container import PULL_POLICIES, is_env_var_name, validate_probe
+from control.api.validation.field import (
+    IMMUTABLE,
+    NEGATIVE,
+    Errors,
+    NameRule,
+    duplicate,
+    forbidden,
+    invalid,
+    not_found,
+    not_supported,
+    required,
+    shown,
+)
+from control.api.validation.meta import (
+    TOTAL_ANNOTATION_SIZE_LIMIT,
+    validate_annotations,
+    validate_label_selector,
+    validate_labels,
+    validate_object_meta,
+)
+from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_pod, validate_pod_spec
+from control.api.validation.ports import PORT_RANGE, PROTOCOLS, is_valid_port_name, is_valid_port_num
+from control.api.validation.resources import validate_resources
+from control.api.validation.scheduling import TAINT_EFFECTS
+from control.api.validation.service import (
+    NODE_PORT_RANGE,
+    SERVICE_TYPES,
+    validate_endpoints,
+    validate_service,
+)
+from control.api.validation.update import (
+    POD_UPDATE_FORBIDDEN,
+    validate_job_update,
+    validate_node_update,
+    validate_object_meta_update,
+    validate_pod_update,
+    validate_service_update,
+    validate_workload_update,
+)
+from control.api.validation.workloads import (
+    validate_daemonset,
+    validate_deployment,
+    validate_job,
+    validate_replicaset,
+)
+from control.errors import FieldError
+
+__all__ = [
+    "DNS_POLICIES", "IMMUTABLE", "NAME_RULES", "NEGATIVE", "NODE_PORT_RANGE", "POD_UPDATE_FORBIDDEN", "PORT_RANGE",
+    "PROTOCOLS", "PULL_POLICIES", "RESTART_POLICIES", "SERVICE_TYPES", "TAINT_EFFECTS",
+    "TOTAL_ANNOTATION_SIZE_LIMIT", "Errors", "NameRule", "duplicate", "forbidden", "invalid", "is_env_var_name",
+    "is_valid_port_name", "is_valid_port_num", "not_found", "not_supported", "required", "validate",
+    "validate_annotations", "validate_label_selector", "validate_labels", "validate_object_meta",
+    "validate_pod_spec", "validate_probe", "validate_resources",
+]
+
+
+NAME_RULES: dict[str, NameRule] = {
+    "Namespace": is_dns1123_label,
+    "Service": is_dns1035_label,
+}
+_VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
+    "Pod": validate_pod,
+    "Deployment": validate_deployment,
+    "ReplicaSet": validate_replicaset,
+    "DaemonSet": validate_daemonset,
+    "Job": validate_job,
+    "Service": validate_service,
+    "Endpoints": validate_endpoints,
+    "Namespace": validate_namespace,
+    "Node": validate_node,
+    "Lease": validate_lease,
+    "Event": validate_event,
+}
+_UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
+    "Pod": validate_pod_update,
+    "Deployment": validate_workload_update,
+    "ReplicaSet": validate_workload_update,
+    "DaemonSet": validate_workload_update,
+    "Job": validate_job_update,
+    "Service": validate_service_update,
+    "Node": validate_node_update,
+}
+
+
+def validate(obj: dict[str, Any], old: dict[str, Any] | None = None) -> tuple[list[FieldError], list[str]]:
+    """Validate an object (and, with `old`, an update of it): every field error, and the warnings."""
+    errs: Errors = []
+    if not isinstance(obj, dict):
+        invalid(errs, "", None, "must be an object")
+        return errs, []
+    kind = obj.get("kind")
+    info = KINDS.get(kind) if isinstance(kind, str) else None
+    if info is None:
+        not_supported(errs, "kind", shown(kind), sorted(KINDS))
+        return errs, []
+    validate_object_meta(errs, obj.get("metadata"), "metadata", NAME_RULES.get(info.kind, is_dns1123_subdomain),
+                         info.namespaced)
+    _VALIDATORS[info.kind](obj, errs)
+    if old is not None:
+        validate_object_meta_update(errs, obj, old)
+        update = _UPDATE_VALIDATORS.get(info.kind)
+        if update is not None:
+            update(obj, old, errs)
+    return errs, admission_warnings.collect(obj)

@@ -1,0 +1,86 @@
+"""The pod spec, for pods and pod templates alike: volumes, containers, policies, scheduling fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from control.api.labels import is_dns1123_label, is_dns1123_subdomain
+from control.api.validation.container import validate_containers
+from control.api.validation.field import (
+    Errors,
+    as_dict,
+    as_list,
+    check_name,
+    duplicate,
+    int_field,
+    not_supported,
+    required,
+    shown,
+    str_field,
+)
+from control.api.validation.meta import validate_labels
+from control.api.validation.scheduling import validate_affinity, validate_tolerations
+
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
+
+
+def _volumes(errs: Errors, volumes: Any, path: str) -> set[str]:
+    names: set[str] = set()
+    for i, v in enumerate(as_list(errs, volumes, path)):
+        vpath = f"{path}[{i}]"
+        v = as_dict(errs, v, vpath) or {}
+        name = v.get("name")
+        if not name:
+            required(errs, f"{vpath}.name")
+        else:
+            check_name(errs, str(name), f"{vpath}.name", is_dns1123_label)
+            if str(name) in names:
+                duplicate(errs, f"{vpath}.name", name)
+            names.add(str(name))
+        host_path = v.get("hostPath")
+        if isinstance(host_path, dict) and not host_path.get("path"):
+            required(errs, f"{vpath}.hostPath.path")
+    return names
+
+
+def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
+    """ValidatePodSpec, for pods and pod templates alike."""
+    if spec is None:
+        required(errs, f"{path}.containers")
+        return
+    spec = as_dict(errs, spec, path)
+    if spec is None:
+        return
+    volumes = _volumes(errs, spec.get("volumes"), f"{path}.volumes")
+    names: set[str] = set()
+    host_network = spec.get("hostNetwork") is True
+    validate_containers(errs, spec.get("initContainers"), f"{path}.initContainers", volumes=volumes, names=names,
+                host_network=host_network, init=True)
+    validate_containers(errs, spec.get("containers"), f"{path}.containers", volumes=volumes, names=names,
+                host_network=host_network, init=False)
+    policy = spec.get("restartPolicy")
+    if policy == "":
+        required(errs, f"{path}.restartPolicy")
+    elif policy is not None and policy not in RESTART_POLICIES:
+        not_supported(errs, f"{path}.restartPolicy", shown(policy), RESTART_POLICIES)
+    dns = spec.get("dnsPolicy")
+    if dns is not None and dns not in DNS_POLICIES:
+        not_supported(errs, f"{path}.dnsPolicy", shown(dns), DNS_POLICIES)
+    validate_labels(errs, spec.get("nodeSelector"), f"{path}.nodeSelector")
+    int_field(errs, spec, "terminationGracePeriodSeconds", f"{path}.terminationGracePeriodSeconds", minimum=None)
+    int_field(errs, spec, "activeDeadlineSeconds", f"{path}.activeDeadlineSeconds", minimum=1,
+               detail="must be between 1 and 2147483647, inclusive")
+    int_field(errs, spec, "priority", f"{path}.priority", minimum=None)
+    for key, rule in (("nodeName", is_dns1123_subdomain), ("schedulerName", is_dns1123_subdomain),
+                      ("hostname", is_dns1123_label), ("subdomain", is_dns1123_label),
+                      ("serviceAccountName", is_dns1123_subdomain)):
+        value = str_field(errs, spec, key, f"{path}.{key}")
+        if value:
+            check_name(errs, value, f"{path}.{key}", rule)
+    validate_tolerations(errs, spec.get("tolerations"), f"{path}.tolerations")
+    validate_affinity(errs, spec.get("affinity"), f"{path}.affinity")
+
+
+def validate_pod(obj: dict[str, Any], errs: Errors) -> None:
+    validate_pod_spec(errs, obj.get("spec"), "spec")

@@ -1,0 +1,109 @@
+"""What an update may change: the immutable fields of each kind, checked against the stored object."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from control.api.validation.field import IMMUTABLE, Errors, forbidden, invalid, is_int, shown
+
+POD_UPDATE_FORBIDDEN = (
+    "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,"
+    "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),"
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+)
+
+
+def validate_object_meta_update(errs: Errors, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Name, namespace, uid and creation time never change; an empty new value means 'not sent'."""
+    nm, om = new.get("metadata"), old.get("metadata")
+    if not isinstance(nm, dict) or not isinstance(om, dict):
+        return
+    for key in ("name", "namespace", "uid", "creationTimestamp"):
+        if nm.get(key) and om.get(key) and nm[key] != om[key]:
+            invalid(errs, f"metadata.{key}", shown(nm[key]), IMMUTABLE)
+
+
+def validate_pod_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) -> None:
+    nspec, ospec = new.get("spec"), old.get("spec")
+    if not isinstance(nspec, dict) or not isinstance(ospec, dict):
+        return
+    old_deadline, new_deadline = ospec.get("activeDeadlineSeconds"), nspec.get("activeDeadlineSeconds")
+    if is_int(old_deadline):
+        if new_deadline is None:
+            invalid(errs, "spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value")
+        elif is_int(new_deadline) and new_deadline > old_deadline:
+            invalid(errs, "spec.activeDeadlineSeconds", new_deadline, "must be less than or equal to previous value")
+    # Tolerations may only be added (an existing one may change only its tolerationSeconds).
+    new_tols = [t for t in nspec.get("tolerations") or [] if isinstance(t, dict)]
+    for t in ospec.get("tolerations") or []:
+        if not isinstance(t, dict):
+            continue
+        strip = {k: v for k, v in t.items() if k != "tolerationSeconds"}
+        if not any({k: v for k, v in n.items() if k != "tolerationSeconds"} == strip for n in new_tols):
+            forbidden(errs, "spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
+            break
+    # Compare what is left after taking the mutable fields from the old spec.
+    masked = copy.deepcopy(nspec)
+    for key in ("containers", "initContainers"):
+        new_cs, old_cs = masked.get(key), ospec.get(key)
+        if isinstance(new_cs, list) and isinstance(old_cs, list) and len(new_cs) == len(old_cs):
+            for nc, oc in zip(new_cs, old_cs, strict=True):
+                if isinstance(nc, dict) and isinstance(oc, dict) and "image" in oc:
+                    nc["image"] = oc["image"]
+    for key in ("activeDeadlineSeconds", "tolerations"):
+        _restore(masked, ospec, key)
+    if isinstance(ospec.get("terminationGracePeriodSeconds"), int) and ospec["terminationGracePeriodSeconds"] < 0 \
+            and masked.get("terminationGracePeriodSeconds") == 1:
+        masked["terminationGracePeriodSeconds"] = ospec["terminationGracePeriodSeconds"]
+    # kube-tui lets an update bind an unbound pod (the bind verb is the usual way); once bound, it's fixed.
+    if not ospec.get("nodeName"):
+        _restore(masked, ospec, "nodeName")
+    if masked != ospec:
+        forbidden(errs, "spec", POD_UPDATE_FORBIDDEN + _spec_diff(ospec, masked))
+
+
+def _restore(target: dict[str, Any], source: dict[str, Any], key: str) -> None:
+    if key in source:
+        target[key] = copy.deepcopy(source[key])
+    else:
+        target.pop(key, None)
+
+
+def _spec_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Which top-level spec fields changed, in place of the Go struct diff Kubernetes prints."""
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return "\n  changed: " + ", ".join(f"spec.{k}" for k in changed) if changed else ""
+
+
+def validate_workload_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) -> None:
+    nspec, ospec = new.get("spec") or {}, old.get("spec") or {}
+    if isinstance(nspec, dict) and isinstance(ospec, dict) and nspec.get("selector") != ospec.get("selector"):
+        invalid(errs, "spec.selector", None, IMMUTABLE)
+
+
+def validate_job_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) -> None:
+    validate_workload_update(new, old, errs)
+    nspec, ospec = new.get("spec") or {}, old.get("spec") or {}
+    if not isinstance(nspec, dict) or not isinstance(ospec, dict):
+        return
+    # A suspended Job's template may still be adjusted before it starts (Kubernetes allows a subset).
+    if nspec.get("template") != ospec.get("template") and not ospec.get("suspend"):
+        invalid(errs, "spec.template", None, IMMUTABLE)
+    if nspec.get("completions") != ospec.get("completions"):
+        invalid(errs, "spec.completions", shown(nspec.get("completions")), IMMUTABLE)
+
+
+def validate_service_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) -> None:
+    nip = (new.get("spec") or {}).get("clusterIP")
+    oip = (old.get("spec") or {}).get("clusterIP")
+    # The server carries the allocated IP over when the client leaves it out; a different one is an error.
+    if oip and nip and nip != oip and (new.get("spec") or {}).get("type") != "ExternalName":
+        invalid(errs, "spec.clusterIP", shown(nip), IMMUTABLE)
+
+
+def validate_node_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) -> None:
+    ocidr = (old.get("spec") or {}).get("podCIDR")
+    ncidr = (new.get("spec") or {}).get("podCIDR")
+    if ocidr and ncidr != ocidr:
+        forbidden(errs, "spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')

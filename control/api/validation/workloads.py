@@ -1,0 +1,196 @@
+"""Workloads that run pods from a template: Deployment, ReplicaSet, DaemonSet and Job.
+
+Ported from pkg/apis/apps/validation and pkg/apis/batch/validation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from control.api.labels import Selector, from_label_selector, regex_error
+from control.api.validation.field import (
+    NEGATIVE,
+    Errors,
+    as_dict,
+    forbidden,
+    int_field,
+    invalid,
+    is_int,
+    not_supported,
+    required,
+    shown,
+)
+from control.api.validation.meta import validate_annotations, validate_label_selector, validate_labels
+from control.api.validation.pod import RESTART_POLICIES, validate_pod_spec
+from control.errors import ApiError
+
+
+def _workload_selector(errs: Errors, spec: dict[str, Any], what: str, *, generated: bool = False) -> Selector | None:
+    sel = spec.get("selector")
+    if sel is None:
+        if not generated:
+            required(errs, "spec.selector")
+        return None
+    sel = as_dict(errs, sel, "spec.selector")
+    if sel is None:
+        return None
+    before = len(errs)
+    validate_label_selector(errs, sel, "spec.selector")
+    if not sel.get("matchLabels") and not sel.get("matchExpressions"):
+        invalid(errs, "spec.selector", None, f"empty selector is invalid for {what}")
+        return None
+    if len(errs) != before:
+        return None
+    try:
+        return from_label_selector(sel)
+    except ApiError:
+        invalid(errs, "spec.selector", None, "invalid label selector")
+        return None
+
+
+def _pod_template(errs: Errors, spec: dict[str, Any], selector: Selector | None,
+                  restart_policies: tuple[str, ...]) -> None:
+    """ValidatePodTemplateSpecForReplicaSet and friends: labels match, pod spec valid, restart policy allowed."""
+    template = spec.get("template")
+    if template is None:
+        required(errs, "spec.template")
+        return
+    template = as_dict(errs, template, "spec.template")
+    if template is None:
+        return
+    meta = as_dict(errs, template.get("metadata"), "spec.template.metadata") or {}
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    if selector is not None and not selector.empty and not selector.matches(labels):
+        invalid(errs, "spec.template.metadata.labels", None, "`selector` does not match template `labels`")
+    # Kubernetes' path for template labels skips "metadata" (ObjectMeta is inlined in Go).
+    validate_labels(errs, meta.get("labels"), "spec.template.labels")
+    validate_annotations(errs, meta.get("annotations"), "spec.template.annotations")
+    validate_pod_spec(errs, template.get("spec"), "spec.template.spec")
+    pod_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    policy = pod_spec.get("restartPolicy") or "Always"
+    if policy in RESTART_POLICIES and policy not in restart_policies:
+        not_supported(errs, "spec.template.spec.restartPolicy", policy, restart_policies)
+    if pod_spec.get("ephemeralContainers"):
+        forbidden(errs, "spec.template.spec.ephemeralContainers", "ephemeral containers not allowed in pod template")
+
+
+_PERCENT = re.compile(r"^[0-9]+%$")
+
+
+def _int_or_percent(errs: Errors, value: Any, path: str) -> int | None:
+    """ValidatePositiveIntOrPercent; returns the number (percent or count) for the zero checks."""
+    if value is None:
+        return None
+    if is_int(value):
+        if value < 0:
+            invalid(errs, path, value, NEGATIVE)
+        return value
+    if isinstance(value, str):
+        if not _PERCENT.match(value):
+            invalid(errs, path, value, regex_error(
+                "a valid percent string must be a numeric string followed by an ending '%'", "[0-9]+%", "1%", "93%"))
+            return None
+        n = int(value[:-1])
+        if n > 100 and path.endswith("maxUnavailable"):
+            invalid(errs, path, value, "must not be greater than 100%")
+        return n
+    invalid(errs, path, shown(value), "must be an integer or a percentage")
+    return None
+
+
+def _deployment_strategy(errs: Errors, strategy: Any) -> None:
+    strategy = as_dict(errs, strategy, "spec.strategy")
+    if strategy is None:
+        return
+    kind = strategy.get("type") or "RollingUpdate"
+    if kind == "Recreate":
+        if strategy.get("rollingUpdate") is not None:
+            forbidden(errs, "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")
+    elif kind == "RollingUpdate":
+        ru = as_dict(errs, strategy.get("rollingUpdate"), "spec.strategy.rollingUpdate") or {}
+        unavailable = _int_or_percent(errs, ru.get("maxUnavailable"), "spec.strategy.rollingUpdate.maxUnavailable")
+        surge = _int_or_percent(errs, ru.get("maxSurge"), "spec.strategy.rollingUpdate.maxSurge")
+        if unavailable == 0 and surge == 0:
+            invalid(errs, "spec.strategy.rollingUpdate.maxUnavailable", shown(ru.get("maxUnavailable")),
+                    "may not be 0 when `maxSurge` is 0")
+    else:
+        not_supported(errs, "spec.strategy.type", shown(kind), ("Recreate", "RollingUpdate"))
+
+
+def _replicas(errs: Errors, spec: dict[str, Any]) -> None:
+    int_field(errs, spec, "replicas", "spec.replicas")
+    int_field(errs, spec, "minReadySeconds", "spec.minReadySeconds")
+
+
+def validate_deployment(obj: dict[str, Any], errs: Errors) -> None:
+    spec = as_dict(errs, obj.get("spec"), "spec")
+    if spec is None:
+        required(errs, "spec.selector")
+        required(errs, "spec.template")
+        return
+    _replicas(errs, spec)
+    selector = _workload_selector(errs, spec, "deployment")
+    _pod_template(errs, spec, selector, ("Always",))
+    _deployment_strategy(errs, spec.get("strategy"))
+    int_field(errs, spec, "revisionHistoryLimit", "spec.revisionHistoryLimit")
+    deadline = int_field(errs, spec, "progressDeadlineSeconds", "spec.progressDeadlineSeconds")
+    min_ready = spec.get("minReadySeconds") if is_int(spec.get("minReadySeconds")) else 0
+    if deadline is not None and deadline <= min_ready:
+        invalid(errs, "spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds")
+
+
+def validate_replicaset(obj: dict[str, Any], errs: Errors) -> None:
+    spec = as_dict(errs, obj.get("spec"), "spec")
+    if spec is None:
+        required(errs, "spec.selector")
+        required(errs, "spec.template")
+        return
+    _replicas(errs, spec)
+    # Kubernetes says "deployment" here too (shared code); keep its wording.
+    selector = _workload_selector(errs, spec, "deployment")
+    _pod_template(errs, spec, selector, ("Always",))
+
+
+def validate_daemonset(obj: dict[str, Any], errs: Errors) -> None:
+    spec = as_dict(errs, obj.get("spec"), "spec")
+    if spec is None:
+        required(errs, "spec.selector")
+        required(errs, "spec.template")
+        return
+    int_field(errs, spec, "minReadySeconds", "spec.minReadySeconds")
+    int_field(errs, spec, "revisionHistoryLimit", "spec.revisionHistoryLimit")
+    selector = _workload_selector(errs, spec, "daemonset")
+    _pod_template(errs, spec, selector, ("Always",))
+    strategy = as_dict(errs, spec.get("updateStrategy"), "spec.updateStrategy")
+    if strategy is None:
+        return
+    kind = strategy.get("type") or "RollingUpdate"
+    if kind not in ("OnDelete", "RollingUpdate"):
+        not_supported(errs, "spec.updateStrategy.type", shown(kind), ("OnDelete", "RollingUpdate"))
+    elif kind == "RollingUpdate":
+        ru = as_dict(errs, strategy.get("rollingUpdate"), "spec.updateStrategy.rollingUpdate") or {}
+        path = "spec.updateStrategy.rollingUpdate"
+        unavailable = _int_or_percent(errs, ru.get("maxUnavailable"), f"{path}.maxUnavailable")
+        surge = _int_or_percent(errs, ru.get("maxSurge"), f"{path}.maxSurge")
+        if unavailable and surge:
+            invalid(errs, f"{path}.maxSurge", shown(ru.get("maxSurge")), "may not be set when maxUnavailable is non-zero")
+        elif unavailable == 0 and not surge:
+            required(errs, f"{path}.maxUnavailable", "cannot be 0 when maxSurge is 0")
+
+
+def validate_job(obj: dict[str, Any], errs: Errors) -> None:
+    spec = as_dict(errs, obj.get("spec"), "spec")
+    if spec is None:
+        required(errs, "spec.template")
+        return
+    for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
+        int_field(errs, spec, key, f"spec.{key}")
+    mode = spec.get("completionMode")
+    if mode is not None and mode not in ("NonIndexed", "Indexed"):
+        not_supported(errs, "spec.completionMode", shown(mode), ("NonIndexed", "Indexed"))
+    if mode == "Indexed" and spec.get("completions") is None:
+        required(errs, "spec.completions", "when completion mode is Indexed")
+    # Without manualSelector the server generates the selector (job_selector_defaults).
+    selector = _workload_selector(errs, spec, "job", generated=spec.get("manualSelector") is not True)
+    _pod_template(errs, spec, selector, ("OnFailure", "Never"))

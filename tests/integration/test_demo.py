@@ -1,0 +1,35 @@
+"""The headless demo end to end: a real cluster of processes tells the list-watch story and recovers from a node kill."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, kube_tui_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.timeout(300)
+def test_headless_demo_converges(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "demo", "--headless", "--timeout", "200"],
+        cwd=ROOT,
+        env=kube_tui_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    for hop in ("controller-manager (deployment)", "controller-manager (replicaset)", "scheduler -> API server: bound",
+                "kubelet on", "controller-manager (endpoints)", "kube-proxy: http://127.0.0.1:30080/ answered from 3 different pods",
+                "kill -9 node", "Ready=Unknown", "evicted", "web is 3/3 again", "too-big stays Pending: 0/4 nodes are available"):
+        assert hop in text, f"missing step {hop!r}:\n{text}"
+    assert "OK: the cluster converged" in text
+    # nothing of the demo's cluster is left running
+    left = subprocess.run(["pgrep", "-f", "kube-tui-demo-"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", left.stdout
