@@ -19,6 +19,8 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import signal
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -158,7 +160,7 @@ def _writer_entry(server: str, token: str, kind: str, count: int, concurrency: i
 
 # -- one run ------------------------------------------------------------------------------------------
 def run(nodes: int, pods: int, *, queued: bool, fsync: bool = True, concurrency: int = 64,
-        profile: str = "") -> dict[str, Any]:
+        profile: str = "", py_spy: str = "", scheduler_process: bool = False) -> dict[str, Any]:
     """One control plane, `nodes` Nodes, then `pods` Pods; the scheduler runs during ("e2e") or after ("queued")."""
     spawn = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="kube-tui-bench-") as tmp:
@@ -176,17 +178,25 @@ def run(nodes: int, pods: int, *, queued: bool, fsync: bool = True, concurrency:
             if watch_q.get(timeout=120) != "ready":
                 raise RuntimeError("the watcher did not start")
             if not queued:
-                cmd_q.put("scheduler")
+                _start_scheduler(cmd_q, procs, server, token, scheduler_process, spawn)
             node_rate = _write(spawn, procs, server, token, "Node", nodes, concurrency)
             if watch_q.get(timeout=600) != "nodes":
                 raise RuntimeError("the watcher did not see every node")
             time.sleep(1.0)  # let the scheduler's node informer catch up before the clock starts
+            spy = _py_spy(py_spy, plane.pid) if not queued else None
             pod_times = _write(spawn, procs, server, token, "Pod", pods, concurrency)
             started = time.time()
             if queued:
-                cmd_q.put("scheduler")
+                spy = _py_spy(py_spy, plane.pid)
+                _start_scheduler(cmd_q, procs, server, token, scheduler_process, spawn)
             report = watch_q.get(timeout=900)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
         finally:
+            for p in procs[1:]:
+                if p.is_alive() and p.name == "kube-scheduler":
+                    p.terminate()  # runs until told to stop, like kube-scheduler
             cmd_q.put("stop")
             for p in reversed(procs):
                 p.join(60)
@@ -208,6 +218,41 @@ def run(nodes: int, pods: int, *, queued: bool, fsync: bool = True, concurrency:
         out["seconds"] = round(last_bound - pod_times["first"], 2)
         out["pods_per_s"] = round(bound / max(1e-9, last_bound - pod_times["first"]), 1)  # first create -> last bound
     return out
+
+
+def _start_scheduler(cmd_q: Any, procs: list[Any], server: str, token: str, separate: bool, spawn: Any) -> None:
+    if not separate:
+        cmd_q.put("scheduler")
+        return
+    p = spawn.Process(target=_scheduler_entry, args=(server, token), name="kube-scheduler")
+    p.start()
+    procs.append(p)
+
+
+def _scheduler_entry(server: str, token: str) -> None:
+    """`kube-tui scheduler` in its own process, like kube-scheduler: runs until terminated."""
+    from control.client import Client
+    from control.scheduler.scheduler import run_scheduler
+    from control.timings import Timings
+
+    async def main() -> None:
+        client = Client(server, token=token, identity="kube-scheduler")
+        await client.connect()
+        task = asyncio.create_task(run_scheduler(client, timings=Timings()))
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        await asyncio.gather(task, return_exceptions=True)
+        await client.close()
+
+    asyncio.run(main())
+
+
+def _py_spy(path: str, pid: int | None) -> subprocess.Popen | None:
+    """A py-spy sampling profile (raw collapsed stacks) of the control plane process, if asked for."""
+    if not path or pid is None:
+        return None
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
+                             "--output", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _write(spawn: Any, procs: list[Any], server: str, token: str, kind: str, count: int, concurrency: int) -> dict:
@@ -236,6 +281,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-fsync", action="store_true", help="store without fsync (default: fsync, like etcd)")
     p.add_argument("--profile", metavar="FILE", default="",
                    help="cProfile the control plane process from the scheduler's start; stats to FILE")
+    p.add_argument("--py-spy", metavar="FILE", default="",
+                   help="sample the control plane process with py-spy (raw collapsed stacks) during the measurement")
+    p.add_argument("--scheduler-process", action="store_true",
+                   help="run the scheduler as its own process (`kube-tui scheduler`), not inside the control plane")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if args.pure:
@@ -258,7 +307,8 @@ def main(argv: list[str]) -> int:
     results = []
     for mode in modes:
         r = run(args.nodes, args.pods, queued=mode == "queued", fsync=not args.no_fsync,
-                concurrency=args.concurrency, profile=f"{args.profile}.{mode}" if args.profile else "")
+                concurrency=args.concurrency, profile=f"{args.profile}.{mode}" if args.profile else "",
+                py_spy=f"{args.py_spy}.{mode}" if args.py_spy else "", scheduler_process=args.scheduler_process)
         results.append(r)
         if args.json:
             continue

@@ -12,7 +12,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from control import errors, wire
+from control import curve, errors, wire
 from control.api import kinds
 from control.errors import ApiError
 
@@ -35,8 +35,10 @@ class Client:
         join_node: str | None = None,
         ctx: zmq.asyncio.Context | None = None,
         max_frame: int = wire.MAX_FRAME,
+        server_key: str | None = None,
     ) -> None:
         self.server = server
+        self.server_key = server_key  # the API server's CURVE public key (z85): encrypt and authenticate it
         self.token = token
         self.timeout = timeout
         self.retry_for = retry_for
@@ -72,6 +74,10 @@ class Client:
         sock.setsockopt(zmq.RCVHWM, 100_000)
         sock.setsockopt(zmq.RECONNECT_IVL, 50)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        if self.server_key:
+            # Requests carry their token, so an ephemeral client key is enough here.
+            pub, sec = curve.client_keypair(None)
+            self._set_curve(sock, pub, sec)
         sock.connect(self.server)
         self._dealer = sock
         self._dealer_sync = zmq.Socket.shadow(sock.underlying)
@@ -310,11 +316,24 @@ class Client:
         sub.setsockopt(zmq.RECONNECT_IVL, 50)
         sub.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         sub.setsockopt(zmq.MAXMSGSIZE, self.max_frame * 4)
+        # The server authorizes each subscription by who we are: prove it when connecting.
+        if self.server_key:
+            pub, sec = curve.client_keypair(self.token)
+            self._set_curve(sub, pub, sec)
+        elif self.hello.get("watch_auth") == "plain" and self.token:
+            sub.setsockopt(zmq.PLAIN_USERNAME, b"token")
+            sub.setsockopt(zmq.PLAIN_PASSWORD, self.token.encode())
         sub.connect(self.watch_address)
         for topic in self._topics:
             sub.setsockopt(zmq.SUBSCRIBE, topic)
         self._sub = sub
         self._watcher = asyncio.create_task(self._read_events(sub), name=f"{self.identity}-watch")
+
+    def _set_curve(self, sock: zmq.asyncio.Socket, public: bytes, secret: bytes) -> None:
+        assert self.server_key is not None
+        sock.setsockopt(zmq.CURVE_SERVERKEY, self.server_key.encode())
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
 
     def subscribe(self, topic: bytes, fn: Callable[[dict], None]) -> Callable[[], None]:
         """Deliver every event of `topic` to fn (decoded; malformed ones dropped and counted)."""

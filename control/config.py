@@ -23,6 +23,7 @@ def default_data_dir() -> Path:
 class ClientConfig:
     server: str
     token: str | None
+    server_key: str | None = None  # the API server's CURVE public key (z85), when it encrypts
 
 
 def _recorded() -> dict:
@@ -33,7 +34,7 @@ def _recorded() -> dict:
         return {}
 
 
-def record(server: str, token: str, data_dir: Path) -> None:
+def record(server: str, token: str, data_dir: Path, server_key: str | None = None) -> None:
     """What `kube-tui control` leaves for this user's later commands (owner-only)."""
     d = home()
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -41,11 +42,11 @@ def record(server: str, token: str, data_dir: Path) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"server": server, "token": token, "data_dir": str(data_dir)}, f)
+        json.dump({"server": server, "token": token, "data_dir": str(data_dir), "server_key": server_key}, f)
     os.replace(tmp, path)
 
 
-def resolve(server: str | None = None, token: str | None = None) -> ClientConfig:
+def resolve(server: str | None = None, token: str | None = None, server_key: str | None = None) -> ClientConfig:
     rec = _recorded()
     srv = server or os.environ.get("KUBE_TUI_SERVER") or rec.get("server") or DEFAULT_SERVER
     tok = token or os.environ.get("KUBE_TUI_TOKEN")
@@ -53,7 +54,10 @@ def resolve(server: str | None = None, token: str | None = None) -> ClientConfig
         tok = rec.get("token")
     if tok is None and rec.get("data_dir"):
         tok = _admin_from_data_dir(Path(rec["data_dir"]))
-    return ClientConfig(srv, tok)
+    key = server_key or os.environ.get("KUBE_TUI_SERVER_KEY")
+    if key is None and srv == rec.get("server"):
+        key = rec.get("server_key")
+    return ClientConfig(srv, tok, key or None)
 
 
 def _admin_from_data_dir(data_dir: Path) -> str | None:

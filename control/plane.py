@@ -13,6 +13,7 @@ from typing import Any
 from control.apiserver.auth import Credentials
 from control.apiserver.server import ApiServer
 from control.client import Client
+from control.curve import load_or_create_server_keys
 from control.faults import Faults
 from control.store import Store
 from control.timings import Timings
@@ -42,6 +43,8 @@ class ControlPlane:
     bookmark_interval: float = 1.0
     timings: Timings = field(default_factory=Timings)
     fsync: bool = True
+    curve: bool = False  # encrypt both sockets with CurveZMQ (required off loopback unless --insecure)
+    watch_auth: bool = True  # authorize watch subscriptions by the subscriber's identity
     store: Store | None = None
     server: ApiServer | None = None
     credentials: Credentials | None = None
@@ -52,6 +55,7 @@ class ControlPlane:
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.credentials = Credentials.load(self.data_dir)
+        curve_keys = load_or_create_server_keys(self.data_dir) if self.curve else None
         self.store = Store(self.data_dir, fsync=self.fsync)
         await self.store.open()
         self.server = ApiServer(
@@ -62,6 +66,8 @@ class ControlPlane:
             faults=self.faults,
             event_ttl=self.timings.event_ttl,
             timings=self.timings.to_dict(),
+            curve_keys=curve_keys,
+            watch_auth=self.watch_auth,
         )
         try:
             await self.server.start()
@@ -75,7 +81,7 @@ class ControlPlane:
 
     def client(self, identity: str) -> Client:
         assert self.server is not None and self.credentials is not None
-        c = Client(self.server.address, token=self.credentials.admin, identity=identity)
+        c = Client(self.server.address, token=self.credentials.admin, identity=identity, server_key=self.server.server_key)
         self._clients.append(c)
         return c
 
@@ -114,4 +120,5 @@ class ControlPlane:
 
     def join_command(self, node_name: str = "node-1") -> str:
         assert self.server is not None and self.credentials is not None
-        return f"kube-tui node --server {self.server.address} --token {self.credentials.first_join_token()} --name {node_name}"
+        key = f" --server-key {self.server.server_key}" if self.server.server_key else ""
+        return f"kube-tui node --server {self.server.address}{key} --token {self.credentials.first_join_token()} --name {node_name}"

@@ -43,6 +43,7 @@ class NodeOptions:
     usage_interval: float = 5.0
     cidr_wait: float = 3.0  # how long the node lifecycle controller gets to assign a pod range
     sim_start_delay: float = 0.5
+    server_key: str | None = None  # the API server's CURVE public key, from the join command
 
 
 def _read_credential(path: Path) -> str | None:
@@ -66,7 +67,7 @@ async def join(opts: NodeOptions, name: str) -> Client:
     saved_path = opts.data_dir / "credential"
     saved = _read_credential(saved_path)
     if saved:
-        client = Client(opts.server, token=saved, identity=f"kubelet-{name}")
+        client = Client(opts.server, token=saved, identity=f"kubelet-{name}", server_key=opts.server_key)
         try:
             hello = await client.connect()
             if hello.get("user") == f"system:node:{name}":
@@ -79,10 +80,11 @@ async def join(opts: NodeOptions, name: str) -> Client:
     if not opts.token:
         raise ApiError(401, "Unauthorized", "no credential to join with: pass --token (printed by `kube-tui control`)")
     if opts.token.startswith("node."):
-        client = Client(opts.server, token=opts.token, identity=f"kubelet-{name}")
+        client = Client(opts.server, token=opts.token, identity=f"kubelet-{name}", server_key=opts.server_key)
     else:
         # A join token (or the admin's) is traded for this node's own credential in the hello.
-        client = Client(opts.server, token=opts.token, join_node=name, identity=f"kubelet-{name}")
+        client = Client(opts.server, token=opts.token, join_node=name, identity=f"kubelet-{name}",
+                        server_key=opts.server_key)
     try:
         await client.connect()
     except BaseException:

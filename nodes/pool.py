@@ -38,6 +38,7 @@ class PoolOptions:
     server: str
     token: str | None
     count: int
+    server_key: str | None = None
     prefix: str = "sim-"
     timings: Timings = field(default_factory=Timings)
     start_delay: float = 0.5  # seconds a simulated container takes to start
@@ -59,7 +60,7 @@ class Pool:
         self.template = template
         self.opts = opts
         self.say = say
-        self.client = Client(opts.server, token=opts.token, identity="kube-tui-nodes",
+        self.client = Client(opts.server, token=opts.token, server_key=opts.server_key, identity="kube-tui-nodes",
                              timeout=10.0, retry_for=60.0)
         self.runtime = SimRuntime(start_delay=opts.start_delay)
         self.names = [f"{opts.prefix}{i}" for i in range(opts.count)]

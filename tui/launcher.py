@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,9 +23,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Child:
+    """A process this launcher started: a plain child, or the first process of a tmux/terminal window."""
+
     name: str
-    popen: subprocess.Popen[bytes]
+    popen: subprocess.Popen[bytes] | None
     log: Path
+    pid: int = 0  # for windows: the node process's pid (the window's shell execs it)
+    where: str = "child process"
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 @dataclass
@@ -39,6 +55,7 @@ class Launcher:
     control: Child | None = None
     nodes: dict[str, Child] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    last_where: str = ""  # where the last add_node started its node, for the dashboard to say
 
     # -- processes ------------------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str]) -> Child:
@@ -56,7 +73,36 @@ class Launcher:
                 cwd=ROOT,
                 start_new_session=True,  # a Ctrl-C in the dashboard's terminal is ours to handle
             )
-        return Child(name, popen, log)
+        return Child(name, popen, log, popen.pid)
+
+    def _spawn_window(self, name: str, args: list[str]) -> Child | None:
+        """Start a node where a person can watch it: a new tmux window inside tmux, else a terminal window."""
+        argv = [sys.executable, "-m", "tui.cli", *args]
+        env_prefix = f"cd {shlex.quote(str(ROOT))} && PYTHONPATH={shlex.quote(str(ROOT))} exec "
+        log = self.log_dir / f"{name}.log"
+        if os.environ.get("TMUX") and shutil.which("tmux"):
+            out = subprocess.run(
+                ["tmux", "new-window", "-d", "-P", "-F", "#{pane_pid}", "-n", name, env_prefix + shlex.join(argv)],
+                capture_output=True, text=True,
+            )
+            if out.returncode == 0 and out.stdout.strip().isdigit():
+                return Child(name, None, log, int(out.stdout.strip()), where=f"tmux window {name!r}")
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            for term in ("x-terminal-emulator", "gnome-terminal", "konsole", "xterm"):
+                if shutil.which(term):
+                    pidfile = self.log_dir / f"{name}.pid"
+                    script = f"echo $$ > {shlex.quote(str(pidfile))}; {env_prefix}{shlex.join(argv)}"
+                    flag = "--" if term == "gnome-terminal" else "-e"
+                    subprocess.Popen([term, flag, "sh", "-c", script], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                    deadline = time.monotonic() + 5
+                    while time.monotonic() < deadline:
+                        try:
+                            return Child(name, None, log, int(pidfile.read_text().strip()), where=f"a new {term} window")
+                        except (OSError, ValueError):
+                            time.sleep(0.05)
+                    break
+        return None
 
     async def start_control(self, timeout: float = 30.0) -> None:
         args = ["control", "--listen", self.spec.listen, "--data-dir", str(self.data_dir)]
@@ -85,7 +131,10 @@ class Launcher:
         return child
 
     def add_node(self, name: str | None = None) -> tuple[str, str]:
-        """Start one more node like the cluster's smallest; return its name and the command to start it by hand."""
+        """Start one more node (in a tmux or terminal window when there is one, else as a child process).
+
+        Returns its name and the command that starts such a node by hand in another terminal.
+        """
         names = {n.name for n in self.spec.nodes} | set(self.nodes)
         if name is None:
             i = 1
@@ -93,7 +142,12 @@ class Launcher:
                 i += 1
             name = f"node-{i}"
         node = NodeSpec(name=name, cpu="2", memory="4Gi")
-        self.start_node(node)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        child = self._spawn_window(name, self.node_command(node))
+        if child is None:
+            child = self.start_node(node)
+        self.nodes[name] = child
+        self.last_where = child.where
         return name, "kube-tui " + shlex.join(self.node_command(node))
 
     def stop_node(self, name: str, *, hard: bool = True) -> bool:
@@ -102,15 +156,13 @@ class Launcher:
         if child is None:
             return False
         _signal(child, signal.SIGKILL if hard else signal.SIGTERM)
-        try:
-            child.popen.wait(15)
-        except subprocess.TimeoutExpired:
+        if not _wait_all([child], 15):
             _signal(child, signal.SIGKILL)
-            child.popen.wait(5)
+            _wait_all([child], 5)
         return True
 
     def started_nodes(self) -> list[str]:
-        return [n for n, c in self.nodes.items() if c.popen.poll() is None]
+        return [n for n, c in self.nodes.items() if c.alive()]
 
     def stop_all(self, timeout: float = 20.0) -> None:
         children = list(self.nodes.values()) + ([self.control] if self.control else [])
@@ -121,31 +173,42 @@ class Launcher:
             _signal(self.control, signal.SIGTERM)
             _wait_all([self.control], timeout)
         for c in children:  # anything still alive, and anything its process group left behind
-            try:
-                os.killpg(c.popen.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            if c.popen.poll() is None:
-                c.popen.wait(5)
+            if c.popen is not None:
+                try:
+                    os.killpg(c.popen.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                if c.popen.poll() is None:
+                    c.popen.wait(5)
+            else:
+                _signal(c, signal.SIGKILL)
         self.nodes.clear()
         self.control = None
 
 
 def _signal(child: Child, sig: int) -> None:
-    if child.popen.poll() is None:
+    if child.alive():
         try:
-            os.kill(child.popen.pid, sig)
+            os.kill(child.pid, sig)
         except ProcessLookupError:
             pass
 
 
-def _wait_all(children: list[Child], timeout: float) -> None:
+def _wait_all(children: list[Child], timeout: float) -> bool:
+    """Wait until every child has exited; False if some still run after `timeout`."""
     deadline = time.monotonic() + timeout
     for c in children:
-        try:
-            c.popen.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
+        if c.popen is not None:
+            try:
+                c.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return False
+        else:
+            while c.alive():
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    return True
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -170,9 +233,9 @@ def join_token(data_dir: Path) -> str:
     raise RuntimeError("the control plane has no valid join token: create one with `kube-tui token create`")
 
 
-async def answers(server: str, token: str | None, timeout: float) -> bool:
+async def answers(server: str, token: str | None, timeout: float, server_key: str | None = None) -> bool:
     """Does a kube-tui API server answer at this address (with this credential)?"""
-    c = Client(server, token=token, timeout=timeout, retry_for=timeout, identity="probe")
+    c = Client(server, token=token, timeout=timeout, retry_for=timeout, identity="probe", server_key=server_key)
     try:
         await c.connect(timeout=timeout)
         return True

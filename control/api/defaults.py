@@ -36,20 +36,23 @@ def _as_list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else []
 
 
+def _child(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """parent[key] as a dict to fill in, replacing a missing or wrongly shaped value with {}."""
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        value = parent[key] = {}
+    return value
+
+
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = obj["spec"] = {}
-    return spec
+    return _child(obj, "spec")
 
 
 def _template_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     template = _spec(obj).get("template")
     if not isinstance(template, dict):
         return None
-    spec = template.get("spec")
-    if not isinstance(spec, dict):
-        spec = template["spec"] = {}
+    spec = _child(template, "spec")
     return spec
 
 
@@ -169,23 +172,24 @@ def _default_template(obj: dict[str, Any]) -> None:
         default_pod_spec(spec)
 
 
+def _default_strategy(spec: dict[str, Any], key: str, *, max_unavailable: int | str, max_surge: int | str) -> None:
+    """A Deployment's `strategy` or a DaemonSet's `updateStrategy`: RollingUpdate, with its two bounds."""
+    strategy = _child(spec, key)
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        ru = _child(strategy, "rollingUpdate")
+        if ru.get("maxUnavailable") is None:
+            ru["maxUnavailable"] = max_unavailable
+        if ru.get("maxSurge") is None:
+            ru["maxSurge"] = max_surge
+
+
 def _default_deployment(obj: dict[str, Any]) -> None:
     spec = _spec(obj)
     if spec.get("replicas") is None:
         spec["replicas"] = 1
-    strategy = spec.get("strategy")
-    if not isinstance(strategy, dict):
-        strategy = spec["strategy"] = {}
-    if not strategy.get("type"):
-        strategy["type"] = "RollingUpdate"
-    if strategy["type"] == "RollingUpdate":
-        ru = strategy.get("rollingUpdate")
-        if not isinstance(ru, dict):
-            ru = strategy["rollingUpdate"] = {}
-        if ru.get("maxUnavailable") is None:
-            ru["maxUnavailable"] = "25%"
-        if ru.get("maxSurge") is None:
-            ru["maxSurge"] = "25%"
+    _default_strategy(spec, "strategy", max_unavailable="25%", max_surge="25%")
     if spec.get("revisionHistoryLimit") is None:
         spec["revisionHistoryLimit"] = 10
     if spec.get("progressDeadlineSeconds") is None:
@@ -202,19 +206,7 @@ def _default_replicaset(obj: dict[str, Any]) -> None:
 
 def _default_daemonset(obj: dict[str, Any]) -> None:
     spec = _spec(obj)
-    strategy = spec.get("updateStrategy")
-    if not isinstance(strategy, dict):
-        strategy = spec["updateStrategy"] = {}
-    if not strategy.get("type"):
-        strategy["type"] = "RollingUpdate"
-    if strategy["type"] == "RollingUpdate":
-        ru = strategy.get("rollingUpdate")
-        if not isinstance(ru, dict):
-            ru = strategy["rollingUpdate"] = {}
-        if ru.get("maxUnavailable") is None:
-            ru["maxUnavailable"] = 1
-        if ru.get("maxSurge") is None:
-            ru["maxSurge"] = 0
+    _default_strategy(spec, "updateStrategy", max_unavailable=1, max_surge=0)
     if spec.get("revisionHistoryLimit") is None:
         spec["revisionHistoryLimit"] = 10
     _default_template(obj)
@@ -249,24 +241,14 @@ def job_selector_defaults(job: dict[str, Any], uid: str) -> None:
     if spec.get("manualSelector") is True:
         return
     name = str(_as_dict(job.get("metadata")).get("name", ""))
-    template = spec.get("template")
-    if not isinstance(template, dict):
-        template = spec["template"] = {}
-    meta = template.get("metadata")
-    if not isinstance(meta, dict):
-        meta = template["metadata"] = {}
-    labels = meta.get("labels")
-    if not isinstance(labels, dict):
-        labels = meta["labels"] = {}
+    template = _child(spec, "template")
+    meta = _child(template, "metadata")
+    labels = _child(meta, "labels")
     for key, value in ((LEGACY_JOB_CONTROLLER_UID, uid), (JOB_CONTROLLER_UID, uid),
                        (LEGACY_JOB_NAME, name), (JOB_NAME, name)):
         labels.setdefault(key, value)
-    selector = spec.get("selector")
-    if not isinstance(selector, dict):
-        selector = spec["selector"] = {}
-    match = selector.get("matchLabels")
-    if not isinstance(match, dict):
-        match = selector["matchLabels"] = {}
+    selector = _child(spec, "selector")
+    match = _child(selector, "matchLabels")
     match.setdefault(JOB_CONTROLLER_UID, uid)
 
 
@@ -299,9 +281,7 @@ def _default_service(obj: dict[str, Any]) -> None:
 def _default_namespace(obj: dict[str, Any]) -> None:
     spec = _spec(obj)
     spec.setdefault("finalizers", ["kubernetes"])
-    status = obj.get("status")
-    if not isinstance(status, dict):
-        status = obj["status"] = {}
+    status = _child(obj, "status")
     status.setdefault("phase", "Active")
 
 

@@ -25,6 +25,8 @@ class Credentials:
     join: dict[str, dict] = field(default_factory=dict)  # token id -> {"secret", "expires" (0: never)}
     nodes: dict[str, str] = field(default_factory=dict)  # node name -> credential
     _mtime: float = 0.0
+    _keys: dict[bytes, str] = field(default_factory=dict)  # CURVE client public key -> user
+    _keys_of: tuple = ()
 
     @classmethod
     def load(cls, data_dir: str | Path | None) -> Credentials:
@@ -122,3 +124,24 @@ class Credentials:
                 raise errors.unauthorized(f"join token {tid} has expired: create one with `kube-tui token create`")
             return f"system:bootstrap:{tid}"
         raise errors.unauthorized("the credential is not valid for this cluster")
+
+    def user_for_curve_key(self, public_key: bytes) -> str | None:
+        """The user whose credential derives this CURVE public key (see control/curve.py), if any."""
+        from control.curve import client_public_key
+
+        self._reload_if_changed()
+        state = (self.admin, tuple(sorted(self.nodes.items())), tuple(sorted((k, v["secret"]) for k, v in self.join.items())))
+        if state != self._keys_of:
+            keys = {client_public_key(self.admin): ADMIN}
+            for name, cred in self.nodes.items():
+                keys[client_public_key(cred)] = f"system:node:{name}"
+            for tok, _ in self.join_tokens():
+                keys[client_public_key(tok)] = f"system:bootstrap:{tok.partition('.')[0]}"
+            self._keys, self._keys_of = keys, state
+        user = self._keys.get(bytes(public_key))
+        if user is not None and user.startswith("system:bootstrap:"):
+            try:  # expiry is checked the same way as for a request
+                self.authenticate(next(t for t, _ in self.join_tokens() if t.startswith(user.rsplit(":", 1)[1] + ".")))
+            except (errors.ApiError, StopIteration):
+                return None
+        return user

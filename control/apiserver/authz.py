@@ -92,3 +92,18 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
             raise errors.forbidden(user, verb, "pods", name, ns, f"the pod is not bound to node {node}")
         return
     raise errors.forbidden(user, verb, info.resource, name, ns)
+
+
+# Watch topics a node may subscribe to besides its own pods' topic: what its kubelet and kube-proxy read.
+NODE_WATCHABLE = tuple(f"{kinds.KINDS[k].resource}\x00".encode() for k in ("Node", "Service", "Endpoints", "Namespace", "Lease"))
+
+
+def may_watch(user: str, topic: bytes) -> bool:
+    """Whether `user` may subscribe to a watch topic; topics are matched exactly (ZeroMQ matches by prefix,
+    so b"" or b"pods" would otherwise widen a subscription to every pod)."""
+    if user in ("admin", "system:apiserver"):
+        return True
+    if user.startswith("system:node:"):
+        node = user.removeprefix("system:node:")
+        return topic in NODE_WATCHABLE or topic == f"pods/spec.nodeName={node}\x00".encode()
+    return False

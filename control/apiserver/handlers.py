@@ -75,8 +75,10 @@ class Api:
         event_ttl: int = 3600,
         timings: dict[str, Any] | None = None,
         logs_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
+        watch_auth: str = "none",
     ) -> None:
         self.store = store
+        self.watch_auth = watch_auth  # how a SUB proves who it is: "plain" (token), "curve" (derived key), "none"
         self.hub = hub
         self.server_id = server_id
         self.watch_address = watch_address
@@ -219,6 +221,7 @@ class Api:
             "server_id": self.server_id,
             "version": 1,
             "watch": self.watch_address,
+            "watch_auth": self.watch_auth,
             "revision": self.store.revision,
             "user": user,
             # nodes started by hand learn the cluster's timings (lease, back-off) here

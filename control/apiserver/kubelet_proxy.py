@@ -15,7 +15,7 @@ KUBELET_ENDPOINT = "kube-tui.io/kubelet-endpoint"  # Node annotation the kubelet
 
 
 class KubeletProxy:
-    def __init__(self, ctx: zmq.asyncio.Context, token: Callable[[], str], timeout: float = 5.0) -> None:
+    def __init__(self, ctx: zmq.asyncio.Context, token: Callable[[str], str | None], timeout: float = 5.0) -> None:
         self.ctx = ctx
         self.token = token
         self.timeout = timeout
@@ -33,7 +33,9 @@ class KubeletProxy:
         try:
             sock.connect(addr)
             req_id = next(self._ids)
-            await sock.send(wire.request(req_id, "logs", body, self.token()))
+            # The node's own credential, never the admin's: the address comes from the Node object, which the
+            # node itself writes, so a compromised node could point it at a listener of its own.
+            await sock.send(wire.request(req_id, "logs", body, self.token(name)))
             if not await sock.poll(int(self.timeout * 1000)):
                 raise errors.unavailable(f'node "{name}" kubelet at {addr} did not answer within {self.timeout:.0f}s')
             msg = wire.unpack(await sock.recv())

@@ -19,6 +19,7 @@ from control.apiserver.auth import Credentials
 from control.apiserver.handlers import AGENT, WARNINGS, Api
 from control.apiserver.kubelet_proxy import KubeletProxy
 from control.apiserver.watch import WatchHub
+from control.apiserver.zap import API_DOMAIN, WATCH_DOMAIN, ZapHandler
 from control.errors import ApiError
 from control.faults import Faults
 from control.store import Store
@@ -56,13 +57,22 @@ class ApiServer:
         event_ttl: int = 3600,
         timings: dict[str, Any] | None = None,
         ctx: zmq.asyncio.Context | None = None,
+        curve_keys: tuple[str, str] | None = None,
+        watch_auth: bool = True,
     ) -> None:
         self.store = store
         self.listen = listen
         self.watch_listen = watch_listen or watch_address_for(listen)
         self.credentials = credentials or Credentials.load(None)
         self.max_frame = max_frame
-        self.ctx = ctx or zmq.asyncio.Context.instance()
+        # A context of our own: the ZAP handler is per context, and a test may run several servers.
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.asyncio.Context()
+        self.curve_keys = curve_keys  # (public, secret) z85: CURVE on both sockets, clients need the public key
+        self.server_key = curve_keys[0] if curve_keys else None
+        # who is behind a watch connection: PLAIN with the credential in the clear (loopback), or CURVE
+        self.watch_auth = "curve" if curve_keys else ("plain" if watch_auth else "none")
+        self.zap: ZapHandler | None = None
         self.server_id = uuid.uuid4().hex[:12]
         self.router: zmq.asyncio.Socket | None = None
         self.xpub: zmq.asyncio.Socket | None = None
@@ -74,7 +84,7 @@ class ApiServer:
         self.watch_address = self.watch_listen
         self.hub: WatchHub | None = None
         self.api: Api | None = None
-        self.kubelets = KubeletProxy(self.ctx, lambda: self.credentials.admin)
+        self.kubelets = KubeletProxy(self.ctx, lambda node: self.credentials.nodes.get(node))
         self.stats: Counter[str] = Counter()
         self.request_observers: list[Callable[[str, dict, int, float], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -82,6 +92,9 @@ class ApiServer:
         self._unsubscribe: Callable[[], None] | None = None
 
     async def start(self) -> None:
+        if self.curve_keys or self.watch_auth != "none":
+            self.zap = ZapHandler(self.ctx, self.credentials)
+            self.zap.start()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.setsockopt(zmq.MAXMSGSIZE, HARD_FRAME_LIMIT)
@@ -90,21 +103,39 @@ class ApiServer:
         self.router.setsockopt(zmq.SNDHWM, 100_000)
         self.xpub = self.ctx.socket(zmq.XPUB)
         self.xpub.setsockopt(zmq.LINGER, 0)
-        self.xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
         self.xpub.setsockopt(zmq.SNDHWM, 200_000)
+        if self.watch_auth == "none":
+            self.xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
+        else:
+            self.xpub.setsockopt(zmq.XPUB_MANUAL, 1)  # we apply each subscription after authorizing it
+            self.xpub.setsockopt(zmq.ZAP_DOMAIN, WATCH_DOMAIN)
+        if self.curve_keys:
+            for sock, domain in ((self.router, API_DOMAIN), (self.xpub, WATCH_DOMAIN)):
+                sock.setsockopt(zmq.CURVE_SECRETKEY, self.curve_keys[1].encode())
+                sock.setsockopt(zmq.CURVE_SERVER, 1)
+                sock.setsockopt(zmq.ZAP_DOMAIN, domain)
+        elif self.watch_auth == "plain":
+            self.xpub.setsockopt(zmq.PLAIN_SERVER, 1)
         try:
             self.router.bind(self.listen)
             self.xpub.bind(self.watch_listen)
         except zmq.ZMQError as e:
             self.router.close()
             self.xpub.close()
+            if self.zap is not None:
+                await self.zap.stop()
             raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
         # Sync views of the same sockets: a NOBLOCK send or a drain of queued requests needs no Future.
         self._router_sync = zmq.Socket.shadow(self.router.underlying)
         self.address = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.watch_address = self.xpub.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.hub = WatchHub(
-            self.xpub, sender=zmq.Socket.shadow(self.xpub.underlying), bookmark_interval=self.bookmark_interval, faults=self.faults, revision=lambda: self.store.revision
+            self.xpub,
+            sender=zmq.Socket.shadow(self.xpub.underlying),
+            bookmark_interval=self.bookmark_interval,
+            faults=self.faults,
+            revision=lambda: self.store.revision,
+            may_watch=None if self.watch_auth == "none" else authz.may_watch,
         )
         self.api = Api(
             self.store,
@@ -114,6 +145,7 @@ class ApiServer:
             event_ttl=self.event_ttl,
             timings=self.timings,
             logs_proxy=self.kubelets.logs,
+            watch_auth=self.watch_auth,
         )
         self._unsubscribe = self.store.subscribe(self.hub.on_commit)
         token = WARNINGS.set([])
@@ -138,6 +170,10 @@ class ApiServer:
         for s in (self.router, self.xpub):
             if s is not None:
                 s.close(linger=0)
+        if self.zap is not None:
+            await self.zap.stop()
+        if self._own_ctx:
+            self.ctx.term()
 
     async def _serve(self) -> None:
         assert self.router is not None

@@ -48,6 +48,7 @@ class WatchHub:
         bookmark_interval: float = 1.0,
         faults: Faults | None = None,
         revision: Callable[[], int] = lambda: 0,
+        may_watch: Callable[[str, bytes], bool] | None = None,
     ) -> None:
         self.sock = sock
         self.sender = sender or sock  # a sync view of the same socket: publishing needs no Future
@@ -58,6 +59,10 @@ class WatchHub:
         self.subscribers: dict[bytes, int] = {}
         self.last_sent: dict[bytes, float] = {}
         self.published = 0
+        # With XPUB_MANUAL (may_watch given) a subscription takes effect only once we apply it, after
+        # checking the subscriber's identity, which libzmq attaches from the ZAP handler as "User-Id".
+        self.may_watch = may_watch
+        self.rejected: dict[str, int] = {}  # user -> subscriptions refused
         self._delayed: list[list[bytes]] = []
         self.on_publish: list[Callable[[str, int, dict, list[bytes]], None]] = []
 
@@ -161,27 +166,45 @@ class WatchHub:
         while True:
             timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
             events = dict(await poller.poll(timeout_ms))
-            if self.sock in events:
-                self._read_subscriptions()
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + tick
-                self._flush_delayed(force=True)
-                self._bookmarks()
+            try:
+                if self.sock in events:
+                    self._read_subscriptions()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + tick
+                    self._flush_delayed(force=True)
+                    self._bookmarks()
+            except Exception:  # the watch must outlive one bad message
+                log.exception("watch: subscription or bookmark handling failed")
 
     def _read_subscriptions(self) -> None:
         while True:
-            try:
-                msg = self.sock.recv(flags=zmq.NOBLOCK)
+            try:  # the sync view: a NOBLOCK recv on the asyncio socket would return a Future
+                frame = self.sender.recv(flags=zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if not msg:
+            msg = frame.bytes
+            if not msg or msg[0] not in (0, 1):
                 continue
             topic = bytes(msg[1:])
+            try:
+                user: str | None = frame.get("User-Id")
+            except zmq.ZMQError:  # no metadata: libzmq's own unsubscribe when a subscriber goes away
+                user = None
             if msg[0] == 1:
+                if self.may_watch is not None:
+                    if user is None or not self.may_watch(user, topic):
+                        self.rejected[user or "?"] = self.rejected.get(user or "?", 0) + 1
+                        log.info("watch: refused %s a subscription to %r", user or "an unidentified peer", topic)
+                        continue
+                    self.sender.setsockopt(zmq.SUBSCRIBE, topic)
                 self.subscribers[topic] = self.subscribers.get(topic, 0) + 1
                 # a fresh subscriber learns the topic's sequence at once
                 self.last_sent[topic] = 0.0
-            elif msg[0] == 0:
+            else:
+                if self.may_watch is not None and user is not None:
+                    if not self.may_watch(user, topic):
+                        continue  # it was never applied, so there is nothing to take back
+                    self.sender.setsockopt(zmq.UNSUBSCRIBE, topic)
                 n = self.subscribers.get(topic, 0) - 1
                 if n > 0:
                     self.subscribers[topic] = n

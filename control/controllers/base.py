@@ -56,6 +56,22 @@ class Controller:
             self.log.error("%s: sync %s/%s failed", self.name, key[0], key[1], exc_info=e)
 
 
+async def cancel_and_wait(tasks: list[asyncio.Task] | tuple[asyncio.Task, ...], *, retry: float = 0.1) -> None:
+    """Cancel tasks and wait until they are done, cancelling again if one swallowed it.
+
+    Python 3.11's asyncio.wait_for can lose a cancellation that races with its inner future completing
+    (fixed in 3.12); a worker that then loops back to its queue would otherwise never end.
+    """
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=retry)
+    for t in tasks:
+        if not t.cancelled():
+            t.exception()  # retrieved, so asyncio doesn't report it at exit
+
+
 async def gather_errors(*aws: object) -> list[BaseException]:
     """Run awaitables concurrently; return the exceptions they raised (not cancellation)."""
     results = await asyncio.gather(*aws, return_exceptions=True)  # type: ignore[arg-type]

@@ -120,11 +120,14 @@ class EventBroadcaster:
         self.written = 0
         self._queue: asyncio.Queue[dict] = asyncio.Queue(queue_size)
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def new_recorder(self, component: str, host: str | None = None) -> EventRecorder:
         return EventRecorder(self, component, host)
 
     def enqueue(self, event: dict) -> None:
+        if self._closed:
+            return
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -142,13 +145,12 @@ class EventBroadcaster:
             await self._queue.join()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        self._closed = True
+        task, self._task = self._task, None
+        # Re-cancel until done: a cancellation racing a finished request can be lost on Python 3.11.
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
 
     async def _run(self) -> None:
         while True:

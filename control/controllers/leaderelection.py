@@ -247,7 +247,9 @@ async def run_with_leader_election(
 
 
 async def _reap(task: asyncio.Task[Any]) -> None:
-    try:
-        await task
-    except (asyncio.CancelledError, Exception):
-        pass
+    """Wait for a cancelled task to end, cancelling again if it swallowed it (Python 3.11 wait_for race)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        task.exception()  # retrieved: it was ours to end, not to report

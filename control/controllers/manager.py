@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 
 from control.client import Client
-from control.controllers.base import Controller
+from control.controllers.base import Controller, cancel_and_wait
 from control.controllers.daemonset import DaemonSetController
 from control.controllers.deployment import DeploymentController
 from control.controllers.endpoints import EndpointsController
@@ -80,8 +80,6 @@ async def _run(client: Client, timings: Timings, names: list[str]) -> None:
         tasks = [asyncio.create_task(c.run(), name=c.name) for c in running]
         await asyncio.gather(*tasks)
     finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await informers.stop()
         await events.close()

@@ -83,7 +83,7 @@ async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPla
     await wait_for(lambda: cache_view(inf) == truth, timeout=15, what="the informer cache to equal the store")
     assert lossy.faults is not None and lossy.faults.dropped > 0
     assert inf.relists > 0, "drops must have been detected and healed by relisting"
-    assert seen["delete"] > 0 and seen["add"] >= len(truth)
+    assert seen["delete"] > 0 and seen["add"] >= len(truth), (seen, inf.events, inf.relist_reasons, lossy.server.hub.subscribers, lossy.server.hub.rejected)
     await inf.stop()
 
 

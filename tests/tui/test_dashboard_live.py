@@ -42,3 +42,31 @@ async def test_pods_created_through_the_client_appear(plane: ControlPlane, clien
             assert app.model.revision >= value["mod_revision"]
     finally:
         await dash.close()
+
+
+async def test_a_node_started_as_a_separate_process_appears(plane: ControlPlane, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from tests.helpers import Proc
+
+    assert plane.server is not None and plane.credentials is not None
+    dash = plane.client("dashboard")
+    await dash.connect()
+    app = KubeTuiApp(lambda: ClusterModel(dash), server_label=dash.server)
+    node = Proc(["node", "--server", plane.server.address, "--token", plane.credentials.first_join_token(),
+                 "--name", "hand-made", "--runtime", "sim", "--data-dir", str(tmp_path / "node")], tmp_path / "home")
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            await pilot.press("colon")
+            await pilot.press(*"nodes", "enter")
+            view = app.active_view
+            assert isinstance(view, ResourceView)
+            table = view.panel.table
+            await wait_for(lambda: table.row_count == 1, timeout=20, what="the hand-started node's row")
+            key = table.selected_key()
+            assert key is not None and key[-1] == "hand-made", key
+    except AssertionError:
+        pytest.fail(f"node output:\n{node.output()}")
+    finally:
+        node.close()
+        await dash.close()

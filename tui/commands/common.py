@@ -18,13 +18,14 @@ T = TypeVar("T")
 def add_client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", "-s", help="API server address (default: $KUBE_TUI_SERVER, else the last `kube-tui control`)")
     p.add_argument("--token", help="credential (default: $KUBE_TUI_TOKEN, else the one `kube-tui control` recorded)")
+    p.add_argument("--server-key", help="the API server's CURVE public key (default: $KUBE_TUI_SERVER_KEY, else recorded)")
     p.add_argument("--request-timeout", type=float, default=10.0, help="seconds to wait for the API server (default 10)")
 
 
 def make_client(args: argparse.Namespace, identity: str = "kube-tui") -> Client:
-    cfg = config.resolve(getattr(args, "server", None), getattr(args, "token", None))
+    cfg = config.resolve(getattr(args, "server", None), getattr(args, "token", None), getattr(args, "server_key", None))
     t = getattr(args, "request_timeout", 10.0)
-    return Client(cfg.server, token=cfg.token, timeout=t, retry_for=t, identity=identity)
+    return Client(cfg.server, token=cfg.token, timeout=t, retry_for=t, identity=identity, server_key=cfg.server_key)
 
 
 def fail(msg: str, code: int = 1) -> int:

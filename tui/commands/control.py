@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from control import config
+from control import config, curve
 from control.faults import Faults
 from control.plane import ControlPlane, is_loopback
 from control.timings import Timings
@@ -19,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--data-dir", default=None, help="where the store and credentials live (default ~/.kube-tui/data)")
     p.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
     p.add_argument("--no-controllers", action="store_true", help="do not run the controller manager in this process")
-    p.add_argument("--insecure", action="store_true", help="allow a non-loopback address without CurveZMQ encryption")
+    p.add_argument("--insecure", action="store_true", help="serve a non-loopback address without CurveZMQ encryption")
+    p.add_argument("--curve", action="store_true", help="encrypt with CurveZMQ even on loopback (always on elsewhere)")
     p.add_argument("--faults", default=None, help="inject watch faults, e.g. drop=0.05,duplicate=0.01,delay=0.01")
     p.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds between bookmarks on idle topics")
     p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
@@ -35,15 +36,17 @@ def load_timings(path: str | None) -> Timings:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    if not is_loopback(args.listen) and not args.insecure:
-        print(
-            f"error: {args.listen} is not a loopback address; binding it without encryption would let anyone on the "
-            "network control this cluster. Pass --insecure to do it anyway.",
-            file=sys.stderr,
-        )
+    if args.curve and args.insecure:
+        print("error: --curve and --insecure contradict each other: choose one", file=sys.stderr)
         return 2
-    if not is_loopback(args.listen):
-        print("WARNING: serving on a non-loopback address without encryption (--insecure)", file=sys.stderr)
+    use_curve = args.curve or (not is_loopback(args.listen) and not args.insecure)
+    if use_curve and not curve.available():
+        print("error: this libzmq has no CURVE support, so a non-loopback address cannot be encrypted; "
+              "listen on 127.0.0.1, or pass --insecure to serve in plaintext anyway", file=sys.stderr)
+        return 2
+    if not is_loopback(args.listen) and args.insecure:
+        print(f"WARNING: serving {args.listen} without encryption (--insecure): anyone on the network can read "
+              "the traffic, including credentials, and impersonate this server", file=sys.stderr, flush=True)
     data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
     plane = ControlPlane(
         data_dir,
@@ -54,6 +57,7 @@ async def serve(args: argparse.Namespace) -> int:
         bookmark_interval=args.bookmark_interval,
         timings=load_timings(args.timings),
         fsync=not args.no_fsync,
+        curve=use_curve,
     )
     try:
         await plane.start()
@@ -61,10 +65,12 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     assert plane.server is not None and plane.store is not None and plane.credentials is not None
-    config.record(plane.server.address, plane.credentials.admin, data_dir)
+    config.record(plane.server.address, plane.credentials.admin, data_dir, plane.server.server_key)
     print("kube-tui control plane is running", flush=True)
     print(f"  API server: {plane.server.address}  (watch {plane.server.watch_address})")
     print(f"  data dir:   {data_dir}  (revision {plane.store.revision})")
+    if plane.server.server_key:
+        print(f"  CurveZMQ:   on (server key {plane.server.server_key})")
     print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}")
     print("\nTo add a node, run this in another terminal:")
     print(f"  {plane.join_command()}", flush=True)

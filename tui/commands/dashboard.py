@@ -16,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-f", "--filename", default=None, help="cluster file to start when no cluster runs (default: ./demo.yaml)")
     p.add_argument("--server", "-s", default=None, help="attach to this API server")
     p.add_argument("--token", default=None)
+    p.add_argument("--server-key", default=None, help="the API server's CURVE public key, when it encrypts")
     p.add_argument("--data-dir", default=None, help="the store's directory when starting a cluster (default ~/.kube-tui/data)")
     p.add_argument("--keep", action="store_true", help="leave the cluster running when the dashboard quits")
     p.add_argument("--watch", action="store_true", help="re-apply the cluster file's manifests whenever it changes")
@@ -27,11 +28,11 @@ async def dashboard(args: argparse.Namespace) -> int:
     from tui.app import run_dashboard
     from tui.launcher import answers
 
-    cfg = config.resolve(args.server, args.token)
+    cfg = config.resolve(args.server, args.token, args.server_key)
     launcher = None
     spec = None
     apply_paths: list[str] = []
-    if args.attach_only or args.server or await answers(cfg.server, cfg.token, 0.7):
+    if args.attach_only or args.server or await answers(cfg.server, cfg.token, 0.7, cfg.server_key):
         print(f"attaching to the cluster at {cfg.server}", file=sys.stderr)
         if args.filename:
             apply_paths = [args.filename]
@@ -44,7 +45,7 @@ async def dashboard(args: argparse.Namespace) -> int:
         launcher = await start_cluster(spec, data_dir, quiet=True)
         cfg = config.resolve(launcher.server)
         apply_paths = [str(spec.path)] if args.watch else []
-    client = Client(cfg.server, token=cfg.token, identity="dashboard", retry_for=60.0 if args.attach_only else 10.0)
+    client = Client(cfg.server, token=cfg.token, server_key=cfg.server_key, identity="dashboard", retry_for=60.0 if args.attach_only else 10.0)
     try:
         await client.connect()
         await run_dashboard(client, launcher=launcher, apply_paths=apply_paths, watch_files=args.watch)

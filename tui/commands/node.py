@@ -62,7 +62,7 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg_client = config.resolve(args.server, args.token)
+    cfg_client = config.resolve(args.server, args.token, args.server_key)
     try:
         timings = _timings(args)
         if args.command == "node":
@@ -80,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
         data_dir = Path(args.data_dir) if args.data_dir else default_data_dir(args.name)
         cfg.data_dir = str(data_dir)
         opts = NodeOptions(server=cfg_client.server, token=cfg_client.token, data_dir=data_dir, timings=timings,
-                           proxy=not args.no_proxy, timings_from_server=not (args.timings or args.lease_duration))
+                           proxy=not args.no_proxy, timings_from_server=not (args.timings or args.lease_duration),
+                           server_key=cfg_client.server_key)
         return asyncio.run(run_node(cfg, opts, say=_say))
     from nodes.pool import PoolOptions, run_pool
 
     popts = PoolOptions(server=cfg_client.server, token=cfg_client.token, count=args.count, prefix=args.name_prefix,
-                        timings=timings, start_delay=args.start_delay)
+                        timings=timings, start_delay=args.start_delay, server_key=cfg_client.server_key)
     return asyncio.run(run_pool(cfg, popts, say=_say))

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     if args.op == "create":
         tok = creds.create_join_token(args.ttl)
         if args.print_join_command:
-            server = config.resolve().server
-            print(f"kube-tui node --server {server} --token {tok} --name NODE_NAME")
+            cfg = config.resolve()
+            key = f" --server-key {cfg.server_key}" if cfg.server_key else ""
+            print(f"kube-tui node --server {cfg.server}{key} --token {tok} --name NODE_NAME")
         else:
             print(tok)
         return 0

@@ -48,7 +48,8 @@ class ClusterActions:
             except Exception as e:  # a failed spawn is shown, not fatal
                 self.notify(f"could not start a node: {e}", severity="error")
                 return
-            intro = f"Starting {name}. To start one like it by hand, run this in another terminal:"
+            where = getattr(self.launcher, "last_where", "") or "a child process"
+            intro = f"Started {name} in {where}. To start one like it by hand, run this in another terminal:"
         self.notify(command, title=f"node {name}", timeout=15)
         self.push_screen(MessageModal(f"Add node {name}", f"{intro}\n\n  {command}\n", copy_text=command))
 

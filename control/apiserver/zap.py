@@ -1,0 +1,85 @@
+"""The ZAP handler (ZeroMQ's authentication protocol, RFC 27): who is behind each watch connection.
+
+The XPUB socket runs PLAIN (loopback: username "token", password = the credential) or CURVE (the client's
+key derived from its credential); this handler maps either to a user, which libzmq then attaches to every
+message of that connection as the "User-Id" property, so the watch hub can authorize subscriptions.
+Request connections (domain "api") are accepted here: each request carries its own token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+
+import zmq
+import zmq.asyncio
+
+from control.apiserver.auth import Credentials
+from control.errors import ApiError
+
+log = logging.getLogger("kube_tui.apiserver.zap")
+
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+API_DOMAIN = b"api"
+WATCH_DOMAIN = b"watch"
+
+
+class ZapHandler:
+    """Answers libzmq's authentication requests for the API server's sockets (one per context)."""
+
+    def __init__(self, ctx: zmq.asyncio.Context, credentials: Credentials) -> None:
+        self.ctx = ctx
+        self.credentials = credentials
+        self.stats: Counter[str] = Counter()
+        self._sock: zmq.asyncio.Socket | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._sock = self.ctx.socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.bind(ZAP_ENDPOINT)
+        self._task = asyncio.create_task(self._run(), name="zap")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._sock is not None:
+            self._sock.close(linger=0)
+
+    async def _run(self) -> None:
+        assert self._sock is not None
+        while True:
+            frames = await self._sock.recv_multipart()
+            try:
+                reply = self.answer(frames)
+            except Exception:  # never leave libzmq waiting: a handshake without an answer hangs
+                log.exception("zap: could not decide")
+                reply = None
+            if reply is not None:
+                await self._sock.send_multipart(reply)
+
+    def answer(self, frames: list[bytes]) -> list[bytes] | None:
+        # [routing id, b"", version, request id, domain, address, identity, mechanism, *credentials]
+        if len(frames) < 8:
+            return None
+        ident, _, version, request_id, domain, _address, _identity, mechanism, *creds = frames
+        status, text, user = self.decide(domain, mechanism, creds)
+        self.stats[f"{domain.decode(errors='replace')}:{status}"] += 1
+        return [ident, b"", version, request_id, status, text, user.encode(), b""]
+
+    def decide(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, str]:
+        if domain != WATCH_DOMAIN:  # requests (domain "api") carry their own token, checked per request
+            return b"200", b"OK", ""
+        if mechanism == b"PLAIN" and len(creds) == 2 and creds[0] == b"token":
+            try:
+                return b"200", b"OK", self.credentials.authenticate(creds[1].decode(errors="replace"))
+            except ApiError:
+                return b"400", b"invalid credential", ""
+        if mechanism == b"CURVE" and len(creds) == 1:
+            user = self.credentials.user_for_curve_key(creds[0])
+            if user is not None:
+                return b"200", b"OK", user
+            return b"400", b"unknown client key", ""
+        return b"400", b"unsupported mechanism", ""

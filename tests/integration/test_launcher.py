@@ -1,0 +1,71 @@
+"""The launcher the dashboard uses for `n` and `x`: a node in a new tmux window when inside tmux, else a child."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from control.client import Client
+from control.plane import ControlPlane
+from tests.helpers import wait_for
+from tui.cluster import ClusterSpec
+from tui.launcher import Launcher
+
+pytestmark = pytest.mark.slow
+
+
+def launcher_for(plane: ControlPlane, tmp_path: Path) -> Launcher:
+    assert plane.server is not None and plane.credentials is not None
+    lau = Launcher(ClusterSpec(), tmp_path / "data", tmp_path / "logs")
+    lau.server = plane.server.address
+    lau.token = plane.credentials.first_join_token()
+    return lau
+
+
+async def node_ready(client: Client, name: str) -> bool:
+    nodes = (await client.list("nodes"))["items"]
+    return any(n["metadata"]["name"] == name for n in nodes)
+
+
+async def test_add_node_as_child_then_stop_it(plane: ControlPlane, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    lau = launcher_for(plane, tmp_path)
+    try:
+        name, command = lau.add_node()
+        assert name == "node-1" and command.startswith("kube-tui node --server ") and "--token" in command
+        assert lau.last_where == "child process"
+        await wait_for(lambda: node_ready(client, name), timeout=30, what="the launched node to register")
+        assert lau.started_nodes() == [name]
+        assert lau.stop_node(name) and lau.started_nodes() == []
+    finally:
+        lau.stop_all()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+async def test_add_node_opens_a_tmux_window_inside_tmux(plane: ControlPlane, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sock = str(tmp_path / "tmux.sock")
+    subprocess.run(["tmux", "-S", sock, "new-session", "-d", "-s", "test", "sleep 600"], check=True)
+    try:
+        server_pid = subprocess.run(["tmux", "-S", sock, "display", "-p", "#{pid}"], capture_output=True, text=True).stdout.strip()
+        monkeypatch.setenv("TMUX", f"{sock},{server_pid},0")
+        lau = launcher_for(plane, tmp_path)
+        try:
+            name, _ = lau.add_node()
+            assert lau.last_where == f"tmux window {name!r}"
+            windows = subprocess.run(["tmux", "-S", sock, "list-windows", "-F", "#{window_name}"], capture_output=True, text=True).stdout.split()
+            assert name in windows
+            await wait_for(lambda: node_ready(client, name), timeout=30, what="the node in the tmux window to register")
+            pid = lau.nodes[name].pid
+            assert lau.stop_node(name)
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        finally:
+            lau.stop_all()
+    finally:
+        subprocess.run(["tmux", "-S", sock, "kill-server"], capture_output=True)

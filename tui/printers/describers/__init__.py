@@ -1,0 +1,31 @@
+"""`kubectl describe`: one describer per kind (kubectl/pkg/describe), the generic one for the rest."""
+
+from __future__ import annotations
+
+from tui.printers.describers.generic import describe_generic
+from tui.printers.describers.node import describe_node
+from tui.printers.describers.pod import describe_pod
+from tui.printers.describers.service import describe_service
+from tui.printers.describers.workloads import describe_deployment, describe_replicaset
+
+
+def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: list[dict] | None = None,
+             replicasets: list[dict] | None = None, endpoints: dict | None = None,
+             lease: dict | None = None) -> str:
+    """`kubectl describe` for one object with its events.
+
+    Optional related objects fill in what kubectl would fetch: the pods of a Node or ReplicaSet, the
+    ReplicaSets of a Deployment, a Service's Endpoints, a Node's Lease.
+    """
+    kind = obj.get("kind")
+    if kind == "Pod":
+        return describe_pod(obj, events, now)
+    if kind == "Node":
+        return describe_node(obj, events, now, pods, lease)
+    if kind == "Deployment":
+        return describe_deployment(obj, events, now, replicasets)
+    if kind == "ReplicaSet":
+        return describe_replicaset(obj, events, now, pods)
+    if kind == "Service":
+        return describe_service(obj, events, now, endpoints)
+    return describe_generic(obj, events, now)

@@ -1,0 +1,95 @@
+"""`kubectl describe` for Deployments and ReplicaSets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from control.api.labels import format_label_selector
+from tui.printers.describers.pod import describe_pod_template
+from tui.printers.describers.writer import (
+    PrefixWriter,
+    annotations_multiline,
+    controlled_by,
+    describe_events,
+    labels_multiline,
+)
+from tui.printers.status import get_path, meta_of, rfc1123z
+
+
+def _replica_sets_cell(rss: list[Mapping[str, Any]]) -> str:
+    if not rss:
+        return "<none>"
+    return ", ".join(f"{meta_of(r).get('name')} ({get_path(r, 'status', 'replicas', default=0)}/"
+                     f"{get_path(r, 'spec', 'replicas', default=0)} replicas created)" for r in rss)
+
+
+def describe_deployment(d: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
+                         replicasets: list[Mapping[str, Any]] | None) -> str:
+    w = PrefixWriter()
+    meta, spec, st = meta_of(d), d.get("spec") or {}, d.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"CreationTimestamp:\t{rfc1123z(meta.get('creationTimestamp'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.write(0, f"Selector:\t{format_label_selector(spec.get('selector'))}\n")
+    w.write(0, f"Replicas:\t{spec.get('replicas', 0)} desired | {st.get('updatedReplicas', 0)} updated | "
+               f"{st.get('replicas', 0)} total | {st.get('availableReplicas', 0)} available | "
+               f"{st.get('unavailableReplicas', 0)} unavailable\n")
+    strategy = spec.get("strategy") or {}
+    w.write(0, f"StrategyType:\t{strategy.get('type', '')}\n")
+    w.write(0, f"MinReadySeconds:\t{spec.get('minReadySeconds', 0)}\n")
+    ru = strategy.get("rollingUpdate")
+    if ru:
+        w.write(0, f"RollingUpdateStrategy:\t{ru.get('maxUnavailable')} max unavailable, "
+                   f"{ru.get('maxSurge')} max surge\n")
+    describe_pod_template(w, spec.get("template"))
+    if st.get("conditions"):
+        w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.write(1, "----\t------\t------\n")
+        for c in st["conditions"]:
+            w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    if replicasets is not None:
+        new = [r for r in replicasets if _is_current_rs(r, spec.get("template"))][:1]
+        new_name = meta_of(new[0]).get("name") if new else None
+        old = [r for r in replicasets if meta_of(r).get("name") != new_name
+               and (get_path(r, "spec", "replicas", default=0) or get_path(r, "status", "replicas", default=0))]
+        w.write(0, f"OldReplicaSets:\t{_replica_sets_cell(old)}\n")
+        w.write(0, f"NewReplicaSet:\t{_replica_sets_cell(new)}\n")
+    describe_events(w, events, now)
+    return w.text()
+
+
+def _is_current_rs(rs: Mapping[str, Any], template: Mapping[str, Any] | None) -> bool:
+    """The new ReplicaSet has the deployment's pod template (ignoring the pod-template-hash label)."""
+    mine = json.loads(json.dumps(get_path(rs, "spec", "template") or {}))
+    (mine.get("metadata") or {}).get("labels", {}).pop("pod-template-hash", None)
+    theirs = json.loads(json.dumps(template or {}))
+    return mine == theirs
+
+
+def describe_replicaset(rs: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
+                         pods: list[Mapping[str, Any]] | None) -> str:
+    w = PrefixWriter()
+    meta, spec, st = meta_of(rs), rs.get("spec") or {}, rs.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"Selector:\t{format_label_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    if controlled_by(rs):
+        w.write(0, f"Controlled By:\t{controlled_by(rs)}\n")
+    w.write(0, f"Replicas:\t{st.get('replicas', 0)} current / {spec.get('replicas', 0)} desired\n")
+    phases = [get_path(p, "status", "phase", default="") for p in pods or []]
+    w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
+               f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n")
+    describe_pod_template(w, spec.get("template"))
+    if st.get("conditions"):
+        w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.write(1, "----\t------\t------\n")
+        for c in st["conditions"]:
+            w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    describe_events(w, events, now)
+    return w.text()

@@ -1,0 +1,278 @@
+"""`kubectl get` tables: the default and wide columns of each kind, aligned like kubectl's tabwriter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from control.api.kinds import KindInfo, lookup
+from control.api.labels import format_label_selector, format_labels
+from tui.printers.status import (
+    age,
+    event_interval,
+    get_path,
+    human_duration,
+    meta_of,
+    node_roles,
+    node_status,
+    or_none,
+    parse_time,
+    pod_status,
+)
+from tui.printers.tabwriter import tabwrite
+
+
+def _pod_ip(pod: Mapping[str, Any]) -> str:
+    ips = get_path(pod, "status", "podIPs") or []
+    if ips and ips[0].get("ip"):
+        return str(ips[0]["ip"])
+    return str(get_path(pod, "status", "podIP", default=""))
+
+
+def _pod_row(pod: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    ready, reason, restarts = pod_status(pod, now)
+    row = [meta_of(pod).get("name", ""), ready, reason, restarts, age(pod, now)]
+    if wide:
+        gates = get_path(pod, "spec", "readinessGates") or []
+        gates_cell = "<none>"
+        if gates:
+            conds = {c.get("type"): c.get("status") for c in get_path(pod, "status", "conditions") or []}
+            gates_cell = f"{sum(1 for g in gates if conds.get(g.get('conditionType')) == 'True')}/{len(gates)}"
+        row += [or_none(_pod_ip(pod)), or_none(get_path(pod, "spec", "nodeName", default="")),
+                or_none(get_path(pod, "status", "nominatedNodeName", default="")), gates_cell]
+    return row
+
+
+# --- other kinds -----------------------------------------------------------------------------------
+
+
+def _containers_images(template_spec: Mapping[str, Any] | None) -> list[str]:
+    cs = (template_spec or {}).get("containers") or []
+    return [",".join(c.get("name", "") for c in cs), ",".join(c.get("image", "") for c in cs)]
+
+
+def _workload_wide(obj: Mapping[str, Any]) -> list[str]:
+    return _containers_images(get_path(obj, "spec", "template", "spec")) + [
+        format_label_selector(get_path(obj, "spec", "selector"))
+    ]
+
+
+def _deployment_row(d: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    st = d.get("status") or {}
+    desired = get_path(d, "spec", "replicas", default=0)
+    row = [meta_of(d).get("name", ""), f"{st.get('readyReplicas', 0)}/{desired}", str(st.get("updatedReplicas", 0)),
+           str(st.get("availableReplicas", 0)), age(d, now)]
+    return row + (_workload_wide(d) if wide else [])
+
+
+def _replicaset_row(rs: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    st = rs.get("status") or {}
+    row = [meta_of(rs).get("name", ""), str(get_path(rs, "spec", "replicas", default=0)), str(st.get("replicas", 0)),
+           str(st.get("readyReplicas", 0)), age(rs, now)]
+    return row + (_workload_wide(rs) if wide else [])
+
+
+def _daemonset_row(ds: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    st = ds.get("status") or {}
+    row = [meta_of(ds).get("name", ""), str(st.get("desiredNumberScheduled", 0)),
+           str(st.get("currentNumberScheduled", 0)), str(st.get("numberReady", 0)),
+           str(st.get("updatedNumberScheduled", 0)), str(st.get("numberAvailable", 0)),
+           format_labels(get_path(ds, "spec", "template", "spec", "nodeSelector")), age(ds, now)]
+    return row + (_workload_wide(ds) if wide else [])
+
+
+def _job_status(job: Mapping[str, Any]) -> str:
+    conds = {c.get("type") for c in get_path(job, "status", "conditions") or [] if c.get("status") == "True"}
+    if "Complete" in conds:
+        return "Complete"
+    if "Failed" in conds:
+        return "Failed"
+    if meta_of(job).get("deletionTimestamp") is not None:
+        return "Terminating"
+    if "SuccessCriteriaMet" in conds:
+        return "SuccessCriteriaMet"
+    if "FailureTarget" in conds:
+        return "FailureTarget"
+    if "Suspended" in conds:
+        return "Suspended"
+    return "Running"
+
+
+def _job_row(job: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    spec, st = job.get("spec") or {}, job.get("status") or {}
+    succeeded = st.get("succeeded", 0)
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{spec['completions']}"
+    elif (spec.get("parallelism") or 0) > 1:
+        completions = f"{succeeded}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{succeeded}/1"
+    start, end = parse_time(st.get("startTime")), parse_time(st.get("completionTime"))
+    if start is None:
+        duration = ""
+    elif end is None:
+        duration = human_duration((time.time() if now is None else now) - start)
+    else:
+        duration = human_duration(end - start)
+    row = [meta_of(job).get("name", ""), _job_status(job), completions, duration, age(job, now)]
+    return row + (_workload_wide(job) if wide else [])
+
+
+def _service_external_ip(svc: Mapping[str, Any]) -> str:
+    spec = svc.get("spec") or {}
+    kind = spec.get("type") or "ClusterIP"
+    external = list(spec.get("externalIPs") or [])
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) if external else "<none>"
+    if kind == "LoadBalancer":
+        ingress = [i.get("ip") or i.get("hostname") or "" for i in get_path(svc, "status", "loadBalancer", "ingress") or []]
+        ips = [i for i in ingress if i] + external
+        return ",".join(ips) if ips else "<pending>"
+    if kind == "ExternalName":
+        return str(spec.get("externalName", ""))
+    return "<unknown>"
+
+
+def _service_ports(svc: Mapping[str, Any]) -> str:
+    parts = []
+    for p in get_path(svc, "spec", "ports") or []:
+        proto = p.get("protocol") or "TCP"
+        if p.get("nodePort"):
+            parts.append(f"{p.get('port')}:{p['nodePort']}/{proto}")
+        else:
+            parts.append(f"{p.get('port')}/{proto}")
+    return ",".join(parts) if parts else "<none>"
+
+
+def _service_row(svc: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    spec = svc.get("spec") or {}
+    row = [meta_of(svc).get("name", ""), spec.get("type") or "ClusterIP", or_none(spec.get("clusterIP") or ""),
+           _service_external_ip(svc), _service_ports(svc), age(svc, now)]
+    if wide:
+        row.append(format_labels(spec.get("selector")))
+    return row
+
+
+def _node_address(node: Mapping[str, Any], kind: str) -> str:
+    for a in get_path(node, "status", "addresses") or []:
+        if a.get("type") == kind:
+            return str(a.get("address", ""))
+    return "<none>"
+
+
+def _node_row(node: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    info = get_path(node, "status", "nodeInfo") or {}
+    row = [meta_of(node).get("name", ""), node_status(node), node_roles(node), age(node, now),
+           info.get("kubeletVersion", "")]
+    if wide:
+        row += [_node_address(node, "InternalIP"), _node_address(node, "ExternalIP"),
+                info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
+                info.get("containerRuntimeVersion") or "<unknown>"]
+    return row
+
+
+def _namespace_row(ns: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(ns).get("name", ""), get_path(ns, "status", "phase", default=""), age(ns, now)]
+
+
+def format_endpoints(ep: Mapping[str, Any] | None, port_names: set[str] | None = None) -> str:
+    """kubectl's ENDPOINTS cell: up to three ip:port, then ` + N more...`."""
+    subsets = (ep or {}).get("subsets") or []
+    if not subsets:
+        return "<none>"
+    shown: list[str] = []
+    limit, more, count = 3, False, 0
+    for ss in subsets:
+        addresses = ss.get("addresses") or []
+        ports = ss.get("ports") or []
+        if not ports:
+            count += len(addresses)
+            for a in addresses:
+                if len(shown) == limit:
+                    more = True
+                    break
+                shown.append(str(a.get("ip", "")))
+            continue
+        for p in ports:
+            if port_names is not None and (p.get("name") or "") not in port_names:
+                continue
+            count += len(addresses)
+            for a in addresses:
+                if len(shown) == limit:
+                    more = True
+                    break
+                ip = str(a.get("ip", ""))
+                host = f"[{ip}]" if ":" in ip else ip
+                shown.append(f"{host}:{p.get('port')}")
+    out = ",".join(shown)
+    if more:
+        return f"{out} + {count - limit} more..."
+    return out or "<none>"
+
+
+def _endpoints_row(ep: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(ep).get("name", ""), format_endpoints(ep), age(ep, now)]
+
+
+def _event_row(ev: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    obj = ev.get("involvedObject") or {}
+    return [event_interval(ev, now), ev.get("type", ""), ev.get("reason", ""),
+            f"{str(obj.get('kind', '')).lower()}/{obj.get('name', '')}", str(ev.get("message", "")).strip()]
+
+
+def _lease_row(lease: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(lease).get("name", ""), get_path(lease, "spec", "holderIdentity", default=""), age(lease, now)]
+
+
+Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
+# kind -> (default columns, wide-only columns, row function)
+COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
+    "Pod": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+            _pod_row),
+    "Deployment": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"],
+                   _deployment_row),
+    "ReplicaSet": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"],
+                   _replicaset_row),
+    "DaemonSet": (["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+                  ["CONTAINERS", "IMAGES", "SELECTOR"], _daemonset_row),
+    "Job": (["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"], _job_row),
+    "Service": (["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], ["SELECTOR"], _service_row),
+    "Node": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+             ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"], _node_row),
+    "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
+    "Endpoints": (["NAME", "ENDPOINTS", "AGE"], [], _endpoints_row),
+    "Event": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
+    "Lease": (["NAME", "HOLDER", "AGE"], [], _lease_row),
+}
+
+
+def rows(kind: str, objs: Iterable[Mapping[str, Any]], *, wide: bool = False, all_namespaces: bool = False,
+         now: float | None = None) -> tuple[list[str], list[list[str]]]:
+    """The header and cells of `kubectl get` for `kind` (the dashboard draws its own tables from these)."""
+    info: KindInfo = lookup(kind)
+    header, wide_cols, row_fn = COLUMNS[info.kind]
+    header = header + (wide_cols if wide else [])
+    ns_col = all_namespaces and info.namespaced
+    if ns_col:
+        header = ["NAMESPACE", *header]
+    body = []
+    for obj in objs:
+        cells = [str(c) for c in row_fn(obj, wide, now)]
+        if ns_col:
+            cells.insert(0, str(meta_of(obj).get("namespace", "")))
+        body.append(cells)
+    return header, body
+
+
+def table(kind: str, objs: list[dict], *, wide: bool = False, all_namespaces: bool = False,
+          now: float | None = None) -> str:
+    """`kubectl get <kind>` output: kubectl's columns, aligned like its tabwriter (3 spaces apart)."""
+    header, body = rows(kind, objs, wide=wide, all_namespaces=all_namespaces, now=now)
+    text = "\n".join("\t".join(r) for r in [header, *body])
+    return tabwrite(text, minwidth=6, padding=3)
+
+
+def no_resources(namespace: str | None) -> str:
+    """What kubectl prints when a list is empty (cluster-scoped kinds and -A pass None)."""
+    return f"No resources found in {namespace} namespace." if namespace else "No resources found"
