@@ -69,3 +69,42 @@ async def test_add_node_opens_a_tmux_window_inside_tmux(plane: ControlPlane, cli
             lau.stop_all()
     finally:
         subprocess.run(["tmux", "-S", sock, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+async def test_up_tmux_lays_out_dashboard_control_plane_and_nodes(tmp_path: Path) -> None:
+    from tests.helpers import free_port_pair, kube_tui_env
+
+    port = free_port_pair()
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(
+        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
+        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
+        "  nodes:\n  - {name: n1, cpu: '2', memory: 2Gi, runtime: sim}\n  - {name: n2, cpu: '2', memory: 2Gi, runtime: sim}\n"
+    )
+    env = kube_tui_env(tmp_path / "home", TMUX_TMPDIR=str(tmp_path))
+    env.pop("TMUX", None)
+    out = subprocess.run(["python3", "-m", "tui.cli", "up", "--tmux", "-f", str(cluster)], env=env, cwd=Path(__file__).parents[2],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    try:
+        assert out.returncode == 0, out.stderr
+        assert "attach with: tmux attach -t kube-tui" in out.stdout
+        windows = subprocess.run(["tmux", "list-windows", "-t", "kube-tui", "-F", "#{window_name}:#{window_panes}"],
+                                 env=env, capture_output=True, text=True).stdout.split()
+        assert windows == ["dashboard:1", "cluster:3"], windows
+        token = (tmp_path / "home" / "data" / "credentials.json").read_text()
+        import json
+
+        admin = json.loads(token)["admin"]
+        client = Client(f"tcp://127.0.0.1:{port}", token=admin, retry_for=30)
+        try:
+            async def both() -> bool:
+                names = {n["metadata"]["name"] for n in (await client.list("nodes"))["items"]}
+                return names == {"n1", "n2"}
+
+            await wait_for(both, timeout=40, what="both node panes to register their nodes")
+        finally:
+            await client.close()
+    finally:
+        subprocess.run(["tmux", "kill-server"], env=env, capture_output=True)
+        subprocess.run(["pkill", "-f", str(tmp_path / "home")], capture_output=True)
