@@ -66,7 +66,7 @@ class ZapHandler:
             return None
         ident, _, version, request_id, domain, _address, _identity, mechanism, *creds = frames
         status, text, user = self.decide(domain, mechanism, creds)
-        self.stats[f"{domain.decode(errors='replace')}:{status}"] += 1
+        self.stats[f"{domain.decode(errors='replace')}:{status.decode()}"] += 1
         return [ident, b"", version, request_id, status, text, user.encode(), b""]
 
     def decide(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, str]:
