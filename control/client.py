@@ -13,6 +13,7 @@ import zmq
 import zmq.asyncio
 
 from control import curve, errors, wire
+from control.aio import cancel_and_wait
 from control.api import kinds
 from control.errors import ApiError
 
@@ -385,15 +386,7 @@ class Client:
 
     async def close(self) -> None:
         self._closed = True
-        for t in (self._reader, self._watcher):
-            if t is not None:
-                t.cancel()
-        for t in (self._reader, self._watcher):
-            if t is not None:
-                try:
-                    await t
-                except (asyncio.CancelledError, Exception):
-                    pass
+        await cancel_and_wait([t for t in (self._reader, self._watcher) if t is not None])
         for s in (self._dealer, self._sub):
             if s is not None:
                 s.close(linger=0)

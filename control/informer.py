@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from control.aio import cancel_and_wait
 from control.api import kinds
 from control.api.labels import parse_selector
 from control.apiserver.watch import node_topic
@@ -122,11 +123,7 @@ class Informer:
         if self._on_server_change in self.client.on_server_change:
             self.client.on_server_change.remove(self._on_server_change)
         if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await cancel_and_wait([self._task])
 
     def request_relist(self, reason: str) -> None:
         self.relist_reasons[reason] = self.relist_reasons.get(reason, 0) + 1

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the whole list-watch story headlessly and check it converges"),
     "dashboard": ("dashboard", "open the dashboard (the default when no command is given)"),
     "bench": ("bench", "benchmarks that print numbers"),
+    "soak": ("soak", "run fault scenarios against a live cluster and report"),
 }
 
 

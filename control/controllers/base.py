@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from control.aio import cancel_and_wait  # noqa: F401  (re-exported for the controllers)
 from control.client import Client
 from control.controllers.events import EventBroadcaster
 from control.controllers.informers import SharedInformers
@@ -54,22 +55,6 @@ class Controller:
             self.log.warning("%s: sync %s/%s failed: %s (retrying)", self.name, key[0], key[1], e.message)
         else:
             self.log.error("%s: sync %s/%s failed", self.name, key[0], key[1], exc_info=e)
-
-
-async def cancel_and_wait(tasks: list[asyncio.Task] | tuple[asyncio.Task, ...], *, retry: float = 0.1) -> None:
-    """Cancel tasks and wait until they are done, cancelling again if one swallowed it.
-
-    Python 3.11's asyncio.wait_for can lose a cancellation that races with its inner future completing
-    (fixed in 3.12); a worker that then loops back to its queue would otherwise never end.
-    """
-    pending = {t for t in tasks if not t.done()}
-    while pending:
-        for t in pending:
-            t.cancel()
-        _, pending = await asyncio.wait(pending, timeout=retry)
-    for t in tasks:
-        if not t.cancelled():
-            t.exception()  # retrieved, so asyncio doesn't report it at exit
 
 
 async def gather_errors(*aws: object) -> list[BaseException]:

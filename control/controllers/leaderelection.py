@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from control.aio import cancel_and_wait
 from control.api import meta
 from control.client import Client
 from control.errors import ApiError
@@ -247,9 +248,5 @@ async def run_with_leader_election(
 
 
 async def _reap(task: asyncio.Task[Any]) -> None:
-    """Wait for a cancelled task to end, cancelling again if it swallowed it (Python 3.11 wait_for race)."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    if not task.cancelled():
-        task.exception()  # retrieved: it was ours to end, not to report
+    """Wait for a cancelled task to end (see control.aio.cancel_and_wait)."""
+    await cancel_and_wait([task])

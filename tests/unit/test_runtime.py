@@ -210,7 +210,14 @@ async def test_cancelled_exec_leaves_nothing_running(runtime: ProcessRuntime, tm
     task = asyncio.create_task(runtime.exec(handle, ["sh", "-c", "sleep 301; true"], timeout=60))
 
     def probes() -> list[psutil.Process]:
-        return [p for p in psutil.Process().children(recursive=True) if "sleep 301; true" in " ".join(p.cmdline())]
+        found = []
+        for p in psutil.Process().children(recursive=True):
+            try:  # a killed child not yet reaped is a zombie: it no longer runs
+                if p.status() != psutil.STATUS_ZOMBIE and "sleep 301; true" in " ".join(p.cmdline()):
+                    found.append(p)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                pass
+        return found
 
     await until(probes, what="the exec'd command to run")
     task.cancel()
