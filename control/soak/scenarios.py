@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 import random
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import zmq
-import zmq.asyncio
 
-from control import curve, wire
 from control.apiserver.auth import Credentials
 from control.apiserver.server import ApiServer
 from control.client import Client
@@ -23,7 +22,8 @@ from control.errors import ApiError
 from control.faults import Faults
 from control.informer import Informer
 from control.plane import ControlPlane
-from control.soak.procs import EVICTION, GRACE, MONITOR, SoakCluster, is_ready, wait_until
+from control.soak.fuzz import FORGED_NAMES
+from control.soak.procs import EVICTION, GRACE, MONITOR, ROOT, SoakCluster, is_ready, wait_until
 from control.soak.report import Report, ms, percentile
 from control.store import Store
 
@@ -268,8 +268,16 @@ async def node_kill9(cl: SoakCluster, report: Report, *, replicas: int = 6, roun
     victim = cl.spawn(args, f"victim-{round_}-a")
     try:
         await victim.wait_line("is ready", 60)
-        await client.create(deployment(app, replicas, prefer="soak-victim"))
-        await converge(client, {app: replicas}, 60)
+        # Cordon the other nodes while the deployment lands, so that its pods run on the victim.
+        others = [n["metadata"]["name"] for n in (await client.list("nodes"))["items"] if n["metadata"]["name"] != name]
+        for other in others:
+            await client.patch("nodes", other, {"spec": {"unschedulable": True}}, None)
+        try:
+            await client.create(deployment(app, replicas, prefer="soak-victim"))
+            await converge(client, {app: replicas}, 60)
+        finally:
+            for other in others:
+                await client.patch("nodes", other, {"spec": {"unschedulable": None}}, None)
         on_victim = [p for p in await soak_pods(client, app) if p["spec"].get("nodeName") == name]
         report.did(f"{replicas} pods Running, {len(on_victim)} of them on {name}")
         victim.kill9()
@@ -524,74 +532,34 @@ async def _disk_case(report: Report, data: Path, kind: str, err: int) -> None:
 
 
 # -- 6. abuse ---------------------------------------------------------------------------------------------------
-VERBS = ["hello", "create", "get", "list", "update", "patch", "delete", "bind", "range", "logs"]
-
-
-def _random_value(rng: random.Random, depth: int = 0) -> Any:
-    k = rng.random()
-    if depth > 3 or k < 0.3:
-        return rng.choice([None, True, -1, 2**63 - 1, 1.5, "", "x" * rng.randint(0, 50), b"\xff\x00", "/registry/"])
-    if k < 0.6:
-        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    return {rng.choice(["kind", "metadata", "name", "object", "spec", "v", "id", 7]): _random_value(rng, depth + 1)
-            for _ in range(rng.randint(0, 4))}
-
-
-def fuzz_frames(rng: random.Random, i: int) -> list[bytes]:
-    """One fuzzed message: garbage, random msgpack, request-shaped nonsense, forged writes, truncations."""
-    k = rng.random()
-    if k < 0.2:
-        return [rng.randbytes(rng.randint(0, 300))]
-    if k < 0.4:
-        return [msgpack.packb(_random_value(rng), use_bin_type=True)]
-    if k < 0.65:
-        req = {"v": rng.choice([1, 2, None, "1"]), "id": rng.choice([i, -i, "x", None, 2**64 - 1 if rng.random() < 0.5 else -(2**63)]),
-               "verb": rng.choice([*VERBS, "", "drop", 5]), "token": rng.choice([None, "", "admin", "node.x", 42, "a.b"]),
-               "body": _random_value(rng)}
-        return [msgpack.packb(req, use_bin_type=True)]
-    if k < 0.85:  # a well-formed write with a forged or missing credential
-        obj = pod(f"fuzz-{i % 7}")
-        tok = rng.choice([None, "", "admin", f"admin.{rng.randbytes(16).hex()}", "abcdef.0123456789abcdef"])
-        return [wire.request(i, rng.choice(["create", "update", "delete", "bind"]),
-                             {"object": obj, "kind": "Pod", "name": f"fuzz-{i % 7}", "namespace": NS, "node": "x"}, tok, "fuzz")]
-    if k < 0.95:
-        whole = wire.request(i, "create", {"object": pod(f"fuzz-{i % 7}")}, None, "fuzz")
-        return [whole[: rng.randint(0, len(whole) - 1)]]
-    return [rng.randbytes(rng.randint(0, 20)) for _ in range(rng.randint(2, 4))]
-
-
-def _raw_dealer(ctx: zmq.asyncio.Context, server: str, server_key: str | None) -> zmq.asyncio.Socket:
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.SNDHWM, 1_000_000)
-    s.setsockopt(zmq.RCVHWM, 1_000_000)
+async def _attack(cl_dir: Path, server: str, server_key: str | None, mode: str, count: int, rate: float,
+                  client: Client) -> tuple[list[float], dict]:
+    """Run the attacker process while this process times a real client's reads."""
+    args = [sys.executable, "-m", "control.soak.attack", "--server", server, "--mode", mode, "--count", str(count),
+            "--rate", str(rate)]
     if server_key:
-        pub, sec = curve.client_keypair(None)
-        s.setsockopt(zmq.CURVE_SERVERKEY, server_key.encode())
-        s.setsockopt(zmq.CURVE_PUBLICKEY, pub)
-        s.setsockopt(zmq.CURVE_SECRETKEY, sec)
-    s.connect(server)
-    return s
-
-
-async def _drain(sock: zmq.asyncio.Socket, counts: dict[str, int], stop: asyncio.Event) -> None:
-    while not stop.is_set() or await sock.poll(200):
-        if not await sock.poll(100):
-            continue
-        frame = await sock.recv()
-        try:
-            code = str(msgpack.unpackb(frame, raw=False).get("code"))
-        except (ValueError, AttributeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
-            code = "?"
-        counts[code] = counts.get(code, 0) + 1
+        args += ["--server-key", server_key]
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, cwd=str(ROOT),
+                                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    lat: list[float] = []
+    stop = asyncio.Event()
+    probe = asyncio.create_task(latency_probe(client, stop, lat))
+    try:
+        out, _ = await proc.communicate()
+    finally:
+        stop.set()
+        await probe
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    return lat, result
 
 
 async def abuse(server: str, admin: str, server_key: str | None, report: Report, *, frames: int = 100_000,
-                fuzz_rate: float = 20_000.0, unauth_seconds: float = 5.0, unauth_rps: float = 1000.0, seed: int = 5) -> None:
-    report.begin("abuse", f"{frames} fuzzed frames at {fuzz_rate:g}/s, then {unauth_rps:g} unauthenticated requests/s "
-                 f"for {unauth_seconds:g} s, while a real client measures its read latency")
-    rng = random.Random(seed)
-    ctx = zmq.asyncio.Context()
+                fuzz_rate: float = 10_000.0, unauth_seconds: float = 5.0, unauth_rps: float = 1000.0) -> None:
+    report.begin("abuse", f"{frames} fuzzed frames at up to {fuzz_rate:g}/s, then {unauth_rps:g} unauthenticated "
+                 f"requests/s for {unauth_seconds:g} s (each from a process of its own), while a real client times its reads")
     client = Client(server, token=admin, server_key=server_key, identity="soak-real", timeout=5.0)
     try:
         await ensure_namespace(client)
@@ -601,43 +569,12 @@ async def abuse(server: str, admin: str, server_key: str | None, report: Report,
         await asyncio.sleep(2.0)
         stop.set()
         await probe
-
-        async def attack(sock: zmq.asyncio.Socket, n: int, rate: float, make: Any) -> tuple[list[float], dict[str, int], float]:
-            lat: list[float] = []
-            counts: dict[str, int] = {}
-            stop = asyncio.Event()
-            drain = asyncio.create_task(_drain(sock, counts, stop))
-            probe = asyncio.create_task(latency_probe(client, stop, lat))
-            t0 = time.monotonic()
-            batch = max(1, int(rate / 100))
-            sent = 0
-            while sent < n:
-                for _ in range(min(batch, n - sent)):
-                    await sock.send_multipart(make(sent))
-                    sent += 1
-                await asyncio.sleep(max(0.0, t0 + sent / rate - time.monotonic()))
-            elapsed = time.monotonic() - t0
-            await asyncio.sleep(1.0)
-            stop.set()
-            await asyncio.gather(drain, probe)
-            return lat, counts, elapsed
-
-        fuzz_sock = _raw_dealer(ctx, server, server_key)
-        try:
-            lat_f, counts_f, t_f = await attack(fuzz_sock, frames, fuzz_rate, lambda i: fuzz_frames(rng, i))
-        finally:
-            fuzz_sock.close(linger=0)
-        unauth_sock = _raw_dealer(ctx, server, server_key)
-        try:
-            n = int(unauth_seconds * unauth_rps)
-            lat_u, counts_u, t_u = await attack(
-                unauth_sock, n, unauth_rps,
-                lambda i: [wire.request(i, "create", {"object": pod(f"unauth-{i % 5}")}, rng.choice([None, "guess"]), "x")])
-        finally:
-            unauth_sock.close(linger=0)
+        lat_f, res_f = await _attack(ROOT, server, server_key, "fuzz", frames, fuzz_rate, client)
+        n = int(unauth_seconds * unauth_rps)
+        lat_u, res_u = await _attack(ROOT, server, server_key, "unauth", n, unauth_rps, client)
         hello = await client.connect()
         stored = []
-        for name in [*(f"fuzz-{i}" for i in range(7)), *(f"unauth-{i}" for i in range(5))]:
+        for name in FORGED_NAMES:
             try:
                 await client.get("pods", name, NS)
                 stored.append(name)
@@ -645,18 +582,20 @@ async def abuse(server: str, admin: str, server_key: str | None, report: Report,
                 if e.code != 404:
                     raise
         p99b, p99f, p99u = percentile(base, 99), percentile(lat_f, 99), percentile(lat_u, 99)
+        target = max(LATENCY_TARGET, 3 * p99b)
         report.number("p99_base_ms", p99b * 1000)
         report.number("p99_fuzz_ms", p99f * 1000)
         report.number("p99_unauth_ms", p99u * 1000)
-        report.did(f"fuzz: {frames} frames in {t_f:.1f} s ({frames / t_f:.0f}/s); answers by code: {dict(sorted(counts_f.items()))}")
-        report.did(f"unauthenticated: {n} requests in {t_u:.1f} s ({n / t_u:.0f}/s); answers: {dict(sorted(counts_u.items()))}")
+        report.did(f"fuzz: {res_f['sent']} frames in {res_f['seconds']:.1f} s ({res_f['sent'] / res_f['seconds']:.0f}/s); "
+                   f"answers by code: {dict(sorted(res_f['answers'].items()))}")
+        report.did(f"unauthenticated: {res_u['sent']} requests in {res_u['seconds']:.1f} s "
+                   f"({res_u['sent'] / res_u['seconds']:.0f}/s); answers: {dict(sorted(res_u['answers'].items()))}")
         report.check("the server stays up", bool(hello.get("server_id")), f"hello answered after the abuse (server {hello.get('server_id')})")
-        report.check("it answers real clients within the latency target", max(p99f, p99u) <= max(LATENCY_TARGET, 3 * p99b),
+        report.check("it answers real clients within the latency target", max(p99f, p99u) <= target,
                      f"read p99 {ms(p99b)} idle, {ms(p99f)} under fuzz ({len(lat_f)} reads), {ms(p99u)} under "
-                     f"{unauth_rps:g} unauthenticated req/s ({len(lat_u)} reads); target {ms(max(LATENCY_TARGET, 3 * p99b))}")
-        report.check("nothing is stored from them", not stored and set(counts_u) <= {"401"},
+                     f"{unauth_rps:g} unauthenticated req/s ({len(lat_u)} reads); target {ms(target)}")
+        report.check("nothing is stored from them", not stored and set(res_u["answers"]) <= {"401"},
                      f"forged writes stored: {stored or 'none'}; unauthenticated requests answered "
-                     f"{counts_u.get('401', 0)} x 401")
+                     f"{res_u['answers'].get('401', 0)} x 401")
     finally:
         await client.close()
-        ctx.destroy(linger=0)

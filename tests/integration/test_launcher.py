@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 
 from control.client import Client
@@ -63,8 +63,14 @@ async def test_add_node_opens_a_tmux_window_inside_tmux(plane: ControlPlane, cli
             await wait_for(lambda: node_ready(client, name), timeout=30, what="the node in the tmux window to register")
             pid = lau.nodes[name].pid
             assert lau.stop_node(name)
-            with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
+
+            def gone() -> bool:
+                try:
+                    return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # dead, tmux not yet reaped it
+                except psutil.NoSuchProcess:
+                    return True
+
+            await wait_for(gone, timeout=10, what="the node process in the tmux window to end")
         finally:
             lau.stop_all()
     finally:
