@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# shared/ sits beside the work tree (in CI: beside the fresh clone)
+K8S_DOCS = ROOT.parent / "shared" / "manifests" / "k8s-docs"
 
 
 async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:

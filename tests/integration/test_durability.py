@@ -11,11 +11,11 @@ import pytest
 from control.client import Client
 from control.errors import ApiError
 from control.informer import Informer
-from tests.helpers import Proc, free_port_pair, run_cli, wait_for
+from tests.helpers import K8S_DOCS, Proc, free_port_pair, run_cli, wait_for
 
 pytestmark = pytest.mark.slow
 
-MANIFESTS = Path(__file__).resolve().parents[2].parent / "shared" / "manifests" / "k8s-docs"
+MANIFESTS = K8S_DOCS
 
 
 def start_control(home: Path, port: int, data: Path) -> Proc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from control.scheduler.plugins import (
     default_plugins,
 )
 from control.scheduler.plugins.helper import default_normalize_score
+from tests.helpers import K8S_DOCS
 
-MANIFESTS = Path("/work/shared/manifests/k8s-docs")
+MANIFESTS = K8S_DOCS
 
 
 def node(name: str, cpu: str = "4", memory: str = "8Gi", pods: str = "110", *, labels: dict | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ import yaml
 from control.api.defaults import apply_defaults, job_selector_defaults
 from control.api.validation import POD_UPDATE_FORBIDDEN, validate
 from control.errors import invalid
+from tests.helpers import K8S_DOCS
 
-MANIFESTS = sorted(Path("/work/shared/manifests/k8s-docs").glob("*.yaml"))
+MANIFESTS = sorted(K8S_DOCS.glob("*.yaml"))
 
 
 def _docs() -> list[tuple[str, dict[str, Any]]]:
