@@ -27,8 +27,9 @@ from control.errors import ApiError
 from control.informer import Informer
 from control.timings import Timings
 from control.workqueue import WorkQueue, run_workers
+from nodes.containerlogs import LogsError
 from nodes.nodestatus import NodeStatus
-from nodes.podworker import LogsError, PodWorker
+from nodes.podworker import PodWorker
 from nodes.runtime.base import Runtime
 
 log = logging.getLogger("kube_tui.kubelet")

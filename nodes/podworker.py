@@ -9,17 +9,18 @@ import asyncio
 import contextlib
 import copy
 import logging
-import math
-import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from control.api import quantity
-from nodes import images
+from nodes.backoff import Backoff, go_duration
+from nodes.containerlogs import LogsError, forget_old_logs, read_logs
+from nodes.containerstatus import Container, rfc3339
+from nodes.env import ConfigError, build_env, expand
+from nodes.podstatus import PodConditions, pod_phase, qos_class
 from nodes.probes import LIVENESS, READINESS, STARTUP, Prober, ProbeResult, make_check
 from nodes.runtime.base import (
     ContainerConfig,
@@ -30,6 +31,11 @@ from nodes.runtime.base import (
 )
 from nodes.usage import sum_usage
 
+# The helpers moved to their own modules; callers may still import them from here.
+__all__ = [
+    "Backoff", "ConfigError", "LogsError", "PodWorker", "build_env", "expand", "go_duration", "qos_class",
+]
+
 log = logging.getLogger("kube-tui.podworker")
 
 NORMAL, WARNING = "Normal", "Warning"
@@ -37,259 +43,6 @@ DEFAULT_GRACE = 30.0  # spec.terminationGracePeriodSeconds' default
 START_ERROR_EXIT = 128  # containerd's exit code for a process that never started
 # How long ErrImagePull shows before the kubelet's next sync turns it into ImagePullBackOff.
 PULL_ERROR_VISIBLE = 1.0
-
-
-# -- $(VAR) expansion and the container environment ----------------------------------------------
-
-def expand(text: str, *mappings: Mapping[str, str]) -> str:
-    """Kubernetes' $(VAR) expansion: `$$` escapes, unknown or unclosed references stay as written."""
-    out: list[str] = []
-    checkpoint = 0
-    cursor = 0
-    n = len(text)
-    while cursor < n:
-        if text[cursor] == "$" and cursor + 1 < n:
-            out.append(text[checkpoint:cursor])
-            nxt = text[cursor + 1]
-            advance = 1
-            if nxt == "$":
-                out.append("$")
-            elif nxt == "(":
-                close = text.find(")", cursor + 2)
-                if close < 0:
-                    out.append("$(")
-                else:
-                    name = text[cursor + 2:close]
-                    for m in mappings:
-                        if name in m:
-                            out.append(m[name])
-                            break
-                    else:
-                        out.append(f"$({name})")
-                    advance = close - cursor
-            else:
-                out.append("$" + nxt)
-            cursor += advance
-            checkpoint = cursor + 1
-        cursor += 1
-    out.append(text[checkpoint:])
-    return "".join(out)
-
-
-class ConfigError(Exception):
-    """The container's config cannot be made (the kubelet's CreateContainerConfigError)."""
-
-
-_FIELD_KEY = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
-
-
-def field_value(pod: dict[str, Any], path: str, *, pod_ip: str, host_ip: str) -> str:
-    """A downward API fieldRef's value."""
-    md = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    simple = {
-        "metadata.name": md.get("name", ""),
-        "metadata.namespace": md.get("namespace", "default"),
-        "metadata.uid": md.get("uid", ""),
-        "spec.nodeName": spec.get("nodeName", ""),
-        "spec.serviceAccountName": spec.get("serviceAccountName", "default"),
-        "status.podIP": pod_ip,
-        "status.podIPs": pod_ip,
-        "status.hostIP": host_ip,
-        "status.hostIPs": host_ip,
-    }
-    if path in simple:
-        return str(simple[path])
-    m = _FIELD_KEY.match(path)
-    if m:
-        return str((md.get(m.group(1)) or {}).get(m.group(2), ""))
-    raise ConfigError(f'unsupported fieldRef fieldPath "{path}"')
-
-
-def resource_value(pod: dict[str, Any], container: dict[str, Any], ref: dict[str, Any],
-                   allocatable: Mapping[str, str]) -> str:
-    """A downward API resourceFieldRef's value: rounded up in units of the divisor, like Kubernetes."""
-    name = ref.get("containerName") or container.get("name")
-    target = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == name),
-                  container)
-    kind, _, res = str(ref.get("resource", "")).partition(".")
-    resources = target.get("resources") or {}
-    value = (resources.get(kind) or {}).get(res)
-    if value is None and kind == "requests":
-        value = (resources.get("limits") or {}).get(res, "0")
-    if value is None:
-        # An unset limit reads as the node's allocatable, as in Kubernetes.
-        value = allocatable.get(res, "0")
-    try:
-        amount = quantity.parse(value) / quantity.parse(ref.get("divisor") or "1")
-    except (quantity.QuantityError, ZeroDivisionError) as e:
-        raise ConfigError(f"invalid resourceFieldRef {ref}: {e}") from e
-    return str(math.ceil(amount))
-
-
-def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, host_ip: str,
-              service_env: Mapping[str, str], allocatable: Mapping[str, str]
-              ) -> tuple[dict[str, str], dict[str, str]]:
-    """(the container's environment, the variables its command and args may reference).
-
-    Like the kubelet: each `env` entry is expanded against the entries before it and the service
-    variables; command/args may reference both. HOSTNAME and the POD_* variables kube-tui adds
-    are not referenceable, exactly as in Kubernetes, where they are not pod env at all.
-    """
-    md = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    services = dict(service_env)
-    if spec.get("enableServiceLinks") is False:
-        # Only the master service's variables remain, as in Kubernetes.
-        services = {k: v for k, v in services.items() if k.startswith("KUBERNETES_")}
-    own: dict[str, str] = {}
-    for source in container.get("envFrom") or []:
-        ref = source.get("configMapRef") or source.get("secretRef")
-        if ref and not ref.get("optional"):
-            kind = "configmap" if "configMapRef" in source else "secret"
-            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
-    for item in container.get("env") or []:
-        name = item.get("name", "")
-        source = item.get("valueFrom")
-        if source is None:
-            value = item.get("value") or ""
-            own[name] = expand(value, own, services) if value else ""
-        elif "fieldRef" in source:
-            own[name] = field_value(pod, source["fieldRef"].get("fieldPath", ""), pod_ip=pod_ip, host_ip=host_ip)
-        elif "resourceFieldRef" in source:
-            own[name] = resource_value(pod, container, source["resourceFieldRef"], allocatable)
-        else:
-            ref = source.get("configMapKeyRef") or source.get("secretKeyRef") or {}
-            if ref.get("optional"):
-                continue
-            kind = "configmap" if "configMapKeyRef" in source else "secret"
-            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
-    references = {**services, **own}
-    env = {
-        "HOSTNAME": md.get("name", ""),
-        "POD_NAME": md.get("name", ""),
-        "POD_NAMESPACE": md.get("namespace", "default"),
-        "POD_IP": pod_ip,
-        **references,
-    }
-    return env, references
-
-
-def qos_class(spec: dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, by the rules of Kubernetes' GetPodQOS."""
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
-        requests = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
-        if limits or requests:
-            any_set = True
-        if set(limits) != {"cpu", "memory"}:
-            guaranteed = False
-            continue
-        for k, v in requests.items():
-            if quantity.parse(v) != quantity.parse(limits[k]):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
-# -- back-off -----------------------------------------------------------------------------------
-
-class Backoff:
-    """client-go's flowcontrol.Backoff for one key: doubling from `base` to `cap`, forgotten after `reset`."""
-
-    def __init__(self, base: float, cap: float, reset: float) -> None:
-        self.base = base
-        self.cap = cap
-        self.reset = reset
-        self.duration = 0.0
-        self.last_update: float | None = None
-
-    def _expired(self, now: float) -> bool:
-        return self.last_update is None or now - self.last_update > self.reset
-
-    def next(self, now: float) -> None:
-        if self._expired(now):
-            self.duration = self.base
-        else:
-            self.duration = min(self.duration * 2, self.cap)
-        self.last_update = now
-
-    def retry_at(self, event_time: float) -> float | None:
-        """When a restart is allowed for a failure at `event_time`; None if right away."""
-        if self.last_update is None or self._expired(event_time):
-            return None
-        if event_time - self.last_update < self.duration:
-            return self.last_update + self.duration
-        return None
-
-
-def go_duration(seconds: float) -> str:
-    """A duration as Go's time.Duration.String() prints it: 10s, 1m20s, 5m0s, 50ms."""
-    if seconds <= 0:
-        return "0s"
-    if seconds < 1:
-        ms = seconds * 1000
-        return f"{ms:g}ms" if ms >= 1 else f"{seconds * 1e6:g}µs"
-    total = round(seconds, 9)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{secs:.9f}".rstrip("0").rstrip(".") + "s"
-    if hours:
-        return f"{int(hours)}h{int(minutes)}m{text}"
-    if minutes:
-        return f"{int(minutes)}m{text}"
-    return text
-
-
-def rfc3339(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-# -- the pod worker -----------------------------------------------------------------------------
-
-class LogsError(Exception):
-    """`kubectl logs` cannot be answered; the message is the kubelet's."""
-
-
-@dataclass(eq=False)
-class _Container:
-    spec: dict[str, Any]
-    init: bool
-    crash_backoff: Backoff
-    pull_backoff: Backoff
-    state: dict[str, Any] = field(default_factory=dict)
-    last_state: dict[str, Any] = field(default_factory=dict)
-    ready: bool = False
-    started: bool = False
-    created: int = 0  # containers created so far; restartCount is this minus one
-    handle: ContainerHandle | None = None  # the current (or latest) container
-    last_handle: ContainerHandle | None = None  # the one lastState describes, for --previous
-    probers: dict[str, Prober] = field(default_factory=dict)
-    kill_reason: str | None = None
-    restart_now: bool = False  # killed for a definition change: restart without back-off
-    first_done: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[bool] | None = None
-
-    @property
-    def name(self) -> str:
-        return str(self.spec.get("name", ""))
-
-    @property
-    def image(self) -> str:
-        return str(self.spec.get("image", ""))
-
-    @property
-    def restart_count(self) -> int:
-        return max(0, self.created - 1)
-
-    def probe(self, kind: str) -> dict[str, Any] | None:
-        spec = self.spec.get(f"{kind}Probe")
-        return spec if isinstance(spec, dict) and not self.init else None
 
 
 class PodWorker:
@@ -329,13 +82,10 @@ class PodWorker:
         self._start_time: float | None = None
         self._final_phase: str | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self._conditions: dict[str, tuple[str, str]] = {}  # type -> (status, lastTransitionTime)
-        for cond in (self._pod.get("status") or {}).get("conditions") or []:
-            if cond.get("type") and cond.get("lastTransitionTime"):
-                self._conditions[cond["type"]] = (cond.get("status", ""), cond["lastTransitionTime"])
+        self._conditions = PodConditions(self._pod)
 
-    def _new_container(self, spec: dict[str, Any], init: bool) -> _Container:
-        return _Container(spec=spec, init=init, crash_backoff=Backoff(*self._backoff),
+    def _new_container(self, spec: dict[str, Any], init: bool) -> Container:
+        return Container(spec=spec, init=init, crash_backoff=Backoff(*self._backoff),
                           pull_backoff=Backoff(*self._backoff))
 
     # -- identity --------------------------------------------------------------------------------
@@ -475,7 +225,7 @@ class PodWorker:
                 if self._phase() in ("Succeeded", "Failed"):
                     self._done.set()
 
-    def _should_restart(self, c: _Container, exit_code: int) -> bool:
+    def _should_restart(self, c: Container, exit_code: int) -> bool:
         if self._terminating:
             return False
         policy = self.restart_policy
@@ -493,7 +243,7 @@ class PodWorker:
                 await asyncio.wait_for(self._term_event.wait(), delay)
         return self._terminating
 
-    async def _run_container(self, c: _Container) -> bool:
+    async def _run_container(self, c: Container) -> bool:
         """Run one container until it will not be restarted; True if it last exited 0."""
         loop = asyncio.get_running_loop()
         retry_at: float | None = None
@@ -557,7 +307,7 @@ class PodWorker:
                 self._emit()
         return False
 
-    async def _pull_failed(self, c: _Container, e: ImagePullError) -> float:
+    async def _pull_failed(self, c: Container, e: ImagePullError) -> float:
         """ErrImagePull now, ImagePullBackOff a moment later; returns when to try again."""
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -578,11 +328,11 @@ class PodWorker:
         self._emit()
         return retry_at
 
-    async def _run_started(self, c: _Container, handle: ContainerHandle) -> int:
+    async def _run_started(self, c: Container, handle: ContainerHandle) -> int:
         """From a started container to its exit; leaves `c.state` terminated and returns the code."""
         c.created += 1
         c.handle = handle
-        self._forget_old_logs(c)
+        forget_old_logs(self.pod_log_dir, c)
         c.state = {"running": {"startedAt": rfc3339(handle.started_at)}}
         c.started = c.probe(STARTUP) is None
         c.ready = c.init is False and c.started and c.probe(READINESS) is None
@@ -621,7 +371,7 @@ class PodWorker:
         self._emit()
         return code
 
-    async def _oom_watch(self, c: _Container, handle: ContainerHandle, limit: int) -> None:
+    async def _oom_watch(self, c: Container, handle: ContainerHandle, limit: int) -> None:
         """The cgroup OOM killer's job, done by polling: over the memory limit -> SIGKILL, OOMKilled."""
         while handle.exit_code is None:
             await asyncio.sleep(self.oom_check_interval)
@@ -631,12 +381,12 @@ class PodWorker:
                 return
 
     # -- probes ---------------------------------------------------------------------------------
-    def _start_probers(self, c: _Container, handle: ContainerHandle) -> None:
+    def _start_probers(self, c: Container, handle: ContainerHandle) -> None:
         for kind in (LIVENESS, READINESS):
             if c.probe(kind) is not None:
                 self._start_prober(c, kind, handle)
 
-    def _start_prober(self, c: _Container, kind: str, handle: ContainerHandle) -> None:
+    def _start_prober(self, c: Container, kind: str, handle: ContainerHandle) -> None:
         spec = c.probe(kind) or {}
         check = make_check(spec, runtime=self.runtime, handle=handle, pod_ip=self.pod_ip, container=c.spec)
 
@@ -665,7 +415,7 @@ class PodWorker:
         prober.start()
 
     # -- config ---------------------------------------------------------------------------------
-    def _config(self, c: _Container) -> ContainerConfig:
+    def _config(self, c: Container) -> ContainerConfig:
         env, refs = build_env(self._pod, c.spec, pod_ip=self.pod_ip, host_ip=self.host_ip,
                               service_env=self.service_env, allocatable=self.allocatable)
         return ContainerConfig(
@@ -677,14 +427,6 @@ class PodWorker:
             log_path=self.pod_log_dir / c.name / f"{c.created}.log", attempt=c.created,
             resources=dict(c.spec.get("resources") or {}))
 
-    def _forget_old_logs(self, c: _Container) -> None:
-        # Keep the current attempt's log and the previous one (for --previous), like the kubelet.
-        old = c.created - 3
-        if old >= 0:
-            for suffix in ("", ".1"):
-                with contextlib.suppress(OSError):
-                    (self.pod_log_dir / c.name / f"{old}.log{suffix}").unlink()
-
     def remove_logs(self) -> None:
         """Delete this pod's log directory (the kubelet does so once the pod is gone)."""
         shutil.rmtree(self.pod_log_dir, ignore_errors=True)
@@ -692,42 +434,8 @@ class PodWorker:
     # -- logs and usage -----------------------------------------------------------------------------
     def logs(self, container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
         """What `kubectl logs [--previous] [--tail]` shows; raises LogsError worded like the kubelet."""
-        everyone = self._inits + self._containers
-        if container is None:
-            if len(self._containers) != 1:
-                names = " ".join(c.name for c in self._containers)
-                raise LogsError(f"a container name must be specified for pod {self.name}, choose one of: [{names}]")
-            container = self._containers[0].name
-        c = next((x for x in everyone if x.name == container), None)
-        if c is None:
-            raise LogsError(f"container {container} is not valid for pod {self.name}")
-        if previous:
-            handle = c.last_handle if c.last_state else None
-            if handle is None:
-                raise LogsError(f'previous terminated container "{c.name}" in pod "{self.name}" not found')
-        elif "running" in c.state or "terminated" in c.state:
-            handle = c.handle
-        elif c.last_state:
-            handle = c.last_handle
-        else:
-            reason = c.state.get("waiting", {}).get("reason", "ContainerCreating")
-            if reason == "ErrImagePull":
-                raise LogsError(f'container "{c.name}" in pod "{self.name}" is waiting to start: '
-                                "image can't be pulled")
-            if reason == "ImagePullBackOff":
-                raise LogsError(f'container "{c.name}" in pod "{self.name}" is waiting to start: '
-                                "trying and failing to pull image")
-            raise LogsError(f'container "{c.name}" in pod "{self.name}" is waiting to start: {reason}')
-        if handle is None:
-            # A container that failed to start has no process output, only its start error.
-            term = c.last_state.get("terminated") or c.state.get("terminated") or {}
-            text = f"{term.get('message', '')}\n" if term.get("message") else ""
-        else:
-            text = self.runtime.logs(handle)
-        if tail is not None:
-            lines = text.splitlines(keepends=True)
-            text = "".join(lines[-tail:]) if tail > 0 else ""
-        return text
+        return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
+                         tail=tail)
 
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""
@@ -743,7 +451,7 @@ class PodWorker:
         """The pod's status as the kubelet writes it."""
         phase = self._phase()
         now = rfc3339(time.time())
-        conditions = self._conditions_now(phase, now)
+        conditions = self._conditions.now(phase, now, self._inits, self._containers, self._terminated)
         status: dict[str, Any] = {
             "phase": phase,
             "conditions": conditions,
@@ -754,119 +462,20 @@ class PodWorker:
             "startTime": rfc3339(self._start_time) if self._start_time else None,
         }
         if self._inits:
-            status["initContainerStatuses"] = [self._container_status(c) for c in self._inits]
-        status["containerStatuses"] = [self._container_status(c) for c in self._containers]
+            status["initContainerStatuses"] = [c.status() for c in self._inits]
+        status["containerStatuses"] = [c.status() for c in self._containers]
         status["qosClass"] = qos_class(self._pod.get("spec") or {})
         return status
-
-    def _container_status(self, c: _Container) -> dict[str, Any]:
-        st: dict[str, Any] = {
-            "name": c.name,
-            "state": copy.deepcopy(c.state),
-            "lastState": copy.deepcopy(c.last_state),
-            "ready": c.ready,
-            "restartCount": c.restart_count,
-            "image": c.image,
-            "imageID": images.image_id(c.image) if c.created else "",
-            "started": c.started,
-        }
-        if c.handle is not None:
-            st["containerID"] = c.handle.container_id
-        return st
 
     def _phase(self) -> str:
         if self._final_phase is not None:
             return self._final_phase
-        phase = self._compute_phase()
+        phase = pod_phase(self._inits, self._containers, self.restart_policy, self._terminated)
         if phase in ("Succeeded", "Failed"):
             # Terminal phases never change again.
             self._final_phase = phase
         return phase
 
-    def _compute_phase(self) -> str:
-        """The kubelet's getPhase (without sidecar containers)."""
-        policy = self.restart_policy
-        pending_init = failed_init = 0
-        for c in self._inits:
-            if "running" in c.state:
-                pending_init += 1
-            elif "terminated" in c.state:
-                if c.state["terminated"].get("exitCode") != 0:
-                    failed_init += 1
-            elif c.last_state.get("terminated"):
-                if c.last_state["terminated"].get("exitCode") != 0:
-                    failed_init += 1
-            else:
-                pending_init += 1
-        running = waiting = stopped = succeeded = 0
-        for c in self._containers:
-            if "running" in c.state:
-                running += 1
-            elif "terminated" in c.state:
-                stopped += 1
-                if c.state["terminated"].get("exitCode") == 0:
-                    succeeded += 1
-            elif c.last_state.get("terminated"):
-                stopped += 1
-            else:
-                waiting += 1
-        if failed_init and policy == "Never":
-            return "Failed"
-        if pending_init or waiting:
-            return "Pending"
-        if running:
-            return "Running"
-        if stopped:
-            if self._terminated:
-                return "Succeeded" if stopped == succeeded else "Failed"
-            if policy == "Always":
-                return "Running"
-            if stopped == succeeded:
-                return "Succeeded"
-            if policy == "Never":
-                return "Failed"
-            return "Running"
-        return "Pending"
-
-    def _conditions_now(self, phase: str, now: str) -> list[dict[str, Any]]:
-        completed = phase in ("Succeeded", "Failed")
-        wanted: list[tuple[str, bool, str | None, str | None]] = []
-        wanted.append(("PodReadyToStartContainers", not self._terminated and not completed, None, None))
-        unready_init = [c.name for c in self._inits if not ("terminated" in c.state
-                                                             and c.state["terminated"].get("exitCode") == 0)]
-        if not self._inits or not unready_init:
-            wanted.append(("Initialized", True, None, None))
-        elif phase == "Succeeded":
-            wanted.append(("Initialized", False, "PodCompleted", None))
-        else:
-            wanted.append(("Initialized", False, "ContainersNotInitialized",
-                           f"containers with incomplete status: [{' '.join(unready_init)}]"))
-        unready = [c.name for c in self._containers if not c.ready]
-        if completed:
-            ready = (False, "PodCompleted", None)
-        elif unready:
-            ready = (False, "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
-        else:
-            ready = (True, None, None)
-        wanted.append(("Ready", *ready))
-        wanted.append(("ContainersReady", *ready))
-        wanted.append(("PodScheduled", True, None, None))
-        out = []
-        for kind, ok, reason, message in wanted:
-            value = "True" if ok else "False"
-            prev = self._conditions.get(kind)
-            if prev is None or prev[0] != value:
-                self._conditions[kind] = (value, now)
-            cond: dict[str, Any] = {"type": kind, "status": value, "lastProbeTime": None,
-                                    "lastTransitionTime": self._conditions[kind][1]}
-            if reason:
-                cond["reason"] = reason
-            if message:
-                cond["message"] = message
-            out.append(cond)
-        return out
-
-    # -- plumbing -------------------------------------------------------------------------------
     def _emit(self) -> None:
         try:
             self.on_status(self.status)

@@ -26,6 +26,7 @@ from control.store import Store
 
 log = logging.getLogger("kube_tui.apiserver")
 
+DRAIN_BATCH = 256  # requests read in one go before the admitted ones get to run
 HARD_FRAME_LIMIT = 64 * 1024 * 1024  # past this libzmq drops the peer; below it we answer 413
 
 
@@ -173,14 +174,19 @@ class ApiServer:
         if self.zap is not None:
             await self.zap.stop()
         if self._own_ctx:
-            self.ctx.term()
+            self.ctx.destroy(linger=0)  # closes anything still open (a logs call cut short) instead of hanging
 
     async def _serve(self) -> None:
         assert self.router is not None
         while True:
             frames = await self.router.recv_multipart(copy=True)
+            n = 0
             while True:
                 self._dispatch(frames)
+                n += 1
+                if n >= DRAIN_BATCH:  # let the admitted requests run: a flood must not starve them
+                    await asyncio.sleep(0)
+                    n = 0
                 try:  # drain what else is queued without a Future per message
                     frames = self._router_sync.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
@@ -188,28 +194,33 @@ class ApiServer:
 
     def _dispatch(self, frames: list[bytes]) -> None:
         ident, payload = frames[0], frames[-1]
+        started = time.perf_counter()
         if len(frames) != 2:
             self.stats["malformed"] += 1
-            coro = self._reply(ident, wire.error_response(0, errors.bad_request(f"malformed request: expected 1 frame, got {len(frames) - 1}")))
-        else:
-            coro = self._handle(ident, payload)
-        task = asyncio.create_task(coro)
+            self._reply_now(ident, wire.error_response(0, errors.bad_request(f"malformed request: expected 1 frame, got {len(frames) - 1}")))
+            return
+        admitted = self._admit(ident, payload, started)
+        if admitted is None:
+            return
+        task = asyncio.create_task(self._handle(ident, *admitted, started))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _reply(self, ident: bytes, frame: bytes) -> None:
+    def _reply_now(self, ident: bytes, frame: bytes) -> None:
         try:
             wire.send_now(self.router, self._router_sync, [ident, frame])
         except zmq.ZMQError as e:  # peer gone or its queue full: it will time out and retry
             self.stats["reply_dropped"] += 1
             log.debug("could not answer %r: %s", ident, e)
 
-    async def _handle(self, ident: bytes, payload: bytes) -> None:
-        started = time.perf_counter()
+    async def _reply(self, ident: bytes, frame: bytes) -> None:
+        self._reply_now(ident, frame)
+
+    def _admit(self, ident: bytes, payload: bytes, started: float) -> tuple[dict, str] | None:
+        """Parse and authenticate synchronously: garbage and strangers are answered here, without a task."""
         req_id = 0
         verb = "?"
         body: dict = {}
-        WARNINGS.set([])
         try:
             if len(payload) > self.max_frame:
                 self.stats["oversized"] += 1
@@ -224,12 +235,33 @@ class ApiServer:
                 self.stats["malformed"] += 1
                 raise
             req_id, verb, body = msg["id"], msg["verb"], msg["body"]
-            AGENT.set(msg.get("agent") or "unknown")
             assert self.api is not None
-            handler = self.api.verbs.get(verb)
-            if handler is None:
+            if verb not in self.api.verbs:
                 raise errors.bad_request(f'unknown verb "{verb}": use one of {", ".join(sorted(self.api.verbs))}')
-            user = self.credentials.authenticate(msg.get("token"))
+            return msg, self.credentials.authenticate(msg.get("token"))
+        except ApiError as e:
+            code = e.code
+            frame = wire.error_response(req_id, e)
+        except Exception as e:  # one bad request must never take the server down
+            log.exception("internal error admitting %s", verb)
+            code = 500
+            frame = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+        if code == 401:
+            self.stats["unauthorized"] += 1
+        self.stats[verb if isinstance(verb, str) else "?"] += 1
+        self._reply_now(ident, frame)
+        elapsed = time.perf_counter() - started
+        for fn in self.request_observers:
+            fn(verb, body, code, elapsed)
+        return None
+
+    async def _handle(self, ident: bytes, msg: dict, user: str, started: float) -> None:
+        req_id, verb, body = msg["id"], msg["verb"], msg["body"]
+        WARNINGS.set([])
+        AGENT.set(msg.get("agent") or "unknown")
+        try:
+            assert self.api is not None
+            handler = self.api.verbs[verb]
             if verb == "hello" and isinstance(body.get("join"), dict):
                 answer = await self._join(user, body["join"])
                 code = 200
@@ -247,7 +279,7 @@ class ApiServer:
             code = 500
             frame = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
         self.stats[verb] += 1
-        await self._reply(ident, frame)
+        self._reply_now(ident, frame)
         elapsed = time.perf_counter() - started
         for fn in self.request_observers:
             fn(verb, body, code, elapsed)

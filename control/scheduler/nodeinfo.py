@@ -176,7 +176,7 @@ class NodeInfo:
         self.free_pods = self.free_cpu = self.free_mem = self.nz_free_cpu = self.nz_free_mem = 0
         self.has_alloc = False  # both cpu and memory allocatable are non-zero
         # Score plugins' results keyed by (plugin, pod request shape): valid until the node changes.
-        self.memo: dict[tuple, int] = {}
+        self.memo: dict[int, int] = {}  # keyed by plugins.helper's interned key ids
         self.pods: dict[str, PodInfo] = {}
         self.used_ports: Counter[tuple[str, str, int]] = Counter()
         self.priorities: Counter[int] = Counter()  # lets preemption ask "any lower-priority pod?" in O(1)

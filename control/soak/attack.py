@@ -31,6 +31,7 @@ def main(args: argparse.Namespace) -> None:
     counts: dict[str, int] = {}
 
     def drain(wait_ms: int = 0) -> None:
+        """Wait up to wait_ms for answers, then take every answer already there."""
         while sock.poll(wait_ms):
             frame = sock.recv()
             try:
@@ -47,9 +48,9 @@ def main(args: argparse.Namespace) -> None:
         for i in range(sent, min(sent + batch, args.count)):
             sock.send_multipart(make(i))
         drain()
-        delay = t0 + min(sent + batch, args.count) / args.rate - time.monotonic()
-        if delay > 0:
-            drain(int(delay * 1000))
+        due = t0 + min(sent + batch, args.count) / args.rate
+        while (left := due - time.monotonic()) > 0:  # pace: answers arriving must not cut the wait short
+            drain(max(1, int(left * 1000)))
     elapsed = time.monotonic() - t0
     drain(1000)
     print(json.dumps({"sent": args.count, "seconds": elapsed, "answers": counts, "wire_version": wire.VERSION}), flush=True)

@@ -33,6 +33,16 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+def _port_name(errs: Errors, name: Any, path: str, *, several: bool) -> bool:
+    """A Service or Endpoints port's name: a DNS label, required when there are several ports; True if set."""
+    if not name:
+        if several:
+            required(errs, path)
+        return False
+    check_name(errs, str(name), path, is_dns1123_label)
+    return True
+
+
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 NODE_PORT_RANGE = (30000, 32767)
 
@@ -67,11 +77,7 @@ def validate_service(obj: dict[str, Any], errs: Errors) -> None:
         if p is None:
             continue
         name = p.get("name") or ""
-        if not name:
-            if len(ports) > 1:
-                required(errs, f"{ppath}.name")
-        else:
-            check_name(errs, str(name), f"{ppath}.name", is_dns1123_label)
+        if _port_name(errs, name, f"{ppath}.name", several=len(ports) > 1):
             if name in names:
                 duplicate(errs, f"{ppath}.name", name)
             names.add(str(name))
@@ -121,11 +127,6 @@ def validate_endpoints(obj: dict[str, Any], errs: Errors) -> None:
         for j, p in enumerate(ports):
             ppath = f"{spath}.ports[{j}]"
             p = as_dict(errs, p, ppath) or {}
-            name = p.get("name") or ""
-            if not name:
-                if len(ports) > 1:
-                    required(errs, f"{ppath}.name")
-            else:
-                check_name(errs, str(name), f"{ppath}.name", is_dns1123_label)
+            _port_name(errs, p.get("name") or "", f"{ppath}.name", several=len(ports) > 1)
             port_num(errs, p, "port", f"{ppath}.port")
             protocol(errs, p, f"{ppath}.protocol")

@@ -123,11 +123,18 @@ def _replicas(errs: Errors, spec: dict[str, Any]) -> None:
     int_field(errs, spec, "minReadySeconds", "spec.minReadySeconds")
 
 
-def validate_deployment(obj: dict[str, Any], errs: Errors) -> None:
+def _workload_spec(errs: Errors, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The spec of a Deployment, ReplicaSet or DaemonSet; without one, its selector and template are missing."""
     spec = as_dict(errs, obj.get("spec"), "spec")
     if spec is None:
         required(errs, "spec.selector")
         required(errs, "spec.template")
+    return spec
+
+
+def validate_deployment(obj: dict[str, Any], errs: Errors) -> None:
+    spec = _workload_spec(errs, obj)
+    if spec is None:
         return
     _replicas(errs, spec)
     selector = _workload_selector(errs, spec, "deployment")
@@ -141,10 +148,8 @@ def validate_deployment(obj: dict[str, Any], errs: Errors) -> None:
 
 
 def validate_replicaset(obj: dict[str, Any], errs: Errors) -> None:
-    spec = as_dict(errs, obj.get("spec"), "spec")
+    spec = _workload_spec(errs, obj)
     if spec is None:
-        required(errs, "spec.selector")
-        required(errs, "spec.template")
         return
     _replicas(errs, spec)
     # Kubernetes says "deployment" here too (shared code); keep its wording.
@@ -153,10 +158,8 @@ def validate_replicaset(obj: dict[str, Any], errs: Errors) -> None:
 
 
 def validate_daemonset(obj: dict[str, Any], errs: Errors) -> None:
-    spec = as_dict(errs, obj.get("spec"), "spec")
+    spec = _workload_spec(errs, obj)
     if spec is None:
-        required(errs, "spec.selector")
-        required(errs, "spec.template")
         return
     int_field(errs, spec, "minReadySeconds", "spec.minReadySeconds")
     int_field(errs, spec, "revisionHistoryLimit", "spec.revisionHistoryLimit")

@@ -30,6 +30,9 @@ def filter_some(check: Callable[[PodInfo, NodeInfo], Status], pod: PodInfo, node
 
 
 _MEMO = attrgetter("memo")
+# Memo keys are interned to small ints: a tuple's hash is not cached, so looking a tuple key up in
+# hundreds of node memos per cycle would hash (and compare) it hundreds of times.
+_KEY_IDS: dict[tuple, int] = {}
 
 
 def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo]], list[int]]) -> list[int]:
@@ -37,12 +40,15 @@ def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo
 
     Replicas of one workload share a request shape, so most nodes answer from the memo.
     """
-    vals = [m.get(key) for m in map(_MEMO, nodes)]
+    kid = _KEY_IDS.get(key)
+    if kid is None:
+        kid = _KEY_IDS[key] = len(_KEY_IDS)
+    vals = [m.get(kid) for m in map(_MEMO, nodes)]
     if None not in vals:
         return vals  # type: ignore[return-value]
     missing = [i for i, v in enumerate(vals) if v is None]
     fresh = compute([nodes[i] for i in missing])
     for i, v in zip(missing, fresh, strict=True):
         vals[i] = v
-        nodes[i].memo[key] = v
+        nodes[i].memo[kid] = v
     return vals  # type: ignore[return-value]

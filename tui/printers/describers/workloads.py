@@ -18,6 +18,14 @@ from tui.printers.describers.writer import (
 from tui.printers.status import get_path, meta_of, rfc1123z
 
 
+def _conditions(w: PrefixWriter, conditions: list[Mapping[str, Any]] | None) -> None:
+    if conditions:
+        w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.write(1, "----\t------\t------\n")
+        for c in conditions:
+            w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+
+
 def _replica_sets_cell(rss: list[Mapping[str, Any]]) -> str:
     if not rss:
         return "<none>"
@@ -46,11 +54,7 @@ def describe_deployment(d: Mapping[str, Any], events: list[Mapping[str, Any]] | 
         w.write(0, f"RollingUpdateStrategy:\t{ru.get('maxUnavailable')} max unavailable, "
                    f"{ru.get('maxSurge')} max surge\n")
     describe_pod_template(w, spec.get("template"))
-    if st.get("conditions"):
-        w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
-        w.write(1, "----\t------\t------\n")
-        for c in st["conditions"]:
-            w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    _conditions(w, st.get("conditions"))
     if replicasets is not None:
         new = [r for r in replicasets if _is_current_rs(r, spec.get("template"))][:1]
         new_name = meta_of(new[0]).get("name") if new else None
@@ -86,10 +90,6 @@ def describe_replicaset(rs: Mapping[str, Any], events: list[Mapping[str, Any]] |
     w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
                f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n")
     describe_pod_template(w, spec.get("template"))
-    if st.get("conditions"):
-        w.write(0, "Conditions:\n  Type\tStatus\tReason\n")
-        w.write(1, "----\t------\t------\n")
-        for c in st["conditions"]:
-            w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    _conditions(w, st.get("conditions"))
     describe_events(w, events, now)
     return w.text()

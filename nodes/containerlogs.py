@@ -1,0 +1,69 @@
+"""Container logs as the kubelet keeps them: one file per attempt under the pod's log directory, the
+current and the previous attempt kept, and what `kubectl logs [--previous] [--tail]` answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from nodes.containerstatus import Container
+from nodes.runtime.base import Runtime
+
+
+class LogsError(Exception):
+    """`kubectl logs` cannot be answered; the message is the kubelet's."""
+
+
+def forget_old_logs(pod_log_dir: Path, c: Container) -> None:
+    # Keep the current attempt's log and the previous one (for --previous), like the kubelet.
+    old = c.created - 3
+    if old >= 0:
+        for suffix in ("", ".1"):
+            with contextlib.suppress(OSError):
+                (pod_log_dir / c.name / f"{old}.log{suffix}").unlink()
+
+
+def read_logs(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
+              container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
+    """What `kubectl logs [--previous] [--tail]` shows for a container of `pod`.
+
+    Raises LogsError, worded like the kubelet, when there is nothing to show.
+    """
+    everyone = [*inits, *containers]
+    if container is None:
+        if len(containers) != 1:
+            names = " ".join(c.name for c in containers)
+            raise LogsError(f"a container name must be specified for pod {pod}, choose one of: [{names}]")
+        container = containers[0].name
+    c = next((x for x in everyone if x.name == container), None)
+    if c is None:
+        raise LogsError(f"container {container} is not valid for pod {pod}")
+    if previous:
+        handle = c.last_handle if c.last_state else None
+        if handle is None:
+            raise LogsError(f'previous terminated container "{c.name}" in pod "{pod}" not found')
+    elif "running" in c.state or "terminated" in c.state:
+        handle = c.handle
+    elif c.last_state:
+        handle = c.last_handle
+    else:
+        reason = c.state.get("waiting", {}).get("reason", "ContainerCreating")
+        if reason == "ErrImagePull":
+            raise LogsError(f'container "{c.name}" in pod "{pod}" is waiting to start: '
+                            "image can't be pulled")
+        if reason == "ImagePullBackOff":
+            raise LogsError(f'container "{c.name}" in pod "{pod}" is waiting to start: '
+                            "trying and failing to pull image")
+        raise LogsError(f'container "{c.name}" in pod "{pod}" is waiting to start: {reason}')
+    if handle is None:
+        # A container that failed to start has no process output, only its start error.
+        term = c.last_state.get("terminated") or c.state.get("terminated") or {}
+        text = f"{term.get('message', '')}\n" if term.get("message") else ""
+    else:
+        text = runtime.logs(handle)
+    if tail is not None:
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[-tail:]) if tail > 0 else ""
+    return text

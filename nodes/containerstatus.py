@@ -1,0 +1,72 @@
+"""A pod worker's record of one container, and the ContainerStatus the kubelet reports from it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodes import images
+from nodes.backoff import Backoff
+from nodes.probes import Prober
+from nodes.runtime.base import ContainerHandle
+
+
+def rfc3339(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+@dataclass(eq=False)
+class Container:
+    """One of the pod's containers: its spec, its status so far, and what runs it."""
+
+    spec: dict[str, Any]
+    init: bool
+    crash_backoff: Backoff
+    pull_backoff: Backoff
+    state: dict[str, Any] = field(default_factory=dict)
+    last_state: dict[str, Any] = field(default_factory=dict)
+    ready: bool = False
+    started: bool = False
+    created: int = 0  # containers created so far; restartCount is this minus one
+    handle: ContainerHandle | None = None  # the current (or latest) container
+    last_handle: ContainerHandle | None = None  # the one lastState describes, for --previous
+    probers: dict[str, Prober] = field(default_factory=dict)
+    kill_reason: str | None = None
+    restart_now: bool = False  # killed for a definition change: restart without back-off
+    first_done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[bool] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name", ""))
+
+    @property
+    def image(self) -> str:
+        return str(self.spec.get("image", ""))
+
+    @property
+    def restart_count(self) -> int:
+        return max(0, self.created - 1)
+
+    def probe(self, kind: str) -> dict[str, Any] | None:
+        spec = self.spec.get(f"{kind}Probe")
+        return spec if isinstance(spec, dict) and not self.init else None
+
+    def status(self) -> dict[str, Any]:
+        """Its ContainerStatus, as the kubelet reports it."""
+        st: dict[str, Any] = {
+            "name": self.name,
+            "state": copy.deepcopy(self.state),
+            "lastState": copy.deepcopy(self.last_state),
+            "ready": self.ready,
+            "restartCount": self.restart_count,
+            "image": self.image,
+            "imageID": images.image_id(self.image) if self.created else "",
+            "started": self.started,
+        }
+        if self.handle is not None:
+            st["containerID"] = self.handle.container_id
+        return st
