@@ -5,30 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from control.api import quantity
+from control.api.qos import qos_class as api_qos_class
 from nodes.containerstatus import Container
 
 
 def qos_class(spec: dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, by the rules of Kubernetes' GetPodQOS."""
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        limits = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
-        requests = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
-        if limits or requests:
-            any_set = True
-        if set(limits) != {"cpu", "memory"}:
-            guaranteed = False
-            continue
-        for k, v in requests.items():
-            if quantity.parse(v) != quantity.parse(limits[k]):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
+    """Guaranteed, Burstable or BestEffort: the API server's rule (control.api.qos), so both agree."""
+    return api_qos_class({"spec": spec})
 
 
 def pod_phase(inits: Sequence[Container], containers: Sequence[Container], policy: str,
