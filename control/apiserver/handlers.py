@@ -170,10 +170,19 @@ class Api:
         return info, ns, name
 
     def _load(self, info: KindInfo, ns: str | None, name: str) -> tuple[dict, int]:
+        """The stored object, freshly decoded: the caller's own to change."""
         kv = self.store.get(info.key(ns, name))
         if kv is None:
             raise errors.not_found(info.resource, name, info.group)
         return decode(kv.value, kv.mod_revision), kv.mod_revision
+
+    def _load_twice(self, info: KindInfo, ns: str | None, name: str) -> tuple[dict, dict, int]:
+        """Two independent decodes of the stored object (the old one to compare, a copy to change):
+        decoding again is several times cheaper than a deepcopy."""
+        kv = self.store.get(info.key(ns, name))
+        if kv is None:
+            raise errors.not_found(info.resource, name, info.group)
+        return decode(kv.value, kv.mod_revision), decode(kv.value, kv.mod_revision), kv.mod_revision
 
     def _target(self, body: dict, verb: str) -> tuple[KindInfo, str | None, str]:
         info = kinds.lookup(require(body, "kind", verb=verb))
@@ -209,10 +218,15 @@ class Api:
         """Compare-and-swap put: expect_mod 0 means 'must not exist'."""
         record_manager(obj, AGENT.get(), subresource)
         target = "create" if expect_mod == 0 else "mod"
+        value = encode(obj)
+        # The watch publishes `obj` itself for this value (the commit runs before txn returns): no decode.
+        self.hub.remember(value, obj)
         try:
-            res = await self.store.txn([Compare(key, target, "=", expect_mod)], [Op.put(key, encode(obj), lease=lease)], [])
+            res = await self.store.txn([Compare(key, target, "=", expect_mod)], [Op.put(key, value, lease=lease)], [])
         except StoreError as e:
             raise errors.internal(f"storage error: {e}") from e
+        finally:
+            self.hub.forget(value)
         return res.revision if res.succeeded else 0
 
     # -- verbs ----------------------------------------------------------------------------------
@@ -344,7 +358,8 @@ class Api:
         }
 
     async def update(self, body: dict, user: str) -> tuple[int, Any]:
-        obj = copy.deepcopy(require(body, "object", dict, verb="update"))
+        # the body was decoded for this request alone; _apply_update copies what it changes
+        obj = require(body, "object", dict, verb="update")
         sub = body.get("subresource")
         if sub not in (None, "", "status"):
             raise errors.bad_request(f'update: unknown subresource "{sub}": use "status" or none')
@@ -365,16 +380,23 @@ class Api:
         raise errors.conflict(info.resource, name)
 
     async def _apply_update(
-        self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None
+        self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None,
+        *, owned: bool = False
     ) -> dict | None:
-        """Merge `obj` over `cur` for this subresource and write it; None means lost a race (retry)."""
+        """Merge `obj` over `cur` for this subresource and write it; None means lost a race (retry).
+
+        `cur` is a fresh decode the caller does not change; `owned` says `obj` is fresh for this attempt
+        too (else it is copied, as a retry reuses it). Parts of either may be shared with the result.
+        """
         if sub == "status":
-            new = copy.deepcopy(cur)
-            new["status"] = copy.deepcopy(obj.get("status") or {})
+            # Only metadata (resourceVersion, managedFields) and status change: a shallow copy will do.
+            new = dict(cur)
+            new["metadata"] = dict(cur["metadata"])
+            new["status"] = (obj.get("status") or {}) if owned else copy.deepcopy(obj.get("status") or {})
         else:
-            new = copy.deepcopy(obj)
+            new = obj if owned else copy.deepcopy(obj)
             if "status" in cur and info.kind not in ("Event", "Lease", "Endpoints"):
-                new["status"] = copy.deepcopy(cur["status"])  # status changes only through /status
+                new["status"] = cur["status"]  # status changes only through /status
             md, old_md = new["metadata"], cur["metadata"]
             for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields"):
                 if f in old_md:
@@ -417,8 +439,8 @@ class Api:
         if sub not in (None, "", "status"):
             raise errors.bad_request(f'patch: unknown subresource "{sub}": use "status" or none')
         for attempt in range(CONFLICT_RETRIES):
-            cur, cur_rev = self._load(info, ns, name)
-            merged = merge_patch(copy.deepcopy(cur), copy.deepcopy(patch))
+            cur, base, cur_rev = self._load_twice(info, ns, name)
+            merged = merge_patch(base, copy.deepcopy(patch))
             if not isinstance(merged, dict):
                 raise errors.bad_request("patch: the result of the merge patch is not an object")
             want_rv = (patch.get("metadata") or {}).get("resourceVersion")
@@ -429,7 +451,7 @@ class Api:
             merged["metadata"]["name"] = name
             if ns:
                 merged["metadata"]["namespace"] = ns
-            result = await self._apply_update(info, ns, name, cur, cur_rev, merged, sub or None)
+            result = await self._apply_update(info, ns, name, cur, cur_rev, merged, sub or None, owned=True)
             if result is not None:
                 return 200, result
             await asyncio.sleep(0.001 * (attempt + 1))
@@ -455,8 +477,7 @@ class Api:
         if info.kind == "Namespace" and name in PROTECTED_NAMESPACES:
             raise errors.ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted')
         for attempt in range(CONFLICT_RETRIES):
-            cur, cur_rev = self._load(info, ns, name)
-            new = copy.deepcopy(cur)
+            cur, new, cur_rev = self._load_twice(info, ns, name)
             new["metadata"].pop("resourceVersion", None)
             md = new["metadata"]
             finalizers = list(md.get("finalizers") or [])
@@ -522,7 +543,7 @@ class Api:
                 raise errors.conflict("pods/binding", name, f'pod {name} is already assigned to node "{assigned}"')
             if cur["metadata"].get("deletionTimestamp"):
                 raise errors.conflict("pods/binding", name, f"pod {name} is being deleted, cannot be assigned to a host")
-            new = copy.deepcopy(cur)
+            new = cur  # fresh from the store and not needed again: changed in place
             new["metadata"].pop("resourceVersion", None)
             new.setdefault("spec", {})["nodeName"] = node
             # a Binding's annotations are copied onto the pod (the scheduler's decision record rides here)

@@ -64,15 +64,46 @@ class WatchHub:
         self.may_watch = may_watch
         self.rejected: dict[str, int] = {}  # user -> subscriptions refused
         self._delayed: list[list[bytes]] = []
+        # Objects the write path already holds, by the identity of their stored bytes: publishing a
+        # change then needs no decode (see remember()).
+        self._decoded: dict[int, tuple[bytes, dict]] = {}
+        # (mod_revision, spec.nodeName) of each pod as last published: the previous version's node
+        # without decoding it again.
+        self._pod_nodes: dict[str, tuple[int, str]] = {}
+        # Whether any subscription (a prefix, as ZeroMQ matches them) covers a topic; reset when they change.
+        self._wanted: dict[bytes, bool] = {}
         self.on_publish: list[Callable[[str, int, dict, list[bytes]], None]] = []
 
     def current_seq(self, topic: bytes) -> int:
         return self.seq.get(topic, 0)
 
     # -- publishing -----------------------------------------------------------------------
+    def remember(self, value: bytes, obj: dict) -> None:
+        """The write path's object for `value` (its encoded form), used instead of decoding it; forget() after."""
+        self._decoded[id(value)] = (value, obj)
+
+    def forget(self, value: bytes) -> None:
+        self._decoded.pop(id(value), None)
+
+    def _new_object(self, value: bytes, rev: int) -> dict:
+        ent = self._decoded.get(id(value))
+        if ent is not None and ent[0] is value:
+            obj = ent[1]
+            obj.setdefault("metadata", {})["resourceVersion"] = str(rev)
+            return obj
+        return decode(value, rev)
+
+    def _is_wanted(self, topic: bytes) -> bool:
+        wanted = self._wanted.get(topic)
+        if wanted is None:
+            wanted = self._wanted[topic] = any(topic.startswith(p) for p in self.subscribers)
+        return wanted
+
     def on_commit(self, events: list[Event]) -> None:
         """Store subscriber: runs synchronously right after each durable group commit."""
         now = time.time()
+        # Subscriptions ZeroMQ has seen are ours too before we decide a topic has no subscriber.
+        self._read_subscriptions()
         for ev in events:
             try:
                 self._publish_one(ev, now)
@@ -84,36 +115,65 @@ class WatchHub:
         key = ev.kv.key
         rev = ev.kv.mod_revision
         resource = resource_of(key)
-        new = decode(ev.kv.value, rev) if ev.type == "PUT" else None
-        old = decode(ev.prev_kv.value, ev.prev_kv.mod_revision) if ev.prev_kv is not None else None
-        raw: dict[str, Any] = {
-            "key": key,
-            "type": ev.type,
-            "create_revision": ev.kv.create_revision,
-            "mod_revision": rev,
-            "version": ev.kv.version,
-            "object": new if new is not None else old,
-        }
-        self._send(RAW_TOPIC, "MODIFIED" if ev.type == "PUT" else "DELETED", rev, raw, now)
+        new = self._new_object(ev.kv.value, rev) if ev.type == "PUT" else None
+        prev = ev.prev_kv
+        # The previous version is decoded only when it is needed: a DELETE's object, or a pod's old node.
+        old: dict | None = None
+        old_node = ""
+        if prev is not None:
+            if new is None:
+                old = decode(prev.value, prev.mod_revision)
+                old_node = ((old.get("spec") or {}).get("nodeName") or "") if resource == "pods" else ""
+            elif resource == "pods":
+                known = self._pod_nodes.get(key)
+                if known is not None and known[0] == prev.mod_revision:
+                    old_node = known[1]
+                else:
+                    old = decode(prev.value, prev.mod_revision)
+                    old_node = (old.get("spec") or {}).get("nodeName") or ""
+        obj_out = new if new is not None else old
+        packed: list[bytes | None] = [None]  # the object packed once, for every topic it goes to
+
+        def packed_obj() -> bytes:
+            if packed[0] is None:
+                packed[0] = wire.pack(obj_out)
+            return packed[0]
+
+        if self._is_wanted(RAW_TOPIC) or self.faults.active:
+            raw: dict[str, Any] = {
+                "key": key,
+                "type": ev.type,
+                "create_revision": ev.kv.create_revision,
+                "mod_revision": rev,
+                "version": ev.kv.version,
+                "object": obj_out,
+            }
+            self._send(RAW_TOPIC, "MODIFIED" if ev.type == "PUT" else "DELETED", rev, raw, now)
+        else:
+            self._skip(RAW_TOPIC, now)
         if resource is None:
             return
         if new is None:
             if old is None:
                 return
+            self._pod_nodes.pop(key, None)
             gone = dict(old)
             gone["metadata"] = dict(old.get("metadata", {}), resourceVersion=str(rev))
             type_, obj = "DELETED", gone
+            packed[0] = None
+            obj_out = gone
         else:
-            type_ = "ADDED" if ev.prev_kv is None else "MODIFIED"
+            type_ = "ADDED" if prev is None else "MODIFIED"
             obj = new
         topics_sent: list[bytes] = []
         topic = f"{resource}\x00".encode()
-        self._send(topic, type_, rev, obj, now)
+        self._send(topic, type_, rev, obj, now, packed_obj)
         topics_sent.append(topic)
         if resource == "pods":
             # field-selector topic: a pod enters/leaves a node's topic when spec.nodeName changes
-            old_node = ((old or {}).get("spec") or {}).get("nodeName") or ""
             new_node = ((new or {}).get("spec") or {}).get("nodeName") or ""
+            if new is not None:
+                self._pod_nodes[key] = (rev, new_node)
             if old_node and old_node != new_node:
                 gone = dict(obj)
                 gone["metadata"] = dict(obj.get("metadata", {}), resourceVersion=str(rev))
@@ -121,16 +181,28 @@ class WatchHub:
                 topics_sent.append(node_topic(old_node))
             if new_node:
                 nt = "ADDED" if old_node != new_node else type_
-                self._send(node_topic(new_node), nt, rev, obj, now)
+                self._send(node_topic(new_node), nt, rev, obj, now, packed_obj)
                 topics_sent.append(node_topic(new_node))
         for fn in self.on_publish:
             fn(type_, rev, obj, topics_sent)
 
-    def _send(self, topic: bytes, type_: str, rev: int, obj: Any, now: float) -> None:
+    def _skip(self, topic: bytes, now: float) -> None:
+        """A change on a topic nobody subscribes to: it takes its sequence number, nothing is packed or sent."""
+        self.seq[topic] = self.seq.get(topic, 0) + 1
+        self.last_sent[topic] = now
+
+    def _send(self, topic: bytes, type_: str, rev: int, obj: Any, now: float,
+              packed_obj: Callable[[], bytes] | None = None) -> None:
+        if not self.faults.active and not self._is_wanted(topic):
+            self._skip(topic, now)
+            return
         seq = self.seq.get(topic, 0) + 1
         self.seq[topic] = seq
         self.last_sent[topic] = now
-        frames = [topic, wire.event(seq, type_, rev, obj, now)]
+        if packed_obj is not None:
+            frames = [topic, wire.event_packed(seq, type_, rev, packed_obj(), now)]
+        else:
+            frames = [topic, wire.event(seq, type_, rev, obj, now)]
         if self.faults.active:
             plan = self.faults.plan()
             if plan == "drop":
@@ -186,6 +258,7 @@ class WatchHub:
             if not msg or msg[0] not in (0, 1):
                 continue
             topic = bytes(msg[1:])
+            self._wanted.clear()
             try:
                 user: str | None = frame.get("User-Id")
             except zmq.ZMQError:  # no metadata: libzmq's own unsubscribe when a subscriber goes away

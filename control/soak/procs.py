@@ -47,12 +47,14 @@ def free_port_pair() -> int:
 class Child:
     """A kube-tui (or python -m) subprocess in its own process group, output to a log file."""
 
-    def __init__(self, args: list[str], home: Path, log: Path, *, module: str = "tui.cli") -> None:
+    def __init__(self, args: list[str], home: Path, log: Path, *, module: str = "tui.cli", token: str | None = None) -> None:
         self.args = args
         self.log = log
         env = dict(os.environ, KUBE_TUI_HOME=str(home), PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         env.pop("KUBE_TUI_SERVER", None)
         env.pop("KUBE_TUI_TOKEN", None)
+        if token:  # in the environment, not in argv: other local users can read a process's arguments
+            env["KUBE_TUI_TOKEN"] = token
         self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env, stdout=self._out,
                                       stderr=subprocess.STDOUT, start_new_session=True)
@@ -135,8 +137,9 @@ class SoakCluster:
         self.cluster_file.write_text(CLUSTER_FILE)
         await self.start_control()
         self.pool = Child(["nodes", "--count", str(self.sim_nodes), "--name-prefix", "soak-sim-", "--runtime", "sim",
-                           "--start-delay", "0.05", "--pods", "250", "--server", self.server, "--token", self.admin,
-                           *self.key_args(), "--timings", str(self.cluster_file)], self.home, self.dir / "pool.log")
+                           "--start-delay", "0.05", "--pods", "250", "--server", self.server,
+                           *self.key_args(), "--timings", str(self.cluster_file)], self.home, self.dir / "pool.log",
+                          token=self.admin)
         client = self.client("soak-setup")
         try:
             await wait_until(lambda: self.ready_nodes(client, self.sim_nodes), 60, "the simulated nodes to be Ready")
@@ -175,8 +178,8 @@ class SoakCluster:
         ready = [n for n in nodes if n["metadata"]["name"].startswith(prefix) and is_ready(n)]
         return len(ready) >= want
 
-    def spawn(self, args: list[str], name: str, *, module: str = "tui.cli") -> Child:
-        c = Child(args, self.home, self.dir / f"{name}.log", module=module)
+    def spawn(self, args: list[str], name: str, *, module: str = "tui.cli", token: str | None = None) -> Child:
+        c = Child(args, self.home, self.dir / f"{name}.log", module=module, token=token)
         self.others.append(c)
         return c
 

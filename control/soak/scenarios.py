@@ -263,9 +263,9 @@ async def node_kill9(cl: SoakCluster, report: Report, *, replicas: int = 6, roun
     app = f"evict-{round_}"
     client = cl.client("soak-node-kill")
     await ensure_namespace(client)
-    args = ["node", "--name", name, "--runtime", "sim", "--no-proxy", "--server", cl.server, "--token", cl.join_token(),
-            *cl.key_args(), "--data-dir", str(cl.dir / "victim"), "--timings", str(cl.cluster_file), "--labels", "soak-victim=yes"]
-    victim = cl.spawn(args, f"victim-{round_}-a")
+    token = cl.join_token()
+    args = ["node", "--name", name, "--runtime", "sim", "--no-proxy", "--server", cl.server, *cl.key_args(), "--data-dir", str(cl.dir / "victim"), "--timings", str(cl.cluster_file), "--labels", "soak-victim=yes"]
+    victim = cl.spawn(args, f"victim-{round_}-a", token=token)
     try:
         await victim.wait_line("is ready", 60)
         # Cordon the other nodes while the deployment lands, so that its pods run on the victim.
@@ -302,7 +302,7 @@ async def node_kill9(cl: SoakCluster, report: Report, *, replicas: int = 6, roun
                      f"Running elsewhere after {t_replaced:.1f} s (bound: grace + eviction + 2 monitor periods + 10 s "
                      f"= {bound:.0f} s)")
         stale = [p for p in await soak_pods(client, app) if p["spec"].get("nodeName") == name]
-        again = cl.spawn(args, f"victim-{round_}-b")
+        again = cl.spawn(args, f"victim-{round_}-b", token=token)
         t1 = time.monotonic()
         await again.wait_line("is ready", 60)
         t_rejoin = time.monotonic() - t1
@@ -416,7 +416,7 @@ async def frozen_subscriber(cl: SoakCluster, report: Report, *, freeze: float = 
     client = cl.client("soak-latency")
     writer = cl.client("soak-frozen-writer")
     await ensure_namespace(writer)
-    sub = cl.spawn(["--server", cl.server, "--token", cl.admin, *cl.key_args()], "subscriber", module="control.soak.subscriber")
+    sub = cl.spawn(["--server", cl.server, *cl.key_args()], "subscriber", module="control.soak.subscriber", token=cl.admin)
     try:
         await sub.wait_line("synced", 60)
 

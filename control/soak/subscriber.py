@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 
 from control.client import Client
@@ -39,6 +40,6 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--server", required=True)
-    p.add_argument("--token", required=True)
+    p.add_argument("--token", default=os.environ.get("KUBE_TUI_TOKEN"), help="default: $KUBE_TUI_TOKEN")
     p.add_argument("--server-key", default=None)
     asyncio.run(main(p.parse_args()))
