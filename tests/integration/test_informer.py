@@ -151,6 +151,9 @@ async def test_malformed_watch_frames_are_dropped_and_counted(plane: ControlPlan
     await inf.wait_synced()
     assert plane.server is not None and plane.server.hub is not None
     hub = plane.server.hub
+    # the subscription is live once an event arrives through it
+    await client.create(pod("before-garbage"))
+    await wait_for(lambda: ("default", "before-garbage") in inf.cache, timeout=5, what="the subscription to be live")
     # garbage, a wrong type, a three-frame message: a subscriber must survive all of them
     for frames in ([b"pods\x00", b"\xc1 not msgpack"], [b"pods\x00", b"\x93\x01\x02\x03"], [b"pods\x00", b"a", b"b"]):
         hub._raw_send(frames)
