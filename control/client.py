@@ -155,7 +155,7 @@ class Client:
 
     def _on_response(self, frame: bytes) -> None:
         try:
-            msg = wire.unpack(frame, limit=self.max_frame * 4 + 1024)
+            msg = wire.unpack(frame, limit=wire.MAX_ANSWER)
         except wire.FrameError:
             log.warning("%s: dropped a malformed response frame", self.identity)
             return

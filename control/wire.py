@@ -9,7 +9,10 @@ import msgpack
 from control.errors import ApiError, bad_request
 
 VERSION = 1
-MAX_FRAME = 4 * 1024 * 1024  # bytes; a larger frame is refused, never parsed
+MAX_FRAME = 4 * 1024 * 1024  # bytes; a larger request or watch frame is refused, never parsed
+# Answers may be far larger: a list of 10,000 pods is tens of MiB. The limit guards a client against a
+# runaway answer, not against abuse (only the server it chose to trust can send one).
+MAX_ANSWER = 1024 * 1024 * 1024
 
 WATCH_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
 

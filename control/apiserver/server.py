@@ -269,7 +269,7 @@ class ApiServer:
                 authz.authorize(user, verb, body, self.api)
                 code, answer = await handler(body, user)
             frame = wire.response(req_id, code, answer, WARNINGS.get())
-            if len(frame) > self.max_frame * 4:
+            if len(frame) > wire.MAX_ANSWER:
                 raise errors.internal(f"the answer is too large to send ({len(frame)} bytes): narrow the request with a selector or namespace")
         except ApiError as e:
             code = e.code

@@ -256,3 +256,15 @@ async def test_join_token_gets_node_credential_limited_like_node_restriction(pla
 def test_no_leftover_fds() -> None:
     # a cheap guard that the fixtures above closed their sockets: fd count stays sane
     assert len(os.listdir("/proc/self/fd")) < 500
+
+
+async def test_list_answers_may_exceed_the_request_frame_limit(client: Client) -> None:
+    # 10,000 real pods make a list of tens of MiB: answers are not capped at the request limit
+    blob = "x" * 200_000
+    for i in range(110):
+        p = pod(f"big-{i}")
+        p["metadata"]["annotations"] = {"blob": blob}
+        await client.create(p)
+    listed = await client.list("pods")
+    assert len(listed["items"]) == 110
+    assert sum(len(p["metadata"]["annotations"]["blob"]) for p in listed["items"]) > 4 * wire.MAX_FRAME
