@@ -57,7 +57,7 @@ def _plane_entry(tmp: str, fsync: bool, profile: str, out_q: Any, cmd_q: Any) ->
     """The control plane process: store + API server; the scheduler starts on command ("scheduler")."""
     import cProfile
 
-    from control.plane import ControlPlane
+    from control.plane import ControlPlane, tune_gc
     from control.scheduler.scheduler import run_scheduler
 
     prof = cProfile.Profile() if profile else None
@@ -65,6 +65,7 @@ def _plane_entry(tmp: str, fsync: bool, profile: str, out_q: Any, cmd_q: Any) ->
     async def main() -> None:
         plane = ControlPlane(Path(tmp) / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, fsync=fsync)
         await plane.start()
+        tune_gc()
         assert plane.server is not None and plane.credentials is not None
         out_q.put((plane.server.address, plane.credentials.admin))
         loop = asyncio.get_running_loop()

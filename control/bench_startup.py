@@ -61,11 +61,12 @@ def _deployment(replicas: int) -> dict:
 
 # -- processes ---------------------------------------------------------------------------------------
 def _plane_entry(tmp: str, controllers: bool, out_q: Any, stop_q: Any) -> None:
-    from control.plane import ControlPlane
+    from control.plane import ControlPlane, tune_gc
 
     async def main() -> None:
         plane = ControlPlane(Path(tmp) / "data", "tcp://127.0.0.1:*", scheduler=True, controllers=controllers)
         await plane.start()
+        tune_gc()
         assert plane.server is not None and plane.credentials is not None
         out_q.put((plane.server.address, plane.credentials.admin))
         await asyncio.get_running_loop().run_in_executor(None, stop_q.get)

@@ -187,11 +187,12 @@ def whole_path(n: int, subscribers: int, rate: float = 0.0, concurrency: int = 6
 
 
 def _serve_entry(tmp: str, addr_q: Any, stop_q: Any) -> None:
-    from control.plane import ControlPlane
+    from control.plane import ControlPlane, tune_gc
 
     async def main() -> None:
         plane = ControlPlane(Path(tmp) / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False)
         await plane.start()
+        tune_gc()
         assert plane.server is not None and plane.credentials is not None
         addr_q.put((plane.server.address, plane.credentials.admin))
         await asyncio.get_running_loop().run_in_executor(None, stop_q.get)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from control import config, curve
 from control.faults import Faults
-from control.plane import ControlPlane, is_loopback
+from control.plane import ControlPlane, is_loopback, tune_gc
 from control.timings import Timings
 
 
@@ -65,6 +65,7 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     assert plane.server is not None and plane.store is not None and plane.credentials is not None
+    tune_gc()
     config.record(plane.server.address, plane.credentials.admin, data_dir, plane.server.server_key)
     print("kube-tui control plane is running", flush=True)
     print(f"  API server: {plane.server.address}  (watch {plane.server.watch_address})")
