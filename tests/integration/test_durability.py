@@ -119,3 +119,11 @@ async def test_kill_9_mid_write_loses_nothing_acknowledged(tmp_path: Path) -> No
         await watcher.close()
         await writer.close()
         cp.close()
+
+
+def test_no_server_fails_fast_with_a_clear_error(tmp_path: Path) -> None:
+    port = free_port_pair()  # nothing listens there
+    out = run_cli(["get", "pods", "--server", f"tcp://127.0.0.1:{port}"], tmp_path / "home", timeout=10)
+    assert out.returncode == 1
+    assert f"cannot reach the API server at tcp://127.0.0.1:{port} (connection refused)" in out.stderr
+    assert "is `kube-tui control` running?" in out.stderr

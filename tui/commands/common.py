@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -38,6 +39,9 @@ def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) 
 
     async def main() -> T:
         client = make_client(args, identity=f"kube-tui {getattr(args, 'command', '')}".strip())
+        refused = refused_reason(client.server)
+        if refused:
+            raise ApiError(503, "ServiceUnavailable", f"the API server at {client.server} did not answer: {refused}")
         try:
             await client.connect(timeout=getattr(args, "request_timeout", 10.0))
             return await fn(client)
@@ -48,11 +52,26 @@ def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) 
         return asyncio.run(main())
     except ApiError as e:
         if e.code == 503 and "did not answer" in e.message:
+            why = " (connection refused)" if "connection refused" in e.message else ""
             return fail(
-                f"error: cannot reach the API server at {make_client(args).server}: is `kube-tui control` running? "
+                f"error: cannot reach the API server at {make_client(args).server}{why}: is `kube-tui control` running? "
                 "(set --server or $KUBE_TUI_SERVER)"
             )
         return fail(str(e))
+
+
+def refused_reason(server: str) -> str:
+    """Fail fast like kubectl's "connection refused": ZeroMQ itself would just wait and retry."""
+    if not server.startswith("tcp://"):
+        return ""
+    host, _, port = server[6:].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0):
+            return ""
+    except ConnectionRefusedError:
+        return "connection refused"
+    except (OSError, ValueError):
+        return ""  # unknown: let the real client try and time out
 
 
 def print_warnings(client: Client) -> None:
