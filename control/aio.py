@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from typing import Any
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, retry: float = 0.1) -> None:
@@ -21,3 +24,35 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, retry: float = 0.1) 
     for t in tasks:
         if not t.cancelled():
             t.exception()  # retrieved: it was ours to end, not to report
+
+
+@contextlib.contextmanager
+def signal_handlers(handler: Callable[[], None]) -> Iterator[None]:
+    """Call handler on SIGINT and SIGTERM while inside; where the loop cannot take signals (not the main thread), skip."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, handler)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+async def start_unless_stopped(start: Coroutine[Any, Any, Any], stop: asyncio.Event, *, ignore: tuple[type[BaseException], ...] = ()) -> None:
+    """Run start to its end, then wait for stop; a stop that comes first cancels start (and its `ignore` errors).
+
+    A start that fails raises its error at once.
+    """
+    starting = asyncio.create_task(start)
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([starting, waiter], return_when=asyncio.FIRST_COMPLETED)
+    if starting in done:
+        starting.result()
+        await waiter
+    else:
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, *ignore):
+            await starting

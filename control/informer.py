@@ -153,13 +153,7 @@ class Informer:
         self._listing = True
         self._buffer = []
         try:
-            answer = await self.client.list(
-                self.info.kind,
-                self.namespace,
-                label_selector=self.label_selector,
-                field_selector=self.field_selector,
-                topic=self.topic,
-            )
+            answer = await self._list()
         except BaseException:
             self._listing = False
             raise
@@ -167,7 +161,7 @@ class Informer:
         self.revision = int(answer["revision"])
         self.seq = int(answer["seq"])
         self.last_heard = time.monotonic()
-        self._replace({key_of(o): o for o in answer["items"]})
+        self._replace(self._listed(answer))
         buffered, self._buffer = self._buffer, []
         self._listing = False
         for ev in buffered:
@@ -177,6 +171,20 @@ class Informer:
         if not self.synced:
             self.synced = True
             self._synced_event.set()
+
+    async def _list(self) -> dict:
+        """The list to start from, with the revision and the topic's seq it is consistent with."""
+        return await self.client.list(
+            self.info.kind,
+            self.namespace,
+            label_selector=self.label_selector,
+            field_selector=self.field_selector,
+            topic=self.topic,
+        )
+
+    def _listed(self, answer: dict) -> dict[Key, dict]:
+        """The list's objects by key: what the cache becomes."""
+        return {key_of(o): o for o in answer["items"]}
 
     def _replace(self, fresh: dict[Key, dict]) -> None:
         old = self.cache
@@ -208,7 +216,11 @@ class Informer:
             return
         self._apply(ev)
 
-    def _apply(self, ev: dict) -> None:
+    def _in_sequence(self, ev: dict) -> bool:
+        """True for the next event in the topic's sequence (seq and revision move on to it).
+
+        Bookmarks, duplicates and gaps are dealt with here: a relist on a gap or a reset sequence.
+        """
         seq = ev["seq"]
         if ev["type"] == "BOOKMARK":
             if seq > self.seq:
@@ -217,17 +229,22 @@ class Informer:
                 self.request_relist("sequence-reset")
             else:
                 self.revision = max(self.revision, ev["rev"])
-            return
+            return False
         if seq <= self.seq:
-            if seq < self.seq - 100_000:
-                self.request_relist("sequence-reset")
-            return  # a duplicate, or older than our list
+            return False  # a duplicate, or older than our list
         if seq != self.seq + 1:
             self.request_relist("gap")
-            return
+            return False
         self.seq = seq
         self.revision = max(self.revision, ev["rev"])
         self.events += 1
+        return True
+
+    def _apply(self, ev: dict) -> None:
+        if ev["type"] != "BOOKMARK" and ev["seq"] < self.seq - 100_000:
+            self.request_relist("sequence-reset")  # far behind, not a duplicate: the sequence started again
+        if not self._in_sequence(ev):
+            return
         obj = ev["object"]
         k = key_of(obj)
         if self.namespace and k[0] != self.namespace:

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import signal
 import socket
 import statistics
@@ -23,6 +22,7 @@ from typing import Any
 import psutil
 
 from control.client import Client
+from control.netutil import stable_port_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,28 +75,10 @@ class _Proc:
             self.popen.stdout.close()
 
 
-def _free_port() -> int:
-    """A free port whose next one (the watch socket) is free too, below the ephemeral port range."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    for _ in range(200):
-        port = random.randrange(10000, low - 2)
-        try:
-            for p in (port, port + 1):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free pair of ports")
-
-
 @contextlib.contextmanager
 def _control_plane(tmp: Path, *, components: bool = True, lease: float = 40.0) -> Iterator[tuple[_Proc, str, str]]:
     """A `kube-tui control` process on a free port; yields (process, address, admin token)."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{stable_port_pair()}"
     cluster = tmp / "cluster.yaml"
     cluster.write_text(f"apiVersion: kube-tui/v1\nkind: Cluster\ntimings:\n  leaseDuration: {lease:g}\n")
     args = ["control", "--listen", address, "--data-dir", str(tmp / "data"), "--timings", str(cluster)]

@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from control import config
+from control.aio import signal_handlers, start_unless_stopped
 from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT
 from control.client import Client
 from control.controllers.events import NORMAL, EventRecorder
@@ -213,43 +213,27 @@ async def run_node(cfg: NodeConfig, opts: NodeOptions, *, say: Callable[[str], N
     """Run one node until SIGINT/SIGTERM (or `stop`); a second signal skips the grace periods."""
     stop = stop or asyncio.Event()
     force = asyncio.Event()
-    loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
         if stop.is_set():
             force.set()
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, on_signal)
-    node = Node(cfg, opts, say=say)
-    code = 0
-    try:
-        starting = asyncio.create_task(node.start())
-        waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([starting, waiter], return_when=asyncio.FIRST_COMPLETED)
-        if starting in done:
-            starting.result()
-            await waiter
-        else:
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ApiError):
-                await starting
-        say(f"node {cfg.name}: shutting down (stopping pods with their grace periods; Ctrl-C again to kill)")
-        stopping = asyncio.create_task(node.stop())
-        forced = asyncio.create_task(force.wait())
-        done, _ = await asyncio.wait([stopping, forced], return_when=asyncio.FIRST_COMPLETED)
-        if stopping not in done:
-            await node.runtime.shutdown()  # a second signal: kill every container now
-            await stopping
-        forced.cancel()
-    except ApiError as e:
-        say(f"error: {e}")
-        code = 1
-        await node.stop(graceful=False)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+    with signal_handlers(on_signal):
+        node = Node(cfg, opts, say=say)
+        code = 0
+        try:
+            await start_unless_stopped(node.start(), stop, ignore=(ApiError,))
+            say(f"node {cfg.name}: shutting down (stopping pods with their grace periods; Ctrl-C again to kill)")
+            stopping = asyncio.create_task(node.stop())
+            forced = asyncio.create_task(force.wait())
+            done, _ = await asyncio.wait([stopping, forced], return_when=asyncio.FIRST_COMPLETED)
+            if stopping not in done:
+                await node.runtime.shutdown()  # a second signal: kill every container now
+                await stopping
+            forced.cancel()
+        except ApiError as e:
+            say(f"error: {e}")
+            code = 1
+            await node.stop(graceful=False)
     return code

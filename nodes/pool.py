@@ -8,16 +8,15 @@ endpoint, one sim runtime, and one heartbeat scheduler that spreads lease renewa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from control import errors
+from control.aio import signal_handlers, start_unless_stopped
 from control.client import Client
 from control.controllers.events import EventBroadcaster
 from control.errors import ApiError
@@ -226,32 +225,17 @@ async def run_pool(template: NodeConfig, opts: PoolOptions, *, say: Callable[[st
                    stop: asyncio.Event | None = None) -> int:
     """Run the pool until SIGINT/SIGTERM (or `stop`). The nodes go NotReady through their leases expiring."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    pool = Pool(template, opts, say=say)
-    code = 0
-    try:
-        starting = asyncio.create_task(pool.start())
-        waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([starting, waiter], return_when=asyncio.FIRST_COMPLETED)
-        if starting in done:
-            starting.result()
-            await waiter
-        else:
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ApiError):
-                await starting
-        say(f"stopping {len(pool.nodes)} simulated nodes")
-    except ApiError as e:
-        say(f"error: {e}")
-        code = 1
-    finally:
-        await pool.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+    with signal_handlers(stop.set):
+        pool = Pool(template, opts, say=say)
+        code = 0
+        try:
+            await start_unless_stopped(pool.start(), stop, ignore=(ApiError,))
+            say(f"stopping {len(pool.nodes)} simulated nodes")
+        except ApiError as e:
+            say(f"error: {e}")
+            code = 1
+        finally:
+            await pool.stop()
     return code
 
 

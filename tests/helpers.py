@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from control.netutil import free_port_pair  # noqa: F401  (re-exported for the tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 # shared/ sits beside the work tree (in CI: beside the fresh clone)
 K8S_DOCS = ROOT.parent / "shared" / "manifests" / "k8s-docs"
@@ -143,22 +145,3 @@ def run_cli(args: list[str], home: Path, input: str | None = None, timeout: floa
         text=True,
         timeout=timeout,
     )
-
-
-def free_port_pair() -> int:
-    """A loopback port p with p and p + 1 both free (requests and watch)."""
-    import socket
-
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")

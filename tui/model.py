@@ -53,29 +53,13 @@ class RawMirror(Informer):
         self.topic = RAW_TOPIC
         self.compact_revision = 0
 
-    async def _relist(self) -> None:
-        self._listing = True
-        self._buffer = []
-        try:
-            answer = await self.client.range("/registry/", prefix=True, keys_only=True, topic=True)
-        except BaseException:
-            self._listing = False
-            raise
-        self.relists += 1 if self.synced else 0
-        self.revision = int(answer["revision"])
-        self.seq = int(answer["seq"])
+    async def _list(self) -> dict:
+        answer = await self.client.range("/registry/", prefix=True, keys_only=True, topic=True)
         self.compact_revision = int(answer.get("compact_revision") or 0)
-        self.last_heard = time.monotonic()
-        self._replace({kv["key"]: _raw_key(kv) for kv in answer["kvs"]})  # type: ignore[arg-type]
-        buffered, self._buffer = self._buffer, []
-        self._listing = False
-        for ev in buffered:
-            if self._need_relist.is_set():
-                break
-            self._apply(ev)
-        if not self.synced:
-            self.synced = True
-            self._synced_event.set()
+        return answer
+
+    def _listed(self, answer: dict) -> dict[Any, Any]:
+        return {kv["key"]: _raw_key(kv) for kv in answer["kvs"]}
 
     def _replace(self, fresh: dict[Any, Any]) -> None:
         old, self.cache = self.cache, dict(fresh)
@@ -88,21 +72,8 @@ class RawMirror(Informer):
                 self._notify("ADDED" if prev is None else "MODIFIED", rk, None, prev)
 
     def _apply(self, ev: dict) -> None:
-        seq = ev["seq"]
-        if ev["type"] == "BOOKMARK":
-            if seq != self.seq:
-                self.request_relist("gap" if seq > self.seq else "sequence-reset")
-            else:
-                self.revision = max(self.revision, ev["rev"])
+        if not self._in_sequence(ev):
             return
-        if seq <= self.seq:
-            return  # a duplicate, or older than our list
-        if seq != self.seq + 1:
-            self.request_relist("gap")
-            return
-        self.seq = seq
-        self.revision = max(self.revision, ev["rev"])
-        self.events += 1
         raw = ev["object"] or {}
         k = raw.get("key", "")
         prev = self.cache.get(k)

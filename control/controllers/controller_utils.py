@@ -2,7 +2,8 @@
 
 Pod state (active, ready, available), the ranking of pods to delete, pods from templates, the
 expectations that keep a controller from acting twice before its informer catches up, slow-start
-batches, and adoption/release of objects by owner references (ControllerRefManager).
+batches, creating and deleting pods with their events (PodControl), and finding, adopting and
+releasing objects by owner references (ControllerRefManager).
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from control.api import meta
-from control.api.labels import Selector
+from control.api.labels import Selector, from_label_selector
 from control.client import Client
+from control.controllers.events import NORMAL, WARNING, EventRecorder
+from control.controllers.informers import BY_NAMESPACE
 from control.errors import ApiError
+from control.informer import Informer, Key
 
 # SlowStartInitialBatchSize: create 1, then 2, 4, ... so a broken template fails once, not 500 times.
 SLOW_START_INITIAL_BATCH = 1
@@ -240,7 +244,83 @@ async def slow_start_batch(count: int, fn: Callable[[], Awaitable[Any]], initial
     return successes, None
 
 
+# --- creating and deleting pods (PodControl) ---------------------------------------------------------------
+
+
+async def create_pod(client: Client, recorder: EventRecorder, owner: dict, pod: dict) -> dict:
+    """RealPodControl.CreatePods: create one pod and record SuccessfulCreate or FailedCreate on its owner."""
+    try:
+        created = await client.create(pod)
+    except ApiError as e:
+        if not namespace_terminating(e):  # the namespace is going: no alarm
+            recorder.event(owner, WARNING, "FailedCreate", f"Error creating: {e.message}")
+        raise
+    recorder.event(owner, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
+    return created
+
+
+async def create_pods(expectations: Expectations, key: Key, count: int, create_one: Callable[[], Awaitable[Any]]) -> tuple[int, Exception | None]:
+    """slow_start_batch of create_one; the creations skipped or failed will never be observed, so they are lowered."""
+    done, err = await slow_start_batch(count, create_one)
+    if done < count:
+        expectations.creation_observed(key, count - done)
+    return done, err
+
+
+async def delete_pod(client: Client, recorder: EventRecorder, expectations: Expectations, key: Key, owner: dict, pod: dict) -> None:
+    """RealPodControl.DeletePod: delete one pod and record the event; a pod already gone (404) is no failure.
+
+    A failed deletion will never be observed, so its expectation is lowered; a failure other than 404 is raised.
+    """
+    md = pod["metadata"]
+    try:
+        await client.delete("Pod", md["name"], md.get("namespace"))
+    except ApiError as e:
+        expectations.deletion_observed(key, pod_key(pod))
+        if e.code != 404:
+            recorder.event(owner, WARNING, "FailedDelete", f"Error deleting: {e.message}")
+            raise
+        return
+    recorder.event(owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {md['name']}")
+
+
+async def delete_pods(client: Client, recorder: EventRecorder, expectations: Expectations, key: Key, owner: dict, pods: list[dict]) -> ApiError | None:
+    """delete_pod for all the pods at once; returns the first API failure once all have been tried."""
+    errors: list[ApiError] = []
+
+    async def delete_one(pod: dict) -> None:
+        try:
+            await delete_pod(client, recorder, expectations, key, owner, pod)
+        except ApiError as e:
+            errors.append(e)
+
+    await asyncio.gather(*(delete_one(p) for p in pods))
+    return errors[0] if errors else None
+
+
 # --- owner references (ControllerRefManager) ------------------------------------------------------------------
+
+
+def resolve_controller_ref(informer: Informer, kind: str, obj: dict) -> dict | None:
+    """resolveControllerRef: the cached owner of kind that controls obj, if its uid still matches the reference."""
+    ref = meta.controller_of(obj)
+    if ref is None or ref.get("kind") != kind:
+        return None
+    owner = informer.get(obj["metadata"].get("namespace"), ref.get("name", ""))
+    if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+        return None
+    return owner
+
+
+def selecting_owners(informer: Informer, obj: dict, *, skip_empty: bool) -> list[dict]:
+    """The cached owners in obj's namespace whose spec.selector matches its labels (an empty one only if not skip_empty)."""
+    labels = obj["metadata"].get("labels") or {}
+    out = []
+    for owner in informer.by_index(BY_NAMESPACE, obj["metadata"].get("namespace") or ""):
+        sel = from_label_selector((owner.get("spec") or {}).get("selector"))
+        if not (skip_empty and sel.empty) and sel.matches(labels):
+            out.append(owner)
+    return out
 
 
 def _owner_patch(obj: dict, refs: list[dict]) -> dict:

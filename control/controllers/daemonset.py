@@ -6,7 +6,6 @@ since 1.12, so the scheduler binds them; they carry the tolerations Kubernetes a
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from control.client import Client
 from control.controllers import controller_utils as cu
 from control.controllers.base import Controller
 from control.controllers.deployment import compute_hash
-from control.controllers.events import NORMAL, WARNING, EventBroadcaster
-from control.controllers.informers import BY_NAMESPACE, SharedInformers
+from control.controllers.events import WARNING, EventBroadcaster
+from control.controllers.informers import SharedInformers
 from control.errors import ApiError
 from control.informer import Key, key_of
 from control.scheduler.nodeinfo import PodInfo
@@ -257,13 +256,7 @@ class DaemonSetController(Controller):
         self.expectations.delete(key_of(ds))
 
     def _owner(self, pod: dict) -> dict | None:
-        ref = meta.controller_of(pod)
-        if ref is None or ref.get("kind") != "DaemonSet":
-            return None
-        ds = self.ds_informer.get(pod["metadata"].get("namespace"), ref.get("name", ""))
-        if ds is None or ds["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return ds
+        return cu.resolve_controller_ref(self.ds_informer, "DaemonSet", pod)
 
     def _pod_added(self, pod: dict) -> None:
         ds = self._owner(pod)
@@ -274,10 +267,8 @@ class DaemonSetController(Controller):
                 self.expectations.creation_observed(key_of(ds))
             self.enqueue(ds)
         elif meta.controller_of(pod) is None:
-            labels = pod["metadata"].get("labels") or {}
-            for ds in self.ds_informer.by_index(BY_NAMESPACE, pod["metadata"].get("namespace") or ""):
-                if from_label_selector((ds.get("spec") or {}).get("selector")).matches(labels):
-                    self.enqueue(ds)
+            for ds in cu.selecting_owners(self.ds_informer, pod, skip_empty=False):
+                self.enqueue(ds)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
         ds = self._owner(new)
@@ -358,38 +349,18 @@ class DaemonSetController(Controller):
         add_daemon_tolerations(template.setdefault("spec", {}))
         ref = meta.owner_ref(ds, controller=True)
         pending = list(create_on)
-        errors: list[Exception] = []
 
         async def create_one() -> None:
             node = pending.pop(0)
             pod = cu.pod_from_template(template, ds, ref)
             replace_node_affinity(pod["spec"], node)
-            try:
-                created = await self.client.create(pod)
-            except ApiError as e:
-                if not cu.namespace_terminating(e):  # the namespace is going: no alarm
-                    self.recorder.event(ds, WARNING, "FailedCreate", f"Error creating: {e.message}")
-                raise
-            self.recorder.event(ds, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
+            await cu.create_pod(self.client, self.recorder, ds, pod)
 
-        async def delete_one(pod: dict) -> None:
-            md = pod["metadata"]
-            try:
-                await self.client.delete("Pod", md["name"], md.get("namespace"))
-            except ApiError as e:
-                self.expectations.deletion_observed(key, cu.pod_key(pod))
-                if e.code != 404:
-                    self.recorder.event(ds, WARNING, "FailedDelete", f"Error deleting: {e.message}")
-                    errors.append(e)
-                return
-            self.recorder.event(ds, NORMAL, "SuccessfulDelete", f"Deleted pod: {md['name']}")
-
+        create_err: Exception | None = None
         if create_on:
-            done, err = await cu.slow_start_batch(len(create_on), create_one)
-            if done < len(create_on):
-                self.expectations.creation_observed(key, len(create_on) - done)
-            if err is not None:
-                errors.append(err)
-        await asyncio.gather(*(delete_one(p) for p in delete))
-        if errors:
-            raise errors[0]
+            _, create_err = await cu.create_pods(self.expectations, key, len(create_on), create_one)
+        delete_err = await cu.delete_pods(self.client, self.recorder, self.expectations, key, ds, delete)
+        if create_err is not None:
+            raise create_err
+        if delete_err is not None:
+            raise delete_err

@@ -18,7 +18,7 @@ from control.client import Client
 from control.controllers import controller_utils as cu
 from control.controllers.base import Controller
 from control.controllers.events import NORMAL, WARNING, EventBroadcaster
-from control.controllers.informers import BY_CONTROLLER, BY_NAMESPACE, SharedInformers
+from control.controllers.informers import BY_CONTROLLER, SharedInformers
 from control.errors import ApiError
 from control.informer import Key, key_of
 from control.timings import Timings
@@ -457,22 +457,10 @@ class DeploymentController(Controller):
 
     # -- handlers -------------------------------------------------------------------------------------------
     def _owner(self, rs: dict) -> dict | None:
-        ref = meta.controller_of(rs)
-        if ref is None or ref.get("kind") != "Deployment":
-            return None
-        d = self.d_informer.get(rs["metadata"].get("namespace"), ref.get("name", ""))
-        if d is None or d["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return d
+        return cu.resolve_controller_ref(self.d_informer, "Deployment", rs)
 
     def _matching(self, rs: dict) -> list[dict]:
-        labels = rs["metadata"].get("labels") or {}
-        out = []
-        for d in self.d_informer.by_index(BY_NAMESPACE, rs["metadata"].get("namespace") or ""):
-            sel = from_label_selector((d.get("spec") or {}).get("selector"))
-            if not sel.empty and sel.matches(labels):
-                out.append(d)
-        return out
+        return cu.selecting_owners(self.d_informer, rs, skip_empty=True)
 
     def _rs_added(self, rs: dict) -> None:
         d = self._owner(rs)

@@ -15,8 +15,7 @@ from control.client import Client
 from control.controllers import controller_utils as cu
 from control.controllers.base import Controller
 from control.controllers.events import NORMAL, WARNING, EventBroadcaster
-from control.controllers.informers import BY_NAMESPACE, SharedInformers
-from control.errors import ApiError
+from control.controllers.informers import SharedInformers
 from control.informer import Key, key_of
 from control.timings import Timings
 
@@ -153,13 +152,7 @@ class JobController(Controller):
         self.expectations.delete(key_of(job))
 
     def _owner(self, pod: dict) -> dict | None:
-        ref = meta.controller_of(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return None
-        job = self.job_informer.get(pod["metadata"].get("namespace"), ref.get("name", ""))
-        if job is None or job["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return job
+        return cu.resolve_controller_ref(self.job_informer, "Job", pod)
 
     def _pod_added(self, pod: dict) -> None:
         job = self._owner(pod)
@@ -170,10 +163,8 @@ class JobController(Controller):
                 self.expectations.creation_observed(key_of(job))
             self.enqueue(job)
         elif meta.controller_of(pod) is None:
-            labels = pod["metadata"].get("labels") or {}
-            for job in self.job_informer.by_index(BY_NAMESPACE, pod["metadata"].get("namespace") or ""):
-                if from_label_selector((job.get("spec") or {}).get("selector")).matches(labels):
-                    self.enqueue(job)
+            for job in cu.selecting_owners(self.job_informer, pod, skip_empty=False):
+                self.enqueue(job)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
         job = self._owner(new)
@@ -271,37 +262,18 @@ class JobController(Controller):
         ref = meta.owner_ref(job, controller=True)
 
         async def create_one() -> None:
-            try:
-                created = await self.client.create(cu.pod_from_template(template, job, ref))
-            except ApiError as e:
-                if not cu.namespace_terminating(e):  # the namespace is going: no alarm
-                    self.recorder.event(job, WARNING, "FailedCreate", f"Error creating: {e.message}")
-                raise
-            self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
+            await cu.create_pod(self.client, self.recorder, job, cu.pod_from_template(template, job, ref))
 
-        done, err = await cu.slow_start_batch(n, create_one)
-        if done < n:
-            self.expectations.creation_observed(key, n - done)
+        done, err = await cu.create_pods(self.expectations, key, n, create_one)
         if err is not None:
             raise err
         return active + done
 
     async def _delete_pods(self, key: Key, job: dict, pods: list[dict]) -> None:
         self.expectations.expect_deletions(key, [cu.pod_key(p) for p in pods])
-
-        async def delete_one(pod: dict) -> None:
-            md = pod["metadata"]
-            try:
-                await self.client.delete("Pod", md["name"], md.get("namespace"))
-            except ApiError as e:
-                self.expectations.deletion_observed(key, cu.pod_key(pod))
-                if e.code != 404:
-                    self.recorder.event(job, WARNING, "FailedDelete", f"Error deleting: {e.message}")
-                    raise
-                return
-            self.recorder.event(job, NORMAL, "SuccessfulDelete", f"Deleted pod: {md['name']}")
-
-        results = await asyncio.gather(*(delete_one(p) for p in pods), return_exceptions=True)
+        results = await asyncio.gather(
+            *(cu.delete_pod(self.client, self.recorder, self.expectations, key, job, p) for p in pods), return_exceptions=True
+        )
         for r in results:
             if isinstance(r, Exception):
                 raise r

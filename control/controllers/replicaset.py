@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 
@@ -11,8 +10,8 @@ from control.api.labels import from_label_selector
 from control.client import Client
 from control.controllers import controller_utils as cu
 from control.controllers.base import Controller
-from control.controllers.events import NORMAL, WARNING, EventBroadcaster
-from control.controllers.informers import BY_NAMESPACE, SharedInformers
+from control.controllers.events import EventBroadcaster
+from control.controllers.informers import SharedInformers
 from control.errors import ApiError
 from control.informer import Key, key_of
 from control.timings import Timings
@@ -75,22 +74,10 @@ class ReplicaSetController(Controller):
         self.enqueue(rs)
 
     def _owner_rs(self, pod: dict) -> dict | None:
-        ref = meta.controller_of(pod)
-        if ref is None or ref.get("kind") != "ReplicaSet":
-            return None
-        rs = self.rs_informer.get(pod["metadata"].get("namespace"), ref.get("name", ""))
-        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return rs
+        return cu.resolve_controller_ref(self.rs_informer, "ReplicaSet", pod)
 
     def _matching_rss(self, pod: dict) -> list[dict]:
-        labels = pod["metadata"].get("labels") or {}
-        out = []
-        for rs in self.rs_informer.by_index(BY_NAMESPACE, pod["metadata"].get("namespace") or ""):
-            sel = from_label_selector((rs.get("spec") or {}).get("selector"))
-            if not sel.empty and sel.matches(labels):
-                out.append(rs)
-        return out
+        return cu.selecting_owners(self.rs_informer, pod, skip_empty=True)
 
     def _pod_added(self, pod: dict) -> None:
         if cu.is_terminating(pod):
@@ -183,39 +170,15 @@ class ReplicaSetController(Controller):
             ref = meta.owner_ref(rs, controller=True)
 
             async def create_one() -> None:
-                pod = cu.pod_from_template(template, rs, ref)
-                try:
-                    created = await self.client.create(pod)
-                except ApiError as e:
-                    if not cu.namespace_terminating(e):  # the namespace is going: no alarm
-                        self.recorder.event(rs, WARNING, "FailedCreate", f"Error creating: {e.message}")
-                    raise
-                self.recorder.event(rs, NORMAL, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
+                await cu.create_pod(self.client, self.recorder, rs, cu.pod_from_template(template, rs, ref))
 
-            done, err = await cu.slow_start_batch(n, create_one)
-            if done < n:
-                # the skipped and failed creations will never be observed
-                self.expectations.creation_observed(key, n - done)
+            _, err = await cu.create_pods(self.expectations, key, n, create_one)
             if err is not None:
                 raise err
         elif diff > 0:
             n = min(diff, cu.BURST_REPLICAS)
             victims = cu.pods_to_delete(pods, pods, n)
             self.expectations.expect_deletions(key, [cu.pod_key(p) for p in victims])
-            errors: list[ApiError] = []
-
-            async def delete_one(pod: dict) -> None:
-                md = pod["metadata"]
-                try:
-                    await self.client.delete("Pod", md["name"], md.get("namespace"))
-                except ApiError as e:
-                    self.expectations.deletion_observed(key, cu.pod_key(pod))
-                    if e.code != 404:
-                        self.recorder.event(rs, WARNING, "FailedDelete", f"Error deleting: {e.message}")
-                        errors.append(e)
-                    return
-                self.recorder.event(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {md['name']}")
-
-            await asyncio.gather(*(delete_one(p) for p in victims))
-            if errors:
-                raise errors[0]
+            err = await cu.delete_pods(self.client, self.recorder, self.expectations, key, rs, victims)
+            if err is not None:
+                raise err

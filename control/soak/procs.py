@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from control.client import Client
 from control.curve import read_public_key
+from control.netutil import free_port_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,23 +25,6 @@ spec:
             backoffBase: 0.5, backoffMax: 5, schedulerBackoff: 0.1}
 """
 GRACE, EVICTION, MONITOR = 3.0, 2.0, 0.5
-
-
-def free_port_pair() -> int:
-    """A loopback port p with p and p + 1 both free (requests and watch)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair on 127.0.0.1")
 
 
 class Child:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 import signal
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 from control.api import meta
 from control.client import Client
 from control.errors import ApiError
+from control.netutil import stable_port_pair
 from control.plane import ControlPlane
 from nodes.node import Node, NodeOptions
 from nodes.nodestatus import NodeConfig
@@ -257,26 +256,10 @@ async def test_sigterm_stops_pods_marks_the_node_not_ready_and_keeps_the_pods(
         proc.close()
 
 
-def free_port() -> int:
-    """A port whose next one is free too (the watch socket), below the ephemeral range so that no
-    reconnecting client's own local port can take it while the control plane is down."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(200):
-        port = random.randrange(10000, low - 2)
-        try:
-            for p in (port, port + 1):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
-        return port
-    raise AssertionError("no free port pair")
-
-
 @pytest.mark.slow
 async def test_control_plane_restart_keeps_running_containers(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    address = f"tcp://127.0.0.1:{free_port()}"
+    address = f"tcp://127.0.0.1:{stable_port_pair()}"
     plane = ControlPlane(data, address, scheduler=False, controllers=False, bookmark_interval=0.2, timings=FAST)
     await plane.start()
     n = Node(NodeConfig(name="steady"), node_options(plane, tmp_path / "steady"), say=lambda s: None)

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import random
-import socket
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from nodes.podworker import (
@@ -31,24 +28,7 @@ from nodes.podworker import (
 from nodes.runtime.base import Runtime
 from nodes.runtime.process import ProcessRuntime
 from nodes.runtime.sim import SimBehavior, SimRuntime
-
-
-def pod_ip() -> str:
-    return f"127.77.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def free_port(ip: str) -> int:
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
-
-
-async def until(cond: Callable[[], object], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+from tests.unit._runtime_helpers import free_port, no_leftover_children, pod_ip, until  # noqa: F401  (no_leftover_children: autouse here)
 
 
 def make_pod(*containers: dict[str, Any], policy: str = "Always", name: str = "web",
@@ -61,16 +41,6 @@ def make_pod(*containers: dict[str, Any], policy: str = "Always", name: str = "w
 
 def busybox(script: str, name: str = "main", **extra: Any) -> dict[str, Any]:
     return {"name": name, "image": "registry.k8s.io/busybox:1.27.2", "command": ["sh", "-c", script], **extra}
-
-
-@pytest.fixture(autouse=True)
-def no_leftover_children() -> Iterator[None]:
-    yield
-    me = psutil.Process()
-    deadline = time.monotonic() + 5
-    while me.children(recursive=True) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert me.children(recursive=True) == []
 
 
 class Harness:

@@ -4,13 +4,10 @@ schedule, thresholds and initial results."""
 from __future__ import annotations
 
 import asyncio
-import random
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import psutil
 import pytest
 
 from nodes.probes import (
@@ -27,34 +24,8 @@ from nodes.probes import (
 from nodes.runtime.base import ContainerConfig
 from nodes.runtime.process import ProcessRuntime
 from nodes.runtime.sim import SimBehavior, SimRuntime
-
-
-def pod_ip() -> str:
-    return f"127.77.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def closed_port(ip: str) -> int:
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
-
-
-async def until(cond: Callable[[], object], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-@pytest.fixture(autouse=True)
-def no_leftover_children() -> Iterator[None]:
-    yield
-    me = psutil.Process()
-    deadline = time.monotonic() + 5
-    while me.children(recursive=True) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert me.children(recursive=True) == []
+from tests.unit._runtime_helpers import free_port as closed_port
+from tests.unit._runtime_helpers import no_leftover_children, pod_ip, until  # noqa: F401  (no_leftover_children: autouse here)
 
 
 class Http:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psutil
@@ -23,27 +22,9 @@ from nodes.runtime import make_runtime
 from nodes.runtime.base import ContainerConfig, ImagePullError, RunContainerError
 from nodes.runtime.process import ProcessRuntime
 from nodes.runtime.sim import SimBehavior, SimRuntime
+from tests.unit._runtime_helpers import free_port, no_leftover_children, pod_ip, until  # noqa: F401  (no_leftover_children: autouse here)
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def pod_ip() -> str:
-    return f"127.77.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def free_port(ip: str) -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
-
-
-async def until(cond: Callable[[], object], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def cfg(tmp_path: Path, command: list[str], *, image: str = "busybox", name: str = "c", attempt: int = 0,
@@ -51,16 +32,6 @@ def cfg(tmp_path: Path, command: list[str], *, image: str = "busybox", name: str
     return ContainerConfig(namespace="default", pod_name="p", pod_uid="uid-1", name=name, image=image,
                            command=command, log_path=tmp_path / "logs" / name / f"{attempt}.log",
                            attempt=attempt, **kw)  # type: ignore[arg-type]
-
-
-@pytest.fixture(autouse=True)
-def no_leftover_children() -> Iterator[None]:
-    yield
-    me = psutil.Process()
-    deadline = time.monotonic() + 5
-    while me.children(recursive=True) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert me.children(recursive=True) == []
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -100,3 +101,12 @@ def split_ref(ref: str, kind: str | None) -> tuple[str, str]:
 
 def any_result(x: Any) -> int:
     return x if isinstance(x, int) else 0
+
+
+async def wait_for_signal() -> None:
+    """Return at the first SIGINT or SIGTERM; the handlers stay, so a second one cannot interrupt the shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from control import config, curve
 from control.faults import Faults
 from control.plane import ControlPlane, is_loopback, tune_gc
 from control.timings import Timings
+from tui.commands.common import wait_for_signal
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -75,12 +75,8 @@ async def serve(args: argparse.Namespace) -> int:
     print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}")
     print("\nTo add a node, run this in another terminal:")
     print(f"  {plane.join_command()}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await wait_for_signal()
     finally:
         print("\nstopping the control plane", file=sys.stderr, flush=True)
         await plane.stop()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from control.client import Client
 from control.informer import Informer
+from control.netutil import free_port_pair
 from tui import cluster as cluster_file
 from tui.commands.common import fail
 
@@ -157,7 +158,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     from tui.commands.up import start_cluster
 
     spec = cluster_file.load(args.filename)
-    port = args.port or _free_port_pair()
+    port = args.port or free_port_pair()
     spec.listen = f"tcp://127.0.0.1:{port}"
     deadline = time.monotonic() + args.timeout
     st = Story()
@@ -250,22 +251,6 @@ def _admin(data: Path) -> str:
     from tui.launcher import admin_token
 
     return admin_token(data) or ""
-
-
-def _free_port_pair() -> int:
-    import socket
-
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair on 127.0.0.1")
 
 
 def _first_deployment(objects: list) -> tuple[str, int] | None:  # type: ignore[type-arg]

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from control import config
 from control.apiserver.auth import Credentials
 from tui import cluster as cluster_file
-from tui.commands.common import fail
+from tui.commands.common import fail, wait_for_signal
 from tui.launcher import Launcher
 
 
@@ -68,12 +67,8 @@ async def up(args: argparse.Namespace) -> int:
     print("add a node from another terminal:")
     print(f"  kube-tui node --server {launcher.server} --token {launcher.token} --name node-9")
     print("Ctrl-C stops the cluster (the store keeps its state).", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await wait_for_signal()
     finally:
         print("stopping ...", file=sys.stderr)
         launcher.stop_all()
