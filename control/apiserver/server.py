@@ -239,20 +239,11 @@ class ApiServer:
             if verb not in self.api.verbs:
                 raise errors.bad_request(f'unknown verb "{verb}": use one of {", ".join(sorted(self.api.verbs))}')
             return msg, self.credentials.authenticate(msg.get("token"))
-        except ApiError as e:
-            code = e.code
-            frame = wire.error_response(req_id, e)
         except Exception as e:  # one bad request must never take the server down
-            log.exception("internal error admitting %s", verb)
-            code = 500
-            frame = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+            code, frame = self._error(req_id, e, f"admitting {verb}")
         if code == 401:
             self.stats["unauthorized"] += 1
-        self.stats[verb if isinstance(verb, str) else "?"] += 1
-        self._reply_now(ident, frame)
-        elapsed = time.perf_counter() - started
-        for fn in self.request_observers:
-            fn(verb, body, code, elapsed)
+        self._finish(ident, verb if isinstance(verb, str) else "?", body, code, frame, started)
         return None
 
     async def _handle(self, ident: bytes, msg: dict, user: str, started: float) -> None:
@@ -271,13 +262,18 @@ class ApiServer:
             frame = wire.response(req_id, code, answer, WARNINGS.get())
             if len(frame) > wire.MAX_ANSWER:
                 raise errors.internal(f"the answer is too large to send ({len(frame)} bytes): narrow the request with a selector or namespace")
-        except ApiError as e:
-            code = e.code
-            frame = wire.error_response(req_id, e)
         except Exception as e:  # one bad request must never take the server down
-            log.exception("internal error serving %s", verb)
-            code = 500
-            frame = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+            code, frame = self._error(req_id, e, f"serving {verb}")
+        self._finish(ident, verb, body, code, frame, started)
+
+    def _error(self, req_id: int, e: Exception, doing: str) -> tuple[int, bytes]:
+        """The answer to a failed request: its Status, or a 500 for anything unexpected (logged)."""
+        if isinstance(e, ApiError):
+            return e.code, wire.error_response(req_id, e)
+        log.exception("internal error %s", doing)
+        return 500, wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+
+    def _finish(self, ident: bytes, verb: str, body: dict, code: int, frame: bytes, started: float) -> None:
         self.stats[verb] += 1
         self._reply_now(ident, frame)
         elapsed = time.perf_counter() - started
