@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "etcdctl": ("etcdctl", "read the store's raw keys and revisions"),
     "token": ("token", "create, list or delete node join tokens"),
     "up": ("up", "start the cluster of a cluster file without the dashboard"),
+    "down": ("down", "stop the cluster a `kube-tui --keep` left running"),
     "demo": ("demo", "run the whole list-watch story headlessly and check it converges"),
     "dashboard": ("dashboard", "open the dashboard (the default when no command is given)"),
     "bench": ("bench", "benchmarks that print numbers"),

@@ -164,6 +164,13 @@ class Launcher:
     def started_nodes(self) -> list[str]:
         return [n for n, c in self.nodes.items() if c.alive()]
 
+    def record(self, path: Path) -> None:
+        """Leave the pids of what is running for `kube-tui down` (after `kube-tui --keep`)."""
+        procs = {n: c.pid for n, c in self.nodes.items() if c.alive()}
+        if self.control is not None and self.control.alive():
+            procs["control-plane"] = self.control.pid
+        path.write_text(json.dumps({"server": self.server, "pids": procs}))
+
     def stop_all(self, timeout: float = 20.0) -> None:
         children = list(self.nodes.values()) + ([self.control] if self.control else [])
         for c in self.nodes.values():
@@ -209,6 +216,26 @@ def _wait_all(children: list[Child], timeout: float) -> bool:
                     return False
                 time.sleep(0.05)
     return True
+
+
+def stop_recorded(path: Path, timeout: float = 20.0) -> list[str]:
+    """Stop (SIGTERM, then SIGKILL) what `record` left; nodes before the control plane. Returns what stopped."""
+    raw = json.loads(path.read_text())
+    pids: dict[str, int] = raw.get("pids", {})
+    order = [n for n in pids if n != "control-plane"] + (["control-plane"] if "control-plane" in pids else [])
+    stopped = []
+    for group in ([n for n in order if n != "control-plane"], ["control-plane"]):
+        children = [Child(n, None, Path(), pids[n]) for n in group if n in pids]
+        live = [c for c in children if c.alive()]
+        for c in live:
+            _signal(c, signal.SIGTERM)
+        if not _wait_all(live, timeout):
+            for c in live:
+                _signal(c, signal.SIGKILL)
+            _wait_all(live, 5)
+        stopped += [c.name for c in live]
+    path.unlink(missing_ok=True)
+    return stopped
 
 
 def tail(path: Path, lines: int = 15) -> str:

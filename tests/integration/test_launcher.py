@@ -114,3 +114,25 @@ async def test_up_tmux_lays_out_dashboard_control_plane_and_nodes(tmp_path: Path
     finally:
         subprocess.run(["tmux", "kill-server"], env=env, capture_output=True)
         subprocess.run(["pkill", "-f", str(tmp_path / "home")], capture_output=True)
+
+
+async def test_a_kept_cluster_is_stopped_by_down(plane: ControlPlane, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import run_cli
+
+    for var in ("TMUX", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    lau = launcher_for(plane, tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        name, _ = lau.add_node()
+        await wait_for(lambda: node_ready(client, name), timeout=30, what="the node to register")
+        pid = lau.nodes[name].pid
+        lau.record(home / "cluster.json")
+        out = run_cli(["down"], home)
+        assert out.returncode == 0 and out.stdout.strip() == f"stopped: {name}", out.stdout + out.stderr
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        again = run_cli(["down"], home)
+        assert again.returncode == 1 and "no running cluster is recorded" in again.stderr
+    finally:
+        lau.stop_all()

@@ -53,7 +53,8 @@ async def dashboard(args: argparse.Namespace) -> int:
         await client.close()
         if launcher is not None:
             if args.keep:
-                print(f"the cluster keeps running at {launcher.server} (stop it with `pkill -f 'kube-tui'`)", file=sys.stderr)
+                launcher.record(config.home() / "cluster.json")
+                print(f"the cluster keeps running at {launcher.server}: `kube-tui down` stops it", file=sys.stderr)
             else:
                 print("stopping the cluster ...", file=sys.stderr)
                 launcher.stop_all()
