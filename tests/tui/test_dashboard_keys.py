@@ -219,3 +219,22 @@ async def test_apply_a_file_and_reapply_on_save(tmp_path: Path) -> None:
         assert isinstance(app.screen, PromptModal)
         await pilot.press("enter")
         await wait_for(lambda: len([c for c in client.calls if c[0] == "apply"]) >= 3, what="apply from the prompt")
+
+
+async def test_flow_hides_lease_renewals_until_h() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"flow", "enter")
+        view = app.active_view
+        before = view.table.row_count  # type: ignore[attr-defined]
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": "node-1", "namespace": "kube-node-lease", "uid": "lease-1", "resourceVersion": "1"},
+                 "spec": {"holderIdentity": "node-1", "renewTime": "2026-01-01T00:00:00.000000Z"}}
+        for i in range(3):
+            app.model.feed(dict(lease, metadata=dict(lease["metadata"], resourceVersion=str(i + 2))))
+        await wait_for(lambda: view.table.row_count == before + 1, what="the Lease's creation, and none of its renewals")  # type: ignore[attr-defined]
+        assert "renewals and Event repeats hidden (h: show)" in str(view.query_one("#flow-header").render())
+        await pilot.press("h")
+        assert view.table.row_count == before + 3  # type: ignore[attr-defined]
+        await pilot.press("h")
+        assert view.table.row_count == before + 1  # type: ignore[attr-defined]

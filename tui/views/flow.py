@@ -55,14 +55,22 @@ def owner_chain(model: ClusterModel, kind: str, key: str) -> list[tuple[str, str
     return chain
 
 
+def is_heartbeat(s: FlowStep) -> bool:
+    """A Lease renewal or an Event's count bump: periodic traffic, not a hop of anyone's story."""
+    return s.type == "MODIFIED" and s.kind in ("Lease", "Event")
+
+
 class FlowView(View):
     title = "Flow"
     aliases = ("flow", "hops", "watch")
-    BINDINGS = [Binding("f", "focus_object", "Only this object")]
+    BINDINGS = [Binding("f", "focus_object", "Only this object"), Binding("h", "toggle_heartbeats", "Heartbeats")]
 
     def __init__(self, *, id: str = "flow") -> None:
         super().__init__(id=id)
         self.focus_ref: tuple[str, str] | None = None
+        # Lease renewals and Event count bumps arrive every second per node: real watch traffic, but they
+        # bury the hops a reader follows, so they are hidden until asked for (h).
+        self.show_heartbeats = False
         self._last_seq = 0
 
     def compose(self) -> ComposeResult:
@@ -83,6 +91,8 @@ class FlowView(View):
 
     def _wanted(self, s: FlowStep) -> bool:
         if self.focus_ref is not None and s.ref != self.focus_ref:
+            return False
+        if self.focus_ref is None and not self.show_heartbeats and is_heartbeat(s):
             return False
         return not self.filter_text or self.filter_text.lower() in f"{s.kind} {s.key} {s.writer} {s.summary} {s.type}".lower()
 
@@ -124,6 +134,8 @@ class FlowView(View):
 
     def _header(self, model: ClusterModel) -> None:
         what = f"only {self.focus_ref[0]} {self.focus_ref[1]} (f: everything)" if self.focus_ref else "every change heard (f: only the selected object)"
+        if self.focus_ref is None:
+            what += " · heartbeats shown (h: hide)" if self.show_heartbeats else " · Lease renewals and Event repeats hidden (h: show)"
         flt = f" · /{self.filter_text}" if self.filter_text else ""
         self.query_one("#flow-header", Static).update(
             f"[b]List-watch flow[/]  {len(model.flow)} steps buffered · showing {what}{flt}")
@@ -152,6 +164,10 @@ class FlowView(View):
             box.update("[dim]select a step to see its object's timeline[/]")
             return
         box.update(render_timeline(model, ref))
+
+    def action_toggle_heartbeats(self) -> None:
+        self.show_heartbeats = not self.show_heartbeats
+        self.refresh_all(self.app.model)  # type: ignore[attr-defined]
 
     def action_focus_object(self) -> None:
         model = self.app.model  # type: ignore[attr-defined]
