@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 
 from control.api import meta, quantity
+from control.api.meta import USAGE_ANNOTATION
 from control.apiserver.allocator import POD_CIDR
 from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT
 from control.client import Client
@@ -31,7 +32,6 @@ log = logging.getLogger("kube_tui.kubelet")
 
 KUBELET_VERSION = "v1.30.0-kube-tui"
 LEASE_NAMESPACE = "kube-node-lease"
-USAGE_ANNOTATION = "kube-tui.io/usage"
 # Like the kubelet's nodeStatusReportFrequency (5 min) against a 40 s lease: post unchanged status rarely.
 REPORT_FACTOR = 7.5
 # The kubelet's hard eviction thresholds decide the pressure conditions.

@@ -12,8 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-SCHEDULING_ANNOTATION = "kube-tui.io/scheduling"
-USAGE_ANNOTATION = "kube-tui.io/usage"
+from control.api.meta import SCHEDULING_ANNOTATION, USAGE_ANNOTATION
 
 
 @dataclass(slots=True, frozen=True)

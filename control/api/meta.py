@@ -64,3 +64,8 @@ def owner_ref(owner: dict, *, controller: bool = True) -> dict:
 
 def monotonic_ms() -> float:
     return time.monotonic() * 1000.0
+
+
+# kube-tui's own annotations (docs/internals.md, "Conventions the parts share"): one definition each.
+SCHEDULING_ANNOTATION = "kube-tui.io/scheduling"  # Pod: the scheduler's decision record (JSON)
+USAGE_ANNOTATION = "kube-tui.io/usage"  # Node: per-pod CPU/memory usage reported by the kubelet (JSON)

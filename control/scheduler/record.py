@@ -10,9 +10,10 @@ import heapq
 import json
 from typing import Any
 
+from control.api.meta import SCHEDULING_ANNOTATION
 from control.scheduler.framework import ScheduleResult, Status
 
-ANNOTATION = "kube-tui.io/scheduling"
+ANNOTATION = SCHEDULING_ANNOTATION
 TOP_NODES = 10
 FILTERED_NODES = 10
 

@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from control.api.meta import SCHEDULING_ANNOTATION
 from control.client import Client
 from control.informer import Informer
 from control.netutil import free_port_pair
@@ -96,7 +97,7 @@ class Watch:
         if spec.get("nodeName") and (old is None or not (old.get("spec") or {}).get("nodeName")):
             import json
 
-            rec = json.loads((md.get("annotations") or {}).get("kube-tui.io/scheduling", "{}") or "{}")
+            rec = json.loads((md.get("annotations") or {}).get(SCHEDULING_ANNOTATION, "{}") or "{}")
             scores = ", ".join(f"{n['node']} {n['total']}" for n in rec.get("nodes", []) if n.get("total") is not None)
             self.story.step(
                 f"scheduler -> API server: bound {name} to {spec['nodeName']} (rev {rv})" + (f"; scores: {scores}" if scores else ""),
