@@ -187,6 +187,7 @@ def run(nodes: int, pods: int, *, queued: bool, fsync: bool = True, concurrency:
                 raise RuntimeError("the watcher did not see every node")
             time.sleep(1.0)  # let the scheduler's node informer catch up before the clock starts
             spy = _py_spy(py_spy, plane.pid) if not queued else None
+            sched_spy = _py_spy(f"{py_spy}.scheduler", _scheduler_pid(procs)) if py_spy and not queued else None
             cpu0 = _cpu(procs) if not queued else 0.0
             pod_times = _write(spawn, procs, server, token, "Pod", pods, concurrency)
             started = time.time()
@@ -194,11 +195,13 @@ def run(nodes: int, pods: int, *, queued: bool, fsync: bool = True, concurrency:
                 spy = _py_spy(py_spy, plane.pid)
                 cpu0 = _cpu(procs)
                 _start_scheduler(cmd_q, procs, server, token, scheduler_process, spawn)
+                sched_spy = _py_spy(f"{py_spy}.scheduler", _scheduler_pid(procs)) if py_spy else None
             report = watch_q.get(timeout=900)
             cpu = _cpu(procs) - cpu0
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(60)
+            for sp in (spy, sched_spy):
+                if sp is not None:
+                    sp.send_signal(signal.SIGINT)
+                    sp.wait(60)
         finally:
             for p in procs[1:]:
                 if p.is_alive() and p.name == "kube-scheduler":
@@ -238,6 +241,11 @@ def _cpu(procs: list[Any]) -> float:
     return total
 
 
+def _scheduler_pid(procs: list[Any]) -> int | None:
+    """The pid of a separate scheduler process (--scheduler-process), else None."""
+    return next((p.pid for p in procs if p.name == "kube-scheduler"), None)
+
+
 def _start_scheduler(cmd_q: Any, procs: list[Any], server: str, token: str, separate: bool, spawn: Any) -> None:
     if not separate:
         cmd_q.put("scheduler")
@@ -266,7 +274,7 @@ def _scheduler_entry(server: str, token: str) -> None:
 
 
 def _py_spy(path: str, pid: int | None) -> subprocess.Popen | None:
-    """A py-spy sampling profile (raw collapsed stacks) of the control plane process, if asked for."""
+    """A py-spy sampling profile (raw collapsed stacks) of one process (the control plane, or a separate scheduler)."""
     if not path or pid is None:
         return None
     return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking",
@@ -300,7 +308,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--profile", metavar="FILE", default="",
                    help="cProfile the control plane process from the scheduler's start; stats to FILE")
     p.add_argument("--py-spy", metavar="FILE", default="",
-                   help="sample the control plane process with py-spy (raw collapsed stacks) during the measurement")
+                   help="sample the control plane process (and a --scheduler-process, to FILE.MODE.scheduler) with py-spy (raw collapsed stacks) during the measurement")
     p.add_argument("--scheduler-process", action="store_true",
                    help="run the scheduler as its own process (`kube-tui scheduler`), not inside the control plane")
     p.add_argument("--json", action="store_true")

@@ -8,7 +8,6 @@ bind (with the decision record as a Binding annotation) runs in the background.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -20,7 +19,7 @@ from control.informer import Informer
 from control.scheduler import queue as q
 from control.scheduler.framework import Framework
 from control.scheduler.nodeinfo import Snapshot
-from control.scheduler.record import ANNOTATION, to_record
+from control.scheduler.record import ANNOTATION, to_annotation
 from control.timings import Timings
 
 log = logging.getLogger("kube_tui.scheduler")
@@ -128,8 +127,7 @@ class Scheduler:
         started = time.perf_counter()
         result = self.framework.schedule(pod, self.snapshot.node_infos())
         self.last_cycle_ms = (time.perf_counter() - started) * 1000
-        record = to_record(result)
-        annotation = json.dumps(record, separators=(",", ":"))
+        annotation = to_annotation(result)
         if result.node is None:
             self.failed += 1
             self.queue.add_unschedulable(pod, plugins=result.rejecting_plugins())

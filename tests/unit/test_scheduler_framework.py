@@ -26,6 +26,7 @@ from control.scheduler.queue import (
     SchedulingQueue,
     node_update_events,
 )
+from control.scheduler.record import parse as parse_record
 from control.scheduler.record import to_annotation, to_record
 
 
@@ -275,7 +276,19 @@ def test_record_is_bounded_and_explains_every_reason() -> None:
         {"plugin": "TaintToleration", "ok": False, "reason": "node(s) had untolerated taint {dedicated: gpu}"}]
     assert {s["plugin"]: s["weight"] for s in scored[0]["scores"]} == {
         "TaintToleration": 3, "NodeResourcesFit": 1, "NodeResourcesBalancedAllocation": 1}
-    assert json.loads(to_annotation(res)) == rec
+    # the annotation holds the compact shape; a reader gets exactly the readable record back
+    text = to_annotation(res)
+    assert json.loads(text)["v"] == 2 and parse_record(text) == rec
+    assert len(text) < len(json.dumps(rec, separators=(",", ":"))) / 3
+    assert parse_record(json.dumps(rec)) == rec  # the readable shape is read as it is
+    assert parse_record("{not json") is None and parse_record("[1]") is None and parse_record(None) is None
+
+
+def test_compact_record_of_a_large_cluster_stays_small() -> None:
+    nodes = [node(f"node-{i:04d}") for i in range(2000)] + [node(f"gpu-{i:04d}", taints=[GPU_TAINT]) for i in range(500)]
+    res = schedule(pod("p", "1"), cluster(*nodes).node_infos())
+    assert len(to_annotation(res)) < 1500
+    assert parse_record(to_annotation(res)) == to_record(res)
 
 
 def test_record_of_unschedulable_pod() -> None:
@@ -283,6 +296,8 @@ def test_record_of_unschedulable_pod() -> None:
     rec = to_record(schedule(pod("p", "2"), snap.node_infos()))
     assert rec["node"] is None and rec["message"].startswith("0/1 nodes are available: 1 Insufficient cpu.")
     assert rec["nodes"][0]["filters"][-1] == {"plugin": "NodeResourcesFit", "ok": False, "reason": "Insufficient cpu"}
+    res = schedule(pod("p", "2"), snap.node_infos())
+    assert parse_record(to_annotation(res)) == to_record(res)
 
 
 # the queue

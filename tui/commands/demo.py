@@ -16,6 +16,7 @@ from control.api.meta import SCHEDULING_ANNOTATION
 from control.client import Client
 from control.informer import Informer
 from control.netutil import free_port_pair
+from control.scheduler.record import parse as parse_record
 from tui import cluster as cluster_file
 from tui.commands.common import fail
 
@@ -95,9 +96,7 @@ class Watch:
                 once=f"created/{md.get('uid')}",
             )
         if spec.get("nodeName") and (old is None or not (old.get("spec") or {}).get("nodeName")):
-            import json
-
-            rec = json.loads((md.get("annotations") or {}).get(SCHEDULING_ANNOTATION, "{}") or "{}")
+            rec = parse_record((md.get("annotations") or {}).get(SCHEDULING_ANNOTATION)) or {}
             scores = ", ".join(f"{n['node']} {n['total']}" for n in rec.get("nodes", []) if n.get("total") is not None)
             self.story.step(
                 f"scheduler -> API server: bound {name} to {spec['nodeName']} (rev {rv})" + (f"; scores: {scores}" if scores else ""),

@@ -6,7 +6,6 @@ sort first with their message.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
+from control.scheduler.record import parse as parse_record
 from tui.flow import SCHEDULING_ANNOTATION
 from tui.views.base import View
 from tui.views.rows import Cell, Column, TableSpec
@@ -27,11 +27,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> dict | None:
-    try:
-        rec = json.loads(text)
-    except ValueError:
-        return None
-    return rec if isinstance(rec, dict) else None
+    return parse_record(text)
 
 
 def decision(pod: dict) -> dict | None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from control.api.qos import qos_class
+from control.scheduler.record import parse as parse_record
 from tui.printers.describers.writer import (
     SCHEDULING_ANNOTATION,
     PrefixWriter,
@@ -174,11 +174,7 @@ def _describe_scheduling(w: PrefixWriter, pod: Mapping[str, Any]) -> None:
     raw = (meta_of(pod).get("annotations") or {}).get(SCHEDULING_ANNOTATION)
     if not raw:
         return
-    try:
-        record = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        w.write(0, "Scheduling:\t<unreadable>\n")
-        return
+    record = parse_record(raw) if isinstance(raw, str) else raw
     if not isinstance(record, Mapping):
         w.write(0, "Scheduling:\t<unreadable>\n")
         return
