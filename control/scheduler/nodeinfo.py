@@ -145,6 +145,12 @@ class PodInfo:
         return f"PodInfo({self.namespace}/{self.name}, cpu={self.cpu}m, mem={self.mem})"
 
 
+def _same_footprint(a: PodInfo, b: PodInfo) -> bool:
+    """Whether two versions of a pod count the same on their node (requests, priority, host ports)."""
+    return (a.cpu == b.cpu and a.mem == b.mem and a.nz_cpu == b.nz_cpu and a.nz_mem == b.nz_mem
+            and a.priority == b.priority and a.ports == b.ports)
+
+
 def as_pod_info(pod: dict | PodInfo) -> PodInfo:
     return pod if isinstance(pod, PodInfo) else PodInfo(pod)
 
@@ -159,7 +165,8 @@ class NodeInfo:
     __slots__ = ("name", "node", "labels", "unschedulable", "taints", "hard_taints", "soft_taints",
                  "alloc_cpu", "alloc_mem", "allowed_pods", "req_cpu", "req_mem", "nz_cpu", "nz_mem",
                  "free_pods", "free_cpu", "free_mem", "nz_free_cpu", "nz_free_mem", "has_alloc",
-                 "pods", "used_ports", "priorities", "zone", "idx", "memo")
+                 "pods", "used_ports", "priorities", "zone", "idx", "memo", "lane0_k", "lane0_v", "lane1_k",
+                 "lane1_v", "fits_k")
 
     def __init__(self, node: dict | None = None, name: str = "") -> None:
         self.name = name
@@ -177,6 +184,9 @@ class NodeInfo:
         self.has_alloc = False  # both cpu and memory allocatable are non-zero
         # Score plugins' results keyed by (plugin, pod request shape): valid until the node changes.
         self.memo: dict[int, int] = {}  # keyed by plugins.helper's interned key ids
+        self.lane0_k = self.lane1_k = -1  # the memo's last key and value per lane, kept in the node itself
+        self.lane0_v = self.lane1_v = 0
+        self.fits_k = -1  # NodeResourcesFit: the last request shape known to fit here (until the node changes)
         self.pods: dict[str, PodInfo] = {}
         self.used_ports: Counter[tuple[str, str, int]] = Counter()
         self.priorities: Counter[int] = Counter()  # lets preemption ask "any lower-priority pod?" in O(1)
@@ -211,6 +221,7 @@ class NodeInfo:
         self.nz_free_mem = self.alloc_mem - self.nz_mem
         self.has_alloc = self.alloc_cpu > 0 and self.alloc_mem > 0
         self.memo = {}
+        self.lane0_k = self.lane1_k = self.fits_k = -1
 
     @property
     def num_pods(self) -> int:
@@ -254,6 +265,7 @@ class NodeInfo:
         c.used_ports = Counter(self.used_ports)
         c.priorities = Counter(self.priorities)
         c.memo = {}
+        c.lane0_k = c.lane1_k = c.fits_k = -1
         return c
 
     def __repr__(self) -> str:
@@ -349,6 +361,16 @@ class Snapshot:
             return
         if not node_name:
             return  # unbound: the queue's business, not the cache's
+        if key in self._assumed and self._pod_node.get(key) == node_name:
+            # The bind came back as assumed: swap in the bound pod; the node's sums (and the score
+            # memo they key) stay as they are unless what the pod counts for changed.
+            ni = self._infos.get(node_name)
+            old = ni.pods.get(key) if ni is not None else None
+            new = PodInfo(pod)
+            if ni is not None and old is not None and _same_footprint(old, new):
+                ni.pods[key] = new
+                self._assumed.discard(key)
+                return
         self._remove_key(key)
         self._assumed.discard(key)
         self._add(PodInfo(pod), node_name)

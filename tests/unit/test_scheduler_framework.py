@@ -209,9 +209,20 @@ def test_assumed_pod_counts_at_once_and_is_not_double_counted() -> None:
     # The bound pod comes back through the watch: it confirms the assumption.
     snap.add_pod({**first, "spec": {**first["spec"], "nodeName": "n"}})
     assert snap.get("n").req_cpu == 1500 and snap.get("n").num_pods == 1 and not snap.is_assumed(first)
+    assert snap.get("n").pods[pi.key].pod["spec"]["nodeName"] == "n"  # the cache holds the bound version
     assert not snap.forget_pod(pi)  # confirmed pods cannot be forgotten
     snap.remove_pod(first)
     assert snap.get("n").req_cpu == 0 and snap.num_pods == 0
+
+
+def test_a_bound_pod_that_differs_from_its_assumption_is_recounted() -> None:
+    snap = cluster(node("n", cpu="2"))
+    first = pod("a", "500m")
+    snap.assume_pod(first, "n")
+    bigger = {**first, "spec": {**first["spec"], "nodeName": "n",
+                                "containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}}
+    snap.add_pod(bigger)
+    assert snap.get("n").req_cpu == 1000 and snap.get("n").num_pods == 1 and not snap.is_assumed(first)
 
 
 def test_forget_releases_an_assumed_pod() -> None:

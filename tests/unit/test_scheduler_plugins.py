@@ -374,16 +374,23 @@ def test_batch_forms_agree_with_per_node_forms() -> None:
                         nodeSelector={"disk": "ssd"} if k % 3 == 0 else None,
                         ports=[{"containerPort": 1, "hostPort": 80}] if k % 4 == 0 else None))
             for k in range(30)]
-    for p in pods:
-        for pl in default_plugins():
-            pre = getattr(pl, "pre_filter", None)
-            if pre is not None:
-                pre(p)
-            if hasattr(pl, "filter") and hasattr(pl, "filter_nodes"):
-                expected = [(ni.name, pl.filter(p, ni).reasons) for ni in nodes if not pl.filter(p, ni).ok]
-                passed, failed = pl.filter_nodes(p, list(nodes))
-                assert [(ni.name, st.reasons) for ni, st in failed] == expected
-                assert [ni.name for ni in passed] == [ni.name for ni in nodes if pl.filter(p, ni).ok]
-            if hasattr(pl, "score_nodes"):
-                for _ in range(2):  # the second round answers from the nodes' memo
+    plugins = default_plugins()
+    # Three rounds: fresh, answered from the nodes' memos, and after pods land on a third of the nodes
+    # (which must invalidate what those nodes remembered).
+    for rnd in range(3):
+        if rnd == 2:
+            for j, target in enumerate(nodes[::3]):
+                snap.assume_pod(pod(f"late{j}", "300m", "300Mi"), target.name)
+        for p in pods:
+            for pl in plugins:
+                p.state = {}
+                pre = getattr(pl, "pre_filter", None)
+                if pre is not None:
+                    pre(p)
+                if hasattr(pl, "filter") and hasattr(pl, "filter_nodes"):
+                    expected = [(ni.name, pl.filter(p, ni).reasons) for ni in nodes if not pl.filter(p, ni).ok]
+                    passed, failed = pl.filter_nodes(p, list(nodes))
+                    assert [(ni.name, st.reasons) for ni, st in failed] == expected
+                    assert [ni.name for ni in passed] == [ni.name for ni in nodes if pl.filter(p, ni).ok]
+                if hasattr(pl, "score_nodes"):
                     assert pl.score_nodes(p, list(nodes)) == [pl.score(p, ni) for ni in nodes]

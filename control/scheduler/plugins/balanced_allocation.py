@@ -37,7 +37,7 @@ class BalancedAllocation:
         return balanced_score(node.req_cpu + pod.cpu, node.alloc_cpu, node.req_mem + pod.mem, node.alloc_mem)
 
     def score_nodes(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
-        return memoized(nodes, (NAME, pod.cpu, pod.mem), lambda some: self._score_all(pod, some))
+        return memoized(nodes, (NAME, pod.cpu, pod.mem), lambda some: self._score_all(pod, some), lane=1)
 
     def _score_all(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
         pc, pm = pod.cpu, pod.mem

@@ -35,20 +35,49 @@ _MEMO = attrgetter("memo")
 _KEY_IDS: dict[tuple, int] = {}
 
 
-def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo]], list[int]]) -> list[int]:
-    """Per-node scores through each node's memo: `compute` runs only on nodes that changed since.
-
-    Replicas of one workload share a request shape, so most nodes answer from the memo.
-    """
+def key_id(key: tuple) -> int:
+    """The small int a memo key is interned to."""
     kid = _KEY_IDS.get(key)
     if kid is None:
         kid = _KEY_IDS[key] = len(_KEY_IDS)
-    vals = [m.get(kid) for m in map(_MEMO, nodes)]
+    return kid
+
+
+def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo]], list[int]],
+             lane: int = -1) -> list[int]:
+    """Per-node scores through each node's memo: `compute` runs only on nodes that changed since.
+
+    Replicas of one workload share a request shape, so most nodes answer from the memo. With a `lane`
+    (0 or 1: one per resource score plugin) the last value also sits in the NodeInfo itself: reading it
+    touches only the node, not a dict of its own somewhere else in memory, which over hundreds of
+    nodes a cycle is most of the cost of a lookup. The dict keeps every shape for the lanes' misses.
+    """
+    kid = key_id(key)
+    if lane == 0:
+        vals = [ni.lane0_v if ni.lane0_k == kid else None for ni in nodes]
+    elif lane == 1:
+        vals = [ni.lane1_v if ni.lane1_k == kid else None for ni in nodes]
+    else:
+        vals = [m.get(kid) for m in map(_MEMO, nodes)]
     if None not in vals:
         return vals  # type: ignore[return-value]
     missing = [i for i, v in enumerate(vals) if v is None]
-    fresh = compute([nodes[i] for i in missing])
-    for i, v in zip(missing, fresh, strict=True):
-        vals[i] = v
-        nodes[i].memo[kid] = v
+    lane_missed = missing
+    if lane >= 0:
+        for i in missing:
+            vals[i] = nodes[i].memo.get(kid)
+        missing = [i for i in missing if vals[i] is None]
+    if missing:
+        fresh = compute([nodes[i] for i in missing])
+        for i, v in zip(missing, fresh, strict=True):
+            vals[i] = v
+            nodes[i].memo[kid] = v
+    if lane == 0:
+        for i in lane_missed:
+            ni = nodes[i]
+            ni.lane0_k, ni.lane0_v = kid, vals[i]
+    elif lane == 1:
+        for i in lane_missed:
+            ni = nodes[i]
+            ni.lane1_k, ni.lane1_v = kid, vals[i]
     return vals  # type: ignore[return-value]

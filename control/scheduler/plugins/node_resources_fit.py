@@ -11,7 +11,7 @@ from operator import attrgetter
 
 from control.scheduler.framework import MAX_NODE_SCORE, SUCCESS, Code, Status
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
-from control.scheduler.plugins.helper import memoized
+from control.scheduler.plugins.helper import key_id, memoized
 
 NAME = "NodeResourcesFit"
 TOO_MANY_PODS = "Too many pods"
@@ -66,20 +66,30 @@ class NodeResourcesFit:
 
     def filter_nodes(self, pod: PodInfo, nodes: list[NodeInfo]) -> tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]:
         c, m = pod.cpu, pod.mem
-        if c == 0 and m == 0:
-            passed = [ni for ni in nodes if ni.free_pods > 0]
-        else:
-            passed = [ni for ni in nodes if ni.free_pods > 0 and ni.free_cpu >= c and ni.free_mem >= m]
-        if len(passed) == len(nodes):
-            return passed, []
-        ok = set(map(id, passed))
-        return passed, [(ni, self.filter(pod, ni)) for ni in nodes if id(ni) not in ok]
+        # A node known to fit this request shape still fits until it changes (which resets fits_k):
+        # replicas of one workload skip the arithmetic on every node they already looked at.
+        kid = key_id((NAME, c, m))
+        known = [ni.fits_k == kid for ni in nodes]
+        if all(known):
+            return list(nodes), []
+        passed: list[NodeInfo] = []
+        failed: list[tuple[NodeInfo, Status]] = []
+        best_effort = c == 0 and m == 0  # needs a pod slot only, even on an overcommitted node
+        for ni, ok in zip(nodes, known, strict=True):
+            if ok:
+                passed.append(ni)
+            elif ni.free_pods > 0 and (best_effort or (ni.free_cpu >= c and ni.free_mem >= m)):
+                ni.fits_k = kid
+                passed.append(ni)
+            else:
+                failed.append((ni, self.filter(pod, ni)))
+        return passed, failed
 
     def score(self, pod: PodInfo, node: NodeInfo) -> int:
         return least_allocated(pod, node)
 
     def score_nodes(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
-        return memoized(nodes, (NAME, pod.nz_cpu, pod.nz_mem), lambda some: self._score_all(pod, some))
+        return memoized(nodes, (NAME, pod.nz_cpu, pod.nz_mem), lambda some: self._score_all(pod, some), lane=0)
 
     def _score_all(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
         pc, pm = pod.nz_cpu, pod.nz_mem
