@@ -25,6 +25,9 @@ class Credentials:
     join: dict[str, dict] = field(default_factory=dict)  # token id -> {"secret", "expires" (0: never)}
     nodes: dict[str, str] = field(default_factory=dict)  # node name -> credential
     _mtime: float = 0.0
+    _checked: float = 0.0  # time.monotonic() of the last look at the file
+    _by_node_cred: dict[str, str] = field(default_factory=dict)  # node credential -> node name
+    _by_node_of: dict[str, str] | None = None  # the nodes dict _by_node_cred was built from
     _keys: dict[bytes, str] = field(default_factory=dict)  # CURVE client public key -> user
     _keys_of: tuple = ()
 
@@ -50,15 +53,28 @@ class Credentials:
         raw = json.loads(self.path.read_text())
         self.admin, self.join, self.nodes = raw["admin"], raw.get("join", {}), raw.get("nodes", {})
 
-    def _reload_if_changed(self) -> None:
-        """`kube-tui token create|delete` edits the file while the server runs: pick that up."""
+    RECHECK_SECONDS = 0.5
+
+    def _reload_if_changed(self, *, force: bool = False) -> bool:
+        """`kube-tui token create|delete` edits the file while the server runs: pick that up.
+
+        The file is looked at every RECHECK_SECONDS at most (a stat per request was a measurable part of
+        the API server's CPU), and whenever a credential is not recognised (force), so a token just
+        created works at once and a deleted one stops working within RECHECK_SECONDS. True if reloaded.
+        """
         if self.path is None:
-            return
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked < self.RECHECK_SECONDS:
+            return False
+        self._checked = now
         try:
             if self.path.stat().st_mtime != self._mtime:
                 self._read()
+                return True
         except (OSError, ValueError, KeyError):
             pass  # keep what we have; a half-written file is replaced atomically anyway
+        return False
 
     def save(self) -> None:
         if self.path is None:
@@ -102,6 +118,7 @@ class Credentials:
         cred = self.nodes.get(node)
         if cred is None:
             cred = self.nodes[node] = f"node.{secrets.token_hex(16)}"
+            self._by_node_of = None  # the credential map is rebuilt on the next node request
             self.save()
         return cred
 
@@ -111,19 +128,32 @@ class Credentials:
         if not token:
             raise errors.unauthorized("no credential: pass --token or run `kube-tui control` to record one")
         self._reload_if_changed()
+        user = self._user_of(token)
+        if user is None and self._reload_if_changed(force=True):
+            user = self._user_of(token)
+        if user is None:
+            raise errors.unauthorized("the credential is not valid for this cluster")
+        return user
+
+    def _user_of(self, token: str) -> str | None:
         if hmac.compare_digest(token, self.admin):
             return ADMIN
         if token.startswith("node."):
-            for name, cred in self.nodes.items():
-                if hmac.compare_digest(token, cred):
-                    return f"system:node:{name}"
+            if self._by_node_of is not self.nodes:
+                # A map from credential to node, like the apiserver's static token authenticator:
+                # one lookup instead of a comparison with every node's credential.
+                self._by_node_cred = {cred: name for name, cred in self.nodes.items()}
+                self._by_node_of = self.nodes
+            name = self._by_node_cred.get(token)
+            if name is not None and self.nodes.get(name) == token:
+                return f"system:node:{name}"
         tid, _, secret = token.partition(".")
         entry = self.join.get(tid)
         if entry and hmac.compare_digest(secret, entry["secret"]):
             if entry["expires"] and entry["expires"] < time.time():
                 raise errors.unauthorized(f"join token {tid} has expired: create one with `kube-tui token create`")
             return f"system:bootstrap:{tid}"
-        raise errors.unauthorized("the credential is not valid for this cluster")
+        return None
 
     def user_for_curve_key(self, public_key: bytes) -> str | None:
         """The user whose credential derives this CURVE public key (see control/curve.py), if any."""
