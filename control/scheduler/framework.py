@@ -147,7 +147,8 @@ class ScheduleResult:
     absent_status: Status | None = None  # verdict for every node not in `failures` (PreFilter)
     absent_count: int = 0
     filters_run: list[str] = field(default_factory=list)  # non-skipped filter plugins, in order
-    scored_nodes: list[str] = field(default_factory=list)
+    scored: Sequence[NodeInfo] = ()  # the feasible nodes that were scored, in the order of `totals`
+    chosen: int = -1  # index of `node` in `scored`
     scores: dict[str, list[int]] = field(default_factory=dict)  # plugin -> normalized, per scored node
     weights: dict[str, int] = field(default_factory=dict)
     totals: list[int] = field(default_factory=list)
@@ -158,6 +159,11 @@ class ScheduleResult:
     @property
     def ok(self) -> bool:
         return self.node is not None
+
+    @property
+    def scored_nodes(self) -> list[str]:
+        """Names of the scored nodes (the record needs only a few: it indexes `scored` instead)."""
+        return [ni.name for ni in self.scored]
 
     def rejecting_plugins(self) -> frozenset[str]:
         """The plugins that turned nodes down: the queue requeues the pod on events they care about."""
@@ -301,7 +307,7 @@ class Framework:
         if len(feasible) == 1:
             # Like kube-scheduler: a single feasible node is taken without scoring.
             res.node = feasible[0].name
-            res.scored_nodes = [res.node]
+            res.scored, res.chosen = feasible, 0
             res.totals = [0]
             return self._finish(res, t0, start_index)
 
@@ -318,9 +324,10 @@ class Framework:
             totals = list(weighted) if totals is None else list(map(add, totals, weighted))
         if totals is None:
             totals = [0] * len(feasible)
-        res.scored_nodes = [ni.name for ni in feasible]
+        res.scored = feasible
         res.totals = totals
-        res.node = feasible[select_host(totals, self.rng)].name
+        res.chosen = select_host(totals, self.rng)
+        res.node = feasible[res.chosen].name
         return self._finish(res, t0, start_index)
 
     def _finish(self, res: ScheduleResult, t0: float, start_index: int | None) -> ScheduleResult:

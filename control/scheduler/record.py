@@ -81,15 +81,15 @@ def to_record(result: ScheduleResult) -> dict[str, Any]:
         message = result.message
     nodes: list[dict[str, Any]] = []
     top = _top(result.totals, TOP_NODES)
-    if result.node is not None and result.node in result.scored_nodes:
+    if result.node is not None and result.chosen >= 0:
         # The winner leads even when it is one of several tied totals.
-        chosen = result.scored_nodes.index(result.node)
+        chosen = result.chosen
         top = [chosen] + [i for i in top if i != chosen][:TOP_NODES - 1]
     passed = _filters(result, None)  # identical for every feasible node: shared, read-only
     for i in top:
         scores = [{"plugin": p, "score": vals[i], "weight": result.weights.get(p, 1)}
                   for p, vals in result.scores.items()]
-        nodes.append({"node": result.scored_nodes[i], "filters": passed, "scores": scores,
+        nodes.append({"node": result.scored[i].name, "filters": passed, "scores": scores,
                       "total": result.totals[i] if i < len(result.totals) else 0})
     for name, st in _pick_filtered(result.failures, FILTERED_NODES):
         nodes.append({"node": name, "filters": _filters(result, st), "scores": [], "total": 0})
@@ -109,12 +109,12 @@ def to_compact(result: ScheduleResult) -> dict[str, Any]:
     pod = result.pod
     message = f"Successfully assigned {pod.namespace}/{pod.name} to {result.node}" if result.node is not None else result.message
     top = _top(result.totals, TOP_NODES)
-    if result.node is not None and result.node in result.scored_nodes:
-        chosen = result.scored_nodes.index(result.node)
+    if result.node is not None and result.chosen >= 0:
+        chosen = result.chosen
         top = [chosen] + [i for i in top if i != chosen][:TOP_NODES - 1]
     columns = list(result.scores.values())
-    names, totals = result.scored_nodes, result.totals
-    scored = [[names[i], totals[i] if i < len(totals) else 0, *(vals[i] for vals in columns)] for i in top]
+    nodes, totals = result.scored, result.totals
+    scored = [[nodes[i].name, totals[i] if i < len(totals) else 0, *(vals[i] for vals in columns)] for i in top]
     rejected = [[name, st.plugin or "PreFilter", st.message] for name, st in _pick_filtered(result.failures, FILTERED_NODES)]
     return {
         "v": 2,
