@@ -7,10 +7,16 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+_now_cache: tuple[int, str] = (-1, "")
+
 
 def now() -> str:
-    """RFC 3339 in UTC with seconds, like metav1.Time."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC with seconds, like metav1.Time (formatted once per second: every write stamps it)."""
+    global _now_cache
+    second = int(time.time())
+    if _now_cache[0] != second:
+        _now_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _now_cache[1]
 
 
 def now_micro() -> str:

@@ -146,6 +146,9 @@ SCHEMAS: dict[str, Obj] = {
 # back what the server returned.
 
 
+_UNKNOWN = object()
+
+
 def unknown_fields(obj: Any, schema: Obj | Lst | None = None, path: str = "") -> list[str]:
     """Paths of fields Kubernetes' schema does not have, like kubectl's `unknown field "spec.foo"`."""
     if schema is None:
@@ -155,12 +158,16 @@ def unknown_fields(obj: Any, schema: Obj | Lst | None = None, path: str = "") ->
             return []
     out: list[str] = []
     if isinstance(schema, Obj) and isinstance(obj, dict):
+        fields = schema.fields
         for key, value in obj.items():
+            sub = fields.get(key, _UNKNOWN)
+            if sub is None:
+                continue  # a leaf: whatever is inside is not checked
             p = f"{path}.{key}" if path else str(key)
-            if key not in schema.fields:
+            if sub is _UNKNOWN:
                 out.append(p)
-            elif schema.fields[key] is not None:
-                out.extend(unknown_fields(value, schema.fields[key], p))
+            else:
+                out.extend(unknown_fields(value, sub, p))
     elif isinstance(schema, Lst) and isinstance(obj, list):
         for i, item in enumerate(obj):
             out.extend(unknown_fields(item, schema.item, f"{path}[{i}]"))
@@ -205,8 +212,8 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
     if not isinstance(spec, dict):
         return []
     out: list[str] = []
-    for key in POD_SPEC_NOT_ENFORCED:
-        value = spec.get(key)
+    for key in [k for k in POD_SPEC_NOT_ENFORCED if k in spec]:
+        value = spec[key]
         if not _set(value):
             continue
         if key == "volumes" and isinstance(value, list):

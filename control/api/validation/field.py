@@ -6,6 +6,7 @@ Every rule appends to an `Errors` list and carries on, so one pass reports every
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from control.errors import FieldError
@@ -102,6 +103,12 @@ def as_list(errs: Errors, v: Any, path: str) -> list[Any]:
     return v
 
 
+@lru_cache(maxsize=16384)
+def _rule_messages(rule: NameRule, value: str) -> tuple[str, ...]:
+    # Names and label keys repeat from object to object: each is checked against its rule once.
+    return tuple(rule(value))
+
+
 def check_name(errs: Errors, value: str, path: str, rule: NameRule) -> None:
-    for msg in rule(value):
+    for msg in _rule_messages(rule, value) if isinstance(value, str) else rule(value):
         invalid(errs, path, value, msg)
