@@ -350,6 +350,8 @@ class NodeLifecycleController(Controller):
         live: set[str] = set()
         for node in self.node_informer.list():
             taints = (node.get("spec") or {}).get("taints") or []
+            if not self.eviction_start and not any(t.get("effect") == "NoExecute" for t in taints):
+                continue  # nothing to evict here and no eviction to cancel: skip its pods
             for pod in self.pod_informer.by_index(BY_NODE, node["metadata"]["name"]):
                 uid = pod["metadata"].get("uid", "")
                 if cu.is_terminating(pod) or cu.phase(pod) in ("Succeeded", "Failed"):
