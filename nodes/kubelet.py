@@ -169,7 +169,12 @@ def merge_status(api_status: dict | None, mine: dict) -> dict:
 
 
 class StatusManager:
-    """Posts each pod's latest status: bursts coalesced, unchanged ones skipped, failures retried."""
+    """Posts each pod's latest status: bursts coalesced, unchanged ones skipped, failures retried.
+
+    A work queue of pod keys: a change is posted `coalesce` seconds after it happened (what changes
+    meanwhile goes out in the same write), one post per pod at a time, `concurrency` posts in flight.
+    The simulated pool gives it one slot per node, like that many kubelets each writing its own pods.
+    """
 
     def __init__(self, client: Client, current: Callable[[str, str], dict | None], *,
                  coalesce: float = 0.02, concurrency: int = 8, retry: float = 1.0) -> None:
@@ -182,26 +187,22 @@ class StatusManager:
         self.posts = 0
         self.skipped = 0
         self._want: dict[PodKey, tuple[str, dict]] = {}
-        self._dirty: set[PodKey] = set()
-        self._wake = asyncio.Event()
+        self._queue: WorkQueue[PodKey] = WorkQueue("pod-status", base_delay=retry, max_delay=retry)
         self._task: asyncio.Task[None] | None = None
 
     def set(self, key: PodKey, uid: str, status: dict) -> None:
         self._want[key] = (uid, status)
-        self._dirty.add(key)
-        self._wake.set()
+        self._queue.add_after(key, self.coalesce)
 
     def forget(self, key: PodKey) -> None:
         self._want.pop(key, None)
-        self._dirty.discard(key)
 
     def reconcile(self, pod: dict) -> None:
         """The API's copy changed: if it no longer says what we last reported, report again."""
         key = _key(pod)
         want = self._want.get(key)
         if want is not None and want[0] == _uid(pod) and merge_status(pod.get("status"), want[1]) != pod.get("status"):
-            self._dirty.add(key)
-            self._wake.set()
+            self._queue.add_after(key, self.coalesce)
 
     def start(self) -> None:
         if self._task is None:
@@ -213,23 +214,14 @@ class StatusManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._queue.shutdown()
 
     async def run(self) -> None:
-        sem = asyncio.Semaphore(self.concurrency)
-
         async def one(key: PodKey) -> None:
-            async with sem:
+            if not self.paused:
                 await self.post(key)
 
-        while True:
-            await self._wake.wait()
-            # Let a burst of changes (container started, then ready) land as one write.
-            await asyncio.sleep(self.coalesce)
-            self._wake.clear()
-            if self.paused:
-                continue
-            batch, self._dirty = self._dirty, set()
-            await asyncio.gather(*(one(k) for k in batch))
+        await run_workers(self._queue, one, self.concurrency)
 
     async def post(self, key: PodKey) -> bool:
         """Write the pod's status now if the API's differs; True if written."""
@@ -256,15 +248,10 @@ class StatusManager:
                 self.forget(key)
                 return False
             log.info("status of pod %s/%s not written (%s); retrying", key[0], key[1], e.message)
-            asyncio.get_running_loop().call_later(self.retry, self._retry, key)
+            self._queue.add_after(key, self.retry)
             return False
         self.posts += 1
         return True
-
-    def _retry(self, key: PodKey) -> None:
-        if key in self._want:
-            self._dirty.add(key)
-            self._wake.set()
 
 
 # -- the kubelet --------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ class PodWorker:
         self._final_phase: str | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._conditions = PodConditions(self._pod)
+        # The routine Pulled/Created/Started/Killing events: a runtime may have none (the sim one, like KWOK).
+        self._lifecycle_events = bool(getattr(runtime, "lifecycle_events", True))
 
     def _new_container(self, spec: dict[str, Any], init: bool) -> Container:
         return Container(spec=spec, init=init, crash_backoff=Backoff(*self._backoff),
@@ -172,7 +174,7 @@ class PodWorker:
         for c in self._inits + self._containers:
             handle = c.handle
             if handle is not None and handle.exit_code is None:
-                self._event("Killing", f"Stopping container {c.name}", NORMAL)
+                self._lifecycle_event("Killing", f"Stopping container {c.name}")
                 stops.append(self.runtime.stop(handle, grace))
         # The kubelet kills a pod's containers in parallel, each with the full grace period.
         await asyncio.gather(*stops, return_exceptions=True)
@@ -264,7 +266,7 @@ class PodWorker:
                 c.first_done.set()
                 await self._term_event.wait()
                 break
-            self._event("Pulled", f'Container image "{c.image}" already present on machine', NORMAL)
+            self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
             try:
                 handle = await self.runtime.start(cfg)
             except ImagePullError as e:
@@ -336,8 +338,8 @@ class PodWorker:
         c.state = {"running": {"startedAt": rfc3339(handle.started_at)}}
         c.started = c.probe(STARTUP) is None
         c.ready = c.init is False and c.started and c.probe(READINESS) is None
-        self._event("Created", f"Created container {c.name}", NORMAL)
-        self._event("Started", f"Started container {c.name}", NORMAL)
+        self._lifecycle_event("Created", f"Created container {c.name}")
+        self._lifecycle_event("Started", f"Started container {c.name}")
         self._emit()
         c.first_done.set()
         if self._terminating:
@@ -490,6 +492,10 @@ class PodWorker:
             self.on_event(reason, message, kind)
         except Exception:
             log.exception("pod %s/%s: on_event failed", self.namespace, self.name)
+
+    def _lifecycle_event(self, reason: str, message: str) -> None:
+        if self._lifecycle_events:
+            self._event(reason, message, NORMAL)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

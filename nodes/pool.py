@@ -43,6 +43,7 @@ class PoolOptions:
     start_delay: float = 0.5  # seconds a simulated container takes to start
     register_concurrency: int = 64
     renew_concurrency: int = 128
+    status_concurrency: int = 256  # pod status writes in flight (at most one per node)
     usage_interval: float = 30.0
     sync_workers: int = 8
 
@@ -67,7 +68,10 @@ class Pool:
         self.kubelets: dict[str, Kubelet] = {}
         self.node_informer = Informer(self.client, "Node")
         self.pod_informer = Informer(self.client, "Pod")
-        self.statuses = StatusManager(self.client, self.pod_informer.get, concurrency=32)
+        # Each real kubelet has its own status writes in flight: a pool-wide 32 starved a 10,000-pod burst
+        # behind the scheduler's binds and the controllers' creates.
+        self.statuses = StatusManager(self.client, self.pod_informer.get,
+                                      concurrency=max(32, min(opts.count, opts.status_concurrency)))
         self.events = EventBroadcaster(self.client)
         self.queue: WorkQueue[tuple[str, str, str]] = WorkQueue("pool", base_delay=0.2, max_delay=10.0)
         self.server = KubeletServer(self._logs)

@@ -51,6 +51,9 @@ class SimRuntime:
 
     name = "sim"
     real_network = False
+    # Like KWOK: no Pulled/Created/Started (nor the Killing of a deletion) events for every pod; what goes
+    # wrong (pull and start errors, back-offs, failed probes) is still recorded.
+    lifecycle_events = False
 
     def __init__(self, *, start_delay: float = 0.0,
                  behavior: Callable[[ContainerConfig], SimBehavior | None] | None = None) -> None:
