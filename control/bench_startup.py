@@ -185,6 +185,19 @@ class _Pool:
         self._out.close()
 
 
+def _revision(server: str, token: str) -> int:
+    """The store's revision now: the count of writes so far."""
+    from control.client import Client
+
+    async def main() -> int:
+        client = Client(server, token=token, identity="bench")
+        hello = await client.connect()
+        await client.close()
+        return int(hello.get("revision") or 0)
+
+    return asyncio.run(main())
+
+
 def _create_deployment(server: str, token: str, replicas: int) -> float:
     from control.client import Client
 
@@ -199,14 +212,44 @@ def _create_deployment(server: str, token: str, replicas: int) -> float:
     return asyncio.run(main())
 
 
+def _py_spy(path: str, pid: int | None) -> subprocess.Popen | None:
+    """A py-spy sampling profile (raw collapsed stacks) of one process during the measurement, if asked for."""
+    if not path or pid is None:
+        return None
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking",
+                             "--output", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop_spy(spy: subprocess.Popen | None) -> None:
+    if spy is not None and spy.poll() is None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        try:
+            spy.wait(30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait(10)
+
+
 def _cpu(pid: int) -> float:
     t = psutil.Process(pid).cpu_times()
     return t.user + t.system
 
 
+def _settle(pid: int, limit: float = 60.0, idle: float = 0.3) -> float:
+    """Wait until the control plane is quiet (under `idle` of a core over a second): what the pool's
+    start left behind (a RegisteredNode event per node, first node statuses) is not the Deployment's."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        c0 = _cpu(pid)
+        time.sleep(1.0)
+        if _cpu(pid) - c0 < idle:
+            break
+    return time.monotonic() - t0
+
+
 # -- the two runs -------------------------------------------------------------------------------------
 def run(*, nodes: int, controllers: bool, start_delay: float, churn: tuple[float, float, float] | None = None,
-        replicas: int = 0) -> dict[str, Any]:
+        replicas: int = 0, py_spy: str = "") -> dict[str, Any]:
     spawn = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="kube-tui-bench-") as tmp:
         out_q: Any = spawn.Queue()
@@ -215,6 +258,7 @@ def run(*, nodes: int, controllers: bool, start_delay: float, churn: tuple[float
         plane.start()
         procs = [plane]
         pool: _Pool | None = None
+        spies: list[subprocess.Popen | None] = []
         try:
             server, token = out_q.get(timeout=60)
             t0 = time.monotonic()
@@ -228,8 +272,13 @@ def run(*, nodes: int, controllers: bool, start_delay: float, churn: tuple[float
             procs.append(watcher)
             if watch_q.get(timeout=120) != "ready":
                 raise RuntimeError("the watcher did not start")
+            out_settle = _settle(plane.pid or 0)
             cpu0, c0 = _cpu(plane.pid or 0), time.monotonic()
-            out: dict[str, Any] = {"nodes": nodes, "pool_start_s": round(pool_start, 1), "start_delay_s": start_delay}
+            pool_cpu0 = _cpu(pool.popen.pid)
+            if py_spy:
+                spies = [_py_spy(f"{py_spy}.plane", plane.pid), _py_spy(f"{py_spy}.pool", pool.popen.pid)]
+            out: dict[str, Any] = {"nodes": nodes, "pool_start_s": round(pool_start, 1), "start_delay_s": start_delay,
+                                   "settle_s": round(out_settle, 1)}
             if churn:
                 w_q: Any = spawn.Queue()
                 writer = spawn.Process(target=_churn_entry, args=(server, token, *churn, w_q))
@@ -243,14 +292,20 @@ def run(*, nodes: int, controllers: bool, start_delay: float, churn: tuple[float
                             "p50_ms": round(_pct(lat, 50) * 1000, 1), "p90_ms": round(_pct(lat, 90) * 1000, 1),
                             "p99_ms": round(_pct(lat, 99) * 1000, 1), "max_ms": round(max(lat, default=0) * 1000, 1)})
             else:
+                rev0 = _revision(server, token)
                 created = _create_deployment(server, token, replicas)
                 report = watch_q.get(timeout=1200)
+                writes = _revision(server, token) - rev0
                 out.update({"replicas": replicas, "running": report["running"],
-                            "seconds": round(report["last"] - created, 2)})
+                            "seconds": round(report["last"] - created, 2), "writes": writes})
             cpu = _cpu(plane.pid or 0) - cpu0
-            out["control_cpu_percent"] = round(cpu / max(1e-9, time.monotonic() - c0) * 100, 1)
+            elapsed = max(1e-9, time.monotonic() - c0)
+            out["control_cpu_percent"] = round(cpu / elapsed * 100, 1)
+            out["pool_cpu_percent"] = round((_cpu(pool.popen.pid) - pool_cpu0) / elapsed * 100, 1)
             out["relists"] = report["relists"]
         finally:
+            for spy in spies:
+                _stop_spy(spy)
             if pool is not None:
                 pool.stop()
             stop_q.put("stop")
@@ -272,7 +327,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--replicas", type=int, default=10000, help="the Deployment of the burst run (0: skip it)")
     p.add_argument("--start-delay", type=float, default=0.0,
                    help="seconds a simulated container takes to start (default 0: the SLO excludes image pulls)")
-    p.add_argument("--only", choices=("churn", "burst"), default=None)
+    p.add_argument("--only", choices=("churn", "burst"), default=None, help="run only one of the two runs")
+    p.add_argument("--py-spy", metavar="FILE", default="",
+                   help="sample the control plane and the node pool with py-spy during each run (raw collapsed "
+                        "stacks in FILE.<run>.plane and FILE.<run>.pool)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     results: list[dict[str, Any]] = []
@@ -281,21 +339,24 @@ def main(argv: list[str]) -> int:
               flush=True)
     if args.only in (None, "churn"):
         r = run(nodes=args.nodes, controllers=False, start_delay=args.start_delay,
-                churn=(args.rate, args.seconds, args.lifetime))
+                churn=(args.rate, args.seconds, args.lifetime), py_spy=f"{args.py_spy}.churn" if args.py_spy else "")
         results.append(r)
         if not args.json:
             print(f"  steady churn {r['achieved_rate']:g} pods/s for {r['seconds']:g}s ({r['running']}/{r['created']} Running):"
                   f"  created -> Running p50 {r['p50_ms']:.0f} ms  p90 {r['p90_ms']:.0f} ms  p99 {r['p99_ms']:.0f} ms"
                   f"  max {r['max_ms']:.0f} ms   (SLO p99 <= 5000 ms; target <= 250 ms)")
-            print(f"    control plane cpu {r['control_cpu_percent']}% of one core; relists {r['relists']}; "
+            print(f"    control plane cpu {r['control_cpu_percent']}% of one core; node pool {r['pool_cpu_percent']}%; relists {r['relists']}; "
                   f"pool started in {r['pool_start_s']}s", flush=True)
     if args.only in (None, "burst") and args.replicas:
-        r = run(nodes=args.nodes, controllers=True, start_delay=args.start_delay, replicas=args.replicas)
+        r = run(nodes=args.nodes, controllers=True, start_delay=args.start_delay, replicas=args.replicas,
+                py_spy=f"{args.py_spy}.burst" if args.py_spy else "")
         results.append(r)
         if not args.json:
             print(f"  Deployment of {r['replicas']} replicas: all Running in {r['seconds']}s"
-                  f"  ({r['running']}/{r['replicas']}; target <= 20 s)")
-            print(f"    control plane cpu {r['control_cpu_percent']}% of one core; relists {r['relists']}", flush=True)
+                  f"  ({r['running']}/{r['replicas']}; target <= 20 s); {r['writes']} writes "
+                  f"({r['writes'] / max(1, r['replicas']):.1f} per replica, leases included)")
+            print(f"    control plane cpu {r['control_cpu_percent']}% of one core; node pool {r['pool_cpu_percent']}%; "
+                  f"relists {r['relists']}", flush=True)
     if args.json:
         print(json.dumps(results, indent=1))
     ok = all(r["running"] == r.get("created", r.get("replicas")) for r in results)
