@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from control import gcpolicy
 from control.apiserver.auth import Credentials
 from control.apiserver.server import ApiServer
 from control.client import Client
@@ -35,13 +35,8 @@ def is_loopback(address: str) -> bool:
 
 
 def tune_gc() -> None:
-    """For a process that is a control plane: call once it has loaded the store.
-
-    The store's objects live as long as the process, so they leave the collector's generations, and the
-    young generation is collected less often (the watch fan-out allocates many short-lived dicts).
-    """
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 50)
+    """For a process that is a control plane: call once it has loaded the store (see control.gcpolicy)."""
+    gcpolicy.install()
 
 
 @dataclass

@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 
+from control import gcpolicy
 from tui.commands.common import add_client_args, make_client
 
 
@@ -25,6 +26,7 @@ async def serve(args: argparse.Namespace) -> int:
     timings = load_timings(args.timings)
     identity = args.identity or f"{socket.gethostname()}_{__import__('os').getpid()}"
     client = make_client(args, identity=args.command)
+    gcpolicy.install()
     await client.connect()
     if args.command == "scheduler":
         from control.scheduler.scheduler import run_scheduler

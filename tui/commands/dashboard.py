@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from control import config
+from control import config, gcpolicy
 from tui import cluster as cluster_file
 from tui.commands.common import fail
 
@@ -28,6 +28,7 @@ async def dashboard(args: argparse.Namespace) -> int:
     from tui.app import run_dashboard
     from tui.launcher import answers
 
+    gcpolicy.install()
     cfg = config.resolve(args.server, args.token, args.server_key)
     launcher = None
     spec = None

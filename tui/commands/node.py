@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from control import config
+from control import config, gcpolicy
 from control.api import quantity
 from control.timings import Timings
 from nodes.nodestatus import NodeConfig, parse_labels, parse_taints
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    gcpolicy.install()
     if args.command == "node":
         from nodes.node import NodeOptions, default_data_dir, run_node
 
