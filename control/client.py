@@ -13,7 +13,6 @@ import zmq
 import zmq.asyncio
 
 from control import curve, errors, wire
-from control.aio import cancel_and_wait
 from control.api import kinds
 from control.errors import ApiError
 
@@ -57,19 +56,22 @@ class Client:
         self.on_server_change: list[Callable[[str], None]] = []
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict]] = {}
-        self._dealer: zmq.asyncio.Socket | None = None
-        self._sub: zmq.asyncio.Socket | None = None
+        # Plain (not asyncio) sockets, each read by an Inbox: no Future or task wake-up per message.
+        self._dealer: zmq.Socket | None = None
+        self._sub: zmq.Socket | None = None
         self._topics: dict[bytes, list[Callable[[dict], None]]] = {}
-        self._reader: asyncio.Task[None] | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._responses: wire.Inbox | None = None
+        self._events: wire.Inbox | None = None
         self._reconnecting: asyncio.Lock | None = None
         self._closed = False
 
     # -- connection ----------------------------------------------------------------------------
     def _open_dealer(self) -> None:
+        if self._responses is not None:
+            self._responses.close()
         if self._dealer is not None:
             self._dealer.close(linger=0)
-        sock = self.ctx.socket(zmq.DEALER)
+        sock = zmq.Socket(self.ctx, zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, 100_000)
         sock.setsockopt(zmq.RCVHWM, 100_000)
@@ -81,10 +83,7 @@ class Client:
             self._set_curve(sock, pub, sec)
         sock.connect(self.server)
         self._dealer = sock
-        self._dealer_sync = zmq.Socket.shadow(sock.underlying)
-        if self._reader is not None:
-            self._reader.cancel()
-        self._reader = asyncio.create_task(self._read_responses(sock), name=f"{self.identity}-responses")
+        self._responses = wire.Inbox(sock, self._on_response_frames, name=f"{self.identity}-responses")
 
     async def connect(self, timeout: float | None = None) -> dict:
         """Say hello (joining as a node if asked); waits up to `timeout` (default retry_for) for the server."""
@@ -139,19 +138,8 @@ class Client:
                     self._open_dealer()
                     await asyncio.sleep(0.2)
 
-    async def _read_responses(self, sock: zmq.asyncio.Socket) -> None:
-        sync = zmq.Socket.shadow(sock.underlying)
-        while True:
-            try:
-                frame = await sock.recv()
-            except (zmq.ZMQError, asyncio.CancelledError):
-                return
-            while True:
-                self._on_response(frame)
-                try:
-                    frame = sync.recv(zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    break
+    def _on_response_frames(self, frames: list[bytes]) -> None:
+        self._on_response(frames[-1])
 
     def _on_response(self, frame: bytes) -> None:
         try:
@@ -177,11 +165,12 @@ class Client:
         fut: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = fut
         try:
-            try:
-                wire.send_now(self._dealer, self._dealer_sync, [frame])
-            except zmq.Again:
-                await self._dealer.send(frame)
-            msg = await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                try:
+                    wire.send_now(self._dealer, [frame], self._responses)
+                except zmq.Again:
+                    await self._send_when_room(frame)
+                msg = await fut
         except TimeoutError:
             raise errors.unavailable(f"the API server at {self.server} did not answer {verb} within {timeout:g}s") from None
         finally:
@@ -191,6 +180,19 @@ class Client:
         if code >= 400:
             raise ApiError.from_status(msg.get("body") or {})
         return msg.get("body")  # type: ignore[no-any-return]
+
+    async def _send_when_room(self, frame: bytes) -> None:
+        """The queue to the server is full (SNDHWM): retry until there is room (or the caller's timeout)."""
+        delay = 0.001
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            assert self._dealer is not None
+            try:
+                wire.send_now(self._dealer, [frame], self._responses)
+                return
+            except zmq.Again:
+                pass
 
     async def request(self, verb: str, body: dict, *, timeout: float | None = None) -> Any:
         if self.server_id is None:
@@ -306,12 +308,12 @@ class Client:
 
     # -- watch ------------------------------------------------------------------------------------
     def _open_sub(self) -> None:
+        if self._events is not None:
+            self._events.close()
         if self._sub is not None:
             self._sub.close(linger=0)
-        if self._watcher is not None:
-            self._watcher.cancel()
         assert self.watch_address is not None
-        sub = self.ctx.socket(zmq.SUB)
+        sub = zmq.Socket(self.ctx, zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVHWM, 200_000)
         sub.setsockopt(zmq.RECONNECT_IVL, 50)
@@ -328,9 +330,9 @@ class Client:
         for topic in self._topics:
             sub.setsockopt(zmq.SUBSCRIBE, topic)
         self._sub = sub
-        self._watcher = asyncio.create_task(self._read_events(sub), name=f"{self.identity}-watch")
+        self._events = wire.Inbox(sub, self._on_event, name=f"{self.identity}-watch")
 
-    def _set_curve(self, sock: zmq.asyncio.Socket, public: bytes, secret: bytes) -> None:
+    def _set_curve(self, sock: zmq.Socket, public: bytes, secret: bytes) -> None:
         assert self.server_key is not None
         sock.setsockopt(zmq.CURVE_SERVERKEY, self.server_key.encode())
         sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
@@ -342,6 +344,8 @@ class Client:
         fns.append(fn)
         if len(fns) == 1 and self._sub is not None:
             self._sub.setsockopt(zmq.SUBSCRIBE, topic)
+            if self._events is not None:
+                self._events.recheck()
 
         def unsubscribe() -> None:
             lst = self._topics.get(topic, [])
@@ -351,22 +355,10 @@ class Client:
                 self._topics.pop(topic, None)
                 if self._sub is not None and not self._closed:
                     self._sub.setsockopt(zmq.UNSUBSCRIBE, topic)
+                    if self._events is not None:
+                        self._events.recheck()
 
         return unsubscribe
-
-    async def _read_events(self, sub: zmq.asyncio.Socket) -> None:
-        sync = zmq.Socket.shadow(sub.underlying)
-        while True:
-            try:
-                frames = await sub.recv_multipart()
-            except (zmq.ZMQError, asyncio.CancelledError):
-                return
-            while True:
-                self._on_event(frames)
-                try:
-                    frames = sync.recv_multipart(zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    break
 
     def _on_event(self, frames: list[bytes]) -> None:
         if len(frames) != 2:
@@ -386,7 +378,9 @@ class Client:
 
     async def close(self) -> None:
         self._closed = True
-        await cancel_and_wait([t for t in (self._reader, self._watcher) if t is not None])
+        for inbox in (self._responses, self._events):
+            if inbox is not None:
+                inbox.close()
         for s in (self._dealer, self._sub):
             if s is not None:
                 s.close(linger=0)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
+import zmq
 
 from control.errors import ApiError, bad_request
+
+log = logging.getLogger("kube_tui.wire")
 
 VERSION = 1
 MAX_FRAME = 4 * 1024 * 1024  # bytes; a larger request or watch frame is refused, never parsed
@@ -120,13 +126,82 @@ def require(body: dict, field: str, kind: type | tuple[type, ...] = str, *, verb
     return value
 
 
-def send_now(async_sock: Any, sync_sock: Any, frames: list[bytes]) -> None:
-    """Send without blocking through a sync view of an asyncio socket, without a Future per message.
+def send_now(sock: zmq.Socket, frames: list[bytes], inbox: Inbox | None = None) -> None:
+    """Send without blocking and without a Future; raises zmq.Again when the peer's queue is full.
 
-    ZeroMQ's file descriptor is edge-triggered: a send can swallow the edge a pending async recv on the
-    same socket waits for, so we ask pyzmq to re-check, exactly as its own short-circuit send does.
-    Raises zmq.Again when the peer's queue is full.
+    Pass the socket's Inbox if it has one: a send can swallow the wake-up its reader waits for.
     """
-    sync_sock.send_multipart(frames, flags=1)  # zmq.NOBLOCK
-    if getattr(async_sock, "_recv_futures", None):
-        async_sock._schedule_remaining_events()
+    sock.send_multipart(frames, flags=zmq.NOBLOCK)
+    if inbox is not None:
+        inbox.recheck()
+
+
+class Inbox:
+    """Hands every message that arrives on a ZeroMQ socket to fn(frames), from the event loop.
+
+    Instead of a Future and a task wake-up per message (pyzmq's asyncio sockets), the loop watches the
+    socket's file descriptor and, when it fires, everything queued is read without blocking. That file
+    descriptor is edge-triggered: whatever else touches the socket (a send, a subscription) may consume
+    the wake-up for messages already queued, so call recheck() after it. At most `batch` messages are
+    handled per turn of the loop (0: no limit), so a flood cannot starve the tasks the messages start.
+    """
+
+    def __init__(self, sock: zmq.Socket, fn: Callable[[list[bytes]], None], *, batch: int = 0, name: str = "") -> None:
+        self.sock = sock
+        self.fn = fn
+        self.batch = batch
+        self.name = name
+        self._loop = asyncio.get_running_loop()
+        self._fd = sock.getsockopt(zmq.FD)
+        self._pending = False
+        self._open = True
+        self._loop.add_reader(self._fd, self._readable)
+        self._kick()  # messages (or a consumed wake-up) from before we watched
+
+    def recheck(self) -> None:
+        """After touching the socket some other way: read again soon if messages are waiting."""
+        if self._open and not self._pending and self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            self._kick()
+
+    def close(self) -> None:
+        """Stop watching (before the socket is closed)."""
+        if self._open:
+            self._open = False
+            self._loop.remove_reader(self._fd)
+
+    def _kick(self) -> None:
+        self._pending = True
+        self._loop.call_soon(self._drain)
+
+    def _readable(self) -> None:
+        if not self._pending:  # else the read already scheduled takes these too, within its batch
+            self._drain()
+
+    def _drain(self) -> None:
+        self._pending = False
+        if not self._open:
+            return
+        sock = self.sock
+        recv = sock.recv_multipart
+        fn = self.fn
+        n = 0
+        while True:
+            try:
+                # Asking first is much cheaper than a recv that fails: no exception raised per wake-up.
+                if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    return
+                frames = recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            except zmq.ZMQError as e:  # closed under us (context terminated): nothing more will come
+                log.debug("%s: stopped reading: %s", self.name or "inbox", e)
+                self.close()
+                return
+            try:
+                fn(frames)
+            except Exception:  # one bad message must not stop the reading
+                log.exception("%s: handling a message failed", self.name or "inbox")
+            n += 1
+            if n == self.batch:
+                self._kick()  # the rest on the next turn, after the tasks this batch started
+                return

@@ -75,7 +75,8 @@ class ApiServer:
         self.watch_auth = "curve" if curve_keys else ("plain" if watch_auth else "none")
         self.zap: ZapHandler | None = None
         self.server_id = uuid.uuid4().hex[:12]
-        self.router: zmq.asyncio.Socket | None = None
+        self.router: zmq.Socket | None = None  # plain socket read by an Inbox: no Future per request
+        self._requests: wire.Inbox | None = None
         self.xpub: zmq.asyncio.Socket | None = None
         self.bookmark_interval = bookmark_interval
         self.faults = faults
@@ -96,7 +97,7 @@ class ApiServer:
         if self.curve_keys or self.watch_auth != "none":
             self.zap = ZapHandler(self.ctx, self.credentials)
             self.zap.start()
-        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router = zmq.Socket(self.ctx, zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.setsockopt(zmq.MAXMSGSIZE, HARD_FRAME_LIMIT)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
@@ -126,8 +127,6 @@ class ApiServer:
             if self.zap is not None:
                 await self.zap.stop()
             raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
-        # Sync views of the same sockets: a NOBLOCK send or a drain of queued requests needs no Future.
-        self._router_sync = zmq.Socket.shadow(self.router.underlying)
         self.address = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.watch_address = self.xpub.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.hub = WatchHub(
@@ -156,10 +155,13 @@ class ApiServer:
         finally:
             WARNINGS.reset(token)
             AGENT.reset(agent)
-        self._loops = [asyncio.create_task(self._serve(), name="apiserver"), asyncio.create_task(self.hub.run(), name="watch")]
+        self._requests = wire.Inbox(self.router, self._dispatch, batch=DRAIN_BATCH, name="apiserver")
+        self._loops = [asyncio.create_task(self.hub.run(), name="watch")]
         log.info("API server %s listening on %s (watch %s)", self.server_id, self.address, self.watch_address)
 
     async def stop(self) -> None:
+        if self._requests is not None:
+            self._requests.close()
         for t in self._loops:
             t.cancel()
         for t in list(self._tasks):
@@ -175,22 +177,6 @@ class ApiServer:
             await self.zap.stop()
         if self._own_ctx:
             self.ctx.destroy(linger=0)  # closes anything still open (a logs call cut short) instead of hanging
-
-    async def _serve(self) -> None:
-        assert self.router is not None
-        while True:
-            frames = await self.router.recv_multipart(copy=True)
-            n = 0
-            while True:
-                self._dispatch(frames)
-                n += 1
-                if n >= DRAIN_BATCH:  # let the admitted requests run: a flood must not starve them
-                    await asyncio.sleep(0)
-                    n = 0
-                try:  # drain what else is queued without a Future per message
-                    frames = self._router_sync.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
 
     def _dispatch(self, frames: list[bytes]) -> None:
         ident, payload = frames[0], frames[-1]
@@ -208,7 +194,8 @@ class ApiServer:
 
     def _reply_now(self, ident: bytes, frame: bytes) -> None:
         try:
-            wire.send_now(self.router, self._router_sync, [ident, frame])
+            assert self.router is not None
+            wire.send_now(self.router, [ident, frame], self._requests)
         except zmq.ZMQError as e:  # peer gone or its queue full: it will time out and retry
             self.stats["reply_dropped"] += 1
             log.debug("could not answer %r: %s", ident, e)

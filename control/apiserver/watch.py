@@ -216,7 +216,9 @@ class WatchHub:
 
     def _raw_send(self, frames: list[bytes]) -> None:
         try:
-            wire.send_now(self.sock, self.sender, frames)
+            self.sender.send_multipart(frames, flags=zmq.NOBLOCK)
+            if getattr(self.sock, "_recv_futures", None):  # see wire.Inbox: a send may swallow the wake-up run()'s poll waits for
+                self.sock._schedule_remaining_events()
             self.published += 1
         except zmq.Again:
             # PUB never blocks: a slow subscriber loses messages and recovers by relisting.
@@ -250,6 +252,9 @@ class WatchHub:
 
     def _read_subscriptions(self) -> None:
         while True:
+            # Asked after every commit: checking first is much cheaper than a recv that fails.
+            if not self.sender.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return
             try:  # the sync view: a NOBLOCK recv on the asyncio socket would return a Future
                 frame = self.sender.recv(flags=zmq.NOBLOCK, copy=False)
             except zmq.Again:
