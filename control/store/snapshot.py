@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,16 +36,28 @@ class Snapshot:
     leases: list[tuple[int, float]] = field(default_factory=list)  # (id, ttl)
 
 
+ENCODE_CHUNK = 256  # rows packed between two pauses (see encode)
+
+
 def encode(seq: int, rev: int, compact: int, next_lease: int, kvs: list[KeyValue],
-           leases: dict[int, Lease]) -> bytes:
-    # Packed row by row into bytes: building one big nested list first would make the garbage
+           leases: dict[int, Lease], *, pause: Callable[[], None] | None = None) -> bytes:
+    """The snapshot file's bytes. `pause` is called every ENCODE_CHUNK rows: on the snapshot thread it
+    hands the GIL to the event loop, which would otherwise wait up to a switch interval (5 ms) for it
+    each time it wakes while 10,000 rows are packed (~25 ms of Python)."""
+    # Packed row by row into one buffer: building one big nested list first would make the garbage
     # collector walk the whole heap over and over (holding the GIL the event loop needs).
-    packer = msgpack.Packer()
+    packer = msgpack.Packer(autoreset=False)
     pack = packer.pack
-    parts = [packer.pack_array_header(7), pack(1), pack(seq), pack(rev), pack(compact), pack(next_lease),
-             pack([[lease.id, lease.ttl] for lease in leases.values()]), packer.pack_array_header(len(kvs))]
-    parts.extend(pack((kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease)) for kv in kvs)
-    return frame(b"".join(parts))
+    packer.pack_array_header(7)
+    for v in (1, seq, rev, compact, next_lease, [[lease.id, lease.ttl] for lease in leases.values()]):
+        pack(v)
+    packer.pack_array_header(len(kvs))
+    for i in range(0, len(kvs), ENCODE_CHUNK):
+        for kv in kvs[i:i + ENCODE_CHUNK]:
+            pack((kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease))
+        if pause is not None:
+            pause()
+    return frame(packer.bytes())
 
 
 def decode(data: bytes) -> Snapshot:

@@ -43,6 +43,18 @@ log = logging.getLogger("kube_tui.store")
 
 Subscriber = Callable[[list[Event]], None]
 
+# A WAL write + fdatasync that usually takes less than this is done on the event loop's own thread: handing
+# a ~0.1 ms fsync to a thread costs more (queue, wake-ups, the GIL handed back and forth, which can wait a
+# whole switch interval while the loop is busy) than it saves. A slower disk goes to the writer thread
+# instead (the last append or the average too slow), so a stall blocks the loop for one batch at most.
+INLINE_SYNC_BELOW = 0.001  # seconds (moving average of recent WAL appends)
+INLINE_BATCH_MAX = 1 << 20  # bytes: a larger batch always goes to the writer thread
+
+
+def _yield_gil() -> None:
+    """From a background thread: let the event loop's thread take the GIL now if it is waiting for it."""
+    time.sleep(0.0001)
+
 
 def _describe(e: BaseException) -> str:
     if isinstance(e, OSError) and e.errno is not None:
@@ -55,7 +67,8 @@ class Store:
 
     def __init__(self, data_dir: str | Path | None, *, fsync: bool = True, snapshot_every: int = 10_000,
                  history: int = 50_000, lease_check_interval: float = 0.5,
-                 write_hook: WriteFn | None = None, sync_hook: SyncFn | None = None) -> None:
+                 write_hook: WriteFn | None = None, sync_hook: SyncFn | None = None,
+                 inline_sync_below: float = INLINE_SYNC_BELOW) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._fsync = fsync
         self._snapshot_every = max(1, snapshot_every)
@@ -66,6 +79,9 @@ class Store:
         # Fault injection for tests: stand-ins for os.write / os.fdatasync on WAL and snapshot files.
         self._write_hook = write_hook
         self._sync_hook = sync_hook
+        self._inline_below = inline_sync_below  # 0: always on the writer thread
+        self._append_avg: float | None = None  # seconds per WAL append, moving average; None until measured
+        self._append_last = 0.0
         self._mvcc = Mvcc()
         self._leases = LeaseTable()
         self._seq = 0  # last record applied to memory
@@ -442,18 +458,37 @@ class Store:
                 buf, self._buf = self._buf, []
                 mark, seq = self._mvcc.mark(), self._seq
                 if buf and self._wal is not None:
+                    data = b"".join(buf)
                     try:
-                        await loop.run_in_executor(self._executor, self._wal.append, b"".join(buf),
-                                                   self._durable_seq + 1)
+                        if self._append_inline(len(data)):
+                            took = self._append(data, self._durable_seq + 1)
+                        else:
+                            took = await loop.run_in_executor(self._executor, self._append, data,
+                                                              self._durable_seq + 1)
                     except Exception as e:  # any failure must roll back, not hang writers
                         self._abort(e, waiters)
                         continue
+                    avg = self._append_avg
+                    self._append_avg = took if avg is None else avg + (took - avg) / 8
+                    self._append_last = took
                 self._commit(mark, seq, waiters)
                 if (self._wal is not None and self._since_snapshot >= self._snapshot_every
                         and self._snap_task is None):
                     await self._start_snapshot()
         finally:
             self._flusher = None
+
+    def _append(self, data: bytes, first_seq: int) -> float:
+        """Write and fsync one batch (on whichever thread _flush chose); returns the seconds it took."""
+        assert self._wal is not None
+        t0 = time.perf_counter()
+        self._wal.append(data, first_seq)
+        return time.perf_counter() - t0
+
+    def _append_inline(self, size: int) -> bool:
+        avg = self._append_avg
+        below = self._inline_below
+        return avg is not None and avg < below and self._append_last < below and size <= INLINE_BATCH_MAX
 
     def _commit(self, mark: tuple[int, int, int], seq: int, waiters: list[asyncio.Future[None]]) -> None:
         events = self._mvcc.commit(mark)
@@ -522,7 +557,7 @@ class Store:
         """Snapshot thread: only once the snapshot is durable may the segments it covers go.
         Crash at any point: either the old snapshot and all segments, or the new one, remain."""
         assert self.data_dir is not None
-        data = snapshot.encode(seq, *state)
+        data = snapshot.encode(seq, *state, pause=_yield_gil)
         snapshot.write(self.data_dir, seq, data, fsync=self._fsync, write=self._write_hook, sync=self._sync_hook)
         remove_segments_before(self.data_dir, seq + 1)
         snapshot.remove_older(self.data_dir, seq)

@@ -178,7 +178,7 @@ def remove_segments_before(directory: Path, seq: int) -> None:
 
 
 class Wal:
-    """The appender. Used from one thread at a time (the store's writer thread)."""
+    """The appender. Used from one thread at a time: the store's writer thread, or its event loop's when the disk is fast."""
 
     def __init__(self, directory: Path, *, fsync: bool = True, write: WriteFn | None = None,
                  sync: SyncFn | None = None) -> None:

@@ -297,7 +297,8 @@ class GatedSync:
 async def test_writes_are_invisible_until_durable_and_batched(tmp_path: Path) -> None:
     sync = GatedSync()
     seen: list[int] = []
-    async with Store(tmp_path / "d", sync_hook=sync) as store:
+    # The closed gate is a stalled disk: the fsync must run on the writer thread, never the loop's.
+    async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0) as store:
         store.subscribe(lambda evs: seen.extend(e.kv.mod_revision for e in evs))
         await store.put("/a", b"1")
         sync.gate.clear()
@@ -317,7 +318,7 @@ async def test_writes_are_invisible_until_durable_and_batched(tmp_path: Path) ->
 
 async def test_txn_compares_against_pending_writes(tmp_path: Path) -> None:
     sync = GatedSync()
-    async with Store(tmp_path / "d", sync_hook=sync) as store:
+    async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0) as store:
         sync.gate.clear()
         put = asyncio.create_task(store.put("/a", b"1"))
         await wait_for(lambda: sync.entered == 1)
@@ -329,6 +330,38 @@ async def test_txn_compares_against_pending_writes(tmp_path: Path) -> None:
         # The put came first in call order, so "create if absent" must fail even though the put
         # was not durable when the txn ran.
         assert not res.succeeded and store.get("/a").value == b"1"  # type: ignore[union-attr]
+
+
+class TimedSync:
+    """An os.fdatasync stand-in that records which thread ran it and can be made slow."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.threads: list[int] = []
+
+    def __call__(self, fd: int) -> None:
+        self.threads.append(threading.get_ident())
+        if self.delay:
+            time.sleep(self.delay)
+        os.fdatasync(fd)
+
+
+async def test_fast_fsync_runs_on_the_loop_and_a_slow_disk_moves_to_the_writer_thread(tmp_path: Path) -> None:
+    sync = TimedSync()
+    loop_thread = threading.get_ident()
+    async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0.05) as store:
+        for i in range(5):
+            await store.put(f"/fast/{i}", b"x")
+        # The first append is measured on the writer thread; once known to be fast, the loop does it.
+        assert sync.threads[0] != loop_thread and sync.threads[1:] == [loop_thread] * 4
+        sync.delay, sync.threads = 0.2, []
+        for i in range(3):
+            await store.put(f"/slow/{i}", b"x")
+        # One slow append on the loop is enough to send the next ones to the thread.
+        assert sync.threads[0] == loop_thread and loop_thread not in sync.threads[1:]
+        assert store.range("/", prefix=True)[0] and store.revision == 8
+    async with Store(tmp_path / "d") as store:
+        assert store.revision == 8
 
 
 class FailingWrite:
