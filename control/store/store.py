@@ -43,6 +43,11 @@ log = logging.getLogger("kube_tui.store")
 
 Subscriber = Callable[[list[Event]], None]
 
+# Records between snapshots: etcd's default --snapshot-count. A snapshot encodes the whole store (on a
+# big store that is CPU the API server's thread competes with); replaying 100,000 records on start takes
+# ~1 s here.
+SNAPSHOT_EVERY = 100_000
+
 # A WAL write + fdatasync that usually takes less than this is done on the event loop's own thread: handing
 # a ~0.1 ms fsync to a thread costs more (queue, wake-ups, the GIL handed back and forth, which can wait a
 # whole switch interval while the loop is busy) than it saves. A slower disk goes to the writer thread
@@ -65,7 +70,7 @@ def _describe(e: BaseException) -> str:
 class Store:
     """An etcd-shaped MVCC store. `data_dir=None` keeps it in memory only (same semantics)."""
 
-    def __init__(self, data_dir: str | Path | None, *, fsync: bool = True, snapshot_every: int = 10_000,
+    def __init__(self, data_dir: str | Path | None, *, fsync: bool = True, snapshot_every: int = SNAPSHOT_EVERY,
                  history: int = 50_000, lease_check_interval: float = 0.5,
                  write_hook: WriteFn | None = None, sync_hook: SyncFn | None = None,
                  inline_sync_below: float = INLINE_SYNC_BELOW) -> None:
