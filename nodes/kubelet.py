@@ -21,6 +21,7 @@ import zmq
 import zmq.asyncio
 
 from control import errors, wire
+from control.apiserver.kubelet_proxy import check_proof
 from control.client import Client
 from control.controllers.events import NORMAL, WARNING, EventRecorder
 from control.errors import ApiError
@@ -520,8 +521,10 @@ def _changed_noticeably(old: dict[str, list[int]], new: dict[str, list[int]]) ->
 class KubeletServer:
     """A ROUTER answering wire requests from the API server: `logs` for now."""
 
-    def __init__(self, handler: Callable[[dict], dict], *, ctx: zmq.asyncio.Context | None = None) -> None:
+    def __init__(self, handler: Callable[[dict], dict], *, key: Callable[[], str | None],
+                 ctx: zmq.asyncio.Context | None = None) -> None:
         self.handler = handler
+        self.key = key  # the secret the API server's proofs are checked with (see kubelet_proxy.request_proof)
         self.ctx = ctx or zmq.asyncio.Context.instance()
         self.sock: zmq.asyncio.Socket | None = None
         self.address = ""
@@ -550,9 +553,12 @@ class KubeletServer:
             try:
                 msg = wire.parse_request(payload)
                 req_id = msg["id"]
+                key = self.key()
+                if not key:
+                    raise errors.unauthorized("kubelet: no credential yet to check requests with")
+                check_proof(key, msg)  # only the API server (which authorized the caller) can ask
                 if msg["verb"] != "logs":
                     raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs')
-                # The API server authorized the caller; this endpoint only listens on the node's loopback address.
                 out = wire.response(req_id, 200, self.handler(msg["body"]))
             except ApiError as e:
                 out = wire.error_response(req_id, e)

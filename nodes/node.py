@@ -129,7 +129,7 @@ class Node:
         await status.wait_pod_cidr(claim_after=opts.cidr_wait)
         self.say(f"pod range {status.pod_cidr} (node IP {status.node_ip})")
         # The kubelet's own endpoint, for the API server's `logs`, on the node's address.
-        server = self.server = KubeletServer(lambda body: self._logs(body))
+        server = self.server = KubeletServer(lambda body: self._logs(body), key=lambda: client.token)
         status.kubelet_endpoint = server.bind(f"tcp://{status.node_ip}:*")
         await status.set_annotations({KUBELET_ENDPOINT: status.kubelet_endpoint})
         services = Informer(client, "Service")

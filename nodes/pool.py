@@ -74,7 +74,7 @@ class Pool:
                                       concurrency=max(32, min(opts.count, opts.status_concurrency)))
         self.events = EventBroadcaster(self.client)
         self.queue: WorkQueue[tuple[str, str, str]] = WorkQueue("pool", base_delay=0.2, max_delay=10.0)
-        self.server = KubeletServer(self._logs)
+        self.server = KubeletServer(self._logs, key=lambda: opts.token)  # simulated nodes: the admin's
         self.renewals = 0
         self.renew_failures = 0
         self._tasks: list[asyncio.Task[None]] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 from collections.abc import Callable
 
@@ -12,12 +14,30 @@ import zmq.asyncio
 from control import errors, wire
 
 KUBELET_ENDPOINT = "kube-tui.io/kubelet-endpoint"  # Node annotation the kubelet sets to its address
+PROOF_PREFIX = "proof."
+
+
+def request_proof(key: str, req_id: int, verb: str, body: dict) -> str:
+    """What the API server sends a kubelet in place of a token: an HMAC of the request under a secret both
+    hold (the node's credential; for a pool of simulated nodes, which have none, the admin credential the
+    pool runs with). The kubelet checks it; the secret itself never goes to the address a Node advertises."""
+    msg = wire.pack([req_id, verb, body])
+    return PROOF_PREFIX + hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def check_proof(key: str, msg: dict) -> None:
+    """Kubelet side: raise 401 unless the request carries request_proof(key, ...) for exactly this request."""
+    token = msg.get("token")
+    want = request_proof(key, msg["id"], msg["verb"], msg["body"])
+    if not isinstance(token, str) or not hmac.compare_digest(token, want):
+        raise errors.unauthorized("kubelet: the request is not from this cluster's API server "
+                                  "(no valid proof of the node's credential)")
 
 
 class KubeletProxy:
-    def __init__(self, ctx: zmq.asyncio.Context, token: Callable[[str], str | None], timeout: float = 5.0) -> None:
+    def __init__(self, ctx: zmq.asyncio.Context, key: Callable[[str], str], timeout: float = 5.0) -> None:
         self.ctx = ctx
-        self.token = token
+        self.key = key  # node name -> the secret its kubelet checks proofs with
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -33,9 +53,9 @@ class KubeletProxy:
         try:
             sock.connect(addr)
             req_id = next(self._ids)
-            # The node's own credential, never the admin's: the address comes from the Node object, which the
-            # node itself writes, so a compromised node could point it at a listener of its own.
-            await sock.send(wire.request(req_id, "logs", body, self.token(name)))
+            # A proof, never a credential: the address comes from the Node object, which the node itself
+            # writes, so a compromised node could point it at a listener of its own.
+            await sock.send(wire.request(req_id, "logs", body, request_proof(self.key(name), req_id, "logs", body)))
             if not await sock.poll(int(self.timeout * 1000)):
                 raise errors.unavailable(f'node "{name}" kubelet at {addr} did not answer within {self.timeout:.0f}s')
             msg = wire.unpack(await sock.recv())

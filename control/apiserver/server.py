@@ -86,7 +86,8 @@ class ApiServer:
         self.watch_address = self.watch_listen
         self.hub: WatchHub | None = None
         self.api: Api | None = None
-        self.kubelets = KubeletProxy(self.ctx, lambda node: self.credentials.nodes.get(node))
+        # A joined node's kubelet holds its node credential; a pool of simulated nodes holds the admin's.
+        self.kubelets = KubeletProxy(self.ctx, lambda node: self.credentials.nodes.get(node) or self.credentials.admin)
         self.stats: Counter[str] = Counter()
         self.request_observers: list[Callable[[str, dict, int, float], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -1,0 +1,63 @@
+"""The kubelet's own endpoint answers only requests the API server proved it sent (kubelet_proxy.request_proof)."""
+
+from __future__ import annotations
+
+import zmq
+import zmq.asyncio
+
+from control import wire
+from control.apiserver.kubelet_proxy import request_proof
+from nodes.kubelet import KubeletServer
+
+KEY = "node.0123456789abcdef0123456789abcdef"
+
+
+async def _ask(address: str, frame: bytes) -> dict:
+    ctx = zmq.asyncio.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.connect(address)
+        await sock.send(frame)
+        assert await sock.poll(5000), "the kubelet endpoint did not answer"
+        return wire.unpack(await sock.recv())
+    finally:
+        sock.close(linger=0)
+
+
+async def test_only_proved_requests_are_served() -> None:
+    asked: list[dict] = []
+
+    def handler(body: dict) -> dict:
+        asked.append(body)
+        return {"text": "hello\n", "offset": 6}
+
+    server = KubeletServer(handler, key=lambda: KEY)
+    address = server.bind("tcp://127.0.0.1:*")
+    body = {"namespace": "default", "name": "web-1"}
+    try:
+        for token in (None, "", KEY, request_proof("node.other", 1, "logs", body),
+                      request_proof(KEY, 2, "logs", body),  # a proof of another request (replayed id)
+                      request_proof(KEY, 1, "logs", {**body, "name": "secret-pod"})):  # of another body
+            got = await _ask(address, wire.request(1, "logs", body, token))
+            assert got["code"] == 401, (token, got)
+            assert "not from this cluster's API server" in got["body"]["message"]
+        assert asked == []  # nothing was read for any of them
+        got = await _ask(address, wire.request(1, "logs", body, request_proof(KEY, 1, "logs", body)))
+        assert got["code"] == 200 and got["body"]["text"] == "hello\n" and asked == [body]
+        got = await _ask(address, b"\xc1 not msgpack")
+        assert got["code"] == 400
+        got = await _ask(address, wire.request(3, "exec", body, request_proof(KEY, 3, "exec", body)))
+        assert got["code"] == 400 and "unknown kubelet verb" in got["body"]["message"]
+    finally:
+        await server.stop()
+
+
+async def test_a_kubelet_without_a_credential_serves_nobody() -> None:
+    server = KubeletServer(lambda body: {"text": ""}, key=lambda: None)
+    address = server.bind("tcp://127.0.0.1:*")
+    try:
+        got = await _ask(address, wire.request(1, "logs", {"name": "x"}, request_proof("", 1, "logs", {"name": "x"})))
+        assert got["code"] == 401
+    finally:
+        await server.stop()
