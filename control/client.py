@@ -229,7 +229,12 @@ class Client:
         label_selector: str = "",
         field_selector: str = "",
         topic: bytes | None = None,
+        limit: int = 0,
+        continue_: str = "",
+        chunk_size: int = 0,
     ) -> dict:
+        """One list answer. With `limit`, one page (its metadata.continue asks for the next, `continue_`);
+        with `chunk_size`, every page in turn, joined into one answer, like kubectl's --chunk-size."""
         body: dict[str, Any] = {"kind": kind, "namespace": namespace}
         if label_selector:
             body["labelSelector"] = label_selector
@@ -237,7 +242,19 @@ class Client:
             body["fieldSelector"] = field_selector
         if topic:
             body["topic"] = topic
-        return await self.request("list", body)  # type: ignore[no-any-return]
+        if limit or chunk_size:
+            body["limit"] = limit or chunk_size
+        if continue_:
+            body["continue"] = continue_
+        answer = await self.request("list", body)
+        while chunk_size and answer["metadata"].get("continue"):
+            body["continue"] = answer["metadata"]["continue"]
+            page = await self.request("list", body)
+            answer["items"].extend(page["items"])
+            answer["metadata"] = {**page["metadata"], "resourceVersion": answer["metadata"]["resourceVersion"]}
+        if chunk_size:
+            answer["metadata"].pop("continue", None)
+        return answer  # type: ignore[no-any-return]
 
     async def update(self, obj: dict, subresource: str | None = None) -> dict:
         body: dict[str, Any] = {"object": obj}

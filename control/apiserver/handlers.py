@@ -21,6 +21,7 @@ from control.api.labels import parse_selector
 from control.api.patch import merge_patch
 from control.api.qos import qos_class
 from control.api.validation import validate
+from control.apiserver import pagination
 from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -338,20 +339,43 @@ class Api:
         lsel = parse_selector(body.get("labelSelector") or "")
         fsel = parse_field_selector(body.get("fieldSelector") or "", info.kind)
         topic = body.get("topic")
-        kvs, rev = self.store.range(info.prefix(ns), prefix=True)
-        items = []
-        for kv in kvs:
-            obj = decode(kv.value, kv.mod_revision)
-            if not lsel.empty and not lsel.matches((obj.get("metadata") or {}).get("labels") or {}):
-                continue
-            if not fsel.empty and not fsel.matches(obj):
-                continue
-            items.append(obj)
+        limit = pagination.parse_limit(body.get("limit"))
+        prefix = info.prefix(ns)
+        rev, start = 0, ""
+        if body.get("continue"):
+            rev, rel = pagination.decode_continue(body["continue"])
+            start = prefix + rel
+        items: list[dict] = []
+        more = ""  # where the next page starts, when there is one
+        try:
+            while True:
+                # With a limit, read in chunks: a selector may skip many keys to fill a page.
+                kvs, current = self.store.range(prefix, prefix=True, revision=rev, start=start,
+                                                limit=max(limit, 256) if limit else 0)
+                rev = rev or current  # every chunk and page of this list reads this revision
+                for kv in kvs:
+                    if limit and len(items) == limit:
+                        more = kv.key
+                        break
+                    obj = decode(kv.value, kv.mod_revision)
+                    if not lsel.empty and not lsel.matches((obj.get("metadata") or {}).get("labels") or {}):
+                        continue
+                    if not fsel.empty and not fsel.matches(obj):
+                        continue
+                    items.append(obj)
+                if more or not limit or len(kvs) < max(limit, 256):
+                    break
+                start = kvs[-1].key + "\x00"
+        except ErrCompacted:
+            raise errors.gone(pagination.TOO_OLD) from None
         seq = self.hub.current_seq(topic.encode() if isinstance(topic, str) else topic) if topic else 0
+        md: dict[str, Any] = {"resourceVersion": str(rev)}
+        if more:
+            md["continue"] = pagination.encode_continue(rev, more[len(prefix):])
         return 200, {
             "kind": f"{info.kind}List",
             "apiVersion": info.api_version,
-            "metadata": {"resourceVersion": str(rev)},
+            "metadata": md,
             "items": items,
             "revision": rev,
             "seq": seq,

@@ -100,22 +100,22 @@ class Mvcc:
             kv = h[i - 1]
         return kv if kv.version else None
 
-    def keys_in(self, key: str, prefix: bool) -> list[str]:
-        """Keys (live or not) equal to `key`, or starting with it when `prefix`."""
+    def keys_in(self, key: str, prefix: bool, start: str = "") -> list[str]:
+        """Keys (live or not) equal to `key`, or starting with it when `prefix` (from `start` on, if given)."""
         if not prefix:
             return [key] if key in self.hist else []
-        lo = bisect_left(self.keys, key)
+        lo = bisect_left(self.keys, max(key, start))
         end = prefix_end(key)
         hi = len(self.keys) if end is None else bisect_left(self.keys, end, lo)
         return self.keys[lo:hi]
 
-    def range(self, key: str, prefix: bool, rev: int, limit: int = 0) -> list[KeyValue]:
+    def range(self, key: str, prefix: bool, rev: int, limit: int = 0, start: str = "") -> list[KeyValue]:
         if not prefix:
             kv = self.at(key, rev)
             return [kv] if kv is not None else []
         out: list[KeyValue] = []
         at = self.at
-        for k in self.keys_in(key, True):
+        for k in self.keys_in(key, True, start):
             kv = at(k, rev)
             if kv is not None:
                 out.append(kv)

@@ -223,8 +223,8 @@ class Store:
         return self._mvcc.compact_revision
 
     def range(self, key: str, *, prefix: bool = False, revision: int = 0, limit: int = 0,
-              keys_only: bool = False) -> tuple[list[KeyValue], int]:
-        """Keys equal to `key` (or under it, with prefix) as of `revision` (0: now), in key order."""
+              keys_only: bool = False, start: str = "") -> tuple[list[KeyValue], int]:
+        """Keys equal to `key` (or under it, with prefix, from `start` on) as of `revision` (0: now), in key order."""
         m = self._mvcc
         current = m.committed
         rev = revision if revision > 0 else current
@@ -233,7 +233,7 @@ class Store:
                                f"(compact revision {m.compact_revision})")
         if rev > current:
             raise ErrFutureRev(f"mvcc: required revision {rev} is a future revision (current {current})")
-        kvs = m.range(key, prefix, rev, limit)
+        kvs = m.range(key, prefix, rev, limit, start)
         if keys_only:
             kvs = [KeyValue(kv.key, b"", kv.create_revision, kv.mod_revision, kv.version, kv.lease) for kv in kvs]
         return kvs, current

@@ -268,3 +268,53 @@ async def test_list_answers_may_exceed_the_request_frame_limit(client: Client) -
     listed = await client.list("pods")
     assert len(listed["items"]) == 110
     assert sum(len(p["metadata"]["annotations"]["blob"]) for p in listed["items"]) > 4 * wire.MAX_FRAME
+
+
+# -- list chunking (limit / continue) -------------------------------------------------------------
+
+
+async def test_list_in_pages_is_one_consistent_list(plane: ControlPlane, client: Client) -> None:
+    for i in range(25):
+        await client.create(pod(f"p{i:02}", app="web" if i % 2 else "db"))
+    whole = await client.list("pods", "default")
+    first = await client.list("pods", "default", limit=10)
+    assert [p["metadata"]["name"] for p in first["items"]] == [f"p{i:02}" for i in range(10)]
+    token = first["metadata"]["continue"]
+    rv = first["metadata"]["resourceVersion"]
+    # Changes after the first page do not show in the later ones: every page reads the first one's revision.
+    await client.create(pod("p99"))
+    await client.delete("pods", "p20")
+    names = [p["metadata"]["name"] for p in first["items"]]
+    while token:
+        page = await client.list("pods", "default", limit=10, continue_=token)
+        assert page["metadata"]["resourceVersion"] == rv
+        names += [p["metadata"]["name"] for p in page["items"]]
+        token = page["metadata"].get("continue", "")
+    assert names == [p["metadata"]["name"] for p in whole["items"]]  # p20 still there, p99 not
+    # A selector fills each page with matching objects; chunk_size joins every page into one answer.
+    web = await client.list("pods", "default", label_selector="app=web", limit=4)
+    assert len(web["items"]) == 4 and all(p["metadata"]["labels"]["app"] == "web" for p in web["items"])
+    joined = await client.list("pods", "default", label_selector="app=web", chunk_size=4)
+    assert [p["metadata"]["name"] for p in joined["items"]] == [f"p{i:02}" for i in range(25) if i % 2 and i != 20]
+    assert "continue" not in joined["metadata"]
+    everything = await client.list("pods", "default", limit=1000)
+    assert "continue" not in everything["metadata"] and len(everything["items"]) == 25
+
+
+async def test_bad_and_expired_continue_tokens(plane: ControlPlane, client: Client) -> None:
+    for i in range(3):
+        await client.create(pod(f"q{i}"))
+    for token in ("not-a-token!", "eyJ2IjoxfQ", "e30"):  # garbage, {"v":1}, {}
+        with pytest.raises(ApiError) as e:
+            await client.list("pods", "default", limit=1, continue_=token)
+        assert e.value.code == 400 and "continue key is not valid" in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.list("pods", "default", limit=-1)
+    assert e.value.code == 400 and "limit" in e.value.message
+    token = (await client.list("pods", "default", limit=1))["metadata"]["continue"]
+    assert plane.store is not None
+    await client.create(pod("q9"))
+    await plane.store.compact(plane.store.revision)
+    with pytest.raises(ApiError) as e:
+        await client.list("pods", "default", limit=1, continue_=token)
+    assert e.value.code == 410 and "too old to display a consistent list" in e.value.message

@@ -23,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-o", "--output", default="", help="wide | yaml | json | name")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
     p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
+    p.add_argument("--chunk-size", type=int, default=500,
+                   help="list in pages of this many objects, like kubectl (0: one answer)")
     add_client_args(p)
 
 
@@ -75,7 +77,8 @@ async def get(client: Client, args: argparse.Namespace) -> int:
                 print(str(e), flush=True, file=sys.stderr)
     else:
         answer = await client.list(info.kind, ns if info.namespaced else None, label_selector=args.selector,
-                                   field_selector=args.field_selector, topic=info.topic() if args.watch else None)
+                                   field_selector=args.field_selector, topic=info.topic() if args.watch else None,
+                                   chunk_size=max(0, args.chunk_size))
         objs = answer["items"]
     if objs:
         print(render(info, objs, args), flush=True)
