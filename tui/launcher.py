@@ -58,10 +58,10 @@ class Launcher:
     last_where: str = ""  # where the last add_node started its node, for the dashboard to say
 
     # -- processes ------------------------------------------------------------------------------
-    def _spawn(self, name: str, args: list[str]) -> Child:
+    def _spawn(self, name: str, args: list[str], env_extra: dict[str, str] | None = None) -> Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env, **(env_extra or {}))
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         with open(log, "ab") as out:
             popen = subprocess.Popen(
@@ -126,7 +126,9 @@ class Launcher:
         return ["node", "--server", self.server, "--token", self.token, *node.args()]
 
     def start_node(self, node: NodeSpec) -> Child:
-        child = self._spawn(node.name, self.node_command(node))
+        # The join token goes in the environment, not the arguments every local user can read in `ps`.
+        args = ["node", "--server", self.server, *node.args()]
+        child = self._spawn(node.name, args, {"KUBE_TUI_TOKEN": self.token})
         self.nodes[node.name] = child
         return child
 

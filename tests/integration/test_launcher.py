@@ -42,6 +42,9 @@ async def test_add_node_as_child_then_stop_it(plane: ControlPlane, client: Clien
         assert lau.last_where == "child process"
         await wait_for(lambda: node_ready(client, name), timeout=30, what="the launched node to register")
         assert lau.started_nodes() == [name]
+        # The join token reaches the child in its environment, not in arguments every user can read in ps.
+        cmdline = " ".join(psutil.Process(lau.nodes[name].pid).cmdline())
+        assert lau.token not in cmdline and "--token" not in cmdline
         assert lau.stop_node(name) and lau.started_nodes() == []
     finally:
         lau.stop_all()
