@@ -18,7 +18,7 @@ class LogsError(Exception):
 
 def forget_old_logs(pod_log_dir: Path, c: Container) -> None:
     # Keep the current attempt's log and the previous one (for --previous), like the kubelet.
-    old = c.created - 3
+    old = c.attempts - 3
     if old >= 0:
         for suffix in ("", ".1"):
             with contextlib.suppress(OSError):

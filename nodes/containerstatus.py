@@ -30,7 +30,8 @@ class Container:
     last_state: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
     started: bool = False
-    created: int = 0  # containers created so far; restartCount is this minus one
+    created: int = 0  # containers this worker created so far
+    prior: int = 0  # containers created before this kubelet took the pod over (a node restart), from its status
     handle: ContainerHandle | None = None  # the current (or latest) container
     last_handle: ContainerHandle | None = None  # the one lastState describes, for --previous
     probers: dict[str, Prober] = field(default_factory=dict)
@@ -48,8 +49,22 @@ class Container:
         return str(self.spec.get("image", ""))
 
     @property
+    def attempts(self) -> int:
+        """Containers created for this one, ever: its restartCount is this minus one."""
+        return self.prior + self.created
+
+    @property
     def restart_count(self) -> int:
-        return max(0, self.created - 1)
+        return max(0, self.attempts - 1)
+
+    def carry_over(self, status: dict[str, Any]) -> None:
+        """A kubelet that restarted continues the count its pod's status shows: when the container had run,
+        the next one it starts is one more restart, as the kubelet counts the containers the node had."""
+        ran = status.get("restartCount") or (status.get("lastState") or {}) or \
+            any(k in (status.get("state") or {}) for k in ("running", "terminated"))
+        count = status.get("restartCount")
+        if ran and isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            self.prior = count + 1
 
     def probe(self, kind: str) -> dict[str, Any] | None:
         spec = self.spec.get(f"{kind}Probe")

@@ -72,6 +72,13 @@ class PodWorker:
             c.state = {"waiting": {"reason": "PodInitializing" if self._inits else "ContainerCreating"}}
         for c in self._inits:
             c.state = {"waiting": {"reason": "PodInitializing"}}
+        # A pod that already has container statuses was run by this node's kubelet before it restarted.
+        status = self._pod.get("status") or {}
+        for group, key in ((self._inits, "initContainerStatuses"), (self._containers, "containerStatuses")):
+            known = {cs.get("name"): cs for cs in status.get(key) or [] if isinstance(cs, dict)}
+            for c in group:
+                if c.name in known:
+                    c.carry_over(known[c.name])
         self._initialized = not self._inits
         self._terminating = False
         self._terminated = False  # termination finished: every container stopped
@@ -426,7 +433,7 @@ class PodWorker:
             args=[expand(str(x), refs) for x in c.spec.get("args") or []],
             env=env, working_dir=c.spec.get("workingDir") or None, pod_ip=self.pod_ip,
             ports=list(c.spec.get("ports") or []),
-            log_path=self.pod_log_dir / c.name / f"{c.created}.log", attempt=c.created,
+            log_path=self.pod_log_dir / c.name / f"{c.attempts}.log", attempt=c.attempts,
             resources=dict(c.spec.get("resources") or {}))
 
     def remove_logs(self) -> None:
