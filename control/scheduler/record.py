@@ -31,19 +31,6 @@ TOP_NODES = 10
 FILTERED_NODES = 10
 
 
-def _filters(result: ScheduleResult, failed: Status | None) -> list[dict[str, Any]]:
-    """The chain a node went through: every filter that ran passed, up to the one that failed."""
-    out: list[dict[str, Any]] = []
-    for name in result.filters_run:
-        if failed is not None and name == failed.plugin:
-            out.append({"plugin": name, "ok": False, "reason": failed.message})
-            return out
-        out.append({"plugin": name, "ok": True, "reason": ""})
-    if failed is not None:  # failed outside the chain (PreFilter restriction or rejection)
-        out.append({"plugin": failed.plugin or "PreFilter", "ok": False, "reason": failed.message})
-    return out
-
-
 def _pick_filtered(failures: list[tuple[str, Status]], limit: int) -> list[tuple[str, Status]]:
     """Up to `limit` rejected nodes, one per distinct reason first, so every reason has an example."""
     picked: list[tuple[str, Status]] = []
@@ -73,35 +60,9 @@ def _top(totals: list[int], k: int) -> list[int]:
 
 
 def to_record(result: ScheduleResult) -> dict[str, Any]:
-    """{"node", "message", "nodes": [...], "counts", "evaluated", "feasible", "time_ms"}."""
-    pod = result.pod
-    if result.node is not None:
-        message = f"Successfully assigned {pod.namespace}/{pod.name} to {result.node}"
-    else:
-        message = result.message
-    nodes: list[dict[str, Any]] = []
-    top = _top(result.totals, TOP_NODES)
-    if result.node is not None and result.chosen >= 0:
-        # The winner leads even when it is one of several tied totals.
-        chosen = result.chosen
-        top = [chosen] + [i for i in top if i != chosen][:TOP_NODES - 1]
-    passed = _filters(result, None)  # identical for every feasible node: shared, read-only
-    for i in top:
-        scores = [{"plugin": p, "score": vals[i], "weight": result.weights.get(p, 1)}
-                  for p, vals in result.scores.items()]
-        nodes.append({"node": result.scored[i].name, "filters": passed, "scores": scores,
-                      "total": result.totals[i] if i < len(result.totals) else 0})
-    for name, st in _pick_filtered(result.failures, FILTERED_NODES):
-        nodes.append({"node": name, "filters": _filters(result, st), "scores": [], "total": 0})
-    return {
-        "node": result.node,
-        "message": message,
-        "nodes": nodes,
-        "counts": result.reason_counts(),
-        "evaluated": result.evaluated,
-        "feasible": result.feasible,
-        "time_ms": round(result.time_ms, 3),
-    }
+    """The readable record: {"node", "message", "nodes": [{"node", "filters", "scores", "total"}], "counts",
+    "evaluated", "feasible", "time_ms"}, each node with its whole filter chain and its weighted scores."""
+    return expand(to_compact(result))
 
 
 def to_compact(result: ScheduleResult) -> dict[str, Any]:
