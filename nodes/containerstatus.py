@@ -60,10 +60,12 @@ class Container:
     def carry_over(self, status: dict[str, Any]) -> None:
         """A kubelet that restarted continues the count its pod's status shows: when the container had run,
         the next one it starts is one more restart, as the kubelet counts the containers the node had."""
-        ran = status.get("restartCount") or (status.get("lastState") or {}) or \
-            any(k in (status.get("state") or {}) for k in ("running", "terminated"))
         count = status.get("restartCount")
-        if ran and isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            return
+        state = status.get("state") or {}
+        ran = count > 0 or bool(status.get("lastState")) or "running" in state or "terminated" in state
+        if ran:
             self.prior = count + 1
 
     def probe(self, kind: str) -> dict[str, Any] | None:

@@ -347,11 +347,10 @@ class Api:
             start = prefix + rel
         items: list[dict] = []
         more = ""  # where the next page starts, when there is one
+        chunk = max(limit, 256) if limit else 0  # with a limit, read in chunks: a selector may skip many keys
         try:
             while True:
-                # With a limit, read in chunks: a selector may skip many keys to fill a page.
-                kvs, current = self.store.range(prefix, prefix=True, revision=rev, start=start,
-                                                limit=max(limit, 256) if limit else 0)
+                kvs, current = self.store.range(prefix, prefix=True, revision=rev, start=start, limit=chunk)
                 rev = rev or current  # every chunk and page of this list reads this revision
                 for kv in kvs:
                     if limit and len(items) == limit:
@@ -363,7 +362,7 @@ class Api:
                     if not fsel.empty and not fsel.matches(obj):
                         continue
                     items.append(obj)
-                if more or not limit or len(kvs) < max(limit, 256):
+                if more or not chunk or len(kvs) < chunk:
                     break
                 start = kvs[-1].key + "\x00"
         except ErrCompacted:
