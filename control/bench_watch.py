@@ -115,11 +115,13 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
         inf = Informer(client, "Pod", silence_timeout=30)
         lat: list[float] = []
         times: list[float] = []
+        cpu = [0.0, 0.0]  # process CPU seconds (all threads) at the first and the last event
         all_seen = asyncio.Event()
 
         def seen(obj: dict) -> None:
             sent = float((obj["metadata"].get("annotations") or {}).get("bench/sent", 0))
             now = time.time()
+            cpu[not times] = time.process_time()
             times.append(now)
             if sent:
                 lat.append((now - sent) * 1000)
@@ -136,6 +138,7 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
             pass  # reported as incomplete delivery
         gcs = gcpolicy.stats()
         q.put({"n": len(times), "first": times[0] if times else 0, "last": times[-1] if times else 0, "lat": lat,
+               "cpu": cpu[0] - cpu[1],
                "relists": inf.relists, "gc_max_ms": max(gcs.max_pause_ms) if gcs else 0.0})
         await inf.stop()
         await client.close()
@@ -165,8 +168,10 @@ def _writer(server: str, token: str, n: int, rate: float, concurrency: int, q: A
                 obj["metadata"] = {**PAYLOAD_POD["metadata"], "name": f"w{i}", "annotations": {"bench/sent": repr(time.time())}}
                 await client.create(obj)
 
+        cpu0 = time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        q.put(n / (time.perf_counter() - start))
+        took = time.perf_counter() - start
+        q.put((n / took, (time.process_time() - cpu0) / took))
         await client.close()
 
     asyncio.run(main())
@@ -192,7 +197,11 @@ def whole_path(n: int, subscribers: int, rate: float = 0.0, concurrency: int = 6
         w = spawn.Process(target=_writer, args=(server, token, n, rate, concurrency, ready))
         w.start()
         assert ready.get(timeout=60) == "ready"
-        write_rate = ready.get(timeout=300)
+        stop_q.put("mark")
+        cp_cpu0, t0 = addr_q.get(timeout=30), time.perf_counter()
+        write_rate, writer_cores = ready.get(timeout=300)
+        stop_q.put("mark")
+        cp_cpu1, t1 = addr_q.get(timeout=30), time.perf_counter()
         reports = [q.get(timeout=300) for _ in subs]
         w.join(10)
         for p in subs:
@@ -202,6 +211,10 @@ def whole_path(n: int, subscribers: int, rate: float = 0.0, concurrency: int = 6
     lat = [x for r in reports for x in r["lat"]]
     rates = [r["n"] / max(1e-9, r["last"] - r["first"]) for r in reports if r["n"] > 1]
     result["writes_per_s"] = write_rate
+    # CPU in cores while the writes ran (process CPU, all threads): where the machine's time goes
+    result["cpu_control_plane"] = (cp_cpu1 - cp_cpu0) / (t1 - t0)
+    result["cpu_writer"] = writer_cores
+    result["cpu_subscribers"] = sum(r["cpu"] / max(1e-9, r["last"] - r["first"]) for r in reports if r["n"] > 1)
     result["delivered_per_sub"] = statistics.mean(rates) if rates else 0.0
     result["delivered_total"] = sum(rates)
     result["complete"] = min(r["n"] for r in reports) / n
@@ -221,10 +234,20 @@ def _serve_entry(tmp: str, addr_q: Any, stop_q: Any) -> None:
         tune_gc()
         assert plane.server is not None and plane.credentials is not None
         addr_q.put((plane.server.address, plane.credentials.admin))
-        await asyncio.get_running_loop().run_in_executor(None, stop_q.get)
+        loop = asyncio.get_running_loop()
+        while await loop.run_in_executor(None, stop_q.get) == "mark":
+            addr_q.put(time.process_time())  # the parent brackets the writes with these, for CPU per write
         await plane.stop()
 
     asyncio.run(main())
+
+
+def cpu_line(r: dict[str, float]) -> str:
+    """Where the machine's CPU went while the writes ran: on a small machine, latency is contention."""
+    total = r["cpu_control_plane"] + r["cpu_writer"] + r["cpu_subscribers"]
+    per_write = total / r["writes_per_s"] * 1e6
+    return (f"cpu: control plane {r['cpu_control_plane']:.2f}, writer {r['cpu_writer']:.2f}, subscribers "
+            f"{r['cpu_subscribers']:.2f} = {total:.2f} of {os.cpu_count()} cores ({per_write:,.0f} us of CPU per write)")
 
 
 def main(argv: list[str]) -> int:
@@ -245,12 +268,15 @@ def main(argv: list[str]) -> int:
     print("whole path: create -> store (fsync) -> PUB -> Informer cache ...", flush=True)
     r1 = whole_path(args.events, 1)
     print(f"  1 subscriber:    {r1['delivered_per_sub']:10,.0f} events/s delivered  ({r1['delivered_per_sub'] / c1:.0%} of ceiling; writes {r1['writes_per_s']:,.0f}/s)")
+    print(f"                   {cpu_line(r1)}")
     r10 = whole_path(args.events, args.subscribers)
     print(f"  {args.subscribers} subscribers:  {r10['delivered_per_sub']:10,.0f} events/s each, {r10['delivered_total']:,.0f} total  ({r10['delivered_per_sub'] / c10:.0%} of ceiling)")
+    print(f"                   {cpu_line(r10)}")
     print(f"latency at {args.rate:,.0f} writes/s (write sent -> in every informer cache):")
     for subs in (1, args.subscribers):
         rl = whole_path(args.latency_events, subs, rate=args.rate)
         print(f"  {subs:2d} subscriber{'s' if subs > 1 else ' '}:  p50 {rl['p50_ms']:.2f} ms   p99 {rl['p99_ms']:.2f} ms   "
               f"(achieved {rl['writes_per_s']:,.0f} writes/s; relists {rl['relists']:.0f}; delivered {rl['complete']:.0%}; "
-              f"longest GC pause in a subscriber {rl['sub_gc_max_ms']:.1f} ms wall clock, preemption included)", flush=True)
+              f"longest GC pause in a subscriber {rl['sub_gc_max_ms']:.1f} ms wall clock, preemption included)")
+        print(f"                   {cpu_line(rl)}", flush=True)
     return 0

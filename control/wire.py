@@ -22,6 +22,11 @@ MAX_ANSWER = 1024 * 1024 * 1024
 
 WATCH_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
 
+# Plain ints: pyzmq's getsockopt() and its flag enums cost a microsecond per call through enum machinery,
+# and the readers below ask for a socket's events twice per message.
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
 
 class FrameError(ApiError):
     """A frame that cannot be read: answered with 400 (requests) or dropped and counted (watch)."""
@@ -160,7 +165,7 @@ class Inbox:
 
     def recheck(self) -> None:
         """After touching the socket some other way: read again soon if messages are waiting."""
-        if self._open and not self._pending and self.sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if self._open and not self._pending and self.sock.get(_EVENTS) & _POLLIN:
             self._kick()
 
     def close(self) -> None:
@@ -183,12 +188,13 @@ class Inbox:
             return
         sock = self.sock
         recv = sock.recv_multipart
+        events = sock.get
         fn = self.fn
         n = 0
         while True:
             try:
                 # Asking first is much cheaper than a recv that fails: no exception raised per wake-up.
-                if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                if not events(_EVENTS) & _POLLIN:
                     return
                 frames = recv(zmq.NOBLOCK)
             except zmq.Again:
