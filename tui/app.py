@@ -13,7 +13,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header
 
 from control.errors import ApiError
 from tui import printers
@@ -103,6 +103,7 @@ class KubeTuiApp(ClusterActions, App[None]):
         self.watch_files = watch_files
         self.server_label = server_label
         self.current = "overview"
+        self.namespace: str | None = None  # the scope of every table: None is all namespaces (-A)
         self.history: list[str] = []
         self._views: dict[str, View] = {}
         self._rate: tuple[float, int] = (self.model.clock(), 0)
@@ -190,7 +191,7 @@ class KubeTuiApp(ClusterActions, App[None]):
             self._rate = (now, self.model.changes)
         m = self.model
         state = "" if m.synced or not m.watch else " · syncing…"
-        parts = [self.server_label, f"rev {m.revision}", f"{len(m.objects('Node'))} nodes", f"{len(m.objects('Pod'))} pods",
+        parts = [self.server_label, f"ns {self.namespace}" if self.namespace else "", f"rev {m.revision}", f"{len(m.objects('Node'))} nodes", f"{len(m.objects('Pod'))} pods",
                  f"{self._events_per_s:.0f} changes/s"]
         self.sub_title = " · ".join(p for p in parts if p) + state
 
@@ -217,14 +218,43 @@ class KubeTuiApp(ClusterActions, App[None]):
         def chosen(answer: str | None) -> None:
             if not answer:
                 return
+            word, _, arg = answer.strip().lstrip(":").partition(" ")
+            if arg.strip() and self.resolve_view(word) == "ns":
+                self.scope_to(arg.strip())
+                return
             vid = self.resolve_view(answer)
             if vid is None:
                 self.notify(f"no view {answer!r}; try one of: {', '.join(self._views)}", severity="warning")
             else:
                 self.show_view(vid)
 
-        self.push_screen(PromptModal(":", placeholder="pods, nodes, deploy, svc, etcd, sched, flow, events ...",
+        self.push_screen(PromptModal(":", placeholder="pods, nodes, deploy, svc, etcd, sched, flow, events ... or ns NAME | ns all",
                                      suggestions=names, hint="Tab completes · Enter goes · Esc cancels"), chosen)
+
+    def scope_to(self, name: str) -> None:
+        """Scope every table to one namespace (`:ns NAME`), or to all of them again (`:ns all`, `-A`)."""
+        namespace = None if name in ("all", "-A", "*") else name
+        if namespace is not None and self.model.get("Namespace", None, namespace) is None:
+            known = sorted(n for _, n in self.model.objects("Namespace"))
+            self.notify(f'namespaces "{namespace}" not found; known: {", ".join(known) or "none yet"}', severity="warning")
+            return
+        self.namespace = namespace
+        for view in self._views.values():
+            view.set_namespace(namespace)
+        with self.batch_update():
+            self.active_view.refresh_all(self.model)
+        self._status()
+        self.notify(f"namespace: {namespace}" if namespace else "all namespaces")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a namespace (the :ns view) scopes the dashboard to it and shows its pods, as k9s does."""
+        if self.current != "ns":
+            return
+        sel = self.active_view.selected()
+        if sel is not None and sel[0] == "Namespace":
+            self.scope_to(sel[1]["metadata"]["name"])
+            if self.namespace is not None:
+                self.show_view("pods")
 
     def action_filter(self) -> None:
         view = self.active_view

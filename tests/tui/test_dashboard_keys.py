@@ -238,3 +238,38 @@ async def test_flow_hides_lease_renewals_until_h() -> None:
         assert view.table.row_count == before + 3  # type: ignore[attr-defined]
         await pilot.press("h")
         assert view.table.row_count == before + 1  # type: ignore[attr-defined]
+
+
+async def test_namespace_scope_like_kubectl_n_and_back_to_all() -> None:
+    app = make_app()
+    for ns in ("default", "kube-system", "team-a"):
+        app.model.feed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "uid": f"ns-{ns}"},
+                        "status": {"phase": "Active"}})
+    app.model.feed(pod("api-0", "node-2", ip="127.2.0.9") | {"metadata": {"name": "api-0", "namespace": "team-a", "uid": "api-0"}})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = pods_table(app)
+        await wait_for(lambda: table.row_count == 5, 5)
+        await pilot.press("colon", *"ns team-a", "enter")
+        assert app.namespace == "team-a"
+        assert table.row_count == 1 and table.selected_key() == ("team-a", "api-0")
+        assert "ns team-a" in app.sub_title
+        nodes = app._views["nodes"]
+        assert isinstance(nodes, ResourceView)
+        await pilot.press("2")  # cluster-scoped kinds are not narrowed
+        assert nodes.panel.table.row_count == 3
+        await pilot.press("colon", *"ns nope", "enter")  # refused, scope unchanged
+        assert app.namespace == "team-a"
+        await pilot.press("colon", *"ns all", "enter")
+        assert app.namespace is None
+        await pilot.press("1")
+        assert table.row_count == 5
+        # Enter on a namespace in the :ns view scopes to it and shows its pods
+        await pilot.press("colon", "n", "s", "enter")
+        assert app.current == "ns"
+        ns_table = app._views["ns"]
+        assert isinstance(ns_table, ResourceView)
+        ns_table.panel.table.select(("", "team-a"))
+        await pilot.press("enter")
+        assert app.namespace == "team-a" and app.current == "pods"
+        assert table.row_count == 1

@@ -1,10 +1,13 @@
-"""What every dashboard view offers the app: a full refresh, a per-tick update, a selection, a filter."""
+"""What every dashboard view offers the app: a full refresh, a per-tick update, a selection, a filter,
+and the namespace the dashboard is scoped to."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
+
+from tui.views.table import ResourceTable
 
 if TYPE_CHECKING:
     from tui.model import Changes, ClusterModel
@@ -37,6 +40,12 @@ class View(Vertical):
     def set_filter(self, text: str, model: ClusterModel) -> None:
         self.filter_text = text
         self.refresh_all(model)
+
+    def set_namespace(self, namespace: str | None) -> None:
+        """Show only `namespace`'s objects (None: all namespaces), like kubectl's -n / -A; the app
+        redraws the visible view, the others catch up when shown (refresh_all)."""
+        for table in self.query(ResourceTable):
+            table.namespace = namespace
 
     def focus_main(self) -> None:
         """Give the keyboard to the view's main widget."""

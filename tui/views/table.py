@@ -171,13 +171,15 @@ class FastTable(DataTable):
 
 
 class ResourceTable(FastTable):
-    """The rows of one kind, filtered by text, updated by difference and kept sorted by namespace/name."""
+    """The rows of one kind, filtered by text (and by namespace when the dashboard is scoped to one),
+    updated by difference and kept sorted by namespace/name."""
 
     def __init__(self, kind: str, *, spec: TableSpec | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row")
         self.kind = kind
         self.spec = spec or spec_for(kind)
         self.filter_text = ""
+        self.namespace: str | None = None  # None: every namespace (cluster-scoped objects always show)
         self._cells: dict[str, tuple[Cell, ...]] = {}  # what each row should show
         self._pushed: dict[str, tuple[Cell, ...]] = {}  # what the DataTable holds, when it differs
         self._uid_by_key: dict[Key, str] = {}
@@ -208,11 +210,16 @@ class ResourceTable(FastTable):
     def _matches(self, cells: tuple[Cell, ...]) -> bool:
         return not self.filter_text or self.filter_text in row_text(cells)
 
+    def _in_scope(self, k: Key) -> bool:
+        return self.namespace is None or not k[0] or k[0] == self.namespace
+
     def sync_all(self, objs: Mapping[Key, dict], model: ClusterModel) -> None:
         """Bring every row in line with objs: the full diff, for a view being shown or refiltered."""
         want: dict[str, tuple[Key, tuple[Cell, ...]]] = {}
         row = self.spec.row
         for k, obj in objs.items():
+            if not self._in_scope(k):
+                continue
             cells = row(obj, model)
             if self._matches(cells):
                 want[self._uid(obj, k)] = (k, cells)
@@ -225,7 +232,7 @@ class ResourceTable(FastTable):
         want: dict[str, tuple[Key, tuple[Cell, ...]]] = {}
         doomed: list[str] = []
         for k in keys:
-            obj = objs.get(k)
+            obj = objs.get(k) if self._in_scope(k) else None
             old_uid = self._uid_by_key.get(k)
             cells = self.spec.row(obj, model) if obj is not None else None
             if obj is None or cells is None or not self._matches(cells):
