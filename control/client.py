@@ -357,23 +357,28 @@ class Client:
 
     def subscribe(self, topic: bytes, fn: Callable[[dict], None]) -> Callable[[], None]:
         """Deliver every event of `topic` to fn (decoded; malformed ones dropped and counted)."""
-        fns = self._topics.setdefault(topic, [])
-        fns.append(fn)
-        if len(fns) == 1 and self._sub is not None:
+        # A topic's list of handlers is replaced, never changed in place: delivery iterates it without a copy.
+        fns = self._topics.get(topic, [])
+        self._topics[topic] = [*fns, fn]
+        if not fns and self._sub is not None:
             self._sub.setsockopt(zmq.SUBSCRIBE, topic)
             if self._events is not None:
                 self._events.recheck()
 
         def unsubscribe() -> None:
-            lst = self._topics.get(topic, [])
-            if fn in lst:
-                lst.remove(fn)
-            if not lst:
-                self._topics.pop(topic, None)
-                if self._sub is not None and not self._closed:
-                    self._sub.setsockopt(zmq.UNSUBSCRIBE, topic)
-                    if self._events is not None:
-                        self._events.recheck()
+            fns = self._topics.get(topic, [])
+            if fn not in fns:
+                return
+            rest = list(fns)
+            rest.remove(fn)
+            if rest:
+                self._topics[topic] = rest
+                return
+            del self._topics[topic]
+            if self._sub is not None and not self._closed:
+                self._sub.setsockopt(zmq.UNSUBSCRIBE, topic)
+                if self._events is not None:
+                    self._events.recheck()
 
         return unsubscribe
 
@@ -383,15 +388,18 @@ class Client:
             return
         topic, payload = frames
         try:
-            ev = wire.parse_event(payload, limit=self.max_frame * 4)
+            events = wire.parse_events(payload, limit=self.max_frame * 4)
         except wire.FrameError:
             self.malformed_events += 1
             return
-        for fn in list(self._topics.get(topic, ())):
-            try:
-                fn(ev)
-            except Exception:
-                log.exception("%s: watch handler failed", self.identity)
+        topics = self._topics
+        for ev in events:
+            # Looked up again for each event of a batch: a handler may have (un)subscribed meanwhile.
+            for fn in topics.get(topic, ()):
+                try:
+                    fn(ev)
+                except Exception:
+                    log.exception("%s: watch handler failed", self.identity)
 
     async def close(self) -> None:
         self._closed = True

@@ -211,10 +211,8 @@ class Informer:
         self.last_heard = time.monotonic()
         if self._listing:
             self._buffer.append(ev)
-            return
-        if not self.synced or self._need_relist.is_set():
-            return
-        self._apply(ev)
+        elif self.synced and not self._need_relist.is_set():
+            self._apply(ev)
 
     def _in_sequence(self, ev: dict) -> bool:
         """True for the next event in the topic's sequence (seq and revision move on to it).
@@ -230,40 +228,44 @@ class Informer:
             else:
                 self.revision = max(self.revision, ev["rev"])
             return False
-        if seq <= self.seq:
-            return False  # a duplicate, or older than our list
         if seq != self.seq + 1:
-            self.request_relist("gap")
-            return False
+            if seq > self.seq:
+                self.request_relist("gap")
+            elif seq < self.seq - 100_000:
+                self.request_relist("sequence-reset")  # far behind, not a duplicate: the sequence started again
+            return False  # else a duplicate, or older than our list
         self.seq = seq
-        self.revision = max(self.revision, ev["rev"])
+        rev = ev["rev"]
+        if rev > self.revision:
+            self.revision = rev
         self.events += 1
         return True
 
     def _apply(self, ev: dict) -> None:
-        if ev["type"] != "BOOKMARK" and ev["seq"] < self.seq - 100_000:
-            self.request_relist("sequence-reset")  # far behind, not a duplicate: the sequence started again
         if not self._in_sequence(ev):
             return
         obj = ev["object"]
-        k = key_of(obj)
+        md = obj.get("metadata") or {}
+        k = (md.get("namespace") or "", md.get("name") or "")  # key_of(obj)
         if self.namespace and k[0] != self.namespace:
             return
-        matches = self._selector.empty or self._selector.matches((obj.get("metadata") or {}).get("labels") or {})
+        selector = self._selector
+        matches = selector.empty or selector.matches(md.get("labels") or {})
         prev = self.cache.get(k)
         if ev["type"] == "DELETED" or not matches:
             if prev is not None:
                 self._unstore(k, prev)
                 self._notify("DELETED", obj, ev)
             return
-        if prev is not None and _rv(prev) >= _rv(obj):
+        # The event's revision is its object's resourceVersion, already an int.
+        if prev is not None and _rv(prev) >= ev["rev"]:
             return  # already newer in the cache
-        self._store(k, obj)
+        self._store(k, obj, prev)
         self._notify("ADDED" if prev is None else "MODIFIED", obj, ev, prev)
 
     # -- cache and indexes --------------------------------------------------------------------------
-    def _store(self, k: Key, obj: dict) -> None:
-        prev = self.cache.get(k)
+    def _store(self, k: Key, obj: dict, prev: dict | None = None) -> None:
+        """Cache obj under k, in place of prev (what the cache holds for k, if anything)."""
         if prev is not None:
             self._unindex(k, prev)
         self.cache[k] = obj

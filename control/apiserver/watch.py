@@ -58,12 +58,16 @@ class WatchHub:
         self.seq: dict[bytes, int] = {}
         self.subscribers: dict[bytes, int] = {}
         self.last_sent: dict[bytes, float] = {}
-        self.published = 0
+        self.published = 0  # events sent (a batch counts each of its events)
+        self.messages = 0  # ZeroMQ messages sent: one per batch
         # With XPUB_MANUAL (may_watch given) a subscription takes effect only once we apply it, after
         # checking the subscriber's identity, which libzmq attaches from the ZAP handler as "User-Id".
         self.may_watch = may_watch
         self.rejected: dict[str, int] = {}  # user -> subscriptions refused
         self._delayed: list[list[bytes]] = []
+        # The current commit's events per topic, in order: sent when the commit has been published,
+        # one message per topic (a batch when there are several), as etcd sends one WatchResponse.
+        self._outbox: dict[bytes, list[bytes]] = {}
         # Objects the write path already holds, by the identity of their stored bytes: publishing a
         # change then needs no decode (see remember()).
         self._decoded: dict[int, tuple[bytes, dict]] = {}
@@ -109,6 +113,7 @@ class WatchHub:
                 self._publish_one(ev, now)
             except Exception:  # a bad value must not stop the watch for everyone else
                 log.exception("watch: could not publish the change of %s", ev.kv.key)
+        self._send_outbox()
         self._flush_delayed(force=False)
 
     def _publish_one(self, ev: Event, now: float) -> None:
@@ -200,26 +205,34 @@ class WatchHub:
         self.seq[topic] = seq
         self.last_sent[topic] = now
         if packed_obj is not None:
-            frames = [topic, wire.event_packed(seq, type_, rev, packed_obj(), now)]
+            payload = wire.event_packed(seq, type_, rev, packed_obj(), now)
         else:
-            frames = [topic, wire.event(seq, type_, rev, obj, now)]
-        if self.faults.active:
-            plan = self.faults.plan()
-            if plan == "drop":
-                return
-            if plan == "delay":
-                self._delayed.append(frames)
-                return
-            if plan == "dup":
-                self._raw_send(frames)
-        self._raw_send(frames)
+            payload = wire.event(seq, type_, rev, obj, now)
+        plan = self.faults.plan() if self.faults.active else "send"  # per event, batched or not
+        if plan == "drop":
+            return
+        if plan == "delay":
+            self._delayed.append([topic, payload])
+            return
+        queued = self._outbox.setdefault(topic, [])
+        queued.append(payload)
+        if plan == "dup":
+            queued.append(payload)
 
-    def _raw_send(self, frames: list[bytes]) -> None:
+    def _send_outbox(self) -> None:
+        """The commit's events, one message per topic (split if large); topics in order of first change."""
+        outbox, self._outbox = self._outbox, {}
+        for topic, events in outbox.items():
+            for message, count in wire.watch_messages(events):
+                self._raw_send([topic, message], count)
+
+    def _raw_send(self, frames: list[bytes], events: int = 1) -> None:
         try:
             self.sender.send_multipart(frames, flags=zmq.NOBLOCK)
             if getattr(self.sock, "_recv_futures", None):  # see wire.Inbox: a send may swallow the wake-up run()'s poll waits for
                 self.sock._schedule_remaining_events()
-            self.published += 1
+            self.published += events
+            self.messages += 1
         except zmq.Again:
             # PUB never blocks: a slow subscriber loses messages and recovers by relisting.
             pass

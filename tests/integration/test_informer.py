@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from control import wire
 from control.client import Client
 from control.faults import Faults
 from control.informer import Informer
@@ -161,3 +162,98 @@ async def test_malformed_watch_frames_are_dropped_and_counted(plane: ControlPlan
     await wait_for(lambda: watcher.malformed_events == 3, timeout=5, what="three malformed frames counted")
     await wait_for(lambda: ("default", "after-garbage") in inf.cache, timeout=5, what="the informer to go on")
     await inf.stop()
+
+
+async def test_a_commit_of_many_changes_reaches_every_handler_in_order(plane: ControlPlane, client: Client) -> None:
+    watcher = plane.client("watcher")
+    inf = Informer(watcher, "Pod", silence_timeout=1.0)
+    await inf.start()
+    await inf.wait_synced()
+    first: list[dict] = []
+    second: list[dict] = []
+    watcher.subscribe(b"pods\x00", first.append)
+    watcher.subscribe(b"pods\x00", second.append)
+    assert plane.server is not None and plane.server.hub is not None
+    hub = plane.server.hub
+    published, messages = hub.published, hub.messages
+    # Concurrent writes land in shared group commits: each commit's pod events travel as one batch.
+    await asyncio.gather(*(client.create(pod(f"p{i}")) for i in range(60)))
+    await wait_for(lambda: len(inf.cache) == 60, timeout=5, what="every pod in the informer cache")
+    assert hub.published - published > hub.messages - messages, "some message carried several events"
+    changes = [e for e in first if e["type"] != "BOOKMARK"]
+    assert [e["seq"] for e in changes] == list(range(changes[0]["seq"], changes[0]["seq"] + 60))
+    assert [e["rev"] for e in changes] == sorted(e["rev"] for e in changes)
+    assert {e["object"]["metadata"]["name"] for e in changes} == {f"p{i}" for i in range(60)}
+    assert second == first
+    assert inf.relists == 0 and watcher.malformed_events == 0
+    await inf.stop()
+
+
+async def test_a_gap_inside_a_batch_makes_the_informer_relist(plane: ControlPlane, client: Client) -> None:
+    watcher = plane.client("watcher")
+    inf = Informer(watcher, "Pod", silence_timeout=1.0)
+    await inf.start()
+    await inf.wait_synced()
+    seen: list[dict] = []
+    inf.add_handler(None, lambda old, new: seen.append(new))
+    await client.create(pod("real"))
+    await wait_for(lambda: ("default", "real") in inf.cache, timeout=5, what="the subscription to be live")
+    assert plane.server is not None and plane.server.hub is not None
+    hub = plane.server.hub
+    seq, rev = inf.seq, inf.revision
+    obj = inf.cache[("default", "real")]
+    changed = [dict(obj, metadata=dict(obj["metadata"], resourceVersion=str(rev + i), labels={"v": str(i)})) for i in (1, 2)]
+    # seq+1 is the next event; seq+3 after it says that seq+2 was lost on the way
+    hub._raw_send([b"pods\x00", wire.batch([wire.event(seq + 1, "MODIFIED", rev + 1, changed[0], 0.0),
+                                            wire.event(seq + 3, "MODIFIED", rev + 2, changed[1], 0.0)])])
+    await wait_for(lambda: inf.relist_reasons.get("gap", 0) >= 1, timeout=5, what="the gap to be noticed")
+    labels = [o["metadata"]["labels"] for o in seen]
+    assert labels[0] == {"v": "1"} and {"v": "2"} not in labels, "the event before the gap was applied, the one after not"
+    await client.create(pod("after"))
+    truth = await store_view(client, "pods")
+    await wait_for(lambda: cache_view(inf) == truth, timeout=5, what="the relisted cache to equal the store")
+    await inf.stop()
+
+
+async def test_malformed_watch_batches_are_dropped_whole_and_counted(plane: ControlPlane, client: Client) -> None:
+    watcher = plane.client("watcher")
+    inf = Informer(watcher, "Pod", silence_timeout=1.0)
+    await inf.start()
+    await inf.wait_synced()
+    heard: list[dict] = []
+    watcher.subscribe(b"pods\x00", heard.append)
+    await client.create(pod("before-garbage"))
+    await wait_for(lambda: ("default", "before-garbage") in inf.cache, timeout=5, what="the subscription to be live")
+    assert plane.server is not None and plane.server.hub is not None
+    hub = plane.server.hub
+    good = wire.event(inf.seq + 1, "ADDED", inf.revision + 1, pod("never"), 0.0)
+    for payload in (wire.batch([]), wire.batch([good, b"\x93\x01\x02\x03"]), wire.batch([good, wire.pack({"v": 1})]),
+                    wire.batch([good, good])[:-5]):
+        hub._raw_send([b"pods\x00", payload])
+    await client.create(pod("after-garbage"))
+    await wait_for(lambda: watcher.malformed_events == 4, timeout=5, what="four malformed batches counted")
+    await wait_for(lambda: ("default", "after-garbage") in inf.cache, timeout=5, what="the informer to go on")
+    assert not any((e.get("object") or {}).get("metadata", {}).get("name") == "never" for e in heard)
+    assert inf.relists == 0, "nothing of a malformed batch was applied, so no gap"
+    await inf.stop()
+
+
+async def test_batched_commits_converge_under_drops_duplicates_and_reordering(lossy: ControlPlane) -> None:
+    client = lossy.client("test")
+    watcher = lossy.client("watcher")
+    await client.connect()
+    inf = Informer(watcher, "Pod", silence_timeout=1.0)
+    await inf.start()
+    await inf.wait_synced()
+    assert lossy.server is not None and lossy.server.hub is not None and lossy.faults is not None
+    hub = lossy.server.hub
+    for round_ in range(4):
+        await asyncio.gather(*(client.create(pod(f"r{round_}-{i}")) for i in range(40)))
+        await asyncio.gather(*(client.delete("pods", f"r{round_}-{i}") for i in range(0, 40, 3)))
+    truth = await store_view(client, "pods")
+    await wait_for(lambda: cache_view(inf) == truth, timeout=15, what="the informer cache to equal the store")
+    assert hub.published > hub.messages, "commits went out as batches"
+    assert lossy.faults.dropped and lossy.faults.duplicated and lossy.faults.delayed
+    assert inf.relists > 0
+    await inf.stop()
+    await client.close()
