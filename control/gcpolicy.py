@@ -10,13 +10,19 @@ The policy, set up by install() at a process's entry point:
 - what exists once the process has started (modules, a loaded store) is frozen (gc.freeze): the
   collector never walks it again;
 - after every generation-1 (or full) collection everything still alive is frozen too, so the young
-  generations are the only ones walked and a pause is bounded by what survives one round of young
-  collections (a few thousand objects: well under a millisecond), not by the size of the caches;
-- the thresholds stay small (CPython's defaults): an object freed by its reference count never counts
-  towards a collection, so a young collection walks few objects and often is cheap.
+  generations are the only ones walked and a pause is bounded by what survived the last two young
+  collections, not by the size of the caches;
+- the thresholds stay small: an object freed by its reference count never counts towards a
+  collection, so a young collection walks few objects and often is cheap. Generation 1 is collected
+  (and frozen) every second young collection instead of CPython's every tenth: in a process that
+  keeps what it receives, like an informer, nearly every young object survives, so a generation-1
+  collection walks ten young generations' worth at CPython's default. Measured in `kube-tui bench
+  watch` (10 informer processes, 1,000 events/s), the longest pause went from 6-13 ms to 1.3-1.9 ms
+  and the p99 delivery latency from ~6 to ~5 ms (median of six runs each).
 
 The trade-off is garbage: a frozen object is never looked at by the collector, so one that later becomes
-part of an unreachable reference cycle (an exception holding its traceback's frames, say) is not freed.
+part of an unreachable reference cycle (an exception holding its traceback's frames, say) is not freed;
+freezing at every second young collection freezes such objects sooner, so a little more of them.
 Plain cache objects (msgpack dicts and lists) are trees and are freed by their reference count when the
 cache drops them, frozen or not. To bound what cycles leak, the policy unfreezes everything every
 RECLAIM_EVERY seconds and lets the next full collection walk the whole heap once (the pause CPython
@@ -29,7 +35,7 @@ import gc
 import time
 from dataclasses import dataclass, field
 
-THRESHOLDS = (700, 10, 10)  # CPython's defaults: young collections stay small and cheap
+THRESHOLDS = (700, 1, 10)  # CPython's are (700, 10, 10): see the module's docstring
 RECLAIM_EVERY = 300.0  # seconds between full walks of the heap that free cycles among frozen objects
 
 
