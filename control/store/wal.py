@@ -4,11 +4,13 @@ A record is [u32 length][u32 crc32][msgpack payload] (little-endian), the payloa
 [seq, revision, ops]; ops are [0, key, value, lease] put, [1, key] delete, [2, lease_id, ttl] lease
 grant, [3, lease_id] lease revoke, [4, revision] compact. Segments are named by the seq of their
 first record; a later segment voids any record of an earlier one with seq >= its start (that is how
-a failed, rolled-back write that could not be cut off the old segment is made harmless).
+a failed, rolled-back write that could not be cut off the old segment is made harmless). Segments
+are preallocated, like etcd's: zeros after the last record are space not written yet, not damage.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -24,6 +26,11 @@ log = logging.getLogger("kube_tui.store")
 
 HEADER = struct.Struct("<II")
 MAX_RECORD = 256 << 20  # a length above this is garbage, not a record
+# A segment grows by this much at a time, reserved ahead of the records (as etcd preallocates its
+# segments): an fdatasync after an append that grows the file must also commit the file system's
+# journal for the new size. On the 2-core test VM (ext4) a 1 KB append + fdatasync took ~60 us of CPU
+# and ~135 us that way, ~46 us and ~104 us into space already allocated.
+PREALLOCATE = 4 << 20  # bytes
 PUT, DELETE, LEASE_GRANT, LEASE_REVOKE, COMPACT = range(5)
 
 WriteFn = Callable[[int, Any], int]  # os.write's shape; injectable so tests can fake ENOSPC
@@ -102,6 +109,8 @@ def read_records(data: bytes) -> tuple[list[tuple[list, int]], str | None]:
         if off + HEADER.size > n:
             return out, "torn record header"
         length, crc = HEADER.unpack_from(data, off)
+        if length == 0 and data.count(0, off) == n - off:
+            return out, None  # the preallocated rest of the segment: nothing was written there yet
         end = off + HEADER.size + length
         if length == 0 or length > MAX_RECORD:
             return out, f"bad record length {length}"
@@ -131,8 +140,9 @@ def _truncate(path: Path, size: int) -> None:
 def recover(directory: Path, after_seq: int) -> tuple[list[list], Path | None]:
     """Replay the segments: the records with seq > after_seq, contiguous, in order.
 
-    Cuts each segment at its first torn/corrupt record (logging how many bytes went) and returns
-    the last segment, which new records are appended to."""
+    Cuts each segment at its first torn/corrupt record (logging how many bytes went) or at the end
+    of its records (the unused preallocated space, silently), and returns the last segment, which new
+    records are appended to."""
     segments = list_segments(directory)
     records: list[list] = []
     expected = after_seq + 1
@@ -188,23 +198,33 @@ class Wal:
         self._sync: SyncFn = sync or os.fdatasync
         self._fd: int | None = None
         self.path: Path | None = None
-        self._size = 0
+        self._size = 0  # bytes of records: where the next one is written
+        self._allocated = 0  # bytes reserved for the segment (its file size)
+        self._can_preallocate = hasattr(os, "posix_fallocate")  # not on every platform
         self.fsyncs = 0
         self.bytes_written = 0
 
+    @property
+    def size(self) -> int:
+        """Bytes of records in the current segment (the file is longer where space is preallocated)."""
+        return self._size
+
     def open_segment(self, path: Path) -> None:
+        """Append to a segment that recover() has cut at its last record."""
         self.close()
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        # Not O_APPEND: the file is longer than its records once space is preallocated.
+        self._fd = os.open(path, os.O_WRONLY)
         self.path = path
-        self._size = os.fstat(self._fd).st_size
+        self._size = self._allocated = os.fstat(self._fd).st_size
+        os.lseek(self._fd, self._size, os.SEEK_SET)
 
     def new_segment(self, first_seq: int) -> None:
         self.close()
         path = self.dir / segment_name(first_seq)
         # O_TRUNC: a segment of this name can only hold records that failed and were rolled back.
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self.path = path
-        self._size = 0
+        self._size = self._allocated = 0
         fsync_dir(self.dir)
 
     def append(self, data: bytes, first_seq: int) -> None:
@@ -214,6 +234,8 @@ class Wal:
         fd = self._fd
         assert fd is not None
         try:
+            if self._size + len(data) > self._allocated:
+                self._preallocate(fd, len(data))
             write_all(self._write, fd, data)
             if self.fsync:
                 self._sync(fd)
@@ -223,6 +245,21 @@ class Wal:
             raise
         self._size += len(data)
         self.bytes_written += len(data)
+
+    def _preallocate(self, fd: int, need: int) -> None:
+        """Reserve the segment's next PREALLOCATE bytes (or `need`, if more) past its records."""
+        if not self._can_preallocate:
+            return
+        size = max(PREALLOCATE, need)
+        try:
+            os.posix_fallocate(fd, self._size, size)
+        except OSError as e:
+            # The append goes on without: the file grows with it (only the fsync is slower). If the disk
+            # is full, the write says so. A file system that cannot preallocate is not asked again.
+            self._can_preallocate = e.errno not in (errno.EOPNOTSUPP, errno.EINVAL)
+            log.debug("store: could not preallocate %d bytes of %s: %s", size, self.path, e)
+            return
+        self._allocated = self._size + size
 
     def _abandon(self) -> None:
         """After a failed write or fsync the file's tail is unknown: cut it back if we can, and

@@ -20,6 +20,7 @@ import pytest
 from control.store import ErrCompacted, Op, Store
 from control.store import snapshot as snapshot_module
 from control.store import store as store_module
+from control.store import wal as wal_module
 from control.store.wal import read_records
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,16 +73,16 @@ def workload() -> list[Action]:
 
 
 async def record_history(data: Path, snapshot_every: int) -> list[tuple[Path, int, State, int]]:
-    """Run the workload one acknowledged write at a time; after each: (segment, its size, state,
-    seq of the last durable record)."""
+    """Run the workload one acknowledged write at a time; after each: (segment, bytes of records in it,
+    state, seq of the last durable record)."""
     steps = []
     async with Store(data, snapshot_every=snapshot_every) as store:
         wal = store._wal
         assert wal is not None and wal.path is not None
-        steps.append((wal.path, wal.path.stat().st_size, state(store), store._durable_seq))
+        steps.append((wal.path, wal.size, state(store), store._durable_seq))
         for action in workload():
             await action(store)
-            steps.append((wal.path, wal.path.stat().st_size, state(store), store._durable_seq))
+            steps.append((wal.path, wal.size, state(store), store._durable_seq))
     return steps
 
 
@@ -289,3 +290,65 @@ async def test_a_segment_after_a_gap_is_set_aside(tmp_path: Path, caplog: pytest
         await store.put("/next", b"1")
     assert not stray.exists() and (data / "wal-00000000000000ff.corrupt").exists()
     assert any("missing" in r.getMessage() for r in caplog.records)
+
+
+async def test_segments_are_preallocated_and_the_unused_space_is_not_damage(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    data = tmp_path / "data"
+    steps = await record_history(data, 10**9)
+    segment, size = steps[-1][0], steps[-1][1]
+    raw = segment.read_bytes()
+    # Space reserved past the records (so most fsyncs need no journal commit), and zeros there.
+    assert len(raw) >= wal_module.PREALLOCATE > size and not raw[size:].strip(b"\0")
+    records, why = read_records(raw)
+    assert why is None and records[-1][1] == size
+    caplog.set_level(logging.WARNING, logger="kube_tui.store")
+    async with Store(data) as store:
+        assert state(store) == steps[-1][2]
+        await store.put("/next", b"1")  # written right after the last record, not after the reserved space
+        final = state(store)
+    assert not caplog.records
+    records, why = read_records(segment.read_bytes())
+    assert why is None and records[-1][0][2] == [[wal_module.PUT, "/next", b"1", 0]]
+    async with Store(data) as store:
+        assert state(store) == final
+
+
+async def test_a_torn_record_before_the_unused_space_is_still_cut(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    data = tmp_path / "data"
+    steps = await record_history(data, 10**9)
+    segment, last_start = steps[-1][0], steps[-2][1]
+    raw = bytearray(segment.read_bytes())
+    raw[last_start + 10] ^= 0x40  # the last record is damaged; the preallocated zeros follow it
+    segment.write_bytes(bytes(raw))
+    caplog.set_level(logging.WARNING, logger="kube_tui.store")
+    async with Store(data) as store:
+        assert state(store) == steps[-2][2]
+    assert any("crc mismatch" in r.getMessage() and f"at offset {last_start}" in r.getMessage()
+               for r in caplog.records)
+
+
+@pytest.mark.parametrize("err", [errno.EOPNOTSUPP, errno.ENOSPC])
+async def test_appends_go_on_where_space_cannot_be_preallocated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, err: int) -> None:
+    data = tmp_path / "data"
+    calls: list[int] = []
+
+    def no_fallocate(fd: int, offset: int, length: int) -> None:
+        calls.append(offset)
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(os, "posix_fallocate", no_fallocate)
+    async with Store(data) as store:
+        for i in range(3):
+            await store.put(f"/k/{i}", b"v")
+        wal = store._wal
+        assert wal is not None and wal.path is not None
+        assert wal.path.stat().st_size == wal.size  # the file just grew with each append
+        final = state(store)
+    # A file system that cannot preallocate is asked once; a full disk again at the next append.
+    assert len(calls) == (1 if err == errno.EOPNOTSUPP else 3)
+    monkeypatch.undo()
+    async with Store(data) as store:
+        assert state(store) == final
