@@ -89,6 +89,7 @@ class Api:
         self.cluster_ips = IPAllocator(SERVICE_CIDR)
         self.node_ports = PortAllocator(*NODE_PORT_RANGE)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
+        self._namespace_phases: dict[str, tuple[int, Any]] = {}  # namespace -> (mod_revision, status.phase)
         self.verbs: dict[str, Handler] = {
             "hello": self.hello,
             "create": self.create,
@@ -198,9 +199,14 @@ class Api:
             return
         kv = self.store.get(f"/registry/namespaces/{ns}")
         if kv is None:
+            self._namespace_phases.pop(ns, None)
             raise errors.not_found("namespaces", ns)
-        nso = decode(kv.value, kv.mod_revision)
-        if (nso.get("status") or {}).get("phase") == "Terminating":
+        # Every create asks: decode each version of the namespace once, not once per create.
+        known = self._namespace_phases.get(ns)
+        if known is None or known[0] != kv.mod_revision:
+            nso = decode(kv.value, kv.mod_revision)
+            known = self._namespace_phases[ns] = (kv.mod_revision, (nso.get("status") or {}).get("phase"))
+        if known[1] == "Terminating":
             raise errors.ApiError(
                 403,
                 "Forbidden",

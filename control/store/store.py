@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
 from control.store import snapshot
 from control.store.errors import ErrCompacted, ErrFutureRev, ErrLeaseNotFound, StoreError
 from control.store.lease import LeaseTable
-from control.store.mvcc import Event, KeyValue, Mvcc
+from control.store.mvcc import Event, KeyValue, Mark, Mvcc
 from control.store.txn import Compare, Op, TxnResult
 from control.store.wal import (
     COMPACT,
@@ -67,6 +67,15 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+class _Batch(NamedTuple):
+    """Records flushed together: their writers, their framed bytes, and the state to commit once durable."""
+
+    waiters: list[asyncio.Future[None]]
+    data: bytes
+    mark: Mark
+    seq: int
+
+
 class Store:
     """An etcd-shaped MVCC store. `data_dir=None` keeps it in memory only (same semantics)."""
 
@@ -93,7 +102,8 @@ class Store:
         self._durable_seq = 0  # last record known durable
         self._buf: list[bytes] = []  # framed records waiting for the next flush
         self._waiters: list[asyncio.Future[None]] = []  # writers of those records
-        self._flusher: asyncio.Task[None] | None = None
+        self._flush_handle: asyncio.Handle | None = None  # the next batch's flush, due on the next turn of the loop
+        self._flusher: asyncio.Task[None] | None = None  # a flush that must wait: the writer thread, a new segment
         self._subscribers: list[Subscriber] = []
         self._wal: Wal | None = None
         self._executor: ThreadPoolExecutor | None = None  # the WAL's writer thread
@@ -138,8 +148,14 @@ class Store:
                 await self._lease_task
             except asyncio.CancelledError:
                 pass
-        while self._flusher is not None or self._snap_task is not None:
-            await asyncio.shield(self._flusher or self._snap_task)  # type: ignore[arg-type]
+        while True:
+            if self._flush_handle is not None:  # a batch due on the next turn of the loop: flush it now
+                self._flush_handle.cancel()
+                self._flush_soon()
+            pending = self._flusher or self._snap_task
+            if pending is None:
+                break
+            await asyncio.shield(pending)
         if self._wal is not None:
             self._wal.close()
         for executor in (self._executor, self._snap_executor):
@@ -449,46 +465,87 @@ class Store:
         assert loop is not None
         fut = loop.create_future()
         self._waiters.append(fut)
-        if self._flusher is None:
-            self._flusher = loop.create_task(self._flush())
+        if self._flush_handle is None and self._flusher is None:
+            # On the next turn of the loop: every writer that runs in this turn joins the batch.
+            self._flush_handle = loop.call_soon(self._flush_soon)
         return fut
 
-    async def _flush(self) -> None:
-        """Write and fsync everything queued as one batch; what arrives meanwhile is the next batch."""
+    def _take_batch(self) -> _Batch:
+        """Everything queued so far, as one batch; what arrives after it is the next batch."""
+        waiters, self._waiters = self._waiters, []
+        buf, self._buf = self._buf, []
+        return _Batch(waiters, b"".join(buf), self._mvcc.mark(), self._seq)
+
+    def _flush_soon(self) -> None:
+        """Flush the batch queued since the last one. While the disk is fast this is a plain callback
+        that writes and fsyncs on the loop's thread: no Task to create and step for every batch. A batch
+        that must wait (the writer thread, or a new segment for a snapshot) goes to the _flush task."""
+        self._flush_handle = None
+        batch = self._take_batch()
+        if self._to_thread(batch):
+            self._flusher = self._loop.create_task(self._flush(batch))  # type: ignore[union-attr]
+            return
+        self._write_and_commit(batch)
+        if self._snapshot_due():
+            self._flusher = self._loop.create_task(self._flush())  # type: ignore[union-attr]
+
+    async def _flush(self, batch: _Batch | None = None) -> None:
+        """Flush batches until none is queued, waiting for the writer thread where the disk is slow;
+        writers that arrive meanwhile queue up as the next batch."""
         loop = self._loop
         assert loop is not None
         try:
-            while self._waiters:
-                waiters, self._waiters = self._waiters, []
-                buf, self._buf = self._buf, []
-                mark, seq = self._mvcc.mark(), self._seq
-                if buf and self._wal is not None:
-                    data = b"".join(buf)
+            while True:
+                if batch is None:
+                    if self._snapshot_due():
+                        await self._start_snapshot()
+                    if not self._waiters:
+                        return
+                    batch = self._take_batch()
+                if self._to_thread(batch):
                     try:
-                        if self._append_inline(len(data)):
-                            took = self._append(data, self._durable_seq + 1)
-                        else:
-                            took = await loop.run_in_executor(self._executor, self._append, data,
-                                                              self._durable_seq + 1)
+                        took = await loop.run_in_executor(self._executor, self._append, batch.data,
+                                                          self._durable_seq + 1)
                     except Exception as e:  # any failure must roll back, not hang writers
-                        self._abort(e, waiters)
-                        continue
-                    avg = self._append_avg
-                    self._append_avg = took if avg is None else avg + (took - avg) / 8
-                    self._append_last = took
-                self._commit(mark, seq, waiters)
-                if (self._wal is not None and self._since_snapshot >= self._snapshot_every
-                        and self._snap_task is None):
-                    await self._start_snapshot()
+                        self._abort(e, batch.waiters)
+                    else:
+                        self._appended(took)
+                        self._commit(batch.mark, batch.seq, batch.waiters)
+                else:
+                    self._write_and_commit(batch)
+                batch = None
         finally:
             self._flusher = None
 
+    def _write_and_commit(self, batch: _Batch) -> None:
+        """Append and fsync the batch on this thread, then commit it (or take it back if that failed)."""
+        if batch.data and self._wal is not None:
+            try:
+                took = self._append(batch.data, self._durable_seq + 1)
+            except Exception as e:  # any failure must roll back, not hang writers
+                self._abort(e, batch.waiters)
+                return
+            self._appended(took)
+        self._commit(batch.mark, batch.seq, batch.waiters)
+
+    def _appended(self, took: float) -> None:
+        avg = self._append_avg
+        self._append_avg = took if avg is None else avg + (took - avg) / 8
+        self._append_last = took
+
+    def _snapshot_due(self) -> bool:
+        return self._wal is not None and self._since_snapshot >= self._snapshot_every and self._snap_task is None
+
     def _append(self, data: bytes, first_seq: int) -> float:
-        """Write and fsync one batch (on whichever thread _flush chose); returns the seconds it took."""
+        """Write and fsync one batch (on the loop's thread or the writer thread); returns the seconds it took."""
         assert self._wal is not None
         t0 = time.perf_counter()
         self._wal.append(data, first_seq)
         return time.perf_counter() - t0
+
+    def _to_thread(self, batch: _Batch) -> bool:
+        """Whether the batch's append must go to the writer thread: the disk is slow, or the batch big."""
+        return bool(batch.data) and self._wal is not None and not self._append_inline(len(batch.data))
 
     def _append_inline(self, size: int) -> bool:
         avg = self._append_avg

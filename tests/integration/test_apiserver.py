@@ -89,6 +89,34 @@ async def test_already_exists_and_not_found_namespace(client: Client) -> None:
     assert (e.value.code, e.value.message) == (404, 'namespaces "mem-example" not found')
 
 
+async def test_no_new_content_in_a_terminating_namespace(plane: ControlPlane, client: Client) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}})
+    first = pod("a")
+    first["metadata"]["namespace"] = "doomed"
+    await client.create(first)  # the server has now seen the namespace Active
+    await client.delete("namespace", "doomed")  # it has content: Terminating until that is gone
+    second = pod("b")
+    second["metadata"]["namespace"] = "doomed"
+    with pytest.raises(ApiError) as e:
+        await client.create(second)
+    assert (e.value.code, e.value.message) == (
+        403, "pods is forbidden: unable to create new content in namespace doomed because it is being terminated")
+    # Gone and made again: the new namespace takes content.
+    await client.delete("pod", "a", namespace="doomed")
+    assert plane.store is not None and plane.store.get("/registry/namespaces/doomed") is not None
+    await client.delete("namespace", "doomed")
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}})
+    assert (await client.create(second))["metadata"]["namespace"] == "doomed"
+
+
+async def test_requests_leave_no_tasks_behind(plane: ControlPlane, client: Client) -> None:
+    for i in range(20):
+        await client.create(pod(f"p{i}"))
+    with pytest.raises(ApiError):
+        await client.create(pod("p0"))
+    assert plane.server is not None and not plane.server._tasks
+
+
 async def test_invalid_object_lists_every_bad_field(plane: ControlPlane, client: Client) -> None:
     assert plane.store is not None
     before = plane.store.revision

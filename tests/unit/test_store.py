@@ -364,6 +364,90 @@ async def test_fast_fsync_runs_on_the_loop_and_a_slow_disk_moves_to_the_writer_t
         assert store.revision == 8
 
 
+class WatchedSync:
+    """An os.fdatasync stand-in that records, at each fsync, what the store had made visible so far."""
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+        self.seen: list[int] = []  # revisions the store's subscriber has been given
+        self.fail: OSError | None = None
+        self.at_fsync: list[dict[str, Any]] = []
+        self.loop_thread = threading.get_ident()
+
+    def __call__(self, fd: int) -> None:
+        assert self.store is not None
+        on_loop = threading.get_ident() == self.loop_thread
+        self.at_fsync.append({
+            "on_loop": on_loop, "revision": self.store.revision, "seen": list(self.seen),
+            # the inline flush is a plain callback: no Task runs it
+            "task": asyncio.current_task() if on_loop else None, "flusher": self.store._flusher,
+        })
+        if self.fail is not None:
+            raise self.fail
+        os.fdatasync(fd)
+
+    def watch(self, store: Store) -> None:
+        self.store = store
+        store.subscribe(lambda evs: self.seen.extend(e.kv.mod_revision for e in evs))
+
+
+@pytest.mark.parametrize("where", ["loop", "thread"])
+async def test_a_batch_is_acknowledged_only_after_its_fsync(tmp_path: Path, where: str) -> None:
+    sync = WatchedSync()
+    seen = sync.seen
+    async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0.05 if where == "loop" else 0) as store:
+        sync.watch(store)
+        await store.put("/warm-up", b"0")  # the first append is measured on the writer thread
+        sync.at_fsync.clear()
+        writers = [asyncio.create_task(store.put(f"/k/{i}", b"v")) for i in range(10)]
+        await asyncio.sleep(0)  # every writer has queued its record: one batch
+        assert not any(w.done() for w in writers)
+        revs = [rev for rev, _ in await asyncio.gather(*writers)]
+        assert sorted(revs) == list(range(2, 12)) and seen == list(range(1, 12))
+        [fsync] = sync.at_fsync  # one fsync for the batch, and when it ran nothing of it was visible
+        assert fsync["revision"] == 1 and fsync["seen"] == [1]
+        assert fsync["on_loop"] == (where == "loop")
+        if where == "loop":
+            assert fsync["task"] is None and fsync["flusher"] is None
+        else:
+            assert fsync["flusher"] is not None  # a Task waits for the writer thread
+        assert store._flush_handle is None and store._flusher is None
+    async with Store(tmp_path / "d") as store:
+        assert store.revision == 11
+
+
+@pytest.mark.parametrize("where", ["loop", "thread"])
+async def test_a_failed_fsync_fails_every_writer_of_the_batch(tmp_path: Path, where: str) -> None:
+    sync = WatchedSync()
+    seen = sync.seen
+    async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0.05 if where == "loop" else 0) as store:
+        sync.watch(store)
+        await store.put("/a", b"1")
+        before = dump(store)
+        sync.fail, sync.at_fsync = OSError(errno.EIO, os.strerror(errno.EIO)), []
+        results = await asyncio.gather(store.put("/a", b"2"), store.delete("/a"), store.put("/b", b"1"),
+                                       store.txn([], [Op.put("/c", b"1")], []), return_exceptions=True)
+        assert [fs["on_loop"] for fs in sync.at_fsync] == [where == "loop"]  # one batch, one fsync
+        assert all(isinstance(r, StoreError) and "EIO" in str(r) for r in results), results
+        assert dump(store) == before and store.revision == 1 and seen == [1]
+        assert store._mvcc.revision == 1 and not store._mvcc.journal
+        sync.fail = None
+        assert (await store.put("/b", b"2"))[0] == 2
+        after = dump(store)
+    async with Store(tmp_path / "d") as store:
+        assert dump(store) == after and store.revision == 2
+
+
+async def test_close_finishes_the_writes_queued_before_it(tmp_path: Path) -> None:
+    async with Store(tmp_path / "d") as store:
+        writers = [asyncio.create_task(store.put(f"/k/{i}", b"v")) for i in range(5)]
+        await asyncio.sleep(0)  # queued; their batch is due on the next turn of the loop
+        assert store._flush_handle is not None
+    assert [rev for rev, _ in await asyncio.gather(*writers)] == [1, 2, 3, 4, 5]
+    async with Store(tmp_path / "d") as store:
+        assert store.revision == 5
+
+
 class FailingWrite:
     """An os.write stand-in that fails with `err` while armed (optionally after writing `partial` bytes)."""
 

@@ -276,6 +276,21 @@ def test_basic_shapes_of_cluster_kinds() -> None:
     ]
 
 
+def test_negative_quantities_and_bad_annotation_keys_every_time() -> None:
+    p = pod(containers=[{"name": "c", "image": "x",
+                         "resources": {"requests": {"cpu": "-100m", "memory": "0"}, "limits": {"cpu": "-1"}}}])
+    p["metadata"]["annotations"] = {"Bad Key": "x", "example.com/ok": "y"}
+    want = [
+        'metadata.annotations: Invalid value: "Bad Key": name part must consist of alphanumeric characters, '
+        "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  "
+        "or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        'spec.containers[0].resources.limits[cpu]: Invalid value: "-1": must be greater than or equal to 0',
+        'spec.containers[0].resources.requests[cpu]: Invalid value: "-100m": must be greater than or equal to 0',
+    ]
+    # Rule checks are remembered per value: asking again must give the same answer.
+    assert messages(p) == want and messages(p) == want
+
+
 def test_unknown_fields_warn_like_kubectl() -> None:
     d = deployment(replica=3)
     d["spec"]["template"]["spec"]["containers"][0]["imagePolicy"] = "Always"

@@ -104,11 +104,11 @@ def as_list(errs: Errors, v: Any, path: str) -> list[Any]:
 
 
 @lru_cache(maxsize=16384)
-def _rule_messages(rule: NameRule, value: str) -> tuple[str, ...]:
-    # Names and label keys repeat from object to object: each is checked against its rule once.
+def rule_messages(rule: NameRule, value: str) -> tuple[str, ...]:
+    """rule(value), remembered: names, label and annotation keys repeat from object to object."""
     return tuple(rule(value))
 
 
 def check_name(errs: Errors, value: str, path: str, rule: NameRule) -> None:
-    for msg in _rule_messages(rule, value) if isinstance(value, str) else rule(value):
+    for msg in rule_messages(rule, value) if isinstance(value, str) else rule(value):
         invalid(errs, path, value, msg)

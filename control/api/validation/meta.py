@@ -15,6 +15,7 @@ from control.api.validation.field import (
     int_field,
     invalid,
     required,
+    rule_messages,
     shown,
     str_field,
 )
@@ -40,7 +41,7 @@ def validate_annotations(errs: Errors, annotations: Any, path: str) -> None:
     annotations = as_dict(errs, annotations, path)
     total = 0
     for key, value in (annotations or {}).items():
-        for msg in is_qualified_name(str(key).lower()):
+        for msg in rule_messages(is_qualified_name, str(key).lower()):
             invalid(errs, path, key, msg)
         if not isinstance(value, str):
             invalid(errs, path, shown(value), "must be a string")
