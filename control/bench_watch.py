@@ -115,17 +115,19 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
         inf = Informer(client, "Pod", silence_timeout=30)
         lat: list[float] = []
         times: list[float] = []
-        cpu = [0.0, 0.0]  # process CPU seconds (all threads) at the first and the last event
+        cpu = [0.0, 0.0]  # process CPU seconds (all threads) at the first and the last event (a system call: not per event)
         all_seen = asyncio.Event()
 
         def seen(obj: dict) -> None:
             sent = float((obj["metadata"].get("annotations") or {}).get("bench/sent", 0))
             now = time.time()
-            cpu[not times] = time.process_time()
+            if not times:
+                cpu[0] = time.process_time()
             times.append(now)
             if sent:
                 lat.append((now - sent) * 1000)
             if len(times) >= expect:
+                cpu[1] = time.process_time()
                 all_seen.set()
 
         inf.add_handler(seen, lambda _o, n: seen(n), None)
@@ -138,7 +140,7 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
             pass  # reported as incomplete delivery
         gcs = gcpolicy.stats()
         q.put({"n": len(times), "first": times[0] if times else 0, "last": times[-1] if times else 0, "lat": lat,
-               "cpu": cpu[0] - cpu[1],
+               "cpu": (cpu[1] or time.process_time()) - cpu[0],
                "relists": inf.relists, "gc_max_ms": max(gcs.max_pause_ms) if gcs else 0.0})
         await inf.stop()
         await client.close()
