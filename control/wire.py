@@ -158,13 +158,6 @@ def parse_events(frame: bytes, *, limit: int = MAX_FRAME) -> list[dict]:
     return [msg]
 
 
-def parse_event(frame: bytes, *, limit: int = MAX_FRAME) -> dict:
-    """Decode one watch event (not a batch); raises FrameError for anything malformed."""
-    msg = unpack(frame, limit=limit)
-    _check_event(msg)
-    return msg  # type: ignore[no-any-return]
-
-
 def _check_event(msg: Any) -> None:
     if not isinstance(msg, dict) or msg.get("v") != VERSION:
         raise FrameError("malformed watch event: not a version-1 envelope")
