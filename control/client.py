@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,13 +13,17 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from control import curve, errors, wire
+from control import curve, errors, wire, zmtp
 from control.api import kinds
 from control.errors import ApiError
 
 log = logging.getLogger("kube_tui.client")
 
 IDEMPOTENT = ("hello", "get", "list", "range", "logs")
+
+# Watch topics are read by control/zmtp.py on the event loop (one thread wake-up per message instead of
+# libzmq's two) unless CURVE is on or this is set: KUBE_TUI_WATCH_SOCKET=libzmq.
+WATCH_SOCKET = os.environ.get("KUBE_TUI_WATCH_SOCKET", "zmtp")
 
 
 class Client:
@@ -59,6 +64,7 @@ class Client:
         # Plain (not asyncio) sockets, each read by an Inbox: no Future or task wake-up per message.
         self._dealer: zmq.Socket | None = None
         self._sub: zmq.Socket | None = None
+        self._subscriber: zmtp.Subscriber | None = None  # instead of _sub, where it can
         self._topics: dict[bytes, list[Callable[[dict], None]]] = {}
         self._responses: wire.Inbox | None = None
         self._events: wire.Inbox | None = None
@@ -325,11 +331,16 @@ class Client:
 
     # -- watch ------------------------------------------------------------------------------------
     def _open_sub(self) -> None:
-        if self._events is not None:
-            self._events.close()
-        if self._sub is not None:
-            self._sub.close(linger=0)
+        self._close_sub()
         assert self.watch_address is not None
+        plain = self.hello.get("watch_auth") == "plain" and self.token
+        if WATCH_SOCKET != "libzmq" and not self.server_key and zmtp.speaks(self.watch_address):
+            self._subscriber = zmtp.Subscriber(
+                self.watch_address, self._on_event, max_message=self.max_frame * 4, name=f"{self.identity}-watch",
+                username=b"token" if plain else None, password=self.token.encode() if plain and self.token else None)
+            for topic in self._topics:
+                self._subscriber.subscribe(topic)
+            return
         sub = zmq.Socket(self.ctx, zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.RCVHWM, 200_000)
@@ -340,7 +351,7 @@ class Client:
         if self.server_key:
             pub, sec = curve.client_keypair(self.token)
             self._set_curve(sub, pub, sec)
-        elif self.hello.get("watch_auth") == "plain" and self.token:
+        elif plain and self.token:
             sub.setsockopt(zmq.PLAIN_USERNAME, b"token")
             sub.setsockopt(zmq.PLAIN_PASSWORD, self.token.encode())
         sub.connect(self.watch_address)
@@ -348,6 +359,17 @@ class Client:
             sub.setsockopt(zmq.SUBSCRIBE, topic)
         self._sub = sub
         self._events = wire.Inbox(sub, self._on_event, name=f"{self.identity}-watch")
+
+    def _close_sub(self) -> None:
+        if self._subscriber is not None:
+            self._subscriber.close()
+            self._subscriber = None
+        if self._events is not None:
+            self._events.close()
+            self._events = None
+        if self._sub is not None:
+            self._sub.close(linger=0)
+            self._sub = None
 
     def _set_curve(self, sock: zmq.Socket, public: bytes, secret: bytes) -> None:
         assert self.server_key is not None
@@ -360,7 +382,9 @@ class Client:
         # A topic's list of handlers is replaced, never changed in place: delivery iterates it without a copy.
         fns = self._topics.get(topic, [])
         self._topics[topic] = [*fns, fn]
-        if not fns and self._sub is not None:
+        if not fns and self._subscriber is not None:
+            self._subscriber.subscribe(topic)
+        elif not fns and self._sub is not None:
             self._sub.setsockopt(zmq.SUBSCRIBE, topic)
             if self._events is not None:
                 self._events.recheck()
@@ -375,7 +399,9 @@ class Client:
                 self._topics[topic] = rest
                 return
             del self._topics[topic]
-            if self._sub is not None and not self._closed:
+            if self._subscriber is not None:
+                self._subscriber.unsubscribe(topic)
+            elif self._sub is not None and not self._closed:
                 self._sub.setsockopt(zmq.UNSUBSCRIBE, topic)
                 if self._events is not None:
                     self._events.recheck()
@@ -403,13 +429,15 @@ class Client:
 
     async def close(self) -> None:
         self._closed = True
-        for inbox in (self._responses, self._events):
-            if inbox is not None:
-                inbox.close()
-        for s in (self._dealer, self._sub):
-            if s is not None:
-                s.close(linger=0)
+        subscriber = self._subscriber
+        self._close_sub()
+        if self._responses is not None:
+            self._responses.close()
+        if self._dealer is not None:
+            self._dealer.close(linger=0)
         for fut in self._pending.values():
             if not fut.done():
                 fut.cancel()
         self._pending.clear()
+        if subscriber is not None:
+            await subscriber.wait_closed()

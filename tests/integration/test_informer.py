@@ -68,7 +68,15 @@ async def lossy(tmp_path: Path):
     await p.stop()
 
 
-async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPlane) -> None:
+def uses(client: Client, watch_socket: str) -> bool:
+    """The client reads its watch topics with the socket asked for: control/zmtp.py, or libzmq's SUB."""
+    return client._subscriber is not None if watch_socket == "zmtp" else client._sub is not None
+
+
+@pytest.mark.parametrize("watch_socket", ["zmtp", "libzmq"])
+async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPlane, watch_socket: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("control.client.WATCH_SOCKET", watch_socket)
     client = lossy.client("test")
     watcher = lossy.client("watcher")
     await client.connect()
@@ -79,6 +87,7 @@ async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPla
                     lambda o: seen.__setitem__("delete", seen["delete"] + 1))
     await inf.start()
     await inf.wait_synced()
+    assert uses(watcher, watch_socket)
     await churn(client, 60, random.Random(1))
     truth = await store_view(client, "pods")
     await wait_for(lambda: cache_view(inf) == truth, timeout=15, what="the informer cache to equal the store")
@@ -103,7 +112,9 @@ async def test_node_topic_sees_only_its_pods_and_deletes_on_leaving(plane: Contr
     await inf.stop()
 
 
-async def test_relists_after_api_server_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("watch_socket", ["zmtp", "libzmq"])
+async def test_relists_after_api_server_restart(tmp_path: Path, watch_socket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("control.client.WATCH_SOCKET", watch_socket)
     data = tmp_path / "data"
     first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
     await first.start()
@@ -115,6 +126,7 @@ async def test_relists_after_api_server_restart(tmp_path: Path) -> None:
     inf = Informer(watcher, "Pod", silence_timeout=1.0)
     await inf.start()
     await inf.wait_synced()
+    assert uses(watcher, watch_socket)
     await writer.close()
     await first.stop()
     # deleted and created while the watcher was not looking: the relist must notice both

@@ -1,0 +1,361 @@
+"""A SUB socket's receiving end that speaks ZMTP 3.0 itself, on the event loop's own TCP connection.
+
+libzmq does all socket I/O on an I/O thread of its own: every watch message wakes that thread for the
+TCP data, and then the event loop's thread through libzmq's mailbox. On a small machine each of those
+wake-ups costs more CPU than reading and decoding the event. Here the event loop reads the TCP socket
+itself, so a message costs one wake-up. The API server's side is untouched: libzmq's XPUB sees an
+ordinary SUB peer (ZMTP 3.0, https://rfc.zeromq.org/spec/23/) with the NULL or PLAIN mechanism
+(https://rfc.zeromq.org/spec/24/). CURVE, and any transport but tcp://, stay with libzmq's SUB.
+
+Like libzmq's SUB it reconnects by itself (the interval doubling up to a maximum), resends its
+subscriptions on every new connection, and drops a connection whose frames break the protocol or the
+size limit. What went missing meanwhile is the informer's business: the topics are sequenced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger("kube_tui.zmtp")
+
+GREETING_SIZE = 64
+_MORE, _LONG, _COMMAND = 0x01, 0x02, 0x04
+HANDSHAKE_TIMEOUT = 10.0  # seconds; libzmq's ZMQ_HANDSHAKE_IVL is 30
+
+
+def speaks(address: str) -> bool:
+    """True for the endpoints this module can reach (tcp://host:port)."""
+    return address.startswith("tcp://") and ":" in address[len("tcp://"):]
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """tcp://host:port (or tcp://[v6]:port) as (host, port)."""
+    host, _, port = address[len("tcp://"):].rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def greeting(mechanism: bytes) -> bytes:
+    """Our 64-byte greeting: signature, version 3.0, mechanism, as-server 0, filler."""
+    return b"\xff" + bytes(8) + b"\x7f" + bytes((3, 0)) + mechanism.ljust(20, b"\x00") + b"\x00" + bytes(31)
+
+
+def frame(body: bytes, flags: int = 0) -> bytes:
+    """One ZMTP frame: flags, a short (1 byte) or long (8 bytes) size, the body."""
+    if len(body) < 256:
+        return bytes((flags, len(body))) + body
+    return bytes((flags | _LONG,)) + len(body).to_bytes(8, "big") + body
+
+
+def command(name: bytes, body: bytes = b"") -> bytes:
+    return frame(bytes((len(name),)) + name + body, _COMMAND)
+
+
+def properties(props: dict[bytes, bytes]) -> bytes:
+    """Metadata as READY and INITIATE carry it: name-size, name, 4-byte value-size, value."""
+    return b"".join(bytes((len(k),)) + k + len(v).to_bytes(4, "big") + v for k, v in props.items())
+
+
+def parse_properties(data: bytes) -> dict[bytes, bytes]:
+    out: dict[bytes, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        n = data[pos]
+        name = data[pos + 1:pos + 1 + n]
+        size = int.from_bytes(data[pos + 1 + n:pos + 5 + n], "big")
+        value = data[pos + 5 + n:pos + 5 + n + size]
+        if len(name) != n or len(value) != size:
+            raise ValueError("truncated metadata")
+        out[name.lower()] = value
+        pos += 5 + n + size
+    return out
+
+
+def subscription(topic: bytes, on: bool = True) -> bytes:
+    """A ZMTP 3.0 (un)subscription: a message whose first byte is 1 (subscribe) or 0 (cancel)."""
+    return frame((b"\x01" if on else b"\x00") + topic)
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class Subscriber:
+    """Receives the messages of the topics it subscribes to, handing each to on_message(frames).
+
+    subscribe() and unsubscribe() take effect on the current connection and on every later one.
+    `max_message` bounds one frame and one whole message (0: no limit): a larger one drops the
+    connection, as libzmq's ZMQ_MAXMSGSIZE does.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        on_message: Callable[[list[bytes]], None],
+        *,
+        username: bytes | None = None,
+        password: bytes | None = None,
+        max_message: int = 0,
+        reconnect_ivl: float = 0.05,
+        reconnect_ivl_max: float = 1.0,
+        name: str = "sub",
+    ) -> None:
+        if not speaks(address):
+            raise ValueError(f"zmtp: cannot connect to {address!r}: only tcp://host:port is supported")
+        self.address = address
+        self.on_message = on_message
+        self.username = username
+        self.password = password if password is not None else (b"" if username is not None else None)
+        self.max_message = max_message
+        self.reconnect_ivl = reconnect_ivl
+        self.reconnect_ivl_max = reconnect_ivl_max
+        self.name = name
+        self.topics: set[bytes] = set()
+        self.handshakes = 0  # connections that got through the handshake
+        self.errors = 0  # connections dropped for a protocol error, a refusal or the size limit
+        self.last_error: str | None = None
+        self._conn: _Connection | None = None
+        self._closed = False
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name=f"{name}-zmtp")
+
+    @property
+    def ready(self) -> bool:
+        """Connected and through the handshake: subscriptions sent now reach the publisher."""
+        return self._conn is not None and self._conn.open
+
+    def subscribe(self, topic: bytes) -> None:
+        if topic not in self.topics:
+            self.topics.add(topic)
+            if self._conn is not None:
+                self._conn.send_subscription(topic, True)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if topic in self.topics:
+            self.topics.discard(topic)
+            if self._conn is not None:
+                self._conn.send_subscription(topic, False)
+
+    def close(self) -> None:
+        """Stop at once: the connection is dropped and no reconnect follows."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._conn is not None:
+            self._conn.abort()
+        self._task.cancel()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def _failed(self, reason: str) -> None:
+        self.errors += 1
+        # Once at warning level per distinct reason: a refused credential is retried every second.
+        (log.debug if reason == self.last_error else log.warning)("%s: watch connection to %s dropped: %s",
+                                                                 self.name, self.address, reason)
+        self.last_error = reason
+
+    async def _run(self) -> None:
+        host, port = split_address(self.address)
+        delay = self.reconnect_ivl
+        while not self._closed:
+            conn = _Connection(self)
+            try:
+                await self._loop.create_connection(lambda c=conn: c, host, port)  # type: ignore[misc]
+            except OSError as e:
+                log.debug("%s: cannot connect to %s: %s", self.name, self.address, e)
+            else:
+                self._conn = conn
+                await conn.lost
+                self._conn = None
+                if conn.was_open:
+                    delay = self.reconnect_ivl  # a session that worked: start the back-off again
+            if self._closed:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.reconnect_ivl_max)
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection: greeting, handshake, then frames."""
+
+    def __init__(self, sub: Subscriber) -> None:
+        self.sub = sub
+        self.lost: asyncio.Future[None] = sub._loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.open = False
+        self.was_open = False
+        self._greeted = False
+        self._dead = False
+        self._plain = sub.username is not None
+        self._chunks: list[bytes] = []  # an incomplete frame's bytes so far, joined once it is whole
+        self._have = 0
+        self._need = 0
+        self._parts: list[bytes] = []  # the frames of a message whose last frame is still to come
+        self._parts_size = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._timer = self.sub._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
+                                                f"{HANDSHAKE_TIMEOUT:.0f}s: is it a ZeroMQ PUB endpoint?")
+        out = greeting(b"PLAIN" if self._plain else b"NULL")
+        if self._plain:
+            user, password = self.sub.username or b"", self.sub.password or b""
+            out += command(b"HELLO", bytes((len(user),)) + user + bytes((len(password),)) + password)
+        else:
+            out += command(b"READY", properties({b"Socket-Type": b"SUB"}))
+        transport.write(out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._dead = True
+        self.open = False
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self._chunks:
+            self._chunks.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return
+            data = b"".join(self._chunks)
+            self._chunks = []
+        try:
+            pos = self._parse(data)
+        except ProtocolError as e:
+            self._fail(str(e))
+            return
+        if pos < len(data) and not self._dead:
+            rest = data[pos:]
+            self._chunks = [rest]
+            self._have = len(rest)
+
+    # -- sending ----------------------------------------------------------------------------
+    def send_subscription(self, topic: bytes, on: bool) -> None:
+        if self.open and self.transport is not None:
+            self.transport.write(subscription(topic, on))
+
+    def abort(self) -> None:
+        self._dead = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _fail(self, reason: str) -> None:
+        if not self._dead:
+            self.sub._failed(reason)
+            self.abort()
+
+    # -- receiving --------------------------------------------------------------------------
+    def _parse(self, data: bytes) -> int:
+        """Handle every whole frame in data; return where the incomplete rest begins."""
+        n = len(data)
+        pos = 0
+        if not self._greeted:
+            if n < GREETING_SIZE:
+                self._need = GREETING_SIZE
+                return 0
+            self._greeting(data[:GREETING_SIZE])
+            self._greeted = True
+            pos = GREETING_SIZE
+        limit = self.sub.max_message
+        while pos < n and not self._dead:
+            flags = data[pos]
+            if flags & _LONG:
+                if n - pos < 9:
+                    self._need = 9
+                    break
+                size = int.from_bytes(data[pos + 1:pos + 9], "big")
+                start = pos + 9
+            else:
+                if n - pos < 2:
+                    self._need = 2
+                    break
+                size = data[pos + 1]
+                start = pos + 2
+            if flags & 0xF8:
+                raise ProtocolError(f"malformed frame: reserved flag bits set ({flags:#04x})")
+            if limit and size > limit:
+                raise ProtocolError(f"a frame of {size} bytes exceeds the limit of {limit} bytes")
+            end = start + size
+            if end > n:
+                self._need = end - pos
+                break
+            body = data[start:end]
+            pos = end
+            if flags & _COMMAND:
+                self._command(body)
+                continue
+            if not self.open:
+                raise ProtocolError("a message before the handshake completed")
+            parts = self._parts
+            parts.append(body)
+            if flags & _MORE:
+                self._parts_size += size
+                if limit and self._parts_size > limit:
+                    raise ProtocolError(f"a message of more than {limit} bytes")
+                continue
+            self._parts = []
+            self._parts_size = 0
+            try:
+                self.sub.on_message(parts)
+            except Exception:  # one bad message must not stop the reading
+                log.exception("%s: handling a message failed", self.sub.name)
+        return pos
+
+    def _greeting(self, g: bytes) -> None:
+        if g[0] != 0xFF or not g[9] & 0x01:
+            raise ProtocolError("the peer does not speak ZMTP (bad greeting signature)")
+        if g[10] < 3:
+            raise ProtocolError(f"the peer speaks ZMTP {g[10]}.x; 3.0 or later is needed")
+        mechanism = g[12:32].rstrip(b"\x00")
+        ours = b"PLAIN" if self._plain else b"NULL"
+        if mechanism != ours:
+            raise ProtocolError(f"the peer wants the {mechanism.decode(errors='replace')} security mechanism, "
+                                f"we offered {ours.decode()}")
+
+    def _command(self, body: bytes) -> None:
+        if not body or len(body) < 1 + body[0]:
+            raise ProtocolError("malformed command frame")
+        name = body[1:1 + body[0]]
+        rest = body[1 + body[0]:]
+        if name == b"ERROR":
+            reason = rest[1:1 + rest[0]].decode(errors="replace") if rest else ""
+            raise ProtocolError(f"refused by the server: {reason or 'no reason given'}")
+        if self.open:
+            if name == b"PING":  # ZMTP 3.1 heartbeat: answer with the context it carries
+                assert self.transport is not None
+                self.transport.write(command(b"PONG", rest[2:]))
+            return  # any other command after the handshake is ignored, as libzmq does
+        if self._plain and name == b"WELCOME":
+            assert self.transport is not None
+            self.transport.write(command(b"INITIATE", properties({b"Socket-Type": b"SUB"})))
+            return
+        if name != b"READY":
+            raise ProtocolError(f"unexpected {name.decode(errors='replace')} command in the handshake")
+        try:
+            props = parse_properties(rest)
+        except ValueError as e:
+            raise ProtocolError(f"malformed READY command: {e}") from e
+        peer = props.get(b"socket-type", b"")
+        if peer not in (b"PUB", b"XPUB"):
+            raise ProtocolError(f"the peer is a {peer.decode(errors='replace') or 'socket of no type'}, "
+                                "not a PUB or XPUB")
+        self._opened()
+
+    def _opened(self) -> None:
+        self.open = self.was_open = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.sub.handshakes += 1
+        assert self.transport is not None
+        if self.sub.topics:
+            self.transport.write(b"".join(subscription(t) for t in self.sub.topics))
