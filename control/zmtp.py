@@ -27,8 +27,9 @@ HANDSHAKE_TIMEOUT = 10.0  # seconds; libzmq's ZMQ_HANDSHAKE_IVL is 30
 
 
 def speaks(address: str) -> bool:
-    """True for the endpoints this module can reach (tcp://host:port)."""
-    return address.startswith("tcp://") and ":" in address[len("tcp://"):]
+    """True for the endpoints this module can reach (tcp://host:port, the port a number)."""
+    host, _, port = address[len("tcp://"):].rpartition(":")
+    return address.startswith("tcp://") and bool(host) and port.isdigit()
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -63,10 +64,12 @@ def parse_properties(data: bytes) -> dict[bytes, bytes]:
     pos = 0
     while pos < len(data):
         n = data[pos]
+        if pos + 5 + n > len(data):
+            raise ValueError("truncated metadata")
         name = data[pos + 1:pos + 1 + n]
         size = int.from_bytes(data[pos + 1 + n:pos + 5 + n], "big")
         value = data[pos + 5 + n:pos + 5 + n + size]
-        if len(name) != n or len(value) != size:
+        if len(value) != size:
             raise ValueError("truncated metadata")
         out[name.lower()] = value
         pos += 5 + n + size
@@ -203,7 +206,7 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self._timer = self.sub._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
-                                                f"{HANDSHAKE_TIMEOUT:.0f}s: is it a ZeroMQ PUB endpoint?")
+                                                f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ PUB endpoint?")
         out = greeting(b"PLAIN" if self._plain else b"NULL")
         if self._plain:
             user, password = self.sub.username or b"", self.sub.password or b""
@@ -297,11 +300,12 @@ class _Connection(asyncio.Protocol):
                 raise ProtocolError("a message before the handshake completed")
             parts = self._parts
             parts.append(body)
-            if flags & _MORE:
+            if flags & _MORE or len(parts) > 1:
                 self._parts_size += size
                 if limit and self._parts_size > limit:
-                    raise ProtocolError(f"a message of more than {limit} bytes")
-                continue
+                    raise ProtocolError(f"a message of more than {limit} bytes exceeds the limit")
+                if flags & _MORE:
+                    continue
             self._parts = []
             self._parts_size = 0
             try:
@@ -322,6 +326,10 @@ class _Connection(asyncio.Protocol):
                                 f"we offered {ours.decode()}")
 
     def _command(self, body: bytes) -> None:
+        if body.startswith(b"^RROR"):
+            # libzmq's PLAIN server writes its ERROR as the C string "\x05ERROR", whose escape
+            # swallows the E: the name-size byte reads 0x5e and the name "RROR" (libzmq 4.3.5).
+            body = b"\x05ERROR" + body[5:]
         if not body or len(body) < 1 + body[0]:
             raise ProtocolError("malformed command frame")
         name = body[1:1 + body[0]]
