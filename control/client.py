@@ -21,9 +21,10 @@ log = logging.getLogger("kube_tui.client")
 
 IDEMPOTENT = ("hello", "get", "list", "range", "logs")
 
-# Watch topics are read by control/zmtp.py on the event loop (one thread wake-up per message instead of
-# libzmq's two) unless CURVE is on or this is set: KUBE_TUI_WATCH_SOCKET=libzmq.
+# Watch topics and requests go through control/zmtp.py on the event loop (one thread wake-up per message
+# instead of libzmq's two) unless CURVE is on or these say "libzmq".
 WATCH_SOCKET = os.environ.get("KUBE_TUI_WATCH_SOCKET", "zmtp")
+REQUEST_SOCKET = os.environ.get("KUBE_TUI_REQUEST_SOCKET", "zmtp")
 
 
 class Client:
@@ -63,6 +64,7 @@ class Client:
         self._pending: dict[int, asyncio.Future[dict]] = {}
         # Plain (not asyncio) sockets, each read by an Inbox: no Future or task wake-up per message.
         self._dealer: zmq.Socket | None = None
+        self._requests: zmtp.Dealer | None = None  # instead of _dealer, where it can
         self._sub: zmq.Socket | None = None
         self._subscriber: zmtp.Subscriber | None = None  # instead of _sub, where it can
         self._topics: dict[bytes, list[Callable[[dict], None]]] = {}
@@ -73,10 +75,11 @@ class Client:
 
     # -- connection ----------------------------------------------------------------------------
     def _open_dealer(self) -> None:
-        if self._responses is not None:
-            self._responses.close()
-        if self._dealer is not None:
-            self._dealer.close(linger=0)
+        self._close_dealer()
+        if REQUEST_SOCKET != "libzmq" and not self.server_key and zmtp.speaks(self.server):
+            self._requests = zmtp.Dealer(self.server, self._on_response_frames, max_message=wire.MAX_ANSWER,
+                                         name=f"{self.identity}-requests")
+            return
         sock = zmq.Socket(self.ctx, zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, 100_000)
@@ -91,11 +94,22 @@ class Client:
         self._dealer = sock
         self._responses = wire.Inbox(sock, self._on_response_frames, name=f"{self.identity}-responses")
 
+    def _close_dealer(self) -> None:
+        if self._requests is not None:
+            self._requests.close()
+            self._requests = None
+        if self._responses is not None:
+            self._responses.close()
+            self._responses = None
+        if self._dealer is not None:
+            self._dealer.close(linger=0)
+            self._dealer = None
+
     async def connect(self, timeout: float | None = None) -> dict:
         """Say hello (joining as a node if asked); waits up to `timeout` (default retry_for) for the server."""
         if self._reconnecting is None:
             self._reconnecting = asyncio.Lock()
-        if self._dealer is None:
+        if self._dealer is None and self._requests is None:
             self._open_dealer()
         deadline = time.monotonic() + (self.retry_for if timeout is None else timeout)
         while True:
@@ -161,9 +175,8 @@ class Client:
 
     # -- requests -------------------------------------------------------------------------------
     async def _request_once(self, verb: str, body: dict, timeout: float) -> dict:
-        if self._dealer is None:
+        if self._dealer is None and self._requests is None:
             self._open_dealer()
-        assert self._dealer is not None
         req_id = next(self._ids)
         frame = wire.request(req_id, verb, body, self.token, self.identity)
         if len(frame) > self.max_frame:
@@ -173,8 +186,8 @@ class Client:
         try:
             async with asyncio.timeout(timeout):
                 try:
-                    wire.send_now(self._dealer, [frame], self._responses)
-                except zmq.Again:
+                    self._send(frame)
+                except (zmq.Again, zmtp.Full):
                     await self._send_when_room(frame)
                 msg = await fut
         except TimeoutError:
@@ -187,17 +200,24 @@ class Client:
             raise ApiError.from_status(msg.get("body") or {})
         return msg.get("body")  # type: ignore[no-any-return]
 
+    def _send(self, frame: bytes) -> None:
+        if self._requests is not None:
+            self._requests.send([frame])
+        elif self._dealer is not None:
+            wire.send_now(self._dealer, [frame], self._responses)
+        else:
+            raise errors.unavailable("the client is closed")
+
     async def _send_when_room(self, frame: bytes) -> None:
         """The queue to the server is full (SNDHWM): retry until there is room (or the caller's timeout)."""
         delay = 0.001
         while True:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-            assert self._dealer is not None
             try:
-                wire.send_now(self._dealer, [frame], self._responses)
+                self._send(frame)
                 return
-            except zmq.Again:
+            except (zmq.Again, zmtp.Full):
                 pass
 
     async def request(self, verb: str, body: dict, *, timeout: float | None = None) -> Any:
@@ -429,15 +449,13 @@ class Client:
 
     async def close(self) -> None:
         self._closed = True
-        subscriber = self._subscriber
+        subscriber, requests = self._subscriber, self._requests
         self._close_sub()
-        if self._responses is not None:
-            self._responses.close()
-        if self._dealer is not None:
-            self._dealer.close(linger=0)
+        self._close_dealer()
         for fut in self._pending.values():
             if not fut.done():
                 fut.cancel()
         self._pending.clear()
-        if subscriber is not None:
-            await subscriber.wait_closed()
+        for endpoint in (subscriber, requests):
+            if endpoint is not None:
+                await endpoint.wait_closed()

@@ -1,15 +1,17 @@
-"""A SUB socket's receiving end that speaks ZMTP 3.0 itself, on the event loop's own TCP connection.
+"""The connecting ends of ZeroMQ's SUB and DEALER sockets, speaking ZMTP 3.0 on the event loop's own TCP connection.
 
-libzmq does all socket I/O on an I/O thread of its own: every watch message wakes that thread for the
-TCP data, and then the event loop's thread through libzmq's mailbox. On a small machine each of those
-wake-ups costs more CPU than reading and decoding the event. Here the event loop reads the TCP socket
-itself, so a message costs one wake-up. The API server's side is untouched: libzmq's XPUB sees an
-ordinary SUB peer (ZMTP 3.0, https://rfc.zeromq.org/spec/23/) with the NULL or PLAIN mechanism
-(https://rfc.zeromq.org/spec/24/). CURVE, and any transport but tcp://, stay with libzmq's SUB.
+libzmq does all socket I/O on an I/O thread of its own: every message wakes that thread for the TCP
+data, and then the event loop's thread through libzmq's mailbox (a send wakes the I/O thread too).
+On a small machine each of those wake-ups costs more CPU than reading and decoding the message. Here
+the event loop reads and writes the TCP socket itself, so a message costs one wake-up. The API
+server's side is untouched: libzmq's ROUTER and XPUB see ordinary DEALER and SUB peers (ZMTP 3.0,
+https://rfc.zeromq.org/spec/23/) with the NULL or PLAIN mechanism (https://rfc.zeromq.org/spec/24/).
+CURVE, and any transport but tcp://, stay with libzmq's sockets.
 
-Like libzmq's SUB it reconnects by itself (the interval doubling up to a maximum), resends its
-subscriptions on every new connection, and drops a connection whose frames break the protocol or the
-size limit. What went missing meanwhile is the informer's business: the topics are sequenced.
+Like libzmq's sockets they reconnect by itself (the interval doubling up to a maximum), and drop a
+connection whose frames break the protocol or the size limit. A Subscriber resends its
+subscriptions on every new connection (what went missing meanwhile is the informer's business: the
+topics are sequenced); a Dealer holds what is sent while it has no connection.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("kube_tui.zmtp")
 
@@ -85,13 +88,16 @@ class ProtocolError(Exception):
     pass
 
 
-class Subscriber:
-    """Receives the messages of the topics it subscribes to, handing each to on_message(frames).
+class Full(Exception):
+    """A Dealer's queue (while it has no connection) or its send buffer is full: try again later."""
 
-    subscribe() and unsubscribe() take effect on the current connection and on every later one.
-    `max_message` bounds one frame and one whole message (0: no limit): a larger one drops the
-    connection, as libzmq's ZMQ_MAXMSGSIZE does.
-    """
+
+class _Endpoint:
+    """What a connecting ZeroMQ socket does: connect, handshake, reconnect with back-off, read frames."""
+
+    SOCKET_TYPE = b""
+    PEERS: tuple[bytes, ...] = ()
+    ROLE = ""  # for log lines: "watch", "request"
 
     def __init__(
         self,
@@ -103,7 +109,7 @@ class Subscriber:
         max_message: int = 0,
         reconnect_ivl: float = 0.05,
         reconnect_ivl_max: float = 1.0,
-        name: str = "sub",
+        name: str = "",
     ) -> None:
         if not speaks(address):
             raise ValueError(f"zmtp: cannot connect to {address!r}: only tcp://host:port is supported")
@@ -114,32 +120,19 @@ class Subscriber:
         self.max_message = max_message
         self.reconnect_ivl = reconnect_ivl
         self.reconnect_ivl_max = reconnect_ivl_max
-        self.name = name
-        self.topics: set[bytes] = set()
+        self.name = name or self.SOCKET_TYPE.decode().lower()
         self.handshakes = 0  # connections that got through the handshake
         self.errors = 0  # connections dropped for a protocol error, a refusal or the size limit
         self.last_error: str | None = None
         self._conn: _Connection | None = None
         self._closed = False
         self._loop = asyncio.get_running_loop()
-        self._task = self._loop.create_task(self._run(), name=f"{name}-zmtp")
+        self._task = self._loop.create_task(self._run(), name=f"{self.name}-zmtp")
 
     @property
     def ready(self) -> bool:
-        """Connected and through the handshake: subscriptions sent now reach the publisher."""
+        """Connected and through the handshake: what is sent now reaches the peer."""
         return self._conn is not None and self._conn.open
-
-    def subscribe(self, topic: bytes) -> None:
-        if topic not in self.topics:
-            self.topics.add(topic)
-            if self._conn is not None:
-                self._conn.send_subscription(topic, True)
-
-    def unsubscribe(self, topic: bytes) -> None:
-        if topic in self.topics:
-            self.topics.discard(topic)
-            if self._conn is not None:
-                self._conn.send_subscription(topic, False)
 
     def close(self) -> None:
         """Stop at once: the connection is dropped and no reconnect follows."""
@@ -154,11 +147,14 @@ class Subscriber:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
+    def _opened(self, transport: asyncio.Transport) -> None:
+        """The handshake is done: send what waited for it."""
+
     def _failed(self, reason: str) -> None:
         self.errors += 1
         # Once at warning level per distinct reason: a refused credential is retried every second.
-        (log.debug if reason == self.last_error else log.warning)("%s: watch connection to %s dropped: %s",
-                                                                 self.name, self.address, reason)
+        (log.debug if reason == self.last_error else log.warning)("%s: %s connection to %s dropped: %s",
+                                                                 self.name, self.ROLE, self.address, reason)
         self.last_error = reason
 
     async def _run(self) -> None:
@@ -182,18 +178,94 @@ class Subscriber:
             delay = min(delay * 2, self.reconnect_ivl_max)
 
 
+class Subscriber(_Endpoint):
+    """Receives the messages of the topics it subscribes to, handing each to on_message(frames).
+
+    subscribe() and unsubscribe() take effect on the current connection and on every later one.
+    `max_message` bounds one frame and one whole message (0: no limit): a larger one drops the
+    connection, as libzmq's ZMQ_MAXMSGSIZE does.
+    """
+
+    SOCKET_TYPE = b"SUB"
+    PEERS = (b"PUB", b"XPUB")
+    ROLE = "watch"
+
+    def __init__(self, address: str, on_message: Callable[[list[bytes]], None], **kw: Any) -> None:
+        self.topics: set[bytes] = set()
+        super().__init__(address, on_message, **kw)
+
+    def subscribe(self, topic: bytes) -> None:
+        if topic not in self.topics:
+            self.topics.add(topic)
+            self._send_subscription(topic, True)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if topic in self.topics:
+            self.topics.discard(topic)
+            self._send_subscription(topic, False)
+
+    def _send_subscription(self, topic: bytes, on: bool) -> None:
+        conn = self._conn
+        if conn is not None and conn.open and conn.transport is not None:
+            conn.transport.write(subscription(topic, on))
+
+    def _opened(self, transport: asyncio.Transport) -> None:
+        if self.topics:
+            transport.write(b"".join(subscription(t) for t in self.topics))
+
+
+class Dealer(_Endpoint):
+    """A DEALER's one connection to a ROUTER: send() messages, answers go to on_message(frames).
+
+    As libzmq's DEALER (ZMQ_IMMEDIATE off), what is sent while there is no connection waits, up to
+    `hwm` messages, and goes out once a connection has shaken hands; what was in flight on a
+    connection that broke is lost (the caller's timeout notices). send() raises Full when the queue
+    holds `hwm` messages or the connection's send buffer holds more than `max_buffer` bytes.
+    """
+
+    SOCKET_TYPE = b"DEALER"
+    PEERS = (b"ROUTER",)
+    ROLE = "request"
+
+    def __init__(self, address: str, on_message: Callable[[list[bytes]], None], *, hwm: int = 100_000,
+                 max_buffer: int = 64 * 1024 * 1024, **kw: Any) -> None:
+        self.hwm = hwm
+        self.max_buffer = max_buffer
+        self._queue: list[bytes] = []
+        super().__init__(address, on_message, **kw)
+
+    def send(self, frames: list[bytes]) -> None:
+        if self._closed:
+            raise Full(f"{self.name}: closed")
+        data = b"".join(frame(f, _MORE) for f in frames[:-1]) + frame(frames[-1])
+        conn = self._conn
+        if conn is not None and conn.open and conn.transport is not None:
+            if conn.transport.get_write_buffer_size() > self.max_buffer:
+                raise Full(f"{self.name}: {self.max_buffer} bytes are waiting to be sent")
+            conn.transport.write(data)
+            return
+        if len(self._queue) >= self.hwm:
+            raise Full(f"{self.name}: {self.hwm} messages wait for a connection")
+        self._queue.append(data)
+
+    def _opened(self, transport: asyncio.Transport) -> None:
+        if self._queue:
+            transport.write(b"".join(self._queue))
+            self._queue = []
+
+
 class _Connection(asyncio.Protocol):
     """One TCP connection: greeting, handshake, then frames."""
 
-    def __init__(self, sub: Subscriber) -> None:
-        self.sub = sub
-        self.lost: asyncio.Future[None] = sub._loop.create_future()
+    def __init__(self, owner: _Endpoint) -> None:
+        self.owner = owner
+        self.lost: asyncio.Future[None] = owner._loop.create_future()
         self.transport: asyncio.Transport | None = None
         self.open = False
         self.was_open = False
         self._greeted = False
         self._dead = False
-        self._plain = sub.username is not None
+        self._plain = owner.username is not None
         self._chunks: list[bytes] = []  # an incomplete frame's bytes so far, joined once it is whole
         self._have = 0
         self._need = 0
@@ -205,14 +277,14 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self._timer = self.sub._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
+        self._timer = self.owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
                                                 f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ PUB endpoint?")
         out = greeting(b"PLAIN" if self._plain else b"NULL")
         if self._plain:
-            user, password = self.sub.username or b"", self.sub.password or b""
+            user, password = self.owner.username or b"", self.owner.password or b""
             out += command(b"HELLO", bytes((len(user),)) + user + bytes((len(password),)) + password)
         else:
-            out += command(b"READY", properties({b"Socket-Type": b"SUB"}))
+            out += command(b"READY", properties({b"Socket-Type": self.owner.SOCKET_TYPE}))
         transport.write(out)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -242,18 +314,15 @@ class _Connection(asyncio.Protocol):
             self._have = len(rest)
 
     # -- sending ----------------------------------------------------------------------------
-    def send_subscription(self, topic: bytes, on: bool) -> None:
-        if self.open and self.transport is not None:
-            self.transport.write(subscription(topic, on))
-
     def abort(self) -> None:
         self._dead = True
+        self.open = False  # at once: connection_lost comes a loop turn later, and a write meanwhile is lost
         if self.transport is not None:
             self.transport.abort()
 
     def _fail(self, reason: str) -> None:
         if not self._dead:
-            self.sub._failed(reason)
+            self.owner._failed(reason)
             self.abort()
 
     # -- receiving --------------------------------------------------------------------------
@@ -268,7 +337,7 @@ class _Connection(asyncio.Protocol):
             self._greeting(data[:GREETING_SIZE])
             self._greeted = True
             pos = GREETING_SIZE
-        limit = self.sub.max_message
+        limit = self.owner.max_message
         while pos < n and not self._dead:
             flags = data[pos]
             if flags & _LONG:
@@ -309,9 +378,9 @@ class _Connection(asyncio.Protocol):
             self._parts = []
             self._parts_size = 0
             try:
-                self.sub.on_message(parts)
+                self.owner.on_message(parts)
             except Exception:  # one bad message must not stop the reading
-                log.exception("%s: handling a message failed", self.sub.name)
+                log.exception("%s: handling a message failed", self.owner.name)
         return pos
 
     def _greeting(self, g: bytes) -> None:
@@ -344,7 +413,7 @@ class _Connection(asyncio.Protocol):
             return  # any other command after the handshake is ignored, as libzmq does
         if self._plain and name == b"WELCOME":
             assert self.transport is not None
-            self.transport.write(command(b"INITIATE", properties({b"Socket-Type": b"SUB"})))
+            self.transport.write(command(b"INITIATE", properties({b"Socket-Type": self.owner.SOCKET_TYPE})))
             return
         if name != b"READY":
             raise ProtocolError(f"unexpected {name.decode(errors='replace')} command in the handshake")
@@ -353,9 +422,9 @@ class _Connection(asyncio.Protocol):
         except ValueError as e:
             raise ProtocolError(f"malformed READY command: {e}") from e
         peer = props.get(b"socket-type", b"")
-        if peer not in (b"PUB", b"XPUB"):
+        if peer not in self.owner.PEERS:
             raise ProtocolError(f"the peer is a {peer.decode(errors='replace') or 'socket of no type'}, "
-                                "not a PUB or XPUB")
+                                f"not a {' or '.join(p.decode() for p in self.owner.PEERS)}")
         self._opened()
 
     def _opened(self) -> None:
@@ -363,7 +432,6 @@ class _Connection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.sub.handshakes += 1
+        self.owner.handshakes += 1
         assert self.transport is not None
-        if self.sub.topics:
-            self.transport.write(b"".join(subscription(t) for t in self.sub.topics))
+        self.owner._opened(self.transport)

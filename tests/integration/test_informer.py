@@ -68,15 +68,18 @@ async def lossy(tmp_path: Path):
     await p.stop()
 
 
-def uses(client: Client, watch_socket: str) -> bool:
-    """The client reads its watch topics with the socket asked for: control/zmtp.py, or libzmq's SUB."""
-    return client._subscriber is not None if watch_socket == "zmtp" else client._sub is not None
+def uses(client: Client, socket: str) -> bool:
+    """The client talks through the sockets asked for: control/zmtp.py's, or libzmq's SUB and DEALER."""
+    if socket == "zmtp":
+        return client._subscriber is not None and client._requests is not None
+    return client._sub is not None and client._dealer is not None
 
 
 @pytest.mark.parametrize("watch_socket", ["zmtp", "libzmq"])
 async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPlane, watch_socket: str,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("control.client.WATCH_SOCKET", watch_socket)
+    monkeypatch.setattr("control.client.REQUEST_SOCKET", watch_socket)
     client = lossy.client("test")
     watcher = lossy.client("watcher")
     await client.connect()
@@ -115,6 +118,7 @@ async def test_node_topic_sees_only_its_pods_and_deletes_on_leaving(plane: Contr
 @pytest.mark.parametrize("watch_socket", ["zmtp", "libzmq"])
 async def test_relists_after_api_server_restart(tmp_path: Path, watch_socket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("control.client.WATCH_SOCKET", watch_socket)
+    monkeypatch.setattr("control.client.REQUEST_SOCKET", watch_socket)
     data = tmp_path / "data"
     first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
     await first.start()

@@ -14,7 +14,7 @@ import pytest
 import zmq
 
 from control import zmtp
-from tests.helpers import wait_for
+from tests.helpers import free_port_pair, wait_for
 
 READY_PUB = zmtp.command(b"READY", zmtp.properties({b"Socket-Type": b"PUB"}))
 
@@ -666,3 +666,310 @@ def test_metadata_cut_inside_a_value_size_is_rejected() -> None:
     for data in (b"\x0bSocket-Type\x00\x00\x00", b"\x0bSocket-Type", b"\x08Identity\x00"):
         with pytest.raises(ValueError, match="truncated"):
             zmtp.parse_properties(data)
+
+
+# -- zmtp.Dealer against a libzmq ROUTER -------------------------------------------------------------
+READY_ROUTER = zmtp.command(b"READY", zmtp.properties({b"Socket-Type": b"ROUTER"}))
+
+
+def _router(ctx: zmq.Context) -> tuple[zmq.Socket, str]:
+    return _publisher(ctx, zmq.ROUTER, RCVHWM=0)
+
+
+def _echo(router: zmq.Socket, seen: list[list[bytes]] | None = None) -> int:
+    """Answer every message waiting at the ROUTER with its own payload (recorded in `seen`); return how many."""
+    n = 0
+    while router.poll(0):
+        routing_id, *payload = router.recv_multipart()
+        if seen is not None:
+            seen.append(payload)
+        router.send_multipart([routing_id, *payload])
+        n += 1
+    return n
+
+
+async def _received(router: zmq.Socket, count: int) -> list[list[bytes]]:
+    """The next `count` messages the ROUTER reads, routing id first, without answering them."""
+    got: list[list[bytes]] = []
+
+    def probe() -> bool:
+        while len(got) < count and router.poll(0):
+            got.append(router.recv_multipart())
+        return len(got) == count
+
+    await wait_for(probe, timeout=5, what=f"{count} message(s) at the router")
+    return got
+
+
+async def _bind_when_free(sock: zmq.Socket, address: str) -> None:
+    def bound() -> bool:  # libzmq closes an old listener on its I/O thread, a moment later
+        try:
+            sock.bind(address)
+        except zmq.ZMQError as e:
+            if e.errno != zmq.EADDRINUSE:
+                raise
+            return False
+        return True
+
+    await wait_for(bound, timeout=5, what=f"{address} to be free")
+
+
+async def _close_dealers(*dealers: zmtp.Dealer | None) -> None:
+    for d in dealers:
+        if d is not None:
+            d.close()
+            await d.wait_closed()  # raises if the task died of an exception
+
+
+async def test_dealer_requests_get_their_answers_in_order_and_frames_keep_their_boundaries() -> None:
+    """1,000 requests echoed by a libzmq ROUTER come back in order as one-frame lists; [a, b, c] keeps its frames."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, got.append, name="test")
+        await wait_for(lambda: dealer.ready, timeout=5, what="the handshake")
+        for i in range(1000):
+            dealer.send([b"ping-%d" % i])
+        await wait_for(lambda: _echo(router) >= 0 and len(got) >= 1000, timeout=5, what="every answer")
+        assert got == [[b"ping-%d" % i] for i in range(1000)]
+        dealer.send([b"a", b"", b"c" * 300])
+        [(routing_id, *frames)] = await _received(router, 1)
+        assert routing_id and frames == [b"a", b"", b"c" * 300]
+        router.send_multipart([routing_id, b"x", b"y"])
+        await wait_for(lambda: len(got) == 1001, timeout=5, what="the multipart answer")
+        assert got[-1] == [b"x", b"y"]
+        assert dealer.handshakes == 1 and dealer.errors == 0 and dealer.last_error is None
+    finally:
+        await _close_dealers(dealer)
+        router.close()
+        ctx.term()
+
+
+async def test_dealer_large_request_and_answer_arrive_intact() -> None:
+    """A 300 KB request reaches the ROUTER whole; a 5 MB answer (many TCP reads) comes back whole."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, got.append, name="test")
+        request, answer = os.urandom(300_000), os.urandom(5_000_000)
+        dealer.send([request])
+        [(routing_id, *frames)] = await _received(router, 1)
+        assert len(frames) == 1 and len(frames[0]) == len(request) and frames[0] == request
+        router.send_multipart([routing_id, answer])
+        await wait_for(lambda: got, timeout=5, what="the answer")
+        assert len(got) == 1 and len(got[0]) == 1 and len(got[0][0]) == len(answer)
+        assert got[0][0] == answer
+        assert dealer.errors == 0
+    finally:
+        await _close_dealers(dealer)
+        router.close()
+        ctx.term()
+
+
+async def test_dealer_messages_sent_before_the_router_exists_go_out_after_the_handshake() -> None:
+    """Three sends while nothing listens wait, then reach a ROUTER bound later, in order, after one handshake."""
+    address = f"tcp://127.0.0.1:{free_port_pair()}"
+    ctx = zmq.Context()
+    router = None
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, got.append, reconnect_ivl=0.01, reconnect_ivl_max=0.05, name="test")
+        for m in (b"first", b"second", b"third"):
+            dealer.send([m])
+        assert not dealer.ready and dealer.handshakes == 0
+        router = ctx.socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, 0)
+        await _bind_when_free(router, address)
+        received = await _received(router, 3)
+        assert [frames for _, *frames in received] == [[b"first"], [b"second"], [b"third"]]
+        assert len({routing_id for routing_id, *_ in received}) == 1
+        assert dealer.handshakes == 1 and dealer.errors == 0
+        router.send_multipart([received[0][0], b"answer"])
+        await wait_for(lambda: got == [[b"answer"]], timeout=5, what="the answer")
+    finally:
+        await _close_dealers(dealer)
+        if router is not None:
+            router.close()
+        ctx.term()
+
+
+async def test_dealer_raises_full_at_hwm_while_unconnected_and_after_close() -> None:
+    """With nothing listening and hwm=2 the third send() raises Full; after close() every send() raises Full."""
+    address = f"tcp://127.0.0.1:{free_port_pair()}"
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, lambda frames: None, hwm=2, name="test")
+        dealer.send([b"1"])
+        dealer.send([b"2", b"two frames"])
+        with pytest.raises(zmtp.Full, match="2 messages wait for a connection"):
+            dealer.send([b"3"])
+        dealer.close()
+        await dealer.wait_closed()
+        with pytest.raises(zmtp.Full, match="closed"):
+            dealer.send([b"4"])
+        assert not dealer.ready and dealer.handshakes == 0 and dealer.errors == 0
+    finally:
+        await _close_dealers(dealer)
+
+
+async def test_dealer_send_raises_full_when_the_send_buffer_exceeds_max_buffer() -> None:
+    """Against a ROUTER that never reads, send() raises Full once more than max_buffer bytes wait to be sent."""
+    stop = asyncio.Event()
+
+    async def deaf_router(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(zmtp.greeting(b"NULL") + READY_ROUTER)
+        await stop.wait()  # reads no more than the StreamReader buffers by itself
+
+    server = await _FakePub(deaf_router).start()
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(server.address, lambda frames: None, max_buffer=1_000_000, name="test")
+        await wait_for(lambda: dealer.ready, timeout=5, what="the handshake")
+        chunk = bytes(1_000_000)
+        sent = 0
+        with pytest.raises(zmtp.Full, match="1000000 bytes are waiting"):
+            while sent < 200:  # the kernel's buffers take a few MB first
+                dealer.send([chunk])
+                sent += 1
+        assert sent >= 1 and dealer.ready and dealer.errors == 0
+    finally:
+        stop.set()
+        await _close_dealers(dealer)
+        await server.close()
+
+
+async def test_dealer_send_right_after_close_on_a_live_connection_raises_full() -> None:
+    """On a connected Dealer, send() called just after close() raises Full instead of dropping the message."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, lambda frames: None, name="test")
+        await wait_for(lambda: dealer.ready, timeout=5, what="the handshake")
+        dealer.close()
+        with pytest.raises(zmtp.Full):
+            dealer.send([b"after close"])
+    finally:
+        await _close_dealers(dealer)
+        router.close()
+        ctx.term()
+
+
+async def test_dealer_reconnects_to_a_new_router_on_the_same_port() -> None:
+    """When the ROUTER goes away, the Dealer reconnects to a new one on the port; requests and answers go on."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    router2 = None
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, got.append, reconnect_ivl=0.01, reconnect_ivl_max=0.05, name="test")
+        dealer.send([b"before"])
+        await wait_for(lambda: _echo(router) >= 0 and got == [[b"before"]], timeout=5, what="the first answer")
+        router.close()
+        await wait_for(lambda: not dealer.ready, timeout=5, what="the connection to drop")
+        router2 = ctx.socket(zmq.ROUTER)
+        router2.setsockopt(zmq.LINGER, 0)
+        await _bind_when_free(router2, address)
+        await wait_for(lambda: dealer.handshakes == 2, timeout=5, what="the reconnect")
+        dealer.send([b"after"])
+        seen: list[list[bytes]] = []
+        await wait_for(lambda: _echo(router2, seen) >= 0 and len(got) == 2, timeout=5, what="the second answer")
+        assert seen == [[b"after"]] and got == [[b"before"], [b"after"]]
+        assert dealer.errors == 0  # a ROUTER going away is no protocol error
+    finally:
+        await _close_dealers(dealer)
+        router.close()
+        if router2 is not None:
+            router2.close()
+        ctx.term()
+
+
+async def test_dealer_refuses_a_peer_that_is_not_a_router() -> None:
+    """A peer whose READY says PUB is dropped with 'not a ROUTER'; the waiting request never goes to it."""
+    reads: list[bytes] = []
+
+    async def pub(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(zmtp.greeting(b"NULL") + READY_PUB)
+        data = b""
+        while chunk := await reader.read(65536):  # until the dealer hangs up
+            data += chunk
+        reads.append(data)
+
+    server = await _FakePub(pub).start()
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(server.address, got.append, reconnect_ivl=0.01, name="test")
+        dealer.send([b"request"])
+        await wait_for(lambda: len(reads) >= 2 and dealer.errors >= 2, timeout=5, what="two refusals")
+        assert "the peer is a PUB, not a ROUTER" in (dealer.last_error or "")
+        ours = zmtp.greeting(b"NULL") + zmtp.command(b"READY", zmtp.properties({b"Socket-Type": b"DEALER"}))
+        assert set(reads) == {ours}  # our greeting and READY, never the request
+        assert got == [] and dealer.handshakes == 0 and not dealer.ready
+    finally:
+        await _close_dealers(dealer)
+        await server.close()
+
+
+async def test_dealer_drops_an_answer_over_max_message_and_works_after_the_reconnect() -> None:
+    """An answer above max_message counts an error naming the limit; after the reconnect requests work again."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, got.append, max_message=1000, reconnect_ivl=0.01, name="test")
+        dealer.send([b"x" * 1000])  # at the limit is fine
+        await wait_for(lambda: _echo(router) >= 0 and got, timeout=5, what="the answer at the limit")
+        dealer.send([b"big"])
+        [(routing_id, _)] = await _received(router, 1)
+        router.send_multipart([routing_id, b"y" * 5000])
+        await wait_for(lambda: dealer.errors == 1, timeout=5, what="the connection to be dropped")
+        assert "limit of 1000 bytes" in (dealer.last_error or "") and "5000" in (dealer.last_error or "")
+        await wait_for(lambda: dealer.handshakes == 2, timeout=5, what="the reconnect")
+        dealer.send([b"small"])
+        await wait_for(lambda: _echo(router) >= 0 and len(got) == 2, timeout=5, what="the answer after the reconnect")
+        assert got == [[b"x" * 1000], [b"small"]] and dealer.errors == 1
+    finally:
+        await _close_dealers(dealer)
+        router.close()
+        ctx.term()
+
+
+async def test_a_libzmq_dealer_and_a_zmtp_dealer_share_a_router_and_get_only_their_own_answers() -> None:
+    """Interleaved requests from a libzmq DEALER and a zmtp.Dealer to one ROUTER: each gets only its answers."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    theirs = ctx.socket(zmq.DEALER)
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        theirs.setsockopt(zmq.LINGER, 0)
+        theirs.connect(address)
+        dealer = zmtp.Dealer(address, got.append, name="test")
+        for i in range(200):
+            dealer.send([b"zmtp", b"%d" % i])
+            theirs.send_multipart([b"libzmq", b"%d" % i])
+        their_answers: list[list[bytes]] = []
+
+        def all_answered() -> bool:
+            _echo(router)
+            while theirs.poll(0):
+                their_answers.append(theirs.recv_multipart())
+            return len(got) >= 200 and len(their_answers) >= 200
+
+        await wait_for(all_answered, timeout=5, what="both dealers' answers")
+        assert got == [[b"zmtp", b"%d" % i] for i in range(200)]
+        assert their_answers == [[b"libzmq", b"%d" % i] for i in range(200)]
+        assert dealer.errors == 0
+    finally:
+        await _close_dealers(dealer)
+        theirs.close()
+        router.close()
+        ctx.term()
