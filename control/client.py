@@ -68,6 +68,7 @@ class Client:
         self._sub: zmq.Socket | None = None
         self._subscriber: zmtp.Subscriber | None = None  # instead of _sub, where it can
         self._topics: dict[bytes, list[Callable[[dict], None]]] = {}
+        self._live: set[bytes] = set()  # subscribed topics a message has come on: the server has them
         self._responses: wire.Inbox | None = None
         self._events: wire.Inbox | None = None
         self._reconnecting: asyncio.Lock | None = None
@@ -380,7 +381,12 @@ class Client:
         self._sub = sub
         self._events = wire.Inbox(sub, self._on_event, name=f"{self.identity}-watch")
 
+    def topic_live(self, topic: bytes) -> bool:
+        """A message has come on this topic since it was subscribed: the API server has the subscription."""
+        return topic in self._live
+
     def _close_sub(self) -> None:
+        self._live.clear()
         if self._subscriber is not None:
             self._subscriber.close()
             self._subscriber = None
@@ -419,6 +425,7 @@ class Client:
                 self._topics[topic] = rest
                 return
             del self._topics[topic]
+            self._live.discard(topic)
             if self._subscriber is not None:
                 self._subscriber.unsubscribe(topic)
             elif self._sub is not None and not self._closed:
@@ -439,6 +446,8 @@ class Client:
             self.malformed_events += 1
             return
         topics = self._topics
+        if topic not in self._live and topic in topics:
+            self._live.add(topic)
         for ev in events:
             # Looked up again for each event of a batch: a handler may have (un)subscribed meanwhile.
             for fn in topics.get(topic, ()):

@@ -8,6 +8,7 @@ a sequence reset or a new API server makes the informer relist and replace its c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from control.errors import ApiError
 log = logging.getLogger("kube_tui.informer")
 
 Key = tuple[str, str]  # (namespace or "", name)
+SUBSCRIBE_WAIT = 2.0  # seconds: the most the first list waits for the subscription to be live
 AddFn = Callable[[dict], None]
 UpdateFn = Callable[[dict, dict], None]
 DeleteFn = Callable[[dict], None]
@@ -74,6 +76,7 @@ class Informer:
         self._listing = False
         self._buffer: list[dict] = []
         self._need_relist = asyncio.Event()
+        self._heard = asyncio.Event()  # the first message on the topic: the subscription is live
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.relist_reasons: dict[str, int] = {}
@@ -110,6 +113,8 @@ class Informer:
     async def start(self) -> None:
         if self.client.server_id is None:
             await self.client.connect()
+        if self.client.topic_live(self.topic):
+            self._heard.set()  # another informer on this client already hears the topic
         self._unsubscribe = self.client.subscribe(self.topic, self._on_event)
         self.client.on_server_change.append(self._on_server_change)
         self._task = asyncio.create_task(self._run(), name=f"informer-{self.info.resource}")
@@ -131,6 +136,11 @@ class Informer:
 
     # -- the loop -----------------------------------------------------------------------------------
     async def _run(self) -> None:
+        # Subscribe, then list: the list must not be taken before the subscription reaches the API
+        # server, or what changes in between is missed (and healed only by a relist). The server
+        # answers a new subscription with a bookmark; an older one sends it at its next tick.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._heard.wait(), min(SUBSCRIBE_WAIT, self.silence_timeout))
         backoff = 0.05
         while True:
             self._need_relist.clear()
@@ -209,6 +219,8 @@ class Informer:
 
     def _on_event(self, ev: dict) -> None:
         self.last_heard = time.monotonic()
+        if not self.synced:
+            self._heard.set()
         if self._listing:
             self._buffer.append(ev)
         elif self.synced and not self._need_relist.is_set():

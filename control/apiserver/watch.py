@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -77,6 +78,7 @@ class WatchHub:
         # Whether any subscription (a prefix, as ZeroMQ matches them) covers a topic; reset when they change.
         self._wanted: dict[bytes, bool] = {}
         self.on_publish: list[Callable[[str, int, dict, list[bytes]], None]] = []
+        self._bookmark_pending = False
 
     def current_seq(self, topic: bytes) -> int:
         return self.seq.get(topic, 0)
@@ -289,8 +291,11 @@ class WatchHub:
                         continue
                     self.sender.setsockopt(zmq.SUBSCRIBE, topic)
                 self.subscribers[topic] = self.subscribers.get(topic, 0) + 1
-                # a fresh subscriber learns the topic's sequence at once
+                # A fresh subscriber learns the topic's sequence at once: a bookmark as soon as the
+                # current commit (if any) has been published, so its seq and revision agree. It also
+                # tells the subscriber that its subscription is live (an informer lists after it).
                 self.last_sent[topic] = 0.0
+                self._bookmark_soon()
             else:
                 if self.may_watch is not None and user is not None:
                     if not self.may_watch(user, topic):
@@ -301,6 +306,23 @@ class WatchHub:
                     self.subscribers[topic] = n
                 else:
                     self.subscribers.pop(topic, None)
+
+    def _bookmark_soon(self) -> None:
+        if self._bookmark_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # driven by hand, outside a loop (unit tests): the next tick sends it
+        self._bookmark_pending = True
+        loop.call_soon(self._bookmarks_now)
+
+    def _bookmarks_now(self) -> None:
+        self._bookmark_pending = False
+        try:
+            self._bookmarks()
+        except Exception:  # the watch must outlive one bad message
+            log.exception("watch: bookmarks for new subscriptions failed")
 
     def _bookmarks(self) -> None:
         now = time.time()

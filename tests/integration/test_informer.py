@@ -273,3 +273,36 @@ async def test_batched_commits_converge_under_drops_duplicates_and_reordering(lo
     assert inf.relists > 0
     await inf.stop()
     await client.close()
+
+
+async def test_a_new_subscription_gets_a_bookmark_and_the_informer_lists_only_after_it(tmp_path: Path) -> None:
+    """Subscribe, then list: the list waits until the subscription is live, so writes racing the start are not missed."""
+    # Bookmarks every 30 s: anything heard within a second is the answer to the subscription itself.
+    p = ControlPlane(tmp_path / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False,
+                     bookmark_interval=30, timings=FAST)
+    await p.start()
+    writer, probe, watcher = p.client("writer"), p.client("probe"), p.client("watcher")
+    inf = Informer(watcher, "Pod", silence_timeout=60)
+    try:
+        await writer.connect()
+        await probe.connect()
+        heard: list[dict] = []
+        probe.subscribe(b"pods\x00", heard.append)
+        await wait_for(lambda: heard, timeout=1.0, what="a bookmark answering the new subscription")
+        assert heard[0]["type"] == "BOOKMARK" and probe.topic_live(b"pods\x00")
+
+        async def write_while_starting() -> None:
+            for i in range(40):
+                await writer.create(pod(f"racing-{i}"))
+
+        racing = asyncio.create_task(write_while_starting())
+        await inf.start()
+        await inf.wait_synced(1.5)  # well before the informer would give up waiting (2 s) and list anyway
+        await racing
+        await wait_for(lambda: len(inf.cache) == 40, timeout=5, what="all 40 pods in the cache")
+        assert inf.relists == 0, f"nothing was missed between subscribe and list ({inf.relist_reasons})"
+    finally:
+        await inf.stop()
+        for c in (writer, probe, watcher):
+            await c.close()
+        await p.stop()
