@@ -28,6 +28,8 @@ from typing import Any
 
 import psutil
 
+from control import aio
+
 NAMESPACE = "default"
 
 
@@ -86,7 +88,7 @@ def _plane_entry(tmp: str, fsync: bool, profile: str, out_q: Any, cmd_q: Any) ->
             await asyncio.gather(task, return_exceptions=True)
         await plane.stop()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _watcher_entry(server: str, token: str, nodes: int, pods: int, out_q: Any) -> None:
@@ -133,7 +135,7 @@ def _watcher_entry(server: str, token: str, nodes: int, pods: int, out_q: Any) -
         await node_inf.stop()
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _writer_entry(server: str, token: str, kind: str, count: int, concurrency: int, out_q: Any, go_q: Any) -> None:
@@ -158,7 +160,7 @@ def _writer_entry(server: str, token: str, kind: str, count: int, concurrency: i
         out_q.put({"first": first, "last": time.time()})
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 # -- one run ------------------------------------------------------------------------------------------
@@ -270,7 +272,7 @@ def _scheduler_entry(server: str, token: str) -> None:
         await asyncio.gather(task, return_exceptions=True)
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _py_spy(path: str, pid: int | None) -> subprocess.Popen | None:

@@ -29,6 +29,8 @@ from typing import Any
 
 import psutil
 
+from control import aio
+
 ROOT = Path(__file__).resolve().parent.parent
 SENT = "bench.kube-tui.io/sent"
 
@@ -72,7 +74,7 @@ def _plane_entry(tmp: str, controllers: bool, out_q: Any, stop_q: Any) -> None:
         await asyncio.get_running_loop().run_in_executor(None, stop_q.get)
         await plane.stop()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _watcher_entry(server: str, token: str, app: str, expect: int, out_q: Any) -> None:
@@ -112,7 +114,7 @@ def _watcher_entry(server: str, token: str, app: str, expect: int, out_q: Any) -
         await inf.stop()
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _churn_entry(server: str, token: str, rate: float, seconds: float, lifetime: float, out_q: Any) -> None:
@@ -150,7 +152,7 @@ def _churn_entry(server: str, token: str, rate: float, seconds: float, lifetime:
         out_q.put({"created": n, "rate": achieved, "late": late})
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 class _Pool:
@@ -195,7 +197,7 @@ def _revision(server: str, token: str) -> int:
         await client.close()
         return int(hello.get("revision") or 0)
 
-    return asyncio.run(main())
+    return aio.run(main())
 
 
 def _create_deployment(server: str, token: str, replicas: int) -> float:
@@ -209,7 +211,7 @@ def _create_deployment(server: str, token: str, replicas: int) -> float:
         await client.close()
         return t
 
-    return asyncio.run(main())
+    return aio.run(main())
 
 
 def _py_spy(path: str, pid: int | None) -> subprocess.Popen | None:

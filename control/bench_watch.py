@@ -20,6 +20,8 @@ from typing import Any
 import msgpack
 import zmq
 
+from control import aio
+
 PAYLOAD_POD: dict[str, Any] = {
     "apiVersion": "v1",
     "kind": "Pod",
@@ -145,7 +147,7 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
         await inf.stop()
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def _writer(server: str, token: str, n: int, rate: float, concurrency: int, q: Any) -> None:
@@ -176,7 +178,7 @@ def _writer(server: str, token: str, n: int, rate: float, concurrency: int, q: A
         q.put((n / took, (time.process_time() - cpu0) / took))
         await client.close()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def whole_path(n: int, subscribers: int, rate: float = 0.0, concurrency: int = 64,
@@ -258,7 +260,7 @@ def _serve_entry(tmp: str, addr_q: Any, stop_q: Any) -> None:
             addr_q.put(time.process_time())  # the parent brackets the writes with these, for CPU per write
         await plane.stop()
 
-    asyncio.run(main())
+    aio.run(main())
 
 
 def cpu_line(r: dict[str, float]) -> str:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger("kube_tui.zmtp")
 
@@ -275,8 +275,8 @@ class _Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
+        transport = self.transport
         self._timer = self.owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
                                                 f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ PUB endpoint?")
         out = greeting(b"PLAIN" if self._plain else b"NULL")

@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 
+from control import aio
 from control.client import Client
 from control.netutil import stable_port_pair
 
@@ -259,7 +260,7 @@ def bench_proxy(requests: int = 5000, *, port: int = 8080, tmp_dir: str | None =
                           "--data-dir", str(tmp / "node")], tmp / "home")
             try:
                 node.wait_for("is ready", 30)
-                ips, cluster_ip = asyncio.run(_setup_proxy_cluster(address, admin, "bench-node", port))
+                ips, cluster_ip = aio.run(_setup_proxy_cluster(address, admin, "bench-node", port))
                 _wait_connectable(cluster_ip, port)
                 direct = [(ip, port) for ip in ips]
                 proxied = [(cluster_ip, port)]

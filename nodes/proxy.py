@@ -13,6 +13,7 @@ import itertools
 import logging
 import socket
 from dataclasses import dataclass, field
+from typing import cast
 
 from control.client import Client
 from control.informer import Informer, key_of
@@ -58,8 +59,7 @@ class _Side(asyncio.Protocol):
         self.got_eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
 
     def data_received(self, data: bytes) -> None:
         peer = self.peer
@@ -93,11 +93,30 @@ class _Side(asyncio.Protocol):
 class _Downstream(_Side):
     """The accepted side: holds the client's bytes back until an endpoint has accepted the upstream."""
 
+    def __init__(self, conn: _Splice) -> None:
+        super().__init__(conn)
+        self.early: list[bytes] = []  # bytes that came before the upstream was connected
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
         self.transport.pause_reading()
         self.conn.listener.connect(self.conn)
+
+    def data_received(self, data: bytes) -> None:
+        if self.peer is None:
+            # uvloop starts reading after connection_made even if it paused reading: keep what comes.
+            self.early.append(data)
+            assert self.transport is not None
+            self.transport.pause_reading()
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> bool:
+        if self.peer is None:
+            self.got_eof = True  # passed on once the upstream is connected
+            return True
+        return super().eof_received()
 
 
 class _Splice:
@@ -131,6 +150,12 @@ class _Splice:
             self.up = up
             up.peer, down.peer = down, up
             backends.connections += 1
+            assert up.transport is not None
+            if down.early:
+                up.transport.write(b"".join(down.early))
+                down.early.clear()
+            if down.got_eof and up.transport.can_write_eof():
+                up.transport.write_eof()
             down.transport.resume_reading()
             return
         # No endpoint took it: reset the client, as kube-proxy's REJECT rule does.

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from control import aio
 from control.client import Client
 from control.plane import ControlPlane
 from control.timings import Timings
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    """The tests run on the loop kube-tui's processes run on (control/aio.py): uvloop unless KUBE_TUI_LOOP=asyncio."""
+    factory = aio.loop_factory()
+    return {"uvloop": factory} if factory is not None else {"asyncio": asyncio.new_event_loop}
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from textual import events
 
+from control import aio
 from control.api import meta
 from tui.app import KubeTuiApp
 from tui.model import ClusterModel
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presses", type=int, default=200)
     p.add_argument("--view", default="pods", help="the view that takes the keys (pods, overview, nodes, flow, ...)")
     args = p.parse_args(argv)
-    r = asyncio.run(run(args.pods, args.nodes, args.rate, args.presses, args.view))
+    r = aio.run(run(args.pods, args.nodes, args.rate, args.presses, args.view))
     ok_first = r["first_screen_s"] <= 2.0
     ok_keys = r["p99_ms"] <= 100.0
     print(f"kube-tui bench tui: {r['pods']} pods on {r['nodes']} nodes, model fed directly (synthetic objects, no API server)")

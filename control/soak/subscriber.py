@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 
+from control import aio
 from control.client import Client
 from control.informer import Informer
 
@@ -42,4 +43,4 @@ if __name__ == "__main__":
     p.add_argument("--server", required=True)
     p.add_argument("--token", default=os.environ.get("KUBE_TUI_TOKEN"), help="default: $KUBE_TUI_TOKEN")
     p.add_argument("--server-key", default=None)
-    asyncio.run(main(p.parse_args()))
+    aio.run(main(p.parse_args()))

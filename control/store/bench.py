@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from control import aio
 from control.store.store import Store
 
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fsync", action="store_true", help="write the WAL but skip fdatasync")
     args = parser.parse_args(argv)
     clients = tuple(int(c) for c in args.clients.split(",") if c.strip())
-    results = asyncio.run(bench_store(None if args.memory else args.data_dir, args.seconds, clients,
+    results = aio.run(bench_store(None if args.memory else args.data_dir, args.seconds, clients,
                                       args.value_size, fsync=not args.no_fsync))
     print(format_table(results))
     return 0

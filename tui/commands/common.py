@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from control import config
+from control import aio, config
 from control.client import Client
 from control.errors import ApiError
 
@@ -50,7 +50,7 @@ def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) 
             await client.close()
 
     try:
-        return asyncio.run(main())
+        return aio.run(main())
     except ApiError as e:
         if e.code == 503 and "did not answer" in e.message:
             why = " (connection refused)" if "connection refused" in e.message else ""

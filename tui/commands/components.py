@@ -8,7 +8,7 @@ import signal
 import socket
 import sys
 
-from control import gcpolicy
+from control import aio, gcpolicy
 from tui.commands.common import add_client_args, make_client
 
 
@@ -52,4 +52,4 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(serve(args))
+    return aio.run(serve(args))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from control import config, curve
+from control import aio, config, curve
 from control.faults import Faults
 from control.plane import ControlPlane, is_loopback, tune_gc
 from control.timings import Timings
@@ -84,4 +83,4 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(serve(args))
+    return aio.run(serve(args))

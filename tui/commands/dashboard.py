@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from control import config, gcpolicy
+from control import aio, config, gcpolicy
 from tui import cluster as cluster_file
 from tui.commands.common import fail
 
@@ -64,7 +63,7 @@ async def dashboard(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(dashboard(args))
+        return aio.run(dashboard(args))
     except cluster_file.ClusterFileError as e:
         return fail(f"error: {e}")
     except RuntimeError as e:

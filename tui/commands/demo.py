@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from control import aio
 from control.api.meta import SCHEDULING_ANNOTATION
 from control.client import Client
 from control.informer import Informer
@@ -302,6 +303,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless:
         return fail("error: the interactive demo is `kube-tui`; use --headless for the printed story")
     try:
-        return asyncio.run(run_demo(args))
+        return aio.run(run_demo(args))
     except cluster_file.ClusterFileError as e:
         return fail(f"error: {e}")

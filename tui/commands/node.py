@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from control import config, gcpolicy
+from control import aio, config, gcpolicy
 from control.api import quantity
 from control.timings import Timings
 from nodes.nodestatus import NodeConfig, parse_labels, parse_taints
@@ -83,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
         opts = NodeOptions(server=cfg_client.server, token=cfg_client.token, data_dir=data_dir, timings=timings,
                            proxy=not args.no_proxy, timings_from_server=not (args.timings or args.lease_duration),
                            server_key=cfg_client.server_key)
-        return asyncio.run(run_node(cfg, opts, say=_say))
+        return aio.run(run_node(cfg, opts, say=_say))
     from nodes.pool import PoolOptions, run_pool
 
     popts = PoolOptions(server=cfg_client.server, token=cfg_client.token, count=args.count, prefix=args.name_prefix,
                         timings=timings, start_delay=args.start_delay, server_key=cfg_client.server_key)
-    return asyncio.run(run_pool(cfg, popts, say=_say))
+    return aio.run(run_pool(cfg, popts, say=_say))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
+
+from control import aio
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -20,6 +21,6 @@ def run(args: argparse.Namespace) -> int:
     from control.soak import run_soak
 
     logging.getLogger("kube_tui").setLevel(logging.CRITICAL)  # the report is the output; component logs are not
-    report = asyncio.run(run_soak(args.minutes, pods=args.pods, rounds=args.rounds, freeze=args.freeze,
+    report = aio.run(run_soak(args.minutes, pods=args.pods, rounds=args.rounds, freeze=args.freeze,
                                   fuzz_frames=args.fuzz_frames, curve=args.curve))
     return 0 if report.ok else 1

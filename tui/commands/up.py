@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from control import config
+from control import aio, config
 from control.apiserver.auth import Credentials
 from tui import cluster as cluster_file
 from tui.commands.common import fail, wait_for_signal
@@ -106,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.tmux:
             return tmux(args)
-        return asyncio.run(up(args))
+        return aio.run(up(args))
     except (cluster_file.ClusterFileError, OSError) as e:
         return fail(f"error: {e}")
     except Exception as e:
