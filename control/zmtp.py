@@ -17,7 +17,6 @@ topics are sequenced); a Dealer holds what is sent while it has no connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, cast
@@ -117,6 +116,8 @@ class _Endpoint:
         self.on_message = on_message
         self.username = username
         self.password = password if password is not None else (b"" if username is not None else None)
+        if len(username or b"") > 255 or len(self.password or b"") > 255:
+            raise ValueError("zmtp: a PLAIN username or password is at most 255 bytes")
         self.max_message = max_message
         self.reconnect_ivl = reconnect_ivl
         self.reconnect_ivl_max = reconnect_ivl_max
@@ -144,8 +145,10 @@ class _Endpoint:
         self._task.cancel()
 
     async def wait_closed(self) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        """Until the connecting task has ended; raises what it died of, if it died."""
+        await asyncio.wait([self._task])  # not `await task`: suppressing its CancelledError would swallow ours
+        if not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()  # type: ignore[misc]
 
     def _opened(self, transport: asyncio.Transport) -> None:
         """The handshake is done: send what waited for it."""
@@ -239,7 +242,7 @@ class Dealer(_Endpoint):
             raise Full(f"{self.name}: closed")
         data = b"".join(frame(f, _MORE) for f in frames[:-1]) + frame(frames[-1])
         conn = self._conn
-        if conn is not None and conn.open and conn.transport is not None:
+        if conn is not None and conn.open and conn.transport is not None and not conn.transport.is_closing():
             if conn.transport.get_write_buffer_size() > self.max_buffer:
                 raise Full(f"{self.name}: {self.max_buffer} bytes are waiting to be sent")
             conn.transport.write(data)
@@ -278,7 +281,8 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
         transport = self.transport
         self._timer = self.owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
-                                                f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ PUB endpoint?")
+                                                f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ "
+                                                f"{' or '.join(p.decode() for p in self.owner.PEERS)} endpoint?")
         out = greeting(b"PLAIN" if self._plain else b"NULL")
         if self._plain:
             user, password = self.owner.username or b"", self.owner.password or b""
@@ -286,6 +290,10 @@ class _Connection(asyncio.Protocol):
         else:
             out += command(b"READY", properties({b"Socket-Type": self.owner.SOCKET_TYPE}))
         transport.write(out)
+
+    def eof_received(self) -> bool:
+        self.open = False  # the peer is going: what is sent now waits for the next connection
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._dead = True

@@ -137,6 +137,7 @@ class _Splice:
             if self.closed:
                 return
             up = _Side(self)
+            up.peer = down  # a backend may speak first (a greeting): that goes to the client at once
             try:
                 await asyncio.wait_for(loop.create_connection(lambda up=up: up, host, port), CONNECT_TIMEOUT)
             except (OSError, TimeoutError) as e:
@@ -148,7 +149,7 @@ class _Splice:
                     up.transport.close()
                 return
             self.up = up
-            up.peer, down.peer = down, up
+            down.peer = up
             backends.connections += 1
             assert up.transport is not None
             if down.early:

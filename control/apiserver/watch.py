@@ -320,6 +320,8 @@ class WatchHub:
     def _bookmarks_now(self) -> None:
         self._bookmark_pending = False
         try:
+            # Events held back by fault injection go first: a bookmark must not overtake them.
+            self._flush_delayed(force=True)
             self._bookmarks()
         except Exception:  # the watch must outlive one bad message
             log.exception("watch: bookmarks for new subscriptions failed")

@@ -149,10 +149,11 @@ class ProcessRuntime:
         try:
             await asyncio.wait_for(done, self.start_timeout)
         except TimeoutError:
-            loop.remove_reader(report_r)
             shim.send(b"K")
             raise RunContainerError(f"shim did not report within {self.start_timeout}s") from None
         finally:
+            # Also when cancelled: a closed fd left registered would catch whoever gets its number next.
+            loop.remove_reader(report_r)
             os.close(report_r)
         return buf.decode(errors="replace").strip()
 

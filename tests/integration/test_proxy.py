@@ -166,3 +166,35 @@ def test_service_addresses_and_backends_follow_port_names() -> None:
     assert service_backends(svc, ep) == {"http": [("127.128.0.2", 8080), ("127.128.0.3", 8080)],
                                          "admin": [("127.128.0.2", 9090), ("127.128.0.3", 9090)]}
     assert service_addresses({"spec": {"clusterIP": "None", "ports": [{"port": 80}]}}, []) == {}
+
+
+async def test_a_backend_that_speaks_first_reaches_the_client() -> None:
+    """A greeting the endpoint sends before the client says anything (SMTP, SSH, MySQL) is passed on, not dropped."""
+    from nodes.proxy import Backends, _Listener, listen_socket
+
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 hello\r\n")
+        await writer.drain()
+        writer.write(b"echo " + await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    backend = await asyncio.start_server(greet, "127.0.0.1", 0)
+    port = backend.sockets[0].getsockname()[1]
+    addr = ("127.96.0.250", random.randint(20000, 29999))
+    backends = Backends("test")
+    backends.set([("127.0.0.1", port)])
+    listener = _Listener(addr, ("default", "greeter"), backends)
+    listener.server = await asyncio.get_running_loop().create_server(listener.protocol, sock=listen_socket(*addr))
+    try:
+        reader, writer = await asyncio.open_connection(*addr)
+        try:
+            assert await asyncio.wait_for(reader.readline(), 3) == b"220 hello\r\n"
+            writer.write(b"hi\n")
+            assert await asyncio.wait_for(reader.readline(), 3) == b"echo hi\n"
+        finally:
+            writer.close()
+    finally:
+        await listener.close(drop_connections=True)
+        backend.close()
+        await backend.wait_closed()

@@ -890,6 +890,40 @@ async def test_dealer_reconnects_to_a_new_router_on_the_same_port() -> None:
         ctx.term()
 
 
+async def test_dealer_holds_what_is_sent_while_the_router_is_gone_and_sends_it_on_reconnect() -> None:
+    """A request sent while the ROUTER is gone waits for the next connection, then goes out and is answered."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    router2 = None
+    got: list[list[bytes]] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, got.append, reconnect_ivl=0.01, reconnect_ivl_max=0.05, name="test")
+        dealer.send([b"before"])
+        await wait_for(lambda: _echo(router) >= 0 and got == [[b"before"]], timeout=5, what="the first answer")
+        router.close()
+        await wait_for(lambda: not dealer.ready, timeout=5, what="the connection to drop")
+        dealer.send([b"while-gone"])
+        router2 = ctx.socket(zmq.ROUTER)
+        router2.setsockopt(zmq.LINGER, 0)
+        await _bind_when_free(router2, address)
+        seen: list[list[bytes]] = []
+        await wait_for(lambda: _echo(router2, seen) >= 0 and len(got) == 2, timeout=5, what="the held request's answer")
+        assert seen == [[b"while-gone"]] and got == [[b"before"], [b"while-gone"]]
+    finally:
+        await _close_dealers(dealer)
+        router.close()
+        if router2 is not None:
+            router2.close()
+        ctx.term()
+
+
+async def test_plain_credentials_longer_than_255_bytes_are_refused_at_once() -> None:
+    """A PLAIN username or password over 255 bytes cannot be encoded: the constructor says so."""
+    with pytest.raises(ValueError, match="255 bytes"):
+        zmtp.Subscriber("tcp://127.0.0.1:9", lambda _m: None, username=b"token", password=b"x" * 256)
+
+
 async def test_dealer_refuses_a_peer_that_is_not_a_router() -> None:
     """A peer whose READY says PUB is dropped with 'not a ROUTER'; the waiting request never goes to it."""
     reads: list[bytes] = []
