@@ -16,6 +16,9 @@ from typing import Any
 from control.netutil import free_port_pair  # noqa: F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parent.parent
+# uvloop's timers count whole milliseconds of its cached clock: a sleep may end up to ~1 ms early as
+# time.monotonic() sees it. Tests that check a delay was honoured allow that much.
+TIMER_SLACK = 0.002
 # shared/ sits beside the work tree (in CI: beside the fresh clone)
 K8S_DOCS = ROOT.parent / "shared" / "manifests" / "k8s-docs"
 

@@ -28,6 +28,7 @@ from nodes.podworker import (
 from nodes.runtime.base import Runtime
 from nodes.runtime.process import ProcessRuntime
 from nodes.runtime.sim import SimBehavior, SimRuntime
+from tests.helpers import TIMER_SLACK
 from tests.unit._runtime_helpers import free_port, no_leftover_children, pod_ip, until  # noqa: F401  (no_leftover_children: autouse here)
 
 
@@ -369,7 +370,7 @@ async def test_graceful_deletion(harness: Harness) -> None:
     began = time.monotonic()
     worker.update(pod)
     await asyncio.wait_for(worker.wait(), 10)
-    assert time.monotonic() - began >= 0.3  # SIGTERM ignored: SIGKILL after the grace period
+    assert time.monotonic() - began >= 0.3 - TIMER_SLACK  # SIGTERM ignored: SIGKILL after the grace period
     st = worker.status
     assert container(st)["state"]["terminated"]["exitCode"] == 137
     assert st["phase"] == "Failed"

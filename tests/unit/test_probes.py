@@ -24,6 +24,7 @@ from nodes.probes import (
 from nodes.runtime.base import ContainerConfig
 from nodes.runtime.process import ProcessRuntime
 from nodes.runtime.sim import SimBehavior, SimRuntime
+from tests.helpers import TIMER_SLACK
 from tests.unit._runtime_helpers import free_port as closed_port
 from tests.unit._runtime_helpers import no_leftover_children, pod_ip, until  # noqa: F401  (no_leftover_children: autouse here)
 
@@ -213,7 +214,7 @@ async def test_prober_schedule() -> None:
     prober.start()
     try:
         await until(lambda: len(calls) >= 4, what="four probes")
-        assert calls[0] - started >= 0.15  # initialDelaySeconds
+        assert calls[0] - started >= 0.15 - TIMER_SLACK  # initialDelaySeconds
         assert all(b - a >= 0.04 for a, b in zip(calls, calls[1:], strict=False))  # periodSeconds
         assert changes[:1] == [True]
         assert [p.ok for p in probes[:2]] == [False, True]
