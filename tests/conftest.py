@@ -16,7 +16,7 @@ from control.timings import Timings
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
-    """The tests run on the loop kube-tui's processes run on (control/aio.py): uvloop unless KUBE_TUI_LOOP=asyncio."""
+    """The tests run on the loop kube-tui's processes run on (control/aio.py): KUBE_TUI_LOOP=uvloop or asyncio's."""
     factory = aio.loop_factory()
     return {"uvloop": factory} if factory is not None else {"asyncio": asyncio.new_event_loop}
 
