@@ -27,6 +27,16 @@ WATCH_SOCKET = os.environ.get("KUBE_TUI_WATCH_SOCKET", "zmtp")
 REQUEST_SOCKET = os.environ.get("KUBE_TUI_REQUEST_SOCKET", "zmtp")
 
 
+def _shut(endpoint: zmtp.Subscriber | zmtp.Dealer | None, inbox: wire.Inbox | None, sock: zmq.Socket | None) -> None:
+    """Close one channel to the server, whichever way it was open: our ZMTP end, or a libzmq socket and its reader."""
+    if endpoint is not None:
+        endpoint.close()
+    if inbox is not None:
+        inbox.close()  # before its socket
+    if sock is not None:
+        sock.close(linger=0)
+
+
 class Client:
     """Async API client. Reads are retried across API server restarts; writes raise 503/504 to the caller."""
 
@@ -96,15 +106,8 @@ class Client:
         self._responses = wire.Inbox(sock, self._on_response_frames, name=f"{self.identity}-responses")
 
     def _close_dealer(self) -> None:
-        if self._requests is not None:
-            self._requests.close()
-            self._requests = None
-        if self._responses is not None:
-            self._responses.close()
-            self._responses = None
-        if self._dealer is not None:
-            self._dealer.close(linger=0)
-            self._dealer = None
+        _shut(self._requests, self._responses, self._dealer)
+        self._requests, self._responses, self._dealer = None, None, None
 
     async def connect(self, timeout: float | None = None) -> dict:
         """Say hello (joining as a node if asked); waits up to `timeout` (default retry_for) for the server."""
@@ -387,15 +390,8 @@ class Client:
 
     def _close_sub(self) -> None:
         self._live.clear()
-        if self._subscriber is not None:
-            self._subscriber.close()
-            self._subscriber = None
-        if self._events is not None:
-            self._events.close()
-            self._events = None
-        if self._sub is not None:
-            self._sub.close(linger=0)
-            self._sub = None
+        _shut(self._subscriber, self._events, self._sub)
+        self._subscriber, self._events, self._sub = None, None, None
 
     def _set_curve(self, sock: zmq.Socket, public: bytes, secret: bytes) -> None:
         assert self.server_key is not None
