@@ -34,6 +34,13 @@ def _publisher(ctx: zmq.Context, kind: int = zmq.PUB, **options: int) -> tuple[z
     return sock, f"tcp://127.0.0.1:{port}"
 
 
+async def _close_endpoints(*endpoints: zmtp.Subscriber | zmtp.Dealer | None) -> None:
+    for e in endpoints:
+        if e is not None:
+            e.close()
+            await e.wait_closed()  # raises if the task died of an exception
+
+
 async def _expect(xpub: zmq.Socket, message: bytes) -> None:
     """The next (un)subscription message the XPUB reads is `message`."""
     await wait_for(lambda: xpub.poll(0), timeout=5, what=f"{message!r} at the publisher")
@@ -180,9 +187,7 @@ async def test_subscribed_topic_arrives_in_order_and_other_topics_do_not() -> No
             *([b"pods\x00", b"p%d" % i] for i in range(100)), [b"pods\x00x", b"end"]]
         assert sub.errors == 0 and sub.last_error is None
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         pub.close()
         ctx.term()
 
@@ -209,9 +214,7 @@ async def test_long_frames_and_many_messages_arrive_intact_and_in_order() -> Non
         assert got == sent
         assert sub.errors == 0
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         xpub.close()
         ctx.term()
 
@@ -236,9 +239,7 @@ async def test_plain_with_the_right_password_gets_messages() -> None:
         assert got == [[b"w", b"1"], [b"w", b"2"]]
         assert sub.handshakes == 1 and sub.errors == 0
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         if xpub is not None:
             xpub.close()
         zap.close()
@@ -290,9 +291,7 @@ async def test_a_refused_plain_credential_is_reported_as_refused() -> None:
         await wait_for(lambda: sub.errors >= 1, timeout=5, what="the refusal")
         assert "refused" in (sub.last_error or "")
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         if xpub is not None:
             xpub.close()
         zap.close()
@@ -326,9 +325,7 @@ async def test_unsubscribe_stops_delivery_on_a_live_connection() -> None:
         assert got == [[b"a", b"1"], [b"b", b"1"], [b"b", b"2"]]
         assert sub.topics == {b"b"}
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         xpub.close()
         ctx.term()
 
@@ -369,9 +366,7 @@ async def test_reconnects_to_a_new_publisher_on_the_same_port_and_resubscribes()
         assert got == [[b"t", b"before"], [b"u", b"after"]]
         assert sub.errors == 0  # a publisher going away is no protocol error
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         xpub.close()
         if xpub2 is not None:
             xpub2.close()
@@ -395,9 +390,7 @@ async def test_a_frame_over_max_message_drops_the_connection_and_later_messages_
         assert sub.handshakes == 2 and sub.errors == 1
         assert all(m[1] != b"y" * 5000 for m in got)
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         pub.close()
         ctx.term()
 
@@ -413,9 +406,7 @@ async def test_a_whole_message_over_max_message_drops_the_connection() -> None:
         await wait_for(lambda: got or sub.errors, timeout=5, what="a message or an error")
         assert got == [] and sub.errors >= 1 and "100" in (sub.last_error or "")
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         await server.close()
 
 
@@ -477,9 +468,7 @@ async def test_a_silent_peer_is_dropped_after_the_handshake_timeout(monkeypatch:
         assert "no handshake" in (sub.last_error or "")
         await wait_for(lambda: server.connections >= 2, timeout=5, what="a new connection")
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         await server.close()
 
 
@@ -498,9 +487,7 @@ async def test_frames_split_across_writes_are_reassembled(chunk: int) -> None:
         assert got == messages
         assert sub.errors == 0 and sub.handshakes == 1 and server.connections == 1
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         await server.close()
 
 
@@ -537,9 +524,7 @@ async def test_greets_as_a_sub_and_answers_ping_with_the_same_context() -> None:
         assert seen["pong"] == (0x04, b"\x04PONG" + b"ctx-42")
         assert got == [[b"t", b"after the ping"]] and sub.errors == 0
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         await server.close()
 
 
@@ -561,9 +546,7 @@ async def test_a_handler_exception_does_not_stop_the_next_messages(caplog: pytes
         assert sub.ready and sub.errors == 0 and server.connections == 1
         assert sum("handling a message failed" in r.getMessage() for r in caplog.records) == 2
     finally:
-        if sub is not None:
-            sub.close()
-            await sub.wait_closed()
+        await _close_endpoints(sub)
         await server.close()
 
 
@@ -714,13 +697,6 @@ async def _bind_when_free(sock: zmq.Socket, address: str) -> None:
     await wait_for(bound, timeout=5, what=f"{address} to be free")
 
 
-async def _close_dealers(*dealers: zmtp.Dealer | None) -> None:
-    for d in dealers:
-        if d is not None:
-            d.close()
-            await d.wait_closed()  # raises if the task died of an exception
-
-
 async def test_dealer_requests_get_their_answers_in_order_and_frames_keep_their_boundaries() -> None:
     """1,000 requests echoed by a libzmq ROUTER come back in order as one-frame lists; [a, b, c] keeps its frames."""
     ctx = zmq.Context()
@@ -742,7 +718,7 @@ async def test_dealer_requests_get_their_answers_in_order_and_frames_keep_their_
         assert got[-1] == [b"x", b"y"]
         assert dealer.handshakes == 1 and dealer.errors == 0 and dealer.last_error is None
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         router.close()
         ctx.term()
 
@@ -765,7 +741,7 @@ async def test_dealer_large_request_and_answer_arrive_intact() -> None:
         assert got[0][0] == answer
         assert dealer.errors == 0
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         router.close()
         ctx.term()
 
@@ -792,7 +768,7 @@ async def test_dealer_messages_sent_before_the_router_exists_go_out_after_the_ha
         router.send_multipart([received[0][0], b"answer"])
         await wait_for(lambda: got == [[b"answer"]], timeout=5, what="the answer")
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         if router is not None:
             router.close()
         ctx.term()
@@ -814,7 +790,7 @@ async def test_dealer_raises_full_at_hwm_while_unconnected_and_after_close() -> 
             dealer.send([b"4"])
         assert not dealer.ready and dealer.handshakes == 0 and dealer.errors == 0
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
 
 
 async def test_dealer_send_raises_full_when_the_send_buffer_exceeds_max_buffer() -> None:
@@ -839,7 +815,7 @@ async def test_dealer_send_raises_full_when_the_send_buffer_exceeds_max_buffer()
         assert sent >= 1 and dealer.ready and dealer.errors == 0
     finally:
         stop.set()
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         await server.close()
 
 
@@ -855,7 +831,7 @@ async def test_dealer_send_right_after_close_on_a_live_connection_raises_full() 
         with pytest.raises(zmtp.Full):
             dealer.send([b"after close"])
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         router.close()
         ctx.term()
 
@@ -884,7 +860,7 @@ async def test_dealer_reconnects_to_a_new_router_on_the_same_port() -> None:
         assert seen == [[b"while-gone"], [b"after"]] and got == [[b"before"], [b"while-gone"], [b"after"]]
         assert dealer.errors == 0  # a ROUTER going away is no protocol error
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         router.close()
         if router2 is not None:
             router2.close()
@@ -920,7 +896,7 @@ async def test_dealer_refuses_a_peer_that_is_not_a_router() -> None:
         assert set(reads) == {ours}  # our greeting and READY, never the request
         assert got == [] and dealer.handshakes == 0 and not dealer.ready
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         await server.close()
 
 
@@ -944,7 +920,7 @@ async def test_dealer_drops_an_answer_over_max_message_and_works_after_the_recon
         await wait_for(lambda: _echo(router) >= 0 and len(got) == 2, timeout=5, what="the answer after the reconnect")
         assert got == [[b"x" * 1000], [b"small"]] and dealer.errors == 1
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         router.close()
         ctx.term()
 
@@ -976,7 +952,7 @@ async def test_a_libzmq_dealer_and_a_zmtp_dealer_share_a_router_and_get_only_the
         assert their_answers == [[b"libzmq", b"%d" % i] for i in range(200)]
         assert dealer.errors == 0
     finally:
-        await _close_dealers(dealer)
+        await _close_endpoints(dealer)
         theirs.close()
         router.close()
         ctx.term()
