@@ -181,21 +181,25 @@ def _writer(server: str, token: str, n: int, rate: float, concurrency: int, q: A
     aio.run(main())
 
 
+SOCKET_SWITCHES = ("KUBE_TUI_SERVER_SOCKET", "KUBE_TUI_WATCH_SOCKET", "KUBE_TUI_REQUEST_SOCKET")
+
+
 def whole_path(n: int, subscribers: int, rate: float = 0.0, concurrency: int = 64,
-               watch_socket: str | None = None) -> dict[str, float]:
-    """One run; `watch_socket` "libzmq" makes the processes read watch topics with libzmq's SUB socket
-    instead of control/zmtp.py (KUBE_TUI_WATCH_SOCKET, which the spawned processes inherit)."""
-    saved = os.environ.get("KUBE_TUI_WATCH_SOCKET")
-    if watch_socket:
-        os.environ["KUBE_TUI_WATCH_SOCKET"] = watch_socket
+               sockets: str | None = None) -> dict[str, float]:
+    """One run; `sockets` "libzmq" puts every ZeroMQ socket of every process back on libzmq (the API
+    server's ROUTER and XPUB, the clients' DEALER and SUB) instead of control/zmtp.py and
+    control/zmtp_server.py: the switches are environment variables, which the spawned processes inherit."""
+    saved = {k: os.environ.get(k) for k in SOCKET_SWITCHES}
+    if sockets:
+        os.environ.update(dict.fromkeys(SOCKET_SWITCHES, sockets))
     try:
         return _whole_path(n, subscribers, rate, concurrency)
     finally:
-        if watch_socket:
-            if saved is None:
-                os.environ.pop("KUBE_TUI_WATCH_SOCKET", None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
             else:
-                os.environ["KUBE_TUI_WATCH_SOCKET"] = saved
+                os.environ[k] = v
 
 
 def _whole_path(n: int, subscribers: int, rate: float, concurrency: int) -> dict[str, float]:
@@ -300,9 +304,9 @@ def main(argv: list[str]) -> int:
               f"(achieved {rl['writes_per_s']:,.0f} writes/s; relists {rl['relists']:.0f}; delivered {rl['complete']:.0%}; "
               f"longest GC pause in a subscriber {rl['sub_gc_max_ms']:.1f} ms wall clock, preemption included)")
         print(f"                   {cpu_line(rl)}", flush=True)
-    # What reading watch topics on the event loop (control/zmtp.py) buys, against libzmq's own SUB socket.
-    rz = whole_path(args.latency_events, args.subscribers, rate=args.rate, watch_socket="libzmq")
-    print(f"  {args.subscribers:2d} subscribers, libzmq's SUB socket instead: p50 {rz['p50_ms']:.2f} ms   p99 {rz['p99_ms']:.2f} ms   "
+    # What serving and reading the sockets on the event loop (control/zmtp*.py) buys, against libzmq's.
+    rz = whole_path(args.latency_events, args.subscribers, rate=args.rate, sockets="libzmq")
+    print(f"  {args.subscribers:2d} subscribers, all sockets libzmq's instead: p50 {rz['p50_ms']:.2f} ms   p99 {rz['p99_ms']:.2f} ms   "
           f"(relists {rz['relists']:.0f}; delivered {rz['complete']:.0%})")
     print(f"                   {cpu_line(rz)}", flush=True)
     return 0

@@ -28,6 +28,10 @@ _MORE, _LONG, _COMMAND = 0x01, 0x02, 0x04
 HANDSHAKE_TIMEOUT = 10.0  # seconds; libzmq's ZMQ_HANDSHAKE_IVL is 30
 
 
+class ProtocolError(Exception):
+    pass
+
+
 def speaks(address: str) -> bool:
     """True for the endpoints this module can reach (tcp://host:port, the port a number)."""
     host, _, port = address[len("tcp://"):].rpartition(":")
@@ -40,9 +44,10 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def greeting(mechanism: bytes) -> bytes:
-    """Our 64-byte greeting: signature, version 3.0, mechanism, as-server 0, filler."""
-    return b"\xff" + bytes(8) + b"\x7f" + bytes((3, 0)) + mechanism.ljust(20, b"\x00") + b"\x00" + bytes(31)
+def greeting(mechanism: bytes, as_server: bool = False) -> bytes:
+    """Our 64-byte greeting: signature, version 3.0, mechanism, as-server, filler."""
+    return (b"\xff" + bytes(8) + b"\x7f" + bytes((3, 0)) + mechanism.ljust(20, b"\x00") + bytes((int(as_server),))
+            + bytes(31))
 
 
 def frame(body: bytes, flags: int = 0) -> bytes:
@@ -78,13 +83,30 @@ def parse_properties(data: bytes) -> dict[bytes, bytes]:
     return out
 
 
+def message(frames: list[bytes]) -> bytes:
+    """A whole message as it goes on the wire: every frame but the last flagged MORE."""
+    return b"".join(frame(f, _MORE) for f in frames[:-1]) + frame(frames[-1])
+
+
+def split_command(body: bytes) -> tuple[bytes, bytes]:
+    """A command frame's body as (name, data)."""
+    if body.startswith(b"^RROR"):
+        # libzmq's PLAIN server writes its ERROR as the C string "\x05ERROR", whose escape
+        # swallows the E: the name-size byte reads 0x5e and the name "RROR" (libzmq 4.3.5).
+        body = b"\x05ERROR" + body[5:]
+    if not body or len(body) < 1 + body[0]:
+        raise ProtocolError("malformed command frame")
+    return body[1:1 + body[0]], body[1 + body[0]:]
+
+
+def error_command(reason: str) -> bytes:
+    text = reason.encode()[:255]
+    return command(b"ERROR", bytes((len(text),)) + text)
+
+
 def subscription(topic: bytes, on: bool = True) -> bytes:
     """A ZMTP 3.0 (un)subscription: a message whose first byte is 1 (subscribe) or 0 (cancel)."""
     return frame((b"\x01" if on else b"\x00") + topic)
-
-
-class ProtocolError(Exception):
-    pass
 
 
 class Full(Exception):
@@ -240,7 +262,7 @@ class Dealer(_Endpoint):
     def send(self, frames: list[bytes]) -> None:
         if self._closed:
             raise Full(f"{self.name}: closed")
-        data = b"".join(frame(f, _MORE) for f in frames[:-1]) + frame(frames[-1])
+        data = message(frames)
         conn = self._conn
         if conn is not None and conn.open and conn.transport is not None and not conn.transport.is_closing():
             if conn.transport.get_write_buffer_size() > self.max_buffer:
@@ -386,10 +408,13 @@ class _Connection(asyncio.Protocol):
             self._parts = []
             self._parts_size = 0
             try:
-                self.owner.on_message(parts)
+                self._deliver(parts)
             except Exception:  # one bad message must not stop the reading
                 log.exception("%s: handling a message failed", self.owner.name)
         return pos
+
+    def _deliver(self, parts: list[bytes]) -> None:
+        self.owner.on_message(parts)
 
     def _greeting(self, g: bytes) -> None:
         if g[0] != 0xFF or not g[9] & 0x01:
@@ -403,14 +428,7 @@ class _Connection(asyncio.Protocol):
                                 f"we offered {ours.decode()}")
 
     def _command(self, body: bytes) -> None:
-        if body.startswith(b"^RROR"):
-            # libzmq's PLAIN server writes its ERROR as the C string "\x05ERROR", whose escape
-            # swallows the E: the name-size byte reads 0x5e and the name "RROR" (libzmq 4.3.5).
-            body = b"\x05ERROR" + body[5:]
-        if not body or len(body) < 1 + body[0]:
-            raise ProtocolError("malformed command frame")
-        name = body[1:1 + body[0]]
-        rest = body[1 + body[0]:]
+        name, rest = split_command(body)
         if name == b"ERROR":
             reason = rest[1:1 + rest[0]].decode(errors="replace") if rest else ""
             raise ProtocolError(f"refused by the server: {reason or 'no reason given'}")

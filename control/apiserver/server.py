@@ -1,9 +1,15 @@
-"""The API server process side: ROUTER for requests, XPUB for watch events, one task per request."""
+"""The API server process side: ROUTER for requests, XPUB for watch events, one task per request.
+
+Both sockets are served on the event loop by control/zmtp_server.py (one thread, one wake-up per
+request) unless CURVE is on, an address is not tcp://, or KUBE_TUI_SERVER_SOCKET=libzmq: then libzmq's
+sockets (sockets.py) do the same job behind the same interface.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -13,11 +19,12 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from control import errors, wire
+from control import errors, wire, zmtp_server
 from control.apiserver import authz
 from control.apiserver.auth import Credentials
 from control.apiserver.handlers import AGENT, WARNINGS, Api
 from control.apiserver.kubelet_proxy import KubeletProxy
+from control.apiserver.sockets import ZmqRouter, ZmqXPub
 from control.apiserver.watch import WatchHub
 from control.apiserver.zap import API_DOMAIN, WATCH_DOMAIN, ZapHandler
 from control.errors import ApiError
@@ -26,8 +33,15 @@ from control.store import Store
 
 log = logging.getLogger("kube_tui.apiserver")
 
-DRAIN_BATCH = 256  # requests read in one go before the admitted ones get to run
-HARD_FRAME_LIMIT = 64 * 1024 * 1024  # past this libzmq drops the peer; below it we answer 413
+DRAIN_BATCH = 256  # requests read in one go before the admitted ones get to run (libzmq's ROUTER)
+# Bytes waiting to go to one client before more is dropped (libzmq's SNDHWM counts messages instead):
+# a watcher that stopped reading loses events and relists; a requester that stopped reading times out.
+WATCH_BACKLOG = 128 * 1024 * 1024
+ANSWER_BACKLOG = 256 * 1024 * 1024
+MAX_IN_FLIGHT = 4096  # requests being served at once: past this no more are read until half are done
+# "libzmq" serves requests and watches with libzmq's sockets even where control/zmtp_server.py could.
+SERVER_SOCKET = os.environ.get("KUBE_TUI_SERVER_SOCKET", "zmtp")
+HARD_FRAME_LIMIT = 64 * 1024 * 1024  # past this the peer is dropped (libzmq's MAXMSGSIZE, or ours); below it, 413
 
 
 def watch_address_for(listen: str) -> str:
@@ -75,9 +89,12 @@ class ApiServer:
         self.watch_auth = "curve" if curve_keys else ("plain" if watch_auth else "none")
         self.zap: ZapHandler | None = None
         self.server_id = uuid.uuid4().hex[:12]
-        self.router: zmq.Socket | None = None  # plain socket read by an Inbox: no Future per request
-        self._requests: wire.Inbox | None = None
-        self.xpub: zmq.asyncio.Socket | None = None
+        # Both sockets on the event loop where our ZMTP can serve them, else libzmq's (see start()).
+        self.on_loop = (SERVER_SOCKET != "libzmq" and not curve_keys and zmtp_server.binds(self.listen)
+                        and zmtp_server.binds(self.watch_listen))
+        self.requests: zmtp_server.Router | ZmqRouter | None = None
+        self.xpub: zmtp_server.XPub | ZmqXPub | None = None
+        self._early: list[list[bytes]] | None = []  # requests that came while bootstrapping
         self.bookmark_interval = bookmark_interval
         self.faults = faults
         self.event_ttl = event_ttl
@@ -97,47 +114,21 @@ class ApiServer:
     async def start(self) -> None:
         if self.curve_keys or self.watch_auth != "none":
             self.zap = ZapHandler(self.ctx, self.credentials)
-            self.zap.start()
-        self.router = zmq.Socket(self.ctx, zmq.ROUTER)
-        self.router.setsockopt(zmq.LINGER, 0)
-        self.router.setsockopt(zmq.MAXMSGSIZE, HARD_FRAME_LIMIT)
-        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        self.router.setsockopt(zmq.RCVHWM, 100_000)
-        self.router.setsockopt(zmq.SNDHWM, 100_000)
-        self.xpub = self.ctx.socket(zmq.XPUB)
-        self.xpub.setsockopt(zmq.LINGER, 0)
-        self.xpub.setsockopt(zmq.SNDHWM, 200_000)
-        if self.watch_auth == "none":
-            self.xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
+        if self.on_loop:
+            await self._open_zmtp()
         else:
-            self.xpub.setsockopt(zmq.XPUB_MANUAL, 1)  # we apply each subscription after authorizing it
-            self.xpub.setsockopt(zmq.ZAP_DOMAIN, WATCH_DOMAIN)
-        if self.curve_keys:
-            for sock, domain in ((self.router, API_DOMAIN), (self.xpub, WATCH_DOMAIN)):
-                sock.setsockopt(zmq.CURVE_SECRETKEY, self.curve_keys[1].encode())
-                sock.setsockopt(zmq.CURVE_SERVER, 1)
-                sock.setsockopt(zmq.ZAP_DOMAIN, domain)
-        elif self.watch_auth == "plain":
-            self.xpub.setsockopt(zmq.PLAIN_SERVER, 1)
-        try:
-            self.router.bind(self.listen)
-            self.xpub.bind(self.watch_listen)
-        except zmq.ZMQError as e:
-            self.router.close()
-            self.xpub.close()
-            if self.zap is not None:
-                await self.zap.stop()
-            raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
-        self.address = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.watch_address = self.xpub.getsockopt(zmq.LAST_ENDPOINT).decode()
+            await self._open_libzmq()
+        assert self.requests is not None and self.xpub is not None
+        self.address = self.requests.address
+        self.watch_address = self.xpub.address
         self.hub = WatchHub(
             self.xpub,
-            sender=zmq.Socket.shadow(self.xpub.underlying),
             bookmark_interval=self.bookmark_interval,
             faults=self.faults,
             revision=lambda: self.store.revision,
             may_watch=None if self.watch_auth == "none" else authz.may_watch,
         )
+        self.xpub.on_subscription = self.hub.subscription
         self.api = Api(
             self.store,
             self.hub,
@@ -156,13 +147,73 @@ class ApiServer:
         finally:
             WARNINGS.reset(token)
             AGENT.reset(agent)
-        self._requests = wire.Inbox(self.router, self._dispatch, batch=DRAIN_BATCH, name="apiserver")
         self._loops = [asyncio.create_task(self.hub.run(), name="watch")]
+        if isinstance(self.xpub, ZmqXPub):
+            self._loops.append(asyncio.create_task(self.xpub.run(), name="subscriptions"))
+        early, self._early = self._early, None
+        for frames in early or ():
+            self._dispatch(frames)
         log.info("API server %s listening on %s (watch %s)", self.server_id, self.address, self.watch_address)
 
+    async def _open_zmtp(self) -> None:
+        """Both sockets on the event loop (control/zmtp_server.py)."""
+        zap = self.zap
+        authenticate = None
+        if self.watch_auth == "plain":
+            assert zap is not None
+            authenticate = lambda user, password: zap.check(WATCH_DOMAIN, b"PLAIN", [user, password])  # noqa: E731
+        self.requests = zmtp_server.Router(self.listen, self._dispatch, max_message=HARD_FRAME_LIMIT,
+                                           max_buffer=ANSWER_BACKLOG, name="apiserver")
+        self.xpub = zmtp_server.XPub(self.watch_listen, authenticate=authenticate, max_buffer=WATCH_BACKLOG,
+                                     name="apiserver-watch")
+        try:
+            await self.requests.start()
+            await self.xpub.start()
+        except OSError as e:
+            self.requests.close()
+            self.xpub.close()
+            raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
+
+    async def _open_libzmq(self) -> None:
+        """Both sockets in libzmq: CURVE, ipc://, or KUBE_TUI_SERVER_SOCKET=libzmq."""
+        if self.zap is not None:
+            self.zap.start()
+        router = zmq.Socket(self.ctx, zmq.ROUTER)  # a plain socket read by an Inbox: no Future per request
+        router.setsockopt(zmq.LINGER, 0)
+        router.setsockopt(zmq.MAXMSGSIZE, HARD_FRAME_LIMIT)
+        router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        router.setsockopt(zmq.RCVHWM, 100_000)
+        router.setsockopt(zmq.SNDHWM, 100_000)
+        xpub = self.ctx.socket(zmq.XPUB)
+        xpub.setsockopt(zmq.LINGER, 0)
+        xpub.setsockopt(zmq.SNDHWM, 200_000)
+        if self.watch_auth == "none":
+            xpub.setsockopt(zmq.XPUB_VERBOSER, 1)
+        else:
+            xpub.setsockopt(zmq.XPUB_MANUAL, 1)  # we apply each subscription after authorizing it
+            xpub.setsockopt(zmq.ZAP_DOMAIN, WATCH_DOMAIN)
+        if self.curve_keys:
+            for sock, domain in ((router, API_DOMAIN), (xpub, WATCH_DOMAIN)):
+                sock.setsockopt(zmq.CURVE_SECRETKEY, self.curve_keys[1].encode())
+                sock.setsockopt(zmq.CURVE_SERVER, 1)
+                sock.setsockopt(zmq.ZAP_DOMAIN, domain)
+        elif self.watch_auth == "plain":
+            xpub.setsockopt(zmq.PLAIN_SERVER, 1)
+        try:
+            router.bind(self.listen)
+            xpub.bind(self.watch_listen)
+        except zmq.ZMQError as e:
+            router.close()
+            xpub.close()
+            if self.zap is not None:
+                await self.zap.stop()
+            raise OSError(f"cannot listen on {self.listen} / {self.watch_listen}: {e}") from e
+        self.requests = ZmqRouter(router, self._dispatch, batch=DRAIN_BATCH, name="apiserver")
+        self.xpub = ZmqXPub(xpub, manual=self.watch_auth != "none")
+
     async def stop(self) -> None:
-        if self._requests is not None:
-            self._requests.close()
+        if self.requests is not None:
+            self.requests.close()
         for t in self._loops:
             t.cancel()
         for t in list(self._tasks):
@@ -171,15 +222,20 @@ class ApiServer:
         if self._unsubscribe:
             self._unsubscribe()
         await self.kubelets.close()
-        for s in (self.router, self.xpub):
+        if self.xpub is not None:
+            self.xpub.close()
+        for s in (self.requests, self.xpub):
             if s is not None:
-                s.close(linger=0)
+                await s.wait_closed()
         if self.zap is not None:
             await self.zap.stop()
         if self._own_ctx:
             self.ctx.destroy(linger=0)  # closes anything still open (a logs call cut short) instead of hanging
 
     def _dispatch(self, frames: list[bytes]) -> None:
+        if self._early is not None:  # bound, still bootstrapping: answered once it is done
+            self._early.append(frames)
+            return
         ident, payload = frames[0], frames[-1]
         started = time.perf_counter()
         if len(frames) != 2:
@@ -192,17 +248,14 @@ class ApiServer:
         # The task takes itself out of _tasks when it ends (see _handle): a done callback would cost
         # every request another turn of the loop.
         self._tasks.add(asyncio.create_task(self._handle(ident, *admitted, started)))
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            assert self.requests is not None
+            self.requests.pause_reading()  # resumed by _handle when half of them are done
 
     def _reply_now(self, ident: bytes, frame: bytes) -> None:
-        try:
-            assert self.router is not None
-            wire.send_now(self.router, [ident, frame], self._requests)
-        except zmq.ZMQError as e:  # peer gone or its queue full: it will time out and retry
+        assert self.requests is not None
+        if not self.requests.send([ident, frame]):  # peer gone or too far behind: it times out and retries
             self.stats["reply_dropped"] += 1
-            log.debug("could not answer %r: %s", ident, e)
-
-    async def _reply(self, ident: bytes, frame: bytes) -> None:
-        self._reply_now(ident, frame)
 
     def _admit(self, ident: bytes, payload: bytes, started: float) -> tuple[dict, str] | None:
         """Parse and authenticate synchronously: garbage and strangers are answered here, without a task."""
@@ -254,6 +307,8 @@ class ApiServer:
             code, frame = self._error(req_id, e, f"serving {verb}")
         finally:
             self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if self.requests is not None and self.requests.paused and len(self._tasks) <= MAX_IN_FLIGHT // 2:
+                self.requests.resume_reading()
         self._finish(ident, verb, body, code, frame, started)
 
     def _error(self, req_id: int, e: Exception, doing: str) -> tuple[int, bytes]:

@@ -6,15 +6,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import msgpack
-import zmq
-import zmq.asyncio
 
 from control import wire
 from control.faults import Faults
 from control.store import Event
+
+
+class Publisher(Protocol):
+    """Where the hub's messages go: an XPUB socket."""
+
+    def send(self, frames: list[bytes]) -> int: ...  # [topic, payload]; never blocks
+
+    def refresh(self) -> None: ...  # take in the subscriptions already received
 
 log = logging.getLogger("kube_tui.apiserver.watch")
 
@@ -43,16 +49,14 @@ class WatchHub:
 
     def __init__(
         self,
-        sock: zmq.asyncio.Socket,
+        out: Publisher,
         *,
-        sender: zmq.Socket | None = None,
         bookmark_interval: float = 1.0,
         faults: Faults | None = None,
         revision: Callable[[], int] = lambda: 0,
         may_watch: Callable[[str, bytes], bool] | None = None,
     ) -> None:
-        self.sock = sock
-        self.sender = sender or sock  # a sync view of the same socket: publishing needs no Future
+        self.out = out  # the XPUB: ours (control/zmtp_server.py) or libzmq's (sockets.ZmqXPub)
         self.bookmark_interval = bookmark_interval
         self.faults = faults or Faults()
         self.revision = revision
@@ -61,8 +65,8 @@ class WatchHub:
         self.last_sent: dict[bytes, float] = {}
         self.published = 0  # events sent (a batch counts each of its events)
         self.messages = 0  # ZeroMQ messages sent: one per batch
-        # With XPUB_MANUAL (may_watch given) a subscription takes effect only once we apply it, after
-        # checking the subscriber's identity, which libzmq attaches from the ZAP handler as "User-Id".
+        # With may_watch given, a subscription takes effect only if the subscriber's identity (proven in
+        # the PLAIN or CURVE handshake) may watch the topic.
         self.may_watch = may_watch
         self.rejected: dict[str, int] = {}  # user -> subscriptions refused
         self._delayed: list[list[bytes]] = []
@@ -108,8 +112,8 @@ class WatchHub:
     def on_commit(self, events: list[Event]) -> None:
         """Store subscriber: runs synchronously right after each durable group commit."""
         now = time.time()
-        # Subscriptions ZeroMQ has seen are ours too before we decide a topic has no subscriber.
-        self._read_subscriptions()
+        # Subscriptions the socket has seen are ours too before we decide a topic has no subscriber.
+        self.out.refresh()
         for ev in events:
             try:
                 self._publish_one(ev, now)
@@ -229,15 +233,10 @@ class WatchHub:
                 self._raw_send([topic, message], count)
 
     def _raw_send(self, frames: list[bytes], events: int = 1) -> None:
-        try:
-            self.sender.send_multipart(frames, flags=zmq.NOBLOCK)
-            if getattr(self.sock, "_recv_futures", None):  # see wire.Inbox: a send may swallow the wake-up run()'s poll waits for
-                self.sock._schedule_remaining_events()
-            self.published += events
-            self.messages += 1
-        except zmq.Again:
-            # PUB never blocks: a slow subscriber loses messages and recovers by relisting.
-            pass
+        # PUB never blocks: a subscriber too far behind loses messages and recovers by relisting.
+        self.out.send(frames)
+        self.published += events
+        self.messages += 1
 
     def _flush_delayed(self, force: bool) -> None:
         if self._delayed and (force or len(self._delayed) > 2):
@@ -247,65 +246,43 @@ class WatchHub:
 
     # -- subscriptions and bookmarks ----------------------------------------------------
     async def run(self) -> None:
-        """Track subscriptions (XPUB) and send bookmarks on idle subscribed topics."""
-        poller = zmq.asyncio.Poller()
-        poller.register(self.sock, zmq.POLLIN)
+        """Send bookmarks on idle subscribed topics (and what fault injection held back)."""
         tick = max(0.05, self.bookmark_interval / 4)
-        next_tick = time.monotonic() + tick
         while True:
-            timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
-            events = dict(await poller.poll(timeout_ms))
+            await asyncio.sleep(tick)
             try:
-                if self.sock in events:
-                    self._read_subscriptions()
-                if time.monotonic() >= next_tick:
-                    next_tick = time.monotonic() + tick
-                    self._flush_delayed(force=True)
-                    self._bookmarks()
+                self._flush_delayed(force=True)
+                self._bookmarks()
             except Exception:  # the watch must outlive one bad message
-                log.exception("watch: subscription or bookmark handling failed")
+                log.exception("watch: bookmarks failed")
 
-    def _read_subscriptions(self) -> None:
-        while True:
-            # Asked after every commit: checking first is much cheaper than a recv that fails.
-            if not self.sender.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-                return
-            try:  # the sync view: a NOBLOCK recv on the asyncio socket would return a Future
-                frame = self.sender.recv(flags=zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return
-            msg = frame.bytes
-            if not msg or msg[0] not in (0, 1):
-                continue
-            topic = bytes(msg[1:])
-            self._wanted.clear()
-            try:
-                user: str | None = frame.get("User-Id")
-            except zmq.ZMQError:  # no metadata: libzmq's own unsubscribe when a subscriber goes away
-                user = None
-            if msg[0] == 1:
-                if self.may_watch is not None:
-                    if user is None or not self.may_watch(user, topic):
-                        self.rejected[user or "?"] = self.rejected.get(user or "?", 0) + 1
-                        log.info("watch: refused %s a subscription to %r", user or "an unidentified peer", topic)
-                        continue
-                    self.sender.setsockopt(zmq.SUBSCRIBE, topic)
-                self.subscribers[topic] = self.subscribers.get(topic, 0) + 1
-                # A fresh subscriber learns the topic's sequence at once: a bookmark as soon as the
-                # current commit (if any) has been published, so its seq and revision agree. It also
-                # tells the subscriber that its subscription is live (an informer lists after it).
-                self.last_sent[topic] = 0.0
-                self._bookmark_soon()
-            else:
-                if self.may_watch is not None and user is not None:
-                    if not self.may_watch(user, topic):
-                        continue  # it was never applied, so there is nothing to take back
-                    self.sender.setsockopt(zmq.UNSUBSCRIBE, topic)
-                n = self.subscribers.get(topic, 0) - 1
-                if n > 0:
-                    self.subscribers[topic] = n
-                else:
-                    self.subscribers.pop(topic, None)
+    def subscription(self, user: str | None, topic: bytes, on: bool) -> bool:
+        """A subscriber's (un)subscription, as its socket reports it: whether it takes effect.
+
+        `user` is who the handshake proved the subscriber to be; None when nobody was asked (no
+        authentication) and for the cancellations that follow a subscriber going away.
+        """
+        self._wanted.clear()
+        if on:
+            if self.may_watch is not None and (user is None or not self.may_watch(user, topic)):
+                self.rejected[user or "?"] = self.rejected.get(user or "?", 0) + 1
+                log.info("watch: refused %s a subscription to %r", user or "an unidentified peer", topic)
+                return False
+            self.subscribers[topic] = self.subscribers.get(topic, 0) + 1
+            # A fresh subscriber learns the topic's sequence at once: a bookmark as soon as the current
+            # commit (if any) has been published, so its seq and revision agree. It also tells the
+            # subscriber that its subscription is live (an informer lists after it).
+            self.last_sent[topic] = 0.0
+            self._bookmark_soon()
+            return True
+        if self.may_watch is not None and user is not None and not self.may_watch(user, topic):
+            return False  # it was never applied, so there is nothing to take back
+        n = self.subscribers.get(topic, 0) - 1
+        if n > 0:
+            self.subscribers[topic] = n
+        else:
+            self.subscribers.pop(topic, None)
+        return True
 
     def _bookmark_soon(self) -> None:
         if self._bookmark_pending:

@@ -1,5 +1,7 @@
 """The ZAP handler (ZeroMQ's authentication protocol, RFC 27): who is behind each watch connection.
 
+libzmq's sockets ask it over the ZAP socket; our own (control/zmtp_server.py) call check() directly.
+
 The XPUB socket runs PLAIN (loopback: username "token", password = the credential) or CURVE (the client's
 key derived from its credential); this handler maps either to a user, which libzmq then attaches to every
 message of that connection as the "User-Id" property, so the watch hub can authorize subscriptions.
@@ -68,6 +70,12 @@ class ZapHandler:
         status, text, user = self.decide(domain, mechanism, creds)
         self.stats[f"{domain.decode(errors='replace')}:{status.decode()}"] += 1
         return [ident, b"", version, request_id, status, text, user.encode(), b""]
+
+    def check(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> str | None:
+        """The same decision for our own sockets (control/zmtp_server.py), asked directly: the user, or None."""
+        status, _text, user = self.decide(domain, mechanism, creds)
+        self.stats[f"{domain.decode(errors='replace')}:{status.decode()}"] += 1
+        return user if status == b"200" else None
 
     def decide(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, str]:
         if domain != WATCH_DOMAIN:  # requests (domain "api") carry their own token, checked per request

@@ -53,7 +53,10 @@ async def churn(client: Client, n: int, rng: random.Random, node: str = "") -> N
 
 
 @pytest.fixture
-async def lossy(tmp_path: Path):
+async def lossy(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A control plane that drops, duplicates and delays events; parametrized (indirect) by the sockets
+    every party uses: "zmtp" (control/zmtp.py and zmtp_server.py, the default) or "libzmq"."""
+    use_sockets(monkeypatch, getattr(request, "param", "zmtp"))
     p = ControlPlane(
         tmp_path / "data",
         "tcp://127.0.0.1:*",
@@ -68,18 +71,25 @@ async def lossy(tmp_path: Path):
     await p.stop()
 
 
-def uses(client: Client, socket: str) -> bool:
-    """The client talks through the sockets asked for: control/zmtp.py's, or libzmq's SUB and DEALER."""
-    if socket == "zmtp":
-        return client._subscriber is not None and client._requests is not None
-    return client._sub is not None and client._dealer is not None
+def use_sockets(monkeypatch: pytest.MonkeyPatch, sockets: str) -> None:
+    """Servers and clients made from now on use these sockets: "zmtp" (ours) or "libzmq"."""
+    monkeypatch.setattr("control.apiserver.server.SERVER_SOCKET", sockets)
+    monkeypatch.setattr("control.client.WATCH_SOCKET", sockets)
+    monkeypatch.setattr("control.client.REQUEST_SOCKET", sockets)
 
 
-@pytest.mark.parametrize("watch_socket", ["zmtp", "libzmq"])
-async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPlane, watch_socket: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("control.client.WATCH_SOCKET", watch_socket)
-    monkeypatch.setattr("control.client.REQUEST_SOCKET", watch_socket)
+def uses(plane: ControlPlane, client: Client, sockets: str) -> bool:
+    """The server and the client talk through the sockets asked for: ours (control/zmtp.py and
+    zmtp_server.py), or libzmq's ROUTER, XPUB, DEALER and SUB."""
+    assert plane.server is not None
+    if sockets == "zmtp":
+        return plane.server.on_loop and client._subscriber is not None and client._requests is not None
+    return not plane.server.on_loop and client._sub is not None and client._dealer is not None
+
+
+@pytest.mark.parametrize("lossy", ["zmtp", "libzmq"], indirect=True)
+async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPlane) -> None:
+    sockets = "zmtp" if lossy.server is not None and lossy.server.on_loop else "libzmq"
     client = lossy.client("test")
     watcher = lossy.client("watcher")
     await client.connect()
@@ -90,7 +100,7 @@ async def test_converges_under_drops_duplicates_and_reordering(lossy: ControlPla
                     lambda o: seen.__setitem__("delete", seen["delete"] + 1))
     await inf.start()
     await inf.wait_synced()
-    assert uses(watcher, watch_socket)
+    assert uses(lossy, watcher, sockets)
     await churn(client, 60, random.Random(1))
     truth = await store_view(client, "pods")
     await wait_for(lambda: cache_view(inf) == truth, timeout=15, what="the informer cache to equal the store")
@@ -115,10 +125,9 @@ async def test_node_topic_sees_only_its_pods_and_deletes_on_leaving(plane: Contr
     await inf.stop()
 
 
-@pytest.mark.parametrize("watch_socket", ["zmtp", "libzmq"])
-async def test_relists_after_api_server_restart(tmp_path: Path, watch_socket: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("control.client.WATCH_SOCKET", watch_socket)
-    monkeypatch.setattr("control.client.REQUEST_SOCKET", watch_socket)
+@pytest.mark.parametrize("sockets", ["zmtp", "libzmq"])
+async def test_relists_after_api_server_restart(tmp_path: Path, sockets: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_sockets(monkeypatch, sockets)
     data = tmp_path / "data"
     first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
     await first.start()
@@ -130,7 +139,7 @@ async def test_relists_after_api_server_restart(tmp_path: Path, watch_socket: st
     inf = Informer(watcher, "Pod", silence_timeout=1.0)
     await inf.start()
     await inf.wait_synced()
-    assert uses(watcher, watch_socket)
+    assert uses(first, watcher, sockets)
     await writer.close()
     await first.stop()
     # deleted and created while the watcher was not looking: the relist must notice both

@@ -9,6 +9,7 @@ import pytest
 import zmq
 
 from control import wire
+from control.apiserver.sockets import ZmqXPub
 from control.apiserver.watch import RAW_TOPIC, WatchHub
 from control.faults import Faults
 from control.store import Event, KeyValue
@@ -93,10 +94,12 @@ def pubsub() -> Iterator[tuple[zmq.Socket, zmq.Socket]]:
 
 
 def subscribed_hub(xpub: zmq.Socket, sub: zmq.Socket, topic: bytes, faults: Faults | None = None) -> WatchHub:
-    hub = WatchHub(xpub, faults=faults)  # type: ignore[arg-type]  # a plain socket: these tests need no event loop
+    out = ZmqXPub(xpub, manual=False)  # type: ignore[arg-type]  # a plain socket: these tests need no event loop
+    hub = WatchHub(out, faults=faults)
+    out.on_subscription = hub.subscription
     sub.setsockopt(zmq.SUBSCRIBE, topic)
     for _ in range(200):
-        hub._read_subscriptions()
+        out.refresh()
         if topic in hub.subscribers:
             return hub
         xpub.poll(10)
