@@ -362,6 +362,8 @@ class _Connection(asyncio.Protocol):
         pos = 0
         if not self._greeted:
             if n < GREETING_SIZE:
+                if data[0] != 0xFF or (n >= 10 and not data[9] & 0x01):  # no need to wait for the rest
+                    raise ProtocolError("the peer does not speak ZMTP (bad greeting signature)")
                 self._need = GREETING_SIZE
                 return 0
             self._greeting(data[:GREETING_SIZE])

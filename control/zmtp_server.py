@@ -38,7 +38,7 @@ def binds(address: str) -> bool:
     if not address.startswith("tcp://"):
         return False
     host, _, port = address[len("tcp://"):].rpartition(":")
-    if not (port.isdigit() or port == "*"):
+    if not (port == "*" or (port.isdigit() and int(port) <= 65535)):
         return False
     if host in ("*", "localhost"):
         return True
@@ -144,6 +144,8 @@ class Router(_Listener):
 
     def send(self, frames: list[bytes]) -> bool:
         """Queue an answer for the peer frames[0] names; False (dropped) if it is gone or too far behind."""
+        if len(frames) < 2:
+            raise ValueError("zmtp: a ROUTER message is a routing id and at least one frame")
         conn = self.routes.get(frames[0])
         transport = conn.transport if conn is not None and conn.open else None
         if transport is None or transport.is_closing() or transport.get_write_buffer_size() > self.max_buffer:
@@ -162,7 +164,9 @@ class Router(_Listener):
     def resume_reading(self) -> None:
         if self.paused:
             self.paused = False
-            for conn in self._all:
+            for conn in list(self._all):
+                if self.paused:
+                    break  # a message handed up on the way paused us again
                 conn.resume()
 
     def _joined(self, conn: _Accepted) -> None:
@@ -180,7 +184,8 @@ class Router(_Listener):
             del self.routes[conn.ident]
 
     def _message(self, conn: _Accepted, parts: list[bytes]) -> None:
-        assert conn.ident is not None
+        if conn.ident is None or self.routes.get(conn.ident) is not conn:
+            return  # its routing id was handed over to a newer connection: libzmq drops what it sends
         self.on_message([conn.ident, *parts])
 
 
@@ -241,14 +246,17 @@ class XPub(_Listener):
     def _subscription(self, conn: _Accepted, topic: bytes, on: bool) -> None:
         if on == (topic in conn.topics):
             return  # already so on this connection
-        if on:
-            if not self.on_subscription(conn.user, topic, True):
-                return
-            conn.topics.add(topic)
-        else:
-            conn.topics.discard(topic)
-            self.on_subscription(conn.user, topic, False)
+        # Applied before asking, so that what on_subscription sends already reaches the new subscriber.
+        (conn.topics.add if on else conn.topics.discard)(topic)
         conn.wanted.clear()
+        try:
+            accepted = self.on_subscription(conn.user, topic, on)
+        except Exception:  # the watch must outlive one bad subscription
+            log.exception("%s: handling a subscription to %r failed", self.name, topic)
+            accepted = False
+        if on and not accepted:
+            conn.topics.discard(topic)
+            conn.wanted.clear()
 
     def _left(self, conn: _Accepted) -> None:
         was_peer = conn in self.peers
@@ -274,14 +282,14 @@ class _Accepted(zmtp._Connection):
         self.topics: set[bytes] = set()  # an XPub's: the prefixes it subscribed to
         self.wanted: dict[bytes, bool] = {}  # an XPub's: topic -> whether a subscription covers it
         self._paused = False
+        self._held: list[bytes] = []  # bytes read while paused (uvloop reads a new connection once anyway)
+        self._backlog: list[list[bytes]] = []  # messages parsed after a pause, from the read that paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         owner = self.owner
         owner._all.add(self)
-        self._timer = owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, f"no handshake within "
-                                             f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ "
-                                             f"{' or '.join(p.decode() for p in owner.PEERS)} socket?")
+        self._start_timer()
         out = zmtp.greeting(b"PLAIN" if self._plain else b"NULL", as_server=self._plain)
         if not self._plain:
             out += self._ready()
@@ -294,19 +302,49 @@ class _Accepted(zmtp._Connection):
         self.owner._left(self)
 
     def pause(self) -> None:
-        if not self._paused and self.transport is not None and not self.transport.is_closing():
-            self._paused = True
-            self.transport.pause_reading()
+        """Hand up no more messages until resume(): the rest of the current read waits too."""
+        if self._paused or self.transport is None or self.transport.is_closing():
+            return
+        self._paused = True
+        self.transport.pause_reading()
+        if self._timer is not None:  # a peer held back by us is not a peer that fails to shake hands
+            self._timer.cancel()
+            self._timer = None
 
     def resume(self) -> None:
-        if self._paused and self.transport is not None and not self.transport.is_closing():
-            self._paused = False
+        if not self._paused or self.transport is None or self.transport.is_closing():
+            return
+        self._paused = False
+        if not self.open and not self._dead:
+            self._start_timer()
+        while self._backlog and not self._paused:
+            self.owner._message(self, self._backlog.pop(0))
+        while self._held and not self._paused:
+            super().data_received(self._held.pop(0))
+        if not self._paused:
             self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self._paused:  # read anyway (uvloop starts reading after connection_made even if paused)
+            self._held.append(data)
+            if self.transport is not None:
+                self.transport.pause_reading()
+            return
+        super().data_received(data)
+
+    def _start_timer(self) -> None:
+        owner = self.owner
+        self._timer = owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, f"no handshake within "
+                                             f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ "
+                                             f"{' or '.join(p.decode() for p in owner.PEERS)} socket?")
 
     def _ready(self) -> bytes:
         return zmtp.command(b"READY", zmtp.properties({b"Socket-Type": self.owner.SOCKET_TYPE}))
 
     def _deliver(self, parts: list[bytes]) -> None:
+        if self._paused:  # paused by an earlier message of the same read
+            self._backlog.append(parts)
+            return
         self.owner._message(self, parts)
 
     def _command(self, body: bytes) -> None:
@@ -349,7 +387,11 @@ class _Accepted(zmtp._Connection):
         if m < 0 or len(user) != n or len(password) != m or len(data) != 2 + n + m:
             raise ProtocolError("malformed HELLO command")
         assert self.owner.authenticate is not None and self.transport is not None
-        who = self.owner.authenticate(user, password)
+        try:
+            who = self.owner.authenticate(user, password)
+        except Exception:  # refused, not a crashed connection
+            log.exception("%s: checking a PLAIN credential failed", self.owner.name)
+            who = None
         if who is None:
             self.owner.refused += 1
             self.owner._failed("credential refused")
