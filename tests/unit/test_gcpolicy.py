@@ -68,3 +68,19 @@ def test_pauses_are_counted(policy: None) -> None:
     gc.collect(0)
     s = gcpolicy.stats()
     assert s is not None and s.collections[0] >= 1 and s.max_pause_ms[0] >= 0.0
+
+
+def test_each_process_draws_its_own_generation_0_threshold() -> None:
+    """Informers of the same stream allocate in lockstep: equal thresholds would make them collect at once."""
+    drawn = set()
+    try:
+        for _ in range(20):
+            gcpolicy.install(reclaim_every=3600)
+            threshold = gc.get_threshold()
+            gcpolicy.uninstall()
+            low, high = gcpolicy.GEN0_THRESHOLDS
+            assert low <= threshold[0] <= high and threshold[1:] == gcpolicy.THRESHOLDS[1:]
+            drawn.add(threshold[0])
+    finally:
+        gcpolicy.uninstall()
+    assert len(drawn) > 1, "every install drew the same threshold"
