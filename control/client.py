@@ -359,8 +359,10 @@ class Client:
         assert self.watch_address is not None
         plain = self.hello.get("watch_auth") == "plain" and self.token
         if WATCH_SOCKET != "libzmq" and not self.server_key and zmtp.speaks(self.watch_address):
+            # Each new connection (a restarted server, say) must prove its subscriptions live again.
             self._subscriber = zmtp.Subscriber(
                 self.watch_address, self._on_event, max_message=self.max_frame * 4, name=f"{self.identity}-watch",
+                on_open=self._live.clear,
                 username=b"token" if plain else None, password=self.token.encode() if plain and self.token else None)
             for topic in self._topics:
                 self._subscriber.subscribe(topic)

@@ -131,6 +131,7 @@ class _Endpoint:
         reconnect_ivl: float = 0.05,
         reconnect_ivl_max: float = 1.0,
         name: str = "",
+        on_open: Callable[[], None] | None = None,
     ) -> None:
         if not speaks(address):
             raise ValueError(f"zmtp: cannot connect to {address!r}: only tcp://host:port is supported")
@@ -144,6 +145,7 @@ class _Endpoint:
         self.reconnect_ivl = reconnect_ivl
         self.reconnect_ivl_max = reconnect_ivl_max
         self.name = name or self.SOCKET_TYPE.decode().lower()
+        self.on_open = on_open  # called after every handshake: a new connection (perhaps to a new server)
         self.handshakes = 0  # connections that got through the handshake
         self.errors = 0  # connections dropped for a protocol error, a refusal or the size limit
         self.last_error: str | None = None
@@ -463,3 +465,9 @@ class _Connection(asyncio.Protocol):
         self.owner.handshakes += 1
         assert self.transport is not None
         self.owner._opened(self.transport)
+        on_open = getattr(self.owner, "on_open", None)
+        if on_open is not None:
+            try:
+                on_open()
+            except Exception:  # the connection works whatever the caller's hook did
+                log.exception("%s: on_open failed", self.owner.name)

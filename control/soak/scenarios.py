@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import os
@@ -10,6 +11,7 @@ import random
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -237,11 +239,14 @@ async def churn(writer: Client, rng: random.Random, names: list[str], per: int, 
             return
 
 
-async def converge(client: Client, desired: dict[str, int | None], timeout: float) -> float:
-    """Wait until each deployment has exactly its replicas Running and nothing else of the soak is left."""
+async def converge(client: Client, desired: dict[str, int | None], timeout: float, *, alone: bool = True) -> float:
+    """Wait until each deployment has exactly its replicas Running and (`alone`) nothing else of the soak is
+    left; alone=False ignores the pods of other deployments (those another scenario keeps across cycles)."""
 
     async def done() -> bool:
         pods = await soak_pods(client)
+        if not alone:
+            pods = [p for p in pods if p["metadata"].get("labels", {}).get("app") in desired]
         want = sum(v or 0 for v in desired.values())
         if len(pods) != want:
             return False
@@ -274,7 +279,7 @@ async def node_kill9(cl: SoakCluster, report: Report, *, replicas: int = 6, roun
             await client.patch("nodes", other, {"spec": {"unschedulable": True}}, None)
         try:
             await client.create(deployment(app, replicas, prefer="soak-victim"))
-            await converge(client, {app: replicas}, 60)
+            await converge(client, {app: replicas}, 60, alone=False)
         finally:
             for other in others:
                 await client.patch("nodes", other, {"spec": {"unschedulable": None}}, None)
@@ -417,6 +422,8 @@ async def frozen_subscriber(cl: SoakCluster, report: Report, *, freeze: float = 
     writer = cl.client("soak-frozen-writer")
     await ensure_namespace(writer)
     sub = cl.spawn(["--server", cl.server, *cl.key_args()], "subscriber", module="control.soak.subscriber", token=cl.admin)
+    run = uuid.uuid4().hex[:6]  # the cluster outlives a cycle: this cycle's leases must not meet the last one's
+    left: set[str] = set()  # leases still to delete when the scenario ends
     try:
         await sub.wait_line("synced", 60)
 
@@ -428,10 +435,12 @@ async def frozen_subscriber(cl: SoakCluster, report: Report, *, freeze: float = 
             t_end = time.monotonic() + seconds
             while time.monotonic() < t_end:
                 t0 = time.monotonic()
-                name = f"fz-{tag}-{n}"
+                name = f"fz-{run}-{tag}-{n}"
                 await writer.create(lease(name))
+                left.add(name)
                 if n >= 50:
-                    await writer.delete("leases", f"fz-{tag}-{n - 50}", NS)
+                    await writer.delete("leases", f"fz-{run}-{tag}-{n - 50}", NS)
+                    left.discard(f"fz-{run}-{tag}-{n - 50}")
                 n += 1
                 await asyncio.sleep(max(0.0, 1.0 / rate - (time.monotonic() - t0)))
             stop.set()
@@ -465,6 +474,9 @@ async def frozen_subscriber(cl: SoakCluster, report: Report, *, freeze: float = 
                      + (": nothing was lost, the queued events were enough; a gap or silence would relist)" if relists == 0 else ")"))
     finally:
         sub.stop()
+        for name in left:
+            with contextlib.suppress(ApiError):
+                await writer.delete("leases", name, NS)
         await client.close()
         await writer.close()
 

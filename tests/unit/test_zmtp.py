@@ -336,12 +336,14 @@ async def test_reconnects_to_a_new_publisher_on_the_same_port_and_resubscribes()
     xpub, address = _publisher(ctx, zmq.XPUB)
     xpub2 = None
     got: list[list[bytes]] = []
+    opened: list[int] = []
     sub = None
     try:
-        sub = zmtp.Subscriber(address, got.append, name="test")
+        sub = zmtp.Subscriber(address, got.append, name="test", on_open=lambda: opened.append(sub.handshakes))
         sub.subscribe(b"t")
         sub.subscribe(b"u")
         await _expect_all(xpub, {b"\x01t", b"\x01u"})
+        assert opened == [1]  # on_open: after each handshake
         xpub.send_multipart([b"t", b"before"])
         await wait_for(lambda: got == [[b"t", b"before"]], timeout=5, what="the first message")
         xpub.close()
@@ -364,6 +366,7 @@ async def test_reconnects_to_a_new_publisher_on_the_same_port_and_resubscribes()
         xpub2.send_multipart([b"u", b"after"])
         await wait_for(lambda: len(got) == 2, timeout=5, what="a message from the new publisher")
         assert got == [[b"t", b"before"], [b"u", b"after"]]
+        assert opened == [1, 2]
         assert sub.errors == 0  # a publisher going away is no protocol error
     finally:
         await _close_endpoints(sub)
