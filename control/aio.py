@@ -17,9 +17,10 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     None: asyncio's own, the default.
 
     Every watch event and request wakes a process's loop; uvloop (libuv, in C) runs such a turn
-    with fewer system calls and less Python than asyncio's selector loop (~0.15 of a core less in
-    `bench watch`'s latency run). It is not the default: `kube-tui soak` fails three of its fault
-    scenarios on it (control plane and node kill -9, a frozen subscriber), not yet understood.
+    with fewer system calls and less Python than asyncio's selector loop (~0.1 of a core less in
+    `bench watch`'s latency run). It is not the default: its delivery latency there is no better
+    (p99 1.76-2.63 against 1.92-2.34 ms, and two stalls of 12-16 ms in four runs), and one more
+    dependency should buy more than that. `kube-tui soak` passes on it (see docs/benchmarks.md).
     """
     if os.environ.get("KUBE_TUI_LOOP", "asyncio") != "uvloop":
         return None
