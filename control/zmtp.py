@@ -304,9 +304,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
         transport = self.transport
-        self._timer = self.owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, "no handshake within "
-                                                f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ "
-                                                f"{' or '.join(p.decode() for p in self.owner.PEERS)} endpoint?")
+        self._start_timer()
         out = greeting(b"PLAIN" if self._plain else b"NULL")
         if self._plain:
             user, password = self.owner.username or b"", self.owner.password or b""
@@ -314,6 +312,12 @@ class _Connection(asyncio.Protocol):
         else:
             out += command(b"READY", properties({b"Socket-Type": self.owner.SOCKET_TYPE}))
         transport.write(out)
+
+    def _start_timer(self) -> None:
+        """Drop the connection unless the handshake is done within HANDSHAKE_TIMEOUT."""
+        peers = " or ".join(p.decode() for p in self.owner.PEERS)
+        self._timer = self.owner._loop.call_later(
+            HANDSHAKE_TIMEOUT, self._fail, f"no handshake within {HANDSHAKE_TIMEOUT:g}s: is the peer a ZeroMQ {peers} socket?")
 
     def eof_received(self) -> bool:
         self.open = False  # the peer is going: what is sent now waits for the next connection

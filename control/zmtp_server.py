@@ -20,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import cast
 
 from control import zmtp
-from control.zmtp import HANDSHAKE_TIMEOUT, ProtocolError
+from control.zmtp import ProtocolError
 
 log = logging.getLogger("kube_tui.zmtp")
 
@@ -282,8 +283,8 @@ class _Accepted(zmtp._Connection):
         self.topics: set[bytes] = set()  # an XPub's: the prefixes it subscribed to
         self.wanted: dict[bytes, bool] = {}  # an XPub's: topic -> whether a subscription covers it
         self._paused = False
-        self._held: list[bytes] = []  # bytes read while paused (uvloop reads a new connection once anyway)
-        self._backlog: list[list[bytes]] = []  # messages parsed after a pause, from the read that paused
+        self._held: deque[bytes] = deque()  # bytes read while paused (uvloop reads a new connection once anyway)
+        self._backlog: deque[list[bytes]] = deque()  # messages parsed after a pause, from the read that paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -318,9 +319,9 @@ class _Accepted(zmtp._Connection):
         if not self.open and not self._dead:
             self._start_timer()
         while self._backlog and not self._paused:
-            self.owner._message(self, self._backlog.pop(0))
+            self.owner._message(self, self._backlog.popleft())
         while self._held and not self._paused:
-            super().data_received(self._held.pop(0))
+            super().data_received(self._held.popleft())
         if not self._paused:
             self.transport.resume_reading()
 
@@ -331,12 +332,6 @@ class _Accepted(zmtp._Connection):
                 self.transport.pause_reading()
             return
         super().data_received(data)
-
-    def _start_timer(self) -> None:
-        owner = self.owner
-        self._timer = owner._loop.call_later(HANDSHAKE_TIMEOUT, self._fail, f"no handshake within "
-                                             f"{HANDSHAKE_TIMEOUT:g}s: is it a ZeroMQ "
-                                             f"{' or '.join(p.decode() for p in owner.PEERS)} socket?")
 
     def _ready(self) -> bytes:
         return zmtp.command(b"READY", zmtp.properties({b"Socket-Type": self.owner.SOCKET_TYPE}))

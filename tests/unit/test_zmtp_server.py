@@ -713,7 +713,7 @@ async def test_a_malformed_peer_is_dropped_and_the_listener_keeps_serving(case: 
 async def test_a_peer_that_never_finishes_the_handshake_is_dropped_after_the_timeout(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Half a greeting and then silence: dropped after HANDSHAKE_TIMEOUT with 'no handshake', counted."""
-    monkeypatch.setattr(zmtp_server, "HANDSHAKE_TIMEOUT", 0.2)
+    monkeypatch.setattr(zmtp, "HANDSHAKE_TIMEOUT", 0.2)
     router, _ = await _echo_router()
     raw = None
     try:
@@ -930,7 +930,7 @@ async def test_a_pause_longer_than_the_handshake_timeout_does_not_drop_a_healthy
         monkeypatch: pytest.MonkeyPatch) -> None:
     """pause_reading() stops reading requests; a DEALER in the middle of its handshake did nothing wrong and
     must not be dropped (nor counted in `errors`) for a handshake the Router is not reading."""
-    monkeypatch.setattr(zmtp_server, "HANDSHAKE_TIMEOUT", 0.2)
+    monkeypatch.setattr(zmtp, "HANDSHAKE_TIMEOUT", 0.2)
     got: list[list[bytes]] = []
     router = zmtp_server.Router(ANY, got.append, name="test")
     raw = None
