@@ -72,6 +72,8 @@ class Client:
         self.on_server_change: list[Callable[[str], None]] = []
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict]] = {}
+        # request id -> (the Dealer connection it was written on, its verb): failed at once if that is lost
+        self._written: dict[int, tuple[int, str]] = {}
         # Plain (not asyncio) sockets, each read by an Inbox: no Future or task wake-up per message.
         self._dealer: zmq.Socket | None = None
         self._requests: zmtp.Dealer | None = None  # instead of _dealer, where it can
@@ -89,7 +91,7 @@ class Client:
         self._close_dealer()
         if REQUEST_SOCKET != "libzmq" and not self.server_key and zmtp.speaks(self.server):
             self._requests = zmtp.Dealer(self.server, self._on_response_frames, max_message=wire.MAX_ANSWER,
-                                         name=f"{self.identity}-requests")
+                                         name=f"{self.identity}-requests", on_lost=self._connection_lost)
             return
         sock = zmq.Socket(self.ctx, zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
@@ -104,6 +106,23 @@ class Client:
         sock.connect(self.server)
         self._dealer = sock
         self._responses = wire.Inbox(sock, self._on_response_frames, name=f"{self.identity}-responses")
+
+    def _renew_dealer(self) -> None:
+        """After a request went unanswered. Our Dealer reconnects by itself and keeps the answers of the
+        other requests coming: replacing it would drop them, and each would time out in turn. libzmq's
+        DEALER is replaced, as it always was."""
+        if self._requests is not None and self._requests.running:
+            return
+        self._open_dealer()
+
+    def _connection_lost(self, number: int) -> None:
+        """The Dealer's connection `number` is gone: what was written on it will not be answered. Fail
+        those requests now rather than at their timeout (the server was killed, say)."""
+        for req_id, (conn, verb) in list(self._written.items()):
+            fut = self._pending.get(req_id)
+            if conn == number and fut is not None and not fut.done():
+                fut.set_exception(errors.unavailable(
+                    f"the API server at {self.server} did not answer {verb}: the connection was lost"))
 
     def _close_dealer(self) -> None:
         _shut(self._requests, self._responses, self._dealer)
@@ -122,7 +141,7 @@ class Client:
             except ApiError as e:
                 if e.code not in (503, 504) or time.monotonic() > deadline:
                     raise
-                self._open_dealer()
+                self._renew_dealer()
                 await asyncio.sleep(0.1)
 
     async def _hello(self) -> dict:
@@ -150,7 +169,7 @@ class Client:
                 return
         async with self._reconnecting:
             self.reconnects += 1
-            self._open_dealer()
+            self._renew_dealer()
             deadline = time.monotonic() + self.retry_for
             while not self._closed:
                 try:
@@ -159,7 +178,7 @@ class Client:
                 except ApiError as e:
                     if e.code not in (503, 504) or time.monotonic() > deadline:
                         raise
-                    self._open_dealer()
+                    self._renew_dealer()
                     await asyncio.sleep(0.2)
 
     def _on_response_frames(self, frames: list[bytes]) -> None:
@@ -190,7 +209,9 @@ class Client:
         try:
             async with asyncio.timeout(timeout):
                 try:
-                    self._send(frame)
+                    conn = self._send(frame)
+                    if conn:
+                        self._written[req_id] = (conn, verb)
                 except (zmq.Again, zmtp.Full):
                     await self._send_when_room(frame)
                 msg = await fut
@@ -198,19 +219,21 @@ class Client:
             raise errors.unavailable(f"the API server at {self.server} did not answer {verb} within {timeout:g}s") from None
         finally:
             self._pending.pop(req_id, None)
+            self._written.pop(req_id, None)
         self.last_warnings = list(msg.get("warnings") or [])
         code = int(msg.get("code", 500))
         if code >= 400:
             raise ApiError.from_status(msg.get("body") or {})
         return msg.get("body")  # type: ignore[no-any-return]
 
-    def _send(self, frame: bytes) -> None:
+    def _send(self, frame: bytes) -> int:
+        """Send a request: the number of the connection it went out on (our Dealer), else 0."""
         if self._requests is not None:
-            self._requests.send([frame])
-        elif self._dealer is not None:
+            return self._requests.send([frame])
+        if self._dealer is not None:
             wire.send_now(self._dealer, [frame], self._responses)
-        else:
-            raise errors.unavailable("the client is closed")
+            return 0
+        raise errors.unavailable("the client is closed")
 
     async def _send_when_room(self, frame: bytes) -> None:
         """The queue to the server is full (SNDHWM): retry until there is room (or the caller's timeout)."""

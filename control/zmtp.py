@@ -132,6 +132,7 @@ class _Endpoint:
         reconnect_ivl_max: float = 1.0,
         name: str = "",
         on_open: Callable[[], None] | None = None,
+        on_lost: Callable[[int], None] | None = None,
     ) -> None:
         if not speaks(address):
             raise ValueError(f"zmtp: cannot connect to {address!r}: only tcp://host:port is supported")
@@ -146,6 +147,9 @@ class _Endpoint:
         self.reconnect_ivl_max = reconnect_ivl_max
         self.name = name or self.SOCKET_TYPE.decode().lower()
         self.on_open = on_open  # called after every handshake: a new connection (perhaps to a new server)
+        # called with a connection's number (the value of `handshakes` it opened with) once it is gone:
+        # what was written on it and not yet answered will never be
+        self.on_lost = on_lost
         self.handshakes = 0  # connections that got through the handshake
         self.errors = 0  # connections dropped for a protocol error, a refusal or the size limit
         self.last_error: str | None = None
@@ -153,6 +157,11 @@ class _Endpoint:
         self._closed = False
         self._loop = asyncio.get_running_loop()
         self._task = self._loop.create_task(self._run(), name=f"{self.name}-zmtp")
+
+    @property
+    def running(self) -> bool:
+        """Not closed, and the connecting task alive: it connects (again) by itself."""
+        return not self._closed and not self._task.done()
 
     @property
     def ready(self) -> bool:
@@ -197,6 +206,11 @@ class _Endpoint:
                 self._conn = conn
                 await conn.lost
                 self._conn = None
+                if conn.was_open and self.on_lost is not None:
+                    try:
+                        self.on_lost(conn.number)
+                    except Exception:  # reconnecting goes on whatever the caller's hook did
+                        log.exception("%s: on_lost failed", self.name)
                 if conn.was_open:
                     delay = self.reconnect_ivl  # a session that worked: start the back-off again
             if self._closed:
@@ -246,7 +260,8 @@ class Dealer(_Endpoint):
 
     As libzmq's DEALER (ZMQ_IMMEDIATE off), what is sent while there is no connection waits, up to
     `hwm` messages, and goes out once a connection has shaken hands; what was in flight on a
-    connection that broke is lost (the caller's timeout notices). send() raises Full when the queue
+    connection that broke is lost: on_lost(number) says which connection it was, and send() returned
+    the number of the connection it wrote a message on (0: queued). send() raises Full when the queue
     holds `hwm` messages or the connection's send buffer holds more than `max_buffer` bytes.
     """
 
@@ -261,7 +276,8 @@ class Dealer(_Endpoint):
         self._queue: list[bytes] = []
         super().__init__(address, on_message, **kw)
 
-    def send(self, frames: list[bytes]) -> None:
+    def send(self, frames: list[bytes]) -> int:
+        """Write the message on the connection: its number (see on_lost), or 0 if it waits for one."""
         if self._closed:
             raise Full(f"{self.name}: closed")
         data = message(frames)
@@ -270,10 +286,11 @@ class Dealer(_Endpoint):
             if conn.transport.get_write_buffer_size() > self.max_buffer:
                 raise Full(f"{self.name}: {self.max_buffer} bytes are waiting to be sent")
             conn.transport.write(data)
-            return
+            return conn.number
         if len(self._queue) >= self.hwm:
             raise Full(f"{self.name}: {self.hwm} messages wait for a connection")
         self._queue.append(data)
+        return 0
 
     def _opened(self, transport: asyncio.Transport) -> None:
         if self._queue:
@@ -290,6 +307,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.open = False
         self.was_open = False
+        self.number = 0  # the owner's handshake count once this one is through: which connection it is
         self._greeted = False
         self._dead = False
         self._plain = owner.username is not None
@@ -467,6 +485,7 @@ class _Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self.owner.handshakes += 1
+        self.number = self.owner.handshakes
         assert self.transport is not None
         self.owner._opened(self.transport)
         on_open = getattr(self.owner, "on_open", None)

@@ -845,23 +845,30 @@ async def test_dealer_reconnects_to_a_new_router_on_the_same_port() -> None:
     router, address = _router(ctx)
     router2 = None
     got: list[list[bytes]] = []
+    lost: list[int] = []
     dealer = None
     try:
-        dealer = zmtp.Dealer(address, got.append, reconnect_ivl=0.01, reconnect_ivl_max=0.05, name="test")
-        dealer.send([b"before"])
-        await wait_for(lambda: _echo(router) >= 0 and got == [[b"before"]], timeout=5, what="the first answer")
+        dealer = zmtp.Dealer(address, got.append, reconnect_ivl=0.01, reconnect_ivl_max=0.05, name="test",
+                             on_lost=lost.append)
+        assert dealer.send([b"queued"]) == 0  # no connection yet: it waits, on no connection
+        await wait_for(lambda: dealer.ready, timeout=5, what="the handshake")
+        assert dealer.send([b"before"]) == 1  # written on connection 1
+        await wait_for(lambda: _echo(router) >= 0 and len(got) == 2, timeout=5, what="the first answers")
+        assert got == [[b"queued"], [b"before"]] and lost == []
         router.close()
         await wait_for(lambda: not dealer.ready, timeout=5, what="the connection to drop")
-        dealer.send([b"while-gone"])  # held for the next connection, not written to the dying one
+        await wait_for(lambda: lost == [1], timeout=5, what="on_lost for connection 1")
+        assert dealer.send([b"while-gone"]) == 0  # held for the next connection, not written to the dying one
         router2 = ctx.socket(zmq.ROUTER)
         router2.setsockopt(zmq.LINGER, 0)
         await _bind_when_free(router2, address)
         await wait_for(lambda: dealer.handshakes == 2, timeout=5, what="the reconnect")
-        dealer.send([b"after"])
+        assert dealer.send([b"after"]) == 2
         seen: list[list[bytes]] = []
-        await wait_for(lambda: _echo(router2, seen) >= 0 and len(got) == 3, timeout=5, what="the answers after it")
-        assert seen == [[b"while-gone"], [b"after"]] and got == [[b"before"], [b"while-gone"], [b"after"]]
-        assert dealer.errors == 0  # a ROUTER going away is no protocol error
+        await wait_for(lambda: _echo(router2, seen) >= 0 and len(got) == 4, timeout=5, what="the answers after it")
+        assert seen == [[b"while-gone"], [b"after"]]
+        assert got == [[b"queued"], [b"before"], [b"while-gone"], [b"after"]]
+        assert dealer.errors == 0 and lost == [1]  # a ROUTER going away is no protocol error
     finally:
         await _close_endpoints(dealer)
         router.close()

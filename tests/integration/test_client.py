@@ -1,0 +1,89 @@
+"""The Client against a real API server: requests in flight when another times out, or when the server dies."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from control.client import Client
+from control.errors import ApiError
+from control.plane import ControlPlane
+from tests.conftest import FAST
+from tests.helpers import free_port_pair
+
+
+def pod(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "pause"}]}}
+
+
+def hold(plane: ControlPlane, verb: str, name: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the server hold `verb` of the object called `name` until released: (entered, release)."""
+    assert plane.server is not None and plane.server.api is not None
+    verbs = plane.server.api.verbs
+    real = verbs[verb]
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held(body: dict, user: str) -> tuple[int, dict]:
+        if body.get("name") == name or (body.get("object") or {}).get("metadata", {}).get("name") == name:
+            entered.set()
+            await release.wait()
+        return await real(body, user)
+
+    verbs[verb] = held
+    return entered, release
+
+
+async def test_a_timed_out_request_does_not_drop_the_answers_of_the_others(plane: ControlPlane) -> None:
+    """One request times out and the client reconnects: another request, answered a moment later on the
+    same connection, still gets its answer (and not a timeout of its own, which would make the next one
+    time out in turn)."""
+    client = plane.client("test")
+    client.timeout = 30.0  # a dropped answer would show as a 30 s wait, far past this test's bounds
+    try:
+        await client.create(pod("late"))
+        late_entered, late_release = hold(plane, "get", "late")
+        slow_entered, _never = hold(plane, "create", "slow")
+        late = asyncio.create_task(client.get("pods", "late"))
+        await asyncio.wait_for(late_entered.wait(), 5)
+        with pytest.raises(ApiError) as e:
+            await client.request("create", {"object": pod("slow")}, timeout=0.3)
+        assert e.value.code == 503 and "did not answer create" in e.value.message
+        assert slow_entered.is_set() and client.reconnects == 1
+        late_release.set()
+        got = await asyncio.wait_for(late, 5)
+        assert got["metadata"]["name"] == "late"
+    finally:
+        await client.close()
+
+
+async def test_a_request_in_flight_when_the_server_dies_fails_without_waiting_for_its_timeout(tmp_path: Path) -> None:
+    """kill the API server under a write: the client learns it from the lost connection, not 30 s later."""
+    data = tmp_path / "data"
+    first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False,
+                         bookmark_interval=0.2, timings=FAST)
+    await first.start()
+    second = None
+    assert first.server is not None and first.credentials is not None
+    client = Client(first.server.address, token=first.credentials.admin, identity="test", timeout=30.0, retry_for=20)
+    try:
+        await client.connect()
+        entered, _never = hold(first, "create", "hang")
+        write = asyncio.create_task(client.create(pod("hang")))
+        await asyncio.wait_for(entered.wait(), 5)
+        await first.stop()
+        second = ControlPlane(data, first.server.address, scheduler=False, controllers=False,
+                              bookmark_interval=0.2, timings=FAST)
+        await second.start()
+        with pytest.raises(ApiError) as e:
+            await asyncio.wait_for(write, 10)
+        assert e.value.code == 503 and "the connection was lost" in e.value.message
+        with pytest.raises(ApiError) as gone:  # never committed; and the client talks to the new server
+            await client.get("pods", "hang")
+        assert gone.value.code == 404
+    finally:
+        await client.close()
+        if second is not None:
+            await second.stop()
