@@ -109,9 +109,11 @@ class Client:
 
     def _renew_dealer(self) -> None:
         """After a request went unanswered. Our Dealer reconnects by itself and keeps the answers of the
-        other requests coming: replacing it would drop them, and each would time out in turn. libzmq's
+        other requests coming: replacing it would drop them, and each would time out in turn. Only a
+        connection silent for a whole timeout is dropped (a server host gone without a word). libzmq's
         DEALER is replaced, as it always was."""
         if self._requests is not None and self._requests.running:
+            self._requests.drop_if_silent(self.timeout)
             return
         self._open_dealer()
 

@@ -163,6 +163,16 @@ class _Endpoint:
         """Not closed, and the connecting task alive: it connects (again) by itself."""
         return not self._closed and not self._task.done()
 
+    def drop_if_silent(self, seconds: float) -> bool:
+        """Drop the connection if nothing has come on it for `seconds`: a peer gone without a word (its
+        host died; a half-open TCP connection) is only noticed so. It reconnects by itself."""
+        conn = self._conn
+        if conn is None or conn.transport is None or self._loop.time() - conn.last_read < seconds:
+            return False
+        log.info("%s: nothing from %s for %.1fs: reconnecting", self.name, self.address, seconds)
+        conn.abort()
+        return True
+
     @property
     def ready(self) -> bool:
         """Connected and through the handshake: what is sent now reaches the peer."""
@@ -308,6 +318,7 @@ class _Connection(asyncio.Protocol):
         self.open = False
         self.was_open = False
         self.number = 0  # the owner's handshake count once this one is through: which connection it is
+        self.last_read = owner._loop.time()  # when bytes last came (loop time)
         self._greeted = False
         self._dead = False
         self._plain = owner.username is not None
@@ -350,6 +361,7 @@ class _Connection(asyncio.Protocol):
             self.lost.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        self.last_read = self.owner._loop.time()
         if self._chunks:
             self._chunks.append(data)
             self._have += len(data)

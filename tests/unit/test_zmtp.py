@@ -966,3 +966,25 @@ async def test_a_libzmq_dealer_and_a_zmtp_dealer_share_a_router_and_get_only_the
         theirs.close()
         router.close()
         ctx.term()
+
+
+async def test_dealer_drops_a_connection_that_stays_silent_and_reconnects() -> None:
+    """A ROUTER that shook hands and then says nothing (its host gone, a half-open connection): after a
+    read, drop_if_silent(long) keeps the connection; once silent that long it is dropped, on_lost says
+    which one, and the Dealer connects again by itself."""
+    ctx = zmq.Context()
+    router, address = _router(ctx)
+    lost: list[int] = []
+    dealer = None
+    try:
+        dealer = zmtp.Dealer(address, lambda _m: None, reconnect_ivl=0.01, name="test", on_lost=lost.append)
+        await wait_for(lambda: dealer.ready, timeout=5, what="the handshake")
+        assert dealer.drop_if_silent(60.0) is False and dealer.ready
+        assert dealer.send([b"never answered"]) == 1
+        await wait_for(lambda: dealer.drop_if_silent(0.05), timeout=5, what="the connection to count as silent")
+        await wait_for(lambda: lost == [1] and dealer.handshakes == 2, timeout=5, what="on_lost and the reconnect")
+        assert dealer.errors == 0
+    finally:
+        await _close_endpoints(dealer)
+        router.close()
+        ctx.term()
