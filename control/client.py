@@ -99,6 +99,9 @@ class Client:
         sock.setsockopt(zmq.RCVHWM, 100_000)
         sock.setsockopt(zmq.RECONNECT_IVL, 50)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        # A connection whose peer stopped answering PINGs is dropped and made again (a half-open one).
+        sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, max(1000, int(self.timeout * 1000)))
         if self.server_key:
             # Requests carry their token, so an ephemeral client key is enough here.
             pub, sec = curve.client_keypair(None)
@@ -108,14 +111,15 @@ class Client:
         self._responses = wire.Inbox(sock, self._on_response_frames, name=f"{self.identity}-responses")
 
     def _renew_dealer(self) -> None:
-        """After a request went unanswered. Our Dealer reconnects by itself and keeps the answers of the
-        other requests coming: replacing it would drop them, and each would time out in turn. Only a
-        connection silent for a whole timeout is dropped (a server host gone without a word). libzmq's
-        DEALER is replaced, as it always was."""
+        """After a request went unanswered. Either DEALER reconnects by itself and keeps the answers of
+        the other requests coming: replacing it would drop them, and each would time out in turn. Ours
+        drops a connection that has been silent for a whole timeout (a server host gone without a word);
+        libzmq's notices that by its heartbeat (ZMTP 3.1 PING)."""
         if self._requests is not None and self._requests.running:
             self._requests.drop_if_silent(self.timeout)
             return
-        self._open_dealer()
+        if self._dealer is None:
+            self._open_dealer()
 
     def _connection_lost(self, number: int) -> None:
         """The Dealer's connection `number` is gone: what was written on it will not be answered. Fail
