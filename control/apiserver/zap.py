@@ -68,16 +68,20 @@ class ZapHandler:
             return None
         ident, _, version, request_id, domain, _address, _identity, mechanism, *creds = frames
         status, text, user = self.decide(domain, mechanism, creds)
-        self.stats[f"{domain.decode(errors='replace')}:{status.decode()}"] += 1
         return [ident, b"", version, request_id, status, text, user.encode(), b""]
 
     def check(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> str | None:
         """The same decision for our own sockets (control/zmtp_server.py), asked directly: the user, or None."""
         status, _text, user = self.decide(domain, mechanism, creds)
-        self.stats[f"{domain.decode(errors='replace')}:{status.decode()}"] += 1
         return user if status == b"200" else None
 
     def decide(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, str]:
+        """(status, status text, user) for one connection, counted in `stats` by domain and status."""
+        status, text, user = self._decide(domain, mechanism, creds)
+        self.stats[f"{domain.decode(errors='replace')}:{status.decode()}"] += 1
+        return status, text, user
+
+    def _decide(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, str]:
         if domain != WATCH_DOMAIN:  # requests (domain "api") carry their own token, checked per request
             return b"200", b"OK", ""
         if mechanism == b"PLAIN" and len(creds) == 2 and creds[0] == b"token":
