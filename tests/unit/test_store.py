@@ -339,6 +339,7 @@ class TimedSync:
     def __init__(self) -> None:
         self.delay = 0.0
         self.threads: list[int] = []
+        self.loop_thread = threading.get_ident()
 
     def __call__(self, fd: int) -> None:
         self.threads.append(threading.get_ident())
@@ -346,43 +347,36 @@ class TimedSync:
             time.sleep(self.delay)
         os.fdatasync(fd)
 
+    async def puts(self, store: Store, n: int, delay: float = 0.0) -> list[bool]:
+        """n writes, each fsync taking `delay` longer; for each, whether its fsync ran on the loop's thread."""
+        self.delay, self.threads = delay, []
+        for _ in range(n):
+            await store.put(f"/k/{store.revision}", b"x")
+        return [t == self.loop_thread for t in self.threads]
 
-async def test_fast_fsync_runs_on_the_loop_and_a_slow_disk_moves_to_the_writer_thread(tmp_path: Path) -> None:
+
+async def test_fast_fsync_runs_on_the_loop_and_a_stall_moves_to_the_writer_thread(tmp_path: Path) -> None:
     sync = TimedSync()
-    loop_thread = threading.get_ident()
     async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0.05) as store:
-        for i in range(5):
-            await store.put(f"/fast/{i}", b"x")
         # The first append is measured on the writer thread; once known to be fast, the loop does it.
-        assert sync.threads[0] != loop_thread and sync.threads[1:] == [loop_thread] * 4
+        assert await sync.puts(store, 5) == [False] + [True] * 4
         # One append a little over the limit (a busy CPU, not a slow disk) keeps the loop doing them.
-        sync.delay, sync.threads = 0.07, []
-        await store.put("/a-bit-slow", b"x")
-        sync.delay = 0
-        await store.put("/fast/again", b"x")
-        assert sync.threads == [loop_thread] * 2
-        # A stall (over STALL_FACTOR times the limit) on the loop is enough to send the next ones to the thread.
-        sync.delay, sync.threads = 0.05 * STALL_FACTOR + 0.05, []
-        for i in range(3):
-            await store.put(f"/slow/{i}", b"x")
-        assert sync.threads[0] == loop_thread and loop_thread not in sync.threads[1:]
-        assert store.range("/", prefix=True)[0] and store.revision == 10
+        assert await sync.puts(store, 1, delay=0.07) + await sync.puts(store, 1) == [True, True]
+        # A stall (over STALL_FACTOR times the limit) on the loop sends the next ones to the thread.
+        assert await sync.puts(store, 3, delay=0.05 * STALL_FACTOR + 0.05) == [True, False, False]
+        assert store.revision == 10
     async with Store(tmp_path / "d") as store:
         assert store.revision == 10
 
 
 async def test_a_disk_slow_on_average_moves_to_the_writer_thread(tmp_path: Path) -> None:
     sync = TimedSync()
-    loop_thread = threading.get_ident()
     async with Store(tmp_path / "d", sync_hook=sync, inline_sync_below=0.02) as store:
-        for i in range(3):
-            await store.put(f"/fast/{i}", b"x")
-        # Every append over the limit, none a stall: the moving average crosses it after a few.
-        sync.delay, sync.threads = 0.04, []
-        for i in range(12):
-            await store.put(f"/slower/{i}", b"x")
-        first_on_thread = next(i for i, t in enumerate(sync.threads) if t != loop_thread)
-        assert 1 <= first_on_thread < 12 and sync.threads[first_on_thread:] == [sync.threads[-1]] * (12 - first_on_thread)
+        await sync.puts(store, 3)
+        # Every append over the limit, none a stall: once the moving average crosses it, the thread.
+        on_loop = await sync.puts(store, 12, delay=0.04)
+        moved = on_loop.index(False)
+        assert moved >= 1 and on_loop == [True] * moved + [False] * (12 - moved)
 
 
 class WatchedSync:
