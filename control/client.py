@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ import zmq.asyncio
 
 from control import curve, errors, wire, zmtp
 from control.api import kinds
+from control.api.patch import three_way_merge_patch
 from control.errors import ApiError
 
 log = logging.getLogger("kube_tui.client")
@@ -358,22 +360,30 @@ class Client:
         )
 
     async def create_or_update(self, obj: dict) -> tuple[str, dict]:
-        """kubectl apply, simply: create, or replace the existing object's spec (keeping its status)."""
+        """kubectl apply (client-side): create the object, or patch the live one with the three-way merge
+        of the manifest applied last time (kept in the last-applied-configuration annotation, as kubectl
+        keeps it), this manifest and the live object. Fields others set (a pod's node, a controller's
+        annotations, a Service's clusterIP) stay; fields the last manifest set and this one drops go.
+        Returns ("created" | "configured" | "unchanged", the stored object)."""
         info = kinds.by_kind(obj.get("kind", ""))
         md = obj.get("metadata") or {}
         ns = md.get("namespace") or "default" if info.namespaced else None
+        modified = with_last_applied(obj)
         try:
-            return "created", await self.create(obj)
+            return "created", await self.create(modified)
         except ApiError as e:
             if e.code != 409 or e.reason != "AlreadyExists":
                 raise
         for _ in range(5):
             cur = await self.get(info.kind, md["name"], ns)
-            new = dict(obj)
-            new["metadata"] = dict(md, resourceVersion=cur["metadata"]["resourceVersion"])
-            new["metadata"].setdefault("namespace", ns) if ns else None
+            patch = three_way_merge_patch(last_applied(cur), modified, cur)
+            if not patch:
+                self.last_warnings = []  # nothing was sent: the create attempt's warnings are not this apply's
+                return "unchanged", cur
+            # Merged lists are only right against this version of the object: on a conflict, again.
+            patch.setdefault("metadata", {})["resourceVersion"] = cur["metadata"]["resourceVersion"]
             try:
-                out = await self.update(new)
+                out = await self.patch(info.kind, md["name"], patch, ns)
             except ApiError as e:
                 if e.reason == "Conflict":
                     continue
@@ -495,3 +505,26 @@ class Client:
         for endpoint in (subscriber, requests):
             if endpoint is not None:
                 await endpoint.wait_closed()
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def with_last_applied(obj: dict) -> dict:
+    """A copy of the manifest carrying itself, as JSON, in the last-applied-configuration annotation
+    (kubectl's form: compact, keys sorted, the annotation itself left out)."""
+    md = dict(obj.get("metadata") or {})
+    notes = {k: v for k, v in (md.get("annotations") or {}).items() if k != LAST_APPLIED}
+    bare = dict(obj, metadata=dict(md, annotations=notes) if notes else {k: v for k, v in md.items() if k != "annotations"})
+    md["annotations"] = dict(notes, **{LAST_APPLIED: json.dumps(bare, sort_keys=True, separators=(",", ":")) + "\n"})
+    return dict(obj, metadata=md)
+
+
+def last_applied(obj: dict) -> dict | None:
+    """The manifest last applied to obj, from its annotation; None if it has none (or it is unreadable)."""
+    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    try:
+        out = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return out if isinstance(out, dict) else None

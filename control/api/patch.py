@@ -1,4 +1,5 @@
-"""Patches the API server applies: RFC 7386 JSON merge patch (kubectl patch --type=merge) and RFC 6902 JSON patch."""
+"""Patches the API server applies: RFC 7386 JSON merge patch (kubectl patch --type=merge) and RFC 6902 JSON patch;
+and the three-way merge patch `kubectl apply` computes on the client."""
 
 from __future__ import annotations
 
@@ -21,6 +22,95 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+# Lists whose items are matched by a key, as Kubernetes' strategic merge patch matches them (the
+# patchMergeKey of the API types): an item the manifest names is merged into the live one, keeping
+# what the server filled in (a container's defaults). "ports" is a container's (containerPort) or a
+# Service's (port). Other lists are replaced whole.
+MERGE_KEYS: dict[str, tuple[str, ...]] = {
+    "containers": ("name",), "initContainers": ("name",), "ephemeralContainers": ("name",),
+    "env": ("name",), "volumes": ("name",), "volumeMounts": ("mountPath",), "imagePullSecrets": ("name",),
+    "ports": ("containerPort", "port"), "hostAliases": ("ip",), "topologySpreadConstraints": ("topologyKey",),
+}
+
+
+def three_way_merge_patch(original: dict | None, modified: dict, current: dict) -> dict:
+    """The merge patch that makes `current` (the live object) what `modified` (the manifest) asks for,
+    deleting only what `original` (the manifest applied last time) set and `modified` no longer does:
+    kubectl apply's client-side three-way merge.
+
+    What others set and neither manifest mentions (a pod's spec.nodeName, a controller's annotations,
+    a Service's clusterIP, defaults) is left alone. Lists of MERGE_KEYS are merged item by item, as a
+    strategic merge patch merges them (the patch carries the whole merged list, so it is only right
+    against this `current`: send it with its resourceVersion); other lists are replaced whole. An empty
+    patch means nothing to change.
+    """
+    return _union(_deletions(original or {}, modified), _changes(current, modified, original or {}))
+
+
+def _union(a: dict, b: dict) -> dict:
+    """Both patches in one (b's value where both set a field), nulls kept: they are deletions."""
+    out = dict(a)
+    for key, value in b.items():
+        have = out.get(key)
+        out[key] = _union(have, value) if isinstance(have, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _deletions(original: dict, modified: dict) -> dict:
+    """null for every field of `original` that `modified` no longer has (maps compared key by key)."""
+    out: dict[str, Any] = {}
+    for key, value in original.items():
+        if key not in modified:
+            out[key] = None
+        elif isinstance(value, dict) and isinstance(modified[key], dict):
+            sub = _deletions(value, modified[key])
+            if sub:
+                out[key] = sub
+    return out
+
+
+def _changes(current: dict, modified: dict, original: dict) -> dict:
+    """Every field of `modified` whose value `current` does not have (maps compared key by key)."""
+    out: dict[str, Any] = {}
+    for key, value in modified.items():
+        have, was = current.get(key), original.get(key)
+        if isinstance(value, dict) and isinstance(have, dict):
+            sub = _changes(have, value, was if isinstance(was, dict) else {})
+            if sub:
+                out[key] = sub
+            continue
+        merge_key = _merge_key(key, value, have)
+        if merge_key:
+            value = _merge_list(merge_key, have, value, was if isinstance(was, list) else [])  # type: ignore[arg-type]
+        if key not in current or have != value:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _merge_key(field: str, modified: Any, current: Any) -> str | None:
+    """The key that matches the items of these two lists, if the field has one and every item carries it."""
+    if not isinstance(modified, list) or not isinstance(current, list):
+        return None
+    for k in MERGE_KEYS.get(field, ()):
+        if all(isinstance(i, dict) and k in i for i in modified + current):
+            return k
+    return None
+
+
+def _merge_list(k: str, current: list[dict], modified: list[dict], original: list[Any]) -> list[dict]:
+    """The live list with the manifest's items merged in (in the manifest's order), the items the last
+    manifest had and this one dropped removed, and items others added kept after them."""
+    live = {c[k]: c for c in current}
+    before = {o[k]: o for o in original if isinstance(o, dict) and k in o}
+    out = []
+    for m in modified:
+        c = live.get(m[k])
+        out.append(merge_patch(c, three_way_merge_patch(before.get(m[k]), m, c)) if c is not None else m)
+    named = {m[k] for m in modified}
+    out.extend(c for c in current if c[k] not in named and c[k] not in before)
+    return out
 
 
 def _pointer(path: str) -> list[str]:

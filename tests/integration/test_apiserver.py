@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import msgpack
@@ -10,7 +11,7 @@ import zmq
 import zmq.asyncio
 
 from control import wire
-from control.client import Client
+from control.client import LAST_APPLIED, Client
 from control.errors import ApiError
 from control.plane import ControlPlane
 
@@ -175,6 +176,33 @@ async def test_merge_patch_status_subresource_and_binding(client: Client) -> Non
     with pytest.raises(ApiError) as e:
         await client.bind("default", "p", "node-2")
     assert e.value.code == 409 and "already assigned" in e.value.message
+
+
+async def test_apply_is_kubectls_three_way_merge(client: Client) -> None:
+    """apply keeps what others set (the scheduler's nodeName, a controller's annotation), drops only what
+    the previous manifest set, and an unchanged manifest is "unchanged" with nothing written."""
+    manifest = pod("a", app="web", tier="front")
+    assert (await client.create_or_update(manifest))[0] == "created"
+    await client.bind("default", "a", "node-1")
+    await client.patch("pods", "a", {"metadata": {"annotations": {"other/owner": "x"}}})
+    cur = await client.get("pods", "a")
+    assert LAST_APPLIED in cur["metadata"]["annotations"]
+    # The same manifest again: nothing to do, nothing written (the scheduler's nodeName is not ours to undo).
+    result, out = await client.create_or_update(pod("a", app="web", tier="front"))
+    assert result == "unchanged" and out["metadata"]["resourceVersion"] == cur["metadata"]["resourceVersion"]
+    # A changed image and one label fewer: both applied; what others set stays.
+    manifest = pod("a", app="web")
+    manifest["spec"]["containers"][0]["image"] = "nginx:1.27"
+    result, out = await client.create_or_update(manifest)
+    assert result == "configured"
+    assert out["spec"]["nodeName"] == "node-1" and out["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert out["metadata"]["labels"] == {"app": "web"} and out["metadata"]["annotations"]["other/owner"] == "x"
+    assert out["spec"]["containers"][0]["imagePullPolicy"]  # defaults are filled in again
+    # An object made without apply has no last-applied manifest: apply adds one and deletes nothing.
+    await client.create(pod("b", app="web", extra="kept"))
+    result, out = await client.create_or_update(pod("b", app="web"))
+    assert result == "configured" and out["metadata"]["labels"] == {"app": "web", "extra": "kept"}
+    assert json.loads(out["metadata"]["annotations"][LAST_APPLIED]) == pod("b", app="web")
 
 
 async def test_field_selector_and_raw_range(client: Client) -> None:
