@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -139,3 +142,65 @@ async def test_a_kept_cluster_is_stopped_by_down(plane: ControlPlane, client: Cl
         assert again.returncode == 1 and "no running cluster is recorded" in again.stderr
     finally:
         lau.stop_all()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+async def test_a_closed_terminal_stops_the_cluster_the_dashboard_started(tmp_path: Path, sig: int) -> None:
+    """`kube-tui` started the cluster; its terminal goes away (SIGHUP) or it is told to stop (SIGTERM):
+    the cluster stops with it, as after `q`, instead of running on unrecorded."""
+    from tests.helpers import free_port_pair, kube_tui_env
+
+    port = free_port_pair()
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(
+        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
+        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
+        "  nodes:\n  - {name: n1, cpu: '2', memory: 2Gi, runtime: sim}\n"
+    )
+    home = tmp_path / "home"
+    env = kube_tui_env(home, TERM="xterm-256color", COLUMNS="120", LINES="40")
+    for var in ("TMUX", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(var, None)
+    main, term = os.openpty()  # the dashboard needs a terminal
+    dash = subprocess.Popen(["python3", "-m", "tui.cli", "-f", str(cluster)], env=env, cwd=Path(__file__).parents[2],
+                            stdin=term, stdout=term, stderr=term, start_new_session=True)
+    os.close(term)
+    screen = bytearray()
+
+    def drain() -> None:
+        while select.select([main], [], [], 0)[0]:
+            try:
+                screen.extend(os.read(main, 65536))
+            except OSError:
+                return
+
+    def cluster_procs() -> list[psutil.Process]:
+        address = f"tcp://127.0.0.1:{port}"  # the control plane listens there, the node's kubelet talks to it
+        return [p for p in psutil.process_iter(["cmdline"]) if p.pid != dash.pid and address in (p.info["cmdline"] or [])]
+
+    try:
+        def started() -> bool:
+            drain()
+            return b"n1" in screen and len(cluster_procs()) >= 2  # the control plane and the node
+
+        try:
+            await wait_for(started, timeout=60, what="the dashboard to start its cluster and show its node")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; the terminal showed:\n{screen.decode(errors='replace')[-3000:]}") from None
+        dash.send_signal(sig)
+
+        def ended() -> bool:
+            drain()
+            return dash.poll() is not None and not cluster_procs()
+
+        await wait_for(ended, timeout=40, what="the dashboard and its cluster to stop")
+        assert dash.returncode == 128 + sig
+    finally:
+        os.close(main)
+        if dash.poll() is None:
+            dash.kill()
+            dash.wait(10)
+        left = cluster_procs()
+        for p in left:
+            p.kill()
+        psutil.wait_procs(left, timeout=10)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from control import aio, config, gcpolicy
@@ -46,19 +51,54 @@ async def dashboard(args: argparse.Namespace) -> int:
         cfg = config.resolve(launcher.server)
         apply_paths = [str(spec.path)] if args.watch else []
     client = Client(cfg.server, token=cfg.token, server_key=cfg.server_key, identity="dashboard", retry_for=60.0 if args.attach_only else 10.0)
+    # The terminal closing (SIGHUP) or a SIGTERM ends the dashboard as `q` does: what it started stops
+    # too. Its processes run in their own sessions, so without this they would outlive it, unrecorded.
+    hung_up: list[int] = []
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def end(sig: int) -> None:
+        hung_up.append(sig)
+        if launcher is not None:  # first, whatever happens to the terminal next
+            if args.keep:
+                launcher.record(config.home() / "cluster.json")
+            else:
+                launcher.stop_all()
+        if sig == signal.SIGHUP:
+            os._exit(128 + sig)  # no terminal left to restore (and writing to it can hang Textual's shutdown)
+        # SIGTERM: leave the terminal as `q` does, but not for longer than a few seconds.
+        timer = threading.Timer(5.0, os._exit, (128 + sig,))
+        timer.daemon = True
+        timer.start()
+        assert main is not None
+        main.cancel()
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        loop.add_signal_handler(sig, end, sig)
     try:
         await client.connect()
         await run_dashboard(client, launcher=launcher, apply_paths=apply_paths, watch_files=args.watch)
+    except asyncio.CancelledError:
+        if not hung_up:
+            raise
     finally:
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await client.close()
-        if launcher is not None:
+        if launcher is not None and not hung_up:  # else end() has done this
             if args.keep:
                 launcher.record(config.home() / "cluster.json")
-                print(f"the cluster keeps running at {launcher.server}: `kube-tui down` stops it", file=sys.stderr)
+                _say(f"the cluster keeps running at {launcher.server}: `kube-tui down` stops it")
             else:
-                print("stopping the cluster ...", file=sys.stderr)
+                _say("stopping the cluster ...")
                 launcher.stop_all()
-    return 0
+    return 128 + hung_up[0] if hung_up else 0
+
+
+def _say(text: str) -> None:
+    """To the terminal, if there still is one (after a hang-up, writing to it fails)."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
