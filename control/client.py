@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import os
 import time
@@ -16,7 +15,7 @@ import zmq.asyncio
 
 from control import curve, errors, wire, zmtp
 from control.api import kinds
-from control.api.patch import three_way_merge_patch
+from control.api.patch import last_applied, three_way_merge_patch, with_last_applied
 from control.errors import ApiError
 
 log = logging.getLogger("kube_tui.client")
@@ -506,25 +505,3 @@ class Client:
             if endpoint is not None:
                 await endpoint.wait_closed()
 
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def with_last_applied(obj: dict) -> dict:
-    """A copy of the manifest carrying itself, as JSON, in the last-applied-configuration annotation
-    (kubectl's form: compact, keys sorted, the annotation itself left out)."""
-    md = dict(obj.get("metadata") or {})
-    notes = {k: v for k, v in (md.get("annotations") or {}).items() if k != LAST_APPLIED}
-    bare = dict(obj, metadata=dict(md, annotations=notes) if notes else {k: v for k, v in md.items() if k != "annotations"})
-    md["annotations"] = dict(notes, **{LAST_APPLIED: json.dumps(bare, sort_keys=True, separators=(",", ":")) + "\n"})
-    return dict(obj, metadata=md)
-
-
-def last_applied(obj: dict) -> dict | None:
-    """The manifest last applied to obj, from its annotation; None if it has none (or it is unreadable)."""
-    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
-    try:
-        out = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return out if isinstance(out, dict) else None

@@ -79,5 +79,6 @@ def monotonic_ms() -> float:
 
 
 # kube-tui's own annotations (docs/internals.md, "Conventions the parts share"): one definition each.
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"  # the manifest `apply` last sent (JSON)
 SCHEDULING_ANNOTATION = "kube-tui.io/scheduling"  # Pod: the scheduler's decision record (JSON)
 USAGE_ANNOTATION = "kube-tui.io/usage"  # Node: per-pod CPU/memory usage reported by the kubelet (JSON)

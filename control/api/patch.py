@@ -4,8 +4,10 @@ and the three-way merge patch `kubectl apply` computes on the client."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+from control.api.meta import LAST_APPLIED_ANNOTATION
 from control.errors import ApiError, bad_request
 
 PATCH_TYPES = ("merge", "json")
@@ -47,6 +49,26 @@ def three_way_merge_patch(original: dict | None, modified: dict, current: dict) 
     patch means nothing to change.
     """
     return _union(_deletions(original or {}, modified), _changes(current, modified, original or {}))
+
+
+def with_last_applied(obj: dict) -> dict:
+    """A copy of the manifest carrying itself, as JSON, in the last-applied-configuration annotation
+    (kubectl's form: compact, keys sorted, the annotation itself left out)."""
+    md = dict(obj.get("metadata") or {})
+    notes = {k: v for k, v in (md.get("annotations") or {}).items() if k != LAST_APPLIED_ANNOTATION}
+    bare = dict(obj, metadata=dict(md, annotations=notes) if notes else {k: v for k, v in md.items() if k != "annotations"})
+    md["annotations"] = dict(notes, **{LAST_APPLIED_ANNOTATION: json.dumps(bare, sort_keys=True, separators=(",", ":")) + "\n"})
+    return dict(obj, metadata=md)
+
+
+def last_applied(obj: dict) -> dict | None:
+    """The manifest last applied to obj, from its annotation; None if it has none (or it is unreadable)."""
+    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED_ANNOTATION)
+    try:
+        out = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return out if isinstance(out, dict) else None
 
 
 def _union(a: dict, b: dict) -> dict:

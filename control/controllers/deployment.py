@@ -28,9 +28,8 @@ REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 HASH_LABEL = "pod-template-hash"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Annotations a Deployment does not hand to its ReplicaSets (and rollback does not copy back).
-SKIPPED_ANNOTATIONS = frozenset({LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, "deprecated.deployment.rollback.to"})
+SKIPPED_ANNOTATIONS = frozenset({meta.LAST_APPLIED_ANNOTATION, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, "deprecated.deployment.rollback.to"})
 
 # Condition reasons, as deploymentutil names them.
 NEW_RS_REASON = "NewReplicaSetCreated"

@@ -11,7 +11,8 @@ import zmq
 import zmq.asyncio
 
 from control import wire
-from control.client import LAST_APPLIED, Client
+from control.api.meta import LAST_APPLIED_ANNOTATION as LAST_APPLIED
+from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from control.api.meta import SCHEDULING_ANNOTATION
+from control.api.meta import LAST_APPLIED_ANNOTATION, SCHEDULING_ANNOTATION
 from tui.printers.status import event_interval, get_path, meta_of, parse_time
 from tui.printers.tabwriter import tabwrite
-
-LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 class PrefixWriter:
