@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import zmq
@@ -42,6 +42,17 @@ async def _close(*things: zmtp_server.Router | zmtp_server.XPub | zmtp.Subscribe
                 failures.append(e)
     if failures:
         raise failures[0]
+
+
+@contextlib.asynccontextmanager
+async def _libzmq(*ours: zmtp_server.Router | zmtp_server.XPub | zmtp.Subscriber | zmtp.Dealer | None) -> AsyncIterator[zmq.Context]:
+    """A context for the test's libzmq sockets; at the end every one of its sockets and `ours` are closed."""
+    ctx = zmq.Context()
+    try:
+        yield ctx
+    finally:
+        ctx.destroy(linger=0)
+        await _close(*ours)
 
 
 def _zsocket(ctx: zmq.Context, kind: int, address: str, **options: int | bytes) -> zmq.Socket:
@@ -164,9 +175,7 @@ async def test_router_hands_requests_up_with_a_routing_id_and_answers_reach_the_
     """A request arrives as [routing id, *frames] (frames kept apart, long ones too); send() answers that dealer."""
     got: list[list[bytes]] = []
     router = zmtp_server.Router(ANY, got.append, name="test")
-    ctx = zmq.Context()
-    dealer = None
-    try:
+    async with _libzmq(router) as ctx:
         await router.start()
         assert router.address.startswith("tcp://127.0.0.1:") and not router.address.endswith(":*")
         dealer = _zsocket(ctx, zmq.DEALER, router.address)
@@ -187,19 +196,12 @@ async def test_router_hands_requests_up_with_a_routing_id_and_answers_reach_the_
         await wait_for(lambda: len(_drain(dealer, answers)) == 2, timeout=5, what="the multipart answer")
         assert answers[1] == [b"x", b"", b"y" * 1000]
         assert router.handshakes == 1 and router.errors == 0 and router.dropped == 0 and len(router.peers) == 1
-    finally:
-        if dealer is not None:
-            dealer.close(linger=0)
-        ctx.term()
-        await _close(router)
 
 
 async def test_two_libzmq_dealers_get_distinct_routing_ids_and_only_their_own_answers() -> None:
     """Interleaved requests from two DEALERs, echoed: each gets exactly its own answers, in order."""
     router, got = await _echo_router()
-    ctx = zmq.Context()
-    dealers: list[zmq.Socket] = []
-    try:
+    async with _libzmq(router) as ctx:
         dealers = [_zsocket(ctx, zmq.DEALER, router.address) for _ in range(2)]
         for i in range(100):
             for n, d in enumerate(dealers):
@@ -215,19 +217,12 @@ async def test_two_libzmq_dealers_get_distinct_routing_ids_and_only_their_own_an
         assert sorted(by_id.values()) == [b"d0", b"d1"]
         assert all(frames[1] == by_id[frames[0]] for frames in got)  # one routing id per connection
         assert router.dropped == 0 and router.errors == 0
-    finally:
-        for d in dealers:
-            d.close(linger=0)
-        ctx.term()
-        await _close(router)
 
 
 async def test_a_dealer_routing_id_is_used_and_a_second_connection_with_it_takes_it_over() -> None:
     """ROUTING_ID b'worker-1' is the routing id; a second DEALER with it gets the answers from then on."""
     router, got = await _echo_router()
-    ctx = zmq.Context()
-    old = new = zero = None
-    try:
+    async with _libzmq(router) as ctx:
         old = _zsocket(ctx, zmq.DEALER, router.address, ROUTING_ID=b"worker-1")
         old.send(b"from-old")
         await wait_for(lambda: got, timeout=5, what="the first request")
@@ -249,12 +244,6 @@ async def test_a_dealer_routing_id_is_used_and_a_second_connection_with_it_takes
         assert ident != b"\x00mine" and len(ident) == 5 and ident[0] == 0  # libzmq reserves those: one made up
         assert await wait_for(lambda: _drain(zero, []), timeout=5, what="its answer") == [[b"z"]]
         assert router.errors == 0
-    finally:
-        for s in (old, new, zero):
-            if s is not None:
-                s.close(linger=0)
-        ctx.term()
-        await _close(router)
 
 
 async def test_after_a_handover_the_replaced_connection_no_longer_speaks_for_the_routing_id() -> None:
@@ -288,9 +277,7 @@ async def test_after_a_handover_the_replaced_connection_no_longer_speaks_for_the
 async def test_send_to_an_unknown_or_departed_routing_id_returns_false_and_counts_dropped() -> None:
     """send() for an id never seen, or for a dealer that has gone, is dropped and counted, never raised."""
     router, got = await _echo_router()
-    ctx = zmq.Context()
-    dealer = None
-    try:
+    async with _libzmq(router) as ctx:
         assert router.send([b"nobody", b"answer"]) is False
         assert router.dropped == 1
         dealer = _zsocket(ctx, zmq.DEALER, router.address)
@@ -300,24 +287,16 @@ async def test_send_to_an_unknown_or_departed_routing_id_returns_false_and_count
         await wait_for(lambda: _drain(dealer, []), timeout=5, what="the echo")
         assert router.dropped == 1
         dealer.close(linger=0)
-        dealer = None
         await wait_for(lambda: not router.peers and ident not in router.routes, timeout=5, what="the dealer to go")
         assert router.send([ident, b"too late"]) is False
         assert router.dropped == 2 and router.errors == 0  # a peer going away is no protocol error
-    finally:
-        if dealer is not None:
-            dealer.close(linger=0)
-        ctx.term()
-        await _close(router)
 
 
 async def test_router_answers_a_libzmq_req_socket() -> None:
     """A REQ peer's empty delimiter frame comes up with the request and goes back with the answer."""
     got: list[list[bytes]] = []
     router = zmtp_server.Router(ANY, got.append, name="test")
-    ctx = zmq.Context()
-    req = None
-    try:
+    async with _libzmq(router) as ctx:
         await router.start()
         req = _zsocket(ctx, zmq.REQ, router.address)
         req.send(b"question")
@@ -326,11 +305,6 @@ async def test_router_answers_a_libzmq_req_socket() -> None:
         assert delimiter == b"" and body == b"question"
         assert router.send([ident, b"", b"answer"])
         assert await wait_for(lambda: _drain(req, []), timeout=5, what="the answer") == [[b"answer"]]
-    finally:
-        if req is not None:
-            req.close(linger=0)
-        ctx.term()
-        await _close(router)
 
 
 # -- Router with our zmtp.Dealer -----------------------------------------------------------------------
@@ -370,9 +344,7 @@ async def test_xpub_with_libzmq_subs_delivers_by_prefix_and_reports_subscription
     prefix of its topic, b'' to all; an unsubscribed topic stops; a closed SUB's topics are cancelled."""
     subs = _Subs()
     xpub = zmtp_server.XPub(ANY, subs, name="test")
-    ctx = zmq.Context()
-    pods = everything = None
-    try:
+    async with _libzmq(xpub) as ctx:
         await xpub.start()
         pods = _zsocket(ctx, zmq.SUB, xpub.address, SUBSCRIBE=b"pods\x00")
         pods.setsockopt(zmq.SUBSCRIBE, b"nodes\x00n1")
@@ -402,17 +374,10 @@ async def test_xpub_with_libzmq_subs_delivers_by_prefix_and_reports_subscription
 
         before = len(subs.calls)
         pods.close(linger=0)
-        pods = None
         await wait_for(lambda: len(subs.calls) == before + 1, timeout=5, what="the closed SUB's cancellations")
         assert subs.calls[before:] == [(None, b"nodes\x00n1", False)]
         assert len(xpub.peers) == 1 and xpub.send([b"nodes\x00n1", b"n1-3"]) == 1
         assert xpub.errors == 0 and xpub.dropped == 0 and xpub.handshakes == 2
-    finally:
-        for s in (pods, everything):
-            if s is not None:
-                s.close(linger=0)
-        ctx.term()
-        await _close(xpub)
 
 
 async def test_xpub_with_zmtp_subscribers_delivers_by_prefix_and_cancels_on_disconnect() -> None:
@@ -507,9 +472,7 @@ async def test_plain_xpub_lets_a_libzmq_sub_with_the_right_password_in_as_its_us
     """PLAIN_USERNAME/PLAIN_PASSWORD accepted by authenticate(): messages flow, on_subscription sees 'alice'."""
     subs = _Subs()
     xpub = zmtp_server.XPub(ANY, subs, authenticate=_alice, name="test")
-    ctx = zmq.Context()
-    sub = None
-    try:
+    async with _libzmq(xpub) as ctx:
         await xpub.start()
         sub = _zsocket(ctx, zmq.SUB, xpub.address, PLAIN_USERNAME=b"token", PLAIN_PASSWORD=b"s3cret",
                        SUBSCRIBE=b"w")
@@ -519,23 +482,15 @@ async def test_plain_xpub_lets_a_libzmq_sub_with_the_right_password_in_as_its_us
         assert await wait_for(lambda: _drain(sub, []), timeout=5, what="the message") == [[b"w", b"1"]]
         assert xpub.handshakes == 1 and xpub.refused == 0 and xpub.errors == 0
         sub.close(linger=0)
-        sub = None
         await wait_for(lambda: len(subs.calls) == 2, timeout=5, what="the cancellation")
         assert subs.calls[1] == (None, b"w", False)  # as libzmq's own, without a user
-    finally:
-        if sub is not None:
-            sub.close(linger=0)
-        ctx.term()
-        await _close(xpub)
 
 
 async def test_plain_xpub_refuses_a_libzmq_sub_with_a_wrong_password() -> None:
     """A wrong password: `refused` counts each attempt, no subscription reaches on_subscription, nothing arrives."""
     subs = _Subs()
     xpub = zmtp_server.XPub(ANY, subs, authenticate=_alice, name="test")
-    ctx = zmq.Context()
-    sub = None
-    try:
+    async with _libzmq(xpub) as ctx:
         await xpub.start()
         sub = _zsocket(ctx, zmq.SUB, xpub.address, PLAIN_USERNAME=b"token", PLAIN_PASSWORD=b"wrong",
                        SUBSCRIBE=b"")
@@ -545,11 +500,6 @@ async def test_plain_xpub_refuses_a_libzmq_sub_with_a_wrong_password() -> None:
         assert subs.calls == [] and xpub.handshakes == 0 and not xpub.peers
         assert xpub.send([b"w", b"never"]) == 0
         assert not sub.poll(0)
-    finally:
-        if sub is not None:
-            sub.close(linger=0)
-        ctx.term()
-        await _close(xpub)
 
 
 async def test_plain_xpub_with_zmtp_subscribers_right_and_wrong_password() -> None:
