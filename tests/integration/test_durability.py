@@ -42,6 +42,16 @@ def test_cli_apply_get_delete_from_other_processes(tmp_path: Path) -> None:
         got = run_cli(["get", "deploy"], home)
         assert got.returncode == 0 and got.stdout.splitlines()[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
         assert "nginx-deployment" in got.stdout
+        # kubectl's several kinds at once: a table each, names prefixed by their resource; "all"
+        assert run_cli(["apply", "-f", str(MANIFESTS / "nginx-service.yaml")], home).returncode == 0
+        several = run_cli(["get", "deploy,svc"], home)
+        deploys, services = several.stdout.split("\n\n")
+        assert deploys.splitlines()[1].split()[0] == "deployment.apps/nginx-deployment"
+        assert [line.split()[0] for line in services.splitlines()[1:]] == ["service/kubernetes", "service/nginx-service"]
+        every = run_cli(["get", "all", "-o", "name"], home).stdout.split()
+        assert "deployment.apps/nginx-deployment" in every and "service/nginx-service" in every
+        watched = run_cli(["get", "po,svc", "-w"], home)
+        assert watched.returncode == 1 and "watch is only supported on individual resources" in watched.stderr
         keys = run_cli(["etcdctl", "get", "--prefix", "/registry/deployments/", "--keys-only"], home)
         assert keys.stdout.split() == ["/registry/deployments/default/nginx-deployment"]
         missing = run_cli(["get", "pod", "nope"], home)

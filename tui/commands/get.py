@@ -14,7 +14,8 @@ from tui.commands.common import add_client_args, fail, with_client
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("kind", help="kind, resource or short name (pods, po, deploy, svc, no, ns, ...), or KIND/NAME")
+    p.add_argument("kind", help="kind, resource or short name (pods, po, deploy, svc, no, ns, ...), several "
+                                "joined by commas (deploy,rs,po), all, or KIND/NAME")
     p.add_argument("names", nargs="*", help="object names")
     p.add_argument("-n", "--namespace", default=None, help="namespace (default: default)")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
@@ -49,7 +50,7 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
             return printers.to_json(objs[0])
         return printers.to_json({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
     if out == "name":
-        res = info.singular + (f".{info.group}" if info.group else "")
+        res = _resource_name(info)
         return "\n".join(f"{res}/{o['metadata']['name']}" for o in objs)
     text = printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces)
     if not header:
@@ -57,36 +58,65 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
     return text
 
 
+# kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
+ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "jobs")
+
+
+def _resource_name(info: kinds.KindInfo) -> str:
+    return info.singular + (f".{info.group}" if info.group else "")
+
+
 async def get(client: Client, args: argparse.Namespace) -> int:
     kind, names = args.kind, list(args.names)
     if "/" in kind:
         kind, _, n = kind.partition("/")
         names.insert(0, n)
-    info = kinds.lookup(kind)
+    several = kind.lower() == "all" or "," in kind
+    infos = [kinds.lookup(k) for k in (ALL if kind.lower() == "all" else kind.split(","))]
     ns = None if args.all_namespaces else (args.namespace or "default")
     if args.output not in ("", "wide", "yaml", "json", "name"):
         return fail(f'error: unable to match a printer suitable for the output format "{args.output}", allowed formats are: json,name,wide,yaml')
-    objs: list[dict] = []
+    if args.watch and several:
+        return fail(f"error: watch is only supported on individual resources and resource collections, "
+                    f"but {len(infos)} resources were found")
+    found: list[tuple[kinds.KindInfo, list[dict]]] = []
     errors = 0
-    if names:
-        for n in names:
-            try:
-                objs.append(await client.get(info.kind, n, ns or "default"))
-            except ApiError as e:
-                errors += 1
-                print(str(e), flush=True, file=sys.stderr)
-    else:
-        answer = await client.list(info.kind, ns if info.namespaced else None, label_selector=args.selector,
-                                   field_selector=args.field_selector, topic=info.topic() if args.watch else None,
-                                   chunk_size=max(0, args.chunk_size))
-        objs = answer["items"]
-    if objs:
-        print(render(info, objs, args), flush=True)
+    for info in infos:
+        objs: list[dict] = []
+        if names:
+            for n in names:
+                try:
+                    objs.append(await client.get(info.kind, n, ns or "default"))
+                except ApiError as e:
+                    errors += 1
+                    print(str(e), flush=True, file=sys.stderr)
+        else:
+            answer = await client.list(info.kind, ns if info.namespaced else None, label_selector=args.selector,
+                                       field_selector=args.field_selector, topic=info.topic() if args.watch else None,
+                                       chunk_size=max(0, args.chunk_size))
+            objs = answer["items"]
+        if objs:
+            found.append((info, objs))
+    if found and several and args.output in ("yaml", "json"):
+        # kubectl: one List of every kind's objects
+        print(render(infos[0], [o for _, objs in found for o in objs], args), flush=True)
+    elif found:
+        # kubectl: a table per kind, a blank line between them, names prefixed by their resource
+        tables = [render(info, _prefixed(info, objs) if several and args.output != "name" else objs, args)
+                  for info, objs in found]
+        print("\n\n".join(tables), flush=True)
     elif not names and not args.watch:
-        print(printers.no_resources(ns if info.namespaced else None), file=sys.stderr)
+        namespaced = any(info.namespaced for info in infos)
+        print(printers.no_resources(ns if namespaced else None), file=sys.stderr)
     if args.watch:
-        await watch(client, info, args, ns, set(names), header=not objs)
+        await watch(client, infos[0], args, ns, set(names), header=not found)
     return 1 if errors else 0
+
+
+def _prefixed(info: kinds.KindInfo, objs: list[dict]) -> list[dict]:
+    """The objects with their names as kubectl shows them in a table of several kinds: deployment.apps/web."""
+    res = _resource_name(info)
+    return [dict(o, metadata=dict(o["metadata"], name=f"{res}/{o['metadata']['name']}")) for o in objs]
 
 
 async def watch(client: Client, info: kinds.KindInfo, args: argparse.Namespace, ns: str | None, names: set[str], header: bool) -> None:
