@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,4 +110,15 @@ def image_env(ref: str) -> dict[str, str]:
     image = BUILTIN.get(short_name(ref))
     if image is not None:
         env.update(image.env)
+        if image.name == "nginx":
+            # The real image's ENV NGINX_VERSION is its tag: nginx:1.14.2 reports nginx/1.14.2.
+            tag = image_tag(ref)
+            if re.fullmatch(r"\d+(\.\d+)*", tag):
+                env["NGINX_VERSION"] = tag
     return env
+
+
+def image_tag(ref: str) -> str:
+    """The tag of an image reference ("latest" when it has none): `nginx:1.14.2` -> `1.14.2`."""
+    last = ref.strip().split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else "latest"

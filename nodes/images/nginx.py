@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 
-VERSION = "1.27.0"
+VERSION = os.environ.get("NGINX_VERSION") or "1.27.0"  # the image sets it from its tag
 KEEPALIVE_TIMEOUT = 65.0  # nginx's keepalive_timeout default
 MAX_HEADER = 64 * 1024
 

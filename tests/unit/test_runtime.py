@@ -67,6 +67,9 @@ def test_image_resolution_rules() -> None:
                                                                                 "protocol": "UDP"}])
     assert argv[-2:] == ["--listen", "8080"] and argv[0] == sys.executable
     assert images.resolve("nginx", None, None)[-2:] == ["--listen", "80"]
+    # Like the real image's ENV NGINX_VERSION: its tag, when the tag is a version.
+    assert images.image_env("docker.io/library/nginx:1.16.1")["NGINX_VERSION"] == "1.16.1"
+    assert "NGINX_VERSION" not in images.image_env("nginx") and "NGINX_VERSION" not in images.image_env("nginx:alpine")
     # Unknown images run what they are told to, or fail to "pull".
     assert images.resolve("registry.k8s.io/goproxy:0.1", ["/bin/true"], None) == ["/bin/true"]
     with pytest.raises(ImagePullError) as e:
@@ -232,9 +235,9 @@ async def test_nginx_serves_its_pod(runtime: ProcessRuntime, tmp_path: Path) -> 
     assert "Welcome to nginx!" in body[-1] and "web-7d4b9" in body[-1] and ip in body[-1]
     with pytest.raises(urllib.error.HTTPError) as e:
         await asyncio.to_thread(urllib.request.urlopen, f"http://{ip}:{port}/missing", timeout=2)
-    assert e.value.code == 404
+    assert e.value.code == 404 and e.value.headers["Server"] == "nginx/1.14.2"  # the image's tag
     await until(lambda: '"GET /missing HTTP/1.1" 404' in runtime.logs(handle), what="access log")
-    assert "ready for start up" in runtime.logs(handle)
+    assert "ready for start up" in runtime.logs(handle) and "nginx/1.14.2" in runtime.logs(handle)
     await runtime.stop(handle, grace=5)
     assert handle.exit_code == 0  # nginx exits 0 on SIGTERM
 
