@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,23 @@ def test_headless_demo_converges(tmp_path: Path) -> None:
     # nothing of the demo's cluster is left running
     left = subprocess.run(["pgrep", "-f", "kube-tui-demo-"], capture_output=True, text=True)
     assert left.stdout.strip() == "", left.stdout
+
+
+def test_the_demo_refuses_to_start_beside_another_cluster(tmp_path: Path) -> None:
+    """Something (another kube-tui cluster's kube-proxy) answers on demo.yaml's NodePort: the demo says so and
+    starts nothing, instead of a cluster whose pod IPs and NodePorts collide with the other one's."""
+    listener = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 30080))
+    except OSError:
+        listener.close()
+        pytest.skip("127.0.0.1:30080 is taken on this machine")
+    listener.listen()
+    try:
+        out = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless"], cwd=ROOT,
+                             env=kube_tui_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+    finally:
+        listener.close()
+    assert out.returncode == 1
+    assert "127.0.0.1:30080 (a NodePort of demo.yaml) already answers: another kube-tui cluster" in out.stderr
+    assert "start the control plane" not in out.stdout

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -159,6 +161,11 @@ async def run_demo(args: argparse.Namespace) -> int:
     from tui.commands.up import start_cluster
 
     spec = cluster_file.load(args.filename)
+    taken = _node_ports_in_use(spec.objects)
+    if taken:
+        return fail(f"error: 127.0.0.1:{taken[0]} (a NodePort of {spec.path.name}) already answers: another kube-tui "
+                    "cluster seems to be running on this machine. The demo's NodePorts and pod IPs (127.128.x.y) "
+                    "would collide with its; stop it first (`q` in its dashboard, or `kube-tui down`)")
     port = args.port or free_port_pair()
     spec.listen = f"tcp://127.0.0.1:{port}"
     deadline = time.monotonic() + args.timeout
@@ -180,7 +187,6 @@ async def run_demo(args: argparse.Namespace) -> int:
             await wait(lambda: sum(1 for n in watch.inf["Node"].list() if _ready(n)) == len(spec.nodes), left(), "all nodes Ready")
             st.step(f"every kubelet registered its Node and renews its Lease: {len(spec.nodes)} nodes Ready")
             st.step("kube-tui apply -> API server: validate, default, write to etcd, answer; each write becomes a watch event")
-            import contextlib
             import io
 
             from tui.commands.apply import apply_all
@@ -267,6 +273,19 @@ def _nodeport(watch: Watch) -> int | None:
             if p.get("nodePort"):
                 return int(p["nodePort"])
     return None
+
+
+def _node_ports_in_use(objects: list) -> list[int]:  # type: ignore[type-arg]
+    """The NodePorts of the manifests' Services that something on this machine already answers on."""
+    taken = []
+    for m in objects:
+        if m.obj.get("kind") != "Service":
+            continue
+        for p in (m.obj.get("spec") or {}).get("ports") or []:
+            if isinstance(p, dict) and isinstance(p.get("nodePort"), int):
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", p["nodePort"]), timeout=0.5):
+                    taken.append(p["nodePort"])
+    return taken
 
 
 def _pod_in_page(page: str, watch: Watch) -> str:
