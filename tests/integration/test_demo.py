@@ -40,6 +40,7 @@ def test_the_demo_refuses_to_start_beside_another_cluster(tmp_path: Path) -> Non
     """Something (another kube-tui cluster's kube-proxy) answers on demo.yaml's NodePort: the demo says so and
     starts nothing, instead of a cluster whose pod IPs and NodePorts collide with the other one's."""
     listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the demo test before may leave TIME_WAITs
     try:
         listener.bind(("127.0.0.1", 30080))
     except OSError:
