@@ -43,6 +43,31 @@ class Child:
         return True
 
 
+def _on_main_thread() -> bool:
+    # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only the main thread lives as long as we do.
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _die_with(parent: int):  # type: ignore[no-untyped-def]
+    """For subprocess's preexec_fn: the child gets SIGTERM when `parent` dies (Linux's PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the processes simply outlive a killed parent
+        return None
+    pr_set_pdeathsig = 1
+
+    def tie() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # it died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return tie
+
+
 @dataclass
 class Launcher:
     """Owns the processes it started; stop_all() leaves none behind."""
@@ -56,6 +81,8 @@ class Launcher:
     nodes: dict[str, Child] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     last_where: str = ""  # where the last add_node started its node, for the dashboard to say
+    # The processes end with this one even if it is killed (kill -9, a crash): not for a kept cluster.
+    tied: bool = False
 
     # -- processes ------------------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str], env_extra: dict[str, str] | None = None) -> Child:
@@ -72,6 +99,7 @@ class Launcher:
                 env=env,
                 cwd=ROOT,
                 start_new_session=True,  # a Ctrl-C in the dashboard's terminal is ours to handle
+                preexec_fn=_die_with(os.getpid()) if self.tied and _on_main_thread() else None,
             )
         return Child(name, popen, log, popen.pid)
 

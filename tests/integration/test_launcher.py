@@ -14,7 +14,7 @@ import pytest
 
 from control.client import Client
 from control.plane import ControlPlane
-from tests.helpers import wait_for
+from tests.helpers import wait_for, wait_for_sync
 from tui.cluster import ClusterSpec
 from tui.launcher import Launcher
 
@@ -200,6 +200,37 @@ async def test_a_closed_terminal_stops_the_cluster_the_dashboard_started(tmp_pat
         if dash.poll() is None:
             dash.kill()
             dash.wait(10)
+        left = cluster_procs()
+        for p in left:
+            p.kill()
+        psutil.wait_procs(left, timeout=10)
+
+
+def test_a_killed_up_takes_its_cluster_with_it(tmp_path: Path) -> None:
+    """kill -9 of `kube-tui up` (nothing can run on it): the control plane and the nodes it started get
+    SIGTERM from the kernel (PR_SET_PDEATHSIG) and stop, instead of running on with nobody to stop them."""
+    from tests.helpers import Proc, free_port_pair
+
+    port = free_port_pair()
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(
+        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
+        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
+        "  nodes:\n  - {name: n1, cpu: '2', memory: 2Gi, runtime: sim}\n"
+    )
+    address = f"tcp://127.0.0.1:{port}"
+
+    def cluster_procs() -> list[psutil.Process]:
+        return [p for p in psutil.process_iter(["cmdline"]) if address in (p.info["cmdline"] or [])]
+
+    up = Proc(["up", "-f", str(cluster)], tmp_path / "home")
+    try:
+        up.wait_line("Ctrl-C stops the cluster", timeout=60)
+        assert len(cluster_procs()) == 2  # the control plane and the node
+        up.kill9()
+        wait_for_sync(lambda: not cluster_procs(), timeout=30, what="the control plane and the node to stop")
+    finally:
+        up.close()
         left = cluster_procs()
         for p in left:
             p.kill()

@@ -47,7 +47,7 @@ async def dashboard(args: argparse.Namespace) -> int:
         spec = cluster_file.load(args.filename)
         data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
         print(f"no cluster answers at {cfg.server}: starting {spec.path} ({len(spec.nodes)} nodes) ...", file=sys.stderr)
-        launcher = await start_cluster(spec, data_dir, quiet=True)
+        launcher = await start_cluster(spec, data_dir, quiet=True, tied=not args.keep)
         cfg = config.resolve(launcher.server)
         apply_paths = [str(spec.path)] if args.watch else []
     client = Client(cfg.server, token=cfg.token, server_key=cfg.server_key, identity="dashboard", retry_for=60.0 if args.attach_only else 10.0)

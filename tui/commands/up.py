@@ -22,11 +22,13 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--tmux", action="store_true", help="a tmux session: dashboard, control-plane log, one pane per node")
 
 
-async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet: bool = False) -> Launcher:
-    """Start the control plane and every node of the cluster file, then apply its manifests."""
+async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet: bool = False,
+                        tied: bool = True) -> Launcher:
+    """Start the control plane and every node of the cluster file, then apply its manifests. `tied`: the
+    processes end with this one even if it is killed (not for a cluster to keep running after it)."""
     from tui.commands.apply import apply_all
 
-    launcher = Launcher(spec, data_dir, config.home() / "logs")
+    launcher = Launcher(spec, data_dir, config.home() / "logs", tied=tied)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     try:
         say(f"starting the control plane on {spec.listen} (data in {data_dir}) ...")
