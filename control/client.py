@@ -504,4 +504,3 @@ class Client:
         for endpoint in (subscriber, requests):
             if endpoint is not None:
                 await endpoint.wait_closed()
-
