@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import shlex
@@ -10,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,15 +47,11 @@ class Child:
 
 def _on_main_thread() -> bool:
     # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only the main thread lives as long as we do.
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
 def _die_with(parent: int):  # type: ignore[no-untyped-def]
     """For subprocess's preexec_fn: the child gets SIGTERM when `parent` dies (Linux's PR_SET_PDEATHSIG)."""
-    import ctypes
-
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux: the processes simply outlive a killed parent
