@@ -19,7 +19,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     Every watch event and request wakes a process's loop; uvloop (libuv, in C) runs such a turn
     with fewer system calls and less Python than asyncio's selector loop (~0.1 of a core less in
     `bench watch`'s latency run). It is not the default: its delivery latency there is no better
-    (p99 1.76-2.63 against 1.92-2.34 ms, and two stalls of 12-16 ms in four runs), and one more
+    (p99 median 2.31 against 2.36 ms over 12 interleaved pairs, p50 no better), and one more
     dependency should buy more than that. `kube-tui soak` passes on it (see docs/benchmarks.md).
     """
     if os.environ.get("KUBE_TUI_LOOP", "asyncio") != "uvloop":
