@@ -1,0 +1,80 @@
+"""kube-tui cordon / uncordon / drain against a real API server: kubectl's rules for which pods may go."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from control.client import Client
+from tui.commands.drain import drain, set_unschedulable
+
+
+def pod(name: str, node: str, owner: str | None = None, namespace: str = "default") -> dict:
+    md: dict = {"name": name, "namespace": namespace}
+    if owner:
+        kind, _, owner_name = owner.partition("/")
+        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": kind, "name": owner_name, "uid": f"uid-{owner_name}",
+                                  "controller": True}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": md,
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "nginx"}]}}
+
+
+def drain_args(node: str, **flags: object) -> argparse.Namespace:
+    defaults: dict[str, object] = {"ignore_daemonsets": False, "force": False, "grace_period": 0, "timeout": 10.0}
+    return argparse.Namespace(node=node, **{**defaults, **flags})
+
+
+async def pods_on(client: Client, node: str) -> list[str]:
+    items = (await client.list("pods", None, field_selector=f"spec.nodeName={node}"))["items"]
+    return sorted(p["metadata"]["name"] for p in items)
+
+
+async def test_drain_refuses_daemonset_and_unowned_pods_then_evicts_with_the_flags(
+        client: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    for n in ("n1", "n2"):
+        await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n}})
+    await client.create(pod("web-1", "n1", owner="ReplicaSet/web"))
+    await client.create(pod("agent-1", "n1", owner="DaemonSet/agent", namespace="kube-system"))
+    await client.create(pod("bare", "n1"))
+    done = await client.create(pod("done", "n1"))
+    done["status"] = {"phase": "Succeeded"}
+    await client.update(done, "status")
+    await client.create(pod("web-2", "n2", owner="ReplicaSet/web"))
+
+    # Without the flags: cordoned, then refused, naming every pod in the way and the flag for it; nothing deleted.
+    assert await drain(client, drain_args("n1")) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["node/n1 cordoned"]
+    assert ('error: unable to drain node "n1" due to error: cannot delete DaemonSet-managed Pods (use '
+            "--ignore-daemonsets to ignore): kube-system/agent-1; cannot delete Pods that declare no controller "
+            "(use --force to override): default/bare") in err
+    assert (await client.get("nodes", "n1", None))["spec"]["unschedulable"] is True
+    assert await pods_on(client, "n1") == ["agent-1", "bare", "done", "web-1"]
+
+    # With them: the DaemonSet's pod stays, the rest go (the finished one without asking), n2 is untouched.
+    assert await drain(client, drain_args("n1", ignore_daemonsets=True, force=True)) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == "node/n1 already cordoned" and lines[-1] == "node/n1 drained"
+    assert sorted(line for line in lines if line.startswith("evicting")) == [
+        "evicting pod default/bare", "evicting pod default/done", "evicting pod default/web-1"]
+    assert sorted(line for line in lines if line.endswith(" evicted")) == [
+        "pod/bare evicted", "pod/done evicted", "pod/web-1 evicted"]
+    assert "Warning: ignoring DaemonSet-managed Pods: kube-system/agent-1" in err
+    assert await pods_on(client, "n1") == ["agent-1"] and await pods_on(client, "n2") == ["web-2"]
+
+    assert await set_unschedulable(client, "n1", False) == "node/n1 uncordoned"
+    assert "unschedulable" not in (await client.get("nodes", "n1", None)).get("spec", {})
+    assert await set_unschedulable(client, "n1", False) == "node/n1 already uncordoned"
+    assert await set_unschedulable(client, "n2", True) == "node/n2 cordoned"
+
+
+async def test_drain_gives_up_at_its_timeout_and_says_which_pods_are_left(
+        client: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bound pod's graceful delete waits for its kubelet, and there is none here: the pod stays Terminating."""
+    await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    await client.create(pod("web-1", "n1", owner="ReplicaSet/web"))
+    assert await drain(client, drain_args("n1", grace_period=-1, timeout=0.5)) == 1
+    _, err = capsys.readouterr()
+    assert 'unable to drain node "n1" due to error: global timeout reached: 0.5s, pods still there: default/web-1' in err

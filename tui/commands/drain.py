@@ -1,0 +1,129 @@
+"""`kube-tui cordon | uncordon | drain NODE`: kubectl's node maintenance verbs.
+
+cordon sets spec.unschedulable (the node lifecycle controller then taints the node
+node.kubernetes.io/unschedulable:NoSchedule, and the scheduler places no new pod there); uncordon
+clears it. drain cordons the node, then evicts its pods the way kubectl drain does: a pod managed by a
+DaemonSet is refused unless --ignore-daemonsets (and then left alone: its controller would recreate it
+there), a pod no controller owns is refused unless --force (nothing would recreate it), finished pods
+go without asking. kube-tui has no Eviction subresource and no PodDisruptionBudgets, so evicting is a
+graceful delete; the pods' controllers create replacements, which the scheduler places elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+
+from control.client import Client
+from control.errors import ApiError
+from tui.commands.common import add_client_args, with_client
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("node", help="the node's name")
+    if name == "drain":
+        p.add_argument("--ignore-daemonsets", action="store_true", help="leave DaemonSet-managed pods where they are")
+        p.add_argument("--force", action="store_true", help="also delete pods no controller owns (they are gone for good)")
+        p.add_argument("--grace-period", type=int, default=-1,
+                       help="seconds each pod gets to stop (default: the pod's own terminationGracePeriodSeconds)")
+        p.add_argument("--timeout", type=float, default=0,
+                       help="seconds to wait for the pods to be gone (default 0: as long as it takes)")
+    add_client_args(p)
+
+
+async def set_unschedulable(client: Client, node: str, cordon: bool) -> str:
+    """kubectl's line for it: node/NAME cordoned | uncordoned | already cordoned | already uncordoned."""
+    cur = await client.get("nodes", node, None)
+    verb = "cordoned" if cordon else "uncordoned"
+    if bool((cur.get("spec") or {}).get("unschedulable")) == cordon:
+        return f"node/{node} already {verb}"
+    await client.patch("nodes", node, {"spec": {"unschedulable": True if cordon else None}}, None)
+    return f"node/{node} {verb}"
+
+
+def _controller(pod: dict) -> dict | None:
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+async def drain(client: Client, args: argparse.Namespace) -> int:
+    print(await set_unschedulable(client, args.node, True), flush=True)
+    pods = (await client.list("pods", None, field_selector=f"spec.nodeName={args.node}"))["items"]
+    daemons, orphans, evict = [], [], []
+    for pod in pods:
+        md = pod["metadata"]
+        ref = f"{md.get('namespace', 'default')}/{md['name']}"
+        finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        owner = _controller(pod)
+        if md.get("deletionTimestamp"):
+            evict.append(pod)  # already going: wait for it too
+        elif owner is not None and owner.get("kind") == "DaemonSet" and not finished:
+            daemons.append(ref)
+        elif owner is None and not finished:
+            orphans.append(ref)
+            if args.force:
+                evict.append(pod)
+        else:
+            evict.append(pod)
+    problems = []
+    if daemons and not args.ignore_daemonsets:
+        problems.append(f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {', '.join(daemons)}")
+    if orphans and not args.force:
+        problems.append(f"cannot delete Pods that declare no controller (use --force to override): {', '.join(orphans)}")
+    if problems:
+        print(f'error: unable to drain node "{args.node}" due to error: {"; ".join(problems)}', file=sys.stderr)
+        print("There are pending nodes to be drained:\n " + args.node, file=sys.stderr)
+        return 1
+    if daemons:
+        print(f"Warning: ignoring DaemonSet-managed Pods: {', '.join(daemons)}", file=sys.stderr)
+    if orphans:
+        print(f"Warning: deleting Pods that declare no controller: {', '.join(orphans)}", file=sys.stderr)
+    grace = None if args.grace_period < 0 else args.grace_period
+    for pod in evict:
+        md = pod["metadata"]
+        print(f"evicting pod {md.get('namespace', 'default')}/{md['name']}", flush=True)
+        if not md.get("deletionTimestamp"):
+            try:
+                await client.delete("pods", md["name"], md.get("namespace"), grace_period=grace)
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    waiting = {(p["metadata"].get("namespace"), p["metadata"]["name"], p["metadata"].get("uid")) for p in evict}
+    while waiting:
+        for ns, name, uid in sorted(waiting, key=lambda w: (w[0] or "", w[1])):
+            try:
+                cur = await client.get("pods", name, ns)
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+                cur = None
+            if cur is None or cur["metadata"].get("uid") != uid:  # gone (or a new pod of the same name)
+                print(f"pod/{name} evicted", flush=True)
+                waiting.discard((ns, name, uid))
+        if waiting:
+            if deadline is not None and time.monotonic() > deadline:
+                names = ", ".join(f"{ns}/{name}" for ns, name, _ in sorted(waiting, key=lambda w: (w[0] or "", w[1])))
+                print(f'error: unable to drain node "{args.node}" due to error: global timeout reached: '
+                      f"{args.timeout:g}s, pods still there: {names}", file=sys.stderr)
+                return 1
+            await asyncio.sleep(0.2)
+    print(f"node/{args.node} drained", flush=True)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "drain":
+        result = with_client(args, lambda c: drain(c, args))
+        return result if isinstance(result, int) else 0
+
+    async def toggle(client: Client) -> int:
+        print(await set_unschedulable(client, args.node, args.command == "cordon"))
+        return 0
+
+    result = with_client(args, toggle)
+    return result if isinstance(result, int) else 0
