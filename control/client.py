@@ -325,10 +325,14 @@ class Client:
     async def update_status(self, obj: dict) -> dict:
         return await self.update(obj, "status")
 
-    async def patch(self, kind: str, name: str, patch: dict, namespace: str | None = "default", subresource: str | None = None) -> dict:
+    async def patch(self, kind: str, name: str, patch: dict | list, namespace: str | None = "default",
+                    subresource: str | None = None, patch_type: str = "merge") -> dict:
+        """A merge patch (a map), or with patch_type "json" a JSON patch (a list of operations)."""
         body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace, "patch": patch}
         if subresource:
             body["subresource"] = subresource
+        if patch_type != "merge":
+            body["type"] = patch_type
         return await self.request("patch", body)  # type: ignore[no-any-return]
 
     async def delete(

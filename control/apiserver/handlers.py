@@ -18,7 +18,7 @@ from control.api.defaults import apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
-from control.api.patch import merge_patch
+from control.api.patch import apply_patch
 from control.api.qos import qos_class
 from control.api.validation import validate
 from control.apiserver import pagination
@@ -463,16 +463,16 @@ class Api:
 
     async def patch(self, body: dict, user: str) -> tuple[int, Any]:
         info, ns, name = self._target(body, "patch")
-        patch = require(body, "patch", dict, verb="patch")
+        # kubectl patch --type: merge (RFC 7386, the default here) or json (RFC 6902, a list of operations)
+        patch_type = body.get("type") or "merge"
+        patch = require(body, "patch", list if patch_type == "json" else dict, verb="patch")
         sub = body.get("subresource")
         if sub not in (None, "", "status"):
             raise errors.bad_request(f'patch: unknown subresource "{sub}": use "status" or none')
         for attempt in range(CONFLICT_RETRIES):
             cur, base, cur_rev = self._load_twice(info, ns, name)
-            merged = merge_patch(base, copy.deepcopy(patch))
-            if not isinstance(merged, dict):
-                raise errors.bad_request("patch: the result of the merge patch is not an object")
-            want_rv = (patch.get("metadata") or {}).get("resourceVersion")
+            merged = apply_patch(base, copy.deepcopy(patch), patch_type)
+            want_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
             if want_rv and str(want_rv) != str(cur_rev):
                 raise errors.conflict(info.resource, name)
             merged.setdefault("metadata", {})

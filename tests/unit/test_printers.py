@@ -95,6 +95,12 @@ def test_pod_table() -> None:
         "default     web-7d4b9c-x2x8q   1/1     Running   0          3m20s   127.1.0.5   node-1   <none>           "
         "<none>"
     )
+    labelled = dict(pods[3], metadata=dict(pods[3]["metadata"], labels={"tier": "web", "app": "x"}))
+    assert table("pods", [labelled, pods[0]], now=NOW, show_labels=True).splitlines() == [
+        "NAME               READY   STATUS    RESTARTS   AGE     LABELS",
+        "pending            0/1     Pending   0          2s      app=x,tier=web",
+        "web-7d4b9c-x2x8q   1/1     Running   0          3m20s   <none>",
+    ]
 
 
 def test_pod_status_cases() -> None:

@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--field-selector", default="", help="field selector, e.g. spec.nodeName=node-1")
     p.add_argument("-o", "--output", default="", help="wide | yaml | json | name")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    p.add_argument("--show-labels", action="store_true", help="a last column with the objects' labels")
     p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
     p.add_argument("--chunk-size", type=int, default=500,
                    help="list in pages of this many objects, like kubectl (0: one answer)")
@@ -52,7 +53,8 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
     if out == "name":
         res = _resource_name(info)
         return "\n".join(f"{res}/{o['metadata']['name']}" for o in objs)
-    text = printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces)
+    text = printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces,
+                          show_labels=getattr(args, "show_labels", False))
     if not header:
         text = "\n".join(text.splitlines()[1:])
     return text

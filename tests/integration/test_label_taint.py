@@ -1,0 +1,75 @@
+"""kube-tui label / annotate / taint / patch against a real API server, with kubectl's rules and words."""
+
+from __future__ import annotations
+
+import pytest
+
+from control.api import kinds
+from control.client import Client
+from control.errors import ApiError
+from tui.commands.label import parse_changes, relabel
+from tui.commands.taint import parse_taints, taint
+
+NODE = kinds.lookup("node")
+
+
+async def test_label_and_annotate(client: Client) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    assert await relabel(client, NODE, "n1", None, "labels", {"disktype": "ssd"}, [], False) == "node/n1 labeled"
+    with pytest.raises(ValueError, match=r"'disktype' already has a value \(ssd\), and --overwrite is false"):
+        await relabel(client, NODE, "n1", None, "labels", {"disktype": "hdd"}, [], False)
+    assert await relabel(client, NODE, "n1", None, "labels", {"disktype": "hdd"}, [], True) == "node/n1 labeled"
+    assert await relabel(client, NODE, "n1", None, "labels", {"disktype": "hdd"}, [], False) == "node/n1 not labeled"
+    assert (await client.get("nodes", "n1", None))["metadata"]["labels"] == {"disktype": "hdd"}
+    assert await relabel(client, NODE, "n1", None, "labels", {}, ["disktype"], False) == "node/n1 unlabeled"
+    assert not (await client.get("nodes", "n1", None))["metadata"].get("labels")
+    with pytest.raises(ApiError) as e:  # the API server validates the key, as ever
+        await relabel(client, NODE, "n1", None, "labels", {"bad key": "x"}, [], False)
+    assert e.value.reason == "Invalid" and "metadata.labels" in e.value.message
+    assert await relabel(client, NODE, "n1", None, "annotations", {"note": "hi"}, [], False) == "node/n1 annotated"
+    assert (await client.get("nodes", "n1", None))["metadata"]["annotations"] == {"note": "hi"}
+
+
+def test_label_and_taint_syntax() -> None:
+    assert parse_changes(["a=1", "b=", "c-"]) == ({"a": "1", "b": ""}, ["c"])
+    with pytest.raises(ValueError, match="invalid label spec: oops"):
+        parse_changes(["oops"])
+    assert parse_taints(["k=v:NoSchedule", "k2:NoExecute", "k3:PreferNoSchedule-", "k4-"]) == (
+        [{"key": "k", "value": "v", "effect": "NoSchedule"}, {"key": "k2", "effect": "NoExecute"}],
+        [("k3", "PreferNoSchedule"), ("k4", "")])
+    for bad in ("k=v:Sometimes", "just-a-key", "k:Nope-"):
+        with pytest.raises(ValueError, match="invalid taint"):
+            parse_taints([bad])
+
+
+async def test_taint_adds_refuses_a_duplicate_and_removes(client: Client) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    add, _ = parse_taints(["dedicated=gpu:NoSchedule", "evict=now:NoExecute"])
+    assert await taint(client, "n1", add, [], False) == "node/n1 tainted"
+    taints = (await client.get("nodes", "n1", None))["spec"]["taints"]
+    assert taints[0] == {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
+    assert taints[1]["effect"] == "NoExecute" and taints[1]["timeAdded"]  # tolerationSeconds count from it
+    again, _ = parse_taints(["dedicated=other:NoSchedule"])
+    with pytest.raises(ValueError, match="already has dedicated taint"):
+        await taint(client, "n1", again, [], False)
+    assert await taint(client, "n1", again, [], True) == "node/n1 tainted"
+    assert await taint(client, "n1", [], [("dedicated", "NoSchedule"), ("evict", "")], False) == "node/n1 untainted"
+    assert not (await client.get("nodes", "n1", None)).get("spec", {}).get("taints")
+    with pytest.raises(ValueError, match='taint "dedicated" not found'):
+        await taint(client, "n1", [], [("dedicated", "")], False)
+
+
+async def test_json_patch_and_unsupported_patch_types(client: Client) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {"a": "1"}}})
+    out = await client.patch("nodes", "n1", [{"op": "add", "path": "/metadata/labels/b", "value": "2"},
+                                             {"op": "remove", "path": "/metadata/labels/a"}], None, patch_type="json")
+    assert out["metadata"]["labels"] == {"b": "2"}
+    with pytest.raises(ApiError) as e:
+        await client.patch("nodes", "n1", [{"op": "remove", "path": "/spec/nope"}], None, patch_type="json")
+    assert e.value.code == 400 and "remove operation does not apply: doc is missing" in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.patch("nodes", "n1", {"metadata": {}}, None, patch_type="strategic")
+    assert e.value.code == 415 and 'the patch type "strategic" is not supported' in e.value.message
+    with pytest.raises(ApiError) as e:  # a JSON patch must be a list of operations
+        await client.patch("nodes", "n1", {"op": "add"}, None, patch_type="json")
+    assert e.value.code == 400 and "'patch' must be a list" in e.value.message

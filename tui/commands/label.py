@@ -1,0 +1,132 @@
+"""`kube-tui label | annotate KIND NAME key=value ... key- [--overwrite]`, and `kube-tui patch KIND NAME -p PATCH`.
+
+As kubectl: a key that already has another value is refused without --overwrite, `key-` removes a key,
+and the change is one merge patch of metadata.labels (or .annotations); the API server validates it.
+`patch` sends a merge patch (the default; kubectl's default "strategic" is taken as one, as kube-tui
+has no strategic merge patch) or a JSON patch (--type json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import yaml
+
+from control.api import kinds
+from control.client import Client
+from tui.commands.common import add_client_args, fail, kind_ref, with_client
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("target", help="KIND NAME or KIND/NAME")
+    if name == "patch":
+        p.add_argument("name", nargs="?", help="NAME when KIND is given separately")
+        p.add_argument("-p", "--patch", required=True, help="the patch, JSON or YAML")
+        p.add_argument("--type", default="strategic", choices=("strategic", "merge", "json"),
+                       help="merge (strategic is taken as merge) or json (RFC 6902 operations)")
+        p.add_argument("--subresource", choices=("status",), default=None)
+    else:
+        p.add_argument("changes", nargs="+", help="NAME (when KIND is given separately), then key=value or key-")
+        p.add_argument("--overwrite", action="store_true", help="allow a key to take a new value")
+    p.add_argument("-n", "--namespace", default="default")
+    add_client_args(p)
+
+
+def _target(target: str, rest: list[str]) -> tuple[kinds.KindInfo, str, list[str]]:
+    if "/" in target:
+        kind, _, name = target.partition("/")
+    elif rest:
+        kind, name, rest = target, rest[0], rest[1:]
+    else:
+        raise ValueError(f"error: specify the object as KIND NAME or KIND/NAME, e.g. node/{target}")
+    return kinds.lookup(kind), name, rest
+
+
+def parse_changes(changes: list[str]) -> tuple[dict[str, str], list[str]]:
+    """key=value pairs to set and keys (`key-`) to remove, kubectl's syntax."""
+    sets: dict[str, str] = {}
+    removes: list[str] = []
+    for c in changes:
+        if "=" in c:
+            key, _, value = c.partition("=")
+            sets[key] = value
+        elif c.endswith("-") and len(c) > 1:
+            removes.append(c[:-1])
+        else:
+            raise ValueError(f"error: invalid label spec: {c}: use key=value to set, key- to remove")
+        if removes and removes[-1] in sets:
+            raise ValueError(f"error: can not both modify and remove the key {removes[-1]!r} in the same command")
+    return sets, removes
+
+
+async def relabel(client: Client, info: kinds.KindInfo, name: str, namespace: str | None, field: str,
+                  sets: dict[str, str], removes: list[str], overwrite: bool) -> str:
+    """Set and remove keys of metadata.<field> in one merge patch; kubectl's result line."""
+    cur = await client.get(info.kind, name, namespace)
+    have = (cur["metadata"].get(field) or {})
+    for key, value in sets.items():
+        if key in have and have[key] != value and not overwrite:
+            raise ValueError(f"error: '{key}' already has a value ({have[key]}), and --overwrite is false")
+    change: dict[str, Any] = {k: v for k, v in sets.items() if have.get(k) != v}
+    change.update({k: None for k in removes if k in have})
+    verb = "labeled" if field == "labels" else "annotated"
+    if not change:
+        return f"{kind_ref(cur)} not {verb}"
+    out = await client.patch(info.kind, name, {"metadata": {field: change}}, namespace)
+    unset_only = all(v is None for v in change.values())
+    return f"{kind_ref(out)} {'un' + verb if unset_only else verb}"
+
+
+async def patch(client: Client, info: kinds.KindInfo, name: str, args: argparse.Namespace) -> int:
+    try:
+        body = yaml.safe_load(args.patch)  # JSON is YAML
+    except yaml.YAMLError as e:
+        return fail(f"error: unable to parse the patch {args.patch!r}: {e}")
+    patch_type = "json" if args.type == "json" else "merge"
+    if args.type == "strategic" and _has_lists(body):
+        print("Warning: kube-tui has no strategic merge patch: this one is applied as a JSON merge patch, "
+              "which replaces lists whole", file=sys.stderr)
+    namespace = args.namespace if info.namespaced else None
+    cur = await client.get(info.kind, name, namespace)
+    out = await client.patch(info.kind, name, body, namespace, subresource=args.subresource, patch_type=patch_type)
+    same = out["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion")
+    print(f"{kind_ref(out)} patched{' (no change)' if same else ''}")
+    return 0
+
+
+def _has_lists(body: Any) -> bool:
+    if isinstance(body, list):
+        return True
+    return isinstance(body, dict) and any(_has_lists(v) for v in body.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        given = [args.name] if getattr(args, "name", None) else []
+        info, name, rest = _target(args.target, given if args.command == "patch" else list(args.changes))
+        if args.command != "patch":
+            sets, removes = parse_changes(rest)
+    except ValueError as e:
+        return fail(str(e))
+    except Exception as e:  # an unknown kind
+        return fail(f"error: {e}")
+    namespace = args.namespace if info.namespaced else None
+    if args.command == "patch":
+        result = with_client(args, lambda c: patch(c, info, name, args))
+        return result if isinstance(result, int) else 0
+    if not sets and not removes:
+        return fail(f"error: at least one {'label' if args.command == 'label' else 'annotation'} update is required")
+    field = "labels" if args.command == "label" else "annotations"
+
+    async def go(client: Client) -> int:
+        try:
+            print(await relabel(client, info, name, namespace, field, sets, removes, args.overwrite))
+        except ValueError as e:
+            return fail(str(e))
+        return 0
+
+    result = with_client(args, go)
+    return result if isinstance(result, int) else 0
+
