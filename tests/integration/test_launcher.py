@@ -14,7 +14,7 @@ import pytest
 
 from control.client import Client
 from control.plane import ControlPlane
-from tests.helpers import wait_for, wait_for_sync
+from tests.helpers import free_port_pair, kube_tui_env, wait_for, wait_for_sync
 from tui.cluster import ClusterSpec
 from tui.launcher import Launcher
 
@@ -84,9 +84,31 @@ async def test_add_node_opens_a_tmux_window_inside_tmux(plane: ControlPlane, cli
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-async def test_up_tmux_lays_out_dashboard_control_plane_and_nodes(tmp_path: Path) -> None:
-    from tests.helpers import free_port_pair, kube_tui_env
+def small_cluster(tmp_path: Path) -> tuple[Path, str]:
+    """A cluster file of one simulated node on a free port, and the address its API server will have."""
+    port = free_port_pair()
+    path = tmp_path / "cluster.yaml"
+    path.write_text(
+        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
+        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
+        "  nodes:\n  - {name: n1, cpu: '2', memory: 2Gi, runtime: sim}\n"
+    )
+    return path, f"tcp://127.0.0.1:{port}"
 
+
+def processes_of(address: str, but: int = 0) -> list[psutil.Process]:
+    """The processes of the cluster at `address`: its control plane listens there, its nodes talk to it."""
+    return [p for p in psutil.process_iter(["cmdline"]) if p.pid != but and address in (p.info["cmdline"] or [])]
+
+
+def kill_left(address: str) -> None:
+    left = processes_of(address)
+    for p in left:
+        p.kill()
+    psutil.wait_procs(left, timeout=10)
+
+
+async def test_up_tmux_lays_out_dashboard_control_plane_and_nodes(tmp_path: Path) -> None:
     port = free_port_pair()
     cluster = tmp_path / "cluster.yaml"
     cluster.write_text(
@@ -148,17 +170,8 @@ async def test_a_kept_cluster_is_stopped_by_down(plane: ControlPlane, client: Cl
 async def test_a_closed_terminal_stops_the_cluster_the_dashboard_started(tmp_path: Path, sig: int) -> None:
     """`kube-tui` started the cluster; its terminal goes away (SIGHUP) or it is told to stop (SIGTERM):
     the cluster stops with it, as after `q`, instead of running on unrecorded."""
-    from tests.helpers import free_port_pair, kube_tui_env
-
-    port = free_port_pair()
-    cluster = tmp_path / "cluster.yaml"
-    cluster.write_text(
-        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
-        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
-        "  nodes:\n  - {name: n1, cpu: '2', memory: 2Gi, runtime: sim}\n"
-    )
-    home = tmp_path / "home"
-    env = kube_tui_env(home, TERM="xterm-256color", COLUMNS="120", LINES="40")
+    cluster, address = small_cluster(tmp_path)
+    env = kube_tui_env(tmp_path / "home", TERM="xterm-256color", COLUMNS="120", LINES="40")
     for var in ("TMUX", "DISPLAY", "WAYLAND_DISPLAY"):
         env.pop(var, None)
     main, term = os.openpty()  # the dashboard needs a terminal
@@ -174,14 +187,10 @@ async def test_a_closed_terminal_stops_the_cluster_the_dashboard_started(tmp_pat
             except OSError:
                 return
 
-    def cluster_procs() -> list[psutil.Process]:
-        address = f"tcp://127.0.0.1:{port}"  # the control plane listens there, the node's kubelet talks to it
-        return [p for p in psutil.process_iter(["cmdline"]) if p.pid != dash.pid and address in (p.info["cmdline"] or [])]
-
     try:
         def started() -> bool:
             drain()
-            return b"n1" in screen and len(cluster_procs()) >= 2  # the control plane and the node
+            return b"n1" in screen and len(processes_of(address, but=dash.pid)) >= 2  # the control plane and the node
 
         try:
             await wait_for(started, timeout=60, what="the dashboard to start its cluster and show its node")
@@ -191,7 +200,7 @@ async def test_a_closed_terminal_stops_the_cluster_the_dashboard_started(tmp_pat
 
         def ended() -> bool:
             drain()
-            return dash.poll() is not None and not cluster_procs()
+            return dash.poll() is not None and not processes_of(address)
 
         await wait_for(ended, timeout=40, what="the dashboard and its cluster to stop")
         assert dash.returncode == 128 + sig
@@ -200,38 +209,21 @@ async def test_a_closed_terminal_stops_the_cluster_the_dashboard_started(tmp_pat
         if dash.poll() is None:
             dash.kill()
             dash.wait(10)
-        left = cluster_procs()
-        for p in left:
-            p.kill()
-        psutil.wait_procs(left, timeout=10)
+        kill_left(address)
 
 
 def test_a_killed_up_takes_its_cluster_with_it(tmp_path: Path) -> None:
     """kill -9 of `kube-tui up` (nothing can run on it): the control plane and the nodes it started get
     SIGTERM from the kernel (PR_SET_PDEATHSIG) and stop, instead of running on with nobody to stop them."""
-    from tests.helpers import Proc, free_port_pair
+    from tests.helpers import Proc
 
-    port = free_port_pair()
-    cluster = tmp_path / "cluster.yaml"
-    cluster.write_text(
-        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
-        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
-        "  nodes:\n  - {name: n1, cpu: '2', memory: 2Gi, runtime: sim}\n"
-    )
-    address = f"tcp://127.0.0.1:{port}"
-
-    def cluster_procs() -> list[psutil.Process]:
-        return [p for p in psutil.process_iter(["cmdline"]) if address in (p.info["cmdline"] or [])]
-
+    cluster, address = small_cluster(tmp_path)
     up = Proc(["up", "-f", str(cluster)], tmp_path / "home")
     try:
         up.wait_line("Ctrl-C stops the cluster", timeout=60)
-        assert len(cluster_procs()) == 2  # the control plane and the node
+        assert len(processes_of(address)) == 2  # the control plane and the node
         up.kill9()
-        wait_for_sync(lambda: not cluster_procs(), timeout=30, what="the control plane and the node to stop")
+        wait_for_sync(lambda: not processes_of(address), timeout=30, what="the control plane and the node to stop")
     finally:
         up.close()
-        left = cluster_procs()
-        for p in left:
-            p.kill()
-        psutil.wait_procs(left, timeout=10)
+        kill_left(address)
