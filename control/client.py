@@ -265,7 +265,7 @@ class Client:
             except ApiError as e:
                 if e.code != 503 or self._closed:
                     raise
-                if e.reason == "ServiceUnavailable" and "did not answer" in e.message:
+                if e.reason == "ServiceUnavailable" and e.message.startswith("the API server at"):
                     await self._reconnect()
                     if verb in IDEMPOTENT and time.monotonic() < deadline:
                         continue
@@ -350,6 +350,14 @@ class Client:
         if grace_period is not None:
             body["gracePeriodSeconds"] = grace_period
         return await self.request("delete", body)  # type: ignore[no-any-return]
+
+    async def exec(self, name: str, command: list[str], namespace: str = "default", *, container: str | None = None,
+                   timeout: float = 60.0) -> dict:  # noqa: ASYNC109 - the command's own limit, on the node
+        """Run a command in a pod's container (not interactive): {exitCode, output}."""
+        body: dict[str, Any] = {"name": name, "namespace": namespace, "command": list(command), "timeout": timeout}
+        if container:
+            body["container"] = container
+        return await self.request("exec", body, timeout=timeout + 10.0)  # type: ignore[no-any-return]
 
     async def bind(self, namespace: str, name: str, node: str, annotations: dict[str, str] | None = None) -> dict:
         body: dict[str, Any] = {"namespace": namespace, "name": name, "node": node}

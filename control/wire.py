@@ -20,6 +20,7 @@ MAX_FRAME = 4 * 1024 * 1024  # bytes; a larger request or watch frame is refused
 # runaway answer, not against abuse (only the server it chose to trust can send one).
 MAX_ANSWER = 1024 * 1024 * 1024
 
+MAX_AGENT = 128  # characters of a request's agent (recorded as the manager in metadata.managedFields)
 WATCH_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
 
 # Plain ints: pyzmq's getsockopt() and its flag enums cost a microsecond per call through enum machinery,
@@ -32,8 +33,9 @@ _NOBLOCK = int(zmq.NOBLOCK)
 class FrameError(ApiError):
     """A frame that cannot be read: answered with 400 (requests) or dropped and counted (watch)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, req_id: int = 0) -> None:
         super().__init__(400, "BadRequest", message)
+        self.req_id = req_id  # the request's id when the envelope had a valid one: the answer goes to it
 
 
 def pack(obj: Any) -> bytes:
@@ -52,7 +54,7 @@ def unpack(frame: bytes, *, limit: int = MAX_FRAME) -> Any:
 def request(req_id: int, verb: str, body: dict, token: str | None = None, agent: str | None = None) -> bytes:
     msg: dict[str, Any] = {"v": VERSION, "id": req_id, "verb": verb, "token": token, "body": body}
     if agent:
-        msg["agent"] = agent  # like a User-Agent: recorded in metadata.managedFields
+        msg["agent"] = agent[:MAX_AGENT]  # like a User-Agent: recorded in metadata.managedFields
     return pack(msg)
 
 
@@ -66,21 +68,29 @@ def parse_request(frame: bytes, *, limit: int = MAX_FRAME) -> dict:
     req_id = msg.get("id")
     if not isinstance(req_id, int) or isinstance(req_id, bool):
         raise FrameError("malformed request: field 'id' must be an integer")
+    problem = _envelope_problem(msg)
+    if problem:
+        raise FrameError(f"malformed request: {problem}", req_id)  # answered to its id: the client is not left waiting
+    return msg
+
+
+def _envelope_problem(msg: dict) -> str:
+    """What is wrong with a request envelope's fields besides its id (normalizing a missing body to {})."""
     if not isinstance(msg.get("verb"), str):
-        raise FrameError("malformed request: field 'verb' must be a string")
+        return "field 'verb' must be a string"
     body = msg.get("body", {})
     if body is None:
         body = {}
     if not isinstance(body, dict):
-        raise FrameError(f"malformed request: field 'body' must be a map, got {type(body).__name__}")
+        return f"field 'body' must be a map, got {type(body).__name__}"
     msg["body"] = body
     token = msg.get("token")
     if token is not None and not isinstance(token, str):
-        raise FrameError("malformed request: field 'token' must be a string")
+        return "field 'token' must be a string"
     agent = msg.get("agent")
-    if agent is not None and (not isinstance(agent, str) or len(agent) > 128):
-        raise FrameError("malformed request: field 'agent' must be a string of at most 128 characters")
-    return msg
+    if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_AGENT):
+        return f"field 'agent' must be a string of at most {MAX_AGENT} characters"
+    return ""
 
 
 def response(req_id: int, code: int, body: Any, warnings: list[str] | None = None) -> bytes:

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ from nodes.podworker import PodWorker
 from nodes.runtime.base import Runtime
 
 log = logging.getLogger("kube_tui.kubelet")
+
+EXEC_TIMEOUT = 60.0  # seconds an exec'd command may run unless the request says otherwise
+EXEC_TIMEOUT_MAX = 600.0
 
 PodKey = tuple[str, str]  # (namespace, name)
 TERMINAL = ("Succeeded", "Failed")
@@ -481,6 +484,25 @@ class Kubelet:
             text = "".join(text.splitlines(keepends=True)[-tail:]) if tail else ""
         return {"text": text, "offset": len(data)}
 
+    async def exec(self, body: dict) -> dict:
+        """The kubelet's exec, not interactive: {exitCode, output} of a command run in a pod's container."""
+        ns = str(body.get("namespace") or "default")
+        name = str(body.get("name") or "")
+        worker = self.workers.get((ns, name))
+        if worker is None:
+            raise errors.not_found("pods", name)
+        command = body.get("command")
+        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+            raise errors.bad_request("exec: 'command' must be a non-empty list of strings")
+        timeout = body.get("timeout", EXEC_TIMEOUT)
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= EXEC_TIMEOUT_MAX:
+            raise errors.bad_request(f"exec: 'timeout' must be a number of seconds in (0, {EXEC_TIMEOUT_MAX}]")
+        try:
+            code, output = await worker.exec(body.get("container") or None, command, float(timeout))
+        except LogsError as e:
+            raise errors.bad_request(str(e)) from None
+        return {"exitCode": code, "output": output}
+
     def usage(self) -> dict[str, list[int]]:
         """{"<ns>/<pod>": [millicores, bytes]} of the running pods."""
         out: dict[str, list[int]] = {}
@@ -519,11 +541,15 @@ def _changed_noticeably(old: dict[str, list[int]], new: dict[str, list[int]]) ->
 # -- the kubelet's own endpoint (the API server proxies `logs` here) --------------------------------
 
 class KubeletServer:
-    """A ROUTER answering wire requests from the API server: `logs` for now."""
+    """A ROUTER answering wire requests from the API server: `logs`, and `exec` where containers are
+    real processes (each exec answered from a task of its own: a long command holds up nothing else)."""
 
     def __init__(self, handler: Callable[[dict], dict], *, key: Callable[[], str | None],
-                 ctx: zmq.asyncio.Context | None = None) -> None:
+                 ctx: zmq.asyncio.Context | None = None,
+                 exec_handler: Callable[[dict], Awaitable[dict]] | None = None) -> None:
         self.handler = handler
+        self.exec_handler = exec_handler
+        self._execs: set[asyncio.Task[None]] = set()
         self.key = key  # the secret the API server's proofs are checked with (see kubelet_proxy.request_proof)
         self.ctx = ctx or zmq.asyncio.Context.instance()
         self.sock: zmq.asyncio.Socket | None = None
@@ -557,22 +583,41 @@ class KubeletServer:
                 if not key:
                     raise errors.unauthorized("kubelet: no credential yet to check requests with")
                 check_proof(key, msg)  # only the API server (which authorized the caller) can ask
+                if msg["verb"] == "exec":
+                    if self.exec_handler is None:
+                        raise errors.bad_request("exec: this node runs simulated containers: there is no process to run a command in")
+                    task = asyncio.create_task(self._exec(ident, req_id, msg["body"]), name="kubelet-exec")
+                    self._execs.add(task)
+                    task.add_done_callback(self._execs.discard)
+                    continue
                 if msg["verb"] != "logs":
-                    raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs')
+                    raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs or exec')
                 out = wire.response(req_id, 200, self.handler(msg["body"]))
             except ApiError as e:
-                out = wire.error_response(req_id, e)
+                out = wire.error_response(getattr(e, "req_id", 0) or req_id, e)
             except Exception as e:  # one bad request never takes the kubelet down
                 log.exception("kubelet server: request failed")
                 out = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
             with contextlib.suppress(zmq.ZMQError):
                 await self.sock.send_multipart([ident, out], flags=zmq.NOBLOCK)
 
+    async def _exec(self, ident: bytes, req_id: int, body: dict) -> None:
+        assert self.exec_handler is not None and self.sock is not None
+        try:
+            out = wire.response(req_id, 200, await self.exec_handler(body))
+        except ApiError as e:
+            out = wire.error_response(req_id, e)
+        except Exception as e:
+            log.exception("kubelet server: exec failed")
+            out = wire.error_response(req_id, errors.internal(f"{type(e).__name__}: {e}"))
+        with contextlib.suppress(zmq.ZMQError):
+            await self.sock.send_multipart([ident, out], flags=zmq.NOBLOCK)
+
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        tasks = [t for t in (self._task, *self._execs) if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.sock is not None:
             self.sock.close(linger=0)
 

@@ -129,7 +129,8 @@ class Node:
         await status.wait_pod_cidr(claim_after=opts.cidr_wait)
         self.say(f"pod range {status.pod_cidr} (node IP {status.node_ip})")
         # The kubelet's own endpoint, for the API server's `logs`, on the node's address.
-        server = self.server = KubeletServer(lambda body: self._logs(body), key=lambda: client.token)
+        server = self.server = KubeletServer(lambda body: self._logs(body), key=lambda: client.token,
+                                             exec_handler=self._exec)
         status.kubelet_endpoint = server.bind(f"tcp://{status.node_ip}:*")
         await status.set_annotations({KUBELET_ENDPOINT: status.kubelet_endpoint})
         services = Informer(client, "Service")
@@ -161,6 +162,10 @@ class Node:
     def _logs(self, body: dict) -> dict:
         assert self.kubelet is not None
         return self.kubelet.logs(body)
+
+    async def _exec(self, body: dict) -> dict:
+        assert self.kubelet is not None
+        return await self.kubelet.exec(body)
 
     async def _usage_loop(self) -> None:
         assert self.kubelet is not None and self.status is not None

@@ -446,6 +446,22 @@ class PodWorker:
         return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
                          tail=tail)
 
+    async def exec(self, container: str | None, command: list[str], timeout: float) -> tuple[int, str]:  # noqa: ASYNC109 - the command's own limit
+        """`kubectl exec` (not interactive): run `command` in a running container (the first one unless
+        named), with its env and working dir; (exit code, output). LogsError, worded like the kubelet's,
+        for a container that is not there or not running."""
+        names = [c.spec.get("name") for c in self._containers]
+        chosen = next((c for c in self._containers if c.spec.get("name") == container), None) if container else \
+            (self._containers[0] if self._containers else None)
+        if chosen is None:
+            raise LogsError(f"container {container} is not valid for pod {self.name}" if container else
+                            f"pod {self.name} has no containers")
+        handle = chosen.handle
+        if handle is None or handle.exit_code is not None or self._terminating:
+            raise LogsError(f'unable to upgrade connection: container not found ("{chosen.spec.get("name")}")'
+                            + ("" if len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
+        return await self.runtime.exec(handle, list(command), timeout)
+
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""
         samples = []

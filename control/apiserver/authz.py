@@ -56,6 +56,8 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
         return
     if verb == "range":
         raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")
+    if verb in ("logs", "exec"):  # the pods/log and pods/exec subresources: admin only
+        raise errors.forbidden(user, verb, "pods/log" if verb == "logs" else "pods/exec", name, ns)
     if info is None:
         raise errors.forbidden(user, verb, resource, name, ns)
     if verb in ("get", "list"):
@@ -68,8 +70,6 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
         if info.kind in NODE_READABLE:
             return
         raise errors.forbidden(user, verb, info.resource, name, ns)
-    if verb == "logs":
-        raise errors.forbidden(user, verb, "pods/log", name, ns)
     if info.kind == "Node" and verb in ("create", "update", "patch"):
         if name == node:
             return

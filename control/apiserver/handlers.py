@@ -76,6 +76,7 @@ class Api:
         event_ttl: int = 3600,
         timings: dict[str, Any] | None = None,
         logs_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
+        exec_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         watch_auth: str = "none",
     ) -> None:
         self.store = store
@@ -86,6 +87,7 @@ class Api:
         self.event_ttl = event_ttl
         self.timings = timings or {}
         self.logs_proxy = logs_proxy
+        self.exec_proxy = exec_proxy
         self.cluster_ips = IPAllocator(SERVICE_CIDR)
         self.node_ports = PortAllocator(*NODE_PORT_RANGE)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
@@ -101,6 +103,7 @@ class Api:
             "bind": self.bind,
             "range": self.range,
             "logs": self.logs,
+            "exec": self.exec,
         }
 
     # -- bootstrap ----------------------------------------------------------------------------
@@ -622,19 +625,33 @@ class Api:
         return 200, {"kvs": out, "revision": rev, "compact_revision": self.store.compact_revision, "seq": seq}
 
     async def logs(self, body: dict, user: str) -> tuple[int, Any]:
-        name = require(body, "name", verb="logs")
+        node_obj = self._node_of_pod(body, "logs")
+        if self.logs_proxy is None:
+            raise errors.unavailable("logs: this API server cannot reach kubelets")
+        return 200, await self.logs_proxy(node_obj, body)
+
+    async def exec(self, body: dict, user: str) -> tuple[int, Any]:
+        """kubectl exec, not interactive: the pod's kubelet runs the command; {exitCode, output}."""
+        command = require(body, "command", list, verb="exec")
+        if not command or not all(isinstance(a, str) for a in command):
+            raise errors.bad_request("exec: field 'command' must be a non-empty list of strings")
+        node_obj = self._node_of_pod(body, "exec")
+        if self.exec_proxy is None:
+            raise errors.unavailable("exec: this API server cannot reach kubelets")
+        return 200, await self.exec_proxy(node_obj, body)
+
+    def _node_of_pod(self, body: dict, verb: str) -> dict:
+        """The Node object of the pod the request names (for a request its kubelet answers)."""
+        name = require(body, "name", verb=verb)
         ns = body.get("namespace") or "default"
         pod, _ = self._load(kinds.by_kind("Pod"), ns, name)
         node = (pod.get("spec") or {}).get("nodeName")
         if not node:
-            raise errors.bad_request(f'pod "{name}" is not scheduled to a node yet: no logs')
+            raise errors.bad_request(f'pod "{name}" is not scheduled to a node yet: no {verb}')
         kv = self.store.get(f"/registry/nodes/{node}")
         if kv is None:
             raise errors.not_found("nodes", node)
-        node_obj = decode(kv.value, kv.mod_revision)
-        if self.logs_proxy is None:
-            raise errors.unavailable("logs: this API server cannot reach kubelets")
-        return 200, await self.logs_proxy(node_obj, body)
+        return decode(kv.value, kv.mod_revision)
 
 
 __all__ = ["Api", "encode", "node_topic"]

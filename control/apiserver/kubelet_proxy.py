@@ -1,4 +1,4 @@
-"""Requests the API server forwards to a kubelet (logs), over a DEALER to the kubelet's own endpoint."""
+"""Requests the API server forwards to a kubelet (logs, exec), over a DEALER to the kubelet's own endpoint."""
 
 from __future__ import annotations
 
@@ -43,11 +43,18 @@ class KubeletProxy:
         self._lock = asyncio.Lock()
 
     async def logs(self, node: dict, body: dict) -> dict:
+        return await self.call(node, "logs", body, self.timeout)
+
+    async def exec(self, node: dict, body: dict) -> dict:
+        """The command's own time limit, and a little more for the answer to come back."""
+        return await self.call(node, "exec", body, float(body.get("timeout") or 60.0) + 5.0)
+
+    async def call(self, node: dict, verb: str, body: dict, timeout: float) -> dict:  # noqa: ASYNC109 - per verb
         addr = ((node.get("metadata") or {}).get("annotations") or {}).get(KUBELET_ENDPOINT)
         name = node["metadata"]["name"]
         if not addr:
             raise errors.unavailable(f'node "{name}" does not publish a kubelet endpoint: is its kubelet running?')
-        # A short-lived DEALER per call: logs are rare, and a dead kubelet must not wedge a shared socket.
+        # A short-lived DEALER per call: logs and execs are rare, and a dead kubelet must not wedge a shared socket.
         sock = self.ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         try:
@@ -55,9 +62,9 @@ class KubeletProxy:
             req_id = next(self._ids)
             # A proof, never a credential: the address comes from the Node object, which the node itself
             # writes, so a compromised node could point it at a listener of its own.
-            await sock.send(wire.request(req_id, "logs", body, request_proof(self.key(name), req_id, "logs", body)))
-            if not await sock.poll(int(self.timeout * 1000)):
-                raise errors.unavailable(f'node "{name}" kubelet at {addr} did not answer within {self.timeout:.0f}s')
+            await sock.send(wire.request(req_id, verb, body, request_proof(self.key(name), req_id, verb, body)))
+            if not await sock.poll(int(timeout * 1000)):
+                raise errors.unavailable(f'node "{name}" kubelet at {addr} did not answer within {timeout:.0f}s')
             msg = wire.unpack(await sock.recv())
             if not isinstance(msg, dict):
                 raise errors.internal(f"kubelet {name} answered a malformed frame")

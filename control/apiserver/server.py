@@ -137,6 +137,7 @@ class ApiServer:
             event_ttl=self.event_ttl,
             timings=self.timings,
             logs_proxy=self.kubelets.logs,
+            exec_proxy=self.kubelets.exec,
             watch_auth=self.watch_auth,
         )
         self._unsubscribe = self.store.subscribe(self.hub.on_commit)
@@ -272,8 +273,9 @@ class ApiServer:
                 )
             try:
                 msg = wire.parse_request(payload, limit=self.max_frame)
-            except wire.FrameError:
+            except wire.FrameError as e:
                 self.stats["malformed"] += 1
+                req_id = e.req_id
                 raise
             req_id, verb, body = msg["id"], msg["verb"], msg["body"]
             assert self.api is not None

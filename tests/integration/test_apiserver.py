@@ -244,6 +244,9 @@ async def test_service_gets_cluster_ip_and_node_port(client: Client) -> None:
         ([msgpack.packb({"v": 1, "id": "x", "verb": "get", "body": {}})], "'id' must be an integer"),
         ([msgpack.packb({"v": 1, "id": 7, "verb": 5, "body": {}})], "'verb' must be a string"),
         ([msgpack.packb({"v": 1, "id": 7, "verb": "get", "body": [1]})], "'body' must be a map"),
+        ([msgpack.packb({"v": 1, "id": 7, "verb": "get", "body": {}, "token": 5})], "'token' must be a string"),
+        ([msgpack.packb({"v": 1, "id": 7, "verb": "get", "body": {}, "agent": "a" * 129})],
+         "'agent' must be a string of at most 128 characters"),
         ([b"a", b"b"], "expected 1 frame"),
     ],
 )
@@ -253,6 +256,8 @@ async def test_malformed_frames_get_400_and_server_survives(plane: ControlPlane,
     answer = await raw_request(plane, frames)
     assert answer["code"] == 400, answer
     assert expect in answer["body"]["message"]
+    if expect.startswith("'") and "'id'" not in expect:  # the envelope had a good id: the answer goes to it
+        assert answer["id"] == 7, answer
     await client.create(pod("still-alive"))  # the server still serves real clients
     assert plane.store.revision == before + 1
 
@@ -306,6 +311,10 @@ async def test_join_token_gets_node_credential_limited_like_node_restriction(pla
             await node.list("pods")
         assert e.value.code == 403
         await node.list("pods", field_selector="spec.nodeName=n1")
+        for verb, resource in (("exec", "pods/exec"), ("logs", "pods/log")):  # admin only
+            with pytest.raises(ApiError) as e:
+                await node.request(verb, {"namespace": "default", "name": "x", "command": ["id"]})
+            assert e.value.code == 403 and f'cannot {verb} resource "{resource}"' in e.value.message, e.value.message
     finally:
         await node.close()
 

@@ -154,6 +154,18 @@ async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client,
     cpu, memory = await wait_for(usage, 5, what="the usage annotation")
     assert cpu >= 0 and memory > 0
 
+    # kubectl exec, not interactive: the command runs in the container's env, its exit code comes back
+    out = await client.exec("web", ["sh", "-c", 'echo "in $HOSTNAME at $POD_IP"; exit 4'])
+    assert out == {"exitCode": 4, "output": f"in web at {st['podIP']}\n"}
+    out = await client.exec("web", ["no-such-command"], container="main")
+    assert out["exitCode"] == 126 and 'exec: "no-such-command": executable file not found' in out["output"]
+    with pytest.raises(ApiError) as e:
+        await client.exec("web", ["true"], container="nope")
+    assert e.value.code == 400 and "container nope is not valid for pod web" in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.exec("web", [])
+    assert e.value.code == 400 and "'command' must be a non-empty list of strings" in e.value.message
+
 
 async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:
     await client.create(pod("job", "echo done", policy="OnFailure"))

@@ -52,7 +52,7 @@ def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) 
     try:
         return aio.run(main())
     except ApiError as e:
-        if e.code == 503 and "did not answer" in e.message:
+        if e.code == 503 and e.message.startswith("the API server at") and "did not answer" in e.message:
             why = " (connection refused)" if "connection refused" in e.message else ""
             return fail(
                 f"error: cannot reach the API server at {make_client(args).server}{why}: is `kube-tui control` running? "

@@ -1,0 +1,20 @@
+"""`kube-tui exec`'s command line, in kubectl's forms: options before or after POD, the command after --."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.cli import build_parser
+from tui.commands.exec import split_argv
+
+
+@pytest.mark.parametrize("argv, container, command", [
+    (["exec", "web", "--", "sh", "-c", "echo hi"], None, ["sh", "-c", "echo hi"]),
+    (["exec", "web", "-c", "main", "--", "ls", "-l"], "main", ["ls", "-l"]),
+    (["exec", "-c", "main", "web", "--", "echo", "first"], "main", ["echo", "first"]),
+    (["exec", "web", "-c", "main", "--timeout", "5", "--", "true"], "main", ["true"]),
+])
+def test_exec_takes_kubectls_forms(argv: list[str], container: str | None, command: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert split_argv(args) == command
+    assert args.pod == "web" and args.container == container and args.command == "exec"
