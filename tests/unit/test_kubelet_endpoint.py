@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import zmq
 import zmq.asyncio
 
@@ -47,8 +49,32 @@ async def test_only_proved_requests_are_served() -> None:
         assert got["code"] == 200 and got["body"]["text"] == "hello\n" and asked == [body]
         got = await _ask(address, b"\xc1 not msgpack")
         assert got["code"] == 400
-        got = await _ask(address, wire.request(3, "exec", body, request_proof(KEY, 3, "exec", body)))
-        assert got["code"] == 400 and "unknown kubelet verb" in got["body"]["message"]
+        got = await _ask(address, wire.request(3, "attach", body, request_proof(KEY, 3, "attach", body)))
+        assert got["code"] == 400 and 'unknown kubelet verb "attach": use logs or exec' in got["body"]["message"]
+        got = await _ask(address, wire.request(4, "exec", body, request_proof(KEY, 4, "exec", body)))
+        assert got["code"] == 400 and "simulated containers" in got["body"]["message"]  # no exec handler
+    finally:
+        await server.stop()
+
+
+async def test_a_slow_exec_holds_up_no_other_request() -> None:
+    """Each exec is answered from a task of its own: a logs request asked meanwhile is answered first."""
+    release = asyncio.Event()
+
+    async def exec_handler(body: dict) -> dict:
+        await release.wait()
+        return {"exitCode": 0, "output": "done\n"}
+
+    server = KubeletServer(lambda body: {"text": "log\n", "offset": 4}, key=lambda: KEY, exec_handler=exec_handler)
+    address = server.bind("tcp://127.0.0.1:*")
+    body = {"namespace": "default", "name": "web-1", "command": ["sleep", "9"]}
+    try:
+        slow = asyncio.create_task(_ask(address, wire.request(1, "exec", body, request_proof(KEY, 1, "exec", body))))
+        got = await _ask(address, wire.request(2, "logs", body, request_proof(KEY, 2, "logs", body)))
+        assert got["code"] == 200 and got["body"]["text"] == "log\n" and not slow.done()
+        release.set()
+        got = await slow
+        assert got["id"] == 1 and got["code"] == 200 and got["body"] == {"exitCode": 0, "output": "done\n"}
     finally:
         await server.stop()
 
