@@ -66,6 +66,7 @@ class KubeTuiApp(ClusterActions, App[None]):
         Binding("f", "flow_of", "Flow", show=False),
         Binding("n", "add_node", "Add node"),
         Binding("x", "stop_node", "Stop node"),
+        Binding("c", "cordon", "Cordon", show=False),
         Binding("a", "apply", "Apply"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("escape", "back", "Back"),
@@ -362,6 +363,24 @@ class KubeTuiApp(ClusterActions, App[None]):
             self.notify(str(e.message), title="scale failed", severity="error")
             return
         self.notify(f"{kind.lower()} {_name(obj)} scaled to {replicas}")
+
+    def action_cordon(self) -> None:
+        sel = self._selected(("Node",))
+        if sel is not None:
+            self.cordon(sel[1])
+
+    @work(group="writes")
+    async def cordon(self, node: dict) -> None:
+        """kubectl cordon / uncordon: spec.unschedulable, toggled."""
+        name = node["metadata"]["name"]
+        cordon = not (node.get("spec") or {}).get("unschedulable")
+        try:
+            await self.model.client.patch("Node", name, {"spec": {"unschedulable": True if cordon else None}},
+                                          namespace=None)
+        except ApiError as e:
+            self.notify(str(e.message), title="cordon failed" if cordon else "uncordon failed", severity="error")
+            return
+        self.notify(f"node/{name} {'cordoned: no new pods will be scheduled there' if cordon else 'uncordoned'}")
 
     def action_delete(self) -> None:
         sel = self._selected()

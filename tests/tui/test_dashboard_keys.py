@@ -89,6 +89,19 @@ async def test_scale_patches_replicas() -> None:
         assert not isinstance(app.screen, PromptModal)
 
 
+async def test_cordon_toggles_the_selected_nodes_unschedulable() -> None:
+    client = FakeClient()
+    app = make_app(client)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "c")
+        await wait_for(lambda: any(c[0] == "patch" for c in client.calls), what="a patch")
+        verb, args, kwargs = next(c for c in client.calls if c[0] == "patch")
+        assert args[0] == "Node" and args[2] == {"spec": {"unschedulable": True}} and kwargs == {"namespace": None}
+        client.calls.clear()
+        await pilot.press("1", "c")  # a pod is no node: a warning, no patch
+        assert not client.calls
+
+
 async def test_delete_asks_first() -> None:
     client = FakeClient()
     app = make_app(client)

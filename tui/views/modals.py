@@ -117,6 +117,7 @@ HELP = """\
 [b]Cluster[/]
   n add a node (shows the command to start one in another terminal)
   x stop a node this dashboard started (to watch failover)
+  c cordon / uncordon the selected node (no new pods there; `kube-tui drain` evicts them)
   a apply a manifest file (re-applied on save when watching files)
 
 [b]Everywhere[/]
