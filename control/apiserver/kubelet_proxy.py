@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import itertools
+import secrets
+import time
 from collections.abc import Callable
 
 import zmq
@@ -25,13 +27,42 @@ def request_proof(key: str, req_id: int, verb: str, body: dict) -> str:
     return PROOF_PREFIX + hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def check_proof(key: str, msg: dict) -> None:
-    """Kubelet side: raise 401 unless the request carries request_proof(key, ...) for exactly this request."""
-    token = msg.get("token")
-    want = request_proof(key, msg["id"], msg["verb"], msg["body"])
-    if not isinstance(token, str) or not hmac.compare_digest(token, want):
-        raise errors.unauthorized("kubelet: the request is not from this cluster's API server "
-                                  "(no valid proof of the node's credential)")
+# A proof is good for this long either side of the kubelet's clock, and each once: the body the HMAC
+# covers carries the time it was made ("sent") and a random "nonce", so a captured request cannot be
+# sent again (an exec would run its command again).
+FRESH_FOR = 120.0
+
+
+def fresh(body: dict) -> dict:
+    """The body with what makes its proof good once and for a short while."""
+    return dict(body, sent=time.time(), nonce=secrets.token_hex(16))
+
+
+class ProofChecker:
+    """Kubelet side: request_proof(key, ...) for exactly this request, made recently, not seen before."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._seen: dict[str, float] = {}  # nonce -> sent, while it could still pass as fresh
+
+    def check(self, key: str, msg: dict) -> None:
+        token = msg.get("token")
+        want = request_proof(key, msg["id"], msg["verb"], msg["body"])
+        if not isinstance(token, str) or not hmac.compare_digest(token, want):
+            raise errors.unauthorized("kubelet: the request is not from this cluster's API server "
+                                      "(no valid proof of the node's credential)")
+        body, now = msg["body"], self.clock()
+        sent, nonce = body.get("sent"), body.get("nonce")
+        if not isinstance(sent, int | float) or isinstance(sent, bool) or not isinstance(nonce, str) or not nonce:
+            raise errors.unauthorized("kubelet: the request's proof has no time and nonce (an API server too old?)")
+        if abs(now - sent) > FRESH_FOR:
+            raise errors.unauthorized(f"kubelet: the request was made {now - sent:.0f}s from now, more than "
+                                      f"{FRESH_FOR:.0f}s: replayed, or the clocks of the API server and this node differ")
+        if nonce in self._seen:
+            raise errors.unauthorized("kubelet: the request was already served once (replayed)")
+        if len(self._seen) >= 1024:  # forget the nonces that could no longer pass as fresh anyway
+            self._seen = {n: t for n, t in self._seen.items() if abs(now - t) <= FRESH_FOR}
+        self._seen[nonce] = float(sent)
 
 
 class KubeletProxy:
@@ -60,6 +91,7 @@ class KubeletProxy:
         try:
             sock.connect(addr)
             req_id = next(self._ids)
+            body = fresh(body)
             # A proof, never a credential: the address comes from the Node object, which the node itself
             # writes, so a compromised node could point it at a listener of its own.
             await sock.send(wire.request(req_id, verb, body, request_proof(self.key(name), req_id, verb, body)))

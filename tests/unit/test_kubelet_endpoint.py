@@ -8,7 +8,7 @@ import zmq
 import zmq.asyncio
 
 from control import wire
-from control.apiserver.kubelet_proxy import request_proof
+from control.apiserver.kubelet_proxy import FRESH_FOR, fresh, request_proof
 from nodes.kubelet import KubeletServer
 
 KEY = "node.0123456789abcdef0123456789abcdef"
@@ -36,7 +36,7 @@ async def test_only_proved_requests_are_served() -> None:
 
     server = KubeletServer(handler, key=lambda: KEY)
     address = server.bind("tcp://127.0.0.1:*")
-    body = {"namespace": "default", "name": "web-1"}
+    body = fresh({"namespace": "default", "name": "web-1"})
     try:
         for token in (None, "", KEY, request_proof("node.other", 1, "logs", body),
                       request_proof(KEY, 2, "logs", body),  # a proof of another request (replayed id)
@@ -45,13 +45,23 @@ async def test_only_proved_requests_are_served() -> None:
             assert got["code"] == 401, (token, got)
             assert "not from this cluster's API server" in got["body"]["message"]
         assert asked == []  # nothing was read for any of them
-        got = await _ask(address, wire.request(1, "logs", body, request_proof(KEY, 1, "logs", body)))
+        proved = wire.request(1, "logs", body, request_proof(KEY, 1, "logs", body))
+        got = await _ask(address, proved)
         assert got["code"] == 200 and got["body"]["text"] == "hello\n" and asked == [body]
+        # The same request again (captured on the wire, say): refused, even though its proof is right.
+        got = await _ask(address, proved)
+        assert got["code"] == 401 and "already served once (replayed)" in got["body"]["message"] and len(asked) == 1
+        for stale in ({**body, "sent": body["sent"] - FRESH_FOR - 5, "nonce": "n1"},
+                      {k: v for k, v in body.items() if k != "nonce"}):
+            got = await _ask(address, wire.request(5, "logs", stale, request_proof(KEY, 5, "logs", stale)))
+            assert got["code"] == 401 and len(asked) == 1, got
         got = await _ask(address, b"\xc1 not msgpack")
         assert got["code"] == 400
-        got = await _ask(address, wire.request(3, "attach", body, request_proof(KEY, 3, "attach", body)))
+        attach = fresh(body)
+        got = await _ask(address, wire.request(3, "attach", attach, request_proof(KEY, 3, "attach", attach)))
         assert got["code"] == 400 and 'unknown kubelet verb "attach": use logs or exec' in got["body"]["message"]
-        got = await _ask(address, wire.request(4, "exec", body, request_proof(KEY, 4, "exec", body)))
+        run = fresh(body)
+        got = await _ask(address, wire.request(4, "exec", run, request_proof(KEY, 4, "exec", run)))
         assert got["code"] == 400 and "simulated containers" in got["body"]["message"]  # no exec handler
     finally:
         await server.stop()
@@ -67,10 +77,11 @@ async def test_a_slow_exec_holds_up_no_other_request() -> None:
 
     server = KubeletServer(lambda body: {"text": "log\n", "offset": 4}, key=lambda: KEY, exec_handler=exec_handler)
     address = server.bind("tcp://127.0.0.1:*")
-    body = {"namespace": "default", "name": "web-1", "command": ["sleep", "9"]}
+    body = fresh({"namespace": "default", "name": "web-1", "command": ["sleep", "9"]})
+    logs = fresh(body)
     try:
         slow = asyncio.create_task(_ask(address, wire.request(1, "exec", body, request_proof(KEY, 1, "exec", body))))
-        got = await _ask(address, wire.request(2, "logs", body, request_proof(KEY, 2, "logs", body)))
+        got = await _ask(address, wire.request(2, "logs", logs, request_proof(KEY, 2, "logs", logs)))
         assert got["code"] == 200 and got["body"]["text"] == "log\n" and not slow.done()
         release.set()
         got = await slow
@@ -83,7 +94,8 @@ async def test_a_kubelet_without_a_credential_serves_nobody() -> None:
     server = KubeletServer(lambda body: {"text": ""}, key=lambda: None)
     address = server.bind("tcp://127.0.0.1:*")
     try:
-        got = await _ask(address, wire.request(1, "logs", {"name": "x"}, request_proof("", 1, "logs", {"name": "x"})))
+        body = fresh({"name": "x"})
+        got = await _ask(address, wire.request(1, "logs", body, request_proof("", 1, "logs", body)))
         assert got["code"] == 401
     finally:
         await server.stop()
