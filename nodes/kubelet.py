@@ -21,7 +21,7 @@ import zmq
 import zmq.asyncio
 
 from control import errors, wire
-from control.apiserver.kubelet_proxy import check_proof
+from control.apiserver.kubelet_proxy import ProofChecker
 from control.client import Client
 from control.controllers.events import NORMAL, WARNING, EventRecorder
 from control.errors import ApiError
@@ -37,6 +37,7 @@ log = logging.getLogger("kube_tui.kubelet")
 
 EXEC_TIMEOUT = 60.0  # seconds an exec'd command may run unless the request says otherwise
 EXEC_TIMEOUT_MAX = 600.0
+EXEC_OUTPUT_LIMIT = 1024 * 1024  # bytes of an exec's output sent back (a probe keeps 10 KiB)
 
 PodKey = tuple[str, str]  # (namespace, name)
 TERMINAL = ("Succeeded", "Failed")
@@ -498,9 +499,15 @@ class Kubelet:
         if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= EXEC_TIMEOUT_MAX:
             raise errors.bad_request(f"exec: 'timeout' must be a number of seconds in (0, {EXEC_TIMEOUT_MAX}]")
         try:
-            code, output = await worker.exec(body.get("container") or None, command, float(timeout))
+            code, output = await worker.exec(body.get("container") or None, command, float(timeout),
+                                             max_output=EXEC_OUTPUT_LIMIT)
         except LogsError as e:
             raise errors.bad_request(str(e)) from None
+        except TimeoutError:
+            raise errors.timeout(f"exec: the command did not finish within {timeout:g}s and was killed "
+                                 "(give it longer with --timeout)") from None
+        if len(output.encode()) >= EXEC_OUTPUT_LIMIT:
+            output += f"\n[kube-tui: the output was cut at {EXEC_OUTPUT_LIMIT // 1024} KiB]\n"
         return {"exitCode": code, "output": output}
 
     def usage(self) -> dict[str, list[int]]:
@@ -551,6 +558,7 @@ class KubeletServer:
         self.exec_handler = exec_handler
         self._execs: set[asyncio.Task[None]] = set()
         self.key = key  # the secret the API server's proofs are checked with (see kubelet_proxy.request_proof)
+        self.proofs = ProofChecker()
         self.ctx = ctx or zmq.asyncio.Context.instance()
         self.sock: zmq.asyncio.Socket | None = None
         self.address = ""
@@ -582,7 +590,7 @@ class KubeletServer:
                 key = self.key()
                 if not key:
                     raise errors.unauthorized("kubelet: no credential yet to check requests with")
-                check_proof(key, msg)  # only the API server (which authorized the caller) can ask
+                self.proofs.check(key, msg)  # only the API server (which authorized the caller) can ask, once
                 if msg["verb"] == "exec":
                     if self.exec_handler is None:
                         raise errors.bad_request("exec: this node runs simulated containers: there is no process to run a command in")

@@ -446,7 +446,8 @@ class PodWorker:
         return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
                          tail=tail)
 
-    async def exec(self, container: str | None, command: list[str], timeout: float) -> tuple[int, str]:  # noqa: ASYNC109 - the command's own limit
+    async def exec(self, container: str | None, command: list[str], timeout: float,  # noqa: ASYNC109 - the command's own limit
+                   max_output: int) -> tuple[int, str]:
         """`kubectl exec` (not interactive): run `command` in a running container (the first one unless
         named), with its env and working dir; (exit code, output). LogsError, worded like the kubelet's,
         for a container that is not there or not running."""
@@ -460,7 +461,7 @@ class PodWorker:
         if handle is None or handle.exit_code is not None or self._terminating:
             raise LogsError(f'unable to upgrade connection: container not found ("{chosen.spec.get("name")}")'
                             + ("" if len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
-        return await self.runtime.exec(handle, list(command), timeout)
+        return await self.runtime.exec(handle, list(command), timeout, max_output=max_output)
 
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""

@@ -64,14 +64,29 @@ def add_client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", help="credential (default: $KUBE_TUI_TOKEN, else the one `kube-tui control` recorded)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; `kube-tui` alone (or with options only) is the dashboard. For exec, what follows
+    the first `--` is the command as given, whatever it holds (another `--`, options of its own)."""
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "-v", "-vv", "--verbose"):
         argv = ["dashboard", *argv]
+    command: list[str] | None = None
+    if argv[0] == "exec" and "--" in argv:
+        cut = argv.index("--")
+        argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["dashboard"])
+    if command is not None:
+        args.argv = command
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tui.pdeathsig import die_with_parent
+
+    die_with_parent()
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     mod = importlib.import_module(f"tui.commands.{args._module}")

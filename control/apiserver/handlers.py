@@ -635,6 +635,9 @@ class Api:
         command = require(body, "command", list, verb="exec")
         if not command or not all(isinstance(a, str) for a in command):
             raise errors.bad_request("exec: field 'command' must be a non-empty list of strings")
+        timeout = body.get("timeout", 60)
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 600:
+            raise errors.bad_request("exec: field 'timeout' must be a number of seconds in (0, 600]")
         node_obj = self._node_of_pod(body, "exec")
         if self.exec_proxy is None:
             raise errors.unavailable("exec: this API server cannot reach kubelets")

@@ -223,7 +223,8 @@ class ProcessRuntime:
         cpu_seconds, rss = self._procs.tree_usage(handle.pid)
         return self._cpu.update(handle.id, cpu_seconds), rss
 
-    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float) -> tuple[int, str]:  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+                   max_output: int = EXEC_OUTPUT_MAX) -> tuple[int, str]:
         """Run `command` with the container's env and working dir, under a shim of its own."""
         if not command:
             return 126, "exec: no command given"
@@ -247,7 +248,7 @@ class ProcessRuntime:
                 return
             if chunk:
                 # Keep reading past the cap so the command never blocks on a full pipe.
-                room = EXEC_OUTPUT_MAX - len(shim.output)
+                room = max_output - len(shim.output)
                 if room > 0:
                     shim.output.extend(chunk[:room])
             else:

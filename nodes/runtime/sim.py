@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from control.api import quantity
 from nodes import images
 from nodes.runtime.base import (
+    EXEC_OUTPUT_MAX,
     ContainerConfig,
     ContainerHandle,
     ImagePullError,
@@ -133,7 +134,8 @@ class SimRuntime:
         wobble = 1 + 0.1 * math.sin(time.time() / 7 + seed)
         return max(1, round(cpu_req * share * wobble)), round(mem_req * (0.4 + (seed % 400) / 1000))
 
-    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float) -> tuple[int, str]:  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+                   max_output: int = EXEC_OUTPUT_MAX) -> tuple[int, str]:
         state: _SimContainer = handle.private
         return state.behavior.exec_exit_code, state.behavior.exec_output
 

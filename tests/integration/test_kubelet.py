@@ -165,6 +165,16 @@ async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client,
     with pytest.raises(ApiError) as e:
         await client.exec("web", [])
     assert e.value.code == 400 and "'command' must be a non-empty list of strings" in e.value.message
+    with pytest.raises(ApiError) as e:  # killed at its time limit, and said so
+        await client.exec("web", ["sleep", "5"], timeout=0.5)
+    assert e.value.code == 504 and "did not finish within 0.5s and was killed" in e.value.message
+    for bad in ("abc", -5, 601):
+        with pytest.raises(ApiError) as e:
+            await client.request("exec", {"name": "web", "command": ["true"], "timeout": bad})
+        assert e.value.code == 400 and "'timeout' must be a number of seconds in (0, 600]" in e.value.message
+    out = await client.exec("web", ["sh", "-c", "head -c 1200000 /dev/zero | tr '\\0' x"])
+    assert out["exitCode"] == 0 and out["output"].startswith("x" * 1000)
+    assert out["output"].endswith("[kube-tui: the output was cut at 1024 KiB]\n")
 
 
 async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:

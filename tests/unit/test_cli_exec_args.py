@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.cli import build_parser
-from tui.commands.exec import split_argv
+from tui.cli import parse_args
 
 
 @pytest.mark.parametrize("argv, container, command", [
@@ -13,8 +12,10 @@ from tui.commands.exec import split_argv
     (["exec", "web", "-c", "main", "--", "ls", "-l"], "main", ["ls", "-l"]),
     (["exec", "-c", "main", "web", "--", "echo", "first"], "main", ["echo", "first"]),
     (["exec", "web", "-c", "main", "--timeout", "5", "--", "true"], "main", ["true"]),
+    (["exec", "web", "--", "grep", "--", "-x", "f"], None, ["grep", "--", "-x", "f"]),  # a -- of the command's own
+    (["exec", "web", "--server", "tcp://127.0.0.1:7070", "--", "ls"], None, ["ls"]),
 ])
 def test_exec_takes_kubectls_forms(argv: list[str], container: str | None, command: list[str]) -> None:
-    args = build_parser().parse_args(argv)
-    assert split_argv(args) == command
+    args = parse_args(argv)
+    assert args.argv == command
     assert args.pod == "web" and args.container == container and args.command == "exec"

@@ -16,9 +16,9 @@ from tui.commands.common import add_client_args, fail, with_client
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("pod", help="POD or pod/POD")
-    # not "command": the top-level parser keeps the subcommand's name there
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]",
-                   help="the command, after -- (options before it, as with kubectl: -c C -n NS --timeout S)")
+    # not "command": the top-level parser keeps the subcommand's name there. tui.cli takes what follows
+    # `--` as it is; words after POD without `--` (kubectl's old form) are the command too.
+    p.add_argument("argv", nargs="*", metavar="-- COMMAND [ARGS...]", help="the command to run, after --")
     p.add_argument("-c", "--container", default=None, help="the container (default: the pod's first)")
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds the command may run before it is killed")
@@ -40,28 +40,8 @@ async def run_in_pod(client: Client, args: argparse.Namespace, pod: str, command
     return code
 
 
-def split_argv(args: argparse.Namespace) -> list[str]:
-    """kubectl's form: options may come between POD and `--`; what follows `--` is the command."""
-    rest = list(args.argv)
-    if "--" not in rest:  # argparse has taken a leading `--` itself: all of it is the command
-        return rest
-    cut = rest.index("--")
-    options, command = rest[:cut], rest[cut + 1:]
-    if options:
-        sub = argparse.ArgumentParser(prog="kube-tui exec", add_help=False)
-        sub.add_argument("-c", "--container")
-        sub.add_argument("-n", "--namespace")
-        sub.add_argument("--timeout", type=float)
-        sub.add_argument("-i", "--stdin", action="store_true")
-        sub.add_argument("-t", "--tty", action="store_true")
-        for k, v in vars(sub.parse_args(options)).items():
-            if v not in (None, False):
-                setattr(args, k, v)
-    return command
-
-
 def run(args: argparse.Namespace) -> int:
-    command = split_argv(args)
+    command = list(args.argv)
     if args.stdin or args.tty:
         return fail("error: kube-tui exec is not interactive (no -i/-t): give the command to run after --")
     if not command:
