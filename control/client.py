@@ -15,6 +15,7 @@ import zmq.asyncio
 
 from control import curve, errors, wire, zmtp
 from control.api import kinds
+from control.api.meta import LAST_APPLIED_ANNOTATION
 from control.api.patch import last_applied, three_way_merge_patch, with_last_applied
 from control.errors import ApiError
 
@@ -399,6 +400,11 @@ class Client:
                 if e.reason == "Conflict":
                     continue
                 raise
+            if last_applied(cur) is None:  # kubectl's words: nothing the old manifest set could be deleted
+                self.last_warnings.insert(0, (
+                    f"resource {info.resource}/{md['name']} is missing the {LAST_APPLIED_ANNOTATION} annotation "
+                    "which is required by kube-tui apply. kube-tui apply should only be used on resources created "
+                    "declaratively by kube-tui apply. The missing annotation will be patched automatically."))
             changed = out["metadata"].get("resourceVersion") != cur["metadata"].get("resourceVersion")
             return ("configured" if changed else "unchanged"), out
         raise errors.conflict(info.resource, md["name"])

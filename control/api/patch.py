@@ -124,14 +124,18 @@ def _merge_key(field: str, modified: Any, current: Any) -> str | None:
 def _merge_list(k: str, current: list[dict], modified: list[dict], original: list[Any]) -> list[dict]:
     """The live list with the manifest's items merged in (in the manifest's order), the items the last
     manifest had and this one dropped removed, and items others added kept after them."""
-    live = {c[k]: c for c in current}
-    before = {o[k]: o for o in original if isinstance(o, dict) and k in o}
+    def ident(item: dict) -> Any:
+        # A port is its number and protocol (TCP/53 and UDP/53 are two), as server-side apply keys it.
+        return (item[k], item.get("protocol") or "TCP") if k in ("containerPort", "port") else item[k]
+
+    live = {ident(c): c for c in current}
+    before = {ident(o): o for o in original if isinstance(o, dict) and k in o}
     out = []
     for m in modified:
-        c = live.get(m[k])
-        out.append(merge_patch(c, three_way_merge_patch(before.get(m[k]), m, c)) if c is not None else m)
-    named = {m[k] for m in modified}
-    out.extend(c for c in current if c[k] not in named and c[k] not in before)
+        c = live.get(ident(m))
+        out.append(merge_patch(c, three_way_merge_patch(before.get(ident(m)), m, c)) if c is not None else m)
+    named = {ident(m) for m in modified}
+    out.extend(c for c in current if ident(c) not in named and ident(c) not in before)
     return out
 
 

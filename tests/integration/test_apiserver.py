@@ -203,6 +203,7 @@ async def test_apply_is_kubectls_three_way_merge(client: Client) -> None:
     await client.create(pod("b", app="web", extra="kept"))
     result, out = await client.create_or_update(pod("b", app="web"))
     assert result == "configured" and out["metadata"]["labels"] == {"app": "web", "extra": "kept"}
+    assert "pods/b is missing the kubectl.kubernetes.io/last-applied-configuration annotation" in client.last_warnings[0]
     assert json.loads(out["metadata"]["annotations"][LAST_APPLIED]) == pod("b", app="web")
 
 

@@ -80,3 +80,16 @@ def test_a_null_in_the_manifest_deletes_the_field() -> None:
     patch = three_way_merge_patch(MANIFEST, modified, LIVE)
     assert patch == {"metadata": {"annotations": {"other/owner": None}}}
     assert applied(MANIFEST, modified, LIVE)["metadata"]["annotations"] == {}
+
+
+def test_ports_are_told_apart_by_protocol_too() -> None:
+    manifest = {"kind": "Service", "metadata": {"name": "dns"},
+                "spec": {"ports": [{"port": 53, "protocol": "UDP", "name": "dns"}, {"port": 53, "name": "dns-tcp"}]}}
+    live = merge_patch(manifest, {"spec": {"ports": [{"port": 53, "protocol": "UDP", "name": "dns", "targetPort": 53},
+                                                     {"port": 53, "protocol": "TCP", "name": "dns-tcp", "targetPort": 53}]}})
+    assert three_way_merge_patch(manifest, manifest, live) == {}
+    modified = merge_patch(manifest, {})
+    modified["spec"]["ports"][1]["name"] = "tcp"
+    assert applied(manifest, modified, live)["spec"]["ports"] == [
+        {"port": 53, "protocol": "UDP", "name": "dns", "targetPort": 53},
+        {"port": 53, "protocol": "TCP", "name": "tcp", "targetPort": 53}]
