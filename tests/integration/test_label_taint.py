@@ -37,6 +37,7 @@ def test_label_and_taint_syntax() -> None:
     assert parse_taints(["k=v:NoSchedule", "k2:NoExecute", "k3:PreferNoSchedule-", "k4-"]) == (
         [{"key": "k", "value": "v", "effect": "NoSchedule"}, {"key": "k2", "effect": "NoExecute"}],
         [("k3", "PreferNoSchedule"), ("k4", "")])
+    assert parse_taints(["key1=value1:NoSchedule-"]) == ([], [("key1", "NoSchedule")])  # as the docs remove one
     for bad in ("k=v:Sometimes", "just-a-key", "k:Nope-"):
         with pytest.raises(ValueError, match="invalid taint"):
             parse_taints([bad])

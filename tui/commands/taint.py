@@ -11,6 +11,7 @@ import argparse
 
 from control.api import kinds, meta
 from control.client import Client
+from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
 
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -31,6 +32,7 @@ def parse_taints(specs: list[str]) -> tuple[list[dict], list[tuple[str, str]]]:
     for spec in specs:
         if spec.endswith("-"):
             key, _, effect = spec[:-1].partition(":")
+            key = key.partition("=")[0]  # key=value:Effect- names the taint by key and effect, as kubectl reads it
             if effect and effect not in EFFECTS:
                 raise ValueError(f"error: invalid taint effect: {effect}, unsupported taint effect")
             remove.append((key, effect))
@@ -68,10 +70,20 @@ def retaint(taints: list[dict], add: list[dict], remove: list[tuple[str, str]], 
 
 
 async def taint(client: Client, node: str, add: list[dict], remove: list[tuple[str, str]], overwrite: bool) -> str:
-    cur = await client.get("nodes", node, None)
-    new = retaint(list((cur.get("spec") or {}).get("taints") or []), add, remove, node, overwrite)
-    await client.patch("nodes", node, {"spec": {"taints": new or None}}, None)
-    return f"node/{node} {'tainted' if add else 'untainted'}"
+    for _ in range(5):
+        cur = await client.get("nodes", node, None)
+        new = retaint(list((cur.get("spec") or {}).get("taints") or []), add, remove, node, overwrite)
+        # The list is written whole: only over the version it was made from (the node lifecycle
+        # controller adds and removes taints too), else again.
+        patch = {"metadata": {"resourceVersion": cur["metadata"]["resourceVersion"]}, "spec": {"taints": new or None}}
+        try:
+            await client.patch("nodes", node, patch, None)
+        except ApiError as e:
+            if e.reason == "Conflict":
+                continue
+            raise
+        return f"node/{node} {'tainted' if add else 'untainted'}"
+    raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on nodes "{node}": the object keeps changing; try again')
 
 
 def run(args: argparse.Namespace) -> int:
