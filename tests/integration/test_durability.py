@@ -48,8 +48,8 @@ def test_cli_apply_get_delete_from_other_processes(tmp_path: Path) -> None:
         deploys, services = several.stdout.split("\n\n")
         assert deploys.splitlines()[1].split()[0] == "deployment.apps/nginx-deployment"
         assert [line.split()[0] for line in services.splitlines()[1:]] == ["service/kubernetes", "service/nginx-service"]
-        every = run_cli(["get", "all", "-o", "name"], home).stdout.split()
-        assert "deployment.apps/nginx-deployment" in every and "service/nginx-service" in every
+        every = run_cli(["get", "all", "-o", "name"], home).stdout.splitlines()
+        assert "deployment.apps/nginx-deployment" in every and "service/nginx-service" in every and "" not in every
         watched = run_cli(["get", "po,svc", "-w"], home)
         assert watched.returncode == 1 and "watch is only supported on individual resources" in watched.stderr
         keys = run_cli(["etcdctl", "get", "--prefix", "/registry/deployments/", "--keys-only"], home)

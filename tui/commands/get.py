@@ -100,12 +100,14 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         if objs:
             found.append((info, objs))
     if found and several and args.output in ("yaml", "json"):
-        # kubectl: one List of every kind's objects
-        print(render(infos[0], [o for _, objs in found for o in objs], args), flush=True)
+        # kubectl: one List of every kind's objects, however many there are
+        as_list = argparse.Namespace(**{**vars(args), "names": []})
+        print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
+    elif found and args.output == "name":
+        print("\n".join(render(info, objs, args) for info, objs in found), flush=True)
     elif found:
         # kubectl: a table per kind, a blank line between them, names prefixed by their resource
-        tables = [render(info, _prefixed(info, objs) if several and args.output != "name" else objs, args)
-                  for info, objs in found]
+        tables = [render(info, _prefixed(info, objs) if several else objs, args) for info, objs in found]
         print("\n\n".join(tables), flush=True)
     elif not names and not args.watch:
         namespaced = any(info.namespaced for info in infos)
