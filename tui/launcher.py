@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import shlex
@@ -19,6 +18,7 @@ from pathlib import Path
 from control.client import Client
 from control.errors import ApiError
 from tui.cluster import ClusterSpec, NodeSpec
+from tui.pdeathsig import PARENT_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,22 +50,6 @@ def _on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _die_with(parent: int):  # type: ignore[no-untyped-def]
-    """For subprocess's preexec_fn: the child gets SIGTERM when `parent` dies (Linux's PR_SET_PDEATHSIG)."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux: the processes simply outlive a killed parent
-        return None
-    pr_set_pdeathsig = 1
-
-    def tie() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # it died before the line above
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return tie
-
-
 @dataclass
 class Launcher:
     """Owns the processes it started; stop_all() leaves none behind."""
@@ -87,6 +71,9 @@ class Launcher:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env, **(env_extra or {}))
+        env.pop(PARENT_ENV, None)
+        if self.tied and _on_main_thread():
+            env[PARENT_ENV] = str(os.getpid())
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         with open(log, "ab") as out:
             popen = subprocess.Popen(
@@ -97,7 +84,6 @@ class Launcher:
                 env=env,
                 cwd=ROOT,
                 start_new_session=True,  # a Ctrl-C in the dashboard's terminal is ours to handle
-                preexec_fn=_die_with(os.getpid()) if self.tied and _on_main_thread() else None,
             )
         return Child(name, popen, log, popen.pid)
 
