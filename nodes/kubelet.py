@@ -500,13 +500,14 @@ class Kubelet:
             raise errors.bad_request(f"exec: 'timeout' must be a number of seconds in (0, {EXEC_TIMEOUT_MAX}]")
         try:
             code, output = await worker.exec(body.get("container") or None, command, float(timeout),
-                                             max_output=EXEC_OUTPUT_LIMIT)
+                                             max_output=EXEC_OUTPUT_LIMIT + 1)  # one more: to know it was cut
         except LogsError as e:
             raise errors.bad_request(str(e)) from None
         except TimeoutError:
             raise errors.timeout(f"exec: the command did not finish within {timeout:g}s and was killed "
                                  "(give it longer with --timeout)") from None
-        if len(output.encode()) >= EXEC_OUTPUT_LIMIT:
+        if len(output.encode()) > EXEC_OUTPUT_LIMIT:
+            output = output.encode()[:EXEC_OUTPUT_LIMIT].decode(errors="replace")
             output += f"\n[kube-tui: the output was cut at {EXEC_OUTPUT_LIMIT // 1024} KiB]\n"
         return {"exitCode": code, "output": output}
 

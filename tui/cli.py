@@ -70,8 +70,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "-v", "-vv", "--verbose"):
         argv = ["dashboard", *argv]
     command: list[str] | None = None
-    if argv[0] == "exec" and "--" in argv:
-        cut = argv.index("--")
+    at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))  # the subcommand's word
+    if argv[at:at + 1] == ["exec"] and "--" in argv[at:]:
+        cut = argv.index("--", at)
         argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -45,11 +45,6 @@ class Child:
         return True
 
 
-def _on_main_thread() -> bool:
-    # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only the main thread lives as long as we do.
-    return threading.current_thread() is threading.main_thread()
-
-
 @dataclass
 class Launcher:
     """Owns the processes it started; stop_all() leaves none behind."""
@@ -65,6 +60,9 @@ class Launcher:
     last_where: str = ""  # where the last add_node started its node, for the dashboard to say
     # The processes end with this one even if it is killed (kill -9, a crash): not for a kept cluster.
     tied: bool = False
+    stopping: bool = False  # stop_all() has begun: no node may be added any more
+    # add_node / stop_node run on the dashboard's worker threads, stop_all may run in a signal handler
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # -- processes ------------------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str], env_extra: dict[str, str] | None = None) -> Child:
@@ -72,7 +70,9 @@ class Launcher:
         log = self.log_dir / f"{name}.log"
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env, **(env_extra or {}))
         env.pop(PARENT_ENV, None)
-        if self.tied and _on_main_thread():
+        if self.tied:
+            # PR_SET_PDEATHSIG fires when the *thread* that forked the child ends: the main thread, or a
+            # thread of the event loop's default executor (the dashboard's `n`), which lives as long as we do.
             env[PARENT_ENV] = str(os.getpid())
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         with open(log, "ab") as out:
@@ -157,16 +157,20 @@ class Launcher:
             name = f"node-{i}"
         node = NodeSpec(name=name, cpu="2", memory="4Gi")
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        child = self._spawn_window(name, self.node_command(node))
-        if child is None:
-            child = self.start_node(node)
-        self.nodes[name] = child
-        self.last_where = child.where
+        with self._lock:
+            if self.stopping:
+                raise RuntimeError("the cluster is stopping: no node is added")
+            child = self._spawn_window(name, self.node_command(node))
+            if child is None:
+                child = self.start_node(node)
+            self.nodes[name] = child
+            self.last_where = child.where
         return name, "kube-tui " + shlex.join(self.node_command(node))
 
     def stop_node(self, name: str, *, hard: bool = True) -> bool:
         """Stop a node this launcher started; hard=True is `kill -9` (a node failure), else a graceful stop."""
-        child = self.nodes.pop(name, None)
+        with self._lock:
+            child = self.nodes.pop(name, None)
         if child is None:
             return False
         _signal(child, signal.SIGKILL if hard else signal.SIGTERM)
@@ -186,10 +190,13 @@ class Launcher:
         path.write_text(json.dumps({"server": self.server, "pids": procs}))
 
     def stop_all(self, timeout: float = 20.0) -> None:
-        children = list(self.nodes.values()) + ([self.control] if self.control else [])
-        for c in self.nodes.values():
+        with self._lock:  # an add_node under way finishes first; none starts after
+            self.stopping = True
+            nodes = list(self.nodes.values())
+        children = nodes + ([self.control] if self.control else [])
+        for c in nodes:
             _signal(c, signal.SIGTERM)
-        _wait_all(list(self.nodes.values()), timeout)
+        _wait_all(nodes, timeout)
         if self.control:
             _signal(self.control, signal.SIGTERM)
             _wait_all([self.control], timeout)

@@ -56,8 +56,9 @@ class ProofChecker:
         if not isinstance(sent, int | float) or isinstance(sent, bool) or not isinstance(nonce, str) or not nonce:
             raise errors.unauthorized("kubelet: the request's proof has no time and nonce (an API server too old?)")
         if abs(now - sent) > FRESH_FOR:
-            raise errors.unauthorized(f"kubelet: the request was made {now - sent:.0f}s from now, more than "
-                                      f"{FRESH_FOR:.0f}s: replayed, or the clocks of the API server and this node differ")
+            when = f"{now - sent:.0f}s ago" if now >= sent else f"{sent - now:.0f}s in the future"
+            raise errors.unauthorized(f"kubelet: the request is dated {when}, more than {FRESH_FOR:.0f}s from this "
+                                      "node's clock: replayed, or the clocks of the API server and this node differ")
         if nonce in self._seen:
             raise errors.unauthorized("kubelet: the request was already served once (replayed)")
         if len(self._seen) >= 1024:  # forget the nonces that could no longer pass as fresh anyway

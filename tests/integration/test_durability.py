@@ -50,6 +50,10 @@ def test_cli_apply_get_delete_from_other_processes(tmp_path: Path) -> None:
         assert [line.split()[0] for line in services.splitlines()[1:]] == ["service/kubernetes", "service/nginx-service"]
         every = run_cli(["get", "all", "-o", "name"], home).stdout.splitlines()
         assert "deployment.apps/nginx-deployment" in every and "service/nginx-service" in every and "" not in every
+        # The object itself for one kind and one name (KIND/NAME too); a List otherwise, as kubectl
+        one = run_cli(["get", "deploy/nginx-deployment", "-o", "yaml"], home).stdout
+        assert "\nkind: Deployment\n" in one and "kind: List" not in one
+        assert "kind: List" in run_cli(["get", "deploy", "nginx-deployment", "nope", "-o", "yaml"], home).stdout
         watched = run_cli(["get", "po,svc", "-w"], home)
         assert watched.returncode == 1 and "watch is only supported on individual resources" in watched.stderr
         keys = run_cli(["etcdctl", "get", "--prefix", "/registry/deployments/", "--keys-only"], home)

@@ -14,6 +14,7 @@ from tui.cli import parse_args
     (["exec", "web", "-c", "main", "--timeout", "5", "--", "true"], "main", ["true"]),
     (["exec", "web", "--", "grep", "--", "-x", "f"], None, ["grep", "--", "-x", "f"]),  # a -- of the command's own
     (["exec", "web", "--server", "tcp://127.0.0.1:7070", "--", "ls"], None, ["ls"]),
+    (["-v", "exec", "web", "--", "grep", "--", "-x"], None, ["grep", "--", "-x"]),  # after a global option too
 ])
 def test_exec_takes_kubectls_forms(argv: list[str], container: str | None, command: list[str]) -> None:
     args = parse_args(argv)

@@ -43,8 +43,12 @@ async def dashboard(args: argparse.Namespace) -> int:
 
     running: list[bool] = []  # the dashboard is up (Textual has the terminal)
 
+    cleaning: list[bool] = []  # q was pressed: what was started is being stopped (or recorded)
+
     def end(sig: int) -> None:
         hung_up.append(sig)
+        if cleaning:  # already stopping what was started: let that finish, then exit
+            return
         if not running:  # still starting: the start's own clean-up stops what it started
             main.cancel()
             return
@@ -91,8 +95,7 @@ async def dashboard(args: argparse.Namespace) -> int:
         if not hung_up:
             raise
     finally:
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        cleaning.append(True)
         if started and not (hung_up and running):  # else end() has done this
             if args.keep:
                 started[0].record(config.home() / "cluster.json")
@@ -100,6 +103,8 @@ async def dashboard(args: argparse.Namespace) -> int:
             else:
                 _say("stopping the cluster ...")
                 started[0].stop_all()
+        for sig in (signal.SIGHUP, signal.SIGTERM):  # only now: a signal meanwhile must not cut the above short
+            loop.remove_signal_handler(sig)
     return 128 + hung_up[0] if hung_up else 0
 
 

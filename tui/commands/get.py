@@ -42,12 +42,14 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
     out = args.output
     if out in ("yaml", "json") and not args.show_managed_fields:
         objs = [_hide_managed_fields(o) for o in objs]
+    # kubectl prints the object itself only for exactly one kind and one name asked for; else a List
+    single = len(objs) == 1 and getattr(args, "single_item", bool(args.names))
     if out == "yaml":
-        if len(objs) == 1 and args.names:
+        if single:
             return printers.to_yaml(objs[0])
         return printers.to_yaml({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
     if out == "json":
-        if len(objs) == 1 and args.names:
+        if single:
             return printers.to_json(objs[0])
         return printers.to_json({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
     if out == "name":
@@ -74,6 +76,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         kind, _, n = kind.partition("/")
         names.insert(0, n)
     several = kind.lower() == "all" or "," in kind
+    args.single_item = not several and len(names) == 1
     infos = [kinds.lookup(k) for k in (ALL if kind.lower() == "all" else kind.split(","))]
     ns = None if args.all_namespaces else (args.namespace or "default")
     if args.output not in ("", "wide", "yaml", "json", "name"):
@@ -101,7 +104,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
             found.append((info, objs))
     if found and several and args.output in ("yaml", "json"):
         # kubectl: one List of every kind's objects, however many there are
-        as_list = argparse.Namespace(**{**vars(args), "names": []})
+        as_list = argparse.Namespace(**{**vars(args), "single_item": False})
         print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
     elif found and args.output == "name":
         print("\n".join(render(info, objs, args) for info, objs in found), flush=True)
@@ -141,7 +144,7 @@ async def watch(client: Client, info: kinds.KindInfo, args: argparse.Namespace, 
             if not sel.empty and not sel.matches(md.get("labels") or {}):
                 continue
             if args.output in ("json", "yaml"):
-                print(render(info, [obj], argparse.Namespace(**{**vars(args), "names": ["x"]})), flush=True)
+                print(render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True})), flush=True)
             else:
                 print(render(info, [obj], args, header=header), flush=True)
             header = False
