@@ -461,14 +461,18 @@ class Kubelet:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    # -- logs and usage ----------------------------------------------------------------------------
-    def logs(self, body: dict) -> dict:
-        """The kubelet's containerLogs: {text, offset}; `offset` (bytes) lets a follower ask for what is new."""
-        ns = str(body.get("namespace") or "default")
+    # -- logs, exec and usage ----------------------------------------------------------------------
+    def _worker_of(self, body: dict) -> PodWorker:
+        """The worker of the pod a request names; 404 when this node runs no such pod."""
         name = str(body.get("name") or "")
-        worker = self.workers.get((ns, name))
+        worker = self.workers.get((str(body.get("namespace") or "default"), name))
         if worker is None:
             raise errors.not_found("pods", name)
+        return worker
+
+    def logs(self, body: dict) -> dict:
+        """The kubelet's containerLogs: {text, offset}; `offset` (bytes) lets a follower ask for what is new."""
+        worker = self._worker_of(body)
         tail = body.get("tail")
         offset = body.get("offset")
         try:
@@ -487,11 +491,7 @@ class Kubelet:
 
     async def exec(self, body: dict) -> dict:
         """The kubelet's exec, not interactive: {exitCode, output} of a command run in a pod's container."""
-        ns = str(body.get("namespace") or "default")
-        name = str(body.get("name") or "")
-        worker = self.workers.get((ns, name))
-        if worker is None:
-            raise errors.not_found("pods", name)
+        worker = self._worker_of(body)
         command = body.get("command")
         if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
             raise errors.bad_request("exec: 'command' must be a non-empty list of strings")
