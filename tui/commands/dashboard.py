@@ -9,11 +9,16 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from control import aio, config, gcpolicy
 from tui import cluster as cluster_file
 from tui.commands.common import fail
+
+if TYPE_CHECKING:
+    from tui.launcher import Launcher
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -27,45 +32,66 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--attach-only", action="store_true", help="wait for a cluster to answer instead of starting one")
 
 
-async def dashboard(args: argparse.Namespace) -> int:
-    from control.client import Client
-    from tui.app import run_dashboard
-    from tui.launcher import Launcher, answers
+@dataclass
+class _Lifetime:
+    """How the dashboard ends, and with it the cluster it started: `q`, a closed terminal (SIGHUP) or a
+    SIGTERM stop that cluster (or record it, with --keep). Its processes run in sessions of their own, so
+    without this they would outlive the dashboard, unrecorded."""
 
-    gcpolicy.install()
-    # The terminal closing (SIGHUP) or a SIGTERM ends the dashboard as `q` does: what it started stops
-    # too. Its processes run in their own sessions, so without this they would outlive it, unrecorded.
-    hung_up: list[int] = []
-    started: list[Launcher] = []  # the cluster this dashboard started, once it has
-    main = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    assert main is not None
+    keep: bool
+    main: asyncio.Task
+    launcher: Launcher | None = None  # the cluster this dashboard started, once it has
+    phase: str = "starting"  # -> "running" (Textual has the terminal) -> "ending"
+    signals: list[int] = field(default_factory=list)
 
-    running: list[bool] = []  # the dashboard is up (Textual has the terminal)
-
-    cleaning: list[bool] = []  # q was pressed: what was started is being stopped (or recorded)
-
-    def end(sig: int) -> None:
-        hung_up.append(sig)
-        if cleaning:  # already stopping what was started: let that finish, then exit
+    def on_signal(self, sig: int) -> None:
+        self.signals.append(sig)
+        if self.phase == "ending":  # already stopping what was started: let that finish
             return
-        if not running:  # still starting: the start's own clean-up stops what it started
-            main.cancel()
+        if self.phase == "starting":  # the start's own clean-up stops what it started so far
+            self.main.cancel()
             return
-        if started and args.keep:  # first, whatever happens to the terminal next
-            started[0].record(config.home() / "cluster.json")
-        elif started:
-            started[0].stop_all()
+        self.phase = "ending"
+        self._let_go()  # first, whatever happens to the terminal next
         if sig == signal.SIGHUP:
             os._exit(128 + sig)  # no terminal left to restore (and writing to it can hang Textual's shutdown)
         # SIGTERM: leave the terminal as `q` does, but not for longer than a few seconds.
         timer = threading.Timer(5.0, os._exit, (128 + sig,))
         timer.daemon = True
         timer.start()
-        main.cancel()
+        self.main.cancel()
 
+    def finish(self) -> int:
+        """After the dashboard (or its start) ended: stop or record the cluster unless a signal did; the
+        exit code."""
+        if self.phase != "ending":
+            self.phase = "ending"
+            self._let_go()
+        return 128 + self.signals[0] if self.signals else 0
+
+    def _let_go(self) -> None:
+        if self.launcher is None:
+            return
+        if self.keep:
+            self.launcher.record(config.home() / "cluster.json")
+            _say(f"the cluster keeps running at {self.launcher.server}: `kube-tui down` stops it")
+        else:
+            _say("stopping the cluster ...")
+            self.launcher.stop_all()
+
+
+async def dashboard(args: argparse.Namespace) -> int:
+    from control.client import Client
+    from tui.app import run_dashboard
+    from tui.launcher import answers
+
+    gcpolicy.install()
+    main = asyncio.current_task()
+    assert main is not None
+    life = _Lifetime(keep=args.keep, main=main)
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGHUP, signal.SIGTERM):
-        loop.add_signal_handler(sig, end, sig)
+        loop.add_signal_handler(sig, life.on_signal, sig)
     try:
         cfg = config.resolve(args.server, args.token, args.server_key)
         apply_paths: list[str] = []
@@ -79,33 +105,25 @@ async def dashboard(args: argparse.Namespace) -> int:
             spec = cluster_file.load(args.filename)
             data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
             print(f"no cluster answers at {cfg.server}: starting {spec.path} ({len(spec.nodes)} nodes) ...", file=sys.stderr)
-            started.append(await start_cluster(spec, data_dir, quiet=True, tied=not args.keep))
-            cfg = config.resolve(started[0].server)
+            life.launcher = await start_cluster(spec, data_dir, quiet=True, tied=not args.keep)
+            cfg = config.resolve(life.launcher.server)
             apply_paths = [str(spec.path)] if args.watch else []
         client = Client(cfg.server, token=cfg.token, server_key=cfg.server_key, identity="dashboard",
                         retry_for=60.0 if args.attach_only else 10.0)
         try:
             await client.connect()
-            running.append(True)
-            await run_dashboard(client, launcher=started[0] if started else None, apply_paths=apply_paths,
-                                watch_files=args.watch)
+            life.phase = "running"
+            await run_dashboard(client, launcher=life.launcher, apply_paths=apply_paths, watch_files=args.watch)
         finally:
             await client.close()
     except asyncio.CancelledError:
-        if not hung_up:
+        if not life.signals:
             raise
     finally:
-        cleaning.append(True)
-        if started and not (hung_up and running):  # else end() has done this
-            if args.keep:
-                started[0].record(config.home() / "cluster.json")
-                _say(f"the cluster keeps running at {started[0].server}: `kube-tui down` stops it")
-            else:
-                _say("stopping the cluster ...")
-                started[0].stop_all()
-        for sig in (signal.SIGHUP, signal.SIGTERM):  # only now: a signal meanwhile must not cut the above short
+        code = life.finish()
+        for sig in (signal.SIGHUP, signal.SIGTERM):  # only now: a signal meanwhile must not cut finish() short
             loop.remove_signal_handler(sig)
-    return 128 + hung_up[0] if hung_up else 0
+    return code
 
 
 def _say(text: str) -> None:
