@@ -50,8 +50,13 @@ def test_the_demo_refuses_to_start_beside_another_cluster(tmp_path: Path) -> Non
     try:
         out = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless"], cwd=ROOT,
                              env=kube_tui_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+        # `kube-tui up` (and the dashboard, which starts clusters the same way) refuse too, before starting anything
+        up = subprocess.run([sys.executable, "-m", "tui.cli", "up", "-f", "demo.yaml"], cwd=ROOT,
+                            env=kube_tui_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
     finally:
         listener.close()
     assert out.returncode == 1
     assert "127.0.0.1:30080 (a NodePort of demo.yaml) already answers: another kube-tui cluster" in out.stderr
     assert "start the control plane" not in out.stdout
+    assert up.returncode == 1 and "already answers: another kube-tui cluster" in up.stderr, up.stderr
+    assert "starting the control plane" not in up.stdout

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from control.netutil import free_port_pair
 from control.scheduler.record import parse as parse_record
 from tui import cluster as cluster_file
 from tui.commands.common import fail
+from tui.commands.up import check_no_other_cluster
 
 KINDS = ("Deployment", "ReplicaSet", "Pod", "Node", "Service", "Endpoints", "Job")
 
@@ -161,11 +161,10 @@ async def run_demo(args: argparse.Namespace) -> int:
     from tui.commands.up import start_cluster
 
     spec = cluster_file.load(args.filename)
-    taken = _node_ports_in_use(spec.objects)
-    if taken:
-        return fail(f"error: 127.0.0.1:{taken[0]} (a NodePort of {spec.path.name}) already answers: another kube-tui "
-                    "cluster seems to be running on this machine. The demo's NodePorts and pod IPs (127.128.x.y) "
-                    "would collide with its; stop it first (`q` in its dashboard, or `kube-tui down`)")
+    try:
+        check_no_other_cluster(spec)
+    except RuntimeError as e:
+        return fail(f"error: {e}")
     port = args.port or free_port_pair()
     spec.listen = f"tcp://127.0.0.1:{port}"
     deadline = time.monotonic() + args.timeout
@@ -273,19 +272,6 @@ def _nodeport(watch: Watch) -> int | None:
             if p.get("nodePort"):
                 return int(p["nodePort"])
     return None
-
-
-def _node_ports_in_use(objects: list) -> list[int]:  # type: ignore[type-arg]
-    """The NodePorts of the manifests' Services that something on this machine already answers on."""
-    taken = []
-    for m in objects:
-        if m.obj.get("kind") != "Service":
-            continue
-        for p in (m.obj.get("spec") or {}).get("ports") or []:
-            if isinstance(p, dict) and isinstance(p.get("nodePort"), int):
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", p["nodePort"]), timeout=0.5):
-                    taken.append(p["nodePort"])
-    return taken
 
 
 def _pod_in_page(page: str, watch: Watch) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +24,30 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--tmux", action="store_true", help="a tmux session: dashboard, control-plane log, one pane per node")
 
 
+def check_no_other_cluster(spec: cluster_file.ClusterSpec) -> None:
+    """RuntimeError when a NodePort of the cluster file's Services already answers: another kube-tui cluster
+    runs on this machine, and pod IPs and NodePorts belong to the machine, so two would collide."""
+    for m in spec.objects:
+        if m.obj.get("kind") != "Service":
+            continue
+        for p in (m.obj.get("spec") or {}).get("ports") or []:
+            port = p.get("nodePort") if isinstance(p, dict) else None
+            if not isinstance(port, int):
+                continue
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                raise RuntimeError(
+                    f"127.0.0.1:{port} (a NodePort of {spec.path.name}) already answers: another kube-tui cluster "
+                    "seems to be running on this machine. Its NodePorts and pod IPs (127.128.x.y) would collide "
+                    "with this one's; stop it first (`q` in its dashboard, or `kube-tui down`), or attach to it")
+
+
 async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet: bool = False,
                         tied: bool = True) -> Launcher:
     """Start the control plane and every node of the cluster file, then apply its manifests. `tied`: the
     processes end with this one even if it is killed (not for a cluster to keep running after it)."""
     from tui.commands.apply import apply_all
+
+    check_no_other_cluster(spec)
 
     launcher = Launcher(spec, data_dir, config.home() / "logs", tied=tied)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
