@@ -55,6 +55,21 @@ async def _libzmq(*ours: zmtp_server.Router | zmtp_server.XPub | zmtp.Subscriber
         await _close(*ours)
 
 
+@contextlib.asynccontextmanager
+async def _raw_peer(endpoint: zmtp_server.Router | zmtp_server.XPub, *, start: bool = False) -> AsyncIterator[_Raw]:
+    """A hand-speaking TCP peer connected to `endpoint` (started first if asked); at the end both are closed."""
+    raw = None
+    try:
+        if start:
+            await endpoint.start()
+        raw = await _Raw.connect(endpoint.address)
+        yield raw
+    finally:
+        if raw is not None:
+            await raw.close()
+        await _close(endpoint)
+
+
 def _zsocket(ctx: zmq.Context, kind: int, address: str, **options: int | bytes) -> zmq.Socket:
     """A libzmq socket connected to `address`, options set first."""
     sock = ctx.socket(kind)
@@ -447,10 +462,7 @@ async def test_zmtp_3_1_subscribe_and_cancel_commands_work_like_subscription_mes
     """SUBSCRIBE/CANCEL commands (ZMTP 3.1) from a raw SUB peer; other messages from it are ignored."""
     subs = _Subs()
     xpub = zmtp_server.XPub(ANY, subs, name="test")
-    raw = None
-    try:
-        await xpub.start()
-        raw = await _Raw.connect(xpub.address)
+    async with _raw_peer(xpub, start=True) as raw:
         ready = await raw.handshake(READY_SUB)
         assert zmtp.parse_properties(ready[6:]) == {b"socket-type": b"XPUB"}
         raw.write(zmtp.command(b"SUBSCRIBE", b"t") + zmtp.frame(b"junk") + zmtp.message([b"\x01multi", b"part"]))
@@ -461,10 +473,6 @@ async def test_zmtp_3_1_subscribe_and_cancel_commands_work_like_subscription_mes
         await wait_for(lambda: len(subs.calls) == 2, timeout=5, what="the CANCEL command")
         assert subs.calls == [(None, b"t", True), (None, b"t", False)]
         assert xpub.send([b"t1", b"y"]) == 0 and xpub.errors == 0
-    finally:
-        if raw is not None:
-            await raw.close()
-        await _close(xpub)
 
 
 # -- PLAIN ---------------------------------------------------------------------------------------------
@@ -665,9 +673,7 @@ async def test_a_peer_that_never_finishes_the_handshake_is_dropped_after_the_tim
     """Half a greeting and then silence: dropped after HANDSHAKE_TIMEOUT with 'no handshake', counted."""
     monkeypatch.setattr(zmtp, "HANDSHAKE_TIMEOUT", 0.2)
     router, _ = await _echo_router()
-    raw = None
-    try:
-        raw = await _Raw.connect(router.address)
+    async with _raw_peer(router) as raw:
         started = time.monotonic()
         raw.write(NULL[:20])
         assert await raw.dropped()
@@ -675,18 +681,12 @@ async def test_a_peer_that_never_finishes_the_handshake_is_dropped_after_the_tim
         await wait_for(lambda: router.errors == 1, timeout=5, what="the error to be counted")
         assert "no handshake within 0.2s" in (router.last_error or "")
         await _round_trip(router.address)
-    finally:
-        if raw is not None:
-            await raw.close()
-        await _close(router)
 
 
 async def test_ping_after_the_handshake_gets_a_pong_with_its_context() -> None:
     """ZMTP 3.1 heartbeat: PING (TTL, context) is answered with PONG carrying the context; the session goes on."""
     router, got = await _echo_router()
-    raw = None
-    try:
-        raw = await _Raw.connect(router.address)
+    async with _raw_peer(router) as raw:
         await raw.handshake(READY_DEALER)
         raw.write(zmtp.command(b"PING", b"\x00\x64" + b"ctx-42"))
         assert await raw.frame() == (0x04, b"\x04PONG" + b"ctx-42")
@@ -695,10 +695,6 @@ async def test_ping_after_the_handshake_gets_a_pong_with_its_context() -> None:
         raw.write(zmtp.command(b"UNKNOWN", b"ignored") + zmtp.frame(b"after the ping"))
         assert await raw.message() == [b"after the ping"]
         assert [f[1:] for f in got] == [[b"after the ping"]] and router.errors == 0
-    finally:
-        if raw is not None:
-            await raw.close()
-        await _close(router)
 
 
 # -- back-pressure ---------------------------------------------------------------------------------------
@@ -756,10 +752,7 @@ async def test_router_send_drops_an_answer_for_a_dealer_that_does_not_read() -> 
     """Router.send() returns False (counted in `dropped`) once more than max_buffer bytes wait for a peer."""
     got: list[list[bytes]] = []
     router = zmtp_server.Router(ANY, got.append, max_buffer=64 * 1024, name="test")
-    raw = None
-    try:
-        await router.start()
-        raw = await _Raw.connect(router.address)
+    async with _raw_peer(router, start=True) as raw:
         await raw.handshake(READY_DEALER)
         raw.writer.transport.pause_reading()  # reads no more from here on
         raw.write(zmtp.frame(b"request"))
@@ -770,10 +763,6 @@ async def test_router_send_drops_an_answer_for_a_dealer_that_does_not_read() -> 
         assert results[0] is True and results[-1] is False
         assert router.dropped == results.count(False) > 0
         assert router.errors == 0 and len(router.peers) == 1
-    finally:
-        if raw is not None:
-            await raw.close()
-        await _close(router)
 
 
 # -- pause_reading / resume_reading ----------------------------------------------------------------------
@@ -828,10 +817,7 @@ async def test_pause_reading_from_on_message_stops_at_that_message() -> None:
         router.pause_reading()
 
     router = zmtp_server.Router(ANY, on_message, name="test")
-    raw = None
-    try:
-        await router.start()
-        raw = await _Raw.connect(router.address)
+    async with _raw_peer(router, start=True) as raw:
         await raw.handshake(READY_DEALER)
         raw.write(b"".join(zmtp.frame(b"req-%d" % i) for i in range(10)))  # one write: most likely one read
         await wait_for(lambda: got, timeout=5, what="the first request")
@@ -841,10 +827,6 @@ async def test_pause_reading_from_on_message_stops_at_that_message() -> None:
         assert [f[1] for f in got] == [b"req-0"], "requests were handed up after pause_reading()"
         router.resume_reading()  # each message pauses again: one per resume
         await wait_for(lambda: len(got) == 2, timeout=5, what="the next request after a resume")
-    finally:
-        if raw is not None:
-            await raw.close()
-        await _close(router)
 
 
 async def test_a_connection_accepted_while_paused_is_held_too() -> None:
@@ -883,10 +865,7 @@ async def test_a_pause_longer_than_the_handshake_timeout_does_not_drop_a_healthy
     monkeypatch.setattr(zmtp, "HANDSHAKE_TIMEOUT", 0.2)
     got: list[list[bytes]] = []
     router = zmtp_server.Router(ANY, got.append, name="test")
-    raw = None
-    try:
-        await router.start()
-        raw = await _Raw.connect(router.address)
+    async with _raw_peer(router, start=True) as raw:
         raw.write(NULL)
         assert await raw.read_exactly(64) == NULL  # the server is reading (on either loop) and has greeted us
         router.pause_reading()
@@ -896,10 +875,6 @@ async def test_a_pause_longer_than_the_handshake_timeout_does_not_drop_a_healthy
         router.resume_reading()
         await wait_for(lambda: got, timeout=5, what="the request after the resume")
         assert router.handshakes == 1 and router.errors == 0
-    finally:
-        if raw is not None:
-            await raw.close()
-        await _close(router)
 
 
 # -- addresses -------------------------------------------------------------------------------------------
