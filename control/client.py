@@ -354,11 +354,42 @@ class Client:
 
     async def exec(self, name: str, command: list[str], namespace: str = "default", *, container: str | None = None,
                    timeout: float = 60.0) -> dict:  # noqa: ASYNC109 - the command's own limit, on the node
-        """Run a command in a pod's container (not interactive): {exitCode, output}."""
+        """Run a command in a pod's container to completion: {exitCode, output} (the output capped at 1 MiB)."""
         body: dict[str, Any] = {"name": name, "namespace": namespace, "command": list(command), "timeout": timeout}
         if container:
             body["container"] = container
         return await self.request("exec", body, timeout=timeout + 10.0)  # type: ignore[no-any-return]
+
+    async def exec_open(self, name: str, command: list[str], namespace: str = "default", *,
+                        container: str | None = None, stdin: bool = False, tty: bool = False,
+                        size: tuple[int, int] | None = None) -> dict:
+        """Start a command for an interactive exec (kubectl exec -i/-t): {session}; or {exitCode, output}
+        when it could not start. Stream it with exec_stream."""
+        body: dict[str, Any] = {"name": name, "namespace": namespace, "command": list(command), "stream": True,
+                                "stdin": stdin, "tty": tty}
+        if container:
+            body["container"] = container
+        if size:
+            body["rows"], body["cols"] = size
+        return await self.request("exec", body)  # type: ignore[no-any-return]
+
+    async def exec_stream(self, name: str, session: str, namespace: str = "default", *, input: bytes = b"",
+                          eof: bool = False, resize: tuple[int, int] | None = None, read: bool = False,
+                          wait: float = 0.0, close: bool = False) -> dict:
+        """One request of an exec session: send input, end it, resize, close; with `read`, wait up to `wait`
+        seconds for output. {output, exitCode}: exitCode is None until the command exited and was read out."""
+        body: dict[str, Any] = {"name": name, "namespace": namespace, "session": session}
+        if input:
+            body["input"] = input
+        if eof:
+            body["eof"] = True
+        if resize:
+            body["resize"] = list(resize)
+        if read:
+            body["read"], body["wait"] = True, wait
+        if close:
+            body["close"] = True
+        return await self.request("exec", body, timeout=wait + 10.0)  # type: ignore[no-any-return]
 
     async def bind(self, namespace: str, name: str, node: str, annotations: dict[str, str] | None = None) -> dict:
         body: dict[str, Any] = {"namespace": namespace, "name": name, "node": node}

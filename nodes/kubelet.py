@@ -21,6 +21,7 @@ import zmq
 import zmq.asyncio
 
 from control import errors, wire
+from control.api import remotecommand as remotecommand_api
 from control.apiserver.kubelet_proxy import ProofChecker
 from control.client import Client
 from control.controllers.events import NORMAL, WARNING, EventRecorder
@@ -28,10 +29,11 @@ from control.errors import ApiError
 from control.informer import Informer
 from control.timings import Timings
 from control.workqueue import WorkQueue, run_workers
+from nodes import remotecommand
 from nodes.containerlogs import LogsError
 from nodes.nodestatus import NodeStatus
 from nodes.podworker import PodWorker
-from nodes.runtime.base import Runtime
+from nodes.runtime.base import RunContainerError, Runtime
 
 log = logging.getLogger("kube_tui.kubelet")
 
@@ -298,6 +300,7 @@ class Kubelet:
         self.shutting_down = False
         self._last_usage: dict[str, list[int]] = {}
         self._shared_logs_root = shared_logs_root
+        self.exec_sessions = remotecommand.Sessions()
 
     @property
     def name(self) -> str:
@@ -460,6 +463,7 @@ class Kubelet:
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.exec_sessions.close_all()
 
     # -- logs, exec and usage ----------------------------------------------------------------------
     def _worker_of(self, body: dict) -> PodWorker:
@@ -490,11 +494,24 @@ class Kubelet:
         return {"text": text, "offset": len(data)}
 
     async def exec(self, body: dict) -> dict:
-        """The kubelet's exec, not interactive: {exitCode, output} of a command run in a pod's container."""
+        """The kubelet's exec: {exitCode, output} of a command run to completion in a pod's container; or,
+        with stdin or tty, a session streamed by later requests (nodes/remotecommand.py)."""
+        if "session" in body:
+            return await self.exec_sessions.stream(body)
         worker = self._worker_of(body)
-        command = body.get("command")
-        if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
-            raise errors.bad_request("exec: 'command' must be a non-empty list of strings")
+        if remotecommand_api.is_session(body):
+            command, stdin, tty, size = remotecommand_api.check_open(body)
+            if self.exec_sessions.full():
+                raise errors.ApiError(429, "TooManyRequests", f"exec: {remotecommand.MAX_SESSIONS} exec sessions are "
+                                      f"open on node {self.name}; end one first")
+            try:
+                proc = await worker.open_exec(body.get("container") or None, command, stdin=stdin, tty=tty, size=size)
+            except LogsError as e:
+                raise errors.bad_request(str(e)) from None
+            except RunContainerError as e:
+                return {"exitCode": 126, "output": e.message}  # as a command that cannot start does below
+            return {"session": self.exec_sessions.open(proc).id}
+        command = remotecommand_api.check_command(body)
         timeout = body.get("timeout", EXEC_TIMEOUT)
         if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= EXEC_TIMEOUT_MAX:
             raise errors.bad_request(f"exec: 'timeout' must be a number of seconds in (0, {EXEC_TIMEOUT_MAX}]")

@@ -446,11 +446,9 @@ class PodWorker:
         return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
                          tail=tail)
 
-    async def exec(self, container: str | None, command: list[str], timeout: float,  # noqa: ASYNC109 - the command's own limit
-                   max_output: int) -> tuple[int, str]:
-        """`kubectl exec` (not interactive): run `command` in a running container (the first one unless
-        named), with its env and working dir; (exit code, output). LogsError, worded like the kubelet's,
-        for a container that is not there or not running."""
+    def _exec_target(self, container: str | None) -> ContainerHandle:
+        """The handle of the running container an exec names (the first one unless named); LogsError,
+        worded like the kubelet, for a container that is not there or not running."""
         names = [c.spec.get("name") for c in self._containers]
         chosen = next((c for c in self._containers if c.spec.get("name") == container), None) if container else \
             (self._containers[0] if self._containers else None)
@@ -461,7 +459,22 @@ class PodWorker:
         if handle is None or handle.exit_code is not None or self._terminating:
             raise LogsError(f'unable to upgrade connection: container not found ("{chosen.spec.get("name")}")'
                             + ("" if len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
-        return await self.runtime.exec(handle, list(command), timeout, max_output=max_output)
+        return handle
+
+    async def exec(self, container: str | None, command: list[str], timeout: float,  # noqa: ASYNC109 - the command's own limit
+                   max_output: int) -> tuple[int, str]:
+        """`kubectl exec` run to completion: `command` in a running container, with its env and working
+        dir; (exit code, output)."""
+        return await self.runtime.exec(self._exec_target(container), list(command), timeout, max_output=max_output)
+
+    async def open_exec(self, container: str | None, command: list[str], *, stdin: bool, tty: bool,
+                        size: tuple[int, int] | None) -> Any:
+        """`kubectl exec -i/-t`: the command started for a session (see nodes/remotecommand.py)."""
+        handle = self._exec_target(container)
+        open_exec = getattr(self.runtime, "open_exec", None)
+        if open_exec is None:
+            raise LogsError("exec: this node runs simulated containers: there is no process to run a command in")
+        return await open_exec(handle, list(command), stdin=stdin, tty=tty, size=size)
 
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""

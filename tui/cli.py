@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("describe", "show an object in detail, with its events"),
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
-    "exec": ("exec", "run a command in a container (not interactive)"),
+    "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),
     "top": ("top", "CPU and memory in use by nodes or pods"),
     "scale": ("scale", "set the replicas of a deployment or replica set"),
     "rollout": ("rollout", "rollout status | history | undo of a deployment"),

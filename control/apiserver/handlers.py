@@ -13,7 +13,7 @@ from typing import Any
 import msgpack
 
 from control import errors
-from control.api import kinds, meta
+from control.api import kinds, meta, remotecommand
 from control.api.defaults import apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
@@ -631,13 +631,17 @@ class Api:
         return 200, await self.logs_proxy(node_obj, body)
 
     async def exec(self, body: dict, user: str) -> tuple[int, Any]:
-        """kubectl exec, not interactive: the pod's kubelet runs the command; {exitCode, output}."""
-        command = require(body, "command", list, verb="exec")
-        if not command or not all(isinstance(a, str) for a in command):
-            raise errors.bad_request("exec: field 'command' must be a non-empty list of strings")
-        timeout = body.get("timeout", 60)
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 600:
-            raise errors.bad_request("exec: field 'timeout' must be a number of seconds in (0, 600]")
+        """kubectl exec, proxied to the pod's kubelet: a command run to completion ({exitCode, output}), or
+        with stdin or tty a session that later requests stream (control/api/remotecommand.py)."""
+        if "session" in body:
+            remotecommand.check_stream(body)
+        elif remotecommand.is_session(body):
+            remotecommand.check_open(body)
+        else:
+            remotecommand.check_command(body)
+            timeout = body.get("timeout", 60)
+            if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 600:
+                raise errors.bad_request("exec: field 'timeout' must be a number of seconds in (0, 600]")
         node_obj = self._node_of_pod(body, "exec")
         if self.exec_proxy is None:
             raise errors.unavailable("exec: this API server cannot reach kubelets")

@@ -14,6 +14,7 @@ import zmq
 import zmq.asyncio
 
 from control import errors, wire
+from control.api import remotecommand
 
 KUBELET_ENDPOINT = "kube-tui.io/kubelet-endpoint"  # Node annotation the kubelet sets to its address
 PROOF_PREFIX = "proof."
@@ -78,8 +79,9 @@ class KubeletProxy:
         return await self.call(node, "logs", body, self.timeout)
 
     async def exec(self, node: dict, body: dict) -> dict:
-        """The command's own time limit, and a little more for the answer to come back."""
-        return await self.call(node, "exec", body, float(body.get("timeout") or 60.0) + 5.0)
+        """The command's own time limit (or a session request's wait), and a little more for the answer."""
+        limit = float(body.get("wait") or 0.0) if remotecommand.is_session(body) else float(body.get("timeout") or 60.0)
+        return await self.call(node, "exec", body, limit + 5.0)
 
     async def call(self, node: dict, verb: str, body: dict, timeout: float) -> dict:  # noqa: ASYNC109 - per verb
         addr = ((node.get("metadata") or {}).get("annotations") or {}).get(KUBELET_ENDPOINT)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
+import struct
 import subprocess
 import sys
+import termios
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +66,48 @@ class _Shim:
             self.lifeline = -1
 
 
+def _set_window(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+@dataclass(eq=False)
+class ExecProcess:
+    """An interactive exec's process: `input` (None without stdin) and `output` are the node's ends, the
+    same pty master (two fds) with a tty; `exited` resolves to the exit code."""
+
+    shim: _Shim
+    input: int | None
+    output: int
+    tty: bool
+
+    @property
+    def exited(self) -> asyncio.Future[int]:
+        return self.shim.exited
+
+    def kill(self) -> None:
+        self.shim.send(b"K")
+
+    def resize(self, rows: int, cols: int) -> None:
+        """The terminal's new size: the kernel sends SIGWINCH to the command's foreground process group."""
+        if self.tty and self.output >= 0:
+            with contextlib.suppress(OSError):
+                _set_window(self.output, rows, cols)
+
+    def close_input(self) -> None:
+        """End of input: the write end of a pipe is closed (a tty has no such end: ^D is the user's)."""
+        if self.input is not None and not self.tty:
+            with contextlib.suppress(OSError):
+                os.close(self.input)
+            self.input = None
+
+    def close(self) -> None:
+        for fd in (self.input, self.output):
+            if fd is not None and fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.input, self.output = None, -1
+
+
 class ProcessRuntime:
     """Runs containers as host processes; see the Runtime protocol in base.py."""
 
@@ -78,16 +123,17 @@ class ProcessRuntime:
 
     # -- spawning ------------------------------------------------------------------------------
     def _spawn(self, argv: list[str], env: dict[str, str], cwd: str | None, log_path: Path | None,
-               stdout: int | None) -> tuple[_Shim, int]:
-        """Start a shim; returns it and the read end of its report pipe."""
+               stdout: int | None, stdin: int | None = None, tty: bool = False) -> tuple[_Shim, int]:
+        """Start a shim; returns it and the read end of its report pipe. With `stdin` (an fd) the command
+        reads it (flag "i"); with `tty` that fd is a pty's slave and becomes its terminal (flag "t")."""
         lifeline_r, lifeline_w = os.pipe()
         report_r, report_w = os.pipe()
-        flags = "u" if "LC_CTYPE" not in env else "-"
+        flags = ("u" if "LC_CTYPE" not in env else "") + ("i" if stdin is not None else "") + ("t" if tty else "")
         cmd = [sys.executable, "-I", "-S", str(SHIM), str(lifeline_r), str(report_w),
-               str(log_path) if log_path is not None else "-", str(self.log_max_bytes), cwd or "-", flags,
+               str(log_path) if log_path is not None else "-", str(self.log_max_bytes), cwd or "-", flags or "-",
                "--", *argv]
         try:
-            popen = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
+            popen = subprocess.Popen(cmd, env=env, cwd="/", stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                      stdout=stdout if stdout is not None else subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, pass_fds=(lifeline_r, report_w),
                                      start_new_session=True)
@@ -216,6 +262,52 @@ class ProcessRuntime:
 
     def logs(self, handle: ContainerHandle) -> str:
         return read_log(handle.config.log_path)
+
+    async def open_exec(self, handle: ContainerHandle, command: list[str], *, stdin: bool, tty: bool,
+                        size: tuple[int, int] | None = None) -> ExecProcess:
+        """Start `command` in the container's environment for an interactive exec (kubectl exec -i/-t):
+        its input and output are the returned ExecProcess's fds, a pty's master with `tty`. Like an exec
+        in a real container, it dies with the container. RunContainerError if it cannot start."""
+        if not command:
+            raise RunContainerError("exec: no command given")
+        child_in = child_out = ours_in = ours_out = -1
+        try:
+            if tty:
+                ours_out, child_out = os.openpty()
+                if size:
+                    _set_window(ours_out, *size)
+                ours_in, child_in = os.dup(ours_out), child_out
+            else:
+                ours_out, child_out = os.pipe()
+                if stdin:
+                    child_in, ours_in = os.pipe()
+            shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir, None,
+                                         child_out, child_in if child_in >= 0 else None, tty)
+        except OSError as e:
+            for fd in (ours_in, ours_out):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            raise RunContainerError(f"{EXEC_ERROR_PREFIX}{e}: unknown") from e
+        finally:
+            for fd in {child_in, child_out} - {-1}:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        proc = ExecProcess(shim, ours_in if ours_in >= 0 else None, ours_out, tty)
+        try:
+            report = await self._read_report(shim, report_r)
+        except BaseException:
+            proc.kill()
+            proc.close()
+            raise
+        if not report.startswith("OK "):
+            proc.close()
+            await shim.exited
+            detail = report[4:] if report.startswith("ERR ") else "shim exited unexpectedly"
+            raise RunContainerError(EXEC_ERROR_PREFIX + detail.removeprefix("error during container init: ") + ": unknown")
+        container: _Shim = handle.private
+        container.exited.add_done_callback(lambda _: proc.kill())
+        return proc
 
     def usage(self, handle: ContainerHandle) -> tuple[int, int]:
         if handle.pid is None or handle.exit_code is not None:

@@ -7,6 +7,9 @@ Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_
 - LIFELINE: fd of a pipe whose only writer is the node. b"T" = SIGTERM the container's main process,
   b"K" = SIGKILL the whole tree, EOF = the node is gone (even by kill -9): SIGKILL the whole tree.
 - REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>".
+- FLAGS: "u" drop LC_CTYPE (see main); "i" the command reads the shim's stdin (kubectl exec -i)
+  instead of /dev/null; "t" that stdin is a pty's slave, made the command's controlling terminal
+  (kubectl exec -t), so ^C, job control and window sizes work as in a terminal.
 - LOG: file receiving the container's stdout+stderr, capped at LOG_MAX bytes (rotated once), or "-"
   to let the container share the shim's stdout (exec probes read it through a pipe).
 - The shim is a child subreaper, so processes that daemonize away from the container's process
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import select
 import signal
 import subprocess
 import sys
+import termios
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -36,6 +41,12 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def _die_with_parent() -> None:
     # Runs in the forked child before exec; the shim is single-threaded, so this is safe.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _die_with_parent_on_tty() -> None:
+    # After setsid (Popen's start_new_session): fd 0, the pty's slave, becomes the controlling terminal.
+    _die_with_parent()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _exec_error(argv0: str, err: OSError) -> str:
@@ -241,9 +252,10 @@ def main(argv: list[str]) -> int:
             return fail(f"failed to open log file {log_path}: {e.strerror}")
         logr, logw = os.pipe()
     try:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=logw, stderr=subprocess.STDOUT,
-                                cwd=None if cwd == "-" else cwd, start_new_session=True,
-                                preexec_fn=_die_with_parent, close_fds=True)
+        proc = subprocess.Popen(command, stdin=None if "i" in flags else subprocess.DEVNULL, stdout=logw,
+                                stderr=subprocess.STDOUT, cwd=None if cwd == "-" else cwd, start_new_session=True,
+                                preexec_fn=_die_with_parent_on_tty if "t" in flags else _die_with_parent,
+                                close_fds=True)
     except OSError as e:
         return fail("error during container init: " + _exec_error(command[0], e))
     finally:

@@ -3,9 +3,16 @@ deletion, image pull errors, graceful shutdown, kill -9, and a control plane res
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import fcntl
 import json
+import os
 import signal
+import struct
+import sys
+import termios
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,7 +29,7 @@ from control.plane import ControlPlane
 from nodes.node import Node, NodeOptions
 from nodes.nodestatus import NodeConfig
 from tests.conftest import FAST
-from tests.helpers import Proc, wait_for
+from tests.helpers import Proc, kube_tui_env, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -175,6 +182,87 @@ async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client,
     out = await client.exec("web", ["sh", "-c", "head -c 1200000 /dev/zero | tr '\\0' x"])
     assert out["exitCode"] == 0 and out["output"].startswith("x" * 1000)
     assert out["output"].endswith("[kube-tui: the output was cut at 1024 KiB]\n")
+
+
+async def _cli(plane: ControlPlane, home: Path, args: list[str], **io: Any) -> asyncio.subprocess.Process:
+    """`kube-tui ARGS` against the plane, as its admin, without blocking the loop the plane runs on."""
+    assert plane.server is not None and plane.credentials is not None
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", args[0], "--server", plane.server.address, "--token", plane.credentials.admin,
+        *args[1:], env=kube_tui_env(home), **io)
+
+
+async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client, node: Node, plane: ControlPlane,
+                                                                  tmp_path: Path) -> None:
+    await client.create(pod("shell", "exec sleep 300"))
+    await wait_for(phase_is(client, "shell", "Running"), 10, what="shell Running")
+    # Through the API server: a session, its input, its output as it comes, its exit code once read out.
+    opened = await client.exec_open("shell", ["sh", "-c", "read -r a; echo \"got $a\"; cat; exit 5"], stdin=True)
+    sid = opened["session"]
+    await client.exec_stream("shell", sid, input=b"one\n")
+    out = await client.exec_stream("shell", sid, read=True, wait=5)
+    assert out == {"output": b"got one\n", "exitCode": None}
+    await client.exec_stream("shell", sid, input=b"two", eof=True)
+    got, code = b"", None
+    while code is None:
+        r = await client.exec_stream("shell", sid, read=True, wait=5)
+        got, code = got + r["output"], r["exitCode"]
+    assert (got, code) == (b"two", 5)
+    with pytest.raises(ApiError) as e:
+        await client.exec_stream("shell", sid, read=True)
+    assert e.value.code == 404 and f'exec session "{sid}" not found' in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.request("exec", {"name": "shell", "session": sid, "input": "not bytes"})
+    assert e.value.code == 400 and "field 'input' must be bytes" in e.value.message
+
+    # kube-tui exec -i, stdin from a pipe: everything reaches the command, its code becomes ours.
+    proc = await _cli(plane, tmp_path, ["exec", "-i", "shell", "--", "sh", "-c", "wc -c; exit 3"],
+                      stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(proc.communicate(b"x" * 200_000), 30)
+    assert (stdout.strip(), proc.returncode) == (b"200000", 3)
+    assert b"command terminated with exit code 3" in stderr
+
+    # Output as it comes; ^C (SIGINT) without a terminal ends the exec and kills the command on the node.
+    proc = await _cli(plane, tmp_path, ["exec", "shell", "--", "sh", "-c", "echo started; exec sleep 302"],
+                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    assert await asyncio.wait_for(proc.stdout.readline(), 15) == b"started\n"  # while the command still runs
+    await wait_for(lambda: any(p.cmdline() == ["sleep", "302"] for p in marked("302")), 10, what="sleep to run")
+    proc.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(proc.wait(), 15) == 130
+    await wait_for(lambda: not any(p.cmdline() == ["sleep", "302"] for p in marked("302")), 10,
+                   what="the interrupted command to be killed")
+
+    # kube-tui exec -it from a terminal: a shell on a pty of its own, ^C and exit as in kubectl exec -it.
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    proc = await _cli(plane, tmp_path, ["exec", "-it", "shell", "--", "sh"], stdin=slave, stdout=slave, stderr=slave,
+                      start_new_session=True)
+    os.close(slave)
+    seen = bytearray()
+
+    async def screen_shows(text: bytes) -> bool:
+        with contextlib.suppress(BlockingIOError, OSError):
+            seen.extend(os.read(master, 65536))
+        return text in seen
+
+    os.set_blocking(master, False)
+    try:
+        await wait_for(lambda: screen_shows(b"# ") or screen_shows(b"$ "), 15, what="the shell's prompt")
+        os.write(master, b"tty; stty size; sleep 301\r")
+        await wait_for(lambda: screen_shows(b"33 111"), 15, what="the shell's answer")
+        assert b"/dev/pts/" in seen
+        await wait_for(lambda: any(p.cmdline() == ["sleep", "301"] for p in marked("301")), 10, what="sleep in the shell")
+        os.write(master, b"\x03")  # ^C: the remote terminal interrupts sleep, the shell goes on
+        os.write(master, b"echo $((6*7)); exit 4\r")
+        await wait_for(lambda: screen_shows(b"42"), 15, what="the shell after ^C")
+        assert await asyncio.wait_for(proc.wait(), 15) == 4
+        await wait_for(lambda: screen_shows(b"command terminated with exit code 4"), 5, what="kubectl's last line")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        os.close(master)
 
 
 async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:

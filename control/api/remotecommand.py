@@ -1,0 +1,70 @@
+"""The fields of an exec request (the pods/exec subresource), checked alike by the API server and the kubelet.
+
+Three forms of the one `exec` verb (see nodes/remotecommand.py for the kubelet's side):
+- run to completion: {name, namespace, container?, command, timeout?} -> {exitCode, output};
+- open a session (kubectl exec, output streamed as it comes): {..., command, stream: true, stdin?, tty?,
+  rows?, cols?} -> {session}; stdin (-i) lets the command read input, tty (-t) gives it a pty;
+- stream an open session: {name, namespace, session, input?, eof?, resize?, read?, wait?, close?}
+  -> {output, exitCode}; exitCode stays None until the command exited and its output was all read.
+"""
+
+from __future__ import annotations
+
+from control import errors
+
+INPUT_MAX = 64 * 1024  # bytes of input one request may carry
+WAIT_MAX = 5.0  # seconds one request may wait for output
+SIZE_MAX = 10_000  # rows or columns of a terminal
+
+
+def is_session(body: dict) -> bool:
+    """An exec that opens or streams a session, not one run to completion."""
+    return "session" in body or any(body.get(f) not in (None, False) for f in ("stream", "stdin", "tty"))
+
+
+def _flag(body: dict, field: str) -> None:
+    if not isinstance(body.get(field, False), bool):
+        raise errors.bad_request(f"exec: field '{field}' must be true or false")
+
+
+def _size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= SIZE_MAX
+
+
+def check_command(body: dict) -> list[str]:
+    command = body.get("command")
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        raise errors.bad_request("exec: field 'command' must be a non-empty list of strings "
+                                 "(kube-tui exec POD -- COMMAND [ARGS...])")
+    return command
+
+
+def check_open(body: dict) -> tuple[list[str], bool, bool, tuple[int, int] | None]:
+    """(command, stdin, tty, (rows, cols) or None) of a request that opens a session."""
+    command = check_command(body)
+    for field in ("stream", "stdin", "tty"):
+        _flag(body, field)
+    rows, cols = body.get("rows"), body.get("cols")
+    if (rows is None) != (cols is None) or (rows is not None and not (_size(rows) and _size(cols))):
+        raise errors.bad_request(f"exec: fields 'rows' and 'cols' must both be given, as whole numbers in [1, {SIZE_MAX}]")
+    return command, bool(body.get("stdin")), bool(body.get("tty")), (rows, cols) if rows is not None else None
+
+
+def check_stream(body: dict) -> None:
+    """A request of an open session; BadRequest naming the field that is wrong."""
+    sid = body.get("session")
+    if not isinstance(sid, str) or not 0 < len(sid) <= 64:
+        raise errors.bad_request("exec: field 'session' must be the id an exec with stdin or tty answered with")
+    data = body.get("input", b"")
+    if not isinstance(data, bytes):
+        raise errors.bad_request("exec: field 'input' must be bytes")
+    if len(data) > INPUT_MAX:
+        raise errors.bad_request(f"exec: field 'input' carries {len(data)} bytes; send at most {INPUT_MAX} per request")
+    for field in ("eof", "read", "close"):
+        _flag(body, field)
+    resize = body.get("resize")
+    if resize is not None and not (isinstance(resize, list) and len(resize) == 2 and all(map(_size, resize))):
+        raise errors.bad_request(f"exec: field 'resize' must be [rows, cols], whole numbers in [1, {SIZE_MAX}]")
+    wait = body.get("wait", 0)
+    if not isinstance(wait, int | float) or isinstance(wait, bool) or not 0 <= wait <= WAIT_MAX:
+        raise errors.bad_request(f"exec: field 'wait' must be a number of seconds in [0, {WAIT_MAX:g}]")
