@@ -402,6 +402,16 @@ class Client:
             "range", {"key": key, "prefix": prefix, "revision": revision, "keys_only": keys_only, "topic": topic}
         )
 
+    async def _get_or_none(self, kind: str, name: Any, namespace: str | None) -> dict | None:
+        if not isinstance(name, str) or not name:
+            return None  # the create names what is missing (metadata.name: Required value)
+        try:
+            return await self.get(kind, name, namespace)  # type: ignore[no-any-return]
+        except ApiError as e:
+            if e.code == 404:
+                return None
+            raise
+
     async def create_or_update(self, obj: dict) -> tuple[str, dict]:
         """kubectl apply (client-side): create the object, or patch the live one with the three-way merge
         of the manifest applied last time (kept in the last-applied-configuration annotation, as kubectl
@@ -412,13 +422,18 @@ class Client:
         md = obj.get("metadata") or {}
         ns = md.get("namespace") or "default" if info.namespaced else None
         modified = with_last_applied(obj)
-        try:
-            return "created", await self.create(modified)
-        except ApiError as e:
-            if e.code != 409 or e.reason != "AlreadyExists":
-                raise
+        # Like kubectl: read first, create only what is not there. A create of what exists is not always
+        # AlreadyExists: a Service's explicit nodePort is checked first ("provided port is already allocated").
+        cur = await self._get_or_none(info.kind, md.get("name"), ns)
+        if cur is None:
+            try:
+                return "created", await self.create(modified)
+            except ApiError as e:
+                if e.code != 409 or e.reason != "AlreadyExists":
+                    raise
         for _ in range(5):
-            cur = await self.get(info.kind, md["name"], ns)
+            if cur is None:
+                cur = await self.get(info.kind, md["name"], ns)
             patch = three_way_merge_patch(last_applied(cur), modified, cur)
             if not patch:
                 self.last_warnings = []  # nothing was sent: the create attempt's warnings are not this apply's
@@ -429,6 +444,7 @@ class Client:
                 out = await self.patch(info.kind, md["name"], patch, ns)
             except ApiError as e:
                 if e.reason == "Conflict":
+                    cur = None
                     continue
                 raise
             if last_applied(cur) is None:  # kubectl's words: nothing the old manifest set could be deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 
@@ -205,6 +206,22 @@ async def test_apply_is_kubectls_three_way_merge(client: Client) -> None:
     assert result == "configured" and out["metadata"]["labels"] == {"app": "web", "extra": "kept"}
     assert "pods/b is missing the kubectl.kubernetes.io/last-applied-configuration annotation" in client.last_warnings[0]
     assert json.loads(out["metadata"]["annotations"][LAST_APPLIED]) == pod("b", app="web")
+
+
+async def test_apply_again_of_a_service_with_its_own_node_port_is_unchanged(client: Client) -> None:
+    """Applied again (a restarted dashboard re-applies demo.yaml), a Service that names its nodePort is
+    unchanged: apply reads first, as kubectl does, because a create of it would be refused before its
+    name is even looked at ("provided port is already allocated", as Kubernetes says)."""
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "nodePort": 30123}]}}
+    assert (await client.create_or_update(copy.deepcopy(svc)))[0] == "created"
+    with pytest.raises(ApiError) as e:
+        await client.create(copy.deepcopy(svc))
+    assert e.value.code == 422 and "30123: provided port is already allocated" in e.value.message
+    assert (await client.create_or_update(copy.deepcopy(svc)))[0] == "unchanged"
+    svc["spec"]["ports"][0]["nodePort"] = 30124
+    result, out = await client.create_or_update(copy.deepcopy(svc))
+    assert result == "configured" and out["spec"]["ports"][0]["nodePort"] == 30124
 
 
 async def test_field_selector_and_raw_range(client: Client) -> None:
