@@ -6,11 +6,15 @@ them to the visible view inside one batch_update, so a storm of events costs one
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from textual import events, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header
@@ -61,6 +65,7 @@ class KubeTuiApp(ClusterActions, App[None]):
         Binding("d", "describe", "Describe"),
         Binding("y", "yaml", "YAML"),
         Binding("l", "logs", "Logs"),
+        Binding("e", "exec", "Shell", show=False),
         Binding("s", "scale", "Scale"),
         Binding("ctrl+d", "delete", "Delete"),
         Binding("f", "flow_of", "Flow", show=False),
@@ -323,6 +328,32 @@ class KubeTuiApp(ClusterActions, App[None]):
         if sel is not None:
             md = sel[1]["metadata"]
             self.push_screen(LogsScreen(self.model.client, md.get("namespace") or "default", md["name"]))
+
+    def action_exec(self) -> None:
+        """kubectl exec -it POD -- sh: the dashboard steps aside for a shell in the selected pod's container."""
+        sel = self._selected(("Pod",))
+        if sel is None:
+            return
+        md = sel[1]["metadata"]
+        ns, name = md.get("namespace") or "default", md["name"]
+        client = self.model.client
+        shown = f"kube-tui exec -it {name}{'' if ns == 'default' else f' -n {ns}'} -- sh"
+        env = dict(os.environ, KUBE_TUI_SERVER=client.server)
+        for var, value in (("KUBE_TUI_TOKEN", client.token), ("KUBE_TUI_SERVER_KEY", client.server_key)):
+            if value:
+                env[var] = value  # not on the command line, where `ps` would show the token
+        try:
+            with self.suspend():
+                print(f"$ {shown}    (exit the shell to return to the dashboard)", flush=True)
+                code = subprocess.call([sys.executable, "-m", "tui.cli", "exec", "-it", name, "-n", ns, "--", "sh"],
+                                       env=env)
+                if code:  # an error (the container is not running, say) stays on screen until read
+                    with contextlib.suppress(EOFError, OSError):
+                        input("press Enter to return to the dashboard ")
+        except SuspendNotSupported:
+            self.notify(f"this terminal cannot hand over to a shell: run `{shown}` in another one", severity="warning")
+            return
+        self.notify(f"the shell in pod/{name} ended" + (f" (exit code {code})" if code else ""))
 
     def action_flow_of(self) -> None:
         sel = self._selected()

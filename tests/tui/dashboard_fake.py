@@ -16,6 +16,8 @@ class FakeClient:
     """Records the dashboard's writes; answers logs with a growing text."""
 
     server = "tcp://127.0.0.1:7070"
+    token = "abc.def"
+    server_key = None
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple, dict]] = []

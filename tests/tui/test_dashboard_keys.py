@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import pytest
 from dashboard_fake import FakeClient, FakeLauncher, fake_model, pod
 from helpers import wait_for
 
@@ -100,6 +102,25 @@ async def test_cordon_toggles_the_selected_nodes_unschedulable() -> None:
         client.calls.clear()
         await pilot.press("1", "c")  # a pod is no node: a warning, no patch
         assert not client.calls
+
+
+async def test_e_hands_the_terminal_to_a_shell_in_the_selected_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app()
+    ran: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr("tui.app.subprocess.call", lambda argv, env: ran.append((argv, env)) or 0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "e")  # the test driver cannot suspend: the command to run instead
+        await wait_for(lambda: any("run `kube-tui exec -it big-0 -- sh` in another one" in n.message
+                                   for n in app._notifications), what="the fallback notice")
+        assert not ran
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await pilot.press("e")
+        assert len(ran) == 1
+        argv, env = ran[0]
+        assert argv[-7:] == ["exec", "-it", "big-0", "-n", "default", "--", "sh"] and "abc.def" not in argv
+        assert env["KUBE_TUI_SERVER"] == "tcp://127.0.0.1:7070" and env["KUBE_TUI_TOKEN"] == "abc.def"
+        await pilot.press("2", "e")  # a node is no pod: a warning, no shell
+        assert len(ran) == 1
 
 
 async def test_delete_asks_first() -> None:

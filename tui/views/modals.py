@@ -110,7 +110,7 @@ HELP = """\
   :ns NAME shows one namespace's objects (Enter on a namespace does too), :ns all every namespace
 
 [b]On the selected object[/]
-  d describe (with events)      y YAML           l logs (follows)
+  d describe (with events)      y YAML           l logs (follows)     e shell in the pod (exec -it)
   s scale (deployments, replica sets)            ctrl+d delete (asks first)
   f flow of this object (its timeline, owners included)
 
