@@ -580,12 +580,21 @@ class KubeletServer:
         self.ctx = ctx or zmq.asyncio.Context.instance()
         self.sock: zmq.asyncio.Socket | None = None
         self.address = ""
+        self.public_key: str | None = None  # the endpoint's CURVE key (z85), when bound with curve
         self._task: asyncio.Task[None] | None = None
 
-    def bind(self, address: str) -> str:
+    def bind(self, address: str, *, curve: bool = False) -> str:
+        """Bind and serve. With `curve` (the cluster's API server speaks CURVE) the endpoint is encrypted
+        with a keypair made now: `public_key`, which the node publishes beside its address, is what the API
+        server checks it is talking to. Who may ask is still decided by the request's proof."""
         sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME)
+        if curve:
+            public, secret = zmq.curve_keypair()
+            sock.setsockopt(zmq.CURVE_SERVER, 1)
+            sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
+            self.public_key = public.decode()
         try:
             sock.bind(address)
         except zmq.ZMQError:

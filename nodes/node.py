@@ -12,7 +12,7 @@ from pathlib import Path
 
 from control import config
 from control.aio import signal_handlers, start_unless_stopped
-from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT
+from control.apiserver.kubelet_proxy import KUBELET_KEY
 from control.client import Client
 from control.controllers.events import NORMAL, EventRecorder
 from control.errors import ApiError
@@ -131,8 +131,9 @@ class Node:
         # The kubelet's own endpoint, for the API server's `logs`, on the node's address.
         server = self.server = KubeletServer(lambda body: self._logs(body), key=lambda: client.token,
                                              exec_handler=self._exec)
-        status.kubelet_endpoint = server.bind(f"tcp://{status.node_ip}:*")
-        await status.set_annotations({KUBELET_ENDPOINT: status.kubelet_endpoint})
+        status.kubelet_endpoint = server.bind(f"tcp://{status.node_ip}:*", curve=bool(opts.server_key))
+        status.kubelet_key = server.public_key
+        await status.set_annotations({**status.annotations(), KUBELET_KEY: status.kubelet_key})  # None: none now
         services = Informer(client, "Service")
         pods = Informer(client, "Pod", node_name=cfg.name)
         self._informers = [services, pods]

@@ -23,7 +23,7 @@ import psutil
 from control.api import meta, quantity
 from control.api.meta import USAGE_ANNOTATION
 from control.apiserver.allocator import POD_CIDR
-from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT
+from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT, KUBELET_KEY
 from control.client import Client
 from control.errors import ApiError
 from control.timings import Timings
@@ -161,6 +161,7 @@ class NodeStatus:
         self.pod_cidr: str | None = None
         self.node_ip: str | None = None
         self.kubelet_endpoint: str | None = None
+        self.kubelet_key: str | None = None  # the endpoint's CURVE public key, in a CURVE cluster
         self.shutting_down = False
         self.lease_renewals = 0
         self.lease_failures = 0
@@ -187,6 +188,8 @@ class NodeStatus:
         out = {"node.alpha.kubernetes.io/ttl": "0"}
         if self.kubelet_endpoint:
             out[KUBELET_ENDPOINT] = self.kubelet_endpoint
+        if self.kubelet_key:
+            out[KUBELET_KEY] = self.kubelet_key
         return out
 
     def desired_status(self, current: dict | None) -> dict:

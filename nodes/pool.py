@@ -85,7 +85,7 @@ class Pool:
         if hello.get("user") != "admin":
             raise ApiError(403, "Forbidden", "kube-tui nodes needs the admin credential: it watches every pod "
                                              f"(got {hello.get('user')}); pass --token with the admin token")
-        endpoint = self.server.bind("tcp://127.0.0.1:*")
+        endpoint = self.server.bind("tcp://127.0.0.1:*", curve=bool(self.client.server_key))
         self.pod_informer.add_index(NODE_INDEX, _by_node)
         self.pod_informer.add_handler(self._on_pod, lambda old, new: self._on_pod(new), self._on_pod)
         self.node_informer.add_handler(self._on_node, lambda old, new: self._on_node(new))
@@ -98,7 +98,7 @@ class Pool:
         for name in self.names:
             st = NodeStatus(self.client, replace(self.template, name=name, labels=dict(self.template.labels)),
                             timings=self.opts.timings, simulated=True)
-            st.kubelet_endpoint = endpoint
+            st.kubelet_endpoint, st.kubelet_key = endpoint, self.server.public_key
             existing = self.node_informer.get(None, name)
             cidr = ((existing or {}).get("spec") or {}).get("podCIDR")
             if not cidr:

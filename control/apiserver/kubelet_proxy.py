@@ -17,6 +17,7 @@ from control import errors, wire
 from control.api import remotecommand
 
 KUBELET_ENDPOINT = "kube-tui.io/kubelet-endpoint"  # Node annotation the kubelet sets to its address
+KUBELET_KEY = "kube-tui.io/kubelet-curve-key"  # and to its endpoint's CURVE public key, in a CURVE cluster
 PROOF_PREFIX = "proof."
 
 
@@ -68,10 +69,16 @@ class ProofChecker:
 
 
 class KubeletProxy:
-    def __init__(self, ctx: zmq.asyncio.Context, key: Callable[[str], str], timeout: float = 5.0) -> None:
+    def __init__(self, ctx: zmq.asyncio.Context, key: Callable[[str], str], timeout: float = 5.0, *,
+                 curve: bool = False) -> None:
         self.ctx = ctx
         self.key = key  # node name -> the secret its kubelet checks proofs with
         self.timeout = timeout
+        # A CURVE API server talks to kubelets encrypted only: logs, exec input and output are not sent in
+        # clear to a node that publishes no key. Its own key here is ephemeral: the kubelet authenticates
+        # the request by its proof, not by who encrypts it.
+        self.curve = curve
+        self._keys = zmq.curve_keypair() if curve else None
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
 
@@ -88,10 +95,18 @@ class KubeletProxy:
         name = node["metadata"]["name"]
         if not addr:
             raise errors.unavailable(f'node "{name}" does not publish a kubelet endpoint: is its kubelet running?')
+        server_key = ((node.get("metadata") or {}).get("annotations") or {}).get(KUBELET_KEY)
+        if self.curve and not server_key:
+            raise errors.unavailable(f'node "{name}" publishes no CURVE key for its kubelet endpoint, and this API '
+                                     "server talks to kubelets encrypted only: restart the node with --server-key")
         # A short-lived DEALER per call: logs and execs are rare, and a dead kubelet must not wedge a shared socket.
         sock = self.ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         try:
+            if self._keys is not None:
+                sock.setsockopt(zmq.CURVE_SERVERKEY, str(server_key).encode())
+                sock.setsockopt(zmq.CURVE_PUBLICKEY, self._keys[0])
+                sock.setsockopt(zmq.CURVE_SECRETKEY, self._keys[1])
             sock.connect(addr)
             req_id = next(self._ids)
             body = fresh(body)

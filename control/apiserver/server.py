@@ -104,7 +104,8 @@ class ApiServer:
         self.hub: WatchHub | None = None
         self.api: Api | None = None
         # A joined node's kubelet holds its node credential; a pool of simulated nodes holds the admin's.
-        self.kubelets = KubeletProxy(self.ctx, lambda node: self.credentials.nodes.get(node) or self.credentials.admin)
+        self.kubelets = KubeletProxy(self.ctx, lambda node: self.credentials.nodes.get(node) or self.credentials.admin,
+                                     curve=bool(curve_keys))
         self.stats: Counter[str] = Counter()
         self.request_observers: list[Callable[[str, dict, int, float], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from control.apiserver import authz
+from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT, KUBELET_KEY
 from control.client import Client
 from control.errors import ApiError
 from control.informer import Informer
 from control.plane import ControlPlane
-from nodes.node import NodeOptions, join
+from nodes.node import Node, NodeOptions, join
+from nodes.nodestatus import NodeConfig
 from tests.conftest import FAST
 from tests.helpers import Proc, free_port_pair, run_cli, wait_for
 
@@ -140,6 +142,37 @@ async def test_curve_keys_files_and_encrypted_clients(curve_plane: ControlPlane,
             await node.close()
     finally:
         await admin.close()
+
+
+async def test_in_a_curve_cluster_exec_and_logs_reach_the_kubelet_encrypted(curve_plane: ControlPlane,
+                                                                           tmp_path: Path) -> None:
+    """A node of a CURVE cluster encrypts its kubelet endpoint too, with a key it publishes on its Node."""
+    server, creds = curve_plane.server, curve_plane.credentials
+    assert server is not None and creds is not None
+    node = Node(NodeConfig(name="n1", cpu="2", memory="4Gi", pods=10),
+                NodeOptions(server=server.address, token=creds.first_join_token(), data_dir=tmp_path / "node",
+                            server_key=server.server_key, timings=FAST, cidr_wait=0.3, proxy=False),
+                say=lambda s: None)
+    admin = Client(server.address, token=creds.admin, server_key=server.server_key, identity="admin")
+    await node.start()
+    try:
+        await admin.connect()
+        notes = (await admin.get("Node", "n1", None))["metadata"]["annotations"]
+        assert len(notes[KUBELET_KEY]) == 40 and notes[KUBELET_ENDPOINT].startswith("tcp://")
+        shell = pod("shell", "n1")
+        shell["spec"]["containers"][0].update(image="busybox", command=["sh", "-c", "echo up; exec sleep 300"])
+        await admin.create(shell)
+
+        async def running() -> bool:
+            return (await admin.get("Pod", "shell"))["status"].get("phase") == "Running"
+
+        await wait_for(running, 15, what="the pod Running")
+        out = await admin.exec("shell", ["sh", "-c", "echo over curve"])
+        assert out == {"exitCode": 0, "output": "over curve\n"}
+        assert (await admin.request("logs", {"namespace": "default", "name": "shell"}))["text"] == "up\n"
+    finally:
+        await admin.close()
+        await node.stop()
 
 
 @pytest.mark.slow

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import zmq
 import zmq.asyncio
 
 from control import wire
-from control.apiserver.kubelet_proxy import FRESH_FOR, fresh, request_proof
+from control.apiserver.kubelet_proxy import (
+    FRESH_FOR,
+    KUBELET_ENDPOINT,
+    KUBELET_KEY,
+    KubeletProxy,
+    fresh,
+    request_proof,
+)
+from control.errors import ApiError
 from nodes.kubelet import KubeletServer
 
 KEY = "node.0123456789abcdef0123456789abcdef"
@@ -97,5 +106,39 @@ async def test_a_kubelet_without_a_credential_serves_nobody() -> None:
         body = fresh({"name": "x"})
         got = await _ask(address, wire.request(1, "logs", body, request_proof("", 1, "logs", body)))
         assert got["code"] == 401
+    finally:
+        await server.stop()
+
+
+def _node(address: str, key: str | None) -> dict:
+    notes = {KUBELET_ENDPOINT: address}
+    if key:
+        notes[KUBELET_KEY] = key
+    return {"metadata": {"name": "node-1", "annotations": notes}}
+
+
+async def test_in_a_curve_cluster_the_endpoint_is_encrypted_and_its_key_checked() -> None:
+    """With --curve the API server reaches kubelets over CURVE only: against the key the node published,
+    never in clear (exec input and output, logs), and not to an endpoint with another key."""
+    server = KubeletServer(lambda body: {"text": "secret log\n", "offset": 11}, key=lambda: KEY)
+    address = server.bind("tcp://127.0.0.1:*", curve=True)
+    assert server.public_key and len(server.public_key) == 40
+    ctx = zmq.asyncio.Context.instance()
+    encrypted = KubeletProxy(ctx, lambda node: KEY, timeout=1.0, curve=True)
+    plain = KubeletProxy(ctx, lambda node: KEY, timeout=1.0)
+    body = {"namespace": "default", "name": "web-1"}
+    try:
+        got = await encrypted.call(_node(address, server.public_key), "logs", body, 2.0)
+        assert got["text"] == "secret log\n"
+        with pytest.raises(ApiError) as e:  # no key published: refused, not sent in clear
+            await encrypted.call(_node(address, None), "logs", body, 2.0)
+        assert e.value.code == 503 and "publishes no CURVE key" in e.value.message
+        other = zmq.curve_keypair()[0].decode()
+        with pytest.raises(ApiError) as e:  # another key: the handshake fails, nothing is answered
+            await encrypted.call(_node(address, other), "logs", body, 1.0)
+        assert e.value.code == 503 and "did not answer" in e.value.message
+        with pytest.raises(ApiError) as e:  # a client in clear gets nothing from an encrypted endpoint
+            await plain.call(_node(address, None), "logs", body, 1.0)
+        assert e.value.code == 503 and "did not answer" in e.value.message
     finally:
         await server.stop()
