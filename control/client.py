@@ -377,7 +377,8 @@ class Client:
                           eof: bool = False, resize: tuple[int, int] | None = None, read: bool = False,
                           wait: float = 0.0, close: bool = False) -> dict:
         """One request of an exec session: send input, end it, resize, close; with `read`, wait up to `wait`
-        seconds for output. {output, exitCode}: exitCode is None until the command exited and was read out."""
+        seconds for output. {output, error, exitCode, accepted}: stdout and stderr bytes; exitCode is None
+        until the command exited and was read out; `accepted` input bytes (send the rest again)."""
         body: dict[str, Any] = {"name": name, "namespace": namespace, "session": session}
         if input:
             body["input"] = input

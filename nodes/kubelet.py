@@ -463,7 +463,6 @@ class Kubelet:
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.exec_sessions.close_all()
 
     # -- logs, exec and usage ----------------------------------------------------------------------
     def _worker_of(self, body: dict) -> PodWorker:
@@ -496,8 +495,9 @@ class Kubelet:
     async def exec(self, body: dict) -> dict:
         """The kubelet's exec: {exitCode, output} of a command run to completion in a pod's container; or,
         with stdin or tty, a session streamed by later requests (nodes/remotecommand.py)."""
+        owner = (str(body.get("namespace") or "default"), str(body.get("name") or ""))
         if "session" in body:
-            return await self.exec_sessions.stream(body)
+            return await self.exec_sessions.stream(body, owner)
         worker = self._worker_of(body)
         if remotecommand_api.is_session(body):
             command, stdin, tty, size = remotecommand_api.check_open(body)
@@ -510,7 +510,12 @@ class Kubelet:
                 raise errors.bad_request(str(e)) from None
             except RunContainerError as e:
                 return {"exitCode": 126, "output": e.message}  # as a command that cannot start does below
-            return {"session": self.exec_sessions.open(proc).id}
+            if self.exec_sessions.full():  # others opened meanwhile
+                proc.kill()
+                proc.close()
+                raise errors.ApiError(429, "TooManyRequests", f"exec: {remotecommand.MAX_SESSIONS} exec sessions are "
+                                      f"open on node {self.name}; end one first")
+            return {"session": self.exec_sessions.open(proc, owner).id}
         command = remotecommand_api.check_command(body)
         timeout = body.get("timeout", EXEC_TIMEOUT)
         if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= EXEC_TIMEOUT_MAX:

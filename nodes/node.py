@@ -197,6 +197,7 @@ class Node:
                 await self.kubelet.shutdown()
             else:
                 self.kubelet.shutting_down = True
+            self.kubelet.exec_sessions.close_all()
         await self.runtime.shutdown()
         if self.proxy is not None:
             await self.proxy.stop()

@@ -1,16 +1,20 @@
-"""The kubelet's side of an interactive exec (`kubectl exec -i -t`): a running command's input and output.
+"""The kubelet's side of a streamed exec (`kubectl exec [-i] [-t]`): a running command's input and output.
 
 kubectl streams an exec over one upgraded connection (SPDY or WebSocket: the remotecommand protocol).
 Here every hop is a request and its answer, so an exec is a session the client polls:
 
-- open: the command starts (with a pty for -t) and the answer names the session;
+- open: the command starts (on a pty with -t) and the answer names the session;
 - stream: each request may carry input, end it (eof), resize the terminal, or close (kill) the command,
   and may ask for output, waiting up to `wait` seconds for some; the answer carries what the command
-  wrote since, and its exit code once it has exited and all of its output was taken.
+  wrote since (stdout and stderr apart, as kubectl keeps them; a terminal has only one), and its exit
+  code once it has exited and all of its output was taken.
 
-Output waits in a bounded buffer: when the client does not read, the node stops reading the command,
-which then blocks on its full pipe, as it would on a slow terminal. A session nobody has asked about for
-IDLE_TIMEOUT seconds (its client was killed, say) is closed and its command killed.
+Nothing a request does waits on the command: input goes into a bounded buffer that the node writes
+out as the command reads (an answer says how much was `accepted`; the client sends the rest again),
+and output waits in a bounded buffer per stream, so a command that does not read, or a client that
+does not, blocks the command, never the node. A session nobody has asked about for IDLE_TIMEOUT
+seconds (its client was killed, say) is closed and its command killed. A finished session's exit code
+is kept for a while, so an answer lost on the way, or input that crossed the exit, changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import contextlib
 import logging
 import os
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -29,35 +35,90 @@ from nodes.runtime.process import ExecProcess
 
 log = logging.getLogger("kube_tui.kubelet")
 
-IDLE_TIMEOUT = 30.0  # seconds without a request before a session is closed
+IDLE_TIMEOUT = 60.0  # seconds without a request before a session is closed
 MAX_SESSIONS = 32  # at once on one node
-BUFFER_MAX = 256 * 1024  # output bytes held for the client before the command is left to block
+BUFFER_MAX = 256 * 1024  # bytes of each output stream held for the client before the command is left to block
+INPUT_BUFFER_MAX = 256 * 1024  # bytes of input held for a command that does not read yet
+ROOM_WAIT = 1.0  # seconds an input request waits for room in a full input buffer before answering
+FINISHED_KEPT = 120.0  # seconds a finished session's exit code is kept
+FINISHED_MAX = 256
+
+
+class _Output:
+    """One output stream of the command (stdout, or stderr without a tty): a bounded buffer filled as the
+    command writes, and the end of it."""
+
+    def __init__(self, fd: int, changed: asyncio.Event) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        self.eof = False
+        self._changed = changed
+        self._loop = asyncio.get_running_loop()
+        self._reading = False
+        os.set_blocking(fd, False)
+
+    def resume(self) -> None:
+        if not self._reading and not self.eof and len(self.buf) < BUFFER_MAX:
+            self._loop.add_reader(self.fd, self._readable)
+            self._reading = True
+
+    def pause(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self.fd)
+            self._reading = False
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: a pty whose slave every process has closed
+            data = b""
+        if data:
+            self.buf += data
+            if len(self.buf) >= BUFFER_MAX:
+                self.pause()  # the command blocks on its full pipe until the client reads
+        else:
+            self.pause()
+            self.eof = True
+        self._changed.set()
+
+    def take(self) -> bytes:
+        data = bytes(self.buf)
+        self.buf.clear()
+        self.resume()
+        return data
 
 
 class Session:
-    def __init__(self, sid: str, proc: ExecProcess, on_idle: Callable[[Session], None]) -> None:
+    def __init__(self, sid: str, proc: ExecProcess, on_idle: Callable[[Session], None], owner: tuple[str, str]) -> None:
         self.id = sid
         self.proc = proc
-        self.out = bytearray()
-        self.eof = False  # the command's output ended (all writers closed it)
+        self.owner = owner  # (namespace, pod): a request naming another pod does not reach this session
         self.stdin = proc.input is not None
-        self._on_idle = on_idle
-        self._changed = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._reading = False
         self.closed = False
+        self._on_idle = on_idle
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
         self._idle: asyncio.TimerHandle | None = None
-        os.set_blocking(proc.output, False)
+        self._inbuf = bytearray()
+        self._writing = False
+        self._eof_pending = False
+        self._room = asyncio.Event()
+        self.outputs = [_Output(proc.output, self._changed)]
+        if proc.error is not None:
+            self.outputs.append(_Output(proc.error, self._changed))
         if proc.input is not None and proc.input != proc.output:
             os.set_blocking(proc.input, False)
         proc.exited.add_done_callback(lambda _: self._changed.set())
-        self._resume()
+        for out in self.outputs:
+            out.resume()
         self.touch()
 
     @property
     def finished(self) -> bool:
         """The command exited and every byte it wrote was taken: the answer carries the exit code."""
-        return self.eof and not self.out and self.proc.exited.done()
+        return self.proc.exited.done() and all(o.eof and not o.buf for o in self.outputs)
 
     def touch(self) -> None:
         if self.closed:
@@ -66,111 +127,117 @@ class Session:
             self._idle.cancel()
         self._idle = self._loop.call_later(IDLE_TIMEOUT, self._on_idle, self)
 
-    # -- output -----------------------------------------------------------------------------------
-    def _resume(self) -> None:
-        if not self._reading and not self.eof and not self.closed:
-            self._loop.add_reader(self.proc.output, self._readable)
-            self._reading = True
-
-    def _pause(self) -> None:
-        if self._reading:
-            self._loop.remove_reader(self.proc.output)
-            self._reading = False
-
-    def _readable(self) -> None:
-        try:
-            data = os.read(self.proc.output, 65536)
-        except BlockingIOError:
-            return
-        except OSError:  # EIO: a pty whose slave every process has closed
-            data = b""
-        if data:
-            self.out += data
-            if len(self.out) >= BUFFER_MAX:
-                self._pause()
-        else:
-            self._pause()
-            self.eof = True
-        self._changed.set()
-
-    async def read(self, wait: float, limit: int = BUFFER_MAX) -> bytes:
-        """What the command wrote since the last read, waiting up to `wait` seconds for something."""
-        loop = self._loop
-        deadline = loop.time() + wait
-        while not self.out and not self.finished and not self.closed:
-            left = deadline - loop.time()
+    # -- output -------------------------------------------------------------------------------------
+    async def read(self, wait: float) -> tuple[bytes, bytes]:
+        """(stdout, stderr) the command wrote since the last read, waiting up to `wait` seconds for some."""
+        deadline = self._loop.time() + wait
+        while not any(o.buf for o in self.outputs) and not self.finished and not self.closed:
+            left = deadline - self._loop.time()
             if left <= 0:
                 break
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
-        data = bytes(self.out[:limit])
-        del self.out[:limit]
-        if len(self.out) < BUFFER_MAX:
-            self._resume()
-        return data
-
-    # -- input --------------------------------------------------------------------------------------
-    async def write(self, data: bytes) -> None:
-        """All of `data` to the command's input, waiting while its pipe or terminal is full."""
-        fd = self.proc.input
         if self.closed:
-            return
-        if fd is None:
-            raise errors.bad_request(f"exec session {self.id}: " + ("its input was already ended (eof)" if self.stdin
-                                     else "the command was not started with stdin (use -i)"))
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(fd, view)
-            except BlockingIOError:
-                await self._writable(fd)
-                if self.closed:
-                    return
-                continue
-            except OSError:  # EPIPE: the command no longer reads its input; what it wrote still comes back
-                return
-            view = view[n:]
+            return b"", b""
+        out = self.outputs[0].take()
+        err = self.outputs[1].take() if len(self.outputs) > 1 else b""
+        return out, err
 
-    async def _writable(self, fd: int) -> None:
-        ready = self._loop.create_future()
-        self._loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
-        try:
-            await asyncio.wait_for(asyncio.shield(ready), 1.0)
-        except TimeoutError:
-            if self.proc.exited.done():
-                raise errors.bad_request(f"exec session {self.id}: the command has exited") from None
-        finally:
-            self._loop.remove_writer(fd)
+    # -- input ----------------------------------------------------------------------------------------
+    async def write(self, data: bytes) -> int:
+        """Queue `data` for the command's input; how many bytes were accepted (the client sends the rest
+        again). Waits up to ROOM_WAIT for room while the command does not read, never longer."""
+        if self.closed:
+            return len(data)  # the command is gone: its input goes nowhere, as on a closed pipe
+        if self.proc.input is None or self._eof_pending:
+            raise errors.bad_request(f"exec session {self.id}: " + (
+                "its input was already ended (eof)" if self.stdin else "the command was not started with stdin (use -i)"))
+        if len(self._inbuf) >= INPUT_BUFFER_MAX:
+            self._room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), ROOM_WAIT)
+            if self.closed or self.proc.input is None:
+                return len(data)
+        take = data[:max(0, INPUT_BUFFER_MAX - len(self._inbuf))]
+        self._inbuf += take
+        self._flush()
+        return len(take)
+
+    def end_input(self) -> None:
+        """End of input: once what is queued is written, the pipe is closed (a tty's ^D is the user's)."""
+        if self.proc.input is None or self._eof_pending:
+            return
+        self._eof_pending = True
+        self._flush()
+
+    def _flush(self) -> None:
+        fd = self.proc.input
+        if fd is None or self.closed:
+            return
+        while self._inbuf:
+            try:
+                n = os.write(fd, self._inbuf[:65536])
+            except BlockingIOError:
+                if not self._writing:
+                    self._loop.add_writer(fd, self._flush)
+                    self._writing = True
+                return
+            except OSError:  # EPIPE: the command no longer reads; what it wrote still comes back
+                self._inbuf.clear()
+                break
+            del self._inbuf[:n]
+            self._room.set()
+        self._stop_writing()
+        self._room.set()
+        if self._eof_pending:
+            self.proc.close_input()
+
+    def _stop_writing(self) -> None:
+        if self._writing and self.proc.input is not None:
+            self._loop.remove_writer(self.proc.input)
+        self._writing = False
 
     # -- the end ----------------------------------------------------------------------------------
     def close(self) -> None:
-        """Kill the command (if it still runs) and let go of its fds."""
+        """Kill the command (if it still runs) and let go of its fds: no reader or writer is left
+        registered on an fd that is closed (its number could be anyone's next)."""
+        if self.closed:
+            return
         self.closed = True
-        self._changed.set()  # a read waiting on it answers now
         if self._idle is not None:
             self._idle.cancel()
-        self._pause()
+        for out in self.outputs:
+            out.pause()
+        self._stop_writing()
+        self._changed.set()  # a read waiting on it answers now
+        self._room.set()
         self.proc.kill()
         self.proc.close()
 
 
 class Sessions:
-    """A node's interactive execs, by session id."""
+    """A node's streamed execs, by session id, and the exit codes of those that finished lately."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, Session] = {}
+        self._finished: OrderedDict[str, tuple[float, int, tuple[str, str]]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def open(self, proc: ExecProcess) -> Session:
-        session = Session(secrets.token_hex(16), proc, self._idle)
-        self._by_id[session.id] = session
-        return session
-
     def full(self) -> bool:
         return len(self._by_id) >= MAX_SESSIONS
+
+    def open(self, proc: ExecProcess, owner: tuple[str, str]) -> Session:
+        try:
+            session = Session(secrets.token_hex(16), proc, self._idle, owner)
+        except BaseException:
+            proc.kill()
+            proc.close()
+            raise
+        self._by_id[session.id] = session
+        return session
 
     def _idle(self, session: Session) -> None:
         log.info("exec session %s: no request for %.0fs; its command is killed", session.id, IDLE_TIMEOUT)
@@ -181,32 +248,45 @@ class Sessions:
             del self._by_id[session.id]
         session.close()
 
-    async def stream(self, body: dict) -> dict[str, Any]:
-        """One request of an open session (see the module's docstring); {output, exitCode}. Only a request
-        that reads gets the exit code, so the one input request in flight never takes it from the reader."""
+    def _finish(self, session: Session, code: int) -> None:
+        self.end(session)
+        now = time.monotonic()
+        self._finished[session.id] = (now, code, session.owner)
+        while self._finished and (len(self._finished) > FINISHED_MAX
+                                  or next(iter(self._finished.values()))[0] < now - FINISHED_KEPT):
+            self._finished.popitem(last=False)
+
+    async def stream(self, body: dict, owner: tuple[str, str]) -> dict[str, Any]:
+        """One request of an open session (see the module's docstring); {output, error, exitCode, accepted}.
+        Only a request that reads gets the exit code, so the input request in flight never takes it."""
         check_stream(body)
-        session = self._by_id.get(body["session"])
-        if session is None:
-            raise errors.ApiError(404, "NotFound", f'exec session "{body["session"]}" not found: its command '
+        sid = body["session"]
+        session = self._by_id.get(sid)
+        if session is None or session.owner != owner:
+            done = self._finished.get(sid)
+            if done is not None and done[2] == owner:  # finished: input goes nowhere, the code is the code
+                return {"output": b"", "error": b"", "exitCode": done[1], "accepted": len(body.get("input") or b"")}
+            raise errors.ApiError(404, "NotFound", f'exec session "{sid}" not found for pod "{owner[1]}": its command '
                                   f"ended, or the session had no request for {IDLE_TIMEOUT:.0f}s and was closed")
         session.touch()
+        answer: dict[str, Any] = {"output": b"", "error": b"", "exitCode": None, "accepted": 0}
         if body.get("close"):
             self.end(session)
-            return {"output": b"", "exitCode": None}
+            return answer
         if body.get("resize"):
             session.proc.resize(*body["resize"])
         if body.get("input"):
-            await session.write(body["input"])
-        if body.get("eof"):
-            session.proc.close_input()
-        if not body.get("read"):
-            return {"output": b"", "exitCode": None}
-        output = await session.read(float(body.get("wait", 0)))
-        if session.finished:
-            self.end(session)
-            return {"output": output, "exitCode": session.proc.exited.result()}
+            answer["accepted"] = await session.write(body["input"])
+        if body.get("eof") and answer["accepted"] == len(body.get("input") or b""):
+            session.end_input()
+        if body.get("read"):
+            answer["output"], answer["error"] = await session.read(float(body.get("wait", 0)))
+            if session.finished:
+                code = session.proc.exited.result()
+                self._finish(session, code)
+                answer["exitCode"] = code
         session.touch()  # the wait counts as the session being in use
-        return {"output": output, "exitCode": None}
+        return answer
 
     def close_all(self) -> None:
         for session in list(self._by_id.values()):

@@ -5,7 +5,9 @@ Three forms of the one `exec` verb (see nodes/remotecommand.py for the kubelet's
 - open a session (kubectl exec, output streamed as it comes): {..., command, stream: true, stdin?, tty?,
   rows?, cols?} -> {session}; stdin (-i) lets the command read input, tty (-t) gives it a pty;
 - stream an open session: {name, namespace, session, input?, eof?, resize?, read?, wait?, close?}
-  -> {output, exitCode}; exitCode stays None until the command exited and its output was all read.
+  -> {output, error, exitCode, accepted}: stdout and stderr (one stream with a tty), the exit code once
+  the command exited and its output was all read (None before), and how many input bytes were taken
+  (the rest is sent again: a command that does not read makes its input wait, not the node).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def check_command(body: dict) -> list[str]:
     if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
         raise errors.bad_request("exec: field 'command' must be a non-empty list of strings "
                                  "(kube-tui exec POD -- COMMAND [ARGS...])")
+    if any("\x00" in a for a in command):
+        raise errors.bad_request("exec: field 'command' must not contain NUL characters (no process argument can)")
     return command
 
 

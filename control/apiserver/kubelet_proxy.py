@@ -8,6 +8,7 @@ import hmac
 import itertools
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 
 import zmq
@@ -45,7 +46,8 @@ class ProofChecker:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self._seen: dict[str, float] = {}  # nonce -> sent, while it could still pass as fresh
+        self._seen: set[str] = set()  # the nonces served, while their requests could still pass as fresh
+        self._expiry: deque[tuple[float, str]] = deque()  # (when a nonce may be forgotten, nonce), in that order
 
     def check(self, key: str, msg: dict) -> None:
         token = msg.get("token")
@@ -61,11 +63,14 @@ class ProofChecker:
             when = f"{now - sent:.0f}s ago" if now >= sent else f"{sent - now:.0f}s in the future"
             raise errors.unauthorized(f"kubelet: the request is dated {when}, more than {FRESH_FOR:.0f}s from this "
                                       "node's clock: replayed, or the clocks of the API server and this node differ")
+        # Forget the nonces whose requests could no longer pass as fresh anyway: constant time per request
+        # however many there are (a streamed exec polls many times a second).
+        while self._expiry and self._expiry[0][0] < now:
+            self._seen.discard(self._expiry.popleft()[1])
         if nonce in self._seen:
             raise errors.unauthorized("kubelet: the request was already served once (replayed)")
-        if len(self._seen) >= 1024:  # forget the nonces that could no longer pass as fresh anyway
-            self._seen = {n: t for n, t in self._seen.items() if abs(now - t) <= FRESH_FOR}
-        self._seen[nonce] = float(sent)
+        self._seen.add(nonce)
+        self._expiry.append((max(now, float(sent)) + FRESH_FOR, nonce))
 
 
 class KubeletProxy:
@@ -86,8 +91,14 @@ class KubeletProxy:
         return await self.call(node, "logs", body, self.timeout)
 
     async def exec(self, node: dict, body: dict) -> dict:
-        """The command's own time limit (or a session request's wait), and a little more for the answer."""
-        limit = float(body.get("wait") or 0.0) if remotecommand.is_session(body) else float(body.get("timeout") or 60.0)
+        """The command's own time limit, a session request's wait, or a start (the runtime allows a shim
+        10 s to report), and a little more for the answer to come back."""
+        if "session" in body:
+            limit = float(body.get("wait") or 0.0)
+        elif remotecommand.is_session(body):
+            limit = 15.0
+        else:
+            limit = float(body.get("timeout") or 60.0)
         return await self.call(node, "exec", body, limit + 5.0)
 
     async def call(self, node: dict, verb: str, body: dict, timeout: float) -> dict:  # noqa: ASYNC109 - per verb

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -72,13 +73,15 @@ def _set_window(fd: int, rows: int, cols: int) -> None:
 
 @dataclass(eq=False)
 class ExecProcess:
-    """An interactive exec's process: `input` (None without stdin) and `output` are the node's ends, the
-    same pty master (two fds) with a tty; `exited` resolves to the exit code."""
+    """A streamed exec's process: `input` (None without stdin), `output` and `error` (None with a tty,
+    whose one stream carries both) are the node's ends, the same pty master (two fds) with a tty;
+    `exited` resolves to the exit code."""
 
     shim: _Shim
     input: int | None
     output: int
     tty: bool
+    error: int | None = None
 
     @property
     def exited(self) -> asyncio.Future[int]:
@@ -101,11 +104,11 @@ class ExecProcess:
             self.input = None
 
     def close(self) -> None:
-        for fd in (self.input, self.output):
+        for fd in (self.input, self.output, self.error):
             if fd is not None and fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self.input, self.output = None, -1
+        self.input, self.output, self.error = None, -1, None
 
 
 class ProcessRuntime:
@@ -123,24 +126,27 @@ class ProcessRuntime:
 
     # -- spawning ------------------------------------------------------------------------------
     def _spawn(self, argv: list[str], env: dict[str, str], cwd: str | None, log_path: Path | None,
-               stdout: int | None, stdin: int | None = None, tty: bool = False) -> tuple[_Shim, int]:
+               stdout: int | None, stdin: int | None = None, tty: bool = False,
+               stderr: int | None = None) -> tuple[_Shim, int]:
         """Start a shim; returns it and the read end of its report pipe. With `stdin` (an fd) the command
-        reads it (flag "i"); with `tty` that fd is a pty's slave and becomes its terminal (flag "t")."""
+        reads it (flag "i"); with `tty` that fd is a pty's slave and becomes its terminal (flag "t"); with
+        `stderr` (an fd) the command's stderr goes there instead of joining its stdout (flag "e")."""
         lifeline_r, lifeline_w = os.pipe()
         report_r, report_w = os.pipe()
-        flags = ("u" if "LC_CTYPE" not in env else "") + ("i" if stdin is not None else "") + ("t" if tty else "")
+        flags = ("u" if "LC_CTYPE" not in env else "") + ("i" if stdin is not None else "") + ("t" if tty else "") \
+            + ("e" if stderr is not None else "")
         cmd = [sys.executable, "-I", "-S", str(SHIM), str(lifeline_r), str(report_w),
                str(log_path) if log_path is not None else "-", str(self.log_max_bytes), cwd or "-", flags or "-",
                "--", *argv]
         try:
             popen = subprocess.Popen(cmd, env=env, cwd="/", stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                      stdout=stdout if stdout is not None else subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, pass_fds=(lifeline_r, report_w),
-                                     start_new_session=True)
-        except OSError:
+                                     stderr=stderr if stderr is not None else subprocess.DEVNULL,
+                                     pass_fds=(lifeline_r, report_w), start_new_session=True)
+        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the command or the env
             for fd in (lifeline_r, lifeline_w, report_r, report_w):
                 os.close(fd)
-            raise
+            raise e if isinstance(e, OSError) else OSError(errno.EINVAL, str(e)) from e
         finally:
             with contextlib.suppress(OSError):
                 os.close(lifeline_r)
@@ -270,7 +276,7 @@ class ProcessRuntime:
         in a real container, it dies with the container. RunContainerError if it cannot start."""
         if not command:
             raise RunContainerError("exec: no command given")
-        child_in = child_out = ours_in = ours_out = -1
+        child_in = child_out = child_err = ours_in = ours_out = ours_err = -1
         try:
             if tty:
                 ours_out, child_out = os.openpty()
@@ -279,21 +285,23 @@ class ProcessRuntime:
                 ours_in, child_in = os.dup(ours_out), child_out
             else:
                 ours_out, child_out = os.pipe()
+                ours_err, child_err = os.pipe()
                 if stdin:
                     child_in, ours_in = os.pipe()
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir, None,
-                                         child_out, child_in if child_in >= 0 else None, tty)
+                                         child_out, child_in if child_in >= 0 else None, tty,
+                                         child_err if child_err >= 0 else None)
         except OSError as e:
-            for fd in (ours_in, ours_out):
+            for fd in (ours_in, ours_out, ours_err):
                 if fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
             raise RunContainerError(f"{EXEC_ERROR_PREFIX}{e}: unknown") from e
         finally:
-            for fd in {child_in, child_out} - {-1}:
+            for fd in {child_in, child_out, child_err} - {-1}:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        proc = ExecProcess(shim, ours_in if ours_in >= 0 else None, ours_out, tty)
+        proc = ExecProcess(shim, ours_in if ours_in >= 0 else None, ours_out, tty, ours_err if ours_err >= 0 else None)
         try:
             report = await self._read_report(shim, report_r)
         except BaseException:

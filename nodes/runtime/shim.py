@@ -9,7 +9,8 @@ Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_
 - REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>".
 - FLAGS: "u" drop LC_CTYPE (see main); "i" the command reads the shim's stdin (kubectl exec -i)
   instead of /dev/null; "t" that stdin is a pty's slave, made the command's controlling terminal
-  (kubectl exec -t), so ^C, job control and window sizes work as in a terminal.
+  (kubectl exec -t), so ^C, job control and window sizes work as in a terminal; "e" the command's
+  stderr is the shim's own (kept apart from its stdout, as kubectl exec keeps them).
 - LOG: file receiving the container's stdout+stderr, capped at LOG_MAX bytes (rotated once), or "-"
   to let the container share the shim's stdout (exec probes read it through a pipe).
 - The shim is a child subreaper, so processes that daemonize away from the container's process
@@ -253,7 +254,8 @@ def main(argv: list[str]) -> int:
         logr, logw = os.pipe()
     try:
         proc = subprocess.Popen(command, stdin=None if "i" in flags else subprocess.DEVNULL, stdout=logw,
-                                stderr=subprocess.STDOUT, cwd=None if cwd == "-" else cwd, start_new_session=True,
+                                stderr=None if "e" in flags else subprocess.STDOUT, cwd=None if cwd == "-" else cwd,
+                                start_new_session=True,
                                 preexec_fn=_die_with_parent_on_tty if "t" in flags else _die_with_parent,
                                 close_fds=True)
     except OSError as e:

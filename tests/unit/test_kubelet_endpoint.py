@@ -14,6 +14,7 @@ from control.apiserver.kubelet_proxy import (
     KUBELET_ENDPOINT,
     KUBELET_KEY,
     KubeletProxy,
+    ProofChecker,
     fresh,
     request_proof,
 )
@@ -142,3 +143,26 @@ async def test_in_a_curve_cluster_the_endpoint_is_encrypted_and_its_key_checked(
         assert e.value.code == 503 and "did not answer" in e.value.message
     finally:
         await server.stop()
+
+
+def test_served_nonces_are_forgotten_once_stale_in_constant_time_each() -> None:
+    """A streamed exec polls many times a second: the replay check must not slow down with the nonces
+    it remembers, and may forget one only when its request could no longer pass as fresh."""
+    now = [1000.0]
+    checker = ProofChecker(clock=lambda: now[0])
+
+    def ask(i: int, sent: float) -> None:
+        body = {"name": "p", "sent": sent, "nonce": f"n{i}"}
+        checker.check(KEY, {"id": i, "verb": "logs", "body": body, "token": request_proof(KEY, i, "logs", body)})
+
+    for i in range(5000):
+        ask(i, now[0])
+        now[0] += 0.01  # 100 requests a second for 50 s
+    assert len(checker._seen) == 5000
+    with pytest.raises(ApiError, match="already served once"):
+        ask(4999, now[0] - 0.01)
+    now[0] += FRESH_FOR + 1
+    ask(9999, now[0])
+    assert len(checker._seen) == 1  # the stale ones are gone; replaying them fails the freshness check instead
+    with pytest.raises(ApiError, match="more than 120s"):
+        ask(10, 1000.1)

@@ -18,10 +18,10 @@ import contextlib
 import os
 import shutil
 import signal
-import stat
 import sys
 import termios
 import tty as ttymod
+from typing import BinaryIO
 
 from control.api.remotecommand import INPUT_MAX
 from control.client import Client
@@ -30,6 +30,7 @@ from tui.commands.common import add_client_args, fail, with_client
 
 POLL_WAIT = 2.0  # seconds one output request waits on the node for something to show
 INPUT_BACKLOG = 1024 * 1024  # bytes of our stdin read ahead before reading pauses
+KEEPALIVE = 15.0  # seconds between the requests that keep a session whose output we are slow to take
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -62,23 +63,33 @@ def report(out: dict) -> int:
 
 
 class _Input:
-    """Our stdin, read as it becomes readable, queued for the session's input requests."""
+    """Our stdin, read ahead as it becomes readable (up to INPUT_BACKLOG bytes); what the node has not
+    accepted yet stays at the front for the next request."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()  # None: end of input
-        self.pending = 0
-        self._carry = b""  # what the last request had no room for: it goes first in the next
+        self.buf = bytearray()
+        self.ended = False
+        self.closed = False
         self._loop = asyncio.get_running_loop()
+        self._ready = asyncio.Event()
         self._watching = False
-        self._file = stat.S_ISREG(os.fstat(fd).st_mode)  # epoll refuses regular files: they never block
-        self._resume()
+        self._scheduled = False
+        try:
+            self._loop.add_reader(fd, self._readable)
+            self._watching, self._file = True, False
+        except PermissionError:  # a regular file or /dev/null: epoll refuses what never blocks
+            self._file = True
+            self._resume()
 
     def _resume(self) -> None:
-        if not self._watching:
-            if self._file:
+        if self.ended or self.closed or len(self.buf) >= INPUT_BACKLOG:
+            return
+        if self._file:
+            if not self._scheduled:
+                self._scheduled = True
                 self._loop.call_soon(self._readable)
-                return
+        elif not self._watching:
             self._loop.add_reader(self.fd, self._readable)
             self._watching = True
 
@@ -88,50 +99,43 @@ class _Input:
             self._watching = False
 
     def _readable(self) -> None:
+        self._scheduled = False
+        if self.ended or self.closed:
+            return
         try:
             data = os.read(self.fd, INPUT_MAX)
         except BlockingIOError:
             return
         except OSError:
             data = b""
-        if not data:
+        if data:
+            self.buf += data
+            if len(self.buf) >= INPUT_BACKLOG:
+                self._pause()
+            elif self._file:
+                self._resume()
+        else:
+            self.ended = True
             self._pause()
-            self._file = False
-            self.chunks.put_nowait(None)
-            return
-        self.pending += len(data)
-        self.chunks.put_nowait(data)
-        if self.pending >= INPUT_BACKLOG:
-            self._pause()
-        elif self._file:
-            self._loop.call_soon(self._readable)
+        self._ready.set()
 
     async def next(self) -> tuple[bytes, bool]:
-        """(up to INPUT_MAX bytes of what is queued, whether input ended), waiting for something."""
-        if self._carry:
-            first, self._carry = self._carry, b""
-        else:
-            first = await self.chunks.get()
-        data, ended = bytearray(first or b""), first is None
-        while not ended and len(data) < INPUT_MAX and not self.chunks.empty():
-            more = self.chunks.get_nowait()
-            if more is None:
-                ended = True
-            else:
-                data += more
-        if len(data) > INPUT_MAX:  # put the rest back in front
-            self._carry, data = bytes(data[INPUT_MAX:]), data[:INPUT_MAX]
-            if ended:
-                self.chunks.put_nowait(None)
-                ended = False
-        self.pending -= len(data)
-        if self.pending < INPUT_BACKLOG // 2:
+        """(up to INPUT_MAX bytes from the front, whether they are the last), waiting for something.
+        Nothing is taken until consume(): cancelling this loses no input."""
+        while not self.buf and not self.ended:
+            self._ready.clear()
+            await self._ready.wait()
+        data = bytes(self.buf[:INPUT_MAX])
+        return data, self.ended and len(data) == len(self.buf)
+
+    def consume(self, n: int) -> None:
+        del self.buf[:n]
+        if len(self.buf) < INPUT_BACKLOG // 2:
             self._resume()
-        return bytes(data), ended
 
     def close(self) -> None:
+        self.closed = True
         self._pause()
-        self._file = False
 
 
 def _terminal_size() -> tuple[int, int]:
@@ -139,25 +143,25 @@ def _terminal_size() -> tuple[int, int]:
     return rows, cols
 
 
+def _write_all(stream: BinaryIO, data: bytes) -> None:
+    stream.write(data)
+    stream.flush()
+
+
 async def stream(client: Client, args: argparse.Namespace, pod: str, command: list[str], *,
                  stdin: bool, tty: bool) -> int:
     """Run the command as a session: output as it comes, our stdin to it with -i, a raw terminal with -t."""
     ns = args.namespace
-    opened = await client.exec_open(pod, command, ns, container=args.container, stdin=stdin, tty=tty,
-                                    size=_terminal_size() if tty else None)
-    if "session" not in opened:
-        return report(opened)  # the command could not start
-    sid = opened["session"]
     loop = asyncio.get_running_loop()
-    out = sys.stdout.buffer
     resized = asyncio.Event()
     interrupted = asyncio.Event()
     finished = False
     saved_mode = None
     source: _Input | None = None
-    tasks: set[asyncio.Task] = set()
-    # SIGINT is ^C's only without a terminal: on one it is the byte \x03, for the command's terminal.
-    stop_signals = (signal.SIGTERM, signal.SIGHUP) if tty else (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    sid: str | None = None
+    tasks: set[asyncio.Future] = set()
+    # ^C before the terminal is raw, or a signal from elsewhere: the terminal is restored and the command killed.
+    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     async def send_input() -> None:
         """Our input as it comes (the end of it, without a tty), and the terminal's size when it changes."""
@@ -171,46 +175,74 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for w in waits:
                 if not w.done():
-                    w.cancel()  # source.next() holds nothing until its first await returns: no input is lost
-            data, eof = get.result() if get is not None and get.done() else (b"", False)
+                    w.cancel()
+            data, last = get.result() if get is not None and get.done() else (b"", False)
             size = None
             if resized.is_set():
                 resized.clear()
                 size = _terminal_size()
-            if data or eof or size:
-                await client.exec_stream(pod, sid, ns, input=data, eof=eof and not tty, resize=size)
-            ended = ended or eof
+            if not (data or last or size):
+                continue
+            r = await client.exec_stream(pod, sid, ns, input=data, eof=last and not tty, resize=size)
+            accepted = int(r.get("accepted", len(data)))
+            if source is not None and data:
+                source.consume(accepted)  # the rest goes again: the node waited a moment for room first
+            ended = ended or (last and accepted == len(data))
 
     async def read_output() -> int:
         while True:
             r = await client.exec_stream(pod, sid, ns, read=True, wait=POLL_WAIT)
-            if r.get("output"):
-                out.write(r["output"])
-                out.flush()
+            # In a thread: a reader of our stdout that pauses (a pager) must not stop the keepalive.
+            for data, out in ((r.get("output"), sys.stdout.buffer), (r.get("error"), sys.stderr.buffer)):
+                if data:
+                    await loop.run_in_executor(None, _write_all, out, data)
             if r.get("exitCode") is not None:
                 return int(r["exitCode"])
 
+    async def keepalive() -> None:
+        """The node closes a session nobody asks about: say we are here while our output is not read."""
+        while True:
+            await asyncio.sleep(KEEPALIVE)
+            with contextlib.suppress(ApiError):
+                await client.exec_stream(pod, sid, ns)
+
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, interrupted.set)
     try:
+        stopper = asyncio.ensure_future(interrupted.wait())
+        tasks.add(stopper)
+        opening = asyncio.ensure_future(client.exec_open(pod, command, ns, container=args.container, stdin=stdin,
+                                                         tty=tty, size=_terminal_size() if tty else None))
+        tasks.add(opening)
+        await asyncio.wait({opening, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not opening.done():
+            print("kube-tui exec: interrupted", file=sys.stderr)
+            return 130
+        opened = opening.result()
+        if "session" not in opened:
+            return report(opened)  # the command could not start
+        sid = opened["session"]
         if tty:
             saved_mode = termios.tcgetattr(sys.stdin.fileno())
             ttymod.setraw(sys.stdin.fileno(), termios.TCSANOW)  # as kubectl: typed-ahead input is kept
             loop.add_signal_handler(signal.SIGWINCH, resized.set)
-        for sig in stop_signals:  # the terminal is restored and the command killed, not left behind
-            loop.add_signal_handler(sig, interrupted.set)
         if stdin:
             source = _Input(sys.stdin.fileno())
-        sender = asyncio.create_task(send_input())
-        reader = asyncio.create_task(read_output())
-        stopper = asyncio.create_task(interrupted.wait())
-        tasks.update((reader, stopper, sender))
+        sender = asyncio.ensure_future(send_input())
+        reader = asyncio.ensure_future(read_output())
+        tasks.update((sender, reader, asyncio.ensure_future(keepalive())))
         timeout = args.timeout
         deadline = None if timeout is None else loop.time() + timeout
+        waiting = {reader, stopper, sender}
         while True:
             left = None if deadline is None else max(0.0, deadline - loop.time())
-            done, _ = await asyncio.wait(tasks, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-            if sender in done:
-                tasks.discard(sender)
-                sender.result()  # an API error here ends the exec as below
+            done, _ = await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            if sender in done and reader not in done:
+                waiting.discard(sender)
+                error = sender.exception()
+                # Input that crossed the command's end is no error: the reader brings the exit code.
+                if error is not None and not (isinstance(error, ApiError) and error.code == 404):
+                    raise error
                 continue
             break
         if reader in done:
@@ -236,7 +268,7 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
             source.close()
         for sig in (signal.SIGWINCH, *stop_signals):
             loop.remove_signal_handler(sig)
-        if not finished:
+        if sid is not None and not finished:
             with contextlib.suppress(ApiError, TimeoutError, OSError):
                 await asyncio.wait_for(client.exec_stream(pod, sid, ns, close=True), 5.0)
 
