@@ -373,9 +373,15 @@ class Client:
             body["rows"], body["cols"] = size
         return await self.request("exec", body)  # type: ignore[no-any-return]
 
+    async def port_forward_open(self, name: str, port: int, namespace: str = "default") -> dict:
+        """One forwarded connection to a pod's port (kubectl port-forward): {session}; stream it with
+        exec_stream(..., verb="portforward")."""
+        return await self.request("portforward", {"name": name, "namespace": namespace, "port": port},  # type: ignore[no-any-return]
+                                  timeout=15.0)
+
     async def exec_stream(self, name: str, session: str, namespace: str = "default", *, input: bytes = b"",
                           eof: bool = False, resize: tuple[int, int] | None = None, read: bool = False,
-                          wait: float = 0.0, close: bool = False) -> dict:
+                          wait: float = 0.0, close: bool = False, verb: str = "exec") -> dict:
         """One request of an exec session: send input, end it, resize, close; with `read`, wait up to `wait`
         seconds for output. {output, error, exitCode, accepted}: stdout and stderr bytes; exitCode is None
         until the command exited and was read out; `accepted` input bytes (send the rest again)."""
@@ -390,7 +396,7 @@ class Client:
             body["read"], body["wait"] = True, wait
         if close:
             body["close"] = True
-        return await self.request("exec", body, timeout=wait + 10.0)  # type: ignore[no-any-return]
+        return await self.request(verb, body, timeout=wait + 10.0)  # type: ignore[no-any-return]
 
     async def bind(self, namespace: str, name: str, node: str, annotations: dict[str, str] | None = None) -> dict:
         body: dict[str, Any] = {"namespace": namespace, "name": name, "node": node}

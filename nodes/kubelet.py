@@ -29,7 +29,7 @@ from control.errors import ApiError
 from control.informer import Informer
 from control.timings import Timings
 from control.workqueue import WorkQueue, run_workers
-from nodes import remotecommand
+from nodes import portforward, remotecommand
 from nodes.containerlogs import LogsError
 from nodes.nodestatus import NodeStatus
 from nodes.podworker import PodWorker
@@ -533,6 +533,24 @@ class Kubelet:
             output += f"\n[kube-tui: the output was cut at {EXEC_OUTPUT_LIMIT // 1024} KiB]\n"
         return {"exitCode": code, "output": output}
 
+    async def port_forward(self, body: dict) -> dict:
+        """The kubelet's port-forward: a connection to a port of a running pod, streamed as a session
+        (nodes/portforward.py); {session}, then as exec's stream requests."""
+        owner = (str(body.get("namespace") or "default"), str(body.get("name") or ""))
+        if "session" in body:
+            return await self.exec_sessions.stream(body, owner)
+        port = remotecommand_api.check_port(body)
+        worker = self._worker_of(body)
+        if worker.done or not worker.pod_ip:
+            raise errors.bad_request(f"error forwarding port {port} to pod {owner[0]}/{owner[1]}: the pod is not running")
+        if not getattr(self.runtime, "real_network", False):
+            raise errors.bad_request("portforward: this node runs simulated containers: nothing listens in its pods")
+        if self.exec_sessions.full():
+            raise errors.ApiError(429, "TooManyRequests", f"portforward: {remotecommand.MAX_SESSIONS} sessions are "
+                                  f"open on node {self.name}; close one first")
+        conn = await portforward.connect(f"{owner[0]}/{owner[1]}", worker.pod_ip, port)
+        return {"session": self.exec_sessions.open(conn, owner).id}
+
     def usage(self) -> dict[str, list[int]]:
         """{"<ns>/<pod>": [millicores, bytes]} of the running pods."""
         out: dict[str, list[int]] = {}
@@ -576,9 +594,11 @@ class KubeletServer:
 
     def __init__(self, handler: Callable[[dict], dict], *, key: Callable[[], str | None],
                  ctx: zmq.asyncio.Context | None = None,
-                 exec_handler: Callable[[dict], Awaitable[dict]] | None = None) -> None:
+                 exec_handler: Callable[[dict], Awaitable[dict]] | None = None,
+                 portforward_handler: Callable[[dict], Awaitable[dict]] | None = None) -> None:
         self.handler = handler
         self.exec_handler = exec_handler
+        self.portforward_handler = portforward_handler
         self._execs: set[asyncio.Task[None]] = set()
         self.key = key  # the secret the API server's proofs are checked with (see kubelet_proxy.request_proof)
         self.proofs = ProofChecker()
@@ -623,15 +643,17 @@ class KubeletServer:
                 if not key:
                     raise errors.unauthorized("kubelet: no credential yet to check requests with")
                 self.proofs.check(key, msg)  # only the API server (which authorized the caller) can ask, once
-                if msg["verb"] == "exec":
-                    if self.exec_handler is None:
-                        raise errors.bad_request("exec: this node runs simulated containers: there is no process to run a command in")
-                    task = asyncio.create_task(self._exec(ident, req_id, msg["body"]), name="kubelet-exec")
+                if msg["verb"] in ("exec", "portforward"):
+                    handler = self.exec_handler if msg["verb"] == "exec" else self.portforward_handler
+                    if handler is None:
+                        raise errors.bad_request(f"{msg['verb']}: this node runs simulated containers: there is no "
+                                                 "process to run a command in, nor a port to reach")
+                    task = asyncio.create_task(self._exec(handler, ident, req_id, msg["body"]), name="kubelet-stream")
                     self._execs.add(task)
                     task.add_done_callback(self._execs.discard)
                     continue
                 if msg["verb"] != "logs":
-                    raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs or exec')
+                    raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs, exec or portforward')
                 out = wire.response(req_id, 200, self.handler(msg["body"]))
             except ApiError as e:
                 out = wire.error_response(getattr(e, "req_id", 0) or req_id, e)
@@ -641,10 +663,10 @@ class KubeletServer:
             with contextlib.suppress(zmq.ZMQError):
                 await self.sock.send_multipart([ident, out], flags=zmq.NOBLOCK)
 
-    async def _exec(self, ident: bytes, req_id: int, body: dict) -> None:
-        assert self.exec_handler is not None and self.sock is not None
+    async def _exec(self, handler: Callable[[dict], Awaitable[dict]], ident: bytes, req_id: int, body: dict) -> None:
+        assert self.sock is not None
         try:
-            out = wire.response(req_id, 200, await self.exec_handler(body))
+            out = wire.response(req_id, 200, await handler(body))
         except ApiError as e:
             out = wire.error_response(req_id, e)
         except Exception as e:

@@ -130,7 +130,7 @@ class Node:
         self.say(f"pod range {status.pod_cidr} (node IP {status.node_ip})")
         # The kubelet's own endpoint, for the API server's `logs`, on the node's address.
         server = self.server = KubeletServer(lambda body: self._logs(body), key=lambda: client.token,
-                                             exec_handler=self._exec)
+                                             exec_handler=self._exec, portforward_handler=self._port_forward)
         status.kubelet_endpoint = server.bind(f"tcp://{status.node_ip}:*", curve=bool(opts.server_key))
         status.kubelet_key = server.public_key
         await status.set_annotations({**status.annotations(), KUBELET_KEY: status.kubelet_key})  # None: none now
@@ -167,6 +167,10 @@ class Node:
     async def _exec(self, body: dict) -> dict:
         assert self.kubelet is not None
         return await self.kubelet.exec(body)
+
+    async def _port_forward(self, body: dict) -> dict:
+        assert self.kubelet is not None
+        return await self.kubelet.port_forward(body)
 
     async def _usage_loop(self) -> None:
         assert self.kubelet is not None and self.status is not None

@@ -27,11 +27,29 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from control import errors
 from control.api.remotecommand import check_stream
-from nodes.runtime.process import ExecProcess
+
+
+class Stream(Protocol):
+    """What a session streams: an exec's process (nodes/runtime/process.py's ExecProcess) or a forwarded
+    connection (nodes/portforward.py). The node's ends as fds: `input` (None if it takes none), `output`,
+    and `error` (None when one stream carries both)."""
+
+    input: int | None
+    output: int
+    error: int | None
+    tty: bool
+
+    @property
+    def exited(self) -> asyncio.Future[int]: ...
+    def kill(self) -> None: ...
+    def resize(self, rows: int, cols: int) -> None: ...
+    def close_input(self) -> None: ...
+    def outputs_ended(self) -> None: ...
+    def close(self) -> None: ...
 
 log = logging.getLogger("kube_tui.kubelet")
 
@@ -48,11 +66,12 @@ class _Output:
     """One output stream of the command (stdout, or stderr without a tty): a bounded buffer filled as the
     command writes, and the end of it."""
 
-    def __init__(self, fd: int, changed: asyncio.Event) -> None:
+    def __init__(self, fd: int, changed: asyncio.Event, on_eof: Callable[[], None]) -> None:
         self.fd = fd
         self.buf = bytearray()
         self.eof = False
         self._changed = changed
+        self._on_eof = on_eof
         self._loop = asyncio.get_running_loop()
         self._reading = False
         os.set_blocking(fd, False)
@@ -81,6 +100,7 @@ class _Output:
         else:
             self.pause()
             self.eof = True
+            self._on_eof()
         self._changed.set()
 
     def take(self) -> bytes:
@@ -91,7 +111,7 @@ class _Output:
 
 
 class Session:
-    def __init__(self, sid: str, proc: ExecProcess, on_idle: Callable[[Session], None], owner: tuple[str, str]) -> None:
+    def __init__(self, sid: str, proc: Stream, on_idle: Callable[[Session], None], owner: tuple[str, str]) -> None:
         self.id = sid
         self.proc = proc
         self.owner = owner  # (namespace, pod): a request naming another pod does not reach this session
@@ -105,15 +125,19 @@ class Session:
         self._writing = False
         self._eof_pending = False
         self._room = asyncio.Event()
-        self.outputs = [_Output(proc.output, self._changed)]
+        self.outputs = [_Output(proc.output, self._changed, self._output_ended)]
         if proc.error is not None:
-            self.outputs.append(_Output(proc.error, self._changed))
+            self.outputs.append(_Output(proc.error, self._changed, self._output_ended))
         if proc.input is not None and proc.input != proc.output:
             os.set_blocking(proc.input, False)
         proc.exited.add_done_callback(lambda _: self._changed.set())
         for out in self.outputs:
             out.resume()
         self.touch()
+
+    def _output_ended(self) -> None:
+        if all(o.eof for o in self.outputs):
+            self.proc.outputs_ended()
 
     @property
     def finished(self) -> bool:
@@ -229,7 +253,7 @@ class Sessions:
     def full(self) -> bool:
         return len(self._by_id) >= MAX_SESSIONS
 
-    def open(self, proc: ExecProcess, owner: tuple[str, str]) -> Session:
+    def open(self, proc: Stream, owner: tuple[str, str]) -> Session:
         try:
             session = Session(secrets.token_hex(16), proc, self._idle, owner)
         except BaseException:

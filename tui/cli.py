@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
     "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),
+    "port-forward": ("portforward", "forward local ports to a pod's, through the API server and its kubelet"),
     "top": ("top", "CPU and memory in use by nodes or pods"),
     "scale": ("scale", "set the replicas of a deployment or replica set"),
     "rollout": ("rollout", "rollout status | history | undo of a deployment"),

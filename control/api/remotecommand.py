@@ -1,5 +1,8 @@
 """The fields of an exec request (the pods/exec subresource), checked alike by the API server and the kubelet.
 
+A port-forward (pods/portforward) opens with {name, namespace, port} and is streamed the same way: one
+session per forwarded connection, its input what the local client sends, its output what the pod answers.
+
 Three forms of the one `exec` verb (see nodes/remotecommand.py for the kubelet's side):
 - run to completion: {name, namespace, container?, command, timeout?} -> {exitCode, output};
 - open a session (kubectl exec, output streamed as it comes): {..., command, stream: true, stdin?, tty?,
@@ -52,6 +55,14 @@ def check_open(body: dict) -> tuple[list[str], bool, bool, tuple[int, int] | Non
     if (rows is None) != (cols is None) or (rows is not None and not (_size(rows) and _size(cols))):
         raise errors.bad_request(f"exec: fields 'rows' and 'cols' must both be given, as whole numbers in [1, {SIZE_MAX}]")
     return command, bool(body.get("stdin")), bool(body.get("tty")), (rows, cols) if rows is not None else None
+
+
+def check_port(body: dict) -> int:
+    """The pod port of a port-forward (kubectl port-forward POD [LOCAL:]PORT), a number by now."""
+    port = body.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise errors.bad_request("portforward: field 'port' must be the pod's port, a number in [1, 65535]")
+    return port
 
 
 def check_stream(body: dict) -> None:

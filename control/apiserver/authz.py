@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from control.apiserver.handlers import Api
 
 READ_VERBS = ("hello", "get", "list", "range", "logs")
+SUBRESOURCE_VERBS = {"logs": "pods/log", "exec": "pods/exec", "portforward": "pods/portforward"}
 NODE_READABLE = ("Node", "Pod", "Service", "Endpoints", "Namespace", "Lease")
 
 
@@ -56,8 +57,8 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
         return
     if verb == "range":
         raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")
-    if verb in ("logs", "exec"):  # the pods/log and pods/exec subresources: admin only
-        raise errors.forbidden(user, verb, "pods/log" if verb == "logs" else "pods/exec", name, ns)
+    if verb in SUBRESOURCE_VERBS:  # the pods/log, pods/exec and pods/portforward subresources: admin only
+        raise errors.forbidden(user, verb, SUBRESOURCE_VERBS[verb], name, ns)
     if info is None:
         raise errors.forbidden(user, verb, resource, name, ns)
     if verb in ("get", "list"):

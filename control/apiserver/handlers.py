@@ -77,6 +77,7 @@ class Api:
         timings: dict[str, Any] | None = None,
         logs_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         exec_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
+        portforward_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         watch_auth: str = "none",
     ) -> None:
         self.store = store
@@ -88,6 +89,7 @@ class Api:
         self.timings = timings or {}
         self.logs_proxy = logs_proxy
         self.exec_proxy = exec_proxy
+        self.portforward_proxy = portforward_proxy
         self.cluster_ips = IPAllocator(SERVICE_CIDR)
         self.node_ports = PortAllocator(*NODE_PORT_RANGE)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
@@ -104,6 +106,7 @@ class Api:
             "range": self.range,
             "logs": self.logs,
             "exec": self.exec,
+            "portforward": self.port_forward,
         }
 
     # -- bootstrap ----------------------------------------------------------------------------
@@ -646,6 +649,18 @@ class Api:
         if self.exec_proxy is None:
             raise errors.unavailable("exec: this API server cannot reach kubelets")
         return 200, await self.exec_proxy(node_obj, body)
+
+    async def port_forward(self, body: dict, user: str) -> tuple[int, Any]:
+        """kubectl port-forward, one connection: the pod's kubelet connects to the pod's port, and the
+        connection is streamed as a session, like an exec's (control/api/remotecommand.py)."""
+        if "session" in body:
+            remotecommand.check_stream(body)
+        else:
+            remotecommand.check_port(body)
+        node_obj = self._node_of_pod(body, "portforward")
+        if self.portforward_proxy is None:
+            raise errors.unavailable("portforward: this API server cannot reach kubelets")
+        return 200, await self.portforward_proxy(node_obj, body)
 
     def _node_of_pod(self, body: dict, verb: str) -> dict:
         """The Node object of the pod the request names (for a request its kubelet answers)."""

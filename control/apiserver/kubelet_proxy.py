@@ -101,6 +101,11 @@ class KubeletProxy:
             limit = float(body.get("timeout") or 60.0)
         return await self.call(node, "exec", body, limit + 5.0)
 
+    async def port_forward(self, node: dict, body: dict) -> dict:
+        """A connection's start (the kubelet allows itself 5 s to connect) or a stream request's wait."""
+        limit = float(body.get("wait") or 0.0) if "session" in body else 5.0
+        return await self.call(node, "portforward", body, limit + 5.0)
+
     async def call(self, node: dict, verb: str, body: dict, timeout: float) -> dict:  # noqa: ASYNC109 - per verb
         addr = ((node.get("metadata") or {}).get("annotations") or {}).get(KUBELET_ENDPOINT)
         name = node["metadata"]["name"]

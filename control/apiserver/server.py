@@ -139,6 +139,7 @@ class ApiServer:
             timings=self.timings,
             logs_proxy=self.kubelets.logs,
             exec_proxy=self.kubelets.exec,
+            portforward_proxy=self.kubelets.port_forward,
             watch_auth=self.watch_auth,
         )
         self._unsubscribe = self.store.subscribe(self.hub.on_commit)

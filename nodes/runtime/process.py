@@ -90,6 +90,9 @@ class ExecProcess:
     def kill(self) -> None:
         self.shim.send(b"K")
 
+    def outputs_ended(self) -> None:
+        """Every output reached its end: a process still has to exit (its `exited` says when)."""
+
     def resize(self, rows: int, cols: int) -> None:
         """The terminal's new size: the kernel sends SIGWINCH to the command's foreground process group."""
         if self.tty and self.output >= 0:

@@ -329,9 +329,9 @@ async def test_join_token_gets_node_credential_limited_like_node_restriction(pla
             await node.list("pods")
         assert e.value.code == 403
         await node.list("pods", field_selector="spec.nodeName=n1")
-        for verb, resource in (("exec", "pods/exec"), ("logs", "pods/log")):  # admin only
-            with pytest.raises(ApiError) as e:
-                await node.request(verb, {"namespace": "default", "name": "x", "command": ["id"]})
+        for verb, resource in (("exec", "pods/exec"), ("logs", "pods/log"), ("portforward", "pods/portforward")):
+            with pytest.raises(ApiError) as e:  # admin only
+                await node.request(verb, {"namespace": "default", "name": "x", "command": ["id"], "port": 80})
             assert e.value.code == 403 and f'cannot {verb} resource "{resource}"' in e.value.message, e.value.message
     finally:
         await node.close()

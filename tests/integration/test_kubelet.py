@@ -279,6 +279,67 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
         os.close(master)
 
 
+async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Client, node: Node, plane: ControlPlane,
+                                                                     tmp_path: Path) -> None:
+    web = pod("web", "")
+    web["spec"]["containers"][0].update(image="nginx", command=None,
+                                        ports=[{"name": "http", "containerPort": 8080}])
+    await client.create(web)
+    await wait_for(phase_is(client, "web", "Running"), 10, what="web Running")
+
+    async def get(port: int) -> bytes:
+        async def ready() -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")
+            answer = await reader.read()  # HTTP/1.0: the server closes when done
+            writer.close()
+            return answer
+        return await wait_for(ready, 10, what="an answer through the forwarded port")
+
+    async def opened() -> str | None:  # Running comes before nginx listens (the pod has no readiness probe)
+        try:
+            return str((await client.port_forward_open("web", 8080))["session"])
+        except ApiError as e:
+            assert "connection refused" in e.message, e.message
+            return None
+
+    # Through the API: one connection is one session; it ends (exit code 0) when the pod closes its side.
+    sid = await wait_for(opened, 10, what="nginx to listen")
+    r = await client.exec_stream("web", sid, input=b"GET / HTTP/1.0\r\n\r\n", eof=True, verb="portforward")
+    assert r["accepted"] == 18
+    answer, code = b"", None
+    while code is None:
+        r = await client.exec_stream("web", sid, read=True, wait=5, verb="portforward")
+        answer, code = answer + r["output"], r["exitCode"]
+    assert answer.startswith(b"HTTP/1.") and b"Welcome to nginx" in answer and code == 0
+    with pytest.raises(ApiError) as e:  # nothing listens there: kubelet's wording, naming pod and port
+        await client.port_forward_open("web", 9)
+    assert e.value.code == 400 and "error forwarding port 9 to pod default/web" in e.value.message
+
+    # kube-tui port-forward pod/web :http: a free local port to the named container port.
+    proc = await _cli(plane, tmp_path, ["port-forward", "pod/web", ":http"], stdout=asyncio.subprocess.PIPE,
+                      stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 15)
+        assert line.startswith(b"Forwarding from 127.0.0.1:") and line.endswith(b" -> 8080\n"), line
+        local = int(line.split(b":")[1].split()[0])
+        for _ in range(3):
+            assert b"Welcome to nginx" in await get(local)
+        assert await asyncio.wait_for(proc.stdout.readline(), 5) == f"Handling connection for {local}\n".encode()
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    # a named port a pod does not have: kubectl's words
+    proc = await _cli(plane, tmp_path, ["port-forward", "web", "8081:https"], stdout=asyncio.subprocess.PIPE,
+                      stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 1 and b"error: Pod 'web' does not have a named port 'https'" in stderr
+
+
 async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:
     await client.create(pod("job", "echo done", policy="OnFailure"))
     done = await wait_for(phase_is(client, "job", "Succeeded"), 10, what="job Succeeded")

@@ -69,7 +69,7 @@ async def test_only_proved_requests_are_served() -> None:
         assert got["code"] == 400
         attach = fresh(body)
         got = await _ask(address, wire.request(3, "attach", attach, request_proof(KEY, 3, "attach", attach)))
-        assert got["code"] == 400 and 'unknown kubelet verb "attach": use logs or exec' in got["body"]["message"]
+        assert got["code"] == 400 and 'unknown kubelet verb "attach": use logs, exec or portforward' in got["body"]["message"]
         run = fresh(body)
         got = await _ask(address, wire.request(4, "exec", run, request_proof(KEY, 4, "exec", run)))
         assert got["code"] == 400 and "simulated containers" in got["body"]["message"]  # no exec handler
