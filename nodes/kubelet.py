@@ -501,20 +501,19 @@ class Kubelet:
         worker = self._worker_of(body)
         if remotecommand_api.is_session(body):
             command, stdin, tty, size = remotecommand_api.check_open(body)
-            if self.exec_sessions.full():
-                raise errors.ApiError(429, "TooManyRequests", f"exec: {remotecommand.MAX_SESSIONS} exec sessions are "
-                                      f"open on node {self.name}; end one first")
+            self._refuse_streams_if_busy()
             try:
                 proc = await worker.open_exec(body.get("container") or None, command, stdin=stdin, tty=tty, size=size)
             except LogsError as e:
                 raise errors.bad_request(str(e)) from None
             except RunContainerError as e:
                 return {"exitCode": 126, "output": e.message}  # as a command that cannot start does below
-            if self.exec_sessions.full():  # others opened meanwhile
+            try:
+                self._refuse_streams_if_busy()  # others opened meanwhile, or the node began to stop
+            except errors.ApiError:
                 proc.kill()
                 proc.close()
-                raise errors.ApiError(429, "TooManyRequests", f"exec: {remotecommand.MAX_SESSIONS} exec sessions are "
-                                      f"open on node {self.name}; end one first")
+                raise
             return {"session": self.exec_sessions.open(proc, owner).id}
         command = remotecommand_api.check_command(body)
         timeout = body.get("timeout", EXEC_TIMEOUT)
@@ -545,11 +544,19 @@ class Kubelet:
             raise errors.bad_request(f"error forwarding port {port} to pod {owner[0]}/{owner[1]}: the pod is not running")
         if not getattr(self.runtime, "real_network", False):
             raise errors.bad_request("portforward: this node runs simulated containers: nothing listens in its pods")
-        if self.exec_sessions.full():
-            raise errors.ApiError(429, "TooManyRequests", f"portforward: {remotecommand.MAX_SESSIONS} sessions are "
-                                  f"open on node {self.name}; close one first")
+        self._refuse_streams_if_busy()
         conn = await portforward.connect(f"{owner[0]}/{owner[1]}", worker.pod_ip, port)
+        try:
+            self._refuse_streams_if_busy()  # others opened meanwhile, or the node began to stop
+        except errors.ApiError:
+            conn.close()
+            raise
         return {"session": self.exec_sessions.open(conn, owner).id}
+
+    def _refuse_streams_if_busy(self) -> None:
+        if self.shutting_down:
+            raise errors.unavailable(f"node {self.name} is shutting down: no new exec or port-forward")
+        self.exec_sessions.refuse_if_full(self.name)
 
     def usage(self) -> dict[str, list[int]]:
         """{"<ns>/<pod>": [millicores, bytes]} of the running pods."""

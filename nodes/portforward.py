@@ -78,5 +78,8 @@ async def connect(pod: str, ip: str, port: int) -> PortConnection:
         sock.close()
         why = "i/o timeout" if isinstance(e, TimeoutError) else f"connect: {os.strerror(e.errno or 0).lower()}"
         raise errors.bad_request(f"error forwarding port {port} to pod {pod}: dial tcp4 {ip}:{port}: {why}") from None
+    except BaseException:  # cancelled (the kubelet stopping): the socket is nobody's
+        sock.close()
+        raise
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return PortConnection(sock)

@@ -54,7 +54,7 @@ class Stream(Protocol):
 log = logging.getLogger("kube_tui.kubelet")
 
 IDLE_TIMEOUT = 60.0  # seconds without a request before a session is closed
-MAX_SESSIONS = 32  # at once on one node
+MAX_SESSIONS = 64  # exec and port-forward sessions at once on one node (a browser holds several connections)
 BUFFER_MAX = 256 * 1024  # bytes of each output stream held for the client before the command is left to block
 INPUT_BUFFER_MAX = 256 * 1024  # bytes of input held for a command that does not read yet
 ROOM_WAIT = 1.0  # seconds an input request waits for room in a full input buffer before answering
@@ -253,6 +253,11 @@ class Sessions:
     def full(self) -> bool:
         return len(self._by_id) >= MAX_SESSIONS
 
+    def refuse_if_full(self, node: str) -> None:
+        if self.full():
+            raise errors.ApiError(429, "TooManyRequests", f"{MAX_SESSIONS} exec and port-forward sessions are open on "
+                                  f"node {node}; end one first")
+
     def open(self, proc: Stream, owner: tuple[str, str]) -> Session:
         try:
             session = Session(secrets.token_hex(16), proc, self._idle, owner)
@@ -290,8 +295,8 @@ class Sessions:
             done = self._finished.get(sid)
             if done is not None and done[2] == owner:  # finished: input goes nowhere, the code is the code
                 return {"output": b"", "error": b"", "exitCode": done[1], "accepted": len(body.get("input") or b"")}
-            raise errors.ApiError(404, "NotFound", f'exec session "{sid}" not found for pod "{owner[1]}": its command '
-                                  f"ended, or the session had no request for {IDLE_TIMEOUT:.0f}s and was closed")
+            raise errors.ApiError(404, "NotFound", f'session "{sid}" not found for pod "{owner[1]}": its command or '
+                                  f"connection ended, or it had no request for {IDLE_TIMEOUT:.0f}s and was closed")
         session.touch()
         answer: dict[str, Any] = {"output": b"", "error": b"", "exitCode": None, "accepted": 0}
         if body.get("close"):

@@ -147,7 +147,7 @@ class ProcessRuntime:
                                      stderr=stderr if stderr is not None else subprocess.DEVNULL,
                                      pass_fds=(lifeline_r, report_w), start_new_session=True)
         except (OSError, ValueError) as e:  # ValueError: a NUL byte in the command or the env
-            for fd in (lifeline_r, lifeline_w, report_r, report_w):
+            for fd in (lifeline_w, report_r):  # the other two are closed below, once
                 os.close(fd)
             raise e if isinstance(e, OSError) else OSError(errno.EINVAL, str(e)) from e
         finally:

@@ -3,6 +3,7 @@ deletion, image pull errors, graceful shutdown, kill -9, and a control plane res
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import dataclasses
@@ -247,6 +248,27 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
     await wait_for(lambda: not any(p.cmdline() == ["sleep", "302"] for p in marked("302")), 10,
                    what="the interrupted command to be killed")
 
+    # ^C while our stdout is not read at all (a pager that stopped): no hang, the command is killed.
+    reader_r, reader_w = os.pipe()
+    try:
+        proc = await _cli(plane, tmp_path, ["exec", "shell", "--", "sh", "-c", "exec yes 303"],
+                          stdout=reader_w, stderr=asyncio.subprocess.PIPE)
+        await wait_for(lambda: any(p.cmdline() == ["yes", "303"] for p in marked("303")), 10, what="yes to run")
+        unread = array.array("i", [0])
+
+        def pipe_full() -> bool:
+            fcntl.ioctl(reader_r, termios.FIONREAD, unread)
+            return unread[0] >= 60_000
+
+        await wait_for(pipe_full, 10, what="our stdout's pipe to fill")
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 15) == 130
+    finally:
+        os.close(reader_w)
+        os.close(reader_r)
+    await wait_for(lambda: not any(p.cmdline() == ["yes", "303"] for p in marked("303")), 10,
+                   what="the interrupted command to be killed")
+
     # kube-tui exec -it from a terminal: a shell on a pty of its own, ^C and exit as in kubectl exec -it.
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
@@ -327,8 +349,23 @@ async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Cl
         for _ in range(3):
             assert b"Welcome to nginx" in await get(local)
         assert await asyncio.wait_for(proc.stdout.readline(), 5) == f"Handling connection for {local}\n".encode()
+        sessions = node.kubelet.exec_sessions  # type: ignore[union-attr]
+        await wait_for(lambda: len(sessions) == 0, 10, what="the finished connections' sessions to end")
+        # A local client that resets its connection ends its session on the node too.
+        _, w = await asyncio.open_connection("127.0.0.1", local)
+        w.write(b"GET / HT")
+        await w.drain()
+        await wait_for(lambda: len(sessions) == 1, 10, what="the connection's session")
+        w.transport.abort()
+        await wait_for(lambda: len(sessions) == 0, 10, what="the reset connection's session to end")
+        # ^C with a connection open: it is closed, its session ended, no traceback.
+        _, held = await asyncio.open_connection("127.0.0.1", local)
+        await wait_for(lambda: len(sessions) == 1, 10, what="the held connection's session")
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 15) == 0
+        assert proc.stderr is not None and b"Traceback" not in await proc.stderr.read()
+        await wait_for(lambda: len(sessions) == 0, 10, what="the held connection's session to end")
+        held.close()
     finally:
         if proc.returncode is None:
             proc.kill()

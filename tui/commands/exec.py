@@ -16,10 +16,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import queue
 import shutil
 import signal
 import sys
 import termios
+import threading
 import tty as ttymod
 from typing import BinaryIO
 
@@ -143,9 +145,35 @@ def _terminal_size() -> tuple[int, int]:
     return rows, cols
 
 
-def _write_all(stream: BinaryIO, data: bytes) -> None:
-    stream.write(data)
-    stream.flush()
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+class _Output:
+    """Our stdout and stderr, written by a daemon thread: a reader of ours that pauses (a pager) holds up
+    neither the keepalive nor, when it never reads again, our exit."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: queue.SimpleQueue[tuple[BinaryIO, bytes, asyncio.Future[None]]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="exec-output", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            stream, data, done = self._queue.get()
+            try:
+                stream.write(data)
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # our reader went away (EPIPE): the command's output goes nowhere, as with kubectl
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self._loop.call_soon_threadsafe(_resolve, done)
+
+    async def write(self, stream: BinaryIO, data: bytes) -> None:
+        done = self._loop.create_future()
+        self._queue.put((stream, data, done))
+        await done  # one chunk at a time: the node keeps the rest, the command waits for us
 
 
 async def stream(client: Client, args: argparse.Namespace, pod: str, command: list[str], *,
@@ -190,12 +218,12 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
             ended = ended or (last and accepted == len(data))
 
     async def read_output() -> int:
+        writer = _Output()
         while True:
             r = await client.exec_stream(pod, sid, ns, read=True, wait=POLL_WAIT)
-            # In a thread: a reader of our stdout that pauses (a pager) must not stop the keepalive.
             for data, out in ((r.get("output"), sys.stdout.buffer), (r.get("error"), sys.stderr.buffer)):
                 if data:
-                    await loop.run_in_executor(None, _write_all, out, data)
+                    await writer.write(out, data)
             if r.get("exitCode") is not None:
                 return int(r["exitCode"])
 
@@ -217,6 +245,11 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
         await asyncio.wait({opening, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not opening.done():
             print("kube-tui exec: interrupted", file=sys.stderr)
+            tasks.discard(opening)  # a session it opens after all is closed, not left to run
+            with contextlib.suppress(ApiError, TimeoutError):
+                late = await asyncio.wait_for(opening, 5.0)
+                if "session" in late:
+                    await asyncio.wait_for(client.exec_stream(pod, late["session"], ns, close=True), 5.0)
             return 130
         opened = opening.result()
         if "session" not in opened:

@@ -21,6 +21,7 @@ from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
 
 POLL_WAIT = 2.0  # seconds one request for the pod's answer waits on the node
+KEEPALIVE = 15.0  # seconds between the requests that keep a session whose answer the local client is slow to take
 KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
          "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
          "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet"}
@@ -35,18 +36,20 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     add_client_args(p)
 
 
+SAME = -1  # the local port of a spec without one: the remote port's number
+
+
 def parse_ports(specs: list[str]) -> list[tuple[int, str]]:
-    """[(local port, 0 for a free one; remote port or name)]; ValueError in kubectl's words."""
+    """[(local port: 0 for a free one, SAME for the remote's number; remote port or name)]; ValueError in
+    kubectl's words."""
     out = []
     for spec in specs:
-        local, _, remote = spec.rpartition(":") if ":" in spec else (spec, "", spec)
+        local, _, remote = spec.rpartition(":") if ":" in spec else ("", "", spec)
         if not remote or (remote.isdigit() and not 0 < int(remote) < 65536):
             raise ValueError(f"error: remote port must be > 0 and < 65536 in {spec!r}")
-        if ":" not in spec and not remote.isdigit():
-            raise ValueError(f"error: a named port ({remote!r}) needs a local port number: LOCAL:{remote}")
-        if local and not (local.isdigit() and 0 < int(local) < 65536):
-            raise ValueError(f'error: invalid local port "{local}" in {spec!r}: a number from 1 to 65535, or empty for a free one')
-        out.append((int(local) if local else 0, remote))
+        if local and not (local.isdigit() and 0 <= int(local) < 65536):
+            raise ValueError(f'error: invalid local port "{local}" in {spec!r}: a number from 0 (a free one) to 65535')
+        out.append((int(local) if local else (SAME if ":" not in spec else 0), remote))
     return out
 
 
@@ -72,8 +75,14 @@ async def _pod_of(client: Client, kind: str, name: str, ns: str) -> tuple[dict, 
         raise ValueError(f"error: {kind.lower()} {name} has no selector: no pod to forward to")
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     pods = (await client.list("Pod", ns, label_selector=selector))["items"]
+    def ready(p: dict) -> bool:
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in (p.get("status") or {}).get("conditions") or [])
+
+    # As kubectl: a running pod, a ready one first.
     running = sorted((p for p in pods if (p.get("status") or {}).get("phase") == "Running"
-                      and not p["metadata"].get("deletionTimestamp")), key=lambda p: p["metadata"]["name"])
+                      and not p["metadata"].get("deletionTimestamp")),
+                     key=lambda p: (not ready(p), p["metadata"]["name"]))
     if not running:
         raise ValueError(f"error: unable to forward port because pod is not running. Current status=no running pod "
                          f"of {kind.lower()}/{name} ({selector})")
@@ -96,37 +105,51 @@ class Forwarder:
         self.pod = pod
         self.ns = ns
         self.lost = asyncio.Event()  # the pod is gone: kubectl ends then ("lost connection to pod")
+        self.handlers: set[asyncio.Task] = set()
 
     async def handle(self, remote: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One local connection, to its end; never ends cancelled (Ctrl-C waits for it to close its session)."""
+        me = asyncio.current_task()
+        if me is not None:
+            self.handlers.add(me)
         local = writer.get_extra_info("sockname")[1]  # the port this listener got (asked for 0: a free one)
         print(f"Handling connection for {local}", flush=True)
         sid = None
-        done = False
+        clean = False
+        parts: list[asyncio.Future] = []
         try:
             sid = (await self.client.port_forward_open(self.pod, remote, self.ns))["session"]
-            up = asyncio.ensure_future(self._up(sid, reader))
-            down = asyncio.ensure_future(self._down(sid, writer))
-            try:
-                await down  # the pod closed its side and everything came back
-                done = True
-            finally:
-                up.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ApiError, ConnectionError):
-                    await up
+            parts = [asyncio.ensure_future(self._down(sid, writer)), asyncio.ensure_future(self._up(sid, reader)),
+                     asyncio.ensure_future(self._keepalive(sid))]
+            down, up, _ = parts
+            # Until the pod closed its side and all of it came back; the first failure of either way ends it.
+            waiting = {down, up}
+            while down in waiting:
+                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for part in done:
+                    part.result()  # raises the failure
+            clean = True
         except ApiError as e:
             print(f"error: an error occurred forwarding {local} -> {remote}: {e.message}", file=sys.stderr, flush=True)
             if e.code == 404 and f'pods "{self.pod}" not found' in e.message:
                 self.lost.set()
-        except ConnectionError:
-            pass  # the local client went away: the session is closed below
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the local client went away, or we are stopping: the session is closed below
         finally:
-            if sid is not None and not done:
-                with contextlib.suppress(ApiError, TimeoutError):
+            for part in parts:
+                part.cancel()
+            if sid is not None and not clean:
+                with contextlib.suppress(ApiError, TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(self.client.exec_stream(self.pod, sid, self.ns, close=True,
                                                                    verb="portforward"), 5.0)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            if clean:
+                writer.close()
+            else:
+                writer.transport.abort()  # a reset, so a cut-off answer does not look like a whole one
+            with contextlib.suppress(ConnectionError, TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(writer.wait_closed(), 2.0)
+            if me is not None:
+                self.handlers.discard(me)
 
     async def _up(self, sid: str, reader: asyncio.StreamReader) -> None:
         """What the local client sends, to the pod; its end as a half close."""
@@ -151,6 +174,20 @@ class Forwarder:
             if r.get("exitCode") is not None:
                 return
 
+    async def _keepalive(self, sid: str) -> None:
+        """The node closes a session nobody asks about: say we are here while the local client is slow to read."""
+        while True:
+            await asyncio.sleep(KEEPALIVE)
+            with contextlib.suppress(ApiError):
+                await self.client.exec_stream(self.pod, sid, self.ns, verb="portforward")
+
+    async def stop(self) -> None:
+        """End every connection, each closing its session first."""
+        for task in list(self.handlers):
+            task.cancel()
+        if self.handlers:
+            await asyncio.wait(list(self.handlers), timeout=10.0)
+
 
 async def forward(client: Client, args: argparse.Namespace, ports: list[tuple[int, str]]) -> int:
     kind_word, _, name = args.target.rpartition("/")
@@ -159,7 +196,13 @@ async def forward(client: Client, args: argparse.Namespace, ports: list[tuple[in
         return fail(f"error: cannot forward to {args.target!r}: use pod/NAME, svc/NAME, deploy/NAME or rs/NAME")
     try:
         pod, service = await _pod_of(client, kind, name, args.namespace)
-        pairs = [(local, _remote_port(pod, service, remote)) for local, remote in ports]
+        pairs = []
+        for local, remote in ports:
+            number = _remote_port(pod, service, remote)
+            # `kube-tui port-forward svc/x 8000` listens on 8000, the Service's port, as kubectl does
+            if local == SAME:
+                local = int(remote) if remote.isdigit() else number
+            pairs.append((local, number))
     except ValueError as e:
         return fail(str(e))
     if (pod.get("status") or {}).get("phase") != "Running":
@@ -197,8 +240,7 @@ async def forward(client: Client, args: argparse.Namespace, ports: list[tuple[in
     finally:
         for server in servers:
             server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 2.0)
+        await forwarder.stop()
 
 
 def run(args: argparse.Namespace) -> int:
