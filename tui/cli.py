@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
     "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),
+    "cp": ("cp", "copy files and directories to and from a container (a tar stream through exec)"),
     "port-forward": ("portforward", "forward local ports to a pod's, through the API server and its kubelet"),
     "top": ("top", "CPU and memory in use by nodes or pods"),
     "scale": ("scale", "set the replicas of a deployment or replica set"),

@@ -301,6 +301,39 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
         os.close(master)
 
 
+async def test_cp_copies_files_and_directories_both_ways_through_exec(client: Client, node: Node, plane: ControlPlane,
+                                                                     tmp_path: Path) -> None:
+    await client.create(pod("box", "exec sleep 300"))
+    await wait_for(phase_is(client, "box", "Running"), 10, what="box Running")
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("hello\n")
+    blob = os.urandom(300_000)
+    (src / "sub" / "b.bin").write_bytes(blob)
+    inpod = tmp_path / "inpod"  # containers share the node's filesystem in the process runtime
+    inpod.mkdir()
+
+    async def cp(*argv: str) -> tuple[int, bytes]:
+        proc = await _cli(plane, tmp_path, ["cp", *argv], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        return proc.returncode or 0, err
+
+    assert await cp(str(src), f"box:{inpod}") == (0, b"")  # into a directory that exists: under its own name
+    assert (inpod / "src" / "sub" / "b.bin").read_bytes() == blob
+    assert await cp(str(src / "a.txt"), f"default/box:{inpod}/renamed.txt") == (0, b"")
+    assert (inpod / "renamed.txt").read_text() == "hello\n"
+    back = tmp_path / "back"
+    back.mkdir()
+    assert await cp(f"box:{inpod}/src", str(back)) == (0, b"")
+    assert (back / "src" / "a.txt").read_text() == "hello\n" and (back / "src" / "sub" / "b.bin").read_bytes() == blob
+    assert await cp(f"box:{inpod}/renamed.txt", str(back / "one.txt")) == (0, b"")
+    assert (back / "one.txt").read_text() == "hello\n"
+    code, err = await cp(f"box:{inpod}/nothing-here", str(back / "x"))
+    assert code == 1 and b"nothing-here: Cannot stat: No such file or directory" in err
+    code, err = await cp(str(tmp_path / "no-such-file"), f"box:{inpod}")
+    assert code == 1 and b"no-such-file doesn't exist in local filesystem" in err
+
+
 async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Client, node: Node, plane: ControlPlane,
                                                                      tmp_path: Path) -> None:
     web = pod("web", "")
