@@ -16,7 +16,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "node": ("node", "run one node (kubelet + kube-proxy) that joins the cluster"),
     "nodes": ("node", "run many simulated nodes in one process (like KWOK)"),
     "apply": ("apply", "create or update objects from manifests"),
-    "create": ("apply", "create objects from manifests"),
+    "create": ("imperative", "create objects from manifests (-f), or a deployment or namespace by name"),
+    "run": ("imperative", "create a pod running one image (kubectl run)"),
+    "expose": ("imperative", "create a Service for a deployment, replica set, pod or service"),
     "get": ("get", "list objects, kubectl style"),
     "describe": ("describe", "show an object in detail, with its events"),
     "delete": ("delete", "delete objects by name or manifest"),
@@ -67,13 +69,13 @@ def add_client_args(p: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command line; `kube-tui` alone (or with options only) is the dashboard. For exec, what follows
-    the first `--` is the command as given, whatever it holds (another `--`, options of its own)."""
+    """The command line; `kube-tui` alone (or with options only) is the dashboard. For exec and run, what
+    follows the first `--` is the command as given, whatever it holds (another `--`, options of its own)."""
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "-v", "-vv", "--verbose"):
         argv = ["dashboard", *argv]
     command: list[str] | None = None
     at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))  # the subcommand's word
-    if argv[at:at + 1] == ["exec"] and "--" in argv[at:]:
+    if argv[at:at + 1] in (["exec"], ["run"]) and "--" in argv[at:]:
         cut = argv.index("--", at)
         argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()
@@ -81,7 +83,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.command is None:
         args = parser.parse_args(["dashboard"])
     if command is not None:
-        args.argv = command
+        if args.command == "run":
+            args.args = [*args.args, *command]
+        else:
+            args.argv = command
     return args
 
 

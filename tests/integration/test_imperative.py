@@ -1,0 +1,66 @@
+"""kubectl's imperative commands against a real API server: run, create deployment|namespace, expose, --dry-run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import yaml
+
+from control.client import Client
+from control.plane import ControlPlane
+from tests.helpers import kube_tui_env
+
+
+async def cli(plane: ControlPlane, home: Path, *args: str) -> tuple[int, str, str]:
+    assert plane.server is not None and plane.credentials is not None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", args[0], "--server", plane.server.address, "--token", plane.credentials.admin,
+        *args[1:], env=kube_tui_env(home), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_run_create_and_expose_build_what_kubectl_builds(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    assert await cli(plane, tmp_path, "run", "sleeper", "--image=busybox", "--env=MODE=test", "--",
+                     "sh", "-c", "sleep 3600") == (0, "pod/sleeper created\n", "")
+    p = await client.get("Pod", "sleeper")
+    c = p["spec"]["containers"][0]
+    assert p["metadata"]["labels"] == {"run": "sleeper"} and p["spec"]["restartPolicy"] == "Always"
+    assert (c["name"], c["image"], c["args"], c["env"]) == ("sleeper", "busybox", ["sh", "-c", "sleep 3600"],
+                                                             [{"name": "MODE", "value": "test"}])
+
+    code, out, _ = await cli(plane, tmp_path, "create", "deployment", "web", "--image=registry.k8s.io/nginx:1.25",
+                             "--replicas=3", "--port=8080")
+    assert (code, out) == (0, "deployment.apps/web created\n")
+    d = await client.get("Deployment", "web")
+    assert d["spec"]["replicas"] == 3 and d["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    tc = d["spec"]["template"]["spec"]["containers"][0]
+    assert (tc["name"], tc["ports"]) == ("nginx", [{"containerPort": 8080, "protocol": "TCP"}])
+
+    # expose: the deployment's selector, its container port unless told, the type asked for
+    assert await cli(plane, tmp_path, "expose", "deployment", "web", "--port=80", "--target-port=8080",
+                     "--type=NodePort") == (0, "service/web exposed\n", "")
+    svc = await client.get("Service", "web")
+    assert svc["spec"]["selector"] == {"app": "web"} and svc["spec"]["type"] == "NodePort"
+    port = svc["spec"]["ports"][0]
+    assert (port["port"], port["targetPort"]) == (80, 8080) and 30000 <= port["nodePort"] <= 32767
+    assert (await cli(plane, tmp_path, "expose", "deploy/web", "--name=web-2"))[:2] == (0, "service/web-2 exposed\n")
+    assert (await client.get("Service", "web-2"))["spec"]["ports"][0]["port"] == 8080  # introspected
+    code, _, err = await cli(plane, tmp_path, "expose", "pod", "sleeper")  # no port declared anywhere
+    assert code == 1 and "couldn't find port via --port flag or introspection" in err
+
+    # --dry-run=client prints the object and creates nothing (the usual way to start a manifest)
+    code, out, _ = await cli(plane, tmp_path, "create", "deployment", "draft", "--image=nginx", "--dry-run=client",
+                             "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["spec"]["template"]["metadata"]["labels"] == {"app": "draft"}
+    assert [d["metadata"]["name"] for d in (await client.list("Deployment"))["items"]] == ["web"]
+
+    assert await cli(plane, tmp_path, "create", "namespace", "team-a") == (0, "namespace/team-a created\n", "")
+    code, _, err = await cli(plane, tmp_path, "run", "elsewhere", "--image=busybox", "-n", "missing")
+    assert code == 1 and 'namespaces "missing" not found' in err
+    code, _, err = await cli(plane, tmp_path, "create", "deployment", "web", "--image=nginx")
+    assert code == 1 and 'deployments.apps "web" already exists' in err
+    code, _, err = await cli(plane, tmp_path, "run", "bad_name", "--image=busybox")
+    assert code == 1 and 'Pod "bad_name" is invalid' in err and 'metadata.name: Invalid value: "bad_name"' in err

@@ -1,0 +1,215 @@
+"""kubectl's imperative commands, as the tutorials use them: `run`, `create deployment|namespace`, `expose`.
+
+Each builds the object kubectl would build and creates it (`--dry-run=client -o yaml` prints it
+instead, the usual way to start a manifest):
+
+- `kube-tui run NAME --image=IMG [--port=P] [--env=K=V]... [--labels=k=v,...] [--restart=Always|OnFailure|Never]
+  [--command] [-- ARGS...]`: a Pod labelled run=NAME; words after `--` are the container's args
+  (its command with --command).
+- `kube-tui create deployment NAME --image=IMG [--replicas=N] [--port=P]`: a Deployment labelled and
+  selecting app=NAME; `kube-tui create namespace NAME`; `kube-tui create -f FILE` creates from manifests.
+- `kube-tui expose (deployment|rs|pod|svc) NAME [--port=P] [--target-port=T] [--type=T] [--name=N]`: a
+  Service selecting what the object selects (a pod: its labels); the port defaults to the first
+  container port, as kubectl introspects it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from control import aio
+from control.api import kinds
+from control.client import Client
+from nodes.images import short_name
+from tui.commands import apply
+from tui.commands.common import add_client_args, fail, kind_ref, with_client
+from tui.printers.output import to_json, to_yaml
+
+CREATE_WHAT = {"deployment": "Deployment", "deploy": "Deployment", "namespace": "Namespace", "ns": "Namespace"}
+EXPOSE_KINDS = {"deployment": "Deployment", "deploy": "Deployment", "deployments": "Deployment",
+                "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
+                "pod": "Pod", "po": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service"}
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    if name == "run":
+        p.add_argument("name", help="the pod's name")
+        p.add_argument("args", nargs="*", metavar="-- ARGS", help="the container's args (its command with --command)")
+        p.add_argument("--image", required=True)
+        p.add_argument("--port", type=int, help="the container port to declare")
+        p.add_argument("--env", action="append", default=[], metavar="K=V")
+        p.add_argument("-l", "--labels", help="k=v,... (default run=NAME)")
+        p.add_argument("--restart", default="Always", choices=("Always", "OnFailure", "Never"))
+        p.add_argument("--command", dest="as_command", action="store_true",
+                       help="the words after -- are the command, not args")
+        p.add_argument("-i", "--stdin", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("-t", "--tty", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("--rm", action="store_true", help=argparse.SUPPRESS)
+    elif name == "create":
+        p.add_argument("what", nargs="?", help="deployment or namespace (or -f FILE)")
+        p.add_argument("name", nargs="?")
+        p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
+        p.add_argument("--image", action="append", default=[], help="a container's image (repeatable)")
+        p.add_argument("--replicas", type=int, default=1)
+        p.add_argument("--port", type=int, help="the container port to declare")
+    else:  # expose
+        p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
+        p.add_argument("name", nargs="?")
+        p.add_argument("--port", type=int, help="the Service's port (default: the first container port)")
+        p.add_argument("--target-port", help="the pods' port, a number or a name (default: --port)")
+        p.add_argument("--type", default="ClusterIP", choices=("ClusterIP", "NodePort"))
+        p.add_argument("--name", dest="service_name", help="the Service's name (default: the object's)")
+        p.add_argument("--protocol", default="TCP", choices=("TCP", "UDP"))
+    p.add_argument("-n", "--namespace", default=None)
+    p.add_argument("--dry-run", choices=("none", "client"), default="none", help="client: print the object, create nothing")
+    p.add_argument("-o", "--output", choices=("yaml", "json", "name"), help="print the object so")
+    add_client_args(p)
+
+
+def _labels(text: str | None, default: dict[str, str]) -> dict[str, str]:
+    if not text:
+        return default
+    out = {}
+    for pair in text.split(","):
+        k, eq, v = pair.partition("=")
+        if not eq or not k:
+            raise ValueError(f"error: invalid label spec: {pair!r}: use key=value,...")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def container_name(image: str) -> str:
+    """kubectl create deployment's container name: the image's bare name as a DNS label."""
+    return re.sub(r"[^a-z0-9-]+", "-", short_name(image)).strip("-")[:63] or "container"
+
+
+def pod_for(args: argparse.Namespace) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": args.name, "image": args.image}
+    if args.args:
+        container["command" if args.as_command else "args"] = list(args.args)
+    if args.port:
+        container["ports"] = [{"containerPort": args.port}]
+    if args.env:
+        env = []
+        for pair in args.env:
+            k, eq, v = pair.partition("=")
+            if not eq or not k:
+                raise ValueError(f"error: invalid env: {pair!r}: use --env=KEY=VALUE")
+            env.append({"name": k, "value": v})
+        container["env"] = env
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": args.name, "labels": _labels(args.labels, {"run": args.name})},
+            "spec": {"containers": [container], "restartPolicy": args.restart, "dnsPolicy": "ClusterFirst"}}
+
+
+def deployment_for(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.image:
+        raise ValueError("error: required flag(s) \"image\" not set")
+    labels = {"app": args.name}
+    containers: list[dict[str, Any]] = [{"name": container_name(image), "image": image} for image in args.image]
+    if args.port:
+        containers[0]["ports"] = [{"containerPort": args.port}]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": args.name, "labels": dict(labels)},
+            "spec": {"replicas": args.replicas, "selector": {"matchLabels": dict(labels)},
+                     "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers}}}}
+
+
+def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
+    """The Service `kubectl expose` makes for obj: its selector, and its first container port by default."""
+    kind, name = obj["kind"], obj["metadata"]["name"]
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        selector, template = obj["metadata"].get("labels") or {}, obj
+    elif kind == "Service":
+        selector, template = spec.get("selector") or {}, None
+    else:
+        sel = spec.get("selector") or {}
+        if sel.get("matchExpressions"):
+            raise ValueError(f"error: cannot expose a {kind} with match expressions in its selector: use a manifest")
+        selector, template = sel.get("matchLabels") or {}, spec.get("template") or {}
+    if not selector:
+        raise ValueError(f"error: couldn't retrieve selectors via --selector flag or introspection: {kind.lower()} "
+                         f"{name} has no {'labels' if kind == 'Pod' else 'selector'}")
+    port = args.port
+    target: int | str | None = None
+    if port is None:
+        ports = [p for c in ((template or {}).get("spec") or {}).get("containers") or [] for p in c.get("ports") or []]
+        if kind == "Service":  # the same port, to the same pods' port
+            ports = [{"containerPort": p.get("port"), "target": p.get("targetPort")} for p in spec.get("ports") or []]
+        if not ports:
+            raise ValueError("error: couldn't find port via --port flag or introspection")
+        port, target = int(ports[0]["containerPort"]), ports[0].get("target")
+    target = target or port
+    if args.target_port:
+        target = int(args.target_port) if args.target_port.isdigit() else args.target_port
+    labels = obj["metadata"].get("labels") or {}
+    svc: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": args.service_name or name},
+                           "spec": {"ports": [{"port": port, "protocol": args.protocol, "targetPort": target}],
+                                    "selector": dict(selector), "type": args.type}}
+    if labels:
+        svc["metadata"]["labels"] = dict(labels)
+    return svc
+
+
+async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str) -> int:
+    if args.namespace and kinds.by_kind(obj["kind"]).namespaced:
+        obj["metadata"]["namespace"] = args.namespace
+    if args.dry_run == "client" or client is None:
+        stored, verb = obj, f"{verb} (dry run)"
+    else:
+        stored = await client.create(obj)
+        for w in client.last_warnings:
+            print(f"Warning: {w}", file=sys.stderr)
+    if args.output == "yaml":
+        print(to_yaml(stored))
+    elif args.output == "json":
+        print(to_json(stored))
+    else:
+        print(f"{kind_ref(stored)} {verb}")
+    return 0
+
+
+async def _expose(client: Client, args: argparse.Namespace) -> int:
+    kind_word, _, name = args.kind.partition("/")
+    name = name or args.name
+    kind = EXPOSE_KINDS.get(kind_word.lower())
+    if kind is None or not name:
+        return fail("error: expose takes TYPE NAME (or TYPE/NAME) with TYPE one of deployment, rs, pod, svc")
+    obj = await client.get(kind, name, args.namespace or "default")
+    try:
+        svc = service_for(obj, args)
+    except ValueError as e:
+        return fail(str(e))
+    return await _create(client, svc, args, "exposed")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "run":
+            if args.stdin or args.tty or args.rm:
+                return fail("error: kube-tui run does not attach (-i/-t/--rm): run the pod, then "
+                            "`kube-tui exec -it NAME -- sh`")
+            obj = pod_for(args)
+        elif args.command == "create":
+            if args.filename:
+                if args.what:
+                    return fail("error: give either -f FILE or deployment|namespace NAME, not both")
+                return apply.run(args)
+            what = CREATE_WHAT.get((args.what or "").lower())
+            if what is None or not args.name:
+                return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, or namespace NAME")
+            obj = deployment_for(args) if what == "Deployment" else {
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}
+        else:
+            result = with_client(args, lambda c: _expose(c, args))
+            return result if isinstance(result, int) else 0
+    except ValueError as e:
+        return fail(str(e))
+    if args.dry_run == "client":  # as kubectl: nothing is sent, the object is only printed
+        return aio.run(_create(None, obj, args, "created"))
+    result = with_client(args, lambda c: _create(c, obj, args, "created"))
+    return result if isinstance(result, int) else 0
+
