@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
+import io
 import json
 import os
 import signal
@@ -31,6 +32,7 @@ from nodes.node import Node, NodeOptions
 from nodes.nodestatus import NodeConfig
 from tests.conftest import FAST
 from tests.helpers import Proc, kube_tui_env, wait_for
+from tui.commands.cp import run_in_pod
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -324,10 +326,26 @@ async def test_cp_copies_files_and_directories_both_ways_through_exec(client: Cl
     assert (inpod / "renamed.txt").read_text() == "hello\n"
     back = tmp_path / "back"
     back.mkdir()
-    assert await cp(f"box:{inpod}/src", str(back)) == (0, b"")
-    assert (back / "src" / "a.txt").read_text() == "hello\n" and (back / "src" / "sub" / "b.bin").read_bytes() == blob
+    assert await cp(f"box:{inpod}/src", str(back / "copy")) == (0, b"")  # a directory becomes DEST
+    assert (back / "copy" / "a.txt").read_text() == "hello\n" and (back / "copy" / "sub" / "b.bin").read_bytes() == blob
+    assert await cp(f"box:{inpod}/src/sub", str(back)) == (0, b"")  # DEST exists: the contents go in it
+    assert (back / "b.bin").read_bytes() == blob
     assert await cp(f"box:{inpod}/renamed.txt", str(back / "one.txt")) == (0, b"")
     assert (back / "one.txt").read_text() == "hello\n"
+    assert await cp(f"box:{inpod}/renamed.txt", str(back)) == (0, b"")  # a file onto a directory: into it
+    assert (back / "renamed.txt").read_text() == "hello\n"
+    (inpod / "src" / "link").symlink_to("/etc/passwd")  # links are skipped, with kubectl's warning
+    code, err = await cp(f"box:{inpod}/src", str(back / "again"))
+    assert code == 0 and b"warning: skipping symlink" in err and not (back / "again" / "link").exists()
+    code, err = await cp(str(src), "box:")
+    assert code == 1 and b"filepath can not be empty" in err
+    # A command that writes more than the node holds before it reads its input: output is taken while
+    # input goes out, so neither side waits on the other for ever.
+    script = "head -c 600000 /dev/zero >&2; wc -c"
+    out = io.BytesIO()
+    code, err = await asyncio.wait_for(run_in_pod(client, "default", "box", ["sh", "-c", script], None,
+                                                  stdin=io.BytesIO(b"z" * 1_000_000), stdout=out), 60)
+    assert (code, len(err), out.getvalue().strip()) == (0, 600_000, b"1000000")
     code, err = await cp(f"box:{inpod}/nothing-here", str(back / "x"))
     assert code == 1 and b"nothing-here: Cannot stat: No such file or directory" in err
     code, err = await cp(str(tmp_path / "no-such-file"), f"box:{inpod}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.commands.cp import _extract, split_remote
+from tui.commands.cp import UnsafeTar, extract, split_remote
 
 
 @pytest.mark.parametrize("spec, expect", [
@@ -24,20 +24,31 @@ def test_which_side_is_the_pods(spec: str, expect: tuple[str, str, str] | None) 
     assert split_remote(spec, "default") == expect
 
 
-def _tar(*members: tuple[str, bytes]) -> bytes:
+def _tar(*members: tuple[str, bytes | str]) -> io.BytesIO:
+    """Members: (name, file content) or (name, "->target") for a symlink."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in members:
             info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+            if isinstance(data, str):
+                info.type, info.linkname = tarfile.SYMTYPE, data.removeprefix("->")
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
 
 
 def test_a_copied_tar_lands_only_under_the_destination(tmp_path: Path) -> None:
-    _extract(_tar(("src/a.txt", b"a"), ("src/sub/b", b"b"), ("other", b"x")), "src", tmp_path / "dest")
-    assert (tmp_path / "dest" / "a.txt").read_bytes() == b"a" and (tmp_path / "dest" / "sub" / "b").read_bytes() == b"b"
-    assert not (tmp_path / "other").exists()  # not what was asked for
-    with pytest.raises(tarfile.TarError):  # a hostile pod's `..` cannot climb out
-        _extract(_tar(("src/../../escaped", b"!")), "src", tmp_path / "d2" / "dest")
-    assert not (tmp_path / "escaped").exists()
+    dest = tmp_path / "home" / "dest"
+    written, skipped = extract(_tar(("src/a.txt", b"a"), ("src/sub/b", b"b"), ("other", b"x"),
+                                    ("src/up", "->.."), ("src/up/.profile", b"evil")), "src", dest)
+    assert (dest / "a.txt").read_bytes() == b"a" and (dest / "sub" / "b").read_bytes() == b"b"
+    assert not (tmp_path / "home" / "other").exists()  # not what was asked for
+    assert skipped == ["src/up"] and written == 3
+    assert not (tmp_path / "home" / ".profile").exists()  # the skipped link was no way out: written inside
+    for evil in ("src/../.bashrc", "src/x/../../.bashrc", "/etc/evil"):
+        with pytest.raises(UnsafeTar):
+            extract(_tar((evil, b"!")), "src" if not evil.startswith("/") else "/etc", tmp_path / "d2" / "dest")
+    assert not (tmp_path / ".bashrc").exists() and not (tmp_path / "d2" / ".bashrc").exists()
