@@ -75,7 +75,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         argv = ["dashboard", *argv]
     command: list[str] | None = None
     at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))  # the subcommand's word
-    if argv[at:at + 1] in (["exec"], ["run"]) and "--" in argv[at:]:
+    if argv[at:at + 1] in (["exec"], ["run"], ["create"]) and "--" in argv[at:]:
         cut = argv.index("--", at)
         argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()
@@ -86,7 +86,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if args.command == "run":
             args.args = [*args.args, *command]
         else:
-            args.argv = command
+            args.argv = command  # exec's command; create deployment's container command
     return args
 
 

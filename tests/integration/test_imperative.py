@@ -57,6 +57,28 @@ async def test_run_create_and_expose_build_what_kubectl_builds(plane: ControlPla
     assert code == 0 and yaml.safe_load(out)["spec"]["template"]["metadata"]["labels"] == {"app": "draft"}
     assert [d["metadata"]["name"] for d in (await client.list("Deployment"))["items"]] == ["web"]
 
+    # Several ports: every one, each with its own protocol, named as kubectl names them.
+    dns = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dns", "labels": {"k8s-app": "dns"}},
+           "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "300"],
+                                    "ports": [{"containerPort": 53, "protocol": "UDP"}, {"containerPort": 9153}]}]}}
+    await client.create(dns)
+    assert (await cli(plane, tmp_path, "expose", "pod", "dns"))[0] == 0
+    got = [(p["name"], p["port"], p["protocol"]) for p in (await client.get("Service", "dns"))["spec"]["ports"]]
+    assert got == [("port-1", 53, "UDP"), ("port-2", 9153, "TCP")]
+
+    # The Hello Minikube form: the words after -- are the container's command.
+    code, out, _ = await cli(plane, tmp_path, "create", "deployment", "hello-node", "-r", "2",
+                             "--image=registry.k8s.io/e2e-test-images/agnhost:2.39", "-o", "name", "--",
+                             "/agnhost", "netexec", "--http-port=8080")
+    assert (code, out) == (0, "deployment.apps/hello-node\n")
+    hello = await client.get("Deployment", "hello-node")
+    assert hello["spec"]["replicas"] == 2
+    assert hello["spec"]["template"]["spec"]["containers"][0]["command"] == ["/agnhost", "netexec", "--http-port=8080"]
+    code, _, err = await cli(plane, tmp_path, "create", "-f", str(tmp_path), "--dry-run=client")
+    assert code == 1 and "not with -f" in err
+    code, _, err = await cli(plane, tmp_path, "run", "labelled", "--image=busybox", "--labels=a=b=c")
+    assert code == 1 and "unexpected label spec" in err
+
     assert await cli(plane, tmp_path, "create", "namespace", "team-a") == (0, "namespace/team-a created\n", "")
     code, _, err = await cli(plane, tmp_path, "run", "elsewhere", "--image=busybox", "-n", "missing")
     assert code == 1 and 'namespaces "missing" not found' in err

@@ -53,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         p.add_argument("--image", action="append", default=[], help="a container's image (repeatable)")
-        p.add_argument("--replicas", type=int, default=1)
+        p.add_argument("-r", "--replicas", type=int, default=1)
+        p.add_argument("argv", nargs="*", metavar="-- COMMAND", help=argparse.SUPPRESS)
         p.add_argument("--port", type=int, help="the container port to declare")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
@@ -62,7 +63,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--target-port", help="the pods' port, a number or a name (default: --port)")
         p.add_argument("--type", default="ClusterIP", choices=("ClusterIP", "NodePort"))
         p.add_argument("--name", dest="service_name", help="the Service's name (default: the object's)")
-        p.add_argument("--protocol", default="TCP", choices=("TCP", "UDP"))
+        p.add_argument("--protocol", default=None, choices=("TCP", "UDP"),
+                       help="every port's protocol (default: each port's own, else TCP)")
     p.add_argument("-n", "--namespace", default=None)
     p.add_argument("--dry-run", choices=("none", "client"), default="none", help="client: print the object, create nothing")
     p.add_argument("-o", "--output", choices=("yaml", "json", "name"), help="print the object so")
@@ -74,10 +76,10 @@ def _labels(text: str | None, default: dict[str, str]) -> dict[str, str]:
         return default
     out = {}
     for pair in text.split(","):
-        k, eq, v = pair.partition("=")
-        if not eq or not k:
-            raise ValueError(f"error: invalid label spec: {pair!r}: use key=value,...")
-        out[k.strip()] = v.strip()
+        k, eq, v = (part.strip() for part in pair.partition("="))
+        if not eq or not k or "=" in v:
+            raise ValueError(f"error: unexpected label spec: {pair!r}: use --labels=key=value,...")
+        out[k] = v
     return out
 
 
@@ -110,6 +112,11 @@ def deployment_for(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError("error: required flag(s) \"image\" not set")
     labels = {"app": args.name}
     containers: list[dict[str, Any]] = [{"name": container_name(image), "image": image} for image in args.image]
+    command = list(getattr(args, "argv", []) or [])
+    if command:
+        if len(containers) > 1:
+            raise ValueError("error: cannot specify multiple --image options and command")
+        containers[0]["command"] = command  # as kubectl: the words after -- are the command
     if args.port:
         containers[0]["ports"] = [{"containerPort": args.port}]
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": args.name, "labels": dict(labels)},
@@ -133,22 +140,30 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
     if not selector:
         raise ValueError(f"error: couldn't retrieve selectors via --selector flag or introspection: {kind.lower()} "
                          f"{name} has no {'labels' if kind == 'Pod' else 'selector'}")
-    port = args.port
-    target: int | str | None = None
-    if port is None:
-        ports = [p for c in ((template or {}).get("spec") or {}).get("containers") or [] for p in c.get("ports") or []]
-        if kind == "Service":  # the same port, to the same pods' port
-            ports = [{"containerPort": p.get("port"), "target": p.get("targetPort")} for p in spec.get("ports") or []]
-        if not ports:
+    if args.port is not None:
+        target: int | str = args.port
+        if args.target_port:
+            target = int(args.target_port) if args.target_port.isdigit() else args.target_port
+        ports = [{"port": args.port, "protocol": args.protocol or "TCP", "targetPort": target}]
+    else:  # as kubectl introspects them: every port of every container (a Service's own ports)
+        if kind == "Service":  # the same ports, to the same pods' ports
+            found = [(p.get("port"), p.get("protocol"), p.get("targetPort") or p.get("port"))
+                     for p in spec.get("ports") or []]
+        else:
+            found = [(p.get("containerPort"), p.get("protocol"), p.get("containerPort"))
+                     for c in ((template or {}).get("spec") or {}).get("containers") or [] for p in c.get("ports") or []]
+        if not found:
             raise ValueError("error: couldn't find port via --port flag or introspection")
-        port, target = int(ports[0]["containerPort"]), ports[0].get("target")
-    target = target or port
-    if args.target_port:
-        target = int(args.target_port) if args.target_port.isdigit() else args.target_port
+        ports = [{"port": int(port), "protocol": args.protocol or proto or "TCP", "targetPort": target}
+                 for port, proto, target in found]
+        if args.target_port:
+            ports[0]["targetPort"] = int(args.target_port) if args.target_port.isdigit() else args.target_port
+        if len(ports) > 1:
+            for i, p in enumerate(ports, 1):
+                p["name"] = f"port-{i}"  # kubectl's names when it exposes several
     labels = obj["metadata"].get("labels") or {}
     svc: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": args.service_name or name},
-                           "spec": {"ports": [{"port": port, "protocol": args.protocol, "targetPort": target}],
-                                    "selector": dict(selector), "type": args.type}}
+                           "spec": {"ports": ports, "selector": dict(selector), "type": args.type}}
     if labels:
         svc["metadata"]["labels"] = dict(labels)
     return svc
@@ -167,6 +182,8 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
         print(to_yaml(stored))
     elif args.output == "json":
         print(to_json(stored))
+    elif args.output == "name":
+        print(kind_ref(stored))
     else:
         print(f"{kind_ref(stored)} {verb}")
     return 0
@@ -197,6 +214,9 @@ def run(args: argparse.Namespace) -> int:
             if args.filename:
                 if args.what:
                     return fail("error: give either -f FILE or deployment|namespace NAME, not both")
+                if args.dry_run != "none" or args.output:
+                    return fail("error: --dry-run and -o work with create deployment|namespace, not with -f "
+                                "(the manifest is already what they would print)")
                 return apply.run(args)
             what = CREATE_WHAT.get((args.what or "").lower())
             if what is None or not args.name:
