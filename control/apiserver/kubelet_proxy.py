@@ -120,7 +120,11 @@ class KubeletProxy:
         sock.setsockopt(zmq.LINGER, 0)
         try:
             if self._keys is not None:
-                sock.setsockopt(zmq.CURVE_SERVERKEY, str(server_key).encode())
+                try:
+                    sock.setsockopt(zmq.CURVE_SERVERKEY, str(server_key).encode())
+                except zmq.ZMQError:
+                    raise errors.unavailable(f'node "{name}" publishes a malformed CURVE key for its kubelet '
+                                             "endpoint: restart the node") from None
                 sock.setsockopt(zmq.CURVE_PUBLICKEY, self._keys[0])
                 sock.setsockopt(zmq.CURVE_SECRETKEY, self._keys[1])
             sock.connect(addr)

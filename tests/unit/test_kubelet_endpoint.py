@@ -134,6 +134,9 @@ async def test_in_a_curve_cluster_the_endpoint_is_encrypted_and_its_key_checked(
         with pytest.raises(ApiError) as e:  # no key published: refused, not sent in clear
             await encrypted.call(_node(address, None), "logs", body, 2.0)
         assert e.value.code == 503 and "publishes no CURVE key" in e.value.message
+        with pytest.raises(ApiError) as e:  # a key that is no key: said so, not a 500
+            await encrypted.call(_node(address, "not-a-key"), "logs", body, 1.0)
+        assert e.value.code == 503 and "malformed CURVE key" in e.value.message
         other = zmq.curve_keypair()[0].decode()
         with pytest.raises(ApiError) as e:  # another key: the handshake fails, nothing is answered
             await encrypted.call(_node(address, other), "logs", body, 1.0)
