@@ -467,10 +467,10 @@ class Kubelet:
     # -- logs, exec and usage ----------------------------------------------------------------------
     def _worker_of(self, body: dict) -> PodWorker:
         """The worker of the pod a request names; 404 when this node runs no such pod."""
-        name = str(body.get("name") or "")
-        worker = self.workers.get((str(body.get("namespace") or "default"), name))
+        key = _pod_key(body)
+        worker = self.workers.get(key)
         if worker is None:
-            raise errors.not_found("pods", name)
+            raise errors.not_found("pods", key[1])
         return worker
 
     def logs(self, body: dict) -> dict:
@@ -495,7 +495,7 @@ class Kubelet:
     async def exec(self, body: dict) -> dict:
         """The kubelet's exec: {exitCode, output} of a command run to completion in a pod's container; or,
         with stdin or tty, a session streamed by later requests (nodes/remotecommand.py)."""
-        owner = (str(body.get("namespace") or "default"), str(body.get("name") or ""))
+        owner = _pod_key(body)
         if "session" in body:
             return await self.exec_sessions.stream(body, owner)
         worker = self._worker_of(body)
@@ -535,7 +535,7 @@ class Kubelet:
     async def port_forward(self, body: dict) -> dict:
         """The kubelet's port-forward: a connection to a port of a running pod, streamed as a session
         (nodes/portforward.py); {session}, then as exec's stream requests."""
-        owner = (str(body.get("namespace") or "default"), str(body.get("name") or ""))
+        owner = _pod_key(body)
         if "session" in body:
             return await self.exec_sessions.stream(body, owner)
         port = remotecommand_api.check_port(body)
@@ -581,6 +581,11 @@ class Kubelet:
         if self.events is not None:
             # The kubelet refers to its Node by name (uid = name), as object_reference does for a bare Node.
             self.events.event({"kind": "Node", "apiVersion": "v1", "metadata": {"name": self.name}}, type_, reason, message)
+
+
+def _pod_key(body: dict) -> PodKey:
+    """(namespace, name) of the pod a logs, exec or port-forward request names."""
+    return str(body.get("namespace") or "default"), str(body.get("name") or "")
 
 
 def _changed_noticeably(old: dict[str, list[int]], new: dict[str, list[int]]) -> bool:

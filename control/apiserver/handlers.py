@@ -628,10 +628,7 @@ class Api:
         return 200, {"kvs": out, "revision": rev, "compact_revision": self.store.compact_revision, "seq": seq}
 
     async def logs(self, body: dict, user: str) -> tuple[int, Any]:
-        node_obj = self._node_of_pod(body, "logs")
-        if self.logs_proxy is None:
-            raise errors.unavailable("logs: this API server cannot reach kubelets")
-        return 200, await self.logs_proxy(node_obj, body)
+        return await self._via_kubelet("logs", body, self.logs_proxy)
 
     async def exec(self, body: dict, user: str) -> tuple[int, Any]:
         """kubectl exec, proxied to the pod's kubelet: a command run to completion ({exitCode, output}), or
@@ -645,10 +642,7 @@ class Api:
             timeout = body.get("timeout", 60)
             if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 600:
                 raise errors.bad_request("exec: field 'timeout' must be a number of seconds in (0, 600]")
-        node_obj = self._node_of_pod(body, "exec")
-        if self.exec_proxy is None:
-            raise errors.unavailable("exec: this API server cannot reach kubelets")
-        return 200, await self.exec_proxy(node_obj, body)
+        return await self._via_kubelet("exec", body, self.exec_proxy)
 
     async def port_forward(self, body: dict, user: str) -> tuple[int, Any]:
         """kubectl port-forward, one connection: the pod's kubelet connects to the pod's port, and the
@@ -657,10 +651,15 @@ class Api:
             remotecommand.check_stream(body)
         else:
             remotecommand.check_port(body)
-        node_obj = self._node_of_pod(body, "portforward")
-        if self.portforward_proxy is None:
-            raise errors.unavailable("portforward: this API server cannot reach kubelets")
-        return 200, await self.portforward_proxy(node_obj, body)
+        return await self._via_kubelet("portforward", body, self.portforward_proxy)
+
+    async def _via_kubelet(self, verb: str, body: dict, proxy: Callable[[dict, dict], Awaitable[dict]] | None,
+                           ) -> tuple[int, Any]:
+        """The request, answered by the kubelet of the node its pod runs on."""
+        node_obj = self._node_of_pod(body, verb)
+        if proxy is None:
+            raise errors.unavailable(f"{verb}: this API server cannot reach kubelets")
+        return 200, await proxy(node_obj, body)
 
     def _node_of_pod(self, body: dict, verb: str) -> dict:
         """The Node object of the pod the request names (for a request its kubelet answers)."""
