@@ -79,7 +79,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         cut = argv.index("--", at)
         argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[at:at + 1] == ["run"]:
+        # As kubectl: every word after NAME is the container's args, before `--` too (`run web --image=x
+        # sleep 5`); argparse would take only those next to NAME.
+        args, extra = parser.parse_known_args(argv)
+        if any(w.startswith("-") for w in extra):
+            parser.parse_args(argv)  # exits with argparse's message for the unknown option
+        args.args = [*args.args, *extra]
+    else:
+        args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["dashboard"])
     if command is not None:

@@ -426,6 +426,14 @@ async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Cl
                       stderr=asyncio.subprocess.PIPE)
     _, stderr = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 1 and b"error: Pod 'web' does not have a named port 'https'" in stderr
+    # The pod goes away: the forward ends, as kubectl's does.
+    proc = await _cli(plane, tmp_path, ["port-forward", "web", ":8080"], stdout=asyncio.subprocess.PIPE,
+                      stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    assert (await asyncio.wait_for(proc.stdout.readline(), 15)).startswith(b"Forwarding from")
+    await client.delete("Pod", "web")
+    _, stderr = await asyncio.wait_for(proc.communicate(), 15)
+    assert proc.returncode == 1 and b"error: lost connection to pod" in stderr
 
 
 async def test_on_failure_pod_that_exits_0_succeeds_and_keeps_its_status(client: Client, node: Node) -> None:

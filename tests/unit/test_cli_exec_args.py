@@ -20,3 +20,12 @@ def test_exec_takes_kubectls_forms(argv: list[str], container: str | None, comma
     args = parse_args(argv)
     assert args.argv == command
     assert args.pod == "web" and args.container == container and args.command == "exec"
+
+
+@pytest.mark.parametrize("argv, args", [
+    (["run", "web", "--image=busybox", "--", "sh", "-c", "sleep 5"], ["sh", "-c", "sleep 5"]),
+    (["run", "web", "--image=busybox", "sleep", "5"], ["sleep", "5"]),  # kubectl takes them without -- too
+    (["run", "web", "sleep", "--image=busybox", "--", "--", "x"], ["sleep", "--", "x"]),
+])
+def test_run_takes_every_word_after_name_as_args(argv: list[str], args: list[str]) -> None:
+    assert parse_args(argv).args == args

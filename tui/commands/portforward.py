@@ -21,6 +21,7 @@ from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
 
 POLL_WAIT = 2.0  # seconds one request for the pod's answer waits on the node
+POD_CHECK = 2.0  # seconds between checks that the pod still runs
 KEEPALIVE = 15.0  # seconds between the requests that keep a session whose answer the local client is slow to take
 KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
          "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
@@ -181,6 +182,19 @@ class Forwarder:
             with contextlib.suppress(ApiError):
                 await self.client.exec_stream(self.pod, sid, self.ns, verb="portforward")
 
+    async def watch_pod(self) -> None:
+        """As kubectl: the forward ends ("lost connection to pod") once its pod is gone or no longer runs."""
+        while not self.lost.is_set():
+            await asyncio.sleep(POD_CHECK)
+            try:
+                pod = await self.client.get("Pod", self.pod, self.ns)
+            except ApiError as e:
+                if e.code == 404:
+                    self.lost.set()
+                continue
+            if (pod.get("status") or {}).get("phase") != "Running" or pod["metadata"].get("deletionTimestamp"):
+                self.lost.set()
+
     async def stop(self) -> None:
         """End every connection, each closing its session first."""
         for task in list(self.handlers):
@@ -228,9 +242,10 @@ async def forward(client: Client, args: argparse.Namespace, ports: list[tuple[in
         try:
             stopping = asyncio.ensure_future(stop.wait())
             lost = asyncio.ensure_future(forwarder.lost.wait())
+            watching = asyncio.ensure_future(forwarder.watch_pod())
             await asyncio.wait({stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            lost.cancel()
+            for t in (stopping, lost, watching):
+                t.cancel()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
