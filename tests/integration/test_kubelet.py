@@ -352,6 +352,31 @@ async def test_cp_copies_files_and_directories_both_ways_through_exec(client: Cl
     assert code == 1 and b"no-such-file doesn't exist in local filesystem" in err
 
 
+async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node, plane: ControlPlane,
+                                                     tmp_path: Path) -> None:
+    for name in ("lg-b", "lg-a"):
+        p = pod(name, f"echo from {name}; exec sleep 300")
+        p["metadata"]["labels"] = {"app": "lg"}
+        await client.create(p)
+    await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lg"},
+                         "spec": {"selector": {"app": "lg"}, "ports": [{"port": 80}]}})
+    for name in ("lg-a", "lg-b"):
+        await wait_for(phase_is(client, name, "Running"), 10, what=f"{name} Running")
+
+    async def logs(*argv: str) -> tuple[int, bytes, bytes]:
+        proc = await _cli(plane, tmp_path, ["logs", *argv], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        return proc.returncode or 0, out, err
+
+    async def logged() -> bool:
+        code, out, err = await logs("svc/lg")
+        return code == 0 and out == b"from lg-a\n" and b"Found 2 pods, using pod/lg-a" in err
+
+    await wait_for(logged, 10, what="the service's first pod's logs")
+    code, _, err = await logs("statefulset/x")
+    assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, job" in err
+
+
 async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Client, node: Node, plane: ControlPlane,
                                                                      tmp_path: Path) -> None:
     web = pod("web", "")

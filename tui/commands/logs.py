@@ -7,11 +7,12 @@ import asyncio
 import sys
 
 from control.client import Client
-from tui.commands.common import add_client_args, with_client
+from tui.commands.common import add_client_args, fail, with_client
+from tui.commands.podselect import choose_pod, parse_target
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("pod", help="pod name (or pod/NAME)")
+    p.add_argument("pod", metavar="POD|TYPE/NAME", help="a pod, or job/NAME, deploy/NAME, svc/NAME, ... (one of its pods)")
     p.add_argument("-c", "--container", default=None, help="container (default: the pod's only or first container)")
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
@@ -21,7 +22,15 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
 
 
 async def logs(client: Client, args: argparse.Namespace) -> int:
-    name = args.pod.removeprefix("pod/").removeprefix("pods/")
+    try:
+        kind, name = parse_target(args.pod)
+        if kind != "Pod":  # as kubectl: one pod of the object (`logs job/pi`, `logs deploy/web`)
+            pod, _, found = await choose_pod(client, kind, name, args.namespace, running_only=False)
+            name = pod["metadata"]["name"]
+            if found > 1:
+                print(f"Found {found} pods, using pod/{name}", file=sys.stderr)
+    except ValueError as e:
+        return fail(str(e))
     body: dict = {"namespace": args.namespace, "name": name, "previous": args.previous}
     if args.container:
         body["container"] = args.container

@@ -19,17 +19,15 @@ from control.api.remotecommand import INPUT_MAX
 from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
+from tui.commands.podselect import choose_pod, parse_target
 
 POLL_WAIT = 2.0  # seconds one request for the pod's answer waits on the node
 POD_CHECK = 2.0  # seconds between checks that the pod still runs
 KEEPALIVE = 15.0  # seconds between the requests that keep a session whose answer the local client is slow to take
-KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
-         "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-         "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet"}
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("target", metavar="TYPE/NAME", help="pod/NAME (or NAME), svc/NAME, deploy/NAME or rs/NAME")
+    p.add_argument("target", metavar="TYPE/NAME", help="pod/NAME (or NAME), svc/NAME, deploy/NAME, rs/NAME, ...")
     p.add_argument("ports", nargs="+", metavar="[LOCAL:]REMOTE", help="8080:80, 80 (the same port) or :80 (a free one)")
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("--address", default="localhost",
@@ -63,31 +61,6 @@ def _container_port(pod: dict, port: str | int) -> int:
             if p.get("name") == port:
                 return int(p["containerPort"])
     raise ValueError(f'error: Pod \'{pod["metadata"]["name"]}\' does not have a named port \'{port}\'')
-
-
-async def _pod_of(client: Client, kind: str, name: str, ns: str) -> tuple[dict, dict | None]:
-    """(the pod to forward to, the Service when the target is one)."""
-    if kind == "Pod":
-        return await client.get("Pod", name, ns), None
-    obj = await client.get(kind, name, ns)
-    spec = obj.get("spec") or {}
-    labels = spec.get("selector") if kind == "Service" else (spec.get("selector") or {}).get("matchLabels")
-    if not labels:
-        raise ValueError(f"error: {kind.lower()} {name} has no selector: no pod to forward to")
-    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    pods = (await client.list("Pod", ns, label_selector=selector))["items"]
-    def ready(p: dict) -> bool:
-        return any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (p.get("status") or {}).get("conditions") or [])
-
-    # As kubectl: a running pod, a ready one first.
-    running = sorted((p for p in pods if (p.get("status") or {}).get("phase") == "Running"
-                      and not p["metadata"].get("deletionTimestamp")),
-                     key=lambda p: (not ready(p), p["metadata"]["name"]))
-    if not running:
-        raise ValueError(f"error: unable to forward port because pod is not running. Current status=no running pod "
-                         f"of {kind.lower()}/{name} ({selector})")
-    return running[0], obj if kind == "Service" else None
 
 
 def _remote_port(pod: dict, service: dict | None, port: str) -> int:
@@ -204,12 +177,14 @@ class Forwarder:
 
 
 async def forward(client: Client, args: argparse.Namespace, ports: list[tuple[int, str]]) -> int:
-    kind_word, _, name = args.target.rpartition("/")
-    kind = KINDS.get(kind_word.lower() or "pod")
-    if kind is None or not name:
-        return fail(f"error: cannot forward to {args.target!r}: use pod/NAME, svc/NAME, deploy/NAME or rs/NAME")
     try:
-        pod, service = await _pod_of(client, kind, name, args.namespace)
+        kind, name = parse_target(args.target)
+        try:
+            pod, obj, _ = await choose_pod(client, kind, name, args.namespace, running_only=True)
+        except ValueError:
+            raise ValueError("error: unable to forward port because pod is not running. Current status="
+                             f"no running pod of {args.target}") from None
+        service = obj if kind == "Service" else None
         pairs = []
         for local, remote in ports:
             number = _remote_port(pod, service, remote)

@@ -1,0 +1,54 @@
+"""The pod a command acts on when given TYPE/NAME, as kubectl picks it (logs, port-forward).
+
+`NAME` or `pod/NAME` is that pod. For a Service, Deployment, ReplicaSet, DaemonSet or Job it is one of
+the pods the object selects: a running one first, a ready one before that, then by name (kubectl's
+"Found 3 pods, using pod/web-1").
+"""
+
+from __future__ import annotations
+
+from control.client import Client
+
+KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
+         "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+         "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
+         "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
+         "job": "Job", "jobs": "Job"}
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """(kind, name) of `TYPE/NAME` or `NAME` (a pod); ValueError naming the kinds that work."""
+    kind_word, _, name = target.rpartition("/")
+    kind = KINDS.get(kind_word.lower() or "pod")
+    if kind is None or not name:
+        raise ValueError(f"error: cannot use {target!r}: give NAME (a pod) or TYPE/NAME with TYPE one of pod, svc, "
+                         "deploy, rs, ds, job")
+    return kind, name
+
+
+def _ready(pod: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _running(pod: dict) -> bool:
+    return (pod.get("status") or {}).get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp")
+
+
+async def choose_pod(client: Client, kind: str, name: str, ns: str, *, running_only: bool) -> tuple[dict, dict, int]:
+    """(the pod, the object named, how many pods it selects). ValueError in kubectl's words when none fits."""
+    if kind == "Pod":
+        pod = await client.get("Pod", name, ns)
+        return pod, pod, 1
+    obj = await client.get(kind, name, ns)
+    spec = obj.get("spec") or {}
+    labels = spec.get("selector") if kind == "Service" else (spec.get("selector") or {}).get("matchLabels")
+    if not labels:
+        raise ValueError(f"error: {kind.lower()} {name} has no selector: no pod to use")
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = (await client.list("Pod", ns, label_selector=selector))["items"]
+    candidates = [p for p in pods if _running(p)] if running_only else pods
+    if not candidates:
+        raise ValueError(f"error: no {'running ' if running_only else ''}pod of {kind.lower()}/{name} ({selector})")
+    candidates.sort(key=lambda p: (not _running(p), not _ready(p), p["metadata"]["name"]))
+    return candidates[0], obj, len(pods)
