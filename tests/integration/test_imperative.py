@@ -86,3 +86,26 @@ async def test_run_create_and_expose_build_what_kubectl_builds(plane: ControlPla
     assert code == 1 and 'deployments.apps "web" already exists' in err
     code, _, err = await cli(plane, tmp_path, "run", "bad_name", "--image=busybox")
     assert code == 1 and 'Pod "bad_name" is invalid' in err and 'metadata.name: Invalid value: "bad_name"' in err
+
+
+async def test_set_image_and_rollout_restart_change_the_pod_template(plane: ControlPlane, client: Client,
+                                                                     tmp_path: Path) -> None:
+    assert (await cli(plane, tmp_path, "create", "deployment", "web", "--image=nginx:1.25"))[0] == 0
+    before = await client.get("Deployment", "web")
+    assert await cli(plane, tmp_path, "set", "image", "deployment/web", "nginx=nginx:1.27") == \
+        (0, "deployment.apps/web image updated\n", "")
+    after = await client.get("Deployment", "web")
+    assert after["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert after["metadata"]["generation"] == before["metadata"]["generation"] + 1  # a rollout to do
+    assert (await cli(plane, tmp_path, "set", "image", "deploy/web", "*=nginx:1.27"))[1] == \
+        "deployment.apps/web image unchanged\n"
+    code, _, err = await cli(plane, tmp_path, "set", "image", "deployment/web", "sidecar=busybox")
+    assert code == 1 and 'unable to find container named "sidecar"' in err
+    code, _, err = await cli(plane, tmp_path, "set", "image", "deployment/web", "nginx")
+    assert code == 1 and "use CONTAINER=IMAGE" in err
+
+    assert await cli(plane, tmp_path, "rollout", "restart", "deployment/web") == (0, "deployment.apps/web restarted\n", "")
+    restarted = await client.get("Deployment", "web")
+    notes = restarted["spec"]["template"]["metadata"].get("annotations") or {}
+    assert "kubectl.kubernetes.io/restartedAt" in notes
+    assert restarted["metadata"]["generation"] == after["metadata"]["generation"] + 1

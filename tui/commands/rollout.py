@@ -1,16 +1,20 @@
-"""`kube-tui rollout status|history|undo deployment/NAME`: follow and steer a Deployment's rollout."""
+"""`kube-tui rollout status|history|undo|restart deployment/NAME`: follow and steer a Deployment's rollout.
+
+`restart` does what kubectl's does: it stamps the pod template with a `kubectl.kubernetes.io/restartedAt`
+annotation, a template change, so the Deployment rolls out new pods and retires the old ones."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
+from control.api import meta
 from control.client import Client
 from tui.commands.common import add_client_args, fail, with_client
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("op", choices=["status", "history", "undo"])
+    p.add_argument("op", choices=["status", "history", "undo", "restart"])
     p.add_argument("target", help="deployment/NAME")
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("--to-revision", type=int, default=0, help="with undo: the revision to go back to (default: the previous)")
@@ -62,6 +66,12 @@ async def rollout(client: Client, args: argparse.Namespace, name: str) -> int:
         for rev, rs in await dc.history(client, d):
             cause = (rs["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause", "<none>")
             print(f"{rev:<10}{cause}")
+        return 0
+    if args.op == "restart":
+        stamp = {"kubectl.kubernetes.io/restartedAt": meta.now()}
+        await client.patch("Deployment", name, {"spec": {"template": {"metadata": {"annotations": stamp}}}},
+                           args.namespace)
+        print(f"deployment.apps/{name} restarted")
         return 0
     await dc.rollback(client, d, args.to_revision)
     print(f"deployment.apps/{name} rolled back")
