@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "top": ("top", "CPU and memory in use by nodes or pods"),
     "scale": ("scale", "set the replicas of a deployment or replica set"),
     "rollout": ("rollout", "rollout status | history | undo | restart of a deployment"),
+    "edit": ("edit", "change a live object in your editor ($KUBE_EDITOR, $EDITOR, vi)"),
     "set": ("setcmd", "set image: change container images (a rolling update for a deployment)"),
     "label": ("label", "add, change or remove labels of an object"),
     "annotate": ("label", "add, change or remove annotations of an object"),

@@ -13,11 +13,11 @@ from control.plane import ControlPlane
 from tests.helpers import kube_tui_env
 
 
-async def cli(plane: ControlPlane, home: Path, *args: str) -> tuple[int, str, str]:
+async def cli(plane: ControlPlane, home: Path, *args: str, **env: str) -> tuple[int, str, str]:
     assert plane.server is not None and plane.credentials is not None
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tui.cli", args[0], "--server", plane.server.address, "--token", plane.credentials.admin,
-        *args[1:], env=kube_tui_env(home), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *args[1:], env=kube_tui_env(home, **env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     return proc.returncode or 0, out.decode(), err.decode()
 
@@ -109,3 +109,28 @@ async def test_set_image_and_rollout_restart_change_the_pod_template(plane: Cont
     notes = restarted["spec"]["template"]["metadata"].get("annotations") or {}
     assert "kubectl.kubernetes.io/restartedAt" in notes
     assert restarted["metadata"]["generation"] == after["metadata"]["generation"] + 1
+
+
+async def test_edit_writes_back_what_the_editor_saved(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    assert (await cli(plane, tmp_path, "create", "deployment", "web", "--image=nginx"))[0] == 0
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+
+    async def edit(editor: str, *target: str) -> tuple[int, str, str]:
+        return await cli(plane, tmp_path, "edit", *target, KUBE_EDITOR=editor, TMPDIR=str(tmp))
+
+    assert await edit("sed -i -e 's/replicas: 1$/replicas: 4/'", "deployment/web") == \
+        (0, "deployment.apps/web edited\n", "")
+    assert (await client.get("Deployment", "web"))["spec"]["replicas"] == 4
+    assert (await edit("true", "deploy", "web"))[1] == "Edit cancelled, no changes made.\n"
+    # Refused by the API server: the error, and the edit kept in a file (as kubectl keeps it)
+    code, _, err = await edit("sed -i -e 's/replicas: 4$/replicas: -1/'", "deployment/web")
+    assert code == 1 and "spec.replicas: Invalid value: -1" in err and "A copy of your changes has been stored" in err
+    kept = list(tmp.iterdir())
+    assert len(kept) == 1 and "replicas: -1" in kept[0].read_text()
+    assert (await client.get("Deployment", "web"))["spec"]["replicas"] == 4  # nothing stored changed
+    kept[0].unlink()
+    code, _, err = await edit("sh -c 'echo \"a: [\" > $0'", "deployment/web")
+    assert code == 1 and "not valid YAML" in err
+    for f in tmp.iterdir():
+        f.unlink()
