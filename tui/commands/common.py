@@ -80,6 +80,18 @@ def print_warnings(client: Client) -> None:
         print(f"Warning: {w}", file=sys.stderr)
 
 
+def kind_named(word: str, allowed: tuple[str, ...]) -> str | None:
+    """The kind `word` names, in any spelling kubectl takes (po, pods, deploy, deployment.apps), if it is
+    one of `allowed`; None otherwise."""
+    from control.api import kinds
+
+    try:
+        kind = kinds.lookup(word).kind
+    except ApiError:
+        return None
+    return kind if kind in allowed else None
+
+
 def kind_ref(obj: dict) -> str:
     """kubectl's "deployment.apps/nginx" form."""
     from control.api import kinds

@@ -25,13 +25,11 @@ from control.api import kinds
 from control.client import Client
 from nodes.images import short_name
 from tui.commands import apply
-from tui.commands.common import add_client_args, fail, kind_ref, with_client
+from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
 from tui.printers.output import to_json, to_yaml
 
-CREATE_WHAT = {"deployment": "Deployment", "deploy": "Deployment", "namespace": "Namespace", "ns": "Namespace"}
-EXPOSE_KINDS = {"deployment": "Deployment", "deploy": "Deployment", "deployments": "Deployment",
-                "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
-                "pod": "Pod", "po": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service"}
+CREATE_WHAT = ("Deployment", "Namespace")
+EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -192,7 +190,7 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
 async def _expose(client: Client, args: argparse.Namespace) -> int:
     kind_word, _, name = args.kind.partition("/")
     name = name or args.name
-    kind = EXPOSE_KINDS.get(kind_word.lower())
+    kind = kind_named(kind_word, EXPOSE_KINDS)
     if kind is None or not name:
         return fail("error: expose takes TYPE NAME (or TYPE/NAME) with TYPE one of deployment, rs, pod, svc")
     obj = await client.get(kind, name, args.namespace or "default")
@@ -218,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
                     return fail("error: --dry-run and -o work with create deployment|namespace, not with -f "
                                 "(the manifest is already what they would print)")
                 return apply.run(args)
-            what = CREATE_WHAT.get((args.what or "").lower())
+            what = kind_named(args.what or "", CREATE_WHAT)
             if what is None or not args.name:
                 return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, or namespace NAME")
             obj = deployment_for(args) if what == "Deployment" else {

@@ -8,18 +8,15 @@ the pods the object selects: a running one first, a ready one before that, then 
 from __future__ import annotations
 
 from control.client import Client
+from tui.commands.common import kind_named
 
-KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
-         "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-         "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
-         "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
-         "job": "Job", "jobs": "Job"}
+KINDS = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")
 
 
 def parse_target(target: str) -> tuple[str, str]:
     """(kind, name) of `TYPE/NAME` or `NAME` (a pod); ValueError naming the kinds that work."""
     kind_word, _, name = target.rpartition("/")
-    kind = KINDS.get(kind_word.lower() or "pod")
+    kind = kind_named(kind_word or "pod", KINDS)
     if kind is None or not name:
         raise ValueError(f"error: cannot use {target!r}: give NAME (a pod) or TYPE/NAME with TYPE one of pod, svc, "
                          "deploy, rs, ds, job")

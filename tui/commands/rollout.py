@@ -10,7 +10,7 @@ import asyncio
 
 from control.api import meta
 from control.client import Client
-from tui.commands.common import add_client_args, fail, with_client
+from tui.commands.common import add_client_args, fail, kind_named, with_client
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -80,7 +80,7 @@ async def rollout(client: Client, args: argparse.Namespace, name: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     kind, _, name = args.target.partition("/")
-    if not name or kind.lower() not in ("deployment", "deployments", "deploy", "deployment.apps"):
+    if not name or kind_named(kind, ("Deployment",)) is None:
         return fail(f'error: rollout supports deployment/NAME, got "{args.target}"')
     result = with_client(args, lambda c: rollout(c, args, name))
     return result if isinstance(result, int) else 0

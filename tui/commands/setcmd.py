@@ -13,12 +13,9 @@ import sys
 
 from control.client import Client
 from control.errors import ApiError
-from tui.commands.common import add_client_args, fail, kind_ref, with_client
+from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
 
-KINDS = {"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-         "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
-         "daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
-         "pod": "Pod", "pods": "Pod", "po": "Pod"}
+KINDS = ("Deployment", "ReplicaSet", "DaemonSet", "Pod")
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -76,7 +73,7 @@ async def set_image(client: Client, kind: str, name: str, ns: str, images: dict[
 
 def run(args: argparse.Namespace) -> int:
     kind_word, _, name = args.target.partition("/")
-    kind = KINDS.get(kind_word.lower())
+    kind = kind_named(kind_word, KINDS)
     if kind is None or not name:
         return fail(f"error: set image takes TYPE/NAME with TYPE one of deployment, rs, ds, pod; got {args.target!r}")
     try:
