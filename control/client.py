@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -14,7 +15,7 @@ import zmq
 import zmq.asyncio
 
 from control import curve, errors, wire, zmtp
-from control.api import kinds
+from control.api import kinds, remotecommand
 from control.api.meta import LAST_APPLIED_ANNOTATION
 from control.api.patch import last_applied, three_way_merge_patch, with_last_applied
 from control.errors import ApiError
@@ -397,6 +398,14 @@ class Client:
         if close:
             body["close"] = True
         return await self.request(verb, body, timeout=wait + 10.0)  # type: ignore[no-any-return]
+
+    async def keep_session(self, name: str, session: str, namespace: str = "default", *, verb: str = "exec") -> None:
+        """Until cancelled, a request every KEEPALIVE seconds: the node closes a session nobody asks about,
+        and one whose output we are slow to take is still ours."""
+        while True:
+            await asyncio.sleep(remotecommand.KEEPALIVE)
+            with contextlib.suppress(ApiError):
+                await self.exec_stream(name, session, namespace, verb=verb)
 
     async def bind(self, namespace: str, name: str, node: str, annotations: dict[str, str] | None = None) -> dict:
         body: dict[str, Any] = {"namespace": namespace, "name": name, "node": node}

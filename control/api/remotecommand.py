@@ -20,6 +20,7 @@ from control import errors
 INPUT_MAX = 64 * 1024  # bytes of input one request may carry
 WAIT_MAX = 5.0  # seconds one request may wait for output
 SIZE_MAX = 10_000  # rows or columns of a terminal
+KEEPALIVE = 15.0  # seconds between a client's requests that keep a session alive (the node closes one after 60 idle)
 
 
 def is_session(body: dict) -> bool:

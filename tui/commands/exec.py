@@ -32,7 +32,6 @@ from tui.commands.common import add_client_args, fail, with_client
 
 POLL_WAIT = 2.0  # seconds one output request waits on the node for something to show
 INPUT_BACKLOG = 1024 * 1024  # bytes of our stdin read ahead before reading pauses
-KEEPALIVE = 15.0  # seconds between the requests that keep a session whose output we are slow to take
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -227,13 +226,6 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
             if r.get("exitCode") is not None:
                 return int(r["exitCode"])
 
-    async def keepalive() -> None:
-        """The node closes a session nobody asks about: say we are here while our output is not read."""
-        while True:
-            await asyncio.sleep(KEEPALIVE)
-            with contextlib.suppress(ApiError):
-                await client.exec_stream(pod, sid, ns)
-
     for sig in stop_signals:
         loop.add_signal_handler(sig, interrupted.set)
     try:
@@ -263,7 +255,7 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
             source = _Input(sys.stdin.fileno())
         sender = asyncio.ensure_future(send_input())
         reader = asyncio.ensure_future(read_output())
-        tasks.update((sender, reader, asyncio.ensure_future(keepalive())))
+        tasks.update((sender, reader, asyncio.ensure_future(client.keep_session(pod, sid, ns))))
         timeout = args.timeout
         deadline = None if timeout is None else loop.time() + timeout
         waiting = {reader, stopper, sender}

@@ -23,7 +23,6 @@ from tui.commands.podselect import choose_pod, parse_target
 
 POLL_WAIT = 2.0  # seconds one request for the pod's answer waits on the node
 POD_CHECK = 2.0  # seconds between checks that the pod still runs
-KEEPALIVE = 15.0  # seconds between the requests that keep a session whose answer the local client is slow to take
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -94,7 +93,7 @@ class Forwarder:
         try:
             sid = (await self.client.port_forward_open(self.pod, remote, self.ns))["session"]
             parts = [asyncio.ensure_future(self._down(sid, writer)), asyncio.ensure_future(self._up(sid, reader)),
-                     asyncio.ensure_future(self._keepalive(sid))]
+                     asyncio.ensure_future(self.client.keep_session(self.pod, sid, self.ns, verb="portforward"))]
             down, up, _ = parts
             # Until the pod closed its side and all of it came back; the first failure of either way ends it.
             waiting = {down, up}
@@ -147,13 +146,6 @@ class Forwarder:
                 await writer.drain()
             if r.get("exitCode") is not None:
                 return
-
-    async def _keepalive(self, sid: str) -> None:
-        """The node closes a session nobody asks about: say we are here while the local client is slow to read."""
-        while True:
-            await asyncio.sleep(KEEPALIVE)
-            with contextlib.suppress(ApiError):
-                await self.client.exec_stream(self.pod, sid, self.ns, verb="portforward")
 
     async def watch_pod(self) -> None:
         """As kubectl: the forward ends ("lost connection to pod") once its pod is gone or no longer runs."""
