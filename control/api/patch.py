@@ -1,5 +1,6 @@
-"""Patches the API server applies: RFC 7386 JSON merge patch (kubectl patch --type=merge) and RFC 6902 JSON patch;
-and the three-way merge patch `kubectl apply` computes on the client."""
+"""Patches the API server applies: RFC 7386 JSON merge patch (kubectl patch --type=merge), RFC 6902 JSON
+patch, and Kubernetes' strategic merge patch (kubectl's default, and what the real kubectl's apply sends);
+and the three-way merge patch `kube-tui apply` computes on the client."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from control.api.meta import LAST_APPLIED_ANNOTATION
 from control.errors import ApiError, bad_request
 
-PATCH_TYPES = ("merge", "json")
+PATCH_TYPES = ("merge", "json", "strategic")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -35,6 +36,101 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "env": ("name",), "volumes": ("name",), "volumeMounts": ("mountPath",), "imagePullSecrets": ("name",),
     "ports": ("containerPort", "port"), "hostAliases": ("ip",), "topologySpreadConstraints": ("topologyKey",),
 }
+# Lists of scalars a strategic merge patch merges as sets (patchStrategy "merge" without a key).
+MERGE_SETS = ("finalizers",)
+
+
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    """Kubernetes' strategic merge patch (apimachinery's strategicpatch, for the kinds served here):
+    a merge patch whose MERGE_KEYS lists merge item by item (an item the patch names is merged into the
+    live one, a new one is appended) and whose MERGE_SETS lists gain their new values; the directives
+    `$patch: replace|delete|merge`, `$setElementOrder/F`, `$deleteFromPrimitiveList/F` and `$retainKeys`
+    do what they do in Kubernetes. Inputs are not mutated."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    directive = patch.get("$patch", "merge")
+    if directive == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    if directive == "delete":
+        return None
+    if directive != "merge":
+        raise bad_request(f'strategic merge patch: unknown patch directive "$patch: {directive}": use replace, delete or merge')
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    orders: dict[str, list[Any]] = {}
+    for key, value in patch.items():
+        if key == "$patch":
+            continue
+        if key.startswith("$setElementOrder/"):
+            orders[key.partition("/")[2]] = value if isinstance(value, list) else []
+        elif key.startswith("$deleteFromPrimitiveList/"):
+            field = key.partition("/")[2]
+            gone = value if isinstance(value, list) else []
+            if isinstance(result.get(field), list):
+                result[field] = [v for v in result[field] if v not in gone]
+        elif key == "$retainKeys":
+            continue  # applied below, after the fields are merged
+        elif value is None:
+            result.pop(key, None)
+        elif isinstance(value, list):
+            merged = _strategic_list(key, result.get(key), value)
+            if merged is None:
+                result.pop(key, None)
+            else:
+                result[key] = merged
+        else:
+            merged = strategic_merge_patch(result.get(key), value)
+            if merged is None:
+                result.pop(key, None)
+            else:
+                result[key] = merged
+    for field, order in orders.items():
+        if isinstance(result.get(field), list):
+            result[field] = _ordered(field, result[field], order)
+    if isinstance(patch.get("$retainKeys"), list):
+        keep = set(patch["$retainKeys"])
+        result = {k: v for k, v in result.items() if k in keep}
+    return result
+
+
+def _strategic_list(field: str, current: Any, patch: list[Any]) -> list[Any] | None:
+    """One list of a strategic merge patch: merged by key, as a set, or (other lists) replaced."""
+    if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
+        return [copy.deepcopy(i) for i in patch if not (isinstance(i, dict) and i.get("$patch") == "replace")]
+    if field in MERGE_SETS and all(not isinstance(i, dict | list) for i in patch):
+        out = list(current) if isinstance(current, list) else []
+        return out + [i for i in patch if i not in out]
+    key = _merge_key(field, patch, current if isinstance(current, list) else [])
+    if key is None:
+        key = next((k for k in MERGE_KEYS.get(field, ()) if all(isinstance(i, dict) and k in i for i in patch)), None)
+    if key is None:
+        return [copy.deepcopy(i) for i in patch if not (isinstance(i, dict) and i.get("$patch"))]
+    out = [copy.deepcopy(i) for i in current] if isinstance(current, list) else []
+    for item in patch:
+        at = next((n for n, have in enumerate(out) if isinstance(have, dict) and _same(key, have, item)), None)
+        if item.get("$patch") == "delete":
+            if at is not None:
+                out.pop(at)
+        elif at is None:
+            out.append(strategic_merge_patch({}, item))
+        else:
+            out[at] = strategic_merge_patch(out[at], item)
+    return out
+
+
+def _same(key: str, a: dict, b: dict) -> bool:
+    if key in ("containerPort", "port"):  # a port is its number and protocol, as in _merge_list
+        return a.get(key) == b.get(key) and (a.get("protocol") or "TCP") == (b.get("protocol") or "TCP")
+    return a.get(key) == b.get(key)
+
+
+def _ordered(field: str, items: list[Any], order: list[Any]) -> list[Any]:
+    """$setElementOrder: the items the order names in its order, then the others as they were."""
+    def ident(i: Any) -> Any:
+        if isinstance(i, dict):
+            return next((i.get(k) for k in MERGE_KEYS.get(field, ()) if k in i), None)
+        return i
+    rank = {ident(o): n for n, o in enumerate(order)}
+    return sorted(items, key=lambda i: rank.get(ident(i), len(rank)))
 
 
 def three_way_merge_patch(original: dict | None, modified: dict, current: dict) -> dict:
@@ -239,6 +335,8 @@ def apply_patch(obj: dict, patch: Any, type: str = "merge") -> dict:  # noqa: A0
         result = merge_patch(obj, patch)
     elif type == "json":
         result = json_patch(obj, patch)
+    elif type == "strategic":
+        result = strategic_merge_patch(obj, patch)
     else:
         raise ApiError(
             415, "UnsupportedMediaType",

@@ -60,6 +60,23 @@ async def test_taint_adds_refuses_a_duplicate_and_removes(client: Client) -> Non
         await taint(client, "n1", [], [("dedicated", "")], False)
 
 
+async def test_strategic_merge_patch_merges_containers_by_name(client: Client) -> None:
+    labels = {"app": "w"}
+    await client.create({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"}, "spec": {
+        "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+            {"name": "a", "image": "nginx", "env": [{"name": "X", "value": "1"}]}, {"name": "b", "image": "busybox"}]}}}})
+    change = {"spec": {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}}}}
+    out = await client.patch("deployments", "w", change, "default", patch_type="strategic")
+    a, b = out["spec"]["template"]["spec"]["containers"]
+    assert (a["image"], [e["name"] for e in a["env"]], b["name"]) == ("nginx", ["X", "Y"], "b")
+    with pytest.raises(ApiError) as e:  # the same body as a JSON merge patch replaces the list: invalid
+        await client.patch("deployments", "w", change, "default", patch_type="merge")
+    assert e.value.code == 422 and "containers[0].image: Required value" in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.patch("deployments", "w", {"$patch": "sideways"}, "default", patch_type="strategic")
+    assert e.value.code == 400 and 'unknown patch directive "$patch: sideways"' in e.value.message
+
+
 async def test_json_patch_and_unsupported_patch_types(client: Client) -> None:
     await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {"a": "1"}}})
     out = await client.patch("nodes", "n1", [{"op": "add", "path": "/metadata/labels/b", "value": "2"},
@@ -69,8 +86,8 @@ async def test_json_patch_and_unsupported_patch_types(client: Client) -> None:
         await client.patch("nodes", "n1", [{"op": "remove", "path": "/spec/nope"}], None, patch_type="json")
     assert e.value.code == 400 and "remove operation does not apply: doc is missing" in e.value.message
     with pytest.raises(ApiError) as e:
-        await client.patch("nodes", "n1", {"metadata": {}}, None, patch_type="strategic")
-    assert e.value.code == 415 and 'the patch type "strategic" is not supported' in e.value.message
+        await client.patch("nodes", "n1", {"metadata": {}}, None, patch_type="apply")
+    assert e.value.code == 415 and 'the patch type "apply" is not supported' in e.value.message
     with pytest.raises(ApiError) as e:  # a JSON patch must be a list of operations
         await client.patch("nodes", "n1", {"op": "add"}, None, patch_type="json")
     assert e.value.code == 400 and "'patch' must be a list" in e.value.message

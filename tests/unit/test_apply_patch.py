@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from control.api.patch import merge_patch, three_way_merge_patch
+from control.api.patch import merge_patch, strategic_merge_patch, three_way_merge_patch
 
 
 def applied(original: dict | None, modified: dict, current: dict) -> dict:
@@ -93,3 +93,41 @@ def test_ports_are_told_apart_by_protocol_too() -> None:
     assert applied(manifest, modified, live)["spec"]["ports"] == [
         {"port": 53, "protocol": "UDP", "name": "dns", "targetPort": 53},
         {"port": 53, "protocol": "TCP", "name": "tcp", "targetPort": 53}]
+
+
+# -- strategic merge patch (kubectl patch's default, and what the real kubectl's apply sends) --------------
+def test_strategic_merge_patch_merges_keyed_lists_and_keeps_the_rest() -> None:
+    live = copy.deepcopy(LIVE)
+    out = strategic_merge_patch(live, {"spec": {"containers": [
+        {"name": "c", "image": "nginx:2", "env": [{"name": "B", "value": "2"}]}, {"name": "new", "image": "x"}]}})
+    assert [c["name"] for c in out["spec"]["containers"]] == ["c", "sidecar", "new"]
+    c = out["spec"]["containers"][0]
+    assert (c["image"], c["imagePullPolicy"], c["env"]) == ("nginx:2", "Always", [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    assert live == LIVE  # inputs untouched
+
+
+def test_strategic_merge_patch_directives() -> None:
+    live = copy.deepcopy(LIVE)
+    out = strategic_merge_patch(live, {"spec": {
+        "containers": [{"name": "sidecar", "$patch": "delete"}],
+        "$setElementOrder/containers": [{"name": "c"}]}})
+    assert [c["name"] for c in out["spec"]["containers"]] == ["c"]
+    out = strategic_merge_patch(live, {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "i"}]}})
+    assert out["spec"]["containers"] == [{"name": "only", "image": "i"}]
+    out = strategic_merge_patch(live, {"metadata": {"labels": {"$patch": "replace", "new": "1"}}})
+    assert out["metadata"]["labels"] == {"new": "1"}
+    out = strategic_merge_patch(live, {"metadata": {"annotations": {"$patch": "delete"}}})
+    assert "annotations" not in out["metadata"]
+    out = strategic_merge_patch({"metadata": {"finalizers": ["a", "b"]}}, {"metadata": {"finalizers": ["c", "a"],
+                                                                                      "$deleteFromPrimitiveList/finalizers": ["b"]}})
+    assert out["metadata"]["finalizers"] == ["a", "c"]
+    out = strategic_merge_patch({"spec": {"type": "x", "rollingUpdate": {"maxSurge": 1}}},
+                                {"spec": {"$retainKeys": ["type"], "type": "Recreate"}})
+    assert out == {"spec": {"type": "Recreate"}}
+    # ports are their number and protocol: UDP 53 is another item than TCP 53
+    svc = {"spec": {"ports": [{"port": 53, "protocol": "TCP", "name": "dns-tcp"}]}}
+    out = strategic_merge_patch(svc, {"spec": {"ports": [{"port": 53, "protocol": "UDP", "name": "dns"}]}})
+    assert [p["protocol"] for p in out["spec"]["ports"]] == ["TCP", "UDP"]
+    # a list without a merge key is replaced, as in a JSON merge patch
+    out = strategic_merge_patch(live, {"spec": {"tolerations": [{"key": "k", "operator": "Exists"}]}})
+    assert out["spec"]["tolerations"] == [{"key": "k", "operator": "Exists"}]

@@ -2,14 +2,13 @@
 
 As kubectl: a key that already has another value is refused without --overwrite, `key-` removes a key,
 and the change is one merge patch of metadata.labels (or .annotations); the API server validates it.
-`patch` sends a merge patch (the default; kubectl's default "strategic" is taken as one, as kube-tui
-has no strategic merge patch) or a JSON patch (--type json).
+`patch` sends a strategic merge patch (kubectl's default: lists of containers, ports, env, volumes
+merge item by item), a JSON merge patch (--type merge) or a JSON patch (--type json).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 import yaml
@@ -25,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("name", nargs="?", help="NAME when KIND is given separately")
         p.add_argument("-p", "--patch", required=True, help="the patch, JSON or YAML")
         p.add_argument("--type", default="strategic", choices=("strategic", "merge", "json"),
-                       help="merge (strategic is taken as merge) or json (RFC 6902 operations)")
+                       help="strategic (lists merge by their keys), merge (RFC 7386) or json (RFC 6902 operations)")
         p.add_argument("--subresource", choices=("status",), default=None)
     else:
         p.add_argument("changes", nargs="+", help="NAME (when KIND is given separately), then key=value or key-")
@@ -84,22 +83,13 @@ async def patch(client: Client, info: kinds.KindInfo, name: str, args: argparse.
         body = yaml.safe_load(args.patch)  # JSON is YAML
     except yaml.YAMLError as e:
         return fail(f"error: unable to parse the patch {args.patch!r}: {e}")
-    patch_type = "json" if args.type == "json" else "merge"
-    if args.type == "strategic" and _has_lists(body):
-        print("Warning: kube-tui has no strategic merge patch: this one is applied as a JSON merge patch, "
-              "which replaces lists whole", file=sys.stderr)
+    patch_type = args.type
     namespace = args.namespace if info.namespaced else None
     cur = await client.get(info.kind, name, namespace)
     out = await client.patch(info.kind, name, body, namespace, subresource=args.subresource, patch_type=patch_type)
     same = out["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion")
     print(f"{kind_ref(out)} patched{' (no change)' if same else ''}")
     return 0
-
-
-def _has_lists(body: Any) -> bool:
-    if isinstance(body, list):
-        return True
-    return isinstance(body, dict) and any(_has_lists(v) for v in body.values())
 
 
 def run(args: argparse.Namespace) -> int:
