@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import dataclass
@@ -44,6 +45,27 @@ def record(server: str, token: str, data_dir: Path, server_key: str | None = Non
     with os.fdopen(fd, "w") as f:
         json.dump({"server": server, "token": token, "data_dir": str(data_dir), "server_key": server_key}, f)
     os.replace(tmp, path)
+
+
+def write_kubeconfig(address: str, token: str, ca_pem: bytes) -> Path:
+    """A kubeconfig for the real kubectl (the REST API of control/apiserver/rest.py), owner-only:
+    `export KUBECONFIG=~/.kube-tui/kubeconfig`, or `kubectl --kubeconfig ~/.kube-tui/kubeconfig ...`."""
+    d = home()
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = d / "kubeconfig"
+    doc = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": "kube-tui",
+        "clusters": [{"name": "kube-tui", "cluster": {
+            "server": address, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "users": [{"name": "kube-tui-admin", "user": {"token": token}}],
+        "contexts": [{"name": "kube-tui", "context": {"cluster": "kube-tui", "user": "kube-tui-admin", "namespace": "default"}}],
+    }
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=2)  # JSON is YAML: kubectl reads it
+    os.replace(tmp, path)
+    return path
 
 
 def resolve(server: str | None = None, token: str | None = None, server_key: str | None = None) -> ClientConfig:

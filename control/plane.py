@@ -51,8 +51,11 @@ class ControlPlane:
     fsync: bool = True
     curve: bool = False  # encrypt both sockets with CurveZMQ (required off loopback unless --insecure)
     watch_auth: bool = True  # authorize watch subscriptions by the subscriber's identity
+    rest_listen: str | None = None  # HOST:PORT of the Kubernetes REST API (HTTPS) for kubectl (apiserver/rest.py)
     store: Store | None = None
     server: ApiServer | None = None
+    rest: Any = None  # control.apiserver.rest.RestApi, when rest_listen is set
+    rest_error: str = ""  # why it is not served, when rest_listen is set and rest is None
     credentials: Credentials | None = None
     _components: list[asyncio.Task[Any]] = field(default_factory=list)
     _clients: list[Client] = field(default_factory=list)
@@ -80,6 +83,20 @@ class ControlPlane:
         except BaseException:
             await self.store.close()
             raise
+        if self.rest_listen:
+            from control.apiserver.rest import RestApi  # aiohttp: imported only where kubectl is served
+
+            self.rest = RestApi(self.server, self.rest_listen, self.data_dir)
+            try:
+                await self.rest.start()
+            except OSError as e:  # an extra door: the cluster runs without it (a port taken, say)
+                self.rest, self.rest_error = None, f"{self.rest_listen}: {e.strerror or e}"
+                log.warning("not serving the Kubernetes REST API for kubectl on %s", self.rest_error)
+            except BaseException:
+                self.rest = None
+                await self.server.stop()
+                await self.store.close()
+                raise
         if self.scheduler:
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:
@@ -119,6 +136,8 @@ class ControlPlane:
         await asyncio.gather(*self._components, return_exceptions=True)
         for c in self._clients:
             await c.close()
+        if self.rest is not None:
+            await self.rest.stop()
         if self.server is not None:
             await self.server.stop()
         if self.store is not None:

@@ -210,5 +210,5 @@ def test_json_patch() -> None:
 
 def test_unsupported_patch_type() -> None:
     with pytest.raises(ApiError) as err:
-        apply_patch({}, {}, type="strategic")
+        apply_patch({}, {}, type="apply")
     assert err.value.code == 415

@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--faults", default=None, help="inject watch faults, e.g. drop=0.05,duplicate=0.01,delay=0.01")
     p.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds between bookmarks on idle topics")
     p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
+    p.add_argument("--https", default="127.0.0.1:7080", metavar="HOST:PORT",
+                   help="serve the Kubernetes REST API here (HTTPS) for the real kubectl; "
+                        "'' turns it off; default %(default)s")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -57,6 +60,7 @@ async def serve(args: argparse.Namespace) -> int:
         timings=load_timings(args.timings),
         fsync=not args.no_fsync,
         curve=use_curve,
+        rest_listen=args.https or None,
     )
     try:
         await plane.start()
@@ -71,6 +75,11 @@ async def serve(args: argparse.Namespace) -> int:
     print(f"  data dir:   {data_dir}  (revision {plane.store.revision})")
     if plane.server.server_key:
         print(f"  CurveZMQ:   on (server key {plane.server.server_key})")
+    if plane.rest is not None:
+        kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
+        print(f"  kubectl:    {plane.rest.address}  (export KUBECONFIG={kubeconfig})")
+    elif plane.rest_error:
+        print(f"  kubectl:    not served ({plane.rest_error}; choose another port with --https HOST:PORT)")
     print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}")
     print("\nTo add a node, run this in another terminal:")
     print(f"  {plane.join_command()}", flush=True)

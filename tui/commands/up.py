@@ -86,6 +86,8 @@ async def up(args: argparse.Namespace) -> int:
         return fail(f"error: {e}")
     print(f"\ncluster {spec.name} is up: {len(spec.nodes)} nodes, server {launcher.server}")
     print(f"logs: {launcher.log_dir}")
+    if (config.home() / "kubeconfig").exists():
+        print(f"kubectl: export KUBECONFIG={config.home() / 'kubeconfig'}")
     print("add a node from another terminal:")
     print(f"  kube-tui node --server {launcher.server} --token {launcher.token} --name node-9")
     print("Ctrl-C stops the cluster (the store keeps its state).", flush=True)

@@ -1,0 +1,578 @@
+"""The Kubernetes REST API over HTTP, so that the real kubectl can talk to kube-tui.
+
+kube-tui's own components speak msgpack over ZeroMQ (DESIGN.md). This is a second door into the same
+API server, at kube-apiserver's paths (/api/v1/namespaces/NS/pods/NAME, /apis/apps/v1/...): every
+request goes through the same authentication, authorization, admission and store as a ZeroMQ one, in
+the same process. It serves what `kubectl get|describe|apply|create|replace|patch|delete|scale|logs|
+label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get, list (as a Table when
+kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
+patch (strategic, merge, json), delete, the status and scale subresources and pod logs (-f too).
+
+Not served (a clear error says so): exec, attach and port-forward (they need an upgraded SPDY or
+WebSocket stream: use `kube-tui exec|port-forward`), server-side apply, --dry-run=server,
+deletecollection, OpenAPI documents.
+
+HTTPS (kubectl sends a token only over TLS) with the cluster's own CA (pki.py) and the admin's bearer
+token; `kube-tui control` writes the kubeconfig (config.write_kubeconfig).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from control import errors
+from control.api import kinds
+from control.api.fieldsel import parse_field_selector
+from control.api.kinds import KindInfo
+from control.api.labels import parse_selector
+from control.api.patch import apply_patch
+from control.apiserver import authz, pki
+from control.apiserver.handlers import AGENT, WARNINGS
+from control.apiserver.watch import decode
+from control.errors import ApiError
+from control.store import ErrCompacted
+from control.wire import MAX_AGENT, MAX_FRAME
+
+if TYPE_CHECKING:
+    from control.apiserver.server import ApiServer
+    from control.store import Event
+
+log = logging.getLogger("kube_tui.apiserver.rest")
+
+DEFAULT_LISTEN = "127.0.0.1:7080"
+KUBE_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-kube-tui", "platform": "linux/amd64",
+                "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
+                "buildDate": "1970-01-01T00:00:00Z"}
+VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")  # `kubectl get all`
+SCALABLE = ("Deployment", "ReplicaSet")
+WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")
+PATCH_TYPES = {
+    "application/strategic-merge-patch+json": "strategic",
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+}
+WATCH_TIMEOUT = 1800.0  # seconds a watch stays open without timeoutSeconds (kube-apiserver: 30-60 min)
+WATCH_BACKLOG = 10_000  # events waiting for a slow watcher before it is closed, as the apiserver drops one
+LOG_POLL = 0.5  # seconds between reads of a followed log, as `kube-tui logs -f`
+
+STREAMING_ONLY = {
+    "exec": "kube-tui exec [-it] POD -- COMMAND",
+    "attach": "kube-tui exec -it POD -- sh",
+    "portforward": "kube-tui port-forward POD LOCAL:REMOTE",
+}
+
+
+def _group_versions() -> dict[str, list[KindInfo]]:
+    out: dict[str, list[KindInfo]] = {}
+    for info in kinds.KINDS.values():
+        out.setdefault(info.api_version, []).append(info)
+    return out
+
+
+def resource_list(api_version: str) -> dict:
+    """APIResourceList: what kubectl's discovery learns about one group version."""
+    resources: list[dict] = []
+    for info in _group_versions().get(api_version, []):
+        entry: dict[str, Any] = {"name": info.resource, "singularName": info.singular, "namespaced": info.namespaced,
+                                 "kind": info.kind, "verbs": VERBS}
+        if info.short_names:
+            entry["shortNames"] = list(info.short_names)
+        if info.kind in IN_ALL:
+            entry["categories"] = ["all"]
+        resources.append(entry)
+        if info.kind in WITH_STATUS:
+            resources.append({"name": f"{info.resource}/status", "singularName": "", "namespaced": info.namespaced,
+                              "kind": info.kind, "verbs": ["get", "patch", "update"]})
+        if info.kind in SCALABLE:
+            resources.append({"name": f"{info.resource}/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
+                              "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+        if info.kind == "Pod":
+            resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}
+
+
+def group_list() -> dict:
+    groups = []
+    for gv in _group_versions():
+        if "/" not in gv:
+            continue
+        group, version = gv.split("/")
+        entry = {"groupVersion": gv, "version": version}
+        groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def openapi_root() -> dict:
+    """/openapi/v3: where each group version's document is (kubectl's validation looks here)."""
+    return {"paths": {("api/v1" if gv == "v1" else f"apis/{gv}"): {"serverRelativeURL": f"/openapi/v3/{_gv_path(gv)}"}
+                      for gv in _group_versions()}}
+
+
+def _gv_path(gv: str) -> str:
+    return "api/v1" if gv == "v1" else f"apis/{gv}"
+
+
+def openapi_group_version(gv: str) -> dict:
+    """A group version's OpenAPI v3 document, with only what kubectl reads: the write operations of each
+    kind and their parameters. kubectl sees the fieldValidation parameter and leaves validation to the
+    server (its admission rejects what is invalid, names the field, and warns about what it ignores)
+    instead of validating against schemas kube-tui does not publish."""
+    params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+              for n in ("dryRun", "fieldManager", "fieldValidation")]
+    paths: dict[str, Any] = {}
+    for info in _group_versions().get(gv, []):
+        group, _, version = info.api_version.rpartition("/")
+        gvk = {"group": group, "version": version, "kind": info.kind}
+        scope = f"/{_gv_path(gv)}/namespaces/{{namespace}}/{info.resource}" if info.namespaced else f"/{_gv_path(gv)}/{info.resource}"
+        paths[scope] = {"post": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "post", "parameters": params}}
+        paths[f"{scope}/{{name}}"] = {
+            op: {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": op, "parameters": params}
+            for op in ("put", "patch")
+        }
+    return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]}, "paths": paths}
+
+
+def to_table(info: KindInfo, objs: list[dict], revision: str = "", headers: bool = True) -> dict:
+    """A meta.k8s.io/v1 Table, as kube-apiserver's table convertor makes one for kubectl: the columns of
+    `kube-tui get` (the wide ones at priority 1, shown with -o wide), each row with its object's metadata
+    (kubectl takes the NAMESPACE column and --show-labels from it)."""
+    from tui.printers.table import COLUMNS, rows  # the same columns as `kube-tui get`
+
+    narrow = len(COLUMNS[info.kind][0])
+    header, cells = rows(info.kind, objs, wide=True)
+    table: dict[str, Any] = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": revision},
+                             "rows": [{"cells": c, "object": _partial(o)} for c, o in zip(cells, objs, strict=True)]}
+    if headers:
+        table["columnDefinitions"] = [
+            {"name": h.title() if h != "NAME" else "Name", "type": "string", "format": "name" if h == "NAME" else "",
+             "description": "", "priority": 0 if i < narrow else 1}
+            for i, h in enumerate(header)
+        ]
+    return table
+
+
+def _partial(obj: dict) -> dict:
+    md = obj.get("metadata") or {}
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+
+
+def wants_table(request: web.Request) -> bool:
+    return "as=Table" in request.headers.get("Accept", "")
+
+
+def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    headers = {"Warning": ", ".join(_warning(w) for w in warnings)} if warnings else None
+    return web.Response(body=json.dumps(body, separators=(",", ":")), status=status,
+                        content_type="application/json", headers=headers)
+
+
+def _warning(text: str) -> str:
+    # RFC 7234 warn-code 299, as kube-apiserver sends them (kubectl prints "Warning: <text>")
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Target:
+    """What a resource path names: /api/v1/[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]."""
+
+    def __init__(self, api_version: str, parts: list[str]) -> None:
+        ns: str | None = None
+        if parts[0] == "namespaces" and len(parts) >= 3:
+            ns, parts = parts[1], parts[2:]
+        resource = parts[0]
+        info = kinds.KINDS.get(next((i.kind for i in kinds.KINDS.values() if i.resource == resource), ""))
+        if info is None or info.api_version != api_version:
+            raise ApiError(404, "NotFound", f'the server could not find the requested resource: no "{resource}" in {api_version}'
+                           f" (kube-tui serves {kinds.supported()})")
+        if len(parts) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        self.info = info
+        self.namespace = ns if info.namespaced else None
+        self.name = parts[1] if len(parts) > 1 else ""
+        self.sub = parts[2] if len(parts) > 2 else ""
+
+
+class RestApi:
+    """The HTTP listener of one ApiServer."""
+
+    def __init__(self, server: ApiServer, listen: str = DEFAULT_LISTEN, data_dir: Path | None = None) -> None:
+        self.server = server
+        host, _, port = listen.rpartition(":")
+        self.host, self.port = (host or "127.0.0.1").strip("[]"), int(port)
+        self.data_dir = data_dir
+        self._runner: web.AppRunner | None = None
+        self._watches: set[asyncio.Task[Any]] = set()
+        self.address = ""
+        self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
+
+    async def start(self) -> None:
+        tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir, [self.host])
+        app = web.Application(client_max_size=MAX_FRAME)
+        app.router.add_route("*", "/{path:.*}", self._serve)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=tls)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        sockets = getattr(site._server, "sockets", None) or []  # the port the OS chose for port 0
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        self.address = f"https://{self.host}:{self.port}"
+        log.info("Kubernetes REST API (for kubectl) on %s", self.address)
+
+    async def stop(self) -> None:
+        for t in list(self._watches):
+            t.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- one request -------------------------------------------------------------------------------
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        WARNINGS.set([])
+        try:
+            return await self._route(request)
+        except ApiError as e:
+            return _json(e.status(), e.code)
+        except Exception as e:  # one bad request must never take the server down
+            log.exception("REST %s %s", request.method, request.path)
+            err = errors.internal(f"{type(e).__name__}: {e}")
+            return _json(err.status(), err.code)
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if request.method == "GET":
+            if parts in (["healthz"], ["livez"], ["readyz"]):
+                return web.Response(text="ok")
+            if parts == ["version"]:
+                return _json(KUBE_VERSION)
+        user = self._authenticate(request)
+        if request.method == "GET":
+            if parts == ["api"]:
+                return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": f"{self.host}:{self.port}"}]})
+            if parts == ["apis"]:
+                return _json(group_list())
+            if parts == ["api", "v1"]:
+                return _json(resource_list("v1"))
+            if len(parts) == 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in _group_versions():
+                return _json(resource_list(f"{parts[1]}/{parts[2]}"))
+            if parts == ["openapi", "v3"]:
+                return _json(openapi_root())
+            if parts[:2] == ["openapi", "v3"]:
+                gv = "/".join(parts[3:]) if parts[2:3] == ["apis"] else "/".join(parts[3:4])
+                if parts[2:4] == ["api", "v1"]:
+                    gv = "v1"
+                if gv in _group_versions():
+                    return _json(openapi_group_version(gv))
+        if len(parts) >= 3 and parts[:2] == ["api", "v1"]:
+            return await self._resource(request, user, Target("v1", parts[2:]))
+        if len(parts) >= 4 and parts[0] == "apis":
+            return await self._resource(request, user, Target(f"{parts[1]}/{parts[2]}", parts[3:]))
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _authenticate(self, request: web.Request) -> str:
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        return self.server.credentials.authenticate(token)
+
+    async def _call(self, verb: str, body: dict, user: str, request: web.Request) -> tuple[int, Any]:
+        """One verb of the API server, as a ZeroMQ request would run it."""
+        api = self.server.api
+        assert api is not None
+        agent = request.query.get("fieldManager") or request.headers.get("User-Agent", "").partition("/")[0] or "unknown"
+        AGENT.set(agent[:MAX_AGENT])
+        authz.authorize(user, verb, body, api)
+        return await api.verbs[verb](body, user)
+
+    async def _body(self, request: web.Request) -> Any:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, "RequestEntityTooLarge",
+                           f"Request entity too large: limit is {MAX_FRAME} bytes") from None
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise errors.bad_request(f"the body of the request is not valid JSON: {e}") from None
+
+    async def _resource(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        if t.sub in STREAMING_ONLY:
+            raise errors.bad_request(
+                f"{t.sub} needs an upgraded (SPDY or WebSocket) stream, which kube-tui's HTTP API does not serve: "
+                f"use `{STREAMING_ONLY[t.sub]}`")
+        if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
+                          or (t.sub == "log" and t.info.kind == "Pod")):
+            raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
+                           f"of {t.info.resource}")
+        if request.query.get("dryRun"):
+            raise errors.bad_request("dry run on the server is not supported by kube-tui: use --dry-run=client")
+        method = request.method
+        ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}
+        if t.sub == "log":
+            if method != "GET":
+                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on pods/log: {method}")
+            return await self._logs(request, user, t)
+        if t.sub == "scale":
+            return await self._scale(request, user, t)
+        if not t.name:
+            if method == "GET":
+                if request.query.get("watch") in ("true", "1"):
+                    return await self._watch(request, user, t)
+                return await self._list(request, user, t)
+            if method == "POST":
+                body = await self._body(request)
+                code, obj = await self._call("create", {"object": body, "namespace": t.namespace}, user, request)
+                return _json(obj, code, WARNINGS.get())
+            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {t.info.resource}: {method}"
+                           + (" (deletecollection: delete the objects one by one)" if method == "DELETE" else ""))
+        if method == "GET":
+            code, obj = await self._call("get", ident, user, request)
+            if wants_table(request):
+                return _json(to_table(t.info, [obj], obj["metadata"].get("resourceVersion", "")))
+            return _json(obj, code)
+        if method == "PUT":
+            body = await self._body(request)
+            if not isinstance(body, dict):
+                raise errors.bad_request("the body of an update must be an object")
+            if (body.get("metadata") or {}).get("name") not in (None, t.name):
+                raise errors.bad_request(f"the name of the object ({body['metadata']['name']}) does not match the name on "
+                                         f"the URL ({t.name})")
+            code, obj = await self._call("update", {"object": body, "namespace": t.namespace, "subresource": t.sub or None},
+                                         user, request)
+            return _json(obj, code, WARNINGS.get())
+        if method == "PATCH":
+            patch_type = _patch_type(request)
+            body = await self._body(request)
+            code, obj = await self._call("patch", dict(ident, patch=body, type=patch_type, subresource=t.sub or None),
+                                         user, request)
+            return _json(obj, code, WARNINGS.get())
+        if method == "DELETE":
+            options = await self._body(request) if request.can_read_body else {}
+            options = options if isinstance(options, dict) else {}
+            body = dict(ident)
+            policy = options.get("propagationPolicy") or request.query.get("propagationPolicy")
+            if policy:
+                body["propagationPolicy"] = policy
+            grace = options.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
+            if grace is not None:
+                body["gracePeriodSeconds"] = int(grace) if str(grace).lstrip("-").isdigit() else grace
+            code, obj = await self._call("delete", body, user, request)
+            return _json(obj, code, WARNINGS.get())
+        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method: {method}")
+
+    async def _list(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        q = request.query
+        body: dict[str, Any] = {"kind": t.info.kind, "namespace": t.namespace,
+                                "labelSelector": q.get("labelSelector", ""), "fieldSelector": q.get("fieldSelector", "")}
+        if q.get("limit"):
+            body["limit"] = int(q["limit"]) if q["limit"].isdigit() else q["limit"]
+        if q.get("continue"):
+            body["continue"] = q["continue"]
+        _, out = await self._call("list", body, user, request)
+        out.pop("revision", None)
+        out.pop("seq", None)
+        if wants_table(request):
+            table = to_table(t.info, out["items"], out["metadata"]["resourceVersion"])
+            if "continue" in out["metadata"]:
+                table["metadata"]["continue"] = out["metadata"]["continue"]
+            return _json(table)
+        return _json(out)
+
+    # -- watch ---------------------------------------------------------------------------------------
+    async def _watch(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        """A stream of {"type", "object"} lines from resourceVersion on (or every object ADDED, then the changes)."""
+        q = request.query
+        api = self.server.api
+        assert api is not None
+        body = {"kind": t.info.kind, "namespace": t.namespace, "labelSelector": q.get("labelSelector", ""),
+                "fieldSelector": q.get("fieldSelector", "")}
+        authz.authorize(user, "list", body, api)
+        lsel = parse_selector(body["labelSelector"])
+        fsel = parse_field_selector(body["fieldSelector"], t.info.kind)
+        try:
+            timeout = min(float(q.get("timeoutSeconds") or WATCH_TIMEOUT), WATCH_TIMEOUT)
+        except ValueError:
+            raise errors.bad_request(f'timeoutSeconds: not a number: "{q.get("timeoutSeconds")}"') from None
+        rv = q.get("resourceVersion") or "0"
+        if not rv.isdigit():
+            raise errors.bad_request(f'resourceVersion: not a revision: "{rv}"')
+        table = wants_table(request)
+        prefix = t.info.prefix(t.namespace)
+
+        def matches(obj: dict) -> bool:
+            return ((lsel.empty or lsel.matches((obj.get("metadata") or {}).get("labels") or {}))
+                    and (fsel.empty or fsel.matches(obj)))
+
+        pending: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        backlog = [0]
+
+        def on_commit(events: list[Event]) -> None:
+            mine = [e for e in events if e.kv.key.startswith(prefix)]
+            if mine:
+                backlog[0] += len(mine)
+                pending.put_nowait(mine if backlog[0] <= WATCH_BACKLOG else None)
+
+        store = self.server.store
+        first: list[tuple[str, dict]] = []
+        # No await from here to subscribe: no commit can fall between what is read and what is streamed.
+        if rv == "0":
+            kvs, since = store.range(prefix, prefix=True)
+            first = [("ADDED", o) for o in (decode(kv.value, kv.mod_revision) for kv in kvs) if matches(o)]
+        else:
+            since = int(rv)
+            try:
+                for ev in store.events_since(since, prefix):
+                    change = _change(ev, matches)
+                    if change:
+                        first.append(change)
+            except ErrCompacted:
+                first = [("ERROR", errors.gone(f"too old resource version: {rv} ({store.compact_revision})").status())]
+        unsubscribe = store.subscribe(on_commit)
+        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+        task = asyncio.current_task()
+        assert task is not None
+        self._watches.add(task)
+        try:
+            await resp.prepare(request)
+            deadline = time.monotonic() + timeout
+            last = since
+            batch = first
+            while True:
+                for typ, obj in batch:
+                    await resp.write(self._event_line(t.info, typ, obj, table).encode())
+                    if typ == "ERROR":
+                        return resp
+                try:
+                    events = await asyncio.wait_for(pending.get(), max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    return resp  # the watch ends; kubectl's reflector starts another
+                if events is None:
+                    err = errors.gone("the watcher fell too far behind and was closed: watch again from a new list")
+                    await resp.write(self._event_line(t.info, "ERROR", err.status(), table).encode())
+                    return resp
+                backlog[0] -= len(events)
+                batch = []
+                for ev in events:
+                    if ev.kv.mod_revision <= last:
+                        continue
+                    last = ev.kv.mod_revision
+                    change = _change(ev, matches)
+                    if change:
+                        batch.append(change)
+        except (ConnectionResetError, asyncio.CancelledError):
+            return resp
+        finally:
+            unsubscribe()
+            self._watches.discard(task)
+
+    @staticmethod
+    def _event_line(info: KindInfo, typ: str, obj: dict, table: bool) -> str:
+        if table and typ != "ERROR":
+            obj = to_table(info, [obj], obj["metadata"].get("resourceVersion", ""))
+        return json.dumps({"type": typ, "object": obj}, separators=(",", ":")) + "\n"
+
+    # -- subresources --------------------------------------------------------------------------------
+    async def _logs(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        q = request.query
+        body: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "previous": q.get("previous") == "true"}
+        if q.get("container"):
+            body["container"] = q["container"]
+        if q.get("tailLines", "").isdigit():
+            body["tail"] = int(q["tailLines"])
+        _, answer = await self._call("logs", body, user, request)
+        if q.get("follow") != "true":
+            return web.Response(text=answer.get("text", ""), content_type="text/plain")
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await resp.prepare(request)
+        body.pop("tail", None)
+        try:
+            while True:
+                if answer.get("text"):
+                    await resp.write(answer["text"].encode())
+                if answer.get("offset") is not None:
+                    body["offset"] = answer["offset"]
+                await asyncio.sleep(LOG_POLL)
+                try:
+                    _, answer = await self._call("logs", body, user, request)
+                except ApiError:
+                    return resp  # the pod is gone: the log ends, as kubectl logs -f ends
+        except (ConnectionResetError, asyncio.CancelledError):
+            return resp
+
+    async def _scale(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        """The autoscaling/v1 Scale of a Deployment or ReplicaSet (what kubectl scale reads and patches)."""
+        ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}
+        _, obj = await self._call("get", ident, user, request)
+        scale = _scale_of(obj)
+        if request.method == "GET":
+            return _json(scale)
+        if request.method == "PUT":
+            new = await self._body(request)
+        elif request.method == "PATCH":
+            new = apply_patch(scale, await self._body(request), _patch_type(request))
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on a scale: {request.method}")
+        replicas = ((new if isinstance(new, dict) else {}).get("spec") or {}).get("replicas")
+        want_rv = ((new if isinstance(new, dict) else {}).get("metadata") or {}).get("resourceVersion")
+        patch: dict[str, Any] = {"spec": {"replicas": replicas}}
+        if want_rv:
+            patch["metadata"] = {"resourceVersion": want_rv}
+        _, out = await self._call("patch", dict(ident, patch=patch, type="merge"), user, request)
+        return _json(_scale_of(out), 200, WARNINGS.get())
+
+
+def _patch_type(request: web.Request) -> str:
+    """The patch type a PATCH's Content-Type names, or 415."""
+    ctype = request.content_type
+    if ctype == "application/apply-patch+yaml":
+        raise ApiError(415, "UnsupportedMediaType",
+                       "server-side apply is not supported by kube-tui: use kubectl apply without --server-side")
+    if ctype not in PATCH_TYPES:
+        raise ApiError(415, "UnsupportedMediaType", f'the patch type "{ctype}" is not supported by kube-tui '
+                       f'(supported: {", ".join(PATCH_TYPES)})')
+    return PATCH_TYPES[ctype]
+
+
+def _change(ev: Event, matches: Callable[[dict], bool]) -> tuple[str, dict] | None:
+    """One store event as a watch event of a selective watch: an object that starts or stops matching
+    is ADDED or DELETED, as kube-apiserver's watch cache filters."""
+    new = decode(ev.kv.value, ev.kv.mod_revision) if ev.type == "PUT" else None
+    old = decode(ev.prev_kv.value, ev.prev_kv.mod_revision) if ev.prev_kv is not None else None
+    was = old is not None and matches(old)
+    if new is not None and matches(new):
+        return ("MODIFIED" if was else "ADDED"), new
+    if was:
+        assert old is not None
+        gone = new if new is not None else old
+        gone["metadata"]["resourceVersion"] = str(ev.kv.mod_revision)
+        return "DELETED", gone
+    return None
+
+
+def _scale_of(obj: dict) -> dict:
+    from control.api.labels import format_label_selector
+
+    md = obj["metadata"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: md[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
+            "spec": {"replicas": spec.get("replicas", 1)},
+            "status": {"replicas": status.get("replicas", 0),
+                       "selector": format_label_selector(spec.get("selector") or {})}}
+
+
+__all__ = ["DEFAULT_LISTEN", "RestApi", "resource_list", "to_table"]

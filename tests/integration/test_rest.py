@@ -1,0 +1,262 @@
+"""The Kubernetes REST API (control/apiserver/rest.py): kube-apiserver's paths over HTTPS, for the real kubectl.
+
+Raw HTTP requests check the shapes kubectl relies on (discovery, Tables, watch lines, Status errors);
+the last tests drive the real kubectl binary when the machine has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import ssl
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from control import config
+from control.plane import ControlPlane
+from tests.conftest import FAST
+
+MANIFESTS = Path(__file__).resolve().parents[2].parent / "shared" / "manifests" / "k8s-docs"
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {"app": "web"}},
+       "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+
+
+@pytest.fixture
+async def rest_plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
+    p = ControlPlane(tmp_path / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, timings=FAST,
+                     rest_listen="127.0.0.1:0")
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+@pytest.fixture
+async def http(rest_plane: ControlPlane) -> AsyncIterator[aiohttp.ClientSession]:
+    """A session that trusts the cluster's CA and carries the admin token, as kubectl's kubeconfig does."""
+    tls = ssl.create_default_context(cadata=rest_plane.rest.ca_pem.decode())
+    assert rest_plane.credentials is not None
+    async with aiohttp.ClientSession(
+        base_url=rest_plane.rest.address, connector=aiohttp.TCPConnector(ssl=tls),
+        headers={"Authorization": f"Bearer {rest_plane.credentials.admin}"},
+    ) as s:
+        yield s
+
+
+async def call(http: aiohttp.ClientSession, method: str, path: str, body: object = None, *,
+               ctype: str = "application/json", **headers: str) -> tuple[int, dict]:
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    async with http.request(method, path, data=data, headers={"Content-Type": ctype, **headers}) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def test_discovery_as_kubectl_reads_it(http: aiohttp.ClientSession) -> None:
+    code, api = await call(http, "GET", "/api")
+    assert code == 200 and api["versions"] == ["v1"]
+    _, groups = await call(http, "GET", "/apis")
+    assert {"apps", "batch", "coordination.k8s.io"} <= {g["name"] for g in groups["groups"]}
+    _, core = await call(http, "GET", "/api/v1")
+    pods = next(r for r in core["resources"] if r["name"] == "pods")
+    assert pods["shortNames"] == ["po"] and pods["namespaced"] and "watch" in pods["verbs"] and pods["categories"] == ["all"]
+    assert {"pods/log", "pods/status"} <= {r["name"] for r in core["resources"]}
+    _, apps = await call(http, "GET", "/apis/apps/v1")
+    assert "deployments/scale" in {r["name"] for r in apps["resources"]}
+    code, version = await call(http, "GET", "/version")
+    assert code == 200 and version["major"] == "1"
+    # kubectl leaves validation to the server when the PATCH operation takes fieldValidation
+    _, root = await call(http, "GET", "/openapi/v3")
+    _, doc = await call(http, "GET", root["paths"]["apis/apps/v1"]["serverRelativeURL"])
+    op = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert op["x-kubernetes-group-version-kind"]["kind"] == "Deployment"
+    assert "fieldValidation" in {p["name"] for p in op["parameters"]}
+
+
+async def test_a_missing_or_wrong_token_is_401_and_nothing_is_served(rest_plane: ControlPlane,
+                                                                     http: aiohttp.ClientSession) -> None:
+    for auth in ({}, {"Authorization": "Bearer admin.wrong"}, {"Authorization": "Basic eDp5"}):
+        async with aiohttp.ClientSession(base_url=rest_plane.rest.address,
+                                         connector=aiohttp.TCPConnector(ssl=ssl.create_default_context(
+                                             cadata=rest_plane.rest.ca_pem.decode()))) as anon:
+            async with anon.post("/api/v1/namespaces/default/pods", json=POD, headers=auth) as r:
+                assert r.status == 401
+                st = await r.json()
+    assert st["kind"] == "Status" and st["reason"] == "Unauthorized"
+    code, pods = await call(http, "GET", "/api/v1/namespaces/default/pods")
+    assert code == 200 and pods["items"] == []
+
+
+async def test_create_get_list_table_patch_update_delete(http: aiohttp.ClientSession) -> None:
+    code, created = await call(http, "POST", "/api/v1/namespaces/default/pods", POD)
+    assert code == 201 and created["metadata"]["uid"] and created["status"]["phase"] == "Pending"
+    code, got = await call(http, "GET", "/api/v1/namespaces/default/pods/p1")
+    assert code == 200 and got["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    # kubectl get asks for a Table: kubectl's columns, the wide ones at priority 1, the object's metadata per row
+    table_accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    code, table = await call(http, "GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb", Accept=table_accept)
+    assert code == 200 and table["kind"] == "Table"
+    cols = [(c["name"], c["priority"]) for c in table["columnDefinitions"]]
+    assert cols[:5] == [("Name", 0), ("Ready", 0), ("Status", 0), ("Restarts", 0), ("Age", 0)] and ("Node", 1) in cols
+    assert table["rows"][0]["cells"][:3] == ["p1", "0/1", "Pending"]
+    assert table["rows"][0]["object"]["metadata"]["labels"] == {"app": "web"}
+    _, none = await call(http, "GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Ddb")
+    assert none["kind"] == "PodList" and none["items"] == []
+    # a strategic merge patch (kubectl's default) merges labels in
+    code, patched = await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", {"metadata": {"labels": {"tier": "x"}}},
+                               ctype="application/strategic-merge-patch+json")
+    assert code == 200 and patched["metadata"]["labels"] == {"app": "web", "tier": "x"}
+    # an update with the resourceVersion it read before the patch: 409, and nothing changes
+    stale = dict(got, metadata=dict(got["metadata"], labels={"stale": "1"}))
+    code, st = await call(http, "PUT", "/api/v1/namespaces/default/pods/p1", stale)
+    assert code == 409 and st["reason"] == "Conflict"
+    _, now = await call(http, "GET", "/api/v1/namespaces/default/pods/p1")
+    assert now["metadata"]["labels"] == {"app": "web", "tier": "x"}
+    code, gone = await call(http, "DELETE", "/api/v1/namespaces/default/pods/p1", {"kind": "DeleteOptions",
+                                                                                   "propagationPolicy": "Background"})
+    assert code == 200 and gone["metadata"]["name"] == "p1"
+    code, st = await call(http, "GET", "/api/v1/namespaces/default/pods/p1")
+    assert code == 404 and st["message"] == 'pods "p1" not found' and st["details"]["name"] == "p1"
+
+
+async def test_bad_input_gets_a_status_naming_the_problem(http: aiohttp.ClientSession) -> None:
+    bad = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"}, "spec": {"containers": [{"name": "c"}]}}
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", bad)
+    assert code == 422 and st["reason"] == "Invalid"
+    assert "metadata.name" in st["message"] and "spec.containers[0].image: Required value" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", b"{not json")
+    assert code == 400 and "not valid JSON" in st["message"]
+    code, st = await call(http, "GET", "/api/v1/namespaces/default/widgets")
+    assert code == 404 and 'no "widgets" in v1' in st["message"]
+    code, st = await call(http, "GET", "/apis/apps/v1/namespaces/default/pods")  # pods are not in apps/v1
+    assert code == 404
+    code, st = await call(http, "POST", "/api/v1/namespaces/nowhere/pods", POD)
+    assert code == 404 and st["message"] == 'namespaces "nowhere" not found'
+    code, st = await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", b"{}", ctype="application/apply-patch+yaml")
+    assert code == 415 and "server-side apply" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/exec?command=sh")
+    assert code == 400 and "kube-tui exec" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=All", POD)
+    assert code == 400 and "--dry-run=client" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", b"x" * (5 << 20))
+    assert code == 413
+    code, pods = await call(http, "GET", "/api/v1/pods")
+    assert code == 200 and pods["items"] == []  # nothing was stored by any of them
+
+
+async def test_watch_streams_changes_and_filters_by_selector(http: aiohttp.ClientSession) -> None:
+    _, listed = await call(http, "GET", "/api/v1/namespaces/default/pods")
+    rv = listed["metadata"]["resourceVersion"]
+    async with http.get(f"/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&labelSelector=app%3Dweb") as r:
+        assert r.status == 200
+
+        async def next_event() -> dict:
+            return json.loads(await asyncio.wait_for(r.content.readline(), 10))
+
+        await call(http, "POST", "/api/v1/namespaces/default/pods", POD)
+        ev = await next_event()
+        assert (ev["type"], ev["object"]["metadata"]["name"]) == ("ADDED", "p1")
+        await call(http, "POST", "/api/v1/namespaces/default/pods", dict(POD, metadata={"name": "other"}))  # not selected
+        await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", {"metadata": {"annotations": {"a": "1"}}},
+                   ctype="application/merge-patch+json")
+        ev = await next_event()
+        assert (ev["type"], ev["object"]["metadata"]["annotations"]) == ("MODIFIED", {"a": "1"})
+        # a label change that leaves the selector is a DELETED for this watch
+        await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", {"metadata": {"labels": {"app": "db"}}},
+                   ctype="application/merge-patch+json")
+        ev = await next_event()
+        assert (ev["type"], ev["object"]["metadata"]["labels"]) == ("DELETED", {"app": "db"})
+
+
+async def test_watch_from_a_compacted_revision_is_410_gone(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    await call(http, "POST", "/api/v1/namespaces/default/pods", POD)
+    await call(http, "DELETE", "/api/v1/namespaces/default/pods/p1")
+    assert rest_plane.store is not None
+    await rest_plane.store.compact(rest_plane.store.revision)
+    async with http.get("/api/v1/namespaces/default/pods?watch=1&resourceVersion=1") as r:
+        ev = json.loads(await asyncio.wait_for(r.content.readline(), 10))
+    assert ev["type"] == "ERROR" and ev["object"]["code"] == 410 and "too old resource version" in ev["object"]["message"]
+
+
+async def test_scale_subresource(http: aiohttp.ClientSession) -> None:
+    labels = {"app": "w"}
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"}, "spec": {
+        "replicas": 1, "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+    assert (await call(http, "POST", "/apis/apps/v1/namespaces/default/deployments", deploy))[0] == 201
+    code, scale = await call(http, "GET", "/apis/apps/v1/namespaces/default/deployments/w/scale")
+    assert code == 200 and scale["kind"] == "Scale" and scale["spec"]["replicas"] == 1 and scale["status"]["selector"] == "app=w"
+    code, scale = await call(http, "PATCH", "/apis/apps/v1/namespaces/default/deployments/w/scale",
+                             {"spec": {"replicas": 4}}, ctype="application/merge-patch+json")
+    assert code == 200 and scale["spec"]["replicas"] == 4
+    _, d = await call(http, "GET", "/apis/apps/v1/namespaces/default/deployments/w")
+    assert d["spec"]["replicas"] == 4
+
+
+def test_kubeconfig_carries_the_ca_and_the_token(tmp_path: Path) -> None:
+    path = config.write_kubeconfig("https://127.0.0.1:7080", "admin.t", b"-----BEGIN CERTIFICATE-----\n")
+    doc = json.loads(path.read_text())
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert doc["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:7080"
+    assert doc["clusters"][0]["cluster"]["certificate-authority-data"]
+    assert doc["users"][0]["user"]["token"] == "admin.t"
+
+
+# -- the real kubectl -------------------------------------------------------------------------------------
+def _kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True,
+                          timeout=60, input=input)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_applies_gets_patches_and_deletes(rest_plane: ControlPlane) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    manifest = (MANIFESTS / "nginx-deployment.yaml").read_text()
+
+    def kubectl(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return _kubectl(kubeconfig, *args, input=input)
+
+    r = await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest)
+    assert r.returncode == 0 and r.stdout.strip() == "deployment.apps/nginx-deployment created", r.stderr
+    r = await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest)
+    assert r.stdout.strip() == "deployment.apps/nginx-deployment unchanged", r.stderr
+    r = await asyncio.to_thread(kubectl, "apply", "-f", "-", input=manifest.replace("nginx:1.14.2", "nginx:1.16.1"))
+    assert r.stdout.strip() == "deployment.apps/nginx-deployment configured", r.stderr
+    r = await asyncio.to_thread(kubectl, "get", "deploy", "nginx-deployment", "-o", "json")
+    d = json.loads(r.stdout)
+    # the apply's strategic merge patch changed the image and kept what the server defaulted
+    (c,) = d["spec"]["template"]["spec"]["containers"]
+    assert (c["image"], c["imagePullPolicy"], d["spec"]["replicas"]) == ("nginx:1.16.1", "IfNotPresent", 3)
+    r = await asyncio.to_thread(kubectl, "get", "deployments", "-o", "wide")
+    header, row = r.stdout.splitlines()
+    assert header.split()[:5] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] and "IMAGES" in header
+    assert row.split()[0] == "nginx-deployment" and "nginx:1.16.1" in row
+    r = await asyncio.to_thread(kubectl, "label", "deploy", "nginx-deployment", "tier=web")
+    assert r.stdout.strip() == "deployment.apps/nginx-deployment labeled", r.stderr
+    r = await asyncio.to_thread(kubectl, "scale", "deploy", "nginx-deployment", "--replicas=5")
+    assert r.stdout.strip() == "deployment.apps/nginx-deployment scaled", r.stderr
+    r = await asyncio.to_thread(kubectl, "get", "widgets")
+    assert r.returncode != 0 and 'the server doesn\'t have a resource type "widgets"' in r.stderr
+    r = await asyncio.to_thread(kubectl, "delete", "deploy", "nginx-deployment")
+    assert r.stdout.strip() == 'deployment.apps "nginx-deployment" deleted', r.stderr
+    r = await asyncio.to_thread(kubectl, "get", "deploy")
+    assert "No resources found in default namespace." in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_refuses_a_server_it_cannot_verify(rest_plane: ControlPlane, tmp_path: Path) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, b"")
+    other = tmp_path / "other-ca.json"
+    doc = json.loads(kubeconfig.read_text())
+    from control.apiserver import pki
+
+    doc["clusters"][0]["cluster"]["certificate-authority-data"] = __import__("base64").b64encode(pki.make_ca()[0]).decode()
+    other.write_text(json.dumps(doc))
+    r = await asyncio.to_thread(_kubectl, other, "get", "pods")
+    assert r.returncode != 0 and "certificate signed by unknown authority" in r.stderr
