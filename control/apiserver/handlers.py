@@ -38,6 +38,9 @@ CONFLICT_RETRIES = 8
 WARNINGS: contextvars.ContextVar[list[str]] = contextvars.ContextVar("warnings")
 # Who is writing (the client's agent string), recorded like metadata.managedFields' manager.
 AGENT: contextvars.ContextVar[str] = contextvars.ContextVar("agent", default="unknown")
+# A server-side dry run (dryRun=All): admission runs in full, the store is not written.
+DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", default=False)
+WRITE_VERBS = ("create", "update", "patch", "delete")
 
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
 
@@ -52,6 +55,20 @@ def record_manager(obj: dict, manager: str, subresource: str = "") -> None:
     entries = [e for e in entries if not (e.get("manager") == manager and e.get("subresource", "") == subresource)]
     entries.append(entry)
     md["managedFields"] = entries[-8:]
+
+
+def dry_run_of(verb: str, body: dict) -> bool:
+    """Whether a request is a server-side dry run: dryRun ["All"] (kubectl --dry-run=server) on a write."""
+    value = body.get("dryRun")
+    if not value:
+        return False
+    values = value if isinstance(value, list) else [value]
+    if verb not in WRITE_VERBS:
+        raise errors.bad_request(f"{verb}: dryRun applies only to create, update, patch and delete")
+    bad = next((v for v in values if v != "All"), None)
+    if bad is not None:
+        raise errors.bad_request(f'Invalid dryRun value "{bad}": supported values: "All"')
+    return True
 
 
 def encode(obj: dict) -> bytes:
@@ -228,8 +245,10 @@ class Api:
         return self._event_lease[1]
 
     async def _write(self, key: str, obj: dict, *, expect_mod: int, lease: int = 0, subresource: str = "") -> int:
-        """Compare-and-swap put: expect_mod 0 means 'must not exist'."""
+        """Compare-and-swap put: expect_mod 0 means 'must not exist'. In a dry run, only the comparison."""
         record_manager(obj, AGENT.get(), subresource)
+        if DRY_RUN.get():
+            return self._would_write(key, expect_mod)
         target = "create" if expect_mod == 0 else "mod"
         value = encode(obj)
         # The watch publishes `obj` itself for this value (the commit runs before txn returns): no decode.
@@ -285,13 +304,16 @@ class Api:
         taken: list[Callable[[], None]] = []
         if info.kind == "Service":
             self._allocate_service(obj, None, taken)
-        lease = await self._event_lease_id() if info.kind == "Event" else 0
+        dry = DRY_RUN.get()
+        lease = await self._event_lease_id() if info.kind == "Event" and not dry else 0
         rev = await self._write(info.key(ns, name), obj, expect_mod=0, lease=lease)
-        if not rev:
+        if not rev or dry:
             for undo in taken:
                 undo()
+        if not rev:
             raise errors.already_exists(info.resource, name, info.group)
-        md["resourceVersion"] = str(rev)
+        if not dry:  # a dry-run create has no resourceVersion, as in Kubernetes
+            md["resourceVersion"] = str(rev)
         WARNINGS.get().extend(warns)
         return 201, obj
 
@@ -329,11 +351,13 @@ class Api:
             for i, p in enumerate(spec.get("ports") or []):
                 want = p.get("nodePort") or old_ports.get((p.get("port"), p.get("protocol", "TCP")))
                 if want:
-                    if want not in old_ports.values() and not self.node_ports.take(int(want)):
-                        raise errors.invalid(
-                            "Service", name,
-                            [FieldError(f"spec.ports[{i}].nodePort", "Invalid value", "provided port is already allocated", want)],
-                        )
+                    if want not in old_ports.values():
+                        if not self.node_ports.take(int(want)):
+                            raise errors.invalid(
+                                "Service", name,
+                                [FieldError(f"spec.ports[{i}].nodePort", "Invalid value", "provided port is already allocated", want)],
+                            )
+                        taken.append(lambda port=int(want): self.node_ports.release(port))
                     p["nodePort"] = int(want)
                 else:
                     port = self.node_ports.allocate()
@@ -440,7 +464,11 @@ class Api:
                     md.pop(f, None)
             apply_defaults(new)
             if info.kind == "Service":
-                self._allocate_service(new, cur, [])
+                taken: list[Callable[[], None]] = []
+                self._allocate_service(new, cur, taken)
+                if DRY_RUN.get():
+                    for undo in taken:
+                        undo()
             if info.kind == "Namespace":
                 new["spec"] = cur.get("spec", {})
             if new.get("spec") != cur.get("spec"):
@@ -492,7 +520,16 @@ class Api:
             await asyncio.sleep(0.001 * (attempt + 1))
         raise errors.conflict(info.resource, name)
 
+    def _would_write(self, key: str, expect_mod: int) -> int:
+        """A dry run's compare-and-swap: the revision the key has now if the write would succeed, else 0."""
+        kv = self.store.get(key)
+        if expect_mod == 0:
+            return self.store.revision if kv is None else 0
+        return kv.mod_revision if kv is not None and kv.mod_revision == expect_mod else 0
+
     async def _delete_key(self, key: str, expect_mod: int) -> int:
+        if DRY_RUN.get():
+            return self._would_write(key, expect_mod)
         try:
             res = await self.store.txn([Compare(key, "mod", "=", expect_mod)], [Op.delete(key)], [])
         except StoreError as e:
@@ -546,7 +583,7 @@ class Api:
                     return 200, new
             else:
                 if await self._delete_key(info.key(ns, name), cur_rev):
-                    if info.kind == "Service":
+                    if info.kind == "Service" and not DRY_RUN.get():
                         self._release_service(cur)
                     return 200, cur
             await asyncio.sleep(0.001 * (attempt + 1))

@@ -9,8 +9,9 @@ kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON ev
 patch (strategic, merge, json), delete, the status and scale subresources and pod logs (-f too).
 
 Not served (a clear error says so): exec, attach and port-forward (they need an upgraded SPDY or
-WebSocket stream: use `kube-tui exec|port-forward`), server-side apply, --dry-run=server,
-deletecollection, OpenAPI documents.
+WebSocket stream: use `kube-tui exec|port-forward`), server-side apply, deletecollection, OpenAPI
+schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in full and
+writes nothing.
 
 HTTPS (kubectl sends a token only over TLS) with the cluster's own CA (pki.py) and the admin's bearer
 token; `kube-tui control` writes the kubeconfig (config.write_kubeconfig).
@@ -35,7 +36,7 @@ from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.apiserver import authz, pki
-from control.apiserver.handlers import AGENT, WARNINGS
+from control.apiserver.handlers import AGENT, DRY_RUN, WARNINGS, WRITE_VERBS, dry_run_of
 from control.apiserver.watch import decode
 from control.errors import ApiError
 from control.store import ErrCompacted
@@ -295,7 +296,10 @@ class RestApi:
         assert api is not None
         agent = request.query.get("fieldManager") or request.headers.get("User-Agent", "").partition("/")[0] or "unknown"
         AGENT.set(agent[:MAX_AGENT])
+        if "dryRun" in request.query and verb in WRITE_VERBS:
+            body["dryRun"] = request.query.getall("dryRun")
         authz.authorize(user, verb, body, api)
+        DRY_RUN.set(dry_run_of(verb, body))
         return await api.verbs[verb](body, user)
 
     async def _body(self, request: web.Request) -> Any:
@@ -318,8 +322,6 @@ class RestApi:
                           or (t.sub == "log" and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
                            f"of {t.info.resource}")
-        if request.query.get("dryRun"):
-            raise errors.bad_request("dry run on the server is not supported by kube-tui: use --dry-run=client")
         method = request.method
         ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}
         if t.sub == "log":

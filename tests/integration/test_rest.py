@@ -140,12 +140,39 @@ async def test_bad_input_gets_a_status_naming_the_problem(http: aiohttp.ClientSe
     assert code == 415 and "server-side apply" in st["message"]
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/exec?command=sh")
     assert code == 400 and "kube-tui exec" in st["message"]
-    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=All", POD)
-    assert code == 400 and "--dry-run=client" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=Some", POD)
+    assert code == 400 and st["message"] == 'Invalid dryRun value "Some": supported values: "All"'
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", b"x" * (5 << 20))
     assert code == 413
     code, pods = await call(http, "GET", "/api/v1/pods")
     assert code == 200 and pods["items"] == []  # nothing was stored by any of them
+
+
+async def test_a_dry_run_admits_in_full_and_writes_nothing(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    assert rest_plane.store is not None
+    rev = rest_plane.store.revision
+    code, obj = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=All", POD)
+    assert code == 201 and obj["metadata"]["uid"] and "resourceVersion" not in obj["metadata"]
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "nodePort": 30123}]}}
+    code, dry = await call(http, "POST", "/api/v1/namespaces/default/services?dryRun=All", svc)
+    assert code == 201 and dry["spec"]["clusterIP"] and dry["spec"]["ports"][0]["nodePort"] == 30123
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=All", dict(POD, metadata={"name": "Bad_"}))
+    assert code == 422  # admission still refuses what is invalid
+    assert rest_plane.store.revision == rev  # nothing was written
+    code, _ = await call(http, "GET", "/api/v1/namespaces/default/pods/p1")
+    assert code == 404
+    # the dry run gave back the node port and cluster IP it took: a real create gets the same port
+    code, real = await call(http, "POST", "/api/v1/namespaces/default/services", svc)
+    assert code == 201 and real["spec"]["ports"][0]["nodePort"] == 30123
+    code, _ = await call(http, "PATCH", "/api/v1/namespaces/default/services/s?dryRun=All", {"spec": {"type": "ClusterIP"}},
+                         ctype="application/merge-patch+json")
+    code, _ = await call(http, "DELETE", "/api/v1/namespaces/default/services/s?dryRun=All")
+    assert code == 200
+    code, still = await call(http, "GET", "/api/v1/namespaces/default/services/s")
+    assert code == 200 and still["spec"]["type"] == "NodePort"
+    code, st = await call(http, "GET", "/api/v1/namespaces/default/services/s?dryRun=All")
+    assert code == 200  # a read ignores dryRun, as the apiserver does
 
 
 async def test_watch_streams_changes_and_filters_by_selector(http: aiohttp.ClientSession) -> None:
