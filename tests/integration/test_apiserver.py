@@ -224,6 +224,19 @@ async def test_apply_again_of_a_service_with_its_own_node_port_is_unchanged(clie
     assert result == "configured" and out["spec"]["ports"][0]["nodePort"] == 30124
 
 
+async def test_a_refused_create_gives_back_the_node_port_it_asked_for(client: Client) -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "nodePort": 30123}]}}
+    await client.create(copy.deepcopy(svc))
+    svc["spec"]["ports"][0]["nodePort"] = 30124
+    with pytest.raises(ApiError) as e:  # the name is taken: 30124 was free, must be free again
+        await client.create(copy.deepcopy(svc))
+    assert e.value.code == 409
+    svc["metadata"]["name"] = "other"
+    out = await client.create(copy.deepcopy(svc))
+    assert out["spec"]["ports"][0]["nodePort"] == 30124
+
+
 async def test_field_selector_and_raw_range(client: Client) -> None:
     await client.create(pod("x1"))
     await client.create(pod("x2"))
