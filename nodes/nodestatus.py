@@ -30,7 +30,7 @@ from control.timings import Timings
 
 log = logging.getLogger("kube_tui.kubelet")
 
-KUBELET_VERSION = "v1.30.0-kube-tui"
+KUBELET_VERSION = "v1.30.0-kube-tui"  # the API server reports the same (control/apiserver/rest.py)
 LEASE_NAMESPACE = "kube-node-lease"
 # Like the kubelet's nodeStatusReportFrequency (5 min) against a 40 s lease: post unchanged status rarely.
 REPORT_FACTOR = 7.5

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kube_tui.apiserver.rest")
 
 DEFAULT_LISTEN = "127.0.0.1:7080"
-KUBE_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-kube-tui", "platform": "linux/amd64",
+KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": "v1.30.0-kube-tui", "platform": "linux/amd64",
                 "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
                 "buildDate": "1970-01-01T00:00:00Z"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
