@@ -35,6 +35,7 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "containers": ("name",), "initContainers": ("name",), "ephemeralContainers": ("name",),
     "env": ("name",), "volumes": ("name",), "volumeMounts": ("mountPath",), "imagePullSecrets": ("name",),
     "ports": ("containerPort", "port"), "hostAliases": ("ip",), "topologySpreadConstraints": ("topologyKey",),
+    "ownerReferences": ("uid",), "conditions": ("type",),
 }
 # Lists of scalars a strategic merge patch merges as sets (patchStrategy "merge" without a key).
 MERGE_SETS = ("finalizers",)
@@ -85,10 +86,13 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
                 result[key] = merged
     for field, order in orders.items():
         if isinstance(result.get(field), list):
-            result[field] = _ordered(field, result[field], order)
-    if isinstance(patch.get("$retainKeys"), list):
-        keep = set(patch["$retainKeys"])
-        result = {k: v for k, v in result.items() if k in keep}
+            live = target.get(field) if isinstance(target, dict) and isinstance(target.get(field), list) else []
+            result[field] = _ordered(field, result[field], order, live)
+    if "$retainKeys" in patch:
+        keep = patch["$retainKeys"]
+        if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
+            raise bad_request("strategic merge patch: $retainKeys must be a list of field names")
+        result = {k: v for k, v in result.items() if k in set(keep)}
     return result
 
 
@@ -123,14 +127,27 @@ def _same(key: str, a: dict, b: dict) -> bool:
     return a.get(key) == b.get(key)
 
 
-def _ordered(field: str, items: list[Any], order: list[Any]) -> list[Any]:
-    """$setElementOrder: the items the order names in its order, then the others as they were."""
-    def ident(i: Any) -> Any:
+def _ordered(field: str, items: list[Any], order: list[Any], live: list[Any]) -> list[Any]:
+    """$setElementOrder, as apimachinery's normalizeElementOrder: the items the patch orders, in its order,
+    with the items only the server has inserted among them where they stood in the live list (each goes
+    before the first ordered item that stood after it), keeping both groups' own order."""
+    def ident(i: Any) -> str:
         if isinstance(i, dict):
-            return next((i.get(k) for k in MERGE_KEYS.get(field, ()) if k in i), None)
-        return i
+            i = next((i.get(k) for k in MERGE_KEYS.get(field, ()) if k in i), i)
+        return json.dumps(i, sort_keys=True, default=str)  # hashable, whatever the item is
     rank = {ident(o): n for n, o in enumerate(order)}
-    return sorted(items, key=lambda i: rank.get(ident(i), len(rank)))
+    at = {ident(i): n for n, i in enumerate(live)}
+    ordered = sorted((i for i in items if ident(i) in rank), key=lambda i: rank[ident(i)])
+    others = [i for i in items if ident(i) not in rank]
+    out: list[Any] = []
+    j = 0
+    for item in others:
+        mine = at.get(ident(item), len(live))
+        while j < len(ordered) and at.get(ident(ordered[j]), -1) <= mine:
+            out.append(ordered[j])
+            j += 1
+        out.append(item)
+    return out + ordered[j:]
 
 
 def three_way_merge_patch(original: dict | None, modified: dict, current: dict) -> dict:

@@ -136,6 +136,8 @@ class Credentials:
         return user
 
     def _user_of(self, token: str) -> str | None:
+        if not isinstance(token, str) or not token.isascii():
+            return None  # every credential is ASCII; compare_digest refuses other str
         if hmac.compare_digest(token, self.admin):
             return ADMIN
         if token.startswith("node."):

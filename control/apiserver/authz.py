@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from control import errors
 from control.api import kinds
+from control.api.fieldsel import parse_field_selector
 
 if TYPE_CHECKING:
     from control.apiserver.handlers import Api
@@ -63,8 +64,10 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
         raise errors.forbidden(user, verb, resource, name, ns)
     if verb in ("get", "list"):
         if info.kind == "Pod" and verb == "list":
-            sel = str(body.get("fieldSelector") or "")
-            if f"spec.nodeName={node}" not in sel.replace("==", "="):
+            # RequiresExactMatch, as the NodeRestriction/Node authorizer reads it: a requirement that
+            # spec.nodeName equal this node, ANDed with anything else (never a substring of the text)
+            sel = parse_field_selector(str(body.get("fieldSelector") or ""), "Pod")
+            if sel.requirement("spec.nodeName") != node:
                 raise errors.forbidden(
                     user, verb, "pods", "", ns, f"a node may only list pods bound to it (fieldSelector spec.nodeName={node})"
                 )

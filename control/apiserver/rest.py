@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from control import errors
-from control.api import kinds
+from control.api import kinds, protobuf
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
@@ -64,6 +64,8 @@ PATCH_TYPES = {
 WATCH_TIMEOUT = 1800.0  # seconds a watch stays open without timeoutSeconds (kube-apiserver: 30-60 min)
 WATCH_BACKLOG = 10_000  # events waiting for a slow watcher before it is closed, as the apiserver drops one
 LOG_POLL = 0.5  # seconds between reads of a followed log, as `kube-tui logs -f`
+LOG_STALL = 30.0  # seconds a followed log waits for a client that does not read
+FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits for it
 
 STREAMING_ONLY = {
     "exec": "kube-tui exec [-it] POD -- COMMAND",
@@ -178,7 +180,9 @@ def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> we
 
 
 def _warning(text: str) -> str:
-    # RFC 7234 warn-code 299, as kube-apiserver sends them (kubectl prints "Warning: <text>")
+    # RFC 7234 warn-code 299, as kube-apiserver sends them (kubectl prints "Warning: <text>"); a header
+    # may not hold control characters (a field name in a warning may), so they become spaces
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -187,14 +191,20 @@ class Target:
 
     def __init__(self, api_version: str, parts: list[str]) -> None:
         ns: str | None = None
-        if parts[0] == "namespaces" and len(parts) >= 3:
+        if parts[0] == "namespaces" and len(parts) == 3 and parts[2] in ("status", "finalize"):
+            parts = [parts[0], parts[1], parts[2]]  # a Namespace's own subresource, not a resource in it
+            scoped = False
+        else:
+            scoped = parts[0] == "namespaces" and len(parts) >= 3
+        if scoped:
             ns, parts = parts[1], parts[2:]
         resource = parts[0]
         info = kinds.KINDS.get(next((i.kind for i in kinds.KINDS.values() if i.resource == resource), ""))
         if info is None or info.api_version != api_version:
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no "{resource}" in {api_version}'
                            f" (kube-tui serves {kinds.supported()})")
-        if len(parts) > 3:
+        if len(parts) > 3 or (scoped and not info.namespaced) or (not scoped and info.namespaced and len(parts) > 1):
+            # a named namespaced object needs its namespace in the path; a cluster-scoped one has none
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         self.info = info
         self.namespace = ns if info.namespaced else None
@@ -219,7 +229,10 @@ class RestApi:
         tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir, [self.host])
         app = web.Application(client_max_size=MAX_FRAME)
         app.router.add_route("*", "/{path:.*}", self._serve)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        # handler_cancellation: a client that hangs up ends its watch or followed log at once (the writes a
+        # request makes are shielded from it in _call)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                                     handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=tls)
         try:
@@ -300,7 +313,22 @@ class RestApi:
             body["dryRun"] = request.query.getall("dryRun")
         authz.authorize(user, verb, body, api)
         DRY_RUN.set(dry_run_of(verb, body))
+        if verb in WRITE_VERBS:  # a client that hangs up must not cut a write short (allocations, retries)
+            return await asyncio.shield(api.verbs[verb](body, user))
         return await api.verbs[verb](body, user)
+
+    async def _object(self, request: web.Request, t: Target) -> dict:
+        """A create's or update's body: an object of the kind the URL names (kind and apiVersion may be left
+        out, as kube-apiserver fills them from the URL)."""
+        body = await self._body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
+            raise errors.bad_request("the body must be an object, with metadata an object")
+        body.setdefault("kind", t.info.kind)
+        body.setdefault("apiVersion", t.info.api_version)
+        if (body["kind"], body["apiVersion"]) != (t.info.kind, t.info.api_version):
+            raise errors.bad_request(f"the object is a {body['apiVersion']} {body['kind']}, but the URL names "
+                                     f"{t.info.resource} ({t.info.api_version} {t.info.kind}): send it to its own URL")
+        return body
 
     async def _body(self, request: web.Request) -> Any:
         try:
@@ -308,6 +336,8 @@ class RestApi:
         except web.HTTPRequestEntityTooLarge:
             raise ApiError(413, "RequestEntityTooLarge",
                            f"Request entity too large: limit is {MAX_FRAME} bytes") from None
+        if request.content_type == protobuf.CONTENT_TYPE:  # what kubectl's typed clients send (create, drain)
+            return protobuf.decode(raw)
         try:
             return json.loads(raw)
         except ValueError as e:
@@ -336,7 +366,7 @@ class RestApi:
                     return await self._watch(request, user, t)
                 return await self._list(request, user, t)
             if method == "POST":
-                body = await self._body(request)
+                body = await self._object(request, t)
                 code, obj = await self._call("create", {"object": body, "namespace": t.namespace}, user, request)
                 return _json(obj, code, WARNINGS.get())
             raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {t.info.resource}: {method}"
@@ -347,9 +377,7 @@ class RestApi:
                 return _json(to_table(t.info, [obj], obj["metadata"].get("resourceVersion", "")))
             return _json(obj, code)
         if method == "PUT":
-            body = await self._body(request)
-            if not isinstance(body, dict):
-                raise errors.bad_request("the body of an update must be an object")
+            body = await self._object(request, t)
             if (body.get("metadata") or {}).get("name") not in (None, t.name):
                 raise errors.bad_request(f"the name of the object ({body['metadata']['name']}) does not match the name on "
                                          f"the URL ({t.name})")
@@ -371,7 +399,7 @@ class RestApi:
                 body["propagationPolicy"] = policy
             grace = options.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
             if grace is not None:
-                body["gracePeriodSeconds"] = int(grace) if str(grace).lstrip("-").isdigit() else grace
+                body["gracePeriodSeconds"] = _int(grace, "gracePeriodSeconds")
             code, obj = await self._call("delete", body, user, request)
             return _json(obj, code, WARNINGS.get())
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method: {method}")
@@ -381,7 +409,7 @@ class RestApi:
         body: dict[str, Any] = {"kind": t.info.kind, "namespace": t.namespace,
                                 "labelSelector": q.get("labelSelector", ""), "fieldSelector": q.get("fieldSelector", "")}
         if q.get("limit"):
-            body["limit"] = int(q["limit"]) if q["limit"].isdigit() else q["limit"]
+            body["limit"] = _int(q["limit"], "limit")
         if q.get("continue"):
             body["continue"] = q["continue"]
         _, out = await self._call("list", body, user, request)
@@ -396,7 +424,10 @@ class RestApi:
 
     # -- watch ---------------------------------------------------------------------------------------
     async def _watch(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
-        """A stream of {"type", "object"} lines from resourceVersion on (or every object ADDED, then the changes)."""
+        """A stream of {"type", "object"} lines from resourceVersion on (or every object ADDED, then the changes).
+
+        A watcher that stops reading is closed once WATCH_BACKLOG events wait for it or its timeout
+        passes, as kube-apiserver closes an unresponsive one; its reflector relists and watches again."""
         q = request.query
         api = self.server.api
         assert api is not None
@@ -409,9 +440,9 @@ class RestApi:
             timeout = min(float(q.get("timeoutSeconds") or WATCH_TIMEOUT), WATCH_TIMEOUT)
         except ValueError:
             raise errors.bad_request(f'timeoutSeconds: not a number: "{q.get("timeoutSeconds")}"') from None
-        rv = q.get("resourceVersion") or "0"
-        if not rv.isdigit():
-            raise errors.bad_request(f'resourceVersion: not a revision: "{rv}"')
+        since = _int(q.get("resourceVersion") or "0", "resourceVersion")
+        store = self.server.store
+        await self._wait_for_revision(since)
         table = wants_table(request)
         prefix = t.info.prefix(t.namespace)
 
@@ -419,53 +450,48 @@ class RestApi:
             return ((lsel.empty or lsel.matches((obj.get("metadata") or {}).get("labels") or {}))
                     and (fsel.empty or fsel.matches(obj)))
 
-        pending: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        pending: asyncio.Queue[list[Event]] = asyncio.Queue()
         backlog = [0]
 
         def on_commit(events: list[Event]) -> None:
+            if backlog[0] > WATCH_BACKLOG:
+                return  # already closing
             mine = [e for e in events if e.kv.key.startswith(prefix)]
             if mine:
                 backlog[0] += len(mine)
-                pending.put_nowait(mine if backlog[0] <= WATCH_BACKLOG else None)
+                pending.put_nowait(mine)
+                if backlog[0] > WATCH_BACKLOG and request.transport is not None:
+                    log.warning("closing a watch of %s that fell %d events behind", t.info.resource, backlog[0])
+                    request.transport.abort()  # the writer, stuck or not, ends with the connection
 
-        store = self.server.store
         first: list[tuple[str, dict]] = []
         # No await from here to subscribe: no commit can fall between what is read and what is streamed.
-        if rv == "0":
+        if since == 0:
             kvs, since = store.range(prefix, prefix=True)
             first = [("ADDED", o) for o in (decode(kv.value, kv.mod_revision) for kv in kvs) if matches(o)]
         else:
-            since = int(rv)
             try:
                 for ev in store.events_since(since, prefix):
                     change = _change(ev, matches)
                     if change:
                         first.append(change)
             except ErrCompacted:
-                first = [("ERROR", errors.gone(f"too old resource version: {rv} ({store.compact_revision})").status())]
+                first = [("ERROR", errors.gone(f"too old resource version: {since} ({store.compact_revision})").status())]
         unsubscribe = store.subscribe(on_commit)
         resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
-        task = asyncio.current_task()
-        assert task is not None
-        self._watches.add(task)
+        deadline = time.monotonic() + timeout
+        self._streaming(True)
         try:
             await resp.prepare(request)
-            deadline = time.monotonic() + timeout
-            last = since
+            last = store.revision
             batch = first
-            while True:
+            while backlog[0] <= WATCH_BACKLOG:
                 for typ, obj in batch:
-                    await resp.write(self._event_line(t.info, typ, obj, table).encode())
+                    line = self._event_line(t.info, typ, obj, table).encode()
+                    await asyncio.wait_for(resp.write(line), max(0.001, deadline - time.monotonic()))
                     if typ == "ERROR":
                         return resp
-                try:
-                    events = await asyncio.wait_for(pending.get(), max(0.0, deadline - time.monotonic()))
-                except TimeoutError:
-                    return resp  # the watch ends; kubectl's reflector starts another
-                if events is None:
-                    err = errors.gone("the watcher fell too far behind and was closed: watch again from a new list")
-                    await resp.write(self._event_line(t.info, "ERROR", err.status(), table).encode())
-                    return resp
+                events = await asyncio.wait_for(pending.get(), max(0.0, deadline - time.monotonic()))
                 backlog[0] -= len(events)
                 batch = []
                 for ev in events:
@@ -475,11 +501,39 @@ class RestApi:
                     change = _change(ev, matches)
                     if change:
                         batch.append(change)
-        except (ConnectionResetError, asyncio.CancelledError):
-            return resp
+        except (TimeoutError, ConnectionResetError):
+            pass  # the watch ends (its time is up, or its client is gone); a reflector starts another
         finally:
             unsubscribe()
+            self._streaming(False)
+        return resp
+
+    def _streaming(self, on: bool) -> None:
+        """Track the current task as a long answer (a watch, a followed log) that stop() cancels."""
+        task = asyncio.current_task()
+        assert task is not None
+        if on:
+            self._watches.add(task)
+        else:
             self._watches.discard(task)
+
+    async def _wait_for_revision(self, rv: int) -> None:
+        """A watch from a revision the store has not reached waits a little for it, then is 504
+        "Too large resource version" (as kube-apiserver's watch cache answers), so the client relists
+        instead of waiting for events it already missed."""
+        store = self.server.store
+        if rv <= store.revision:
+            return
+        reached = asyncio.Event()
+        unsubscribe = store.subscribe(lambda _events: reached.set() if store.revision >= rv else None)
+        try:
+            await asyncio.wait_for(reached.wait(), FUTURE_RV_WAIT)
+        except TimeoutError:
+            raise ApiError(504, "Timeout", f"Too large resource version: {rv}, current: {store.revision}",
+                           {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1}) from None
+        finally:
+            unsubscribe()
 
     @staticmethod
     def _event_line(info: KindInfo, typ: str, obj: dict, table: bool) -> str:
@@ -493,27 +547,33 @@ class RestApi:
         body: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "previous": q.get("previous") == "true"}
         if q.get("container"):
             body["container"] = q["container"]
-        if q.get("tailLines", "").isdigit():
-            body["tail"] = int(q["tailLines"])
+        if q.get("tailLines"):
+            body["tail"] = _int(q["tailLines"], "tailLines")
         _, answer = await self._call("logs", body, user, request)
         if q.get("follow") != "true":
             return web.Response(text=answer.get("text", ""), content_type="text/plain")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
         body.pop("tail", None)
+        self._streaming(True)
         try:
-            while True:
+            # until the pod is gone or the client: a disconnect cancels this handler (handler_cancellation),
+            # and a client that stops reading is dropped after LOG_STALL seconds
+            while request.transport is not None and not request.transport.is_closing():
                 if answer.get("text"):
-                    await resp.write(answer["text"].encode())
+                    await asyncio.wait_for(resp.write(answer["text"].encode()), LOG_STALL)
                 if answer.get("offset") is not None:
                     body["offset"] = answer["offset"]
                 await asyncio.sleep(LOG_POLL)
                 try:
                     _, answer = await self._call("logs", body, user, request)
                 except ApiError:
-                    return resp  # the pod is gone: the log ends, as kubectl logs -f ends
-        except (ConnectionResetError, asyncio.CancelledError):
-            return resp
+                    break  # the pod is gone: the log ends, as kubectl logs -f ends
+        except (TimeoutError, ConnectionResetError):
+            pass
+        finally:
+            self._streaming(False)
+        return resp
 
     async def _scale(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
         """The autoscaling/v1 Scale of a Deployment or ReplicaSet (what kubectl scale reads and patches)."""
@@ -535,6 +595,18 @@ class RestApi:
             patch["metadata"] = {"resourceVersion": want_rv}
         _, out = await self._call("patch", dict(ident, patch=patch, type="merge"), user, request)
         return _json(_scale_of(out), 200, WARNINGS.get())
+
+
+def _int(value: Any, name: str) -> int:
+    """A whole number from a query or an option, or a 400 naming the parameter."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        if isinstance(value, str) and value.strip().lstrip("-").isascii():
+            return int(value)
+    except ValueError:
+        pass
+    raise errors.bad_request(f'{name}: not a whole number: "{value}"')
 
 
 def _patch_type(request: web.Request) -> str:
@@ -559,9 +631,9 @@ def _change(ev: Event, matches: Callable[[dict], bool]) -> tuple[str, dict] | No
         return ("MODIFIED" if was else "ADDED"), new
     if was:
         assert old is not None
-        gone = new if new is not None else old
-        gone["metadata"]["resourceVersion"] = str(ev.kv.mod_revision)
-        return "DELETED", gone
+        # the object as the watcher last saw it, at the event's revision (kube-apiserver's cacheWatcher)
+        old["metadata"]["resourceVersion"] = str(ev.kv.mod_revision)
+        return "DELETED", old
     return None
 
 

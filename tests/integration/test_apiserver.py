@@ -342,6 +342,12 @@ async def test_join_token_gets_node_credential_limited_like_node_restriction(pla
             await node.list("pods")
         assert e.value.code == 403
         await node.list("pods", field_selector="spec.nodeName=n1")
+        await node.list("pods", field_selector="status.phase=Running,spec.nodeName==n1")
+        # the selector must require the node exactly: text that merely contains it is refused
+        for sneaky in ("spec.nodeName!=spec.nodeName=n1", "spec.nodeName=n1x", "metadata.name=spec.nodeName=n1"):
+            with pytest.raises(ApiError) as e:
+                await node.list("pods", field_selector=sneaky)
+            assert e.value.code in (400, 403), sneaky
         for verb, resource in (("exec", "pods/exec"), ("logs", "pods/log"), ("portforward", "pods/portforward")):
             with pytest.raises(ApiError) as e:  # admin only
                 await node.request(verb, {"namespace": "default", "name": "x", "command": ["id"], "port": 80})

@@ -20,6 +20,7 @@ import pytest
 from control import config
 from control.plane import ControlPlane
 from tests.conftest import FAST
+from tests.helpers import wait_for
 
 MANIFESTS = Path(__file__).resolve().parents[2].parent / "shared" / "manifests" / "k8s-docs"
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {"app": "web"}},
@@ -192,11 +193,13 @@ async def test_watch_streams_changes_and_filters_by_selector(http: aiohttp.Clien
                    ctype="application/merge-patch+json")
         ev = await next_event()
         assert (ev["type"], ev["object"]["metadata"]["annotations"]) == ("MODIFIED", {"a": "1"})
-        # a label change that leaves the selector is a DELETED for this watch
-        await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", {"metadata": {"labels": {"app": "db"}}},
-                   ctype="application/merge-patch+json")
+        # a label change that leaves the selector is a DELETED for this watch, carrying the object as the
+        # watcher last saw it, at the change's revision
+        _, moved = await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", {"metadata": {"labels": {"app": "db"}}},
+                              ctype="application/merge-patch+json")
         ev = await next_event()
-        assert (ev["type"], ev["object"]["metadata"]["labels"]) == ("DELETED", {"app": "db"})
+        assert (ev["type"], ev["object"]["metadata"]["labels"]) == ("DELETED", {"app": "web"})
+        assert ev["object"]["metadata"]["resourceVersion"] == moved["metadata"]["resourceVersion"]
 
 
 async def test_watch_from_a_compacted_revision_is_410_gone(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
@@ -207,6 +210,74 @@ async def test_watch_from_a_compacted_revision_is_410_gone(rest_plane: ControlPl
     async with http.get("/api/v1/namespaces/default/pods?watch=1&resourceVersion=1") as r:
         ev = json.loads(await asyncio.wait_for(r.content.readline(), 10))
     assert ev["type"] == "ERROR" and ev["object"]["code"] == 410 and "too old resource version" in ev["object"]["message"]
+
+
+async def test_a_watch_from_a_revision_not_reached_is_504_too_large(rest_plane: ControlPlane,
+                                                                   http: aiohttp.ClientSession) -> None:
+    assert rest_plane.store is not None
+    ahead = rest_plane.store.revision + 1000
+    code, st = await call(http, "GET", f"/api/v1/namespaces/default/pods?watch=true&resourceVersion={ahead}")
+    assert code == 504 and st["message"].startswith(f"Too large resource version: {ahead}, current: ")
+    assert st["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+
+
+async def test_watchers_that_hang_up_are_let_go(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    """A client that disconnects ends its watch at once (even a quiet one that never writes again)."""
+    assert rest_plane.store is not None
+    store = rest_plane.store
+    before = len(store._subscribers)
+    for _ in range(5):
+        async with http.get("/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dnone") as r:
+            assert r.status == 200
+            await asyncio.sleep(0)  # the response started: the watch is subscribed
+    await wait_for(lambda: len(store._subscribers) == before and not rest_plane.rest._watches, what="watches let go")
+
+
+async def test_the_url_decides_the_kind_and_scope(http: aiohttp.ClientSession) -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}}
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", svc)
+    assert code == 400 and "the URL names pods" in st["message"]
+    bare = {"metadata": {"name": "p1"}, "spec": POD["spec"]}  # kind and apiVersion come from the URL
+    code, obj = await call(http, "POST", "/api/v1/namespaces/default/pods", bare)
+    assert code == 201 and obj["kind"] == "Pod"
+    code, _ = await call(http, "GET", "/api/v1/pods/p1")  # a named pod needs its namespace in the path
+    assert code == 404
+    code, _ = await call(http, "GET", "/api/v1/namespaces/default/nodes")  # nodes are cluster-scoped
+    assert code == 404
+    code, ns = await call(http, "GET", "/api/v1/namespaces/default/status")  # the Namespace's own status
+    assert code == 200 and ns["kind"] == "Namespace"
+    for query in ("limit=%C2%B2", "watch=1&resourceVersion=%C2%B2", "timeoutSeconds=x&watch=1"):
+        code, st = await call(http, "GET", f"/api/v1/namespaces/default/pods?{query}")
+        assert code == 400, query
+    code, st = await call(http, "GET", "/api/v1/pods", Authorization="Bearer \u00e9")
+    assert code == 401
+    code, st = await call(http, "PUT", "/api/v1/namespaces/default/pods/p1", {"metadata": [1]})
+    assert code == 400
+
+
+async def test_a_warning_with_a_control_character_still_answers(http: aiohttp.ClientSession) -> None:
+    pod = dict(POD, spec=dict(POD["spec"], **{"bo\ngus": 1}))
+    async with http.post("/api/v1/namespaces/default/pods", json=pod) as r:
+        assert r.status == 201
+        warning = r.headers.get("Warning", "")
+    assert "unknown field" in warning and "bo gus" in warning and "\n" not in warning
+
+
+async def test_protobuf_bodies_of_kubectls_typed_clients(http: aiohttp.ClientSession) -> None:
+    """kubectl create deployment|namespace|service|job and drain send protobuf (no JSON fallback): decoded as
+    the same objects (control/api/protobuf.py); bodies captured from kubectl 1.32 with -v=9."""
+    from tests.unit.test_protobuf import KUBECTL
+
+    pb = "application/vnd.kubernetes.protobuf"
+    code, ns = await call(http, "POST", "/api/v1/namespaces", bytes.fromhex(KUBECTL["namespace"][1]), ctype=pb)
+    assert code == 201 and ns["metadata"]["name"] == "foo" and ns["status"]["phase"] == "Active"
+    body = bytes.fromhex(KUBECTL["deployment_replicas_3"][1])
+    code, d = await call(http, "POST", "/apis/apps/v1/namespaces/default/deployments", body, ctype=pb)
+    assert code == 201 and d["spec"]["replicas"] == 3 and d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", body, ctype=pb)  # a Deployment, to pods
+    assert code == 400 and "the URL names pods" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", b"k8s\x00\x0a", ctype=pb)
+    assert code == 400 and "protobuf body is malformed" in st["message"]
 
 
 async def test_scale_subresource(http: aiohttp.ClientSession) -> None:
