@@ -375,3 +375,33 @@ def test_delete_options_of_kubectl_drain() -> None:
     body = b"k8s\x00" + bytes([0x0a, len(typemeta)]) + typemeta + bytes([0x12, len(raw)]) + raw
     assert protobuf.decode(body) == {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 7,
                                      "propagationPolicy": "Background"}
+
+
+# --- fuzz: whatever arrives, a Status (400/415), never a crash (the soak fuzzes the ZeroMQ frames the same way)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=200))
+def test_any_bytes_decode_or_give_a_status(noise: bytes, cut: int) -> None:
+    real = bytes.fromhex(KUBECTL["deployment_replicas_0"][1])
+    for body in (noise, b"k8s\x00" + noise, real[:cut] + noise, real[:cut]):
+        try:
+            out = protobuf.decode(body)
+        except ApiError as e:
+            assert e.code in (400, 415)
+        else:
+            assert isinstance(out, dict) and out["kind"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(KUBECTL)), st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=4))
+def test_real_bodies_with_bytes_changed_decode_or_give_a_status(name: str, changes: list[tuple[int, int]]) -> None:
+    body = bytearray.fromhex(KUBECTL[name][1])
+    for at, value in changes:
+        body[at % len(body)] = value
+    try:
+        protobuf.decode(bytes(body))
+    except ApiError as e:
+        assert e.code in (400, 415)
