@@ -8,8 +8,9 @@ label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get,
 kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
 patch (strategic, merge, json), delete, the status and scale subresources and pod logs (-f too).
 
-Not served (a clear error says so): exec, attach and port-forward (they need an upgraded SPDY or
-WebSocket stream: use `kube-tui exec|port-forward`), server-side apply, deletecollection, OpenAPI
+exec (so kubectl cp too) over WebSocket, in rest_exec.py. Not served (a clear error says so): attach and
+port-forward (they need an upgraded SPDY stream, or SPDY tunnelled in a WebSocket: use
+`kube-tui exec|port-forward`), exec over SPDY (kubectl before 1.30), server-side apply, deletecollection, OpenAPI
 schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in full and
 writes nothing.
 
@@ -68,7 +69,6 @@ LOG_STALL = 30.0  # seconds a followed log waits for a client that does not read
 FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits for it
 
 STREAMING_ONLY = {
-    "exec": "kube-tui exec [-it] POD -- COMMAND",
     "attach": "kube-tui exec -it POD -- sh",
     "portforward": "kube-tui port-forward POD LOCAL:REMOTE",
 }
@@ -344,6 +344,13 @@ class RestApi:
             raise errors.bad_request(f"the body of the request is not valid JSON: {e}") from None
 
     async def _resource(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        method = request.method
+        if t.sub == "exec" and t.info.kind == "Pod" and method in ("GET", "POST"):
+            from control.apiserver import rest_exec
+
+            assert t.namespace is not None
+            return await rest_exec.serve(request, lambda verb, body: self._call(verb, body, user, request),
+                                         t.namespace, t.name)
         if t.sub in STREAMING_ONLY:
             raise errors.bad_request(
                 f"{t.sub} needs an upgraded (SPDY or WebSocket) stream, which kube-tui's HTTP API does not serve: "
@@ -352,7 +359,6 @@ class RestApi:
                           or (t.sub == "log" and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
                            f"of {t.info.resource}")
-        method = request.method
         ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}
         if t.sub == "log":
             if method != "GET":

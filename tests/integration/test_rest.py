@@ -11,6 +11,7 @@ import json
 import shutil
 import ssl
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -358,3 +359,91 @@ async def test_the_real_kubectl_refuses_a_server_it_cannot_verify(rest_plane: Co
     other.write_text(json.dumps(doc))
     r = await asyncio.to_thread(_kubectl, other, "get", "pods")
     assert r.returncode != 0 and "certificate signed by unknown authority" in r.stderr
+
+
+# -- exec over WebSocket (control/apiserver/rest_exec.py) ------------------------------------------------------
+@pytest.fixture
+async def rest_node(rest_plane: ControlPlane, tmp_path: Path) -> AsyncIterator[object]:
+    from nodes.node import Node
+    from nodes.nodestatus import NodeConfig
+    from tests.integration.test_kubelet import node_options
+
+    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(rest_plane, tmp_path / "node-1"),
+             say=lambda s: None)
+    await n.start()
+    try:
+        yield n
+    finally:
+        await n.stop()
+
+
+async def running_pod(http: aiohttp.ClientSession, name: str, script: str) -> None:
+    from tests.integration.test_kubelet import pod
+
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", pod(name, script)))[0] == 201
+
+    async def running() -> bool:
+        return (await call(http, "GET", f"/api/v1/namespaces/default/pods/{name}"))[1]["status"]["phase"] == "Running"
+    await wait_for(running, 15, what=f"{name} Running")
+
+
+def exec_url(name: str, *command: str, stdin: bool = False, tty: bool = False) -> str:
+    from urllib.parse import urlencode
+
+    q = [("command", c) for c in command] + [("stdout", "true"), ("stderr", "true")]
+    q += [("stdin", "true")] if stdin else []
+    q += [("tty", "true")] if tty else []
+    return f"/api/v1/namespaces/default/pods/{name}/exec?{urlencode(q)}"
+
+
+async def test_exec_over_websocket_speaks_kubectls_channel_protocol(rest_plane: ControlPlane, rest_node: object,
+                                                                    http: aiohttp.ClientSession) -> None:
+    await running_pod(http, "shell", "exec sleep 300")
+    url = exec_url("shell", "sh", "-c", "cat; echo oops >&2; exit 3", stdin=True)
+    out: dict[int, bytes] = {1: b"", 2: b"", 3: b""}
+    async with http.ws_connect(url, protocols=("v5.channel.k8s.io",)) as ws:
+        assert ws.protocol == "v5.channel.k8s.io"
+        await ws.send_bytes(b"\x00hello ")
+        await ws.send_bytes(b"\x00world")
+        await ws.send_bytes(b"\xff\x00")  # v5: stdin is closed
+        async for msg in ws:
+            out[msg.data[0]] += msg.data[1:]
+    assert (out[1], out[2]) == (b"hello world", b"oops\n")
+    status = json.loads(out[3])
+    assert status["reason"] == "NonZeroExitCode" and status["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
+    # a pod that does not exist is refused before the upgrade, with its Status
+    with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+        await http.ws_connect(exec_url("nope", "true"), protocols=("v5.channel.k8s.io",))
+    assert e.value.status == 404
+    # a client that hangs up takes its command with it, as when kubectl is killed
+    marker = f"hung-{uuid.uuid4().hex[:8]}"
+    async with http.ws_connect(exec_url("shell", "sh", "-c", f"exec sleep 300 # {marker}"),
+                               protocols=("v5.channel.k8s.io",)):
+        from tests.integration.test_kubelet import marked
+
+        await wait_for(lambda: marked(marker), 10, what="the exec runs")
+    await wait_for(lambda: not marked(marker), 15, what="the exec is killed when its client hangs up")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_execs_and_copies(rest_plane: ControlPlane, rest_node: object,
+                                                 http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    await running_pod(http, "shell", "exec sleep 300")
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "exec", "shell", "--", "sh", "-c", "echo out; exit 3")
+    assert (r.stdout, r.returncode) == ("out\n", 3) and "command terminated with exit code 3" in r.stderr
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "exec", "-i", "shell", "--", "wc", "-c", input="x" * 200_000)
+    assert (r.stdout.strip(), r.returncode) == ("200000", 0), r.stderr
+    src = tmp_path / "site"
+    src.mkdir()
+    (src / "index.html").write_text("<h1>hi</h1>\n")
+    dest = f"/tmp/kube-tui-test-{uuid.uuid4().hex[:8]}"
+    try:
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "cp", str(src), f"shell:{dest}")
+        assert r.returncode == 0, r.stderr
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "cp", f"shell:{dest}", str(tmp_path / "back"))
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "back" / "index.html").read_text() == "<h1>hi</h1>\n"
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)  # the process runtime shares this machine's filesystem

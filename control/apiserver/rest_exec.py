@@ -1,0 +1,172 @@
+"""kubectl exec (and so kubectl cp) over WebSocket: kube-apiserver's remote command channel protocol,
+bridged to an exec session on the pod's kubelet (the session `kube-tui exec` streams, see
+control/api/remotecommand.py and nodes/remotecommand.py).
+
+kubectl 1.30 and later open pods/exec as a WebSocket with the subprotocol v5.channel.k8s.io (or
+v4.channel.k8s.io). Each binary message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the
+error channel (a Status when the command ends: Success, or Failure NonZeroExitCode carrying the exit
+code, which kubectl exits with), 4 a terminal resize ({"Width", "Height"}); v5 adds 255: [255, 0] closes
+stdin (the end of a piped input). The older SPDY upgrade is not served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from control.api import remotecommand
+from control.errors import ApiError
+
+log = logging.getLogger("kube_tui.apiserver.rest")
+
+PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+POLL_WAIT = 1.0  # seconds one read of the session waits for output
+INPUT_BACKLOG = 1 << 20  # bytes of stdin held for a command that does not read: more and the socket waits
+
+Call = Callable[[str, dict], Awaitable[tuple[int, Any]]]
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("true", "1")
+
+
+def exit_status(code: int, command: list[str]) -> dict:
+    """What the error channel carries when the command has ended, as the kubelet's remote command server
+    writes it: kubectl reads the ExitCode cause and exits with it."""
+    if code == 0:
+        return {"metadata": {}, "status": "Success"}
+    return {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+            "message": f"command terminated with non-zero exit code: error executing command {command}, exit code {code}",
+            "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+
+
+async def serve(request: web.Request, call: Call, namespace: str, name: str) -> web.StreamResponse:
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise ApiError(400, "BadRequest", "exec over SPDY is not served by kube-tui: kubectl 1.30 and later use "
+                       "WebSocket (v5.channel.k8s.io); or use `kube-tui exec [-it] POD -- COMMAND`")
+    command = request.query.getall("command", [])
+    stdin, tty = _flag(request, "stdin"), _flag(request, "tty")
+    body: dict[str, Any] = {"name": name, "namespace": namespace, "command": command, "stream": True,
+                            "stdin": stdin, "tty": tty}
+    if request.query.get("container"):
+        body["container"] = request.query["container"]
+    _, opened = await call("exec", body)  # refused before the upgrade: kubectl prints the Status
+    ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=remotecommand.INPUT_MAX + 1)
+    await ws.prepare(request)
+    if "session" not in opened:  # the command could not start: what the node said, and its code
+        await _finish(ws, opened, command)
+        return ws
+    await Bridge(ws, call, namespace, name, opened["session"], command, tty).run()
+    return ws
+
+
+async def _finish(ws: web.WebSocketResponse, answer: dict, command: list[str]) -> None:
+    for channel, data in ((STDOUT, answer.get("output")), (STDERR, answer.get("error"))):
+        if data:
+            await ws.send_bytes(bytes([channel]) + (data if isinstance(data, bytes) else str(data).encode()))
+    await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(int(answer.get("exitCode") or 0), command)).encode())
+    await ws.close()
+
+
+class Bridge:
+    """One exec: the socket's stdin and resizes go to the session, its output comes back, until it exits
+    (then its status) or the client hangs up (then the command is killed, as when kubectl is)."""
+
+    def __init__(self, ws: web.WebSocketResponse, call: Call, namespace: str, name: str, session: str,
+                 command: list[str], tty: bool) -> None:
+        self.ws, self.call, self.command, self.tty = ws, call, command, tty
+        self.ident = {"name": name, "namespace": namespace, "session": session}
+        self.input = bytearray()
+        self.eof = False  # kubectl closed stdin
+        self.eof_sent = False
+        self.size: list[int] | None = None
+        self.wake = asyncio.Event()  # input, EOF or a resize waits to be sent
+        self.room = asyncio.Event()  # the input backlog has room again
+        self.room.set()
+
+    async def _stream(self, **fields: Any) -> dict:
+        return (await self.call("exec", dict(self.ident, **fields)))[1]  # type: ignore[no-any-return]
+
+    async def run(self) -> None:
+        tasks = [asyncio.ensure_future(t) for t in (self._receive(), self._send_input(), self._read_output())]
+        reader = tasks[2]
+        finished = False
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finished = reader in done and reader.exception() is None
+            for t in done:
+                if t.exception() is not None and not isinstance(t.exception(), ApiError | ConnectionResetError):
+                    log.error("exec over WebSocket failed", exc_info=t.exception())
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if not finished:  # the client went away (or the node failed): the command must not linger
+                with contextlib.suppress(ApiError, asyncio.CancelledError):
+                    await self._stream(close=True)
+            if not self.ws.closed:
+                await self.ws.close()
+
+    async def _receive(self) -> None:
+        """Messages from kubectl: stdin bytes, resizes, the end of stdin."""
+        async for msg in self.ws:
+            if msg.type != WSMsgType.BINARY or not msg.data:
+                continue
+            channel, data = msg.data[0], msg.data[1:]
+            if channel == STDIN and data:
+                await self.room.wait()
+                self.input += data
+                if len(self.input) >= INPUT_BACKLOG:
+                    self.room.clear()
+            elif channel == RESIZE:
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    size = json.loads(data)
+                    rows, cols = int(size["Height"]), int(size["Width"])
+                    if 0 < rows <= remotecommand.SIZE_MAX and 0 < cols <= remotecommand.SIZE_MAX:
+                        self.size = [rows, cols]
+            elif channel == CLOSE and data[:1] == bytes([STDIN]):
+                self.eof = True
+            else:
+                continue
+            self.wake.set()
+        # the client closed the socket: _run sees this task end and closes the session
+
+    async def _send_input(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.input or self.size or (self.eof and not self.eof_sent and not self.tty):
+                chunk = bytes(self.input[:remotecommand.INPUT_MAX])
+                last = self.eof and len(chunk) == len(self.input)
+                fields: dict[str, Any] = {"input": chunk} if chunk else {}
+                if last and not self.tty:
+                    fields["eof"] = True
+                if self.size:
+                    fields["resize"], self.size = self.size, None
+                answer = await self._stream(**fields)
+                accepted = int(answer.get("accepted", len(chunk)))
+                del self.input[:accepted]  # the rest goes again: the command has not read it yet
+                if len(self.input) < INPUT_BACKLOG:
+                    self.room.set()
+                if last and accepted == len(chunk):
+                    self.eof_sent = True
+                if chunk and accepted < len(chunk):
+                    await asyncio.sleep(0.05)
+
+    async def _read_output(self) -> None:
+        while True:
+            answer = await self._stream(read=True, wait=POLL_WAIT)
+            for channel, data in ((STDOUT, answer.get("output")), (STDERR, answer.get("error"))):
+                if data:
+                    await self.ws.send_bytes(bytes([channel]) + data)
+            if answer.get("exitCode") is not None:
+                status = exit_status(int(answer["exitCode"]), self.command)
+                await self.ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
+                return
