@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -349,8 +350,12 @@ class RestApi:
             from control.apiserver import rest_exec
 
             assert t.namespace is not None
-            return await rest_exec.serve(request, lambda verb, body: self._call(verb, body, user, request),
-                                         t.namespace, t.name)
+            self._streaming(True)  # stop() cancels it; it closes its session on the way out
+            try:
+                return await rest_exec.serve(request, lambda verb, body: self._call(verb, body, user, request),
+                                             t.namespace, t.name)
+            finally:
+                self._streaming(False)
         if t.sub in STREAMING_ONLY:
             raise errors.bad_request(
                 f"{t.sub} needs an upgraded (SPDY or WebSocket) stream, which kube-tui's HTTP API does not serve: "
@@ -443,7 +448,8 @@ class RestApi:
         lsel = parse_selector(body["labelSelector"])
         fsel = parse_field_selector(body["fieldSelector"], t.info.kind)
         try:
-            timeout = min(float(q.get("timeoutSeconds") or WATCH_TIMEOUT), WATCH_TIMEOUT)
+            # 0 or none: the server's own limit, as kube-apiserver reads timeoutSeconds
+            timeout = min(float(q.get("timeoutSeconds") or WATCH_TIMEOUT) or WATCH_TIMEOUT, WATCH_TIMEOUT)
         except ValueError:
             raise errors.bad_request(f'timeoutSeconds: not a number: "{q.get("timeoutSeconds")}"') from None
         since = _int(q.get("resourceVersion") or "0", "resourceVersion")
@@ -607,11 +613,8 @@ def _int(value: Any, name: str) -> int:
     """A whole number from a query or an option, or a 400 naming the parameter."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    try:
-        if isinstance(value, str) and value.strip().lstrip("-").isascii():
-            return int(value)
-    except ValueError:
-        pass
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
     raise errors.bad_request(f'{name}: not a whole number: "{value}"')
 
 

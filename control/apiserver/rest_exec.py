@@ -28,7 +28,10 @@ log = logging.getLogger("kube_tui.apiserver.rest")
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 POLL_WAIT = 1.0  # seconds one read of the session waits for output
-INPUT_BACKLOG = 1 << 20  # bytes of stdin held for a command that does not read: more and the socket waits
+# bytes of stdin held for a command that does not read: more and the socket waits (kube-apiserver's read
+# loop blocks the same way; kubectl gives up after 61 s without a pong)
+INPUT_BACKLOG = 4 << 20
+HEARTBEAT = 15.0  # seconds between our pings: a client that vanished is noticed even when nothing flows
 
 Call = Callable[[str, dict], Awaitable[tuple[int, Any]]]
 
@@ -57,14 +60,34 @@ async def serve(request: web.Request, call: Call, namespace: str, name: str) -> 
                             "stdin": stdin, "tty": tty}
     if request.query.get("container"):
         body["container"] = request.query["container"]
-    _, opened = await call("exec", body)  # refused before the upgrade: kubectl prints the Status
-    ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=remotecommand.INPUT_MAX + 1)
+    # refused before the upgrade: kubectl prints the Status. A client that hangs up meanwhile must not
+    # leave the command to the node's idle timeout: the open is shielded and what it opened closed.
+    opening = asyncio.ensure_future(call("exec", body))
+    try:
+        _, opened = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(lambda f: _close_late(f, call, namespace, name))
+        raise
+    ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=remotecommand.INPUT_MAX + 1, heartbeat=HEARTBEAT)
     await ws.prepare(request)
     if "session" not in opened:  # the command could not start: what the node said, and its code
         await _finish(ws, opened, command)
         return ws
     await Bridge(ws, call, namespace, name, opened["session"], command, tty).run()
     return ws
+
+
+def _close_late(opening: asyncio.Future, call: Call, namespace: str, name: str) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    answer = opening.result()[1]
+    if isinstance(answer, dict) and "session" in answer:
+        close = call("exec", {"name": name, "namespace": namespace, "session": answer["session"], "close": True})
+        _background.add(task := asyncio.ensure_future(close))
+        task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Future] = set()
 
 
 async def _finish(ws: web.WebSocketResponse, answer: dict, command: list[str]) -> None:
@@ -95,24 +118,38 @@ class Bridge:
         return (await self.call("exec", dict(self.ident, **fields)))[1]  # type: ignore[no-any-return]
 
     async def run(self) -> None:
-        tasks = [asyncio.ensure_future(t) for t in (self._receive(), self._send_input(), self._read_output())]
-        reader = tasks[2]
+        receiver, reader = asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._read_output())
+        tasks = [receiver, reader, asyncio.ensure_future(self._send_input()), asyncio.ensure_future(self._keepalive())]
         finished = False
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finished = reader in done and reader.exception() is None
-            for t in done:
-                if t.exception() is not None and not isinstance(t.exception(), ApiError | ConnectionResetError):
-                    log.error("exec over WebSocket failed", exc_info=t.exception())
+            failed = next((t.exception() for t in done if t.exception() is not None), None)
+            if failed is not None and not isinstance(failed, ApiError | ConnectionResetError):
+                log.error("exec over WebSocket failed", exc_info=failed)
+            if not finished and receiver not in done and not self.ws.closed:
+                # the node or the session failed, not the client: never let kubectl take it for success
+                why = failed.message if isinstance(failed, ApiError) else "the exec session ended unexpectedly"
+                with contextlib.suppress(ConnectionResetError):
+                    await self.ws.send_bytes(bytes([ERROR]) + json.dumps(
+                        {"metadata": {}, "status": "Failure", "reason": "InternalError", "message": why}).encode())
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             if not finished:  # the client went away (or the node failed): the command must not linger
                 with contextlib.suppress(ApiError, asyncio.CancelledError):
-                    await self._stream(close=True)
+                    await asyncio.shield(self._stream(close=True))  # even when the server is stopping
             if not self.ws.closed:
                 await self.ws.close()
+
+    async def _keepalive(self) -> None:
+        """The node closes a session nobody asks about for 60 s: while kubectl is slow to read, the output
+        loop waits on the socket, so ask now and then (as Client.keep_session does for kube-tui exec).
+        Ends when the client is gone (the heartbeat found no pong, or the connection closed)."""
+        while not self.ws.closed:
+            await asyncio.sleep(remotecommand.KEEPALIVE)
+            await self._stream()
 
     async def _receive(self) -> None:
         """Messages from kubectl: stdin bytes, resizes, the end of stdin."""
@@ -128,8 +165,8 @@ class Bridge:
             elif channel == RESIZE:
                 with contextlib.suppress(ValueError, TypeError, KeyError):
                     size = json.loads(data)
-                    rows, cols = int(size["Height"]), int(size["Width"])
-                    if 0 < rows <= remotecommand.SIZE_MAX and 0 < cols <= remotecommand.SIZE_MAX:
+                    rows, cols = size["Height"], size["Width"]
+                    if all(isinstance(v, int) and 0 < v <= remotecommand.SIZE_MAX for v in (rows, cols)):
                         self.size = [rows, cols]
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
                 self.eof = True

@@ -447,3 +447,41 @@ async def test_the_real_kubectl_execs_and_copies(rest_plane: ControlPlane, rest_
         assert (tmp_path / "back" / "index.html").read_text() == "<h1>hi</h1>\n"
     finally:
         shutil.rmtree(dest, ignore_errors=True)  # the process runtime shares this machine's filesystem
+
+
+async def test_exec_over_websocket_survives_a_slow_reader_a_bad_resize_and_a_stopping_server(
+        rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nodes.remotecommand
+    from control.api import remotecommand
+    from tests.integration.test_kubelet import marked
+
+    # the node closes a session nobody asks about: here after 2 s (60 s in earnest), kept alive every 0.5 s
+    monkeypatch.setattr(nodes.remotecommand, "IDLE_TIMEOUT", 2.0)
+    monkeypatch.setattr(remotecommand, "KEEPALIVE", 0.5)
+    await running_pod(http, "shell", "exec sleep 300")
+    async with http.ws_connect(exec_url("shell", "sh", "-c", "head -c 30000000 /dev/zero; exit 7"),
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        await asyncio.sleep(4)  # kubectl's reader is slow: the output waits, the session must not be closed
+        got, status = 0, b""
+        async for msg in ws:
+            if msg.data[0] == 1:
+                got += len(msg.data) - 1
+            elif msg.data[0] == 3:
+                status += msg.data[1:]
+    assert got == 30_000_000 and json.loads(status)["details"]["causes"][0]["message"] == "7"
+    # a resize kubectl would never send (a number too big for an int) is ignored, not fatal
+    async with http.ws_connect(exec_url("shell", "sh", "-c", "cat", stdin=True), protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b'\x04{"Width":1e999,"Height":30}')
+        await ws.send_bytes(b"\x00still here")
+        await ws.send_bytes(b"\xff\x00")
+        out = b"".join([m.data[1:] async for m in ws if m.data[0] == 1])
+    assert out == b"still here"
+    # the REST API stopping (the control plane going down) takes the running execs' commands with it
+    marker = f"stopping-{uuid.uuid4().hex[:8]}"
+    ws = await http.ws_connect(exec_url("shell", "sh", "-c", f"exec sleep 300 # {marker}"), protocols=("v5.channel.k8s.io",))
+    try:
+        await wait_for(lambda: marked(marker), 10, what="the exec runs")
+        await rest_plane.rest.stop()
+        await wait_for(lambda: not marked(marker), 10, what="its command is killed")
+    finally:
+        await ws.close()
