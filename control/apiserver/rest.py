@@ -112,6 +112,8 @@ def group_list() -> dict:
         group, version = gv.split("/")
         entry = {"groupVersion": gv, "version": version}
         groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
+    metrics = {"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}  # rest_metrics.py: kubectl top
+    groups.append({"name": "metrics.k8s.io", "versions": [metrics], "preferredVersion": metrics})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
@@ -293,6 +295,13 @@ class RestApi:
                     gv = "v1"
                 if gv in _group_versions():
                     return _json(openapi_group_version(gv))
+        if parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and request.method == "GET":
+            from control.apiserver import rest_metrics
+
+            if len(parts) == 3:
+                return _json(rest_metrics.resource_list())
+            return _json(await rest_metrics.serve(parts[3:], lambda verb, body: self._call(verb, body, user, request),
+                                                  request.query.get("labelSelector", "")))
         if len(parts) >= 3 and parts[:2] == ["api", "v1"]:
             return await self._resource(request, user, Target("v1", parts[2:]))
         if len(parts) >= 4 and parts[0] == "apis":

@@ -485,3 +485,26 @@ async def test_exec_over_websocket_survives_a_slow_reader_a_bad_resize_and_a_sto
         await wait_for(lambda: not marked(marker), 10, what="its command is killed")
     finally:
         await ws.close()
+
+
+async def test_metrics_api_for_kubectl_top(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    from control.api.meta import USAGE_ANNOTATION
+
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "annotations": {
+        USAGE_ANNOTATION: json.dumps({"default/p1": [250, 100 << 20], "kube-system/other": [50, 1 << 20]})}}}
+    assert (await call(http, "POST", "/api/v1/nodes", node))[0] == 201
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", POD))[0] == 201
+    _, groups = await call(http, "GET", "/apis")
+    assert "metrics.k8s.io" in {g["name"] for g in groups["groups"]}
+    code, n = await call(http, "GET", "/apis/metrics.k8s.io/v1beta1/nodes/n1")
+    assert code == 200 and n["usage"] == {"cpu": "300m", "memory": f"{(101 << 20) // 1024}Ki"}
+    code, pods = await call(http, "GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?labelSelector=app%3Dweb")
+    assert code == 200 and [(p["metadata"]["name"], p["containers"]) for p in pods["items"]] == [
+        ("p1", [{"name": "c", "usage": {"cpu": "250m", "memory": "102400Ki"}}])]
+    code, st = await call(http, "GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope")
+    assert code == 404 and st["message"] == 'podmetrics.metrics.k8s.io "default/nope" not found'
+    if shutil.which("kubectl"):
+        assert rest_plane.credentials is not None
+        kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "top", "pod", "p1")
+        assert r.stdout.split() == ["NAME", "CPU(cores)", "MEMORY(bytes)", "p1", "250m", "100Mi"], r.stderr
