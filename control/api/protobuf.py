@@ -138,6 +138,14 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "DeleteOptions": {1: _i64("gracePeriodSeconds", ptr=True), 2: _m("preconditions", "Preconditions"),
                       3: _b("orphanDependents", ptr=True), 4: _s("propagationPolicy", ptr=True), 5: _list("dryRun", STRING)},
     "Preconditions": {1: _s("uid", ptr=True), 2: _s("resourceVersion", ptr=True)},
+    # authentication.k8s.io/v1 and authorization.k8s.io/v1: kubectl auth whoami | can-i (rest_auth.py)
+    "SelfSubjectReview": {1: _m("metadata", "ObjectMeta")},
+    "SelfSubjectAccessReview": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: _m("resourceAttributes", "ResourceAttributes"),
+                                    2: _m("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: _s("namespace"), 2: _s("verb"), 3: _s("group"), 4: _s("version"), 5: _s("resource"),
+                           6: _s("subresource"), 7: _s("name")},
+    "NonResourceAttributes": {1: _s("path"), 2: _s("verb")},
     "NamespaceSpec": {1: _list("finalizers", STRING)},
     "Pod": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "PodSpec")},
     "PodTemplateSpec": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "PodSpec")},
@@ -379,6 +387,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("batch/v1", "Job"): "Job",
     # DeleteOptions travel in the group version of the client that sends them
     **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1")},
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
 SUPPORTED = "Namespace, Pod, Service (v1), Deployment, ReplicaSet (apps/v1) and Job (batch/v1)"
 

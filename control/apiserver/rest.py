@@ -37,7 +37,7 @@ from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
-from control.apiserver import authz, pki
+from control.apiserver import authz, pki, rest_auth
 from control.apiserver.handlers import AGENT, DRY_RUN, WARNINGS, WRITE_VERBS, dry_run_of
 from control.apiserver.watch import decode
 from control.errors import ApiError
@@ -114,6 +114,7 @@ def group_list() -> dict:
         groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
     metrics = {"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}  # rest_metrics.py: kubectl top
     groups.append({"name": "metrics.k8s.io", "versions": [metrics], "preferredVersion": metrics})
+    groups.extend(rest_auth.groups())  # kubectl auth whoami | can-i
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
@@ -295,6 +296,8 @@ class RestApi:
                     gv = "v1"
                 if gv in _group_versions():
                     return _json(openapi_group_version(gv))
+        if len(parts) >= 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in rest_auth.resource_lists():
+            return await self._auth(request, user, f"{parts[1]}/{parts[2]}", parts[3:])
         if parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and request.method == "GET":
             from control.apiserver import rest_metrics
 
@@ -307,6 +310,19 @@ class RestApi:
         if len(parts) >= 4 and parts[0] == "apis":
             return await self._resource(request, user, Target(f"{parts[1]}/{parts[2]}", parts[3:]))
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    async def _auth(self, request: web.Request, user: str, gv: str, rest: list[str]) -> web.StreamResponse:
+        """kubectl auth whoami (SelfSubjectReview) and can-i (SelfSubjectAccessReview): rest_auth.py."""
+        if not rest and request.method == "GET":
+            return _json(rest_auth.resource_lists()[gv])
+        want = "selfsubjectreviews" if gv == rest_auth.AUTHN else "selfsubjectaccessreviews"
+        if rest != [want] or request.method != "POST":
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        review = await self._body(request)
+        if gv == rest_auth.AUTHN:
+            return _json(rest_auth.whoami(user), 201)
+        assert self.server.api is not None
+        return _json(rest_auth.can_i(user, review, self.server.api), 201)
 
     def _authenticate(self, request: web.Request) -> str:
         auth = request.headers.get("Authorization", "")

@@ -508,3 +508,39 @@ async def test_metrics_api_for_kubectl_top(rest_plane: ControlPlane, http: aioht
         kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
         r = await asyncio.to_thread(_kubectl, kubeconfig, "top", "pod", "p1")
         assert r.stdout.split() == ["NAME", "CPU(cores)", "MEMORY(bytes)", "p1", "250m", "100Mi"], r.stderr
+
+
+async def test_auth_whoami_and_can_i(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    """kubectl auth whoami | can-i: the same authentication and authorization as every request (rest_auth.py)."""
+    assert rest_plane.credentials is not None
+    code, me = await call(http, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                          {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+    assert code == 201 and me["status"]["userInfo"]["username"] == "admin"
+    node_token = rest_plane.credentials.node_credential("n1")
+
+    async def may(token: str, **attrs: str) -> dict:
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "spec": {"resourceAttributes": attrs}}
+        code, out = await call(http, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review,
+                               Authorization=f"Bearer {token}")
+        assert code == 201
+        return out["status"]
+
+    admin = rest_plane.credentials.admin
+    assert (await may(admin, verb="delete", resource="nodes"))["allowed"] is True
+    assert (await may(node_token, verb="get", resource="nodes", name="n2"))["allowed"] is True
+    assert (await may(node_token, verb="update", resource="nodes", name="n1"))["allowed"] is True
+    refused = await may(node_token, verb="update", resource="nodes", name="n2")
+    assert refused["allowed"] is False and "a node may only modify its own Node object (n1)" in refused["reason"]
+    refused = await may(node_token, verb="list", resource="pods", namespace="default")
+    assert refused["allowed"] is False and "spec.nodeName=n1" in refused["reason"]
+    assert (await may(node_token, verb="get", resource="pods", subresource="log", name="p"))["allowed"] is False
+    assert (await may(node_token, verb="create", resource="widgets"))["allowed"] is False
+    if shutil.which("kubectl"):
+        kubeconfig = config.write_kubeconfig(rest_plane.rest.address, node_token, rest_plane.rest.ca_pem)
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "auth", "whoami")
+        assert "system:node:n1" in r.stdout, r.stderr
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "auth", "can-i", "create", "pods")
+        assert r.returncode == 1 and r.stdout.startswith('no - pods is forbidden: User "system:node:n1" cannot create'), r.stdout
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "auth", "can-i", "get", "nodes")
+        assert (r.stdout.strip(), r.returncode) == ("yes", 0), r.stderr
