@@ -1,4 +1,4 @@
-"""The Kubernetes REST API over HTTP, so that the real kubectl can talk to kube-tui.
+"""The Kubernetes REST API over HTTPS, so that the real kubectl can talk to kube-tui.
 
 kube-tui's own components speak msgpack over ZeroMQ (DESIGN.md). This is a second door into the same
 API server, at kube-apiserver's paths (/api/v1/namespaces/NS/pods/NAME, /apis/apps/v1/...): every
@@ -8,11 +8,12 @@ label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get,
 kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
 patch (strategic, merge, json), delete, the status and scale subresources and pod logs (-f too).
 
-exec (so kubectl cp too) over WebSocket, in rest_exec.py. Not served (a clear error says so): attach and
-port-forward (they need an upgraded SPDY stream, or SPDY tunnelled in a WebSocket: use
-`kube-tui exec|port-forward`), exec over SPDY (kubectl before 1.30), server-side apply, deletecollection, OpenAPI
-schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in full and
-writes nothing.
+exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
+rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
+rest_auth.py. Not served (a clear error says so): attach (the process runtime gives a container no
+stdin to attach to), exec over SPDY (kubectl before 1.30), server-side apply, deletecollection,
+OpenAPI schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in
+full and writes nothing.
 
 HTTPS (kubectl sends a token only over TLS) with the cluster's own CA (pki.py) and the admin's bearer
 token; `kube-tui control` writes the kubeconfig (config.write_kubeconfig).
@@ -71,7 +72,6 @@ FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits fo
 
 STREAMING_ONLY = {
     "attach": "kube-tui exec -it POD -- sh",
-    "portforward": "kube-tui port-forward POD LOCAL:REMOTE",
 }
 
 
@@ -381,10 +381,20 @@ class RestApi:
                                              t.namespace, t.name)
             finally:
                 self._streaming(False)
+        if t.sub == "portforward" and t.info.kind == "Pod" and method in ("GET", "POST"):
+            from control.apiserver import rest_portforward
+
+            assert t.namespace is not None
+            self._streaming(True)
+            try:
+                return await rest_portforward.serve(request, lambda verb, body: self._call(verb, body, user, request),
+                                                    t.namespace, t.name)
+            finally:
+                self._streaming(False)
         if t.sub in STREAMING_ONLY:
             raise errors.bad_request(
-                f"{t.sub} needs an upgraded (SPDY or WebSocket) stream, which kube-tui's HTTP API does not serve: "
-                f"use `{STREAMING_ONLY[t.sub]}`")
+                f"{t.sub} is not served by kube-tui (a container of the process runtime has no stdin to attach "
+                f"to): use `{STREAMING_ONLY[t.sub]}`")
         if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
                           or (t.sub == "log" and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '

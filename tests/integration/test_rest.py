@@ -544,3 +544,153 @@ async def test_auth_whoami_and_can_i(rest_plane: ControlPlane, http: aiohttp.Cli
         assert r.returncode == 1 and r.stdout.startswith('no - pods is forbidden: User "system:node:n1" cannot create'), r.stdout
         r = await asyncio.to_thread(_kubectl, kubeconfig, "auth", "can-i", "get", "nodes")
         assert (r.stdout.strip(), r.returncode) == ("yes", 0), r.stderr
+
+
+# -- port-forward over SPDY/3.1 (control/apiserver/rest_portforward.py) ------------------------------------------
+class SpdyClient:
+    """Just enough of kubectl's side of pods/portforward: the upgrade, then SYN_STREAMs and DATA frames."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import zlib
+
+        from control.apiserver.rest_portforward import DICTIONARY, Frames
+
+        self.reader, self.writer = reader, writer
+        self.deflate = zlib.compressobj(zdict=DICTIONARY)
+        self.inflate = Frames(reader, writer.transport)  # to read the server's frames (and header blocks)
+
+    @classmethod
+    async def connect(cls, plane: ControlPlane, pod: str) -> SpdyClient:
+        assert plane.credentials is not None
+        host, port = plane.rest.host, plane.rest.port
+        tls = ssl.create_default_context(cadata=plane.rest.ca_pem.decode())
+        reader, writer = await asyncio.open_connection(host, port, ssl=tls)
+        writer.write((f"POST /api/v1/namespaces/default/pods/{pod}/portforward HTTP/1.1\r\nHost: {host}\r\n"
+                      f"Authorization: Bearer {plane.credentials.admin}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                      "X-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n").encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    def syn(self, stream: int, headers: dict[str, str]) -> None:
+        import struct
+        import zlib
+
+        raw = struct.pack(">I", len(headers)) + b"".join(
+            struct.pack(">I", len(k)) + k.encode() + struct.pack(">I", len(v)) + v.encode() for k, v in headers.items())
+        block = self.deflate.compress(raw) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
+        payload = struct.pack(">IIH", stream, 0, 0) + block
+        self.writer.write(struct.pack(">HHI", 0x8003, 1, len(payload)) + payload)
+
+    def data(self, stream: int, data: bytes, fin: bool = False) -> None:
+        import struct
+
+        self.writer.write(struct.pack(">II", stream, ((1 if fin else 0) << 24) | len(data)) + data)
+
+    async def read_stream(self, stream: int) -> bytes:
+        """Every DATA byte of one stream until its FIN (replies and other streams' frames skipped)."""
+        got = b""
+        while True:
+            control, kind, flags, payload = await asyncio.wait_for(self.inflate.read(), 15)
+            if not control and kind == stream:
+                got += payload
+                if flags & 1:
+                    return got
+
+
+async def nginx_pod(http: aiohttp.ClientSession, plane: ControlPlane | None = None) -> None:
+    """A pod of the built-in nginx on 8080; with `plane`, also wait until nginx listens (Running comes first)."""
+    from control.errors import ApiError
+    from tests.integration.test_kubelet import pod as make_pod
+
+    web = make_pod("web", "")
+    web["spec"]["containers"][0].update(image="nginx", command=None, ports=[{"name": "http", "containerPort": 8080}])
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", web))[0] == 201
+
+    async def running() -> bool:
+        return (await call(http, "GET", "/api/v1/namespaces/default/pods/web"))[1]["status"]["phase"] == "Running"
+    await wait_for(running, 15, what="web Running")
+    if plane is None:
+        return
+    client = plane.client("probe")
+
+    async def listening() -> bool:
+        try:
+            sid = (await client.port_forward_open("web", 8080))["session"]
+        except ApiError as e:
+            assert "connection refused" in e.message, e.message
+            return False
+        await client.exec_stream("web", sid, close=True, verb="portforward")
+        return True
+    await wait_for(listening, 15, what="nginx listening")
+
+
+async def test_port_forward_over_spdy_carries_connections_and_reports_errors(
+        rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession) -> None:
+    await nginx_pod(http)
+    client = await SpdyClient.connect(rest_plane, "web")
+    try:
+        async def get(n: int) -> bytes | None:
+            """One forwarded connection (streams 4n+1, 4n+3): an HTTP GET, the answer until the pod closes."""
+            err, data = 4 * n + 1, 4 * n + 3
+            client.syn(err, {"streamtype": "error", "port": "8080", "requestid": str(n)})
+            client.syn(data, {"streamtype": "data", "port": "8080", "requestid": str(n)})
+            client.data(data, b"GET / HTTP/1.0\r\n\r\n", fin=True)
+            answer, error = b"", b""
+            while True:
+                control, kind, flags, chunk = await asyncio.wait_for(client.inflate.read(), 15)
+                if not control and kind == data:
+                    answer += chunk
+                    if flags & 1:
+                        return answer
+                if not control and kind == err and chunk:
+                    error += chunk
+                    assert b"connection refused" in error, error  # nginx not listening yet
+                    return None
+
+        n = 0
+        answer = None
+        while answer is None:  # Running comes before nginx listens (no readiness probe here)
+            answer = await get(n)
+            n += 1
+            assert n < 50
+        assert answer.startswith(b"HTTP/1.1 200") and b"Welcome to nginx" in answer
+        assert (await get(n)).startswith(b"HTTP/1.1 200")  # another connection on the same tunnel
+        # a port nothing listens on: the error stream says why, as kubectl prints it
+        client.syn(1001, {"streamtype": "error", "port": "7999", "requestid": "x"})
+        client.syn(1003, {"streamtype": "data", "port": "7999", "requestid": "x"})
+        error = await client.read_stream(1001)
+        assert b"7999" in error and b"refused" in error
+    finally:
+        client.writer.close()
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_port_forwards(rest_plane: ControlPlane, rest_node: object,
+                                              http: aiohttp.ClientSession) -> None:
+    from control.netutil import stable_port_pair
+
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    await nginx_pod(http, rest_plane)  # listening: kubectl ends a port-forward whose connection is refused
+    local = stable_port_pair()
+    proc = await asyncio.create_subprocess_exec(
+        "kubectl", "--kubeconfig", str(kubeconfig), "port-forward", "pod/web", f"{local}:8080",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
+        assert f"Forwarding from 127.0.0.1:{local} -> 8080" in line.decode()
+
+        async def answered() -> bytes | None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", local)
+            try:
+                writer.write(b"GET / HTTP/1.0\r\n\r\n")
+                answer = await asyncio.wait_for(reader.read(), 10)
+            finally:
+                writer.close()
+            return answer if answer.startswith(b"HTTP/1.1 200") else None
+        answer = await wait_for(answered, 20, interval=0.5, what="nginx through kubectl port-forward")
+        assert b"Welcome to nginx" in answer
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)
