@@ -32,6 +32,9 @@ FLAG_FIN = 0x01
 MAX_FRAME = 1 << 24  # a frame's length field is 24 bits
 DATA_CHUNK = 32 * 1024  # bytes of pod output per DATA frame
 POLL_WAIT = 1.0
+# bytes from kubectl held for one connection whose pod side is slow to take them: more and the tunnel
+# stops reading frames until it drains (spdystream's pipes block the same way), so memory stays bounded
+INPUT_BACKLOG = 4 << 20
 
 Call = Callable[[str, dict], Awaitable[tuple[int, Any]]]
 
@@ -156,6 +159,8 @@ class Tunnel:
                     conn = self.conns.get(kind)
                     if conn is not None:
                         conn.from_client(payload, bool(flags & FLAG_FIN))
+                        if len(conn.input) > INPUT_BACKLOG:
+                            await conn.room.wait()
                 elif kind == SYN_STREAM:
                     self._open(payload)
                 elif kind == RST_STREAM:
@@ -167,7 +172,7 @@ class Tunnel:
                     self.frames.control(PING, payload)
                 elif kind == GOAWAY:
                     return
-        except (asyncio.IncompleteReadError, ConnectionResetError, zlib.error, struct.error):
+        except (asyncio.IncompleteReadError, ConnectionResetError, zlib.error, struct.error, ValueError):
             return  # the client is gone (or sent garbage): every connection ends
         finally:
             for conn in self.conns.values():
@@ -196,6 +201,8 @@ class Connection:
         self.input = bytearray()
         self.eof = False
         self.wake = asyncio.Event()
+        self.room = asyncio.Event()  # its input backlog has room: the tunnel may read on
+        self.room.set()
         self.closed = False
         self.task: asyncio.Future | None = None
 
@@ -203,9 +210,12 @@ class Connection:
         self.input += data
         self.eof = self.eof or fin
         self.wake.set()
+        if len(self.input) > INPUT_BACKLOG:
+            self.room.clear()
 
     def close(self) -> None:
         self.closed = True
+        self.room.set()  # nothing waits on a connection that is gone
         if self.task is not None:
             self.task.cancel()
 
@@ -248,6 +258,7 @@ class Connection:
                     await asyncio.shield(self._stream(sid, close=True))
             raise
         finally:
+            self.room.set()
             if self.error_stream and not self.closed:  # no error: the error stream ends empty
                 with contextlib.suppress(Exception):
                     frames.data(self.error_stream, b"", fin=True)
@@ -263,6 +274,8 @@ class Connection:
                 answer = await self._stream(sid, input=chunk, eof=last)
                 accepted = int(answer.get("accepted", len(chunk)))
                 del self.input[:accepted]
+                if len(self.input) <= INPUT_BACKLOG:
+                    self.room.set()
                 if last and accepted == len(chunk):
                     return
                 if accepted < len(chunk):

@@ -694,3 +694,22 @@ async def test_the_real_kubectl_port_forwards(rest_plane: ControlPlane, rest_nod
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_port_forward_tunnel_with_garbage_frames_is_closed_and_the_server_goes_on(
+        rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", POD))[0] == 201
+    for garbage in (b"\x80\x03\x00\x01\x00\x00\x00\x0c" + b"\x00" * 12,  # a SYN_STREAM whose header block is not zlib
+                    b"\x80\x03\x00\x01\x00\x00\x00\x0e" + b"\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00" + b"\x78\x9c\xff\xff",
+                    # a frame of an unknown type and one for a stream nobody opened are skipped; then a bad one
+                    b"\x80\x03\x00\x63\x00\x00\x00\x02xx" + b"\x00\x00\x00\x09\x00\x00\x00\x01y"
+                    + b"\x80\x03\x00\x01\x00\x00\x00\x0c" + b"\x00" * 12):
+        client = await SpdyClient.connect(rest_plane, "p1")
+        client.writer.write(garbage)
+        rest = await asyncio.wait_for(client.reader.read(), 10)  # the server ends the tunnel
+        client.writer.close()
+        assert b"\x80\x03\x00\x02" not in rest  # no stream was answered
+    code, version = await call(http, "GET", "/version")
+    assert code == 200
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/portforward")  # no upgrade asked
+    assert code == 400 and "SPDY/3.1" in st["message"]
