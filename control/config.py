@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SERVER = "tcp://127.0.0.1:7070"
+DEFAULT_REST = "127.0.0.1:7080"  # HOST:PORT of the Kubernetes REST API (HTTPS) for the real kubectl
 
 
 def home() -> Path:

@@ -30,7 +30,7 @@ from control.timings import Timings
 
 log = logging.getLogger("kube_tui.kubelet")
 
-KUBELET_VERSION = "v1.30.0-kube-tui"  # the API server reports the same (control/apiserver/rest.py)
+KUBELET_VERSION = meta.KUBE_VERSION  # the API server reports the same on /version
 LEASE_NAMESPACE = "kube-node-lease"
 # Like the kubelet's nodeStatusReportFrequency (5 min) against a 40 s lease: post unchanged status rarely.
 REPORT_FACTOR = 7.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -82,3 +83,16 @@ def monotonic_ms() -> float:
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"  # the manifest `apply` last sent (JSON)
 SCHEDULING_ANNOTATION = "kube-tui.io/scheduling"  # Pod: the scheduler's decision record (JSON)
 USAGE_ANNOTATION = "kube-tui.io/usage"  # Node: per-pod CPU/memory usage reported by the kubelet (JSON)
+
+# The Kubernetes version kube-tui behaves as: each kubelet reports it on its Node, the API server on /version.
+KUBE_VERSION = "v1.30.0-kube-tui"
+
+
+def usage_of(node: dict) -> dict[str, tuple[int, int]]:
+    """{"ns/pod": (millicores, bytes)} as the node's kubelet last published it (USAGE_ANNOTATION):
+    what kube-tui top and the metrics API (kubectl top) read."""
+    text = ((node.get("metadata") or {}).get("annotations") or {}).get(USAGE_ANNOTATION)
+    try:
+        return {k: (int(v[0]), int(v[1])) for k, v in json.loads(text).items()} if text else {}
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return {}

@@ -303,7 +303,7 @@ class Api:
             raise errors.invalid(info.kind, name, errs)
         taken: list[Callable[[], None]] = []
         if info.kind == "Service":
-            self._allocate_service(obj, None, taken)
+            self._allocate_taking(obj, None, taken)
         dry = DRY_RUN.get()
         lease = await self._event_lease_id() if info.kind == "Event" and not dry else 0
         rev = await self._write(info.key(ns, name), obj, expect_mod=0, lease=lease)
@@ -316,6 +316,16 @@ class Api:
             md["resourceVersion"] = str(rev)
         WARNINGS.get().extend(warns)
         return 201, obj
+
+    def _allocate_taking(self, svc: dict, old: dict | None, taken: list[Callable[[], None]]) -> None:
+        """_allocate_service, giving back what it took if it refuses part way (a second nodePort taken)."""
+        try:
+            self._allocate_service(svc, old, taken)
+        except BaseException:
+            for undo in taken:
+                undo()
+            taken.clear()
+            raise
 
     def _allocate_service(self, svc: dict, old: dict | None, taken: list[Callable[[], None]]) -> None:
         spec = svc.setdefault("spec", {})
@@ -465,7 +475,7 @@ class Api:
             apply_defaults(new)
             if info.kind == "Service":
                 taken: list[Callable[[], None]] = []
-                self._allocate_service(new, cur, taken)
+                self._allocate_taking(new, cur, taken)
                 if DRY_RUN.get():
                     for undo in taken:
                         undo()

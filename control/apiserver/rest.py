@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from control import errors
-from control.api import kinds, protobuf
+from control import config, errors
+from control.api import kinds, meta, protobuf
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kube_tui.apiserver.rest")
 
-DEFAULT_LISTEN = "127.0.0.1:7080"
-KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": "v1.30.0-kube-tui", "platform": "linux/amd64",
+DEFAULT_LISTEN = config.DEFAULT_REST
+KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "platform": "linux/amd64",
                 "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
                 "buildDate": "1970-01-01T00:00:00Z"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -195,9 +195,8 @@ class Target:
 
     def __init__(self, api_version: str, parts: list[str]) -> None:
         ns: str | None = None
-        if parts[0] == "namespaces" and len(parts) == 3 and parts[2] in ("status", "finalize"):
-            parts = [parts[0], parts[1], parts[2]]  # a Namespace's own subresource, not a resource in it
-            scoped = False
+        if parts[0] == "namespaces" and len(parts) == 3 and parts[2] == "status":
+            scoped = False  # a Namespace's own status, not a resource in it
         else:
             scoped = parts[0] == "namespaces" and len(parts) >= 3
         if scoped:
@@ -290,10 +289,8 @@ class RestApi:
                 return _json(resource_list(f"{parts[1]}/{parts[2]}"))
             if parts == ["openapi", "v3"]:
                 return _json(openapi_root())
-            if parts[:2] == ["openapi", "v3"]:
-                gv = "/".join(parts[3:]) if parts[2:3] == ["apis"] else "/".join(parts[3:4])
-                if parts[2:4] == ["api", "v1"]:
-                    gv = "v1"
+            if parts[:2] == ["openapi", "v3"]:  # /openapi/v3/api/v1 or /openapi/v3/apis/GROUP/VERSION
+                gv = "v1" if parts[2:] == ["api", "v1"] else "/".join(parts[3:]) if parts[2:3] == ["apis"] else ""
                 if gv in _group_versions():
                     return _json(openapi_group_version(gv))
         if len(parts) >= 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in rest_auth.resource_lists():
@@ -446,6 +443,8 @@ class RestApi:
             grace = options.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
             if grace is not None:
                 body["gracePeriodSeconds"] = _int(grace, "gracePeriodSeconds")
+            if options.get("dryRun"):  # kubectl delete --dry-run=server sends it in the DeleteOptions
+                body["dryRun"] = options["dryRun"]
             code, obj = await self._call("delete", body, user, request)
             return _json(obj, code, WARNINGS.get())
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method: {method}")

@@ -9,12 +9,11 @@ container (the kubelet measures the pod's process trees, not each container).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from control.api import meta
-from control.api.meta import USAGE_ANNOTATION
+from control.api.meta import usage_of
 from control.errors import ApiError
 
 GROUP_VERSION = "metrics.k8s.io/v1beta1"
@@ -28,15 +27,6 @@ def resource_list() -> dict:
         {"name": "nodes", "singularName": "", "namespaced": False, "kind": "NodeMetrics", "verbs": ["get", "list"]},
         {"name": "pods", "singularName": "", "namespaced": True, "kind": "PodMetrics", "verbs": ["get", "list"]},
     ]}
-
-
-def _usage(node: dict) -> dict[str, tuple[int, int]]:
-    """{"ns/pod": (millicores, bytes)} as the node's kubelet last published it."""
-    text = ((node.get("metadata") or {}).get("annotations") or {}).get(USAGE_ANNOTATION)
-    try:
-        return {k: (int(v[0]), int(v[1])) for k, v in json.loads(text).items()} if text else {}
-    except (ValueError, TypeError, IndexError, AttributeError):
-        return {}
 
 
 def _quantities(cpu: int, mem: int) -> dict[str, str]:
@@ -56,7 +46,7 @@ async def serve(parts: list[str], call: Call, label_selector: str = "") -> dict:
     if parts[0] == "nodes":
         items = [{"kind": "NodeMetrics", "apiVersion": GROUP_VERSION,
                   "metadata": {"name": n["metadata"]["name"], "creationTimestamp": now}, "timestamp": now, "window": WINDOW,
-                  "usage": _quantities(sum(u[0] for u in _usage(n).values()), sum(u[1] for u in _usage(n).values()))}
+                  "usage": _quantities(sum(u[0] for u in usage_of(n).values()), sum(u[1] for u in usage_of(n).values()))}
                  for n in nodes if not name or n["metadata"]["name"] == name]
         if name and not items:
             raise ApiError(404, "NotFound", f'nodemetrics.metrics.k8s.io "{name}" not found',
@@ -64,7 +54,7 @@ async def serve(parts: list[str], call: Call, label_selector: str = "") -> dict:
         return items[0] if name else {"kind": "NodeMetricsList", "apiVersion": GROUP_VERSION, "metadata": {}, "items": items}
     used: dict[str, tuple[int, int]] = {}
     for n in nodes:
-        used.update(_usage(n))
+        used.update(usage_of(n))
     pods = (await call("list", {"kind": "Pod", "namespace": ns, "labelSelector": label_selector}))[1]["items"]
     items = []
     for p in pods:

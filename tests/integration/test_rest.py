@@ -21,9 +21,8 @@ import pytest
 from control import config
 from control.plane import ControlPlane
 from tests.conftest import FAST
-from tests.helpers import wait_for
+from tests.helpers import K8S_DOCS, wait_for
 
-MANIFESTS = Path(__file__).resolve().parents[2].parent / "shared" / "manifests" / "k8s-docs"
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {"app": "web"}},
        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
 
@@ -167,12 +166,26 @@ async def test_a_dry_run_admits_in_full_and_writes_nothing(rest_plane: ControlPl
     # the dry run gave back the node port and cluster IP it took: a real create gets the same port
     code, real = await call(http, "POST", "/api/v1/namespaces/default/services", svc)
     assert code == 201 and real["spec"]["ports"][0]["nodePort"] == 30123
-    code, _ = await call(http, "PATCH", "/api/v1/namespaces/default/services/s?dryRun=All", {"spec": {"type": "ClusterIP"}},
-                         ctype="application/merge-patch+json")
+    code, patched = await call(http, "PATCH", "/api/v1/namespaces/default/services/s?dryRun=All",
+                               {"metadata": {"labels": {"dry": "run"}}}, ctype="application/merge-patch+json")
+    assert code == 200 and patched["metadata"]["labels"] == {"dry": "run"}
     code, _ = await call(http, "DELETE", "/api/v1/namespaces/default/services/s?dryRun=All")
     assert code == 200
+    # kubectl delete --dry-run=server puts it in the DeleteOptions body, not the URL
+    code, _ = await call(http, "DELETE", "/api/v1/namespaces/default/services/s",
+                         {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background", "dryRun": ["All"]})
+    assert code == 200
     code, still = await call(http, "GET", "/api/v1/namespaces/default/services/s")
-    assert code == 200 and still["spec"]["type"] == "NodePort"
+    assert code == 200 and still["spec"]["type"] == "NodePort" and "labels" not in still["metadata"]
+    # a dry run refused part way (its second nodePort is taken) gives back the first one it took
+    two = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "two"}, "spec": {"type": "NodePort", "ports": [
+        {"name": "a", "port": 80, "nodePort": 30200}, {"name": "b", "port": 81, "nodePort": 30123}]}}
+    for query in ("?dryRun=All", ""):
+        code, st = await call(http, "POST", f"/api/v1/namespaces/default/services{query}", two)
+        assert code == 422 and "30123" in st["message"]
+    two["spec"]["ports"] = two["spec"]["ports"][:1]
+    code, real = await call(http, "POST", "/api/v1/namespaces/default/services", two)
+    assert code == 201 and real["spec"]["ports"][0]["nodePort"] == 30200
     code, st = await call(http, "GET", "/api/v1/namespaces/default/services/s?dryRun=All")
     assert code == 200  # a read ignores dryRun, as the apiserver does
 
@@ -315,7 +328,7 @@ def _kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> subproce
 async def test_the_real_kubectl_applies_gets_patches_and_deletes(rest_plane: ControlPlane) -> None:
     assert rest_plane.credentials is not None
     kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
-    manifest = (MANIFESTS / "nginx-deployment.yaml").read_text()
+    manifest = (K8S_DOCS / "nginx-deployment.yaml").read_text()
 
     def kubectl(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return _kubectl(kubeconfig, *args, input=input)
@@ -331,6 +344,9 @@ async def test_the_real_kubectl_applies_gets_patches_and_deletes(rest_plane: Con
     # the apply's strategic merge patch changed the image and kept what the server defaulted
     (c,) = d["spec"]["template"]["spec"]["containers"]
     assert (c["image"], c["imagePullPolicy"], d["spec"]["replicas"]) == ("nginx:1.16.1", "IfNotPresent", 3)
+    # kubectl's patch was a strategic merge patch: its directives were applied, not stored
+    assert c["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert "$setElementOrder" not in json.dumps(d)
     r = await asyncio.to_thread(kubectl, "get", "deployments", "-o", "wide")
     header, row = r.stdout.splitlines()
     assert header.split()[:5] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] and "IMAGES" in header
@@ -341,6 +357,10 @@ async def test_the_real_kubectl_applies_gets_patches_and_deletes(rest_plane: Con
     assert r.stdout.strip() == "deployment.apps/nginx-deployment scaled", r.stderr
     r = await asyncio.to_thread(kubectl, "get", "widgets")
     assert r.returncode != 0 and 'the server doesn\'t have a resource type "widgets"' in r.stderr
+    r = await asyncio.to_thread(kubectl, "delete", "deploy", "nginx-deployment", "--dry-run=server")
+    assert r.stdout.strip() == 'deployment.apps "nginx-deployment" deleted (server dry run)', r.stderr
+    r = await asyncio.to_thread(kubectl, "get", "deploy", "nginx-deployment", "-o", "name")
+    assert r.stdout.strip() == "deployment.apps/nginx-deployment", "a dry-run delete deleted it"
     r = await asyncio.to_thread(kubectl, "delete", "deploy", "nginx-deployment")
     assert r.stdout.strip() == 'deployment.apps "nginx-deployment" deleted', r.stderr
     r = await asyncio.to_thread(kubectl, "get", "deploy")

@@ -131,3 +131,14 @@ def test_strategic_merge_patch_directives() -> None:
     # a list without a merge key is replaced, as in a JSON merge patch
     out = strategic_merge_patch(live, {"spec": {"tolerations": [{"key": "k", "operator": "Exists"}]}})
     assert out["spec"]["tolerations"] == [{"key": "k", "operator": "Exists"}]
+
+
+def test_strategic_merge_patch_set_element_order_interleaves_the_servers_own_items() -> None:
+    """apimachinery's normalizeElementOrder: the ordered items in the patch's order, and each item only the
+    server has placed before the first ordered item that stood after it in the live list."""
+    live = {"spec": {"containers": [{"name": n, "image": "i"} for n in "CBDAE"]}}
+    out = strategic_merge_patch(live, {"spec": {"$setElementOrder/containers": [{"name": "A"}, {"name": "B"}],
+                                                "containers": [{"name": "A", "image": "new"}]}})
+    assert [c["name"] for c in out["spec"]["containers"]] == ["C", "D", "A", "B", "E"]
+    assert out["spec"]["containers"][2] == {"name": "A", "image": "new"}
+    assert "$setElementOrder/containers" not in out["spec"]

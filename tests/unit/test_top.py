@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from control.api.meta import USAGE_ANNOTATION
-from tui.commands.top import node_table, pod_table, usage_of
+from control.api.meta import USAGE_ANNOTATION, usage_of
+from tui.commands.top import node_table, pod_table
 
 MI = 1024 * 1024
 

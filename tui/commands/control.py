@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--faults", default=None, help="inject watch faults, e.g. drop=0.05,duplicate=0.01,delay=0.01")
     p.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds between bookmarks on idle topics")
     p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
-    p.add_argument("--https", default="127.0.0.1:7080", metavar="HOST:PORT",
+    p.add_argument("--https", default=config.DEFAULT_REST, metavar="HOST:PORT",
                    help="serve the Kubernetes REST API here (HTTPS) for the real kubectl; "
                         "'' turns it off; default %(default)s")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)

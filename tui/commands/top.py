@@ -9,11 +9,10 @@ percentages are of the node's allocatable CPU and memory, as kubectl's are.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from control.api import kinds, quantity
-from control.api.meta import USAGE_ANNOTATION
+from control.api.meta import usage_of
 from control.client import Client
 from tui.commands.common import add_client_args, fail, with_client
 from tui.printers.tabwriter import tabwrite
@@ -25,15 +24,6 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("-A", "--all-namespaces", action="store_true")
     add_client_args(p)
-
-
-def usage_of(node: dict) -> dict[str, tuple[int, int]]:
-    """{"ns/pod": (millicores, bytes)} as the node's kubelet last published it."""
-    text = ((node.get("metadata") or {}).get("annotations") or {}).get(USAGE_ANNOTATION)
-    try:
-        return {k: (int(v[0]), int(v[1])) for k, v in json.loads(text).items()} if text else {}
-    except (ValueError, TypeError, IndexError, AttributeError):
-        return {}
 
 
 def _mib(n: int) -> str:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from control import aio, config
@@ -80,14 +81,16 @@ def _admin(data_dir: Path) -> str:
 async def up(args: argparse.Namespace) -> int:
     spec = cluster_file.load(args.filename)
     data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
+    started = time.time()
     try:
         launcher = await start_cluster(spec, data_dir)
     except RuntimeError as e:
         return fail(f"error: {e}")
     print(f"\ncluster {spec.name} is up: {len(spec.nodes)} nodes, server {launcher.server}")
     print(f"logs: {launcher.log_dir}")
-    if (config.home() / "kubeconfig").exists():
-        print(f"kubectl: export KUBECONFIG={config.home() / 'kubeconfig'}")
+    kubeconfig = config.home() / "kubeconfig"
+    if kubeconfig.exists() and kubeconfig.stat().st_mtime >= started - 1:  # this control plane's, not a stale one
+        print(f"kubectl: export KUBECONFIG={kubeconfig}")
     print("add a node from another terminal:")
     print(f"  kube-tui node --server {launcher.server} --token {launcher.token} --name node-9")
     print("Ctrl-C stops the cluster (the store keeps its state).", flush=True)
