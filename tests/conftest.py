@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,15 +44,23 @@ FAST = Timings(
 )
 
 
-@pytest.fixture
-async def plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
-    """A control plane with only the store and API server (add scheduler/controllers with make_plane)."""
-    p = ControlPlane(tmp_path / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, bookmark_interval=0.2, timings=FAST)
+@contextlib.asynccontextmanager
+async def running_plane(data_dir: Path, **options: Any) -> AsyncIterator[ControlPlane]:
+    """A control plane on random loopback ports, with only the store and API server unless `options` say
+    otherwise (any ControlPlane field), stopped on the way out."""
+    p = ControlPlane(data_dir, "tcp://127.0.0.1:*", **{"scheduler": False, "controllers": False, "timings": FAST, **options})
     await p.start()
     try:
         yield p
     finally:
         await p.stop()
+
+
+@pytest.fixture
+async def plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
+    """A control plane with only the store and API server."""
+    async with running_plane(tmp_path / "data", bookmark_interval=0.2) as p:
+        yield p
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from control import config
 from control.plane import ControlPlane
-from tests.conftest import FAST
+from tests.conftest import running_plane
 from tests.helpers import K8S_DOCS, wait_for
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {"app": "web"}},
@@ -29,13 +29,8 @@ POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {
 
 @pytest.fixture
 async def rest_plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
-    p = ControlPlane(tmp_path / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, timings=FAST,
-                     rest_listen="127.0.0.1:0")
-    await p.start()
-    try:
+    async with running_plane(tmp_path / "data", rest_listen="127.0.0.1:0") as p:
         yield p
-    finally:
-        await p.stop()
 
 
 @pytest.fixture
@@ -607,15 +602,16 @@ class SpdyClient:
 
         self.writer.write(struct.pack(">II", stream, ((1 if fin else 0) << 24) | len(data)) + data)
 
-    async def read_stream(self, stream: int) -> bytes:
-        """Every DATA byte of one stream until its FIN (replies and other streams' frames skipped)."""
-        got = b""
+    async def read_stream(self, stream: int, error_stream: int = 0) -> tuple[bytes, bytes]:
+        """Every DATA byte of one stream until its FIN, or of its error stream until that one's FIN
+        (replies and other streams' frames skipped): (data, error)."""
+        got = {stream: b"", error_stream: b""}
         while True:
             control, kind, flags, payload = await asyncio.wait_for(self.inflate.read(), 15)
-            if not control and kind == stream:
-                got += payload
-                if flags & 1:
-                    return got
+            if not control and kind in got:
+                got[kind] += payload
+                if flags & 1 and (kind == stream or got[kind]):
+                    return got[stream], got[error_stream]
 
 
 async def nginx_pod(http: aiohttp.ClientSession, plane: ControlPlane | None = None) -> None:
@@ -656,17 +652,11 @@ async def test_port_forward_over_spdy_carries_connections_and_reports_errors(
             client.syn(err, {"streamtype": "error", "port": "8080", "requestid": str(n)})
             client.syn(data, {"streamtype": "data", "port": "8080", "requestid": str(n)})
             client.data(data, b"GET / HTTP/1.0\r\n\r\n", fin=True)
-            answer, error = b"", b""
-            while True:
-                control, kind, flags, chunk = await asyncio.wait_for(client.inflate.read(), 15)
-                if not control and kind == data:
-                    answer += chunk
-                    if flags & 1:
-                        return answer
-                if not control and kind == err and chunk:
-                    error += chunk
-                    assert b"connection refused" in error, error  # nginx not listening yet
-                    return None
+            answer, error = await client.read_stream(data, err)
+            if error:
+                assert b"connection refused" in error, error  # nginx not listening yet
+                return None
+            return answer
 
         n = 0
         answer = None
@@ -679,7 +669,7 @@ async def test_port_forward_over_spdy_carries_connections_and_reports_errors(
         # a port nothing listens on: the error stream says why, as kubectl prints it
         client.syn(1001, {"streamtype": "error", "port": "7999", "requestid": "x"})
         client.syn(1003, {"streamtype": "data", "port": "7999", "requestid": "x"})
-        error = await client.read_stream(1001)
+        _, error = await client.read_stream(1003, 1001)
         assert b"7999" in error and b"refused" in error
     finally:
         client.writer.close()
