@@ -15,6 +15,9 @@ Three forms of the one `exec` verb (see nodes/remotecommand.py for the kubelet's
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from control import errors
 
 INPUT_MAX = 64 * 1024  # bytes of input one request may carry
@@ -84,3 +87,45 @@ def check_stream(body: dict) -> None:
     wait = body.get("wait", 0)
     if not isinstance(wait, int | float) or isinstance(wait, bool) or not 0 <= wait <= WAIT_MAX:
         raise errors.bad_request(f"exec: field 'wait' must be a number of seconds in [0, {WAIT_MAX:g}]")
+
+
+class InputPump:
+    """Input on its way into a session, for the API server's bridges (kubectl exec's stdin, a port-forward's
+    bytes): kept until the session takes it, sent again where it took less (the node waits for room
+    first, so a command that does not read holds its input here), the end sent once all of it went.
+
+    `add` returns at once; `room` is clear while more than `backlog` bytes wait, so a reader of the
+    client can stop reading and let TCP hold the rest. `run` sends with `send(chunk, last)`, which
+    returns how many bytes the session accepted."""
+
+    def __init__(self, backlog: int, send: Callable[[bytes, bool], Awaitable[int]], *, send_eof: bool = True) -> None:
+        self.data = bytearray()
+        self.backlog, self.send, self.send_eof = backlog, send, send_eof
+        self.eof = False
+        self.room = asyncio.Event()
+        self.room.set()
+        self._wake = asyncio.Event()
+
+    def add(self, data: bytes = b"", eof: bool = False) -> None:
+        self.data += data
+        self.eof = self.eof or eof
+        if len(self.data) > self.backlog:
+            self.room.clear()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Until the end of the input has been sent (forever when there is no end to send)."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.data or (self.eof and self.send_eof):
+                chunk = bytes(self.data[:INPUT_MAX])
+                last = self.eof and self.send_eof and len(chunk) == len(self.data)
+                accepted = await self.send(chunk, last)
+                del self.data[:accepted]
+                if len(self.data) <= self.backlog:
+                    self.room.set()
+                if last and accepted == len(chunk):
+                    return
+                if accepted < len(chunk):
+                    await asyncio.sleep(0.05)  # the node already waited a moment for room: again, gently

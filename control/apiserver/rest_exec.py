@@ -106,23 +106,23 @@ class Bridge:
                  command: list[str], tty: bool) -> None:
         self.ws, self.call, self.command, self.tty = ws, call, command, tty
         self.ident = {"name": name, "namespace": namespace, "session": session}
-        self.input = bytearray()
-        self.eof = False  # kubectl closed stdin
-        self.eof_sent = False
-        self.size: list[int] | None = None
-        self.wake = asyncio.Event()  # input, EOF or a resize waits to be sent
-        self.room = asyncio.Event()  # the input backlog has room again
-        self.room.set()
+        # with a tty, the end of input is a ^D the terminal sends, not an end of the stream
+        self.stdin = remotecommand.InputPump(INPUT_BACKLOG, self._send_input, send_eof=not tty)
+        self.resizes: set[asyncio.Future] = set()
 
     async def _stream(self, **fields: Any) -> dict:
         return (await self.call("exec", dict(self.ident, **fields)))[1]  # type: ignore[no-any-return]
 
     async def run(self) -> None:
         receiver, reader = asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._read_output())
-        tasks = [receiver, reader, asyncio.ensure_future(self._send_input()), asyncio.ensure_future(self._keepalive())]
+        sender = asyncio.ensure_future(self.stdin.run())
+        tasks = [receiver, reader, sender, asyncio.ensure_future(self._keepalive())]
         finished = False
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            while done == {sender} and sender.exception() is None:  # all of stdin went: the command goes on
+                tasks.remove(sender)
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finished = reader in done and reader.exception() is None
             failed = next((t.exception() for t in done if t.exception() is not None), None)
             if failed is not None and not isinstance(failed, ApiError | ConnectionResetError):
@@ -134,9 +134,9 @@ class Bridge:
                     await self.ws.send_bytes(bytes([ERROR]) + json.dumps(
                         {"metadata": {}, "status": "Failure", "reason": "InternalError", "message": why}).encode())
         finally:
-            for t in tasks:
+            for t in [*tasks, *self.resizes]:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self.resizes, return_exceptions=True)
             if not finished:  # the client went away (or the node failed): the command must not linger
                 with contextlib.suppress(ApiError, asyncio.CancelledError):
                     await asyncio.shield(self._stream(close=True))  # even when the server is stopping
@@ -158,44 +158,30 @@ class Bridge:
                 continue
             channel, data = msg.data[0], msg.data[1:]
             if channel == STDIN and data:
-                await self.room.wait()
-                self.input += data
-                if len(self.input) >= INPUT_BACKLOG:
-                    self.room.clear()
+                await self.stdin.room.wait()  # the command is behind: TCP holds the rest
+                self.stdin.add(data)
             elif channel == RESIZE:
                 with contextlib.suppress(ValueError, TypeError, KeyError):
                     size = json.loads(data)
                     rows, cols = size["Height"], size["Width"]
                     if all(isinstance(v, int) and 0 < v <= remotecommand.SIZE_MAX for v in (rows, cols)):
-                        self.size = [rows, cols]
+                        self.resizes.add(task := asyncio.ensure_future(self._stream(resize=[rows, cols])))
+                        task.add_done_callback(self._resized)
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
-                self.eof = True
-            else:
-                continue
-            self.wake.set()
+                self.stdin.add(eof=True)
         # the client closed the socket: _run sees this task end and closes the session
 
-    async def _send_input(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while self.input or self.size or (self.eof and not self.eof_sent and not self.tty):
-                chunk = bytes(self.input[:remotecommand.INPUT_MAX])
-                last = self.eof and len(chunk) == len(self.input)
-                fields: dict[str, Any] = {"input": chunk} if chunk else {}
-                if last and not self.tty:
-                    fields["eof"] = True
-                if self.size:
-                    fields["resize"], self.size = self.size, None
-                answer = await self._stream(**fields)
-                accepted = int(answer.get("accepted", len(chunk)))
-                del self.input[:accepted]  # the rest goes again: the command has not read it yet
-                if len(self.input) < INPUT_BACKLOG:
-                    self.room.set()
-                if last and accepted == len(chunk):
-                    self.eof_sent = True
-                if chunk and accepted < len(chunk):
-                    await asyncio.sleep(0.05)
+    def _resized(self, task: asyncio.Future) -> None:
+        self.resizes.discard(task)
+        if not task.cancelled():
+            task.exception()  # a resize the session no longer takes is no error of the exec's
+
+    async def _send_input(self, chunk: bytes, last: bool) -> int:
+        fields: dict[str, Any] = {"input": chunk} if chunk else {}
+        if last:
+            fields["eof"] = True
+        answer = await self._stream(**fields)
+        return int(answer.get("accepted", len(chunk)))
 
     async def _read_output(self) -> None:
         while True:

@@ -158,9 +158,8 @@ class Tunnel:
                 if not control:
                     conn = self.conns.get(kind)
                     if conn is not None:
-                        conn.from_client(payload, bool(flags & FLAG_FIN))
-                        if len(conn.input) > INPUT_BACKLOG:
-                            await conn.room.wait()
+                        conn.input.add(payload, bool(flags & FLAG_FIN))
+                        await conn.input.room.wait()  # its pod side is behind: stop reading, TCP holds the rest
                 elif kind == SYN_STREAM:
                     self._open(payload)
                 elif kind == RST_STREAM:
@@ -198,24 +197,14 @@ class Connection:
 
     def __init__(self, tunnel: Tunnel, stream: int, error_stream: int, port: str) -> None:
         self.tunnel, self.stream, self.error_stream, self.port = tunnel, stream, error_stream, port
-        self.input = bytearray()
-        self.eof = False
-        self.wake = asyncio.Event()
-        self.room = asyncio.Event()  # its input backlog has room: the tunnel may read on
-        self.room.set()
+        self.sid = ""
+        self.input = remotecommand.InputPump(INPUT_BACKLOG, self._send)
         self.closed = False
         self.task: asyncio.Future | None = None
 
-    def from_client(self, data: bytes, fin: bool) -> None:
-        self.input += data
-        self.eof = self.eof or fin
-        self.wake.set()
-        if len(self.input) > INPUT_BACKLOG:
-            self.room.clear()
-
     def close(self) -> None:
         self.closed = True
-        self.room.set()  # nothing waits on a connection that is gone
+        self.input.room.set()  # nothing waits on a connection that is gone
         if self.task is not None:
             self.task.cancel()
 
@@ -231,8 +220,8 @@ class Connection:
                 raise ApiError(400, "BadRequest", f'invalid port "{self.port}"')
             opened = (await self.tunnel.call("portforward", {"name": self.tunnel.name, "namespace": self.tunnel.ns,
                                                              "port": int(self.port)}))[1]
-            sid = opened["session"]
-            sender = asyncio.ensure_future(self._send(sid))
+            sid = self.sid = opened["session"]
+            sender = asyncio.ensure_future(self.input.run())
             try:
                 while True:
                     answer = await self._stream(sid, read=True, wait=POLL_WAIT)
@@ -258,25 +247,12 @@ class Connection:
                     await asyncio.shield(self._stream(sid, close=True))
             raise
         finally:
-            self.room.set()
+            self.input.room.set()
             if self.error_stream and not self.closed:  # no error: the error stream ends empty
                 with contextlib.suppress(Exception):
                     frames.data(self.error_stream, b"", fin=True)
             self.tunnel.conns.pop(self.stream, None)
 
-    async def _send(self, sid: str) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while self.input or self.eof:
-                chunk = bytes(self.input[:remotecommand.INPUT_MAX])
-                last = self.eof and len(chunk) == len(self.input)
-                answer = await self._stream(sid, input=chunk, eof=last)
-                accepted = int(answer.get("accepted", len(chunk)))
-                del self.input[:accepted]
-                if len(self.input) <= INPUT_BACKLOG:
-                    self.room.set()
-                if last and accepted == len(chunk):
-                    return
-                if accepted < len(chunk):
-                    await asyncio.sleep(0.05)
+    async def _send(self, chunk: bytes, last: bool) -> int:
+        answer = await self._stream(self.sid, input=chunk, eof=last)
+        return int(answer.get("accepted", len(chunk)))
