@@ -70,7 +70,7 @@ LOG_POLL = 0.5  # seconds between reads of a followed log, as `kube-tui logs -f`
 LOG_STALL = 30.0  # seconds a followed log waits for a client that does not read
 FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits for it
 
-STREAMING_ONLY = {
+STREAMING_ONLY = {  # subresources not served, and what to use instead
     "attach": "kube-tui exec -it POD -- sh",
 }
 
@@ -224,7 +224,7 @@ class RestApi:
         self.host, self.port = (host or "127.0.0.1").strip("[]"), int(port)
         self.data_dir = data_dir
         self._runner: web.AppRunner | None = None
-        self._watches: set[asyncio.Task[Any]] = set()
+        self._streams: set[asyncio.Task[Any]] = set()
         self.address = ""
         self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
 
@@ -251,7 +251,7 @@ class RestApi:
         log.info("Kubernetes REST API (for kubectl) on %s", self.address)
 
     async def stop(self) -> None:
-        for t in list(self._watches):
+        for t in list(self._streams):
             t.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -555,13 +555,14 @@ class RestApi:
         return resp
 
     def _streaming(self, on: bool) -> None:
-        """Track the current task as a long answer (a watch, a followed log) that stop() cancels."""
+        """Track the current task as a long answer (a watch, a followed log, an exec, a port-forward) that
+        stop() cancels, so that its session on a kubelet is closed on the way out."""
         task = asyncio.current_task()
         assert task is not None
         if on:
-            self._watches.add(task)
+            self._streams.add(task)
         else:
-            self._watches.discard(task)
+            self._streams.discard(task)
 
     async def _wait_for_revision(self, rv: int) -> None:
         """A watch from a revision the store has not reached waits a little for it, then is 504
