@@ -239,7 +239,7 @@ async def test_watchers_that_hang_up_are_let_go(rest_plane: ControlPlane, http: 
         async with http.get("/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dnone") as r:
             assert r.status == 200
             await asyncio.sleep(0)  # the response started: the watch is subscribed
-    await wait_for(lambda: len(store._subscribers) == before and not rest_plane.rest._watches, what="watches let go")
+    await wait_for(lambda: len(store._subscribers) == before and not rest_plane.rest._streams, what="watches let go")
 
 
 async def test_the_url_decides_the_kind_and_scope(http: aiohttp.ClientSession) -> None:
