@@ -22,6 +22,7 @@ token; `kube-tui control` writes the kubeconfig (config.write_kubeconfig).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -229,7 +230,7 @@ class RestApi:
         self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
 
     async def start(self) -> None:
-        tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir, [self.host])
+        tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir, _names_of(self.host))
         app = web.Application(client_max_size=MAX_FRAME)
         app.router.add_route("*", "/{path:.*}", self._serve)
         # handler_cancellation: a client that hangs up ends its watch or followed log at once (the writes a
@@ -247,7 +248,9 @@ class RestApi:
         sockets = getattr(site._server, "sockets", None) or []  # the port the OS chose for port 0
         if sockets:
             self.port = sockets[0].getsockname()[1]
-        self.address = f"https://{self.host}:{self.port}"
+        # a wildcard listen answers on loopback too: that is the address this machine's kubeconfig names
+        local = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
+        self.address = f"https://[{local}]:{self.port}" if ":" in local else f"https://{local}:{self.port}"
         log.info("Kubernetes REST API (for kubectl) on %s", self.address)
 
     async def stop(self) -> None:
@@ -651,6 +654,19 @@ def _int(value: Any, name: str) -> int:
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
         return int(value)
     raise errors.bad_request(f'{name}: not a whole number: "{value}"')
+
+
+def _names_of(host: str) -> list[str]:
+    """The names and addresses the serving certificate must carry for a listen host: the host itself, or
+    for a wildcard this machine's name and addresses (clients elsewhere reach it by those)."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [host]
+    import socket
+
+    names = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        names += sorted({str(a[4][0]) for a in socket.getaddrinfo(socket.gethostname(), None)})
+    return names + ["::1"]
 
 
 def _patch_type(request: web.Request) -> str:

@@ -723,3 +723,19 @@ async def test_port_forward_tunnel_with_garbage_frames_is_closed_and_the_server_
     assert code == 200
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/portforward")  # no upgrade asked
     assert code == 400 and "SPDY/3.1" in st["message"]
+
+
+async def test_a_wildcard_listen_is_reached_and_verified_on_loopback(tmp_path: Path) -> None:
+    """--https 0.0.0.0:PORT: the kubeconfig names 127.0.0.1, and the certificate covers it and this machine."""
+    import socket
+
+    from cryptography import x509
+
+    async with running_plane(tmp_path / "data", rest_listen="0.0.0.0:0") as p:
+        assert p.rest.address.startswith("https://127.0.0.1:")
+        tls = ssl.create_default_context(cadata=p.rest.ca_pem.decode())
+        async with aiohttp.ClientSession() as s, s.get(p.rest.address + "/version", ssl=tls) as r:
+            assert r.status == 200
+        cert = x509.load_pem_x509_certificate((tmp_path / "data" / "pki" / "apiserver.crt").read_bytes())
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert socket.gethostname() in san.get_values_for_type(x509.DNSName)
