@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Static
 
+from control import config
+
 
 class PromptModal(ModalScreen[str | None]):
     """One line of input; Tab/→ accepts the completion; Enter answers, Escape cancels (None)."""
@@ -126,6 +128,10 @@ HELP = """\
 
 [b]etcd view[/]   [ older revision of the key   ] newer revision
 [b]flow view[/]   f only the selected object / everything again
+
+[b]The real kubectl[/]  (the same API server, over HTTPS; exec, port-forward, top, diff work too)
+  export KUBECONFIG={kubeconfig}
+  kubectl get pods -o wide    kubectl apply -f FILE    kubectl exec -it POD -- sh
 """
 
 
@@ -135,7 +141,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
             yield Label("kube-tui: keys", classes="dialog-title")
-            yield Static(HELP)
+            yield Static(HELP.format(kubeconfig=config.home() / "kubeconfig"))
 
     def action_close(self) -> None:
         self.dismiss(None)
