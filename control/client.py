@@ -274,10 +274,13 @@ class Client:
                 raise
 
     # -- conveniences (kubectl-shaped) -------------------------------------------------------------
-    async def create(self, obj: dict, namespace: str | None = None) -> dict:
+    async def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False) -> dict:
+        """Create; with dry_run, admission runs in full and nothing is written (kubectl --dry-run=server)."""
         body: dict[str, Any] = {"object": obj}
         if namespace:
             body["namespace"] = namespace
+        if dry_run:
+            body["dryRun"] = ["All"]
         return await self.request("create", body)  # type: ignore[no-any-return]
 
     async def get(self, kind: str, name: str, namespace: str | None = "default") -> dict:
@@ -328,9 +331,11 @@ class Client:
         return await self.update(obj, "status")
 
     async def patch(self, kind: str, name: str, patch: dict | list, namespace: str | None = "default",
-                    subresource: str | None = None, patch_type: str = "merge") -> dict:
+                    subresource: str | None = None, patch_type: str = "merge", *, dry_run: bool = False) -> dict:
         """A merge patch (a map), or with patch_type "json" a JSON patch (a list of operations)."""
         body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace, "patch": patch}
+        if dry_run:
+            body["dryRun"] = ["All"]
         if subresource:
             body["subresource"] = subresource
         if patch_type != "merge":
@@ -428,12 +433,13 @@ class Client:
                 return None
             raise
 
-    async def create_or_update(self, obj: dict) -> tuple[str, dict]:
+    async def create_or_update(self, obj: dict, *, dry_run: bool = False) -> tuple[str, dict]:
         """kubectl apply (client-side): create the object, or patch the live one with the three-way merge
         of the manifest applied last time (kept in the last-applied-configuration annotation, as kubectl
         keeps it), this manifest and the live object. Fields others set (a pod's node, a controller's
         annotations, a Service's clusterIP) stay; fields the last manifest set and this one drops go.
-        Returns ("created" | "configured" | "unchanged", the stored object)."""
+        Returns ("created" | "configured" | "unchanged", the stored object). With dry_run, the API server
+        admits it in full and writes nothing: the object is what would be stored (kubectl diff)."""
         info = kinds.by_kind(obj.get("kind", ""))
         md = obj.get("metadata") or {}
         ns = md.get("namespace") or "default" if info.namespaced else None
@@ -443,7 +449,7 @@ class Client:
         cur = await self._get_or_none(info.kind, md.get("name"), ns)
         if cur is None:
             try:
-                return "created", await self.create(modified)
+                return "created", await self.create(modified, dry_run=dry_run)
             except ApiError as e:
                 if e.code != 409 or e.reason != "AlreadyExists":
                     raise
@@ -457,7 +463,7 @@ class Client:
             # Merged lists are only right against this version of the object: on a conflict, again.
             patch.setdefault("metadata", {})["resourceVersion"] = cur["metadata"]["resourceVersion"]
             try:
-                out = await self.patch(info.kind, md["name"], patch, ns)
+                out = await self.patch(info.kind, md["name"], patch, ns, dry_run=dry_run)
             except ApiError as e:
                 if e.reason == "Conflict":
                     cur = None
@@ -468,7 +474,7 @@ class Client:
                     f"resource {info.resource}/{md['name']} is missing the {LAST_APPLIED_ANNOTATION} annotation "
                     "which is required by kube-tui apply. kube-tui apply should only be used on resources created "
                     "declaratively by kube-tui apply. The missing annotation will be patched automatically."))
-            changed = out["metadata"].get("resourceVersion") != cur["metadata"].get("resourceVersion")
+            changed = out != cur if dry_run else out["metadata"].get("resourceVersion") != cur["metadata"].get("resourceVersion")
             return ("configured" if changed else "unchanged"), out
         raise errors.conflict(info.resource, md["name"])
 

@@ -134,3 +134,30 @@ async def test_edit_writes_back_what_the_editor_saved(plane: ControlPlane, clien
     assert code == 1 and "not valid YAML" in err
     for f in tmp.iterdir():
         f.unlink()
+
+
+async def test_diff_and_apply_dry_run_server_show_what_apply_would_do_and_store_nothing(
+        plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    from tests.helpers import K8S_DOCS
+
+    assert plane.store is not None
+    manifest = K8S_DOCS / "nginx-deployment.yaml"
+    rev = plane.store.revision
+    code, out, err = await cli(plane, tmp_path, "diff", "-f", str(manifest))  # nothing there yet: all of it is new
+    assert code == 1 and "+++ MERGED/apps.v1.Deployment.default.nginx-deployment" in out and "+  replicas: 3" in out
+    assert await cli(plane, tmp_path, "apply", "-f", str(manifest), "--dry-run=server") == (
+        0, "deployment.apps/nginx-deployment created (server dry run)\n", "")
+    assert plane.store.revision == rev  # neither wrote anything
+    assert (await cli(plane, tmp_path, "apply", "-f", str(manifest)))[0] == 0
+    assert await cli(plane, tmp_path, "diff", "-f", str(manifest)) == (0, "", "")  # applied: no difference
+    changed = tmp_path / "v2.yaml"
+    changed.write_text(manifest.read_text().replace("nginx:1.14.2", "nginx:1.16.1"))
+    code, out, _ = await cli(plane, tmp_path, "diff", "-f", str(changed))
+    assert code == 1 and "-      - image: nginx:1.14.2\n+      - image: nginx:1.16.1\n" in out
+    assert "-  generation: 1\n+  generation: 2\n" in out and "managedFields" not in out
+    assert (await client.get("Deployment", "nginx-deployment"))["spec"]["template"]["spec"]["containers"][0]["image"] \
+        == "nginx:1.14.2"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: Bad_\nspec:\n  containers: [{name: c}]\n")
+    code, out, err = await cli(plane, tmp_path, "diff", "-f", str(bad))
+    assert code == 2 and 'Pod "Bad_" is invalid' in err

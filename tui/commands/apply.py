@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-n", "--namespace", help="namespace for objects that do not name one")
     if name == "apply":
         p.add_argument("--watch", action="store_true", help="keep running and re-apply the files whenever they change")
+        p.add_argument("--dry-run", choices=("none", "server"), default="none",
+                       help="server: the API server admits each object in full and stores nothing")
     add_client_args(p)
 
 
@@ -27,6 +29,7 @@ async def apply_all(
     create_only: bool,
     namespace: str | None,
     out: Callable[[str], None] = print,
+    dry_run: bool = False,
 ) -> int:
     failures = 0
     for m in items:
@@ -39,14 +42,14 @@ async def apply_all(
                 stored = await client.create(obj)
                 result = "created"
             else:
-                result, stored = await client.create_or_update(obj)
+                result, stored = await client.create_or_update(obj, dry_run=dry_run)
         except ApiError as e:
             failures += 1
             print(f"Error from server ({e.reason}): error when {verb} \"{m.source}\": {e.message}", file=sys.stderr)
             continue
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
-        out(f"{kind_ref(stored)} {result}")
+        out(f"{kind_ref(stored)} {result}{' (server dry run)' if dry_run else ''}")
     return 1 if failures else 0
 
 
@@ -63,5 +66,9 @@ def run(args: argparse.Namespace) -> int:
         from tui.commands.watch_apply import watch_and_apply
 
         return watch_and_apply(args, items)
-    result = with_client(args, lambda c: apply_all(c, items, create_only=create_only, namespace=args.namespace))
+    dry_run = getattr(args, "dry_run", "none") == "server"
+    if dry_run and args.watch:
+        return fail("error: --dry-run=server and --watch cannot be used together")
+    result = with_client(args, lambda c: apply_all(c, items, create_only=create_only, namespace=args.namespace,
+                                                   dry_run=dry_run))
     return result if isinstance(result, int) else 0
