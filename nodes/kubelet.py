@@ -503,10 +503,18 @@ class Kubelet:
             command, stdin, tty, size = remotecommand_api.check_open(body)
             self._refuse_streams_if_busy()
             try:
-                proc = await worker.open_exec(body.get("container") or None, command, stdin=stdin, tty=tty, size=size)
+                if body.get("attach"):  # kubectl attach: the container's own stdio, not a new command
+                    proc = await worker.open_attach(body.get("container") or None)
+                    if size:
+                        proc.resize(*size)
+                else:
+                    proc = await worker.open_exec(body.get("container") or None, command, stdin=stdin, tty=tty,
+                                                  size=size)
             except LogsError as e:
                 raise errors.bad_request(str(e)) from None
             except RunContainerError as e:
+                if body.get("attach"):  # nothing to attach to: refused before any stream opens
+                    raise errors.bad_request(e.message) from None
                 return {"exitCode": 126, "output": e.message}  # as a command that cannot start does below
             try:
                 self._refuse_streams_if_busy()  # others opened meanwhile, or the node began to stop

@@ -434,7 +434,8 @@ class PodWorker:
             env=env, working_dir=c.spec.get("workingDir") or None, pod_ip=self.pod_ip,
             ports=list(c.spec.get("ports") or []),
             log_path=self.pod_log_dir / c.name / f"{c.attempts}.log", attempt=c.attempts,
-            resources=dict(c.spec.get("resources") or {}))
+            resources=dict(c.spec.get("resources") or {}), stdin=c.spec.get("stdin") is True,
+            stdin_once=c.spec.get("stdinOnce") is True, tty=c.spec.get("tty") is True)
 
     def remove_logs(self) -> None:
         """Delete this pod's log directory (the kubelet does so once the pod is gone)."""
@@ -475,6 +476,14 @@ class PodWorker:
         if open_exec is None:
             raise LogsError("exec: this node runs simulated containers: there is no process to run a command in")
         return await open_exec(handle, list(command), stdin=stdin, tty=tty, size=size)
+
+    async def open_attach(self, container: str | None) -> Any:
+        """`kubectl attach` (and `kubectl run -it`): a session on a running container's own stdio."""
+        handle = self._exec_target(container)
+        open_attach = getattr(self.runtime, "open_attach", None)
+        if open_attach is None:
+            raise LogsError("attach: this node runs simulated containers: there is no process to attach to")
+        return await open_attach(handle)
 
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""

@@ -6,7 +6,8 @@ session per forwarded connection, its input what the local client sends, its out
 Three forms of the one `exec` verb (see nodes/remotecommand.py for the kubelet's side):
 - run to completion: {name, namespace, container?, command, timeout?} -> {exitCode, output};
 - open a session (kubectl exec, output streamed as it comes): {..., command, stream: true, stdin?, tty?,
-  rows?, cols?} -> {session}; stdin (-i) lets the command read input, tty (-t) gives it a pty;
+  rows?, cols?} -> {session}; stdin (-i) lets the command read input, tty (-t) gives it a pty; with
+  `attach: true` and no command, the session joins the container's own stdio (kubectl attach, run -it);
 - stream an open session: {name, namespace, session, input?, eof?, resize?, read?, wait?, close?}
   -> {output, error, exitCode, accepted}: stdout and stderr (one stream with a tty), the exit code once
   the command exited and its output was all read (None before), and how many input bytes were taken
@@ -51,8 +52,10 @@ def check_command(body: dict) -> list[str]:
 
 
 def check_open(body: dict) -> tuple[list[str], bool, bool, tuple[int, int] | None]:
-    """(command, stdin, tty, (rows, cols) or None) of a request that opens a session."""
-    command = check_command(body)
+    """(command, stdin, tty, (rows, cols) or None) of a request that opens a session; an attach
+    (`attach: true`, kubectl attach) names no command: it joins the container's own stdio."""
+    _flag(body, "attach")
+    command = [] if body.get("attach") else check_command(body)
     for field in ("stream", "stdin", "tty"):
         _flag(body, field)
     rows, cols = body.get("rows"), body.get("cols")

@@ -185,8 +185,7 @@ POD_SPEC_NOT_ENFORCED = (
     "subdomain",
 )
 CONTAINER_NOT_ENFORCED = (
-    "volumeMounts", "volumeDevices", "securityContext", "lifecycle", "envFrom", "resizePolicy", "stdin",
-    "stdinOnce", "tty",
+    "volumeMounts", "volumeDevices", "securityContext", "lifecycle", "envFrom", "resizePolicy",
 )
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",

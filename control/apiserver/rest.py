@@ -10,9 +10,9 @@ patch (strategic, merge, json), delete, the status and scale subresources and po
 
 exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
 rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
-rest_auth.py. Not served (a clear error says so): attach (the process runtime gives a container no
-stdin to attach to), exec over SPDY (kubectl before 1.30), server-side apply, deletecollection,
-OpenAPI schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in
+rest_auth.py; attach (so kubectl run -it) over WebSocket too, to a container started with stdin or
+tty. Not served (a clear error says so): exec and attach over SPDY (kubectl before 1.30), server-side
+apply, deletecollection, OpenAPI schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in
 full and writes nothing.
 
 HTTPS (kubectl sends a token only over TLS) with the cluster's own CA (pki.py) and the admin's bearer
@@ -70,10 +70,6 @@ WATCH_BACKLOG = 10_000  # events waiting for a slow watcher before it is closed,
 LOG_POLL = 0.5  # seconds between reads of a followed log, as `kube-tui logs -f`
 LOG_STALL = 30.0  # seconds a followed log waits for a client that does not read
 FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits for it
-
-STREAMING_ONLY = {  # subresources not served, and what to use instead
-    "attach": "kube-tui exec -it POD -- sh",
-}
 
 
 def _group_versions() -> dict[str, list[KindInfo]]:
@@ -371,14 +367,14 @@ class RestApi:
 
     async def _resource(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
         method = request.method
-        if t.sub == "exec" and t.info.kind == "Pod" and method in ("GET", "POST"):
+        if t.sub in ("exec", "attach") and t.info.kind == "Pod" and method in ("GET", "POST"):
             from control.apiserver import rest_exec
 
             assert t.namespace is not None
             self._streaming(True)  # stop() cancels it; it closes its session on the way out
             try:
                 return await rest_exec.serve(request, lambda verb, body: self._call(verb, body, user, request),
-                                             t.namespace, t.name)
+                                             t.namespace, t.name, attach=t.sub == "attach")
             finally:
                 self._streaming(False)
         if t.sub == "portforward" and t.info.kind == "Pod" and method in ("GET", "POST"):
@@ -391,10 +387,6 @@ class RestApi:
                                                     t.namespace, t.name)
             finally:
                 self._streaming(False)
-        if t.sub in STREAMING_ONLY:
-            raise errors.bad_request(
-                f"{t.sub} is not served by kube-tui (a container of the process runtime has no stdin to attach "
-                f"to): use `{STREAMING_ONLY[t.sub]}`")
         if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
                           or (t.sub == "log" and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '

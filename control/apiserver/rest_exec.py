@@ -50,14 +50,21 @@ def exit_status(code: int, command: list[str]) -> dict:
             "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
 
 
-async def serve(request: web.Request, call: Call, namespace: str, name: str) -> web.StreamResponse:
+async def serve(request: web.Request, call: Call, namespace: str, name: str, *, attach: bool = False,
+                ) -> web.StreamResponse:
+    """pods/exec, or with `attach` pods/attach (kubectl attach, kubectl run -it): the same channels, joined
+    to the container's own stdio instead of a new command's."""
+    what = "attach" if attach else "exec"
     if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise ApiError(400, "BadRequest", "exec over SPDY is not served by kube-tui: kubectl 1.30 and later use "
-                       "WebSocket (v5.channel.k8s.io); or use `kube-tui exec [-it] POD -- COMMAND`")
+        raise ApiError(400, "BadRequest", f"{what} over SPDY is not served by kube-tui: kubectl 1.30 and later "
+                       "use WebSocket (v5.channel.k8s.io); or use `kube-tui exec [-it] POD -- COMMAND`")
     command = request.query.getall("command", [])
     stdin, tty = _flag(request, "stdin"), _flag(request, "tty")
-    body: dict[str, Any] = {"name": name, "namespace": namespace, "command": command, "stream": True,
-                            "stdin": stdin, "tty": tty}
+    body: dict[str, Any] = {"name": name, "namespace": namespace, "stream": True, "stdin": stdin, "tty": tty}
+    if attach:
+        body["attach"] = True
+    else:
+        body["command"] = command
     if request.query.get("container"):
         body["container"] = request.query["container"]
     # refused before the upgrade: kubectl prints the Status. A client that hangs up meanwhile must not
@@ -73,7 +80,9 @@ async def serve(request: web.Request, call: Call, namespace: str, name: str) -> 
     if "session" not in opened:  # the command could not start: what the node said, and its code
         await _finish(ws, opened, command)
         return ws
-    await Bridge(ws, call, namespace, name, opened["session"], command, tty).run()
+    # An attach ends with the container, whose exit code is the pod's to tell (kubectl run reads it
+    # there): the stream itself ended well, as the kubelet's attach reports it.
+    await Bridge(ws, call, namespace, name, opened["session"], command, tty, report_code=not attach).run()
     return ws
 
 
@@ -103,8 +112,8 @@ class Bridge:
     (then its status) or the client hangs up (then the command is killed, as when kubectl is)."""
 
     def __init__(self, ws: web.WebSocketResponse, call: Call, namespace: str, name: str, session: str,
-                 command: list[str], tty: bool) -> None:
-        self.ws, self.call, self.command, self.tty = ws, call, command, tty
+                 command: list[str], tty: bool, *, report_code: bool = True) -> None:
+        self.ws, self.call, self.command, self.tty, self.report_code = ws, call, command, tty, report_code
         self.ident = {"name": name, "namespace": namespace, "session": session}
         # with a tty, the end of input is a ^D the terminal sends, not an end of the stream
         self.stdin = remotecommand.InputPump(INPUT_BACKLOG, self._send_input, send_eof=not tty)
@@ -190,6 +199,6 @@ class Bridge:
                 if data:
                     await self.ws.send_bytes(bytes([channel]) + data)
             if answer.get("exitCode") is not None:
-                status = exit_status(int(answer["exitCode"]), self.command)
+                status = exit_status(int(answer["exitCode"]) if self.report_code else 0, self.command)
                 await self.ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
                 return

@@ -47,6 +47,9 @@ class ContainerConfig:
     log_path: Path | None = None  # <log_dir>/<ns>_<pod>_<uid>/<container>/<attempt>.log
     attempt: int = 0  # the restart count this container is started with
     resources: dict[str, Any] = field(default_factory=dict)  # the container's `resources` as in the spec
+    stdin: bool = False  # the container's stdin stays open for kubectl attach (spec.containers[].stdin)
+    stdin_once: bool = False  # ... and is closed when the first attached client detaches
+    tty: bool = False  # its stdio is a terminal (spec.containers[].tty): kubectl run -it, kubectl attach -it
 
 
 @dataclass(eq=False)

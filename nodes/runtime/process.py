@@ -31,6 +31,7 @@ from nodes.runtime.base import (
     new_container_id,
     read_log,
 )
+from nodes.runtime.shim import LogFile
 from nodes.usage import CpuRate, ProcTable
 
 log = logging.getLogger("kube-tui.runtime")
@@ -114,6 +115,169 @@ class ExecProcess:
         self.input, self.output, self.error = None, -1, None
 
 
+CLIENT_BUFFER_MAX = 1 << 20  # bytes of output held for one attached client that is slow to read; then dropped
+
+
+class _Client:
+    """One attached session's copy of a container's output: the write end of a pipe the session reads."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.pending = bytearray()
+        self._loop = asyncio.get_running_loop()
+        self._writing = False
+
+    def send(self, data: bytes) -> None:
+        if self.fd < 0:
+            return
+        if len(self.pending) + len(data) > CLIENT_BUFFER_MAX:
+            return  # a client this far behind misses output, as a terminal that scrolled it away
+        self.pending += data
+        self._flush()
+
+    def _flush(self) -> None:
+        while self.pending and self.fd >= 0:
+            try:
+                n = os.write(self.fd, self.pending)
+            except BlockingIOError:
+                if not self._writing:
+                    self._loop.add_writer(self.fd, self._flush)
+                    self._writing = True
+                return
+            except OSError:  # the session let go of its end
+                self.pending.clear()
+                break
+            del self.pending[:n]
+        if self._writing and self.fd >= 0:
+            self._loop.remove_writer(self.fd)
+        self._writing = False
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            if self._writing:
+                self._loop.remove_writer(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+
+
+class _Console:
+    """The stdio of an attachable container (spec stdin or tty), held by the node as a terminal's master
+    side or as pipes: its output goes to the container's log (capped, as the shim caps it) and to every
+    attached client; attached clients write its input (kubectl attach, kubectl run -it)."""
+
+    def __init__(self, output: int, input_fd: int | None, tty: bool, stdin_once: bool, log: LogFile | None) -> None:
+        self.output, self.input, self.tty, self.stdin_once, self.log = output, input_fd, tty, stdin_once, log
+        self.clients: list[_Client] = []
+        self.ended = False
+        self._loop = asyncio.get_running_loop()
+        os.set_blocking(output, False)
+        self._loop.add_reader(output, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.output, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: a terminal whose every slave is closed, the container's end
+            data = b""
+        if not data:
+            self.end()
+            return
+        if self.log is not None:
+            with contextlib.suppress(OSError):
+                self.log.write(data)
+        for client in self.clients:
+            client.send(data)
+
+    def attach(self) -> tuple[_Client, int, int | None]:
+        """A new client: (its copy of the output, the fd it reads that copy from, an fd for the input)."""
+        r, w = os.pipe()
+        client = _Client(w)
+        if self.ended:
+            client.close()
+        else:
+            self.clients.append(client)
+        return client, r, os.dup(self.input) if self.input is not None else None
+
+    def detach(self, client: _Client) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+        client.close()
+        if self.stdin_once:
+            self.close_input()  # stdinOnce: the first client's end is the end of the container's stdin
+
+    def close_input(self) -> None:
+        """The end of the container's stdin (a pipe's; a terminal's end is a ^D its user types)."""
+        if self.input is not None and not self.tty:
+            with contextlib.suppress(OSError):
+                os.close(self.input)
+            self.input = None
+
+    def end(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self._loop.remove_reader(self.output)
+        with contextlib.suppress(OSError):
+            os.close(self.output)
+        if self.input is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.input)
+            self.input = None
+        if self.log is not None:
+            self.log.close()
+        for client in self.clients:
+            client.close()  # EOF for every attached session
+        self.clients.clear()
+
+
+@dataclass(eq=False)
+class AttachProcess:
+    """An attached session's view of a container (the Stream of nodes/remotecommand.py): its output copy,
+    an input fd, the container's exit. Ending the session detaches; it never stops the container."""
+
+    console: _Console
+    client: _Client
+    shim: _Shim
+    input: int | None
+    output: int
+    tty: bool
+    error: int | None = None
+
+    @property
+    def exited(self) -> asyncio.Future[int]:
+        return self.shim.exited
+
+    def kill(self) -> None:
+        self.console.detach(self.client)
+
+    def outputs_ended(self) -> None:
+        """The container's output ended: its exit is on its way."""
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.tty and self.console.output >= 0 and not self.console.ended:
+            with contextlib.suppress(OSError):
+                _set_window(self.console.output, rows, cols)
+
+    def close_input(self) -> None:
+        """This client's input ended: with stdinOnce (kubectl run -i) that ends the container's stdin."""
+        if self.input is not None and not self.tty:
+            with contextlib.suppress(OSError):
+                os.close(self.input)
+            self.input = None
+            if self.console.stdin_once:
+                self.console.close_input()
+
+    def close(self) -> None:
+        self.console.detach(self.client)
+        for fd in (self.input, self.output):
+            if fd is not None and fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.input, self.output = None, -1
+
+
 class ProcessRuntime:
     """Runs containers as host processes; see the Runtime protocol in base.py."""
 
@@ -124,6 +288,7 @@ class ProcessRuntime:
         self.log_max_bytes = log_max_bytes
         self.start_timeout = start_timeout
         self._shims: set[_Shim] = set()
+        self._consoles: dict[_Shim, _Console] = {}  # the attachable containers' stdio
         self._cpu = CpuRate()
         self._procs = ProcTable()
 
@@ -220,10 +385,14 @@ class ProcessRuntime:
     # -- Runtime protocol ----------------------------------------------------------------------
     async def start(self, cfg: ContainerConfig) -> ContainerHandle:
         argv = images.resolve(cfg.image, cfg.command, cfg.args, cfg.ports)
+        console: _Console | None = None
         try:
             if cfg.log_path is not None:
                 cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
-            shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None)
+            if cfg.stdin or cfg.tty:
+                shim, report_r, console = self._spawn_attachable(argv, cfg)
+            else:
+                shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None)
         except OSError as e:
             # Out of fds or processes, or an unwritable log dir: the node's problem, shown on the pod.
             raise RunContainerError(f"failed to start the container's shim: {e}") from e
@@ -242,8 +411,53 @@ class ProcessRuntime:
                     f.write(START_ERROR_PREFIX + detail + ": unknown\n")
             raise RunContainerError(START_ERROR_PREFIX + detail + ": unknown")
         shim.main_pid = int(report[3:])
+        if console is not None:
+            self._consoles[shim] = console
+            shim.exited.add_done_callback(lambda _: self._consoles.pop(shim, None))
         return ContainerHandle(id=new_container_id(), config=cfg, started_at=time.time(), pid=shim.popen.pid,
                                private=shim)
+
+    def _spawn_attachable(self, argv: list[str], cfg: ContainerConfig) -> tuple[_Shim, int, _Console]:
+        """A container whose stdio the node holds (a pty's master with tty, else pipes), so that clients can
+        attach to it; the node writes its log (the shim writes it for the others)."""
+        ours_out = ours_in = child_out = child_in = -1
+        try:
+            if cfg.tty:
+                ours_out, child_out = os.openpty()
+                child_in = child_out
+                if cfg.stdin:
+                    ours_in = os.dup(ours_out)
+            else:
+                ours_out, child_out = os.pipe()
+                if cfg.stdin:
+                    child_in, ours_in = os.pipe()
+            log = None
+            if cfg.log_path is not None:
+                log = LogFile(str(cfg.log_path), self.log_max_bytes)
+                log.open()
+            # without stdin the command reads a terminal's slave (tty) or /dev/null, as in a container
+            shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, None, child_out,
+                                         child_in if child_in >= 0 else None, cfg.tty)
+        except OSError:
+            for fd in (ours_out, ours_in):
+                if fd >= 0:
+                    os.close(fd)
+            raise
+        finally:
+            for fd in {child_out, child_in} - {-1}:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        return shim, report_r, _Console(ours_out, ours_in if ours_in >= 0 else None, cfg.tty, cfg.stdin_once, log)
+
+    async def open_attach(self, handle: ContainerHandle) -> AttachProcess:
+        """kubectl attach: a session's view of a running attachable container's stdio."""
+        shim: _Shim = handle.private
+        console = self._consoles.get(shim)
+        if console is None or console.ended:
+            raise RunContainerError(f"container {handle.config.name} was not started with stdin or tty: there is "
+                                    "nothing to attach to (spec.containers[].stdin / tty)")
+        client, output, input_fd = console.attach()
+        return AttachProcess(console, client, shim, input_fd, output, console.tty)
 
     async def wait(self, handle: ContainerHandle) -> int:
         if handle.exit_code is not None:

@@ -12,7 +12,8 @@ Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_
   (kubectl exec -t), so ^C, job control and window sizes work as in a terminal; "e" the command's
   stderr is the shim's own (kept apart from its stdout, as kubectl exec keeps them).
 - LOG: file receiving the container's stdout+stderr, capped at LOG_MAX bytes (rotated once), or "-"
-  to let the container share the shim's stdout (exec probes read it through a pipe).
+  to let the container share the shim's stdout (exec probes read it through a pipe; an attachable
+  container's stdio is a pty or pipes the node holds, and the node writes its log: process.py).
 - The shim is a child subreaper, so processes that daemonize away from the container's process
   group still end up as its children and are killed with the rest. The main process gets
   PR_SET_PDEATHSIG=SIGKILL in case the shim itself is SIGKILLed.
@@ -88,15 +89,50 @@ def _descendants() -> list[int]:
     return out
 
 
+class LogFile:
+    """A container's log file, capped at `max_bytes` and rotated once (to PATH.1) like the kubelet's container
+    log manager. The shim writes it for a container whose output it carries; the node, for an attachable
+    container (stdin or tty) whose output it carries itself (nodes/runtime/process.py)."""
+
+    def __init__(self, path: str, max_bytes: int) -> None:
+        self.path = path
+        self.max_bytes = max(1, max_bytes)
+        self.fd: int | None = None
+        self.size = 0
+
+    def open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.size = os.fstat(self.fd).st_size
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while self.fd is not None and view:
+            room = self.max_bytes - self.size
+            if room <= 0:
+                os.close(self.fd)
+                self.fd = None
+                try:
+                    os.replace(self.path, self.path + ".1")
+                except OSError:
+                    pass
+                self.open()
+                continue
+            written = os.write(self.fd, view[:room])
+            self.size += written
+            view = view[written:]
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class Shim:
     def __init__(self, lifeline: int, log_path: str, log_max: int) -> None:
         self.lifeline = lifeline
-        self.log_path = log_path
-        self.log_max = max(1, log_max)
+        self.log = LogFile(log_path, log_max)
         self.main_pid = 0
         self.main_status: int | None = None
-        self.log_fd: int | None = None
-        self.log_size = 0
         self.stop_signal = 0
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -108,29 +144,6 @@ class Shim:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.stop_signal = signum
-
-    # -- logs --------------------------------------------------------------------------------
-    def open_log(self) -> None:
-        self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self.log_size = os.fstat(self.log_fd).st_size
-
-    def write_log(self, data: bytes) -> None:
-        view = memoryview(data)
-        while self.log_fd is not None and view:
-            room = self.log_max - self.log_size
-            if room <= 0:
-                # Rotate like the kubelet's container log manager, keeping one older file.
-                os.close(self.log_fd)
-                self.log_fd = None
-                try:
-                    os.replace(self.log_path, self.log_path + ".1")
-                except OSError:
-                    pass
-                self.open_log()
-                continue
-            written = os.write(self.log_fd, view[:room])
-            self.log_size += written
-            view = view[written:]
 
     # -- children ----------------------------------------------------------------------------
     def reap(self) -> None:
@@ -192,7 +205,7 @@ class Shim:
             if logr is not None and logr in ready:
                 data = os.read(logr, 65536)
                 if data:
-                    self.write_log(data)
+                    self.log.write(data)
                 else:
                     os.close(logr)
                     logr = None
@@ -219,7 +232,7 @@ class Shim:
             data = os.read(logr, 65536)
             if not data:
                 break
-            self.write_log(data)
+            self.log.write(data)
         os.close(logr)
 
 
@@ -248,7 +261,7 @@ def main(argv: list[str]) -> int:
     logw: int | None = None
     if log_path != "-":
         try:
-            shim.open_log()
+            shim.log.open()
         except OSError as e:
             return fail(f"failed to open log file {log_path}: {e.strerror}")
         logr, logw = os.pipe()

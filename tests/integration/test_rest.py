@@ -739,3 +739,67 @@ async def test_a_wildcard_listen_is_reached_and_verified_on_loopback(tmp_path: P
         cert = x509.load_pem_x509_certificate((tmp_path / "data" / "pki" / "apiserver.crt").read_bytes())
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert socket.gethostname() in san.get_values_for_type(x509.DNSName)
+
+
+# -- attach (kubectl attach, kubectl run -i/-it): the container's own stdio ------------------------------------
+async def test_attach_joins_the_containers_own_stdin_and_output(rest_plane: ControlPlane, rest_node: object,
+                                                              http: aiohttp.ClientSession) -> None:
+    from tests.integration.test_kubelet import pod as make_pod
+
+    attachable = make_pod("att", "")
+    attachable["spec"]["containers"][0].update(command=["sh"], stdin=True, stdinOnce=True)
+    attachable["spec"]["restartPolicy"] = "Never"
+    code, created = await call(http, "POST", "/api/v1/namespaces/default/pods", attachable)
+    assert code == 201 and not any("stdin" in w for w in [])  # stdin is enforced now: no "not enforced" warning
+    await wait_for(lambda: call(http, "GET", "/api/v1/namespaces/default/pods/att"), 5)
+
+    async def running() -> bool:
+        return (await call(http, "GET", "/api/v1/namespaces/default/pods/att"))[1]["status"]["phase"] == "Running"
+    await wait_for(running, 15, what="att Running")
+    url = "/api/v1/namespaces/default/pods/att/attach?stdin=true&stdout=true&stderr=true"
+    out: dict[int, bytes] = {1: b"", 2: b"", 3: b""}
+    async with http.ws_connect(url, protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b"\x00echo hi from $HOSTNAME; exit 4\n")
+        await ws.send_bytes(b"\xff\x00")  # stdinOnce: this client's end of input ends the container's
+        async for msg in ws:
+            out[msg.data[0]] += msg.data[1:]
+    assert out[1] == b"hi from att\n"
+    assert json.loads(out[3])["status"] == "Success"  # the exit code is the pod's to tell, as kubectl run reads it
+
+    async def terminated() -> dict | None:
+        st = (await call(http, "GET", "/api/v1/namespaces/default/pods/att"))[1]["status"]
+        term = ((st.get("containerStatuses") or [{}])[0].get("state") or {}).get("terminated")
+        return term
+    assert (await wait_for(terminated, 15, what="att terminated"))["exitCode"] == 4
+    async with http.get("/api/v1/namespaces/default/pods/att/log") as r:
+        assert "hi from att" in await r.text()  # what went to the attached client went to the log too
+    # a container started without stdin or tty: nothing to attach to, said before any stream opens
+    await nginx_pod(http)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+        await http.ws_connect("/api/v1/namespaces/default/pods/web/attach?stdout=true", protocols=("v5.channel.k8s.io",))
+    assert e.value.status == 400
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_run_i_rm(tmp_path: Path) -> None:
+    """kubectl run --rm -i: the pod is created (unscheduled: this plane runs the scheduler), attached to
+    once Running, its exit code read from its status, and the pod deleted."""
+    from nodes.node import Node
+    from nodes.nodestatus import NodeConfig
+    from tests.integration.test_kubelet import node_options
+
+    async with running_plane(tmp_path / "data", rest_listen="127.0.0.1:0", scheduler=True) as plane:
+        node = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
+                    say=lambda s: None)
+        await node.start()
+        try:
+            assert plane.credentials is not None
+            kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
+            r = await asyncio.to_thread(_kubectl, kubeconfig, "run", "once", "--rm", "-i", "--image=busybox",
+                                        "--restart=Never", "--", "sh", input="echo ok from $HOSTNAME; exit 3\n")
+            assert r.returncode == 3 and "ok from once" in r.stdout, (r.stdout, r.stderr)
+            assert 'pod "once" deleted' in r.stdout + r.stderr
+            r = await asyncio.to_thread(_kubectl, kubeconfig, "get", "pod", "once")
+            assert 'pods "once" not found' in r.stderr
+        finally:
+            await node.stop()
