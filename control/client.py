@@ -368,11 +368,15 @@ class Client:
 
     async def exec_open(self, name: str, command: list[str], namespace: str = "default", *,
                         container: str | None = None, stdin: bool = False, tty: bool = False,
-                        size: tuple[int, int] | None = None) -> dict:
+                        size: tuple[int, int] | None = None, attach: bool = False) -> dict:
         """Start a command for an interactive exec (kubectl exec -i/-t): {session}; or {exitCode, output}
-        when it could not start. Stream it with exec_stream."""
-        body: dict[str, Any] = {"name": name, "namespace": namespace, "command": list(command), "stream": True,
-                                "stdin": stdin, "tty": tty}
+        when it could not start. With `attach`, no command: a session on the container's own stdio
+        (kubectl attach; its container must have been started with stdin or tty). Stream it with exec_stream."""
+        body: dict[str, Any] = {"name": name, "namespace": namespace, "stream": True, "stdin": stdin, "tty": tty}
+        if attach:
+            body["attach"] = True
+        else:
+            body["command"] = list(command)
         if container:
             body["container"] = container
         if size:

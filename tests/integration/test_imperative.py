@@ -13,12 +13,13 @@ from control.plane import ControlPlane
 from tests.helpers import kube_tui_env
 
 
-async def cli(plane: ControlPlane, home: Path, *args: str, **env: str) -> tuple[int, str, str]:
+async def cli(plane: ControlPlane, home: Path, *args: str, stdin: str | None = None, **env: str) -> tuple[int, str, str]:
     assert plane.server is not None and plane.credentials is not None
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tui.cli", args[0], "--server", plane.server.address, "--token", plane.credentials.admin,
-        *args[1:], env=kube_tui_env(home, **env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+        *args[1:], env=kube_tui_env(home, **env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL)
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin is not None else None), 30)
     return proc.returncode or 0, out.decode(), err.decode()
 
 

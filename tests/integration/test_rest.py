@@ -780,10 +780,9 @@ async def test_attach_joins_the_containers_own_stdin_and_output(rest_plane: Cont
     assert e.value.status == 400
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
-async def test_the_real_kubectl_run_i_rm(tmp_path: Path) -> None:
-    """kubectl run --rm -i: the pod is created (unscheduled: this plane runs the scheduler), attached to
-    once Running, its exit code read from its status, and the pod deleted."""
+@pytest.fixture
+async def scheduled_cluster(tmp_path: Path) -> AsyncIterator[ControlPlane]:
+    """A control plane with its scheduler (run creates unscheduled pods), the REST API, and one node."""
     from nodes.node import Node
     from nodes.nodestatus import NodeConfig
     from tests.integration.test_kubelet import node_options
@@ -793,13 +792,38 @@ async def test_the_real_kubectl_run_i_rm(tmp_path: Path) -> None:
                     say=lambda s: None)
         await node.start()
         try:
-            assert plane.credentials is not None
-            kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
-            r = await asyncio.to_thread(_kubectl, kubeconfig, "run", "once", "--rm", "-i", "--image=busybox",
-                                        "--restart=Never", "--", "sh", input="echo ok from $HOSTNAME; exit 3\n")
-            assert r.returncode == 3 and "ok from once" in r.stdout, (r.stdout, r.stderr)
-            assert 'pod "once" deleted' in r.stdout + r.stderr
-            r = await asyncio.to_thread(_kubectl, kubeconfig, "get", "pod", "once")
-            assert 'pods "once" not found' in r.stderr
+            yield plane
         finally:
             await node.stop()
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_run_i_rm(scheduled_cluster: ControlPlane) -> None:
+    """kubectl run --rm -i: the pod is created, attached to once Running, its exit code read from its
+    status, and the pod deleted."""
+    plane = scheduled_cluster
+    assert plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "run", "once", "--rm", "-i", "--image=busybox",
+                                "--restart=Never", "--", "sh", input="echo ok from $HOSTNAME; exit 3\n")
+    assert r.returncode == 3 and "ok from once" in r.stdout, (r.stdout, r.stderr)
+    assert 'pod "once" deleted' in r.stdout + r.stderr
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "get", "pod", "once")
+    assert 'pods "once" not found' in r.stderr
+
+
+async def test_kube_tui_run_i_rm_attaches_like_kubectl(scheduled_cluster: ControlPlane, tmp_path: Path) -> None:
+    from tests.integration.test_imperative import cli
+
+    code, out, err = await cli(scheduled_cluster, tmp_path, "run", "twice", "--rm", "-i", "--image=busybox",
+                               "--restart=Never", "--", "sh", stdin="echo ok from $HOSTNAME; exit 3\n")
+    assert (code, out) == (3, 'ok from twice\npod "twice" deleted\n'), err
+    assert "pod default/twice terminated (Error)" in err
+    client = scheduled_cluster.client("check")
+    from control.errors import ApiError
+
+    with pytest.raises(ApiError) as e:
+        await client.get("Pod", "twice")
+    assert e.value.code == 404
+    code, out, err = await cli(scheduled_cluster, tmp_path, "run", "x", "--rm", "--image=busybox")
+    assert code == 1 and "--rm should only be used for attached containers" in err

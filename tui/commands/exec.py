@@ -176,8 +176,10 @@ class _Output:
 
 
 async def stream(client: Client, args: argparse.Namespace, pod: str, command: list[str], *,
-                 stdin: bool, tty: bool) -> int:
-    """Run the command as a session: output as it comes, our stdin to it with -i, a raw terminal with -t."""
+                 stdin: bool, tty: bool, attach: bool = False) -> int:
+    """Run the command as a session: output as it comes, our stdin to it with -i, a raw terminal with -t.
+    With `attach` (kube-tui run -it), no command: the session joins the container's own stdio, and its
+    end is the container's (whose exit code the caller reports)."""
     ns = args.namespace
     loop = asyncio.get_running_loop()
     resized = asyncio.Event()
@@ -232,7 +234,8 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
         stopper = asyncio.ensure_future(interrupted.wait())
         tasks.add(stopper)
         opening = asyncio.ensure_future(client.exec_open(pod, command, ns, container=args.container, stdin=stdin,
-                                                         tty=tty, size=_terminal_size() if tty else None))
+                                                         tty=tty, size=_terminal_size() if tty else None,
+                                                         attach=attach))
         tasks.add(opening)
         await asyncio.wait({opening, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not opening.done():
@@ -280,8 +283,9 @@ async def stream(client: Client, args: argparse.Namespace, pod: str, command: li
             saved_mode = None
         if not finished:
             why = "interrupted" if code == 130 else f"did not finish within {timeout:g}s"
-            print(f"\nkube-tui exec: {why}: the command is killed", file=sys.stderr)
-        elif code:
+            what = "detached (the container goes on)" if attach else "the command is killed"
+            print(f"\nkube-tui {'attach' if attach else 'exec'}: {why}: {what}", file=sys.stderr)
+        elif code and not attach:
             print(f"command terminated with exit code {code}", file=sys.stderr)
         return code
     finally:

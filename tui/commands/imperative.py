@@ -16,6 +16,7 @@ instead, the usual way to start a manifest):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import sys
 from typing import Any
@@ -43,9 +44,12 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--restart", default="Always", choices=("Always", "OnFailure", "Never"))
         p.add_argument("--command", dest="as_command", action="store_true",
                        help="the words after -- are the command, not args")
-        p.add_argument("-i", "--stdin", action="store_true", help=argparse.SUPPRESS)
-        p.add_argument("-t", "--tty", action="store_true", help=argparse.SUPPRESS)
-        p.add_argument("--rm", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("-i", "--stdin", action="store_true",
+                       help="keep the container's stdin open and attach to it (with -t: a terminal)")
+        p.add_argument("-t", "--tty", action="store_true", help="give the container a terminal (needs -i)")
+        p.add_argument("--rm", action="store_true", help="delete the pod when the attached container ends")
+        p.add_argument("--pod-running-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="how long to wait for the pod to run before attaching")
     elif name == "create":
         p.add_argument("what", nargs="?", help="deployment or namespace (or -f FILE)")
         p.add_argument("name", nargs="?")
@@ -92,6 +96,10 @@ def pod_for(args: argparse.Namespace) -> dict[str, Any]:
         container["command" if args.as_command else "args"] = list(args.args)
     if args.port:
         container["ports"] = [{"containerPort": args.port}]
+    if args.stdin:  # as kubectl run -i: stdin open, closed when the attached client's input ends
+        container.update(stdin=True, stdinOnce=True)
+    if args.tty:
+        container["tty"] = True
     if args.env:
         env = []
         for pair in args.env:
@@ -187,6 +195,54 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
     return 0
 
 
+async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> int:
+    """kubectl run -i/-it [--rm]: create the pod, attach to its container once it runs (our stdin to it,
+    its output to us), and end with the container's exit code; with --rm the pod is deleted after."""
+    from tui.commands import exec as exec_cmd
+
+    ns = args.namespace or "default"
+    name = pod["metadata"]["name"]
+    stored = await client.create(pod, ns)
+    for w in client.last_warnings:
+        print(f"Warning: {w}", file=sys.stderr)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.pod_running_timeout
+    phase = ""
+    while phase not in ("Running", "Succeeded", "Failed"):
+        if loop.time() > deadline:
+            return fail(f"error: timed out waiting for the condition (pod {ns}/{name} is {phase or 'Pending'})")
+        await asyncio.sleep(0.2)
+        stored = await client.get("Pod", name, ns)
+        phase = (stored.get("status") or {}).get("phase") or ""
+    code = 0
+    if phase == "Running":
+        if args.tty:
+            print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
+        opts = argparse.Namespace(namespace=ns, container=None, timeout=None)
+        code = await exec_cmd.stream(client, opts, name, [], stdin=True, tty=args.tty, attach=True)
+    terminated = await _terminated(client, name, ns)
+    if terminated is not None:
+        code = int(terminated.get("exitCode") or 0)
+        if code:
+            print(f"pod {ns}/{name} terminated ({terminated.get('reason') or 'Error'})", file=sys.stderr)
+    if args.rm:
+        await client.delete("Pod", name, ns)
+        print(f'pod "{name}" deleted')
+    return code
+
+
+async def _terminated(client: Client, name: str, ns: str, wait: float = 5.0) -> dict | None:
+    """The container's terminated state once the kubelet reported it (a moment after its end)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        pod = await client.get("Pod", name, ns)
+        state = (((pod.get("status") or {}).get("containerStatuses") or [{}])[0].get("state") or {})
+        if state.get("terminated") or loop.time() > deadline or pod["spec"].get("restartPolicy") != "Never":
+            return state.get("terminated")
+        await asyncio.sleep(0.2)
+
+
 async def _expose(client: Client, args: argparse.Namespace) -> int:
     kind_word, _, name = args.kind.partition("/")
     name = name or args.name
@@ -204,10 +260,14 @@ async def _expose(client: Client, args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
-            if args.stdin or args.tty or args.rm:
-                return fail("error: kube-tui run does not attach (-i/-t/--rm): run the pod, then "
-                            "`kube-tui exec -it NAME -- sh`")
+            if args.tty and not args.stdin:
+                return fail("error: -i/--stdin is required for containers with -t/--tty=true")
+            if args.rm and not args.stdin:
+                return fail("error: --rm should only be used for attached containers")
             obj = pod_for(args)
+            if args.stdin and args.dry_run == "none" and not args.output:
+                result = with_client(args, lambda c: _run_attached(c, obj, args))
+                return result if isinstance(result, int) else 0
         elif args.command == "create":
             if args.filename:
                 if args.what:
