@@ -504,7 +504,7 @@ class Kubelet:
             self._refuse_streams_if_busy()
             try:
                 if body.get("attach"):  # kubectl attach: the container's own stdio, not a new command
-                    proc = await worker.open_attach(body.get("container") or None)
+                    proc = await worker.open_attach(body.get("container") or None, stdin=stdin)
                     if size:
                         proc.resize(*size)
                 else:

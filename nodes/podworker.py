@@ -477,13 +477,13 @@ class PodWorker:
             raise LogsError("exec: this node runs simulated containers: there is no process to run a command in")
         return await open_exec(handle, list(command), stdin=stdin, tty=tty, size=size)
 
-    async def open_attach(self, container: str | None) -> Any:
+    async def open_attach(self, container: str | None, *, stdin: bool) -> Any:
         """`kubectl attach` (and `kubectl run -it`): a session on a running container's own stdio."""
         handle = self._exec_target(container)
         open_attach = getattr(self.runtime, "open_attach", None)
         if open_attach is None:
             raise LogsError("attach: this node runs simulated containers: there is no process to attach to")
-        return await open_attach(handle)
+        return await open_attach(handle, stdin=stdin)
 
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,28 +116,33 @@ class ExecProcess:
         self.input, self.output, self.error = None, -1, None
 
 
-CLIENT_BUFFER_MAX = 1 << 20  # bytes of output held for one attached client that is slow to read; then dropped
+CLIENT_BUFFER_MAX = 256 * 1024  # bytes of output held for an attached client before the container is made to wait
 
 
 class _Client:
-    """One attached session's copy of a container's output: the write end of a pipe the session reads."""
+    """One attached session's copy of a container's output: the write end of a pipe the session reads.
+    `stdin`: the session writes the container's input (kubectl attach -i)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, stdin: bool, on_drained: Callable[[], None]) -> None:
         self.fd = fd
+        self.stdin = stdin
         os.set_blocking(fd, False)
         self.pending = bytearray()
+        self._on_drained = on_drained
         self._loop = asyncio.get_running_loop()
         self._writing = False
 
+    @property
+    def full(self) -> bool:
+        return len(self.pending) >= CLIENT_BUFFER_MAX
+
     def send(self, data: bytes) -> None:
-        if self.fd < 0:
-            return
-        if len(self.pending) + len(data) > CLIENT_BUFFER_MAX:
-            return  # a client this far behind misses output, as a terminal that scrolled it away
-        self.pending += data
-        self._flush()
+        if self.fd >= 0:
+            self.pending += data
+            self._flush()
 
     def _flush(self) -> None:
+        was_full = self.full
         while self.pending and self.fd >= 0:
             try:
                 n = os.write(self.fd, self.pending)
@@ -144,14 +150,16 @@ class _Client:
                 if not self._writing:
                     self._loop.add_writer(self.fd, self._flush)
                     self._writing = True
-                return
+                break
             except OSError:  # the session let go of its end
                 self.pending.clear()
                 break
             del self.pending[:n]
-        if self._writing and self.fd >= 0:
+        if not self.pending and self._writing and self.fd >= 0:
             self._loop.remove_writer(self.fd)
-        self._writing = False
+            self._writing = False
+        if was_full and not self.full:
+            self._on_drained()
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -159,20 +167,33 @@ class _Client:
                 self._loop.remove_writer(self.fd)
             os.close(self.fd)
             self.fd = -1
+        self.pending.clear()
 
 
 class _Console:
     """The stdio of an attachable container (spec stdin or tty), held by the node as a terminal's master
     side or as pipes: its output goes to the container's log (capped, as the shim caps it) and to every
-    attached client; attached clients write its input (kubectl attach, kubectl run -it)."""
+    attached client; attached clients with stdin write its input (kubectl attach, kubectl run -it).
+
+    A client that reads slowly makes the container wait (the node stops reading its output, as
+    containerd's attach does), never loses output; a session nobody reads is closed by the node's idle
+    timeout, and the container goes on."""
 
     def __init__(self, output: int, input_fd: int | None, tty: bool, stdin_once: bool, log: LogFile | None) -> None:
         self.output, self.input, self.tty, self.stdin_once, self.log = output, input_fd, tty, stdin_once, log
         self.clients: list[_Client] = []
         self.ended = False
+        self._reading = False
         self._loop = asyncio.get_running_loop()
         os.set_blocking(output, False)
-        self._loop.add_reader(output, self._readable)
+        self._read(True)
+
+    def _read(self, on: bool) -> None:
+        if on and not self._reading and not self.ended:
+            self._loop.add_reader(self.output, self._readable)
+        elif not on and self._reading:
+            self._loop.remove_reader(self.output)
+        self._reading = on and not self.ended
 
     def _readable(self) -> None:
         try:
@@ -189,23 +210,37 @@ class _Console:
                 self.log.write(data)
         for client in self.clients:
             client.send(data)
+        if any(c.full for c in self.clients):
+            self._read(False)  # the container waits for the slowest attached client
 
-    def attach(self) -> tuple[_Client, int, int | None]:
-        """A new client: (its copy of the output, the fd it reads that copy from, an fd for the input)."""
+    def _drained(self) -> None:
+        if not any(c.full for c in self.clients):
+            self._read(True)
+
+    def attach(self, stdin: bool) -> tuple[_Client, int, int | None]:
+        """A new client: (its copy of the output, the fd it reads that copy from, an fd for the input when
+        it asked for stdin and the container still takes it)."""
         r, w = os.pipe()
-        client = _Client(w)
+        take_input = stdin and self.input is not None
+        client = _Client(w, take_input, self._drained)
         if self.ended:
             client.close()
         else:
             self.clients.append(client)
-        return client, r, os.dup(self.input) if self.input is not None else None
+        return client, r, os.dup(self.input) if take_input and self.input is not None else None
+
+    def input_ended(self, client: _Client) -> None:
+        """A client with stdin ended its input, or detached: with stdinOnce, that ends the container's stdin
+        (kubectl run -i: the user's end of input is the program's)."""
+        if client.stdin and self.stdin_once:
+            self.close_input()
 
     def detach(self, client: _Client) -> None:
         if client in self.clients:
             self.clients.remove(client)
         client.close()
-        if self.stdin_once:
-            self.close_input()  # stdinOnce: the first client's end is the end of the container's stdin
+        self.input_ended(client)
+        self._drained()
 
     def close_input(self) -> None:
         """The end of the container's stdin (a pipe's; a terminal's end is a ^D its user types)."""
@@ -217,8 +252,8 @@ class _Console:
     def end(self) -> None:
         if self.ended:
             return
+        self._read(False)
         self.ended = True
-        self._loop.remove_reader(self.output)
         with contextlib.suppress(OSError):
             os.close(self.output)
         if self.input is not None:
@@ -235,7 +270,8 @@ class _Console:
 @dataclass(eq=False)
 class AttachProcess:
     """An attached session's view of a container (the Stream of nodes/remotecommand.py): its output copy,
-    an input fd, the container's exit. Ending the session detaches; it never stops the container."""
+    an input fd (with stdin), the container's exit. Ending the session detaches; it never stops the
+    container."""
 
     console: _Console
     client: _Client
@@ -266,8 +302,7 @@ class AttachProcess:
             with contextlib.suppress(OSError):
                 os.close(self.input)
             self.input = None
-            if self.console.stdin_once:
-                self.console.close_input()
+            self.console.input_ended(self.client)
 
     def close(self) -> None:
         self.console.detach(self.client)
@@ -421,6 +456,7 @@ class ProcessRuntime:
         """A container whose stdio the node holds (a pty's master with tty, else pipes), so that clients can
         attach to it; the node writes its log (the shim writes it for the others)."""
         ours_out = ours_in = child_out = child_in = -1
+        log: LogFile | None = None
         try:
             if cfg.tty:
                 ours_out, child_out = os.openpty()
@@ -431,7 +467,6 @@ class ProcessRuntime:
                 ours_out, child_out = os.pipe()
                 if cfg.stdin:
                     child_in, ours_in = os.pipe()
-            log = None
             if cfg.log_path is not None:
                 log = LogFile(str(cfg.log_path), self.log_max_bytes)
                 log.open()
@@ -442,6 +477,8 @@ class ProcessRuntime:
             for fd in (ours_out, ours_in):
                 if fd >= 0:
                     os.close(fd)
+            if log is not None:
+                log.close()
             raise
         finally:
             for fd in {child_out, child_in} - {-1}:
@@ -449,14 +486,15 @@ class ProcessRuntime:
                     os.close(fd)
         return shim, report_r, _Console(ours_out, ours_in if ours_in >= 0 else None, cfg.tty, cfg.stdin_once, log)
 
-    async def open_attach(self, handle: ContainerHandle) -> AttachProcess:
-        """kubectl attach: a session's view of a running attachable container's stdio."""
+    async def open_attach(self, handle: ContainerHandle, *, stdin: bool = False) -> AttachProcess:
+        """kubectl attach: a session's view of a running attachable container's stdio; with `stdin`, it
+        writes the container's input too (kubectl attach -i)."""
         shim: _Shim = handle.private
         console = self._consoles.get(shim)
         if console is None or console.ended:
             raise RunContainerError(f"container {handle.config.name} was not started with stdin or tty: there is "
                                     "nothing to attach to (spec.containers[].stdin / tty)")
-        client, output, input_fd = console.attach()
+        client, output, input_fd = console.attach(stdin)
         return AttachProcess(console, client, shim, input_fd, output, console.tty)
 
     async def wait(self, handle: ContainerHandle) -> int:

@@ -827,3 +827,58 @@ async def test_kube_tui_run_i_rm_attaches_like_kubectl(scheduled_cluster: Contro
     assert e.value.code == 404
     code, out, err = await cli(scheduled_cluster, tmp_path, "run", "x", "--rm", "--image=busybox")
     assert code == 1 and "--rm should only be used for attached containers" in err
+
+
+async def attachable_pod(http: aiohttp.ClientSession, name: str, script: str) -> None:
+    from tests.integration.test_kubelet import pod as make_pod
+
+    p = make_pod(name, script)
+    p["spec"]["containers"][0].update(stdin=True, stdinOnce=True)
+    p["spec"]["restartPolicy"] = "Never"
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", p))[0] == 201
+
+    async def running() -> bool:
+        return (await call(http, "GET", f"/api/v1/namespaces/default/pods/{name}"))[1]["status"]["phase"] == "Running"
+    await wait_for(running, 15, what=f"{name} Running")
+
+
+async def test_attach_output_is_complete_for_a_slow_reader_and_only_stdin_clients_end_stdin(
+        rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession) -> None:
+    # 1.3 MB while the client does not read for a while: the container waits, nothing is lost
+    await attachable_pod(http, "big", "read x; seq 1 200000")
+    async with http.ws_connect("/api/v1/namespaces/default/pods/big/attach?stdin=true&stdout=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b"\x00go\n")
+        await asyncio.sleep(2)
+        out = b"".join([m.data[1:] async for m in ws if m.data[0] == 1])
+    assert out == b"".join(b"%d\n" % i for i in range(1, 200001))
+    # a client that only watches (no -i) leaves the container's stdin open when it goes
+    await attachable_pod(http, "cat", "cat; echo EOF-SEEN")
+    async with http.ws_connect("/api/v1/namespaces/default/pods/cat/attach?stdout=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b"\x00ignored\n")  # no stdin: nothing reaches the container
+    async with http.ws_connect("/api/v1/namespaces/default/pods/cat/attach?stdin=true&stdout=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b"\x00typed\n")
+        await ws.send_bytes(b"\xff\x00")  # stdinOnce: the end of this client's input is the container's
+        out = b"".join([m.data[1:] async for m in ws if m.data[0] == 1])
+    assert out == b"typed\nEOF-SEEN\n"
+
+
+async def test_kube_tui_run_i_shows_a_pod_that_ended_before_the_attach_and_rm_cleans_up_a_timeout(
+        scheduled_cluster: ControlPlane, tmp_path: Path) -> None:
+    from control.errors import ApiError
+    from tests.integration.test_imperative import cli
+
+    code, out, err = await cli(scheduled_cluster, tmp_path, "run", "fast", "--rm", "-i", "--image=busybox",
+                               "--restart=Never", "--", "echo", "hello-fast", stdin="")
+    assert code == 0 and out.startswith("hello-fast\n") and 'pod "fast" deleted' in out, (out, err)
+    client = scheduled_cluster.client("check")
+    await client.patch("Node", "node-1", {"spec": {"unschedulable": True}}, None)  # the next pod stays Pending
+    code, out, err = await cli(scheduled_cluster, tmp_path, "run", "never", "--rm", "-i", "--image=busybox",
+                               "--restart=Never", "--pod-running-timeout=2", "--", "sh", stdin="")
+    assert code == 1 and "timed out waiting for the condition" in err and 'pod "never" deleted' in out, (out, err)
+    for name in ("fast", "never"):
+        with pytest.raises(ApiError) as e:
+            await client.get("Pod", name)
+        assert e.value.code == 404

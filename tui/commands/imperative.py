@@ -197,38 +197,43 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
 
 async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> int:
     """kubectl run -i/-it [--rm]: create the pod, attach to its container once it runs (our stdin to it,
-    its output to us), and end with the container's exit code; with --rm the pod is deleted after."""
+    its output to us), and end with the container's exit code; with --rm the pod is deleted after (also
+    when it never ran). A pod that finished before it could be attached to shows its log instead."""
     from tui.commands import exec as exec_cmd
 
     ns = args.namespace or "default"
     name = pod["metadata"]["name"]
-    stored = await client.create(pod, ns)
+    await client.create(pod, ns)
     for w in client.last_warnings:
         print(f"Warning: {w}", file=sys.stderr)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + args.pod_running_timeout
-    phase = ""
-    while phase not in ("Running", "Succeeded", "Failed"):
-        if loop.time() > deadline:
-            return fail(f"error: timed out waiting for the condition (pod {ns}/{name} is {phase or 'Pending'})")
-        await asyncio.sleep(0.2)
-        stored = await client.get("Pod", name, ns)
-        phase = (stored.get("status") or {}).get("phase") or ""
-    code = 0
-    if phase == "Running":
-        if args.tty:
-            print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
-        opts = argparse.Namespace(namespace=ns, container=None, timeout=None)
-        code = await exec_cmd.stream(client, opts, name, [], stdin=True, tty=args.tty, attach=True)
-    terminated = await _terminated(client, name, ns)
-    if terminated is not None:
-        code = int(terminated.get("exitCode") or 0)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + args.pod_running_timeout
+        phase = ""
+        while phase not in ("Running", "Succeeded", "Failed"):
+            if loop.time() > deadline:
+                return fail(f"error: timed out waiting for the condition (pod {ns}/{name} is {phase or 'Pending'})")
+            await asyncio.sleep(0.2)
+            phase = ((await client.get("Pod", name, ns)).get("status") or {}).get("phase") or ""
+        if phase == "Running":
+            if args.tty:
+                print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
+            opts = argparse.Namespace(namespace=ns, container=None, timeout=None)
+            code = await exec_cmd.stream(client, opts, name, [], stdin=True, tty=args.tty, attach=True)
+            if code == 130:  # interrupted: ours to report, whatever the container does next
+                return code
+        else:  # it ended before we could attach: what it wrote is in its log, as kubectl shows it
+            sys.stdout.write((await client.request("logs", {"namespace": ns, "name": name})).get("text", ""))
+            sys.stdout.flush()
+        terminated = await _terminated(client, name, ns)
+        code = int((terminated or {}).get("exitCode") or 0)
         if code:
-            print(f"pod {ns}/{name} terminated ({terminated.get('reason') or 'Error'})", file=sys.stderr)
-    if args.rm:
-        await client.delete("Pod", name, ns)
-        print(f'pod "{name}" deleted')
-    return code
+            print(f"pod {ns}/{name} terminated ({(terminated or {}).get('reason') or 'Error'})", file=sys.stderr)
+        return code
+    finally:
+        if args.rm:
+            await client.delete("Pod", name, ns)
+            print(f'pod "{name}" deleted')
 
 
 async def _terminated(client: Client, name: str, ns: str, wait: float = 5.0) -> dict | None:
