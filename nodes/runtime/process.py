@@ -267,50 +267,34 @@ class _Console:
         self.clients.clear()
 
 
-@dataclass(eq=False)
-class AttachProcess:
-    """An attached session's view of a container (the Stream of nodes/remotecommand.py): its output copy,
-    an input fd (with stdin), the container's exit. Ending the session detaches; it never stops the
-    container."""
+@dataclass(eq=False, kw_only=True)
+class AttachProcess(ExecProcess):
+    """An attached session's view of a container (the Stream of nodes/remotecommand.py): an ExecProcess
+    whose output is the console's copy for this client and whose input (with stdin) writes the
+    container's; ending the session detaches, it never stops the container."""
 
     console: _Console
     client: _Client
-    shim: _Shim
-    input: int | None
-    output: int
-    tty: bool
-    error: int | None = None
-
-    @property
-    def exited(self) -> asyncio.Future[int]:
-        return self.shim.exited
 
     def kill(self) -> None:
         self.console.detach(self.client)
 
-    def outputs_ended(self) -> None:
-        """The container's output ended: its exit is on its way."""
-
     def resize(self, rows: int, cols: int) -> None:
-        if self.tty and self.console.output >= 0 and not self.console.ended:
+        """The container's terminal is the console's, not this client's copy of its output."""
+        if self.tty and not self.console.ended:
             with contextlib.suppress(OSError):
                 _set_window(self.console.output, rows, cols)
 
     def close_input(self) -> None:
         """This client's input ended: with stdinOnce (kubectl run -i) that ends the container's stdin."""
-        if self.input is not None and not self.tty:
-            with contextlib.suppress(OSError):
-                os.close(self.input)
-            self.input = None
+        had_input = self.input is not None and not self.tty
+        super().close_input()
+        if had_input:
             self.console.input_ended(self.client)
 
     def close(self) -> None:
         self.console.detach(self.client)
-        for fd in (self.input, self.output):
-            if fd is not None and fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.input, self.output = None, -1
+        super().close()
 
 
 class ProcessRuntime:
@@ -495,7 +479,7 @@ class ProcessRuntime:
             raise RunContainerError(f"container {handle.config.name} was not started with stdin or tty: there is "
                                     "nothing to attach to (spec.containers[].stdin / tty)")
         client, output, input_fd = console.attach(stdin)
-        return AttachProcess(console, client, shim, input_fd, output, console.tty)
+        return AttachProcess(shim, input_fd, output, console.tty, console=console, client=client)
 
     async def wait(self, handle: ContainerHandle) -> int:
         if handle.exit_code is not None:

@@ -7,6 +7,7 @@ the last tests drive the real kubectl binary when the machine has one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import ssl
@@ -377,19 +378,25 @@ async def test_the_real_kubectl_refuses_a_server_it_cannot_verify(rest_plane: Co
 
 
 # -- exec over WebSocket (control/apiserver/rest_exec.py) ------------------------------------------------------
-@pytest.fixture
-async def rest_node(rest_plane: ControlPlane, tmp_path: Path) -> AsyncIterator[object]:
+@contextlib.asynccontextmanager
+async def running_node(plane: ControlPlane, directory: Path) -> AsyncIterator[object]:
+    """node-1, a real node (kubelet, process runtime) of `plane`, stopped on the way out."""
     from nodes.node import Node
     from nodes.nodestatus import NodeConfig
     from tests.integration.test_kubelet import node_options
 
-    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(rest_plane, tmp_path / "node-1"),
-             say=lambda s: None)
+    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, directory), say=lambda s: None)
     await n.start()
     try:
         yield n
     finally:
         await n.stop()
+
+
+@pytest.fixture
+async def rest_node(rest_plane: ControlPlane, tmp_path: Path) -> AsyncIterator[object]:
+    async with running_node(rest_plane, tmp_path / "node-1") as n:
+        yield n
 
 
 async def running_pod(http: aiohttp.ClientSession, name: str, script: str) -> None:
@@ -783,18 +790,9 @@ async def test_attach_joins_the_containers_own_stdin_and_output(rest_plane: Cont
 @pytest.fixture
 async def scheduled_cluster(tmp_path: Path) -> AsyncIterator[ControlPlane]:
     """A control plane with its scheduler (run creates unscheduled pods), the REST API, and one node."""
-    from nodes.node import Node
-    from nodes.nodestatus import NodeConfig
-    from tests.integration.test_kubelet import node_options
-
-    async with running_plane(tmp_path / "data", rest_listen="127.0.0.1:0", scheduler=True) as plane:
-        node = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
-                    say=lambda s: None)
-        await node.start()
-        try:
-            yield plane
-        finally:
-            await node.stop()
+    async with running_plane(tmp_path / "data", rest_listen="127.0.0.1:0", scheduler=True) as plane, \
+            running_node(plane, tmp_path / "node-1"):
+        yield plane
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
