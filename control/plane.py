@@ -44,6 +44,7 @@ class ControlPlane:
     data_dir: Path | None
     listen: str = "tcp://127.0.0.1:7070"
     scheduler: bool = True
+    scheduler_config: Any = None  # control.scheduler.config.SchedulerConfig: profiles (None: the default one)
     controllers: bool = True
     faults: Faults | None = None
     bookmark_interval: float = 1.0
@@ -123,7 +124,7 @@ class ControlPlane:
     async def _run_scheduler(self, client: Client) -> None:
         from control.scheduler.scheduler import run_scheduler
 
-        await run_scheduler(client, timings=self.timings)
+        await run_scheduler(client, timings=self.timings, config=self.scheduler_config)
 
     async def _run_controllers(self, client: Client) -> None:
         from control.controllers.manager import run_controller_manager

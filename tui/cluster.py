@@ -45,6 +45,15 @@ class ClusterSpec:
     timings: Timings = field(default_factory=Timings)
     path: Path | None = None
     objects: list[manifests.Manifest] = field(default_factory=list)
+    scheduler_config: Path | None = None  # spec.controlPlane.schedulerConfig: a KubeSchedulerConfiguration
+    scheduler_plugins: list[Path] = field(default_factory=list)  # spec.controlPlane.schedulerPlugins: *.py
+
+    def control_args(self) -> list[str]:
+        """`kube-tui control` arguments for the scheduler configuration this file names."""
+        out = ["--scheduler-config", str(self.scheduler_config)] if self.scheduler_config else []
+        for p in self.scheduler_plugins:
+            out += ["--scheduler-plugins", str(p)]
+        return out
 
 
 def default_file() -> Path:
@@ -105,12 +114,30 @@ def parse_cluster(doc: dict, path: Path | None = None) -> ClusterSpec:
             )
         )
     cp = spec.get("controlPlane") or {}
+    if not isinstance(cp, dict):
+        raise ClusterFileError(f"{where}: spec.controlPlane: must be a map (listen, schedulerConfig, schedulerPlugins)")
+    base = path.parent if path else Path.cwd()
+
+    def file(value: object, field_path: str) -> Path:
+        if not isinstance(value, str) or not value:
+            raise ClusterFileError(f"{where}: {field_path}: must be a file path (relative to this file)")
+        f = (base / value).resolve()
+        if not f.is_file():
+            raise ClusterFileError(f"{where}: {field_path}: {f}: no such file")
+        return f
+
+    sched_config = cp.get("schedulerConfig")
+    plugins = cp.get("schedulerPlugins") or []
+    if not isinstance(plugins, list):
+        raise ClusterFileError(f"{where}: spec.controlPlane.schedulerPlugins: must be a list of *.py files")
     return ClusterSpec(
         name=str((doc.get("metadata") or {}).get("name") or "kube-tui"),
         listen=str(cp.get("listen") or config.DEFAULT_SERVER),
         nodes=nodes,
         timings=timings,
         path=path,
+        scheduler_config=file(sched_config, "spec.controlPlane.schedulerConfig") if sched_config is not None else None,
+        scheduler_plugins=[file(p, f"spec.controlPlane.schedulerPlugins[{i}]") for i, p in enumerate(plugins)],
     )
 
 

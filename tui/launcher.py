@@ -120,6 +120,7 @@ class Launcher:
         args = ["control", "--listen", self.spec.listen, "--data-dir", str(self.data_dir)]
         if self.spec.path is not None:
             args += ["--timings", str(self.spec.path)]
+        args += self.spec.control_args()
         self.control = self._spawn("control-plane", args)
         self.server = self.spec.listen
         deadline = time.monotonic() + timeout

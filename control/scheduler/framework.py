@@ -30,6 +30,7 @@ from typing import Any
 from control.scheduler.nodeinfo import NodeInfo, PodInfo, as_pod_info
 
 MAX_NODE_SCORE = 100
+MIN_NODE_SCORE = 0
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 
@@ -89,6 +90,87 @@ def unresolvable(*reasons: str) -> Status:
     return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons)
 
 
+class PluginError(Exception):
+    """A plugin failed: it raised, or answered what the framework cannot use. Like a plugin's Error
+    status in kube-scheduler, the cycle is aborted and the pod retried with back-off."""
+
+
+def _verdict(name: str, v: Any) -> Status:
+    """An out-of-tree filter's answer as a Status: a Status; None or True (fits); False or a reason
+    string (does not fit)."""
+    if isinstance(v, Status):
+        return v if v.plugin or v.ok else v.with_plugin(name)
+    if v is None or v is True:
+        return SUCCESS
+    if v is False:
+        return Status(Code.UNSCHEDULABLE, (f"node(s) didn't satisfy plugin {name}",), name)
+    if isinstance(v, str):
+        return Status(Code.UNSCHEDULABLE, (v,), name)
+    raise PluginError(f'running "{name}" filter plugin: it returned {v!r}; return None (fits), '
+                      "a reason string (does not fit) or a Status")
+
+
+def _score_value(name: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not MIN_NODE_SCORE <= v <= MAX_NODE_SCORE:
+        raise PluginError(f"running Score plugins: plugin {name!r} returns an invalid score {v!r}, "
+                          f"it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
+    return int(v)
+
+
+class Guarded:
+    """An out-of-tree plugin (registry.py) behind a guard: an exception or an unusable answer from it
+    becomes a PluginError with kube-scheduler's wording, never a scheduler that stops."""
+
+    def __init__(self, plugin: Any) -> None:
+        self.plugin = plugin
+        self.name: str = plugin.name
+        for method in ("pre_filter", "filter", "pre_score", "score", "normalize"):
+            if callable(getattr(plugin, method, None)):
+                setattr(self, method, getattr(self, f"_{method}"))
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except PluginError:
+            raise
+        except Exception as e:
+            import traceback
+            from pathlib import Path
+            frames = traceback.extract_tb(e.__traceback__)
+            at = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+            raise PluginError(f"{what}: {type(e).__name__}: {e}{at}") from e
+
+    def _pre_filter(self, pod: PodInfo) -> Status | frozenset[str] | None:
+        v = self._call(f'running PreFilter plugin "{self.name}"', self.plugin.pre_filter, pod)
+        if v is None or isinstance(v, Status):
+            return v if v is None or v.plugin or v.ok or v.code is Code.SKIP else v.with_plugin(self.name)
+        if isinstance(v, (set, frozenset, list, tuple)):
+            return frozenset(v)
+        raise PluginError(f'running PreFilter plugin "{self.name}": it returned {v!r}; return None, a Status '
+                          "or a set of node names")
+
+    def _filter(self, pod: PodInfo, node: NodeInfo) -> Status:
+        return _verdict(self.name, self._call(f'running "{self.name}" filter plugin', self.plugin.filter, pod, node))
+
+    def _pre_score(self, pod: PodInfo) -> bool:
+        return bool(self._call(f'running PreScore plugin "{self.name}"', self.plugin.pre_score, pod))
+
+    def _score(self, pod: PodInfo, node: NodeInfo) -> int:
+        v = self._call(f"running Score plugins: plugin {self.name!r} failed with", self.plugin.score, pod, node)
+        if getattr(self.plugin, "normalize", None) is None:
+            return _score_value(self.name, v)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise PluginError(f"running Score plugins: plugin {self.name!r} returned {v!r}, not a number")
+        return int(v)
+
+    def _normalize(self, scores: list[int]) -> list[int]:
+        out = self._call(f"running Normalize on Score plugin {self.name!r}", self.plugin.normalize, list(scores))
+        if not isinstance(out, list) or len(out) != len(scores):
+            raise PluginError(f"running Normalize on Score plugin {self.name!r}: it must return a list of "
+                              f"{len(scores)} scores, one per node")
+        return [_score_value(self.name, v) for v in out]
+
+
 FilterBatch = Callable[[PodInfo, list[NodeInfo]], tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]]
 ScoreBatch = Callable[[PodInfo, list[NodeInfo]], list[int]]
 
@@ -98,12 +180,16 @@ class _Filter:
 
     __slots__ = ("name", "plugin", "pre_filter", "filter", "filter_nodes")
 
-    def __init__(self, plugin: Any) -> None:
+    def __init__(self, plugin: Any, *, pre_filter: bool = True, filter: bool = True) -> None:
         self.name: str = plugin.name
         self.plugin = plugin
-        self.pre_filter = getattr(plugin, "pre_filter", None)
-        self.filter: Callable[[PodInfo, NodeInfo], Status] = plugin.filter
-        self.filter_nodes: FilterBatch = getattr(plugin, "filter_nodes", None) or self._each
+        self.pre_filter = getattr(plugin, "pre_filter", None) if pre_filter else None
+        if filter and hasattr(plugin, "filter"):
+            self.filter: Callable[[PodInfo, NodeInfo], Status] = plugin.filter
+            self.filter_nodes: FilterBatch = getattr(plugin, "filter_nodes", None) or self._each
+        else:  # enabled at PreFilter only: every node passes its Filter
+            self.filter = lambda pod, node: SUCCESS
+            self.filter_nodes = lambda pod, nodes: (list(nodes), [])
 
     def _each(self, pod: PodInfo, nodes: list[NodeInfo]) -> tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]:
         passed: list[NodeInfo] = []
@@ -120,11 +206,11 @@ class _Filter:
 class _Scorer:
     __slots__ = ("name", "plugin", "weight", "pre_score", "score", "score_nodes", "normalize")
 
-    def __init__(self, plugin: Any, weight: int) -> None:
+    def __init__(self, plugin: Any, weight: int, *, pre_score: bool = True) -> None:
         self.name: str = plugin.name
         self.plugin = plugin
         self.weight = weight
-        self.pre_score = getattr(plugin, "pre_score", None)
+        self.pre_score = getattr(plugin, "pre_score", None) if pre_score else None
         self.score: Callable[[PodInfo, NodeInfo], int] = plugin.score
         self.score_nodes: ScoreBatch = getattr(plugin, "score_nodes", None) or self._each
         self.normalize = getattr(plugin, "normalize", None)
@@ -228,15 +314,22 @@ class Framework:
     """
 
     def __init__(self, plugins: Iterable[Any] | None = None, *, weights: dict[str, int] | None = None,
-                 percentage_of_nodes_to_score: int = 0, rng: random.Random | None = None) -> None:
-        if plugins is None:
-            from control.scheduler.plugins import default_plugins
-            plugins = default_plugins()
-        self.plugins = list(plugins)
-        w = dict(DEFAULT_WEIGHTS)
-        w.update(weights or {})
-        self.filters = [_Filter(p) for p in self.plugins if hasattr(p, "filter")]
-        self.scorers = [_Scorer(p, w.get(p.name, 1)) for p in self.plugins if hasattr(p, "score")]
+                 percentage_of_nodes_to_score: int = 0, rng: random.Random | None = None,
+                 filters: list[_Filter] | None = None, scorers: list[_Scorer] | None = None) -> None:
+        """`plugins` in order, each a filter and/or a scorer by what it implements; or, from a scheduler
+        configuration (control/scheduler/config.py), the `filters` and `scorers` of each extension point."""
+        if filters is None or scorers is None:
+            if plugins is None:
+                from control.scheduler.plugins import default_plugins
+                plugins = default_plugins()
+            plugins = list(plugins)
+            w = dict(DEFAULT_WEIGHTS)
+            w.update(weights or {})
+            filters = [_Filter(p) for p in plugins if hasattr(p, "filter")]
+            scorers = [_Scorer(p, w.get(p.name, 1)) for p in plugins if hasattr(p, "score")]
+        self.filters = filters
+        self.scorers = scorers
+        self.plugins = list({id(x.plugin): x.plugin for x in [*filters, *scorers]}.values())
         self.weights = {s.name: s.weight for s in self.scorers}
         self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
         self.rng = rng or random.Random()

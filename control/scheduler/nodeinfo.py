@@ -141,6 +141,10 @@ class PodInfo:
     def spec(self) -> dict:
         return self.pod.get("spec") or {}
 
+    @property
+    def labels(self) -> dict[str, str]:
+        return (self.pod.get("metadata") or {}).get("labels") or {}
+
     def __repr__(self) -> str:
         return f"PodInfo({self.namespace}/{self.name}, cpu={self.cpu}m, mem={self.mem})"
 

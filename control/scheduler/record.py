@@ -9,7 +9,9 @@ scores. The annotation holds the compact one (`to_annotation`, "v": 2): what eve
 
     {"v": 2, "node", "message", "filters": [plugin, ...], "plugins": [[plugin, weight], ...],
      "scored": [[node, total, score, ...], ...], "rejected": [[node, plugin, reason], ...],
-     "counts", "evaluated", "feasible", "time_ms"}
+     "counts", "evaluated", "feasible", "time_ms", "profile"?}
+
+("profile": the pod's schedulerName, when not default-scheduler.)
 
 With 5,000 nodes that is ~1 KB instead of ~6 KB per pod: it is written with the binding, stored,
 published to every pod watcher and decoded by each. `parse` gives readers the readable shape from either.
@@ -77,7 +79,7 @@ def to_compact(result: ScheduleResult) -> dict[str, Any]:
     nodes, totals = result.scored, result.totals
     scored = [[nodes[i].name, totals[i] if i < len(totals) else 0, *(vals[i] for vals in columns)] for i in top]
     rejected = [[name, st.plugin or "PreFilter", st.message] for name, st in _pick_filtered(result.failures, FILTERED_NODES)]
-    return {
+    out = {
         "v": 2,
         "node": result.node,
         "message": message,
@@ -90,6 +92,10 @@ def to_compact(result: ScheduleResult) -> dict[str, Any]:
         "feasible": result.feasible,
         "time_ms": round(result.time_ms, 3),
     }
+    profile = pod.spec.get("schedulerName")
+    if profile and profile != "default-scheduler":
+        out["profile"] = profile  # which scheduling profile decided (spec.schedulerName)
+    return out
 
 
 def to_annotation(result: ScheduleResult) -> str:
@@ -121,7 +127,7 @@ def expand(compact: dict[str, Any]) -> dict[str, Any]:
         nodes.append({"node": name, "filters": filters, "scores": [], "total": 0})
     out = {k: compact.get(k) for k in ("node", "message") if k in compact}
     out["nodes"] = nodes
-    out.update({k: compact[k] for k in ("counts", "evaluated", "feasible", "time_ms") if k in compact})
+    out.update({k: compact[k] for k in ("counts", "evaluated", "feasible", "time_ms", "profile") if k in compact})
     return out
 
 

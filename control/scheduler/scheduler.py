@@ -17,7 +17,8 @@ from control.client import Client
 from control.errors import ApiError
 from control.informer import Informer
 from control.scheduler import queue as q
-from control.scheduler.framework import Framework
+from control.scheduler.config import SchedulerConfig
+from control.scheduler.framework import Framework, PluginError
 from control.scheduler.nodeinfo import Snapshot
 from control.scheduler.record import ANNOTATION, to_annotation
 from control.timings import Timings
@@ -31,34 +32,48 @@ def _assigned(pod: dict) -> bool:
     return bool((pod.get("spec") or {}).get("nodeName"))
 
 
-def _ours(pod: dict) -> bool:
-    return (pod.get("spec") or {}).get("schedulerName", SCHEDULER_NAME) == SCHEDULER_NAME
-
-
 def _terminal(pod: dict) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
+def scheduler_name(pod: dict) -> str:
+    return (pod.get("spec") or {}).get("schedulerName") or SCHEDULER_NAME
+
+
 class Scheduler:
-    def __init__(self, client: Client, *, timings: Timings, framework: Framework | None = None, recorder: Any = None) -> None:
+    """One scheduler, one queue, and a framework per profile: a pod is scheduled by the profile its
+    `spec.schedulerName` names, and left alone when no profile has that name (another scheduler's)."""
+
+    def __init__(self, client: Client, *, timings: Timings, framework: Framework | None = None, recorder: Any = None,
+                 config: SchedulerConfig | None = None) -> None:
         self.client = client
         self.timings = timings
-        self.framework = framework or Framework()
+        if config is not None:
+            self.profiles = {p.scheduler_name: p.framework for p in config.profiles}
+        else:
+            self.profiles = {SCHEDULER_NAME: framework or Framework()}
+        self.framework = next(iter(self.profiles.values()))
         self.snapshot = Snapshot()
-        self.queue = q.SchedulingQueue(initial_backoff=timings.scheduler_backoff, max_backoff=timings.scheduler_backoff * 10)
+        initial = config.pod_initial_backoff if config and config.pod_initial_backoff else timings.scheduler_backoff
+        maximum = config.pod_max_backoff if config and config.pod_max_backoff else max(initial, timings.scheduler_backoff * 10)
+        self.queue = q.SchedulingQueue(initial_backoff=initial, max_backoff=maximum)
         self.nodes = Informer(client, "Node")
         self.pods = Informer(client, "Pod")
         self.recorder = recorder
+        self._recorders: dict[str, Any] = {}
         self.scheduled = 0
         self.failed = 0
         self.last_cycle_ms = 0.0
         self._binds: set[asyncio.Task[None]] = set()
 
+    def _ours(self, pod: dict) -> bool:
+        return scheduler_name(pod) in self.profiles
+
     # -- informer handlers -------------------------------------------------------------------------
     def _pod_added(self, pod: dict) -> None:
         if _assigned(pod):
             self.snapshot.add_pod(pod)
-        elif _ours(pod) and not pod["metadata"].get("deletionTimestamp") and not _terminal(pod):
+        elif self._ours(pod) and not pod["metadata"].get("deletionTimestamp") and not _terminal(pod):
             self.queue.add(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
@@ -70,7 +85,7 @@ class Scheduler:
                 self.queue.delete(new)
             if _terminal(new) and not _terminal(old):
                 self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_DELETE)
-        elif _ours(new):
+        elif self._ours(new):
             if new["metadata"].get("deletionTimestamp"):
                 self.queue.delete(new)
             else:
@@ -124,8 +139,26 @@ class Scheduler:
         if _assigned(pod) or pod["metadata"].get("deletionTimestamp") or pod["metadata"].get("uid") != md.get("uid"):
             self.queue.done(pod)
             return
+        framework = self.profiles.get(scheduler_name(pod))
+        if framework is None:  # its schedulerName changed under us: another scheduler's now
+            self.queue.done(pod)
+            return
         started = time.perf_counter()
-        result = self.framework.schedule(pod, self.snapshot.node_infos())
+        try:
+            result = framework.schedule(pod, self.snapshot.node_infos())
+        except Exception as e:  # a plugin's Error status: this attempt fails, the pod is retried with back-off
+            if not isinstance(e, PluginError):
+                log.exception("scheduling %s/%s failed", md.get("namespace"), md["name"])
+            self.last_cycle_ms = (time.perf_counter() - started) * 1000
+            self.failed += 1
+            self.queue.add_unschedulable(pod, error=True)
+            task = asyncio.create_task(self._mark_unschedulable(pod, str(e) if isinstance(e, PluginError) else
+                                                                f"running the scheduling framework: {e!r}", None,
+                                                                reason="SchedulerError"))
+            self._binds.add(task)
+            task.add_done_callback(self._binds.discard)
+            await asyncio.sleep(0)
+            return
         self.last_cycle_ms = (time.perf_counter() - started) * 1000
         annotation = to_annotation(result)
         if result.node is None:
@@ -156,7 +189,8 @@ class Scheduler:
         self.scheduled += 1
         self._event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}")
 
-    async def _mark_unschedulable(self, pod: dict, message: str, annotation: str) -> None:
+    async def _mark_unschedulable(self, pod: dict, message: str, annotation: str | None, *,
+                                  reason: str = "Unschedulable") -> None:
         md = pod["metadata"]
         ns, name = md.get("namespace", "default"), md["name"]
         conds = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
@@ -164,15 +198,16 @@ class Scheduler:
         cond = {
             "type": "PodScheduled",
             "status": "False",
-            "reason": "Unschedulable",
+            "reason": reason,
             "message": message,
             "lastProbeTime": None,
             "lastTransitionTime": old.get("lastTransitionTime") if old and old.get("status") == "False" else meta.now(),
         }
         try:
-            if (md.get("annotations") or {}).get(ANNOTATION) != annotation:
+            if annotation is not None and (md.get("annotations") or {}).get(ANNOTATION) != annotation:
                 await self.client.patch("Pod", name, {"metadata": {"annotations": {ANNOTATION: annotation}}}, ns)
-            if old is None or old.get("message") != message or old.get("status") != "False":
+            if old is None or old.get("message") != message or old.get("status") != "False" \
+                    or old.get("reason") != reason:
                 await self.client.patch("Pod", name, {"status": {"conditions": [cond, *conds]}}, ns, subresource="status")
         except ApiError as e:
             if e.code != 404:
@@ -180,22 +215,34 @@ class Scheduler:
         self._event(pod, "Warning", "FailedScheduling", message)
 
     def _event(self, pod: dict, type_: str, reason: str, message: str) -> None:
-        if self.recorder is not None:
-            self.recorder.event(pod, type_, reason, message)
+        if self.recorder is None:
+            return
+        name = scheduler_name(pod)
+        recorder = self.recorder
+        if name != getattr(recorder, "component", name):  # events name the profile, as reportingController does
+            recorder = self._recorders.get(name)
+            if recorder is None:
+                recorder = self._recorders[name] = type(self.recorder)(self.recorder.broadcaster, component=name)
+        recorder.event(pod, type_, reason, message)
 
 
-async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool = False, identity: str | None = None) -> None:
-    """The scheduler until cancelled; with leader_elect, only while holding the kube-scheduler Lease."""
+async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool = False, identity: str | None = None,
+                        config: SchedulerConfig | None = None) -> None:
+    """The scheduler until cancelled; with leader_elect, only while holding its Lease (kube-system/kube-scheduler
+    unless the configuration's leaderElection names another, which its leaderElect may also turn off)."""
     recorder = _recorder(client)
 
     async def scheduler() -> None:
-        await Scheduler(client, timings=timings, recorder=recorder).run()
+        await Scheduler(client, timings=timings, recorder=recorder, config=config).run()
 
+    if config is not None and config.leader_elect is not None:
+        leader_elect = config.leader_elect
     try:
         if leader_elect:
             from control.controllers.leaderelection import run_with_leader_election
 
-            await run_with_leader_election(client, "kube-scheduler", identity or client.identity, scheduler)
+            lease, ns = (config.lease_name, config.lease_namespace) if config else ("kube-scheduler", "kube-system")
+            await run_with_leader_election(client, lease, identity or client.identity, scheduler, namespace=ns)
         else:
             await scheduler()
     finally:

@@ -7,8 +7,10 @@ import asyncio
 import signal
 import socket
 import sys
+from typing import Any
 
 from control import aio, gcpolicy
+from control.errors import ApiError
 from tui.commands.common import add_client_args, make_client
 
 
@@ -17,21 +19,67 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                    help="take part in leader election through a Lease in kube-system (default on)")
     p.add_argument("--identity", default=None, help="this candidate's name (default: hostname_pid)")
     p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
+    if name == "scheduler":
+        add_scheduler_config_args(p, "--config", "--plugins")
     add_client_args(p)
+
+
+def add_scheduler_config_args(p: argparse.ArgumentParser, config_flag: str, plugins_flag: str) -> None:
+    p.add_argument(config_flag, dest="scheduler_config", default=None, metavar="FILE",
+                   help="a KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1): profiles, plugins, weights, "
+                        "pluginConfig")
+    p.add_argument(plugins_flag, dest="scheduler_plugins", action="append", default=[], metavar="FILE.py",
+                   help="a Python file of your own scheduler plugins, which the configuration can enable by name "
+                        "(repeatable)")
+
+
+def load_scheduler_config(args: argparse.Namespace, *, quiet: bool = False) -> Any:
+    """The scheduler configuration the flags name (None without them); prints its profiles and warnings.
+    Raises SystemExit(2) with the error when it cannot be used."""
+    if not args.scheduler_config and not args.scheduler_plugins:
+        return None
+    from control.scheduler import config as sc
+
+    try:
+        if args.scheduler_config:
+            cfg = sc.load(args.scheduler_config, args.scheduler_plugins)
+        else:  # plugins without a configuration: loaded (so checked), but only a configuration enables them
+            cfg = sc.load_default(args.scheduler_plugins)
+    except sc.ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not quiet:
+        for w in cfg.warnings:
+            print(f"Warning: scheduler configuration: {w}", file=sys.stderr)
+        for prof in cfg.profiles:
+            print(f"  scheduler profile {prof.describe()}", flush=True)
+    return cfg
 
 
 async def serve(args: argparse.Namespace) -> int:
     from tui.commands.control import load_timings
 
     timings = load_timings(args.timings)
+    sched_config = load_scheduler_config(args) if args.command == "scheduler" else None
+    if sched_config is not None and not sched_config.profile("default-scheduler") \
+            and sched_config.lease_name == "kube-scheduler" and args.leader_elect and sched_config.leader_elect is not False:
+        print("Warning: this scheduler has no default-scheduler profile but takes part in the default scheduler's "
+              "leader election (Lease kube-system/kube-scheduler), so it waits while that one runs: set "
+              "leaderElection.resourceName in its configuration, or pass --no-leader-elect", file=sys.stderr)
     identity = args.identity or f"{socket.gethostname()}_{__import__('os').getpid()}"
     client = make_client(args, identity=args.command)
     gcpolicy.install()
-    await client.connect()
+    try:
+        await client.connect()
+    except ApiError as e:
+        print(f"error: {e.message}; is `kube-tui control` running? (--server names another address)", file=sys.stderr)
+        await client.close()
+        return 1
     if args.command == "scheduler":
         from control.scheduler.scheduler import run_scheduler
 
-        main = run_scheduler(client, timings=timings, leader_elect=args.leader_elect, identity=identity)
+        main = run_scheduler(client, timings=timings, leader_elect=args.leader_elect, identity=identity,
+                             config=sched_config)
     else:
         from control.controllers.manager import run_controller_manager
 

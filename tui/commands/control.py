@@ -11,12 +11,14 @@ from control.faults import Faults
 from control.plane import ControlPlane, is_loopback, tune_gc
 from control.timings import Timings
 from tui.commands.common import wait_for_signal
+from tui.commands.components import add_scheduler_config_args, load_scheduler_config
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--listen", default=config.DEFAULT_SERVER, help="request address (watch is port + 1); default %(default)s")
     p.add_argument("--data-dir", default=None, help="where the store and credentials live (default ~/.kube-tui/data)")
     p.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
+    add_scheduler_config_args(p, "--scheduler-config", "--scheduler-plugins")
     p.add_argument("--no-controllers", action="store_true", help="do not run the controller manager in this process")
     p.add_argument("--insecure", action="store_true", help="serve a non-loopback address without CurveZMQ encryption")
     p.add_argument("--curve", action="store_true", help="encrypt with CurveZMQ even on loopback (always on elsewhere)")
@@ -50,10 +52,16 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"WARNING: serving {args.listen} without encryption (--insecure): anyone on the network can read "
               "the traffic, including credentials, and impersonate this server", file=sys.stderr, flush=True)
     data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
+    if args.no_scheduler and (args.scheduler_config or args.scheduler_plugins):
+        print("error: --scheduler-config and --scheduler-plugins configure the scheduler that --no-scheduler turns off: "
+              "drop one", file=sys.stderr)
+        return 2
+    sched_config = load_scheduler_config(args, quiet=True)
     plane = ControlPlane(
         data_dir,
         args.listen,
         scheduler=not args.no_scheduler,
+        scheduler_config=sched_config,
         controllers=not args.no_controllers,
         faults=Faults.parse(args.faults) if args.faults else None,
         bookmark_interval=args.bookmark_interval,
@@ -81,6 +89,11 @@ async def serve(args: argparse.Namespace) -> int:
     elif plane.rest_error:
         print(f"  kubectl:    not served ({plane.rest_error}; choose another port with --https HOST:PORT)")
     print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}")
+    if sched_config is not None:
+        for w in sched_config.warnings:
+            print(f"Warning: scheduler configuration: {w}", file=sys.stderr)
+        for prof in sched_config.profiles:
+            print(f"  scheduler profile {prof.describe()}")
     print("\nTo add a node, run this in another terminal:")
     print(f"  {plane.join_command()}", flush=True)
     try:

@@ -162,6 +162,7 @@ class SchedulerView(View):
         summary.update(
             f"[b]{name}[/] → [{color}]{rec.get('node') or 'unschedulable'}[/]\n{rec.get('message', '')}\n"
             f"[dim]{rec.get('feasible')}/{rec.get('evaluated')} nodes feasible · {rec.get('time_ms')} ms"
+            + (f" · profile {rec['profile']}" if rec.get("profile") else "")
             + (f" · {counts}" if counts else "") + "[/]")
         plugins, rows = node_rows(rec)
         table.add_column("", key="win", width=1)

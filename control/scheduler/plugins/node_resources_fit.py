@@ -1,4 +1,6 @@
-"""NodeResourcesFit: the pod's requests must fit the node's free allocatable; LeastAllocated scores.
+"""NodeResourcesFit: the pod's requests must fit the node's free allocatable; the node is scored by
+its scoring strategy (LeastAllocated by default; MostAllocated and RequestedToCapacityRatio through a
+scheduler configuration's pluginConfig, as kube-scheduler's NodeResourcesFitArgs).
 
 Filtering uses the real requests (a pod without requests always fits, pod count aside); scoring
 uses kube-scheduler's non-zero requests (100m cpu, 200Mi memory for a container without one).
@@ -6,8 +8,10 @@ uses kube-scheduler's non-zero requests (100m cpu, 200Mi memory for a container 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from operator import attrgetter
+from typing import Any
 
 from control.scheduler.framework import MAX_NODE_SCORE, SUCCESS, Code, Status
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
@@ -57,8 +61,126 @@ def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
     return total // weights if weights else 0
 
 
+# -- scoring strategies (noderesources/least_allocated.go, most_allocated.go, requested_to_capacity_ratio.go)
+
+STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
+MAX_CUSTOM_PRIORITY_SCORE = 10  # a shape point's score is 0..10, scaled to 0..100
+DEFAULT_RESOURCES = (("cpu", 1), ("memory", 1))
+Scorer = Callable[[PodInfo, NodeInfo], int]
+
+
+def most_requested_score(requested: int, capacity: int) -> int:
+    if capacity == 0:
+        return 0
+    return min(requested, capacity) * MAX_NODE_SCORE // capacity  # pods without requests may overshoot
+
+
+def broken_linear(shape: list[tuple[int, int]]) -> Callable[[int], int]:
+    """helper.BuildBrokenLinearFunction: a piecewise-linear utilization (0..100) -> score curve."""
+    def f(p: int) -> int:
+        for i, (u, score) in enumerate(shape):
+            if p <= u:
+                if i == 0:
+                    return shape[0][1]
+                u0, s0 = shape[i - 1]
+                return s0 + int((score - s0) * (p - u0) / (u - u0))  # Go's int64 division truncates
+        return shape[-1][1]
+    return f
+
+
+def _requested_and_allocatable(pod: PodInfo, node: NodeInfo, resource: str) -> tuple[int, int]:
+    if resource == "cpu":
+        return node.nz_cpu + pod.nz_cpu, node.alloc_cpu
+    if resource == "memory":
+        return node.nz_mem + pod.nz_mem, node.alloc_mem
+    return 0, 0  # a resource nodes here do not advertise (nvidia.com/gpu, ...) is left out, as at 0 allocatable
+
+
+def _weighted(resources: tuple[tuple[str, int], ...], per_resource: Callable[[int, int], int],
+              skip_zero: bool = False, rounded: bool = False) -> Scorer:
+    def score(pod: PodInfo, node: NodeInfo) -> int:
+        total = weights = 0
+        for name, weight in resources:
+            requested, allocatable = _requested_and_allocatable(pod, node, name)
+            if allocatable == 0:
+                continue
+            s = per_resource(requested, allocatable)
+            if skip_zero and s <= 0:
+                continue
+            total += s * weight
+            weights += weight
+        if not weights:
+            return 0
+        return round(total / weights) if rounded else total // weights
+    return score
+
+
+def scoring_strategy(args: dict[str, Any] | None) -> tuple[tuple, Scorer | None]:
+    """(a hashable key, the scorer) for NodeResourcesFitArgs; the scorer is None for the default
+    (LeastAllocated, cpu and memory weighted 1), which has a faster path. Raises ValueError naming the
+    field, in kube-scheduler's validation wording."""
+    st = (args or {}).get("scoringStrategy") or {}
+    if not isinstance(st, dict):
+        raise ValueError("scoringStrategy: Invalid value: expected a mapping with type and resources")
+    kind = st.get("type") or "LeastAllocated"
+    if kind not in STRATEGIES:
+        raise ValueError(f'scoringStrategy.type: Unsupported value: "{kind}": supported values: '
+                         + ", ".join(f'"{s}"' for s in STRATEGIES))
+    resources = DEFAULT_RESOURCES
+    if st.get("resources") is not None:
+        if not isinstance(st["resources"], list) or not st["resources"]:
+            raise ValueError("scoringStrategy.resources: Required value: list the resources to score, "
+                             "e.g. [{name: cpu, weight: 1}, {name: memory, weight: 1}]")
+        parsed = []
+        for i, r in enumerate(st["resources"]):
+            name, weight = (r.get("name"), r.get("weight", 1)) if isinstance(r, dict) else (None, None)
+            if not name or not isinstance(name, str):
+                raise ValueError(f"scoringStrategy.resources[{i}].name: Required value: a resource name such as cpu")
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
+                raise ValueError(f"scoringStrategy.resources[{i}].weight: Invalid value: {weight!r}: "
+                                 f"resource weight of {name} should be in the range of 1-100")
+            parsed.append((name, weight))
+        resources = tuple(parsed)
+    if kind == "LeastAllocated":
+        key: tuple = (kind, resources)
+        scorer = None if resources == DEFAULT_RESOURCES else _weighted(resources, least_requested_score)
+        return key, scorer
+    if kind == "MostAllocated":
+        return (kind, resources), _weighted(resources, most_requested_score)
+    shape_in = ((st.get("requestedToCapacityRatio") or {}).get("shape"))
+    if not isinstance(shape_in, list) or not shape_in:
+        raise ValueError("scoringStrategy.requestedToCapacityRatio.shape: Required value: at least one point, "
+                         "e.g. [{utilization: 0, score: 0}, {utilization: 100, score: 10}]")
+    shape: list[tuple[int, int]] = []
+    for i, pt in enumerate(shape_in):
+        u, s = (pt.get("utilization"), pt.get("score")) if isinstance(pt, dict) else (None, None)
+        if not isinstance(u, int) or not 0 <= u <= 100:
+            raise ValueError(f"scoringStrategy.requestedToCapacityRatio.shape[{i}].utilization: Invalid value: "
+                             f"{u!r}: not in valid range [0-100]")
+        if shape and u <= shape[-1][0]:
+            raise ValueError(f"scoringStrategy.requestedToCapacityRatio.shape[{i}].utilization: Invalid value: "
+                             f"{u}: utilization values must be sorted in increasing order")
+        if not isinstance(s, int) or not 0 <= s <= MAX_CUSTOM_PRIORITY_SCORE:
+            raise ValueError(f"scoringStrategy.requestedToCapacityRatio.shape[{i}].score: Invalid value: "
+                             f"{s!r}: not in valid range [0-{MAX_CUSTOM_PRIORITY_SCORE}]")
+        shape.append((u, s * (MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE)))
+    curve = broken_linear(shape)
+
+    def ratio(requested: int, capacity: int) -> int:
+        if capacity == 0 or requested > capacity:
+            return curve(100)
+        return curve(requested * 100 // capacity)
+
+    return (kind, resources, tuple(shape)), _weighted(resources, ratio, skip_zero=True, rounded=True)
+
+
 class NodeResourcesFit:
     name = NAME
+
+    def __init__(self, args: dict[str, Any] | None = None) -> None:
+        self.strategy_key, self._scorer = scoring_strategy(args)
+        if self._scorer is not None:
+            self.score_nodes = self._score_nodes_by_strategy  # type: ignore[method-assign]
 
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status:
         reasons = insufficient(pod, node)
@@ -86,7 +208,15 @@ class NodeResourcesFit:
         return passed, failed
 
     def score(self, pod: PodInfo, node: NodeInfo) -> int:
+        if self._scorer is not None:
+            return self._scorer(pod, node)
         return least_allocated(pod, node)
+
+    def _score_nodes_by_strategy(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
+        scorer = self._scorer
+        assert scorer is not None
+        return memoized(nodes, (NAME, self.strategy_key, pod.nz_cpu, pod.nz_mem),
+                        lambda some: [scorer(pod, ni) for ni in some])
 
     def score_nodes(self, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
         return memoized(nodes, (NAME, pod.nz_cpu, pod.nz_mem), lambda some: self._score_all(pod, some), lane=0)

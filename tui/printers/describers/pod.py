@@ -181,6 +181,8 @@ def _describe_scheduling(w: PrefixWriter, pod: Mapping[str, Any]) -> None:
     w.write(0, "Scheduling:\n")
     chosen = record.get("node")
     w.write(1, f"Node:\t{chosen or '<none>'}\n")
+    if record.get("profile"):
+        w.write(1, f"Profile:\t{record['profile']}\n")
     if record.get("message"):
         w.write(1, f"Message:\t{record['message']}\n")
     nodes = record.get("nodes") or []

@@ -1,0 +1,358 @@
+"""KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1): scheduling profiles from a file.
+
+`kube-tui scheduler --config FILE` (and `kube-tui control --scheduler-config FILE`) take the file
+kube-scheduler's `--config` takes. What is honoured, with kube-scheduler's rules:
+
+- `profiles`, one framework each, picked by a pod's `spec.schedulerName`;
+- per extension point (preFilter, filter, preScore, score, and multiPoint) the plugins `enabled`
+  (with score `weight`s) and `disabled` (`*` for all), merged into the defaults as v1 merges them
+  (a re-configured default keeps its place; the rest are appended) and expanded from multiPoint as
+  the framework does (explicit extension points first, then multiPoint, then the rest);
+- `pluginConfig` args: NodeResourcesFit's scoringStrategy, and any args of an out-of-tree plugin;
+- `percentageOfNodesToScore` (global and per profile), `podInitialBackoffSeconds`, `podMaxBackoffSeconds`;
+- `leaderElection.leaderElect` and `.resourceName` (`.resourceNamespace` too): a second scheduler needs
+  its own Lease, or it waits behind the default one, as in Kubernetes.
+
+Everything else that kube-scheduler accepts (the other extension points, clientConnection,
+leaderElection, extenders, ...) is accepted with a warning that kube-tui does not use it. Errors
+name the file, the field and the fix, in kube-scheduler's validation wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from control.scheduler import registry as reg
+from control.scheduler.framework import Framework, Guarded, _Filter, _Scorer
+
+API_VERSION = "kubescheduler.config.k8s.io/v1"
+KIND = "KubeSchedulerConfiguration"
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+
+# v1's default profile: every default plugin through multiPoint, with the score weights (default_plugins.go).
+DEFAULT_MULTI_POINT: tuple[tuple[str, int], ...] = (
+    ("SchedulingGates", 0), ("PrioritySort", 0), ("NodeUnschedulable", 0), ("NodeName", 0),
+    ("TaintToleration", 3), ("NodeAffinity", 2), ("NodePorts", 0), ("NodeResourcesFit", 1),
+    ("VolumeRestrictions", 0), ("NodeVolumeLimits", 0), ("VolumeBinding", 0), ("VolumeZone", 0),
+    ("PodTopologySpread", 2), ("InterPodAffinity", 2), ("DefaultPreemption", 0),
+    ("NodeResourcesBalancedAllocation", 1), ("ImageLocality", 1), ("DefaultBinder", 0),
+)
+
+# The extension points kube-tui's framework runs: (config key, plugin interface name, method).
+MODELLED = (("preFilter", "PreFilterPlugin", "pre_filter"), ("filter", "FilterPlugin", "filter"),
+            ("preScore", "PreScorePlugin", "pre_score"), ("score", "ScorePlugin", "score"))
+OTHER_POINTS = ("preEnqueue", "queueSort", "postFilter", "reserve", "permit", "preBind", "bind", "postBind")
+TOP_LEVEL_USED = {"apiVersion", "kind", "profiles", "percentageOfNodesToScore", "podInitialBackoffSeconds",
+                  "podMaxBackoffSeconds", "leaderElection"}
+TOP_LEVEL_IGNORED = {"parallelism", "clientConnection", "healthzBindAddress", "metricsBindAddress",
+                     "enableProfiling", "enableContentionProfiling", "extenders", "delayCacheUntilActive",
+                     "featureGates"}
+PROFILE_FIELDS = {"schedulerName", "plugins", "pluginConfig", "percentageOfNodesToScore"}
+
+
+class ConfigError(ValueError):
+    """A configuration kube-tui refuses; the message names the file, the field and the fix."""
+
+
+@dataclass
+class Profile:
+    scheduler_name: str
+    framework: Framework
+
+    def describe(self) -> str:
+        """One line: the filter chain and the weighted scores, as the scheduler prints them at start."""
+        fw = self.framework
+        filters = ", ".join(f.name for f in fw.filters)
+        scores = ", ".join(f"{s.name}×{s.weight}" for s in fw.scorers)
+        return f"{self.scheduler_name}: filter [{filters}]  score [{scores}]"
+
+
+@dataclass
+class SchedulerConfig:
+    profiles: list[Profile]
+    pod_initial_backoff: float | None = None  # seconds; None: the cluster's timings decide
+    pod_max_backoff: float | None = None
+    leader_elect: bool | None = None  # None: the command line decides
+    lease_name: str = "kube-scheduler"
+    lease_namespace: str = "kube-system"
+    warnings: list[str] = field(default_factory=list)
+
+    def profile(self, scheduler_name: str) -> Profile | None:
+        return next((p for p in self.profiles if p.scheduler_name == scheduler_name), None)
+
+
+def default() -> SchedulerConfig:
+    return parse({"apiVersion": API_VERSION, "kind": KIND}, reg.build())
+
+
+def load_default(plugin_files: list[str] | tuple[str, ...] = ()) -> SchedulerConfig:
+    """The default profile, after checking that the plugin files load. Raises ConfigError."""
+    try:
+        registry = reg.build(plugin_files)
+    except reg.PluginFileError as e:
+        raise ConfigError(str(e)) from None
+    cfg = parse({"apiVersion": API_VERSION, "kind": KIND}, registry)
+    if plugin_files:
+        cfg.warnings.append("plugins loaded but not enabled: enable them by name in a configuration "
+                            f"(--config FILE): {', '.join(sorted(reg.out_of_tree(registry)))}")
+    return cfg
+
+
+def load(path: str | Path, plugin_files: list[str] | tuple[str, ...] = ()) -> SchedulerConfig:
+    """Read and check a configuration file (and the plugin files it may name). Raises ConfigError."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ConfigError(f"scheduler configuration {p}: {e.strerror or e}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"scheduler configuration {p}{where}: not valid YAML: "
+                          f"{getattr(e, 'problem', None) or e}") from None
+    try:
+        registry = reg.build(plugin_files)
+    except reg.PluginFileError as e:
+        raise ConfigError(str(e)) from None
+    try:
+        return parse(doc, registry)
+    except ConfigError as e:
+        raise ConfigError(f"scheduler configuration {p}: {e}") from None
+
+
+def parse(doc: Any, registry: dict[str, reg.Factory]) -> SchedulerConfig:
+    if not isinstance(doc, dict):
+        raise ConfigError(f"expected a {KIND} mapping (apiVersion: {API_VERSION}, kind: {KIND}, profiles: [...])")
+    if doc.get("apiVersion") != API_VERSION or doc.get("kind") != KIND:
+        raise ConfigError(f'apiVersion and kind must be "{API_VERSION}" and "{KIND}" '
+                          f"(got {doc.get('apiVersion')!r} and {doc.get('kind')!r})")
+    warnings: list[str] = []
+    for k in doc:
+        if k in TOP_LEVEL_IGNORED:
+            warnings.append(f"{k}: not used by kube-tui's scheduler (ignored)")
+        elif k not in TOP_LEVEL_USED:
+            raise ConfigError(f'strict decoding error: unknown field "{k}"')
+    percentage = _percentage(doc.get("percentageOfNodesToScore"), "percentageOfNodesToScore") or 0
+    initial = _seconds(doc, "podInitialBackoffSeconds")
+    maximum = _seconds(doc, "podMaxBackoffSeconds")
+    if initial is not None and maximum is not None and maximum < initial:
+        raise ConfigError(f"podMaxBackoffSeconds: Invalid value: {maximum:g}: must be greater than or equal to "
+                          "podInitialBackoffSeconds")
+    le = doc.get("leaderElection") or {}
+    if not isinstance(le, dict):
+        raise ConfigError("leaderElection: Invalid value: expected a mapping (leaderElect, resourceName, ...)")
+    if "leaderElect" in le and not isinstance(le["leaderElect"], bool):
+        raise ConfigError(f"leaderElection.leaderElect: Invalid value: {le['leaderElect']!r}: true or false")
+    for k in ("resourceName", "resourceNamespace"):
+        if k in le and (not isinstance(le[k], str) or not le[k]):
+            raise ConfigError(f"leaderElection.{k}: Invalid value: {le[k]!r}: a Lease name")
+    used_le = {"leaderElect", "resourceName", "resourceNamespace"}
+    if set(le) - used_le:
+        warnings.append("leaderElection: only leaderElect, resourceName and resourceNamespace are used; "
+                        f"{', '.join(sorted(set(le) - used_le))} ignored (the cluster's lease timings apply)")
+    raw_profiles = doc.get("profiles") or [{}]
+    if not isinstance(raw_profiles, list):
+        raise ConfigError("profiles: Invalid value: expected a list of profiles")
+    profiles: list[Profile] = []
+    seen: set[str] = set()
+    for i, rp in enumerate(raw_profiles):
+        path = f"profiles[{i}]"
+        if not isinstance(rp, dict):
+            raise ConfigError(f"{path}: Invalid value: expected a mapping with schedulerName and plugins")
+        for k in rp:
+            if k not in PROFILE_FIELDS:
+                raise ConfigError(f'strict decoding error: unknown field "{path}.{k}"')
+        name = rp.get("schedulerName")
+        if name is None and len(raw_profiles) == 1:
+            name = DEFAULT_SCHEDULER_NAME
+        if not name or not isinstance(name, str):
+            raise ConfigError(f"{path}.schedulerName: Required value: each of several profiles needs its own "
+                              "schedulerName (pods choose one with spec.schedulerName)")
+        if name in seen:
+            raise ConfigError(f'{path}.schedulerName: Duplicate value: "{name}"')
+        seen.add(name)
+        own = _percentage(rp.get("percentageOfNodesToScore"), f"{path}.percentageOfNodesToScore")
+        fw = _framework(rp, path, registry, warnings)
+        fw.percentage_of_nodes_to_score = own if own is not None else percentage
+        profiles.append(Profile(name, fw))
+    return SchedulerConfig(profiles, initial, maximum, le.get("leaderElect"), le.get("resourceName", "kube-scheduler"),
+                           le.get("resourceNamespace", "kube-system"), warnings)
+
+
+# -- one profile --------------------------------------------------------------------------------------
+
+def _percentage(v: Any, path: str) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 100:
+        raise ConfigError(f"{path}: Invalid value: {v!r}: not in valid range [0-100]")
+    return v
+
+
+def _seconds(doc: dict, key: str) -> float | None:
+    v = doc.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+        raise ConfigError(f"{key}: Invalid value: {v!r}: must be greater than 0")
+    return float(v)
+
+
+def _plugin_set(plugins: dict, point: str, path: str) -> tuple[list[tuple[str, int]], list[str]]:
+    """(enabled (name, weight) in order, disabled names) of one extension point."""
+    ps = plugins.get(point) or {}
+    if not isinstance(ps, dict):
+        raise ConfigError(f"{path}.plugins.{point}: Invalid value: expected a mapping with enabled and/or disabled")
+    out: dict[str, list] = {"enabled": [], "disabled": []}
+    for key in ps:
+        if key not in out:
+            raise ConfigError(f'strict decoding error: unknown field "{path}.plugins.{point}.{key}"')
+    for key in out:
+        items = ps.get(key) or []
+        if not isinstance(items, list):
+            raise ConfigError(f"{path}.plugins.{point}.{key}: Invalid value: expected a list of {{name: ...}}")
+        for j, item in enumerate(items):
+            where = f"{path}.plugins.{point}.{key}[{j}]"
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+                raise ConfigError(f"{where}.name: Required value: the plugin's name, e.g. NodeResourcesFit")
+            weight = item.get("weight", 0)
+            if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
+                raise ConfigError(f"{where}.weight: Invalid value: {weight!r}: must be a non-negative integer")
+            out[key].append((item["name"], weight) if key == "enabled" else item["name"])
+    return out["enabled"], out["disabled"]
+
+
+def _merge(defaults: tuple[tuple[str, int], ...] | list[tuple[str, int]], enabled: list[tuple[str, int]],
+           disabled: list[str]) -> list[tuple[str, int]]:
+    """mergePluginSet: the defaults minus the disabled, re-configured ones in place, then the new ones."""
+    custom = {name: (i, (name, w)) for i, (name, w) in enumerate(enabled)}
+    replaced: set[int] = set()
+    merged: list[tuple[str, int]] = []
+    if "*" not in disabled:
+        for d in defaults:
+            if d[0] in disabled:
+                continue
+            if d[0] in custom:
+                i, d = custom[d[0]]
+                replaced.add(i)
+            merged.append(d)
+    merged.extend(p for i, p in enumerate(enabled) if i not in replaced)
+    return merged
+
+
+def _framework(rp: dict, path: str, registry: dict[str, reg.Factory], warnings: list[str]) -> Framework:
+    plugins = rp.get("plugins") or {}
+    if not isinstance(plugins, dict):
+        raise ConfigError(f"{path}.plugins: Invalid value: expected a mapping of extension points")
+    for point in plugins:
+        if point in OTHER_POINTS:
+            enabled, disabled = _plugin_set(plugins, point, path)
+            if enabled or disabled:
+                warnings.append(f"{path}.plugins.{point}: kube-tui's scheduler has no {point} extension point "
+                                "to configure (ignored)")
+        elif point != "multiPoint" and point not in {p for p, _, _ in MODELLED}:
+            raise ConfigError(f'strict decoding error: unknown field "{path}.plugins.{point}"')
+    mp_enabled, mp_disabled = _plugin_set(plugins, "multiPoint", path)
+    multi = _merge(DEFAULT_MULTI_POINT, mp_enabled, mp_disabled)
+    args = _plugin_args(rp, path)
+    instances: dict[str, Any] = {}
+
+    def instance(name: str) -> Any:
+        if name not in instances:
+            try:
+                plugin = registry[name](args.get(name) or {})
+            except (ValueError, TypeError) as e:
+                i = list(args).index(name) if name in args else 0
+                raise ConfigError(f"{path}.pluginConfig[{i}].args.{e}" if name in args and name in reg.IN_TREE
+                                  else f"{path}: plugin {name!r} could not be made from its args: {e}") from None
+            instances[name] = Guarded(plugin) if name not in reg.IN_TREE else plugin
+        return instances[name]
+
+    user_multi = {name for name, _ in mp_enabled}
+
+    def known(name: str, where: str, iface: str) -> bool:
+        if name in registry:
+            return True
+        if name in reg.NOT_IMPLEMENTED:
+            if where.startswith(f"{path}.plugins.multiPoint") and name not in user_multi:
+                return False  # one of v1's defaults: not worth a warning
+            msg = f"{where}: {name} is a kube-scheduler plugin kube-tui does not implement (ignored)"
+            if msg not in warnings:
+                warnings.append(msg)
+            return False
+        available = ", ".join(sorted(registry))
+        raise ConfigError(f'{where}: {iface} "{name}" does not exist; the plugins here are: {available} '
+                          "(add your own with --plugins FILE.py)")
+
+    lists: dict[str, list[str]] = {}
+    for point, iface, method in MODELLED:
+        enabled, disabled = _plugin_set(plugins, point, path)
+        merged = _merge([], enabled, disabled)
+        names: list[str] = []
+        for j, (name, _) in enumerate(merged):
+            where = f"{path}.plugins.{point}.enabled[{j}]"
+            if not known(name, where, iface):
+                continue
+            if not callable(getattr(instance(name), method, None)):
+                raise ConfigError(f'{where}: plugin "{name}" does not extend {iface} plugin')
+            if name in names:
+                raise ConfigError(f'{where}: plugin "{name}" already registered as "{iface}"')
+            names.append(name)
+        if "*" not in disabled:
+            overrides: list[str] = []
+            from_multi: list[str] = []
+            for j, (name, _) in enumerate(multi):
+                if not known(name, f"{path}.plugins.multiPoint.enabled[{j}]", "plugin"):
+                    continue
+                if not callable(getattr(instance(name), method, None)) or name in disabled:
+                    continue
+                if name in names:
+                    overrides.append(name)
+                    continue
+                if name in from_multi:
+                    raise ConfigError(f'{path}.plugins.multiPoint.enabled[{j}]: plugin "{name}" already registered '
+                                      f'as "{iface}"')
+                from_multi.append(name)
+            names = ([n for n in names if n in overrides] + from_multi + [n for n in names if n not in overrides])
+        lists[point] = names
+
+    weights: dict[str, int] = {}
+    for name, w in [*_plugin_set(plugins, "score", path)[0], *multi]:  # getScoreWeights: score's own weight wins
+        if name in lists["score"] and name not in weights:
+            weights[name] = w or 1
+    for name in args:
+        if name not in instances and name in registry:
+            warnings.append(f"{path}.pluginConfig: {name} is not enabled in this profile (its args are unused)")
+        elif name in reg.IN_TREE and name != "NodeResourcesFit" or name in reg.NOT_IMPLEMENTED:
+            warnings.append(f"{path}.pluginConfig: kube-tui does not use {name}'s args (ignored)")
+        elif name not in registry:
+            warnings.append(f"{path}.pluginConfig: there is no plugin {name} (its args are unused)")
+    filter_names = lists["filter"] + [n for n in lists["preFilter"] if n not in lists["filter"]]
+    filters = [_Filter(instance(n), pre_filter=n in lists["preFilter"], filter=n in lists["filter"])
+               for n in filter_names]
+    scorers = [_Scorer(instance(n), weights[n], pre_score=n in lists["preScore"]) for n in lists["score"]]
+    return Framework(filters=filters, scorers=scorers)
+
+
+def _plugin_args(rp: dict, path: str) -> dict[str, dict]:
+    pc = rp.get("pluginConfig") or []
+    if not isinstance(pc, list):
+        raise ConfigError(f"{path}.pluginConfig: Invalid value: expected a list of {{name, args}}")
+    out: dict[str, dict] = {}
+    for i, item in enumerate(pc):
+        where = f"{path}.pluginConfig[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ConfigError(f"{where}.name: Required value: the plugin the args are for")
+        if item["name"] in out:
+            raise ConfigError(f'{where}: Duplicate value: "{item["name"]}"')
+        a = item.get("args") or {}
+        if not isinstance(a, dict):
+            raise ConfigError(f"{where}.args: Invalid value: expected a mapping")
+        out[item["name"]] = a
+    return out

@@ -1,0 +1,287 @@
+"""KubeSchedulerConfiguration profiles, out-of-tree plugin files and NodeResourcesFit's scoring strategies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from control.scheduler import config as sc
+from control.scheduler import registry as reg
+from control.scheduler.framework import Framework, PluginError
+from control.scheduler.nodeinfo import NodeInfo, PodInfo
+from control.scheduler.plugins.node_resources_fit import NodeResourcesFit, scoring_strategy
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "docs" / "examples" / "scheduler"
+HEAD = {"apiVersion": sc.API_VERSION, "kind": sc.KIND}
+
+
+def cfg(**doc: Any) -> sc.SchedulerConfig:
+    return sc.parse({**HEAD, **doc}, reg.build())
+
+
+def chain(fw: Framework) -> tuple[list[tuple[str, bool]], list[tuple[str, int, bool]]]:
+    return ([(f.name, f.pre_filter is not None) for f in fw.filters],
+            [(s.name, s.weight, s.pre_score is not None) for s in fw.scorers])
+
+
+def node(name: str, cpu: str = "4", mem: str = "8Gi", labels: dict | None = None) -> NodeInfo:
+    return NodeInfo({"metadata": {"name": name, "labels": labels or {}},
+                     "status": {"allocatable": {"cpu": cpu, "memory": mem, "pods": "110"}}})
+
+
+def pod(name: str = "p", cpu: str = "500m", mem: str = "256Mi", labels: dict | None = None, **spec: Any) -> dict:
+    return {"metadata": {"name": name, "namespace": "default", "labels": labels or {}},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": mem}}}], **spec}}
+
+
+def with_load(ni: NodeInfo, cpu: str, mem: str = "1Gi") -> NodeInfo:
+    ni.add_pod(PodInfo(pod(f"load-{ni.name}", cpu, mem, nodeName=ni.name)))
+    return ni
+
+
+# -- profiles -----------------------------------------------------------------------------------------------
+
+def test_the_default_profile_is_the_built_in_framework() -> None:
+    for c in (sc.default(), cfg(), cfg(profiles=[{"schedulerName": "default-scheduler"}])):
+        assert [p.scheduler_name for p in c.profiles] == ["default-scheduler"]
+        assert chain(c.profiles[0].framework) == chain(Framework())
+        assert c.warnings == []
+
+
+def test_a_disabled_default_leaves_the_profile_and_a_reconfigured_one_keeps_its_weight_first() -> None:
+    c = cfg(profiles=[{"schedulerName": "x", "plugins": {
+        "score": {"enabled": [{"name": "NodeResourcesFit", "weight": 7}],
+                  "disabled": [{"name": "NodeResourcesBalancedAllocation"}, {"name": "TaintToleration"}]},
+        "filter": {"disabled": [{"name": "NodePorts"}]}}}])
+    filters, scores = chain(c.profiles[0].framework)
+    # NodePorts still runs at PreFilter (as in kube-scheduler), after the filter chain; its Filter lets all pass.
+    assert [n for n, _ in filters] == ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
+                                       "NodeResourcesFit", "NodePorts"]
+    ports = c.profiles[0].framework.filters[-1]
+    taken = node("taken")
+    taken.add_pod(PodInfo(pod("hp", nodeName="taken", containers=[{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}])))
+    wants_port = PodInfo(pod(containers=[{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}]))
+    assert ports.filter(wants_port, taken).ok
+    # A plugin enabled at the score point and in multiPoint comes first, with the score point's weight.
+    assert scores == [("NodeResourcesFit", 7, False), ("NodeAffinity", 2, True)]
+
+
+def test_disabling_everything_keeps_only_what_the_point_enables() -> None:
+    c = cfg(profiles=[{"plugins": {"multiPoint": {"disabled": [{"name": "*"}]},
+                                   "filter": {"enabled": [{"name": "NodeResourcesFit"}]},
+                                   "score": {"enabled": [{"name": "NodeResourcesFit"}]}}}])
+    assert chain(c.profiles[0].framework) == ([("NodeResourcesFit", False)], [("NodeResourcesFit", 1, False)])
+    c = cfg(profiles=[{"plugins": {"score": {"disabled": [{"name": "*"}]}}}])
+    assert chain(c.profiles[0].framework)[1] == []
+
+
+def test_pre_filter_and_pre_score_follow_their_own_extension_points() -> None:
+    c = cfg(profiles=[{"plugins": {"preFilter": {"disabled": [{"name": "NodeAffinity"}]},
+                                   "preScore": {"disabled": [{"name": "*"}]}}}])
+    filters, scores = chain(c.profiles[0].framework)
+    assert ("NodeAffinity", False) in filters and ("NodeName", True) in filters
+    assert all(not pre for _, _, pre in scores)
+
+
+def test_several_profiles_are_picked_by_scheduler_name_and_their_settings_apply() -> None:
+    c = cfg(percentageOfNodesToScore=30, podInitialBackoffSeconds=2, podMaxBackoffSeconds=20,
+            leaderElection={"resourceName": "mine", "leaderElect": False},
+            profiles=[{"schedulerName": "a"}, {"schedulerName": "b", "percentageOfNodesToScore": 70}])
+    assert c.profile("a").framework.percentage_of_nodes_to_score == 30
+    assert c.profile("b").framework.percentage_of_nodes_to_score == 70
+    assert c.profile("default-scheduler") is None
+    assert (c.pod_initial_backoff, c.pod_max_backoff, c.lease_name, c.leader_elect) == (2.0, 20.0, "mine", False)
+
+
+def test_what_kube_tui_does_not_run_is_a_warning_not_a_failure() -> None:
+    c = cfg(clientConnection={"kubeconfig": "/etc/kubernetes/scheduler.conf"}, profiles=[{"plugins": {
+        "score": {"enabled": [{"name": "PodTopologySpread", "weight": 2}]},
+        "bind": {"enabled": [{"name": "DefaultBinder"}]}},
+        "pluginConfig": [{"name": "InterPodAffinity", "args": {"hardPodAffinityWeight": 1}}]}])
+    text = "\n".join(c.warnings)
+    assert "clientConnection: not used" in text
+    assert "PodTopologySpread is a kube-scheduler plugin kube-tui does not implement" in text
+    assert "no bind extension point" in text
+    assert "InterPodAffinity's args" in text
+    assert chain(c.profiles[0].framework) == chain(Framework())
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"apiVersion": "v1"}, 'apiVersion and kind must be "kubescheduler.config.k8s.io/v1"'),
+    ({"profiles": [{"schedulerName": "a"}, {"schedulerName": "a"}]}, 'profiles[1].schedulerName: Duplicate value: "a"'),
+    ({"profiles": [{"schedulerName": "a"}, {}]}, "profiles[1].schedulerName: Required value"),
+    ({"profiles": [{"plugins": {"score": {"enabled": [{"name": "Nope"}]}}}]},
+     'profiles[0].plugins.score.enabled[0]: ScorePlugin "Nope" does not exist; the plugins here are: NodeAffinity'),
+    ({"profiles": [{"plugins": {"filter": {"enabled": [{"name": "NodeResourcesBalancedAllocation"}]}}}]},
+     'plugin "NodeResourcesBalancedAllocation" does not extend FilterPlugin plugin'),
+    ({"profiles": [{"plugins": {"filter": {"enabled": [{"name": "NodeName"}, {"name": "NodeName"}]}}}]},
+     'profiles[0].plugins.filter.enabled[1]: plugin "NodeName" already registered as "FilterPlugin"'),
+    ({"profiles": [{"plugins": {"score": {"enabled": [{"name": "NodeAffinity", "weight": -1}]}}}]},
+     "profiles[0].plugins.score.enabled[0].weight: Invalid value: -1: must be a non-negative integer"),
+    ({"profiles": [{"plugins": {"scores": {}}}]}, 'strict decoding error: unknown field "profiles[0].plugins.scores"'),
+    ({"profile": []}, 'strict decoding error: unknown field "profile"'),
+    ({"percentageOfNodesToScore": 101}, "percentageOfNodesToScore: Invalid value: 101: not in valid range [0-100]"),
+    ({"podInitialBackoffSeconds": 5, "podMaxBackoffSeconds": 1}, "podMaxBackoffSeconds: Invalid value: 1"),
+    ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesFit", "args": {"scoringStrategy": {"type": "Most"}}}]}]},
+     'profiles[0].pluginConfig[0].args.scoringStrategy.type: Unsupported value: "Most": supported values: '
+     '"LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"'),
+    ({"profiles": [{"pluginConfig": [{"name": "NodeResourcesFit"}, {"name": "NodeResourcesFit"}]}]},
+     'profiles[0].pluginConfig[1]: Duplicate value: "NodeResourcesFit"'),
+])
+def test_a_configuration_kube_scheduler_refuses_is_refused_with_the_field(doc: dict, message: str) -> None:
+    with pytest.raises(sc.ConfigError) as e:
+        sc.parse({**HEAD, **doc}, reg.build())
+    assert message in str(e.value)
+
+
+def test_a_file_error_names_the_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "sched.yaml"
+    bad.write_text("apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles: [\n")
+    with pytest.raises(sc.ConfigError, match=r"scheduler configuration .*sched.yaml, line 4: not valid YAML"):
+        sc.load(bad)
+    with pytest.raises(sc.ConfigError, match="no-such.yaml: No such file"):
+        sc.load(tmp_path / "no-such.yaml")
+
+
+# -- NodeResourcesFit's scoring strategies ---------------------------------------------------------------------
+
+def test_most_allocated_prefers_the_fuller_node_and_least_allocated_the_emptier() -> None:
+    busy, idle = with_load(node("busy"), "2"), node("idle")
+    p = PodInfo(pod())
+    most = NodeResourcesFit({"scoringStrategy": {"type": "MostAllocated"}})
+    least = NodeResourcesFit()
+    # (2000m + 500m) / 4000m = 62; (1Gi + 256Mi) / 8Gi = 15; mean 38. Idle: 12 and 3 -> 7.
+    assert most.score_nodes(p, [busy, idle]) == [most.score(p, busy), most.score(p, idle)] == [38, 7]
+    assert least.score(p, busy) < least.score(p, idle)
+
+
+def test_resource_weights_and_requested_to_capacity_ratio() -> None:
+    p = PodInfo(pod(cpu="1", mem="0"))
+    n = node("n", cpu="4", mem="8Gi")
+    cpu_only = NodeResourcesFit({"scoringStrategy": {"type": "LeastAllocated", "resources": [{"name": "cpu", "weight": 1}]}})
+    assert cpu_only.score(p, n) == 75  # (4000 - 1000) * 100 / 4000
+    shape = {"type": "RequestedToCapacityRatio", "resources": [{"name": "cpu", "weight": 1}],
+             "requestedToCapacityRatio": {"shape": [{"utilization": 0, "score": 0}, {"utilization": 100, "score": 10}]}}
+    assert NodeResourcesFit({"scoringStrategy": shape}).score(p, n) == 25  # 25 % used -> 2.5 of 10 -> 25
+    _, scorer = scoring_strategy({"scoringStrategy": {"type": "LeastAllocated"}})
+    assert scorer is None  # the default: the fast path
+
+
+@pytest.mark.parametrize(("strategy", "message"), [
+    ({"type": "MostAllocated", "resources": [{"name": "cpu", "weight": 0}]},
+     "scoringStrategy.resources[0].weight: Invalid value: 0: resource weight of cpu should be in the range of 1-100"),
+    ({"type": "RequestedToCapacityRatio"}, "scoringStrategy.requestedToCapacityRatio.shape: Required value"),
+    ({"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {"shape": [
+        {"utilization": 50, "score": 1}, {"utilization": 40, "score": 2}]}},
+     "shape[1].utilization: Invalid value: 40: utilization values must be sorted in increasing order"),
+    ({"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {"shape": [{"utilization": 0, "score": 11}]}},
+     "shape[0].score: Invalid value: 11: not in valid range [0-10]"),
+])
+def test_bad_scoring_strategies_name_the_field(strategy: dict, message: str) -> None:
+    with pytest.raises(ValueError) as e:
+        scoring_strategy({"scoringStrategy": strategy})
+    assert message in str(e.value)
+
+
+# -- out-of-tree plugins ----------------------------------------------------------------------------------------
+
+def plugin_file(tmp_path: Path, body: str, name: str = "mine.py") -> Path:
+    f = tmp_path / name
+    f.write_text(textwrap.dedent(body))
+    return f
+
+
+def test_the_example_profiles_schedule_as_their_names_say() -> None:
+    c = sc.load(EXAMPLES / "profiles.yaml", [str(EXAMPLES / "plugins.py")])
+    assert c.warnings == []
+    busy = with_load(node("busy", labels={"disktype": "ssd"}), "2")
+    busy.add_pod(PodInfo(pod("web-0", labels={"app": "web"}, nodeName="busy")))
+    nodes = [busy, node("idle"), node("ssd", labels={"disktype": "ssd"})]
+    web = pod("web-1", labels={"app": "web"})
+    assert c.profile("default-scheduler").framework.schedule(web, nodes).node in ("idle", "ssd")
+    assert c.profile("bin-packing").framework.schedule(web, nodes).node == "busy"
+    mine = c.profile("my-scheduler").framework.schedule(web, nodes)
+    assert mine.node == "ssd"  # RequireLabel filters idle out; SpreadByApp prefers ssd (no web pod) to busy
+    assert ("idle", ("node(s) didn't have label disktype=ssd",)) in [(n, st.reasons) for n, st in mine.failures]
+    assert mine.scores["SpreadByApp"] == [0, 100] and mine.weights["SpreadByApp"] == 5
+
+
+def test_plugin_args_reach_the_constructor(tmp_path: Path) -> None:
+    f = plugin_file(tmp_path, """
+        class Only:
+            name = "Only"
+            def __init__(self, args):
+                self.node = args["node"]
+            def filter(self, pod, node):
+                return None if node.name == self.node else f"not {self.node}"
+    """)
+    c = sc.parse({**HEAD, "profiles": [{"plugins": {"filter": {"enabled": [{"name": "Only"}]}},
+                                        "pluginConfig": [{"name": "Only", "args": {"node": "b"}}]}]}, reg.build([f]))
+    r = c.profiles[0].framework.schedule(pod(), [node("a"), node("b"), node("c")])
+    assert r.node == "b" and r.message == ""
+    assert r.reason_counts() == {"not b": 2}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("class X(:\n    pass\n", "mine.py, line 1: invalid syntax"),
+    ("import json\n\nraise RuntimeError('no config')\n", "mine.py, line 3: RuntimeError: no config"),
+    ("x = 1\n", "defines no plugin; a plugin is a class with a `name` string"),
+    ("class F:\n    name = 'NodeName'\n    def filter(self, pod, node):\n        return None\n",
+     "plugin name 'NodeName' is already taken by a kube-scheduler in-tree plugin"),
+])
+def test_a_plugin_file_that_cannot_load_says_where(tmp_path: Path, body: str, message: str) -> None:
+    f = plugin_file(tmp_path, body)
+    with pytest.raises(reg.PluginFileError) as e:
+        reg.build([f])
+    assert message in str(e.value)
+    with pytest.raises(reg.PluginFileError, match="nope.py: no such file"):
+        reg.build([tmp_path / "nope.py"])
+
+
+@pytest.mark.parametrize(("method", "message"), [
+    ("def filter(self, pod, node):\n        return 1 / 0",
+     'running "Bad" filter plugin: ZeroDivisionError: division by zero (mine.py, line 4)'),
+    ("def filter(self, pod, node):\n        return 42", 'running "Bad" filter plugin: it returned 42'),
+    ("def score(self, pod, node):\n        return 101",
+     "plugin 'Bad' returns an invalid score 101, it should in the range of [0, 100]"),
+    ("def score(self, pod, node):\n        return 1\n    def normalize(self, scores):\n        return []",
+     "running Normalize on Score plugin 'Bad': it must return a list of 2 scores"),
+])
+def test_a_failing_plugin_fails_the_attempt_with_its_message(tmp_path: Path, method: str, message: str) -> None:
+    f = plugin_file(tmp_path, f"class Bad:\n    name = 'Bad'\n    {method}\n")
+    point = "filter" if "def filter" in method else "score"
+    c = sc.parse({**HEAD, "profiles": [{"plugins": {point: {"enabled": [{"name": "Bad"}]}}}]}, reg.build([f]))
+    with pytest.raises(PluginError) as e:
+        c.profiles[0].framework.schedule(pod(), [node("a"), node("b")])
+    assert message in str(e.value)
+
+
+def test_the_scheduler_command_refuses_a_bad_configuration_before_connecting(tmp_path: Path) -> None:
+    bad = tmp_path / "sched.yaml"
+    bad.write_text(f"apiVersion: {sc.API_VERSION}\nkind: {sc.KIND}\nprofiles:\n- plugins: {{score: {{enabled: [{{name: Nope}}]}}}}\n")
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "scheduler", "--config", str(bad), "--server", "tcp://127.0.0.1:9"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 2
+    assert 'profiles[0].plugins.score.enabled[0]: ScorePlugin "Nope" does not exist' in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_cluster_file_names_the_scheduler_configuration_beside_it(tmp_path: Path) -> None:
+    from tui.cluster import ClusterFileError, parse_cluster
+
+    (tmp_path / "sched.yaml").write_text((EXAMPLES / "profiles.yaml").read_text())
+    (tmp_path / "plugins.py").write_text((EXAMPLES / "plugins.py").read_text())
+    doc = {"apiVersion": "kube-tui/v1", "kind": "Cluster",
+           "spec": {"controlPlane": {"schedulerConfig": "sched.yaml", "schedulerPlugins": ["plugins.py"]}}}
+    spec = parse_cluster(doc, tmp_path / "cluster.yaml")
+    assert spec.control_args() == ["--scheduler-config", str(tmp_path / "sched.yaml"),
+                                   "--scheduler-plugins", str(tmp_path / "plugins.py")]
+    doc["spec"]["controlPlane"]["schedulerPlugins"] = ["missing.py"]
+    with pytest.raises(ClusterFileError, match=r"spec.controlPlane.schedulerPlugins\[0\]: .*missing.py: no such file"):
+        parse_cluster(doc, tmp_path / "cluster.yaml")
