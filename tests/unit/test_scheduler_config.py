@@ -285,3 +285,15 @@ def test_a_cluster_file_names_the_scheduler_configuration_beside_it(tmp_path: Pa
     doc["spec"]["controlPlane"]["schedulerPlugins"] = ["missing.py"]
     with pytest.raises(ClusterFileError, match=r"spec.controlPlane.schedulerPlugins\[0\]: .*missing.py: no such file"):
         parse_cluster(doc, tmp_path / "cluster.yaml")
+
+
+def test_the_scheduler_view_shows_a_failed_attempt_with_its_message() -> None:
+    from tui.views.scheduler import result_of, sched_row
+
+    p = pod("boomer", schedulerName="boom")
+    p["status"] = {"conditions": [{"type": "PodScheduled", "status": "False", "reason": "SchedulerError",
+                                   "message": 'running "Boom" filter plugin: ZeroDivisionError: division by zero'}]}
+    assert result_of(p) == "! Error"
+    assert sched_row(p, None)[-1] == 'running "Boom" filter plugin: ZeroDivisionError: division by zero'  # type: ignore[arg-type]
+    p["spec"]["nodeName"] = "n1"
+    assert result_of(p) == "✓ Scheduled"

@@ -35,12 +35,22 @@ def decision(pod: dict) -> dict | None:
     return _parse(text) if isinstance(text, str) else None
 
 
+def scheduler_error(pod: dict) -> str | None:
+    """The message of a failed attempt (a plugin's error: PodScheduled reason SchedulerError), if the last one failed."""
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "PodScheduled" and c.get("reason") == "SchedulerError" and c.get("status") == "False":
+            return str(c.get("message") or "")
+    return None
+
+
 def result_of(pod: dict) -> str:
-    """Sortable: unschedulable first, then waiting, then scheduled."""
+    """Sortable: errors and unschedulable first, then waiting, then scheduled."""
     node = (pod.get("spec") or {}).get("nodeName")
     rec = decision(pod)
     if node:
         return "✓ Scheduled"
+    if scheduler_error(pod) is not None:
+        return "! Error"
     if rec is not None and not rec.get("node"):
         return "! Unschedulable"
     return "· Pending"
@@ -51,7 +61,10 @@ def sched_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
     rec = decision(pod) or {}
     result = result_of(pod)
     feasible = f"{rec.get('feasible', '')}/{rec.get('evaluated', '')}" if rec else ""
-    message = "" if result.startswith("✓") else str(rec.get("message") or "waiting for the scheduler")
+    if result == "! Error":
+        message = scheduler_error(pod) or ""
+    else:
+        message = "" if result.startswith("✓") else str(rec.get("message") or "waiting for the scheduler")
     return (result, md.get("namespace") or "", md.get("name") or "", (pod.get("spec") or {}).get("nodeName") or "",
             feasible, message)
 
@@ -154,6 +167,10 @@ class SchedulerView(View):
             return
         rec = decision(pod)
         name = f"{key[0]}/{key[1]}" if key else ""
+        error = scheduler_error(pod) if not (pod.get("spec") or {}).get("nodeName") else None
+        if error is not None:
+            summary.update(f"[b]{name}[/] → [red]scheduling failed[/] (retried with back-off)\n{error}")
+            return
         if rec is None:
             summary.update(f"[b]{name}[/]\nno scheduling record yet (bound by name, or the scheduler has not seen it)")
             return
