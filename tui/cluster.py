@@ -142,7 +142,7 @@ def parse_cluster(doc: dict, path: Path | None = None) -> ClusterSpec:
 
 
 def load(path: str | Path | None = None) -> ClusterSpec:
-    p = Path(path) if path else default_file()
+    p = (Path(path) if path else default_file()).resolve()  # children (the control plane) run elsewhere
     items = manifests.load([str(p)])
     doc, objects = manifests.split_cluster(items)
     spec = parse_cluster(doc or {}, p)

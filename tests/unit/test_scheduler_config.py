@@ -297,3 +297,12 @@ def test_the_scheduler_view_shows_a_failed_attempt_with_its_message() -> None:
     assert sched_row(p, None)[-1] == 'running "Boom" filter plugin: ZeroDivisionError: division by zero'  # type: ignore[arg-type]
     p["spec"]["nodeName"] = "n1"
     assert result_of(p) == "✓ Scheduled"
+
+
+def test_a_cluster_file_given_by_a_relative_path_is_found_from_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui import cluster
+
+    (tmp_path / "c.yaml").write_text("apiVersion: kube-tui/v1\nkind: Cluster\nspec:\n  nodes: [{name: n1}]\n")
+    monkeypatch.chdir(tmp_path)
+    spec = cluster.load("c.yaml")
+    assert spec.path == tmp_path / "c.yaml"  # the control plane, started elsewhere, reads its timings from it
