@@ -13,13 +13,18 @@ kube-scheduler's `--config` takes. What is honoured, with kube-scheduler's rules
 - `leaderElection.leaderElect` and `.resourceName` (`.resourceNamespace` too): a second scheduler needs
   its own Lease, or it waits behind the default one, as in Kubernetes.
 
-Everything else that kube-scheduler accepts (the other extension points, clientConnection,
+When any of the files changes, a running scheduler reads them again (`watch`): a good configuration
+replaces the profiles (pending pods are tried again with it), a bad one is reported and the one in use
+kept. Everything else that kube-scheduler accepts (the other extension points, clientConnection,
 leaderElection, extenders, ...) is accepted with a warning that kube-tui does not use it. Errors
 name the file, the field and the fix, in kube-scheduler's validation wording.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,8 @@ import yaml
 
 from control.scheduler import registry as reg
 from control.scheduler.framework import Framework, Guarded, _Filter, _Scorer
+
+log = logging.getLogger("kube_tui.scheduler")
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 KIND = "KubeSchedulerConfiguration"
@@ -76,6 +83,7 @@ class SchedulerConfig:
     profiles: list[Profile]
     pod_initial_backoff: float | None = None  # seconds; None: the cluster's timings decide
     pod_max_backoff: float | None = None
+    sources: tuple[Path, ...] = ()  # the configuration file and plugin files it was read from (reloaded on change)
     leader_elect: bool | None = None  # None: the command line decides
     lease_name: str = "kube-scheduler"
     lease_namespace: str = "kube-system"
@@ -83,6 +91,12 @@ class SchedulerConfig:
 
     def profile(self, scheduler_name: str) -> Profile | None:
         return next((p for p in self.profiles if p.scheduler_name == scheduler_name), None)
+
+    def reload(self) -> SchedulerConfig:
+        """The configuration read again from its files (the plugin files too). Raises ConfigError."""
+        config_file = self.sources[0] if self.sources and self.sources[0].suffix != ".py" else None
+        plugins = [str(p) for p in self.sources if p.suffix == ".py"]
+        return load(config_file, plugins) if config_file else load_default(plugins)
 
 
 def default() -> SchedulerConfig:
@@ -96,6 +110,7 @@ def load_default(plugin_files: list[str] | tuple[str, ...] = ()) -> SchedulerCon
     except reg.PluginFileError as e:
         raise ConfigError(str(e)) from None
     cfg = parse({"apiVersion": API_VERSION, "kind": KIND}, registry)
+    cfg.sources = tuple(Path(f).resolve() for f in plugin_files)
     if plugin_files:
         cfg.warnings.append("plugins loaded but not enabled: enable them by name in a configuration "
                             f"(--config FILE): {', '.join(sorted(reg.out_of_tree(registry)))}")
@@ -121,9 +136,11 @@ def load(path: str | Path, plugin_files: list[str] | tuple[str, ...] = ()) -> Sc
     except reg.PluginFileError as e:
         raise ConfigError(str(e)) from None
     try:
-        return parse(doc, registry)
+        cfg = parse(doc, registry)
     except ConfigError as e:
         raise ConfigError(f"scheduler configuration {p}: {e}") from None
+    cfg.sources = (p.resolve(), *(Path(f).resolve() for f in plugin_files))
+    return cfg
 
 
 def parse(doc: Any, registry: dict[str, reg.Factory]) -> SchedulerConfig:
@@ -181,8 +198,9 @@ def parse(doc: Any, registry: dict[str, reg.Factory]) -> SchedulerConfig:
         fw = _framework(rp, path, registry, warnings)
         fw.percentage_of_nodes_to_score = own if own is not None else percentage
         profiles.append(Profile(name, fw))
-    return SchedulerConfig(profiles, initial, maximum, le.get("leaderElect"), le.get("resourceName", "kube-scheduler"),
-                           le.get("resourceNamespace", "kube-system"), warnings)
+    return SchedulerConfig(profiles, pod_initial_backoff=initial, pod_max_backoff=maximum,
+                           leader_elect=le.get("leaderElect"), lease_name=le.get("resourceName", "kube-scheduler"),
+                           lease_namespace=le.get("resourceNamespace", "kube-system"), warnings=warnings)
 
 
 # -- one profile --------------------------------------------------------------------------------------
@@ -356,3 +374,27 @@ def _plugin_args(rp: dict, path: str) -> dict[str, dict]:
             raise ConfigError(f"{where}.args: Invalid value: expected a mapping")
         out[item["name"]] = a
     return out
+
+
+async def watch(config: SchedulerConfig, use: Callable[[SchedulerConfig], None], *, debounce: int = 300) -> None:
+    """Until cancelled: on every change of the configuration's files, read them again and `use` the result;
+    a configuration that no longer loads is logged and the one in use kept."""
+    import watchfiles
+
+    if not config.sources:
+        return
+    dirs = sorted({str(p.parent) for p in config.sources})
+    watched = {str(p) for p in config.sources}
+    async for changes in watchfiles.awatch(*dirs, debounce=debounce, recursive=False):
+        if not any(path in watched for _, path in changes):  # absolute: the directories watched are
+            continue
+        try:
+            fresh = await asyncio.to_thread(config.reload)
+        except ConfigError as e:
+            log.warning("scheduler configuration not reloaded, the previous one stays in use: %s", e)
+            continue
+        for w in fresh.warnings:
+            log.warning("scheduler configuration: %s", w)
+        log.warning("scheduler configuration reloaded: %s", "; ".join(p.describe() for p in fresh.profiles))
+        use(fresh)
+        config = fresh

@@ -69,6 +69,17 @@ class Scheduler:
     def _ours(self, pod: dict) -> bool:
         return scheduler_name(pod) in self.profiles
 
+    def use(self, config: SchedulerConfig) -> None:
+        """Schedule with these profiles from now on (a reloaded configuration). Pending pods that a new
+        profile names join the queue; every pending pod is tried again."""
+        self.profiles = {p.scheduler_name: p.framework for p in config.profiles}
+        self.framework = next(iter(self.profiles.values()))
+        for pod in self.pods.list():
+            if not _assigned(pod) and self._ours(pod) and not pod["metadata"].get("deletionTimestamp") \
+                    and not _terminal(pod):
+                self.queue.add(pod)
+        self.queue.move_all_to_active_or_backoff(q.FORCE_ACTIVATE)
+
     # -- informer handlers -------------------------------------------------------------------------
     def _pod_added(self, pod: dict) -> None:
         if _assigned(pod):
@@ -233,7 +244,18 @@ async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool 
     recorder = _recorder(client)
 
     async def scheduler() -> None:
-        await Scheduler(client, timings=timings, recorder=recorder, config=config).run()
+        sched = Scheduler(client, timings=timings, recorder=recorder, config=config)
+        if config is None or not config.sources:
+            await sched.run()
+            return
+        from control.scheduler.config import watch
+
+        reloader = asyncio.create_task(watch(config, sched.use), name="scheduler-config-watch")
+        try:
+            await sched.run()
+        finally:
+            reloader.cancel()
+            await asyncio.gather(reloader, return_exceptions=True)
 
     if config is not None and config.leader_elect is not None:
         leader_elect = config.leader_elect

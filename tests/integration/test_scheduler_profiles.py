@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from control.api import meta
 from control.client import Client
 from control.scheduler import config as sc
@@ -117,5 +119,33 @@ async def test_pods_are_scheduled_by_the_profile_they_name(tmp_path: Path) -> No
             elsewhere = await client.get("Pod", "elsewhere", "default")
             assert not elsewhere["spec"].get("nodeName")
             assert "kube-tui.io/scheduling" not in (elsewhere["metadata"].get("annotations") or {})
+        finally:
+            await client.close()
+
+
+async def test_the_scheduler_reads_its_configuration_again_when_the_file_changes(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    conf = tmp_path / "sched.yaml"
+    conf.write_text(f"apiVersion: {sc.API_VERSION}\nkind: {sc.KIND}\n")
+    (tmp_path / "mine.py").write_text(textwrap.dedent(PLUGINS))
+    cfg = sc.load(conf, [str(tmp_path / "mine.py")])
+    async with running_plane(tmp_path / "data", scheduler=True, scheduler_config=cfg, timings=FAST) as plane:
+        client = plane.client("test")
+        await client.connect()
+        try:
+            for n in ("a", "b"):
+                await make_node(client, n)
+            await client.create(pod("waiting", "only-b"))
+            await client.create(pod("plain-0"))
+            assert await wait_for(lambda: bound(client, "plain-0"), what="the default profile works") is not None
+            assert await bound(client, "waiting") is None  # no profile names only-b yet
+            # A broken edit is reported and changes nothing; the fixed file is taken, the waiting pod scheduled.
+            conf.write_text(CONFIG.replace("OnlyNode}", "NoSuchPlugin}", 1))
+            await client.create(pod("plain-1"))
+            assert await wait_for(lambda: bound(client, "plain-1"), what="still scheduling after a bad edit") is not None
+            await wait_for(lambda: "not reloaded, the previous one stays in use" in caplog.text, what="the bad edit reported")
+            assert 'FilterPlugin "NoSuchPlugin" does not exist' in caplog.text
+            conf.write_text(CONFIG)
+            assert await wait_for(lambda: bound(client, "waiting"), timeout=15, what="the new profile's pod") == "b"
         finally:
             await client.close()
