@@ -274,13 +274,18 @@ class Client:
                 raise
 
     # -- conveniences (kubectl-shaped) -------------------------------------------------------------
-    async def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False) -> dict:
-        """Create; with dry_run, admission runs in full and nothing is written (kubectl --dry-run=server)."""
+    async def create(self, obj: dict, namespace: str | None = None, *, dry_run: bool = False,
+                     field_validation: str | None = None) -> dict:
+        """Create; with dry_run, admission runs in full and nothing is written (kubectl --dry-run=server).
+        field_validation: what the server does with fields the schema does not have: "Strict" (refuse),
+        "Warn" (the server's default) or "Ignore"."""
         body: dict[str, Any] = {"object": obj}
         if namespace:
             body["namespace"] = namespace
         if dry_run:
             body["dryRun"] = ["All"]
+        if field_validation:
+            body["fieldValidation"] = field_validation
         return await self.request("create", body)  # type: ignore[no-any-return]
 
     async def get(self, kind: str, name: str, namespace: str | None = "default") -> dict:
@@ -331,11 +336,14 @@ class Client:
         return await self.update(obj, "status")
 
     async def patch(self, kind: str, name: str, patch: dict | list, namespace: str | None = "default",
-                    subresource: str | None = None, patch_type: str = "merge", *, dry_run: bool = False) -> dict:
+                    subresource: str | None = None, patch_type: str = "merge", *, dry_run: bool = False,
+                    field_validation: str | None = None) -> dict:
         """A merge patch (a map), or with patch_type "json" a JSON patch (a list of operations)."""
         body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace, "patch": patch}
         if dry_run:
             body["dryRun"] = ["All"]
+        if field_validation:
+            body["fieldValidation"] = field_validation
         if subresource:
             body["subresource"] = subresource
         if patch_type != "merge":
@@ -437,7 +445,8 @@ class Client:
                 return None
             raise
 
-    async def create_or_update(self, obj: dict, *, dry_run: bool = False) -> tuple[str, dict]:
+    async def create_or_update(self, obj: dict, *, dry_run: bool = False,
+                               field_validation: str | None = None) -> tuple[str, dict]:
         """kubectl apply (client-side): create the object, or patch the live one with the three-way merge
         of the manifest applied last time (kept in the last-applied-configuration annotation, as kubectl
         keeps it), this manifest and the live object. Fields others set (a pod's node, a controller's
@@ -453,7 +462,7 @@ class Client:
         cur = await self._get_or_none(info.kind, md.get("name"), ns)
         if cur is None:
             try:
-                return "created", await self.create(modified, dry_run=dry_run)
+                return "created", await self.create(modified, dry_run=dry_run, field_validation=field_validation)
             except ApiError as e:
                 if e.code != 409 or e.reason != "AlreadyExists":
                     raise
@@ -467,7 +476,8 @@ class Client:
             # Merged lists are only right against this version of the object: on a conflict, again.
             patch.setdefault("metadata", {})["resourceVersion"] = cur["metadata"]["resourceVersion"]
             try:
-                out = await self.patch(info.kind, md["name"], patch, ns, dry_run=dry_run)
+                out = await self.patch(info.kind, md["name"], patch, ns, dry_run=dry_run,
+                                       field_validation=field_validation)
             except ApiError as e:
                 if e.reason == "Conflict":
                     cur = None

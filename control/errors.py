@@ -26,7 +26,9 @@ class FieldError:
         return f"{msg}: {self.detail}" if self.detail else msg
 
     def cause(self) -> dict:
-        return {"field": self.field, "reason": _REASON_OF_TYPE.get(self.type, "FieldValueInvalid"), "message": str(self)}
+        """A StatusCause: the field apart, the message without it (ErrorBody), as kubectl joins them again."""
+        body = str(self)[len(self.field) + 2:] if str(self).startswith(f"{self.field}: ") else str(self)
+        return {"field": self.field, "reason": _REASON_OF_TYPE.get(self.type, "FieldValueInvalid"), "message": body}
 
 
 _REASON_OF_TYPE = {

@@ -21,6 +21,7 @@ from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.qos import qos_class
 from control.api.validation import validate
+from control.api.warnings import unknown_fields
 from control.apiserver import pagination
 from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
@@ -40,6 +41,10 @@ WARNINGS: contextvars.ContextVar[list[str]] = contextvars.ContextVar("warnings")
 AGENT: contextvars.ContextVar[str] = contextvars.ContextVar("agent", default="unknown")
 # A server-side dry run (dryRun=All): admission runs in full, the store is not written.
 DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", default=False)
+# Fields the schema does not have (fieldValidation): Warn (the default), Strict (refused: kubectl's
+# default, --validate=strict) or Ignore.
+FIELD_VALIDATION: contextvars.ContextVar[str] = contextvars.ContextVar("field_validation", default="Warn")
+FIELD_VALIDATIONS = ("Ignore", "Warn", "Strict")
 WRITE_VERBS = ("create", "update", "patch", "delete")
 
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
@@ -69,6 +74,39 @@ def dry_run_of(verb: str, body: dict) -> bool:
     if bad is not None:
         raise errors.bad_request(f'Invalid dryRun value "{bad}": supported values: "All"')
     return True
+
+
+def field_validation_of(verb: str, body: dict) -> str:
+    value = body.get("fieldValidation")
+    if value is None or verb not in ("create", "update", "patch"):
+        return "Warn"
+    if value not in FIELD_VALIDATIONS:
+        raise errors.bad_request(f'Invalid fieldValidation value "{value}": supported values: "Ignore", "Warn", "Strict"')
+    return str(value)
+
+
+def set_request_options(verb: str, body: dict) -> None:
+    """The options a write carries in its body (or a REST request in its query): dryRun, fieldValidation."""
+    DRY_RUN.set(dry_run_of(verb, body))
+    FIELD_VALIDATION.set(field_validation_of(verb, body))
+
+
+def checked_fields(kind: str, api_version: str, obj: dict, old: dict | None, warns: list[str]) -> list[str]:
+    """fieldValidation: with Strict, a field the schema does not have (and `old` did not have already) is a
+    400 in kube-apiserver's wording; with Ignore its warning is dropped; with Warn it stays a warning."""
+    mode = FIELD_VALIDATION.get()
+    if mode == "Warn":
+        return warns
+    unknown = [w for w in warns if w.startswith('unknown field "')]
+    if mode == "Ignore" or not unknown:
+        return [w for w in warns if w not in unknown]
+    had = {f'unknown field "{p}"' for p in unknown_fields(old)} if old is not None else set()
+    new = [w for w in unknown if w not in had]
+    if new:
+        version = api_version.rpartition("/")[2]
+        raise errors.bad_request(f'{kind} in version "{version}" cannot be handled as a {kind}: '
+                                 f"strict decoding error: {', '.join(new)}")
+    return warns
 
 
 def encode(obj: dict) -> bytes:
@@ -299,6 +337,7 @@ class Api:
         if info.kind == "Job":
             job_selector_defaults(obj, md["uid"])
         errs, warns = validate(obj, None)
+        warns = checked_fields(info.kind, info.api_version, obj, None, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
         taken: list[Callable[[], None]] = []
@@ -485,6 +524,7 @@ class Api:
                 md["generation"] = int(old_md.get("generation") or 1) + 1
         new["metadata"].pop("resourceVersion", None)
         errs, warns = validate(new, cur)
+        warns = checked_fields(info.kind, info.api_version, new, cur, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
         cur_cmp = dict(cur)

@@ -40,7 +40,7 @@ from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.apiserver import authz, pki, rest_auth
-from control.apiserver.handlers import AGENT, DRY_RUN, WARNINGS, WRITE_VERBS, dry_run_of
+from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
 from control.apiserver.watch import decode
 from control.errors import ApiError
 from control.store import ErrCompacted
@@ -334,7 +334,9 @@ class RestApi:
         if "dryRun" in request.query and verb in WRITE_VERBS:
             body["dryRun"] = request.query.getall("dryRun")
         authz.authorize(user, verb, body, api)
-        DRY_RUN.set(dry_run_of(verb, body))
+        if "fieldValidation" in request.query and verb in ("create", "update", "patch"):
+            body["fieldValidation"] = request.query["fieldValidation"]
+        set_request_options(verb, body)
         if verb in WRITE_VERBS:  # a client that hangs up must not cut a write short (allocations, retries)
             return await asyncio.shield(api.verbs[verb](body, user))
         return await api.verbs[verb](body, user)

@@ -22,7 +22,7 @@ import zmq.asyncio
 from control import errors, wire, zmtp_server
 from control.apiserver import authz
 from control.apiserver.auth import Credentials
-from control.apiserver.handlers import AGENT, DRY_RUN, WARNINGS, Api, dry_run_of
+from control.apiserver.handlers import AGENT, WARNINGS, Api, set_request_options
 from control.apiserver.kubelet_proxy import KubeletProxy
 from control.apiserver.sockets import ZmqRouter, ZmqXPub
 from control.apiserver.watch import WatchHub
@@ -303,7 +303,7 @@ class ApiServer:
                 code = 200
             else:
                 authz.authorize(user, verb, body, self.api)
-                DRY_RUN.set(dry_run_of(verb, body))
+                set_request_options(verb, body)
                 code, answer = await handler(body, user)
             frame = wire.response(req_id, code, answer, WARNINGS.get())
             if len(frame) > wire.MAX_ANSWER:

@@ -24,7 +24,8 @@ class FakeClient:
         self.log_text = "hello from web-1\n"
         self.last_warnings: list[str] = []
 
-    async def create_or_update(self, obj: dict, *, dry_run: bool = False) -> tuple[str, dict]:
+    async def create_or_update(self, obj: dict, *, dry_run: bool = False,
+                               field_validation: str | None = None) -> tuple[str, dict]:
         self.calls.append(("apply", (obj,), {}))
         return "created", obj
 

@@ -11,10 +11,16 @@ from control.errors import ApiError
 from tui import manifests
 from tui.commands.common import add_client_args, fail, kind_ref, with_client
 
+VALIDATE = ("strict", "warn", "ignore", "true", "false")
+FIELD_VALIDATION = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore", "false": "Ignore"}
+
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-f", "--filename", action="append", required=True, help="file, directory or - for stdin (repeatable)")
     p.add_argument("-n", "--namespace", help="namespace for objects that do not name one")
+    p.add_argument("--validate", default="strict", choices=VALIDATE,
+                   help="fields the schema does not have: strict (default, as kubectl: refused), warn, ignore "
+                        "(true = strict, false = ignore)")
     if name == "apply":
         p.add_argument("--watch", action="store_true", help="keep running and re-apply the files whenever they change")
         p.add_argument("--dry-run", choices=("none", "server"), default="none",
@@ -30,6 +36,7 @@ async def apply_all(
     namespace: str | None,
     out: Callable[[str], None] = print,
     dry_run: bool = False,
+    field_validation: str | None = None,
 ) -> int:
     failures = 0
     for m in items:
@@ -39,10 +46,10 @@ async def apply_all(
         verb = "creating" if create_only else "applying"
         try:
             if create_only:
-                stored = await client.create(obj)
+                stored = await client.create(obj, field_validation=field_validation)
                 result = "created"
             else:
-                result, stored = await client.create_or_update(obj, dry_run=dry_run)
+                result, stored = await client.create_or_update(obj, dry_run=dry_run, field_validation=field_validation)
         except ApiError as e:
             failures += 1
             print(f"Error from server ({e.reason}): error when {verb} \"{m.source}\": {e.message}", file=sys.stderr)
@@ -62,13 +69,14 @@ def run(args: argparse.Namespace) -> int:
     if cluster is not None:
         print("Note: skipped the kind: Cluster document (it is read by `kube-tui up` and `kube-tui`)", file=sys.stderr)
     create_only = args.command == "create"
+    validation = FIELD_VALIDATION[args.validate]
+    dry_run = getattr(args, "dry_run", "none") == "server"
+    if dry_run and getattr(args, "watch", False):
+        return fail("error: --dry-run=server and --watch cannot be used together")
     if getattr(args, "watch", False):
         from tui.commands.watch_apply import watch_and_apply
 
-        return watch_and_apply(args, items)
-    dry_run = getattr(args, "dry_run", "none") == "server"
-    if dry_run and args.watch:
-        return fail("error: --dry-run=server and --watch cannot be used together")
+        return watch_and_apply(args, items, field_validation=validation)
     result = with_client(args, lambda c: apply_all(c, items, create_only=create_only, namespace=args.namespace,
-                                                   dry_run=dry_run))
+                                                   dry_run=dry_run, field_validation=validation))
     return result if isinstance(result, int) else 0
