@@ -98,6 +98,11 @@ class ControlPlane:
                 await self.server.stop()
                 await self.store.close()
                 raise
+        assert self.server.api is not None
+        try:
+            await self.server.api.reconcile_apiserver_endpoints(self.rest.endpoint if self.rest is not None else None)
+        except Exception:  # the cluster runs without it: only the kubernetes Service's ClusterIP leads nowhere
+            log.exception("could not record the kubernetes Service's endpoints")
         if self.scheduler:
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:

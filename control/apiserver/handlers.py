@@ -192,6 +192,26 @@ class Api:
                 "system",
             )
 
+    async def reconcile_apiserver_endpoints(self, address: tuple[str, int] | None) -> None:
+        """The `kubernetes` Service's Endpoints: where the Kubernetes REST API is served (kube-apiserver's
+        endpoint reconciler), so its ClusterIP leads there through kube-proxy; none when it is not served."""
+        ep_info = kinds.by_kind("Endpoints")
+        raw = self.store.get(ep_info.key("default", "kubernetes"))
+        cur = decode(raw.value, raw.mod_revision) if raw is not None else None
+        if address is None:
+            if cur is not None:
+                await self.delete({"kind": "Endpoints", "name": "kubernetes", "namespace": "default"}, "system")
+            return
+        subsets = [{"addresses": [{"ip": address[0]}], "ports": [{"name": "https", "port": address[1], "protocol": "TCP"}]}]
+        if cur is None:
+            await self.create({"object": {"apiVersion": "v1", "kind": "Endpoints",
+                                          "metadata": {"name": "kubernetes", "namespace": "default",
+                                                       "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                                          "subsets": subsets}}, "system")
+        elif cur.get("subsets") != subsets:
+            cur["subsets"] = subsets
+            await self.update({"object": cur}, "system")
+
     def _take_service_addresses(self, svc: dict) -> None:
         spec = svc.get("spec") or {}
         ip = spec.get("clusterIP")

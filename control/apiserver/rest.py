@@ -40,6 +40,7 @@ from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.apiserver import authz, pki, rest_auth
+from control.apiserver.allocator import SERVICE_CIDR
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
 from control.apiserver.watch import decode
 from control.errors import ApiError
@@ -223,6 +224,7 @@ class RestApi:
         self._runner: web.AppRunner | None = None
         self._streams: set[asyncio.Task[Any]] = set()
         self.address = ""
+        self.endpoint: tuple[str, int] | None = None
         self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
 
     async def start(self) -> None:
@@ -247,6 +249,7 @@ class RestApi:
         # a wildcard listen answers on loopback too: that is the address this machine's kubeconfig names
         local = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
         self.address = f"https://[{local}]:{self.port}" if ":" in local else f"https://{local}:{self.port}"
+        self.endpoint = (local, self.port)  # the kubernetes Service's endpoint (in-cluster clients)
         log.info("Kubernetes REST API (for kubectl) on %s", self.address)
 
     async def stop(self) -> None:
@@ -652,15 +655,18 @@ def _int(value: Any, name: str) -> int:
 
 def _names_of(host: str) -> list[str]:
     """The names and addresses the serving certificate must carry for a listen host: the host itself, or
-    for a wildcard this machine's name and addresses (clients elsewhere reach it by those)."""
+    for a wildcard this machine's name and addresses (clients elsewhere reach it by those); and, as
+    kube-apiserver's, the `kubernetes` Service's ClusterIP and names (clients in pods reach it by those)."""
+    in_cluster = [str(SERVICE_CIDR.network_address + 1), "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                  "kubernetes.default.svc.cluster.local"]
     if host not in ("0.0.0.0", "::", ""):
-        return [host]
+        return [host, *in_cluster]
     import socket
 
     names = [socket.gethostname()]
     with contextlib.suppress(OSError):
         names += sorted({str(a[4][0]) for a in socket.getaddrinfo(socket.gethostname(), None)})
-    return names + ["::1"]
+    return [*names, "::1", *in_cluster]
 
 
 def _patch_type(request: web.Request) -> str:

@@ -118,3 +118,27 @@ def test_a_status_cause_names_the_field_apart_as_kube_apiserver_does() -> None:
     # kubectl prints "<field>: <message>" for each cause: the message must not carry the field again.
     assert err.details["causes"] == [{"field": "spec", "reason": "FieldValueForbidden",
                                       "message": "Forbidden: pod updates may not change fields"}]
+
+
+async def test_the_kubernetes_service_leads_to_the_rest_api(tmp_path: Path) -> None:
+    from tests.conftest import running_plane
+
+    async with running_plane(tmp_path / "data", rest_listen="127.0.0.1:0") as plane:
+        assert plane.rest is not None and plane.rest.endpoint is not None
+        c = plane.client("t")
+        await c.connect()
+        try:
+            ep = await c.get("Endpoints", "kubernetes", "default")
+            assert ep["subsets"] == [{"addresses": [{"ip": "127.0.0.1"}],
+                                      "ports": [{"name": "https", "port": plane.rest.endpoint[1], "protocol": "TCP"}]}]
+        finally:
+            await c.close()
+    # Served no more: the endpoints go, so the ClusterIP refuses at once instead of leading to a closed port.
+    async with running_plane(tmp_path / "data") as plane:
+        c = plane.client("t")
+        await c.connect()
+        try:
+            with pytest.raises(ApiError, match="not found"):
+                await c.get("Endpoints", "kubernetes", "default")
+        finally:
+            await c.close()
