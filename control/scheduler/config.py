@@ -158,9 +158,10 @@ def parse(doc: Any, registry: dict[str, reg.Factory]) -> SchedulerConfig:
     percentage = _percentage(doc.get("percentageOfNodesToScore"), "percentageOfNodesToScore") or 0
     initial = _seconds(doc, "podInitialBackoffSeconds")
     maximum = _seconds(doc, "podMaxBackoffSeconds")
-    if initial is not None and maximum is not None and maximum < initial:
-        raise ConfigError(f"podMaxBackoffSeconds: Invalid value: {maximum:g}: must be greater than or equal to "
-                          "podInitialBackoffSeconds")
+    if (initial is not None or maximum is not None) and (maximum or 10.0) < (initial or 1.0):
+        # kube-scheduler's defaults (1 s and 10 s) fill in the one not given, and are checked with it
+        raise ConfigError(f"podMaxBackoffSeconds: Invalid value: {maximum or 10.0:g}: must be greater than or equal "
+                          f"to podInitialBackoffSeconds ({initial or 1.0:g}; kube-scheduler's defaults are 1 and 10)")
     le = doc.get("leaderElection") or {}
     if not isinstance(le, dict):
         raise ConfigError("leaderElection: Invalid value: expected a mapping (leaderElect, resourceName, ...)")
@@ -239,6 +240,9 @@ def _plugin_set(plugins: dict, point: str, path: str) -> tuple[list[tuple[str, i
             where = f"{path}.plugins.{point}.{key}[{j}]"
             if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
                 raise ConfigError(f"{where}.name: Required value: the plugin's name, e.g. NodeResourcesFit")
+            for k in item:
+                if k not in ("name", "weight"):
+                    raise ConfigError(f'strict decoding error: unknown field "{where}.{k}"')
             weight = item.get("weight", 0)
             if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
                 raise ConfigError(f"{where}.weight: Invalid value: {weight!r}: must be a non-negative integer")
@@ -264,98 +268,150 @@ def _merge(defaults: tuple[tuple[str, int], ...] | list[tuple[str, int]], enable
     return merged
 
 
+def _implements(plugin: Any, name: str, point: str, method: str) -> bool:
+    """Whether a plugin extends a point: by having the method, or for an in-tree one where kube-scheduler's
+    does (kube-tui's may do nothing there, e.g. NodeResourcesFit's PreFilter)."""
+    if name in reg.IN_TREE and point in reg.IN_TREE_POINTS.get(name, ()):
+        return True
+    return callable(getattr(plugin, method, None))
+
+
 def _framework(rp: dict, path: str, registry: dict[str, reg.Factory], warnings: list[str]) -> Framework:
     plugins = rp.get("plugins") or {}
     if not isinstance(plugins, dict):
         raise ConfigError(f"{path}.plugins: Invalid value: expected a mapping of extension points")
     for point in plugins:
-        if point in OTHER_POINTS:
-            enabled, disabled = _plugin_set(plugins, point, path)
-            if enabled or disabled:
-                warnings.append(f"{path}.plugins.{point}: kube-tui's scheduler has no {point} extension point "
-                                "to configure (ignored)")
-        elif point != "multiPoint" and point not in {p for p, _, _ in MODELLED}:
+        if point not in OTHER_POINTS and point != "multiPoint" and point not in {p for p, _, _ in MODELLED}:
             raise ConfigError(f'strict decoding error: unknown field "{path}.plugins.{point}"')
     mp_enabled, mp_disabled = _plugin_set(plugins, "multiPoint", path)
     multi = _merge(DEFAULT_MULTI_POINT, mp_enabled, mp_disabled)
+    user_multi = {name: j for j, (name, _) in enumerate(mp_enabled)}  # the user's own index, for messages
+    name = rp.get("schedulerName") or DEFAULT_SCHEDULER_NAME
+    _check_queue_sort_and_bind(plugins, path, name, multi, mp_disabled, warnings)
     args = _plugin_args(rp, path)
     instances: dict[str, Any] = {}
 
-    def instance(name: str) -> Any:
-        if name not in instances:
+    def instance(plugin_name: str) -> Any:
+        if plugin_name not in instances:
+            where = (f"{path}.pluginConfig[{list(args).index(plugin_name)}].args" if plugin_name in args
+                     else f"{path}: plugin {plugin_name}")
             try:
-                plugin = registry[name](args.get(name) or {})
-            except (ValueError, TypeError) as e:
-                i = list(args).index(name) if name in args else 0
-                raise ConfigError(f"{path}.pluginConfig[{i}].args.{e}" if name in args and name in reg.IN_TREE
-                                  else f"{path}: plugin {name!r} could not be made from its args: {e}") from None
-            instances[name] = Guarded(plugin) if name not in reg.IN_TREE else plugin
-        return instances[name]
+                plugin = registry[plugin_name](args.get(plugin_name) or {})
+            except ValueError as e:
+                if plugin_name in reg.IN_TREE:  # the in-tree args' own validation: the message is "field: ..."
+                    raise ConfigError(f"{where}.{e}") from None
+                raise ConfigError(f"{where}: {plugin_name} refused its args: {_raised_at(e, plugin_name, registry)}") \
+                    from None
+            except Exception as e:
+                raise ConfigError(f"{where}: making plugin {plugin_name} failed: {_raised_at(e, plugin_name, registry)}") \
+                    from None
+            instances[plugin_name] = Guarded(plugin) if plugin_name not in reg.IN_TREE else plugin
+        return instances[plugin_name]
 
-    user_multi = {name for name, _ in mp_enabled}
-
-    def known(name: str, where: str, iface: str) -> bool:
-        if name in registry:
+    def known(plugin_name: str, where: str, iface: str, *, user: bool = True) -> bool:
+        if plugin_name in registry:
             return True
-        if name in reg.NOT_IMPLEMENTED:
-            if where.startswith(f"{path}.plugins.multiPoint") and name not in user_multi:
-                return False  # one of v1's defaults: not worth a warning
-            msg = f"{where}: {name} is a kube-scheduler plugin kube-tui does not implement (ignored)"
-            if msg not in warnings:
-                warnings.append(msg)
+        if plugin_name in reg.NOT_IMPLEMENTED:
+            if user:
+                msg = f"{where}: {plugin_name} is a kube-scheduler plugin kube-tui does not implement (ignored)"
+                if msg not in warnings:
+                    warnings.append(msg)
             return False
         available = ", ".join(sorted(registry))
-        raise ConfigError(f'{where}: {iface} "{name}" does not exist; the plugins here are: {available} '
+        raise ConfigError(f'{where}: {iface} "{plugin_name}" does not exist; the plugins here are: {available} '
                           "(add your own with --plugins FILE.py)")
 
     lists: dict[str, list[str]] = {}
     for point, iface, method in MODELLED:
         enabled, disabled = _plugin_set(plugins, point, path)
-        merged = _merge([], enabled, disabled)
         names: list[str] = []
-        for j, (name, _) in enumerate(merged):
+        for j, (plugin_name, _) in enumerate(_merge([], enabled, disabled)):
             where = f"{path}.plugins.{point}.enabled[{j}]"
-            if not known(name, where, iface):
+            if not known(plugin_name, where, iface):
                 continue
-            if not callable(getattr(instance(name), method, None)):
-                raise ConfigError(f'{where}: plugin "{name}" does not extend {iface} plugin')
-            if name in names:
-                raise ConfigError(f'{where}: plugin "{name}" already registered as "{iface}"')
-            names.append(name)
+            if not _implements(instance(plugin_name), plugin_name, point, method):
+                raise ConfigError(f'{where}: plugin "{plugin_name}" does not extend {iface} plugin')
+            if plugin_name in names:
+                raise ConfigError(f'{where}: plugin "{plugin_name}" already registered as "{iface}"')
+            names.append(plugin_name)
         if "*" not in disabled:
             overrides: list[str] = []
             from_multi: list[str] = []
-            for j, (name, _) in enumerate(multi):
-                if not known(name, f"{path}.plugins.multiPoint.enabled[{j}]", "plugin"):
+            for plugin_name, _ in multi:
+                j = user_multi.get(plugin_name)
+                where = f"{path}.plugins.multiPoint.enabled[{j}]"
+                if not known(plugin_name, where, "plugin", user=j is not None):
                     continue
-                if not callable(getattr(instance(name), method, None)) or name in disabled:
+                if not _implements(instance(plugin_name), plugin_name, point, method) or plugin_name in disabled:
                     continue
-                if name in names:
-                    overrides.append(name)
+                if plugin_name in names:
+                    overrides.append(plugin_name)
                     continue
-                if name in from_multi:
-                    raise ConfigError(f'{path}.plugins.multiPoint.enabled[{j}]: plugin "{name}" already registered '
-                                      f'as "{iface}"')
-                from_multi.append(name)
-            names = ([n for n in names if n in overrides] + from_multi + [n for n in names if n not in overrides])
+                if plugin_name in from_multi:
+                    raise ConfigError(f'{where}: plugin "{plugin_name}" already registered as "{iface}"')
+                from_multi.append(plugin_name)
+            names = [n for n in names if n in overrides] + from_multi + [n for n in names if n not in overrides]
         lists[point] = names
 
     weights: dict[str, int] = {}
-    for name, w in [*_plugin_set(plugins, "score", path)[0], *multi]:  # getScoreWeights: score's own weight wins
-        if name in lists["score"] and name not in weights:
-            weights[name] = w or 1
-    for name in args:
-        if name not in instances and name in registry:
-            warnings.append(f"{path}.pluginConfig: {name} is not enabled in this profile (its args are unused)")
-        elif name in reg.IN_TREE and name != "NodeResourcesFit" or name in reg.NOT_IMPLEMENTED:
-            warnings.append(f"{path}.pluginConfig: kube-tui does not use {name}'s args (ignored)")
-        elif name not in registry:
-            warnings.append(f"{path}.pluginConfig: there is no plugin {name} (its args are unused)")
-    filter_names = lists["filter"] + [n for n in lists["preFilter"] if n not in lists["filter"]]
+    for plugin_name, w in [*_plugin_set(plugins, "score", path)[0], *multi]:  # getScoreWeights: score's own wins
+        if plugin_name in lists["score"] and plugin_name not in weights:
+            weights[plugin_name] = w or 1
+    for plugin_name in args:
+        if plugin_name not in instances and plugin_name in registry:
+            warnings.append(f"{path}.pluginConfig: {plugin_name} is not enabled in this profile (its args are unused)")
+        elif plugin_name in reg.IN_TREE and plugin_name != "NodeResourcesFit" or plugin_name in reg.NOT_IMPLEMENTED:
+            warnings.append(f"{path}.pluginConfig: kube-tui does not use {plugin_name}'s args (ignored)")
+        elif plugin_name not in registry:
+            warnings.append(f"{path}.pluginConfig: there is no plugin {plugin_name} (its args are unused)")
+    # Only what does something here runs: an in-tree plugin enabled at a point kube-tui's version of it
+    # does nothing at (NodeResourcesFit's PreFilter) is accepted above and left out here.
+    def does(n: str, method: str) -> bool:
+        return callable(getattr(instance(n), method, None))
+
+    filter_names = [n for n in lists["filter"] if does(n, "filter")]
+    filter_names += [n for n in lists["preFilter"] if n not in filter_names and does(n, "pre_filter")]
     filters = [_Filter(instance(n), pre_filter=n in lists["preFilter"], filter=n in lists["filter"])
                for n in filter_names]
-    scorers = [_Scorer(instance(n), weights[n], pre_score=n in lists["preScore"]) for n in lists["score"]]
+    scorers = [_Scorer(instance(n), weights[n], pre_score=n in lists["preScore"]) for n in lists["score"]
+               if does(n, "score")]
     return Framework(filters=filters, scorers=scorers)
+
+
+def _check_queue_sort_and_bind(plugins: dict, path: str, scheduler: str, multi: list[tuple[str, int]],
+                               mp_disabled: list[str], warnings: list[str]) -> None:
+    """kube-scheduler's framework needs exactly one queue sort plugin and a bind plugin; kube-tui has one
+    queue and binds itself, so these points are only checked, and otherwise ignored with a warning."""
+    counts: dict[str, int] = {}
+    for point, default in (("queueSort", "PrioritySort"), ("bind", "DefaultBinder")):
+        enabled, disabled = _plugin_set(plugins, point, path)
+        names = {n for n, _ in enabled}
+        if "*" not in disabled and default in {n for n, _ in multi} and default not in disabled:
+            names.add(default)
+        counts[point] = len(names)
+    for point in OTHER_POINTS:
+        enabled, disabled = _plugin_set(plugins, point, path)
+        custom = [n for n, _ in enabled if n not in ("PrioritySort", "DefaultBinder")] + \
+                 [n for n in disabled if n not in ("PrioritySort", "DefaultBinder", "*")]
+        if custom or (point not in ("queueSort", "bind") and (enabled or disabled)):
+            warnings.append(f"{path}.plugins.{point}: kube-tui's scheduler has no {point} extension point "
+                            "to configure (ignored)")
+    if counts["queueSort"] != 1:
+        raise ConfigError(f'{path}: one queue sort plugin required for profile with scheduler name "{scheduler}" '
+                          "(enable PrioritySort under queueSort or multiPoint)")
+    if counts["bind"] == 0:
+        raise ConfigError(f'{path}: at least one bind plugin is needed for profile with scheduler name "{scheduler}" '
+                          "(enable DefaultBinder under bind or multiPoint)")
+
+
+def _raised_at(e: BaseException, plugin_name: str, registry: dict[str, reg.Factory]) -> str:
+    """An exception from a plugin's own code, with the file and line in it that raised it."""
+    import traceback
+
+    files = reg.plugin_files(registry)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename in files]
+    at = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+    return f"{type(e).__name__}: {e}{at}"
 
 
 def _plugin_args(rp: dict, path: str) -> dict[str, dict]:
@@ -367,6 +423,9 @@ def _plugin_args(rp: dict, path: str) -> dict[str, dict]:
         where = f"{path}.pluginConfig[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ConfigError(f"{where}.name: Required value: the plugin the args are for")
+        for k in item:
+            if k not in ("name", "args"):
+                raise ConfigError(f'strict decoding error: unknown field "{where}.{k}"')
         if item["name"] in out:
             raise ConfigError(f'{where}: Duplicate value: "{item["name"]}"')
         a = item.get("args") or {}
@@ -393,8 +452,15 @@ async def watch(config: SchedulerConfig, use: Callable[[SchedulerConfig], None],
         except ConfigError as e:
             log.warning("scheduler configuration not reloaded, the previous one stays in use: %s", e)
             continue
+        except Exception:  # whatever a plugin file does while it loads: the watch goes on
+            log.exception("scheduler configuration not reloaded, the previous one stays in use")
+            continue
         for w in fresh.warnings:
             log.warning("scheduler configuration: %s", w)
+        fixed = ("pod_initial_backoff", "pod_max_backoff", "leader_elect", "lease_name", "lease_namespace")
+        if any(getattr(fresh, f) != getattr(config, f) for f in fixed):
+            log.warning("scheduler configuration: podInitialBackoffSeconds, podMaxBackoffSeconds and leaderElection "
+                        "changes take effect when the scheduler starts again")
         log.warning("scheduler configuration reloaded: %s", "; ".join(p.describe() for p in fresh.profiles))
         use(fresh)
         config = fresh

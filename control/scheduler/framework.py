@@ -95,24 +95,37 @@ class PluginError(Exception):
     status in kube-scheduler, the cycle is aborted and the pod retried with back-off."""
 
 
+def _status(name: str, v: Status, what: str) -> Status:
+    """A plugin's own Status, checked: an Error aborts the cycle; reasons are strings in a tuple."""
+    if not isinstance(v.code, Code):
+        raise PluginError(f"{what}: it returned a Status whose code is {v.code!r}, not a framework Code")
+    if v.code is Code.ERROR:
+        raise PluginError(f"{what}: {v.message or 'error'}")
+    reasons = v.reasons if isinstance(v.reasons, tuple) and all(isinstance(r, str) for r in v.reasons) \
+        else tuple(str(r) for r in (v.reasons if isinstance(v.reasons, (list, tuple)) else [v.reasons]))
+    if v.code is not Code.SUCCESS and v.code is not Code.SKIP and not reasons:
+        reasons = (f"node(s) didn't satisfy plugin {name}",)
+    return Status(v.code, reasons, v.plugin or name)
+
+
 def _verdict(name: str, v: Any) -> Status:
     """An out-of-tree filter's answer as a Status: a Status; None or True (fits); False or a reason
     string (does not fit)."""
+    what = f'running "{name}" filter plugin'
     if isinstance(v, Status):
-        return v if v.plugin or v.ok else v.with_plugin(name)
+        return SUCCESS if v.ok else _status(name, v, what)
     if v is None or v is True:
         return SUCCESS
     if v is False:
         return Status(Code.UNSCHEDULABLE, (f"node(s) didn't satisfy plugin {name}",), name)
     if isinstance(v, str):
         return Status(Code.UNSCHEDULABLE, (v,), name)
-    raise PluginError(f'running "{name}" filter plugin: it returned {v!r}; return None (fits), '
-                      "a reason string (does not fit) or a Status")
+    raise PluginError(f"{what}: it returned {v!r}; return None (fits), a reason string (does not fit) or a Status")
 
 
 def _score_value(name: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not MIN_NODE_SCORE <= v <= MAX_NODE_SCORE:
-        raise PluginError(f"running Score plugins: plugin {name!r} returns an invalid score {v!r}, "
+        raise PluginError(f'running Score plugins: plugin "{name}" returns an invalid score {v!r}, '
                           f"it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
     return int(v)
 
@@ -124,6 +137,7 @@ class Guarded:
     def __init__(self, plugin: Any) -> None:
         self.plugin = plugin
         self.name: str = plugin.name
+        self.file = getattr(type(plugin), "__kube_tui_file__", None)
         for method in ("pre_filter", "filter", "pre_score", "score", "normalize"):
             if callable(getattr(plugin, method, None)):
                 setattr(self, method, getattr(self, f"_{method}"))
@@ -137,36 +151,47 @@ class Guarded:
             import traceback
             from pathlib import Path
             frames = traceback.extract_tb(e.__traceback__)
-            at = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+            own = [f for f in frames if f.filename == self.file] or frames  # the plugin's line, not a library's
+            at = f" ({Path(own[-1].filename).name}, line {own[-1].lineno})" if own else ""
             raise PluginError(f"{what}: {type(e).__name__}: {e}{at}") from e
 
     def _pre_filter(self, pod: PodInfo) -> Status | frozenset[str] | None:
-        v = self._call(f'running PreFilter plugin "{self.name}"', self.plugin.pre_filter, pod)
-        if v is None or isinstance(v, Status):
-            return v if v is None or v.plugin or v.ok or v.code is Code.SKIP else v.with_plugin(self.name)
+        what = f'running PreFilter plugin "{self.name}"'
+        v = self._call(what, self.plugin.pre_filter, pod)
+        if v is None:
+            return None
+        if isinstance(v, Status):
+            return v if v.ok or v.code is Code.SKIP else _status(self.name, v, what)
         if isinstance(v, (set, frozenset, list, tuple)):
             return frozenset(v)
-        raise PluginError(f'running PreFilter plugin "{self.name}": it returned {v!r}; return None, a Status '
-                          "or a set of node names")
+        raise PluginError(f"{what}: it returned {v!r}; return None, a Status or a set of node names")
 
     def _filter(self, pod: PodInfo, node: NodeInfo) -> Status:
         return _verdict(self.name, self._call(f'running "{self.name}" filter plugin', self.plugin.filter, pod, node))
 
     def _pre_score(self, pod: PodInfo) -> bool:
-        return bool(self._call(f'running PreScore plugin "{self.name}"', self.plugin.pre_score, pod))
+        """False (or a Skip Status) leaves this pod unscored by the plugin; anything else (None too) scores."""
+        v = self._call(f'running PreScore plugin "{self.name}"', self.plugin.pre_score, pod)
+        if isinstance(v, Status):
+            if v.code is Code.SKIP:
+                return False
+            if not v.ok:  # any other failure at PreScore aborts the cycle, as in kube-scheduler
+                raise PluginError(f'running PreScore plugin "{self.name}": {v.message or v.code}')
+            return True
+        return v is not False
 
     def _score(self, pod: PodInfo, node: NodeInfo) -> int:
-        v = self._call(f"running Score plugins: plugin {self.name!r} failed with", self.plugin.score, pod, node)
+        v = self._call(f'running Score plugins: plugin "{self.name}" failed with', self.plugin.score, pod, node)
         if getattr(self.plugin, "normalize", None) is None:
             return _score_value(self.name, v)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise PluginError(f"running Score plugins: plugin {self.name!r} returned {v!r}, not a number")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
+            raise PluginError(f'running Score plugins: plugin "{self.name}" returned {v!r}, not a finite number')
         return int(v)
 
     def _normalize(self, scores: list[int]) -> list[int]:
-        out = self._call(f"running Normalize on Score plugin {self.name!r}", self.plugin.normalize, list(scores))
+        out = self._call(f'running Normalize on Score plugin "{self.name}"', self.plugin.normalize, list(scores))
         if not isinstance(out, list) or len(out) != len(scores):
-            raise PluginError(f"running Normalize on Score plugin {self.name!r}: it must return a list of "
+            raise PluginError(f'running Normalize on Score plugin "{self.name}": it must return a list of '
                               f"{len(scores)} scores, one per node")
         return [_score_value(self.name, v) for v in out]
 

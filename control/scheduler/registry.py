@@ -27,11 +27,24 @@ from control.scheduler.plugins import (
 )
 
 Factory = Callable[[dict[str, Any]], Any]
-METHODS = ("pre_filter", "filter", "filter_nodes", "pre_score", "score", "score_nodes", "normalize")
+# What makes a class in a plugin file a plugin (the batch forms filter_nodes/score_nodes are for in-tree ones).
+METHODS = ("pre_filter", "filter", "pre_score", "score")
 
 # kube-scheduler's in-tree plugins that kube-tui implements, by name.
 IN_TREE: dict[str, type] = {cls.name: cls for cls in (  # type: ignore[attr-defined]
     NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, BalancedAllocation)}
+
+# The extension points each of them extends in kube-scheduler (a configuration may enable them there; where
+# kube-tui's version has nothing to do, e.g. NodeResourcesFit's PreFilter, it is accepted and does nothing).
+IN_TREE_POINTS: dict[str, tuple[str, ...]] = {
+    "NodeUnschedulable": ("filter",),
+    "NodeName": ("filter",),
+    "TaintToleration": ("filter", "preScore", "score"),
+    "NodeAffinity": ("preFilter", "filter", "preScore", "score"),
+    "NodePorts": ("preFilter", "filter"),
+    "NodeResourcesFit": ("preFilter", "filter", "preScore", "score"),
+    "NodeResourcesBalancedAllocation": ("preScore", "score"),
+}
 
 # kube-scheduler's other in-tree plugins: a configuration may name them (copied from a real cluster),
 # but kube-tui does not run them; naming one gives a warning, never a failure.
@@ -57,9 +70,16 @@ def _takes_args(cls: type) -> bool:
 
 def factory_of(cls: type) -> Factory:
     """How to make a plugin of `cls`: with its pluginConfig args when its constructor takes them."""
-    if _takes_args(cls):
-        return lambda args: cls(args)
-    return lambda args: cls()
+    def make(args: dict[str, Any]) -> Any:
+        return cls(args) if _takes_args(cls) else cls()
+
+    make.plugin_file = getattr(cls, "__kube_tui_file__", None)  # type: ignore[attr-defined]
+    return make
+
+
+def plugin_files(registry: dict[str, Factory]) -> set[str]:
+    """The files the registry's out-of-tree plugins come from."""
+    return {f for f in (getattr(make, "plugin_file", None) for make in registry.values()) if f}
 
 
 def _is_plugin(obj: Any, module: str) -> bool:
@@ -77,19 +97,30 @@ def load_file(path: str | Path) -> dict[str, type]:
     if spec is None or spec.loader is None:
         raise PluginFileError(f"scheduler plugin file {p}: not a Python file (name it *.py)")
     mod = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(module)  # the same file loaded before: its plugins may be in use
     sys.modules[module] = mod  # dataclasses and typing look the module up while it loads
+
+    def restore() -> None:
+        if previous is not None:
+            sys.modules[module] = previous
+        else:
+            sys.modules.pop(module, None)
+
     try:
         spec.loader.exec_module(mod)
     except SyntaxError as e:
-        sys.modules.pop(module, None)
+        restore()
         raise PluginFileError(f"scheduler plugin file {p}, line {e.lineno}: {e.msg}") from None
     except Exception as e:
-        sys.modules.pop(module, None)
+        restore()
         line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__)) if f.filename == str(p)), None)
         where = f", line {line}" if line else ""
         raise PluginFileError(f"scheduler plugin file {p}{where}: {type(e).__name__}: {e}") from None
     found = {obj.name: obj for obj in vars(mod).values() if _is_plugin(obj, module)}
+    for cls in found.values():
+        cls.__kube_tui_file__ = str(p.resolve())  # where its code is, for the file and line of its errors
     if not found:
+        restore()
         raise PluginFileError(
             f"scheduler plugin file {p}: defines no plugin; a plugin is a class with a `name` string and a "
             "`filter(pod, node)` and/or `score(pod, node)` method")

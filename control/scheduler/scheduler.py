@@ -76,7 +76,7 @@ class Scheduler:
         self.framework = next(iter(self.profiles.values()))
         for pod in self.pods.list():
             if not _assigned(pod) and self._ours(pod) and not pod["metadata"].get("deletionTimestamp") \
-                    and not _terminal(pod):
+                    and not _terminal(pod) and not self.snapshot.is_assumed(pod):  # assumed: its bind is on its way
                 self.queue.add(pod)
         self.queue.move_all_to_active_or_backoff(q.FORCE_ACTIVATE)
 
@@ -99,7 +99,7 @@ class Scheduler:
         elif self._ours(new):
             if new["metadata"].get("deletionTimestamp"):
                 self.queue.delete(new)
-            else:
+            elif not self.snapshot.is_assumed(new):  # an assumed pod's bind is on its way (skipPodSchedule)
                 self.queue.update(old, new)
 
     def _pod_deleted(self, pod: dict) -> None:
@@ -135,7 +135,11 @@ class Scheduler:
                 qp = await self.queue.pop()
                 if qp is None:
                     return
-                await self.schedule_one(qp)
+                try:
+                    await self.schedule_one(qp)
+                except Exception:  # one pod's cycle must never stop the scheduler: it is tried again later
+                    log.exception("scheduling %s failed", qp.key)
+                    self.queue.add_unschedulable(qp.pod, error=True)
         finally:
             self.queue.close()
             for t in list(self._binds):
@@ -147,7 +151,8 @@ class Scheduler:
     async def schedule_one(self, qp: q.QueuedPod) -> None:
         md = qp.pod["metadata"]
         pod = self.pods.get(md.get("namespace"), md["name"]) or qp.pod
-        if _assigned(pod) or pod["metadata"].get("deletionTimestamp") or pod["metadata"].get("uid") != md.get("uid"):
+        if _assigned(pod) or pod["metadata"].get("deletionTimestamp") or pod["metadata"].get("uid") != md.get("uid") \
+                or self.snapshot.is_assumed(pod):  # skipPodSchedule: assumed, its bind is on its way
             self.queue.done(pod)
             return
         framework = self.profiles.get(scheduler_name(pod))
@@ -157,6 +162,7 @@ class Scheduler:
         started = time.perf_counter()
         try:
             result = framework.schedule(pod, self.snapshot.node_infos())
+            annotation = to_annotation(result)
         except Exception as e:  # a plugin's Error status: this attempt fails, the pod is retried with back-off
             if not isinstance(e, PluginError):
                 log.exception("scheduling %s/%s failed", md.get("namespace"), md["name"])
@@ -171,7 +177,6 @@ class Scheduler:
             await asyncio.sleep(0)
             return
         self.last_cycle_ms = (time.perf_counter() - started) * 1000
-        annotation = to_annotation(result)
         if result.node is None:
             self.failed += 1
             self.queue.add_unschedulable(pod, plugins=result.rejecting_plugins())
@@ -240,25 +245,32 @@ class Scheduler:
 async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool = False, identity: str | None = None,
                         config: SchedulerConfig | None = None) -> None:
     """The scheduler until cancelled; with leader_elect, only while holding its Lease (kube-system/kube-scheduler
-    unless the configuration's leaderElection names another, which its leaderElect may also turn off)."""
+    unless the configuration's leaderElection names another, which its leaderElect may also turn off).
+
+    With a configuration read from files, the files are watched for as long as this runs: a change is used
+    at once, and by every later term of leadership too."""
     recorder = _recorder(client)
+    current: dict[str, Any] = {"config": config, "scheduler": None}
+
+    def use(fresh: SchedulerConfig) -> None:
+        current["config"] = fresh
+        if current["scheduler"] is not None:
+            current["scheduler"].use(fresh)
 
     async def scheduler() -> None:
-        sched = Scheduler(client, timings=timings, recorder=recorder, config=config)
-        if config is None or not config.sources:
-            await sched.run()
-            return
-        from control.scheduler.config import watch
-
-        reloader = asyncio.create_task(watch(config, sched.use), name="scheduler-config-watch")
+        sched = current["scheduler"] = Scheduler(client, timings=timings, recorder=recorder, config=current["config"])
         try:
             await sched.run()
         finally:
-            reloader.cancel()
-            await asyncio.gather(reloader, return_exceptions=True)
+            current["scheduler"] = None
 
     if config is not None and config.leader_elect is not None:
         leader_elect = config.leader_elect
+    reloader: asyncio.Task[None] | None = None
+    if config is not None and config.sources:
+        from control.scheduler.config import watch
+
+        reloader = asyncio.create_task(watch(config, use), name="scheduler-config-watch")
     try:
         if leader_elect:
             from control.controllers.leaderelection import run_with_leader_election
@@ -268,6 +280,9 @@ async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool 
         else:
             await scheduler()
     finally:
+        if reloader is not None:
+            reloader.cancel()
+            await asyncio.gather(reloader, return_exceptions=True)
         if recorder is not None and hasattr(recorder, "close"):
             await recorder.close()
 

@@ -108,10 +108,14 @@ async def test_pods_are_scheduled_by_the_profile_they_name(tmp_path: Path) -> No
                 return cond if cond and cond.get("reason") == "SchedulerError" else None
 
             cond = await wait_for(failed, what="the broken plugin's error on the pod")
-            assert "running Score plugins: plugin 'Broken' failed with: KeyError: 'no such label'" in cond["message"]
-            events = [e for e in (await client.list("Event", "default"))["items"]
-                      if e["reason"] == "FailedScheduling" and e["involvedObject"]["name"] == "broken"]
-            assert events and events[0]["source"]["component"] == "broken"
+            assert cond["message"] == ('running Score plugins: plugin "Broken" failed with: KeyError: \'no such label\' '
+                                      "(mine.py, line 12)")
+            async def failed_events() -> list[dict]:
+                return [e for e in (await client.list("Event", "default"))["items"]
+                        if e["reason"] == "FailedScheduling" and e["involvedObject"]["name"] == "broken"]
+
+            events = await wait_for(failed_events, what="the FailedScheduling event")
+            assert events[0]["source"]["component"] == "broken"
             assert await bound(client, "broken") is None
             # The scheduler is still up: a later pod is scheduled; a pod for another scheduler is left alone.
             await client.create(pod("later"))
@@ -141,9 +145,9 @@ async def test_the_scheduler_reads_its_configuration_again_when_the_file_changes
             assert await bound(client, "waiting") is None  # no profile names only-b yet
             # A broken edit is reported and changes nothing; the fixed file is taken, the waiting pod scheduled.
             conf.write_text(CONFIG.replace("OnlyNode}", "NoSuchPlugin}", 1))
+            await wait_for(lambda: "not reloaded, the previous one stays in use" in caplog.text, what="the bad edit reported")
             await client.create(pod("plain-1"))
             assert await wait_for(lambda: bound(client, "plain-1"), what="still scheduling after a bad edit") is not None
-            await wait_for(lambda: "not reloaded, the previous one stays in use" in caplog.text, what="the bad edit reported")
             assert 'FilterPlugin "NoSuchPlugin" does not exist' in caplog.text
             conf.write_text(CONFIG)
             assert await wait_for(lambda: bound(client, "waiting"), timeout=15, what="the new profile's pod") == "b"

@@ -73,10 +73,19 @@ def test_a_disabled_default_leaves_the_profile_and_a_reconfigured_one_keeps_its_
 
 
 def test_disabling_everything_keeps_only_what_the_point_enables() -> None:
-    c = cfg(profiles=[{"plugins": {"multiPoint": {"disabled": [{"name": "*"}]},
-                                   "filter": {"enabled": [{"name": "NodeResourcesFit"}]},
-                                   "score": {"enabled": [{"name": "NodeResourcesFit"}]}}}])
+    plugins: dict = {"multiPoint": {"disabled": [{"name": "*"}]},
+                     "filter": {"enabled": [{"name": "NodeResourcesFit"}]},
+                     "score": {"enabled": [{"name": "NodeResourcesFit"}]}}
+    # kube-scheduler's framework needs a queue sort and a bind plugin: "*" took them too.
+    with pytest.raises(sc.ConfigError, match='one queue sort plugin required for profile with scheduler name "default-scheduler"'):
+        cfg(profiles=[{"plugins": plugins}])
+    plugins["queueSort"] = {"enabled": [{"name": "PrioritySort"}]}
+    with pytest.raises(sc.ConfigError, match="at least one bind plugin is needed"):
+        cfg(profiles=[{"plugins": plugins}])
+    plugins["bind"] = {"enabled": [{"name": "DefaultBinder"}]}
+    c = cfg(profiles=[{"plugins": plugins}])
     assert chain(c.profiles[0].framework) == ([("NodeResourcesFit", False)], [("NodeResourcesFit", 1, False)])
+    assert c.warnings == []
     c = cfg(profiles=[{"plugins": {"score": {"disabled": [{"name": "*"}]}}}])
     assert chain(c.profiles[0].framework)[1] == []
 
@@ -102,12 +111,12 @@ def test_several_profiles_are_picked_by_scheduler_name_and_their_settings_apply(
 def test_what_kube_tui_does_not_run_is_a_warning_not_a_failure() -> None:
     c = cfg(clientConnection={"kubeconfig": "/etc/kubernetes/scheduler.conf"}, profiles=[{"plugins": {
         "score": {"enabled": [{"name": "PodTopologySpread", "weight": 2}]},
-        "bind": {"enabled": [{"name": "DefaultBinder"}]}},
+        "reserve": {"enabled": [{"name": "VolumeBinding"}]}, "bind": {"enabled": [{"name": "DefaultBinder"}]}},
         "pluginConfig": [{"name": "InterPodAffinity", "args": {"hardPodAffinityWeight": 1}}]}])
     text = "\n".join(c.warnings)
     assert "clientConnection: not used" in text
     assert "PodTopologySpread is a kube-scheduler plugin kube-tui does not implement" in text
-    assert "no bind extension point" in text
+    assert "no reserve extension point" in text and "bind" not in text  # DefaultBinder there is what kube-tui does
     assert "InterPodAffinity's args" in text
     assert chain(c.profiles[0].framework) == chain(Framework())
 
@@ -174,14 +183,17 @@ def test_resource_weights_and_requested_to_capacity_ratio() -> None:
 
 
 @pytest.mark.parametrize(("strategy", "message"), [
-    ({"type": "MostAllocated", "resources": [{"name": "cpu", "weight": 0}]},
-     "scoringStrategy.resources[0].weight: Invalid value: 0: resource weight of cpu should be in the range of 1-100"),
-    ({"type": "RequestedToCapacityRatio"}, "scoringStrategy.requestedToCapacityRatio.shape: Required value"),
+    ({"type": "MostAllocated", "resources": [{"name": "cpu", "weight": 101}]},
+     "scoringStrategy.resources[0].weight: Invalid value: 101: resource weight of cpu not in valid range (0, 100]"),
+    ({"resources": [{"name": "cpu"}]}, 'scoringStrategy.type: Unsupported value: "": supported values'),
+    ({"type": "MostAllocated", "resources": [{"name": "cpu", "wieght": 2}]},
+     'scoringStrategy.resources[0].wieght: strict decoding error: unknown field "scoringStrategy.resources[0].wieght"'),
+    ({"type": "RequestedToCapacityRatio"}, "scoringStrategy.shape: Required value: at least one point must be specified"),
     ({"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {"shape": [
         {"utilization": 50, "score": 1}, {"utilization": 40, "score": 2}]}},
-     "shape[1].utilization: Invalid value: 40: utilization values must be sorted in increasing order"),
+     "scoringStrategy.shape[1].utilization: Invalid value: 40: utilization values must be sorted in increasing order"),
     ({"type": "RequestedToCapacityRatio", "requestedToCapacityRatio": {"shape": [{"utilization": 0, "score": 11}]}},
-     "shape[0].score: Invalid value: 11: not in valid range [0-10]"),
+     "scoringStrategy.shape[0].score: Invalid value: 11: not in valid range [0, 10]"),
 ])
 def test_bad_scoring_strategies_name_the_field(strategy: dict, message: str) -> None:
     with pytest.raises(ValueError) as e:
@@ -249,9 +261,9 @@ def test_a_plugin_file_that_cannot_load_says_where(tmp_path: Path, body: str, me
      'running "Bad" filter plugin: ZeroDivisionError: division by zero (mine.py, line 4)'),
     ("def filter(self, pod, node):\n        return 42", 'running "Bad" filter plugin: it returned 42'),
     ("def score(self, pod, node):\n        return 101",
-     "plugin 'Bad' returns an invalid score 101, it should in the range of [0, 100]"),
+     'plugin "Bad" returns an invalid score 101, it should in the range of [0, 100]'),
     ("def score(self, pod, node):\n        return 1\n    def normalize(self, scores):\n        return []",
-     "running Normalize on Score plugin 'Bad': it must return a list of 2 scores"),
+     'running Normalize on Score plugin "Bad": it must return a list of 2 scores'),
 ])
 def test_a_failing_plugin_fails_the_attempt_with_its_message(tmp_path: Path, method: str, message: str) -> None:
     f = plugin_file(tmp_path, f"class Bad:\n    name = 'Bad'\n    {method}\n")
@@ -306,3 +318,105 @@ def test_a_cluster_file_given_by_a_relative_path_is_found_from_anywhere(tmp_path
     monkeypatch.chdir(tmp_path)
     spec = cluster.load("c.yaml")
     assert spec.path == tmp_path / "c.yaml"  # the control plane, started elsewhere, reads its timings from it
+
+
+# -- the scheduler loop around profiles (review findings) --------------------------------------------------------
+
+class _Client:
+    identity = "test"
+
+    def __init__(self) -> None:
+        self.binds: list[tuple[str, str]] = []
+        self.gate = __import__("asyncio").Event()
+
+    async def bind(self, ns: str, name: str, node: str, annotations: dict) -> None:
+        self.binds.append((name, node))
+        await self.gate.wait()
+
+    async def patch(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _scheduler(config: sc.SchedulerConfig) -> tuple[Any, _Client, dict]:
+    from control.scheduler.scheduler import Scheduler
+    from control.timings import Timings
+
+    client = _Client()
+    s = Scheduler(client, timings=Timings(), config=config)  # type: ignore[arg-type]
+    for n in ("a", "b"):
+        s.snapshot.add_node({"metadata": {"name": n}, "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
+    p = {"metadata": {"name": "p", "namespace": "default", "uid": "u1"}, "spec": {"containers": [{"name": "c"}]}}
+    s.pods.cache[("default", "p")] = p
+    s.queue.add(p)
+    return s, client, p
+
+
+async def test_a_reload_while_a_bind_is_on_its_way_does_not_schedule_the_pod_twice() -> None:
+    import asyncio
+
+    s, client, p = _scheduler(sc.default())
+    await s.schedule_one(await s.queue.pop())  # assumed; its bind waits at the gate
+    assert s.snapshot.is_assumed(p) and len(client.binds) == 1
+    s.use(sc.default())  # the configuration file changed meanwhile
+    s._pod_updated(p, p)  # and the pod was updated meanwhile
+    assert s.queue.where(p) is None  # neither queued it again (kube-scheduler's skipPodSchedule)
+    client.gate.set()
+    await asyncio.gather(*s._binds)
+    assert client.binds == [("p", client.binds[0][1])]
+
+
+async def test_a_plugin_status_with_odd_reasons_or_an_error_code_cannot_stop_the_loop(tmp_path: Path) -> None:
+    f = plugin_file(tmp_path, """
+        from control.scheduler.framework import Code, Status
+        class Odd:
+            name = "Odd"
+            def filter(self, pod, node):
+                if node.name == "a":
+                    return Status(Code.UNSCHEDULABLE, ["too far"])  # a list, not a tuple
+                return Status(Code.ERROR, ("backend unreachable",))
+    """)
+    c = sc.parse({**HEAD, "profiles": [{"plugins": {"filter": {"enabled": [{"name": "Odd"}]}}}]}, reg.build([f]))
+    s, client, p = _scheduler(c)
+    await s.schedule_one(await s.queue.pop())  # must not raise
+    assert not client.binds and s.failed == 1
+    assert s.queue.where(p) == "backoff"  # an Error: retried with back-off, not parked as unschedulable
+
+
+def test_a_plugin_constructor_that_raises_is_a_configuration_error_with_its_line(tmp_path: Path) -> None:
+    f = plugin_file(tmp_path, """
+        class Needy:
+            name = "Needy"
+            def __init__(self, args):
+                self.node = args["node"]
+            def filter(self, pod, node):
+                return None
+    """)
+    doc = {**HEAD, "profiles": [{"plugins": {"filter": {"enabled": [{"name": "Needy"}]}}}]}
+    with pytest.raises(sc.ConfigError, match=r"making plugin Needy failed: KeyError: 'node' \(mine.py, line 5\)"):
+        sc.parse(doc, reg.build([f]))
+
+
+def test_requested_to_capacity_ratio_rounds_halves_up_as_go_does() -> None:
+    shape = {"type": "RequestedToCapacityRatio",
+             "requestedToCapacityRatio": {"shape": [{"utilization": 0, "score": 0}, {"utilization": 100, "score": 10}]}}
+    p = PodInfo(pod(cpu="1", mem="2304Mi"))  # cpu 1000/4000 -> 25; memory 2304Mi/8Gi -> 28: mean 26.5
+    assert NodeResourcesFit({"scoringStrategy": shape}).score(p, node("n")) == 27
+
+
+def test_typos_below_the_profile_are_refused_and_upstream_points_of_in_tree_plugins_accepted() -> None:
+    with pytest.raises(sc.ConfigError, match=r'unknown field "profiles\[0\].plugins.score.enabled\[0\].wieght"'):
+        cfg(profiles=[{"plugins": {"score": {"enabled": [{"name": "NodeAffinity", "wieght": 5}]}}}])
+    with pytest.raises(sc.ConfigError, match=r'unknown field "profiles\[0\].pluginConfig\[0\].arg"'):
+        cfg(profiles=[{"pluginConfig": [{"name": "NodeResourcesFit", "arg": {}}]}])
+    with pytest.raises(sc.ConfigError, match=r'args.scoringStratgy: strict decoding error'):
+        cfg(profiles=[{"pluginConfig": [{"name": "NodeResourcesFit", "args": {"scoringStratgy": {}}}]}])
+    # kube-scheduler's NodeResourcesFit has a PreFilter and TaintToleration a PreScore: enabling them there is valid.
+    cfg(profiles=[{"plugins": {"preFilter": {"enabled": [{"name": "NodeResourcesFit"}]},
+                               "preScore": {"enabled": [{"name": "TaintToleration"}]}}}])
+    with pytest.raises(sc.ConfigError, match="podMaxBackoffSeconds: Invalid value: 10: must be greater than or equal"):
+        cfg(podInitialBackoffSeconds=20)  # kube-scheduler's default maximum is 10
+
+
+def test_an_error_names_the_users_own_multipoint_index() -> None:
+    with pytest.raises(sc.ConfigError, match=r'profiles\[0\].plugins.multiPoint.enabled\[0\]: plugin "Nope" does not exist'):
+        cfg(profiles=[{"plugins": {"multiPoint": {"enabled": [{"name": "Nope"}]}}}])

@@ -111,34 +111,51 @@ def _weighted(resources: tuple[tuple[str, int], ...], per_resource: Callable[[in
             weights += weight
         if not weights:
             return 0
-        return round(total / weights) if rounded else total // weights
+        return (2 * total + weights) // (2 * weights) if rounded else total // weights  # Go's math.Round: half up
     return score
 
 
+ARGS_FIELDS = ("scoringStrategy", "ignoredResources", "ignoredResourceGroups")
+STRATEGY_FIELDS = ("type", "resources", "requestedToCapacityRatio")
+
+
+def _strict(obj: dict, allowed: tuple[str, ...], path: str) -> None:
+    for k in obj:
+        if k not in allowed:
+            raise ValueError(f'{path}{k}: strict decoding error: unknown field "{path}{k}"')
+
+
 def scoring_strategy(args: dict[str, Any] | None) -> tuple[tuple, Scorer | None]:
-    """(a hashable key, the scorer) for NodeResourcesFitArgs; the scorer is None for the default
+    """(a hashable key, the scorer) for NodeResourcesFitArgs, defaulted and validated as kube-scheduler does
+    (SetDefaults_NodeResourcesFitArgs, ValidateNodeResourcesFitArgs). The scorer is None for the default
     (LeastAllocated, cpu and memory weighted 1), which has a faster path. Raises ValueError naming the
-    field, in kube-scheduler's validation wording."""
-    st = (args or {}).get("scoringStrategy") or {}
+    field, in kube-scheduler's wording."""
+    args = args or {}
+    _strict(args, ARGS_FIELDS, "")
+    st = args.get("scoringStrategy")
+    if st is None:
+        st = {"type": "LeastAllocated"}
     if not isinstance(st, dict):
         raise ValueError("scoringStrategy: Invalid value: expected a mapping with type and resources")
-    kind = st.get("type") or "LeastAllocated"
+    _strict(st, STRATEGY_FIELDS, "scoringStrategy.")
+    kind = st.get("type") or ""
     if kind not in STRATEGIES:
         raise ValueError(f'scoringStrategy.type: Unsupported value: "{kind}": supported values: '
                          + ", ".join(f'"{s}"' for s in STRATEGIES))
     resources = DEFAULT_RESOURCES
-    if st.get("resources") is not None:
-        if not isinstance(st["resources"], list) or not st["resources"]:
-            raise ValueError("scoringStrategy.resources: Required value: list the resources to score, "
-                             "e.g. [{name: cpu, weight: 1}, {name: memory, weight: 1}]")
+    if st.get("resources"):  # none given: cpu and memory, weighted 1
+        if not isinstance(st["resources"], list):
+            raise ValueError("scoringStrategy.resources: Invalid value: expected a list of {name, weight}")
         parsed = []
         for i, r in enumerate(st["resources"]):
-            name, weight = (r.get("name"), r.get("weight", 1)) if isinstance(r, dict) else (None, None)
+            if isinstance(r, dict):
+                _strict(r, ("name", "weight"), f"scoringStrategy.resources[{i}].")
+            name, weight = (r.get("name"), r.get("weight") or 1) if isinstance(r, dict) else (None, None)
             if not name or not isinstance(name, str):
                 raise ValueError(f"scoringStrategy.resources[{i}].name: Required value: a resource name such as cpu")
-            if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 0 < weight <= 100:
                 raise ValueError(f"scoringStrategy.resources[{i}].weight: Invalid value: {weight!r}: "
-                                 f"resource weight of {name} should be in the range of 1-100")
+                                 f"resource weight of {name} not in valid range (0, 100]")
             parsed.append((name, weight))
         resources = tuple(parsed)
     if kind == "LeastAllocated":
@@ -147,23 +164,27 @@ def scoring_strategy(args: dict[str, Any] | None) -> tuple[tuple, Scorer | None]
         return key, scorer
     if kind == "MostAllocated":
         return (kind, resources), _weighted(resources, most_requested_score)
-    shape_in = ((st.get("requestedToCapacityRatio") or {}).get("shape"))
+    ratio_args = st.get("requestedToCapacityRatio") or {}
+    if isinstance(ratio_args, dict):
+        _strict(ratio_args, ("shape",), "scoringStrategy.requestedToCapacityRatio.")
+    shape_in = ratio_args.get("shape") if isinstance(ratio_args, dict) else None
     if not isinstance(shape_in, list) or not shape_in:
-        raise ValueError("scoringStrategy.requestedToCapacityRatio.shape: Required value: at least one point, "
-                         "e.g. [{utilization: 0, score: 0}, {utilization: 100, score: 10}]")
+        raise ValueError("scoringStrategy.shape: Required value: at least one point must be specified "
+                         "(requestedToCapacityRatio.shape, e.g. [{utilization: 0, score: 0}, {utilization: 100, score: 10}])")
     shape: list[tuple[int, int]] = []
     for i, pt in enumerate(shape_in):
-        u, s = (pt.get("utilization"), pt.get("score")) if isinstance(pt, dict) else (None, None)
-        if not isinstance(u, int) or not 0 <= u <= 100:
-            raise ValueError(f"scoringStrategy.requestedToCapacityRatio.shape[{i}].utilization: Invalid value: "
-                             f"{u!r}: not in valid range [0-100]")
+        if isinstance(pt, dict):
+            _strict(pt, ("utilization", "score"), f"scoringStrategy.shape[{i}].")
+        u, sc = (pt.get("utilization", 0), pt.get("score", 0)) if isinstance(pt, dict) else (None, None)
+        if not isinstance(u, int) or isinstance(u, bool) or not 0 <= u <= 100:
+            raise ValueError(f"scoringStrategy.shape[{i}].utilization: Invalid value: {u!r}: not in valid range [0, 100]")
         if shape and u <= shape[-1][0]:
-            raise ValueError(f"scoringStrategy.requestedToCapacityRatio.shape[{i}].utilization: Invalid value: "
-                             f"{u}: utilization values must be sorted in increasing order")
-        if not isinstance(s, int) or not 0 <= s <= MAX_CUSTOM_PRIORITY_SCORE:
-            raise ValueError(f"scoringStrategy.requestedToCapacityRatio.shape[{i}].score: Invalid value: "
-                             f"{s!r}: not in valid range [0-{MAX_CUSTOM_PRIORITY_SCORE}]")
-        shape.append((u, s * (MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE)))
+            raise ValueError(f"scoringStrategy.shape[{i}].utilization: Invalid value: {u}: "
+                             "utilization values must be sorted in increasing order")
+        if not isinstance(sc, int) or isinstance(sc, bool) or not 0 <= sc <= MAX_CUSTOM_PRIORITY_SCORE:
+            raise ValueError(f"scoringStrategy.shape[{i}].score: Invalid value: {sc!r}: "
+                             f"not in valid range [0, {MAX_CUSTOM_PRIORITY_SCORE}]")
+        shape.append((u, sc * (MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE)))
     curve = broken_linear(shape)
 
     def ratio(requested: int, capacity: int) -> int:
