@@ -139,6 +139,10 @@ async def test_up_tmux_lays_out_dashboard_control_plane_and_nodes(tmp_path: Path
             await wait_for(both, timeout=40, what="both node panes to register their nodes")
         finally:
             await client.close()
+        down = subprocess.run(["python3", "-m", "tui.cli", "down"], env=env, cwd=Path(__file__).parents[2],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        assert down.returncode == 0 and "stopped: the tmux session 'kube-tui'" in down.stdout, down.stderr
+        assert subprocess.run(["tmux", "has-session", "-t", "kube-tui"], env=env, capture_output=True).returncode != 0
     finally:
         subprocess.run(["tmux", "kill-server"], env=env, capture_output=True)
         subprocess.run(["pkill", "-f", str(tmp_path / "home")], capture_output=True)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("-f", "--filename", default=None, help="cluster file to start when no cluster runs (default: ./demo.yaml)")
+    p.add_argument("-f", "--filename", default=None, help="cluster file to start when no cluster runs (default: ./demo.yaml if there is one, else the one installed with kube-tui)")
     p.add_argument("--server", "-s", default=None, help="attach to this API server")
     p.add_argument("--token", default=None)
     p.add_argument("--server-key", default=None, help="the API server's CURVE public key, when it encrypts")

@@ -28,7 +28,7 @@ KINDS = ("Deployment", "ReplicaSet", "Pod", "Node", "Service", "Endpoints", "Job
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--headless", action="store_true", help="print the story instead of opening the dashboard")
-    p.add_argument("-f", "--filename", default=None, help="cluster file (default: ./demo.yaml)")
+    p.add_argument("-f", "--filename", default=None, help="cluster file (default: ./demo.yaml if there is one, else the one installed with kube-tui)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds before giving up (default 180)")
     p.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
 

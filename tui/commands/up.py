@@ -18,9 +18,11 @@ from tui import cluster as cluster_file
 from tui.commands.common import fail, wait_for_signal
 from tui.launcher import Launcher
 
+TMUX_SESSION = "kube-tui"  # the session `kube-tui up --tmux` makes and `kube-tui down` ends
+
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("-f", "--filename", default=None, help="cluster file (default: ./demo.yaml)")
+    p.add_argument("-f", "--filename", default=None, help="cluster file (default: ./demo.yaml if there is one, else the one installed with kube-tui)")
     p.add_argument("--data-dir", default=None, help="the store's directory (default ~/.kube-tui/data)")
     p.add_argument("--tmux", action="store_true", help="a tmux session: dashboard, control-plane log, one pane per node")
 
@@ -111,9 +113,10 @@ def tmux(args: argparse.Namespace) -> int:
     creds = Credentials.load(data_dir)  # so the node panes have a join token before the server starts
     exe = shlex.join([sys.executable, "-m", "tui.cli"])
     path = str(spec.path)
-    session = "kube-tui"
+    session = TMUX_SESSION
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    control = f"{exe} control --listen {spec.listen} --data-dir {shlex.quote(str(data_dir))} --timings {shlex.quote(path)}"
+    control = (f"{exe} control --listen {spec.listen} --data-dir {shlex.quote(str(data_dir))} --timings {shlex.quote(path)}"
+               + "".join(f" {shlex.quote(a)}" for a in spec.control_args()))
     dashboard = f"{exe} dashboard --server {spec.listen} -f {shlex.quote(path)} --attach-only"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-n", "dashboard", dashboard], check=True)
     subprocess.run(["tmux", "new-window", "-t", session, "-n", "cluster", control], check=True)
@@ -122,7 +125,8 @@ def tmux(args: argparse.Namespace) -> int:
         subprocess.run(["tmux", "split-window", "-t", f"{session}:cluster", cmd], check=True)
         subprocess.run(["tmux", "select-layout", "-t", f"{session}:cluster", "tiled"], check=True)
     subprocess.run(["tmux", "select-window", "-t", f"{session}:dashboard"], check=True)
-    print(f"tmux session {session!r}: window 'dashboard', window 'cluster' (control plane + one pane per node)")
+    print(f"tmux session {session!r}: window 'dashboard', window 'cluster' (control plane + one pane per node); "
+          "`kube-tui down` stops it all")
     if sys.stdin.isatty():
         return subprocess.call(["tmux", "attach", "-t", session])
     print(f"attach with: tmux attach -t {session}")
