@@ -50,12 +50,38 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Subcommands(argparse._SubParsersAction):
+    """Parses the chosen command as kubectl does: options before, between or after its positionals
+    (`get pods -o wide web`), which argparse alone refuses for optional positionals (nargs '?' and '*').
+    An argument the command does not know is its error, under its usage, not the top-level one."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | list[str] | None, option_string: str | None = None) -> None:
+        assert isinstance(values, list)
+        name, words = values[0], values[1:]
+        command = self._name_parser_map.get(name)
+        if command is None:
+            super().__call__(parser, namespace, values, option_string)  # argparse's "invalid choice"
+            return
+        setattr(namespace, self.dest, name)
+        try:
+            # a new namespace, so that the command's defaults win over the top level's (as argparse does)
+            sub, extra = command.parse_known_intermixed_args(words)
+        except TypeError:  # a REMAINDER positional (bench): argparse's own order, options first
+            sub, extra = command.parse_known_args(words)
+        for key, value in vars(sub).items():
+            setattr(namespace, key, value)
+        if extra:
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kube-tui",
         description="A small, real Kubernetes control plane you can watch work. "
         "With no command: start (or attach to) the cluster of demo.yaml and open the dashboard.",
     )
+    p.register("action", "parsers", _Subcommands)
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
@@ -82,15 +108,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         cut = argv.index("--", at)
         argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()
-    if argv[at:at + 1] == ["run"]:
-        # As kubectl: every word after NAME is the container's args, before `--` too (`run web --image=x
-        # sleep 5`); argparse would take only those next to NAME.
-        args, extra = parser.parse_known_args(argv)
-        if any(w.startswith("-") for w in extra):
-            parser.parse_args(argv)  # exits with argparse's message for the unknown option
-        args.args = [*args.args, *extra]
-    else:
-        args = parser.parse_args(argv)
+    # run, as kubectl: every word after NAME is the container's args, before `--` too (`run web --image=x
+    # sleep 5`); _Subcommands' intermixed parsing gives them all to its `args`
+    args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["dashboard"])
     if command is not None:

@@ -85,10 +85,15 @@ def by_kind(kind: str) -> KindInfo:
     """Resolve an object's `kind` field, strictly (case-sensitive, as in a manifest)."""
     info = KINDS.get(kind)
     if info is None:
+        import difflib
+
+        close = difflib.get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.75) or \
+            [k for k in KINDS if k.lower() == str(kind).lower()]
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
         raise ApiError(
             400,
             "BadRequest",
-            f'no matches for kind "{kind}": kube-tui supports {supported()}',
+            f'no matches for kind "{kind}"{hint}: kube-tui supports {supported()}',
         )
     return info
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ class ClusterActions:
     def action_apply(self) -> None:
         def chosen(answer: str | None) -> None:
             if answer and answer.strip():
-                path = answer.strip()
+                path = os.path.expanduser(answer.strip())  # no shell between the prompt and the file
                 if path not in self.apply_paths:
                     self.apply_paths.append(path)
                     if self.watch_files:

@@ -6,6 +6,7 @@ nothing until looked at; keys changed in the last few seconds are highlighted.
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -40,6 +41,11 @@ def object_of_key(key: str) -> tuple[str, str, str] | None:
     if not info.namespaced and len(parts) == 2:
         return info.kind, "", parts[1]
     return None
+
+
+def _tree_order(node: TreeNode[str]) -> tuple[bool, str]:
+    data = node.data or ""
+    return not data.endswith("/"), data
 
 
 class EtcdView(View):
@@ -107,10 +113,19 @@ class EtcdView(View):
         now = model.clock()
         for d in sorted(dirs):
             if d not in self._dirs:
-                self._dirs[d] = node.add(self._label(d, None, now), data=d)
+                self._dirs[d] = self._add(node, d, self._label(d, None, now))
         for key in sorted(leaves):
             if key not in self._leaves:
-                self._leaves[key] = node.add_leaf(self._label(key, model.raw_keys[key], now), data=key)
+                self._leaves[key] = self._add(node, key, self._label(key, model.raw_keys[key], now))
+
+    @staticmethod
+    def _add(parent: TreeNode[str], data: str, label: Text) -> TreeNode[str]:
+        """A child in the tree's order (directories first, then keys, each by name), wherever it arrives."""
+        leaf = not data.endswith("/")
+        before = bisect.bisect_right(parent.children, (leaf, data), key=_tree_order)
+        if leaf:
+            return parent.add_leaf(label, data=data, before=before)
+        return parent.add(label, data=data, before=before)
 
     def _place(self, key: str, model: ClusterModel, now: float) -> None:
         """Show a new or changed key in the tree, if its directory is already open."""
@@ -131,11 +146,11 @@ class EtcdView(View):
         while prefix in self._populated:
             seg, sep, rest = rest.partition("/")
             if not sep:
-                self._leaves[key] = self._dirs[prefix].add_leaf(self._label(key, rk, now), data=key)
+                self._leaves[key] = self._add(self._dirs[prefix], key, self._label(key, rk, now))
                 return
             child = prefix + seg + "/"
             if child not in self._dirs:
-                self._dirs[child] = self._dirs[prefix].add(self._label(child, None, now), data=child)
+                self._dirs[child] = self._add(self._dirs[prefix], child, self._label(child, None, now))
             prefix = child
 
     def _prune(self, node: TreeNode[str] | None) -> None:
@@ -146,6 +161,30 @@ class EtcdView(View):
             node.remove()
             node = parent
 
+    def _drop_empty_dirs(self, candidates: set[str], model: ClusterModel) -> None:
+        """Remove the directories, of those given, that no key lives under any more. A directory never
+        expanded has no leaves to lose, so _prune alone would leave it standing."""
+        candidates &= self._dirs.keys() - {ROOT}
+        if not candidates:
+            return
+        live: set[str] = set()
+        for key in model.raw_keys:
+            cut = len(ROOT)
+            while (cut := key.find("/", cut) + 1) > 0:
+                live.add(key[:cut])
+        for d in sorted(candidates - live, key=len):  # a parent first: its removal takes its children
+            node = self._dirs.get(d)
+            if node is None:
+                continue
+            for gone in [x for x in self._dirs if x.startswith(d)]:
+                del self._dirs[gone]
+                self._populated.discard(gone)
+            for gone in [x for x in self._leaves if x.startswith(d)]:
+                del self._leaves[gone]
+            parent = node.parent
+            node.remove()
+            self._prune(parent)
+
     @on(Tree.NodeExpanded)
     def _expanded(self, event: Tree.NodeExpanded[str]) -> None:
         if event.node.data:
@@ -153,19 +192,29 @@ class EtcdView(View):
 
     # -- View ---------------------------------------------------------------------------------------
     def refresh_all(self, model: ClusterModel) -> None:
+        # Changes reach only the view on screen, so whatever came and went while another view was
+        # showing (a DaemonSet's first key: a new daemonsets/ directory) is found here.
         now = model.clock()
         if ROOT not in self._populated:
             self._populate(ROOT, model)
             self.key_tree.root.expand()
         for key in list(self._leaves):
             self._place(key, model, now)
+        for key in model.raw_keys:
+            if key not in self._leaves:
+                self._place(key, model, now)
+        self._drop_empty_dirs(set(self._dirs), model)
         self._header(model)
 
     def apply(self, changes: Changes, model: ClusterModel) -> None:
         now = model.clock()
+        emptied: set[str] = set()
         for key in changes.raw:
             self._hot[key] = model.raw_changed_at.get(key, now)
             self._place(key, model, now)
+            if key not in model.raw_keys:
+                emptied.update(key[:i + 1] for i in range(len(ROOT), len(key)) if key[i] == "/")
+        self._drop_empty_dirs(emptied, model)
         for key, t in list(self._hot.items()):
             if now - t >= HOT_SECONDS:
                 del self._hot[key]

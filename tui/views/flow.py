@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 1000
 COLUMNS = (("TIME", 12), ("Δ", 9), ("REV", 7), ("KIND", 10), ("OBJECT", 34), ("TYPE", 8), ("WRITER", 22), ("WHAT", 60))
+FIT = {"OBJECT": 2 * 63 + 1}  # NAMESPACE/NAME shown whole: pods of one ReplicaSet differ only at the end
 TYPE_STYLE = {"ADDED": "green", "MODIFIED": "cyan", "DELETED": "red"}
 
 
@@ -77,7 +78,7 @@ class FlowView(View):
         yield Static("", id="flow-header", classes="caption")
         table = FastTable(id="flow-table", cursor_type="row")
         for label, width in COLUMNS:
-            table.add_column(label, width=width, key=label.lower())
+            table.add_column(label, width=width, key=label.lower(), fit=FIT.get(label, 0))
         yield table
         with VerticalScroll(id="flow-timeline-box"):
             yield Static("", id="flow-timeline")

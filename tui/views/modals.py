@@ -126,8 +126,9 @@ HELP = """\
   : go to a view (Tab completes)   / filter the view   Esc back / clear the filter
   ctrl+p command palette           ? this help         q quit
 
-[b]etcd view[/]   [ older revision of the key   ] newer revision
+[b]etcd view[/]   \\[ older revision of the key   ] newer revision
 [b]flow view[/]   f only the selected object / everything again
+            h show / hide heartbeats (Lease renewals, Event repeats)
 
 [b]The real kubectl[/]  (the same API server, over HTTPS; exec, port-forward, top, diff work too)
   export KUBECONFIG={kubeconfig}
@@ -141,7 +142,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
             yield Label("kube-tui: keys", classes="dialog-title")
-            yield Static(HELP.format(kubeconfig=config.home() / "kubeconfig"))
+            # Textual's markup takes any [...] as a tag, so a [ in the path is escaped by hand
+            kubeconfig = str(config.home() / "kubeconfig").replace("[", "\\[")
+            yield Static(HELP.format(kubeconfig=kubeconfig))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -27,6 +27,7 @@ class Column:
     key: str
     label: str
     width: int
+    fit: int = 0  # the column grows, up to this many cells, to show its longest value whole (0: fixed)
 
 
 @dataclass(frozen=True)
@@ -240,14 +241,17 @@ def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
 
 
-def _cols(*spec: tuple[str, int]) -> tuple[Column, ...]:
-    return tuple(Column(label.lower().replace(" ", "-"), label, width) for label, width in spec)
+def _cols(*spec: tuple[str, int] | tuple[str, int, int]) -> tuple[Column, ...]:
+    return tuple(Column(c[0].lower().replace(" ", "-"), c[0], c[1], c[2] if len(c) > 2 else 0) for c in spec)
 
 
-NS_NAME = (("NAMESPACE", 11), ("NAME", 30))
+# Names are shown whole up to a DNS label's 63 characters, the most a generated name has (a pod's: its
+# ReplicaSet's name and 5 more): pods of one ReplicaSet differ only in their last characters.
+NAME_FIT = 63
+NS_NAME = (("NAMESPACE", 11, NAME_FIT), ("NAME", 30, NAME_FIT))
 SPECS: dict[str, TableSpec] = {
     "Pod": TableSpec(_cols(*NS_NAME, ("READY", 5), ("STATUS", 18), ("RESTARTS", 12), ("NODE", 12), ("IP", 15), ("AGE", 7)), pod_row),
-    "Node": TableSpec(_cols(("NAME", 14), ("STATUS", 10), ("PODS", 8), ("CPU", 5), ("CPU ALLOC", 13), ("MEMORY", 7),
+    "Node": TableSpec(_cols(("NAME", 14, NAME_FIT), ("STATUS", 10), ("PODS", 8), ("CPU", 5), ("CPU ALLOC", 13), ("MEMORY", 7),
                             ("MEM ALLOC", 13), ("CPU USE", 13), ("MEM USE", 13), ("AGE", 6)), node_row),
     "Deployment": TableSpec(_cols(*NS_NAME, ("READY", 7), ("UP-TO-DATE", 10), ("AVAILABLE", 9), ("AGE", 7)), deploy_row),
     "ReplicaSet": TableSpec(_cols(*NS_NAME, ("DESIRED", 7), ("CURRENT", 7), ("READY", 5), ("AGE", 7)), rs_row),
@@ -255,7 +259,7 @@ SPECS: dict[str, TableSpec] = {
     "Job": TableSpec(_cols(*NS_NAME, ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
     "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
-    "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30), ("MESSAGE", 80)), event_row, sort_by=()),
+    "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30, NAME_FIT + 12), ("MESSAGE", 80)), event_row, sort_by=()),
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)

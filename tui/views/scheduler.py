@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 from control.scheduler.record import parse as parse_record
 from tui.flow import SCHEDULING_ANNOTATION
 from tui.views.base import View
-from tui.views.rows import Cell, Column, TableSpec
+from tui.views.rows import NAME_FIT, Cell, Column, TableSpec
 from tui.views.table import ResourceTable
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ def sched_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
 
 
 SCHED_SPEC = TableSpec(
-    (Column("result", "RESULT", 15), Column("namespace", "NAMESPACE", 11), Column("name", "NAME", 28),
-     Column("node", "NODE", 12), Column("feasible", "FEASIBLE", 8), Column("message", "MESSAGE", 60)),
+    (Column("result", "RESULT", 15), Column("namespace", "NAMESPACE", 11, fit=NAME_FIT), Column("name", "NAME", 28, fit=NAME_FIT),
+     Column("node", "NODE", 12, fit=NAME_FIT), Column("feasible", "FEASIBLE", 8), Column("message", "MESSAGE", 60)),
     sched_row,
     sort_by=("result", "namespace", "name"),
 )

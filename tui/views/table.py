@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 from control.informer import Key
 from tui.views.rows import Cell, TableSpec, row_text, spec_for
@@ -28,11 +29,36 @@ if TYPE_CHECKING:
 
 
 class FastTable(DataTable):
-    """DataTable with fixed-width columns, batched row removal and a quick path for one-line cells."""
+    """DataTable with fixed-width columns, batched row removal and a quick path for one-line cells.
+
+    A column added with `fit` still has a width set in advance, but grows (never shrinks) to show a
+    longer value whole, up to `fit` cells: names, which truncated can make two pods look the same."""
 
     _fast_cells = True
     _geometry = 0  # bumped when rows are added, removed or reordered (not when a cell changes)
     _geometry_cache: tuple[tuple[int, int], list, list] | None = None
+    _fit: tuple[tuple[int, ColumnKey, int], ...] = ()  # (index, key, most cells) of the columns that grow
+
+    def add_column(self, label: Any, *, width: int | None = None, key: str | None = None, default: Any = None,
+                   fit: int = 0) -> ColumnKey:
+        column_key = super().add_column(label, width=width, key=key, default=default)
+        if fit and width is not None:
+            self._fit = (*self._fit, (len(self.columns) - 1, column_key, fit))
+        return column_key
+
+    def _grow_to(self, column_key: ColumnKey, value: Any, most: int) -> bool:
+        column = self.columns[column_key]
+        need = min(most, value.cell_len if isinstance(value, Text) else cell_len(str(value)))
+        if need <= column.width:
+            return False
+        column.width = need
+        return True
+
+    def _widened(self) -> None:
+        # every cached line was cut to the old widths; the virtual width changes too
+        self._clear_caches()
+        self._require_update_dimensions = True
+        self.refresh()
 
     # DataTable recomputes row order and line offsets (O(rows)) after every cell update; with rows of
     # height 1 they only change when rows are added, removed or sorted.
@@ -56,11 +82,20 @@ class FastTable(DataTable):
 
     # (bumped after the change too: anything cached while DataTable was mid-change is dropped)
     def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None, label: Any = None) -> RowKey:
+        if any([self._grow_to(k, cells[i], most) for i, k, most in self._fit if i < len(cells)]):
+            self._widened()
         self._geometry += 1
         try:
             return super().add_row(*cells, height=height, key=key, label=label)
         finally:
             self._geometry += 1
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
+                    update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        for _, k, most in self._fit:
+            if k == column_key and self._grow_to(k, value, most):
+                self._widened()
 
     def remove_row(self, row_key: RowKey | str) -> None:
         self._geometry += 1
@@ -186,7 +221,7 @@ class ResourceTable(FastTable):
         self._key_by_uid: dict[str, Key] = {}
         self._col_keys = [c.key for c in self.spec.columns]
         for c in self.spec.columns:
-            self.add_column(c.label, width=c.width, key=c.key)
+            self.add_column(c.label, width=c.width, key=c.key, fit=c.fit)
         self._sort_cols = [k for k in self.spec.sort_by if k in self._col_keys]
 
     # -- queries --------------------------------------------------------------------------------
