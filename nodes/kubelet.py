@@ -21,6 +21,7 @@ import zmq
 import zmq.asyncio
 
 from control import errors, wire
+from control.api import meta
 from control.api import remotecommand as remotecommand_api
 from control.apiserver.kubelet_proxy import ProofChecker
 from control.client import Client
@@ -40,6 +41,11 @@ log = logging.getLogger("kube_tui.kubelet")
 EXEC_TIMEOUT = 60.0  # seconds an exec'd command may run unless the request says otherwise
 EXEC_TIMEOUT_MAX = 600.0
 EXEC_OUTPUT_LIMIT = 1024 * 1024  # bytes of an exec's output sent back (a probe keeps 10 KiB)
+
+# The most a graceful node shutdown waits to report its pods (the node still exits when the API server is gone).
+SHUTDOWN_REPORT_TIMEOUT = 3.0
+NODE_SHUTDOWN_REASON = "NodeShutdown"
+NODE_SHUTDOWN_MESSAGE = "The node shut down; its kubelet runs the container again when the node comes back."
 
 PodKey = tuple[str, str]  # (namespace, name)
 TERMINAL = ("Succeeded", "Failed")
@@ -162,6 +168,27 @@ class PodIPs:
 
 
 # -- status manager -----------------------------------------------------------------------------
+
+def shutdown_status(status: dict) -> dict:
+    """A running pod's status as its node shuts down: every running container terminated (reason
+    NodeShutdown), nothing ready; the phase left as it is (not a terminal one: the pod runs again)."""
+    out = copy.deepcopy(status)
+    now = meta.now()
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in out.get(key) or []:
+            running = (cs.get("state") or {}).get("running")
+            if running is not None:
+                cs["state"] = {"terminated": {"exitCode": 0, "reason": NODE_SHUTDOWN_REASON,
+                                              "message": NODE_SHUTDOWN_MESSAGE,
+                                              "startedAt": running.get("startedAt"), "finishedAt": now}}
+            cs["ready"] = False
+            if "started" in cs:
+                cs["started"] = False
+    for c in out.get("conditions") or []:
+        if c.get("type") in ("Ready", "ContainersReady") and c.get("status") != "False":
+            c.update(status="False", lastTransitionTime=now, reason=NODE_SHUTDOWN_REASON)
+    return out
+
 
 def merge_status(api_status: dict | None, mine: dict) -> dict:
     """Our status, keeping the conditions that are not the kubelet's (like the status manager's merge)."""
@@ -447,10 +474,18 @@ class Kubelet:
                 log.warning("kubelet %s: could not delete pod %s/%s: %s", self.name, key[0], key[1], e.message)
 
     # -- shutdown ---------------------------------------------------------------------------------
-    async def shutdown(self) -> None:
-        """Graceful node shutdown: stop every pod with its own grace period; pods stay in the API."""
+    async def shutdown(self, *, report: bool = False, report_timeout: float = SHUTDOWN_REPORT_TIMEOUT) -> None:
+        """Graceful node shutdown: stop every pod with its own grace period; pods stay in the API.
+
+        With `report` (a node stopped on purpose, `kube-tui node` and Ctrl-C), each running pod it stops is
+        reported as it is then, for at most `report_timeout` seconds: its containers terminated with reason
+        NodeShutdown, not ready, the pod's phase unchanged (its containers run on a process runtime, so they go
+        with the node; when the node comes back it runs them again, as a kubelet restarts its containers).
+        Without it (the simulated pool) the API keeps the pods' last reported state; either way, the node
+        lifecycle controller takes it from there."""
         self.shutting_down = True
-        # The API keeps the pods' last reported state; the node lifecycle controller takes it from here.
+        final = {key: (w.uid, shutdown_status(w.status)) for key, w in self.workers.items()
+                 if report and key not in self._stopping and not w.done}
         self.statuses.paused = True
         if self._queue is not None:
             self._queue.shutdown()
@@ -460,6 +495,17 @@ class Kubelet:
                 await self._workers_task
         stops = [w.stop(None) for w in self.workers.values()]
         await asyncio.gather(*stops, *self._stopping.values(), return_exceptions=True)
+        if final:
+            self.statuses.paused = False
+            for key, (uid, status) in final.items():
+                self.statuses.set(key, uid, status)
+            posts = asyncio.gather(*(self.statuses.post(key) for key in final), return_exceptions=True)
+            try:
+                await asyncio.wait_for(posts, report_timeout)
+            except TimeoutError:
+                log.warning("kubelet %s: the shutdown status of %d pod(s) was not reported within %gs",
+                            self.name, len(final), report_timeout)
+            self.statuses.paused = True
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -3,6 +3,9 @@
 - Pod ranges: every new Node gets spec.podCIDR / podCIDRs, the next free /24 of the cluster's pod range.
 - Health: a node whose Lease (kube-node-lease/<node>) and Ready heartbeat have not moved for
   node_monitor_grace_period gets its conditions set to Unknown ("Kubelet stopped posting node status.").
+- Pod readiness: every pod on a node whose Ready condition is not True gets Ready=False (MarkPodsNotReady),
+  so Services stop sending it traffic: at the transition, for a node already not Ready when the controller
+  starts (a restarted control plane), and for a pod that shows up bound to such a node later.
 - Taints: Ready=False -> node.kubernetes.io/not-ready, Unknown -> node.kubernetes.io/unreachable, both
   NoExecute and NoSchedule; pressure conditions and spec.unschedulable -> their NoSchedule taints.
 - NoExecute taint manager: pods that don't tolerate a NoExecute taint are evicted (deleted), at once or
@@ -30,10 +33,10 @@ from control.controllers.base import Controller
 from control.controllers.events import NORMAL, WARNING, EventBroadcaster
 from control.controllers.informers import BY_NODE, SharedInformers
 from control.errors import ApiError
-from control.informer import Key
+from control.informer import Key, key_of
 from control.scheduler.plugins.taint_toleration import tolerates
 from control.timings import Timings
-from control.workqueue import run_workers
+from control.workqueue import WorkQueue, run_workers
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 MEMORY_PRESSURE_TAINT = "node.kubernetes.io/memory-pressure"
@@ -165,6 +168,7 @@ class _Health:
     lease_renew: str | None = None
     heartbeat: str | None = None
     ready: str | None = None  # Ready status at the last monitor pass
+    marked_since: str | None = None  # lastTransitionTime of the not-Ready condition whose pods were marked
 
 
 class NodeLifecycleController(Controller):
@@ -182,8 +186,14 @@ class NodeLifecycleController(Controller):
         self.eviction_start: dict[str, float] = {}  # pod uid -> monotonic time its NoExecute clock started
         self.evicted: set[str] = set()
         self.force_deleted: set[str] = set()
+        # Nodes whose pods could not all be marked not ready: the next monitor pass tries again (nodesToRetry).
+        self.nodes_to_retry: set[str] = set()
+        # Pods newly seen on a node, checked against its health (the podUpdateQueue of processPod).
+        self.pod_queue: WorkQueue[Key] = WorkQueue(f"{self.name}-pods", base_delay=self.queue.base_delay,
+                                                   max_delay=self.queue.max_delay)
         self.node_informer.add_handler(self._node_added, self._node_updated, self._node_deleted)
         self.lease_informer.add_handler(self._lease_changed, lambda old, new: self._lease_changed(new))
+        self.pod_informer.add_handler(lambda pod: self._pod_changed(None, pod), self._pod_changed)
 
     # -- handlers -------------------------------------------------------------------------------------------
     def _node_added(self, node: dict) -> None:
@@ -207,6 +217,7 @@ class NodeLifecycleController(Controller):
     def _node_deleted(self, node: dict) -> None:
         name = node["metadata"]["name"]
         self.health.pop(name, None)
+        self.nodes_to_retry.discard(name)
         idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
         if idx is not None:
             self.used_cidrs.discard(idx)
@@ -235,6 +246,12 @@ class NodeLifecycleController(Controller):
         elif renew != h.lease_renew:
             h.lease_renew = renew
             h.probe = time.monotonic()
+
+    def _pod_changed(self, old: dict | None, new: dict) -> None:
+        """podUpdated: a pod first seen, or newly bound, is checked against its node's health."""
+        node_name = (new.get("spec") or {}).get("nodeName")
+        if node_name and (old is None or (old.get("spec") or {}).get("nodeName") != node_name):
+            self.pod_queue.add(key_of(new))
 
     # -- pod range allocation (the queue's keys are ("", node name)) ---------------------------------------------
     async def sync(self, key: Key) -> None:
@@ -273,10 +290,12 @@ class NodeLifecycleController(Controller):
         try:
             await asyncio.gather(
                 run_workers(self.queue, self.sync, self.workers, on_error=self._on_error),
+                run_workers(self.pod_queue, self.sync_pod, self.workers, on_error=self._on_error),
                 self._monitor_loop(),
             )
         finally:
             self.queue.shutdown()
+            self.pod_queue.shutdown()
 
     async def _monitor_loop(self) -> None:
         while True:
@@ -310,11 +329,22 @@ class NodeLifecycleController(Controller):
                         raise
                     return  # the kubelet spoke (or the node went): look again next pass
         ready = ready_status(node)
-        if h.ready == "True" and ready != "True":
-            self.recorder.event(node, NORMAL, "NodeNotReady", f"Node {name} status is now: NodeNotReady")
-            await self._mark_pods_not_ready(name)
+        cond = cu.condition(node.get("status"), "Ready")
+        if ready != "True" and cond is not None:
+            # Each spell of not-Ready (told apart by its lastTransitionTime) has its pods marked not ready once:
+            # at the transition, when first seen (a restarted control plane), when a pass missed the node's short
+            # Ready spell in between, and again after a mark that failed. Once per spell, so a live kubelet that
+            # reports its pods Ready again is not fought.
+            since = cond.get("lastTransitionTime")
+            if h.marked_since != since or name in self.nodes_to_retry:
+                if h.ready is not None and h.marked_since != since:
+                    self.recorder.event(node, NORMAL, "NodeNotReady", f"Node {name} status is now: NodeNotReady")
+                await self._mark_pods_not_ready(name)
+                h.marked_since = since
         elif h.ready is not None and h.ready != "True" and ready == "True":
             self.recorder.event(node, NORMAL, "NodeReady", f"Node {name} status is now: NodeReady")
+        if ready == "True":
+            self.nodes_to_retry.discard(name)
         h.ready = ready
         taints = desired_taints(node, meta.now())
         if _taint_set(taints) != _taint_set((node.get("spec") or {}).get("taints") or []):
@@ -329,21 +359,48 @@ class NodeLifecycleController(Controller):
                     raise
 
     async def _mark_pods_not_ready(self, node_name: str) -> None:
-        """MarkPodsNotReady: the node can't vouch for its pods any more, so Services stop sending them traffic."""
+        """MarkPodsNotReady: the node can't vouch for its pods any more, so Services stop sending them traffic.
+        A pod that could not be written is tried again at the next monitor pass."""
+        failed = False
         for pod in self.pod_informer.by_index(BY_NODE, node_name):
-            if not cu.is_pod_ready(pod):
-                continue
-            new = copy.deepcopy(pod)
-            for c in new["status"].get("conditions") or []:
-                if c.get("type") == "Ready":
-                    c.update(status="False", lastTransitionTime=meta.now())
             try:
-                await self.client.update_status(new)
+                await self._mark_pod_not_ready(pod)
             except ApiError as e:
-                if e.code not in (404, 409):
-                    raise
-                continue
-            self.recorder.event(pod, WARNING, "NodeNotReady", "Node is not ready")
+                failed = True
+                self.log.debug("%s: pod %s not marked not ready: %s (retrying)", self.name, cu.pod_key(pod), e.message)
+        if failed:
+            self.nodes_to_retry.add(node_name)
+        else:
+            self.nodes_to_retry.discard(node_name)
+
+    async def _mark_pod_not_ready(self, pod: dict) -> None:
+        """Ready=False on one pod that still says Ready=True (and nothing otherwise); raises what the write raised
+        but NotFound (the pod is gone: nothing left to do)."""
+        if not cu.is_pod_ready(pod):
+            return
+        new = copy.deepcopy(pod)
+        for c in new["status"].get("conditions") or []:
+            if c.get("type") == "Ready":
+                c.update(status="False", lastTransitionTime=meta.now())
+        try:
+            await self.client.update_status(new)
+        except ApiError as e:
+            if e.code == 404:
+                return
+            raise
+        self.recorder.event(pod, WARNING, "NodeNotReady", "Node is not ready")
+
+    async def sync_pod(self, key: Key) -> None:
+        """processPod: a pod newly bound to a node whose Ready condition is not True is marked not ready."""
+        pod = self.pod_informer.get(key[0], key[1])
+        node_name = ((pod or {}).get("spec") or {}).get("nodeName")
+        node = self.node_informer.get(None, node_name) if node_name else None
+        if pod is None or node is None:
+            return  # gone; or a node this controller has not seen yet, whose first pass looks at all its pods
+        ready = cu.condition(node.get("status"), "Ready")
+        if ready is None or ready.get("status") == "True":
+            return  # healthy; or no Ready condition yet (a node still registering): nothing to say about its pods
+        await self._mark_pod_not_ready(pod)  # a failed write is retried by the queue (a conflict: on a fresher copy)
 
     async def _taint_eviction_pass(self) -> None:
         now_mono = time.monotonic()

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if cluster is not None:
         print("Note: skipped the kind: Cluster document (it is read by `kube-tui up` and `kube-tui`)", file=sys.stderr)
     create_only = args.command == "create"
-    validation = FIELD_VALIDATION[args.validate]
+    validation = FIELD_VALIDATION[getattr(args, "validate", "strict")]
     dry_run = getattr(args, "dry_run", "none") == "server"
     if dry_run and getattr(args, "watch", False):
         return fail("error: --dry-run=server and --watch cannot be used together")

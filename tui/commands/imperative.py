@@ -54,6 +54,10 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("what", nargs="?", help="deployment or namespace (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
+        from tui.commands.apply import VALIDATE
+
+        p.add_argument("--validate", default="strict", choices=VALIDATE,
+                       help="with -f: fields the schema does not have: strict (default, as kubectl: refused), warn, ignore")
         p.add_argument("--image", action="append", default=[], help="a container's image (repeatable)")
         p.add_argument("-r", "--replicas", type=int, default=1)
         p.add_argument("argv", nargs="*", metavar="-- COMMAND", help=argparse.SUPPRESS)
