@@ -34,7 +34,7 @@ from nodes import portforward, remotecommand
 from nodes.containerlogs import LogsError
 from nodes.nodestatus import NodeStatus
 from nodes.podworker import PodWorker
-from nodes.runtime.base import RunContainerError, Runtime
+from nodes.runtime.base import RunContainerError, Runtime, read_log
 
 log = logging.getLogger("kube_tui.kubelet")
 
@@ -521,11 +521,15 @@ class Kubelet:
 
     def logs(self, body: dict) -> dict:
         """The kubelet's containerLogs: {text, offset}; `offset` (bytes) lets a follower ask for what is new."""
-        worker = self._worker_of(body)
+        key = _pod_key(body)
+        worker = self.workers.get(key)
         tail = body.get("tail")
         offset = body.get("offset")
         try:
-            text = worker.logs(body.get("container") or None, previous=bool(body.get("previous")))
+            if worker is not None:
+                text = worker.logs(body.get("container") or None, previous=bool(body.get("previous")))
+            else:  # a pod that finished before this kubelet (re)started: its logs are still on disk
+                text = self._logs_on_disk(key, body.get("container") or None, previous=bool(body.get("previous")))
         except LogsError as e:
             raise errors.bad_request(str(e)) from None
         data = text.encode()
@@ -537,6 +541,31 @@ class Kubelet:
         if isinstance(tail, int) and not isinstance(tail, bool) and tail >= 0:
             text = "".join(text.splitlines(keepends=True)[-tail:]) if tail else ""
         return {"text": text, "offset": len(data)}
+
+    def _logs_on_disk(self, key: PodKey, container: str | None, *, previous: bool) -> str:
+        """The log files a pod bound to this node left (kept until the pod is deleted, like the kubelet's):
+        the last attempt's, or with `previous` the one before. NotFound when this node has no such pod."""
+        pod = self.pods(*key)
+        if pod is None or ((pod.get("spec") or {}).get("nodeName") or "") != self.name:
+            raise errors.not_found("pods", key[1])
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        inits = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []]
+        if container is None:
+            if len(names) != 1:
+                raise LogsError(f"a container name must be specified for pod {key[1]}, choose one of: [{' '.join(map(str, names))}]")
+            container = str(names[0])
+        elif container not in names and container not in inits:
+            raise LogsError(f"container {container} is not valid for pod {key[1]}")
+        directory = self.log_dir / f"{key[0]}_{key[1]}_{_uid(pod)}" / container
+        attempts = sorted((int(f.name[:-4]) for f in directory.glob("*.log") if f.name[:-4].isdigit()), reverse=True) \
+            if directory.is_dir() else []
+        if previous:
+            if len(attempts) < 2:
+                raise LogsError(f'previous terminated container "{container}" in pod "{key[1]}" not found')
+            return read_log(directory / f"{attempts[1]}.log")
+        if not attempts:
+            raise LogsError(f'container "{container}" in pod "{key[1]}" has no logs on node {self.name}')
+        return read_log(directory / f"{attempts[0]}.log")
 
     async def exec(self, body: dict) -> dict:
         """The kubelet's exec: {exitCode, output} of a command run to completion in a pod's container; or,

@@ -626,3 +626,26 @@ async def test_a_restarted_node_runs_its_pods_again_on_the_same_address(
         assert condition(await client.get("Node", "again", None), "Ready")["status"] == "True"
     finally:
         await second.stop()
+
+
+async def test_a_restarted_node_still_serves_the_logs_of_a_pod_that_finished_before(
+        client: Client, plane: ControlPlane, tmp_path: Path) -> None:
+    opts = node_options(plane, tmp_path / "keeper")
+    first = Node(NodeConfig(name="keeper"), opts, say=lambda s: None)
+    await first.start()
+    try:
+        await client.create(pod("done", "echo the answer is 42", node="keeper", policy="Never"))
+        await wait_for(phase_is(client, "done", "Succeeded"), 10, what="done Succeeded")
+    finally:
+        await first.stop()
+    second = Node(NodeConfig(name="keeper"), opts, say=lambda s: None)
+    await second.start()
+    try:
+        assert second.kubelet is not None and ("default", "done") not in second.kubelet.workers  # finished: not run again
+        got = await wait_for(lambda: client.request("logs", {"namespace": "default", "name": "done"}), 10,
+                             what="the logs through the restarted node")
+        assert got["text"] == "the answer is 42\n"
+        with pytest.raises(ApiError, match='previous terminated container "main" in pod "done" not found'):
+            await client.request("logs", {"namespace": "default", "name": "done", "previous": True})
+    finally:
+        await second.stop()
