@@ -420,3 +420,15 @@ def test_typos_below_the_profile_are_refused_and_upstream_points_of_in_tree_plug
 def test_an_error_names_the_users_own_multipoint_index() -> None:
     with pytest.raises(sc.ConfigError, match=r'profiles\[0\].plugins.multiPoint.enabled\[0\]: plugin "Nope" does not exist'):
         cfg(profiles=[{"plugins": {"multiPoint": {"enabled": [{"name": "Nope"}]}}}])
+
+
+def test_the_headless_demo_shows_scores_only_of_the_nodes_that_fit() -> None:
+    from control.scheduler.record import to_record
+    from tui.commands.demo import decision_summary
+
+    nodes = [with_load(node("busy"), "2"), node("idle"), node("tiny", cpu="100m")]
+    rec = to_record(Framework().schedule(pod(), nodes))
+    text = decision_summary(rec)
+    assert text.startswith("; scores: ") and "tiny" not in text and text.endswith("; filtered out: 1")
+    one = to_record(Framework().schedule(pod(), [node("idle"), node("tiny", cpu="100m")]))
+    assert decision_summary(one) == "; idle the only node that fits (not scored); filtered out: 1"

@@ -33,6 +33,20 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
 
 
+def decision_summary(rec: dict) -> str:
+    """The scores of the nodes that passed every filter, and how many did not (they were never scored)."""
+    nodes = rec.get("nodes") or []
+    fit = [n for n in nodes if all(f.get("ok") for f in n.get("filters") or [])]
+    rejected = rec["evaluated"] - rec["feasible"] if isinstance(rec.get("evaluated"), int) and \
+        isinstance(rec.get("feasible"), int) else len(nodes) - len(fit)
+    out = [f"filtered out: {rejected}"] if rejected > 0 else []
+    if len(fit) == 1 and rec.get("feasible") == 1:
+        out.insert(0, f"{fit[0]['node']} the only node that fits (not scored)")
+    elif fit:
+        out.insert(0, "scores: " + ", ".join(f"{n['node']} {n['total']}" for n in fit))
+    return "; " + "; ".join(out) if out else ""
+
+
 def writer(obj: dict) -> str:
     mf = (obj.get("metadata") or {}).get("managedFields") or []
     return mf[-1].get("manager", "?") if mf else "?"
@@ -100,9 +114,8 @@ class Watch:
             )
         if spec.get("nodeName") and (old is None or not (old.get("spec") or {}).get("nodeName")):
             rec = parse_record((md.get("annotations") or {}).get(SCHEDULING_ANNOTATION)) or {}
-            scores = ", ".join(f"{n['node']} {n['total']}" for n in rec.get("nodes", []) if n.get("total") is not None)
             self.story.step(
-                f"scheduler -> API server: bound {name} to {spec['nodeName']} (rev {rv})" + (f"; scores: {scores}" if scores else ""),
+                f"scheduler -> API server: bound {name} to {spec['nodeName']} (rev {rv})" + decision_summary(rec),
                 once=f"bound/{md.get('uid')}",
             )
         phase = st.get("phase")
