@@ -67,6 +67,17 @@ class Container:
         ran = count > 0 or bool(status.get("lastState")) or "running" in state or "terminated" in state
         if ran:
             self.prior = count + 1
+            # What the node had becomes lastState, so `get pods` shows when it last restarted ("1 (2m ago)"):
+            # a container that ended (a graceful node stop reports NodeShutdown) as it ended; one the node lost
+            # while running, as the kubelet reports a container gone with its node (exit code 255, Unknown).
+            if "terminated" in state:
+                self.last_state = {"terminated": copy.deepcopy(state["terminated"])}
+            elif "running" in state:
+                self.last_state = {"terminated": {"exitCode": 255, "reason": "Unknown",
+                                                  "startedAt": (state.get("running") or {}).get("startedAt"),
+                                                  "finishedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+            elif isinstance(status.get("lastState"), dict):
+                self.last_state = copy.deepcopy(status["lastState"])
 
     def probe(self, kind: str) -> dict[str, Any] | None:
         spec = self.spec.get(f"{kind}Probe")

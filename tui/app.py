@@ -311,7 +311,7 @@ class KubeTuiApp(ClusterActions, App[None]):
                        "lease": self.model.get("Lease", "kube-node-lease", md.get("name", ""))}
         elif kind == "Deployment":
             related = {"replicasets": [rs for rs in self.model.objects("ReplicaSet").values() if _owned_by(rs, obj)]}
-        elif kind == "ReplicaSet":
+        elif kind in ("ReplicaSet", "DaemonSet"):
             related = {"pods": [p for p in self.model.objects("Pod").values() if _owned_by(p, obj)]}
         elif kind == "Service":
             related = {"endpoints": self.model.get("Endpoints", md.get("namespace"), md.get("name", ""))}

@@ -162,3 +162,21 @@ async def test_diff_and_apply_dry_run_server_show_what_apply_would_do_and_store_
     bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: Bad_\nspec:\n  containers: [{name: c}]\n")
     code, out, err = await cli(plane, tmp_path, "diff", "-f", str(bad))
     assert code == 2 and 'Pod "Bad_" is invalid' in err
+
+
+async def test_describe_fetches_what_kubectl_describe_fetches(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    from tests.integration.test_controllers import deployment, manager, wait_for
+
+    async with manager(plane, ["deployment"]):
+        await client.create(deployment("web", 2, {"app": "web"}))
+
+        async def owned_rs() -> list[dict]:
+            return (await client.list("ReplicaSet", "default"))["items"]
+
+        rs = (await wait_for(owned_rs, what="the Deployment's ReplicaSet"))[0]["metadata"]["name"]
+    code, out, err = await cli(plane, tmp_path, "describe", "deployment", "web")
+    assert code == 0, err
+    assert f"NewReplicaSet:   {rs} (" in out and "OldReplicaSets:  <none>" in out
+    code, out, err = await cli(plane, tmp_path, "describe", "svc", "kubernetes")
+    assert code == 0, err
+    assert "Endpoints:" in out

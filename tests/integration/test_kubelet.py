@@ -619,10 +619,14 @@ async def test_a_restarted_node_runs_its_pods_again_on_the_same_address(
         async def running_again() -> dict | None:
             p = await client.get("Pod", "sticky")
             mine = second.kubelet is not None and ("default", "sticky") in second.kubelet.workers
-            return p if mine and (p.get("status") or {}).get("phase") == "Running" else None
+            running = "running" in (((p.get("status") or {}).get("containerStatuses") or [{}])[0].get("state") or {})
+            return p if mine and (p.get("status") or {}).get("phase") == "Running" and running else None
 
         after = await wait_for(running_again, 10, what="sticky running on the restarted node")
         assert after["status"]["podIP"] == before["status"]["podIP"]
+        cs = after["status"]["containerStatuses"][0]
+        # the container the stop ended is its lastState (so get pods shows "1 (Xs ago)"), and counted a restart
+        assert cs["restartCount"] == 1 and cs["lastState"]["terminated"]["reason"] == "NodeShutdown", cs
         assert condition(await client.get("Node", "again", None), "Ready")["status"] == "True"
     finally:
         await second.stop()

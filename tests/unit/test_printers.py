@@ -458,3 +458,22 @@ def test_describe_node_allocations() -> None:
         "  default             web   500m (25%)    0 (0%)      256Mi (25%)      0 (0%)         60s\n"
     ) in out
     assert "  cpu       500m (25%)   0 (0%)\n  memory    256Mi (25%)  0 (0%)\n" in out
+
+
+def test_describe_daemonset_as_kubectl_lays_it_out() -> None:
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": "fluentd", "namespace": "kube-system", "labels": {"k8s-app": "fluentd-logging"}},
+          "spec": {"selector": {"matchLabels": {"name": "fluentd"}},
+                   "template": {"metadata": {"labels": {"name": "fluentd"}},
+                                "spec": {"nodeSelector": {"disktype": "ssd"},
+                                         "containers": [{"name": "fluentd", "image": "fluentd:v2"}]}}},
+          "status": {"desiredNumberScheduled": 3, "currentNumberScheduled": 3, "updatedNumberScheduled": 2,
+                     "numberAvailable": 2, "numberMisscheduled": 1}}
+    pods = [{"status": {"phase": "Running"}}, {"status": {"phase": "Running"}}, {"status": {"phase": "Pending"}}]
+    out = describe(ds, [], now=NOW, pods=pods)
+    assert out.startswith("Name:           fluentd\nNamespace:      kube-system\nSelector:       name=fluentd\n"
+                          "Node-Selector:  disktype=ssd\nLabels:         k8s-app=fluentd-logging\n")
+    assert ("Desired Number of Nodes Scheduled: 3\nCurrent Number of Nodes Scheduled: 3\n"
+            "Number of Nodes Scheduled with Up-to-date Pods: 2\nNumber of Nodes Scheduled with Available Pods: 2\n"
+            "Number of Nodes Misscheduled: 1\nPods Status:  2 Running / 1 Waiting / 0 Succeeded / 0 Failed\n") in out
+    assert "Pod Template:\n  Labels:  name=fluentd\n" in out and "\nEvents:" in out

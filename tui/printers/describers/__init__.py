@@ -6,7 +6,7 @@ from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.service import describe_service
-from tui.printers.describers.workloads import describe_deployment, describe_replicaset
+from tui.printers.describers.workloads import describe_daemonset, describe_deployment, describe_replicaset
 
 
 def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: list[dict] | None = None,
@@ -14,7 +14,7 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
              lease: dict | None = None) -> str:
     """`kubectl describe` for one object with its events.
 
-    Optional related objects fill in what kubectl would fetch: the pods of a Node or ReplicaSet, the
+    Optional related objects fill in what kubectl would fetch: the pods of a Node, ReplicaSet or DaemonSet, the
     ReplicaSets of a Deployment, a Service's Endpoints, a Node's Lease.
     """
     kind = obj.get("kind")
@@ -26,6 +26,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_deployment(obj, events, now, replicasets)
     if kind == "ReplicaSet":
         return describe_replicaset(obj, events, now, pods)
+    if kind == "DaemonSet":
+        return describe_daemonset(obj, events, now, pods)
     if kind == "Service":
         return describe_service(obj, events, now, endpoints)
     return describe_generic(obj, events, now)

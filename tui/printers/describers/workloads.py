@@ -93,3 +93,28 @@ def describe_replicaset(rs: Mapping[str, Any], events: list[Mapping[str, Any]] |
     _conditions(w, st.get("conditions"))
     describe_events(w, events, now)
     return w.text()
+
+
+def describe_daemonset(ds: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
+                       pods: list[Mapping[str, Any]] | None) -> str:
+    """kubectl's DaemonSetDescriber: the node counts the controller reports, and its pods' phases."""
+    w = PrefixWriter()
+    meta, spec, st = meta_of(ds), ds.get("spec") or {}, ds.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"Selector:\t{format_label_selector(spec.get('selector'))}\n")
+    node_selector = get_path(spec, "template", "spec", "nodeSelector") or {}
+    w.write(0, "Node-Selector:\t" + (",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>") + "\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.write(0, f"Desired Number of Nodes Scheduled: {st.get('desiredNumberScheduled', 0)}\n")
+    w.write(0, f"Current Number of Nodes Scheduled: {st.get('currentNumberScheduled', 0)}\n")
+    w.write(0, f"Number of Nodes Scheduled with Up-to-date Pods: {st.get('updatedNumberScheduled', 0)}\n")
+    w.write(0, f"Number of Nodes Scheduled with Available Pods: {st.get('numberAvailable', 0)}\n")
+    w.write(0, f"Number of Nodes Misscheduled: {st.get('numberMisscheduled', 0)}\n")
+    phases = [get_path(p, "status", "phase", default="") for p in pods or []]
+    w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
+               f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n")
+    describe_pod_template(w, spec.get("template"))
+    describe_events(w, events, now)
+    return w.text()
