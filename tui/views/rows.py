@@ -185,15 +185,17 @@ def job_row(job: dict, model: ClusterModel) -> tuple[Cell, ...]:
 
 
 def service_urls(svc: dict) -> str:
-    """Where a user reaches the service: http://<clusterIP>:<port>, and http://127.0.0.1:<nodePort>."""
+    """Where a user reaches the service: http://<clusterIP>:<port>, and http://127.0.0.1:<nodePort> (https for a
+    port named https or 443, as the kubernetes Service's)."""
     spec = svc.get("spec") or {}
     ip = spec.get("clusterIP")
     urls: list[str] = []
     for p in spec.get("ports") or []:
+        scheme = "https" if p.get("name") == "https" or p.get("port") == 443 or p.get("appProtocol") == "https" else "http"
         if ip and ip != "None" and p.get("port"):
-            urls.append(f"http://{ip}:{p['port']}")
+            urls.append(f"{scheme}://{ip}:{p['port']}")
         if p.get("nodePort"):
-            urls.append(f"http://127.0.0.1:{p['nodePort']}")
+            urls.append(f"{scheme}://127.0.0.1:{p['nodePort']}")
     return " ".join(urls) or "<none>"
 
 
