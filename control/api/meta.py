@@ -88,9 +88,17 @@ USAGE_ANNOTATION = "kube-tui.io/usage"  # Node: per-pod CPU/memory usage reporte
 KUBE_VERSION = "v1.30.0-kube-tui"
 
 
-def usage_of(node: dict) -> dict[str, tuple[int, int]]:
+def node_ready(node: dict) -> bool:
+    """Whether a Node's Ready condition is True."""
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (node.get("status") or {}).get("conditions") or [])
+
+
+def usage_of(node: dict, *, ready_only: bool = False) -> dict[str, tuple[int, int]]:
     """{"ns/pod": (millicores, bytes)} as the node's kubelet last published it (USAGE_ANNOTATION):
-    what kube-tui top and the metrics API (kubectl top) read."""
+    what kube-tui top and the metrics API (kubectl top) read. With `ready_only`, nothing for a node that is
+    not Ready: its last figures are stale, and metrics-server has no fresh ones for it either."""
+    if ready_only and not node_ready(node):
+        return {}
     text = ((node.get("metadata") or {}).get("annotations") or {}).get(USAGE_ANNOTATION)
     try:
         return {k: (int(v[0]), int(v[1])) for k, v in json.loads(text).items()} if text else {}

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from control.api import meta
-from control.api.meta import usage_of
+from control.api.meta import node_ready, usage_of
 from control.errors import ApiError
 
 GROUP_VERSION = "metrics.k8s.io/v1beta1"
@@ -47,14 +47,15 @@ async def serve(parts: list[str], call: Call, label_selector: str = "") -> dict:
         items = [{"kind": "NodeMetrics", "apiVersion": GROUP_VERSION,
                   "metadata": {"name": n["metadata"]["name"], "creationTimestamp": now}, "timestamp": now, "window": WINDOW,
                   "usage": _quantities(sum(u[0] for u in usage_of(n).values()), sum(u[1] for u in usage_of(n).values()))}
-                 for n in nodes if not name or n["metadata"]["name"] == name]
+                 for n in nodes if (not name or n["metadata"]["name"] == name)
+                 and node_ready(n)]  # a node that is not Ready has no fresh metrics: kubectl top shows <unknown>
         if name and not items:
             raise ApiError(404, "NotFound", f'nodemetrics.metrics.k8s.io "{name}" not found',
                            {"name": name, "group": "metrics.k8s.io", "kind": "nodes"})
         return items[0] if name else {"kind": "NodeMetricsList", "apiVersion": GROUP_VERSION, "metadata": {}, "items": items}
     used: dict[str, tuple[int, int]] = {}
     for n in nodes:
-        used.update(usage_of(n))
+        used.update(usage_of(n, ready_only=True))
     pods = (await call("list", {"kind": "Pod", "namespace": ns, "labelSelector": label_selector}))[1]["items"]
     items = []
     for p in pods:

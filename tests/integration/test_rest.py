@@ -513,8 +513,13 @@ async def test_metrics_api_for_kubectl_top(rest_plane: ControlPlane, http: aioht
     from control.api.meta import USAGE_ANNOTATION
 
     node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "annotations": {
-        USAGE_ANNOTATION: json.dumps({"default/p1": [250, 100 << 20], "kube-system/other": [50, 1 << 20]})}}}
+        USAGE_ANNOTATION: json.dumps({"default/p1": [250, 100 << 20], "kube-system/other": [50, 1 << 20]})}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
     assert (await call(http, "POST", "/api/v1/nodes", node))[0] == 201
+    gone = {**node, "metadata": {**node["metadata"], "name": "n2"}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}}
+    assert (await call(http, "POST", "/api/v1/nodes", gone))[0] == 201
+    code, _ = await call(http, "GET", "/apis/metrics.k8s.io/v1beta1/nodes/n2")
+    assert code == 404  # not Ready: no fresh metrics (metrics-server has none either); kubectl top shows <unknown>
     assert (await call(http, "POST", "/api/v1/namespaces/default/pods", POD))[0] == 201
     _, groups = await call(http, "GET", "/apis")
     assert "metrics.k8s.io" in {g["name"] for g in groups["groups"]}

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from control.api import kinds, quantity
-from control.api.meta import usage_of
+from control.api.meta import node_ready, usage_of
 from control.client import Client
 from tui.commands.common import add_client_args, fail, with_client
 from tui.printers.tabwriter import tabwrite
@@ -33,6 +33,9 @@ def _mib(n: int) -> str:
 def node_table(nodes: list[dict]) -> str:
     rows = [["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)", "MEMORY%"]]
     for node in nodes:
+        if not node_ready(node):  # as kubectl top shows a node metrics-server has nothing fresh for
+            rows.append([node["metadata"]["name"], "<unknown>", "<unknown>", "<unknown>", "<unknown>"])
+            continue
         used = usage_of(node).values()
         cpu, mem = sum(u[0] for u in used), sum(u[1] for u in used)
         alloc = (node.get("status") or {}).get("allocatable") or {}
@@ -63,7 +66,7 @@ async def top(client: Client, args: argparse.Namespace, kind: str) -> int:
         return 0
     usage: dict[str, tuple[int, int]] = {}
     for node in nodes:
-        usage.update(usage_of(node))
+        usage.update(usage_of(node, ready_only=True))
     ns = None if args.all_namespaces else args.namespace
     usage = {k: v for k, v in usage.items() if (ns is None or k.partition("/")[0] == ns)
              and (not args.name or k.partition("/")[2] == args.name)}
