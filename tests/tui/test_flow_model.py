@@ -21,6 +21,11 @@ def test_summaries_name_what_changed() -> None:
     assert summarize("Deployment", "MODIFIED", d2, d1) == "replicas 2→3"
     assert summarize("Pod", "DELETED", running, running) == "deleted"
     assert writer_of(bound) == "kubelet/node-1"
+    l1 = {"kind": "Lease", "spec": {"holderIdentity": "node-1", "renewTime": "2026-11-27T09:00:00.000000Z"}}
+    l2 = {"kind": "Lease", "spec": {"holderIdentity": "node-1", "renewTime": "2026-11-27T09:00:01.000000Z"}}
+    l3 = {"kind": "Lease", "spec": {"holderIdentity": "node-2", "renewTime": "2026-11-27T09:00:02.000000Z"}}
+    assert summarize("Lease", "MODIFIED", l2, l1) == "renewed"
+    assert summarize("Lease", "MODIFIED", l3, l2) == "held by node-2"
 
 
 def test_flow_ring_is_bounded_and_measures_deltas() -> None:
