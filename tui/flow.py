@@ -116,12 +116,8 @@ def summarize(kind: str, type_: str, obj: dict, prev: dict | None) -> str:
             parts.append(f"taints: {len(_get(obj, 'spec', 'taints') or [])}")
         if _get(obj, "metadata", "annotations", USAGE_ANNOTATION) != _get(prev, "metadata", "annotations", USAGE_ANNOTATION):
             parts.append("usage reported")
-    if kind == "Lease":
-        old_holder, new_holder = _get(prev, "spec", "holderIdentity"), _get(obj, "spec", "holderIdentity")
-        if new_holder != old_holder:
-            parts.append(f"held by {new_holder}" if new_holder else "released")
-        elif _get(obj, "spec", "renewTime") != _get(prev, "spec", "renewTime"):
-            parts.append("renewed")
+    if kind == "Lease" and not parts and _get(obj, "spec", "renewTime") != _get(prev, "spec", "renewTime"):
+        parts.append("renewed")  # the same holder's heartbeat (a new holder reads "holder A→B" above)
     if kind == "Endpoints":
         old_n, new_n = _endpoint_count(prev), _endpoint_count(obj)
         if old_n != new_n:

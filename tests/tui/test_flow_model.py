@@ -25,7 +25,7 @@ def test_summaries_name_what_changed() -> None:
     l2 = {"kind": "Lease", "spec": {"holderIdentity": "node-1", "renewTime": "2026-11-27T09:00:01.000000Z"}}
     l3 = {"kind": "Lease", "spec": {"holderIdentity": "node-2", "renewTime": "2026-11-27T09:00:02.000000Z"}}
     assert summarize("Lease", "MODIFIED", l2, l1) == "renewed"
-    assert summarize("Lease", "MODIFIED", l3, l2) == "held by node-2"
+    assert summarize("Lease", "MODIFIED", l3, l2) == "holder node-1→node-2"
 
 
 def test_flow_ring_is_bounded_and_measures_deltas() -> None:
