@@ -54,17 +54,21 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, retry: float = 0.1) 
             t.exception()  # retrieved: it was ours to end, not to report
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
 def signal_handlers(handler: Callable[[], None]) -> Iterator[None]:
-    """Call handler on SIGINT and SIGTERM while inside; where the loop cannot take signals (not the main thread), skip."""
+    """Call handler on SIGINT, SIGTERM and SIGHUP (a closed terminal: a graceful stop too) while inside; where the
+    loop cannot take signals (not the main thread), skip."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, handler)
     try:
         yield
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
 

@@ -326,10 +326,12 @@ class Client:
             answer["metadata"].pop("continue", None)
         return answer  # type: ignore[no-any-return]
 
-    async def update(self, obj: dict, subresource: str | None = None) -> dict:
+    async def update(self, obj: dict, subresource: str | None = None, *, field_validation: str | None = None) -> dict:
         body: dict[str, Any] = {"object": obj}
         if subresource:
             body["subresource"] = subresource
+        if field_validation:
+            body["fieldValidation"] = field_validation
         return await self.request("update", body)  # type: ignore[no-any-return]
 
     async def update_status(self, obj: dict) -> dict:

@@ -99,10 +99,16 @@ class ControlPlane:
                 await self.store.close()
                 raise
         assert self.server.api is not None
+        from control.apiserver.handlers import AGENT, WARNINGS
+
+        token, agent = WARNINGS.set([]), AGENT.set("kube-apiserver")  # a write of the server's own, as in bootstrap
         try:
             await self.server.api.reconcile_apiserver_endpoints(self.rest.endpoint if self.rest is not None else None)
         except Exception:  # the cluster runs without it: only the kubernetes Service's ClusterIP leads nowhere
             log.exception("could not record the kubernetes Service's endpoints")
+        finally:
+            WARNINGS.reset(token)
+            AGENT.reset(agent)
         if self.scheduler:
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:

@@ -45,7 +45,7 @@ EXEC_OUTPUT_LIMIT = 1024 * 1024  # bytes of an exec's output sent back (a probe 
 # The most a graceful node shutdown waits to report its pods (the node still exits when the API server is gone).
 SHUTDOWN_REPORT_TIMEOUT = 3.0
 NODE_SHUTDOWN_REASON = "NodeShutdown"
-NODE_SHUTDOWN_MESSAGE = "The node shut down; its kubelet runs the container again when the node comes back."
+NODE_SHUTDOWN_MESSAGE = "The node shut down; its kubelet runs the container again when the node comes back (unless the pod's restartPolicy is Never)."
 
 PodKey = tuple[str, str]  # (namespace, name)
 TERMINAL = ("Succeeded", "Failed")
@@ -169,21 +169,26 @@ class PodIPs:
 
 # -- status manager -----------------------------------------------------------------------------
 
-def shutdown_status(status: dict) -> dict:
-    """A running pod's status as its node shuts down: every running container terminated (reason
-    NodeShutdown), nothing ready; the phase left as it is (not a terminal one: the pod runs again)."""
-    out = copy.deepcopy(status)
+def shutdown_status(before: dict, after: dict, restart_policy: str) -> dict:
+    """A pod's status once its node's shutdown stopped it: `after` (its containers terminated, with the exit
+    codes they really had), each container the stop ended marked reason NodeShutdown, nothing ready. The phase
+    is `before`'s (it runs again when the node comes back), unless the pod's restartPolicy is Never: a container
+    killed then stays killed, and the pod ends as the kubelet computes it (Failed, or Succeeded if all exited 0)."""
+    out = copy.deepcopy(after)
     now = meta.now()
+    was_running = {cs.get("name") for key in ("initContainerStatuses", "containerStatuses")
+                   for cs in before.get(key) or [] if "running" in (cs.get("state") or {})}
     for key in ("initContainerStatuses", "containerStatuses"):
         for cs in out.get(key) or []:
-            running = (cs.get("state") or {}).get("running")
-            if running is not None:
-                cs["state"] = {"terminated": {"exitCode": 0, "reason": NODE_SHUTDOWN_REASON,
-                                              "message": NODE_SHUTDOWN_MESSAGE,
-                                              "startedAt": running.get("startedAt"), "finishedAt": now}}
+            term = (cs.get("state") or {}).get("terminated")
+            if cs.get("name") in was_running and isinstance(term, dict):
+                term["reason"] = NODE_SHUTDOWN_REASON
+                term["message"] = NODE_SHUTDOWN_MESSAGE
             cs["ready"] = False
             if "started" in cs:
                 cs["started"] = False
+    if restart_policy != "Never":
+        out["phase"] = before.get("phase") or out.get("phase")
     for c in out.get("conditions") or []:
         if c.get("type") in ("Ready", "ContainersReady") and c.get("status") != "False":
             c.update(status="False", lastTransitionTime=now, reason=NODE_SHUTDOWN_REASON)
@@ -364,7 +369,12 @@ class Kubelet:
         self.on_pod(new)
 
     def on_pod_deleted(self, pod: dict) -> None:
-        self.enqueue(_key(pod))
+        key = _key(pod)
+        if key not in self.workers and key not in self._stopping and _uid(pod):
+            # A pod this kubelet did not run (it finished before the kubelet started): the logs it left go with
+            # it, as a worker's go when it stops for a delete.
+            shutil.rmtree(self.log_dir / f"{key[0]}_{key[1]}_{_uid(pod)}", ignore_errors=True)
+        self.enqueue(key)
 
     def _sync_failed(self, key: PodKey, e: Exception) -> None:
         log.warning("kubelet %s: sync of pod %s/%s failed: %s", self.name, key[0], key[1], e)
@@ -472,6 +482,9 @@ class Kubelet:
         except ApiError as e:
             if e.reason != "NotFound":
                 log.warning("kubelet %s: could not delete pod %s/%s: %s", self.name, key[0], key[1], e.message)
+                return
+        if key not in self.workers:  # a pod that finished before this kubelet started: its logs go with it
+            shutil.rmtree(self.log_dir / f"{key[0]}_{key[1]}_{uid}", ignore_errors=True)
 
     # -- shutdown ---------------------------------------------------------------------------------
     async def shutdown(self, *, report: bool = False, report_timeout: float = SHUTDOWN_REPORT_TIMEOUT) -> None:
@@ -484,8 +497,8 @@ class Kubelet:
         Without it (the simulated pool) the API keeps the pods' last reported state; either way, the node
         lifecycle controller takes it from there."""
         self.shutting_down = True
-        final = {key: (w.uid, shutdown_status(w.status)) for key, w in self.workers.items()
-                 if report and key not in self._stopping and not w.done}
+        before = {key: w.status for key, w in self.workers.items()
+                  if report and key not in self._stopping and not w.done}
         self.statuses.paused = True
         if self._queue is not None:
             self._queue.shutdown()
@@ -495,6 +508,8 @@ class Kubelet:
                 await self._workers_task
         stops = [w.stop(None) for w in self.workers.values()]
         await asyncio.gather(*stops, *self._stopping.values(), return_exceptions=True)
+        final = {key: (w.uid, shutdown_status(before[key], w.status, w.restart_policy))
+                 for key, w in self.workers.items() if key in before}
         if final:
             self.statuses.paused = False
             for key, (uid, status) in final.items():
@@ -564,7 +579,7 @@ class Kubelet:
                 raise LogsError(f'previous terminated container "{container}" in pod "{key[1]}" not found')
             return read_log(directory / f"{attempts[1]}.log")
         if not attempts:
-            raise LogsError(f'container "{container}" in pod "{key[1]}" has no logs on node {self.name}')
+            raise LogsError(f'container "{container}" in pod "{key[1]}" is waiting to start: ContainerCreating')
         return read_log(directory / f"{attempts[0]}.log")
 
     async def exec(self, body: dict) -> dict:

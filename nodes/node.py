@@ -197,8 +197,8 @@ class Node:
             with contextlib.suppress(ApiError, TimeoutError):
                 await asyncio.wait_for(self.status.mark_shutting_down(), 5.0)
         if self.kubelet is not None:
-            if graceful:  # report the pods it stops, unless the API server is already out of reach
-                await self.kubelet.shutdown(report=self.client is not None)
+            if graceful:  # report the pods it stops (for at most a few seconds: the API server may be gone)
+                await self.kubelet.shutdown(report=True)
             else:
                 self.kubelet.shutting_down = True
             self.kubelet.exec_sessions.close_all()

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import copy
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -78,11 +79,15 @@ def dry_run_of(verb: str, body: dict) -> bool:
 
 def field_validation_of(verb: str, body: dict) -> str:
     value = body.get("fieldValidation")
-    if value is None or verb not in ("create", "update", "patch"):
-        return "Warn"
+    if value in (None, "") or verb not in ("create", "update", "patch"):
+        return "Warn"  # kube-apiserver's default, an empty value included
     if value not in FIELD_VALIDATIONS:
         raise errors.bad_request(f'Invalid fieldValidation value "{value}": supported values: "Ignore", "Warn", "Strict"')
     return str(value)
+
+
+def _any_index(path: str) -> str:
+    return re.sub(r"\[\d+\]", "[*]", path)
 
 
 def set_request_options(verb: str, body: dict) -> None:
@@ -100,8 +105,9 @@ def checked_fields(kind: str, api_version: str, obj: dict, old: dict | None, war
     unknown = [w for w in warns if w.startswith('unknown field "')]
     if mode == "Ignore" or not unknown:
         return [w for w in warns if w not in unknown]
-    had = {f'unknown field "{p}"' for p in unknown_fields(old)} if old is not None else set()
-    new = [w for w in unknown if w not in had]
+    # A field the object already had is not the request's doing, wherever a list insert moved it to.
+    had = {_any_index(f'unknown field "{p}"') for p in unknown_fields(old)} if old is not None else set()
+    new = [w for w in unknown if _any_index(w) not in had]
     if new:
         version = api_version.rpartition("/")[2]
         raise errors.bad_request(f'{kind} in version "{version}" cannot be handled as a {kind}: '

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -249,7 +251,11 @@ class RestApi:
         # a wildcard listen answers on loopback too: that is the address this machine's kubeconfig names
         local = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
         self.address = f"https://[{local}]:{self.port}" if ":" in local else f"https://{local}:{self.port}"
-        self.endpoint = (local, self.port)  # the kubernetes Service's endpoint (in-cluster clients)
+        try:  # the kubernetes Service's endpoint (in-cluster clients): an address, as Endpoints hold
+            ip = str(ipaddress.ip_address(local))
+        except ValueError:
+            ip = socket.getaddrinfo(local, self.port, type=socket.SOCK_STREAM)[0][4][0]  # a name such as localhost
+        self.endpoint = (ip, self.port)
         log.info("Kubernetes REST API (for kubectl) on %s", self.address)
 
     async def stop(self) -> None:

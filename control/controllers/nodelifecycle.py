@@ -366,6 +366,8 @@ class NodeLifecycleController(Controller):
             try:
                 await self._mark_pod_not_ready(pod)
             except ApiError as e:
+                if e.code == 409:
+                    continue  # written meanwhile (its kubelet, if it lives, knows better): not fought over
                 failed = True
                 self.log.debug("%s: pod %s not marked not ready: %s (retrying)", self.name, cu.pod_key(pod), e.message)
         if failed:

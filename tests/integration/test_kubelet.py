@@ -651,5 +651,10 @@ async def test_a_restarted_node_still_serves_the_logs_of_a_pod_that_finished_bef
         assert got["text"] == "the answer is 42\n"
         with pytest.raises(ApiError, match='previous terminated container "main" in pod "done" not found'):
             await client.request("logs", {"namespace": "default", "name": "done", "previous": True})
+        uid = (await client.get("Pod", "done"))["metadata"]["uid"]
+        logs = second.kubelet.log_dir / f"default_done_{uid}"
+        assert logs.is_dir()
+        await client.delete("Pod", "done")
+        await wait_for(lambda: not logs.exists(), 10, what="the pod's logs removed with it")
     finally:
         await second.stop()

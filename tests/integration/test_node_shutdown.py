@@ -50,5 +50,6 @@ async def test_ctrl_c_of_a_node_process_leaves_no_pod_ready_in_get_pods(
             assert row[1:3] == ["0/1", "NodeShutdown"], out.stdout
             cs = web["status"]["containerStatuses"][0]
             assert cs["state"]["terminated"]["reason"] == "NodeShutdown" and not cs["ready"]
+            assert cs["state"]["terminated"]["exitCode"] == 143  # what SIGTERM made of it, not a success
         finally:
             proc.close()

@@ -18,7 +18,7 @@ FIELD_VALIDATION = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignor
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-f", "--filename", action="append", required=True, help="file, directory or - for stdin (repeatable)")
     p.add_argument("-n", "--namespace", help="namespace for objects that do not name one")
-    p.add_argument("--validate", default="strict", choices=VALIDATE,
+    p.add_argument("--validate", nargs="?", const="strict", default="strict", type=str.lower, choices=VALIDATE,
                    help="fields the schema does not have: strict (default, as kubectl: refused), warn, ignore "
                         "(true = strict, false = ignore)")
     if name == "apply":

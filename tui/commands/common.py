@@ -116,9 +116,10 @@ def any_result(x: Any) -> int:
 
 
 async def wait_for_signal() -> None:
-    """Return at the first SIGINT or SIGTERM; the handlers stay, so a second one cannot interrupt the shutdown."""
+    """Return at the first SIGINT, SIGTERM or SIGHUP (its terminal closed, or `kube-tui down` ended its tmux
+    session); the handlers stay, so a second one cannot interrupt the shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()

@@ -43,7 +43,7 @@ def _without_managed_fields(obj: dict) -> dict:
 
 async def _update(client: Client, info: kinds.KindInfo, name: str, changed: dict, path: str) -> int:
     try:
-        out = await client.update(changed)
+        out = await client.update(changed, field_validation="Strict")  # as kubectl edit: a typo is refused
     except ApiError as e:
         print(f'error: {info.resource} "{name}" could not be patched: {e}', file=sys.stderr)
         return fail(f'A copy of your changes has been stored to "{path}"')

@@ -56,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
 
-        p.add_argument("--validate", default="strict", choices=VALIDATE,
+        p.add_argument("--validate", nargs="?", const="strict", default="strict", type=str.lower, choices=VALIDATE,
                        help="with -f: fields the schema does not have: strict (default, as kubectl: refused), warn, ignore")
         p.add_argument("--image", action="append", default=[], help="a container's image (repeatable)")
         p.add_argument("-r", "--replicas", type=int, default=1)

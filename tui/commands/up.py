@@ -114,7 +114,7 @@ def tmux(args: argparse.Namespace) -> int:
     exe = shlex.join([sys.executable, "-m", "tui.cli"])
     path = str(spec.path)
     session = TMUX_SESSION
-    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    subprocess.run(["tmux", "kill-session", "-t", f"={session}"], capture_output=True)  # '=': that one exactly
     control = (f"{exe} control --listen {spec.listen} --data-dir {shlex.quote(str(data_dir))} --timings {shlex.quote(path)}"
                + "".join(f" {shlex.quote(a)}" for a in spec.control_args()))
     dashboard = f"{exe} dashboard --server {spec.listen} -f {shlex.quote(path)} --attach-only"
