@@ -193,6 +193,11 @@ class Scheduler:
     async def _bind(self, pod: dict, node: str, annotation: str) -> None:
         md = pod["metadata"]
         ns, name = md.get("namespace", "default"), md["name"]
+        # Stamped before the bind: the kubelet may start the pod (and record Pulled, Started) before the bind's
+        # answer is back here, and the pod's events read in the order things happened.
+        recorder = self._recorder_for(pod)
+        scheduled = recorder.make_event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}") \
+            if recorder is not None and hasattr(recorder, "make_event") else None
         try:
             await self.client.bind(ns, name, node, {ANNOTATION: annotation})
         except ApiError as e:
@@ -203,7 +208,10 @@ class Scheduler:
             self.queue.add_unschedulable(pod, error=True)
             return
         self.scheduled += 1
-        self._event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}")
+        if scheduled is not None:
+            recorder.broadcaster.enqueue(scheduled)  # type: ignore[union-attr]
+        elif recorder is not None:
+            recorder.event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}")
 
     async def _mark_unschedulable(self, pod: dict, message: str, annotation: str | None, *,
                                   reason: str = "Unschedulable") -> None:
@@ -230,16 +238,22 @@ class Scheduler:
                 log.info("could not record that %s/%s is unschedulable: %s", ns, name, e.message)
         self._event(pod, "Warning", "FailedScheduling", message)
 
-    def _event(self, pod: dict, type_: str, reason: str, message: str) -> None:
+    def _recorder_for(self, pod: dict) -> Any:
+        """The event recorder of the pod's profile: its events name the profile, as reportingController does."""
         if self.recorder is None:
-            return
+            return None
         name = scheduler_name(pod)
         recorder = self.recorder
-        if name != getattr(recorder, "component", name):  # events name the profile, as reportingController does
+        if name != getattr(recorder, "component", name):
             recorder = self._recorders.get(name)
             if recorder is None:
                 recorder = self._recorders[name] = type(self.recorder)(self.recorder.broadcaster, component=name)
-        recorder.event(pod, type_, reason, message)
+        return recorder
+
+    def _event(self, pod: dict, type_: str, reason: str, message: str) -> None:
+        recorder = self._recorder_for(pod)
+        if recorder is not None:
+            recorder.event(pod, type_, reason, message)
 
 
 async def run_scheduler(client: Client, *, timings: Timings, leader_elect: bool = False, identity: str | None = None,

@@ -153,3 +153,34 @@ async def test_the_scheduler_reads_its_configuration_again_when_the_file_changes
             assert await wait_for(lambda: bound(client, "waiting"), timeout=15, what="the new profile's pod") == "b"
         finally:
             await client.close()
+
+
+async def test_a_pods_events_read_in_the_order_things_happened(tmp_path: Path) -> None:
+    from nodes.node import Node
+    from nodes.nodestatus import NodeConfig
+    from tests.integration.test_kubelet import node_options, phase_is
+    from tests.integration.test_kubelet import pod as kubelet_pod
+
+    async with running_plane(tmp_path / "data", scheduler=True, timings=FAST) as plane:
+        client = plane.client("test")
+        await client.connect()
+        n = Node(NodeConfig(name="only"), node_options(plane, tmp_path / "only"), say=lambda s: None)
+        await n.start()
+        try:
+            p = kubelet_pod("ordered", "exec sleep 300", grace=1)
+            del p["spec"]["nodeName"]  # the scheduler places it
+            await client.create(p)
+            await wait_for(phase_is(client, "ordered", "Running"), 15, what="the pod Running")
+
+            async def reasons() -> list[str] | None:
+                items = [e for e in (await client.list("Event", "default"))["items"]
+                         if e["involvedObject"]["name"] == "ordered"]
+                items.sort(key=lambda e: e["metadata"]["name"])  # <object>.<creation time in ns, hex>: as made
+                got = [e["reason"] for e in items]
+                return got if "Scheduled" in got and "Started" in got else None
+
+            got = await wait_for(reasons, 10, what="the Scheduled and Started events")
+            assert got[0] == "Scheduled", got  # describe pod lists it first, as kubectl does
+        finally:
+            await n.stop()
+            await client.close()
