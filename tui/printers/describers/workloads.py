@@ -74,6 +74,13 @@ def _is_current_rs(rs: Mapping[str, Any], template: Mapping[str, Any] | None) ->
     return mine == theirs
 
 
+def _pods_status(w: PrefixWriter, pods: list[Mapping[str, Any]] | None) -> None:
+    """The controller's pods by phase, as kubectl's ReplicaSet and DaemonSet describers count them."""
+    phases = [get_path(p, "status", "phase", default="") for p in pods or []]
+    w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
+               f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n")
+
+
 def describe_replicaset(rs: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
                          pods: list[Mapping[str, Any]] | None) -> str:
     w = PrefixWriter()
@@ -86,9 +93,7 @@ def describe_replicaset(rs: Mapping[str, Any], events: list[Mapping[str, Any]] |
     if controlled_by(rs):
         w.write(0, f"Controlled By:\t{controlled_by(rs)}\n")
     w.write(0, f"Replicas:\t{st.get('replicas', 0)} current / {spec.get('replicas', 0)} desired\n")
-    phases = [get_path(p, "status", "phase", default="") for p in pods or []]
-    w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
-               f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n")
+    _pods_status(w, pods)
     describe_pod_template(w, spec.get("template"))
     _conditions(w, st.get("conditions"))
     describe_events(w, events, now)
@@ -112,9 +117,7 @@ def describe_daemonset(ds: Mapping[str, Any], events: list[Mapping[str, Any]] | 
     w.write(0, f"Number of Nodes Scheduled with Up-to-date Pods: {st.get('updatedNumberScheduled', 0)}\n")
     w.write(0, f"Number of Nodes Scheduled with Available Pods: {st.get('numberAvailable', 0)}\n")
     w.write(0, f"Number of Nodes Misscheduled: {st.get('numberMisscheduled', 0)}\n")
-    phases = [get_path(p, "status", "phase", default="") for p in pods or []]
-    w.write(0, f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
-               f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n")
+    _pods_status(w, pods)
     describe_pod_template(w, spec.get("template"))
     describe_events(w, events, now)
     return w.text()
