@@ -16,7 +16,7 @@ kube-scheduler's `--config` takes. What is honoured, with kube-scheduler's rules
 When any of the files changes, a running scheduler reads them again (`watch`): a good configuration
 replaces the profiles (pending pods are tried again with it), a bad one is reported and the one in use
 kept. Everything else that kube-scheduler accepts (the other extension points, clientConnection,
-leaderElection, extenders, ...) is accepted with a warning that kube-tui does not use it. Errors
+extenders, ...) is accepted with a warning that kube-tui does not use it. Errors
 name the file, the field and the fix, in kube-scheduler's validation wording.
 """
 
@@ -83,7 +83,8 @@ class SchedulerConfig:
     profiles: list[Profile]
     pod_initial_backoff: float | None = None  # seconds; None: the cluster's timings decide
     pod_max_backoff: float | None = None
-    sources: tuple[Path, ...] = ()  # the configuration file and plugin files it was read from (reloaded on change)
+    config_file: Path | None = None  # the file it was read from (None: the default profile)
+    plugin_files: tuple[Path, ...] = ()  # the plugin files it loaded
     leader_elect: bool | None = None  # None: the command line decides
     lease_name: str = "kube-scheduler"
     lease_namespace: str = "kube-system"
@@ -92,11 +93,15 @@ class SchedulerConfig:
     def profile(self, scheduler_name: str) -> Profile | None:
         return next((p for p in self.profiles if p.scheduler_name == scheduler_name), None)
 
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        """Every file it was read from: a change to any of them is reloaded."""
+        return (*([self.config_file] if self.config_file else []), *self.plugin_files)
+
     def reload(self) -> SchedulerConfig:
         """The configuration read again from its files (the plugin files too). Raises ConfigError."""
-        config_file = self.sources[0] if self.sources and self.sources[0].suffix != ".py" else None
-        plugins = [str(p) for p in self.sources if p.suffix == ".py"]
-        return load(config_file, plugins) if config_file else load_default(plugins)
+        plugins = [str(p) for p in self.plugin_files]
+        return load(self.config_file, plugins) if self.config_file else load_default(plugins)
 
 
 def default() -> SchedulerConfig:
@@ -110,7 +115,7 @@ def load_default(plugin_files: list[str] | tuple[str, ...] = ()) -> SchedulerCon
     except reg.PluginFileError as e:
         raise ConfigError(str(e)) from None
     cfg = parse({"apiVersion": API_VERSION, "kind": KIND}, registry)
-    cfg.sources = tuple(Path(f).resolve() for f in plugin_files)
+    cfg.plugin_files = tuple(Path(f).resolve() for f in plugin_files)
     if plugin_files:
         cfg.warnings.append("plugins loaded but not enabled: enable them by name in a configuration "
                             f"(--config FILE): {', '.join(sorted(reg.out_of_tree(registry)))}")
@@ -139,7 +144,7 @@ def load(path: str | Path, plugin_files: list[str] | tuple[str, ...] = ()) -> Sc
         cfg = parse(doc, registry)
     except ConfigError as e:
         raise ConfigError(f"scheduler configuration {p}: {e}") from None
-    cfg.sources = (p.resolve(), *(Path(f).resolve() for f in plugin_files))
+    cfg.config_file, cfg.plugin_files = p.resolve(), tuple(Path(f).resolve() for f in plugin_files)
     return cfg
 
 
