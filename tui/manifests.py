@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from control.api import strict_yaml
+
 SUFFIXES = (".yaml", ".yml", ".json")
 CLUSTER_API = "kube-tui/v1"
 
@@ -43,35 +45,9 @@ def files_of(paths: list[str]) -> list[Path | None]:
     return out
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last silently; kubectl's
-    strict decoding refuses it: `key "image" already set in map`)."""
-
-
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[object, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            first = seen.get(key)
-        except TypeError:  # an unhashable key: construct_mapping's own error says so
-            continue
-        if first is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, f'key "{key}" already set in map (first at line {first}): remove one of them',
-                key_node.start_mark)
-        seen[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def parse(text: str, source: str) -> list[Manifest]:
     try:
-        docs = list(yaml.load_all(text, Loader=_StrictLoader))  # noqa: S506 - a SafeLoader
+        docs = strict_yaml.load_all(text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

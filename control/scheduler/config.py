@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from control.api import strict_yaml
 from control.scheduler import registry as reg
 from control.scheduler.framework import Framework, Guarded, _Filter, _Scorer
 
@@ -130,7 +131,7 @@ def load(path: str | Path, plugin_files: list[str] | tuple[str, ...] = ()) -> Sc
     except OSError as e:
         raise ConfigError(f"scheduler configuration {p}: {e.strerror or e}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = strict_yaml.load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

@@ -432,3 +432,11 @@ def test_the_headless_demo_shows_scores_only_of_the_nodes_that_fit() -> None:
     assert text.startswith("; scores: ") and "tiny" not in text and text.endswith("; filtered out: 1")
     one = to_record(Framework().schedule(pod(), [node("idle"), node("tiny", cpu="100m")]))
     assert decision_summary(one) == "; idle the only node that fits (not scored); filtered out: 1"
+
+
+def test_a_key_given_twice_in_a_scheduler_configuration_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "sched.yaml"
+    f.write_text(f"apiVersion: {sc.API_VERSION}\nkind: {sc.KIND}\nprofiles:\n- plugins:\n    score:\n"
+                 "      disabled: [{name: NodeAffinity}]\n    score:\n      enabled: [{name: NodeAffinity}]\n")
+    with pytest.raises(sc.ConfigError, match=r'sched.yaml, line 7: not valid YAML: key "score" already set in map'):
+        sc.load(f)
