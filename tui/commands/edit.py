@@ -18,7 +18,7 @@ import tempfile
 
 import yaml
 
-from control.api import kinds
+from control.api import kinds, strict_yaml
 from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, kind_ref, with_client
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print("Edit cancelled, no changes made.")
         return 0
     try:
-        changed = yaml.safe_load(edited)
+        changed = strict_yaml.load(edited)  # a key given twice is refused, as kubectl edit refuses it
     except yaml.YAMLError as e:
         return fail(f'error: the edited file is not valid YAML: {e}\nA copy of your changes has been stored to "{path}"')
     if not isinstance(changed, dict):
