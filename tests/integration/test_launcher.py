@@ -231,3 +231,36 @@ def test_a_killed_up_takes_its_cluster_with_it(tmp_path: Path) -> None:
     finally:
         up.close()
         kill_left(address)
+
+
+async def test_a_cluster_files_manifests_go_in_once_its_nodes_are_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui import cluster as cluster_file
+    from tui.commands.up import start_cluster
+
+    monkeypatch.setenv("KUBE_TUI_HOME", str(tmp_path / "home"))
+    port = free_port_pair()
+    f = tmp_path / "cluster.yaml"
+    f.write_text(
+        "apiVersion: kube-tui/v1\nkind: Cluster\nmetadata: {name: t}\n"
+        f"spec:\n  controlPlane: {{listen: 'tcp://127.0.0.1:{port}'}}\n"
+        "  nodes:\n  - {name: n1, runtime: sim}\n  - {name: n2, runtime: sim}\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: first}\nspec:\n  containers: [{name: c, image: busybox}]\n")
+    launcher = await start_cluster(cluster_file.load(f), tmp_path / "data", quiet=True)
+    try:
+        from tui.commands.up import _admin
+
+        client = Client(launcher.server, token=_admin(tmp_path / "data"))
+        try:
+            await client.connect()
+            assert await wait_for(lambda: _bound(client, "first"), 20, what="the pod bound") in ("n1", "n2")
+            events = (await client.list("Event", "default"))["items"]
+            # applied after both nodes were Ready: the scheduler's first try found them
+            assert not [e for e in events if e["reason"] == "FailedScheduling"], events
+        finally:
+            await client.close()
+    finally:
+        launcher.stop_all()
+
+
+async def _bound(client: Client, name: str) -> str | None:
+    return (await client.get("Pod", name))["spec"].get("nodeName")

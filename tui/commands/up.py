@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import shlex
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from control import aio, config
 from control.apiserver.auth import Credentials
@@ -67,6 +69,9 @@ async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet
             client = Client(launcher.server, token=_admin(data_dir), identity="kube-tui apply")
             try:
                 await client.connect()
+                # As kind's --wait: the manifests go in once the nodes are Ready (for at most NODES_READY_WAIT
+                # seconds), so the scheduler's first decisions see the cluster, not "no nodes available".
+                await _nodes_ready(client, [n.name for n in spec.nodes], NODES_READY_WAIT)
                 await apply_all(client, spec.objects, create_only=False, namespace=None, out=say)
             finally:
                 await client.close()
@@ -74,6 +79,23 @@ async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet
         launcher.stop_all()
         raise
     return launcher
+
+
+NODES_READY_WAIT = 15.0
+
+
+async def _nodes_ready(client: Any, names: list[str], timeout: float) -> bool:
+    """Wait until every named node is Ready, for at most `timeout` seconds; whether they all were."""
+    from control.api.meta import node_ready
+
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = {n["metadata"]["name"] for n in (await client.list("Node"))["items"] if node_ready(n)}
+        if set(names) <= ready:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
 
 
 def _admin(data_dir: Path) -> str:
