@@ -57,18 +57,24 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, retry: float = 0.1) 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """SIGINT, SIGTERM, and SIGHUP unless it is ignored (`nohup kube-tui control &` must survive a hang-up)."""
+    return tuple(s for s in STOP_SIGNALS if s != signal.SIGHUP or signal.getsignal(s) != signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def signal_handlers(handler: Callable[[], None]) -> Iterator[None]:
     """Call handler on SIGINT, SIGTERM and SIGHUP (a closed terminal: a graceful stop too) while inside; where the
     loop cannot take signals (not the main thread), skip."""
     loop = asyncio.get_running_loop()
-    for sig in STOP_SIGNALS:
+    sigs = stop_signals()
+    for sig in sigs:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, handler)
     try:
         yield
     finally:
-        for sig in STOP_SIGNALS:
+        for sig in sigs:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
 

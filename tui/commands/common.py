@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -120,6 +119,6 @@ async def wait_for_signal() -> None:
     session); the handlers stay, so a second one cannot interrupt the shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in aio.stop_signals():
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
