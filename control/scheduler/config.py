@@ -33,7 +33,7 @@ import yaml
 
 from control.api import strict_yaml
 from control.scheduler import registry as reg
-from control.scheduler.framework import Framework, Guarded, _Filter, _Scorer
+from control.scheduler.framework import Framework, Guarded, _Filter, _Scorer, raised_at
 
 log = logging.getLogger("kube_tui.scheduler")
 
@@ -306,10 +306,10 @@ def _framework(rp: dict, path: str, registry: dict[str, reg.Factory], warnings: 
             except ValueError as e:
                 if plugin_name in reg.IN_TREE:  # the in-tree args' own validation: the message is "field: ..."
                     raise ConfigError(f"{where}.{e}") from None
-                raise ConfigError(f"{where}: {plugin_name} refused its args: {_raised_at(e, plugin_name, registry)}") \
+                raise ConfigError(f"{where}: {plugin_name} refused its args: {raised_at(e, reg.plugin_files(registry))}") \
                     from None
             except Exception as e:
-                raise ConfigError(f"{where}: making plugin {plugin_name} failed: {_raised_at(e, plugin_name, registry)}") \
+                raise ConfigError(f"{where}: making plugin {plugin_name} failed: {raised_at(e, reg.plugin_files(registry))}") \
                     from None
             instances[plugin_name] = Guarded(plugin) if plugin_name not in reg.IN_TREE else plugin
         return instances[plugin_name]
@@ -408,16 +408,6 @@ def _check_queue_sort_and_bind(plugins: dict, path: str, scheduler: str, multi: 
     if counts["bind"] == 0:
         raise ConfigError(f'{path}: at least one bind plugin is needed for profile with scheduler name "{scheduler}" '
                           "(enable DefaultBinder under bind or multiPoint)")
-
-
-def _raised_at(e: BaseException, plugin_name: str, registry: dict[str, reg.Factory]) -> str:
-    """An exception from a plugin's own code, with the file and line in it that raised it."""
-    import traceback
-
-    files = reg.plugin_files(registry)
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename in files]
-    at = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
-    return f"{type(e).__name__}: {e}{at}"
 
 
 def _plugin_args(rp: dict, path: str) -> dict[str, dict]:

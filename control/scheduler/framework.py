@@ -123,6 +123,18 @@ def _verdict(name: str, v: Any) -> Status:
     raise PluginError(f"{what}: it returned {v!r}; return None (fits), a reason string (does not fit) or a Status")
 
 
+def raised_at(e: BaseException, files: set[str]) -> str:
+    """An exception as "Type: message (file.py, line N)", at the last line of `files` (a plugin's own code, not
+    a library it called) that it went through, or the last line of all."""
+    import traceback
+    from pathlib import Path
+
+    frames = traceback.extract_tb(e.__traceback__)
+    own = [f for f in frames if f.filename in files] or frames
+    at = f" ({Path(own[-1].filename).name}, line {own[-1].lineno})" if own else ""
+    return f"{type(e).__name__}: {e}{at}"
+
+
 def _score_value(name: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not MIN_NODE_SCORE <= v <= MAX_NODE_SCORE:
         raise PluginError(f'running Score plugins: plugin "{name}" returns an invalid score {v!r}, '
@@ -148,12 +160,7 @@ class Guarded:
         except PluginError:
             raise
         except Exception as e:
-            import traceback
-            from pathlib import Path
-            frames = traceback.extract_tb(e.__traceback__)
-            own = [f for f in frames if f.filename == self.file] or frames  # the plugin's line, not a library's
-            at = f" ({Path(own[-1].filename).name}, line {own[-1].lineno})" if own else ""
-            raise PluginError(f"{what}: {type(e).__name__}: {e}{at}") from e
+            raise PluginError(f"{what}: {raised_at(e, {self.file} if self.file else set())}") from e
 
     def _pre_filter(self, pod: PodInfo) -> Status | frozenset[str] | None:
         what = f'running PreFilter plugin "{self.name}"'
