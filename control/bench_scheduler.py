@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -297,6 +298,34 @@ def _write(spawn: Any, procs: list[Any], server: str, token: str, kind: str, cou
     return times
 
 
+def _profiles(args: argparse.Namespace) -> int:
+    """--pure with a scheduler configuration: the core benchmark once per profile, the default one first."""
+    from control.scheduler import config as sc
+    from control.scheduler.bench import bench_schedule
+
+    try:
+        names = [p.scheduler_name for p in (sc.load(args.config, args.plugins) if args.config
+                                            else sc.load_default(args.plugins)).profiles]
+    except sc.ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rows = []
+    for name in names:  # a fresh configuration each time: a framework keeps where its last search stopped
+        cfg = sc.load(args.config, args.plugins) if args.config else sc.load_default(args.plugins)
+        profile = cfg.profile(name)
+        assert profile is not None
+        rows.append({"profile": name, **bench_schedule(args.nodes, args.pods, framework=profile.framework)})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"kube-tui bench scheduler --pure --config {args.config or '(default)'}  (cpus: {os.cpu_count()}; "
+          f"{args.nodes} nodes, {args.pods} synthetic mixed pods, decision records built)")
+    for r in rows:
+        print(f"  {r['profile']:<24} {r['pods_per_second']:8,.0f} pods/s  ({r['pods_per_cpu_second']:,.0f} per CPU-second; "
+              f"{r['avg_nodes_evaluated']:g} nodes evaluated per pod; {r['unschedulable']} unschedulable)")
+    return 0
+
+
 # -- command line ---------------------------------------------------------------------------------------
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="kube-tui bench scheduler", description=__doc__,
@@ -314,7 +343,16 @@ def main(argv: list[str]) -> int:
     p.add_argument("--scheduler-process", action="store_true",
                    help="run the scheduler as its own process (`kube-tui scheduler`), not inside the control plane")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--config", metavar="FILE", default="",
+                   help="with --pure: a KubeSchedulerConfiguration; each of its profiles is measured (your plugins' cost)")
+    p.add_argument("--plugins", metavar="FILE.py", action="append", default=[],
+                   help="with --pure and --config: your plugin files (repeatable)")
     args = p.parse_args(argv)
+    if args.config or args.plugins:
+        if not args.pure:
+            print("error: --config and --plugins measure profiles with --pure (the scheduling core alone)", file=sys.stderr)
+            return 2
+        return _profiles(args)
     if args.pure:
         from control.scheduler.bench import bench_schedule
 

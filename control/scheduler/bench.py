@@ -39,18 +39,20 @@ def synthetic_pod(i: int, rng: random.Random) -> dict:
             "metadata": {"name": f"pod-{i}", "namespace": "default", "uid": f"uid-{i}"}, "spec": spec}
 
 
-def bench_schedule(nodes: int = 5000, pods: int = 10000, *, record: bool = True, seed: int = 1) -> dict:
+def bench_schedule(nodes: int = 5000, pods: int = 10000, *, record: bool = True, seed: int = 1,
+                   framework: Framework | None = None) -> dict:
     """Schedule `pods` pods one after another onto `nodes` nodes, assuming each placement.
 
     Returns counts and rates; `record` also builds each pod's decision annotation, as the real
-    scheduler does.
+    scheduler does. `framework`: a profile's (a scheduler configuration's), instead of the default one.
     """
     rng = random.Random(seed)
     snap = Snapshot()
     for i in range(nodes):
         snap.add_node(synthetic_node(i, rng))
     pod_objs = [synthetic_pod(i, rng) for i in range(pods)]
-    fw = Framework(rng=random.Random(seed))
+    fw = framework or Framework()
+    fw.rng = random.Random(seed)
     node_list = snap.node_infos()
     scheduled = unschedulable = 0
     evaluated = 0

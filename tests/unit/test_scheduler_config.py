@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -440,3 +441,14 @@ def test_a_key_given_twice_in_a_scheduler_configuration_is_refused(tmp_path: Pat
                  "      disabled: [{name: NodeAffinity}]\n    score:\n      enabled: [{name: NodeAffinity}]\n")
     with pytest.raises(sc.ConfigError, match=r'sched.yaml, line 7: not valid YAML: key "score" already set in map'):
         sc.load(f)
+
+
+def test_bench_scheduler_measures_each_profile_of_a_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    from control.bench_scheduler import main
+
+    assert main(["--pure", "--nodes", "40", "--pods", "60", "--json", "--config", str(EXAMPLES / "profiles.yaml"),
+                 "--plugins", str(EXAMPLES / "plugins.py")]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["profile"] for r in rows] == ["default-scheduler", "bin-packing", "my-scheduler"]
+    assert all(r["scheduled"] == 60 and r["pods_per_second"] > 0 for r in rows)
+    assert main(["--config", str(EXAMPLES / "profiles.yaml")]) == 2  # profiles are measured with --pure only
