@@ -110,6 +110,8 @@ class ControlPlane:
             WARNINGS.reset(token)
             AGENT.reset(agent)
         if self.scheduler:
+            profiles = self.scheduler_config.profiles if self.scheduler_config is not None else []
+            self.server.api.scheduler_profiles = [p.scheduler_name for p in profiles] or ["default-scheduler"]
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:
             self._spawn("controller-manager", self._run_controllers)

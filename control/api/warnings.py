@@ -174,6 +174,27 @@ def unknown_fields(obj: Any, schema: Obj | Lst | None = None, path: str = "") ->
     return out
 
 
+def prune_unknown_fields(obj: Any, schema: Obj | Lst | None = None) -> None:
+    """Drop, in place, every field unknown_fields names: as kube-apiserver's decoder drops what the schema does
+    not have (with fieldValidation Warn or Ignore), so a typo is never stored and passed on to the objects made
+    from this one."""
+    if schema is None:
+        kind = obj.get("kind", "") if isinstance(obj, dict) else ""
+        schema = SCHEMAS.get(kind)
+        if schema is None:
+            return
+    if isinstance(schema, Obj) and isinstance(obj, dict):
+        for key in list(obj):
+            sub = schema.fields.get(key, _UNKNOWN)
+            if sub is _UNKNOWN:
+                del obj[key]
+            elif sub is not None:
+                prune_unknown_fields(obj[key], sub)
+    elif isinstance(schema, Lst) and isinstance(obj, list):
+        for item in obj:
+            prune_unknown_fields(item, schema.item)
+
+
 # --- stored but not enforced ---------------------------------------------------------------------
 # What kube-tui keeps but does not act on. Adjust here when a component starts honouring a field.
 

@@ -22,7 +22,7 @@ from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.qos import qos_class
 from control.api.validation import validate
-from control.api.warnings import unknown_fields
+from control.api.warnings import prune_unknown_fields, unknown_fields
 from control.apiserver import pagination
 from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
@@ -98,13 +98,15 @@ def set_request_options(verb: str, body: dict) -> None:
 
 def checked_fields(kind: str, api_version: str, obj: dict, old: dict | None, warns: list[str]) -> list[str]:
     """fieldValidation: with Strict, a field the schema does not have (and `old` did not have already) is a
-    400 in kube-apiserver's wording; with Ignore its warning is dropped; with Warn it stays a warning."""
+    400 in kube-apiserver's wording; with Warn it is a warning and, with Ignore silently, dropped from `obj`
+    before it is stored, as kube-apiserver drops it."""
     mode = FIELD_VALIDATION.get()
-    if mode == "Warn":
-        return warns
     unknown = [w for w in warns if w.startswith('unknown field "')]
-    if mode == "Ignore" or not unknown:
-        return [w for w in warns if w not in unknown]
+    if not unknown:
+        return warns
+    if mode in ("Warn", "Ignore"):
+        prune_unknown_fields(obj)  # as kube-apiserver's decoder: what the schema does not have is not stored
+        return warns if mode == "Warn" else [w for w in warns if w not in unknown]
     # A field the object already had is not the request's doing, wherever a list insert moved it to.
     had = {_any_index(f'unknown field "{p}"') for p in unknown_fields(old)} if old is not None else set()
     new = [w for w in unknown if _any_index(w) not in had]
@@ -148,6 +150,7 @@ class Api:
         self.watch_address = watch_address
         self.event_ttl = event_ttl
         self.timings = timings or {}
+        self.scheduler_profiles: list[str] = []  # set by the control plane when it runs a scheduler
         self.logs_proxy = logs_proxy
         self.exec_proxy = exec_proxy
         self.portforward_proxy = portforward_proxy
@@ -336,6 +339,9 @@ class Api:
             "user": user,
             # nodes started by hand learn the cluster's timings (lease, back-off) here
             "timings": self.timings,
+            # the profiles the control plane's own scheduler runs: a second `kube-tui scheduler` must not
+            # run them too (that one takes no Lease)
+            "scheduler_profiles": self.scheduler_profiles,
         }
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:

@@ -75,8 +75,16 @@ class Profile:
         """One line: the filter chain and the weighted scores, as the scheduler prints them at start."""
         fw = self.framework
         filters = ", ".join(f.name for f in fw.filters)
-        scores = ", ".join(f"{s.name}×{s.weight}" for s in fw.scorers)
+        scores = ", ".join(f"{s.name}{_strategy(s.plugin)}×{s.weight}" for s in fw.scorers)
         return f"{self.scheduler_name}: filter [{filters}]  score [{scores}]"
+
+
+def _strategy(plugin: Any) -> str:
+    """NodeResourcesFit's scoring strategy when it is not the default one: "(MostAllocated)"."""
+    key = getattr(plugin, "strategy_key", None)
+    if not key or getattr(plugin, "_scorer", None) is None:
+        return ""
+    return f"({key[0]})"
 
 
 @dataclass
@@ -177,6 +185,10 @@ def parse(doc: Any, registry: dict[str, reg.Factory]) -> SchedulerConfig:
         if k in le and (not isinstance(le[k], str) or not le[k]):
             raise ConfigError(f"leaderElection.{k}: Invalid value: {le[k]!r}: a Lease name")
     used_le = {"leaderElect", "resourceName", "resourceNamespace"}
+    known_le = used_le | {"leaseDuration", "renewDeadline", "retryPeriod", "resourceLock"}
+    for k in le:
+        if k not in known_le:
+            raise ConfigError(f'strict decoding error: unknown field "leaderElection.{k}"')
     if set(le) - used_le:
         warnings.append("leaderElection: only leaderElect, resourceName and resourceNamespace are used; "
                         f"{', '.join(sorted(set(le) - used_le))} ignored (the cluster's lease timings apply)")
@@ -324,8 +336,9 @@ def _framework(rp: dict, path: str, registry: dict[str, reg.Factory], warnings: 
                     warnings.append(msg)
             return False
         available = ", ".join(sorted(registry))
-        raise ConfigError(f'{where}: {iface} "{plugin_name}" does not exist; the plugins here are: {available} '
-                          "(add your own with --plugins FILE.py)")
+        near = reg.NEAR_MISSES.get(plugin_name)
+        hint = f" ({near})" if near else " (add your own with --plugins FILE.py)"
+        raise ConfigError(f'{where}: {iface} "{plugin_name}" does not exist; the plugins here are: {available}{hint}')
 
     lists: dict[str, list[str]] = {}
     for point, iface, method in MODELLED:

@@ -55,6 +55,11 @@ NOT_IMPLEMENTED = frozenset({
 })
 
 
+# Classes of the plugin files loaded that are almost plugins, by the name a configuration would use for
+# them: what they lack, to say when a configuration names one.
+NEAR_MISSES: dict[str, str] = {}
+
+
 class PluginFileError(Exception):
     """A plugin file that cannot be loaded; the message names the file, the line and the fix."""
 
@@ -117,6 +122,16 @@ def load_file(path: str | Path) -> dict[str, type]:
         where = f", line {line}" if line else ""
         raise PluginFileError(f"scheduler plugin file {p}{where}: {type(e).__name__}: {e}") from None
     found = {obj.name: obj for obj in vars(mod).values() if _is_plugin(obj, module)}
+    for obj in vars(mod).values():
+        if not inspect.isclass(obj) or obj.__module__ != module or _is_plugin(obj, module):
+            continue
+        name = getattr(obj, "name", None)
+        if isinstance(name, str):
+            NEAR_MISSES[name] = (f"class {obj.__name__} in {p.name} has none of the methods {', '.join(METHODS)}, "
+                                 "so it is no plugin: check the method names")
+        elif any(callable(getattr(obj, m, None)) for m in METHODS):
+            NEAR_MISSES[obj.__name__] = (f"class {obj.__name__} in {p.name} has no `name` attribute, so it is no "
+                                         f'plugin: add name = "{obj.__name__}"')
     for cls in found.values():
         cls.__kube_tui_file__ = str(p.resolve())  # where its code is, for the file and line of its errors
     if not found:

@@ -166,6 +166,8 @@ class Scheduler:
         except Exception as e:  # a plugin's Error status: this attempt fails, the pod is retried with back-off
             if not isinstance(e, PluginError):
                 log.exception("scheduling %s/%s failed", md.get("namespace"), md["name"])
+            else:  # the plugin's author looks here too (the pod's condition and event say the same)
+                log.warning("scheduling %s/%s failed: %s", md.get("namespace"), md["name"], e)
             self.last_cycle_ms = (time.perf_counter() - started) * 1000
             self.failed += 1
             self.queue.add_unschedulable(pod, error=True)

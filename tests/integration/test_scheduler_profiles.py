@@ -76,7 +76,7 @@ async def bound(client: Client, name: str) -> str | None:
     return (await client.get("Pod", name, "default"))["spec"].get("nodeName")
 
 
-async def test_pods_are_scheduled_by_the_profile_they_name(tmp_path: Path) -> None:
+async def test_pods_are_scheduled_by_the_profile_they_name(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "sched.yaml").write_text(CONFIG)
     (tmp_path / "mine.py").write_text(textwrap.dedent(PLUGINS))
     cfg = sc.load(tmp_path / "sched.yaml", [str(tmp_path / "mine.py")])
@@ -116,6 +116,7 @@ async def test_pods_are_scheduled_by_the_profile_they_name(tmp_path: Path) -> No
 
             events = await wait_for(failed_events, what="the FailedScheduling event")
             assert events[0]["source"]["component"] == "broken"
+            assert "scheduling default/broken failed: running Score plugins" in caplog.text  # the scheduler's log too
             assert await bound(client, "broken") is None
             # The scheduler is still up: a later pod is scheduled; a pod for another scheduler is left alone.
             await client.create(pod("later"))
@@ -184,3 +185,20 @@ async def test_a_pods_events_read_in_the_order_things_happened(tmp_path: Path) -
         finally:
             await n.stop()
             await client.close()
+
+
+async def test_a_second_scheduler_may_not_run_the_control_planes_own_profiles(tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    from tests.helpers import kube_tui_env
+
+    async with running_plane(tmp_path / "data", scheduler=True, timings=FAST) as plane:
+        assert plane.server is not None and plane.credentials is not None
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui.cli", "scheduler", "--server", plane.server.address,
+            "--token", plane.credentials.admin, env=kube_tui_env(tmp_path), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 2
+        assert "the control plane's own scheduler already runs profile(s) default-scheduler" in err.decode()

@@ -452,3 +452,37 @@ def test_bench_scheduler_measures_each_profile_of_a_configuration(capsys: pytest
     assert [r["profile"] for r in rows] == ["default-scheduler", "bin-packing", "my-scheduler"]
     assert all(r["scheduled"] == 60 and r["pods_per_second"] > 0 for r in rows)
     assert main(["--config", str(EXAMPLES / "profiles.yaml")]) == 2  # profiles are measured with --pure only
+
+
+def test_a_class_that_is_almost_a_plugin_is_named_in_the_error(tmp_path: Path) -> None:
+    f = plugin_file(tmp_path, """
+        class Real:
+            name = "Real"
+            def filter(self, pod, node):
+                return None
+        class PreferNodes:
+            name = "PreferNodes"
+            def scores(self, pod, node):  # a typo: not a plugin method
+                return 1
+        class Unnamed:
+            def score(self, pod, node):
+                return 1
+    """)
+    registry = reg.build([f])
+    with pytest.raises(sc.ConfigError, match=r"class PreferNodes in mine.py has none of the methods .*check the method"):
+        sc.parse({**HEAD, "profiles": [{"plugins": {"score": {"enabled": [{"name": "PreferNodes"}]}}}]}, registry)
+    with pytest.raises(sc.ConfigError, match=r'class Unnamed in mine.py has no `name` attribute.*add name = "Unnamed"'):
+        sc.parse({**HEAD, "profiles": [{"plugins": {"score": {"enabled": [{"name": "Unnamed"}]}}}]}, registry)
+
+
+def test_leader_election_fields_are_decoded_strictly() -> None:
+    with pytest.raises(sc.ConfigError, match=r'unknown field "leaderElection.resourcename"'):
+        cfg(leaderElection={"resourcename": "mine"})
+    c = cfg(leaderElection={"resourceName": "mine", "leaseDuration": "15s"})
+    assert c.lease_name == "mine" and "leaseDuration ignored" in "\n".join(c.warnings)
+
+
+def test_the_profile_line_names_a_scoring_strategy_that_is_not_the_default() -> None:
+    c = cfg(profiles=[{"pluginConfig": [{"name": "NodeResourcesFit", "args": {"scoringStrategy": {"type": "MostAllocated"}}}]}])
+    assert "NodeResourcesFit(MostAllocated)×1" in c.profiles[0].describe()
+    assert "NodeResourcesFit×1" in sc.default().profiles[0].describe()

@@ -63,8 +63,8 @@ async def serve(args: argparse.Namespace) -> int:
     sched_config = load_scheduler_config(args) if args.command == "scheduler" else None
     if sched_config is not None and not sched_config.profile("default-scheduler") \
             and sched_config.lease_name == "kube-scheduler" and args.leader_elect and sched_config.leader_elect is not False:
-        print("Warning: this scheduler has no default-scheduler profile but takes part in the default scheduler's "
-              "leader election (Lease kube-system/kube-scheduler), so it waits while that one runs: set "
+        print("Warning: this scheduler has no default-scheduler profile but takes the Lease kube-system/kube-scheduler, "
+              "which every `kube-tui scheduler` takes unless told otherwise: only one of them runs at a time. Set "
               "leaderElection.resourceName in its configuration, or pass --no-leader-elect", file=sys.stderr)
     identity = args.identity or f"{socket.gethostname()}_{__import__('os').getpid()}"
     client = make_client(args, identity=args.command)
@@ -76,7 +76,17 @@ async def serve(args: argparse.Namespace) -> int:
         await client.close()
         return 1
     if args.command == "scheduler":
-        from control.scheduler.scheduler import run_scheduler
+        from control.scheduler.scheduler import SCHEDULER_NAME, run_scheduler
+
+        mine = [p.scheduler_name for p in sched_config.profiles] if sched_config is not None else [SCHEDULER_NAME]
+        theirs = set((client.hello or {}).get("scheduler_profiles") or [])
+        both = [n for n in mine if n in theirs]
+        if both:  # the control plane's scheduler takes no Lease: two would place the same pods at once
+            print(f"error: the control plane's own scheduler already runs profile(s) {', '.join(both)}: start "
+                  "`kube-tui control --no-scheduler` to run them here (with leader election among several), or give "
+                  "this scheduler only profiles of its own (a pod picks one with spec.schedulerName)", file=sys.stderr)
+            await client.close()
+            return 2
 
         main = run_scheduler(client, timings=timings, leader_elect=args.leader_elect, identity=identity,
                              config=sched_config)
