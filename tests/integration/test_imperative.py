@@ -180,3 +180,15 @@ async def test_describe_fetches_what_kubectl_describe_fetches(plane: ControlPlan
     code, out, err = await cli(plane, tmp_path, "describe", "svc", "kubernetes")
     assert code == 0, err
     assert "Endpoints:" in out
+
+
+async def test_get_no_headers_and_jsonpath(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
+    code, out, err = await cli(plane, tmp_path, "get", "ns", "--no-headers")
+    assert code == 0 and not out.startswith("NAME") and "team-a" in out, err
+    code, out, err = await cli(plane, tmp_path, "get", "ns", "-o", "jsonpath={.items[*].metadata.name}")
+    assert code == 0 and "team-a" in out.split() and "default" in out.split(), err
+    code, out, _ = await cli(plane, tmp_path, "get", "ns", "team-a", "-o", "jsonpath={.status.phase}")
+    assert (code, out.strip()) == (0, "Active")
+    code, _, err = await cli(plane, tmp_path, "get", "ns", "-o", "jsonpath={.items[?(@.x)]}")
+    assert code == 1 and "error parsing jsonpath" in err

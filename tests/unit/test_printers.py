@@ -477,3 +477,24 @@ def test_describe_daemonset_as_kubectl_lays_it_out() -> None:
             "Number of Nodes Scheduled with Up-to-date Pods: 2\nNumber of Nodes Scheduled with Available Pods: 2\n"
             "Number of Nodes Misscheduled: 1\nPods Status:  2 Running / 1 Waiting / 0 Succeeded / 0 Failed\n") in out
     assert "Pod Template:\n  Labels:  name=fluentd\n" in out and "\nEvents:" in out
+
+
+def test_jsonpath_as_kubectl_prints_it() -> None:
+    from tui.printers.jsonpath import JSONPathError
+    from tui.printers.jsonpath import render as jp
+
+    lst = {"kind": "List", "items": [
+        {"metadata": {"name": "a", "labels": {"app.kubernetes.io/name": "x"}},
+         "spec": {"nodeName": "n1", "containers": [{"image": "nginx"}, {"image": "busybox"}]}},
+        {"metadata": {"name": "b"}, "spec": {"nodeName": "n2", "containers": [{"image": "redis"}]}}]}
+    assert jp("{.items[*].metadata.name}", lst) == "a b"
+    assert jp(r'{range .items[*]}{.metadata.name}{"\t"}{.spec.nodeName}{"\n"}{end}', lst) == "a\tn1\nb\tn2\n"
+    assert jp("{.items[0].spec.containers[*].image}", lst) == "nginx busybox"
+    assert jp("{.items[0].metadata.labels['app.kubernetes.io/name']}", lst) == "x"
+    assert jp("{.items[1].spec}", lst) == '{"containers":[{"image":"redis"}],"nodeName":"n2"}'
+    assert jp("name: {.items[-1].metadata.name}", lst) == "name: b"
+    assert jp("{.items[*].nope}", lst) == ""
+    with pytest.raises(JSONPathError, match="does not support"):
+        jp("{.items[?(@.x)]}", lst)
+    with pytest.raises(JSONPathError, match="without its"):
+        jp("{range .items[*]}{.x}", lst)

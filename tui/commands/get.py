@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     p.add_argument("-l", "--selector", default="", help="label selector, e.g. app=web,tier!=db")
     p.add_argument("--field-selector", default="", help="field selector, e.g. spec.nodeName=node-1")
-    p.add_argument("-o", "--output", default="", help="wide | yaml | json | name")
+    p.add_argument("-o", "--output", default="", help="wide | yaml | json | name | jsonpath=TEMPLATE")
+    p.add_argument("--no-headers", action="store_true", help="tables without their header line")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
     p.add_argument("--show-labels", action="store_true", help="a last column with the objects' labels")
     p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
@@ -55,9 +56,14 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
     if out == "name":
         res = _resource_name(info)
         return "\n".join(f"{res}/{o['metadata']['name']}" for o in objs)
+    if out.startswith("jsonpath="):
+        from tui.printers import jsonpath
+
+        target = objs[0] if single else {"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}
+        return jsonpath.render(out[len("jsonpath="):], target)
     text = printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces,
                           show_labels=getattr(args, "show_labels", False))
-    if not header:
+    if not header or getattr(args, "no_headers", False):
         text = "\n".join(text.splitlines()[1:])
     return text
 
@@ -79,8 +85,16 @@ async def get(client: Client, args: argparse.Namespace) -> int:
     args.single_item = not several and len(names) == 1
     infos = [kinds.lookup(k) for k in (ALL if kind.lower() == "all" else kind.split(","))]
     ns = None if args.all_namespaces else (args.namespace or "default")
-    if args.output not in ("", "wide", "yaml", "json", "name"):
-        return fail(f'error: unable to match a printer suitable for the output format "{args.output}", allowed formats are: json,name,wide,yaml')
+    if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath="):
+        return fail(f'error: unable to match a printer suitable for the output format "{args.output}", allowed '
+                    "formats are: json,jsonpath,name,wide,yaml")
+    if args.output.startswith("jsonpath="):
+        from tui.printers import jsonpath
+
+        try:
+            jsonpath.render(args.output[len("jsonpath="):], {})  # the template's syntax, before asking the server
+        except jsonpath.JSONPathError as e:
+            return fail(f"error: error parsing jsonpath {args.output[len('jsonpath='):]}, {e}")
     if args.watch and several:
         return fail(f"error: watch is only supported on individual resources and resource collections, "
                     f"but {len(infos)} resources were found")
