@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from control import aio
-from control.api.meta import SCHEDULING_ANNOTATION
+from control.api.meta import SCHEDULING_ANNOTATION, node_ready
 from control.client import Client
 from control.informer import Informer
 from control.netutil import free_port_pair
@@ -196,7 +196,7 @@ async def run_demo(args: argparse.Namespace) -> int:
             await client.connect()
             await watch.start()
             left = lambda: max(1.0, deadline - time.monotonic())  # noqa: E731
-            await wait(lambda: sum(1 for n in watch.inf["Node"].list() if _ready(n)) == len(spec.nodes), left(), "all nodes Ready")
+            await wait(lambda: sum(1 for n in watch.inf["Node"].list() if node_ready(n)) == len(spec.nodes), left(), "all nodes Ready")
             st.step(f"every kubelet registered its Node and renews its Lease: {len(spec.nodes)} nodes Ready")
             st.step("kube-tui apply -> API server: validate, default, write to etcd, answer; each write becomes a watch event")
             import io
@@ -260,10 +260,6 @@ async def run_demo(args: argparse.Namespace) -> int:
         return 1
     print(f"\nOK: the cluster converged ({st.n} steps, {time.monotonic() - st.t0:.1f}s)")
     return 0
-
-
-def _ready(n: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (n.get("status") or {}).get("conditions") or [])
 
 
 def _admin(data: Path) -> str:
