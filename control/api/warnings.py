@@ -78,7 +78,10 @@ POD_SPEC = Obj({
               "preemptionPolicy", "priority", "priorityClassName", "readinessGates", "resourceClaims", "resources",
               "restartPolicy", "runtimeClassName", "schedulerName", "schedulingGates", "securityContext",
               "serviceAccount", "serviceAccountName", "setHostnameAsFQDN", "shareProcessNamespace", "subdomain",
-              "terminationGracePeriodSeconds", "topologySpreadConstraints", "volumes"),
+              "terminationGracePeriodSeconds", "volumes"),
+    "topologySpreadConstraints": Lst(Obj(_leaves("labelSelector", "matchLabelKeys", "maxSkew", "minDomains",
+                                                 "nodeAffinityPolicy", "nodeTaintsPolicy", "topologyKey",
+                                                 "whenUnsatisfiable"))),
     "containers": Lst(CONTAINER),
     "initContainers": Lst(CONTAINER),
     "affinity": AFFINITY,
@@ -202,7 +205,7 @@ POD_SPEC_NOT_ENFORCED = (
     "volumes", "securityContext", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
     "hostAliases", "runtimeClassName", "priorityClassName", "overhead", "readinessGates", "schedulingGates",
-    "topologySpreadConstraints", "os", "resourceClaims", "resources", "ephemeralContainers", "setHostnameAsFQDN",
+    "os", "resourceClaims", "resources", "ephemeralContainers", "setHostnameAsFQDN",
     "subdomain",
 )
 CONTAINER_NOT_ENFORCED = (

@@ -8,6 +8,7 @@ from typing import Any
 
 from control.scheduler.framework import Framework
 from control.scheduler.nodeinfo import PodInfo, Snapshot
+from control.scheduler.podindex import Cluster
 from control.scheduler.record import to_annotation
 
 
@@ -59,7 +60,8 @@ def bench_schedule(nodes: int = 5000, pods: int = 10000, *, record: bool = True,
     t0, c0 = perf_counter(), process_time()
     for pod in pod_objs:
         pi = PodInfo(pod)
-        res = fw.schedule(pi, node_list)
+        res = fw.schedule(pi, node_list, cluster=Cluster(node_list, snap.index, by_name=snap.infos,
+                                                          label_keys=snap.label_keys))
         evaluated += res.evaluated
         if record:
             to_annotation(res)

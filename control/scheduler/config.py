@@ -379,7 +379,7 @@ def _framework(rp: dict, path: str, registry: dict[str, reg.Factory], warnings: 
     for plugin_name in args:
         if plugin_name not in instances and plugin_name in registry:
             warnings.append(f"{path}.pluginConfig: {plugin_name} is not enabled in this profile (its args are unused)")
-        elif plugin_name in reg.IN_TREE and plugin_name != "NodeResourcesFit" or plugin_name in reg.NOT_IMPLEMENTED:
+        elif plugin_name in reg.IN_TREE and plugin_name not in reg.WITH_ARGS or plugin_name in reg.NOT_IMPLEMENTED:
             warnings.append(f"{path}.pluginConfig: kube-tui does not use {plugin_name}'s args (ignored)")
         elif plugin_name not in registry:
             warnings.append(f"{path}.pluginConfig: there is no plugin {plugin_name} (its args are unused)")

@@ -28,6 +28,7 @@ from time import perf_counter
 from typing import Any
 
 from control.scheduler.nodeinfo import NodeInfo, PodInfo, as_pod_info
+from control.scheduler.podindex import CLUSTER, Cluster
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0
@@ -371,10 +372,13 @@ class Framework:
 
     def schedule(self, pod: dict | PodInfo, node_infos: Sequence[NodeInfo], *,
                  percentage_of_nodes_to_score: int | None = None,
-                 start_index: int | None = None) -> ScheduleResult:
+                 start_index: int | None = None, cluster: Cluster | None = None) -> ScheduleResult:
+        """One cycle. `cluster`: the scheduler's view of the whole cluster (its pod index, owners of pods);
+        without it, plugins that count pods across nodes index the pods of `node_infos` themselves."""
         t0 = perf_counter()
         pi = as_pod_info(pod)
-        pi.state = {}  # a fresh CycleState for this attempt
+        # A fresh CycleState for this attempt, with the whole cluster for the plugins that look beyond one node.
+        pi.state = {CLUSTER: cluster if cluster is not None else Cluster(node_infos)}
         percentage = self.percentage_of_nodes_to_score if percentage_of_nodes_to_score is None \
             else percentage_of_nodes_to_score
         start = self.next_start_index if start_index is None else start_index
@@ -437,6 +441,7 @@ class Framework:
             return self._finish(res, t0, start_index)
 
         totals: list[int] | None = None
+        pi.state[CLUSTER].feasible = feasible  # PreScore's filteredNodes
         for s in self.scorers:
             if s.pre_score is not None and not s.pre_score(pi):
                 continue

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from control.api.quantity import QuantityError, milli, to_int
+from control.scheduler.podindex import PodIndex
 
 # kube-scheduler's defaults for containers without a request (pkg/scheduler/util/pod_resources.go):
 # they only feed scoring (NonZeroRequested), never the fit check.
@@ -120,7 +121,7 @@ class PodInfo:
     """
 
     __slots__ = ("pod", "key", "namespace", "name", "node_name", "cpu", "mem", "nz_cpu", "nz_mem",
-                 "priority", "ports", "state")
+                 "priority", "ports", "state", "labels_key", "terminating", "pod_affinity", "affinity_terms")
 
     def __init__(self, pod: dict) -> None:
         meta = pod.get("metadata") or {}
@@ -136,6 +137,12 @@ class PodInfo:
         self.priority: int = prio if isinstance(prio, int) else 0
         self.ports = host_ports(spec)
         self.state: dict[str, Any] = {}
+        # What PodTopologySpread and InterPodAffinity count pods by (podindex.py).
+        self.labels_key = (self.namespace, frozenset((meta.get("labels") or {}).items()))
+        self.terminating = bool(meta.get("deletionTimestamp"))
+        aff = spec.get("affinity") or {}
+        self.pod_affinity = bool(aff.get("podAffinity") or aff.get("podAntiAffinity"))
+        self.affinity_terms: Any = None  # parsed when InterPodAffinity first needs them
 
     @property
     def spec(self) -> dict:
@@ -150,9 +157,11 @@ class PodInfo:
 
 
 def _same_footprint(a: PodInfo, b: PodInfo) -> bool:
-    """Whether two versions of a pod count the same on their node (requests, priority, host ports)."""
+    """Whether two versions of a pod count the same on their node (requests, priority, host ports, and
+    what the pod index counts it by)."""
     return (a.cpu == b.cpu and a.mem == b.mem and a.nz_cpu == b.nz_cpu and a.nz_mem == b.nz_mem
-            and a.priority == b.priority and a.ports == b.ports)
+            and a.priority == b.priority and a.ports == b.ports and a.labels_key == b.labels_key
+            and a.terminating == b.terminating and a.pod_affinity == b.pod_affinity)
 
 
 def as_pod_info(pod: dict | PodInfo) -> PodInfo:
@@ -170,7 +179,7 @@ class NodeInfo:
                  "alloc_cpu", "alloc_mem", "allowed_pods", "req_cpu", "req_mem", "nz_cpu", "nz_mem",
                  "free_pods", "free_cpu", "free_mem", "nz_free_cpu", "nz_free_mem", "has_alloc",
                  "pods", "used_ports", "priorities", "zone", "idx", "memo", "lane0_k", "lane0_v", "lane1_k",
-                 "lane1_v", "fits_k")
+                 "lane1_v", "lane2_k", "lane2_v", "fits_k")
 
     def __init__(self, node: dict | None = None, name: str = "") -> None:
         self.name = name
@@ -188,8 +197,8 @@ class NodeInfo:
         self.has_alloc = False  # both cpu and memory allocatable are non-zero
         # Score plugins' results keyed by (plugin, pod request shape): valid until the node changes.
         self.memo: dict[int, int] = {}  # keyed by plugins.helper's interned key ids
-        self.lane0_k = self.lane1_k = -1  # the memo's last key and value per lane, kept in the node itself
-        self.lane0_v = self.lane1_v = 0
+        self.lane0_k = self.lane1_k = self.lane2_k = -1  # the memo's last key and value per lane, in the node itself
+        self.lane0_v = self.lane1_v = self.lane2_v = 0
         self.fits_k = -1  # NodeResourcesFit: the last request shape known to fit here (until the node changes)
         self.pods: dict[str, PodInfo] = {}
         self.used_ports: Counter[tuple[str, str, int]] = Counter()
@@ -225,7 +234,7 @@ class NodeInfo:
         self.nz_free_mem = self.alloc_mem - self.nz_mem
         self.has_alloc = self.alloc_cpu > 0 and self.alloc_mem > 0
         self.memo = {}
-        self.lane0_k = self.lane1_k = self.fits_k = -1
+        self.lane0_k = self.lane1_k = self.lane2_k = self.fits_k = -1
 
     @property
     def num_pods(self) -> int:
@@ -269,7 +278,7 @@ class NodeInfo:
         c.used_ports = Counter(self.used_ports)
         c.priorities = Counter(self.priorities)
         c.memo = {}
-        c.lane0_k = c.lane1_k = c.fits_k = -1
+        c.lane0_k = c.lane1_k = c.lane2_k = c.fits_k = -1
         return c
 
     def __repr__(self) -> str:
@@ -298,8 +307,15 @@ class Snapshot:
         self._pod_node: dict[str, str] = {}  # pod key -> node it is counted on
         self._assumed: set[str] = set()
         self._list: list[NodeInfo] | None = None
+        # Bound pods by labels, for the plugins that count pods across nodes.
+        self.index = PodIndex(self._labels_of)
+        self.label_keys: Counter[str] = Counter()  # how many nodes carry each label key
 
     # nodes
+
+    def _labels_of(self, name: str) -> dict[str, str]:
+        ni = self._infos.get(name)
+        return ni.labels if ni is not None and ni.node is not None else {}
 
     def add_node(self, node: dict) -> NodeInfo:
         name = (node.get("metadata") or {}).get("name", "")
@@ -307,11 +323,17 @@ class Snapshot:
         if ni is None:
             ni = self._infos[name] = NodeInfo(node)
             self._list = None
+            self.label_keys.update(ni.labels.keys())
         else:
-            was_listed, old_zone = ni.node is not None, ni.zone
+            was_listed, old_zone, old_labels = ni.node is not None, ni.zone, ni.labels
+            if was_listed:
+                self.label_keys.subtract(old_labels.keys())
             ni.set_node(node)
+            self.label_keys.update(ni.labels.keys())
             if not was_listed or ni.zone != old_zone:
                 self._list = None
+            if not was_listed or ni.labels != old_labels:
+                self.index.nodes_changed()
         return ni
 
     update_node = add_node
@@ -319,14 +341,21 @@ class Snapshot:
     def remove_node(self, node: dict | str) -> None:
         name = node if isinstance(node, str) else (node.get("metadata") or {}).get("name", "")
         ni = self._infos.get(name)
-        if ni is None:
+        if ni is None or ni.node is None:
             return
+        self.label_keys.subtract(ni.labels.keys())
         if ni.pods:
             # Like kube-scheduler, keep the pods' accounting until their own delete events arrive.
             ni.node = None
+            self.index.nodes_changed()
         else:
             del self._infos[name]
         self._list = None
+
+    @property
+    def infos(self) -> dict[str, NodeInfo]:
+        """Node name -> NodeInfo, deleted nodes whose pods are still counted included (their .node is None)."""
+        return self._infos
 
     def get(self, name: str) -> NodeInfo | None:
         ni = self._infos.get(name)
@@ -373,6 +402,8 @@ class Snapshot:
             new = PodInfo(pod)
             if ni is not None and old is not None and _same_footprint(old, new):
                 ni.pods[key] = new
+                if new.pod_affinity:
+                    self.index.with_affinity[key] = (new, node_name)
                 self._assumed.discard(key)
                 return
         self._remove_key(key)
@@ -422,6 +453,7 @@ class Snapshot:
             ni = self._infos[node_name] = NodeInfo(None, node_name)
         ni.add_pod(pi)
         self._pod_node[pi.key] = node_name
+        self.index.add(pi, node_name)
 
     def _remove_key(self, key: str) -> None:
         node_name = self._pod_node.pop(key, None)
@@ -430,6 +462,8 @@ class Snapshot:
         ni = self._infos.get(node_name)
         if ni is None:
             return
-        ni.remove_pod(key)
+        pi = ni.remove_pod(key)
+        if pi is not None:
+            self.index.remove(pi, node_name)
         if ni.node is None and not ni.pods:
             del self._infos[node_name]

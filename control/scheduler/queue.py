@@ -23,7 +23,10 @@ NODE_LABEL_CHANGE = "NodeLabelChange"
 NODE_TAINT_CHANGE = "NodeTaintChange"  # includes spec.unschedulable (cordon/uncordon)
 NODE_ALLOCATABLE_CHANGE = "NodeAllocatableChange"
 NODE_UPDATE = "NodeUpdate"  # any of the three above, when the caller cannot tell which
+ASSIGNED_POD_ADD = "AssignedPodAdd"
 ASSIGNED_POD_DELETE = "AssignedPodDelete"
+ASSIGNED_POD_LABEL_CHANGE = "AssignedPodLabelChange"
+NODE_DELETE = "NodeDelete"
 ASSIGNED_POD_UPDATE = "AssignedPodUpdate"  # a bound pod's requests shrank
 UNSCHEDULABLE_TIMEOUT = "UnschedulableTimeout"
 FORCE_ACTIVATE = "ForceActivate"
@@ -39,6 +42,10 @@ EVENTS_BY_PLUGIN: dict[str, frozenset[str]] = {
     "NodeAffinity": frozenset((NODE_ADD, NODE_LABEL_CHANGE, NODE_TAINT_CHANGE)),
     "NodePorts": frozenset((NODE_ADD, ASSIGNED_POD_DELETE)),
     "NodeResourcesFit": frozenset((NODE_ADD, NODE_ALLOCATABLE_CHANGE, ASSIGNED_POD_DELETE, ASSIGNED_POD_UPDATE)),
+    "PodTopologySpread": frozenset((NODE_ADD, NODE_LABEL_CHANGE, NODE_TAINT_CHANGE, NODE_DELETE, ASSIGNED_POD_ADD,
+                                    ASSIGNED_POD_DELETE, ASSIGNED_POD_LABEL_CHANGE)),
+    "InterPodAffinity": frozenset((NODE_ADD, NODE_LABEL_CHANGE, ASSIGNED_POD_ADD, ASSIGNED_POD_DELETE,
+                                   ASSIGNED_POD_LABEL_CHANGE)),
 }
 
 LEFTOVER_FLUSH_INTERVAL = 30.0  # kube-scheduler checks the unschedulable pool every 30 s
@@ -239,6 +246,8 @@ class SchedulingQueue:
         if not events:
             return 0
         self._move_request_cycle = self._cycle
+        if not self._counts["unschedulable"]:
+            return 0
         moved = 0
         for key, (where, qp) in list(self._pods.items()):
             if where != "unschedulable" or not self._interested(qp, events):

@@ -18,11 +18,13 @@ from typing import Any
 
 from control.scheduler.plugins import (
     BalancedAllocation,
+    InterPodAffinity,
     NodeAffinity,
     NodeName,
     NodePorts,
     NodeResourcesFit,
     NodeUnschedulable,
+    PodTopologySpread,
     TaintToleration,
 )
 
@@ -32,7 +34,8 @@ METHODS = ("pre_filter", "filter", "pre_score", "score")
 
 # kube-scheduler's in-tree plugins that kube-tui implements, by name.
 IN_TREE: dict[str, type] = {cls.name: cls for cls in (  # type: ignore[attr-defined]
-    NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, BalancedAllocation)}
+    NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, PodTopologySpread,
+    InterPodAffinity, BalancedAllocation)}
 
 # The extension points each of them extends in kube-scheduler (a configuration may enable them there; where
 # kube-tui's version has nothing to do, e.g. NodeResourcesFit's PreFilter, it is accepted and does nothing).
@@ -43,14 +46,18 @@ IN_TREE_POINTS: dict[str, tuple[str, ...]] = {
     "NodeAffinity": ("preFilter", "filter", "preScore", "score"),
     "NodePorts": ("preFilter", "filter"),
     "NodeResourcesFit": ("preFilter", "filter", "preScore", "score"),
+    "PodTopologySpread": ("preFilter", "filter", "preScore", "score"),
+    "InterPodAffinity": ("preFilter", "filter", "preScore", "score"),
     "NodeResourcesBalancedAllocation": ("preScore", "score"),
 }
+
+# The in-tree plugins whose pluginConfig args kube-tui reads (the others' args are ignored with a warning).
+WITH_ARGS = frozenset({"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"})
 
 # kube-scheduler's other in-tree plugins: a configuration may name them (copied from a real cluster),
 # but kube-tui does not run them; naming one gives a warning, never a failure.
 NOT_IMPLEMENTED = frozenset({
-    "PrioritySort", "SchedulingGates", "DefaultPreemption", "DefaultBinder", "PodTopologySpread",
-    "InterPodAffinity", "ImageLocality", "VolumeRestrictions", "VolumeBinding", "VolumeZone", "NodeVolumeLimits",
+    "PrioritySort", "SchedulingGates", "DefaultPreemption", "DefaultBinder", "ImageLocality", "VolumeRestrictions", "VolumeBinding", "VolumeZone", "NodeVolumeLimits",
     "EBSLimits", "GCEPDLimits", "AzureDiskLimits", "CinderLimits", "DynamicResources",
 })
 

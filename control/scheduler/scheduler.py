@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from control.api import meta
+from control.api.labels import EQUALS, Requirement, Selector, from_label_selector
 from control.client import Client
 from control.errors import ApiError
 from control.informer import Informer
@@ -20,6 +21,7 @@ from control.scheduler import queue as q
 from control.scheduler.config import SchedulerConfig
 from control.scheduler.framework import Framework, PluginError
 from control.scheduler.nodeinfo import Snapshot
+from control.scheduler.podindex import Cluster
 from control.scheduler.record import ANNOTATION, to_annotation
 from control.timings import Timings
 
@@ -59,6 +61,12 @@ class Scheduler:
         self.queue = q.SchedulingQueue(initial_backoff=initial, max_backoff=maximum)
         self.nodes = Informer(client, "Node")
         self.pods = Informer(client, "Pod")
+        # What owns a pod (PodTopologySpread's system default constraints spread a Service's or a ReplicaSet's
+        # pods), and namespace labels (pod affinity terms' namespaceSelector).
+        self.services = Informer(client, "Service")
+        self.replicasets = Informer(client, "ReplicaSet")
+        self.namespaces = Informer(client, "Namespace")
+        self._owner_cache: dict[tuple, Selector | None] = {}
         self.recorder = recorder
         self._recorders: dict[str, Any] = {}
         self.scheduled = 0
@@ -84,6 +92,7 @@ class Scheduler:
     def _pod_added(self, pod: dict) -> None:
         if _assigned(pod):
             self.snapshot.add_pod(pod)
+            self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_ADD)
         elif self._ours(pod) and not pod["metadata"].get("deletionTimestamp") and not _terminal(pod):
             self.queue.add(pod)
 
@@ -91,9 +100,12 @@ class Scheduler:
         if _assigned(new):
             if _assigned(old):
                 self.snapshot.add_pod(new)
+                if (old["metadata"].get("labels") or {}) != (new["metadata"].get("labels") or {}):
+                    self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_LABEL_CHANGE)
             else:
                 self.snapshot.add_pod(new)  # confirms the assumed pod
                 self.queue.delete(new)
+                self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_ADD)
             if _terminal(new) and not _terminal(old):
                 self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_DELETE)
         elif self._ours(new):
@@ -121,16 +133,68 @@ class Scheduler:
 
     def _node_deleted(self, node: dict) -> None:
         self.snapshot.remove_node(node)
+        self.queue.move_all_to_active_or_backoff(q.NODE_DELETE)
+
+    def _owners_changed(self, *_: Any) -> None:
+        self._owner_cache.clear()
+
+    def owner_selector(self, pod: dict) -> Selector | None:
+        """helper.DefaultSelector: the selectors of the Services that select the pod, and of its ReplicaSet."""
+        md = pod.get("metadata") or {}
+        ns = md.get("namespace") or "default"
+        labels = md.get("labels") or {}
+        owner = next((r for r in md.get("ownerReferences") or () if r.get("controller")), None)
+        rs_name = owner.get("name") if owner and owner.get("kind") == "ReplicaSet" else None
+        key = (ns, frozenset(labels.items()), rs_name)
+        if key in self._owner_cache:
+            return self._owner_cache[key]
+        merged: dict[str, str] = {}
+        for svc in self.services.list():
+            if (svc.get("metadata") or {}).get("namespace", "default") != ns:
+                continue
+            sel = (svc.get("spec") or {}).get("selector")
+            if sel is None:
+                continue
+            if all(labels.get(k) == v for k, v in sel.items()):
+                merged.update(sel)
+        reqs = [Requirement(k, EQUALS, (str(v),)) for k, v in merged.items()]
+        if rs_name is not None:
+            rs = self.replicasets.get(ns, rs_name)
+            if rs is not None:
+                try:
+                    reqs.extend(from_label_selector((rs.get("spec") or {}).get("selector")).requirements)
+                except ApiError:
+                    pass
+        selector = Selector(tuple(sorted(reqs, key=lambda r: r.key))) if reqs else None
+        if len(self._owner_cache) > 10_000:
+            self._owner_cache.clear()
+        self._owner_cache[key] = selector
+        return selector
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        ns = self.namespaces.get(None, namespace)
+        labels = dict(((ns or {}).get("metadata") or {}).get("labels") or {})
+        labels.setdefault("kubernetes.io/metadata.name", namespace)
+        return labels
+
+    def cluster(self) -> Cluster:
+        """The whole cluster as this cycle's plugins see it."""
+        return Cluster(self.snapshot.node_infos(), self.snapshot.index, by_name=self.snapshot.infos,
+                       owner_selector=self.owner_selector, ns_labels=self.namespace_labels,
+                       label_keys=self.snapshot.label_keys)
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
         self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
-        await self.nodes.start()
-        await self.pods.start()
+        for owners in (self.services, self.replicasets):
+            owners.add_handler(self._owners_changed, self._owners_changed, self._owners_changed)
+        informers = (self.nodes, self.pods, self.services, self.replicasets, self.namespaces)
+        for informer in informers:
+            await informer.start()
         try:
-            await self.nodes.wait_synced(60)
-            await self.pods.wait_synced(60)
+            for informer in informers:
+                await informer.wait_synced(60)
             while True:
                 qp = await self.queue.pop()
                 if qp is None:
@@ -145,8 +209,8 @@ class Scheduler:
             for t in list(self._binds):
                 t.cancel()
             await asyncio.gather(*self._binds, return_exceptions=True)
-            await self.pods.stop()
-            await self.nodes.stop()
+            for informer in reversed(informers):
+                await informer.stop()
 
     async def schedule_one(self, qp: q.QueuedPod) -> None:
         md = qp.pod["metadata"]
@@ -161,7 +225,8 @@ class Scheduler:
             return
         started = time.perf_counter()
         try:
-            result = framework.schedule(pod, self.snapshot.node_infos())
+            cluster = self.cluster()
+            result = framework.schedule(pod, cluster.nodes, cluster=cluster)
             annotation = to_annotation(result)
         except Exception as e:  # a plugin's Error status: this attempt fails, the pod is retried with back-off
             if not isinstance(e, PluginError):

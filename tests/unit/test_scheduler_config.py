@@ -63,14 +63,15 @@ def test_a_disabled_default_leaves_the_profile_and_a_reconfigured_one_keeps_its_
     filters, scores = chain(c.profiles[0].framework)
     # NodePorts still runs at PreFilter (as in kube-scheduler), after the filter chain; its Filter lets all pass.
     assert [n for n, _ in filters] == ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
-                                       "NodeResourcesFit", "NodePorts"]
+                                       "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodePorts"]
     ports = c.profiles[0].framework.filters[-1]
     taken = node("taken")
     taken.add_pod(PodInfo(pod("hp", nodeName="taken", containers=[{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}])))
     wants_port = PodInfo(pod(containers=[{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}]))
     assert ports.filter(wants_port, taken).ok
     # A plugin enabled at the score point and in multiPoint comes first, with the score point's weight.
-    assert scores == [("NodeResourcesFit", 7, False), ("NodeAffinity", 2, True)]
+    assert scores == [("NodeResourcesFit", 7, False), ("NodeAffinity", 2, True), ("PodTopologySpread", 2, True),
+                      ("InterPodAffinity", 2, True)]
 
 
 def test_disabling_everything_keeps_only_what_the_point_enables() -> None:
@@ -111,14 +112,14 @@ def test_several_profiles_are_picked_by_scheduler_name_and_their_settings_apply(
 
 def test_what_kube_tui_does_not_run_is_a_warning_not_a_failure() -> None:
     c = cfg(clientConnection={"kubeconfig": "/etc/kubernetes/scheduler.conf"}, profiles=[{"plugins": {
-        "score": {"enabled": [{"name": "PodTopologySpread", "weight": 2}]},
+        "score": {"enabled": [{"name": "ImageLocality", "weight": 1}]},
         "reserve": {"enabled": [{"name": "VolumeBinding"}]}, "bind": {"enabled": [{"name": "DefaultBinder"}]}},
-        "pluginConfig": [{"name": "InterPodAffinity", "args": {"hardPodAffinityWeight": 1}}]}])
+        "pluginConfig": [{"name": "VolumeBinding", "args": {"bindTimeoutSeconds": 600}}]}])
     text = "\n".join(c.warnings)
     assert "clientConnection: not used" in text
-    assert "PodTopologySpread is a kube-scheduler plugin kube-tui does not implement" in text
+    assert "ImageLocality is a kube-scheduler plugin kube-tui does not implement" in text
     assert "no reserve extension point" in text and "bind" not in text  # DefaultBinder there is what kube-tui does
-    assert "InterPodAffinity's args" in text
+    assert "VolumeBinding's args" in text
     assert chain(c.profiles[0].framework) == chain(Framework())
 
 
@@ -127,7 +128,7 @@ def test_what_kube_tui_does_not_run_is_a_warning_not_a_failure() -> None:
     ({"profiles": [{"schedulerName": "a"}, {"schedulerName": "a"}]}, 'profiles[1].schedulerName: Duplicate value: "a"'),
     ({"profiles": [{"schedulerName": "a"}, {}]}, "profiles[1].schedulerName: Required value"),
     ({"profiles": [{"plugins": {"score": {"enabled": [{"name": "Nope"}]}}}]},
-     'profiles[0].plugins.score.enabled[0]: ScorePlugin "Nope" does not exist; the plugins here are: NodeAffinity'),
+     'profiles[0].plugins.score.enabled[0]: ScorePlugin "Nope" does not exist; the plugins here are: InterPodAffinity, NodeAffinity'),
     ({"profiles": [{"plugins": {"filter": {"enabled": [{"name": "NodeResourcesBalancedAllocation"}]}}}]},
      'plugin "NodeResourcesBalancedAllocation" does not extend FilterPlugin plugin'),
     ({"profiles": [{"plugins": {"filter": {"enabled": [{"name": "NodeName"}, {"name": "NodeName"}]}}}]},

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from control.api.labels import from_label_selector
 from control.scheduler.framework import Code
 from control.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot, pod_requests
 from control.scheduler.plugins import (
@@ -21,6 +22,7 @@ from control.scheduler.plugins import (
     default_plugins,
 )
 from control.scheduler.plugins.helper import default_normalize_score
+from control.scheduler.podindex import CLUSTER, Cluster
 from tests.helpers import K8S_DOCS
 
 MANIFESTS = K8S_DOCS
@@ -362,13 +364,16 @@ def test_batch_forms_agree_with_per_node_forms() -> None:
         if rng.random() < 0.3:
             taints.append(taint("s", "", "PreferNoSchedule"))
         snap.add_node(node(f"n{i}", cpu=rng.choice(["1", "2", "4"]), memory=rng.choice(["1Gi", "4Gi"]),
-                           pods=rng.choice(["3", "110"]), labels={"disk": rng.choice(["ssd", "hdd"])},
+                           pods=rng.choice(["3", "110"]), labels={"disk": rng.choice(["ssd", "hdd"]),
+                                                                  **({"kubernetes.io/hostname": f"n{i}"} if i % 9 else {})},
                            taints=taints, unschedulable=rng.random() < 0.1))
     nodes = snap.node_infos()
     for j in range(200):
         target = rng.choice(nodes)
-        snap.assume_pod(pod(f"x{j}", rng.choice(["100m", "500m"]), rng.choice(["64Mi", "512Mi"]),
-                            ports=[{"containerPort": 1, "hostPort": rng.choice([80, 81])}]), target.name)
+        x = pod(f"x{j}", rng.choice(["100m", "500m"]), rng.choice(["64Mi", "512Mi"]),
+                ports=[{"containerPort": 1, "hostPort": rng.choice([80, 81])}])
+        x["metadata"]["labels"] = {"app": rng.choice(["web", "db"])}
+        snap.assume_pod(x, target.name)
     pods = [PodInfo(pod(f"p{k}", rng.choice([None, "200m", "1500m"]), rng.choice([None, "100Mi", "2Gi"]),
                         tolerations=[{"key": "a", "operator": "Exists"}] if k % 2 else [],
                         nodeSelector={"disk": "ssd"} if k % 3 == 0 else None,
@@ -383,7 +388,10 @@ def test_batch_forms_agree_with_per_node_forms() -> None:
                 snap.assume_pod(pod(f"late{j}", "300m", "300Mi"), target.name)
         for p in pods:
             for pl in plugins:
-                p.state = {}
+                # The pods are a ReplicaSet's (PodTopologySpread's system defaults spread them over the nodes).
+                cluster = Cluster(nodes, snap.index, owner_selector=lambda _: from_label_selector(
+                    {"matchLabels": {"app": "web"}}))
+                p.state = {CLUSTER: cluster}
                 pre = getattr(pl, "pre_filter", None)
                 if pre is not None:
                     pre(p)
@@ -393,4 +401,7 @@ def test_batch_forms_agree_with_per_node_forms() -> None:
                     assert [(ni.name, st.reasons) for ni, st in failed] == expected
                     assert [ni.name for ni in passed] == [ni.name for ni in nodes if pl.filter(p, ni).ok]
                 if hasattr(pl, "score_nodes"):
+                    cluster.feasible = list(nodes)
+                    if getattr(pl, "pre_score", None) is not None and pl.pre_score(p) is False:
+                        continue
                     assert pl.score_nodes(p, list(nodes)) == [pl.score(p, ni) for ni in nodes]

@@ -210,6 +210,28 @@ def test_node_affinity_operators() -> None:
     ]
 
 
+def test_topology_spread_constraints_with_kube_apiservers_messages() -> None:
+    ok = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+          "labelSelector": {"matchLabels": {"app": "web"}}, "matchLabelKeys": ["pod-template-hash"], "minDomains": 2}
+    assert messages(pod(topologySpreadConstraints=[ok])) == []
+    bad = [{"maxSkew": 0, "topologyKey": "", "whenUnsatisfiable": "Sometimes"},
+           {**ok, "nodeTaintsPolicy": "Maybe", "matchLabelKeys": ["app"]},
+           {**ok, "minDomains": 3},
+           {**ok, "whenUnsatisfiable": "ScheduleAnyway", "minDomains": 2}]
+    base = "spec.topologySpreadConstraints"
+    assert messages(pod(topologySpreadConstraints=bad)) == [
+        f"{base}[0].maxSkew: Invalid value: 0: must be greater than zero",
+        f"{base}[0].topologyKey: Required value: can not be empty",
+        f'{base}[0].whenUnsatisfiable: Unsupported value: "Sometimes": supported values: "DoNotSchedule", '
+        '"ScheduleAnyway"',
+        f'{base}[1].{{topologyKey, whenUnsatisfiable}}: Duplicate value: "{{topology.kubernetes.io/zone, DoNotSchedule}}"',
+        f'{base}[1].nodeTaintsPolicy: Unsupported value: "Maybe": supported values: "Honor", "Ignore"',
+        f'{base}[1].matchLabelKeys[0]: Invalid value: "app": exists in both matchLabelKeys and labelSelector',
+        f"{base}[3].minDomains: Invalid value: 2: can only use minDomains if whenUnsatisfiable=DoNotSchedule, "
+        "not ScheduleAnyway",
+    ]
+
+
 def test_job_restart_policy() -> None:
     job = _admit({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
                   "spec": {"template": {"spec": {"containers": [{"name": "pi", "image": "perl"}]}}}})

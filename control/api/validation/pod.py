@@ -19,7 +19,11 @@ from control.api.validation.field import (
     str_field,
 )
 from control.api.validation.meta import validate_labels
-from control.api.validation.scheduling import validate_affinity, validate_tolerations
+from control.api.validation.scheduling import (
+    validate_affinity,
+    validate_tolerations,
+    validate_topology_spread_constraints,
+)
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
@@ -80,6 +84,7 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
             check_name(errs, value, f"{path}.{key}", rule)
     validate_tolerations(errs, spec.get("tolerations"), f"{path}.tolerations")
     validate_affinity(errs, spec.get("affinity"), f"{path}.affinity")
+    validate_topology_spread_constraints(errs, spec.get("topologySpreadConstraints"), f"{path}.topologySpreadConstraints")
 
 
 def validate_pod(obj: dict[str, Any], errs: Errors) -> None:

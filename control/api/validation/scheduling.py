@@ -10,6 +10,7 @@ from control.api.validation.field import (
     as_dict,
     as_list,
     check_name,
+    duplicate,
     forbidden,
     int_field,
     invalid,
@@ -104,6 +105,48 @@ def validate_affinity(errs: Errors, affinity: Any, path: str) -> None:
 
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
+INCLUSION_POLICIES = ("Honor", "Ignore")
+
+
+def validate_topology_spread_constraints(errs: Errors, constraints: Any, path: str) -> None:
+    """validateTopologySpreadConstraints, with its messages and its order of checks."""
+    items = as_list(errs, constraints, path)
+    pairs = [((c.get("topologyKey") or ""), (c.get("whenUnsatisfiable") or "")) if isinstance(c, dict) else None
+             for c in items]
+    for i, c in enumerate(items):
+        cpath = f"{path}[{i}]"
+        c = as_dict(errs, c, cpath) or {}
+        skew = c.get("maxSkew")
+        if not is_int(skew) or skew <= 0:
+            invalid(errs, f"{cpath}.maxSkew", shown(skew if skew is not None else 0), "must be greater than zero")
+        key = c.get("topologyKey") or ""
+        if not key:
+            required(errs, f"{cpath}.topologyKey", "can not be empty")
+        else:
+            check_name(errs, str(key), f"{cpath}.topologyKey", is_qualified_name)
+        when = c.get("whenUnsatisfiable") or ""
+        if when not in UNSATISFIABLE:
+            not_supported(errs, f"{cpath}.whenUnsatisfiable", shown(when), UNSATISFIABLE)
+        if (key, when) in pairs[i + 1:]:  # reported at the first of the two, as ValidateSpreadConstraintNotRepeat
+            duplicate(errs, f"{cpath}.{{topologyKey, whenUnsatisfiable}}", f"{{{key}, {when}}}")
+        if c.get("minDomains") is not None:
+            md = c["minDomains"]
+            if not is_int(md) or md <= 0:
+                invalid(errs, f"{cpath}.minDomains", shown(md), "must be greater than zero")
+            elif when != "DoNotSchedule":
+                invalid(errs, f"{cpath}.minDomains", shown(md),
+                        f"can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {when}")
+        for policy in ("nodeAffinityPolicy", "nodeTaintsPolicy"):
+            if c.get(policy) is not None and c[policy] not in INCLUSION_POLICIES:
+                not_supported(errs, f"{cpath}.{policy}", shown(c[policy]), INCLUSION_POLICIES)
+        validate_label_selector(errs, c.get("labelSelector"), f"{cpath}.labelSelector")
+        selector_keys = set(((c.get("labelSelector") or {}).get("matchLabels") or {}).keys()) | {
+            e.get("key") for e in ((c.get("labelSelector") or {}).get("matchExpressions") or ()) if isinstance(e, dict)}
+        for j, k in enumerate(as_list(errs, c.get("matchLabelKeys"), f"{cpath}.matchLabelKeys")):
+            check_name(errs, str(k), f"{cpath}.matchLabelKeys[{j}]", is_qualified_name)
+            if k in selector_keys:
+                invalid(errs, f"{cpath}.matchLabelKeys[{j}]", shown(k), "exists in both matchLabelKeys and labelSelector")
 
 
 def validate_tolerations(errs: Errors, tolerations: Any, path: str) -> None:

@@ -48,7 +48,7 @@ def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo
     """Per-node scores through each node's memo: `compute` runs only on nodes that changed since.
 
     Replicas of one workload share a request shape, so most nodes answer from the memo. With a `lane`
-    (0 or 1: one per resource score plugin) the last value also sits in the NodeInfo itself: reading it
+    (0 and 1: the two resource score plugins; 2: PodTopologySpread) the last value also sits in the NodeInfo itself: reading it
     touches only the node, not a dict of its own somewhere else in memory, which over hundreds of
     nodes a cycle is most of the cost of a lookup. The dict keeps every shape for the lanes' misses.
     """
@@ -57,6 +57,8 @@ def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo
         vals = [ni.lane0_v if ni.lane0_k == kid else None for ni in nodes]
     elif lane == 1:
         vals = [ni.lane1_v if ni.lane1_k == kid else None for ni in nodes]
+    elif lane == 2:
+        vals = [ni.lane2_v if ni.lane2_k == kid else None for ni in nodes]
     else:
         vals = [m.get(kid) for m in map(_MEMO, nodes)]
     if None not in vals:
@@ -80,4 +82,8 @@ def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo
         for i in lane_missed:
             ni = nodes[i]
             ni.lane1_k, ni.lane1_v = kid, vals[i]
+    elif lane == 2:
+        for i in lane_missed:
+            ni = nodes[i]
+            ni.lane2_k, ni.lane2_v = kid, vals[i]
     return vals  # type: ignore[return-value]
