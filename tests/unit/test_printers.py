@@ -494,7 +494,25 @@ def test_jsonpath_as_kubectl_prints_it() -> None:
     assert jp("{.items[1].spec}", lst) == '{"containers":[{"image":"redis"}],"nodeName":"n2"}'
     assert jp("name: {.items[-1].metadata.name}", lst) == "name: b"
     assert jp("{.items[*].nope}", lst) == ""
-    with pytest.raises(JSONPathError, match="does not support"):
-        jp("{.items[?(@.x)]}", lst)
+    # Filters, slices, unions, escaped dots and recursive descent, as in the kubectl cheat sheet.
+    lst["items"][0]["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+    lst["items"][1]["status"] = {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}],
+                                 "restarts": 3}
+    assert jp('{.items[?(@.status.phase=="Running")].metadata.name}', lst) == "a"
+    assert jp("{.items[?(@.spec.nodeName!='n1')].metadata.name}", lst) == "b"
+    assert jp('{.items[*].status.conditions[?(@.type=="Ready")].status}', lst) == "True False"
+    assert jp("{.items[?(@.status.restarts>2)].metadata.name}", lst) == "b"
+    assert jp("{.items[?(@.metadata.labels)].metadata.name}", lst) == "a"
+    assert jp("{..image}", lst) == "nginx busybox redis"
+    assert jp("{.items[0].spec.containers[-1:].image}", lst) == "busybox"
+    assert jp("{.items[0:1].metadata.name} {.items[0,1].spec.nodeName}", lst) == "a n1 n2"
+    assert jp(r"{.items[0].metadata.labels.app\.kubernetes\.io/name}", lst) == "x"
+    assert jp('{range .items[?(@.status.phase=="Pending")]}{.metadata.name}{"\n"}{end}', lst) == "b\n"
+    with pytest.raises(JSONPathError, match="not supported"):
+        jp('{.items[?(@.metadata.name=~"a.*")]}', lst)
+    with pytest.raises(JSONPathError, match="unrecognized filter"):
+        jp("{.items[?(x)]}", lst)
+    with pytest.raises(JSONPathError, match="unterminated"):
+        jp("{.items[0}", lst)
     with pytest.raises(JSONPathError, match="without its"):
         jp("{range .items[*]}{.x}", lst)
