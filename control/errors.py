@@ -62,7 +62,7 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
+        if self.details is not None:  # {} too: kube-apiserver sends "details": {} with a bare 404 (kubectl debug reads it)
             st["details"] = self.details
         return st
 

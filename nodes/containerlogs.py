@@ -25,6 +25,16 @@ def forget_old_logs(pod_log_dir: Path, c: Container) -> None:
                 (pod_log_dir / c.name / f"{old}.log{suffix}").unlink()
 
 
+def still_running(inits: Sequence[Container], containers: Sequence[Container], container: str | None) -> bool:
+    """Whether the container `kubectl logs -f` follows may still write: it is running. `logs -f` ends
+    once it is not (terminated, or waiting to be restarted), as the kubelet's follow does."""
+    if container is None:
+        chosen = containers[0] if len(containers) == 1 else None
+    else:
+        chosen = next((x for x in [*inits, *containers] if x.name == container), None)
+    return chosen is not None and "running" in chosen.state
+
+
 def read_logs(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
               container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
     """What `kubectl logs [--previous] [--tail]` shows for a container of `pod`.

@@ -535,14 +535,18 @@ class Kubelet:
         return worker
 
     def logs(self, body: dict) -> dict:
-        """The kubelet's containerLogs: {text, offset}; `offset` (bytes) lets a follower ask for what is new."""
+        """The kubelet's containerLogs: {text, offset, running}; `offset` (bytes) lets a follower ask for what is
+        new, and `running` says whether the container may still write (a follower stops when it is false)."""
         key = _pod_key(body)
         worker = self.workers.get(key)
         tail = body.get("tail")
         offset = body.get("offset")
+        previous = bool(body.get("previous"))
+        # Asked before reading: a container that stops after this still has all it wrote in `text`.
+        running = worker is not None and not previous and worker.log_running(body.get("container") or None)
         try:
             if worker is not None:
-                text = worker.logs(body.get("container") or None, previous=bool(body.get("previous")))
+                text = worker.logs(body.get("container") or None, previous=previous)
             else:  # a pod that finished before this kubelet (re)started: its logs are still on disk
                 text = self._logs_on_disk(key, body.get("container") or None, previous=bool(body.get("previous")))
         except LogsError as e:
@@ -552,10 +556,10 @@ class Kubelet:
         if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0:
             if offset > len(data):
                 offset = 0  # the log was rotated: start over
-            return {"text": data[offset:].decode(errors="replace"), "offset": len(data)}
+            return {"text": data[offset:].decode(errors="replace"), "offset": len(data), "running": running}
         if isinstance(tail, int) and not isinstance(tail, bool) and tail >= 0:
             text = "".join(text.splitlines(keepends=True)[-tail:]) if tail else ""
-        return {"text": text, "offset": len(data)}
+        return {"text": text, "offset": len(data), "running": running}
 
     def _logs_on_disk(self, key: PodKey, container: str | None, *, previous: bool) -> str:
         """The log files a pod bound to this node left (kept until the pod is deleted, like the kubelet's):

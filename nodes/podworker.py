@@ -17,7 +17,7 @@ from typing import Any
 
 from control.api import quantity
 from nodes.backoff import Backoff, go_duration
-from nodes.containerlogs import LogsError, forget_old_logs, read_logs
+from nodes.containerlogs import LogsError, forget_old_logs, read_logs, still_running
 from nodes.containerstatus import Container, rfc3339
 from nodes.env import ConfigError, build_env, expand
 from nodes.podstatus import PodConditions, pod_phase, qos_class
@@ -446,6 +446,10 @@ class PodWorker:
         """What `kubectl logs [--previous] [--tail]` shows; raises LogsError worded like the kubelet."""
         return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
                          tail=tail)
+
+    def log_running(self, container: str | None = None) -> bool:
+        """Whether the container whose log is followed may still write to it."""
+        return still_running(self._inits, self._containers, container)
 
     def _exec_target(self, container: str | None) -> ContainerHandle:
         """The handle of the running container an exec names (the first one unless named); LogsError,

@@ -124,6 +124,19 @@ def openapi_root() -> dict:
                       for gv in _group_versions()}}
 
 
+def openapi_v2(request: web.Request) -> web.Response:
+    """/openapi/v2, which kube-apiserver always serves: kubectl falls back to it for a kind /openapi/v3 does not
+    list, and without it stops with "failed to download openapi" instead of Kubernetes' own "no matches for
+    kind". kube-tui publishes no schemas, so the document is empty (swagger 2.0, no definitions), in
+    protobuf when asked for it (kubectl does), else JSON."""
+    if "protobuf" in request.headers.get("Accept", ""):
+        swagger = b"2.0"  # openapi_v2.Document: field 1 (swagger), a length-delimited string
+        return web.Response(body=b"\x0a" + bytes([len(swagger)]) + swagger,
+                            content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    return _json({"swagger": "2.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]},
+                  "paths": {}, "definitions": {}})
+
+
 def _gv_path(gv: str) -> str:
     return "api/v1" if gv == "v1" else f"apis/{gv}"
 
@@ -145,19 +158,30 @@ def openapi_group_version(gv: str) -> dict:
             op: {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": op, "parameters": params}
             for op in ("put", "patch")
         }
-    return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]}, "paths": paths}
+    # No schemas: `kubectl explain` then says it has none for the kind, instead of failing in its template.
+    return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]}, "paths": paths,
+            "components": {"schemas": {}}}
 
 
-def to_table(info: KindInfo, objs: list[dict], revision: str = "", headers: bool = True) -> dict:
+def to_table(info: KindInfo, objs: list[dict], revision: str = "", headers: bool = True,
+             include: str = "Metadata") -> dict:
     """A meta.k8s.io/v1 Table, as kube-apiserver's table convertor makes one for kubectl: the columns of
-    `kube-tui get` (the wide ones at priority 1, shown with -o wide), each row with its object's metadata
-    (kubectl takes the NAMESPACE column and --show-labels from it)."""
+    `kube-tui get` (the wide ones at priority 1, shown with -o wide), each row with its object: its metadata
+    by default (kubectl takes the NAMESPACE column and --show-labels from it), the whole object with
+    `includeObject=Object` (kubectl asks for it with --sort-by), none with `None`."""
     from tui.printers.table import COLUMNS, rows  # the same columns as `kube-tui get`
 
     narrow = len(COLUMNS[info.kind][0])
     header, cells = rows(info.kind, objs, wide=True)
+    if include == "Object":
+        row_objects: list[dict | None] = [_whole(info, o) for o in objs]
+    elif include == "None":
+        row_objects = [None] * len(objs)
+    else:
+        row_objects = [_partial(o) for o in objs]
     table: dict[str, Any] = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": revision},
-                             "rows": [{"cells": c, "object": _partial(o)} for c, o in zip(cells, objs, strict=True)]}
+                             "rows": [{"cells": c, "object": o} if o is not None else {"cells": c}
+                                      for c, o in zip(cells, row_objects, strict=True)]}
     if headers:
         table["columnDefinitions"] = [
             {"name": h.title() if h != "NAME" else "Name", "type": "string", "format": "name" if h == "NAME" else "",
@@ -165,6 +189,19 @@ def to_table(info: KindInfo, objs: list[dict], revision: str = "", headers: bool
             for i, h in enumerate(header)
         ]
     return table
+
+
+def _whole(info: KindInfo, obj: dict) -> dict:
+    return {"apiVersion": info.api_version, "kind": info.kind, **obj}
+
+
+def include_object(request: web.Request) -> str:
+    """The includeObject query parameter of a Table request: None, Metadata (the default) or Object."""
+    value = request.query.get("includeObject", "Metadata") or "Metadata"
+    if value not in ("None", "Metadata", "Object"):
+        raise errors.bad_request(f'includeObject: Unsupported value: "{value}": supported values: "Metadata", '
+                                 '"None", "Object"')
+    return value
 
 
 def _partial(obj: dict) -> dict:
@@ -297,6 +334,8 @@ class RestApi:
                 return _json(resource_list(f"{parts[1]}/{parts[2]}"))
             if parts == ["openapi", "v3"]:
                 return _json(openapi_root())
+            if parts == ["openapi", "v2"]:
+                return openapi_v2(request)
             if parts[:2] == ["openapi", "v3"]:  # /openapi/v3/api/v1 or /openapi/v3/apis/GROUP/VERSION
                 gv = "v1" if parts[2:] == ["api", "v1"] else "/".join(parts[3:]) if parts[2:3] == ["apis"] else ""
                 if gv in _group_versions():
@@ -314,18 +353,21 @@ class RestApi:
             return await self._resource(request, user, Target("v1", parts[2:]))
         if len(parts) >= 4 and parts[0] == "apis":
             return await self._resource(request, user, Target(f"{parts[1]}/{parts[2]}", parts[3:]))
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
     async def _auth(self, request: web.Request, user: str, gv: str, rest: list[str]) -> web.StreamResponse:
-        """kubectl auth whoami (SelfSubjectReview) and can-i (SelfSubjectAccessReview): rest_auth.py."""
+        """kubectl auth whoami (SelfSubjectReview), can-i (SelfSubjectAccessReview) and can-i --list
+        (SelfSubjectRulesReview): rest_auth.py."""
         if not rest and request.method == "GET":
             return _json(rest_auth.resource_lists()[gv])
-        want = "selfsubjectreviews" if gv == rest_auth.AUTHN else "selfsubjectaccessreviews"
-        if rest != [want] or request.method != "POST":
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        served = {r["name"] for r in rest_auth.resource_lists()[gv]["resources"]}
+        if len(rest) != 1 or rest[0] not in served or request.method != "POST":
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         review = await self._body(request)
         if gv == rest_auth.AUTHN:
             return _json(rest_auth.whoami(user), 201)
+        if rest[0] == "selfsubjectrulesreviews":
+            return _json(rest_auth.rules(user, review), 201)
         assert self.server.api is not None
         return _json(rest_auth.can_i(user, review, self.server.api), 201)
 
@@ -401,7 +443,7 @@ class RestApi:
         if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
                           or (t.sub == "log" and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
-                           f"of {t.info.resource}")
+                           f"of {t.info.resource}", {})
         ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}
         if t.sub == "log":
             if method != "GET":
@@ -423,7 +465,8 @@ class RestApi:
         if method == "GET":
             code, obj = await self._call("get", ident, user, request)
             if wants_table(request):
-                return _json(to_table(t.info, [obj], obj["metadata"].get("resourceVersion", "")))
+                return _json(to_table(t.info, [obj], obj["metadata"].get("resourceVersion", ""),
+                                      include=include_object(request)))
             return _json(obj, code)
         if method == "PUT":
             body = await self._object(request, t)
@@ -467,7 +510,7 @@ class RestApi:
         out.pop("revision", None)
         out.pop("seq", None)
         if wants_table(request):
-            table = to_table(t.info, out["items"], out["metadata"]["resourceVersion"])
+            table = to_table(t.info, out["items"], out["metadata"]["resourceVersion"], include=include_object(request))
             if "continue" in out["metadata"]:
                 table["metadata"]["continue"] = out["metadata"]["continue"]
             return _json(table)
@@ -529,6 +572,7 @@ class RestApi:
                         first.append(change)
             except ErrCompacted:
                 first = [("ERROR", errors.gone(f"too old resource version: {since} ({store.compact_revision})").status())]
+        include = include_object(request) if table else "Metadata"
         unsubscribe = store.subscribe(on_commit)
         resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
         deadline = time.monotonic() + timeout
@@ -539,7 +583,7 @@ class RestApi:
             batch = first
             while backlog[0] <= WATCH_BACKLOG:
                 for typ, obj in batch:
-                    line = self._event_line(t.info, typ, obj, table).encode()
+                    line = self._event_line(t.info, typ, obj, table, include).encode()
                     await asyncio.wait_for(resp.write(line), max(0.001, deadline - time.monotonic()))
                     if typ == "ERROR":
                         return resp
@@ -589,9 +633,9 @@ class RestApi:
             unsubscribe()
 
     @staticmethod
-    def _event_line(info: KindInfo, typ: str, obj: dict, table: bool) -> str:
+    def _event_line(info: KindInfo, typ: str, obj: dict, table: bool, include: str = "Metadata") -> str:
         if table and typ != "ERROR":
-            obj = to_table(info, [obj], obj["metadata"].get("resourceVersion", ""))
+            obj = to_table(info, [obj], obj["metadata"].get("resourceVersion", ""), include=include)
         return json.dumps({"type": typ, "object": obj}, separators=(",", ":")) + "\n"
 
     # -- subresources --------------------------------------------------------------------------------
@@ -602,19 +646,40 @@ class RestApi:
             body["container"] = q["container"]
         if q.get("tailLines"):
             body["tail"] = _int(q["tailLines"], "tailLines")
+        limit = _int(q["limitBytes"], "limitBytes") if q.get("limitBytes") else None
+        if limit is not None and limit <= 0:
+            raise errors.bad_request(f"limitBytes: Invalid value: {limit}: must be greater than 0")
+        # The kubelet's log files hold no timestamps: say so rather than print lines as if they were filtered.
+        ignored = [f"--{flag}" for flag, param in (("timestamps", "timestamps"), ("since", "sinceSeconds"),
+                                                   ("since-time", "sinceTime")) if q.get(param) not in (None, "", "false")]
+        headers = {"Warning": _warning(f"kube-tui keeps no timestamps in container logs: {', '.join(ignored)} ignored")} \
+            if ignored else {}
         _, answer = await self._call("logs", body, user, request)
-        if q.get("follow") != "true":
-            return web.Response(text=answer.get("text", ""), content_type="text/plain")
-        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        sent = 0
+
+        def capped(text: str) -> bytes:
+            nonlocal sent
+            data = text.encode()
+            if limit is not None:
+                data = data[:max(0, limit - sent)]
+            sent += len(data)
+            return data
+
+        if q.get("follow") != "true" or body["previous"]:
+            return web.Response(body=capped(answer.get("text", "")), content_type="text/plain", headers=headers)
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain", **headers})
         await resp.prepare(request)
         body.pop("tail", None)
         self._streaming(True)
         try:
-            # until the pod is gone or the client: a disconnect cancels this handler (handler_cancellation),
-            # and a client that stops reading is dropped after LOG_STALL seconds
+            # until the container stops (as the kubelet's follow), the pod is gone or the client leaves: a
+            # disconnect cancels this handler (handler_cancellation), and a client that stops reading is
+            # dropped after LOG_STALL seconds
             while request.transport is not None and not request.transport.is_closing():
                 if answer.get("text"):
-                    await asyncio.wait_for(resp.write(answer["text"].encode()), LOG_STALL)
+                    await asyncio.wait_for(resp.write(capped(answer["text"])), LOG_STALL)
+                if answer.get("running") is False or (limit is not None and sent >= limit):
+                    break  # `running` was asked before the text was read: nothing it wrote is left behind
                 if answer.get("offset") is not None:
                     body["offset"] = answer["offset"]
                 await asyncio.sleep(LOG_POLL)

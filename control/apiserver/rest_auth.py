@@ -3,7 +3,7 @@ and authorization every request goes through (auth.py, authz.py).
 
 SelfSubjectReview (authentication.k8s.io/v1) gives back the user the credential belongs to;
 SelfSubjectAccessReview (authorization.k8s.io/v1) asks authz.authorize whether that user may do a verb
-to a resource, without doing it: kube-tui's rules are admin (may do anything) and NodeRestriction-like
+to a resource, without doing it (SelfSubjectRulesReview lists the rules: `kubectl auth can-i --list`): kube-tui's rules are admin (may do anything) and NodeRestriction-like
 rules for a node's credential, so a node can see which of its requests would be refused, and why.
 """
 
@@ -28,11 +28,13 @@ SUBRESOURCES = {"log": "logs", "exec": "exec", "portforward": "portforward"}
 
 def resource_lists() -> dict[str, dict]:
     """Discovery for the two group versions (kubectl auth looks the resources up)."""
-    def one(gv: str, name: str, kind: str) -> dict:
+    def one(gv: str, *names: tuple[str, str]) -> dict:
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
-            {"name": name, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}]}
-    return {AUTHN: one(AUTHN, "selfsubjectreviews", "SelfSubjectReview"),
-            AUTHZ: one(AUTHZ, "selfsubjectaccessreviews", "SelfSubjectAccessReview")}
+            {"name": name, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}
+            for name, kind in names]}
+    return {AUTHN: one(AUTHN, ("selfsubjectreviews", "SelfSubjectReview")),
+            AUTHZ: one(AUTHZ, ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+                       ("selfsubjectrulesreviews", "SelfSubjectRulesReview"))}
 
 
 def groups() -> list[dict]:
@@ -68,6 +70,28 @@ def can_i(user: str, review: Any, api: Api) -> dict:
     if reason:
         status["reason"] = reason
     return {"kind": "SelfSubjectAccessReview", "apiVersion": AUTHZ, "metadata": {"creationTimestamp": None},
+            "spec": spec, "status": status}
+
+
+def rules(user: str, review: Any) -> dict:
+    """A SelfSubjectRulesReview (`kubectl auth can-i --list`): what the user may do. Admin may do anything;
+    a node's rules are listed, and marked incomplete because they also hold only for its own objects."""
+    spec = (review.get("spec") if isinstance(review, dict) else None) or {}
+    if user == "admin":
+        status: dict[str, Any] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                                  "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                                  "incomplete": False}
+    else:
+        readable = [kinds.KINDS[k] for k in authz.NODE_READABLE]
+        status = {"resourceRules": [
+            {"verbs": ["get", "list", "watch"], "apiGroups": sorted({i.group for i in readable}),
+             "resources": sorted(i.resource for i in readable)},
+            {"verbs": ["create", "update", "patch"], "apiGroups": ["", "coordination.k8s.io"],
+             "resources": ["events", "leases", "nodes", "nodes/status", "pods/status"]},
+        ], "nonResourceRules": [], "incomplete": True,
+            "evaluationError": "kube-tui's node rules (like NodeRestriction) also limit these to the node's own "
+                               "Node, Lease and the pods bound to it"}
+    return {"kind": "SelfSubjectRulesReview", "apiVersion": AUTHZ, "metadata": {"creationTimestamp": None},
             "spec": spec, "status": status}
 
 

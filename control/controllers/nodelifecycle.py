@@ -100,6 +100,15 @@ def mark_unknown(node: dict, now: str) -> bool:
     return changed
 
 
+CORDON = "cordon"  # queue keys (CORDON, node): bring the unschedulable taint in line with spec.unschedulable
+
+
+def _cordon_taint_stale(node: dict) -> bool:
+    spec = node.get("spec") or {}
+    tainted = any(t.get("key") == UNSCHEDULABLE_TAINT for t in spec.get("taints") or [])
+    return bool(spec.get("unschedulable")) != tainted
+
+
 def desired_taints(node: dict, now: str) -> list[dict]:
     """The node's taints with the controller-managed ones brought in line with its conditions."""
     spec = node.get("spec") or {}
@@ -208,6 +217,8 @@ class NodeLifecycleController(Controller):
 
     def _node_updated(self, old: dict, new: dict) -> None:
         self._observe_node(new)
+        if _cordon_taint_stale(new):
+            self.queue.add((CORDON, new["metadata"]["name"]))  # at once, not at the next monitor pass
         idx = cidr_index((new.get("spec") or {}).get("podCIDR") or "")
         if idx is not None:
             self.used_cidrs.add(idx)
@@ -259,6 +270,9 @@ class NodeLifecycleController(Controller):
         node = self.node_informer.get(None, name)
         if node is None:
             return
+        if key[0] == CORDON:
+            await self._sync_cordon_taint(node)
+            return
         spec = node.get("spec") or {}
         if spec.get("podCIDR"):
             idx = cidr_index(spec["podCIDR"])
@@ -280,6 +294,24 @@ class NodeLifecycleController(Controller):
                 return
             self.recorder.event(node, WARNING, "CIDRAssignmentFailed", f"Node {name} status is now: CIDRAssignmentFailed")
             raise
+
+    async def _sync_cordon_taint(self, node: dict) -> None:
+        """The unschedulable taint follows spec.unschedulable as soon as it changes (kubectl cordon/uncordon),
+        as the TaintNodesByCondition pass on a node update does; the other taints stay the monitor's."""
+        if not _cordon_taint_stale(node):
+            return
+        new = copy.deepcopy(node)
+        taints = [t for t in (new.get("spec") or {}).get("taints") or [] if t.get("key") != UNSCHEDULABLE_TAINT]
+        if (new.get("spec") or {}).get("unschedulable"):
+            taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
+        new.setdefault("spec", {})["taints"] = taints
+        if not taints:
+            new["spec"].pop("taints", None)
+        try:
+            await self.client.update(new)
+        except ApiError as e:
+            if e.code not in (404, 409):  # 409: changed meanwhile; its update event brings it back here
+                raise
 
     # -- the loops ----------------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from control.client import Client
+from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
 from tui.commands.podselect import choose_pod, parse_target
 
@@ -40,12 +41,18 @@ async def logs(client: Client, args: argparse.Namespace) -> int:
     sys.stdout.write(answer.get("text", ""))
     sys.stdout.flush()
     offset = answer.get("offset")
-    while args.follow:
+    # As kubectl logs -f: until the container stops (the kubelet says whether it still runs).
+    while args.follow and not args.previous and answer.get("running", True):
         await asyncio.sleep(0.5)
         body.pop("tail", None)
         if offset is not None:
             body["offset"] = offset
-        answer = await client.request("logs", body)
+        try:
+            answer = await client.request("logs", body)
+        except ApiError as e:
+            if e.code == 404:
+                break  # the pod is gone
+            raise
         sys.stdout.write(answer.get("text", ""))
         sys.stdout.flush()
         offset = answer.get("offset", offset)

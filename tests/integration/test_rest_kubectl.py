@@ -1,0 +1,107 @@
+"""What the real kubectl asks the REST API for beyond plain CRUD, found by running kubectl against
+kube-tui: tables with whole objects (--sort-by), logs that end with their container (-f), log options,
+bare 404s with details (kubectl debug), /openapi/v2, `auth can-i --list`, and the cordon taint."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from control.plane import ControlPlane
+from tests.helpers import wait_for
+from tests.integration.test_kubelet import pod
+from tests.integration.test_rest import call, http, rest_node, rest_plane  # noqa: F401 - fixtures
+
+PODS = "/api/v1/namespaces/default/pods"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+async def test_tables_carry_the_whole_object_when_asked(http: aiohttp.ClientSession) -> None:  # noqa: F811
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t1"},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    assert (await call(http, "POST", PODS, body))[0] == 201
+    _, table = await call(http, "GET", f"{PODS}?includeObject=Object", Accept=TABLE)
+    row = table["rows"][0]["object"]
+    assert row["kind"] == "Pod" and row["spec"]["containers"][0]["image"] == "nginx"  # what --sort-by reads
+    _, table = await call(http, "GET", PODS, Accept=TABLE)
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata" and "spec" not in table["rows"][0]["object"]
+    _, table = await call(http, "GET", f"{PODS}?includeObject=None", Accept=TABLE)
+    assert "object" not in table["rows"][0]
+    code, status = await call(http, "GET", f"{PODS}?includeObject=Everything", Accept=TABLE)
+    assert code == 400 and 'includeObject: Unsupported value: "Everything"' in status["message"]
+
+
+async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.ClientSession) -> None:  # noqa: F811
+    # kubectl debug reads details.name of the 404 to say "ephemeral containers are disabled"
+    code, status = await call(http, "PATCH", f"{PODS}/x/ephemeralcontainers", {}, ctype="application/strategic-merge-patch+json")
+    assert code == 404 and status["details"] == {}
+    async with http.get("/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}) as r:
+        assert r.status == 200 and await r.read() == b"\x0a\x032.0"
+    code, doc = await call(http, "GET", "/openapi/v2")
+    assert code == 200 and doc["swagger"] == "2.0" and doc["definitions"] == {}
+    _, v3 = await call(http, "GET", "/openapi/v3/api/v1")
+    assert v3["components"] == {"schemas": {}}  # kubectl explain: a clean "not found in OpenAPI schema"
+
+
+async def test_can_i_list(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:  # noqa: F811
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": {"namespace": "default"}}
+    code, out = await call(http, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", review)
+    assert code == 201 and out["status"]["resourceRules"] == [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
+    assert rest_plane.credentials is not None
+    token = rest_plane.credentials.node_credential("n1")
+    code, out = await call(http, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", review,
+                           Authorization=f"Bearer {token}")
+    assert code == 201 and out["status"]["incomplete"] is True
+    assert "pods" in out["status"]["resourceRules"][0]["resources"]
+
+
+async def test_logs_follow_ends_with_the_container_and_options_apply(rest_plane: ControlPlane, rest_node: object,  # noqa: F811
+                                                                     http: aiohttp.ClientSession) -> None:
+    spec = pod("short", "for i in 1 2 3; do echo line $i; sleep 0.3; done", policy="Never")
+    assert (await call(http, "POST", PODS, spec))[0] == 201
+
+    async def started() -> bool:
+        p = (await call(http, "GET", f"{PODS}/short"))[1]
+        return any("running" in (c.get("state") or {}) or "terminated" in (c.get("state") or {})
+                   for c in (p.get("status") or {}).get("containerStatuses") or [])
+    await wait_for(started, 15, what="the container started")
+    t0 = time.monotonic()
+    async with http.get(f"{PODS}/short/log?follow=true", timeout=aiohttp.ClientTimeout(total=20)) as r:
+        text = await r.text()  # returns only because the stream ends when the container does
+    assert text == "line 1\nline 2\nline 3\n" and time.monotonic() - t0 < 15
+    async with http.get(f"{PODS}/short/log?limitBytes=7&timestamps=true") as r:
+        assert await r.text() == "line 1\n"
+        assert "keeps no timestamps in container logs: --timestamps ignored" in r.headers["Warning"]
+    code, status = await call(http, "GET", f"{PODS}/short/log?limitBytes=0")
+    assert code == 400 and "limitBytes: Invalid value: 0" in status["message"]
+
+
+async def test_uncordon_clears_the_taint_at_once(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from dataclasses import replace
+
+    from tests.conftest import FAST, running_plane
+    from tests.integration.test_scheduler_profiles import make_node
+
+    # The monitor pass comes only every 60 s here: the taint must follow the node update itself.
+    async with running_plane(Path(str(tmp_path)) / "data", controllers=True,
+                             timings=replace(FAST, node_monitor_period=60.0)) as plane:
+        client = plane.client("test")
+        await client.connect()
+        try:
+            await make_node(client, "n1")
+
+            async def taints() -> list:
+                return ((await client.get("Node", "n1", None)).get("spec") or {}).get("taints") or []
+            await client.patch("Node", "n1", {"spec": {"unschedulable": True}}, namespace=None)
+            await wait_for(taints, 3, what="the unschedulable taint")
+            await client.patch("Node", "n1", {"spec": {"unschedulable": False}}, namespace=None)
+            await wait_for(lambda: _no(taints), 3, what="the taint gone")
+        finally:
+            await client.close()
+
+
+async def _no(f: object) -> bool:
+    return not await f()  # type: ignore[operator]
