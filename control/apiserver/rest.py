@@ -243,6 +243,10 @@ class Target:
         if info is None or info.api_version != api_version:
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no "{resource}" in {api_version}'
                            f" (kube-tui serves {kinds.supported()})")
+        self.proxy_path = ""  # after NAME/proxy/: the path a pods/proxy or services/proxy request forwards
+        if len(parts) > 3 and parts[2] == "proxy" and info.kind in ("Pod", "Service"):
+            self.proxy_path = "/".join(parts[3:])
+            parts = parts[:3]
         if len(parts) > 3 or (scoped and not info.namespaced) or (not scoped and info.namespaced and len(parts) > 1):
             # a named namespaced object needs its namespace in the path; a cluster-scoped one has none
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -430,6 +434,16 @@ class RestApi:
                                              t.namespace, t.name, attach=t.sub == "attach")
             finally:
                 self._streaming(False)
+        if t.sub == "proxy" and t.info.kind in ("Pod", "Service") and t.name:
+            from control.apiserver import rest_proxy
+
+            assert t.namespace is not None
+            if user != "admin":  # like RBAC's default roles: only cluster admins reach pods through the API server
+                raise ApiError(403, "Forbidden", f'{t.info.resource} "{t.name}" is forbidden: User "{user}" cannot '
+                               f'get resource "{t.info.resource}/proxy" in the namespace "{t.namespace}"')
+            rest = t.proxy_path + ("/" if request.path.endswith("/") and t.proxy_path else "")
+            return await rest_proxy.serve(request, lambda verb, body: self._call(verb, body, user, request),
+                                          t.info.kind, t.namespace, t.name, rest)
         if t.sub == "portforward" and t.info.kind == "Pod" and method in ("GET", "POST"):
             from control.apiserver import rest_portforward
 

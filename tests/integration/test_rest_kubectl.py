@@ -10,14 +10,18 @@ import aiohttp
 
 from control.plane import ControlPlane
 from tests.helpers import wait_for
+from tests.integration import test_rest as base
 from tests.integration.test_kubelet import pod
-from tests.integration.test_rest import call, http, rest_node, rest_plane  # noqa: F401 - fixtures
+from tests.integration.test_rest import call
+
+# The REST tests' fixtures: a control plane with the REST API, an HTTPS session as kubectl's, a node.
+rest_plane, http, rest_node = base.rest_plane, base.http, base.rest_node
 
 PODS = "/api/v1/namespaces/default/pods"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
-async def test_tables_carry_the_whole_object_when_asked(http: aiohttp.ClientSession) -> None:  # noqa: F811
+async def test_tables_carry_the_whole_object_when_asked(http: aiohttp.ClientSession) -> None:
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t1"},
             "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
     assert (await call(http, "POST", PODS, body))[0] == 201
@@ -32,7 +36,7 @@ async def test_tables_carry_the_whole_object_when_asked(http: aiohttp.ClientSess
     assert code == 400 and 'includeObject: Unsupported value: "Everything"' in status["message"]
 
 
-async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.ClientSession) -> None:  # noqa: F811
+async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.ClientSession) -> None:
     # kubectl debug reads details.name of the 404 to say "ephemeral containers are disabled"
     code, status = await call(http, "PATCH", f"{PODS}/x/ephemeralcontainers", {}, ctype="application/strategic-merge-patch+json")
     assert code == 404 and status["details"] == {}
@@ -44,7 +48,7 @@ async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.Cli
     assert v3["components"] == {"schemas": {}}  # kubectl explain: a clean "not found in OpenAPI schema"
 
 
-async def test_can_i_list(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:  # noqa: F811
+async def test_can_i_list(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": {"namespace": "default"}}
     code, out = await call(http, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", review)
     assert code == 201 and out["status"]["resourceRules"] == [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
@@ -56,7 +60,7 @@ async def test_can_i_list(rest_plane: ControlPlane, http: aiohttp.ClientSession)
     assert "pods" in out["status"]["resourceRules"][0]["resources"]
 
 
-async def test_logs_follow_ends_with_the_container_and_options_apply(rest_plane: ControlPlane, rest_node: object,  # noqa: F811
+async def test_logs_follow_ends_with_the_container_and_options_apply(rest_plane: ControlPlane, rest_node: object,
                                                                      http: aiohttp.ClientSession) -> None:
     spec = pod("short", "for i in 1 2 3; do echo line $i; sleep 0.3; done", policy="Never")
     assert (await call(http, "POST", PODS, spec))[0] == 201
@@ -78,9 +82,8 @@ async def test_logs_follow_ends_with_the_container_and_options_apply(rest_plane:
 
 
 async def test_uncordon_clears_the_taint_at_once(tmp_path: object) -> None:
-    from pathlib import Path
-
     from dataclasses import replace
+    from pathlib import Path
 
     from tests.conftest import FAST, running_plane
     from tests.integration.test_scheduler_profiles import make_node
@@ -105,3 +108,37 @@ async def test_uncordon_clears_the_taint_at_once(tmp_path: object) -> None:
 
 async def _no(f: object) -> bool:
     return not await f()  # type: ignore[operator]
+
+
+async def test_kubectl_proxy_urls_reach_a_pod_and_a_service(rest_plane: ControlPlane, rest_node: object,
+                                                           http: aiohttp.ClientSession) -> None:
+    """/api/v1/namespaces/NS/pods/NAME:PORT/proxy/ and services/NAME:PORT/proxy/, as the Kubernetes Basics
+    tutorial uses them through `kubectl proxy`."""
+    from tests.integration.test_proxy import PORT, nginx
+
+    web = nginx("web-a")
+    web["metadata"]["labels"] = {"app": "web"}
+    assert (await call(http, "POST", PODS, web))[0] == 201
+
+    async def ready() -> bool:
+        p = (await call(http, "GET", f"{PODS}/web-a"))[1]
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in (p.get("status") or {}).get("conditions") or [])
+    await wait_for(ready, 20, what="web-a Ready")
+    async with http.get(f"{PODS}/web-a:{PORT}/proxy/?x=1") as r:
+        assert r.status == 200 and "Served by pod <b>web-a</b>" in await r.text()
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 8080, "targetPort": PORT}]}}
+    assert (await call(http, "POST", "/api/v1/namespaces/default/services", svc))[0] == 201
+    ip = (await call(http, "GET", f"{PODS}/web-a"))[1]["status"]["podIP"]
+    ep = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},  # no controllers run here
+          "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "http", "port": PORT}]}]}
+    assert (await call(http, "POST", "/api/v1/namespaces/default/endpoints", ep))[0] == 201
+
+    async def via_service() -> bool:
+        async with http.get("/api/v1/namespaces/default/services/web:http/proxy/") as r:
+            return r.status == 200 and "Served by pod <b>web-a</b>" in await r.text()
+    await wait_for(via_service, 15, what="the Service's endpoint through services/web:http/proxy/")
+    code, status = await call(http, "GET", f"{PODS}/web-a:1/proxy/")  # nothing listens there
+    assert code == 503 and status["message"].startswith("error trying to reach service")
+    code, status = await call(http, "GET", "/api/v1/namespaces/default/services/nope/proxy/")
+    assert code == 404 and status["message"] == 'services "nope" not found'
