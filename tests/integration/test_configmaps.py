@@ -4,6 +4,7 @@ base64, immutable, and what a node may read."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,60 @@ async def test_a_node_reads_only_what_its_pods_use(plane: ControlPlane, client: 
     finally:
         await n1.close()
         await n2.close()
+
+
+@pytest.mark.timeout(60)
+async def test_kubelet_env_from_configmaps_and_secrets(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """A missing ConfigMap keeps the container in CreateContainerConfigError with the kubelet's message; it
+    starts once the ConfigMap appears, with env, envFrom (prefix, invalid names skipped with an event) and a
+    Secret's decoded bytes. The node reads them with its own credential."""
+    from nodes.node import Node
+    from nodes.nodestatus import NodeConfig
+    from tests.helpers import wait_for
+    from tests.integration.test_kubelet import node_options, phase_is
+
+    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "n1"),
+             say=lambda s: None)
+    await n.start()
+    try:
+        await client.create(secret("db", stringData={"password": "s3cr3t"}))
+        await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"}, "spec": {
+            "nodeName": "node-1", "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "main", "image": "busybox",
+                            "command": ["sh", "-c", 'echo "lives=$LIVES g=$G_mode pw=$PW"; exec sleep 30'],
+                            "env": [{"name": "LIVES", "valueFrom": {"configMapKeyRef": {"name": "game", "key": "lives"}}},
+                                    {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+                            "envFrom": [{"configMapRef": {"name": "game"}, "prefix": "G_"},
+                                        {"configMapRef": {"name": "game"}}]}]}})
+
+        async def waiting() -> str:
+            p = await client.get("Pod", "reader")
+            for cs in (p.get("status") or {}).get("containerStatuses") or []:
+                w = (cs.get("state") or {}).get("waiting") or {}
+                if w.get("reason") == "CreateContainerConfigError":
+                    return str(w.get("message"))
+            return ""
+
+        async def says(message: str) -> bool:
+            return await waiting() == message
+
+        await wait_for(lambda: says('configmap "game" not found'), 10, what="CreateContainerConfigError")
+        await client.create(cm("game", mode="hard"))
+        await wait_for(lambda: says("couldn't find key lives in ConfigMap default/game"), 10, what="the missing key")
+        await client.patch("ConfigMap", "game", {"data": {"lives": "3", "1up": "x"}})
+        await wait_for(phase_is(client, "reader", "Running"), 15, what="reader Running once the key exists")
+
+        async def logs() -> str:
+            return (await client.request("logs", {"namespace": "default", "name": "reader"}))["text"]
+
+        assert "lives=3 g=hard pw=s3cr3t" in await wait_for(logs, 5, what="the pod's output")
+
+        async def skipped_event() -> bool:
+            evs = (await client.list("Event", "default"))["items"]
+            return any(ev["reason"] == "InvalidEnvironmentVariableNames" and ev["message"] ==
+                       "Keys [1up] from the EnvFrom configmap default/game were skipped since they are considered "
+                       "invalid environment variable names." for ev in evs)
+
+        await wait_for(skipped_event, 5, what="the InvalidEnvironmentVariableNames event")
+    finally:
+        await n.stop()
