@@ -359,6 +359,7 @@ class Api:
         md.pop("deletionTimestamp", None)
         md["generation"] = 1
         if info.kind in configdata.KINDS:
+            del md["generation"]  # no spec, no generation: kube-apiserver sets none on these
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj)
         if info.kind == "Pod":

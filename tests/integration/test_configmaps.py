@@ -28,7 +28,7 @@ def b64(text: str) -> str:
 async def test_configmap_crud_and_short_name(client: Client) -> None:
     created = await client.create(cm(lives="3", **{"game.properties": "enemies=aliens\n"}))
     assert created["data"] == {"lives": "3", "game.properties": "enemies=aliens\n"}
-    assert "status" not in created and "spec" not in created
+    assert "status" not in created and "spec" not in created and "generation" not in created["metadata"]
     got = await client.get("cm", "game")
     assert got["data"]["lives"] == "3"
     got["data"]["lives"] = "5"

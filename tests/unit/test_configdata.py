@@ -90,6 +90,10 @@ def test_secret_validation() -> None:
         "metadata.annotations[kubernetes.io/service-account.name]: Required value"]
     assert _messages({"kind": "Secret", "type": "Opaque"}, {"kind": "Secret", "type": "my-type"}) == [
         'type: Invalid value: "Opaque": field is immutable']
+    # what may not change first, then the object itself, as ValidateSecretUpdate orders them
+    assert _messages({"kind": "Secret", "type": "kubernetes.io/tls"}, {"kind": "Secret", "type": "Opaque"}) == [
+        'type: Invalid value: "kubernetes.io/tls": field is immutable', "data[tls.crt]: Required value",
+        "data[tls.key]: Required value"]
     assert _messages({"kind": "Secret", "type": "Opaque", "data": {"a": "eQ=="}},
                      {"kind": "Secret", "type": "Opaque", "data": {"a": "eA=="}, "immutable": True}) == [
         "immutable: Forbidden: field is immutable when `immutable` is set",

@@ -98,6 +98,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "ConfigMap": validate_configmap,
     "Secret": validate_secret,
 }
+UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
     "Pod": validate_pod_update,
     "Deployment": validate_workload_update,
@@ -124,6 +125,12 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None = None) -> tuple[li
         return errs, []
     validate_object_meta(errs, obj.get("metadata"), "metadata", NAME_RULES.get(info.kind, is_dns1123_subdomain),
                          info.namespaced)
+    if old is not None and info.kind in UPDATE_FIRST:
+        # ValidateConfigMapUpdate / ValidateSecretUpdate check what may not change before the object itself
+        validate_object_meta_update(errs, obj, old)
+        _UPDATE_VALIDATORS[info.kind](obj, old, errs)
+        _VALIDATORS[info.kind](obj, errs)
+        return errs, admission_warnings.collect(obj)
     _VALIDATORS[info.kind](obj, errs)
     if old is not None:
         validate_object_meta_update(errs, obj, old)
