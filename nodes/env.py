@@ -1,15 +1,20 @@
-"""A container's environment as the kubelet builds it: env entries, the downward API, service
-variables, and Kubernetes' $(VAR) expansion of env values, command and args.
+"""A container's environment as the kubelet builds it: envFrom and env entries (ConfigMap and Secret keys
+too), the downward API, service variables, and Kubernetes' $(VAR) expansion of env values, command and args.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from control.api import quantity
+from control.api.configdata import secret_bytes
+from control.api.validation.container import is_env_var_name
+
+# (kind, name) -> the ConfigMap or Secret, or None when the API says it does not exist
+Sources = Mapping[tuple[str, str], dict[str, Any] | None]
 
 
 def expand(text: str, *mappings: Mapping[str, str]) -> str:
@@ -98,14 +103,51 @@ def resource_value(pod: dict[str, Any], container: dict[str, Any], ref: dict[str
     return str(math.ceil(amount))
 
 
+def env_references(container: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ConfigMaps and Secrets a container's env and envFrom read, in order, each once."""
+    out: list[tuple[str, str]] = []
+    for source in container.get("envFrom") or []:
+        for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            ref = source.get(key) if isinstance(source, dict) else None
+            if isinstance(ref, dict) and (kind, str(ref.get("name", ""))) not in out:
+                out.append((kind, str(ref.get("name", ""))))
+    for item in container.get("env") or []:
+        src = item.get("valueFrom") if isinstance(item, dict) else None
+        for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+            ref = src.get(key) if isinstance(src, dict) else None
+            if isinstance(ref, dict) and (kind, str(ref.get("name", ""))) not in out:
+                out.append((kind, str(ref.get("name", ""))))
+    return out
+
+
+def _values(obj: dict[str, Any]) -> dict[str, str]:
+    """What a container sees of a ConfigMap (its data; binaryData never reaches env) or a Secret (its bytes)."""
+    if obj.get("kind") == "Secret":
+        return {k: v.decode("utf-8", "replace") for k, v in secret_bytes(obj).items()}
+    return {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
+
+
+def _source(sources: Sources, kind: str, name: str, optional: bool) -> dict[str, str] | None:
+    """The values of a referenced object; None if it is missing and optional; ConfigError if required."""
+    obj = sources.get((kind, name))
+    if obj is None:
+        if optional:
+            return None
+        raise ConfigError(f'{kind.lower()} "{name}" not found')  # the kubelet's cache says configmap/secret
+    return _values(obj)
+
+
 def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, host_ip: str,
-              service_env: Mapping[str, str], allocatable: Mapping[str, str]
-              ) -> tuple[dict[str, str], dict[str, str]]:
+              service_env: Mapping[str, str], allocatable: Mapping[str, str], sources: Sources | None = None,
+              on_invalid: Callable[[str], None] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """(the container's environment, the variables its command and args may reference).
 
-    Like the kubelet: each `env` entry is expanded against the entries before it and the service
-    variables; command/args may reference both. HOSTNAME and the POD_* variables kube-tui adds
-    are not referenceable, exactly as in Kubernetes, where they are not pod env at all.
+    Like the kubelet (makeEnvironmentVariables): envFrom first, each source's keys (with its prefix) over the
+    ones before, skipping names that are not valid variable names (`on_invalid` gets the kubelet's event
+    message); then each `env` entry, expanded against everything before it and the service variables;
+    command/args may reference all of it. `sources` holds the ConfigMaps and Secrets env_references names.
+    HOSTNAME and the POD_* variables kube-tui adds are not referenceable, exactly as in Kubernetes, where
+    they are not pod env at all.
     """
     md = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
@@ -113,12 +155,26 @@ def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, ho
     if spec.get("enableServiceLinks") is False:
         # Only the master service's variables remain, as in Kubernetes.
         services = {k: v for k, v in services.items() if k.startswith("KUBERNETES_")}
+    sources = sources or {}
+    ns = md.get("namespace", "default")
     own: dict[str, str] = {}
     for source in container.get("envFrom") or []:
-        ref = source.get("configMapRef") or source.get("secretRef")
-        if ref and not ref.get("optional"):
-            kind = "configmap" if "configMapRef" in source else "secret"
-            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+        kind = "ConfigMap" if source.get("configMapRef") is not None else "Secret"
+        ref = source.get("configMapRef") or source.get("secretRef") or {}
+        name = str(ref.get("name", ""))
+        values = _source(sources, kind, name, ref.get("optional") is True)
+        if values is None:
+            continue
+        prefix = str(source.get("prefix") or "")
+        skipped = []
+        for key, value in values.items():
+            if is_env_var_name(prefix + key):
+                skipped.append(prefix + key)
+                continue
+            own[prefix + key] = value
+        if skipped and on_invalid is not None:
+            on_invalid(f"Keys [{', '.join(sorted(skipped))}] from the EnvFrom {kind.lower()} {ns}/{name} were "
+                       "skipped since they are considered invalid environment variable names.")
     for item in container.get("env") or []:
         name = item.get("name", "")
         source = item.get("valueFrom")
@@ -130,11 +186,18 @@ def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, ho
         elif "resourceFieldRef" in source:
             own[name] = resource_value(pod, container, source["resourceFieldRef"], allocatable)
         else:
+            kind = "ConfigMap" if source.get("configMapKeyRef") is not None else "Secret"
             ref = source.get("configMapKeyRef") or source.get("secretKeyRef") or {}
-            if ref.get("optional"):
+            optional = ref.get("optional") is True
+            values = _source(sources, kind, str(ref.get("name", "")), optional)
+            if values is None:
                 continue
-            kind = "configmap" if "configMapKeyRef" in source else "secret"
-            raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
+            key = str(ref.get("key", ""))
+            if key not in values:
+                if optional:
+                    continue
+                raise ConfigError(f"couldn't find key {key} in {kind} {ns}/{ref.get('name', '')}")
+            own[name] = values[key]
     references = {**services, **own}
     env = {
         "HOSTNAME": md.get("name", ""),

@@ -32,6 +32,7 @@ from control.timings import Timings
 from control.workqueue import WorkQueue, run_workers
 from nodes import portforward, remotecommand
 from nodes.containerlogs import LogsError
+from nodes.env import ConfigError
 from nodes.nodestatus import NodeStatus
 from nodes.podworker import PodWorker
 from nodes.runtime.base import RunContainerError, Runtime, read_log
@@ -443,10 +444,20 @@ class Kubelet:
             pod, self.runtime, pod_ip=ip, log_dir=self.log_dir, on_status=on_status,
             backoff_base=self.timings.backoff_base, backoff_max=self.timings.backoff_max,
             backoff_reset=self.timings.backoff_max * 2, service_env=env, host_ip=self.node.node_ip,
-            on_event=on_event, allocatable=self.node.config.capacity(),
+            on_event=on_event, allocatable=self.node.config.capacity(), config_source=self.config_object,
         )
         self.workers[key] = worker
         await worker.start()
+
+    async def config_object(self, kind: str, namespace: str, name: str) -> dict | None:
+        """A ConfigMap or Secret a container's env reads, as the kubelet's manager gets it (the node
+        authorizer lets this node read it because a pod bound here uses it); None if it does not exist."""
+        try:
+            return await self.client.get(kind, name, namespace)
+        except ApiError as e:
+            if e.code == 404:
+                return None
+            raise ConfigError(e.message) from None
 
     def _stop_worker(self, key: PodKey, worker: PodWorker, *, grace: float | None, delete: bool) -> None:
         if key in self._stopping:

@@ -11,7 +11,7 @@ import copy
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from control.api import quantity
 from nodes.backoff import Backoff, go_duration
 from nodes.containerlogs import LogsError, forget_old_logs, read_logs, still_running
 from nodes.containerstatus import Container, rfc3339
-from nodes.env import ConfigError, build_env, expand
+from nodes.env import ConfigError, Sources, build_env, env_references, expand
 from nodes.podstatus import PodConditions, pod_phase, qos_class
 from nodes.probes import LIVENESS, READINESS, STARTUP, Prober, ProbeResult, make_check
 from nodes.runtime.base import (
@@ -53,7 +53,9 @@ class PodWorker:
                  backoff_max: float = 300.0, backoff_reset: float = 600.0,
                  service_env: Mapping[str, str] | None = None, host_ip: str = "127.0.0.1",
                  on_event: Callable[[str, str, str], None] | None = None,
-                 allocatable: Mapping[str, str] | None = None, oom_check_interval: float = 1.0) -> None:
+                 allocatable: Mapping[str, str] | None = None, oom_check_interval: float = 1.0,
+                 config_source: Callable[[str, str, str], Awaitable[dict[str, Any] | None]] | None = None,
+                 config_retry: float | None = None) -> None:
         self._pod = copy.deepcopy(pod)
         self.runtime = runtime
         self.pod_ip = pod_ip
@@ -64,6 +66,11 @@ class PodWorker:
         self.service_env = dict(service_env or {})
         self.allocatable = dict(allocatable or {})
         self.oom_check_interval = oom_check_interval
+        # (kind, namespace, name) -> the ConfigMap or Secret, None if not found; ConfigError if it cannot be read
+        self.config_source = config_source
+        # A container whose config cannot be made is tried again this often (the kubelet's pod worker
+        # back-off period, 10 s, for a failed sync), so it starts once its ConfigMap or Secret appears.
+        self.config_retry = backoff_base if config_retry is None else config_retry
         self._backoff = (backoff_base, backoff_max, backoff_reset)
         spec = self._pod.get("spec") or {}
         self._inits = [self._new_container(c, True) for c in spec.get("initContainers") or []]
@@ -265,14 +272,15 @@ class PodWorker:
                 c.crash_backoff.next(loop.time())
                 backoff_next = False
             try:
-                cfg = self._config(c)
+                cfg = self._config(c, await self._sources(c))
             except ConfigError as e:
                 c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(e)}}
                 self._event("Failed", f"Error: {e}", WARNING)
                 self._emit()
                 c.first_done.set()
-                await self._term_event.wait()
-                break
+                if await self._sleep(self.config_retry):
+                    break
+                continue
             self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
             try:
                 handle = await self.runtime.start(cfg)
@@ -424,9 +432,21 @@ class PodWorker:
         prober.start()
 
     # -- config ---------------------------------------------------------------------------------
-    def _config(self, c: Container) -> ContainerConfig:
+    async def _sources(self, c: Container) -> Sources:
+        """The ConfigMaps and Secrets the container's env reads, fetched now (None: not found)."""
+        out: dict[tuple[str, str], dict[str, Any] | None] = {}
+        for kind, name in env_references(c.spec):
+            out[(kind, name)] = None if self.config_source is None else \
+                await self.config_source(kind, self.namespace, name)
+        return out
+
+    def _config(self, c: Container, sources: Sources | None = None) -> ContainerConfig:
+        def invalid_names(message: str) -> None:
+            self._event("InvalidEnvironmentVariableNames", message, WARNING)
+
         env, refs = build_env(self._pod, c.spec, pod_ip=self.pod_ip, host_ip=self.host_ip,
-                              service_env=self.service_env, allocatable=self.allocatable)
+                              service_env=self.service_env, allocatable=self.allocatable, sources=sources,
+                              on_invalid=invalid_names)
         return ContainerConfig(
             namespace=self.namespace, pod_name=self.name, pod_uid=self.uid, name=c.name, image=c.image,
             command=[expand(str(x), refs) for x in c.spec.get("command") or []],

@@ -299,6 +299,11 @@ def _default_endpoints(obj: dict[str, Any]) -> None:
                 p.setdefault("protocol", "TCP")
 
 
+def _default_secret(obj: dict[str, Any]) -> None:
+    if not obj.get("type"):
+        obj["type"] = "Opaque"  # SetDefaults_Secret
+
+
 _BY_KIND = {
     "Pod": _default_pod,
     "Deployment": _default_deployment,
@@ -309,4 +314,5 @@ _BY_KIND = {
     "Namespace": _default_namespace,
     "Node": _default_node,
     "Endpoints": _default_endpoints,
+    "Secret": _default_secret,
 }

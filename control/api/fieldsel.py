@@ -30,6 +30,7 @@ SUPPORTED_FIELDS: dict[str, tuple[str, ...]] = {
     "Service": _COMMON + ("spec.clusterIP", "spec.type"),
     "ReplicaSet": _COMMON + ("status.replicas",),
     "Job": _COMMON + ("status.successful",),
+    "Secret": _COMMON + ("type",),
 }
 
 

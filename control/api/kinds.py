@@ -46,6 +46,8 @@ _ALL = [
     KindInfo("Service", "services", "v1", True, ("svc",)),
     KindInfo("Endpoints", "endpoints", "v1", True, ("ep",)),
     KindInfo("Event", "events", "v1", True, ("ev",)),
+    KindInfo("ConfigMap", "configmaps", "v1", True, ("cm",)),
+    KindInfo("Secret", "secrets", "v1", True, ()),
     KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",)),
     KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",)),
     KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",)),

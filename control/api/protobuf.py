@@ -1,6 +1,6 @@
 """Kubernetes protobuf request bodies (Content-Type: application/vnd.kubernetes.protobuf), decoded to JSON dicts.
 
-kubectl 1.32's typed `create` commands (`kubectl create namespace|deployment|service|job ...`) send their
+kubectl 1.32's typed `create` commands (`kubectl create namespace|deployment|service|job|configmap|secret ...`) send their
 object as protobuf and do not fall back to JSON. This module turns such a body into the dict a JSON client
 would have sent, for the few kinds kube-tui's REST API serves that way.
 
@@ -13,7 +13,8 @@ What it mirrors:
 - the gogo-protobuf wire format: varint, 64-bit, length-delimited and 32-bit fields (groups are never used),
   unknown fields skipped by wire type, packed or unpacked repeated numbers, last value wins;
 - the messages of k8s.io/api (core/v1, apps/v1, batch/v1) and apimachinery (meta/v1, intstr, resource) that
-  Namespace, Pod, Service, Deployment, ReplicaSet and Job reach, each field under its Go json name.
+  Namespace, Pod, Service, ConfigMap, Secret, Deployment, ReplicaSet and Job reach, each field under its Go
+  json name; a `bytes` map value (Secret data, ConfigMap binaryData) becomes base64 text, as JSON carries it.
   Field numbers come from the generated.proto files; which fields are Go pointers comes from the types.go files.
 
 Zero values follow what Go's encoding/json would print for the same object: gogo's marshalers always write
@@ -29,6 +30,7 @@ secret, persistentVolumeClaim, downwardAPI, configMap and projected.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -118,6 +120,7 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "IntOrString": {1: _i64("type"), 2: _i32("intVal"), 3: _s("strVal")},
     "StringMapEntry": {1: _s("key"), 2: _s("value")},
     "QuantityMapEntry": {1: _s("key"), 2: Field("value", QUANTITY)},
+    "BytesMapEntry": {1: _s("key"), 2: Field("value", BYTES)},
     # --- k8s.io/apimachinery/pkg/apis/meta/v1
     "ObjectMeta": {
         1: _s("name"), 2: _s("generateName"), 3: _s("namespace"), 4: _s("selfLink"), 5: _s("uid"),
@@ -134,6 +137,11 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "LabelSelectorRequirement": {1: _s("key"), 2: _s("operator"), 3: _list("values", STRING)},
     # --- k8s.io/api/core/v1: the top-level kinds (status, field 3, is not decoded)
     "Namespace": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "NamespaceSpec")},
+    # map<string, bytes> values become base64 text, the one form kube-tui carries bytes in (configdata.py)
+    "ConfigMap": {1: _m("metadata", "ObjectMeta"), 4: _b("immutable", ptr=True), 2: _map("data"),
+                  3: _map("binaryData", BYTES)},
+    "Secret": {1: _m("metadata", "ObjectMeta"), 5: _b("immutable", ptr=True), 2: _map("data", BYTES),
+               4: _map("stringData"), 3: _s("type")},
     # meta/v1 DeleteOptions: the body of a typed client's delete (kubectl drain's, when there is no eviction)
     "DeleteOptions": {1: _i64("gracePeriodSeconds", ptr=True), 2: _m("preconditions", "Preconditions"),
                       3: _b("orphanDependents", ptr=True), 4: _s("propagationPolicy", ptr=True), 5: _list("dryRun", STRING)},
@@ -380,6 +388,8 @@ SCHEMA: dict[str, dict[int, Field]] = {
 # (apiVersion, kind) -> the message its `raw` bytes hold.
 KINDS: dict[tuple[str, str], str] = {
     ("v1", "Namespace"): "Namespace",
+    ("v1", "ConfigMap"): "ConfigMap",
+    ("v1", "Secret"): "Secret",
     ("v1", "Pod"): "Pod",
     ("v1", "Service"): "Service",
     ("apps/v1", "Deployment"): "Deployment",
@@ -390,7 +400,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
-SUPPORTED = "Namespace, Pod, Service (v1), Deployment, ReplicaSet (apps/v1) and Job (batch/v1)"
+SUPPORTED = "Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1) and Job (batch/v1)"
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -492,6 +502,9 @@ def _value(field: Field, value: int | bytes, where: str) -> Any:
     if field.kind in (MESSAGE, INLINE):
         return _message(value, field.message, where)
     if field.kind == MAP:
+        if field.message == BYTES:
+            entry = _message(value, "BytesMapEntry", where)
+            return entry.get("key", ""), base64.b64encode(entry.get("value", b"")).decode("ascii")
         entry = _message(value, "QuantityMapEntry" if field.message == QUANTITY else "StringMapEntry", where)
         return entry.get("key", ""), entry.get("value", "0" if field.message == QUANTITY else "")
     if field.kind == TIME:

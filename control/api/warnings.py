@@ -140,6 +140,8 @@ SCHEMAS: dict[str, Obj] = {
         "notReadyAddresses": Lst(Obj(_leaves("hostname", "ip", "nodeName", "targetRef"))),
         "ports": Lst(Obj(_leaves("appProtocol", "name", "port", "protocol"))),
     }))),
+    "ConfigMap": _kind(None, **_leaves("binaryData", "data", "immutable")),
+    "Secret": _kind(None, **_leaves("data", "immutable", "stringData", "type")),
     "Event": _kind(None, **_leaves(
         "action", "count", "eventTime", "firstTimestamp", "involvedObject", "lastTimestamp", "message", "reason",
         "related", "reportingComponent", "reportingInstance", "series", "source", "type",
@@ -209,7 +211,7 @@ POD_SPEC_NOT_ENFORCED = (
     "subdomain",
 )
 CONTAINER_NOT_ENFORCED = (
-    "volumeMounts", "volumeDevices", "securityContext", "lifecycle", "envFrom", "resizePolicy",
+    "volumeMounts", "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
 )
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
@@ -242,6 +244,9 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
         if key == "volumes" and isinstance(value, list):
             kinds = sorted({k for v in value if isinstance(v, dict) for k in v if k != "name"})
             hint = f" (volume types: {', '.join(kinds)}; nothing is mounted)" if kinds else " (nothing is mounted)"
+            if {"configMap", "secret", "projected"} & set(kinds):
+                # containers are processes without mount namespaces: nowhere to put the files
+                hint += "; configMap and secret volumes are not written either: read them through env or envFrom"
             out.append(f"{path}.volumes: {_NOT_ENFORCED}{hint}")
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
@@ -254,12 +259,6 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
             for j, port in enumerate(_as_list(c.get("ports"))):
                 if isinstance(port, dict) and (_set(port.get("hostPort")) or _set(port.get("hostIP"))):
                     out.append(f"{cpath}.ports[{j}].hostPort: {_NOT_ENFORCED} (pods listen on their own IP)")
-            for j, env in enumerate(_as_list(c.get("env"))):
-                src = env.get("valueFrom") if isinstance(env, dict) else None
-                if isinstance(src, dict):
-                    for ref in ("secretKeyRef", "configMapKeyRef"):
-                        if ref in src:
-                            out.append(f"{cpath}.env[{j}].valueFrom.{ref}: {_NOT_ENFORCED} (no {ref[:-6]}s)")
             for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
                 p = c.get(probe)
                 if isinstance(p, dict) and "grpc" in p:

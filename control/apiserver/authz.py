@@ -1,11 +1,15 @@
-"""Authorization: admin may do anything; a node only what its kubelet needs (like NodeRestriction)."""
+"""Authorization: admin may do anything; a node only what its kubelet needs (like NodeRestriction).
+
+A node reads a ConfigMap or Secret only with `get`, and only one that a pod bound to it uses (env, envFrom,
+volumes, imagePullSecrets), as Kubernetes' node authorizer decides from its graph; never list or watch them.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from control import errors
-from control.api import kinds
+from control.api import configdata, kinds
 from control.api.fieldsel import parse_field_selector
 
 if TYPE_CHECKING:
@@ -73,6 +77,11 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
                 )
         if info.kind in NODE_READABLE:
             return
+        if info.kind in configdata.KINDS and verb == "get":
+            if _used_by_pod_on(api, node, ns, info.kind, name):
+                return
+            raise errors.forbidden(user, verb, info.resource, name, ns,
+                                   f"no relationship found between node '{node}' and this object")
         raise errors.forbidden(user, verb, info.resource, name, ns)
     if info.kind == "Node" and verb in ("create", "update", "patch"):
         if name == node:
@@ -96,6 +105,18 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
             raise errors.forbidden(user, verb, "pods", name, ns, f"the pod is not bound to node {node}")
         return
     raise errors.forbidden(user, verb, info.resource, name, ns)
+
+
+def _used_by_pod_on(api: Api, node: str, ns: str, kind: str, name: str) -> bool:
+    """The node authorizer's graph, asked directly: does a pod bound to `node` in `ns` use this object?"""
+    from control.apiserver.watch import decode
+
+    kvs, _ = api.store.range(kinds.KINDS["Pod"].prefix(ns), prefix=True)
+    for kv in kvs:
+        pod = decode(kv.value, kv.mod_revision)
+        if (pod.get("spec") or {}).get("nodeName") == node and (kind, name) in configdata.pod_references(pod):
+            return True
+    return False
 
 
 # Watch topics a node may subscribe to besides its own pods' topic: what its kubelet and kube-proxy read.

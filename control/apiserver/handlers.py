@@ -14,7 +14,7 @@ from typing import Any
 import msgpack
 
 from control import errors
-from control.api import kinds, meta, remotecommand
+from control.api import configdata, kinds, meta, remotecommand
 from control.api.defaults import apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
@@ -358,6 +358,9 @@ class Api:
         md["creationTimestamp"] = meta.now()
         md.pop("deletionTimestamp", None)
         md["generation"] = 1
+        if info.kind in configdata.KINDS:
+            del md["generation"]  # no spec, no generation: kube-apiserver sets none on these
+            configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj)
         if info.kind == "Pod":
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
@@ -543,6 +546,8 @@ class Api:
                     md[f] = old_md[f]
                 else:
                     md.pop(f, None)
+            if info.kind in configdata.KINDS:
+                configdata.normalize(new)
             apply_defaults(new)
             if info.kind == "Service":
                 taken: list[Callable[[], None]] = []

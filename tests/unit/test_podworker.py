@@ -175,6 +175,44 @@ def test_env_resource_field_refs_and_missing_config_maps() -> None:
         build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={})
 
 
+def test_env_from_config_maps_and_secrets_like_the_kubelet() -> None:
+    pod = make_pod(busybox("true"))
+    c = pod["spec"]["containers"][0]
+    c["envFrom"] = [{"configMapRef": {"name": "game"}, "prefix": "G_"},
+                    {"secretRef": {"name": "db"}},
+                    {"configMapRef": {"name": "absent", "optional": True}}]
+    c["env"] = [{"name": "LIVES", "valueFrom": {"configMapKeyRef": {"name": "game", "key": "lives"}}},
+                {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                {"name": "MSG", "value": "$(G_lives) lives, user $(user)"},
+                {"name": "NOKEY", "valueFrom": {"configMapKeyRef": {"name": "game", "key": "x", "optional": True}}}]
+    sources = {("ConfigMap", "game"): {"kind": "ConfigMap", "data": {"lives": "3", "game.properties": "a=b\n",
+                                                                     "1st": "x"}, "binaryData": {"bin": "AP8="}},
+               ("Secret", "db"): {"kind": "Secret", "data": {"password": "czNjcjN0", "user": "YWRtaW4="}},
+               ("ConfigMap", "absent"): None}
+    skipped: list[str] = []
+    env, refs = build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={}, sources=sources,
+                          on_invalid=skipped.append)
+    assert env["G_lives"] == "3" and env["G_game.properties"] == "a=b\n" and "G_bin" not in env
+    assert env["G_1st"] == "x"  # the prefix makes it a valid name
+    assert (env["password"], env["user"], env["PW"], env["LIVES"]) == ("s3cr3t", "admin", "s3cr3t", "3")
+    assert env["MSG"] == "3 lives, user admin" and "NOKEY" not in env and refs["PW"] == "s3cr3t"
+    assert skipped == []
+    c["envFrom"][0].pop("prefix")
+    build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={}, sources=sources,
+              on_invalid=skipped.append)
+    assert skipped == ["Keys [1st] from the EnvFrom configmap default/game were skipped since they are considered "
+                       "invalid environment variable names."]
+    c["env"].append({"name": "BAD", "valueFrom": {"configMapKeyRef": {"name": "game", "key": "x"}}})
+    with pytest.raises(ConfigError, match="^couldn't find key x in ConfigMap default/game$"):
+        build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={}, sources=sources)
+    c["env"][-1] = {"name": "BAD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "x"}}}
+    with pytest.raises(ConfigError, match="^couldn't find key x in Secret default/db$"):
+        build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={}, sources=sources)
+    c["envFrom"].append({"configMapRef": {"name": "missing"}})
+    with pytest.raises(ConfigError, match='^configmap "missing" not found$'):
+        build_env(pod, c, pod_ip="1", host_ip="2", service_env={}, allocatable={}, sources=sources)
+
+
 def test_qos_class() -> None:
     def spec(*resources: dict[str, Any]) -> dict[str, Any]:
         return {"containers": [{"name": f"c{i}", "resources": r} for i, r in enumerate(resources)]}

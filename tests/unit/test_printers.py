@@ -516,3 +516,30 @@ def test_jsonpath_as_kubectl_prints_it() -> None:
         jp("{.items[0}", lst)
     with pytest.raises(JSONPathError, match="without its"):
         jp("{range .items[*]}{.x}", lst)
+
+
+def _config_objects() -> tuple[dict, dict]:
+    md = {"namespace": "default", "creationTimestamp": "2024-01-01T00:59:00Z"}
+    cm = {"kind": "ConfigMap", "metadata": {"name": "game", **md},
+          "data": {"lives": "3", "game.properties": "enemies=aliens\nlives=3\n"}, "binaryData": {"logo": "AP8A"}}
+    secret = {"kind": "Secret", "metadata": {"name": "db", **md}, "type": "Opaque",
+              "data": {"password": "czNjcjN0", "user": "YWRtaW4="}}
+    return cm, secret
+
+
+def test_get_configmaps_and_secrets() -> None:
+    cm, secret = _config_objects()
+    assert table("ConfigMap", [cm], now=NOW).splitlines() == ["NAME   DATA   AGE", "game   3      60s"]
+    assert table("secrets", [secret], now=NOW).splitlines() == ["NAME   TYPE     DATA   AGE", "db     Opaque   2      60s"]
+
+
+def test_describe_configmap_shows_values_and_secret_only_sizes() -> None:
+    cm, secret = _config_objects()
+    assert describe(cm, [], now=NOW) == (
+        "Name:         game\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\n"
+        "Data\n====\ngame.properties:\n----\nenemies=aliens\nlives=3\n\nlives:\n----\n3\n\n"
+        "BinaryData\n====\nlogo: 3 bytes\n\nEvents:  <none>")
+    text = describe(secret, [], now=NOW)
+    assert text == ("Name:         db\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\n"
+                    "Type:  Opaque\n\nData\n====\npassword:  6 bytes\nuser:      5 bytes")
+    assert "s3cr3t" not in text and "czNjcjN0" not in text

@@ -286,6 +286,19 @@ def test_int_or_string_quantities_inline_structs_and_probes() -> None:
     assert svc["spec"]["ports"] == [{"name": "x", "protocol": "TCP", "port": 80, "targetPort": "http"}]
 
 
+def test_configmap_and_secret_bytes_become_base64_text() -> None:
+    """kubectl create configmap|secret send these; map<string, bytes> values arrive as JSON would carry them."""
+    cm = decode(envelope("v1", "ConfigMap", ln(1, meta("game")) + ln(2, ln(1, "a") + ln(2, "b"))
+                         + ln(3, ln(1, "bin") + ln(2, b"\x00\xff")) + num(4, 1)))
+    assert cm == {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "game", "creationTimestamp": None},
+                  "data": {"a": "b"},
+                  "binaryData": {"bin": "AP8="}, "immutable": True}
+    secret = decode(envelope("v1", "Secret", ln(1, meta("db")) + ln(2, ln(1, "password") + ln(2, b"s3cr3t"))
+                             + ln(2, ln(1, "empty")) + ln(4, ln(1, "user") + ln(2, "admin")) + ln(3, "Opaque")))
+    assert secret["data"] == {"password": "czNjcjN0", "empty": ""}
+    assert secret["stringData"] == {"user": "admin"} and secret["type"] == "Opaque"
+
+
 def test_repeated_numbers_packed_or_not() -> None:
     packed = ln(4, varint(1000) + varint(2000))
     unpacked = num(4, 3000)
@@ -336,7 +349,7 @@ def test_malformed_bodies_are_400_bad_request_naming_the_problem(body: bytes, de
     assert detail in error.message
 
 
-@pytest.mark.parametrize("api_version, kind", [("v1", "ConfigMap"), ("apps/v1", "StatefulSet"),
+@pytest.mark.parametrize("api_version, kind", [("v1", "PersistentVolumeClaim"), ("apps/v1", "StatefulSet"),
                                                ("apps/v1beta1", "Deployment"), ("v1", "Deployment")])
 def test_other_kinds_are_415_naming_the_kind_and_the_ones_decoded(api_version: str, kind: str) -> None:
     error = error_of(envelope(api_version, kind, ln(1, meta("x"))))
@@ -359,10 +372,10 @@ def test_schema_names_only_messages_it_defines_and_every_kind_has_metadata_and_s
             if field.kind in (protobuf.MESSAGE, protobuf.INLINE):
                 assert field.message in SCHEMA, f"{name}.{field.json} -> {field.message}"
             if field.kind == protobuf.MAP:
-                assert field.message in (protobuf.STRING, protobuf.QUANTITY)
+                assert field.message in (protobuf.STRING, protobuf.QUANTITY, protobuf.BYTES)
     for message in set(protobuf.KINDS.values()) - {"DeleteOptions"}:
         assert SCHEMA[message][1] == protobuf.Field("metadata", protobuf.MESSAGE, message="ObjectMeta")
-        if message != "SelfSubjectReview":  # a question with nothing to ask but who you are
+        if message not in ("SelfSubjectReview", "ConfigMap", "Secret"):  # no spec: a question, or data
             assert SCHEMA[message][2].json == "spec"
 
 

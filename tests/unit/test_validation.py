@@ -407,4 +407,4 @@ def test_job_template_is_immutable() -> None:
 
 
 def test_unknown_kind() -> None:
-    assert messages({"kind": "ConfigMap", "metadata": {"name": "x"}})[0].startswith('kind: Unsupported value: "ConfigMap"')
+    assert messages({"kind": "StatefulSet", "metadata": {"name": "x"}})[0].startswith('kind: Unsupported value: "StatefulSet"')

@@ -225,6 +225,15 @@ def _lease_row(lease: Mapping[str, Any], wide: bool, now: float | None) -> list[
     return [meta_of(lease).get("name", ""), get_path(lease, "spec", "holderIdentity", default=""), age(lease, now)]
 
 
+def _configmap_row(cm: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(cm).get("name", ""), str(len(cm.get("data") or {}) + len(cm.get("binaryData") or {})), age(cm, now)]
+
+
+def _secret_row(secret: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(secret).get("name", ""), str(secret.get("type", "")), str(len(secret.get("data") or {})),
+            age(secret, now)]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -244,6 +253,8 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "Endpoints": (["NAME", "ENDPOINTS", "AGE"], [], _endpoints_row),
     "Event": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
     "Lease": (["NAME", "HOLDER", "AGE"], [], _lease_row),
+    "ConfigMap": (["NAME", "DATA", "AGE"], [], _configmap_row),
+    "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
 }
 
 

@@ -15,6 +15,12 @@ from control.api import warnings as admission_warnings
 from control.api.kinds import KINDS
 from control.api.labels import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 from control.api.validation.cluster import validate_event, validate_lease, validate_namespace, validate_node
+from control.api.validation.config import (
+    validate_configmap,
+    validate_configmap_update,
+    validate_secret,
+    validate_secret_update,
+)
 from control.api.validation.container import PULL_POLICIES, is_env_var_name, validate_probe
 from control.api.validation.field import (
     IMMUTABLE,
@@ -89,7 +95,10 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Node": validate_node,
     "Lease": validate_lease,
     "Event": validate_event,
+    "ConfigMap": validate_configmap,
+    "Secret": validate_secret,
 }
+UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
     "Pod": validate_pod_update,
     "Deployment": validate_workload_update,
@@ -98,6 +107,8 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "Job": validate_job_update,
     "Service": validate_service_update,
     "Node": validate_node_update,
+    "ConfigMap": validate_configmap_update,
+    "Secret": validate_secret_update,
 }
 
 
@@ -114,6 +125,12 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None = None) -> tuple[li
         return errs, []
     validate_object_meta(errs, obj.get("metadata"), "metadata", NAME_RULES.get(info.kind, is_dns1123_subdomain),
                          info.namespaced)
+    if old is not None and info.kind in UPDATE_FIRST:
+        # ValidateConfigMapUpdate / ValidateSecretUpdate check what may not change before the object itself
+        validate_object_meta_update(errs, obj, old)
+        _UPDATE_VALIDATORS[info.kind](obj, old, errs)
+        _VALIDATORS[info.kind](obj, errs)
+        return errs, admission_warnings.collect(obj)
     _VALIDATORS[info.kind](obj, errs)
     if old is not None:
         validate_object_meta_update(errs, obj, old)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from control.api.labels import is_dns1123_label, regex_error
+from control.api.labels import is_dns1123_label, is_dns1123_subdomain, regex_error
+from control.api.validation.config import is_config_map_key
 from control.api.validation.field import (
     Errors,
     as_dict,
@@ -105,6 +106,43 @@ def _env(errs: Errors, env: Any, path: str) -> None:
             invalid(errs, f"{epath}.valueFrom", "", "may not be specified when `value` is not empty")
         elif n > 1:
             invalid(errs, f"{epath}.valueFrom", "", "may not have more than one field specified at a time")
+        for ref in ("configMapKeyRef", "secretKeyRef"):
+            if isinstance(source.get(ref), dict):
+                _key_selector(errs, source[ref], f"{epath}.valueFrom.{ref}")
+
+
+def _key_selector(errs: Errors, sel: dict[str, Any], path: str) -> None:
+    """validateConfigMapKeySelector / validateSecretKeySelector."""
+    name = str(sel.get("name") or "")
+    for msg in is_dns1123_subdomain(name):
+        invalid(errs, f"{path}.name", name, msg)
+    key = sel.get("key")
+    if not key:
+        required(errs, f"{path}.key")
+    else:
+        check_name(errs, str(key), f"{path}.key", is_config_map_key)
+
+
+def _env_from(errs: Errors, sources: Any, path: str) -> None:
+    """ValidateEnvFrom: a prefix that is a valid variable name, exactly one of configMapRef and secretRef."""
+    for i, ev in enumerate(as_list(errs, sources, path)):
+        ipath = f"{path}[{i}]"
+        ev = as_item(errs, ev, ipath) or {}
+        prefix = ev.get("prefix")
+        if prefix:
+            check_name(errs, str(prefix), f"{ipath}.prefix", is_env_var_name)
+        refs = [r for r in ("configMapRef", "secretRef") if ev.get(r) is not None]
+        for r in refs:
+            ref = as_dict(errs, ev[r], f"{ipath}.{r}") or {}
+            name = ref.get("name")
+            if not name:
+                required(errs, f"{ipath}.{r}.name")
+            else:
+                check_name(errs, str(name), f"{ipath}.{r}.name", is_dns1123_subdomain)
+        if not refs:
+            invalid(errs, path, "", "must specify one of: `configMapRef` or `secretRef`")
+        elif len(refs) > 1:
+            invalid(errs, path, "", "may not have more than one field specified at a time")
 
 
 def _container_ports(errs: Errors, ports: Any, path: str, host_network: bool) -> None:
@@ -187,6 +225,7 @@ def validate_containers(errs: Errors, containers: Any, path: str, *, volumes: se
                     invalid(errs, f"{cpath}.{key}[{j}]", shown(arg), "must be a string")
         _container_ports(errs, c.get("ports"), f"{cpath}.ports", host_network)
         _env(errs, c.get("env"), f"{cpath}.env")
+        _env_from(errs, c.get("envFrom"), f"{cpath}.envFrom")
         validate_resources(errs, c.get("resources"), f"{cpath}.resources")
         _volume_mounts(errs, c.get("volumeMounts"), f"{cpath}.volumeMounts", volumes)
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui.printers.describers.config import describe_configmap, describe_secret
 from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
@@ -30,4 +31,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_daemonset(obj, events, now, pods)
     if kind == "Service":
         return describe_service(obj, events, now, endpoints)
+    if kind == "ConfigMap":
+        return describe_configmap(obj, events, now)
+    if kind == "Secret":
+        return describe_secret(obj)
     return describe_generic(obj, events, now)

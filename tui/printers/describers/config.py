@@ -1,0 +1,51 @@
+"""kubectl's ConfigMap and Secret describers: a ConfigMap's values, a Secret's sizes only (never its values)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from control.api.configdata import binary_size
+from tui.printers.describers.writer import (
+    PrefixWriter,
+    annotations_multiline,
+    describe_events,
+    labels_multiline,
+)
+from tui.printers.status import meta_of
+
+
+def _head(w: PrefixWriter, obj: Mapping[str, Any]) -> None:
+    meta = meta_of(obj)
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+
+
+def describe_configmap(cm: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """ConfigMapDescriber: each value under its key and a rule, binary values by size, then the events."""
+    w = PrefixWriter()
+    _head(w, cm)
+    w.write(0, "\nData\n====\n")
+    data = cm.get("data") or {}
+    for key in sorted(data):  # kubectl ranges over a Go map (random order); sorted reads better
+        w.write(0, f"{key}:\n----\n")
+        w.write(0, f"{data[key]}\n")
+    w.write(0, "\nBinaryData\n====\n")
+    for key, size in sorted(binary_size(cm.get("binaryData")).items()):
+        w.write(0, f"{key}: {size} bytes\n")
+    w.write(0, "\n")
+    describe_events(w, events, now)
+    return w.text()
+
+
+def describe_secret(secret: Mapping[str, Any]) -> str:
+    """SecretDescriber: the type and each key's size in bytes, as kubectl shows a Secret (no events)."""
+    w = PrefixWriter()
+    _head(w, secret)
+    w.write(0, f"\nType:\t{secret.get('type', '')}\n")
+    w.write(0, "\nData\n====\n")
+    for key, size in sorted(binary_size(secret.get("data")).items()):
+        w.write(0, f"{key}:\t{size} bytes\n")
+    return w.text()
