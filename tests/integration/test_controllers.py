@@ -349,6 +349,17 @@ async def test_cascading_delete_background_and_orphan(plane: ControlPlane, clien
         await wait_for(lambda: _count(client, "app=keep", 0), what="pods first")
         await wait_for(lambda: _none_left(client, "ReplicaSet"), what="then the RS")
 
+        # a ConfigMap and a Secret a Deployment owns go with it
+        owner = await client.create(deployment("cfg", 0, {"app": "cfg"}))
+        ref = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "cfg", "uid": owner["metadata"]["uid"]}]
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "ownerReferences": ref},
+                             "data": {"a": "b"}})
+        await client.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cfg", "ownerReferences": ref},
+                             "stringData": {"a": "b"}})
+        await client.delete("Deployment", "cfg")
+        await wait_for(lambda: _gone(client, "ConfigMap", "cfg"), what="the ConfigMap collected")
+        await wait_for(lambda: _gone(client, "Secret", "cfg"), what="the Secret collected")
+
 
 # --- node lifecycle --------------------------------------------------------------------------------------------------
 
