@@ -273,13 +273,15 @@ class PodWorker:
                 c.first_done.set()
                 await self._term_event.wait()
                 break
-            self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
+            # The runtime resolves ("pulls") the image as it starts the container: Pulled is said once the
+            # image is known, so a failed pull is never preceded by one (the kubelet pulls before it creates).
             try:
                 handle = await self.runtime.start(cfg)
             except ImagePullError as e:
                 retry_at = await self._pull_failed(c, e)
                 continue
             except RunContainerError as e:
+                self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
                 c.created += 1
                 now = time.time()
                 term = {"exitCode": START_ERROR_EXIT, "reason": "StartError", "message": e.message,
@@ -297,6 +299,7 @@ class PodWorker:
                 backoff_next = True
                 self._emit()
                 continue
+            self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
             code = await self._run_started(c, handle)
             if not self._should_restart(c, code):
                 return code == 0

@@ -519,6 +519,19 @@ async def _image_pull_back_off(client: Client) -> None:
     got = await client.get("Pod", "bad")
     assert got["status"]["phase"] == "Pending"
 
+    # The kubelet's events for a failed pull: Pulling, Failed, BackOff; never "already present on machine".
+    async def events() -> dict[str, str] | None:
+        evs = {ev["reason"] + " " + ev["message"]: ev["type"] for ev in (await client.list("Event", "default"))["items"]
+               if ev["involvedObject"]["name"] == "bad"}
+        return evs if any(k.startswith("BackOff ") for k in evs) else None
+
+    evs = await wait_for(events, 10, what="the pull events")
+    assert evs['Pulling Pulling image "registry.example/nope:1"'] == "Normal"
+    assert evs['BackOff Back-off pulling image "registry.example/nope:1"'] == "Normal"
+    assert {"Failed Error: ErrImagePull", "Failed Error: ImagePullBackOff"} <= set(evs)
+    assert any(k.startswith('Failed Failed to pull image "registry.example/nope:1": ') for k in evs)
+    assert not any(k.startswith("Pulled ") for k in evs), evs
+
 
 def node_proc(plane: ControlPlane, home: Path, name: str) -> Proc:
     assert plane.server is not None and plane.credentials is not None

@@ -270,12 +270,21 @@ async def test_image_pull_back_off(harness: Harness) -> None:
     st = worker.status
     message = container(st)["state"]["waiting"]["message"]
     assert message.startswith('Back-off pulling image "registry.k8s.io/goproxy:0.1": ErrImagePull: ')
-    assert "give command:" in message
+    assert message.endswith("or set the container's command (spec.containers[].command) to a program on the node.")
     assert st["phase"] == "Pending" and container(st)["restartCount"] == 0
     assert "imageID" in container(st) and container(st)["imageID"] == ""
     with pytest.raises(LogsError, match="trying and failing to pull image"):
         worker.logs()
-    assert ("Failed", "Error: ErrImagePull", "Warning") in harness.events
+    # The kubelet's sequence for a pull that fails, and no "already present on machine" before it.
+    image = "registry.k8s.io/goproxy:0.1"
+    assert harness.events == [
+        ("Pulling", f'Pulling image "{image}"', "Normal"),
+        ("Failed", container(st)["state"]["waiting"]["message"].split(": ErrImagePull: ", 1)[1], "Warning"),
+        ("Failed", "Error: ErrImagePull", "Warning"),
+        ("BackOff", f'Back-off pulling image "{image}"', "Normal"),
+        ("Failed", "Error: ImagePullBackOff", "Warning"),
+    ]
+    assert harness.events[1][1].startswith(f'Failed to pull image "{image}": ')
 
 
 async def test_run_container_error(harness: Harness) -> None:

@@ -74,9 +74,10 @@ def test_image_resolution_rules() -> None:
     assert images.resolve("registry.k8s.io/goproxy:0.1", ["/bin/true"], None) == ["/bin/true"]
     with pytest.raises(ImagePullError) as e:
         images.resolve("registry.k8s.io/goproxy:0.1", None, None)
-    assert e.value.message.startswith('Failed to pull image "registry.k8s.io/goproxy:0.1": kube-tui has no '
-                                      'built-in image "goproxy" and the container has no command; use one of '
-                                      "nginx, busybox, debian, perl, python, pause, or give command:")
+    assert e.value.message == ('Failed to pull image "registry.k8s.io/goproxy:0.1": kube-tui has no '
+                              'built-in image "goproxy" and the container has no command: use one of the '
+                              "built-in images (nginx, busybox, debian, perl, python, pause), or set the "
+                              "container's command (spec.containers[].command) to a program on the node.")
     assert images.image_id("nginx:1.14.2") == images.image_id("docker.io/library/nginx:latest")
 
 
