@@ -43,6 +43,8 @@ DEFAULT_GRACE = 30.0  # spec.terminationGracePeriodSeconds' default
 START_ERROR_EXIT = 128  # containerd's exit code for a process that never started
 # How long ErrImagePull shows before the kubelet's next sync turns it into ImagePullBackOff.
 PULL_ERROR_VISIBLE = 1.0
+# How long RunContainerError shows before the next sync finds the container in CrashLoopBackOff.
+START_ERROR_VISIBLE = 1.0
 
 
 class PodWorker:
@@ -295,9 +297,16 @@ class PodWorker:
                 c.last_state = {"terminated": term}
                 c.last_handle = None
                 c.state = {"waiting": {"reason": "RunContainerError", "message": e.message}}
+                self._emit()
+                # The kubelet backs off any container it must start again, one that never started too
+                # (doBackOff looks at the last exited container): RunContainerError right after the failed
+                # start, then CrashLoopBackOff until the back-off allows the next attempt.
                 retry_at = c.crash_backoff.retry_at(loop.time())
                 backoff_next = True
-                self._emit()
+                if retry_at is not None:
+                    if await self._sleep(min(START_ERROR_VISIBLE, retry_at - loop.time())):
+                        break
+                    self._back_off(c)
                 continue
             self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
             code = await self._run_started(c, handle)
@@ -311,13 +320,16 @@ class PodWorker:
             retry_at = None if immediate else c.crash_backoff.retry_at(loop.time())
             backoff_next = not immediate
             if retry_at is not None:
-                message = (f"back-off {go_duration(c.crash_backoff.duration)} restarting failed "
-                           f"container={c.name} pod={self.name}_{self.namespace}({self.uid})")
-                c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
-                self._event("BackOff", f"Back-off restarting failed container {c.name} in pod "
-                                       f"{self.name}_{self.namespace}({self.uid})", WARNING)
-                self._emit()
+                self._back_off(c)
         return False
+
+    def _back_off(self, c: Container) -> None:
+        """CrashLoopBackOff: the container waits for its restart back-off, worded as kuberuntime's doBackOff."""
+        pod = f"{self.name}_{self.namespace}({self.uid})"
+        message = f"back-off {go_duration(c.crash_backoff.duration)} restarting failed container={c.name} pod={pod}"
+        c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
+        self._event("BackOff", f"Back-off restarting failed container {c.name} in pod {pod}", WARNING)
+        self._emit()
 
     async def _pull_failed(self, c: Container, e: ImagePullError) -> float:
         """ErrImagePull now, ImagePullBackOff a moment later; returns when to try again."""

@@ -296,6 +296,18 @@ async def test_run_container_error(harness: Harness) -> None:
     await until(lambda: container(worker.status)["restartCount"] >= 2, what="retries")
     last = container(worker.status)["lastState"]["terminated"]
     assert (last["exitCode"], last["reason"]) == (128, "StartError")
+    # Between attempts it is backed off as a crashed container is (kuberuntime's doBackOff): CrashLoopBackOff,
+    # RunContainerError only right after a failed start.
+    await until(lambda: waiting_reason(worker) == "CrashLoopBackOff", what="CrashLoopBackOff")
+    reasons = [container(s)["state"].get("waiting", {}).get("reason") for s in harness.statuses]
+    assert reasons.index("RunContainerError") < reasons.index("CrashLoopBackOff")
+    messages = {container(s)["state"]["waiting"]["message"] for s in harness.statuses
+                if container(s)["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff"}
+    assert "back-off 50ms restarting failed container=stress pod=web_default(uid-web)" in messages
+    assert ("BackOff", "Back-off restarting failed container stress in pod web_default(uid-web)",
+            "Warning") in harness.events
+    # Each attempt: the image is there (Pulled), the start fails (Failed); never a Created or Started.
+    assert {"Pulled", "Failed", "BackOff"} == set(harness.reasons())
 
     never = await harness.run(make_pod({"name": "stress", "image": "polinux/stress", "command": ["stress"]},
                                        policy="Never", name="once"))
