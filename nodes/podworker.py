@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from control.api import quantity
+from control.api.remotecommand import UPGRADE_FAILED
 from nodes.backoff import Backoff, go_duration
 from nodes.containerlogs import LogsError, forget_old_logs, read_logs
 from nodes.containerstatus import Container, rfc3339
@@ -45,6 +46,8 @@ START_ERROR_EXIT = 128  # containerd's exit code for a process that never starte
 PULL_ERROR_VISIBLE = 1.0
 # How long RunContainerError shows before the next sync finds the container in CrashLoopBackOff.
 START_ERROR_VISIBLE = 1.0
+SIMULATED = {"exec": "exec: this node runs simulated containers: there is no process to run a command in",
+             "attach": "attach: this node runs simulated containers: there is no process to attach to"}
 
 
 class PodWorker:
@@ -463,19 +466,27 @@ class PodWorker:
                          tail=tail)
 
     def _exec_target(self, container: str | None) -> ContainerHandle:
-        """The handle of the running container an exec names (the first one unless named); LogsError,
-        worded like the kubelet, for a container that is not there or not running."""
+        """The handle of the running container an exec names (the first one unless named; a running init
+        container may be named too); LogsError, worded like the kubelet, for a container that is not there or
+        not running."""
         names = [c.spec.get("name") for c in self._containers]
-        chosen = next((c for c in self._containers if c.spec.get("name") == container), None) if container else \
-            (self._containers[0] if self._containers else None)
+        chosen = next((c for c in self._containers + self._inits if c.spec.get("name") == container), None) \
+            if container else (self._containers[0] if self._containers else None)
         if chosen is None:
             raise LogsError(f"container {container} is not valid for pod {self.name}" if container else
                             f"pod {self.name} has no containers")
         handle = chosen.handle
         if handle is None or handle.exit_code is not None or self._terminating:
-            raise LogsError(f'unable to upgrade connection: container not found ("{chosen.spec.get("name")}")'
-                            + ("" if len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
+            raise LogsError(f'{UPGRADE_FAILED}container not found ("{chosen.spec.get("name")}")'
+                            + ("" if container or len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
         return handle
+
+    def check_stream(self, container: str | None, *, attach: bool) -> None:
+        """What open_exec or open_attach would refuse before it starts or joins anything (LogsError)."""
+        self._exec_target(container)
+        kind = "attach" if attach else "exec"
+        if getattr(self.runtime, f"open_{kind}", None) is None:
+            raise LogsError(SIMULATED[kind])
 
     async def exec(self, container: str | None, command: list[str], timeout: float,  # noqa: ASYNC109 - the command's own limit
                    max_output: int) -> tuple[int, str]:
@@ -489,7 +500,7 @@ class PodWorker:
         handle = self._exec_target(container)
         open_exec = getattr(self.runtime, "open_exec", None)
         if open_exec is None:
-            raise LogsError("exec: this node runs simulated containers: there is no process to run a command in")
+            raise LogsError(SIMULATED["exec"])
         return await open_exec(handle, list(command), stdin=stdin, tty=tty, size=size)
 
     async def open_attach(self, container: str | None, *, stdin: bool) -> Any:
@@ -497,7 +508,7 @@ class PodWorker:
         handle = self._exec_target(container)
         open_attach = getattr(self.runtime, "open_attach", None)
         if open_attach is None:
-            raise LogsError("attach: this node runs simulated containers: there is no process to attach to")
+            raise LogsError(SIMULATED["attach"])
         return await open_attach(handle, stdin=stdin)
 
     def usage(self) -> tuple[int, int]:
