@@ -554,6 +554,22 @@ async def test_the_real_kubectl_prints_why_an_exec_or_attach_is_refused(rest_pla
         assert (r.returncode, r.stderr.strip()) == (1, said), r.stderr
 
 
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_attach_gets_the_output_of_a_running_pod(rest_plane: ControlPlane, rest_node: object,
+                                                                       http: aiohttp.ClientSession) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    await running_pod(http, "ticker", 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.1; done')
+    proc = await asyncio.create_subprocess_exec("kubectl", "--kubeconfig", str(kubeconfig), "attach", "ticker",
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = [await asyncio.wait_for(proc.stdout.readline(), 15) for _ in range(3)]  # type: ignore[union-attr]
+        assert all(line.startswith(b"tick ") for line in lines), lines
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 async def test_exec_over_websocket_survives_a_slow_reader_a_bad_resize_and_a_stopping_server(
         rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch) -> None:
     import nodes.remotecommand
@@ -869,11 +885,35 @@ async def test_attach_joins_the_containers_own_stdin_and_output(rest_plane: Cont
     async with http.get("/api/v1/namespaces/default/pods/att/log") as r:
         assert "hi from att" in await r.text()  # what went to the attached client went to the log too
 
-    # a container started without stdin or tty: nothing to attach to, said before any stream opens
-    await nginx_pod(http)
-    with pytest.raises(aiohttp.WSServerHandshakeError) as e:
-        await http.ws_connect("/api/v1/namespaces/default/pods/web/attach?stdout=true", protocols=("v5.channel.k8s.io",))
-    assert e.value.status == 400
+
+
+async def test_attach_to_a_container_without_stdin_or_tty_streams_its_output(
+        rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession) -> None:
+    """kubectl attach POD ("Get output from running pod mypod"): what the container writes from now on, until it
+    exits (then Success: the exit code is the pod's to tell) or the client lets go (the container goes on)."""
+    await running_pod(http, "ticker", 'i=0; while true; do i=$((i+1)); echo "tick $i"; echo "err $i" >&2; sleep 0.1; done')
+    node = rest_node.kubelet  # type: ignore[attr-defined]
+    async with http.ws_connect("/api/v1/namespaces/default/pods/ticker/attach?stdout=true&stderr=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        got = b""
+        while got.count(b"tick") < 3:
+            msg = await asyncio.wait_for(ws.receive(), 10)
+            assert msg.type == aiohttp.WSMsgType.BINARY and msg.data[0] == 1, msg
+            got += msg.data[1:]
+        first = int(got.split(b"tick ")[1].split()[0])
+        assert first > 1 and b"err" in got  # from now on, not the log's start; stderr too (one stream, as the log)
+        assert len(node.exec_sessions) == 1
+    await wait_for(lambda: len(node.exec_sessions) == 0, 10, what="the session ends with its client")
+    status = (await call(http, "GET", "/api/v1/namespaces/default/pods/ticker"))[1]["status"]
+    assert status["containerStatuses"][0]["restartCount"] == 0 and "running" in status["containerStatuses"][0]["state"]
+    # a container that exits ends the attach: its last output, then Success
+    await running_pod(http, "brief", "sleep 1.5; echo last words; exit 5")
+    out: dict[int, bytes] = {1: b"", 2: b"", 3: b""}
+    async with http.ws_connect("/api/v1/namespaces/default/pods/brief/attach?stdout=true&stderr=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        async for msg in ws:
+            out[msg.data[0]] += msg.data[1:]
+    assert out[1] == b"last words\n" and json.loads(out[3])["status"] == "Success"
 
 
 @pytest.fixture
