@@ -72,7 +72,8 @@ async def serve(request: web.Request, call: Call, namespace: str, name: str, *, 
             # it must print, not the protocol
             await call("exec", dict(body, check=True))
             raise ApiError(400, "BadRequest", f"{what} over SPDY is not served by kube-tui: kubectl 1.30 and "
-                           "later use WebSocket (v5.channel.k8s.io); or use `kube-tui exec [-it] POD -- COMMAND`")
+                           "later use WebSocket (v5.channel.k8s.io) unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false; or use "
+                           "`kube-tui exec [-it] POD -- COMMAND`")
         # refused before the upgrade: kubectl prints the Status. A client that hangs up meanwhile must not
         # leave the command to the node's idle timeout: the open is shielded and what it opened closed.
         opening = asyncio.ensure_future(call("exec", body))
