@@ -606,6 +606,12 @@ class Kubelet:
         worker = self._worker_of(body)
         if remotecommand_api.is_session(body):
             command, stdin, tty, size = remotecommand_api.check_open(body)
+            if body.get("check"):  # would it open? (kubectl's SPDY request, refused for its protocol only)
+                try:
+                    worker.check_stream(body.get("container") or None, attach=bool(body.get("attach")))
+                except LogsError as e:
+                    raise errors.bad_request(str(e)) from None
+                return {}
             self._refuse_streams_if_busy()
             try:
                 if body.get("attach"):  # kubectl attach: the container's own stdio, not a new command

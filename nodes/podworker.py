@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from control.api import quantity
+from control.api.remotecommand import UPGRADE_FAILED
 from nodes.backoff import Backoff, go_duration
 from nodes.containerlogs import LogsError, forget_old_logs, read_logs, still_running
 from nodes.containerstatus import Container, rfc3339
@@ -43,6 +44,10 @@ DEFAULT_GRACE = 30.0  # spec.terminationGracePeriodSeconds' default
 START_ERROR_EXIT = 128  # containerd's exit code for a process that never started
 # How long ErrImagePull shows before the kubelet's next sync turns it into ImagePullBackOff.
 PULL_ERROR_VISIBLE = 1.0
+# How long RunContainerError shows before the next sync finds the container in CrashLoopBackOff.
+START_ERROR_VISIBLE = 1.0
+SIMULATED = {"exec": "exec: this node runs simulated containers: there is no process to run a command in",
+             "attach": "attach: this node runs simulated containers: there is no process to attach to"}
 
 
 class PodWorker:
@@ -281,13 +286,15 @@ class PodWorker:
                 if await self._sleep(self.config_retry):
                     break
                 continue
-            self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
+            # The runtime resolves ("pulls") the image as it starts the container: Pulled is said once the
+            # image is known, so a failed pull is never preceded by one (the kubelet pulls before it creates).
             try:
                 handle = await self.runtime.start(cfg)
             except ImagePullError as e:
                 retry_at = await self._pull_failed(c, e)
                 continue
             except RunContainerError as e:
+                self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
                 c.created += 1
                 now = time.time()
                 term = {"exitCode": START_ERROR_EXIT, "reason": "StartError", "message": e.message,
@@ -301,10 +308,18 @@ class PodWorker:
                 c.last_state = {"terminated": term}
                 c.last_handle = None
                 c.state = {"waiting": {"reason": "RunContainerError", "message": e.message}}
+                self._emit()
+                # The kubelet backs off any container it must start again, one that never started too
+                # (doBackOff looks at the last exited container): RunContainerError right after the failed
+                # start, then CrashLoopBackOff until the back-off allows the next attempt.
                 retry_at = c.crash_backoff.retry_at(loop.time())
                 backoff_next = True
-                self._emit()
+                if retry_at is not None:
+                    if await self._sleep(min(START_ERROR_VISIBLE, retry_at - loop.time())):
+                        break
+                    self._back_off(c)
                 continue
+            self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
             code = await self._run_started(c, handle)
             if not self._should_restart(c, code):
                 return code == 0
@@ -316,13 +331,16 @@ class PodWorker:
             retry_at = None if immediate else c.crash_backoff.retry_at(loop.time())
             backoff_next = not immediate
             if retry_at is not None:
-                message = (f"back-off {go_duration(c.crash_backoff.duration)} restarting failed "
-                           f"container={c.name} pod={self.name}_{self.namespace}({self.uid})")
-                c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
-                self._event("BackOff", f"Back-off restarting failed container {c.name} in pod "
-                                       f"{self.name}_{self.namespace}({self.uid})", WARNING)
-                self._emit()
+                self._back_off(c)
         return False
+
+    def _back_off(self, c: Container) -> None:
+        """CrashLoopBackOff: the container waits for its restart back-off, worded as kuberuntime's doBackOff."""
+        pod = f"{self.name}_{self.namespace}({self.uid})"
+        message = f"back-off {go_duration(c.crash_backoff.duration)} restarting failed container={c.name} pod={pod}"
+        c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
+        self._event("BackOff", f"Back-off restarting failed container {c.name} in pod {pod}", WARNING)
+        self._emit()
 
     async def _pull_failed(self, c: Container, e: ImagePullError) -> float:
         """ErrImagePull now, ImagePullBackOff a moment later; returns when to try again."""
@@ -472,19 +490,27 @@ class PodWorker:
         return still_running(self._inits, self._containers, container)
 
     def _exec_target(self, container: str | None) -> ContainerHandle:
-        """The handle of the running container an exec names (the first one unless named); LogsError,
-        worded like the kubelet, for a container that is not there or not running."""
+        """The handle of the running container an exec names (the first one unless named; a running init
+        container may be named too); LogsError, worded like the kubelet, for a container that is not there or
+        not running."""
         names = [c.spec.get("name") for c in self._containers]
-        chosen = next((c for c in self._containers if c.spec.get("name") == container), None) if container else \
-            (self._containers[0] if self._containers else None)
+        chosen = next((c for c in self._containers + self._inits if c.spec.get("name") == container), None) \
+            if container else (self._containers[0] if self._containers else None)
         if chosen is None:
             raise LogsError(f"container {container} is not valid for pod {self.name}" if container else
                             f"pod {self.name} has no containers")
         handle = chosen.handle
         if handle is None or handle.exit_code is not None or self._terminating:
-            raise LogsError(f'unable to upgrade connection: container not found ("{chosen.spec.get("name")}")'
-                            + ("" if len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
+            raise LogsError(f'{UPGRADE_FAILED}container not found ("{chosen.spec.get("name")}")'
+                            + ("" if container or len(names) == 1 else f" (containers: {', '.join(map(str, names))})"))
         return handle
+
+    def check_stream(self, container: str | None, *, attach: bool) -> None:
+        """What open_exec or open_attach would refuse before it starts or joins anything (LogsError)."""
+        self._exec_target(container)
+        kind = "attach" if attach else "exec"
+        if getattr(self.runtime, f"open_{kind}", None) is None:
+            raise LogsError(SIMULATED[kind])
 
     async def exec(self, container: str | None, command: list[str], timeout: float,  # noqa: ASYNC109 - the command's own limit
                    max_output: int) -> tuple[int, str]:
@@ -498,7 +524,7 @@ class PodWorker:
         handle = self._exec_target(container)
         open_exec = getattr(self.runtime, "open_exec", None)
         if open_exec is None:
-            raise LogsError("exec: this node runs simulated containers: there is no process to run a command in")
+            raise LogsError(SIMULATED["exec"])
         return await open_exec(handle, list(command), stdin=stdin, tty=tty, size=size)
 
     async def open_attach(self, container: str | None, *, stdin: bool) -> Any:
@@ -506,7 +532,7 @@ class PodWorker:
         handle = self._exec_target(container)
         open_attach = getattr(self.runtime, "open_attach", None)
         if open_attach is None:
-            raise LogsError("attach: this node runs simulated containers: there is no process to attach to")
+            raise LogsError(SIMULATED["attach"])
         return await open_attach(handle, stdin=stdin)
 
     def usage(self) -> tuple[int, int]:

@@ -8,6 +8,7 @@ Three forms of the one `exec` verb (see nodes/remotecommand.py for the kubelet's
 - open a session (kubectl exec, output streamed as it comes): {..., command, stream: true, stdin?, tty?,
   rows?, cols?} -> {session}; stdin (-i) lets the command read input, tty (-t) gives it a pty; with
   `attach: true` and no command, the session joins the container's own stdio (kubectl attach, run -it);
+  with `check: true` nothing is opened: {} when it could be, else the error opening it would meet;
 - stream an open session: {name, namespace, session, input?, eof?, resize?, read?, wait?, close?}
   -> {output, error, exitCode, accepted}: stdout and stderr (one stream with a tty), the exit code once
   the command exited and its output was all read (None before), and how many input bytes were taken
@@ -24,6 +25,9 @@ from control import errors
 INPUT_MAX = 64 * 1024  # bytes of input one request may carry
 WAIT_MAX = 5.0  # seconds one request may wait for output
 SIZE_MAX = 10_000  # rows or columns of a terminal
+# kubectl's words for an upgrade the kubelet refused with a plain-text reason ("container not found (...)"):
+# a message that starts so is answered to kubectl as that plain text, as kube-apiserver passes it through.
+UPGRADE_FAILED = "unable to upgrade connection: "
 KEEPALIVE = 15.0  # seconds between a client's requests that keep a session alive (the node closes one after 60 idle)
 
 
@@ -55,6 +59,7 @@ def check_open(body: dict) -> tuple[list[str], bool, bool, tuple[int, int] | Non
     """(command, stdin, tty, (rows, cols) or None) of a request that opens a session; an attach
     (`attach: true`, kubectl attach) names no command: it joins the container's own stdio."""
     _flag(body, "attach")
+    _flag(body, "check")
     command = [] if body.get("attach") else check_command(body)
     for field in ("stream", "stdin", "tty"):
         _flag(body, field)

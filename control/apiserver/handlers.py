@@ -759,14 +759,15 @@ class Api:
         with stdin or tty a session that later requests stream (control/api/remotecommand.py)."""
         if "session" in body:
             remotecommand.check_stream(body)
-        elif remotecommand.is_session(body):
+            return await self._via_kubelet("exec", body, self.exec_proxy)
+        if remotecommand.is_session(body):
             remotecommand.check_open(body)
         else:
             remotecommand.check_command(body)
             timeout = body.get("timeout", 60)
             if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 600:
                 raise errors.bad_request("exec: field 'timeout' must be a number of seconds in (0, 600]")
-        return await self._via_kubelet("exec", body, self.exec_proxy)
+        return await self._via_kubelet("exec", body, self.exec_proxy, container=body.get("container") or None)
 
     async def port_forward(self, body: dict, user: str) -> tuple[int, Any]:
         """kubectl port-forward, one connection: the pod's kubelet connects to the pod's port, and the
@@ -778,19 +779,28 @@ class Api:
         return await self._via_kubelet("portforward", body, self.portforward_proxy)
 
     async def _via_kubelet(self, verb: str, body: dict, proxy: Callable[[dict, dict], Awaitable[dict]] | None,
-                           ) -> tuple[int, Any]:
+                           *, container: str | None = None) -> tuple[int, Any]:
         """The request, answered by the kubelet of the node its pod runs on."""
-        node_obj = self._node_of_pod(body, verb)
+        node_obj = self._node_of_pod(body, verb, container=container)
         if proxy is None:
             raise errors.unavailable(f"{verb}: this API server cannot reach kubelets")
         return 200, await proxy(node_obj, body)
 
-    def _node_of_pod(self, body: dict, verb: str) -> dict:
-        """The Node object of the pod the request names (for a request its kubelet answers)."""
+    def _node_of_pod(self, body: dict, verb: str, *, container: str | None = None) -> dict:
+        """The Node object of the pod the request names (for a request its kubelet answers). An exec, attach or
+        port-forward is checked first as kube-apiserver checks it (its container, then the pod's node), with
+        its words."""
         name = require(body, "name", verb=verb)
         ns = body.get("namespace") or "default"
         pod, _ = self._load(kinds.by_kind("Pod"), ns, name)
-        node = (pod.get("spec") or {}).get("nodeName")
+        spec = pod.get("spec") or {}
+        if container is not None and not any(
+                c.get("name") == container for group in ("containers", "initContainers", "ephemeralContainers")
+                for c in spec.get(group) or []):
+            raise errors.bad_request(f"container {container} is not valid for pod {name}")
+        node = spec.get("nodeName")
+        if not node and verb in ("exec", "portforward"):
+            raise errors.bad_request(f"pod {name} does not have a host assigned")
         if not node:
             raise errors.bad_request(f'pod "{name}" is not scheduled to a node yet: no {verb}')
         kv = self.store.get(f"/registry/nodes/{node}")

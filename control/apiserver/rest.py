@@ -10,8 +10,8 @@ patch (strategic, merge, json), delete, the status and scale subresources and po
 
 exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
 rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
-rest_auth.py; attach (so kubectl run -it) over WebSocket too, to a container started with stdin or
-tty. Not served (a clear error says so): exec and attach over SPDY (kubectl before 1.30), server-side
+rest_auth.py; attach (so kubectl run -it) over WebSocket too: the stdio of a container started with
+stdin or tty, the output of any other. Not served (a clear error says so): exec and attach over SPDY (kubectl before 1.30), server-side
 apply, deletecollection, OpenAPI schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in
 full and writes nothing.
 

@@ -6,7 +6,9 @@ kubectl 1.30 and later open pods/exec as a WebSocket with the subprotocol v5.cha
 v4.channel.k8s.io). Each binary message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the
 error channel (a Status when the command ends: Success, or Failure NonZeroExitCode carrying the exit
 code, which kubectl exits with), 4 a terminal resize ({"Width", "Height"}); v5 adds 255: [255, 0] closes
-stdin (the end of a piped input). The older SPDY upgrade is not served.
+stdin (the end of a piped input). The older SPDY upgrade is not served; but kubectl falls back to it when
+the WebSocket upgrade is refused, so a SPDY request is checked as fully as a WebSocket one first, and only a
+request that would have been served is told that SPDY is not.
 """
 
 from __future__ import annotations
@@ -55,9 +57,6 @@ async def serve(request: web.Request, call: Call, namespace: str, name: str, *, 
     """pods/exec, or with `attach` pods/attach (kubectl attach, kubectl run -it): the same channels, joined
     to the container's own stdio instead of a new command's."""
     what = "attach" if attach else "exec"
-    if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise ApiError(400, "BadRequest", f"{what} over SPDY is not served by kube-tui: kubectl 1.30 and later "
-                       "use WebSocket (v5.channel.k8s.io); or use `kube-tui exec [-it] POD -- COMMAND`")
     command = request.query.getall("command", [])
     stdin, tty = _flag(request, "stdin"), _flag(request, "tty")
     body: dict[str, Any] = {"name": name, "namespace": namespace, "stream": True, "stdin": stdin, "tty": tty}
@@ -67,13 +66,27 @@ async def serve(request: web.Request, call: Call, namespace: str, name: str, *, 
         body["command"] = command
     if request.query.get("container"):
         body["container"] = request.query["container"]
-    # refused before the upgrade: kubectl prints the Status. A client that hangs up meanwhile must not
-    # leave the command to the node's idle timeout: the open is shielded and what it opened closed.
-    opening = asyncio.ensure_future(call("exec", body))
     try:
-        _, opened = await asyncio.shield(opening)
-    except asyncio.CancelledError:
-        opening.add_done_callback(lambda f: _close_late(f, call, namespace, name))
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            # kubectl's fallback after a refused WebSocket upgrade: the real reason, if there is one, is what
+            # it must print, not the protocol
+            await call("exec", dict(body, check=True))
+            raise ApiError(400, "BadRequest", f"{what} over SPDY is not served by kube-tui: kubectl 1.30 and "
+                           "later use WebSocket (v5.channel.k8s.io) unless KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false; or use "
+                           "`kube-tui exec [-it] POD -- COMMAND`")
+        # refused before the upgrade: kubectl prints the Status. A client that hangs up meanwhile must not
+        # leave the command to the node's idle timeout: the open is shielded and what it opened closed.
+        opening = asyncio.ensure_future(call("exec", body))
+        try:
+            _, opened = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(lambda f: _close_late(f, call, namespace, name))
+            raise
+    except ApiError as e:
+        if e.message.startswith(remotecommand.UPGRADE_FAILED):
+            # the kubelet's plain-text refusal, passed through as kube-apiserver passes it: kubectl says
+            # "unable to upgrade connection: container not found (...)" with it
+            return web.Response(status=e.code, text=e.message.removeprefix(remotecommand.UPGRADE_FAILED))
         raise
     ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=remotecommand.INPUT_MAX + 1, heartbeat=HEARTBEAT)
     await ws.prepare(request)

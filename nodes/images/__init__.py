@@ -82,7 +82,8 @@ def resolve(ref: str, command: list[str] | None, args: list[str] | None,
             return command + args
         raise ImagePullError(
             f'Failed to pull image "{ref}": kube-tui has no built-in image "{short_name(ref)}" and the '
-            f"container has no command; use one of {', '.join(SUGGESTED)}, or give command:")
+            f"container has no command: use one of the built-in images ({', '.join(SUGGESTED)}), or set the "
+            "container's command (spec.containers[].command) to a program on the node.")
     if image.script is not None:
         # Like the real nginx image, whose entrypoint script execs whatever it is given.
         if command or args:

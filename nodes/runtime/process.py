@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from nodes import images
 from nodes.runtime.base import (
@@ -297,6 +298,96 @@ class AttachProcess(ExecProcess):
         super().close()
 
 
+FOLLOW_POLL = 0.1  # seconds between looks at a followed log that has nothing new
+
+
+@dataclass(eq=False, kw_only=True)
+class FollowProcess(ExecProcess):
+    """An attached session's view of a container whose output its shim writes to the container's log (one
+    started without stdin or tty): what the container writes from now on, followed in its log as the log
+    grows (and across its rotation), until the container exits; `output` is a pipe the follower fills.
+    Ending the session stops the following, never the container. stdout and stderr come as one stream, as
+    the log holds them. A container that writes more than a whole log (LOG_MAX_BYTES) between two looks
+    (FOLLOW_POLL) can lose a log's worth to its rotation, as `kubectl logs -f` can."""
+
+    follower: asyncio.Task[None]
+
+    def kill(self) -> None:
+        self.follower.cancel()
+
+    def close(self) -> None:
+        self.follower.cancel()
+        super().close()
+
+
+class _LogFollower:
+    """Copies what the log `f` (opened at its end; None: `path` did not exist yet) gains to the pipe `out`,
+    then the files that replace it at `path`, until the container has exited and all it wrote is copied (the
+    shim writes the last of its output before it exits); then closes `out`: the session's EOF."""
+
+    def __init__(self, f: BinaryIO | None, path: Path, out: int, exited: asyncio.Future[int]) -> None:
+        self.f, self.path, self.out, self.exited = f, path, out, exited
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                ended = self.exited.done()  # looked at before the last read: nothing is written after the shim exits
+                if self.f is None:
+                    with contextlib.suppress(OSError):
+                        self.f = self.path.open("rb")
+                while self.f is not None and (data := self.f.read(65536)):
+                    await _write_all(loop, self.out, data)
+                if self.f is not None and _rotated(self.path, self.f.fileno()):
+                    # the old file is complete now: what it got since the read above, then the new one from its start
+                    while data := self.f.read(65536):
+                        await _write_all(loop, self.out, data)
+                    self.f.close()
+                    self.f = None
+                    continue
+                if ended:
+                    return
+                await asyncio.wait([self.exited], timeout=FOLLOW_POLL)
+        except OSError:  # the session let go of its end (EPIPE): nobody reads any more
+            pass
+
+    def release(self, _: object = None) -> None:
+        """The task's end, even one cancelled before it ran: the file and the pipe's end are let go."""
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+        if self.out >= 0:
+            os.close(self.out)
+            self.out = -1
+
+
+async def _write_all(loop: asyncio.AbstractEventLoop, fd: int, data: bytes) -> None:
+    """Write all of `data` to a non-blocking pipe, waiting while it is full (the session's reader is behind)."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            writable = loop.create_future()
+            loop.add_writer(fd, _wake, writable)
+            try:
+                await writable
+            finally:
+                loop.remove_writer(fd)
+
+
+def _rotated(path: Path, fd: int) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(fd).st_ino
+    except OSError:  # between the rename and the new file's creation
+        return False
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class ProcessRuntime:
     """Runs containers as host processes; see the Runtime protocol in base.py."""
 
@@ -470,16 +561,39 @@ class ProcessRuntime:
                     os.close(fd)
         return shim, report_r, _Console(ours_out, ours_in if ours_in >= 0 else None, cfg.tty, cfg.stdin_once, log)
 
-    async def open_attach(self, handle: ContainerHandle, *, stdin: bool = False) -> AttachProcess:
-        """kubectl attach: a session's view of a running attachable container's stdio; with `stdin`, it
-        writes the container's input too (kubectl attach -i)."""
+    async def open_attach(self, handle: ContainerHandle, *, stdin: bool = False) -> ExecProcess:
+        """kubectl attach: a session's view of a running container's stdio. An attachable one (stdin or tty):
+        its output, and with `stdin` its input too (kubectl attach -i); any other: its output, as its shim
+        writes it to its log (a container without stdin takes no input)."""
         shim: _Shim = handle.private
+        if shim.exited.done():
+            raise RunContainerError(f"container {handle.config.name} is not running: there is nothing to attach to")
         console = self._consoles.get(shim)
-        if console is None or console.ended:
-            raise RunContainerError(f"container {handle.config.name} was not started with stdin or tty: there is "
-                                    "nothing to attach to (spec.containers[].stdin / tty)")
+        if console is None:
+            return self._follow(handle)
+        if console.ended:
+            raise RunContainerError(f"container {handle.config.name} closed its output: there is nothing to "
+                                    "attach to")
         client, output, input_fd = console.attach(stdin)
         return AttachProcess(shim, input_fd, output, console.tty, console=console, client=client)
+
+    def _follow(self, handle: ContainerHandle) -> FollowProcess:
+        path = handle.config.log_path
+        if path is None:
+            raise RunContainerError(f"container {handle.config.name} keeps no log: there is no output to attach to")
+        f: BinaryIO | None = None
+        try:
+            f = path.open("rb")  # now: whatever rotates it meanwhile, this is where the live output starts
+            f.seek(0, os.SEEK_END)
+        except OSError:
+            pass  # nothing written yet: all of it is new
+        shim: _Shim = handle.private
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        follow = _LogFollower(f, path, w, shim.exited)
+        follower = asyncio.get_running_loop().create_task(follow.run(), name=f"attach-{handle.config.name}")
+        follower.add_done_callback(follow.release)
+        return FollowProcess(shim, None, r, False, follower=follower)
 
     async def wait(self, handle: ContainerHandle) -> int:
         if handle.exit_code is not None:

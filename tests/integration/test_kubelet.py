@@ -11,6 +11,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import signal
 import struct
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 
 from control.api import meta
 from control.client import Client
@@ -31,7 +33,7 @@ from control.plane import ControlPlane
 from nodes.node import Node, NodeOptions
 from nodes.nodestatus import NodeConfig
 from tests.conftest import FAST
-from tests.helpers import Proc, kube_tui_env, wait_for
+from tests.helpers import K8S_DOCS, Proc, kube_tui_env, wait_for
 from tui.commands.cp import run_in_pod
 
 pytestmark = pytest.mark.timeout(60)
@@ -518,6 +520,56 @@ async def _image_pull_back_off(client: Client) -> None:
     assert 'Back-off pulling image "registry.example/nope:1"' in waiting["message"]
     got = await client.get("Pod", "bad")
     assert got["status"]["phase"] == "Pending"
+
+    # The kubelet's events for a failed pull: Pulling, Failed, BackOff; never "already present on machine".
+    async def events() -> dict[str, str] | None:
+        evs = {ev["reason"] + " " + ev["message"]: ev["type"] for ev in (await client.list("Event", "default"))["items"]
+               if ev["involvedObject"]["name"] == "bad"}
+        return evs if any(k.startswith("BackOff ") for k in evs) else None
+
+    evs = await wait_for(events, 10, what="the pull events")
+    assert evs['Pulling Pulling image "registry.example/nope:1"'] == "Normal"
+    assert evs['BackOff Back-off pulling image "registry.example/nope:1"'] == "Normal"
+    assert {"Failed Error: ErrImagePull", "Failed Error: ImagePullBackOff"} <= set(evs)
+    assert any(k.startswith('Failed Failed to pull image "registry.example/nope:1": ') for k in evs)
+    assert not any(k.startswith("Pulled ") for k in evs), evs
+
+
+async def test_a_container_that_fails_to_start_is_backed_off_like_a_crash(client: Client, node: Node) -> None:
+    """kubernetes.io's memory-request-limit-2 (polinux/stress): here `stress` is not on the node, so the start
+    fails. The kubelet backs such a container off as any it must restart: CrashLoopBackOff between attempts."""
+    p = yaml.safe_load((K8S_DOCS / "memory-request-limit-2.yaml").read_text())
+    p["metadata"]["namespace"] = "default"
+    p["spec"]["nodeName"] = "node-1"
+    await client.create(p)
+    seen: set[str] = set()
+
+    async def crash_loop() -> dict | None:
+        got = await client.get("Pod", "memory-demo-2")
+        cs = ((got.get("status") or {}).get("containerStatuses") or [{}])[0]
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        seen.add(waiting.get("reason", ""))
+        return got if waiting.get("reason") == "CrashLoopBackOff" and cs["restartCount"] >= 1 else None
+
+    got = await wait_for(crash_loop, 15, what="CrashLoopBackOff")
+    cs = got["status"]["containerStatuses"][0]
+    uid = got["metadata"]["uid"]
+    assert re.fullmatch(rf"back-off \d+(ms|s) restarting failed container=memory-demo-2-ctr "
+                        rf"pod=memory-demo-2_default\({uid}\)", cs["state"]["waiting"]["message"])
+    assert cs["lastState"]["terminated"]["reason"] == "StartError"
+
+    async def backoff_event() -> bool:
+        return any(ev["reason"] == "BackOff" and ev["type"] == "Warning" and ev["message"] ==
+                   f"Back-off restarting failed container memory-demo-2-ctr in pod memory-demo-2_default({uid})"
+                   for ev in (await client.list("Event", "default"))["items"])
+
+    await wait_for(backoff_event, 10, what="a BackOff event")
+
+    async def run_container_error() -> bool:  # right after each failed start
+        await crash_loop()
+        return "RunContainerError" in seen
+
+    await wait_for(run_container_error, 10, what="RunContainerError after a failed start")
 
 
 def node_proc(plane: ControlPlane, home: Path, name: str) -> Proc:

@@ -135,8 +135,8 @@ async def test_bad_input_gets_a_status_naming_the_problem(http: aiohttp.ClientSe
     assert code == 404 and st["message"] == 'namespaces "nowhere" not found'
     code, st = await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", b"{}", ctype="application/apply-patch+yaml")
     assert code == 415 and "server-side apply" in st["message"]
-    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/exec?command=sh")
-    assert code == 400 and "kube-tui exec" in st["message"]
+    code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/exec?command=sh")  # SPDY, no pod
+    assert code == 404 and st["message"] == 'pods "p1" not found'
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=Some", POD)
     assert code == 400 and st["message"] == 'Invalid dryRun value "Some": supported values: "All"'
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods", b"x" * (5 << 20))
@@ -471,6 +471,105 @@ async def test_the_real_kubectl_execs_and_copies(rest_plane: ControlPlane, rest_
         shutil.rmtree(dest, ignore_errors=True)  # the process runtime shares this machine's filesystem
 
 
+async def refusal(http: aiohttp.ClientSession, url: str, *, websocket: bool) -> tuple[int, str]:
+    """(status, what kubectl would print from it: a Status' message, or the plain text) of a refused upgrade."""
+    if websocket:
+        headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "v5.channel.k8s.io"}
+    else:  # kubectl's SPDY request: what it falls back to once the WebSocket upgrade is refused
+        headers = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": "v4.channel.k8s.io"}
+    async with http.post(url, headers=headers) as r:
+        text = await r.text()
+        if r.content_type == "application/json":
+            return r.status, json.loads(text)["message"]
+        return r.status, "unable to upgrade connection: " + text
+
+
+async def test_exec_and_attach_refusals_name_the_real_reason_over_websocket_and_spdy(
+        rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession) -> None:
+    """kubectl 1.30 falls back to SPDY when the WebSocket upgrade is refused and prints the SPDY answer: both say
+    what is wrong with the request, in kube-apiserver's and the kubelet's words; only a request that would be
+    served hears that SPDY is not."""
+    from tests.integration.test_kubelet import marked
+    from tests.integration.test_kubelet import pod as make_pod
+
+    await running_pod(http, "shell", "exec sleep 300")
+    unscheduled = make_pod("nginx", "true")
+    del unscheduled["spec"]["nodeName"]  # no scheduler runs here: it stays unscheduled
+    proxy = make_pod("goproxy", "true", image="registry.k8s.io/goproxy:0.1")
+    proxy["spec"]["containers"][0].update(name="goproxy")
+    del proxy["spec"]["containers"][0]["command"]  # an image kube-tui has not: never running
+    for p in (unscheduled, proxy):
+        assert (await call(http, "POST", "/api/v1/namespaces/default/pods", p))[0] == 201
+
+    async def pulling() -> bool:
+        st = (await call(http, "GET", "/api/v1/namespaces/default/pods/goproxy"))[1]["status"]
+        return bool(st.get("containerStatuses"))
+    await wait_for(pulling, 15, what="goproxy's status from its kubelet")
+    marker = f"spdy-{uuid.uuid4().hex[:8]}"
+    base = "/api/v1/namespaces/default/pods"
+    for websocket in (True, False):
+        for sub in ("exec?command=sh&command=-c&command=" + f"sleep+300+%23+{marker}&", "attach?"):
+            what = sub[:sub.index("?")]
+            assert await refusal(http, f"{base}/shell/{sub}container=nope&stdout=true", websocket=websocket) == (
+                400, "container nope is not valid for pod shell")
+            assert await refusal(http, f"{base}/nginx/{sub}container=main&stdout=true", websocket=websocket) == (
+                400, "pod nginx does not have a host assigned")
+            assert await refusal(http, f"{base}/goproxy/{sub}container=goproxy&stdout=true", websocket=websocket) == (
+                400, 'unable to upgrade connection: container not found ("goproxy")')
+            assert await refusal(http, f"{base}/gone/{sub}stdout=true", websocket=websocket) == (
+                404, 'pods "gone" not found')
+            if not websocket:  # a request that would be served: only then the protocol is the reason
+                code, message = await refusal(http, f"{base}/shell/{sub}container=main&stdout=true", websocket=False)
+                assert code == 400 and message.startswith(f"{what} over SPDY is not served by kube-tui: kubectl 1.30")
+    assert not marked(marker)  # checking a SPDY exec ran nothing
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_prints_why_an_exec_or_attach_is_refused(rest_plane: ControlPlane, rest_node: object,
+                                                                        http: aiohttp.ClientSession) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    from tests.integration.test_kubelet import pod as make_pod
+
+    await running_pod(http, "shell", "exec sleep 300")
+    unscheduled = make_pod("nginx", "true")
+    del unscheduled["spec"]["nodeName"]
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", unscheduled))[0] == 201
+    proxy = make_pod("goproxy", "true", image="registry.k8s.io/goproxy:0.1")
+    proxy["spec"]["containers"][0].update(name="goproxy")
+    del proxy["spec"]["containers"][0]["command"]
+    assert (await call(http, "POST", "/api/v1/namespaces/default/pods", proxy))[0] == 201
+
+    async def pulling() -> bool:
+        st = (await call(http, "GET", "/api/v1/namespaces/default/pods/goproxy"))[1]["status"]
+        return bool(st.get("containerStatuses"))
+    await wait_for(pulling, 15, what="goproxy's status from its kubelet")
+    for args, said in (
+            (("exec", "shell", "-c", "nope", "--", "true"),
+             "Error from server (BadRequest): container nope is not valid for pod shell"),
+            (("exec", "nginx", "--", "true"), "Error from server (BadRequest): pod nginx does not have a host assigned"),
+            (("exec", "goproxy", "--", "true"), 'error: unable to upgrade connection: container not found ("goproxy")')):
+        r = await asyncio.to_thread(_kubectl, kubeconfig, *args)
+        assert (r.returncode, r.stderr.strip()) == (1, said), r.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_attach_gets_the_output_of_a_running_pod(rest_plane: ControlPlane, rest_node: object,
+                                                                       http: aiohttp.ClientSession) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    await running_pod(http, "ticker", 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.1; done')
+    proc = await asyncio.create_subprocess_exec("kubectl", "--kubeconfig", str(kubeconfig), "attach", "ticker",
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = [await asyncio.wait_for(proc.stdout.readline(), 15) for _ in range(3)]  # type: ignore[union-attr]
+        assert all(line.startswith(b"tick ") for line in lines), lines
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 async def test_exec_over_websocket_survives_a_slow_reader_a_bad_resize_and_a_stopping_server(
         rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch) -> None:
     import nodes.remotecommand
@@ -785,11 +884,36 @@ async def test_attach_joins_the_containers_own_stdin_and_output(rest_plane: Cont
     assert (await wait_for(terminated, 15, what="att terminated"))["exitCode"] == 4
     async with http.get("/api/v1/namespaces/default/pods/att/log") as r:
         assert "hi from att" in await r.text()  # what went to the attached client went to the log too
-    # a container started without stdin or tty: nothing to attach to, said before any stream opens
-    await nginx_pod(http)
-    with pytest.raises(aiohttp.WSServerHandshakeError) as e:
-        await http.ws_connect("/api/v1/namespaces/default/pods/web/attach?stdout=true", protocols=("v5.channel.k8s.io",))
-    assert e.value.status == 400
+
+
+
+async def test_attach_to_a_container_without_stdin_or_tty_streams_its_output(
+        rest_plane: ControlPlane, rest_node: object, http: aiohttp.ClientSession) -> None:
+    """kubectl attach POD ("Get output from running pod mypod"): what the container writes from now on, until it
+    exits (then Success: the exit code is the pod's to tell) or the client lets go (the container goes on)."""
+    await running_pod(http, "ticker", 'i=0; while true; do i=$((i+1)); echo "tick $i"; echo "err $i" >&2; sleep 0.1; done')
+    node = rest_node.kubelet  # type: ignore[attr-defined]
+    async with http.ws_connect("/api/v1/namespaces/default/pods/ticker/attach?stdout=true&stderr=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        got = b""
+        while got.count(b"tick") < 3:
+            msg = await asyncio.wait_for(ws.receive(), 10)
+            assert msg.type == aiohttp.WSMsgType.BINARY and msg.data[0] == 1, msg
+            got += msg.data[1:]
+        first = int(got.split(b"tick ")[1].split()[0])
+        assert first > 1 and b"err" in got  # from now on, not the log's start; stderr too (one stream, as the log)
+        assert len(node.exec_sessions) == 1
+    await wait_for(lambda: len(node.exec_sessions) == 0, 10, what="the session ends with its client")
+    status = (await call(http, "GET", "/api/v1/namespaces/default/pods/ticker"))[1]["status"]
+    assert status["containerStatuses"][0]["restartCount"] == 0 and "running" in status["containerStatuses"][0]["state"]
+    # a container that exits ends the attach: its last output, then Success
+    await running_pod(http, "brief", "sleep 1.5; echo last words; exit 5")
+    out: dict[int, bytes] = {1: b"", 2: b"", 3: b""}
+    async with http.ws_connect("/api/v1/namespaces/default/pods/brief/attach?stdout=true&stderr=true",
+                               protocols=("v5.channel.k8s.io",)) as ws:
+        async for msg in ws:
+            out[msg.data[0]] += msg.data[1:]
+    assert out[1] == b"last words\n" and json.loads(out[3])["status"] == "Success"
 
 
 @pytest.fixture

@@ -308,12 +308,21 @@ async def test_image_pull_back_off(harness: Harness) -> None:
     st = worker.status
     message = container(st)["state"]["waiting"]["message"]
     assert message.startswith('Back-off pulling image "registry.k8s.io/goproxy:0.1": ErrImagePull: ')
-    assert "give command:" in message
+    assert message.endswith("or set the container's command (spec.containers[].command) to a program on the node.")
     assert st["phase"] == "Pending" and container(st)["restartCount"] == 0
     assert "imageID" in container(st) and container(st)["imageID"] == ""
     with pytest.raises(LogsError, match="trying and failing to pull image"):
         worker.logs()
-    assert ("Failed", "Error: ErrImagePull", "Warning") in harness.events
+    # The kubelet's sequence for a pull that fails, and no "already present on machine" before it.
+    image = "registry.k8s.io/goproxy:0.1"
+    assert harness.events == [
+        ("Pulling", f'Pulling image "{image}"', "Normal"),
+        ("Failed", container(st)["state"]["waiting"]["message"].split(": ErrImagePull: ", 1)[1], "Warning"),
+        ("Failed", "Error: ErrImagePull", "Warning"),
+        ("BackOff", f'Back-off pulling image "{image}"', "Normal"),
+        ("Failed", "Error: ImagePullBackOff", "Warning"),
+    ]
+    assert harness.events[1][1].startswith(f'Failed to pull image "{image}": ')
 
 
 async def test_run_container_error(harness: Harness) -> None:
@@ -325,6 +334,18 @@ async def test_run_container_error(harness: Harness) -> None:
     await until(lambda: container(worker.status)["restartCount"] >= 2, what="retries")
     last = container(worker.status)["lastState"]["terminated"]
     assert (last["exitCode"], last["reason"]) == (128, "StartError")
+    # Between attempts it is backed off as a crashed container is (kuberuntime's doBackOff): CrashLoopBackOff,
+    # RunContainerError only right after a failed start.
+    await until(lambda: waiting_reason(worker) == "CrashLoopBackOff", what="CrashLoopBackOff")
+    reasons = [container(s)["state"].get("waiting", {}).get("reason") for s in harness.statuses]
+    assert reasons.index("RunContainerError") < reasons.index("CrashLoopBackOff")
+    messages = {container(s)["state"]["waiting"]["message"] for s in harness.statuses
+                if container(s)["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff"}
+    assert "back-off 50ms restarting failed container=stress pod=web_default(uid-web)" in messages
+    assert ("BackOff", "Back-off restarting failed container stress in pod web_default(uid-web)",
+            "Warning") in harness.events
+    # Each attempt: the image is there (Pulled), the start fails (Failed); never a Created or Started.
+    assert {"Pulled", "Failed", "BackOff"} == set(harness.reasons())
 
     never = await harness.run(make_pod({"name": "stress", "image": "polinux/stress", "command": ["stress"]},
                                        policy="Never", name="once"))

@@ -74,9 +74,10 @@ def test_image_resolution_rules() -> None:
     assert images.resolve("registry.k8s.io/goproxy:0.1", ["/bin/true"], None) == ["/bin/true"]
     with pytest.raises(ImagePullError) as e:
         images.resolve("registry.k8s.io/goproxy:0.1", None, None)
-    assert e.value.message.startswith('Failed to pull image "registry.k8s.io/goproxy:0.1": kube-tui has no '
-                                      'built-in image "goproxy" and the container has no command; use one of '
-                                      "nginx, busybox, debian, perl, python, pause, or give command:")
+    assert e.value.message == ('Failed to pull image "registry.k8s.io/goproxy:0.1": kube-tui has no '
+                              'built-in image "goproxy" and the container has no command: use one of the '
+                              "built-in images (nginx, busybox, debian, perl, python, pause), or set the "
+                              "container's command (spec.containers[].command) to a program on the node.")
     assert images.image_id("nginx:1.14.2") == images.image_id("docker.io/library/nginx:latest")
 
 
@@ -342,3 +343,53 @@ async def test_sim_hosts_thousands_of_containers_cheaply(tmp_path: Path) -> None
     assert handles[0].exit_code == 137
     await rt.shutdown()
     assert all(h.exit_code == 137 for h in handles)
+
+
+async def _read_to_eof(fd: int, timeout: float = 10.0) -> bytes:
+    loop = asyncio.get_running_loop()
+    out = b""
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            await asyncio.sleep(0.02)
+            continue
+        if not data:
+            return out
+        out += data
+    raise AssertionError(f"no EOF within {timeout}s; got {out[-200:]!r}")
+
+
+async def test_attach_without_stdin_or_tty_follows_the_output_from_now_on_across_rotation(tmp_path: Path) -> None:
+    """kubectl attach to a container whose shim writes its log: what it writes after the attach, stdout and
+    stderr as the log holds them, across the log's rotation (once here: 4.6 KB through a 4 KiB log), then EOF when
+    the container exits."""
+    rt = ProcessRuntime(log_max_bytes=4096)
+    try:
+        script = "echo before; read go < " + str(tmp_path / "go") + "; i=0; while [ $i -lt 150 ]; do " \
+                 'i=$((i+1)); echo "line $i of the attached output"; done; echo bye >&2; exit 3'
+        os.mkfifo(tmp_path / "go")
+        handle = await rt.start(cfg(tmp_path, ["sh", "-c", script]))
+        await until(lambda: "before" in rt.logs(handle), what="the first line")
+        proc = await rt.open_attach(handle)
+        assert proc.input is None and proc.error is None and not proc.tty
+        os.set_blocking(proc.output, False)
+        with open(tmp_path / "go", "w") as go:  # noqa: ASYNC230 - a fifo's other end, opened at once
+            go.write("go\n")
+        out = await _read_to_eof(proc.output)
+        assert out == b"".join(b"line %d of the attached output\n" % i for i in range(1, 151)) + b"bye\n"
+        assert await rt.wait(handle) == 3
+        proc.close()
+        # the session letting go first stops the following, never the container
+        handle = await rt.start(cfg(tmp_path, ["sh", "-c", "while true; do echo x; sleep 0.05; done"], name="d"))
+        proc = await rt.open_attach(handle)
+        proc.kill()
+        proc.close()
+        await until(lambda: proc.follower.done(), what="the follower stops")
+        assert handle.exit_code is None
+        await rt.stop(handle, 0)
+        with pytest.raises(RunContainerError, match="container d is not running"):
+            await rt.open_attach(handle)
+    finally:
+        await rt.shutdown()
