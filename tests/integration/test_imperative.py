@@ -190,5 +190,8 @@ async def test_get_no_headers_and_jsonpath(plane: ControlPlane, client: Client, 
     assert code == 0 and "team-a" in out.split() and "default" in out.split(), err
     code, out, _ = await cli(plane, tmp_path, "get", "ns", "team-a", "-o", "jsonpath={.status.phase}")
     assert (code, out.strip()) == (0, "Active")
-    code, _, err = await cli(plane, tmp_path, "get", "ns", "-o", "jsonpath={.items[?(@.x)]}")
+    code, out, _ = await cli(plane, tmp_path, "get", "ns", "-o",
+                             'jsonpath={.items[?(@.metadata.name=="team-a")].status.phase}')
+    assert (code, out.strip()) == (0, "Active")
+    code, _, err = await cli(plane, tmp_path, "get", "ns", "-o", 'jsonpath={.items[?(@.metadata.name=~"t.*")]}')
     assert code == 1 and "error parsing jsonpath" in err
