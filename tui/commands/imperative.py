@@ -7,7 +7,9 @@ instead, the usual way to start a manifest):
   [--command] [-- ARGS...]`: a Pod labelled run=NAME; words after `--` are the container's args
   (its command with --command).
 - `kube-tui create deployment NAME --image=IMG [--replicas=N] [--port=P]`: a Deployment labelled and
-  selecting app=NAME; `kube-tui create namespace NAME`; `kube-tui create -f FILE` creates from manifests.
+  selecting app=NAME; `kube-tui create namespace NAME`; `kube-tui create configmap NAME` and `kube-tui create
+  secret generic NAME` with `--from-literal=K=V`, `--from-file=[K=]PATH` and `--from-env-file=PATH`;
+  `kube-tui create -f FILE` creates from manifests.
 - `kube-tui expose (deployment|rs|pod|svc) NAME [--port=P] [--target-port=T] [--type=T] [--name=N]`: a
   Service selecting what the object selects (a pod: its labels); the port defaults to the first
   container port, as kubectl introspects it.
@@ -29,7 +31,7 @@ from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
 from tui.printers.output import to_json, to_yaml
 
-CREATE_WHAT = ("Deployment", "Namespace")
+CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -51,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--pod-running-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for the pod to run before attaching")
     elif name == "create":
-        p.add_argument("what", nargs="?", help="deployment or namespace (or -f FILE)")
+        p.add_argument("what", nargs="?", help="deployment, namespace, configmap or secret generic (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -62,6 +64,13 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("-r", "--replicas", type=int, default=1)
         p.add_argument("argv", nargs="*", metavar="-- COMMAND", help=argparse.SUPPRESS)
         p.add_argument("--port", type=int, help="the container port to declare")
+        p.add_argument("--from-literal", action="append", default=[], metavar="KEY=VALUE",
+                       help="configmap/secret: a key and its value (repeatable)")
+        p.add_argument("--from-file", action="append", default=[], metavar="[KEY=]PATH",
+                       help="configmap/secret: a file (key: its name) or every file of a directory (repeatable)")
+        p.add_argument("--from-env-file", action="append", default=[], metavar="PATH",
+                       help="configmap/secret: KEY=VALUE lines of a file (repeatable)")
+        p.add_argument("--type", dest="secret_type", default="", help="secret generic: the Secret's type (default Opaque)")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -115,6 +124,72 @@ def pod_for(args: argparse.Namespace) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": args.name, "labels": _labels(args.labels, {"run": args.name})},
             "spec": {"containers": [container], "restartPolicy": args.restart, "dnsPolicy": "ClusterFirst"}}
+
+
+def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create configmap|secret generic NAME --from-literal/--from-file/--from-env-file: the object. Text
+    goes to data (a Secret's base64), bytes that are not UTF-8 to a ConfigMap's binaryData. ValueError, worded
+    like kubectl's, for a bad source or a key given twice."""
+    import base64
+    from pathlib import Path
+
+    entries: list[tuple[str, bytes]] = []
+    for lit in args.from_literal:
+        key, sep, value = lit.partition("=")
+        if not sep or not key:
+            raise ValueError(f'error: invalid literal source {lit}, expected key=value')
+        entries.append((key, value.encode()))
+    for src in args.from_file:
+        key, sep, path = src.partition("=")
+        if not sep:
+            key, path = "", src
+        p = Path(path).expanduser()
+        if p.is_dir():
+            if key:
+                raise ValueError(f'error: cannot give a key name for a directory path: "{src}"')
+            entries += [(f.name, f.read_bytes()) for f in sorted(p.iterdir()) if f.is_file()]
+            continue
+        try:
+            entries.append((key or p.name, p.read_bytes()))
+        except OSError as e:
+            raise ValueError(f"error: error reading {path}: {e.strerror or e}") from None
+    for path in args.from_env_file:
+        try:
+            lines = Path(path).expanduser().read_text().splitlines()
+        except OSError as e:
+            raise ValueError(f"error: error reading {path}: {e.strerror or e}") from None
+        for n, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            if not sep:
+                raise ValueError(f'error: "{line}" is not a valid key=value line in {path} (line {n})')
+            entries.append((key.strip(), value.encode()))
+    seen: set[str] = set()
+    for key, _ in entries:
+        if key in seen:
+            raise ValueError(f'error: cannot add key "{key}", another key by that name already exists in '
+                             f"{'Data' if kind == 'ConfigMap' else 'data'} for {kind} \"{args.name}\"")
+        seen.add(key)
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": args.name}}
+    if kind == "Secret":
+        obj["type"] = args.secret_type or "Opaque"
+        if entries:
+            obj["data"] = {k: base64.b64encode(v).decode() for k, v in entries}
+        return obj
+    data: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    for k, v in entries:
+        try:
+            data[k] = v.decode()
+        except UnicodeDecodeError:
+            binary[k] = base64.b64encode(v).decode()
+    if data:
+        obj["data"] = data
+    if binary:
+        obj["binaryData"] = binary
+    return obj
 
 
 def deployment_for(args: argparse.Namespace) -> dict[str, Any]:
@@ -286,10 +361,19 @@ def run(args: argparse.Namespace) -> int:
                                 "(the manifest is already what they would print)")
                 return apply.run(args)
             what = kind_named(args.what or "", CREATE_WHAT)
+            if what == "Secret":  # kubectl create secret generic NAME: the sub-type comes first
+                if args.name != "generic" or len(args.argv) != 1:
+                    return fail("error: kube-tui create secret takes generic NAME [--from-literal=K=V] "
+                                "[--from-file=[K=]PATH] [--from-env-file=PATH] (tls and docker-registry are not built)")
+                args.name = args.argv[0]
             if what is None or not args.name:
-                return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, or namespace NAME")
-            obj = deployment_for(args) if what == "Deployment" else {
-                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}
+                return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, namespace NAME, "
+                            "configmap NAME --from-literal=K=V, or secret generic NAME --from-literal=K=V")
+            if what in ("ConfigMap", "Secret"):
+                obj = config_for(what, args)
+            else:
+                obj = deployment_for(args) if what == "Deployment" else {
+                    "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}
         else:
             result = with_client(args, lambda c: _expose(c, args))
             return result if isinstance(result, int) else 0
