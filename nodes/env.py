@@ -123,7 +123,9 @@ def env_references(container: dict[str, Any]) -> list[tuple[str, str]]:
 def _values(obj: dict[str, Any]) -> dict[str, str]:
     """What a container sees of a ConfigMap (its data; binaryData never reaches env) or a Secret (its bytes)."""
     if obj.get("kind") == "Secret":
-        return {k: v.decode("utf-8", "replace") for k, v in secret_bytes(obj).items()}
+        # As Go's string(bytes): the bytes as they are; surrogateescape carries any that are not UTF-8 through
+        # to the process's environment unchanged.
+        return {k: v.decode("utf-8", "surrogateescape") for k, v in secret_bytes(obj).items()}
     return {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
 
 
@@ -199,10 +201,11 @@ def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, ho
                 raise ConfigError(f"couldn't find key {key} in {kind} {ns}/{ref.get('name', '')}")
             own[name] = values[key]
     references = {**services, **own}
+    # HOSTNAME as every container has it. POD_IP is kube-tui's own: pods share the node's network stack, so a
+    # server must listen on its pod's address (the built-in images do); Kubernetes sets no such variable
+    # unless the downward API asks for it, so nothing else is added.
     env = {
         "HOSTNAME": md.get("name", ""),
-        "POD_NAME": md.get("name", ""),
-        "POD_NAMESPACE": md.get("namespace", "default"),
         "POD_IP": pod_ip,
         **references,
     }

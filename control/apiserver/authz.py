@@ -112,7 +112,12 @@ def _used_by_pod_on(api: Api, node: str, ns: str, kind: str, name: str) -> bool:
     from control.apiserver.watch import decode
 
     kvs, _ = api.store.range(kinds.KINDS["Pod"].prefix(ns), prefix=True)
+    # msgpack keeps strings as their UTF-8 bytes: a pod whose bytes hold neither the node's name nor the
+    # object's cannot be one that counts, so only the few that do are decoded.
+    node_b, name_b = node.encode(), name.encode()
     for kv in kvs:
+        if node_b not in kv.value or name_b not in kv.value:
+            continue
         pod = decode(kv.value, kv.mod_revision)
         if (pod.get("spec") or {}).get("nodeName") == node and (kind, name) in configdata.pod_references(pod):
             return True

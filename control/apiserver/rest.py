@@ -378,7 +378,8 @@ class RestApi:
     def _authenticate(self, request: web.Request) -> str:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        return self.server.credentials.authenticate(token)
+        user = self.server.credentials.authenticate(token)
+        return _impersonated(user, request)
 
     async def _call(self, verb: str, body: dict, user: str, request: web.Request) -> tuple[int, Any]:
         """One verb of the API server, as a ZeroMQ request would run it."""
@@ -727,6 +728,22 @@ class RestApi:
             patch["metadata"] = {"resourceVersion": want_rv}
         _, out = await self._call("patch", dict(ident, patch=patch, type="merge"), user, request)
         return _json(_scale_of(out), 200, WARNINGS.get())
+
+
+def _impersonated(user: str, request: web.Request) -> str:
+    """`kubectl --as USER [--as-group G]`: the admin may act as another user, who then has that user's rights
+    (a node's, or none: kube-tui has no RBAC roles to grant; the group system:masters is the admin's).
+    Anyone else asking is refused, as kube-apiserver refuses a user without the impersonate verb."""
+    as_user = request.headers.get("Impersonate-User")
+    groups = request.headers.getall("Impersonate-Group", [])
+    if as_user is None and not groups:
+        return user
+    if user != "admin":
+        raise ApiError(403, "Forbidden", f'users "{as_user or ""}" is forbidden: User "{user}" cannot impersonate '
+                       'resource "users" in API group "" at the cluster scope', {"name": as_user or "", "kind": "users"})
+    if as_user is None:
+        raise errors.bad_request("requested impersonation of groups without impersonating a user")
+    return "admin" if as_user == "admin" or "system:masters" in groups else as_user
 
 
 def _int(value: Any, name: str) -> int:

@@ -81,6 +81,9 @@ def rules(user: str, review: Any) -> dict:
         status: dict[str, Any] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
                                   "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
                                   "incomplete": False}
+    elif not user.startswith("system:node:"):  # a join token: it may only join (authz.py)
+        status = {"resourceRules": [], "nonResourceRules": [], "incomplete": True,
+                  "evaluationError": "a join (bootstrap) token may only join a node: kube-tui node --token"}
     else:
         readable = [kinds.KINDS[k] for k in authz.NODE_READABLE]
         status = {"resourceRules": [

@@ -10,13 +10,16 @@ for a pod, the Service port's for a Service), as kube-apiserver's ResourceLocati
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
+from control.apiserver.allocator import POD_CIDR
 from control.errors import ApiError
 
 Call = Callable[[str, dict], Awaitable[tuple[int, Any]]]
@@ -37,6 +40,15 @@ def _split(name: str) -> tuple[str, str, str]:
     return "", name, ""
 
 
+def _proxyable(ip: str) -> bool:
+    """Only pod addresses (kube-apiserver's IsProxyableIP): a pod's status is written by its node, which must
+    not be able to point an admin's request at any other service on this machine."""
+    try:
+        return ipaddress.ip_address(ip) in POD_CIDR
+    except ValueError:
+        return False
+
+
 def _unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message)
 
@@ -46,8 +58,13 @@ async def _pod_address(call: Call, namespace: str, name: str, port: str) -> tupl
     ip = (pod.get("status") or {}).get("podIP")
     if not ip:
         raise _unavailable(f'error trying to reach service: pod "{name}" has no IP yet')
-    if not port:
-        return ip, 80
+    if not _proxyable(ip):
+        raise ApiError(400, "BadRequest", f"address not allowed: pod {namespace}/{name} reports IP {ip}, "
+                       "outside the cluster's pod range")
+    if not port:  # as ResourceLocation: the first declared container port, else 80
+        declared = [p.get("containerPort") for c in (pod.get("spec") or {}).get("containers") or []
+                    for p in c.get("ports") or [] if isinstance(p.get("containerPort"), int)]
+        return ip, declared[0] if declared else 80
     if port.isdigit():
         return ip, int(port)
     for c in (pod.get("spec") or {}).get("containers") or []:
@@ -74,7 +91,7 @@ async def _service_address(call: Call, namespace: str, name: str, port: str) -> 
         target = next((p.get("port") for p in subset.get("ports") or [] if (p.get("name") or "") == want), None)
         if target is None:
             continue
-        choices += [(a["ip"], int(target)) for a in subset.get("addresses") or [] if a.get("ip")]
+        choices += [(a["ip"], int(target)) for a in subset.get("addresses") or [] if a.get("ip") and _proxyable(a["ip"])]
     if not choices:
         raise _unavailable(f'no endpoints available for service "{name}"')
     return random.choice(choices)
@@ -97,7 +114,7 @@ async def serve(request: web.Request, call: Call, kind: str, namespace: str, nam
                 s.request(request.method, url, params=request.query, headers=headers, data=body or None,
                           allow_redirects=False) as r:
             data = await r.read()
-            out_headers = {k: v for k, v in r.headers.items() if k.lower() not in _HOP}
+            out_headers = CIMultiDict((k, v) for k, v in r.headers.items() if k.lower() not in _HOP)  # Set-Cookie x2
             return web.Response(status=r.status, body=data, headers=out_headers)
     except (aiohttp.ClientError, TimeoutError, OSError) as e:
         raise _unavailable(f"error trying to reach service: {e or type(e).__name__}") from None

@@ -17,14 +17,18 @@ GroupKey = tuple[str, frozenset]  # (namespace, frozenset of label items)
 
 
 class PodIndex:
-    """Bound, non-terminating pods grouped by (namespace, labels), each group a node -> count Counter;
-    and the pods that carry pod (anti-)affinity terms, which InterPodAffinity checks the incoming pod
-    against."""
+    """Bound pods grouped by (namespace, labels), each group a node -> count Counter: the live ones in
+    `groups`, the terminating ones (deletionTimestamp set) in `dying` (PodTopologySpread leaves them out,
+    InterPodAffinity counts them, as kube-scheduler does); and the pods that carry pod (anti-)affinity
+    terms, which InterPodAffinity checks the incoming pod against."""
+
+    MAX_MEMO = 4096  # selectors remembered (one per ReplicaSet revision, say), then forgotten at once
 
     def __init__(self, node_labels: Callable[[str], dict[str, str]] | None = None) -> None:
         self.groups: dict[GroupKey, Counter[str]] = {}
-        # Per group and topology key, the pods per domain (label value), kept as pods come and go once asked
-        # for: a zone's count is then one lookup, not a walk over the nodes hosting the group.
+        self.dying: dict[GroupKey, Counter[str]] = {}
+        # Per live group and topology key, the pods per domain (label value), kept as pods come and go once
+        # asked for: a zone's count is then one lookup, not a walk over the nodes hosting the group.
         self.node_labels = node_labels or (lambda name: {})
         self._domains: dict[tuple[GroupKey, str], Counter[str]] = {}
         self._domain_keys: dict[GroupKey, set[str]] = {}
@@ -47,52 +51,59 @@ class PodIndex:
     def add(self, pi: Any, node: str) -> None:
         if pi.pod_affinity:
             self.with_affinity[pi.key] = (pi, node)
-        if pi.terminating:
-            return
-        group = self.groups.get(pi.labels_key)
+        gk = pi.labels_key
+        table = self.dying if pi.terminating else self.groups
+        group = table.get(gk)
         if group is None:
-            group = self.groups[pi.labels_key] = Counter()
-            if pi.labels_key not in self._known:
-                self._known.add(pi.labels_key)
-                self._keys.append(pi.labels_key)
+            group = table[gk] = Counter()
+            if gk not in self._known:
+                self._known.add(gk)
+                self._keys.append(gk)
         group[node] += 1
-        for key in self._domain_keys.get(pi.labels_key, ()):
-            v = self.node_labels(node).get(key)
-            if v:
-                self._domains[(pi.labels_key, key)][v] += 1
+        if not pi.terminating:
+            for key in self._domain_keys.get(gk, ()):
+                v = self.node_labels(node).get(key)
+                if v:
+                    self._domains[(gk, key)][v] += 1
 
     def remove(self, pi: Any, node: str) -> None:
         self.with_affinity.pop(pi.key, None)
-        if pi.terminating:
-            return
-        group = self.groups.get(pi.labels_key)
+        gk = pi.labels_key
+        table = self.dying if pi.terminating else self.groups
+        group = table.get(gk)
         if group is None:
             return
         group[node] -= 1
-        for key in self._domain_keys.get(pi.labels_key, ()):
-            v = self.node_labels(node).get(key)
-            if v:
-                d = self._domains[(pi.labels_key, key)]
-                d[v] -= 1
-                if d[v] <= 0:
-                    del d[v]
+        if not pi.terminating:
+            for key in self._domain_keys.get(gk, ()):
+                v = self.node_labels(node).get(key)
+                if v:
+                    d = self._domains[(gk, key)]
+                    d[v] -= 1
+                    if d[v] <= 0:
+                        del d[v]
         if group[node] <= 0:
             del group[node]
             if not group:
-                del self.groups[pi.labels_key]
-                for key in self._domain_keys.pop(pi.labels_key, ()):
-                    del self._domains[(pi.labels_key, key)]
-                if len(self._keys) > 2 * len(self.groups) + 64:  # many label sets came and went: compact
-                    self._keys = list(self.groups)
+                del table[gk]
+                if not pi.terminating:
+                    for key in self._domain_keys.pop(gk, ()):
+                        del self._domains[(gk, key)]
+                if len(self._keys) > 2 * (len(self.groups) + len(self.dying)) + 64:  # label sets came and went
+                    self._keys = list({**self.groups, **self.dying})
                     self._known = set(self._keys)
                     self._matched.clear()
 
     def domain_counts(self, gk: GroupKey, key: str) -> Counter[str]:
-        """label value -> pods of group `gk` on nodes with that value of label `key` (nodes without it: none)."""
+        """label value -> live pods of group `gk` on nodes with that value of label `key` (nodes without it:
+        none). Kept up to date from here on while the group lives."""
+        group = self.groups.get(gk)
+        if group is None:
+            return Counter()  # a group that is gone (an old revision a selector still matches): nothing to keep
         d = self._domains.get((gk, key))
         if d is None:
             d = Counter()
-            for node, n in (self.groups.get(gk) or {}).items():
+            for node, n in group.items():
                 v = self.node_labels(node).get(key)
                 if v:
                     d[v] += n
@@ -107,11 +118,11 @@ class PodIndex:
 
     def matching(self, namespaces: frozenset[str] | None, selector: Any,
                  ns_selector: Any = None, ns_labels: Any = None) -> list[GroupKey]:
-        """The groups whose pods the selector matches, in `namespaces` (None: any namespace) or in a
-        namespace whose labels `ns_selector` matches. Memoized per selector; new groups are checked as
-        they appear."""
-        memo_key = (namespaces, selector, ns_selector)
-        scanned, keys = self._matched.get(memo_key, (0, []))
+        """The groups (live or dying) whose pods the selector matches, in `namespaces` (None: any namespace)
+        or in a namespace whose labels `ns_selector` matches. Memoized per selector, new groups checked as
+        they appear; not with a namespace selector, as namespace labels may change."""
+        memo_key = (namespaces, selector)
+        scanned, keys = (0, []) if ns_selector is not None else self._matched.get(memo_key, (0, []))
         if scanned < len(self._keys):
             keys = list(keys)
             for gk in self._keys[scanned:]:
@@ -121,14 +132,19 @@ class PodIndex:
                     continue
                 if selector.matches(dict(labels)):
                     keys.append(gk)
-            self._matched[memo_key] = (len(self._keys), keys)
+            if ns_selector is None:
+                if len(self._matched) >= self.MAX_MEMO:
+                    self._matched.clear()
+                self._matched[memo_key] = (len(self._keys), keys)
         return keys
 
-    def count_by_node(self, namespaces: frozenset[str] | None, selector: Any,
-                      ns_selector: Any = None, ns_labels: Any = None) -> Counter[str]:
-        """node name -> how many pods the selector matches there (nodes without one are absent)."""
-        groups = self.groups
-        found = [g for k in self.matching(namespaces, selector, ns_selector, ns_labels) if (g := groups.get(k))]
+    def count_by_node(self, namespaces: frozenset[str] | None, selector: Any, ns_selector: Any = None,
+                      ns_labels: Any = None, *, terminating: bool = False) -> Counter[str]:
+        """node name -> how many pods the selector matches there (nodes without one are absent); with
+        `terminating`, pods being deleted count too."""
+        tables = (self.groups, self.dying) if terminating else (self.groups,)
+        found = [g for k in self.matching(namespaces, selector, ns_selector, ns_labels) for t in tables
+                 if (g := t.get(k))]
         if len(found) == 1:
             return found[0]
         out: Counter[str] = Counter()

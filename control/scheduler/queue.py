@@ -116,7 +116,10 @@ class SchedulingQueue:
         self._in_flight: dict[str, QueuedPod] = {}
         self._counts = {"active": 0, "backoff": 0, "unschedulable": 0}
         self._cycle = 0
-        self._move_request_cycle = -1
+        # Cluster events while pods were in flight, with the cycle they came in: a pod whose rejecting plugins
+        # care about one of them goes to backoffQ rather than waiting in the unschedulable pool.
+        self._moves: list[tuple[int, frozenset[str]]] = []
+        self._unschedulable: dict[str, QueuedPod] = {}  # the pods events may move, apart (not a scan of all)
         self._last_leftover_flush = clock()
         self._wakeup = asyncio.Event()
         self._closed = False
@@ -231,7 +234,10 @@ class SchedulingQueue:
         qp.timestamp = self._clock()
         qp.unschedulable_plugins = frozenset(plugins)
         cycle = qp.cycle if cycle is None else cycle
-        if error or qp.updated_in_flight or self._move_request_cycle >= cycle:
+        missed = frozenset().union(*(ev for c, ev in self._moves if c >= cycle))
+        lo = min((q.cycle for q in self._in_flight.values()), default=None)
+        self._moves = [m for m in self._moves if lo is not None and m[0] >= lo]
+        if error or qp.updated_in_flight or (missed and self._interested(qp, set(missed))):
             qp.updated_in_flight = False
             self._to_backoff(qp)
         else:
@@ -245,12 +251,13 @@ class SchedulingQueue:
             events |= _NODE_UPDATES
         if not events:
             return 0
-        self._move_request_cycle = self._cycle
-        if not self._counts["unschedulable"]:
+        if self._in_flight:
+            self._moves.append((self._cycle, frozenset(events)))
+        if not self._unschedulable:
             return 0
         moved = 0
-        for key, (where, qp) in list(self._pods.items()):
-            if where != "unschedulable" or not self._interested(qp, events):
+        for key, qp in list(self._unschedulable.items()):
+            if not self._interested(qp, events):
                 continue
             if pre_check is not None and not pre_check(qp.pod):
                 continue
@@ -275,11 +282,15 @@ class SchedulingQueue:
         self._del(qp.key)
         self._pods[qp.key] = (where, qp)
         self._counts[where] += 1
+        if where == "unschedulable":
+            self._unschedulable[qp.key] = qp
 
     def _del(self, key: str) -> None:
         entry = self._pods.pop(key, None)
         if entry is not None:
             self._counts[entry[0]] -= 1
+            if entry[0] == "unschedulable":
+                self._unschedulable.pop(key, None)
 
     def _expiry(self, qp: QueuedPod) -> float:
         return qp.timestamp + self.backoff_duration(qp.attempts)
@@ -328,8 +339,8 @@ class SchedulingQueue:
                 self._to_active(entry[1])
         if now - self._last_leftover_flush >= min(LEFTOVER_FLUSH_INTERVAL, self.max_in_unschedulable):
             self._last_leftover_flush = now
-            for key, (where, qp) in list(self._pods.items()):
-                if where == "unschedulable" and now - qp.timestamp > self.max_in_unschedulable:
+            for key, qp in list(self._unschedulable.items()):
+                if now - qp.timestamp > self.max_in_unschedulable:
                     self._del(key)
                     self._requeue(qp)
 

@@ -64,6 +64,7 @@ class Scheduler:
         # What owns a pod (PodTopologySpread's system default constraints spread a Service's or a ReplicaSet's
         # pods), and namespace labels (pod affinity terms' namespaceSelector).
         self.services = Informer(client, "Service")
+        self.services.add_index("namespace", lambda svc: [(svc.get("metadata") or {}).get("namespace") or "default"])
         self.replicasets = Informer(client, "ReplicaSet")
         self.namespaces = Informer(client, "Namespace")
         self._owner_cache: dict[tuple, Selector | None] = {}
@@ -138,6 +139,12 @@ class Scheduler:
     def _owners_changed(self, *_: Any) -> None:
         self._owner_cache.clear()
 
+    def _owner_updated(self, old: dict, new: dict) -> None:
+        """A Service or ReplicaSet changed: only a new selector changes what owns which pods (a ReplicaSet's
+        status writes, many during a scale-up, do not)."""
+        if (old.get("spec") or {}).get("selector") != (new.get("spec") or {}).get("selector"):
+            self._owner_cache.clear()
+
     def owner_selector(self, pod: dict) -> Selector | None:
         """helper.DefaultSelector: the selectors of the Services that select the pod, and of its ReplicaSet."""
         md = pod.get("metadata") or {}
@@ -149,9 +156,7 @@ class Scheduler:
         if key in self._owner_cache:
             return self._owner_cache[key]
         merged: dict[str, str] = {}
-        for svc in self.services.list():
-            if (svc.get("metadata") or {}).get("namespace", "default") != ns:
-                continue
+        for svc in self.services.by_index("namespace", ns):
             sel = (svc.get("spec") or {}).get("selector")
             if sel is None:
                 continue
@@ -188,7 +193,7 @@ class Scheduler:
         self.nodes.add_handler(self._node_added, self._node_updated, self._node_deleted)
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         for owners in (self.services, self.replicasets):
-            owners.add_handler(self._owners_changed, self._owners_changed, self._owners_changed)
+            owners.add_handler(self._owners_changed, self._owner_updated, self._owners_changed)
         informers = (self.nodes, self.pods, self.services, self.replicasets, self.namespaces)
         for informer in informers:
             await informer.start()

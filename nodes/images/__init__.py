@@ -32,6 +32,8 @@ class Image:
 
 BUILTIN: dict[str, Image] = {
     "nginx": Image("nginx", script="nginx.py"),
+    # The Kubernetes Basics tutorial's app (gcr.io/google-samples/kubernetes-bootcamp:v1, .../kubernetes-bootcamp:v2).
+    "kubernetes-bootcamp": Image("kubernetes-bootcamp", script="bootcamp.py"),
     "pause": Image("pause", script="pause.py"),
     "busybox": Image("busybox", cmd=("sh",)),
     "alpine": Image("alpine", cmd=("sh",)),
@@ -42,6 +44,7 @@ BUILTIN: dict[str, Image] = {
 }
 
 SUGGESTED = ("nginx", "busybox", "debian", "perl", "python", "pause")
+BOOTCAMP_TAGS = ("v1", "v2")
 
 
 def short_name(ref: str) -> str:
@@ -84,6 +87,10 @@ def resolve(ref: str, command: list[str] | None, args: list[str] | None,
             f'Failed to pull image "{ref}": kube-tui has no built-in image "{short_name(ref)}" and the '
             f"container has no command: use one of the built-in images ({', '.join(SUGGESTED)}), or set the "
             "container's command (spec.containers[].command) to a program on the node.")
+    if image.name == "kubernetes-bootcamp" and image_tag(ref) not in BOOTCAMP_TAGS:
+        # Only v1 and v2 were published: the tutorial's "deploy a version that does not exist" step needs this.
+        raise ImagePullError(f'Failed to pull image "{ref}": rpc error: code = NotFound desc = failed to pull and '
+                             f'unpack image "{ref}": {ref}: not found')
     if image.script is not None:
         # Like the real nginx image, whose entrypoint script execs whatever it is given.
         if command or args:
@@ -111,6 +118,8 @@ def image_env(ref: str) -> dict[str, str]:
     image = BUILTIN.get(short_name(ref))
     if image is not None:
         env.update(image.env)
+        if image.name == "kubernetes-bootcamp":
+            env["BOOTCAMP_VERSION"] = image_tag(ref).removeprefix("v")
         if image.name == "nginx":
             # The real image's ENV NGINX_VERSION is its tag: nginx:1.14.2 reports nginx/1.14.2.
             tag = image_tag(ref)

@@ -142,3 +142,21 @@ async def test_kubectl_proxy_urls_reach_a_pod_and_a_service(rest_plane: ControlP
     assert code == 503 and status["message"].startswith("error trying to reach service")
     code, status = await call(http, "GET", "/api/v1/namespaces/default/services/nope/proxy/")
     assert code == 404 and status["message"] == 'services "nope" not found'
+
+
+async def test_impersonation_is_the_admins_and_gives_the_users_rights(rest_plane: ControlPlane,
+                                                                      http: aiohttp.ClientSession) -> None:
+    """kubectl --as jane: jane has no rights here (no RBAC roles); --as a node: the node's; only the admin may."""
+    code, status = await call(http, "GET", PODS, **{"Impersonate-User": "jane"})
+    assert code == 403 and 'User "jane" cannot list resource "pods"' in status["message"]
+    assert (await call(http, "GET", "/api/v1/nodes", **{"Impersonate-User": "system:node:n1"}))[0] == 200
+    assert (await call(http, "GET", PODS, **{"Impersonate-User": "jane", "Impersonate-Group": "system:masters"}))[0] == 200
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": {"verb": "list", "resource": "pods", "namespace": "default"}}}
+    _, out = await call(http, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review,
+                        **{"Impersonate-User": "jane"})
+    assert out["status"]["allowed"] is False  # kubectl auth can-i list pods --as jane: no
+    assert rest_plane.credentials is not None
+    node = rest_plane.credentials.node_credential("n1")
+    code, status = await call(http, "GET", PODS, Authorization=f"Bearer {node}", **{"Impersonate-User": "admin"})
+    assert code == 403 and "cannot impersonate" in status["message"]

@@ -147,8 +147,9 @@ def test_env_order_expansion_and_downward_api() -> None:
     assert env["MESSAGE"] == "hello $(LATER) $(GREETING) via 127.96.0.7"
     assert (env["ME"], env["NS"], env["IP"], env["NODE"], env["APP"]) == ("web", "default", "127.77.0.9",
                                                                           "node-1", "web")
-    assert env["HOSTNAME"] == env["POD_NAME"] == "web" and env["POD_IP"] == "127.77.0.9"
-    assert env["POD_NAMESPACE"] == "default" and env["KUBERNETES_SERVICE_HOST"] == "127.96.0.1"
+    assert env["HOSTNAME"] == "web" and env["POD_IP"] == "127.77.0.9"
+    assert "POD_NAME" not in env and "POD_NAMESPACE" not in env  # Kubernetes sets neither (downward API only)
+    assert env["KUBERNETES_SERVICE_HOST"] == "127.96.0.1"
     assert env["HOSTNAME_REF"] == "$(HOSTNAME)"  # not a pod env var in Kubernetes
     assert env["MYSVC_SERVICE_PORT"] == "8080"  # the container's env wins over service links
     assert refs["GREETING"] == "hello" and "HOSTNAME" not in refs
@@ -355,7 +356,7 @@ async def test_run_container_error(harness: Harness) -> None:
 
 
 async def test_env_reaches_the_process(harness: Harness) -> None:
-    c = busybox('echo "$HOSTNAME|$POD_NAMESPACE|$POD_IP|$KUBERNETES_SERVICE_HOST|$GREETING|$1"',
+    c = busybox('echo "$HOSTNAME|$POD_IP|$KUBERNETES_SERVICE_HOST|$GREETING|$1"',
                 env=[{"name": "WHO", "value": "world"}, {"name": "GREETING", "value": "hello $(WHO)"}])
     c["command"].append("argv0")
     c["command"].append("$(WHO)-$$(WHO)")
@@ -364,7 +365,7 @@ async def test_env_reaches_the_process(harness: Harness) -> None:
                                service_env={"KUBERNETES_SERVICE_HOST": "127.96.0.1",
                                             "KUBERNETES_SERVICE_PORT": "443"})
     await asyncio.wait_for(worker.wait(), 10)
-    assert worker.logs() == f"web|default|{ip}|127.96.0.1|hello world|world-$(WHO)\n"
+    assert worker.logs() == f"web|{ip}|127.96.0.1|hello world|world-$(WHO)\n"
 
 
 async def test_nginx_pod_ready_through_http_and_tcp_probes(harness: Harness) -> None:

@@ -514,6 +514,9 @@ def test_jsonpath_as_kubectl_prints_it() -> None:
         jp("{.items[?(x)]}", lst)
     with pytest.raises(JSONPathError, match="unterminated"):
         jp("{.items[0}", lst)
+    assert jp("{$.items[*].metadata.name}", lst) == "a b"
+    with pytest.raises(JSONPathError, match="without its"):
+        jp("{.items[0].metadata.name}{end}", lst)
     with pytest.raises(JSONPathError, match="without its"):
         jp("{range .items[*]}{.x}", lst)
 

@@ -243,6 +243,32 @@ async def test_nginx_serves_its_pod(runtime: ProcessRuntime, tmp_path: Path) -> 
     assert handle.exit_code == 0  # nginx exits 0 on SIGTERM
 
 
+async def test_the_kubernetes_basics_app_answers_and_only_its_published_tags_exist(runtime: ProcessRuntime,
+                                                                                  tmp_path: Path) -> None:
+    from nodes.images import image_env, resolve
+    from nodes.runtime.base import ImagePullError
+
+    ref = "gcr.io/google-samples/kubernetes-bootcamp:v2"
+    assert image_env(ref)["BOOTCAMP_VERSION"] == "2"
+    with pytest.raises(ImagePullError, match=r'Failed to pull image ".*kubernetes-bootcamp:v10".*not found'):
+        resolve("jocatalin/kubernetes-bootcamp:v10", None, None)
+    ip = pod_ip()
+    handle = await runtime.start(cfg(tmp_path, [], image=ref, env={"HOSTNAME": "kubernetes-bootcamp-5485cc", "POD_IP": ip,
+                                                                   "BOOTCAMP_VERSION": "2"}, pod_ip=ip))
+
+    def get() -> str | None:
+        try:
+            with urllib.request.urlopen(f"http://{ip}:8080/", timeout=1) as r:
+                return r.read().decode()
+        except OSError:
+            return None
+
+    body: list[str] = []
+    await until(lambda: body.append(get() or "") or body[-1], what="the bootcamp app to answer")
+    assert body[-1] == "Hello Kubernetes bootcamp! | Running on: kubernetes-bootcamp-5485cc | v=2\n"
+    await runtime.stop(handle, grace=5)
+
+
 async def test_shutdown_kills_everything(tmp_path: Path) -> None:
     rt = ProcessRuntime()
     handles = [await rt.start(cfg(tmp_path, ["sh", "-c", "sleep 300 & sleep 300"], name=f"c{i}"))

@@ -18,6 +18,7 @@ from control.scheduler.framework import (
 )
 from control.scheduler.nodeinfo import PodInfo, Snapshot
 from control.scheduler.queue import (
+    ASSIGNED_POD_ADD,
     ASSIGNED_POD_DELETE,
     NODE_ADD,
     NODE_ALLOCATABLE_CHANGE,
@@ -358,6 +359,14 @@ async def test_event_during_a_cycle_sends_the_pod_to_backoff() -> None:
     q.move_all_to_active_or_backoff(NODE_ADD)  # arrives while the pod is being scheduled
     q.add_unschedulable(p, qp.attempts, plugins={"NodeResourcesFit"})
     assert q.where(p) == "backoff"
+    # An event its rejecting plugin does not care about (another pod bound) leaves it in the pool.
+    r = pod("r", "8")
+    q.add(r)
+    while (qp := await asyncio.wait_for(q.pop(), 2)).pod is not r:
+        q.done(qp.pod)
+    q.move_all_to_active_or_backoff(ASSIGNED_POD_ADD)
+    q.add_unschedulable(r, qp.attempts, plugins={"NodeAffinity"})
+    assert q.where(r) == "unschedulable"
 
 
 async def test_leftover_unschedulable_pods_are_retried_after_the_max_duration() -> None:

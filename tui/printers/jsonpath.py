@@ -50,6 +50,8 @@ _RECURSE = object()  # `..`: this value and every value under it
 
 def _steps(expr: str) -> list[Any]:
     """`.items[*].metadata.name` -> ["items", None, "metadata", "name"] (None: every item)."""
+    if expr.startswith("$"):  # the root, which kubectl lets a path name or leave out
+        expr = expr[1:]
     if expr in ("", "."):
         return []
     if expr[0] not in ".[":
@@ -275,7 +277,9 @@ def _tokens(template: str) -> list[tuple[str, str]]:
 def render(template: str, obj: Any) -> str:
     """The template applied to obj, as kubectl prints it (values of one expression separated by spaces)."""
     tokens = _tokens(template)
-    out, _ = _run(tokens, 0, obj)
+    out, end = _run(tokens, 0, obj)
+    if end < len(tokens):  # _run stopped at an {end} no {range} opened
+        raise JSONPathError("an {end} without its {range}")
     return out
 
 

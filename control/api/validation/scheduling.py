@@ -141,10 +141,15 @@ def validate_topology_spread_constraints(errs: Errors, constraints: Any, path: s
             if c.get(policy) is not None and c[policy] not in INCLUSION_POLICIES:
                 not_supported(errs, f"{cpath}.{policy}", shown(c[policy]), INCLUSION_POLICIES)
         validate_label_selector(errs, c.get("labelSelector"), f"{cpath}.labelSelector")
-        selector_keys = set(((c.get("labelSelector") or {}).get("matchLabels") or {}).keys()) | {
-            e.get("key") for e in ((c.get("labelSelector") or {}).get("matchExpressions") or ()) if isinstance(e, dict)}
+        ls = c.get("labelSelector") if isinstance(c.get("labelSelector"), dict) else {}
+        match_labels = ls.get("matchLabels") if isinstance(ls.get("matchLabels"), dict) else {}
+        exprs = ls.get("matchExpressions") if isinstance(ls.get("matchExpressions"), list) else []
+        selector_keys = {str(k) for k in match_labels} | {str(e.get("key")) for e in exprs if isinstance(e, dict)}
         for j, k in enumerate(as_list(errs, c.get("matchLabelKeys"), f"{cpath}.matchLabelKeys")):
-            check_name(errs, str(k), f"{cpath}.matchLabelKeys[{j}]", is_qualified_name)
+            if not isinstance(k, str):
+                invalid(errs, f"{cpath}.matchLabelKeys[{j}]", shown(k), "must be a label key (a string)")
+                continue
+            check_name(errs, k, f"{cpath}.matchLabelKeys[{j}]", is_qualified_name)
             if k in selector_keys:
                 invalid(errs, f"{cpath}.matchLabelKeys[{j}]", shown(k), "exists in both matchLabelKeys and labelSelector")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from operator import attrgetter
 
@@ -33,13 +34,17 @@ _MEMO = attrgetter("memo")
 # Memo keys are interned to small ints: a tuple's hash is not cached, so looking a tuple key up in
 # hundreds of node memos per cycle would hash (and compare) it hundreds of times.
 _KEY_IDS: dict[tuple, int] = {}
+_NEXT_ID = itertools.count()
+MAX_KEYS = 50_000  # then the table starts again; ids are never reused, so no node's memo can be misread
 
 
 def key_id(key: tuple) -> int:
-    """The small int a memo key is interned to."""
+    """The int a memo key is interned to (keys with a selector in them come and go with ReplicaSet revisions)."""
     kid = _KEY_IDS.get(key)
     if kid is None:
-        kid = _KEY_IDS[key] = len(_KEY_IDS)
+        if len(_KEY_IDS) >= MAX_KEYS:
+            _KEY_IDS.clear()
+        kid = _KEY_IDS[key] = next(_NEXT_ID)
     return kid
 
 

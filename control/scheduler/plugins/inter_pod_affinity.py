@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from control.api.labels import Selector, from_label_selector
+from control.api.labels import IN, NOT_IN, Requirement, Selector, from_label_selector
 from control.errors import ApiError
 from control.scheduler.framework import MAX_NODE_SCORE, SKIP, SUCCESS, Status, unresolvable, unschedulable
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
@@ -50,14 +50,22 @@ class Term:
         return self.selector.matches(labels)
 
     def count_by_node(self, cluster: Cluster) -> Counter[str]:
-        return cluster.index.count_by_node(self.namespaces, self.selector, self.ns_selector, cluster.ns_labels)
+        """Matching pods per node; terminating ones too (kube-scheduler's InterPodAffinity counts every pod)."""
+        return cluster.index.count_by_node(self.namespaces, self.selector, self.ns_selector, cluster.ns_labels,
+                                           terminating=True)
 
 
-def _term(t: Any, namespace: str, weight: int = 0) -> Term | None:
+def _term(t: Any, namespace: str, labels: dict[str, str], weight: int = 0) -> Term | None:
     if not isinstance(t, dict) or not t.get("topologyKey"):
         return None
     try:
         selector = from_label_selector(t.get("labelSelector"))
+        # matchLabelKeys / mismatchLabelKeys: "pods with (without) my value of this label", merged into the
+        # selector as kube-apiserver merges them (the pod's own value of each key it has).
+        extra = [Requirement(str(k), IN, (labels[k],)) for k in t.get("matchLabelKeys") or () if k in labels]
+        extra += [Requirement(str(k), NOT_IN, (labels[k],)) for k in t.get("mismatchLabelKeys") or () if k in labels]
+        if extra and not selector.nothing:
+            selector = Selector(tuple(sorted((*selector.requirements, *extra), key=lambda r: r.key)))
         ns_sel = t.get("namespaceSelector")
         ns_selector = from_label_selector(ns_sel) if ns_sel is not None else None
     except ApiError:
@@ -92,12 +100,12 @@ def terms_of(pi: PodInfo) -> Terms:
     for kind, req, pref in (("podAffinity", "ra", "pa"), ("podAntiAffinity", "rn", "pn")):
         block = aff.get(kind) or {}
         for t in block.get("requiredDuringSchedulingIgnoredDuringExecution") or ():
-            if (term := _term(t, pi.namespace)) is not None:
+            if (term := _term(t, pi.namespace, pi.labels)) is not None:
                 out[req].append(term)
         for w in block.get("preferredDuringSchedulingIgnoredDuringExecution") or ():
             if not isinstance(w, dict) or not isinstance(w.get("weight"), int) or not w["weight"]:
                 continue
-            if (term := _term(w.get("podAffinityTerm"), pi.namespace, w["weight"])) is not None:
+            if (term := _term(w.get("podAffinityTerm"), pi.namespace, pi.labels, w["weight"])) is not None:
                 out[pref].append(term)
     terms = Terms(tuple(out["ra"]), tuple(out["rn"]), tuple(out["pa"]), tuple(out["pn"]))
     pi.affinity_terms = terms
@@ -153,6 +161,7 @@ class InterPodAffinity:
             nodes: Counter[str] = Counter()
             for gk in groups or ():
                 nodes.update(index.groups.get(gk) or {})
+                nodes.update(index.dying.get(gk) or {})
             for node_name, n in nodes.items():
                 ni = by_name.get(node_name)
                 if ni is None or ni.node is None:
