@@ -251,7 +251,16 @@ def test_the_snapshots_pod_index_matches_one_built_from_scratch() -> None:
         snap.add_node(node(f"n{i}", rng.choice(["a", "b"])))
     live: list[dict] = []
     for step in range(600):
-        if live and rng.random() < 0.4:
+        if live and rng.random() < 0.1:  # a bound pod relabelled
+            p = live[rng.randrange(len(live))]
+            p["metadata"] = {**p["metadata"], "labels": {"app": rng.choice(["a", "b"]), "v": "3"}}
+            snap.update_pod(p)
+        elif step % 97 == 0:  # a node deleted with its pods still on it, then back
+            name = f"n{rng.randrange(20)}"
+            snap.remove_node(name)
+            if rng.random() < 0.5:
+                snap.add_node(node(name, rng.choice(["a", "b"])))
+        elif live and rng.random() < 0.4:
             snap.remove_pod(live.pop(rng.randrange(len(live))))
         else:
             p = pod(f"p{step}", f"n{rng.randrange(20)}", {"app": rng.choice(["a", "b", "c"]), "v": rng.choice("12")},
@@ -268,13 +277,54 @@ def test_the_snapshots_pod_index_matches_one_built_from_scratch() -> None:
             for gk in list(snap.index.groups):
                 snap.index.domain_counts(gk, ZONE)
         if step % 50 == 1:
-            fresh = PodIndex.of(snap.node_infos())
+            fresh = PodIndex.of(snap.infos.values())  # deleted nodes whose pods are still counted too
             for gk in fresh.groups:
                 assert snap.index.domain_counts(gk, ZONE) == fresh.domain_counts(gk, ZONE)
             assert {k: dict(v) for k, v in snap.index.groups.items()} == {k: dict(v) for k, v in fresh.groups.items()}
+            assert {k: dict(v) for k, v in snap.index.dying.items()} == {k: dict(v) for k, v in fresh.dying.items()}
             assert set(snap.index.with_affinity) == set(fresh.with_affinity)
             sel = from_label_selector({"matchLabels": {"app": "a"}})
             assert snap.index.count_by_node(frozenset({"default"}), sel) == fresh.count_by_node(frozenset({"default"}), sel)
+
+
+def test_terminating_pods_count_for_affinity_but_not_for_spread() -> None:
+    gone = pod("db-0", "n1", {"app": "db"})
+    gone["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    snap = three_nodes(gone, pod("db-1", "n2", {"app": "db"}))
+    _, failures, _ = run(snap, pod("p", labels={"app": "x"}, **required("podAntiAffinity", "db", HOST)),
+                         InterPodAffinity())
+    assert set(failures) == {"n1", "n2"}  # the replica still shutting down on n1 counts, as in kube-scheduler
+    spread_db = {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": HOST, "whenUnsatisfiable": "DoNotSchedule",
+                                                "labelSelector": {"matchLabels": {"app": "db"}}}]}
+    _, failures, _ = run(snap, pod("p", labels={"app": "db"}, **spread_db), PodTopologySpread())
+    assert set(failures) == {"n2"}  # for spreading it does not
+
+
+def test_a_namespace_selector_follows_namespace_labels() -> None:
+    labels = {"other": {}}
+    snap = three_nodes(pod("w", "n1", {"app": "web"}, ns="other"))
+    term = {"namespaceSelector": {"matchLabels": {"team": "x"}}}
+    p = pod("p", labels={"app": "x"}, **required("podAntiAffinity", "web", HOST, **term))
+    fw = Framework([InterPodAffinity()])
+
+    def failures() -> set[str]:
+        cluster = Cluster(snap.node_infos(), snap.index, by_name=snap.infos,
+                          ns_labels=lambda ns: {"kubernetes.io/metadata.name": ns, **labels.get(ns, {})})
+        return {n for n, _ in fw.schedule(p, cluster.nodes, cluster=cluster).failures}
+    assert failures() == set()
+    labels["other"] = {"team": "x"}  # the namespace is labelled: its pods now count
+    assert failures() == {"n1"}
+
+
+def test_zone_counts_are_not_kept_for_revisions_that_are_gone() -> None:
+    snap = three_nodes()
+    for rev in range(50):
+        p = pod(f"r{rev}", "n1", {"app": "web", "hash": str(rev)})
+        snap.add_pod(p)
+        for gk in snap.index.matching(frozenset({"default"}), from_label_selector({"matchLabels": {"app": "web"}})):
+            snap.index.domain_counts(gk, ZONE)
+        snap.remove_pod(p)
+    assert len(snap.index._domains) <= 1
 
 
 # -- configuration --------------------------------------------------------------------------------
