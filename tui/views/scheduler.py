@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -77,6 +78,23 @@ SCHED_SPEC = TableSpec(
 )
 
 
+REASON_WIDTH = 56  # a failed filter's reason in the node table, so the score columns stay on screen
+
+
+def tie_note(rec: dict) -> str:
+    """When the winner's total is shared: kube-scheduler's selectHost picks among the tied at random."""
+    winner = rec.get("node")
+    totals = {n.get("node"): n.get("total") for n in rec.get("nodes") or []
+              if n.get("total") is not None and all(f.get("ok") for f in n.get("filters") or [])}
+    best = totals.get(winner)
+    if winner is None or best is None:
+        return ""
+    tied = sorted(str(n) for n, t in totals.items() if t == best and n != winner)
+    if not tied:
+        return ""
+    return f" · tied at {best} with {', '.join(tied)}: picked at random, as kube-scheduler does"
+
+
 def node_rows(rec: dict) -> tuple[list[str], list[tuple[Cell, ...]]]:
     """Columns (score plugins) and one row per node: winner mark, node, filter verdict, scores, total."""
     plugins: list[str] = []
@@ -89,7 +107,10 @@ def node_rows(rec: dict) -> tuple[list[str], list[tuple[Cell, ...]]]:
     for n in rec.get("nodes") or []:
         failed = next((f for f in n.get("filters") or [] if not f.get("ok")), None)
         if failed is not None:
-            verdict = Text(f"✗ {failed.get('plugin')}: {failed.get('reason')}", style="red")
+            reason = str(failed.get("reason"))
+            if len(reason) > REASON_WIDTH:  # the whole reason is in the summary's counts and in describe (d)
+                reason = reason[:REASON_WIDTH - 1] + "…"
+            verdict = Text(f"✗ {failed.get('plugin')}: {reason}", style="red")
         else:
             verdict = Text(f"✓ {len(n.get('filters') or [])} filters passed", style="green")
         scores = {s.get("plugin"): s for s in n.get("scores") or []}
@@ -172,7 +193,10 @@ class SchedulerView(View):
             summary.update(f"[b]{name}[/] → [red]scheduling failed[/] (retried with back-off)\n{error}")
             return
         if rec is None:
-            summary.update(f"[b]{name}[/]\nno scheduling record yet (bound by name, or the scheduler has not seen it)")
+            node = (pod.get("spec") or {}).get("nodeName")
+            summary.update(f"[b]{name}[/] → {node}\nbound by its spec.nodeName: no scheduler took part" if node else
+                           f"[b]{name}[/]\nno scheduling record yet (the scheduler has not seen it, or it names "
+                           f"another scheduler: {(pod.get('spec') or {}).get('schedulerName') or 'default-scheduler'})")
             return
         counts = ", ".join(f"{n} {reason}" for reason, n in (rec.get("counts") or {}).items())
         color = "green" if rec.get("node") else "red"
@@ -180,7 +204,7 @@ class SchedulerView(View):
             f"[b]{name}[/] → [{color}]{rec.get('node') or 'unschedulable'}[/]\n{rec.get('message', '')}\n"
             f"[dim]{rec.get('feasible')}/{rec.get('evaluated')} nodes feasible · {rec.get('time_ms')} ms"
             + (f" · profile {rec['profile']}" if rec.get("profile") else "")
-            + (f" · {counts}" if counts else "") + "[/]")
+            + (f" · {counts}" if counts else "") + escape(tie_note(rec)) + "[/]")
         plugins, rows = node_rows(rec)
         table.add_column("", key="win", width=1)
         table.add_column("NODE", key="node")

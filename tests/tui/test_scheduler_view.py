@@ -1,0 +1,31 @@
+"""The Scheduler view's node table and summary, from a decision record."""
+
+from __future__ import annotations
+
+from tui.views.scheduler import REASON_WIDTH, node_rows, tie_note
+
+
+def record(totals: dict[str, int | None], winner: str | None, reason: str = "") -> dict:
+    nodes = []
+    for name, total in totals.items():
+        ok = total is not None
+        nodes.append({"node": name, "total": total,
+                      "filters": [{"plugin": "PodTopologySpread", "ok": ok, "reason": "" if ok else reason}],
+                      "scores": [{"plugin": "PodTopologySpread", "score": 100, "weight": 2}] if ok else []})
+    return {"node": winner, "nodes": nodes}
+
+
+def test_a_tie_is_said_to_be_broken_at_random() -> None:
+    assert tie_note(record({"n1": 595, "n2": 595, "n3": 500}, "n2")) == \
+        " · tied at 595 with n1: picked at random, as kube-scheduler does"
+    assert tie_note(record({"n1": 595, "n2": 590}, "n1")) == ""
+    assert tie_note(record({"n1": None}, None, "x")) == ""
+
+
+def test_a_long_reason_is_cut_so_the_scores_stay_on_screen() -> None:
+    long = "node(s) didn't match pod topology spread constraints (missing required label)"
+    plugins, rows = node_rows(record({"n1": 200, "n2": None}, "n1", long))
+    assert plugins == ["PodTopologySpread"]
+    verdict = str(rows[1][2])
+    assert verdict.startswith("✗ PodTopologySpread: node(s) didn't match") and verdict.endswith("…")
+    assert len(verdict) <= len("✗ PodTopologySpread: ") + REASON_WIDTH
