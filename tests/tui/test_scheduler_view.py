@@ -26,6 +26,6 @@ def test_a_long_reason_is_cut_so_the_scores_stay_on_screen() -> None:
     long = "node(s) didn't match pod topology spread constraints (missing required label)"
     plugins, rows = node_rows(record({"n1": 200, "n2": None}, "n1", long))
     assert plugins == ["PodTopologySpread"]
-    verdict = str(rows[1][2])
+    verdict = str(rows[1][3])
     assert verdict.startswith("✗ PodTopologySpread: node(s) didn't match") and verdict.endswith("…")
     assert len(verdict) <= len("✗ PodTopologySpread: ") + REASON_WIDTH

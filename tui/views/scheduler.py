@@ -78,7 +78,7 @@ SCHED_SPEC = TableSpec(
 )
 
 
-REASON_WIDTH = 56  # a failed filter's reason in the node table, so the score columns stay on screen
+REASON_WIDTH = 44  # a failed filter's reason in the node table, so the score columns stay on screen
 
 
 def tie_note(rec: dict) -> str:
@@ -96,7 +96,7 @@ def tie_note(rec: dict) -> str:
 
 
 def node_rows(rec: dict) -> tuple[list[str], list[tuple[Cell, ...]]]:
-    """Columns (score plugins) and one row per node: winner mark, node, filter verdict, scores, total."""
+    """Columns (score plugins) and one row per node: winner mark, node, total, filter verdict, scores."""
     plugins: list[str] = []
     for n in rec.get("nodes") or []:
         for s in n.get("scores") or []:
@@ -119,8 +119,9 @@ def node_rows(rec: dict) -> tuple[list[str], list[tuple[Cell, ...]]]:
             s = scores.get(p)
             cells.append(f"{s.get('score')}×{s.get('weight', 1)}" if s else "")
         won = n.get("node") == winner and winner is not None
+        # TOTAL before the filters and the per-plugin scores: on a narrow screen the verdict stays in view.
         rows.append((Text("★", style="bold yellow") if won else "", Text(str(n.get("node")), style="bold" if won else ""),
-                     verdict, *cells, str(n.get("total", "")) if failed is None else ""))
+                     str(n.get("total", "")) if failed is None else "", verdict, *cells))
     return plugins, rows
 
 
@@ -208,8 +209,8 @@ class SchedulerView(View):
         plugins, rows = node_rows(rec)
         table.add_column("", key="win", width=1)
         table.add_column("NODE", key="node")
+        table.add_column("TOTAL", key="total")
         table.add_column("FILTERS", key="filters")
         for p in plugins:
             table.add_column(p, key=f"score-{p}")
-        table.add_column("TOTAL", key="total")
         table.add_rows(rows)
