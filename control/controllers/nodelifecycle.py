@@ -300,17 +300,21 @@ class NodeLifecycleController(Controller):
         as the TaintNodesByCondition pass on a node update does; the other taints stay the monitor's."""
         if not _cordon_taint_stale(node):
             return
-        new = copy.deepcopy(node)
-        taints = [t for t in (new.get("spec") or {}).get("taints") or [] if t.get("key") != UNSCHEDULABLE_TAINT]
-        if (new.get("spec") or {}).get("unschedulable"):
+        taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") != UNSCHEDULABLE_TAINT]
+        if (node.get("spec") or {}).get("unschedulable"):
             taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
+        await self._write_taints(node, taints)  # a 409: changed meanwhile; its update event brings it back here
+
+    async def _write_taints(self, node: dict, taints: list[dict]) -> None:
+        """The node with these taints (none: no taints field), unless it changed or went meanwhile."""
+        new = copy.deepcopy(node)
         new.setdefault("spec", {})["taints"] = taints
         if not taints:
             new["spec"].pop("taints", None)
         try:
             await self.client.update(new)
         except ApiError as e:
-            if e.code not in (404, 409):  # 409: changed meanwhile; its update event brings it back here
+            if e.code not in (404, 409):
                 raise
 
     # -- the loops ----------------------------------------------------------------------------------------
@@ -380,15 +384,7 @@ class NodeLifecycleController(Controller):
         h.ready = ready
         taints = desired_taints(node, meta.now())
         if _taint_set(taints) != _taint_set((node.get("spec") or {}).get("taints") or []):
-            new = copy.deepcopy(node)
-            new.setdefault("spec", {})["taints"] = taints
-            if not taints:
-                new["spec"].pop("taints", None)
-            try:
-                await self.client.update(new)
-            except ApiError as e:
-                if e.code not in (404, 409):
-                    raise
+            await self._write_taints(node, taints)
 
     async def _mark_pods_not_ready(self, node_name: str) -> None:
         """MarkPodsNotReady: the node can't vouch for its pods any more, so Services stop sending them traffic.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from operator import attrgetter
+from typing import Any
 
-from control.scheduler.framework import Code, Status
+from control.scheduler.framework import SKIP, Code, Status
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
 
 
@@ -92,3 +93,12 @@ def memoized(nodes: list[NodeInfo], key: tuple, compute: Callable[[list[NodeInfo
             ni = nodes[i]
             ni.lane2_k, ni.lane2_v = kid, vals[i]
     return vals  # type: ignore[return-value]
+
+
+def pre_filtered(plugin: Any, pod: PodInfo, key: str) -> Any:
+    """What `plugin`'s PreFilter left in the pod's CycleState under `key`, running it first when Filter is
+    called on its own (preemption's dry run, tests); None when PreFilter skipped the pod."""
+    state = pod.state.get(key)
+    if state is None and plugin.pre_filter(pod) is not SKIP:
+        state = pod.state.get(key)
+    return state

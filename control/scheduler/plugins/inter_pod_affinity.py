@@ -19,6 +19,7 @@ from control.api.labels import IN, NOT_IN, Requirement, Selector, from_label_sel
 from control.errors import ApiError
 from control.scheduler.framework import MAX_NODE_SCORE, SKIP, SUCCESS, Status, unresolvable, unschedulable
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
+from control.scheduler.plugins.helper import pre_filtered
 from control.scheduler.podindex import Cluster, cluster_of
 
 NAME = "InterPodAffinity"
@@ -181,11 +182,9 @@ class InterPodAffinity:
         return None
 
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status:
-        state = pod.state.get(_PRE_FILTER)
+        state = pre_filtered(self, pod, _PRE_FILTER)
         if state is None:
-            if self.pre_filter(pod) is SKIP:
-                return SUCCESS
-            state = pod.state[_PRE_FILTER]
+            return SUCCESS
         terms, existing, existing_keys, affinity, anti, self_match = state
         labels = node.labels
         if terms.required_affinity:

@@ -21,7 +21,7 @@ from control.api.labels import IN, Requirement, Selector, from_label_selector
 from control.errors import ApiError
 from control.scheduler.framework import MAX_NODE_SCORE, SKIP, SUCCESS, Status, unresolvable, unschedulable
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
-from control.scheduler.plugins.helper import memoized
+from control.scheduler.plugins.helper import memoized, pre_filtered
 from control.scheduler.plugins.node_affinity import compile_required
 from control.scheduler.plugins.taint_toleration import find_untolerated
 from control.scheduler.podindex import cluster_of
@@ -177,11 +177,9 @@ class PodTopologySpread:
         return None
 
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status:
-        state = pod.state.get(_PRE_FILTER)
+        state = pre_filtered(self, pod, _PRE_FILTER)
         if state is None:
-            if self.pre_filter(pod) is SKIP:
-                return SUCCESS
-            state = pod.state[_PRE_FILTER]
+            return SUCCESS
         hard, domains, minimum, self_match = state
         labels = node.labels
         for i, c in enumerate(hard):
