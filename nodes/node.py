@@ -149,6 +149,9 @@ class Node:
         statuses.start()
         kubelet.start(pods.list())
         kubelet.node_event(NORMAL, "Starting", "Starting kubelet.")
+        status.on_schedulable = lambda cordoned: kubelet.node_event(
+            NORMAL, "NodeNotSchedulable" if cordoned else "NodeSchedulable",
+            f"Node {cfg.name} status is now: {'NodeNotSchedulable' if cordoned else 'NodeSchedulable'}")
         if opts.proxy:
             self.proxy = Proxy(client, node_ip=status.node_ip, node_name=cfg.name, services=services)
             await self.proxy.start()

@@ -168,6 +168,10 @@ class NodeStatus:
         self.status_posts = 0
         self._last_report = 0.0
         self._boot_id = meta.new_uid()
+        # Told when spec.unschedulable changes (kubectl cordon/uncordon), as the kubelet notices it at its
+        # next status update and records NodeNotSchedulable / NodeSchedulable.
+        self.on_schedulable: Callable[[bool], None] | None = None
+        self._unschedulable: bool | None = None
 
     # -- the object ----------------------------------------------------------------------------
     def labels(self) -> dict[str, str]:
@@ -310,6 +314,7 @@ class NodeStatus:
                     patch["metadata"]["annotations"] = want_ann
                 self.node = await self.client.patch("Node", self.name, patch, None)
         self._adopt_cidr(self.node)
+        self._unschedulable = bool((self.node.get("spec") or {}).get("unschedulable"))  # what a change is from
         if created:
             # The status went in with the object: one request per node, which matters for a pool of 5,000.
             self._last_report = time.monotonic()
@@ -414,6 +419,10 @@ class NodeStatus:
         if current is not None:
             self.node = current
             self._adopt_cidr(current)
+            cordoned = bool((current.get("spec") or {}).get("unschedulable"))
+            if self._unschedulable is not None and cordoned != self._unschedulable and self.on_schedulable:
+                self.on_schedulable(cordoned)
+            self._unschedulable = cordoned
         cur = self.node
         want = self.desired_status(cur)
         due = time.monotonic() - self._last_report >= self.timings.lease_duration * REPORT_FACTOR

@@ -122,6 +122,16 @@ async def test_node_registers_renews_its_lease_and_is_ready(client: Client, node
         await node.client.patch("Node", "other", {"metadata": {"labels": {"x": "y"}}}, None)
     assert e.value.code in (403, 404)
 
+    # kubectl cordon / uncordon: the kubelet says so at its next status update, as the kubelet does.
+    async def node_event(reason: str) -> dict | None:
+        return next((ev for ev in (await client.list("Event", "default"))["items"]
+                     if ev["reason"] == reason and ev["involvedObject"]["kind"] == "Node"), None)
+    await client.patch("Node", "node-1", {"spec": {"unschedulable": True}}, None)
+    ev = await wait_for(lambda: node_event("NodeNotSchedulable"), 10, what="the NodeNotSchedulable event")
+    assert ev["message"] == "Node node-1 status is now: NodeNotSchedulable" and ev["source"]["component"] == "kubelet"
+    await client.patch("Node", "node-1", {"spec": {"unschedulable": False}}, None)
+    await wait_for(lambda: node_event("NodeSchedulable"), 10, what="the NodeSchedulable event")
+
 
 async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client, node: Node) -> None:
     svc = await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-db", "namespace": "default"},

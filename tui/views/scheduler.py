@@ -72,7 +72,7 @@ def sched_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
 
 SCHED_SPEC = TableSpec(
     (Column("result", "RESULT", 15), Column("namespace", "NAMESPACE", 11, fit=NAME_FIT), Column("name", "NAME", 28, fit=NAME_FIT),
-     Column("node", "NODE", 12, fit=NAME_FIT), Column("feasible", "FEASIBLE", 8), Column("message", "MESSAGE", 60)),
+     Column("node", "NODE", 12, fit=NAME_FIT), Column("feasible", "FITS", 5), Column("message", "MESSAGE", 60)),
     sched_row,
     sort_by=("result", "namespace", "name"),
 )
