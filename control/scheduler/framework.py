@@ -274,6 +274,7 @@ class ScheduleResult:
     time_ms: float = 0.0
     next_start_index: int = 0
     preemption_might_help: bool = False  # kube-scheduler would evict lower-priority pods here
+    explain: dict[str, str] = field(default_factory=dict)  # plugin -> what its filter counted (why a node failed)
 
     @property
     def ok(self) -> bool:
@@ -463,6 +464,11 @@ class Framework:
     def _finish(self, res: ScheduleResult, t0: float, start_index: int | None) -> ScheduleResult:
         if start_index is None:
             self.next_start_index = res.next_start_index
+        for plugin in self.plugins:  # the plugins whose verdict depends on counts across nodes say what they counted
+            explain = getattr(plugin, "explain", None)
+            text = explain(res.pod) if explain is not None else None
+            if text:
+                res.explain[plugin.name] = text
         res.time_ms = (perf_counter() - t0) * 1000.0
         return res
 

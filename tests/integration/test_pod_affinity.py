@@ -42,6 +42,14 @@ async def test_required_anti_affinity_puts_one_replica_per_node_and_waits_for_a_
             message = await wait_for(lambda: failed_scheduling(client, "cache-3"), what="cache-3's FailedScheduling")
             assert message.startswith("0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.")
             assert await bound(client, "cache-3") is None
+            from control.scheduler.record import parse
+
+            pending = await client.get("Pod", "cache-3", "default")
+            rec = parse(pending["metadata"]["annotations"]["kube-tui.io/scheduling"])
+            assert rec is not None and rec["explain"]["InterPodAffinity"] == (
+                "anti-affinity to app=cache, matching pods: kubernetes.io/hostname=a (1), kubernetes.io/hostname=b (1), "
+                "kubernetes.io/hostname=c (1); running pods' anti-affinity rejects this pod in kubernetes.io/hostname=a (1), "
+                "kubernetes.io/hostname=b (1), kubernetes.io/hostname=c (1)")
             # A new node is a place for it (the queue moves it back on NodeAdd).
             await make_node(client, "d")
             assert await wait_for(lambda: bound(client, "cache-3"), what="cache-3 bound on the new node") == "d"

@@ -74,6 +74,24 @@ def test_do_not_schedule_rejects_nodes_that_would_exceed_max_skew(key: str, skew
     assert chosen in passes
 
 
+def test_the_record_says_what_the_cross_node_filters_counted() -> None:
+    from control.scheduler.record import parse, to_annotation
+
+    fw = Framework([PodTopologySpread(), InterPodAffinity()])
+    snap = three_nodes(*web_pods())
+    p = pod("p", labels={"app": "web"}, **spread(HOST, 1), **required("podAntiAffinity", "db", ZONE))
+    cluster = Cluster(snap.node_infos(), snap.index, by_name=snap.infos)
+    res = fw.schedule(p, cluster.nodes, cluster=cluster)
+    rec = parse(to_annotation(res))
+    assert rec is not None and rec["explain"] == {
+        "PodTopologySpread": "kubernetes.io/hostname (maxSkew 1) counts pods with app=web: n1 2, n2 1, n3 0; "
+                             "minimum 0; this pod adds 1 where it goes",
+        "InterPodAffinity": "anti-affinity to app=db, matching pods: none"}
+    # A pod neither plugin checks: nothing to explain, nothing in the record.
+    res = Framework().schedule(pod("q"), cluster.nodes, cluster=cluster)
+    assert "explain" not in (parse(to_annotation(res)) or {})
+
+
 def test_min_domains_counts_missing_domains_as_empty() -> None:
     pods = [pod("w1", "n1", {"app": "web"}), pod("w3", "n3", {"app": "web"})]
     _, failures, _ = run(three_nodes(*pods), pod("p", labels={"app": "web"}, **spread(ZONE, 1)), PodTopologySpread())

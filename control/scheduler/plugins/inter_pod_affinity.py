@@ -210,6 +210,26 @@ class InterPodAffinity:
                     return _FAIL_EXISTING
         return SUCCESS
 
+    def explain(self, pod: PodInfo) -> str | None:
+        """Which domains hold pods the required terms match, and which reject this pod."""
+        state = pod.state.get(_PRE_FILTER)
+        if state is None:
+            return None
+        terms, existing, _, affinity, anti, _ = state
+
+        def where(counts: Counter[tuple[str, str]], key: str) -> str:
+            found = sorted((v, n) for (k, v), n in counts.items() if k == key and n > 0)
+            return ", ".join(f"{key}={v} ({n})" for v, n in found[:12]) or "none"
+        parts = [f"affinity to {t.selector or 'any labels'}, matching pods: {where(affinity, t.key)}"
+                 for t in terms.required_affinity]
+        parts += [f"anti-affinity to {t.selector or 'any labels'}, matching pods: {where(anti, t.key)}"
+                  for t in terms.required_anti]
+        if existing:
+            keys = sorted({k for k, _ in existing})
+            parts.append("running pods' anti-affinity rejects this pod in "
+                         + ", ".join(where(existing, k) for k in keys))
+        return "; ".join(parts) or None
+
     # -- score -----------------------------------------------------------------------------------
 
     def pre_score(self, pod: PodInfo) -> bool:

@@ -40,6 +40,7 @@ _FAIL_SKEW = unschedulable(ERR_CONSTRAINTS).with_plugin(NAME)
 _PRE_FILTER = NAME + "/preFilter"
 _PRE_SCORE = NAME + "/preScore"
 _CONSTRAINTS = NAME + "/constraints"
+MAX_EXPLAINED = 12  # domains named in an explanation
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,24 @@ class PodTopologySpread:
             if domains[i].get(v, 0) + self_match[i] - minimum[i] > c.max_skew:
                 return _FAIL_SKEW
         return SUCCESS
+
+    def explain(self, pod: PodInfo) -> str | None:
+        """What the DoNotSchedule constraints counted: each domain's matching pods, the minimum, the skew allowed."""
+        state = pod.state.get(_PRE_FILTER)
+        if state is None:
+            return None
+        hard, domains, minimum, self_match = state
+        parts = []
+        for i, c in enumerate(hard):
+            counts = sorted(domains[i].items())
+            shown = ", ".join(f"{v} {n}" for v, n in counts[:MAX_EXPLAINED])
+            if len(counts) > MAX_EXPLAINED:
+                shown += f", … ({len(counts)} domains)"
+            floor = "0 (fewer domains than minDomains)" if minimum[i] == 0 and len(counts) < c.min_domains \
+                else str(minimum[i])
+            parts.append(f"{c.key} (maxSkew {c.max_skew}) counts pods with {c.selector or 'any labels'}: "
+                         f"{shown or 'no eligible domain'}; minimum {floor}; this pod adds {self_match[i]} where it goes")
+        return "; ".join(parts)
 
     # -- score: ScheduleAnyway ----------------------------------------------------------------------
 
