@@ -52,6 +52,8 @@ MORE_VIEWS = (
     ("ns", "Namespace", "Namespaces", ("namespaces", "namespace")),
     ("ep", "Endpoints", "Endpoints", ("endpoints",)),
     ("leases", "Lease", "Leases", ("lease",)),
+    ("cm", "ConfigMap", "ConfigMaps", ("configmaps", "configmap")),
+    ("secrets", "Secret", "Secrets", ("secret",)),
 )
 
 

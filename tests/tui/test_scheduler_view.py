@@ -29,3 +29,16 @@ def test_a_long_reason_is_cut_so_the_scores_stay_on_screen() -> None:
     verdict = str(rows[1][3])
     assert verdict.startswith("✗ PodTopologySpread: node(s) didn't match") and verdict.endswith("…")
     assert len(verdict) <= len("✗ PodTopologySpread: ") + REASON_WIDTH
+
+
+def test_configmap_and_secret_rows_show_counts_never_values() -> None:
+    from types import SimpleNamespace
+
+    from tui.views.rows import spec_for
+
+    model = SimpleNamespace(clock=lambda: 0.0)
+    cm = {"metadata": {"name": "game", "namespace": "default"}, "data": {"a": "1"}, "binaryData": {"b": "AA=="}}
+    secret = {"metadata": {"name": "db", "namespace": "default"}, "type": "Opaque", "data": {"password": "czNjcjN0"}}
+    assert spec_for("ConfigMap").row(cm, model)[:3] == ("default", "game", "2")
+    row = spec_for("Secret").row(secret, model)
+    assert row[:4] == ("default", "db", "Opaque", "1") and "czNjcjN0" not in map(str, row)

@@ -238,6 +238,17 @@ def generic_row(obj: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return (*_ns_name(obj), age(_md(obj).get("creationTimestamp"), model.clock()))
 
 
+def configmap_row(cm: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    data = len(cm.get("data") or {}) + len(cm.get("binaryData") or {})
+    return (*_ns_name(cm), str(data), age(_md(cm).get("creationTimestamp"), model.clock()))
+
+
+def secret_row(secret: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the type and how many keys, never a value."""
+    return (*_ns_name(secret), secret.get("type") or "Opaque", str(len(secret.get("data") or {})),
+            age(_md(secret).get("creationTimestamp"), model.clock()))
+
+
 def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec = lease.get("spec") or {}
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
@@ -263,6 +274,8 @@ SPECS: dict[str, TableSpec] = {
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
     "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30, NAME_FIT + 12), ("MESSAGE", 80)), event_row, sort_by=()),
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
+    "ConfigMap": TableSpec(_cols(*NS_NAME, ("DATA", 4), ("AGE", 7)), configmap_row),
+    "Secret": TableSpec(_cols(*NS_NAME, ("TYPE", 34), ("DATA", 4), ("AGE", 7)), secret_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
 COMPACT: dict[str, TableSpec] = {
