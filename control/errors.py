@@ -101,12 +101,16 @@ def invalid(kind: str, name: str, causes: list[FieldError]) -> ApiError:
         what = str(causes[0])
     else:
         what = "[" + ", ".join(str(c) for c in causes) + "]"
-    return ApiError(
-        422,
-        "Invalid",
-        f'{kind} "{name}" is invalid: {what}',
-        {"name": name, "kind": kind, "causes": [c.cause() for c in causes]},
-    )
+    from control.api.kinds import KINDS  # kinds imports this module
+
+    info = KINDS.get(kind)
+    group = info.group if info is not None else ""
+    details: dict[str, Any] = {"name": name, "kind": kind, "causes": [c.cause() for c in causes]}
+    if group:
+        details["group"] = group
+    # NewInvalid names the kind with its group: Deployment.apps "web" is invalid
+    return ApiError(422, "Invalid", f'{kind}.{group} "{name}" is invalid: {what}' if group
+                    else f'{kind} "{name}" is invalid: {what}', details)
 
 
 def forbidden(user: str, verb: str, resource: str, name: str = "", namespace: str = "", why: str = "") -> ApiError:
