@@ -134,9 +134,7 @@ def _default_pod(obj: dict[str, Any]) -> None:
                     for name, value in limits.items():
                         requests.setdefault(name, value)
     spec.setdefault("enableServiceLinks", True)
-    # Priority admission.
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    # priority and preemptionPolicy: set by Priority admission (control/api/priority.py), not by defaulting
     _default_tolerations(spec)
 
 
@@ -304,6 +302,11 @@ def _default_secret(obj: dict[str, Any]) -> None:
         obj["type"] = "Opaque"  # SetDefaults_Secret
 
 
+def _default_priorityclass(obj: dict[str, Any]) -> None:
+    if obj.get("preemptionPolicy") is None:
+        obj["preemptionPolicy"] = "PreemptLowerPriority"  # SetDefaults_PriorityClass
+
+
 _BY_KIND = {
     "Pod": _default_pod,
     "Deployment": _default_deployment,
@@ -315,4 +318,5 @@ _BY_KIND = {
     "Node": _default_node,
     "Endpoints": _default_endpoints,
     "Secret": _default_secret,
+    "PriorityClass": _default_priorityclass,
 }

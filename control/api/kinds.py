@@ -53,6 +53,7 @@ _ALL = [
     KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",)),
     KindInfo("Job", "jobs", "batch/v1", True, ()),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
+    KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
 ]
 
 KINDS: dict[str, KindInfo] = {k.kind: k for k in _ALL}

@@ -138,6 +138,9 @@ SCHEMA: dict[str, dict[int, Field]] = {
     # --- k8s.io/api/core/v1: the top-level kinds (status, field 3, is not decoded)
     "Namespace": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "NamespaceSpec")},
     # map<string, bytes> values become base64 text, the one form kube-tui carries bytes in (configdata.py)
+    # value has no omitempty: a 0 on the wire stays (read as if it were a pointer)
+    "PriorityClass": {1: _m("metadata", "ObjectMeta"), 2: _i32("value", ptr=True), 3: _b("globalDefault"),
+                      4: _s("description"), 5: _s("preemptionPolicy", ptr=True)},
     "ConfigMap": {1: _m("metadata", "ObjectMeta"), 4: _b("immutable", ptr=True), 2: _map("data"),
                   3: _map("binaryData", BYTES)},
     "Secret": {1: _m("metadata", "ObjectMeta"), 5: _b("immutable", ptr=True), 2: _map("data", BYTES),
@@ -395,12 +398,15 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("batch/v1", "Job"): "Job",
+    ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass",
     # DeleteOptions travel in the group version of the client that sends them
-    **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1")},
+    **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1",
+                                                        "scheduling.k8s.io/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
-SUPPORTED = "Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1) and Job (batch/v1)"
+SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job (batch/v1) and "
+             "PriorityClass (scheduling.k8s.io/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:

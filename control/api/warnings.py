@@ -142,6 +142,7 @@ SCHEMAS: dict[str, Obj] = {
     }))),
     "ConfigMap": _kind(None, **_leaves("binaryData", "data", "immutable")),
     "Secret": _kind(None, **_leaves("data", "immutable", "stringData", "type")),
+    "PriorityClass": _kind(None, **_leaves("description", "globalDefault", "preemptionPolicy", "value")),
     "Event": _kind(None, **_leaves(
         "action", "count", "eventTime", "firstTimestamp", "involvedObject", "lastTimestamp", "message", "reason",
         "related", "reportingComponent", "reportingInstance", "series", "source", "type",
@@ -206,7 +207,7 @@ def prune_unknown_fields(obj: Any, schema: Obj | Lst | None = None) -> None:
 POD_SPEC_NOT_ENFORCED = (
     "volumes", "securityContext", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
-    "hostAliases", "runtimeClassName", "priorityClassName", "overhead", "readinessGates", "schedulingGates",
+    "hostAliases", "runtimeClassName", "overhead", "readinessGates", "schedulingGates",
     "os", "resourceClaims", "resources", "ephemeralContainers", "setHostnameAsFQDN",
     "subdomain",
 )

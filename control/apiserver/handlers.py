@@ -14,7 +14,7 @@ from typing import Any
 import msgpack
 
 from control import errors
-from control.api import configdata, kinds, meta, remotecommand
+from control.api import configdata, kinds, meta, priority, remotecommand
 from control.api.defaults import apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
@@ -158,6 +158,7 @@ class Api:
         self.node_ports = PortAllocator(*NODE_PORT_RANGE)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
         self._namespace_phases: dict[str, tuple[int, Any]] = {}  # namespace -> (mod_revision, status.phase)
+        self._classes: dict[str, dict] | None = None  # PriorityClasses by name, dropped when one is written
         self.verbs: dict[str, Handler] = {
             "hello": self.hello,
             "create": self.create,
@@ -184,6 +185,10 @@ class Api:
         for ns in PROTECTED_NAMESPACES:
             if self.store.get(kinds.by_kind("Namespace").key(None, ns)) is None:
                 await self.create({"object": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}}, "system")
+        pc_info = kinds.by_kind("PriorityClass")
+        for spc in priority.SYSTEM_CLASSES:  # the apiserver's bootstrap-system-priority-classes hook
+            if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
+                await self.create({"object": copy.deepcopy(spc)}, "system")
         if self.store.get(svc.key("default", "kubernetes")) is None:
             self.cluster_ips.release(str(SERVICE_CIDR.network_address + 1))  # create() takes it again
             await self.create(
@@ -303,6 +308,16 @@ class Api:
                 f'{kind.lower()}s is forbidden: unable to create new content in namespace {ns} because it is being terminated',
             )
 
+    def priority_classes(self) -> dict[str, dict]:
+        """Every PriorityClass by name (what Priority admission reads for each new pod), kept between writes."""
+        if self._classes is None:
+            kvs, _ = self.store.range(kinds.by_kind("PriorityClass").prefix(), prefix=True)
+            self._classes = {}
+            for kv in kvs:
+                pc = decode(kv.value, kv.mod_revision)
+                self._classes[pc["metadata"]["name"]] = pc
+        return self._classes
+
     async def _event_lease_id(self) -> int:
         # one etcd lease per minute of events, like the apiserver's lease reuse
         window = int(time.time() // 60)
@@ -326,6 +341,8 @@ class Api:
             raise errors.internal(f"storage error: {e}") from e
         finally:
             self.hub.forget(value)
+            if key.startswith("/registry/priorityclasses/"):
+                self._classes = None  # read again once this write is in the store
         return res.revision if res.succeeded else 0
 
     # -- verbs ----------------------------------------------------------------------------------
@@ -363,6 +380,7 @@ class Api:
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj)
         if info.kind == "Pod":
+            priority.admit_pod(obj, self.priority_classes())
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
         elif info.kind in WORKLOADS:
             obj["status"] = {}
@@ -375,6 +393,8 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, obj, None, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
+        if info.kind == "PriorityClass":
+            priority.admit_class(obj, self.priority_classes())
         taken: list[Callable[[], None]] = []
         if info.kind == "Service":
             self._allocate_taking(obj, None, taken)
@@ -548,6 +568,8 @@ class Api:
                     md.pop(f, None)
             if info.kind in configdata.KINDS:
                 configdata.normalize(new)
+            if info.kind == "Pod":
+                priority.keep_pod_priority(new, cur)
             apply_defaults(new)
             if info.kind == "Service":
                 taken: list[Callable[[], None]] = []
@@ -564,6 +586,8 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, new, cur, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
+        if info.kind == "PriorityClass":
+            priority.admit_class(new, self.priority_classes())
         cur_cmp = dict(cur)
         cur_cmp["metadata"] = {k: v for k, v in cur["metadata"].items() if k != "resourceVersion"}
         if new == cur_cmp:
@@ -621,6 +645,9 @@ class Api:
             res = await self.store.txn([Compare(key, "mod", "=", expect_mod)], [Op.delete(key)], [])
         except StoreError as e:
             raise errors.internal(f"storage error: {e}") from e
+        finally:
+            if key.startswith("/registry/priorityclasses/"):
+                self._classes = None
         return res.revision if res.succeeded else 0
 
     async def delete(self, body: dict, user: str) -> tuple[int, Any]:
@@ -635,6 +662,10 @@ class Api:
             raise errors.bad_request("delete: gracePeriodSeconds must be a non-negative integer")
         if info.kind == "Namespace" and name in PROTECTED_NAMESPACES:
             raise errors.ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        if info.kind == "PriorityClass" and priority.is_system_class(name):
+            raise errors.ApiError(403, "Forbidden", f'priorityclasses.scheduling.k8s.io "{name}" is forbidden: '
+                                                    "this is a system priority class and cannot be deleted",
+                                  {"name": name, "group": "scheduling.k8s.io", "kind": "priorityclasses"})
         for attempt in range(CONFLICT_RETRIES):
             cur, new, cur_rev = self._load_twice(info, ns, name)
             new["metadata"].pop("resourceVersion", None)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from control.api.defaults import apply_defaults
+from control.api.priority import admit_pod
 from tui.printers import (
     describe,
     human_duration,
@@ -278,6 +279,7 @@ def _describe_pod() -> dict[str, Any]:
                                              "containerID": "process://4242", "imageID": "kube-tui/nginx",
                                              "state": {"running": {"startedAt": ago(580)}}}]}}
     apply_defaults(obj)
+    admit_pod(obj, {})  # the API server's Priority admission: priority 0 without a class
     return obj
 
 

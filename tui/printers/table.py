@@ -234,6 +234,11 @@ def _secret_row(secret: Mapping[str, Any], wide: bool, now: float | None) -> lis
             age(secret, now)]
 
 
+def _priorityclass_row(pc: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(pc).get("name", ""), str(pc.get("value", 0)), "true" if pc.get("globalDefault") else "false",
+            age(pc, now), str(pc.get("preemptionPolicy") or "")]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -255,6 +260,7 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "Lease": (["NAME", "HOLDER", "AGE"], [], _lease_row),
     "ConfigMap": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
+    "PriorityClass": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], [], _priorityclass_row),
 }
 
 

@@ -44,6 +44,7 @@ from control.api.validation.meta import (
 )
 from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_pod, validate_pod_spec
 from control.api.validation.ports import PORT_RANGE, PROTOCOLS, is_valid_port_name, is_valid_port_num
+from control.api.validation.priorityclass import validate_priorityclass, validate_priorityclass_update
 from control.api.validation.resources import validate_resources
 from control.api.validation.scheduling import TAINT_EFFECTS
 from control.api.validation.service import (
@@ -97,6 +98,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Event": validate_event,
     "ConfigMap": validate_configmap,
     "Secret": validate_secret,
+    "PriorityClass": validate_priorityclass,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
@@ -109,6 +111,7 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "Node": validate_node_update,
     "ConfigMap": validate_configmap_update,
     "Secret": validate_secret_update,
+    "PriorityClass": validate_priorityclass_update,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.printers.describers.config import describe_configmap, describe_secret
+from tui.printers.describers.config import describe_configmap, describe_priorityclass, describe_secret
 from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
@@ -35,4 +35,6 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_configmap(obj, events, now)
     if kind == "Secret":
         return describe_secret(obj)
+    if kind == "PriorityClass":
+        return describe_priorityclass(obj, events, now)
     return describe_generic(obj, events, now)

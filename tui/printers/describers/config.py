@@ -1,4 +1,5 @@
-"""kubectl's ConfigMap and Secret describers: a ConfigMap's values, a Secret's sizes only (never its values)."""
+"""kubectl's ConfigMap, Secret and PriorityClass describers: a ConfigMap's values, a Secret's sizes only (never its
+values), a PriorityClass's value and policy."""
 
 from __future__ import annotations
 
@@ -48,4 +49,19 @@ def describe_secret(secret: Mapping[str, Any]) -> str:
     w.write(0, "\nData\n====\n")
     for key, size in sorted(binary_size(secret.get("data")).items()):
         w.write(0, f"{key}:\t{size} bytes\n")
+    return w.text()
+
+
+def describe_priorityclass(pc: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """describePriorityClass: the value, whether it is the default, the policy, then the events."""
+    w = PrefixWriter()
+    meta = meta_of(pc)
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Value:\t{pc.get('value', 0)}\n")
+    w.write(0, f"GlobalDefault:\t{'true' if pc.get('globalDefault') else 'false'}\n")
+    w.write(0, f"PreemptionPolicy:\t{pc.get('preemptionPolicy') or ''}\n")
+    w.write(0, f"Description:\t{pc.get('description') or ''}\n")
+    annotations = meta.get("annotations") or {}
+    w.write(0, f"Annotations:\t{','.join(f'{k}={v}' for k, v in sorted(annotations.items())) or '<none>'}\n")
+    describe_events(w, events, now)
     return w.text()
