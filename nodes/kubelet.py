@@ -202,9 +202,11 @@ def merge_status(api_status: dict | None, mine: dict) -> dict:
     theirs = [c for c in (api_status or {}).get("conditions") or [] if c.get("type") not in KUBELET_CONDITIONS]
     if theirs:
         out["conditions"] = list(out.get("conditions") or []) + copy.deepcopy(theirs)
-    # The pod's QoS class is the API server's to set at creation; keep it if it has one.
-    if (api_status or {}).get("qosClass"):
-        out["qosClass"] = api_status["qosClass"]  # type: ignore[index]
+    # The pod's QoS class is the API server's to set at creation; keep it if it has one. The node the
+    # scheduler nominated when the pod preempted others is the scheduler's: it stays too.
+    for key in ("qosClass", "nominatedNodeName"):
+        if (api_status or {}).get(key):
+            out[key] = api_status[key]  # type: ignore[index]
     return out
 
 

@@ -27,8 +27,10 @@ from operator import add, mul
 from time import perf_counter
 from typing import Any
 
+from control.scheduler import preemption
 from control.scheduler.nodeinfo import NodeInfo, PodInfo, as_pod_info
 from control.scheduler.podindex import CLUSTER, Cluster
+from control.scheduler.preemption import Candidate
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0
@@ -47,8 +49,8 @@ DEFAULT_WEIGHTS: dict[str, int] = {
 }
 
 NO_NODES_MESSAGE = "no nodes available to schedule pods"
-PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
-NO_VICTIMS = "No preemption victims found for incoming pod"
+PREEMPTION_NOT_HELPFUL = preemption.PREEMPTION_NOT_HELPFUL
+NO_VICTIMS = preemption.NO_VICTIMS
 
 
 class Code(enum.Enum):
@@ -273,7 +275,9 @@ class ScheduleResult:
     totals: list[int] = field(default_factory=list)
     time_ms: float = 0.0
     next_start_index: int = 0
-    preemption_might_help: bool = False  # kube-scheduler would evict lower-priority pods here
+    preemption: Candidate | None = None  # PostFilter: the node to nominate and the pods to evict there
+    # status.nominatedNodeName after this cycle: None leaves it as it is, "" clears it (no room anywhere)
+    nominated_node: str | None = None
     explain: dict[str, str] = field(default_factory=dict)  # plugin -> what its filter counted (why a node failed)
 
     @property
@@ -402,7 +406,7 @@ class Framework:
                 if not verdict.ok:
                     st = verdict.with_plugin(f.name)
                     res.absent_status, res.absent_count = st, n_all
-                    post, res.preemption_might_help = self._preemption(pi, node_infos, [], active)
+                    post, res.preemption, res.nominated_node = self._preemption(pi, node_infos, [], active)
                     res.message = fit_error_message(n_all, {}, pre_filter_msg=st.message, post_filter_msg=post)
                     return self._finish(res, t0, start_index)
             elif verdict is not None:
@@ -417,11 +421,32 @@ class Framework:
             res.absent_status = unresolvable(
                 f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(restricting))}]").with_plugin(restricting[0])
         n = len(nodes)
+        nominated = (pi.pod.get("status") or {}).get("nominatedNodeName")
+        if nominated and (allowed is None or nominated in allowed):
+            # evaluateNominatedNode: where it preempted pods, the pod goes if it fits there now
+            ni = pi.state[CLUSTER].by_name.get(nominated)
+            if ni is not None and ni.node is not None and self._fits(pi, ni, active).ok:
+                res.node, res.scored, res.chosen, res.totals = ni.name, [ni], 0, [0]
+                res.feasible = res.evaluated = 1
+                res.absent_status, res.absent_count = None, 0
+                res.explain["DefaultPreemption"] = (f"{ni.name} was nominated for this pod when it preempted "
+                                                    "lower-priority pods there: it fits now, so it goes there")
+                return self._finish(res, t0, start_index)
         need = num_feasible_nodes_to_find(n, percentage)
         if n:
             feasible, failures, processed = self._find_feasible(pi, nodes, start % n, need, active)
         else:
             feasible, failures, processed = [], [], 0
+        if feasible and pi.state[CLUSTER].nominated:
+            # Nodes where higher-priority pods wait for room (they preempted for it) count those pods too.
+            still: list[NodeInfo] = []
+            for ni in feasible:
+                st = self._fits(pi, ni, active) if self._nominated_for(pi, ni.name) else SUCCESS
+                if st.ok:
+                    still.append(ni)
+                else:
+                    failures.append((ni, st))
+            feasible = still
         res.next_start_index = (start + processed) % n_all
         res.failures = [(ni.name, st) for ni, st in failures]
         if allowed is not None:
@@ -430,7 +455,7 @@ class Framework:
         res.evaluated = len(feasible) + len(failures)
 
         if not feasible:
-            post, res.preemption_might_help = self._preemption(pi, node_infos, failures, active)
+            post, res.preemption, res.nominated_node = self._preemption(pi, node_infos, failures, active)
             res.message = fit_error_message(n_all, res.reason_counts(), post_filter_msg=post)
             return self._finish(res, t0, start_index)
 
@@ -469,6 +494,8 @@ class Framework:
             text = explain(res.pod) if explain is not None else None
             if text:
                 res.explain[plugin.name] = text
+        if res.preemption is not None:
+            res.explain["DefaultPreemption"] = res.preemption.describe()
         res.time_ms = (perf_counter() - t0) * 1000.0
         return res
 
@@ -517,44 +544,85 @@ class Framework:
             size = int(left / rate) + 1 if rate > 0 else size * 2
         return feasible, failures, pos
 
-    # preemption (PostFilter), as a message only: kube-tui does not evict
+    # filtering one node, with the pods nominated to it
+
+    def _chain(self, pi: PodInfo, ni: NodeInfo, active: list[_Filter]) -> Status:
+        """The filter chain on one node: its first failing verdict, or SUCCESS."""
+        for f in active:
+            st = f.filter(pi, ni)
+            if not st.ok:
+                return st if st.plugin else st.with_plugin(f.name)
+        return SUCCESS
+
+    @staticmethod
+    def _nominated_for(pi: PodInfo, node: str) -> list[PodInfo]:
+        """The pods nominated to `node` that this pod must leave room for: those of equal or higher priority."""
+        cluster = pi.state.get(CLUSTER)
+        noms = cluster.nominated.get(node) if cluster is not None else None
+        if not noms:
+            return []
+        return [p for p in noms.values() if p.priority >= pi.priority and p.key != pi.key]
+
+    def _fits(self, pi: PodInfo, ni: NodeInfo, active: list[_Filter]) -> Status:
+        """RunFilterPluginsWithNominatedPods: the chain with the nominated pods counted on the node, then
+        without them (a nominated pod may not be there in the end: both must pass)."""
+        noms = self._nominated_for(pi, ni.name)
+        if noms:
+            trial = ni.clone()
+            for p in noms:
+                trial.add_pod(p)
+            st = self._chain(pi, trial, active)
+            if not st.ok:
+                return st
+        return self._chain(pi, ni, active)
+
+    # preemption (PostFilter): the dry run; the scheduler evicts the victims it names
 
     def _preemption(self, pi: PodInfo, all_nodes: Sequence[NodeInfo], failures: list[tuple[NodeInfo, Status]],
-                    active: list[_Filter]) -> tuple[str, bool]:
-        """The DefaultPreemption PostFilter message for a pod that fits nowhere, and whether it would help.
-
-        When evicting lower-priority pods would make room, kube-scheduler nominates a node and
-        prints no preemption sentence: ("", True).
-        """
-        if pi.spec.get("preemptionPolicy") == "Never":
-            return "preemption: not eligible due to preemptionPolicy=Never.", False
-        statuses: dict[str, Status] = {}
-        for ni, st in failures:
-            if st.code is not Code.UNSCHEDULABLE:
-                continue  # UnschedulableAndUnresolvable: removing pods cannot help
-            if not ni.priorities or min(ni.priorities) >= pi.priority:
-                statuses[ni.name] = unresolvable(NO_VICTIMS)
-                continue
-            trial = ni.clone()
-            for key, other in list(trial.pods.items()):
-                if other.priority < pi.priority:
-                    trial.remove_pod(key)
-            verdict = SUCCESS
-            for f in active:
-                verdict = f.filter(pi, trial)
-                if not verdict.ok:
-                    break
-            if verdict.ok:
-                return "", True  # a candidate exists: preemption would succeed
-            statuses[ni.name] = verdict
+                    active: list[_Filter]) -> tuple[str, Candidate | None, str | None]:
+        """DefaultPreemption: ("", the node and its victims, the node) when evicting lower-priority pods makes
+        room (the FitError then carries no preemption sentence); else ("preemption: <why not>", None, and ""
+        to clear a nomination the pod had, or None to keep it when the pod may not preempt now)."""
+        cluster = pi.state.get(CLUSTER)
+        by_name = cluster.by_name if cluster is not None else {ni.name: ni for ni in all_nodes}
+        nominated = (pi.pod.get("status") or {}).get("nominatedNodeName")
+        nominated_status = next((st for ni, st in failures if ni.name == nominated), None) if nominated else None
+        why = preemption.eligible(pi, by_name, nominated_status is not None
+                                  and nominated_status.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
+        if why:
+            return "preemption: " + why, None, None
+        potential = [ni for ni, st in failures if st.code is Code.UNSCHEDULABLE]
+        statuses: dict[str, Any] = {}
+        if potential:
+            refresh = self._refresher(pi, active) if any(f.name in preemption.CROSS_NODE for f in active) else None
+            dry = preemption.DryRun(pi, lambda p, ni: self._fits(p, ni, active), refresh)
+            found = preemption.find_candidates(pi, potential, dry, self.rng, statuses)
+            if found:
+                best = preemption.pick_one_node(found)
+                return "", best, best.node
         counts: dict[str, int] = {}
         for st in statuses.values():
-            for r in st.reasons:
+            for r in (st.reasons if isinstance(st, Status) else (NO_VICTIMS,)):
                 counts[r] = counts.get(r, 0) + 1
         absent_n = len(all_nodes) - len(statuses)
         if absent_n:
             counts[PREEMPTION_NOT_HELPFUL] = counts.get(PREEMPTION_NOT_HELPFUL, 0) + absent_n
-        return "preemption: " + fit_error_message(len(all_nodes), counts), False
+        return "preemption: " + fit_error_message(len(all_nodes), counts), None, ""
+
+    def _refresher(self, pi: PodInfo, active: list[_Filter]) -> Callable[[], Status | None]:
+        """PreFilter again for the dry run, after the pod index changed (victims out, or back in)."""
+        cluster = pi.state.get(CLUSTER)
+
+        def refresh() -> Status | None:
+            pi.state = {CLUSTER: cluster}
+            for f in active:
+                if f.pre_filter is None:
+                    continue
+                v = f.pre_filter(pi)
+                if isinstance(v, Status) and not v.ok and v.code is not Code.SKIP:
+                    return v if v.plugin else v.with_plugin(f.name)
+            return None
+        return refresh
 
 
 def _offset_of(chunk: list[NodeInfo], first: int, n: int) -> Callable[[NodeInfo], int]:

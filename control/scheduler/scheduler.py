@@ -20,8 +20,9 @@ from control.informer import Informer
 from control.scheduler import queue as q
 from control.scheduler.config import SchedulerConfig
 from control.scheduler.framework import Framework, PluginError
-from control.scheduler.nodeinfo import Snapshot
+from control.scheduler.nodeinfo import PodInfo, Snapshot, pod_key
 from control.scheduler.podindex import Cluster
+from control.scheduler.preemption import DISRUPTION_TARGET, PREEMPTION_BY_SCHEDULER, Candidate
 from control.scheduler.record import ANNOTATION, to_annotation
 from control.timings import Timings
 
@@ -74,6 +75,9 @@ class Scheduler:
         self.failed = 0
         self.last_cycle_ms = 0.0
         self._binds: set[asyncio.Task[None]] = set()
+        # The nominator: pending pods that preempted pods on a node and wait for the room there.
+        self.nominated: dict[str, dict[str, PodInfo]] = {}  # node -> {pod key: PodInfo}
+        self._nominated_node: dict[str, str] = {}  # pod key -> node
 
     def _ours(self, pod: dict) -> bool:
         return scheduler_name(pod) in self.profiles
@@ -96,6 +100,9 @@ class Scheduler:
             self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_ADD)
         elif self._ours(pod) and not pod["metadata"].get("deletionTimestamp") and not _terminal(pod):
             self.queue.add(pod)
+            node = (pod.get("status") or {}).get("nominatedNodeName")
+            if node:  # nominated before a restart: it keeps its claim on that node
+                self.nominate(pod, node)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
         if _assigned(new):
@@ -106,14 +113,23 @@ class Scheduler:
             else:
                 self.snapshot.add_pod(new)  # confirms the assumed pod
                 self.queue.delete(new)
+                self.unnominate(new)
                 self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_ADD)
             if _terminal(new) and not _terminal(old):
                 self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_DELETE)
         elif self._ours(new):
-            if new["metadata"].get("deletionTimestamp"):
+            if new["metadata"].get("deletionTimestamp") or _terminal(new):
                 self.queue.delete(new)
+                self.unnominate(new)
             elif not self.snapshot.is_assumed(new):  # an assumed pod's bind is on its way (skipPodSchedule)
                 self.queue.update(old, new)
+                node = (new.get("status") or {}).get("nominatedNodeName")
+                if node:
+                    self.nominate(new, node)
+                elif (old.get("status") or {}).get("nominatedNodeName"):
+                    self.unnominate(new)  # cleared (by a higher-priority pod's preemption)
+                # An update that does not carry a nomination the scheduler just made keeps it
+                # (kube-scheduler's nominator does the same: the status patch is on its way).
 
     def _pod_deleted(self, pod: dict) -> None:
         if _assigned(pod):
@@ -121,6 +137,25 @@ class Scheduler:
             self.queue.move_all_to_active_or_backoff(q.ASSIGNED_POD_DELETE)
         else:
             self.queue.delete(pod)
+            self.unnominate(pod)
+
+    # -- the nominator --------------------------------------------------------------------------------
+    def nominate(self, pod: dict, node: str) -> None:
+        """Count `pod` as waiting on `node`: pods of lower or equal priority leave room for it there."""
+        key = pod_key(pod)
+        self.unnominate(key)
+        self.nominated.setdefault(node, {})[key] = PodInfo(pod)
+        self._nominated_node[key] = node
+
+    def unnominate(self, pod: dict | str) -> None:
+        key = pod if isinstance(pod, str) else pod_key(pod)
+        node = self._nominated_node.pop(key, None)
+        if node is not None:
+            on = self.nominated.get(node)
+            if on is not None:
+                on.pop(key, None)
+                if not on:
+                    del self.nominated[node]
 
     def _node_added(self, node: dict) -> None:
         self.snapshot.add_node(node)
@@ -186,7 +221,7 @@ class Scheduler:
         """The whole cluster as this cycle's plugins see it."""
         return Cluster(self.snapshot.node_infos(), self.snapshot.index, by_name=self.snapshot.infos,
                        owner_selector=self.owner_selector, ns_labels=self.namespace_labels,
-                       label_keys=self.snapshot.label_keys)
+                       label_keys=self.snapshot.label_keys, nominated=self.nominated)
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -229,9 +264,14 @@ class Scheduler:
             self.queue.done(pod)
             return
         started = time.perf_counter()
+        seen = pod
+        node = self._nominated_node.get(pod_key(pod))
+        if node and (pod.get("status") or {}).get("nominatedNodeName") != node:
+            # nominated in this scheduler's memory; the status patch saying so is not back yet
+            seen = {**pod, "status": {**(pod.get("status") or {}), "nominatedNodeName": node}}
         try:
             cluster = self.cluster()
-            result = framework.schedule(pod, cluster.nodes, cluster=cluster)
+            result = framework.schedule(seen, cluster.nodes, cluster=cluster)
             annotation = to_annotation(result)
         except Exception as e:  # a plugin's Error status: this attempt fails, the pod is retried with back-off
             if not isinstance(e, PluginError):
@@ -252,7 +292,14 @@ class Scheduler:
         if result.node is None:
             self.failed += 1
             self.queue.add_unschedulable(pod, plugins=result.rejecting_plugins())
-            task = asyncio.create_task(self._mark_unschedulable(pod, result.message, annotation))
+            nominate = result.nominated_node
+            if result.preemption is not None:
+                task = asyncio.create_task(self._preempt(pod, result.preemption, result.message, annotation))
+            else:
+                if nominate == "":
+                    self.unnominate(pod)  # preemption found no room anywhere: the old nomination goes
+                task = asyncio.create_task(self._mark_unschedulable(pod, result.message, annotation,
+                                                                    nominated=nominate))
         else:
             self.snapshot.assume_pod(pod, result.node)
             self.queue.done(pod)
@@ -285,8 +332,49 @@ class Scheduler:
         elif recorder is not None:
             recorder.event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}")
 
+    async def _preempt(self, pod: dict, candidate: Candidate, message: str, annotation: str) -> None:
+        """prepareCandidate: mark and delete each victim, clear lower-priority nominations on the node,
+        then nominate it in the pod's status (the pod is scheduled when the victims are gone)."""
+        node = candidate.node
+        md = pod["metadata"]
+        self.nominate(pod, node)
+        recorder = self._recorder_for(pod)
+        profile = scheduler_name(pod)
+        for victim in candidate.victims:
+            vmd = victim.pod.get("metadata") or {}
+            vns, vname = victim.namespace, victim.name
+            if vmd.get("deletionTimestamp"):
+                continue  # already on its way out
+            cond = {"type": DISRUPTION_TARGET, "status": "True", "reason": PREEMPTION_BY_SCHEDULER,
+                    "message": f"{profile}: preempting to accommodate a higher priority pod",
+                    "lastProbeTime": None, "lastTransitionTime": meta.now()}
+            try:
+                await self.client.patch("Pod", vname, {"status": {"conditions": [cond]}}, vns,
+                                        subresource="status", patch_type="strategic")
+                await self.client.delete("Pod", vname, vns)
+            except ApiError as e:
+                if e.code != 404:
+                    log.info("preempting %s/%s for %s/%s failed: %s", vns, vname, md.get("namespace"), md["name"],
+                             e.message)
+                    return
+                continue
+            log.info("preempted %s/%s on %s for %s/%s", vns, vname, node, md.get("namespace"), md["name"])
+            if recorder is not None:
+                recorder.event(victim.pod, "Normal", "Preempted", f"Preempted by pod {md.get('uid')} on node {node}")
+        priority = (pod.get("spec") or {}).get("priority") or 0
+        for other in list(self.nominated.get(node, {}).values()):
+            if other.priority < priority and other.key != pod_key(pod):
+                self.unnominate(other.key)
+                try:  # its claim on the node goes to the more important pod
+                    await self.client.patch("Pod", other.name, {"status": {"nominatedNodeName": None}}, other.namespace,
+                                            subresource="status")
+                except ApiError as e:
+                    if e.code != 404:
+                        log.info("cannot clear the nominated node of %s/%s: %s", other.namespace, other.name, e.message)
+        await self._mark_unschedulable(pod, message, annotation, nominated=node)
+
     async def _mark_unschedulable(self, pod: dict, message: str, annotation: str | None, *,
-                                  reason: str = "Unschedulable") -> None:
+                                  reason: str = "Unschedulable", nominated: str | None = None) -> None:
         md = pod["metadata"]
         ns, name = md.get("namespace", "default"), md["name"]
         conds = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
@@ -302,9 +390,15 @@ class Scheduler:
         try:
             if annotation is not None and (md.get("annotations") or {}).get(ANNOTATION) != annotation:
                 await self.client.patch("Pod", name, {"metadata": {"annotations": {ANNOTATION: annotation}}}, ns)
+            status: dict[str, Any] = {}
             if old is None or old.get("message") != message or old.get("status") != "False" \
                     or old.get("reason") != reason:
-                await self.client.patch("Pod", name, {"status": {"conditions": [cond, *conds]}}, ns, subresource="status")
+                status["conditions"] = [cond, *conds]
+            current = (pod.get("status") or {}).get("nominatedNodeName") or ""
+            if nominated is not None and nominated != current:
+                status["nominatedNodeName"] = nominated or None  # set by preemption, or cleared ("")
+            if status:
+                await self.client.patch("Pod", name, {"status": status}, ns, subresource="status")
         except ApiError as e:
             if e.code != 404:
                 log.info("could not record that %s/%s is unschedulable: %s", ns, name, e.message)

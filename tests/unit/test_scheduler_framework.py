@@ -107,7 +107,8 @@ def test_preemption_sentence_when_preemption_could_help_or_is_refused() -> None:
     res = schedule(pod("p", "1", priority=100), snap.node_infos())
     # kube-scheduler would evict "low" and nominate n: no preemption sentence.
     assert res.message == "0/1 nodes are available: 1 Insufficient cpu."
-    assert res.preemption_might_help
+    assert res.preemption is not None and res.preemption.node == "n"
+    assert [v.name for v in res.preemption.victims] == ["low"]
     never = schedule(pod("q", "1", priority=100, preemptionPolicy="Never"), snap.node_infos())
     assert never.message == ("0/1 nodes are available: 1 Insufficient cpu. "
                              "preemption: not eligible due to preemptionPolicy=Never.")
