@@ -294,6 +294,7 @@ class Scheduler:
             self.queue.add_unschedulable(pod, plugins=result.rejecting_plugins())
             nominate = result.nominated_node
             if result.preemption is not None:
+                self.nominate(pod, result.preemption.node)  # the next cycle already leaves it the room
                 task = asyncio.create_task(self._preempt(pod, result.preemption, result.message, annotation))
             else:
                 if nominate == "":
@@ -337,7 +338,6 @@ class Scheduler:
         then nominate it in the pod's status (the pod is scheduled when the victims are gone)."""
         node = candidate.node
         md = pod["metadata"]
-        self.nominate(pod, node)
         recorder = self._recorder_for(pod)
         profile = scheduler_name(pod)
         for victim in candidate.victims:
