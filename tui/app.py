@@ -54,6 +54,7 @@ MORE_VIEWS = (
     ("leases", "Lease", "Leases", ("lease",)),
     ("cm", "ConfigMap", "ConfigMaps", ("configmaps", "configmap")),
     ("secrets", "Secret", "Secrets", ("secret",)),
+    ("pc", "PriorityClass", "PriorityClasses", ("priorityclasses", "priorityclass")),
 )
 
 

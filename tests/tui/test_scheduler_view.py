@@ -42,3 +42,19 @@ def test_configmap_and_secret_rows_show_counts_never_values() -> None:
     assert spec_for("ConfigMap").row(cm, model)[:3] == ("default", "game", "2")
     row = spec_for("Secret").row(secret, model)
     assert row[:4] == ("default", "db", "Opaque", "1") and "czNjcjN0" not in map(str, row)
+
+
+def test_priorityclass_rows_and_a_nominated_pods_node() -> None:
+    from types import SimpleNamespace
+
+    from tui.views.rows import spec_for
+
+    model = SimpleNamespace(clock=lambda: 0.0)
+    pc = {"metadata": {"name": "high"}, "value": 1000000, "preemptionPolicy": "PreemptLowerPriority"}
+    row = spec_for("PriorityClass").row(pc, model)
+    assert (row[1], row[2], row[3], row[5]) == ("high", "1000000", "false", "PreemptLowerPriority")
+    pending = {"metadata": {"name": "vip", "namespace": "default"}, "spec": {"containers": []},
+               "status": {"phase": "Pending", "nominatedNodeName": "n2"}}
+    assert spec_for("Pod").row(pending, model)[5] == "→n2?"  # waiting for the pods it preempted there
+    pending["spec"]["nodeName"] = "n2"
+    assert spec_for("Pod").row(pending, model)[5] == "n2"

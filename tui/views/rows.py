@@ -99,10 +99,20 @@ def pod_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
         ready,
         styled_status(status),
         restarts,
-        (pod.get("spec") or {}).get("nodeName") or "<none>",
+        _node_cell(pod),
         (pod.get("status") or {}).get("podIP") or "<none>",
         age(md.get("creationTimestamp"), now),
     )
+
+
+def _node_cell(pod: dict) -> str:
+    """The pod's node; a pending pod that preempted pods shows the node nominated for it (kubectl's NOMINATED
+    NODE column, folded in here)."""
+    node = (pod.get("spec") or {}).get("nodeName")
+    if node:
+        return node
+    nominated = (pod.get("status") or {}).get("nominatedNodeName")
+    return f"→{nominated}?" if nominated else "<none>"
 
 
 # -- nodes ----------------------------------------------------------------------------------------
@@ -249,6 +259,11 @@ def secret_row(secret: dict, model: ClusterModel) -> tuple[Cell, ...]:
             age(_md(secret).get("creationTimestamp"), model.clock()))
 
 
+def priorityclass_row(pc: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    return ("", _md(pc).get("name") or "", str(pc.get("value", 0)), "true" if pc.get("globalDefault") else "false",
+            age(_md(pc).get("creationTimestamp"), model.clock()), pc.get("preemptionPolicy") or "")
+
+
 def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec = lease.get("spec") or {}
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
@@ -276,6 +291,8 @@ SPECS: dict[str, TableSpec] = {
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
     "ConfigMap": TableSpec(_cols(*NS_NAME, ("DATA", 4), ("AGE", 7)), configmap_row),
     "Secret": TableSpec(_cols(*NS_NAME, ("TYPE", 34), ("DATA", 4), ("AGE", 7)), secret_row),
+    "PriorityClass": TableSpec(_cols(*NS_NAME, ("VALUE", 11), ("GLOBAL-DEFAULT", 14), ("AGE", 7), ("PREEMPTIONPOLICY", 20)),
+                               priorityclass_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
 COMPACT: dict[str, TableSpec] = {
