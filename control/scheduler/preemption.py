@@ -135,6 +135,8 @@ class DryRun:
 
     def victims_on(self, ni: NodeInfo) -> tuple[list[PodInfo] | None, object | None]:
         """(victims, None) when evicting them makes room on `ni`; (None, status) when nothing can."""
+        if not ni.priorities or min(ni.priorities) >= self.pi.priority:
+            return None, None  # no lower-priority pod here (the node's priority counts say so in O(1))
         lower = [p for p in ni.pods.values() if p.priority < self.pi.priority]
         if not lower:
             return None, None  # the caller records NO_VICTIMS
