@@ -1,5 +1,6 @@
-"""Container logs as the kubelet keeps them: one file per attempt under the pod's log directory, the
-current and the previous attempt kept, and what `kubectl logs [--previous] [--tail]` answers.
+"""Container logs as the kubelet keeps them: one file of CRI log records per attempt under the pod's log
+directory, the current and the previous attempt kept, and which attempt `kubectl logs [--previous]` reads
+(nodes/runtime/crilog.py applies its other options).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from control.api import meta
 from nodes.containerstatus import Container
+from nodes.runtime import crilog
 from nodes.runtime.base import Runtime
 
 
@@ -35,9 +38,10 @@ def still_running(inits: Sequence[Container], containers: Sequence[Container], c
     return chosen is not None and "running" in chosen.state
 
 
-def read_logs(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
-              container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
-    """What `kubectl logs [--previous] [--tail]` shows for a container of `pod`.
+def log_records(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
+                container: str | None = None, *, previous: bool = False) -> tuple[bytes, str]:
+    """The log records `kubectl logs [--previous]` reads for a container of `pod`, and the time to give lines
+    that carry none (an older kube-tui's log): the attempt's start.
 
     Raises LogsError, worded like the kubelet, when there is nothing to show.
     """
@@ -70,10 +74,14 @@ def read_logs(runtime: Runtime, pod: str, inits: Sequence[Container], containers
     if handle is None:
         # A container that failed to start has no process output, only its start error.
         term = c.last_state.get("terminated") or c.state.get("terminated") or {}
-        text = f"{term.get('message', '')}\n" if term.get("message") else ""
-    else:
-        text = runtime.logs(handle)
-    if tail is not None:
-        lines = text.splitlines(keepends=True)
-        text = "".join(lines[-tail:]) if tail > 0 else ""
-    return text
+        when = meta.parse_time(term.get("finishedAt")) or 0.0
+        data = crilog.encode(f"{term['message']}\n", when) if term.get("message") else b""
+        return data, crilog.fixed_at(when)
+    return runtime.log_records(handle), crilog.fixed_at(handle.started_at)
+
+
+def read_logs(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
+              container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
+    """What `kubectl logs [--previous] [--tail]` shows for a container of `pod`; LogsError as log_records."""
+    data, fallback = log_records(runtime, pod, inits, containers, container, previous=previous)
+    return crilog.render(data, crilog.LogOptions(tail=tail), fallback)

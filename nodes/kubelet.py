@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import ipaddress
 import json
 import logging
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,8 @@ from nodes.containerlogs import LogsError
 from nodes.env import ConfigError
 from nodes.nodestatus import NodeStatus
 from nodes.podworker import PodWorker
-from nodes.runtime.base import RunContainerError, Runtime, read_log
+from nodes.runtime import crilog
+from nodes.runtime.base import RunContainerError, Runtime, read_log_records
 
 log = logging.getLogger("kube_tui.kubelet")
 
@@ -548,35 +551,42 @@ class Kubelet:
         return worker
 
     def logs(self, body: dict) -> dict:
-        """The kubelet's containerLogs: {text, offset, running}; `offset` (bytes) lets a follower ask for what is
-        new, and `running` says whether the container may still write (a follower stops when it is false)."""
+        """The kubelet's containerLogs: {text, offset, running}; `offset` (bytes of the log file) lets a follower
+        ask for what is new, and `running` says whether the container may still write (a follower stops when it
+        is false). `timestamps`, `sinceSeconds`, `sinceTime` and `tail` apply as in kuberuntime/logs: tail
+        first, then since; a follower's later requests (with `offset`) leave since and tail out."""
         key = _pod_key(body)
         worker = self.workers.get(key)
-        tail = body.get("tail")
         offset = body.get("offset")
         previous = bool(body.get("previous"))
+        try:
+            opts = _log_options(body)
+        except ValueError as e:
+            raise errors.bad_request(str(e)) from None
         # Asked before reading: a container that stops after this still has all it wrote in `text`.
         running = worker is not None and not previous and worker.log_running(body.get("container") or None)
         try:
             if worker is not None:
-                text = worker.logs(body.get("container") or None, previous=previous)
+                data, fallback = worker.log_records(body.get("container") or None, previous=previous)
             else:  # a pod that finished before this kubelet (re)started: its logs are still on disk
-                text = self._logs_on_disk(key, body.get("container") or None, previous=bool(body.get("previous")))
+                data, fallback = self._logs_on_disk(key, body.get("container") or None, previous=previous)
         except LogsError as e:
             raise errors.bad_request(str(e)) from None
-        data = text.encode()
-        # `offset` is where the follower's last answer ended, in bytes of the whole log.
+        # `offset` is where the follower's last answer ended, in bytes of the log file.
+        start, continued = 0, False
         if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0:
-            if offset > len(data):
-                offset = 0  # the log was rotated: start over
-            return {"text": data[offset:].decode(errors="replace"), "offset": len(data), "running": running}
-        if isinstance(tail, int) and not isinstance(tail, bool) and tail >= 0:
-            text = "".join(text.splitlines(keepends=True)[-tail:]) if tail else ""
-        return {"text": text, "offset": len(data), "running": running}
+            opts = dataclasses.replace(opts, tail=None, since=None)  # what follows an answer is newer than it
+            if offset <= len(data):  # else the log was rotated: start over
+                start, continued = offset, crilog.continues(data, offset)
+        # a record still being written is left for the next request, while the container may write
+        end = len(data) if not running else start + crilog.complete(data[start:])
+        text = crilog.render(data[start:end], opts, fallback, continued=continued)
+        return {"text": text, "offset": end, "running": running}
 
-    def _logs_on_disk(self, key: PodKey, container: str | None, *, previous: bool) -> str:
+    def _logs_on_disk(self, key: PodKey, container: str | None, *, previous: bool) -> tuple[bytes, str]:
         """The log files a pod bound to this node left (kept until the pod is deleted, like the kubelet's):
-        the last attempt's, or with `previous` the one before. NotFound when this node has no such pod."""
+        the last attempt's, or with `previous` the one before, and the time of lines without one (the file's
+        last change). NotFound when this node has no such pod."""
         pod = self.pods(*key)
         if pod is None or ((pod.get("spec") or {}).get("nodeName") or "") != self.name:
             raise errors.not_found("pods", key[1])
@@ -594,10 +604,16 @@ class Kubelet:
         if previous:
             if len(attempts) < 2:
                 raise LogsError(f'previous terminated container "{container}" in pod "{key[1]}" not found')
-            return read_log(directory / f"{attempts[1]}.log")
-        if not attempts:
+            path = directory / f"{attempts[1]}.log"
+        elif not attempts:
             raise LogsError(f'container "{container}" in pod "{key[1]}" is waiting to start: ContainerCreating')
-        return read_log(directory / f"{attempts[0]}.log")
+        else:
+            path = directory / f"{attempts[0]}.log"
+        try:
+            changed = path.stat().st_mtime
+        except OSError:
+            changed = time.time()
+        return read_log_records(path), crilog.fixed_at(changed)
 
     async def exec(self, body: dict) -> dict:
         """The kubelet's exec: {exitCode, output} of a command run to completion in a pod's container; or,
@@ -717,6 +733,20 @@ def _changed_noticeably(old: dict[str, list[int]], new: dict[str, list[int]]) ->
         if abs(cpu - ocpu) > max(5, 0.2 * ocpu) or abs(mem - omem) > max(2**20, 0.1 * omem):
             return True
     return False
+
+
+def _log_options(body: dict) -> crilog.LogOptions:
+    """kubectl logs' options in a `logs` request (the API server has validated them: this only guards the
+    kubelet); ValueError for one it cannot read."""
+    tail, seconds, since_time = body.get("tail"), body.get("sinceSeconds"), body.get("sinceTime")
+    if tail is not None and (not isinstance(tail, int) or isinstance(tail, bool) or tail < 0):
+        raise ValueError(f"tailLines: Invalid value: {tail!r}: must be greater than or equal to 0")
+    if seconds is not None and (not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1):
+        raise ValueError(f"sinceSeconds: Invalid value: {seconds!r}: must be greater than 0")
+    if since_time is not None and not isinstance(since_time, str):
+        raise ValueError(f"sinceTime: Invalid value: {since_time!r}: must be an RFC 3339 time")
+    return crilog.LogOptions(timestamps=body.get("timestamps") is True, since=crilog.since_of(seconds, since_time),
+                             tail=tail)
 
 
 # -- the kubelet's own endpoint (the API server proxies `logs` here) --------------------------------

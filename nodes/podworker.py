@@ -18,7 +18,7 @@ from typing import Any
 from control.api import quantity
 from control.api.remotecommand import UPGRADE_FAILED
 from nodes.backoff import Backoff, go_duration
-from nodes.containerlogs import LogsError, forget_old_logs, read_logs, still_running
+from nodes.containerlogs import LogsError, forget_old_logs, log_records, read_logs, still_running
 from nodes.containerstatus import Container, rfc3339
 from nodes.env import ConfigError, Sources, build_env, env_references, expand
 from nodes.podstatus import PodConditions, pod_phase, qos_class
@@ -484,6 +484,10 @@ class PodWorker:
         """What `kubectl logs [--previous] [--tail]` shows; raises LogsError worded like the kubelet."""
         return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
                          tail=tail)
+
+    def log_records(self, container: str | None = None, *, previous: bool = False) -> tuple[bytes, str]:
+        """The log records `kubectl logs [--previous]` reads, and the time of lines without one (log_records)."""
+        return log_records(self.runtime, self.name, self._inits, self._containers, container, previous=previous)
 
     def log_running(self, container: str | None = None) -> bool:
         """Whether the container whose log is followed may still write to it."""

@@ -22,6 +22,7 @@ from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.qos import qos_class
 from control.api.validation import validate
+from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
 from control.apiserver import pagination
 from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
@@ -783,7 +784,32 @@ class Api:
         return 200, {"kvs": out, "revision": rev, "compact_revision": self.store.compact_revision, "seq": seq}
 
     async def logs(self, body: dict, user: str) -> tuple[int, Any]:
-        return await self._via_kubelet("logs", body, self.logs_proxy)
+        """kubectl logs, answered by the pod's kubelet: {text, offset, running}. Its options are checked as
+        kube-apiserver checks PodLogOptions: `tail` (tailLines), `limitBytes` (a cut of this answer's text: a
+        follower counts what it has shown itself), `sinceSeconds` or `sinceTime` (RFC 3339, passed on in whole
+        seconds), `timestamps`."""
+        numbers = {"tailLines": body.get("tail"), "limitBytes": body.get("limitBytes"),
+                   "sinceSeconds": body.get("sinceSeconds")}
+        for name, value in numbers.items():
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise errors.bad_request(f'{name}: not a whole number: "{value}"')
+        if body.get("sinceTime") is not None:
+            try:
+                body = dict(body, sinceTime=since_time(body["sinceTime"]))
+            except ValueError as e:
+                raise errors.bad_request(str(e)) from None
+        if not isinstance(body.get("timestamps", False), bool):
+            raise errors.bad_request(f'timestamps: not true or false: "{body["timestamps"]}"')
+        errs = validate_pod_log_options(dict(numbers, sinceTime=body.get("sinceTime")))
+        if errs:
+            raise errors.invalid("PodLogOptions", str(body.get("name") or ""), errs)
+        code, answer = await self._via_kubelet("logs", body, self.logs_proxy)
+        limit = numbers["limitBytes"]
+        if limit is not None and isinstance(answer, dict):
+            data = str(answer.get("text") or "").encode()
+            if len(data) > limit:  # a character cut in two is left out: the answer is text
+                answer = dict(answer, text=data[:limit].decode(errors="ignore"))
+        return code, answer
 
     async def exec(self, body: dict, user: str) -> tuple[int, Any]:
         """kubectl exec, proxied to the pod's kubelet: a command run to completion ({exitCode, output}), or

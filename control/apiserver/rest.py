@@ -656,19 +656,16 @@ class RestApi:
     # -- subresources --------------------------------------------------------------------------------
     async def _logs(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
         q = request.query
-        body: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "previous": q.get("previous") == "true"}
+        body: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "previous": q.get("previous") == "true",
+                                "timestamps": q.get("timestamps") == "true"}
         if q.get("container"):
             body["container"] = q["container"]
-        if q.get("tailLines"):
-            body["tail"] = _int(q["tailLines"], "tailLines")
-        limit = _int(q["limitBytes"], "limitBytes") if q.get("limitBytes") else None
-        if limit is not None and limit <= 0:
-            raise errors.bad_request(f"limitBytes: Invalid value: {limit}: must be greater than 0")
-        # The kubelet's log files hold no timestamps: say so rather than print lines as if they were filtered.
-        ignored = [f"--{flag}" for flag, param in (("timestamps", "timestamps"), ("since", "sinceSeconds"),
-                                                   ("since-time", "sinceTime")) if q.get(param) not in (None, "", "false")]
-        headers = {"Warning": _warning(f"kube-tui keeps no timestamps in container logs: {', '.join(ignored)} ignored")} \
-            if ignored else {}
+        for param, key in (("tailLines", "tail"), ("limitBytes", "limitBytes"), ("sinceSeconds", "sinceSeconds")):
+            if q.get(param):
+                body[key] = _int(q[param], param)
+        if q.get("sinceTime"):
+            body["sinceTime"] = q["sinceTime"]
+        limit = body.get("limitBytes")  # the handler cuts an answer, this the whole stream
         _, answer = await self._call("logs", body, user, request)
         sent = 0
 
@@ -681,10 +678,11 @@ class RestApi:
             return data
 
         if q.get("follow") != "true" or body["previous"]:
-            return web.Response(body=capped(answer.get("text", "")), content_type="text/plain", headers=headers)
-        resp = web.StreamResponse(headers={"Content-Type": "text/plain", **headers})
+            return web.Response(body=capped(answer.get("text", "")), content_type="text/plain")
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
-        body.pop("tail", None)
+        for key in ("tail", "sinceSeconds", "sinceTime"):  # what follows the first answer is newer: all of it
+            body.pop(key, None)
         self._streaming(True)
         try:
             # until the container stops (as the kubelet's follow), the pod is gone or the client leaves: a

@@ -94,6 +94,11 @@ class Runtime(Protocol):
         """The output of that container attempt so far."""
         ...
 
+    def log_records(self, handle: ContainerHandle) -> bytes:
+        """That container attempt's log so far as the CRI runtime keeps it: records stamped with the time each
+        piece of output was read (nodes/runtime/crilog.py reads them)."""
+        ...
+
     def usage(self, handle: ContainerHandle) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the container, like `kubectl top`."""
         ...
@@ -114,18 +119,11 @@ def new_container_id() -> str:
     return secrets.token_hex(32)
 
 
-def read_log(path: Path | None, tail: int | None = None) -> str:
-    """A log file's text (the last `tail` lines if given); empty when there is none yet."""
+def read_log_records(path: Path | None) -> bytes:
+    """A log file's records; empty when there is none yet."""
     if path is None:
-        return ""
+        return b""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        return ""
-    text = data.decode("utf-8", errors="replace")
-    if tail is not None:
-        if tail <= 0:
-            return ""
-        lines = text.splitlines(keepends=True)
-        text = "".join(lines[-tail:])
-    return text
+        return b""

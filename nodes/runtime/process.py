@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from nodes import images
+from nodes.runtime import crilog
 from nodes.runtime.base import (
     EXEC_OUTPUT_MAX,
     LOG_MAX_BYTES,
@@ -31,7 +32,7 @@ from nodes.runtime.base import (
     ContainerHandle,
     RunContainerError,
     new_container_id,
-    read_log,
+    read_log_records,
 )
 from nodes.runtime.shim import LogFile
 from nodes.usage import CpuRate, ProcTable
@@ -321,12 +322,19 @@ class FollowProcess(ExecProcess):
 
 
 class _LogFollower:
-    """Copies what the log `f` (opened at its end; None: `path` did not exist yet) gains to the pipe `out`,
-    then the files that replace it at `path`, until the container has exited and all it wrote is copied (the
-    shim writes the last of its output before it exits); then closes `out`: the session's EOF."""
+    """Copies the output that the log `f` (opened at its end; None: `path` did not exist yet) gains to the pipe
+    `out` (what its records hold, without their times), then the files that replace it at `path`, until the
+    container has exited and all it wrote is copied (the shim writes the last of its output before it exits);
+    then closes `out`: the session's EOF."""
 
     def __init__(self, f: BinaryIO | None, path: Path, out: int, exited: asyncio.Future[int]) -> None:
         self.f, self.path, self.out, self.exited = f, path, out, exited
+        self.rest = b""  # a record read before it was whole
+
+    async def _copy(self, loop: asyncio.AbstractEventLoop, data: bytes) -> None:
+        content, self.rest = crilog.output(self.rest + data)
+        if content:
+            await _write_all(loop, self.out, content)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -337,15 +345,17 @@ class _LogFollower:
                     with contextlib.suppress(OSError):
                         self.f = self.path.open("rb")
                 while self.f is not None and (data := self.f.read(65536)):
-                    await _write_all(loop, self.out, data)
+                    await self._copy(loop, data)
                 if self.f is not None and _rotated(self.path, self.f.fileno()):
                     # the old file is complete now: what it got since the read above, then the new one from its start
                     while data := self.f.read(65536):
-                        await _write_all(loop, self.out, data)
+                        await self._copy(loop, data)
                     self.f.close()
                     self.f = None
                     continue
                 if ended:
+                    if self.rest:  # not a record after all (a line of an older kube-tui's log): as it is
+                        await _write_all(loop, self.out, self.rest)
                     return
                 await asyncio.wait([self.exited], timeout=FOLLOW_POLL)
         except OSError:  # the session let go of its end (EPIPE): nobody reads any more
@@ -517,8 +527,11 @@ class ProcessRuntime:
             detail = report[4:] if report.startswith("ERR ") else "the container's shim exited unexpectedly"
             if cfg.log_path is not None:
                 # Like containerd: the start error is also what the container "logged".
-                with contextlib.suppress(OSError), cfg.log_path.open("a") as f:
-                    f.write(START_ERROR_PREFIX + detail + ": unknown\n")
+                with contextlib.suppress(OSError):
+                    log = LogFile(str(cfg.log_path), self.log_max_bytes)
+                    log.open()
+                    log.write((START_ERROR_PREFIX + detail + ": unknown\n").encode())
+                    log.close()
             raise RunContainerError(START_ERROR_PREFIX + detail + ": unknown")
         shim.main_pid = int(report[3:])
         if console is not None:
@@ -620,7 +633,10 @@ class ProcessRuntime:
         await self.wait(handle)
 
     def logs(self, handle: ContainerHandle) -> str:
-        return read_log(handle.config.log_path)
+        return crilog.text(self.log_records(handle))
+
+    def log_records(self, handle: ContainerHandle) -> bytes:
+        return read_log_records(handle.config.log_path)
 
     async def open_exec(self, handle: ContainerHandle, command: list[str], *, stdin: bool, tty: bool,
                         size: tuple[int, int] | None = None) -> ExecProcess:

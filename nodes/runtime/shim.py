@@ -11,9 +11,10 @@ Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_
   instead of /dev/null; "t" that stdin is a pty's slave, made the command's controlling terminal
   (kubectl exec -t), so ^C, job control and window sizes work as in a terminal; "e" the command's
   stderr is the shim's own (kept apart from its stdout, as kubectl exec keeps them).
-- LOG: file receiving the container's stdout+stderr, capped at LOG_MAX bytes (rotated once), or "-"
-  to let the container share the shim's stdout (exec probes read it through a pipe; an attachable
-  container's stdio is a pty or pipes the node holds, and the node writes its log: process.py).
+- LOG: file receiving the container's stdout+stderr as CRI log records (LogFile), capped at LOG_MAX
+  bytes (rotated once), or "-" to let the container share the shim's stdout (exec probes read it
+  through a pipe; an attachable container's stdio is a pty or pipes the node holds, and the node
+  writes its log: process.py).
 - The shim is a child subreaper, so processes that daemonize away from the container's process
   group still end up as its children and are killed with the rest. The main process gets
   PR_SET_PDEATHSIG=SIGKILL in case the shim itself is SIGKILLed.
@@ -32,6 +33,7 @@ import signal
 import subprocess
 import sys
 import termios
+import time
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -89,10 +91,44 @@ def _descendants() -> list[int]:
     return out
 
 
+# containerd's longest log line: a longer one is cut into partial records of at most this much.
+MAX_RECORD_LINE = 16 * 1024
+
+
+def stamp(ns: int) -> bytes:
+    """A time (ns since the epoch) as CRI log records carry it: RFC 3339, UTC, always 9 fraction digits
+    (Go's RFC3339NanoFixed), so that records compare and sort as plain strings."""
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)).encode() + b".%09dZ" % fraction
+
+
+def records(data: bytes, when: bytes, stream: bytes = b"stdout", longest: int = MAX_RECORD_LINE) -> list[bytes]:
+    """`data`, read at `when` (a stamp), as CRI log records (`TIME STREAM TAG CONTENT`, one per line of the
+    file): each whole line a full record (F); a line longer than `longest`, and what follows the last newline
+    (output that ends mid-line, so far), partial records (P) that the next record continues."""
+    full, partial = when + b" " + stream + b" F ", when + b" " + stream + b" P "
+    out: list[bytes] = []
+    start, end = 0, len(data)
+    longest = max(1, longest)
+    while start < end:
+        nl = data.find(b"\n", start, start + longest)
+        if nl >= 0:
+            out.append(full + data[start:nl + 1])
+            start = nl + 1
+        else:
+            stop = min(end, start + longest)
+            out.append(partial + data[start:stop] + b"\n")
+            start = stop
+    return out
+
+
 class LogFile:
-    """A container's log file, capped at `max_bytes` and rotated once (to PATH.1) like the kubelet's container
-    log manager. The shim writes it for a container whose output it carries; the node, for an attachable
-    container (stdin or tty) whose output it carries itself (nodes/runtime/process.py)."""
+    """A container's log file, as the CRI runtime writes it for the kubelet: every read of the container's
+    output becomes records stamped with the time it was read (`records`). Capped at `max_bytes` and rotated
+    once (to PATH.1), like the kubelet's container log manager, between records: a file holds whole records.
+    The shim writes it for a container whose output it carries; the node, for an attachable container (stdin
+    or tty) whose output it carries itself (nodes/runtime/process.py). stdout and stderr come through one
+    pipe, so their order is kept as a terminal shows it; every record says `stdout`."""
 
     def __init__(self, path: str, max_bytes: int) -> None:
         self.path = path
@@ -104,22 +140,38 @@ class LogFile:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self.fd).st_size
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, when: bytes | None = None) -> None:
+        """Log one read of the container's output (`when`: a stamp; now if not given)."""
+        if not data:
+            return
+        stamped = stamp(time.time_ns()) if when is None else when
+        # a record must fit in an empty file: its line is cut to what leaves room for its head
+        longest = min(MAX_RECORD_LINE, self.max_bytes - len(stamped) - 11)
+        batch = bytearray()
+        for record in records(data, stamped, longest=longest):
+            if self.size + len(batch) + len(record) > self.max_bytes and self.size + len(batch) > 0:
+                self._write_all(batch)
+                batch.clear()
+                self._rotate()
+            batch += record
+        self._write_all(batch)
+
+    def _write_all(self, data: bytes | bytearray) -> None:
         view = memoryview(data)
         while self.fd is not None and view:
-            room = self.max_bytes - self.size
-            if room <= 0:
-                os.close(self.fd)
-                self.fd = None
-                try:
-                    os.replace(self.path, self.path + ".1")
-                except OSError:
-                    pass
-                self.open()
-                continue
-            written = os.write(self.fd, view[:room])
+            written = os.write(self.fd, view)
             self.size += written
             view = view[written:]
+
+    def _rotate(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        try:
+            os.replace(self.path, self.path + ".1")
+        except OSError:
+            pass
+        self.open()
 
     def close(self) -> None:
         if self.fd is not None:

@@ -389,6 +389,28 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
     assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, job" in err
 
 
+async def test_logs_timestamps_and_since_from_the_command_line(client: Client, node: Node, plane: ControlPlane,
+                                                               tmp_path: Path) -> None:
+    await client.create(pod("ts", "echo first; echo second", policy="Never"))
+    await wait_for(phase_is(client, "ts", "Succeeded"), 10, what="ts Succeeded")
+
+    async def logs(*argv: str) -> tuple[int, bytes, bytes]:
+        proc = await _cli(plane, tmp_path, ["logs", "ts", *argv], stdout=asyncio.subprocess.PIPE,
+                          stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        return proc.returncode or 0, out, err
+
+    code, out, _ = await logs("--timestamps", "--since", "1h")
+    assert code == 0 and re.fullmatch(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z first\n)"
+                                      rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z second\n)", out), out
+    code, out, _ = await logs("--since-time", "2099-01-01T00:00:00Z", "--tail", "1")
+    assert (code, out) == (0, b"")
+    code, _, err = await logs("--since", "5s", "--since-time", "2099-01-01T00:00:00Z")
+    assert code == 1 and b"at most one of `sinceTime` or `sinceSeconds` may be specified" in err
+    code, _, err = await logs("--since", "5 minutes")
+    assert code == 2 and b'invalid duration "5 minutes"' in err
+
+
 async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Client, node: Node, plane: ControlPlane,
                                                                      tmp_path: Path) -> None:
     web = pod("web", "")

@@ -4,7 +4,10 @@ bare 404s with details (kubectl debug), /openapi/v2, `auth can-i --list`, and th
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 
@@ -74,11 +77,87 @@ async def test_logs_follow_ends_with_the_container_and_options_apply(rest_plane:
     async with http.get(f"{PODS}/short/log?follow=true", timeout=aiohttp.ClientTimeout(total=20)) as r:
         text = await r.text()  # returns only because the stream ends when the container does
     assert text == "line 1\nline 2\nline 3\n" and time.monotonic() - t0 < 15
-    async with http.get(f"{PODS}/short/log?limitBytes=7&timestamps=true") as r:
-        assert await r.text() == "line 1\n"
-        assert "keeps no timestamps in container logs: --timestamps ignored" in r.headers["Warning"]
+    async with http.get(f"{PODS}/short/log?limitBytes=7") as r:
+        assert await r.text() == "line 1\n" and "Warning" not in r.headers
     code, status = await call(http, "GET", f"{PODS}/short/log?limitBytes=0")
-    assert code == 400 and "limitBytes: Invalid value: 0" in status["message"]
+    assert code == 422 and status["message"] == \
+        'PodLogOptions "short" is invalid: limitBytes: Invalid value: 0: must be greater than 0'
+
+
+STAMPED = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (.*)")
+
+
+async def _log(http: aiohttp.ClientSession, name: str, query: str) -> str:
+    async with http.get(f"{PODS}/{name}/log?{query}", timeout=aiohttp.ClientTimeout(total=20)) as r:
+        assert r.status == 200 and "Warning" not in r.headers, (r.status, await r.text())
+        return await r.text()
+
+
+async def test_logs_keep_the_time_each_line_was_read(rest_plane: ControlPlane, rest_node: object,
+                                                     http: aiohttp.ClientSession) -> None:
+    """kubectl logs --timestamps, --since, --since-time, --tail and --limit-bytes together, as the kubelet
+    answers them (tail first, then since; the limit counts the stamps), and a line printed in two goes (a
+    partial record, then its end) read as one line, also by a follower."""
+    spec = pod("stamped", "echo one; sleep 0.3; echo two; sleep 0.3; printf 'thr'; sleep 0.6; echo ee",
+               policy="Never")
+    assert (await call(http, "POST", PODS, spec))[0] == 201
+
+    async def started() -> bool:
+        p = (await call(http, "GET", f"{PODS}/stamped"))[1]
+        return any(set(c.get("state") or {}) & {"running", "terminated"}
+                   for c in (p.get("status") or {}).get("containerStatuses") or [])
+    await wait_for(started, 15, what="the container started")
+    followed = await _log(http, "stamped", "follow=true&timestamps=true")  # ends with the container
+    stamped = await _log(http, "stamped", "timestamps=true")
+    assert followed == stamped and await _log(http, "stamped", "") == "one\ntwo\nthree\n"
+    lines = [STAMPED.fullmatch(line) for line in stamped.splitlines()]
+    assert all(lines) and [m[2] for m in lines if m] == ["one", "two", "three"], stamped
+    times = [m[1] for m in lines if m]
+    assert times == sorted(times) and times[0] < times[1] < times[2]  # 0.3 s apart at least
+    assert await _log(http, "stamped", "tailLines=2&timestamps=true") == "".join(stamped.splitlines(keepends=True)[1:])
+    assert await _log(http, "stamped", "limitBytes=40&timestamps=true") == stamped[:40]
+    # sinceTime goes to the kubelet in whole seconds, as kube-apiserver sends it: from a second before the first
+    first = datetime.fromisoformat(times[0][:19] + "+00:00")
+    since = (first - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert await _log(http, "stamped", f"sinceTime={since}") == "one\ntwo\nthree\n"
+    later = (first + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert await _log(http, "stamped", f"sinceTime={later}") == ""
+    assert await _log(http, "stamped", f"sinceTime={since}&tailLines=1") == "three\n"
+    assert await _log(http, "stamped", "sinceSeconds=3600") == "one\ntwo\nthree\n"
+
+    async def all_older_than_a_second() -> bool:
+        return await _log(http, "stamped", "sinceSeconds=1") == ""
+    await wait_for(all_older_than_a_second, 5, what="sinceSeconds=1 leaving every line out")
+
+    code, status = await call(http, "GET", f"{PODS}/stamped/log?sinceSeconds=5&sinceTime={since}")
+    assert code == 422 and status["reason"] == "Invalid" and status["message"] == \
+        'PodLogOptions "stamped" is invalid: : Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified'
+    code, status = await call(http, "GET", f"{PODS}/stamped/log?sinceSeconds=0")
+    assert code == 422 and "sinceSeconds: Invalid value: 0: must be greater than 0" in status["message"]
+    code, status = await call(http, "GET", f"{PODS}/stamped/log?tailLines=-1")
+    assert code == 422 and "tailLines: Invalid value: -1: must be greater than or equal to 0" in status["message"]
+    code, status = await call(http, "GET", f"{PODS}/stamped/log?sinceTime=yesterday")
+    assert code == 400 and status["message"].startswith('parsing time "yesterday" as "2006-01-02T15:04:05Z07:00"')
+    code, status = await call(http, "GET", f"{PODS}/stamped/log?sinceSeconds=ten")
+    assert code == 400 and status["message"] == 'sinceSeconds: not a whole number: "ten"'
+
+
+async def test_logs_written_by_an_older_kube_tui_are_read(rest_plane: ControlPlane, rest_node: object,
+                                                          http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    """A log file without records (kube-tui kept raw output before): shown as it is; with --timestamps its
+    lines carry the attempt's start, the only time known for them."""
+    assert (await call(http, "POST", PODS, pod("old", "echo new", policy="Never")))[0] == 201
+
+    async def finished() -> bool:
+        return (await call(http, "GET", f"{PODS}/old"))[1]["status"].get("phase") == "Succeeded"
+    await wait_for(finished, 15, what="old Succeeded")
+    logs = [f for f in (tmp_path / "node-1").rglob("*.log") if "_old_" in str(f)]
+    assert len(logs) == 1
+    logs[0].write_bytes(b"from before\nthe upgrade")
+    assert await _log(http, "old", "") == "from before\nthe upgrade"
+    stamped = await _log(http, "old", "timestamps=true")
+    assert [STAMPED.fullmatch(line)[2] for line in stamped.splitlines()] == ["from before", "the upgrade"]  # type: ignore[index]
+    assert await _log(http, "old", "tailLines=1") == "the upgrade"
 
 
 async def test_uncordon_clears_the_taint_at_once(tmp_path: object) -> None:

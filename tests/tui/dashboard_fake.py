@@ -41,7 +41,10 @@ class FakeClient:
         self.calls.append((verb, (body,), kwargs))
         if verb == "logs":
             offset = body.get("offset") or 0
-            return {"text": self.log_text[offset:], "offset": len(self.log_text)}
+            text = self.log_text[offset:]
+            if body.get("timestamps"):
+                text = "".join(f"2026-11-27T13:10:01.000000000Z {line}" for line in text.splitlines(keepends=True))
+            return {"text": text, "offset": len(self.log_text)}
         raise ApiError(404, "NotFound", f"{verb}: not in the fake")
 
 

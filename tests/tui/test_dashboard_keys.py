@@ -73,6 +73,9 @@ async def test_describe_yaml_and_logs_of_the_selected_pod() -> None:
         await wait_for(lambda: "hello from web-1" in "\n".join(log.lines), what="the first log lines")
         client.log_text += "second line\n"
         await wait_for(lambda: any("second line" in line for line in log.lines), what="followed log output")
+        await pilot.press("t")  # the log again, each line with its time
+        await wait_for(lambda: "2026-11-27T13:10:01.000000000Z hello from web-1" in log.lines, what="timestamps")
+        assert log.lines.count("2026-11-27T13:10:01.000000000Z second line") == 1 and "hello from web-1" not in log.lines
         await pilot.press("escape")
         assert app.current == "pods"
 

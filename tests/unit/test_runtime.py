@@ -389,9 +389,9 @@ async def _read_to_eof(fd: int, timeout: float = 10.0) -> bytes:
 
 async def test_attach_without_stdin_or_tty_follows_the_output_from_now_on_across_rotation(tmp_path: Path) -> None:
     """kubectl attach to a container whose shim writes its log: what it writes after the attach, stdout and
-    stderr as the log holds them, across the log's rotation (once here: 4.6 KB through a 4 KiB log), then EOF when
-    the container exits."""
-    rt = ProcessRuntime(log_max_bytes=4096)
+    stderr as the log holds them, across the log's rotation (once here: 10.6 KB of records through an 8 KiB log),
+    then EOF when the container exits."""
+    rt = ProcessRuntime(log_max_bytes=8192)
     try:
         script = "echo before; read go < " + str(tmp_path / "go") + "; i=0; while [ $i -lt 150 ]; do " \
                  'i=$((i+1)); echo "line $i of the attached output"; done; echo bye >&2; exit 3'

@@ -10,6 +10,7 @@ import yaml
 
 from control.api.defaults import apply_defaults, job_selector_defaults
 from control.api.validation import POD_UPDATE_FORBIDDEN, validate
+from control.api.validation.pod import since_time, validate_pod_log_options
 from control.errors import invalid
 from tests.helpers import K8S_DOCS
 
@@ -408,3 +409,18 @@ def test_job_template_is_immutable() -> None:
 
 def test_unknown_kind() -> None:
     assert messages({"kind": "StatefulSet", "metadata": {"name": "x"}})[0].startswith('kind: Unsupported value: "StatefulSet"')
+
+
+def test_pod_log_options_are_validated_with_kubernetes_words() -> None:
+    assert validate_pod_log_options({"tailLines": 0, "limitBytes": 1, "sinceSeconds": 1}) == []
+    errs = validate_pod_log_options({"sinceSeconds": 5, "sinceTime": "2026-11-27T13:10:01Z"})
+    assert [str(e) for e in errs] == [": Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"]
+    errs = validate_pod_log_options({"tailLines": -1, "limitBytes": 0, "sinceSeconds": 0})
+    assert [str(e) for e in errs] == ["tailLines: Invalid value: -1: must be greater than or equal to 0",
+                                      "limitBytes: Invalid value: 0: must be greater than 0",
+                                      "sinceSeconds: Invalid value: 0: must be greater than 0"]
+    # kube-apiserver passes sinceTime on in whole seconds (time.RFC3339)
+    assert since_time("2026-11-27T14:10:01.987+01:00") == "2026-11-27T13:10:01Z"
+    for bad in ("2026-11-27", "2026-13-27T13:10:01Z", "now", 5):
+        with pytest.raises(ValueError, match='as "2006-01-02T15:04:05Z07:00"'):
+            since_time(bad)

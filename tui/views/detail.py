@@ -41,6 +41,7 @@ class LogsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("f", "toggle_follow", "Follow on/off"),
+        Binding("t", "toggle_timestamps", "Timestamps on/off"),
     ]
 
     def __init__(self, client: object, namespace: str, name: str, container: str | None = None) -> None:
@@ -50,6 +51,7 @@ class LogsScreen(Screen[None]):
         self.pod = name
         self.container = container
         self.follow = True
+        self.timestamps = False  # kubectl logs --timestamps: each line with the time it was read
         self.log_offset: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -59,7 +61,8 @@ class LogsScreen(Screen[None]):
 
     def _title(self) -> str:
         what = f"{self.namespace}/{self.pod}" + (f" [{self.container}]" if self.container else "")
-        return f"[b]logs[/] {what}  " + ("[green]following[/]" if self.follow else "[yellow]paused[/]")
+        return f"[b]logs[/] {what}  " + ("[green]following[/]" if self.follow else "[yellow]paused[/]") \
+            + ("  [dim]timestamps[/]" if self.timestamps else "")
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()
@@ -70,6 +73,14 @@ class LogsScreen(Screen[None]):
         self.query_one(Log).auto_scroll = self.follow
         self.query_one("#logs-title", Static).update(self._title())
 
+    def action_toggle_timestamps(self) -> None:
+        """The log again, from its last lines, with or without each line's time."""
+        self.timestamps = not self.timestamps
+        self.log_offset = None
+        self.query_one(Log).clear()
+        self.query_one("#logs-title", Static).update(self._title())
+        self.poll_logs()  # exclusive: the poll running now is cancelled
+
     @work(exclusive=True, group="logs")
     async def poll_logs(self) -> None:
         log = self.query_one(Log)
@@ -77,6 +88,8 @@ class LogsScreen(Screen[None]):
             body: dict = {"namespace": self.namespace, "name": self.pod}
             if self.container:
                 body["container"] = self.container
+            if self.timestamps:
+                body["timestamps"] = True
             if self.log_offset is not None and self.log_offset >= 0:
                 body["offset"] = self.log_offset
             else:

@@ -129,6 +129,7 @@ HELP = """\
 [b]etcd view[/]   \\[ older revision of the key   ] newer revision
 [b]flow view[/]   f only the selected object / everything again
             h show / hide heartbeats (Lease renewals, Event repeats)
+[b]logs[/]        f follow on / off     t timestamps on / off (the time each line was read)
 
 [b]The real kubectl[/]  (the same API server, over HTTPS; exec, port-forward, top, diff work too)
   export KUBECONFIG={kubeconfig}

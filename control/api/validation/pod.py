@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from control.api.labels import is_dns1123_label, is_dns1123_subdomain
@@ -12,7 +14,9 @@ from control.api.validation.field import (
     as_list,
     check_name,
     duplicate,
+    forbidden,
     int_field,
+    invalid,
     not_supported,
     required,
     shown,
@@ -89,3 +93,37 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
 
 def validate_pod(obj: dict[str, Any], errs: Errors) -> None:
     validate_pod_spec(errs, obj.get("spec"), "spec")
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt](\d\d:\d\d:\d\d)(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+
+
+def since_time(value: Any) -> str:
+    """`sinceTime` as kube-apiserver reads it (metav1.Time: RFC 3339) and passes it on to the kubelet: in
+    whole seconds (time.RFC3339), here in UTC. ValueError, worded like Go's time.Parse, if it is not one."""
+    m = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    try:
+        if m is None:
+            raise ValueError
+        zone = "+00:00" if m[3] in "Zz" else m[3]
+        t = datetime.fromisoformat(f"{m[1]}T{m[2]}{zone}")
+    except ValueError:
+        raise ValueError(f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse "{value}" as '
+                         "RFC 3339") from None
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def validate_pod_log_options(opts: dict[str, Any]) -> Errors:
+    """ValidatePodLogOptions: kubectl logs' options (tailLines, limitBytes, sinceSeconds, sinceTime; whole
+    numbers already)."""
+    errs: Errors = []
+    tail, limit, seconds = opts.get("tailLines"), opts.get("limitBytes"), opts.get("sinceSeconds")
+    if tail is not None and tail < 0:
+        invalid(errs, "tailLines", tail, "must be greater than or equal to 0")
+    if limit is not None and limit < 1:
+        invalid(errs, "limitBytes", limit, "must be greater than 0")
+    if seconds is not None and opts.get("sinceTime") is not None:
+        forbidden(errs, "", "at most one of `sinceTime` or `sinceSeconds` may be specified")
+    elif seconds is not None and seconds < 1:
+        invalid(errs, "sinceSeconds", seconds, "must be greater than 0")
+    return errs
