@@ -57,14 +57,16 @@ def default_class(classes: Iterable[dict]) -> dict | None:
     return best
 
 
-def admit_pod(pod: dict, classes: dict[str, dict]) -> None:
+def admit_pod(pod: dict, classes: dict[str, dict], *, name: str | None = None) -> None:
     """Set a new pod's priority from its class (Priority admission, on create). Raises 403 Forbidden as
-    kube-apiserver does when the class does not exist or the pod set a value the class does not give."""
+    kube-apiserver does when the class does not exist or the pod set a value the class does not give;
+    `name`: what the message calls the pod (its generateName when the server made its name up)."""
     spec = pod.get("spec")
     if not isinstance(spec, dict):
         return  # validation reports it
     md = pod.get("metadata") or {}
-    name = str(md.get("name") or md.get("generateName") or "")
+    if name is None:
+        name = str(md.get("name") or md.get("generateName") or "")
     class_name = spec.get("priorityClassName") or ""
     if not class_name:
         pc = default_class(classes.values())

@@ -367,7 +367,8 @@ class Api:
         obj = require(body, "object", dict, verb="create")
         info, ns, name = self._identify(obj, body.get("namespace"))
         md = obj["metadata"]
-        if not name and md.get("generateName"):
+        generated = not name and bool(md.get("generateName"))
+        if generated:
             name = md["name"] = f"{md['generateName']}{meta.random_suffix()}"
         if info.kind != "Namespace":
             self._check_namespace(ns, info.kind)
@@ -381,7 +382,8 @@ class Api:
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj)
         if info.kind == "Pod":
-            priority.admit_pod(obj, self.priority_classes())
+            # admission runs before kube-apiserver makes a name up: its errors name the generateName
+            priority.admit_pod(obj, self.priority_classes(), name=md["generateName"] if generated else name)
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
         elif info.kind in WORKLOADS:
             obj["status"] = {}

@@ -321,7 +321,7 @@ def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
 
 def fit_error_message(num_all_nodes: int, reasons: dict[str, int], *, pre_filter_msg: str = "",
                       post_filter_msg: str = "") -> str:
-    """framework.FitError.Error(): '0/N nodes are available: <sorted "n reason" list>.' (+ preemption)."""
+    """framework.FitError.Error(): '0/N nodes are available: <sorted "n reason" list>.' (+ ' preemption: ....')."""
     msg = f"0/{num_all_nodes} nodes are available:"
     if pre_filter_msg:
         msg += f" {pre_filter_msg}."
@@ -331,7 +331,8 @@ def fit_error_message(num_all_nodes: int, reasons: dict[str, int], *, pre_filter
         if histogram:
             msg += f" {', '.join(histogram)}."
     if post_filter_msg:
-        msg += f" {post_filter_msg}"
+        # SeparatorFormat " %v." again: the preemption sentence, itself ending in ".", ends in ".." (as in v1.30)
+        msg += f" {post_filter_msg}."
     return msg
 
 

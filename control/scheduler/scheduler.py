@@ -78,6 +78,7 @@ class Scheduler:
         # The nominator: pending pods that preempted pods on a node and wait for the room there.
         self.nominated: dict[str, dict[str, PodInfo]] = {}  # node -> {pod key: PodInfo}
         self._nominated_node: dict[str, str] = {}  # pod key -> node
+        self._preempting: set[str] = set()  # pods whose victims are being evicted (kube: IsPodRunningPreemption)
 
     def _ours(self, pod: dict) -> bool:
         return scheduler_name(pod) in self.profiles
@@ -124,9 +125,12 @@ class Scheduler:
             elif not self.snapshot.is_assumed(new):  # an assumed pod's bind is on its way (skipPodSchedule)
                 self.queue.update(old, new)
                 node = (new.get("status") or {}).get("nominatedNodeName")
-                if node:
+                was = (old.get("status") or {}).get("nominatedNodeName")
+                # Follow the field only when it changed: an update that still carries an older value (the
+                # annotation patch before the status patch) must not undo a nomination made since.
+                if node and node != was:
                     self.nominate(new, node)
-                elif (old.get("status") or {}).get("nominatedNodeName"):
+                elif was and not node:
                     self.unnominate(new)  # cleared (by a higher-priority pod's preemption)
                 # An update that does not carry a nomination the scheduler just made keeps it
                 # (kube-scheduler's nominator does the same: the status patch is on its way).
@@ -263,6 +267,9 @@ class Scheduler:
         if framework is None:  # its schedulerName changed under us: another scheduler's now
             self.queue.done(pod)
             return
+        if pod_key(pod) in self._preempting:  # its _preempt is still evicting: not again (nor elsewhere)
+            self.queue.add_unschedulable(pod, error=True)
+            return
         started = time.perf_counter()
         seen = pod
         node = self._nominated_node.get(pod_key(pod))
@@ -295,7 +302,10 @@ class Scheduler:
             nominate = result.nominated_node
             if result.preemption is not None:
                 self.nominate(pod, result.preemption.node)  # the next cycle already leaves it the room
+                key = pod_key(pod)
+                self._preempting.add(key)
                 task = asyncio.create_task(self._preempt(pod, result.preemption, result.message, annotation))
+                task.add_done_callback(lambda _t, k=key: self._preempting.discard(k))
             else:
                 if nominate == "":
                     self.unnominate(pod)  # preemption found no room anywhere: the old nomination goes
@@ -303,6 +313,7 @@ class Scheduler:
                                                                     nominated=nominate))
         else:
             self.snapshot.assume_pod(pod, result.node)
+            self.unnominate(pod)  # assume(): DeleteNominatedPodIfExists, it must not count twice on the node
             self.queue.done(pod)
             task = asyncio.create_task(self._bind(pod, result.node, annotation))
         self._binds.add(task)
@@ -341,6 +352,9 @@ class Scheduler:
         recorder = self._recorder_for(pod)
         profile = scheduler_name(pod)
         for victim in candidate.victims:
+            live = self.pods.get(md.get("namespace"), md["name"])
+            if live is None or (live.get("metadata") or {}).get("uid") != md.get("uid") or _assigned(live):
+                return  # the pod is gone (or was bound) meanwhile: nothing to make room for any more
             vmd = victim.pod.get("metadata") or {}
             vns, vname = victim.namespace, victim.name
             if vmd.get("deletionTimestamp"):
@@ -356,6 +370,9 @@ class Scheduler:
                 if e.code != 404:
                     log.info("preempting %s/%s for %s/%s failed: %s", vns, vname, md.get("namespace"), md["name"],
                              e.message)
+                    self.unnominate(pod)  # prepareCandidate failed: the cycle reports an error, nominates nothing
+                    await self._mark_unschedulable(pod, f'running PostFilter plugin "DefaultPreemption": {e.message}',
+                                                   annotation, reason="SchedulerError")
                     return
                 continue
             log.info("preempted %s/%s on %s for %s/%s", vns, vname, node, md.get("namespace"), md["name"])
@@ -377,6 +394,10 @@ class Scheduler:
                                   reason: str = "Unschedulable", nominated: str | None = None) -> None:
         md = pod["metadata"]
         ns, name = md.get("namespace", "default"), md["name"]
+        live = self.pods.get(ns, name)
+        if live is not None and (_assigned(live) or live["metadata"].get("uid") != md.get("uid")) \
+                or self.snapshot.is_assumed(pod):
+            return  # bound (or replaced) since this attempt: its verdict is stale, PodScheduled=False would be wrong
         conds = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
         old = next((c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "PodScheduled"), None)
         cond = {

@@ -51,6 +51,11 @@ async def test_priority_admission_and_the_system_classes(client: Client) -> None
     with pytest.raises(ApiError) as e:
         await client.create(pod("lost", "100m", "nope"))
     assert (e.value.code, e.value.message) == (403, 'pods "lost" is forbidden: no PriorityClass with name nope was found')
+    generated = pod("", "100m", "nope")
+    generated["metadata"] = {"generateName": "web-"}
+    with pytest.raises(ApiError) as e:
+        await client.create(generated)
+    assert e.value.message == 'pods "web-" is forbidden: no PriorityClass with name nope was found'  # as a ReplicaSet sees it
     await client.create(pclass("high", 1000, preemptionPolicy="Never", description="may not preempt"))
     high = await client.create(pod("high", "100m", "high"))
     assert (high["spec"]["priority"], high["spec"]["preemptionPolicy"]) == (1000, "Never")
@@ -125,7 +130,7 @@ async def test_a_high_priority_pod_preempts_the_fewest_least_important_pods(tmp_
             await client.create(pod("low-late", "600m", "low"))
             message = await wait_for(lambda: last_failed(client, "low-late"), what="low-late's FailedScheduling")
             assert message == ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
-                               "2 No preemption victims found for incoming pod.")
+                               "2 No preemption victims found for incoming pod..")
             # The victims' kubelet would delete them once stopped: the vip is then bound where they were.
             for victim in ("a-low-1", "a-low-2"):
                 await client.delete("Pod", victim, "default", grace_period=0)
@@ -150,13 +155,13 @@ async def test_a_pod_waiting_for_its_victims_does_not_preempt_again(tmp_path: Pa
             await client.create(pod("tiny", "100m", nodeName="a"))
             message = await wait_for(lambda: last_failed(client, "vip", "terminating"), what="vip not eligible")
             assert message == ("0/1 nodes are available: 1 Insufficient cpu. "
-                               "preemption: not eligible due to a terminating pod on the nominated node.")
+                               "preemption: not eligible due to a terminating pod on the nominated node..")
             assert not (await client.get("Pod", "tiny", "default"))["metadata"].get("deletionTimestamp")
             # Too big for any node even with every lower-priority pod gone: the nomination is cleared.
             await client.create(pod("giant", "5", "critical"))
             message = await wait_for(lambda: last_failed(client, "giant"), what="giant's FailedScheduling")
             assert message == ("0/1 nodes are available: 1 Insufficient cpu. "
-                               "preemption: 0/1 nodes are available: 1 Insufficient cpu.")
+                               "preemption: 0/1 nodes are available: 1 Insufficient cpu..")
         finally:
             await client.close()
 

@@ -75,7 +75,7 @@ def test_fit_error_for_the_briefs_five_nodes() -> None:
     assert res.message == (
         "0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {dedicated: gpu}. "
         "preemption: 0/5 nodes are available: 2 No preemption victims found for incoming pod, "
-        "3 Preemption is not helpful for scheduling.")
+        "3 Preemption is not helpful for scheduling..")
     assert res.evaluated == 5 and res.feasible == 0
     assert res.rejecting_plugins() == {"NodeResourcesFit", "TaintToleration"}
 
@@ -91,7 +91,7 @@ def test_fit_error_mixed_reasons_sorted_like_go() -> None:
         "0/5 nodes are available: 1 Too many pods, 1 node(s) had untolerated taint {k: }, "
         "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. "
         "preemption: 0/5 nodes are available: 1 No preemption victims found for incoming pod, "
-        "4 Preemption is not helpful for scheduling.")
+        "4 Preemption is not helpful for scheduling..")
 
 
 def test_fit_error_counts_sort_as_strings() -> None:
@@ -111,10 +111,10 @@ def test_preemption_sentence_when_preemption_could_help_or_is_refused() -> None:
     assert [v.name for v in res.preemption.victims] == ["low"]
     never = schedule(pod("q", "1", priority=100, preemptionPolicy="Never"), snap.node_infos())
     assert never.message == ("0/1 nodes are available: 1 Insufficient cpu. "
-                             "preemption: not eligible due to preemptionPolicy=Never.")
+                             "preemption: not eligible due to preemptionPolicy=Never..")
     too_big = schedule(pod("r", "3", priority=100), snap.node_infos())
     assert too_big.message == ("0/1 nodes are available: 1 Insufficient cpu. "
-                               "preemption: 0/1 nodes are available: 1 Insufficient cpu.")
+                               "preemption: 0/1 nodes are available: 1 Insufficient cpu..")
 
 
 def test_prefilter_restriction_and_conflict_messages() -> None:
@@ -125,14 +125,14 @@ def test_prefilter_restriction_and_conflict_messages() -> None:
     assert res.message == (
         "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. "
         "preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, "
-        "2 Preemption is not helpful for scheduling.")
+        "2 Preemption is not helpful for scheduling..")
     assert schedule(pod("q", "1", affinity=pinned), snap.node_infos()).node == "n1"
     conflict = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
         {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]},
                          {"key": "metadata.name", "operator": "In", "values": ["n2"]}]}]}}}
     assert schedule(pod("r", affinity=conflict), snap.node_infos()).message == (
         "0/3 nodes are available: pod affinity terms conflict. "
-        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..")
 
 
 # scoring and selection

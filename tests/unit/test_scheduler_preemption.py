@@ -52,7 +52,7 @@ def test_equal_priority_is_never_a_victim_and_unresolvable_nodes_are_not_candida
     assert res.preemption is None and res.nominated_node == ""
     assert res.message == ("0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: v}. "
                            "preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, "
-                           "1 Preemption is not helpful for scheduling.")
+                           "1 Preemption is not helpful for scheduling..")
 
 
 def test_pick_one_node_follows_kube_schedulers_criteria_in_order() -> None:
@@ -84,7 +84,7 @@ def test_more_important_first_and_candidate_count() -> None:
 def test_preemption_policy_never_and_a_nomination_waiting_for_its_victims() -> None:
     snap = cluster(node("n", cpu="1"), bound=(pod("low", "1", node_name="n", priority=0),))
     never = run(pod("q", "1", priority=100, preemptionPolicy="Never"), snap)
-    assert never.message.endswith("preemption: not eligible due to preemptionPolicy=Never.")
+    assert never.message.endswith("preemption: not eligible due to preemptionPolicy=Never..")
     assert never.nominated_node is None  # a nomination it had stays
     # The victim is terminating because of an earlier preemption: the pod waits instead of preempting again.
     victim = pod("low", "1", node_name="n", priority=0)
@@ -95,7 +95,7 @@ def test_preemption_policy_never_and_a_nomination_waiting_for_its_victims() -> N
     waiting["status"] = {"nominatedNodeName": "n"}
     res = run(waiting, snap)
     assert res.message == ("0/1 nodes are available: 1 Insufficient cpu. "
-                           "preemption: not eligible due to a terminating pod on the nominated node.")
+                           "preemption: not eligible due to a terminating pod on the nominated node..")
     assert res.preemption is None and res.nominated_node is None
 
 

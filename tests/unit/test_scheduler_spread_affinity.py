@@ -256,7 +256,7 @@ def test_the_default_profile_spreads_a_replicaset_and_honours_anti_affinity() ->
             snap.assume_pod(p, res.node)
             placed.append(res.node)
         else:
-            assert res.message == "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. "                                   "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+            assert res.message == "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. "                                   "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
     assert sorted(placed) == ["n1", "n2", "n3"]
 
 
