@@ -62,7 +62,7 @@ async def test_a_pod_assumed_on_a_node_no_longer_reserves_it_as_a_nominated_pod(
     s.nominate(a, "a")  # A preempted on a earlier; its victims are gone now
     await s.schedule_one(await s.queue.pop())
     assert ("bind", "A", "a") in c.calls  # A assumed on a, the bind waits at the gate
-    b = pending(s, pod("B", "1", priority=100))
+    pending(s, pod("B", "1", priority=100))
     await s.schedule_one(await s.queue.pop())
     # a has 1 CPU left: B belongs there, and nothing on b should be preempted.
     assert ("bind", "B", "a") in c.calls, c.calls
