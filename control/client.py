@@ -72,6 +72,9 @@ class Client:
         self.last_warnings: list[str] = []
         self.malformed_events = 0
         self.reconnects = 0
+        # time.monotonic() when a request found the API server not answering, until a hello succeeds again:
+        # what a dashboard shows while the server is gone (its watch just falls silent)
+        self.unreachable_since: float | None = None
         self.on_server_change: list[Callable[[str], None]] = []
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict]] = {}
@@ -160,6 +163,7 @@ class Client:
         if "credential" in hello:
             self.token = hello["credential"]
         self.user = hello.get("user")
+        self.unreachable_since = None
         old = self.server_id
         self.server_id = hello["server_id"]
         if self.watch_address != hello["watch"]:
@@ -178,6 +182,8 @@ class Client:
                 return
         async with self._reconnecting:
             self.reconnects += 1
+            if self.unreachable_since is None:
+                self.unreachable_since = time.monotonic()
             self._renew_dealer()
             deadline = time.monotonic() + self.retry_for
             while not self._closed:

@@ -10,7 +10,7 @@ class Timings:
     lease_duration: float = 40.0  # node Lease leaseDurationSeconds; renewed every lease_duration / 4
     node_monitor_period: float = 5.0  # how often the node lifecycle controller looks
     node_monitor_grace_period: float = 40.0  # silent this long -> NotReady / Unknown
-    eviction_timeout: float = 300.0  # default tolerationSeconds for not-ready / unreachable
+    eviction_timeout: float = 300.0  # the tolerationSeconds admission gives pods for not-ready / unreachable
     backoff_base: float = 10.0  # CrashLoopBackOff / ImagePullBackOff base, doubling
     backoff_max: float = 300.0
     scheduler_backoff: float = 1.0  # scheduler's pod back-off base (max 10x)

@@ -118,6 +118,8 @@ class KubeTuiApp(ClusterActions, App[None]):
         self._rate: tuple[float, int] = (self.model.clock(), 0)
         self._events_per_s = 0.0
         self._collector = IdleCollector()
+        self._outage: float | None = None  # the longest the API server has not answered, in this outage
+        self._restarts_seen = 0
 
     # -- layout --------------------------------------------------------------------------------------
     def _make_views(self) -> list[View]:
@@ -199,10 +201,28 @@ class KubeTuiApp(ClusterActions, App[None]):
             self._events_per_s = (self.model.changes - n0) / (now - t0)
             self._rate = (now, self.model.changes)
         m = self.model
-        state = "" if m.synced or not m.watch else " · syncing…"
+        state = self._connection() or ("" if m.synced or not m.watch else " · syncing…")
         parts = [self.server_label, f"ns {self.namespace}" if self.namespace else "", f"rev {m.revision}", f"{len(m.objects('Node'))} nodes", f"{len(m.objects('Pod'))} pods",
                  f"{self._events_per_s:.0f} changes/s"]
         self.sub_title = " · ".join(p for p in parts if p) + state
+
+    def _connection(self) -> str:
+        """The API server's absence in the title while it lasts, and a notice of what happened when it ends:
+        during an outage the tables keep what was last heard, and nothing else on screen says they are stale."""
+        down = self.model.unreachable_for()
+        if down is not None:
+            if self._outage is None:
+                self.notify(f"the API server at {self.server_label or 'its address'} is not answering; "
+                            "the tables show what was last heard", title="API server lost", severity="error")
+            self._outage = max(self._outage or 0.0, down)
+            return f" · API server not answering for {down:.0f}s, reconnecting…"
+        restarts = self.model.server_restarts
+        if self._outage is not None or restarts != self._restarts_seen:
+            gone = f" after {self._outage:.0f}s" if self._outage is not None else ""
+            restarted = ": it had restarted, so every table was listed again" if restarts != self._restarts_seen else ""
+            self.notify(f"the API server answers again{gone}{restarted}", title="API server back")
+            self._outage, self._restarts_seen = None, restarts
+        return ""
 
     def show_view(self, view_id: str, *, remember: bool = True) -> None:
         if view_id not in self._views:

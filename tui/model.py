@@ -134,6 +134,7 @@ class ClusterModel:
         events_capacity: int = 1000,
     ) -> None:
         self.client = client
+        self.server_restarts = 0  # a new API server instance answered (killed and started again): all relisted
         self.watch = watch
         self.clock = clock
         self.kinds = kinds_watched
@@ -159,6 +160,7 @@ class ClusterModel:
     async def start(self) -> None:
         if not self.watch:
             return
+        self.client.on_server_change.append(self._server_changed)
         for kind in self.kinds:
             inf = Informer(self.client, kind)
             inf.add_handler(on_update=lambda old, new, kind=kind: self._prev.__setitem__(kind, old))
@@ -169,6 +171,20 @@ class ClusterModel:
         for inf in [*self.informers.values(), self.raw]:
             await inf.start()
 
+    def _server_changed(self, server_id: str) -> None:
+        self.server_restarts += 1
+
+    def unreachable_for(self) -> float | None:
+        """Seconds since the API server was last heard, once a request found it not answering; None while it answers.
+
+        From the last event heard rather than the failed request: the watch falls silent first, and a request
+        finds out only after the informers' silence timeout and its own."""
+        since = getattr(self.client, "unreachable_since", None)
+        if since is None:
+            return None
+        heard = [inf.last_heard for inf in [*self.informers.values(), *([self.raw] if self.raw else [])] if inf.last_heard]
+        return max(0.0, time.monotonic() - min(since, max(heard, default=since)))
+
     async def wait_synced(self, within: float = 10.0) -> None:
         await asyncio.gather(*(inf.wait_synced(within) for inf in [*self.informers.values(), *([self.raw] if self.raw else [])]))
 
@@ -177,6 +193,8 @@ class ClusterModel:
         return all(inf.synced for inf in self.informers.values()) and (self.raw is None or self.raw.synced)
 
     async def stop(self) -> None:
+        if self._server_changed in getattr(self.client, "on_server_change", ()):
+            self.client.on_server_change.remove(self._server_changed)
         for inf in [*self.informers.values(), *([self.raw] if self.raw else [])]:
             await inf.stop()
 

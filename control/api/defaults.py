@@ -9,8 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted. 300 s is
+# kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds; the
+# API server passes the cluster's eviction timing instead (a demo cluster's few seconds), so what a pod's
+# spec says is what the taint manager does.
 DEFAULT_TOLERATION_SECONDS = 300
-# DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted.
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 
@@ -20,8 +23,13 @@ LEGACY_JOB_CONTROLLER_UID = "controller-uid"
 LEGACY_JOB_NAME = "job-name"
 
 
-def apply_defaults(obj: dict[str, Any]) -> None:
-    """Fill in Kubernetes' defaults for `obj`, in place; unknown kinds are left alone."""
+def apply_defaults(obj: dict[str, Any], *, toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
+    """Fill in Kubernetes' defaults for `obj`, in place; unknown kinds are left alone.
+
+    toleration_seconds: the tolerationSeconds of the not-ready / unreachable tolerations a pod gets."""
+    if obj.get("kind") == "Pod":
+        _default_pod(obj, toleration_seconds)
+        return
     fn = _BY_KIND.get(obj.get("kind", ""))
     if fn is not None:
         fn(obj)
@@ -118,7 +126,7 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
                     p["hostPort"] = p["containerPort"]
 
 
-def _default_pod(obj: dict[str, Any]) -> None:
+def _default_pod(obj: dict[str, Any], toleration_seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
     spec = _spec(obj)
     default_pod_spec(spec)
     # SetDefaults_Pod (pods only, not templates): requests default to limits.
@@ -135,10 +143,10 @@ def _default_pod(obj: dict[str, Any]) -> None:
                         requests.setdefault(name, value)
     spec.setdefault("enableServiceLinks", True)
     # priority and preemptionPolicy: set by Priority admission (control/api/priority.py), not by defaulting
-    _default_tolerations(spec)
+    _default_tolerations(spec, toleration_seconds)
 
 
-def _default_tolerations(spec: dict[str, Any]) -> None:
+def _default_tolerations(spec: dict[str, Any], seconds: int) -> None:
     """DefaultTolerationSeconds admission: add each default toleration unless one already tolerates that taint."""
     tolerations = spec.get("tolerations")
     if not isinstance(tolerations, list):
@@ -148,7 +156,7 @@ def _default_tolerations(spec: dict[str, Any]) -> None:
             continue
         tolerations.append({
             "key": key, "operator": "Exists", "effect": "NoExecute",
-            "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+            "tolerationSeconds": seconds,
         })
     spec["tolerations"] = tolerations
 

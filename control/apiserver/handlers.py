@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import copy
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ import msgpack
 
 from control import errors
 from control.api import configdata, kinds, meta, priority, remotecommand
-from control.api.defaults import apply_defaults, job_selector_defaults
+from control.api.defaults import DEFAULT_TOLERATION_SECONDS, apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
@@ -151,6 +152,9 @@ class Api:
         self.watch_address = watch_address
         self.event_ttl = event_ttl
         self.timings = timings or {}
+        # DefaultTolerationSeconds admission with the cluster's eviction timing (kube-apiserver's
+        # --default-unreachable-toleration-seconds): a pod says how long it rides out a dead node.
+        self.toleration_seconds = max(0, math.ceil(float(self.timings.get("eviction_timeout", DEFAULT_TOLERATION_SECONDS))))
         self.scheduler_profiles: list[str] = []  # set by the control plane when it runs a scheduler
         self.logs_proxy = logs_proxy
         self.exec_proxy = exec_proxy
@@ -380,7 +384,7 @@ class Api:
         if info.kind in configdata.KINDS:
             del md["generation"]  # no spec, no generation: kube-apiserver sets none on these
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
-        apply_defaults(obj)
+        apply_defaults(obj, toleration_seconds=self.toleration_seconds)
         if info.kind == "Pod":
             # admission runs before kube-apiserver makes a name up: its errors name the generateName
             priority.admit_pod(obj, self.priority_classes(), name=md["generateName"] if generated else name)
@@ -573,7 +577,7 @@ class Api:
                 configdata.normalize(new)
             if info.kind == "Pod":
                 priority.keep_pod_priority(new, cur)
-            apply_defaults(new)
+            apply_defaults(new, toleration_seconds=self.toleration_seconds)
             if info.kind == "Service":
                 taken: list[Callable[[], None]] = []
                 self._allocate_taking(new, cur, taken)

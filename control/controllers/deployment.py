@@ -610,7 +610,9 @@ class DeploymentController(Controller):
         updated = copy.deepcopy(await self.client.update(new))
         if old_size != size:
             op = "up" if size > old_size else "down"
-            self.recorder.event(d, NORMAL, "ScalingReplicaSet", f"Scaled {op} replica set {rs['metadata']['name']} to {size}")
+            # kube-controller-manager's wording: the size it went to, then the size it came from
+            self.recorder.event(d, NORMAL, "ScalingReplicaSet",
+                                f"Scaled {op} replica set {rs['metadata']['name']} to {size} from {old_size}")
         return old_size != size, updated
 
     async def _apply_sizes(self, d: dict, rss: list[dict], sizes: dict[str, int]) -> tuple[bool, list[dict]]:

@@ -9,8 +9,8 @@
 - Taints: Ready=False -> node.kubernetes.io/not-ready, Unknown -> node.kubernetes.io/unreachable, both
   NoExecute and NoSchedule; pressure conditions and spec.unschedulable -> their NoSchedule taints.
 - NoExecute taint manager: pods that don't tolerate a NoExecute taint are evicted (deleted), at once or
-  after their tolerationSeconds (the default 300 s not-ready/unreachable tolerations are shortened to
-  the cluster's eviction_timeout so that demos fail over in seconds).
+  after their tolerationSeconds, as their spec says (the API server's admission gives every pod
+  not-ready/unreachable tolerations of the cluster's eviction_timeout: 300 s, or a demo's few seconds).
 - Pod GC: pods bound to a node that no longer exists, and pods terminating on a node that cannot
   confirm it (not Ready) past their grace period, are force-deleted.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from control.api import meta
-from control.api.defaults import DEFAULT_TOLERATION_SECONDS, NOT_READY_TAINT, UNREACHABLE_TAINT
+from control.api.defaults import NOT_READY_TAINT, UNREACHABLE_TAINT
 from control.apiserver.allocator import POD_CIDR, pod_cidr
 from control.client import Client
 from control.controllers import controller_utils as cu
@@ -138,22 +138,15 @@ def desired_taints(node: dict, now: str) -> list[dict]:
     return out
 
 
-def toleration_seconds(tol: dict, eviction_timeout: float) -> float:
-    """How long one toleration lets a pod stay; the admission's default ones shortened to the cluster's timing."""
+def toleration_seconds(tol: dict) -> float:
+    """How long one toleration lets a pod stay: its tolerationSeconds, forever without one."""
     secs = tol.get("tolerationSeconds")
     if secs is None:
         return FOREVER
-    secs = float(secs)
-    if (
-        tol.get("key") in (NOT_READY_TAINT, UNREACHABLE_TAINT)
-        and tol.get("effect") == "NoExecute"
-        and secs == DEFAULT_TOLERATION_SECONDS
-    ):
-        secs = min(secs, eviction_timeout)
-    return max(secs, 0.0)
+    return max(float(secs), 0.0)
 
 
-def eviction_delay(pod: dict, taints: list[dict], eviction_timeout: float) -> float | None:
+def eviction_delay(pod: dict, taints: list[dict]) -> float | None:
     """Seconds until the pod must go for these NoExecute taints: 0 now, FOREVER never, None if no taint."""
     noexec = [t for t in taints if t.get("effect") == "NoExecute"]
     if not noexec:
@@ -165,7 +158,7 @@ def eviction_delay(pod: dict, taints: list[dict], eviction_timeout: float) -> fl
         if not matching:
             return 0.0
         used.extend(matching)
-    return min(toleration_seconds(t, eviction_timeout) for t in used)
+    return min(toleration_seconds(t) for t in used)
 
 
 # --- the controller ----------------------------------------------------------------------------------------
@@ -443,7 +436,7 @@ class NodeLifecycleController(Controller):
                 uid = pod["metadata"].get("uid", "")
                 if cu.is_terminating(pod) or cu.phase(pod) in ("Succeeded", "Failed"):
                     continue
-                delay = eviction_delay(pod, taints, self.timings.eviction_timeout)
+                delay = eviction_delay(pod, taints)
                 if delay is None or delay == FOREVER:
                     if uid in self.eviction_start and delay is None:
                         ns_name = cu.pod_key(pod)

@@ -68,6 +68,20 @@ async def test_create_get_list_update_delete(client: Client) -> None:
     assert e.value.code == 404 and e.value.message == 'pods "web" not found'
 
 
+async def test_default_tolerations_carry_the_clusters_eviction_timing(client: Client) -> None:
+    # the plane runs with timings whose eviction_timeout is 1 s: the pod's spec says so (describe pod's
+    # "for 1s"), rather than Kubernetes' 300 s that a demo cluster would not honour
+    created = await client.create(POD)
+    tolerations = {t["key"]: t.get("tolerationSeconds") for t in created["spec"]["tolerations"]}
+    assert tolerations == {"node.kubernetes.io/not-ready": 1, "node.kubernetes.io/unreachable": 1}
+    explicit = pod("explicit")
+    explicit["spec"]["tolerations"] = [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                                        "effect": "NoExecute", "tolerationSeconds": 300}]
+    created = await client.create(explicit)
+    tolerations = {t["key"]: t.get("tolerationSeconds") for t in created["spec"]["tolerations"]}
+    assert tolerations == {"node.kubernetes.io/unreachable": 300, "node.kubernetes.io/not-ready": 1}
+
+
 async def test_stale_resource_version_is_409_conflict(client: Client) -> None:
     first = await client.create(pod("a"))
     second = dict(first, metadata=dict(first["metadata"], labels={"x": "1"}))

@@ -312,6 +312,10 @@ async def test_deployment_recreate_and_scale(plane: ControlPlane, client: Client
         await wait_for(lambda: _deploy_status(client, "rc", availableReplicas=2), what="available")
         await client.patch("Deployment", "rc", {"spec": {"replicas": 3}})
         await wait_for(lambda: _deploy_status(client, "rc", availableReplicas=3, replicas=3), what="scaled")
+        # kube-controller-manager's wording: the new size, then the old one
+        rs_name = (await _owned_rss(client, d))[0]["metadata"]["name"]
+        scaled = [e["message"] for e in await events(client, "ScalingReplicaSet")]
+        assert f"Scaled up replica set {rs_name} to 3 from 2" in scaled, scaled
         d = await client.get("Deployment", "rc")
         d["spec"]["template"]["metadata"]["labels"]["v"] = "2"
         d["spec"]["selector"] = {"matchLabels": {"app": "rc"}}

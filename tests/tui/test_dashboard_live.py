@@ -70,3 +70,40 @@ async def test_a_node_started_as_a_separate_process_appears(plane: ControlPlane,
     finally:
         node.close()
         await dash.close()
+
+
+async def test_the_title_says_when_the_api_server_is_gone_and_a_notice_when_it_is_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # kill -9 of the control plane mid-demo: the tables keep what was last heard, so the title must say they
+    # are stale while the server is away, and a notice say it came back (restarted: everything relisted)
+    from conftest import FAST
+
+    from control.netutil import free_port_pair
+
+    data, addr = tmp_path / "data", f"tcp://127.0.0.1:{free_port_pair()}"
+    first = ControlPlane(data, addr, scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
+    await first.start()
+    running = [first]
+    assert first.credentials is not None
+    dash = Client(addr, token=first.credentials.admin, identity="dashboard", timeout=1.0, retry_for=60)
+    await dash.connect()
+    app = KubeTuiApp(lambda: ClusterModel(dash), server_label=addr)
+    try:
+        async with app.run_test(size=(150, 40)):
+            await wait_for(lambda: app.model.synced, what="the first list")
+            assert "not answering" not in app.sub_title
+            await running.pop().stop()
+            await wait_for(lambda: "API server not answering for" in app.sub_title, timeout=20, what="the title to say so")
+            lost = await wait_for(lambda: [n.message for n in app._notifications if n.title == "API server lost"],
+                                  what="the notice that it is lost")
+            assert len(lost) == 1 and addr in lost[0], lost
+            second = ControlPlane(data, addr, scheduler=False, controllers=False, bookmark_interval=0.1, timings=FAST)
+            await second.start()
+            running.append(second)
+            await wait_for(lambda: "not answering" not in app.sub_title, timeout=20, what="the title to clear")
+            back = await wait_for(lambda: [n.message for n in app._notifications if n.title == "API server back"],
+                                  what="the notice that it is back")
+            assert len(back) == 1 and "answers again after" in back[0] and "it had restarted" in back[0], back
+    finally:
+        await dash.close()
+        for p in running:
+            await p.stop()

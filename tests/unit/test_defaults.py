@@ -67,6 +67,17 @@ def test_image_pull_policy(image: str, policy: str) -> None:
     assert image_pull_policy(image) == policy
 
 
+def test_default_tolerations_take_the_clusters_eviction_timing() -> None:
+    # kube-apiserver's --default-unreachable-toleration-seconds: the API server passes a demo cluster's timing
+    pod = _pod()
+    apply_defaults(pod, toleration_seconds=6)
+    assert [t["tolerationSeconds"] for t in pod["spec"]["tolerations"]] == [6, 6]
+    template = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                "spec": {"selector": {}, "template": {"spec": {"containers": []}}}}
+    apply_defaults(template, toleration_seconds=6)
+    assert "tolerations" not in template["spec"]["template"]["spec"]  # pods only, as the admission plugin
+
+
 def test_default_tolerations_not_duplicated() -> None:
     pod = _pod(tolerations=[{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
                              "effect": "NoExecute", "tolerationSeconds": 60}])
