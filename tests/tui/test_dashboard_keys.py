@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from dashboard_fake import FakeClient, FakeLauncher, fake_model, pod
+from dashboard_fake import FakeClient, FakeLauncher, event, fake_model, pod
 from helpers import wait_for
 
 from tui.app import KubeTuiApp
@@ -310,3 +310,26 @@ async def test_namespace_scope_like_kubectl_n_and_back_to_all() -> None:
         await pilot.press("enter")
         assert app.namespace == "team-a" and app.current == "pods"
         assert table.row_count == 1
+
+
+async def test_the_events_view_follows_the_newest_event_unless_the_cursor_moved_up() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"events", "enter")
+        view = app.active_view
+        assert isinstance(view, ResourceView) and view.kind == "Event"
+        table = view.panel.table
+        await wait_for(lambda: table.row_count == 2, what="the two events")
+        assert table.cursor_row == 1  # opened on the newest
+        for i in range(3):
+            ev = event(f"web-2.{i}", "Killing", f"Stopping container {i}", pod("web-2", "node-2"))
+            ev["metadata"]["resourceVersion"] = str(10 + i)  # the order the store wrote them
+            app.model.feed(ev)
+        await wait_for(lambda: table.row_count == 5, what="three new events")
+        assert table.cursor_row == 4 and table.selected_key() == ("default", "web-2.2")
+        await pilot.press("up", "up")
+        late = event("web-2.9", "Killing", "Stopping container 9", pod("web-2", "node-2"))
+        late["metadata"]["resourceVersion"] = "20"
+        app.model.feed(late)
+        await wait_for(lambda: table.row_count == 6, what="one more")
+        assert table.selected_key() == ("default", "web-2.0")  # reading an older one: left where it was

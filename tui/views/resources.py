@@ -68,12 +68,25 @@ class ResourceView(View):
 
     def refresh_all(self, model: ClusterModel) -> None:
         self.panel.refresh_all(model, self.filter_text)
+        if self.kind == "Event":
+            self._to_newest()
 
     def refresh_periodic(self, model: ClusterModel) -> None:
         self.panel.refresh_visible(model)
 
     def apply(self, changes: Changes, model: ClusterModel) -> None:
+        table = self.panel.table
+        # Events arrive in time order, newest last: the view follows them, like `kubectl get events -w`,
+        # unless the cursor was moved up to read an older one.
+        following = self.kind == "Event" and (table.row_count == 0 or table.cursor_row >= table.row_count - 1)
         self.panel.apply(changes, model, self.filter_text)
+        if following:
+            self._to_newest()
+
+    def _to_newest(self) -> None:
+        table = self.panel.table
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
 
     def selected(self) -> tuple[str, dict] | None:
         return self.panel.selected(self.app.model)  # type: ignore[attr-defined]

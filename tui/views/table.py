@@ -266,6 +266,9 @@ class ResourceTable(FastTable):
         """Bring only the rows of `keys` in line (the dirty set of one tick)."""
         want: dict[str, tuple[Key, tuple[Cell, ...]]] = {}
         doomed: list[str] = []
+        if not self._sort_cols:
+            # Arrival order (events): the rows of one tick go in the order the store wrote them.
+            keys = sorted(keys, key=lambda k: (_revision(objs.get(k)), k))
         for k in keys:
             obj = objs.get(k) if self._in_scope(k) else None
             old_uid = self._uid_by_key.get(k)
@@ -367,3 +370,8 @@ class ResourceTable(FastTable):
     def set_filter(self, text: str, objs: Mapping[Key, dict], model: ClusterModel) -> None:
         self.filter_text = text.strip().lower()
         self.sync_all(objs, model)
+
+
+def _revision(obj: dict | None) -> int:
+    rv = ((obj or {}).get("metadata") or {}).get("resourceVersion")
+    return int(rv) if isinstance(rv, str) and rv.isdigit() else 0
