@@ -268,6 +268,7 @@ class ScheduleResult:
     absent_status: Status | None = None  # verdict for every node not in `failures` (PreFilter)
     absent_count: int = 0
     filters_run: list[str] = field(default_factory=list)  # non-skipped filter plugins, in order
+    filters_skipped: list[str] = field(default_factory=list)  # PreFilter said Skip: nothing to check for this pod
     scored: Sequence[NodeInfo] = ()  # the feasible nodes that were scored, in the order of `totals`
     chosen: int = -1  # index of `node` in `scored`
     scores: dict[str, list[int]] = field(default_factory=dict)  # plugin -> normalized, per scored node
@@ -403,6 +404,7 @@ class Framework:
             verdict = f.pre_filter(pi) if f.pre_filter is not None else None
             if isinstance(verdict, Status):
                 if verdict.code is Code.SKIP:
+                    res.filters_skipped.append(f.name)
                     continue
                 if not verdict.ok:
                     st = verdict.with_plugin(f.name)

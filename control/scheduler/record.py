@@ -9,9 +9,10 @@ scores. The annotation holds the compact one (`to_annotation`, "v": 2): what eve
 
     {"v": 2, "node", "message", "filters": [plugin, ...], "plugins": [[plugin, weight], ...],
      "scored": [[node, total, score, ...], ...], "rejected": [[node, plugin, reason], ...],
-     "counts", "evaluated", "feasible", "time_ms", "profile"?, "explain"?}
+     "counts", "evaluated", "feasible", "time_ms", "profile"?, "skipped"?, "explain"?}
 
-("profile": the pod's schedulerName, when not default-scheduler; "explain": {plugin: text}, what a filter
+("profile": the pod's schedulerName, when not default-scheduler; "skipped": the filters whose PreFilter had
+nothing to check for this pod (kube-scheduler's Skip), so they did not run; "explain": {plugin: text}, what a filter
 that counts pods across nodes counted, PodTopologySpread's domains or InterPodAffinity's matching pods.)
 
 With 5,000 nodes that is ~1 KB instead of ~6 KB per pod: it is written with the binding, stored,
@@ -96,6 +97,8 @@ def to_compact(result: ScheduleResult) -> dict[str, Any]:
     profile = pod.spec.get("schedulerName")
     if profile and profile != "default-scheduler":
         out["profile"] = profile  # which scheduling profile decided (spec.schedulerName)
+    if result.filters_skipped:
+        out["skipped"] = list(result.filters_skipped)  # filters whose PreFilter had nothing to check for this pod
     if result.explain:
         out["explain"] = dict(result.explain)  # what PodTopologySpread / InterPodAffinity counted, per plugin
     return out
@@ -130,7 +133,7 @@ def expand(compact: dict[str, Any]) -> dict[str, Any]:
         nodes.append({"node": name, "filters": filters, "scores": [], "total": 0})
     out = {k: compact.get(k) for k in ("node", "message") if k in compact}
     out["nodes"] = nodes
-    out.update({k: compact[k] for k in ("counts", "evaluated", "feasible", "time_ms", "profile", "explain")
+    out.update({k: compact[k] for k in ("counts", "evaluated", "feasible", "time_ms", "profile", "skipped", "explain")
                 if k in compact})
     return out
 

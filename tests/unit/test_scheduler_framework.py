@@ -418,3 +418,19 @@ def test_node_update_events() -> None:
 def test_pod_info_parses_once() -> None:
     pi = PodInfo(pod("p", "250m", "64Mi", priority=7))
     assert (pi.cpu, pi.mem, pi.nz_cpu, pi.priority, pi.key) == (250, 64 << 20, 250, 7, "uid-p")
+
+
+def test_the_record_lists_the_filters_prefilter_skipped() -> None:
+    from tui.printers.describers.pod import describe_pod
+
+    snap = cluster(node("a"), node("b"))
+    res = schedule(pod("p", "1"), snap.node_infos())
+    assert res.filters_run == ["NodeUnschedulable", "TaintToleration", "NodeResourcesFit"]
+    assert res.filters_skipped == ["NodeName", "NodeAffinity", "NodePorts", "PodTopologySpread", "InterPodAffinity"]
+    rec = parse_record(to_annotation(res))
+    assert rec is not None and rec["skipped"] == res.filters_skipped
+    p = pod("p", "1")
+    p["metadata"]["annotations"] = {"kube-tui.io/scheduling": to_annotation(res)}
+    text = describe_pod(p, [], None)
+    assert "Not run:  NodeName, NodeAffinity, NodePorts, PodTopologySpread, InterPodAffinity (nothing to check for " \
+           "this pod)" in text
