@@ -195,3 +195,16 @@ async def test_get_no_headers_and_jsonpath(plane: ControlPlane, client: Client, 
     assert (code, out.strip()) == (0, "Active")
     code, _, err = await cli(plane, tmp_path, "get", "ns", "-o", 'jsonpath={.items[?(@.metadata.name=~"t.*")]}')
     assert code == 1 and "error parsing jsonpath" in err
+
+
+async def test_create_priorityclass_as_kubectl_does(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    assert await cli(plane, tmp_path, "create", "priorityclass", "high", "--value=1000", "--description=urgent work",
+                     "--preemption-policy=Never") == (0, "priorityclass.scheduling.k8s.io/high created\n", "")
+    pc = await client.get("PriorityClass", "high", None)
+    assert (pc["value"], pc["description"], pc["preemptionPolicy"], pc.get("globalDefault")) == (
+        1000, "urgent work", "Never", False)
+    code, out, _ = await cli(plane, tmp_path, "get", "pc")
+    assert code == 0 and out.splitlines()[0].split() == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    assert any(line.split()[:3] == ["high", "1000", "false"] for line in out.splitlines())
+    code, _, err = await cli(plane, tmp_path, "create", "priorityclass", "system-mine", "--value=1")
+    assert code == 1 and "priority class names with 'system-' prefix are reserved for system use only" in err

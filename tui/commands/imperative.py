@@ -31,7 +31,7 @@ from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
 from tui.printers.output import to_json, to_yaml
 
-CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret")
+CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--pod-running-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for the pod to run before attaching")
     elif name == "create":
-        p.add_argument("what", nargs="?", help="deployment, namespace, configmap or secret generic (or -f FILE)")
+        p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic or priorityclass (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -71,6 +71,12 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--from-env-file", action="append", default=[], metavar="PATH",
                        help="configmap/secret: KEY=VALUE lines of a file (repeatable)")
         p.add_argument("--type", dest="secret_type", default="", help="secret generic: the Secret's type (default Opaque)")
+        p.add_argument("--value", type=int, help="priorityclass: the priority pods of the class get")
+        p.add_argument("--global-default", action="store_true",
+                       help="priorityclass: the class of pods that name none")
+        p.add_argument("--description", default="", help="priorityclass: what the class is for")
+        p.add_argument("--preemption-policy", default="", choices=("", "PreemptLowerPriority", "Never"),
+                       help="priorityclass: whether its pods may preempt lower-priority pods (default PreemptLowerPriority)")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -189,6 +195,16 @@ def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         obj["data"] = data
     if binary:
         obj["binaryData"] = binary
+    return obj
+
+
+def priorityclass_for(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create priorityclass NAME --value=N [--global-default] [--description=...] [--preemption-policy=...]."""
+    obj: dict[str, Any] = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": args.name},
+                           "value": args.value if args.value is not None else 0, "globalDefault": args.global_default,
+                           "description": args.description}
+    if args.preemption_policy:
+        obj["preemptionPolicy"] = args.preemption_policy
     return obj
 
 
@@ -368,9 +384,12 @@ def run(args: argparse.Namespace) -> int:
                 args.name = args.argv[0]
             if what is None or not args.name:
                 return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, namespace NAME, "
-                            "configmap NAME --from-literal=K=V, or secret generic NAME --from-literal=K=V")
+                            "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
+                            "priorityclass NAME --value=N")
             if what in ("ConfigMap", "Secret"):
                 obj = config_for(what, args)
+            elif what == "PriorityClass":
+                obj = priorityclass_for(args)
             else:
                 obj = deployment_for(args) if what == "Deployment" else {
                     "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}
