@@ -656,8 +656,8 @@ class RestApi:
     # -- subresources --------------------------------------------------------------------------------
     async def _logs(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
         q = request.query
-        body: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "previous": q.get("previous") == "true",
-                                "timestamps": q.get("timestamps") == "true"}
+        body: dict[str, Any] = {"namespace": t.namespace, "name": t.name, "previous": _query_bool(q, "previous"),
+                                "timestamps": _query_bool(q, "timestamps")}
         if q.get("container"):
             body["container"] = q["container"]
         for param, key in (("tailLines", "tail"), ("limitBytes", "limitBytes"), ("sinceSeconds", "sinceSeconds")):
@@ -677,7 +677,7 @@ class RestApi:
             sent += len(data)
             return data
 
-        if q.get("follow") != "true" or body["previous"]:
+        if not _query_bool(q, "follow") or body["previous"]:
             return web.Response(body=capped(answer.get("text", "")), content_type="text/plain")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
@@ -810,3 +810,11 @@ def _scale_of(obj: dict) -> dict:
 
 
 __all__ = ["DEFAULT_LISTEN", "RestApi", "resource_list", "to_table"]
+
+
+def _query_bool(q: Any, name: str) -> bool:
+    """A boolean query parameter as kube-apiserver converts it (Convert_Slice_string_To_bool): present and not
+    "0" or "false" (any case) is true."""
+    if name not in q:
+        return False
+    return q.get(name, "").lower() not in ("0", "false")

@@ -62,7 +62,8 @@ def since_of(since_seconds: int | None, since_time: str | None, now: float | Non
     set), as a fixed stamp; None when neither is."""
     candidates = []
     if since_seconds is not None:
-        candidates.append(fixed_at((time.time() if now is None else now) - since_seconds))
+        at = (time.time() if now is None else now) - since_seconds
+        candidates.append(fixed_at(max(at, 0.0)))  # before the epoch: every line is newer
     if since_time is not None:
         candidates.append(fixed(since_time))
     return max(candidates) if candidates else None
@@ -71,6 +72,17 @@ def since_of(since_seconds: int | None, since_time: str | None, now: float | Non
 def encode(text: str, when: float) -> bytes:
     """Text the node itself puts in a container's log (a start error), as records stamped `when`."""
     return b"".join(records(text.encode(), stamp(int(when * 1_000_000_000))))
+
+
+def _records(data: bytes) -> list[bytes]:
+    """The lines of a log file, each with its newline: split on \\n only (a \\r is content, as the kubelet
+    reads records with ReadBytes('\\n'))."""
+    out = data.split(b"\n")
+    last = out.pop()
+    out = [line + b"\n" for line in out]
+    if last:
+        out.append(last)
+    return out
 
 
 def lines(data: bytes, fallback: str, *, continued: bool = False) -> list[Line]:
@@ -85,7 +97,7 @@ def lines(data: bytes, fallback: str, *, continued: bool = False) -> list[Line]:
     if continued:
         open_line = Line("", b"")  # time "": its start was shown before; no stamp goes in front of it
         out.append(open_line)
-    for raw in data.splitlines(keepends=True):
+    for raw in _records(data):
         m = _RECORD.match(raw)
         if m is None:
             content, partial = raw, not raw.endswith(b"\n")
@@ -164,7 +176,7 @@ def output(data: bytes) -> tuple[bytes, bytes]:
     hold, the bytes of a record not yet whole, to read again with what comes next)."""
     end = complete(data)
     out = bytearray()
-    for raw in data[:end].splitlines(keepends=True):
+    for raw in _records(data[:end]):
         m = _RECORD.match(raw)
         if m is None:
             out += raw

@@ -107,10 +107,11 @@ def since_time(value: Any) -> str:
             raise ValueError
         zone = "+00:00" if m[3] in "Zz" else m[3]
         t = datetime.fromisoformat(f"{m[1]}T{m[2]}{zone}")
-    except ValueError:
+        t = t.astimezone(UTC)  # year 1 at +01:00 or 9999 at -01:00 leave the calendar: OverflowError
+    except (ValueError, OverflowError):
         raise ValueError(f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse "{value}" as '
                          "RFC 3339") from None
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def validate_pod_log_options(opts: dict[str, Any]) -> Errors:
