@@ -576,7 +576,9 @@ class Kubelet:
         start, continued = 0, False
         if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0:
             opts = dataclasses.replace(opts, tail=None, since=None)  # what follows an answer is newer than it
-            if offset <= len(data):  # else the log was rotated: start over
+            # A follower resumes where a record starts; past the end, or inside a record, the file was rotated
+            # since (a new file already longer than the offset): start over rather than show half a record.
+            if offset <= len(data) and (offset == 0 or data[offset - 1:offset] == b"\n"):
                 start, continued = offset, crilog.continues(data, offset)
         # a record still being written is left for the next request, while the container may write
         end = len(data) if not running else start + crilog.complete(data[start:])
