@@ -819,7 +819,9 @@ class KubeletServer:
                     continue
                 if msg["verb"] != "logs":
                     raise errors.bad_request(f'unknown kubelet verb "{msg["verb"]}": use logs, exec or portforward')
-                out = wire.response(req_id, 200, self.handler(msg["body"]))
+                # Reading and rendering a big log takes a while: off the event loop, so the node's heartbeats,
+                # probes and status writes do not wait for it.
+                out = wire.response(req_id, 200, await asyncio.to_thread(self.handler, msg["body"]))
             except ApiError as e:
                 out = wire.error_response(getattr(e, "req_id", 0) or req_id, e)
             except Exception as e:  # one bad request never takes the kubelet down
