@@ -66,3 +66,17 @@ def test_log_query_booleans_read_as_kube_apiserver_reads_them() -> None:
     assert (_query_bool(q, "timestamps"), _query_bool(q, "previous"), _query_bool(q, "follow")) == (True, False, True)
     assert not _query_bool(MultiDict([("timestamps", "FALSE")]), "timestamps")
     assert not _query_bool(MultiDict(), "timestamps")
+
+
+def test_kube_tui_logs_since_reads_and_rounds_durations_as_kubectl() -> None:
+    import argparse
+
+    import pytest
+
+    from tui.commands.logs import duration
+
+    assert (duration("5s"), duration("1.5h"), duration("300ms")) == (5.0, 5400.0, 0.3)
+    with pytest.raises(argparse.ArgumentTypeError, match='time: missing unit in duration "5"'):
+        duration("5")
+    with pytest.raises(argparse.ArgumentTypeError, match='time: invalid duration "x"'):
+        duration("x")

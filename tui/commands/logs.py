@@ -42,6 +42,8 @@ def duration(text: str) -> float:
     total, pos = 0.0, 0
     while pos < len(rest):
         m = _PART.match(rest, pos)
+        if m is None and re.fullmatch(r"[0-9]*(?:\.[0-9]*)?", rest[pos:]) and rest[pos:] not in ("", "."):
+            raise argparse.ArgumentTypeError(f'time: missing unit in duration "{text}"')  # Go's wording for "5"
         if m is None or m[1] in ("", "."):
             raise argparse.ArgumentTypeError(f'time: invalid duration "{text}"')
         total += float(m[1]) * _UNITS[m[2]]
@@ -73,7 +75,7 @@ async def logs(client: Client, args: argparse.Namespace) -> int:
     if args.since < 0:
         return fail("error: --since must be greater than 0")
     if args.since:
-        body["sinceSeconds"] = math.ceil(args.since)  # as kubectl rounds it: 500ms is 1s
+        body["sinceSeconds"] = math.floor(args.since + 0.5)  # kubectl's Round(time.Second): 500ms is 1s, 400ms 0
     if args.since_time:
         body["sinceTime"] = args.since_time
     answer = await client.request("logs", body)
