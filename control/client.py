@@ -613,3 +613,4 @@ class Client:
         for endpoint in (subscriber, requests):
             if endpoint is not None:
                 await endpoint.wait_closed()
+

@@ -45,6 +45,7 @@ log = logging.getLogger("kube_tui.kubelet")
 EXEC_TIMEOUT = 60.0  # seconds an exec'd command may run unless the request says otherwise
 EXEC_TIMEOUT_MAX = 600.0
 EXEC_OUTPUT_LIMIT = 1024 * 1024  # bytes of an exec's output sent back (a probe keeps 10 KiB)
+LOG_PAGE = 2 * 1024 * 1024  # bytes of log text per answer: a 10 MiB log goes in pages, each well under a frame
 
 # The most a graceful node shutdown waits to report its pods (the node still exits when the API server is gone).
 SHUTDOWN_REPORT_TIMEOUT = 3.0
@@ -582,8 +583,35 @@ class Kubelet:
                 start, continued = offset, crilog.continues(data, offset)
         # a record still being written is left for the next request, while the container may write
         end = len(data) if not running else start + crilog.complete(data[start:])
-        text = crilog.render(data[start:end], opts, fallback, continued=continued)
-        return {"text": text, "offset": end, "running": running}
+        if start or isinstance(offset, int):  # a follower: the next records, at most a page of them
+            more = False
+            if end - start > LOG_PAGE:
+                cut = data.rfind(b"\n", start, start + LOG_PAGE) + 1
+                if cut > start:
+                    end, more = cut, True
+            text = crilog.render(data[start:end], opts, fallback, continued=continued)
+            return {"text": text, "offset": end, "running": running, "more": more}
+        # The first answer: tail and since apply to the whole log, so the text is rendered whole and sent a page
+        # at a time; the next page is asked for with `until` (where this log ended, so it renders the same)
+        # and `skip` (the bytes of text already sent).
+        until, skip = body.get("until"), body.get("skip")
+        if isinstance(until, int) and not isinstance(until, bool) and 0 <= until <= len(data):
+            end = until
+        skip = skip if isinstance(skip, int) and not isinstance(skip, bool) and skip >= 0 else 0
+        raw = crilog.render(data[:end], opts, fallback).encode()
+        piece = raw[skip:skip + LOG_PAGE]
+        more = skip + len(piece) < len(raw)
+        if more:
+            nl = piece.rfind(b"\n") + 1
+            if nl:
+                piece = piece[:nl]
+            else:  # one line longer than a page: cut between characters, never inside one
+                while piece and (piece[-1] & 0xC0) == 0x80:
+                    piece = piece[:-1]
+                if piece and piece[-1] >= 0xC0:
+                    piece = piece[:-1]
+        return {"text": piece.decode(errors="replace"), "offset": end, "running": running, "more": more,
+                "until": end, "skip": skip + len(piece)}
 
     def _logs_on_disk(self, key: PodKey, container: str | None, *, previous: bool) -> tuple[bytes, str]:
         """The log files a pod bound to this node left (kept until the pod is deleted, like the kubelet's):

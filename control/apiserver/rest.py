@@ -41,6 +41,7 @@ from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
+from control.api.podlogs import log_pages
 from control.apiserver import authz, pki, rest_auth
 from control.apiserver.allocator import SERVICE_CIDR
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
@@ -666,7 +667,6 @@ class RestApi:
         if q.get("sinceTime"):
             body["sinceTime"] = q["sinceTime"]
         limit = body.get("limitBytes")  # the handler cuts an answer, this the whole stream
-        _, answer = await self._call("logs", body, user, request)
         sent = 0
 
         def capped(text: str) -> bytes:
@@ -677,25 +677,43 @@ class RestApi:
             sent += len(data)
             return data
 
+        async def ask(b: dict) -> dict:
+            return (await self._call("logs", b, user, request))[1]  # type: ignore[no-any-return]
+
+        pages = log_pages(ask, body)
+        answer = await anext(pages)  # the first page: a pod or container that is not there is an error status
         if not _query_bool(q, "follow") or body["previous"]:
-            return web.Response(body=capped(answer.get("text", "")), content_type="text/plain")
+            chunks = [capped(answer.get("text", ""))]
+            async for answer in pages:  # a log longer than a page
+                if limit is not None and sent >= limit:
+                    break
+                chunks.append(capped(answer.get("text", "")))
+            return web.Response(body=b"".join(chunks), content_type="text/plain")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
-        for key in ("tail", "sinceSeconds", "sinceTime"):  # what follows the first answer is newer: all of it
-            body.pop(key, None)
         self._streaming(True)
         try:
+            if answer.get("text"):
+                await asyncio.wait_for(resp.write(capped(answer["text"])), LOG_STALL)
+            async for answer in pages:
+                if limit is not None and sent >= limit:
+                    break
+                await asyncio.wait_for(resp.write(capped(answer.get("text", ""))), LOG_STALL)
+            answer = dict(answer, text="")  # written
+            for key in ("tail", "sinceSeconds", "sinceTime"):  # what follows the first answer is newer: all of it
+                body.pop(key, None)
             # until the container stops (as the kubelet's follow), the pod is gone or the client leaves: a
             # disconnect cancels this handler (handler_cancellation), and a client that stops reading is
             # dropped after LOG_STALL seconds
             while request.transport is not None and not request.transport.is_closing():
                 if answer.get("text"):
                     await asyncio.wait_for(resp.write(capped(answer["text"])), LOG_STALL)
-                if answer.get("running") is False or (limit is not None and sent >= limit):
+                if (answer.get("running") is False and not answer.get("more")) or (limit is not None and sent >= limit):
                     break  # `running` was asked before the text was read: nothing it wrote is left behind
                 if answer.get("offset") is not None:
                     body["offset"] = answer["offset"]
-                await asyncio.sleep(LOG_POLL)
+                if not answer.get("more"):  # a page of a burst: the next one at once
+                    await asyncio.sleep(LOG_POLL)
                 try:
                     _, answer = await self._call("logs", body, user, request)
                 except ApiError:

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from control.api import meta
+from control.api.podlogs import log_pages
 from control.client import Client
 from control.errors import ApiError
 from control.netutil import stable_port_pair
@@ -409,6 +410,23 @@ async def test_logs_timestamps_and_since_from_the_command_line(client: Client, n
     assert code == 1 and b"at most one of `sinceTime` or `sinceSeconds` may be specified" in err
     code, _, err = await logs("--since", "5 minutes")
     assert code == 2 and b'invalid duration "5 minutes"' in err
+
+
+async def test_a_log_longer_than_a_wire_frame_comes_in_pages(client: Client, node: Node, plane: ControlPlane,
+                                                              tmp_path: Path) -> None:
+    # 6,000 lines of 1,000 x: ~6 MB, more than one frame (4 MiB) can carry
+    await client.create(pod("chatty", "i=0; line=$(printf '%01000d' 0 | tr 0 x); while [ $i -lt 6000 ]; do "
+                                      'echo "$i $line"; i=$((i+1)); done', policy="Never"))
+    await wait_for(phase_is(client, "chatty", "Succeeded"), 30, what="chatty Succeeded")
+    pages = [a async for a in log_pages(lambda b: client.request("logs", b), {"namespace": "default", "name": "chatty"})]
+    assert len(pages) >= 3 and all(len(p["text"]) <= 2 * 1024 * 1024 for p in pages)
+    lines = "".join(p["text"] for p in pages).splitlines()
+    assert len(lines) == 6000 and lines[0].startswith("0 xxx") and lines[-1].startswith("5999 xxx")
+    proc = await _cli(plane, tmp_path, ["logs", "chatty", "--tail", "4500"], stdout=asyncio.subprocess.PIPE,
+                      stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    got = out.decode().splitlines()
+    assert proc.returncode == 0 and len(got) == 4500 and got[0].startswith("1500 x"), err
 
 
 async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Client, node: Node, plane: ControlPlane,

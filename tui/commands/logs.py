@@ -9,6 +9,7 @@ import math
 import re
 import sys
 
+from control.api.podlogs import log_pages
 from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
@@ -78,13 +79,15 @@ async def logs(client: Client, args: argparse.Namespace) -> int:
         body["sinceSeconds"] = math.floor(args.since + 0.5)  # kubectl's Round(time.Second): 500ms is 1s, 400ms 0
     if args.since_time:
         body["sinceTime"] = args.since_time
-    answer = await client.request("logs", body)
-    sys.stdout.write(answer.get("text", ""))
+    answer: dict = {}
+    async for answer in log_pages(lambda b: client.request("logs", b), body):
+        sys.stdout.write(answer.get("text", ""))
     sys.stdout.flush()
     offset = answer.get("offset")
     # As kubectl logs -f: until the container stops (the kubelet says whether it still runs).
-    while args.follow and not args.previous and answer.get("running", True):
-        await asyncio.sleep(0.5)
+    while args.follow and not args.previous and (answer.get("running", True) or answer.get("more")):
+        if not answer.get("more"):  # a page of a burst: the next one at once
+            await asyncio.sleep(0.5)
         for key in ("tail", "sinceSeconds", "sinceTime"):  # what follows the first answer is newer: all of it
             body.pop(key, None)
         if offset is not None:

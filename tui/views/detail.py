@@ -84,13 +84,16 @@ class LogsScreen(Screen[None]):
     @work(exclusive=True, group="logs")
     async def poll_logs(self) -> None:
         log = self.query_one(Log)
+        page: dict | None = None
         while True:
             body: dict = {"namespace": self.namespace, "name": self.pod}
             if self.container:
                 body["container"] = self.container
             if self.timestamps:
                 body["timestamps"] = True
-            if self.log_offset is not None and self.log_offset >= 0:
+            if page is not None:  # the rest of a first answer longer than a page
+                body.update(tail=1000, until=page["until"], skip=page.get("skip", 0))
+            elif self.log_offset is not None and self.log_offset >= 0:
                 body["offset"] = self.log_offset
             else:
                 body["tail"] = 1000
@@ -108,4 +111,6 @@ class LogsScreen(Screen[None]):
             if text:
                 log.write(text)
             self.log_offset = int(answer.get("offset", (self.log_offset or 0) + len(text)))
-            await asyncio.sleep(LOG_POLL)
+            page = answer if answer.get("more") and isinstance(answer.get("until"), int) else None
+            if not answer.get("more"):  # more: the next page at once
+                await asyncio.sleep(LOG_POLL)
