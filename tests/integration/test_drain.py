@@ -81,7 +81,8 @@ async def test_drain_gives_up_at_its_timeout_and_says_which_pods_are_left(
     await client.create(pod("web-1", "n1", owner="ReplicaSet/web"))
     assert await drain(client, drain_args("n1", grace_period=-1, timeout=0.5)) == 1
     _, err = capsys.readouterr()
-    assert 'unable to drain node "n1" due to error: global timeout reached: 0.5s, pods still there: default/web-1' in err
+    assert ('unable to drain node "n1" due to error:error when waiting for pod "web-1" in namespace "default" to '
+            'terminate: global timeout reached: 500ms, continuing command...') in err
 
 
 @pytest.mark.timeout(120)
@@ -135,3 +136,7 @@ async def test_drain_waits_for_the_disruption_budget_until_a_replacement_is_read
         finally:
             await client.close()
             pool.close()
+
+
+def test_the_timeout_is_printed_as_go_prints_a_duration() -> None:
+    assert [drain_command.go_duration(s) for s in (0.5, 7, 60, 90, 3600)] == ["500ms", "7s", "1m0s", "1m30s", "1h0m0s"]

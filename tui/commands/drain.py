@@ -109,8 +109,9 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
                 waiting.discard((ns, name, uid))
         if waiting:
             if deadline is not None and time.monotonic() > deadline:
-                names = ", ".join(f"{ns}/{name}" for ns, name, _ in sorted(waiting, key=lambda w: (w[0] or "", w[1])))
-                errs.append(f"global timeout reached: {args.timeout:g}s, pods still there: {names}")
+                errs.extend(f'error when waiting for pod "{name}" in namespace "{ns}" to terminate: global timeout '
+                            f"reached: {go_duration(args.timeout)}"
+                            for ns, name, _ in sorted(waiting, key=lambda w: (w[0] or "", w[1])))
                 break
             await asyncio.sleep(0.2)
     if errs:
@@ -122,11 +123,25 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
             print(f'There are pending pods in node "{args.node}" when an error occurred: {err}', file=sys.stderr)
             for name in left:
                 print(f"pod/{name}", file=sys.stderr)
-        print(f'error: unable to drain node "{args.node}" due to error: {err}, continuing command...', file=sys.stderr)
+        # kubectl's words, its missing space after "error:" included; then each error on a line of its own
+        print(f'error: unable to drain node "{args.node}" due to error:{err}, continuing command...', file=sys.stderr)
         print("There are pending nodes to be drained:\n " + args.node, file=sys.stderr)
+        for e in errs:
+            print(e, file=sys.stderr)
         return 1
     print(f"node/{args.node} drained", flush=True)
     return 0
+
+
+def go_duration(seconds: float) -> str:
+    """A time.Duration as Go prints it (kubectl prints its --timeout so): 500ms, 7s, 1m30s, 1h0m0s."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{int(h)}h{int(m)}m{s:g}s"
+    return f"{int(m)}m{s:g}s" if m else f"{s:g}s"
 
 
 def _left_alone(pod: dict, args: argparse.Namespace) -> bool:
@@ -143,7 +158,7 @@ async def _evict(client: Client, pod: dict, grace: int | None, deadline: float |
     while True:
         print(f"evicting pod {ns}/{name}", flush=True)
         if deadline is not None and time.monotonic() > deadline:
-            return f'error when evicting pods/"{name}" -n "{ns}": global timeout reached: {timeout:g}s'
+            return f'error when evicting pods/"{name}" -n "{ns}": global timeout reached: {go_duration(timeout)}'
         try:
             await client.evict(name, ns, grace_period=grace)
             return ""
