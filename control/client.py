@@ -438,6 +438,20 @@ class Client:
             body["annotations"] = annotations
         return await self.request("bind", body)  # type: ignore[no-any-return]
 
+    async def evict(self, name: str, namespace: str = "default", *, grace_period: int | None = None,
+                    dry_run: bool = False, delete_options: dict[str, Any] | None = None) -> dict:
+        """POST pods/NAME/eviction: the pod is deleted if its PodDisruptionBudget allows; 429 TooManyRequests
+        when it does not (retry later), 500 when two budgets cover it."""
+        opts: dict[str, Any] = dict(delete_options or {})
+        if grace_period is not None:
+            opts["gracePeriodSeconds"] = grace_period
+        if dry_run:
+            opts["dryRun"] = ["All"]
+        body: dict[str, Any] = {"namespace": namespace, "name": name}
+        if opts:
+            body["deleteOptions"] = opts
+        return await self.request("evict", body)  # type: ignore[no-any-return]
+
     async def range(self, key: str, *, prefix: bool = False, revision: int = 0, keys_only: bool = False, topic: bool = False) -> dict:
         return await self.request(  # type: ignore[no-any-return]
             "range", {"key": key, "prefix": prefix, "revision": revision, "keys_only": keys_only, "topic": topic}

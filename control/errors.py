@@ -62,6 +62,8 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del st["reason"]  # a Status a REST handler returned as its result has none (the eviction's 500)
         if self.details is not None:  # {} too: kube-apiserver sends "details": {} with a bare 404 (kubectl debug reads it)
             st["details"] = self.details
         return st

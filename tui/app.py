@@ -55,6 +55,7 @@ MORE_VIEWS = (
     ("cm", "ConfigMap", "ConfigMaps", ("configmaps", "configmap")),
     ("secrets", "Secret", "Secrets", ("secret",)),
     ("pc", "PriorityClass", "PriorityClasses", ("priorityclasses", "priorityclass")),
+    ("pdb", "PodDisruptionBudget", "PodDisruptionBudgets", ("poddisruptionbudgets", "poddisruptionbudget")),
 )
 
 

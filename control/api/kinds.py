@@ -54,6 +54,7 @@ _ALL = [
     KindInfo("Job", "jobs", "batch/v1", True, ()),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
+    KindInfo("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", True, ("pdb",)),
 ]
 
 KINDS: dict[str, KindInfo] = {k.kind: k for k in _ALL}

@@ -149,6 +149,11 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "DeleteOptions": {1: _i64("gracePeriodSeconds", ptr=True), 2: _m("preconditions", "Preconditions"),
                       3: _b("orphanDependents", ptr=True), 4: _s("propagationPolicy", ptr=True), 5: _list("dryRun", STRING)},
     "Preconditions": {1: _s("uid", ptr=True), 2: _s("resourceVersion", ptr=True)},
+    # --- k8s.io/api/policy/v1: a budget (kubectl create pdb) and the Eviction kubectl drain posts
+    "PodDisruptionBudget": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "PodDisruptionBudgetSpec")},
+    "PodDisruptionBudgetSpec": {1: Field("minAvailable", INT_OR_STRING), 2: _m("selector", "LabelSelector"),
+                                3: Field("maxUnavailable", INT_OR_STRING), 4: _s("unhealthyPodEvictionPolicy", ptr=True)},
+    "Eviction": {1: _m("metadata", "ObjectMeta"), 2: _m("deleteOptions", "DeleteOptions")},
     # authentication.k8s.io/v1 and authorization.k8s.io/v1: kubectl auth whoami | can-i (rest_auth.py)
     "SelfSubjectReview": {1: _m("metadata", "ObjectMeta")},
     "SelfSubjectAccessReview": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "SelfSubjectAccessReviewSpec")},
@@ -399,14 +404,16 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("batch/v1", "Job"): "Job",
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass",
+    ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
+    ("policy/v1", "Eviction"): "Eviction",
     # DeleteOptions travel in the group version of the client that sends them
     **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1",
-                                                        "scheduling.k8s.io/v1")},
+                                                        "scheduling.k8s.io/v1", "policy/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
-SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job (batch/v1) and "
-             "PriorityClass (scheduling.k8s.io/v1)")
+SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job (batch/v1), "
+             "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:

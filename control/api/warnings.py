@@ -143,6 +143,8 @@ SCHEMAS: dict[str, Obj] = {
     "ConfigMap": _kind(None, **_leaves("binaryData", "data", "immutable")),
     "Secret": _kind(None, **_leaves("data", "immutable", "stringData", "type")),
     "PriorityClass": _kind(None, **_leaves("description", "globalDefault", "preemptionPolicy", "value")),
+    "PodDisruptionBudget": _kind(Obj({**_leaves("maxUnavailable", "minAvailable", "unhealthyPodEvictionPolicy"),
+                                      "selector": LABEL_SELECTOR})),
     "Event": _kind(None, **_leaves(
         "action", "count", "eventTime", "firstTimestamp", "involvedObject", "lastTimestamp", "message", "reason",
         "related", "reportingComponent", "reportingInstance", "series", "source", "type",

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from control.apiserver.handlers import Api
 
 READ_VERBS = ("hello", "get", "list", "range", "logs")
-SUBRESOURCE_VERBS = {"logs": "pods/log", "exec": "pods/exec", "portforward": "pods/portforward"}
+SUBRESOURCE_VERBS = {"logs": "pods/log", "exec": "pods/exec", "portforward": "pods/portforward",
+                     "evict": "pods/eviction"}
 NODE_READABLE = ("Node", "Pod", "Service", "Endpoints", "Namespace", "Lease")
 
 
@@ -26,7 +27,7 @@ def _kind_of(verb: str, body: dict) -> kinds.KindInfo | None:
         if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
             return kinds.KINDS.get(obj["kind"])
         return None
-    if verb == "bind":
+    if verb in ("bind", "evict"):
         return kinds.KINDS["Pod"]
     k = body.get("kind")
     if isinstance(k, str):

@@ -16,6 +16,7 @@ import msgpack
 
 from control import errors
 from control.api import configdata, kinds, meta, priority, remotecommand
+from control.api import poddisruptionbudget as pdbs
 from control.api.defaults import DEFAULT_TOLERATION_SECONDS, apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
@@ -25,7 +26,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import pagination
+from control.apiserver import eviction, pagination
 from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -48,7 +49,7 @@ DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", defaul
 # default, --validate=strict) or Ignore.
 FIELD_VALIDATION: contextvars.ContextVar[str] = contextvars.ContextVar("field_validation", default="Warn")
 FIELD_VALIDATIONS = ("Ignore", "Warn", "Strict")
-WRITE_VERBS = ("create", "update", "patch", "delete")
+WRITE_VERBS = ("create", "update", "patch", "delete", "evict")
 
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
 
@@ -173,6 +174,7 @@ class Api:
             "patch": self.patch,
             "delete": self.delete,
             "bind": self.bind,
+            "evict": self.evict,
             "range": self.range,
             "logs": self.logs,
             "exec": self.exec,
@@ -391,6 +393,8 @@ class Api:
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
         elif info.kind in WORKLOADS:
             obj["status"] = {}
+        elif info.kind == "PodDisruptionBudget":
+            obj["status"] = pdbs.empty_status()  # the disruption controller fills it in
         elif info.kind == "Namespace":
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
@@ -667,6 +671,9 @@ class Api:
         grace = body.get("gracePeriodSeconds")
         if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool) or grace < 0):
             raise errors.bad_request("delete: gracePeriodSeconds must be a non-negative integer")
+        pre = body.get("preconditions") or {}
+        if not isinstance(pre, dict):
+            raise errors.bad_request("delete: preconditions must be a map with uid and/or resourceVersion")
         if info.kind == "Namespace" and name in PROTECTED_NAMESPACES:
             raise errors.ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted')
         if info.kind == "PriorityClass" and priority.is_system_class(name):
@@ -675,6 +682,7 @@ class Api:
                                   {"name": name, "group": "scheduling.k8s.io", "kind": "priorityclasses"})
         for attempt in range(CONFLICT_RETRIES):
             cur, new, cur_rev = self._load_twice(info, ns, name)
+            self.check_preconditions(info.resource, cur, cur_rev, pre)
             new["metadata"].pop("resourceVersion", None)
             md = new["metadata"]
             finalizers = list(md.get("finalizers") or [])
@@ -713,6 +721,22 @@ class Api:
                     return 200, cur
             await asyncio.sleep(0.001 * (attempt + 1))
         raise errors.conflict(info.resource, name)
+
+    @staticmethod
+    def check_preconditions(resource: str, cur: dict, cur_rev: int, pre: dict) -> None:
+        """DeleteOptions.preconditions (Preconditions.Check), refused as a Conflict as kube-apiserver words it."""
+        name = cur["metadata"].get("name", "")
+        uid, rv = pre.get("uid"), pre.get("resourceVersion")
+        if uid and uid != cur["metadata"].get("uid"):
+            raise errors.conflict(resource, name, f"Precondition failed: UID in precondition: {uid}, "
+                                                  f"UID in object meta: {cur['metadata'].get('uid', '')}")
+        if rv and str(rv) != str(cur_rev):
+            raise errors.conflict(resource, name, f"Precondition failed: ResourceVersion in precondition: {rv}, "
+                                                  f"ResourceVersion in object meta: {cur_rev}")
+
+    async def evict(self, body: dict, user: str) -> tuple[int, Any]:
+        """The Eviction subresource of a pod (control/apiserver/eviction.py)."""
+        return await eviction.evict(self, body, user)
 
     def _namespace_has_content(self, ns: str) -> bool:
         for info in kinds.KINDS.values():

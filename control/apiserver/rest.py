@@ -63,7 +63,9 @@ KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "p
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")  # `kubectl get all`
 SCALABLE = ("Deployment", "ReplicaSet")
-WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")
+WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job",
+               "PodDisruptionBudget")
+EVICTION_VERSIONS = ("policy/v1", "policy/v1beta1")  # EvictionREST.AcceptsGroupVersion
 PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/merge-patch+json": "merge",
@@ -101,6 +103,9 @@ def resource_list(api_version: str) -> dict:
             resources.append({"name": f"{info.resource}/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
                               "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
         if info.kind == "Pod":
+            # kubectl drain evicts (instead of deleting) when discovery lists pods/eviction with its group
+            resources.append({"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
+                              "version": "v1", "kind": "Eviction", "verbs": ["create"]})
             resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}
 
@@ -456,6 +461,10 @@ class RestApi:
                                                     t.namespace, t.name)
             finally:
                 self._streaming(False)
+        if t.sub == "eviction" and t.info.kind == "Pod" and t.name:
+            if method != "POST":
+                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on pods/eviction: {method}")
+            return await self._evict(request, user, t)
         if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
                           or (t.sub == "log" and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
@@ -508,6 +517,8 @@ class RestApi:
             grace = options.get("gracePeriodSeconds", request.query.get("gracePeriodSeconds"))
             if grace is not None:
                 body["gracePeriodSeconds"] = _int(grace, "gracePeriodSeconds")
+            if isinstance(options.get("preconditions"), dict):  # a client's uid / resourceVersion guard
+                body["preconditions"] = options["preconditions"]
             if options.get("dryRun"):  # kubectl delete --dry-run=server sends it in the DeleteOptions
                 body["dryRun"] = options["dryRun"]
             code, obj = await self._call("delete", body, user, request)
@@ -723,6 +734,28 @@ class RestApi:
         finally:
             self._streaming(False)
         return resp
+
+    async def _evict(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
+        """POST pods/NAME/eviction: a policy/v1 (or v1beta1) Eviction naming the pod, JSON or protobuf (what
+        kubectl drain sends); kind and apiVersion may be left out, as the URL says what it is."""
+        body = await self._body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
+            raise errors.bad_request("the body must be an object, with metadata an object")
+        kind, gv = body.get("kind") or "Eviction", body.get("apiVersion") or "policy/v1"
+        if kind != "Eviction" or gv not in EVICTION_VERSIONS:
+            raise errors.bad_request(f"not a Eviction object: the body is a {gv} {kind}, pods/eviction takes a "
+                                     "policy/v1 Eviction")
+        md = body.get("metadata") or {}
+        if md.get("name") != t.name:
+            raise errors.bad_request("name in URL does not match name in Eviction object")
+        if md.get("namespace") and md["namespace"] != t.namespace:
+            raise errors.bad_request(f"the namespace of the provided object ({md['namespace']}) does not match the "
+                                     f"namespace sent on the request ({t.namespace})")
+        ask: dict[str, Any] = {"kind": "Pod", "namespace": t.namespace, "name": t.name}
+        if body.get("deleteOptions") is not None:
+            ask["deleteOptions"] = body["deleteOptions"]
+        code, out = await self._call("evict", ask, user, request)
+        return _json(out, code, WARNINGS.get())
 
     async def _scale(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
         """The autoscaling/v1 Scale of a Deployment or ReplicaSet (what kubectl scale reads and patches)."""

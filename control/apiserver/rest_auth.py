@@ -23,7 +23,7 @@ AUTHZ = "authorization.k8s.io/v1"
 # Kubernetes verbs on a resource -> the verb of kube-tui's API that does it
 VERBS = {"get": "get", "list": "list", "watch": "list", "create": "create", "update": "update", "patch": "patch",
          "delete": "delete", "deletecollection": "delete"}
-SUBRESOURCES = {"log": "logs", "exec": "exec", "portforward": "portforward"}
+SUBRESOURCES = {"log": "logs", "exec": "exec", "portforward": "portforward", "eviction": "evict"}
 
 
 def resource_lists() -> dict[str, dict]:

@@ -14,6 +14,7 @@ from control.client import Client
 from control.controllers.base import Controller, cancel_and_wait
 from control.controllers.daemonset import DaemonSetController
 from control.controllers.deployment import DeploymentController
+from control.controllers.disruption import DisruptionController
 from control.controllers.endpoints import EndpointsController
 from control.controllers.events import EventBroadcaster
 from control.controllers.garbagecollector import GarbageCollector
@@ -39,6 +40,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "job": JobController,
     "daemonset": DaemonSetController,
     "namespace": NamespaceController,
+    "disruption": DisruptionController,
 }
 
 

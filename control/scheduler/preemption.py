@@ -16,8 +16,10 @@ The dry run (pkg/scheduler/framework/preemption and plugins/defaultpreemption):
 
 The scheduler then acts on it (scheduler.py): it marks each victim with a DisruptionTarget condition,
 deletes it (gracefully) with a Preempted event, and nominates the node in the pod's status.nominatedNodeName;
-the pod is scheduled when the victims are gone. There are no PodDisruptionBudgets in kube-tui, so every
-victim is "non-violating" and that criterion never decides.
+the pod is scheduled when the victims are gone. PodDisruptionBudgets count as in kube-scheduler: the victims
+whose eviction would take a budget below zero (filterPodsWithPDBViolation) are reprieved first, and the node
+with the fewest such violations wins before any other criterion. Preemption deletes; it does not evict, so
+a budget is preferred, never enforced.
 
 The filters that count pods across nodes (InterPodAffinity, PodTopologySpread) see the victims leave
 too: the dry run takes them out of the scheduler's pod index, runs those plugins' PreFilter again, and
@@ -31,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from control.api import poddisruptionbudget
 from control.scheduler.nodeinfo import NodeInfo, PodInfo
 from control.scheduler.podindex import CLUSTER, Cluster
 
@@ -53,6 +56,7 @@ class Candidate:
 
     node: str
     victims: list[PodInfo] = field(default_factory=list)
+    violations: int = 0  # victims whose PodDisruptionBudget has no disruption left for them
 
     def describe(self) -> str:
         """What the decision record says about it."""
@@ -98,6 +102,34 @@ def eligible(pi: PodInfo, by_name: dict[str, NodeInfo], nominated_unresolvable: 
     return ""
 
 
+def split_by_pdb_violation(pods: list[PodInfo], pdbs: list[dict]) -> tuple[list[PodInfo], list[PodInfo]]:
+    """filterPodsWithPDBViolation: (violating, non-violating), in order. Each budget's disruptionsAllowed is
+    spent pod by pod; a pod already in its disruptedPods was counted by the API server and spends nothing.
+    A budget with an empty selector matches nothing here, as in kube-scheduler."""
+    allowed = [int((b.get("status") or {}).get("disruptionsAllowed") or 0) for b in pdbs]
+    violating: list[PodInfo] = []
+    fine: list[PodInfo] = []
+    for p in pods:
+        labels = (p.pod.get("metadata") or {}).get("labels") or {}
+        violated = False
+        if labels:
+            for i, b in enumerate(pdbs):
+                if (b.get("metadata") or {}).get("namespace") != p.namespace:
+                    continue
+                sel = (b.get("spec") or {}).get("selector")
+                if not sel or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+                    continue
+                if not poddisruptionbudget.selects(b, p.pod):
+                    continue
+                if p.name in ((b.get("status") or {}).get("disruptedPods") or {}):
+                    continue
+                allowed[i] -= 1
+                if allowed[i] < 0:
+                    violated = True
+        (violating if violated else fine).append(p)
+    return violating, fine
+
+
 def num_candidates(n: int) -> int:
     """calculateNumCandidates: 10 % of the nodes, at least 100, at most all of them."""
     k = n * MIN_CANDIDATE_NODES_PERCENTAGE // 100
@@ -135,11 +167,16 @@ class DryRun:
 
     def victims_on(self, ni: NodeInfo) -> tuple[list[PodInfo] | None, object | None]:
         """(victims, None) when evicting them makes room on `ni`; (None, status) when nothing can."""
+        victims, status, _ = self.victims_and_violations(ni)
+        return victims, status
+
+    def victims_and_violations(self, ni: NodeInfo) -> tuple[list[PodInfo] | None, object | None, int]:
+        """victims_on, with how many victims violate their PodDisruptionBudget."""
         if not ni.priorities or min(ni.priorities) >= self.pi.priority:
-            return None, None  # no lower-priority pod here (the node's priority counts say so in O(1))
+            return None, None, 0  # no lower-priority pod here (the node's priority counts say so in O(1))
         lower = [p for p in ni.pods.values() if p.priority < self.pi.priority]
         if not lower:
-            return None, None  # the caller records NO_VICTIMS
+            return None, None, 0  # the caller records NO_VICTIMS
         trial = ni.clone()
         removed: list[PodInfo] = []
         saved_state = self.pi.state
@@ -149,16 +186,24 @@ class DryRun:
                 removed.append(p)
             verdict = self._check(trial)
             if not getattr(verdict, "ok", False):
-                return None, verdict
+                return None, verdict, 0
+            pdbs = self.cluster.pdbs if self.cluster is not None else []
+            violating, fine = split_by_pdb_violation(more_important_first(lower), pdbs)
             victims: list[PodInfo] = []
-            for p in more_important_first(lower):  # reprieve the most important first
-                self._add(trial, p)
-                removed.remove(p)
-                if not getattr(self._check(trial), "ok", False):
-                    self._remove(trial, p)
-                    removed.append(p)
-                    victims.append(p)
-            return victims, None
+            violations = 0
+            # reprieve the most important first: those a budget protects, then the others
+            for group, counts in ((violating, True), (fine, False)):
+                for p in group:
+                    self._add(trial, p)
+                    removed.remove(p)
+                    if not getattr(self._check(trial), "ok", False):
+                        self._remove(trial, p)
+                        removed.append(p)
+                        victims.append(p)
+                        violations += counts
+            if violating and fine:
+                victims = more_important_first(victims)  # victims[0] is the most important (pick_one_node)
+            return victims, None, violations
         finally:
             if self.refresh is not None and self.cluster is not None:
                 for p in removed:
@@ -182,8 +227,11 @@ def pick_one_node(candidates: Sequence[Candidate]) -> Candidate:
         starts = [start_time(v) for v in c.victims if v.priority == top]
         return min(starts) if starts else float("-inf")
 
+    def fewest_violations(c: Candidate) -> int:
+        return -c.violations
+
     left = list(candidates)
-    for score in (highest, priority_sum, fewest, latest_start):
+    for score in (fewest_violations, highest, priority_sum, fewest, latest_start):
         if len(left) == 1:
             break
         scores = [score(c) for c in left]
@@ -202,14 +250,14 @@ def find_candidates(pi: PodInfo, potential: Sequence[NodeInfo], dry: DryRun, rng
     found: list[Candidate] = []
     for i in range(n):
         ni = potential[(offset + i) % n]
-        victims, status = dry.victims_on(ni)
+        victims, status, violations = dry.victims_and_violations(ni)
         if victims is None:
             statuses[ni.name] = status
             continue
         if not victims:  # fits without evicting anything: the filters disagree with the cycle's verdict
             statuses[ni.name] = None
             continue
-        found.append(Candidate(ni.name, victims))
+        found.append(Candidate(ni.name, victims, violations))
         if len(found) >= want:
             break
     return found

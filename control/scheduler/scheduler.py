@@ -68,6 +68,7 @@ class Scheduler:
         self.services.add_index("namespace", lambda svc: [(svc.get("metadata") or {}).get("namespace") or "default"])
         self.replicasets = Informer(client, "ReplicaSet")
         self.namespaces = Informer(client, "Namespace")
+        self.pdbs = Informer(client, "PodDisruptionBudget")  # preemption prefers victims whose budget allows
         self._owner_cache: dict[tuple, Selector | None] = {}
         self.recorder = recorder
         self._recorders: dict[str, Any] = {}
@@ -225,7 +226,7 @@ class Scheduler:
         """The whole cluster as this cycle's plugins see it."""
         return Cluster(self.snapshot.node_infos(), self.snapshot.index, by_name=self.snapshot.infos,
                        owner_selector=self.owner_selector, ns_labels=self.namespace_labels,
-                       label_keys=self.snapshot.label_keys, nominated=self.nominated)
+                       label_keys=self.snapshot.label_keys, nominated=self.nominated, pdbs=self.pdbs.list())
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -233,7 +234,7 @@ class Scheduler:
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         for owners in (self.services, self.replicasets):
             owners.add_handler(self._owners_changed, self._owner_updated, self._owners_changed)
-        informers = (self.nodes, self.pods, self.services, self.replicasets, self.namespaces)
+        informers = (self.nodes, self.pods, self.services, self.replicasets, self.namespaces, self.pdbs)
         for informer in informers:
             await informer.start()
         try:

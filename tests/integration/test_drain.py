@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from control.client import Client
+from tests.conftest import running_plane
+from tests.helpers import Proc, wait_for
+from tui.commands import drain as drain_command
 from tui.commands.drain import drain, set_unschedulable
 
 
@@ -77,4 +81,62 @@ async def test_drain_gives_up_at_its_timeout_and_says_which_pods_are_left(
     await client.create(pod("web-1", "n1", owner="ReplicaSet/web"))
     assert await drain(client, drain_args("n1", grace_period=-1, timeout=0.5)) == 1
     _, err = capsys.readouterr()
-    assert 'unable to drain node "n1" due to error: global timeout reached: 0.5s, pods still there: default/web-1' in err
+    assert ('unable to drain node "n1" due to error:error when waiting for pod "web-1" in namespace "default" to '
+            'terminate: global timeout reached: 500ms, continuing command...') in err
+
+
+@pytest.mark.timeout(120)
+async def test_drain_waits_for_the_disruption_budget_until_a_replacement_is_ready(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two simulated nodes (a real `kube-tui nodes` process), the scheduler and the controllers: a budget of
+    minAvailable 1 over two replicas lets one pod go; the other is refused (429) and retried until its
+    replacement runs Ready on the other node."""
+    monkeypatch.setattr(drain_command, "EVICTION_RETRY", 0.3)  # kubectl's 5 s, shortened for the test
+    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
+        assert plane.server is not None and plane.credentials is not None
+        pool = Proc(["nodes", "--count", "2", "--name-prefix", "sim-", "--start-delay", "0.1", "--lease-duration", "4",
+                     "--server", plane.server.address, "--token", plane.credentials.admin], tmp_path)
+        client = plane.client("test")
+        try:
+            await client.connect()
+
+            async def nodes_ready() -> bool:
+                items = (await client.list("nodes", None))["items"]
+                return len(items) == 2 and all(
+                    any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
+                    for n in items)
+            await wait_for(nodes_ready, 40, what=f"two simulated nodes:\n{pool.output()}")
+            await set_unschedulable(client, "sim-1", True)  # both replicas start on sim-0
+            labels = {"app": "web"}
+            await client.create({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                                 "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                                          "template": {"metadata": {"labels": labels},
+                                                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+            await client.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+                                 "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}})
+
+            async def budget_allows(n: int) -> bool:
+                st = (await client.get("PodDisruptionBudget", "web", "default")).get("status") or {}
+                return st.get("currentHealthy") == 2 and st.get("disruptionsAllowed") == n
+            await wait_for(lambda: budget_allows(1), 30, what="both replicas Ready on sim-0")
+            assert len(await pods_on(client, "sim-0")) == 2
+            await set_unschedulable(client, "sim-1", False)
+
+            assert await drain(client, drain_args("sim-0", grace_period=-1, timeout=60)) == 0
+            out, err = capsys.readouterr()
+            refused = [line for line in err.splitlines() if "(will retry after 5s)" in line]
+            assert refused, err
+            assert refused[0].startswith('error when evicting pods/"web-') and refused[0].endswith(
+                '-n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.')
+            lines = out.splitlines()
+            assert lines[0] == "node/sim-0 cordoned" and lines[-1] == "node/sim-0 drained"
+            assert len([line for line in lines if line.endswith(" evicted")]) == 2
+            assert await pods_on(client, "sim-0") == []
+            await wait_for(lambda: budget_allows(1), 30, what="both replicas Ready on sim-1")
+        finally:
+            await client.close()
+            pool.close()
+
+
+def test_the_timeout_is_printed_as_go_prints_a_duration() -> None:
+    assert [drain_command.go_duration(s) for s in (0.5, 7, 60, 90, 3600)] == ["500ms", "7s", "1m0s", "1m30s", "1h0m0s"]

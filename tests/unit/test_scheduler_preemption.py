@@ -11,7 +11,13 @@ from control.errors import ApiError
 from control.scheduler.framework import Framework
 from control.scheduler.nodeinfo import PodInfo
 from control.scheduler.podindex import Cluster
-from control.scheduler.preemption import Candidate, more_important_first, num_candidates, pick_one_node
+from control.scheduler.preemption import (
+    Candidate,
+    more_important_first,
+    num_candidates,
+    pick_one_node,
+    split_by_pdb_violation,
+)
 from tests.unit.test_scheduler_framework import cluster, node, pod
 
 HOST = "kubernetes.io/hostname"
@@ -182,3 +188,47 @@ def test_priorityclass_validation_messages() -> None:
                               "system use only. error: value of system-node-critical PriorityClass must be 2000001000"]
     assert errors_of({**base, "preemptionPolicy": "Never"}, base) == [
         'preemptionPolicy: Invalid value: "Never": field is immutable']
+
+
+def _labeled(p: dict, **labels: str) -> dict:
+    p["metadata"]["labels"] = labels
+    return p
+
+
+def _pdb(name: str, allowed: int, disrupted: tuple[str, ...] = (), **labels: str) -> dict:
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}},
+            "status": {"disruptionsAllowed": allowed, "disruptedPods": {d: "2026-01-01T00:00:00Z" for d in disrupted}}}
+
+
+def test_pods_a_disruption_budget_protects_are_split_off_as_kube_scheduler_spends_the_budget() -> None:
+    pods = [PodInfo(_labeled(pod(n, priority=0), app="web")) for n in ("a", "b", "c")]
+    # one disruption allowed: the first pod spends it, the next ones violate; a disrupted pod spends nothing
+    violating, fine = split_by_pdb_violation(pods, [_pdb("web", 1, ("a",), app="web")])
+    assert [p.name for p in violating] == ["c"] and [p.name for p in fine] == ["a", "b"]
+    # an empty selector matches nothing here (kube-scheduler), and an unlabeled pod matches no budget
+    empty = _pdb("all", 0)
+    empty["spec"]["selector"] = {}
+    assert split_by_pdb_violation(pods, [empty]) == ([], pods)
+    bare = PodInfo(pod("bare", priority=0))
+    assert split_by_pdb_violation([bare], [_pdb("web", 0, app="web")]) == ([], [bare])
+
+
+def test_preemption_prefers_the_node_whose_victims_no_budget_protects() -> None:
+    snap = cluster(node("guarded", cpu="1"), node("free", cpu="1"), bound=(
+        _labeled(pod("db", "1", node_name="guarded", priority=0), app="db"),
+        _labeled(pod("batch", "1", node_name="free", priority=10), app="batch")))
+    budgets = [_pdb("db", 0, app="db")]
+    fw = Framework()
+    c = Cluster(snap.node_infos(), snap.index, by_name=snap.infos, pdbs=budgets)
+    res = fw.schedule(pod("vip", "1", priority=100), snap.node_infos(), cluster=c, start_index=0)
+    # without the budget the lower-priority db pod would be the victim; with it, the batch pod is
+    assert res.preemption is not None and res.preemption.node == "free"
+    assert [v.name for v in res.preemption.victims] == ["batch"] and res.preemption.violations == 0
+    c = Cluster(snap.node_infos(), snap.index, by_name=snap.infos)
+    res = fw.schedule(pod("vip", "1", priority=100), snap.node_infos(), cluster=c, start_index=0)
+    assert res.preemption is not None and res.preemption.node == "guarded"
+    # fewest violations wins before the least important victim
+    assert pick_one_node([Candidate("a", [PodInfo(pod("x", priority=0))], 1),
+                          Candidate("b", [PodInfo(pod("y", priority=50))], 0)]).node == "b"

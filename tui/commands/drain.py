@@ -5,8 +5,10 @@ node.kubernetes.io/unschedulable:NoSchedule, and the scheduler places no new pod
 clears it. drain cordons the node, then evicts its pods the way kubectl drain does: a pod managed by a
 DaemonSet is refused unless --ignore-daemonsets (and then left alone: its controller would recreate it
 there), a pod no controller owns is refused unless --force (nothing would recreate it), finished pods
-go without asking. kube-tui has no Eviction subresource and no PodDisruptionBudgets, so evicting is a
-graceful delete; the pods' controllers create replacements, which the scheduler places elsewhere.
+go without asking. Each pod is evicted through the Eviction subresource, so its PodDisruptionBudget is
+respected: a refusal (429 TooManyRequests) is retried every 5 s, as kubectl retries it, until the budget
+allows (a replacement became Ready elsewhere) or --timeout; --disable-eviction deletes instead. The pods'
+controllers create replacements, which the scheduler places elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, with_client
 
+EVICTION_RETRY = 5.0  # seconds between evictions a disruption budget refused (kubectl drain's)
+
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("node", help="the node's name")
@@ -30,6 +34,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="seconds each pod gets to stop (default: the pod's own terminationGracePeriodSeconds)")
         p.add_argument("--timeout", type=float, default=0,
                        help="seconds to wait for the pods to be gone (default 0: as long as it takes)")
+        p.add_argument("--disable-eviction", action="store_true",
+                       help="delete the pods instead of evicting them: no PodDisruptionBudget is asked")
     add_client_args(p)
 
 
@@ -83,17 +89,13 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
     if orphans:
         print(f"Warning: deleting Pods that declare no controller: {', '.join(orphans)}", file=sys.stderr)
     grace = None if args.grace_period < 0 else args.grace_period
-    for pod in evict:
-        md = pod["metadata"]
-        print(f"evicting pod {md.get('namespace', 'default')}/{md['name']}", flush=True)
-        if not md.get("deletionTimestamp"):
-            try:
-                await client.delete("pods", md["name"], md.get("namespace"), grace_period=grace)
-            except ApiError as e:
-                if e.code != 404:
-                    raise
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
-    waiting = {(p["metadata"].get("namespace"), p["metadata"]["name"], p["metadata"].get("uid")) for p in evict}
+    evicting = not getattr(args, "disable_eviction", False)
+    remove, done = (_evict, "evicted") if evicting else (_delete, "deleted")
+    results = await asyncio.gather(*(remove(client, pod, grace, deadline, args.timeout) for pod in evict))
+    errs = [e for e in results if e]
+    waiting = {(p["metadata"].get("namespace"), p["metadata"]["name"], p["metadata"].get("uid"))
+               for p, e in zip(evict, results, strict=True) if not e}
     while waiting:
         for ns, name, uid in sorted(waiting, key=lambda w: (w[0] or "", w[1])):
             try:
@@ -103,17 +105,83 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
                     raise
                 cur = None
             if cur is None or cur["metadata"].get("uid") != uid:  # gone (or a new pod of the same name)
-                print(f"pod/{name} evicted", flush=True)
+                print(f"pod/{name} {done}", flush=True)
                 waiting.discard((ns, name, uid))
         if waiting:
             if deadline is not None and time.monotonic() > deadline:
-                names = ", ".join(f"{ns}/{name}" for ns, name, _ in sorted(waiting, key=lambda w: (w[0] or "", w[1])))
-                print(f'error: unable to drain node "{args.node}" due to error: global timeout reached: '
-                      f"{args.timeout:g}s, pods still there: {names}", file=sys.stderr)
-                return 1
+                errs.extend(f'error when waiting for pod "{name}" in namespace "{ns}" to terminate: global timeout '
+                            f"reached: {go_duration(args.timeout)}"
+                            for ns, name, _ in sorted(waiting, key=lambda w: (w[0] or "", w[1])))
+                break
             await asyncio.sleep(0.2)
+    if errs:
+        err = errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]"  # utilerrors.NewAggregate
+        left = [p["metadata"]["name"] for p in
+                (await client.list("pods", None, field_selector=f"spec.nodeName={args.node}"))["items"]
+                if not _left_alone(p, args)]
+        if left:
+            print(f'There are pending pods in node "{args.node}" when an error occurred: {err}', file=sys.stderr)
+            for name in left:
+                print(f"pod/{name}", file=sys.stderr)
+        # kubectl's words, its missing space after "error:" included; then each error on a line of its own
+        print(f'error: unable to drain node "{args.node}" due to error:{err}, continuing command...', file=sys.stderr)
+        print("There are pending nodes to be drained:\n " + args.node, file=sys.stderr)
+        for e in errs:
+            print(e, file=sys.stderr)
+        return 1
     print(f"node/{args.node} drained", flush=True)
     return 0
+
+
+def go_duration(seconds: float) -> str:
+    """A time.Duration as Go prints it (kubectl prints its --timeout so): 500ms, 7s, 1m30s, 1h0m0s."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{int(h)}h{int(m)}m{s:g}s"
+    return f"{int(m)}m{s:g}s" if m else f"{s:g}s"
+
+
+def _left_alone(pod: dict, args: argparse.Namespace) -> bool:
+    """A pod drain does not take (a DaemonSet's, with --ignore-daemonsets): not pending."""
+    owner = _controller(pod)
+    return owner is not None and owner.get("kind") == "DaemonSet" and args.ignore_daemonsets
+
+
+async def _evict(client: Client, pod: dict, grace: int | None, deadline: float | None, timeout: float) -> str:
+    """One pod evicted as kubectl drain does it: a 429 (its disruption budget has no room) is retried every
+    5 s until the deadline; the error, or "" once the eviction is accepted (or the pod is gone)."""
+    md = pod["metadata"]
+    ns, name = md.get("namespace", "default"), md["name"]
+    while True:
+        print(f"evicting pod {ns}/{name}", flush=True)
+        if deadline is not None and time.monotonic() > deadline:
+            return f'error when evicting pods/"{name}" -n "{ns}": global timeout reached: {go_duration(timeout)}'
+        try:
+            await client.evict(name, ns, grace_period=grace)
+            return ""
+        except ApiError as e:
+            if e.code == 404:
+                return ""
+            if e.code != 429:
+                return f'error when evicting pods/"{name}" -n "{ns}": {e.message}'
+            print(f'error when evicting pods/"{name}" -n "{ns}" (will retry after 5s): {e.message}',
+                  file=sys.stderr, flush=True)
+        await asyncio.sleep(EVICTION_RETRY)
+
+
+async def _delete(client: Client, pod: dict, grace: int | None, deadline: float | None, timeout: float) -> str:
+    """--disable-eviction: a graceful delete, no budget asked."""
+    md = pod["metadata"]
+    print(f"evicting pod {md.get('namespace', 'default')}/{md['name']}", flush=True)
+    try:
+        await client.delete("pods", md["name"], md.get("namespace"), grace_period=grace)
+    except ApiError as e:
+        if e.code != 404:
+            return f'error when deleting pods/"{md["name"]}" -n "{md.get("namespace", "default")}": {e.message}'
+    return ""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -239,6 +239,17 @@ def _priorityclass_row(pc: Mapping[str, Any], wide: bool, now: float | None) -> 
             age(pc, now), str(pc.get("preemptionPolicy") or "")]
 
 
+def int_or_string(value: Any) -> str:
+    """intstr.IntOrString.String(), or N/A when unset (printPodDisruptionBudget)."""
+    return "N/A" if value is None else str(value)
+
+
+def _pdb_row(pdb: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    spec, status = pdb.get("spec") or {}, pdb.get("status") or {}
+    return [meta_of(pdb).get("name", ""), int_or_string(spec.get("minAvailable")),
+            int_or_string(spec.get("maxUnavailable")), str(status.get("disruptionsAllowed", 0)), age(pdb, now)]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -261,6 +272,7 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "ConfigMap": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
     "PriorityClass": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], [], _priorityclass_row),
+    "PodDisruptionBudget": (["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], [], _pdb_row),
 }
 
 

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from control.api import meta, quantity
 from tui import printers
+from tui.printers.table import int_or_string
 
 if TYPE_CHECKING:
     from tui.model import ClusterModel
@@ -264,6 +265,13 @@ def priorityclass_row(pc: dict, model: ClusterModel) -> tuple[Cell, ...]:
             age(_md(pc).get("creationTimestamp"), model.clock()), pc.get("preemptionPolicy") or "")
 
 
+def pdb_row(pdb: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the budget (N/A for the bound not set) and how many pods may go now."""
+    spec, status = pdb.get("spec") or {}, pdb.get("status") or {}
+    return (*_ns_name(pdb), int_or_string(spec.get("minAvailable")), int_or_string(spec.get("maxUnavailable")),
+            str(status.get("disruptionsAllowed", 0)), age(_md(pdb).get("creationTimestamp"), model.clock()))
+
+
 def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec = lease.get("spec") or {}
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
@@ -293,6 +301,8 @@ SPECS: dict[str, TableSpec] = {
     "Secret": TableSpec(_cols(*NS_NAME, ("TYPE", 34), ("DATA", 4), ("AGE", 7)), secret_row),
     "PriorityClass": TableSpec(_cols(*NS_NAME, ("VALUE", 11), ("GLOBAL-DEFAULT", 14), ("AGE", 7), ("PREEMPTIONPOLICY", 20)),
                                priorityclass_row),
+    "PodDisruptionBudget": TableSpec(_cols(*NS_NAME, ("MIN AVAILABLE", 13), ("MAX UNAVAILABLE", 15),
+                                           ("ALLOWED DISRUPTIONS", 19), ("AGE", 7)), pdb_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
 COMPACT: dict[str, TableSpec] = {

@@ -43,6 +43,7 @@ from control.api.validation.meta import (
     validate_object_meta,
 )
 from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_pod, validate_pod_spec
+from control.api.validation.policy import validate_pdb, validate_pdb_update
 from control.api.validation.ports import PORT_RANGE, PROTOCOLS, is_valid_port_name, is_valid_port_num
 from control.api.validation.priorityclass import validate_priorityclass, validate_priorityclass_update
 from control.api.validation.resources import validate_resources
@@ -99,6 +100,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "ConfigMap": validate_configmap,
     "Secret": validate_secret,
     "PriorityClass": validate_priorityclass,
+    "PodDisruptionBudget": validate_pdb,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
@@ -112,6 +114,7 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "ConfigMap": validate_configmap_update,
     "Secret": validate_secret_update,
     "PriorityClass": validate_priorityclass_update,
+    "PodDisruptionBudget": validate_pdb_update,
 }
 
 

@@ -78,7 +78,7 @@ def _pod_template(errs: Errors, spec: dict[str, Any], selector: Selector | None,
 _PERCENT = re.compile(r"^[0-9]+%$")
 
 
-def _int_or_percent(errs: Errors, value: Any, path: str) -> int | None:
+def int_or_percent(errs: Errors, value: Any, path: str) -> int | None:
     """ValidatePositiveIntOrPercent; returns the number (percent or count) for the zero checks."""
     if value is None:
         return None
@@ -109,8 +109,8 @@ def _deployment_strategy(errs: Errors, strategy: Any) -> None:
             forbidden(errs, "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")
     elif kind == "RollingUpdate":
         ru = as_dict(errs, strategy.get("rollingUpdate"), "spec.strategy.rollingUpdate") or {}
-        unavailable = _int_or_percent(errs, ru.get("maxUnavailable"), "spec.strategy.rollingUpdate.maxUnavailable")
-        surge = _int_or_percent(errs, ru.get("maxSurge"), "spec.strategy.rollingUpdate.maxSurge")
+        unavailable = int_or_percent(errs, ru.get("maxUnavailable"), "spec.strategy.rollingUpdate.maxUnavailable")
+        surge = int_or_percent(errs, ru.get("maxSurge"), "spec.strategy.rollingUpdate.maxSurge")
         if unavailable == 0 and surge == 0:
             invalid(errs, "spec.strategy.rollingUpdate.maxUnavailable", shown(ru.get("maxUnavailable")),
                     "may not be 0 when `maxSurge` is 0")
@@ -174,8 +174,8 @@ def validate_daemonset(obj: dict[str, Any], errs: Errors) -> None:
     elif kind == "RollingUpdate":
         ru = as_dict(errs, strategy.get("rollingUpdate"), "spec.updateStrategy.rollingUpdate") or {}
         path = "spec.updateStrategy.rollingUpdate"
-        unavailable = _int_or_percent(errs, ru.get("maxUnavailable"), f"{path}.maxUnavailable")
-        surge = _int_or_percent(errs, ru.get("maxSurge"), f"{path}.maxSurge")
+        unavailable = int_or_percent(errs, ru.get("maxUnavailable"), f"{path}.maxUnavailable")
+        surge = int_or_percent(errs, ru.get("maxSurge"), f"{path}.maxSurge")
         if unavailable and surge:
             invalid(errs, f"{path}.maxSurge", shown(ru.get("maxSurge")), "may not be set when maxUnavailable is non-zero")
         elif unavailable == 0 and not surge:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tui.printers.describers.config import describe_configmap, describe_priorityclass, describe_secret
+from tui.printers.describers.config import (
+    describe_configmap,
+    describe_pdb,
+    describe_priorityclass,
+    describe_secret,
+)
 from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
@@ -37,4 +42,6 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_secret(obj)
     if kind == "PriorityClass":
         return describe_priorityclass(obj, events, now)
+    if kind == "PodDisruptionBudget":
+        return describe_pdb(obj, events, now)
     return describe_generic(obj, events, now)

@@ -1,5 +1,5 @@
-"""kubectl's ConfigMap, Secret and PriorityClass describers: a ConfigMap's values, a Secret's sizes only (never its
-values), a PriorityClass's value and policy."""
+"""kubectl's ConfigMap, Secret, PriorityClass and PodDisruptionBudget describers: a ConfigMap's values, a Secret's
+sizes only (never its values), a PriorityClass's value and policy, a budget's numbers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from control.api.configdata import binary_size
+from control.api.labels import format_label_selector
 from tui.printers.describers.writer import (
     PrefixWriter,
     annotations_multiline,
@@ -63,5 +64,27 @@ def describe_priorityclass(pc: Mapping[str, Any], events: list[Mapping[str, Any]
     w.write(0, f"Description:\t{pc.get('description') or ''}\n")
     annotations = meta.get("annotations") or {}
     w.write(0, f"Annotations:\t{','.join(f'{k}={v}' for k, v in sorted(annotations.items())) or '<none>'}\n")
+    describe_events(w, events, now)
+    return w.text()
+
+
+def describe_pdb(pdb: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """describePodDisruptionBudgetV1: the budget, its selector, the controller's counts, then the events."""
+    w = PrefixWriter()
+    meta = meta_of(pdb)
+    spec, status = pdb.get("spec") or {}, pdb.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    if spec.get("minAvailable") is not None:
+        w.write(0, f"Min available:\t{spec['minAvailable']}\n")
+    elif spec.get("maxUnavailable") is not None:
+        w.write(0, f"Max unavailable:\t{spec['maxUnavailable']}\n")
+    selector = spec.get("selector")
+    w.write(0, f"Selector:\t{format_label_selector(selector) if selector is not None else '<unset>'}\n")
+    w.write(0, "Status:\n")
+    w.write(2, f"Allowed disruptions:\t{status.get('disruptionsAllowed', 0)}\n")
+    w.write(2, f"Current:\t{status.get('currentHealthy', 0)}\n")
+    w.write(2, f"Desired:\t{status.get('desiredHealthy', 0)}\n")
+    w.write(2, f"Total:\t{status.get('expectedPods', 0)}\n")
     describe_events(w, events, now)
     return w.text()
