@@ -133,6 +133,7 @@ class _Client:
         self._on_drained = on_drained
         self._loop = asyncio.get_running_loop()
         self._writing = False
+        self._closing = False  # the output ended: close once what is pending has been written
 
     @property
     def full(self) -> bool:
@@ -162,6 +163,15 @@ class _Client:
             self._writing = False
         if was_full and not self.full:
             self._on_drained()
+        if self._closing and not self.pending:
+            self.close()
+
+    def finish(self) -> None:
+        """The container's output ended: EOF for this session once it has read all that was sent to it (a slow
+        reader still gets the end of the output)."""
+        self._closing = True
+        if not self.pending or self.fd < 0:
+            self.close()
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -265,7 +275,7 @@ class _Console:
         if self.log is not None:
             self.log.close()
         for client in self.clients:
-            client.close()  # EOF for every attached session
+            client.finish()  # EOF for every attached session, after the output still on its way to it
         self.clients.clear()
 
 
