@@ -5,7 +5,9 @@ Ported from k8s.io/component-helpers/apps/poddisruptionbudget and intstr.GetScal
 
 from __future__ import annotations
 
+import json
 import math
+from functools import lru_cache
 from typing import Any
 
 from control.api import meta
@@ -25,9 +27,19 @@ MORE_THAN_ONE = "This pod has more than one PodDisruptionBudget, which the evict
 
 
 def selector_of(pdb: dict) -> Selector | None:
-    """The budget's selector (policy/v1: null selects no pod, {} every pod of its namespace); None when bad."""
+    """The budget's selector (policy/v1: null selects no pod, {} every pod of its namespace); None when bad.
+    Parsed once per distinct selector: every pod event and every preemption asks, for every budget."""
+    raw = (pdb.get("spec") or {}).get("selector")
     try:
-        return from_label_selector((pdb.get("spec") or {}).get("selector"))
+        return _parsed(json.dumps(raw, sort_keys=True))
+    except (TypeError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _parsed(raw: str) -> Selector | None:
+    try:
+        return from_label_selector(json.loads(raw))
     except ApiError:
         return None
 

@@ -318,7 +318,11 @@ class RestApi:
         try:
             return await self._route(request)
         except ApiError as e:
-            return _json(e.status(), e.code)
+            resp = _json(e.status(), e.code)
+            retry = (e.details or {}).get("retryAfterSeconds")
+            if isinstance(retry, int) and retry > 0:
+                resp.headers["Retry-After"] = str(retry)  # as kube-apiserver: client-go waits and tries again
+            return resp
         except Exception as e:  # one bad request must never take the server down
             log.exception("REST %s %s", request.method, request.path)
             err = errors.internal(f"{type(e).__name__}: {e}")

@@ -55,7 +55,7 @@ class DisruptionController(Controller):
         self.pod_informer.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
         # a scale change moves expectedPods before any pod comes or goes
         for inf in (self.rs_informer, self.deploy_informer):
-            inf.add_handler(on_update=self._scale_changed)
+            inf.add_handler(on_add=self._owner_added, on_update=self._scale_changed)
 
     # -- handlers -----------------------------------------------------------------------------------
     def _budgets_for(self, pod: dict) -> list[dict]:
@@ -69,6 +69,12 @@ class DisruptionController(Controller):
     def _pod_updated(self, old: dict, new: dict) -> None:
         for k in {key_of(b) for b in self._budgets_for(old) + self._budgets_for(new)}:
             self.queue.add(k)
+
+    def _owner_added(self, owner: dict) -> None:
+        """A budget that could not find its pods' controller yet (SyncFailed) counts again once it is here."""
+        for pdb in self.pdb_informer.by_index(BY_NAMESPACE, (owner.get("metadata") or {}).get("namespace") or ""):
+            if any(c.get("reason") == pdbs.SYNC_FAILED for c in (pdb.get("status") or {}).get("conditions") or ()):
+                self.enqueue(pdb)
 
     def _scale_changed(self, old: dict, new: dict) -> None:
         if (old.get("spec") or {}).get("replicas") != (new.get("spec") or {}).get("replicas"):
@@ -86,6 +92,7 @@ class DisruptionController(Controller):
         except SyncFailed as e:
             self.log.warning("%s: %s/%s: %s", self.name, ns, name, e)
             await self._fail_safe(pdb, str(e))
+            raise  # failSafe returns the error: the budget is tried again with back-off (its owner may be late)
 
     def pods_for(self, pdb: dict) -> list[dict]:
         sel = pdbs.selector_of(pdb)

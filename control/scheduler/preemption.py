@@ -242,8 +242,9 @@ def pick_one_node(candidates: Sequence[Candidate]) -> Candidate:
 
 def find_candidates(pi: PodInfo, potential: Sequence[NodeInfo], dry: DryRun, rng: random.Random,
                     statuses: dict[str, object]) -> list[Candidate]:
-    """DryRunPreemption: up to num_candidates(len(potential)) candidates, from a random offset; the nodes
-    where evicting cannot help get their status in `statuses` (for the message)."""
+    """DryRunPreemption: num_candidates(len(potential)) candidates from a random offset, more until one violates
+    no PodDisruptionBudget (those first); the nodes where evicting cannot help get their status in `statuses`
+    (for the message)."""
     n = len(potential)
     want = num_candidates(n)
     offset = rng.randrange(n) if n else 0
@@ -258,6 +259,6 @@ def find_candidates(pi: PodInfo, potential: Sequence[NodeInfo], dry: DryRun, rng
             statuses[ni.name] = None
             continue
         found.append(Candidate(ni.name, victims, violations))
-        if len(found) >= want:
-            break
-    return found
+        if len(found) >= want and any(c.violations == 0 for c in found):
+            break  # DryRunPreemption: enough candidates, one of them violating no budget
+    return [c for c in found if c.violations == 0] + [c for c in found if c.violations]

@@ -50,9 +50,9 @@ async def test_drain_refuses_daemonset_and_unowned_pods_then_evicts_with_the_fla
     assert await drain(client, drain_args("n1")) == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == ["node/n1 cordoned"]
-    assert ('error: unable to drain node "n1" due to error: cannot delete DaemonSet-managed Pods (use '
-            "--ignore-daemonsets to ignore): kube-system/agent-1; cannot delete Pods that declare no controller "
-            "(use --force to override): default/bare") in err
+    assert ('error: unable to drain node "n1" due to error: [cannot delete DaemonSet-managed Pods (use '
+            "--ignore-daemonsets to ignore): kube-system/agent-1, cannot delete Pods that declare no controller "
+            "(use --force to override): default/bare], continuing command...") in err
     assert (await client.get("nodes", "n1", None))["spec"]["unschedulable"] is True
     assert await pods_on(client, "n1") == ["agent-1", "bare", "done", "web-1"]
 
@@ -81,7 +81,7 @@ async def test_drain_gives_up_at_its_timeout_and_says_which_pods_are_left(
     await client.create(pod("web-1", "n1", owner="ReplicaSet/web"))
     assert await drain(client, drain_args("n1", grace_period=-1, timeout=0.5)) == 1
     _, err = capsys.readouterr()
-    assert ('unable to drain node "n1" due to error:error when waiting for pod "web-1" in namespace "default" to '
+    assert ('unable to drain node "n1" due to error: error when waiting for pod "web-1" in namespace "default" to '
             'terminate: global timeout reached: 500ms, continuing command...') in err
 
 

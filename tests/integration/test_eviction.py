@@ -273,3 +273,19 @@ async def test_the_rest_eviction_subresource(tmp_path: Path) -> None:
             assert code == 201 and st["status"] == "Success", json.dumps(st)
             code, _ = await call(http, "GET", "/api/v1/namespaces/default/pods/p1")
             assert code == 404  # a Pending pod is deleted without asking any budget
+
+            # A running pod whose budget the controller has not counted yet: 429 with a Retry-After header,
+            # as kube-apiserver sends it (client-go waits that long and asks again).
+            client = plane.client("t")
+            await client.connect()
+            try:
+                await client.create(bare_pod("p2", {"app": "q"}))
+                p2 = await client.get("Pod", "p2", "default")
+                p2["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+                await client.update_status(p2)
+                await client.create(budget("q", {"app": "q"}, minAvailable=1))
+            finally:
+                await client.close()
+            async with http.post("/api/v1/namespaces/default/pods/p2/eviction",
+                                 json={"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p2"}}) as r:
+                assert r.status == 429 and r.headers.get("Retry-After") == "10"

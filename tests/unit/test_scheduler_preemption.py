@@ -3,11 +3,14 @@ the cases worked out from kube-scheduler's preemption.go and default_preemption.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from control.api.priority import admit_class, admit_pod, keep_pod_priority
 from control.api.validation import validate
 from control.errors import ApiError
+from control.scheduler import preemption
 from control.scheduler.framework import Framework
 from control.scheduler.nodeinfo import PodInfo
 from control.scheduler.podindex import Cluster
@@ -232,3 +235,30 @@ def test_preemption_prefers_the_node_whose_victims_no_budget_protects() -> None:
     # fewest violations wins before the least important victim
     assert pick_one_node([Candidate("a", [PodInfo(pod("x", priority=0))], 1),
                           Candidate("b", [PodInfo(pod("y", priority=50))], 0)]).node == "b"
+
+
+class _StubDry:
+    """Nodes n0..n(k-1) have a violating candidate, the rest a non-violating one."""
+
+    def __init__(self, violating_nodes: set[str]) -> None:
+        self.violating_nodes = violating_nodes
+
+    def victims_and_violations(self, ni):
+        v = [PodInfo(pod(f"victim-{ni.name}", priority=0))]
+        return v, None, (1 if ni.name in self.violating_nodes else 0)
+
+
+def test_dry_run_keeps_looking_until_a_non_violating_candidate_is_found() -> None:
+    # 300 potential nodes: num_candidates = max(10% of 300, 100) = 100. The first 100 nodes walked all
+    # violate a budget; DryRunPreemption stops only once nonViolating > 0 && total >= numCandidates.
+    nodes = [SimpleNamespace(name=f"n{i:03d}") for i in range(300)]
+    violating = {f"n{i:03d}" for i in range(150)}
+
+    class Rng:
+        def randrange(self, n: int) -> int:
+            return 0
+
+    found = preemption.find_candidates(PodInfo(pod("vip", priority=100)), nodes, _StubDry(violating), Rng(), {})
+    best = preemption.pick_one_node(found)
+    assert best.violations == 0, f"picked {best.node} with {best.violations} PDB violations; " \
+                                 f"{len(found)} candidates, none non-violating"

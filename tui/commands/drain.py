@@ -81,8 +81,7 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
     if orphans and not args.force:
         problems.append(f"cannot delete Pods that declare no controller (use --force to override): {', '.join(orphans)}")
     if problems:
-        print(f'error: unable to drain node "{args.node}" due to error: {"; ".join(problems)}', file=sys.stderr)
-        print("There are pending nodes to be drained:\n " + args.node, file=sys.stderr)
+        _unable(args.node, problems)
         return 1
     if daemons:
         print(f"Warning: ignoring DaemonSet-managed Pods: {', '.join(daemons)}", file=sys.stderr)
@@ -123,11 +122,7 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
             print(f'There are pending pods in node "{args.node}" when an error occurred: {err}', file=sys.stderr)
             for name in left:
                 print(f"pod/{name}", file=sys.stderr)
-        # kubectl's words, its missing space after "error:" included; then each error on a line of its own
-        print(f'error: unable to drain node "{args.node}" due to error:{err}, continuing command...', file=sys.stderr)
-        print("There are pending nodes to be drained:\n " + args.node, file=sys.stderr)
-        for e in errs:
-            print(e, file=sys.stderr)
+        _unable(args.node, errs)
         return 1
     print(f"node/{args.node} drained", flush=True)
     return 0
@@ -195,3 +190,13 @@ def run(args: argparse.Namespace) -> int:
 
     result = with_client(args, toggle)
     return result if isinstance(result, int) else 0
+
+
+def _unable(node: str, errs: list[str]) -> None:
+    """kubectl v1.32's words for a drain that failed: the errors aggregated (utilerrors.NewAggregate: one as it
+    is, several as [a, b]), the node still pending, then each error on a line of its own."""
+    err = errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]"
+    print(f'error: unable to drain node "{node}" due to error: {err}, continuing command...', file=sys.stderr)
+    print("There are pending nodes to be drained:\n " + node, file=sys.stderr)
+    for e in errs:
+        print(e, file=sys.stderr)
