@@ -208,3 +208,23 @@ async def test_create_priorityclass_as_kubectl_does(plane: ControlPlane, client:
     assert any(line.split()[:3] == ["high", "1000", "false"] for line in out.splitlines())
     code, _, err = await cli(plane, tmp_path, "create", "priorityclass", "system-mine", "--value=1")
     assert code == 1 and "priority class names with 'system-' prefix are reserved for system use only" in err
+
+
+async def test_a_refused_create_is_worded_as_kubectl_words_it(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl v1.32 wraps the server's refusal for create deployment|configmap|secret|priorityclass in its own
+    words (the secret's without a colon), and prints create namespace's and run's as the server said it."""
+    assert (await cli(plane, tmp_path, "create", "priorityclass", "everyday", "--value=10", "--global-default"))[0] == 0
+    assert await cli(plane, tmp_path, "create", "priorityclass", "other", "--value=20", "--global-default") == (
+        1, "", 'error: failed to create priorityclass: priorityclasses.scheduling.k8s.io "other" is forbidden: '
+               "PriorityClass everyday is already marked as default. Only one default can exist\n")
+    assert (await cli(plane, tmp_path, "create", "deployment", "web", "--image=busybox"))[0] == 0
+    assert await cli(plane, tmp_path, "create", "deployment", "web", "--image=busybox") == (
+        1, "", 'error: failed to create deployment: deployments.apps "web" already exists\n')
+    assert (await cli(plane, tmp_path, "create", "configmap", "game", "--from-literal=a=1"))[0] == 0
+    assert (await cli(plane, tmp_path, "create", "configmap", "game", "--from-literal=a=1"))[2] == (
+        'error: failed to create configmap: configmaps "game" already exists\n')
+    assert (await cli(plane, tmp_path, "create", "secret", "generic", "db", "--from-literal=a=1"))[0] == 0
+    assert (await cli(plane, tmp_path, "create", "secret", "generic", "db", "--from-literal=a=1"))[2] == (
+        'error: failed to create secret secrets "db" already exists\n')
+    code, _, err = await cli(plane, tmp_path, "create", "namespace", "default")
+    assert (code, err) == (1, 'Error from server (AlreadyExists): namespaces "default" already exists\n')

@@ -26,6 +26,7 @@ from typing import Any
 from control import aio
 from control.api import kinds
 from control.client import Client
+from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
@@ -270,13 +271,25 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
     return svc
 
 
+# kubectl v1.32's `create KIND` wraps the server's refusal in its own words for these kinds (the secret's without
+# a colon, as kubectl prints it); `create namespace` and `run` print the server's error as it is.
+FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": "failed to create configmap: ",
+                    "Secret": "failed to create secret ", "PriorityClass": "failed to create priorityclass: "}
+
+
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str) -> int:
     if args.namespace and kinds.by_kind(obj["kind"]).namespaced:
         obj["metadata"]["namespace"] = args.namespace
     if args.dry_run == "client" or client is None:
         stored, verb = obj, f"{verb} (dry run)"
     else:
-        stored = await client.create(obj)
+        try:
+            stored = await client.create(obj)
+        except ApiError as e:
+            prefix = FAILED_TO_CREATE.get(obj["kind"]) if args.command == "create" else None
+            if prefix is None:
+                raise
+            return fail(f"error: {prefix}{e.message}")
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
     if args.output == "yaml":
