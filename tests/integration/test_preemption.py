@@ -124,6 +124,9 @@ async def test_a_high_priority_pod_preempts_the_fewest_least_important_pods(tmp_
                 assert not (await client.get("Pod", survivor, "default"))["metadata"].get("deletionTimestamp")
             events = await wait_for(lambda: events_of(client, "a-low-1", "Preempted"), what="a Preempted event")
             assert events[0]["message"] == f"Preempted by pod {vip['metadata']['uid']} on node a"
+            # the message has only the preemptor's UID; the event names it (kubectl get events -o yaml shows it)
+            assert (events[0].get("action"), (events[0].get("related") or {}).get("name")) == ("Preempting", "vip")
+            assert events[0]["related"]["uid"] == vip["metadata"]["uid"]
             failed = await wait_for(lambda: events_of(client, "vip", "FailedScheduling"), what="vip's FailedScheduling")
             assert failed[0]["message"] == "0/2 nodes are available: 2 Insufficient cpu."  # preemption: no sentence
             # A pod of the victims' priority finds no room, and none to make: it may evict only lower ones.
