@@ -228,3 +228,28 @@ async def test_a_refused_create_is_worded_as_kubectl_words_it(plane: ControlPlan
         'error: failed to create secret secrets "db" already exists\n')
     code, _, err = await cli(plane, tmp_path, "create", "namespace", "default")
     assert (code, err) == (1, 'Error from server (AlreadyExists): namespaces "default" already exists\n')
+
+
+async def test_create_pdb_as_kubectl_does(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl create pdb|poddisruptionbudget NAME --selector=SEL --min-available=N[%] | --max-unavailable=N[%]:
+    the selector as metav1.ParseToLabelSelector builds it, an integer or a percent, kubectl's checks and words."""
+    assert await cli(plane, tmp_path, "create", "pdb", "web", "--selector=app=web", "--min-available=2") == (
+        0, "poddisruptionbudget.policy/web created\n", "")
+    assert (await client.get("PodDisruptionBudget", "web", "default"))["spec"] == {
+        "minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}
+    code, out, _ = await cli(plane, tmp_path, "create", "poddisruptionbudget", "batch", "--max-unavailable=50%",
+                             "--selector=tier=batch,app in (b,a),!legacy", "--dry-run=client", "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["spec"] == {
+        "maxUnavailable": "50%",
+        "selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["a", "b"]},
+                                          {"key": "legacy", "operator": "DoesNotExist"}],
+                     "matchLabels": {"tier": "batch"}}}
+    for flags, said in ((["--min-available=1"], "a selector must be specified"),
+                        (["--selector=a=b"], "one of min-available or max-unavailable must be specified"),
+                        (["--selector=a=b", "--min-available=1", "--max-unavailable=1"],
+                         "min-available and max-unavailable cannot be both specified"),
+                        (["--selector=a=b", "--min-available=1Gi"], "invalid format specified for min-available"),
+                        (["--selector=a>1", "--max-unavailable=1"], '"gt" isn\'t supported in label selectors')):
+        assert await cli(plane, tmp_path, "create", "pdb", "x", *flags) == (1, "", f"error: {said}\n"), flags
+    assert await cli(plane, tmp_path, "create", "pdb", "web", "--selector=app=web", "--min-available=2") == (
+        1, "", 'error: failed to create poddisruptionbudgets: poddisruptionbudgets.policy "web" already exists\n')
