@@ -77,6 +77,15 @@ def _restarts(pod: dict | None) -> int:
     return sum(int(cs.get("restartCount") or 0) for cs in _get(pod, "status", "containerStatuses") or [] if isinstance(cs, dict))
 
 
+def _disruption_target(pod: dict | None) -> str:
+    """The reason of a pod's DisruptionTarget condition when True (PreemptionByScheduler, EvictionByEvictionAPI,
+    DeletionByTaintManager, ...), else ""."""
+    for c in _get(pod, "status", "conditions") or []:
+        if isinstance(c, dict) and c.get("type") == "DisruptionTarget" and c.get("status") == "True":
+            return str(c.get("reason") or "True")
+    return ""
+
+
 def _arrow(label: str, old: object, new: object) -> str:
     return f"{label} {old if old not in (None, '') else '∅'}→{new if new not in (None, '') else '∅'}"
 
@@ -105,6 +114,12 @@ def summarize(kind: str, type_: str, obj: dict, prev: dict | None) -> str:
             parts.append(_arrow("restarts", _restarts(prev), _restarts(obj)))
         if _get(obj, "status", "podIP") != _get(prev, "status", "podIP") and _get(obj, "status", "podIP"):
             parts.append(f"IP {_get(obj, 'status', 'podIP')}")
+        old_nom, new_nom = _get(prev, "status", "nominatedNodeName"), _get(obj, "status", "nominatedNodeName")
+        if new_nom != old_nom:  # preemption: the node it waits for (or a more important pod took the claim)
+            parts.append(f"nominated {new_nom}" if new_nom else "nomination cleared")
+        target = _disruption_target(obj)
+        if target and target != _disruption_target(prev):  # a victim of preemption, an eviction, a taint
+            parts.append(f"DisruptionTarget: {target}")
     for path, label in _FIELDS.get(kind, ()):
         old, new = _get(prev, *path), _get(obj, *path)
         if old != new:
@@ -145,6 +160,7 @@ _FIELDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "Node": ((("spec", "unschedulable"), "unschedulable"),),
     "Lease": ((("spec", "holderIdentity"), "holder"),),
     "Event": ((("count",), "count"),),
+    "PodDisruptionBudget": ((("status", "currentHealthy"), "healthy"), (("status", "disruptionsAllowed"), "allowed disruptions")),
 }
 
 

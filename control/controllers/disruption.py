@@ -94,6 +94,15 @@ class DisruptionController(Controller):
             await self._fail_safe(pdb, str(e))
             raise  # failSafe returns the error: the budget is tried again with back-off (its owner may be late)
 
+    def _on_error(self, key: Key, e: Exception) -> None:
+        if isinstance(e, SyncFailed):
+            # sync() has said why on one line already: a budget that cannot be counted (its pods' Deployment
+            # being deleted, a ReplicaSet not heard yet) is the normal weather of a cluster, not a crash to print
+            # a traceback for; the key is retried with back-off all the same.
+            self.log.debug("%s: sync %s/%s: %s (retrying)", self.name, key[0], key[1], e)
+            return
+        super()._on_error(key, e)
+
     def pods_for(self, pdb: dict) -> list[dict]:
         sel = pdbs.selector_of(pdb)
         if sel is None:

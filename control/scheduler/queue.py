@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from control.api.meta import SCHEDULING_ANNOTATION
 from control.scheduler.nodeinfo import pod_key
 
 # Cluster events, named like kube-scheduler's ClusterEvent labels.
@@ -69,10 +70,17 @@ def node_update_events(old: dict, new: dict) -> list[str]:
 
 
 def _scheduling_relevant(pod: dict) -> dict:
-    """A pod without the fields whose change cannot make it schedulable (isPodUpdated)."""
+    """A pod without the fields whose change cannot make it schedulable (isPodUpdated).
+
+    The scheduler's own decision record (the kube-tui.io/scheduling annotation, written after each failed
+    attempt, its timing different every time) is left out too: kube-scheduler writes no annotation, and
+    counting it would retry an unschedulable pod at every back-off step in a cluster where nothing changes."""
     meta = dict(pod.get("metadata") or {})
     for k in ("resourceVersion", "generation", "managedFields"):
         meta.pop(k, None)
+    annotations = {k: v for k, v in (meta.pop("annotations", None) or {}).items() if k != SCHEDULING_ANNOTATION}
+    if annotations:
+        meta["annotations"] = annotations
     return {k: (meta if k == "metadata" else v) for k, v in pod.items() if k != "status"}
 
 

@@ -378,7 +378,7 @@ class Scheduler:
                 continue
             log.info("preempted %s/%s on %s for %s/%s", vns, vname, node, md.get("namespace"), md["name"])
             if recorder is not None:
-                recorder.event(victim.pod, "Normal", "Preempted", f"Preempted by pod {md.get('uid')} on node {node}")
+                self._preempted_event(recorder, victim.pod, pod, node)
         priority = (pod.get("spec") or {}).get("priority") or 0
         for other in list(self.nominated.get(node, {}).values()):
             if other.priority < priority and other.key != pod_key(pod):
@@ -390,6 +390,21 @@ class Scheduler:
                     if e.code != 404:
                         log.info("cannot clear the nominated node of %s/%s: %s", other.namespace, other.name, e.message)
         await self._mark_unschedulable(pod, message, annotation, nominated=node)
+
+    @staticmethod
+    def _preempted_event(recorder: Any, victim: dict, pod: dict, node: str) -> None:
+        """Eventf(victim, preemptor, Normal, "Preempted", "Preempting", ...): the event names the preemptor as its
+        related object (the message only has its UID), as kube-scheduler's events.k8s.io recorder does."""
+        md = pod.get("metadata") or {}
+        message = f"Preempted by pod {md.get('uid')} on node {node}"
+        if not hasattr(recorder, "make_event"):
+            recorder.event(victim, "Normal", "Preempted", message)
+            return
+        event = recorder.make_event(victim, "Normal", "Preempted", message)
+        event["action"] = "Preempting"
+        event["related"] = {"apiVersion": "v1", "kind": "Pod", "namespace": md.get("namespace") or "default",
+                            "name": md.get("name"), "uid": md.get("uid")}
+        recorder.broadcaster.enqueue(event)
 
     async def _mark_unschedulable(self, pod: dict, message: str, annotation: str | None, *,
                                   reason: str = "Unschedulable", nominated: str | None = None) -> None:

@@ -74,6 +74,20 @@ async def test_drain_refuses_daemonset_and_unowned_pods_then_evicts_with_the_fla
     assert await set_unschedulable(client, "n2", True) == "node/n2 cordoned"
 
 
+async def test_drain_with_eviction_disabled_deletes_and_says_only_deleted(
+        client: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    """kubectl drain --disable-eviction (v1.32) prints no "evicting pod" line, as nothing is evicted: the pods are
+    deleted without asking their budgets, and each is reported "pod/NAME deleted" once gone."""
+    await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    await client.create(pod("web-1", "n1", owner="ReplicaSet/web"))
+    await client.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+                         "spec": {"minAvailable": 1, "selector": {"matchLabels": {}}}})
+    assert await drain(client, drain_args("n1", disable_eviction=True)) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines() == ["node/n1 cordoned", "pod/web-1 deleted", "node/n1 drained"]
+    assert await pods_on(client, "n1") == []
+
+
 async def test_drain_gives_up_at_its_timeout_and_says_which_pods_are_left(
         client: Client, capsys: pytest.CaptureFixture[str]) -> None:
     """A bound pod's graceful delete waits for its kubelet, and there is none here: the pod stays Terminating."""

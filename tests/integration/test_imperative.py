@@ -208,3 +208,48 @@ async def test_create_priorityclass_as_kubectl_does(plane: ControlPlane, client:
     assert any(line.split()[:3] == ["high", "1000", "false"] for line in out.splitlines())
     code, _, err = await cli(plane, tmp_path, "create", "priorityclass", "system-mine", "--value=1")
     assert code == 1 and "priority class names with 'system-' prefix are reserved for system use only" in err
+
+
+async def test_a_refused_create_is_worded_as_kubectl_words_it(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl v1.32 wraps the server's refusal for create deployment|configmap|secret|priorityclass in its own
+    words (the secret's without a colon), and prints create namespace's and run's as the server said it."""
+    assert (await cli(plane, tmp_path, "create", "priorityclass", "everyday", "--value=10", "--global-default"))[0] == 0
+    assert await cli(plane, tmp_path, "create", "priorityclass", "other", "--value=20", "--global-default") == (
+        1, "", 'error: failed to create priorityclass: priorityclasses.scheduling.k8s.io "other" is forbidden: '
+               "PriorityClass everyday is already marked as default. Only one default can exist\n")
+    assert (await cli(plane, tmp_path, "create", "deployment", "web", "--image=busybox"))[0] == 0
+    assert await cli(plane, tmp_path, "create", "deployment", "web", "--image=busybox") == (
+        1, "", 'error: failed to create deployment: deployments.apps "web" already exists\n')
+    assert (await cli(plane, tmp_path, "create", "configmap", "game", "--from-literal=a=1"))[0] == 0
+    assert (await cli(plane, tmp_path, "create", "configmap", "game", "--from-literal=a=1"))[2] == (
+        'error: failed to create configmap: configmaps "game" already exists\n')
+    assert (await cli(plane, tmp_path, "create", "secret", "generic", "db", "--from-literal=a=1"))[0] == 0
+    assert (await cli(plane, tmp_path, "create", "secret", "generic", "db", "--from-literal=a=1"))[2] == (
+        'error: failed to create secret secrets "db" already exists\n')
+    code, _, err = await cli(plane, tmp_path, "create", "namespace", "default")
+    assert (code, err) == (1, 'Error from server (AlreadyExists): namespaces "default" already exists\n')
+
+
+async def test_create_pdb_as_kubectl_does(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl create pdb|poddisruptionbudget NAME --selector=SEL --min-available=N[%] | --max-unavailable=N[%]:
+    the selector as metav1.ParseToLabelSelector builds it, an integer or a percent, kubectl's checks and words."""
+    assert await cli(plane, tmp_path, "create", "pdb", "web", "--selector=app=web", "--min-available=2") == (
+        0, "poddisruptionbudget.policy/web created\n", "")
+    assert (await client.get("PodDisruptionBudget", "web", "default"))["spec"] == {
+        "minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}
+    code, out, _ = await cli(plane, tmp_path, "create", "poddisruptionbudget", "batch", "--max-unavailable=50%",
+                             "--selector=tier=batch,app in (b,a),!legacy", "--dry-run=client", "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["spec"] == {
+        "maxUnavailable": "50%",
+        "selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["a", "b"]},
+                                          {"key": "legacy", "operator": "DoesNotExist"}],
+                     "matchLabels": {"tier": "batch"}}}
+    for flags, said in ((["--min-available=1"], "a selector must be specified"),
+                        (["--selector=a=b"], "one of min-available or max-unavailable must be specified"),
+                        (["--selector=a=b", "--min-available=1", "--max-unavailable=1"],
+                         "min-available and max-unavailable cannot be both specified"),
+                        (["--selector=a=b", "--min-available=1Gi"], "invalid format specified for min-available"),
+                        (["--selector=a>1", "--max-unavailable=1"], '"gt" isn\'t supported in label selectors')):
+        assert await cli(plane, tmp_path, "create", "pdb", "x", *flags) == (1, "", f"error: {said}\n"), flags
+    assert await cli(plane, tmp_path, "create", "pdb", "web", "--selector=app=web", "--min-available=2") == (
+        1, "", 'error: failed to create poddisruptionbudgets: poddisruptionbudgets.policy "web" already exists\n')

@@ -124,6 +124,9 @@ async def test_a_high_priority_pod_preempts_the_fewest_least_important_pods(tmp_
                 assert not (await client.get("Pod", survivor, "default"))["metadata"].get("deletionTimestamp")
             events = await wait_for(lambda: events_of(client, "a-low-1", "Preempted"), what="a Preempted event")
             assert events[0]["message"] == f"Preempted by pod {vip['metadata']['uid']} on node a"
+            # the message has only the preemptor's UID; the event names it (kubectl get events -o yaml shows it)
+            assert (events[0].get("action"), (events[0].get("related") or {}).get("name")) == ("Preempting", "vip")
+            assert events[0]["related"]["uid"] == vip["metadata"]["uid"]
             failed = await wait_for(lambda: events_of(client, "vip", "FailedScheduling"), what="vip's FailedScheduling")
             assert failed[0]["message"] == "0/2 nodes are available: 2 Insufficient cpu."  # preemption: no sentence
             # A pod of the victims' priority finds no room, and none to make: it may evict only lower ones.
@@ -151,8 +154,12 @@ async def test_a_pod_waiting_for_its_victims_does_not_preempt_again(tmp_path: Pa
             await client.create(pod("filler", "3500m", nodeName="a"))
             await client.create(pod("vip", "1", "critical"))
             assert await wait_for(lambda: nominated_node(client, "vip"), what="vip nominated") == "a"
-            # Something else changes on the node: the vip is tried again while its victim terminates.
+            # Something else changes on the node: the vip is tried again while its victim terminates. A bound pod
+            # arriving does not wake a pod NodeResourcesFit turned down (its QueueingHint skips it, as nothing can
+            # fit better for it); the node's allocatable changing does.
             await client.create(pod("tiny", "100m", nodeName="a"))
+            await client.patch("Node", "a", {"status": {"allocatable": {"cpu": "4", "memory": "7Gi", "pods": "110"}}},
+                               None, subresource="status")
             message = await wait_for(lambda: last_failed(client, "vip", "terminating"), what="vip not eligible")
             assert message == ("0/1 nodes are available: 1 Insufficient cpu. "
                                "preemption: not eligible due to a terminating pod on the nominated node..")

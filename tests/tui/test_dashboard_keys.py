@@ -333,3 +333,11 @@ async def test_the_events_view_follows_the_newest_event_unless_the_cursor_moved_
         app.model.feed(late)
         await wait_for(lambda: table.row_count == 6, what="one more")
         assert table.selected_key() == ("default", "web-2.0")  # reading an older one: left where it was
+
+
+def test_the_help_names_every_view() -> None:
+    """? lists the views; a presenter looking for the PriorityClasses or the disruption budgets finds them there."""
+    from tui.app import MORE_VIEWS
+    from tui.views.modals import HELP
+
+    assert [v for v, *_ in MORE_VIEWS if f":{v}" not in HELP] == []

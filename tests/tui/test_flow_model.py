@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from dashboard_fake import NOW, fake_model, pod
 
 from control.apiserver.watch import RAW_TOPIC
@@ -26,6 +28,25 @@ def test_summaries_name_what_changed() -> None:
     l3 = {"kind": "Lease", "spec": {"holderIdentity": "node-2", "renewTime": "2026-11-27T09:00:02.000000Z"}}
     assert summarize("Lease", "MODIFIED", l2, l1) == "renewed"
     assert summarize("Lease", "MODIFIED", l3, l2) == "holder node-1→node-2"
+
+
+def test_preemption_and_disruption_budgets_read_in_the_flow() -> None:
+    """A talk on preemption watches the Flow view: the victim's DisruptionTarget condition, the preemptor's
+    nominated node and a budget's allowed disruptions say what they are, not "status changed"."""
+    victim = pod("low", "node-1", "Running")
+    marked = copy.deepcopy(victim)
+    marked["status"].setdefault("conditions", []).append(
+        {"type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler",
+         "message": "default-scheduler: preempting to accommodate a higher priority pod"})
+    assert summarize("Pod", "MODIFIED", marked, victim) == "DisruptionTarget: PreemptionByScheduler"
+    vip = pod("vip", None, "Pending")
+    nominated = copy.deepcopy(vip)
+    nominated["status"]["nominatedNodeName"] = "node-1"
+    assert summarize("Pod", "MODIFIED", nominated, vip) == "nominated node-1"
+    assert summarize("Pod", "MODIFIED", vip, nominated) == "nomination cleared"
+    b1 = {"kind": "PodDisruptionBudget", "status": {"currentHealthy": 3, "disruptionsAllowed": 1}}
+    b2 = {"kind": "PodDisruptionBudget", "status": {"currentHealthy": 2, "disruptionsAllowed": 0}}
+    assert summarize("PodDisruptionBudget", "MODIFIED", b2, b1) == "healthy 3→2, allowed disruptions 1→0"
 
 
 def test_flow_ring_is_bounded_and_measures_deltas() -> None:

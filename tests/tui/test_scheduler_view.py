@@ -58,3 +58,26 @@ def test_priorityclass_rows_and_a_nominated_pods_node() -> None:
     assert spec_for("Pod").row(pending, model)[5] == "→n2?"  # waiting for the pods it preempted there
     pending["spec"]["nodeName"] = "n2"
     assert spec_for("Pod").row(pending, model)[5] == "n2"
+
+
+def test_a_pod_waiting_on_its_nominated_node_reads_as_nominated_not_unschedulable() -> None:
+    """A pod that preempted pods fits nowhere until they stop; its record says Unschedulable, but the Scheduler
+    view says what is happening: nominated, on the node the Pods view shows as →NODE?."""
+    import json
+    from types import SimpleNamespace
+
+    from tui.views.scheduler import sched_row
+
+    record = json.dumps({"v": 2, "node": None, "message": "0/3 nodes are available: 3 Insufficient cpu.",
+                         "feasible": 0, "evaluated": 3})
+    pod = {"metadata": {"name": "vip", "namespace": "default", "annotations": {"kube-tui.io/scheduling": record}},
+           "spec": {"containers": []}, "status": {"phase": "Pending"}}
+    model = SimpleNamespace(clock=lambda: 0.0)
+    assert sched_row(pod, model)[0] == "! Unschedulable"  # preemption found no room: it is unschedulable
+    pod["status"]["nominatedNodeName"] = "n3"
+    row = sched_row(pod, model)
+    assert (row[0], row[3]) == ("→ Nominated", "→n3?")
+    assert sorted(["✓ Scheduled", row[0], "! Unschedulable", "· Pending"]) == \
+        ["! Unschedulable", "· Pending", "→ Nominated", "✓ Scheduled"]
+    pod["spec"]["nodeName"] = "n3"  # bound: the nomination it keeps (as kube-scheduler v1.32 leaves it) is history
+    assert sched_row(pod, model)[:4] == ("✓ Scheduled", "default", "vip", "n3")

@@ -54,3 +54,21 @@ def test_a_failed_sync_is_retried_after_failing_safe() -> None:
     failures = asyncio.run(main())
     assert writes and writes[-1]["status"]["conditions"][0]["reason"] == "SyncFailed"
     assert failures > 0, "SyncFailed was swallowed: the budget is never retried until some pod changes"
+
+
+def test_a_budget_that_cannot_be_counted_is_one_warning_line_not_a_traceback(caplog) -> None:  # type: ignore[no-untyped-def]
+    """Deleting a Deployment a budget covers leaves its pods without a controller for a moment: the control
+    plane's terminal (on screen in a talk) says so in one line, as kube-controller-manager does, and keeps the
+    traceback for real failures."""
+    import logging
+
+    from control.controllers.disruption import DisruptionController, SyncFailed
+
+    dc = DisruptionController.__new__(DisruptionController)
+    dc.log = logging.getLogger("kube_tui.controllers.disruption-controller")
+    with caplog.at_level(logging.DEBUG, logger=dc.log.name):
+        dc._on_error(("default", "b"), SyncFailed('found no controllers for pod "w-1"'))
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+        assert any('found no controllers for pod "w-1"' in r.getMessage() for r in caplog.records)
+        dc._on_error(("default", "b"), RuntimeError("a bug"))  # anything else still gets its traceback
+        assert [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]

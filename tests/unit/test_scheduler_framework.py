@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import random
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from control.api.meta import SCHEDULING_ANNOTATION
 from control.scheduler.framework import (
     Framework,
     fit_error_message,
@@ -405,6 +407,27 @@ async def test_queue_update_delete_close_and_cancel() -> None:
     await asyncio.sleep(0)
     q.close()
     assert await asyncio.wait_for(closing, 1) is None
+
+
+async def test_the_schedulers_own_decision_record_does_not_retry_an_unschedulable_pod() -> None:
+    # After each failed attempt the scheduler writes its decision (with that attempt's timing) into the pod's
+    # annotation; hearing that write back must not count as a change that could make the pod fit, or a pod
+    # that fits nowhere is retried (and a FailedScheduling event recorded) at every back-off step forever.
+    q = SchedulingQueue(initial_backoff=0.01, max_backoff=0.01)
+    p = pod("p", "8")
+    q.add(p)
+    q.add_unschedulable(p, (await q.pop()).attempts, plugins={"NodeResourcesFit"})
+    recorded = copy.deepcopy(p)
+    recorded["metadata"]["annotations"] = {SCHEDULING_ANNOTATION: '{"node": null, "time_ms": 0.142}'}
+    q.update(p, recorded)
+    again = copy.deepcopy(recorded)
+    again["metadata"]["annotations"][SCHEDULING_ANNOTATION] = '{"node": null, "time_ms": 0.116}'
+    q.update(recorded, again)
+    assert q.where(p) == "unschedulable"
+    labelled = copy.deepcopy(again)
+    labelled["metadata"]["annotations"]["team"] = "a"  # any other annotation still counts, as in kube-scheduler
+    q.update(again, labelled)
+    assert q.where(p) in ("active", "backoff")
 
 
 def test_node_update_events() -> None:

@@ -168,9 +168,9 @@ async def _evict(client: Client, pod: dict, grace: int | None, deadline: float |
 
 
 async def _delete(client: Client, pod: dict, grace: int | None, deadline: float | None, timeout: float) -> str:
-    """--disable-eviction: a graceful delete, no budget asked."""
+    """--disable-eviction: a graceful delete, no budget asked. kubectl says nothing as it sends it (no "evicting pod"
+    line: nothing is evicted), only "pod/NAME deleted" once the pod is gone."""
     md = pod["metadata"]
-    print(f"evicting pod {md.get('namespace', 'default')}/{md['name']}", flush=True)
     try:
         await client.delete("pods", md["name"], md.get("namespace"), grace_period=grace)
     except ApiError as e:

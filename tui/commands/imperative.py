@@ -24,14 +24,15 @@ import sys
 from typing import Any
 
 from control import aio
-from control.api import kinds
+from control.api import kinds, labels
 from control.client import Client
+from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
 from tui.printers.output import to_json, to_yaml
 
-CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass")
+CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -53,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--pod-running-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for the pod to run before attaching")
     elif name == "create":
-        p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic or priorityclass (or -f FILE)")
+        p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass or pdb (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -77,6 +78,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--description", default="", help="priorityclass: what the class is for")
         p.add_argument("--preemption-policy", default="", choices=("", "PreemptLowerPriority", "Never"),
                        help="priorityclass: whether its pods may preempt lower-priority pods (default PreemptLowerPriority)")
+        p.add_argument("--selector", default="", help="pdb: the label selector of the pods the budget covers")
+        p.add_argument("--min-available", default="", help="pdb: pods that must stay available (a number or N%%)")
+        p.add_argument("--max-unavailable", default="", help="pdb: pods that may be unavailable (a number or N%%)")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -208,6 +212,56 @@ def priorityclass_for(args: argparse.Namespace) -> dict[str, Any]:
     return obj
 
 
+_PDB_AMOUNT = re.compile(r"^[0-9]+%?$")
+_LABEL_SELECTOR_OPERATORS = {labels.IN: "In", labels.NOT_IN: "NotIn", labels.EXISTS: "Exists",
+                             labels.DOES_NOT_EXIST: "DoesNotExist"}
+
+
+def label_selector(text: str) -> dict[str, Any]:
+    """metav1.ParseToLabelSelector: `a=b` into matchLabels, `in`, `notin`, `k`, `!k` into matchExpressions."""
+    try:
+        selector = labels.parse_selector(text)
+    except ApiError as e:
+        raise ValueError(f"error: {e.message}") from None
+    match: dict[str, str] = {}
+    expressions: list[dict[str, Any]] = []
+    for r in selector.requirements:
+        if r.operator in (labels.EQUALS, labels.DOUBLE_EQUALS):
+            match[r.key] = r.values[0]
+        elif r.operator in _LABEL_SELECTOR_OPERATORS:
+            expressions.append({"key": r.key, "operator": _LABEL_SELECTOR_OPERATORS[r.operator],
+                                "values": sorted(r.values)} if r.values else
+                               {"key": r.key, "operator": _LABEL_SELECTOR_OPERATORS[r.operator]})
+        elif r.operator in (labels.GREATER_THAN, labels.LESS_THAN):
+            raise ValueError(f'error: "{r.operator}" isn\'t supported in label selectors')
+        else:
+            raise ValueError(f'error: "{r.operator}" is not a valid label selector operator')
+    out: dict[str, Any] = {}
+    if expressions:
+        out["matchExpressions"] = expressions
+    if match:
+        out["matchLabels"] = match
+    return out
+
+
+def pdb_for(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create poddisruptionbudget|pdb NAME --selector=SEL --min-available=N[%] | --max-unavailable=N[%],
+    checked in kubectl's order and words."""
+    if not args.selector:
+        raise ValueError("error: a selector must be specified")
+    if not args.min_available and not args.max_unavailable:
+        raise ValueError("error: one of min-available or max-unavailable must be specified")
+    if args.min_available and args.max_unavailable:
+        raise ValueError("error: min-available and max-unavailable cannot be both specified")
+    if args.min_available and not _PDB_AMOUNT.match(args.min_available):
+        raise ValueError("error: invalid format specified for min-available")
+    if args.max_unavailable and not _PDB_AMOUNT.match(args.max_unavailable):
+        raise ValueError("error: invalid format specified for max-unavailable")
+    field, amount = ("minAvailable", args.min_available) if args.min_available else ("maxUnavailable", args.max_unavailable)
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": args.name},
+            "spec": {field: amount if amount.endswith("%") else int(amount), "selector": label_selector(args.selector)}}
+
+
 def deployment_for(args: argparse.Namespace) -> dict[str, Any]:
     if not args.image:
         raise ValueError("error: required flag(s) \"image\" not set")
@@ -270,13 +324,26 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
     return svc
 
 
+# kubectl v1.32's `create KIND` wraps the server's refusal in its own words for these kinds (the secret's without
+# a colon, as kubectl prints it); `create namespace` and `run` print the server's error as it is.
+FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": "failed to create configmap: ",
+                    "Secret": "failed to create secret ", "PriorityClass": "failed to create priorityclass: ",
+                    "PodDisruptionBudget": "failed to create poddisruptionbudgets: "}
+
+
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str) -> int:
     if args.namespace and kinds.by_kind(obj["kind"]).namespaced:
         obj["metadata"]["namespace"] = args.namespace
     if args.dry_run == "client" or client is None:
         stored, verb = obj, f"{verb} (dry run)"
     else:
-        stored = await client.create(obj)
+        try:
+            stored = await client.create(obj)
+        except ApiError as e:
+            prefix = FAILED_TO_CREATE.get(obj["kind"]) if args.command == "create" else None
+            if prefix is None:
+                raise
+            return fail(f"error: {prefix}{e.message}")
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
     if args.output == "yaml":
@@ -385,11 +452,13 @@ def run(args: argparse.Namespace) -> int:
             if what is None or not args.name:
                 return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, namespace NAME, "
                             "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
-                            "priorityclass NAME --value=N")
+                            "priorityclass NAME --value=N, or pdb NAME --selector=SEL --min-available=N")
             if what in ("ConfigMap", "Secret"):
                 obj = config_for(what, args)
             elif what == "PriorityClass":
                 obj = priorityclass_for(args)
+            elif what == "PodDisruptionBudget":
+                obj = pdb_for(args)
             else:
                 obj = deployment_for(args) if what == "Deployment" else {
                     "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}

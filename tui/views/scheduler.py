@@ -44,14 +44,24 @@ def scheduler_error(pod: dict) -> str | None:
     return None
 
 
+def nominated_node(pod: dict) -> str:
+    """The node a pending pod preempted pods on and waits for (status.nominatedNodeName), or ""."""
+    if (pod.get("spec") or {}).get("nodeName"):
+        return ""
+    return str((pod.get("status") or {}).get("nominatedNodeName") or "")
+
+
 def result_of(pod: dict) -> str:
-    """Sortable: errors and unschedulable first, then waiting, then scheduled."""
+    """Sortable: errors and unschedulable first, then waiting (for the scheduler, or for the pods it preempted
+    to stop: nominated), then scheduled."""
     node = (pod.get("spec") or {}).get("nodeName")
     rec = decision(pod)
     if node:
         return "✓ Scheduled"
     if scheduler_error(pod) is not None:
         return "! Error"
+    if nominated_node(pod):
+        return "→ Nominated"
     if rec is not None and not rec.get("node"):
         return "! Unschedulable"
     return "· Pending"
@@ -66,8 +76,9 @@ def sched_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
         message = scheduler_error(pod) or ""
     else:
         message = "" if result.startswith("✓") else str(rec.get("message") or "waiting for the scheduler")
-    return (result, md.get("namespace") or "", md.get("name") or "", (pod.get("spec") or {}).get("nodeName") or "",
-            feasible, message)
+    nominated = nominated_node(pod)
+    node = f"→{nominated}?" if nominated else (pod.get("spec") or {}).get("nodeName") or ""  # as the Pods view shows it
+    return (result, md.get("namespace") or "", md.get("name") or "", node, feasible, message)
 
 
 SCHED_SPEC = TableSpec(
@@ -201,8 +212,13 @@ class SchedulerView(View):
             return
         counts = ", ".join(f"{n} {reason}" for reason, n in (rec.get("counts") or {}).items())
         color = "green" if rec.get("node") else "red"
+        verdict = escape(str(rec.get("node") or "unschedulable"))
+        if not rec.get("node") and nominated_node(pod):
+            # it fits nowhere now, but it preempted pods on its nominated node and is bound there once they are gone
+            color = "yellow"
+            verdict = f"nominated {escape(nominated_node(pod))}: waiting for the pods it preempted there to stop"
         summary.update(
-            f"[b]{name}[/] → [{color}]{rec.get('node') or 'unschedulable'}[/]\n{rec.get('message', '')}\n"
+            f"[b]{name}[/] → [{color}]{verdict}[/]\n{rec.get('message', '')}\n"
             f"[dim]{rec.get('feasible')}/{rec.get('evaluated')} nodes feasible · {rec.get('time_ms')} ms"
             + (f" · profile {rec['profile']}" if rec.get("profile") else "")
             + (f" · {counts}" if counts else "") + escape(tie_note(rec))
