@@ -455,5 +455,5 @@ def test_the_record_lists_the_filters_prefilter_skipped() -> None:
     p = pod("p", "1")
     p["metadata"]["annotations"] = {"kube-tui.io/scheduling": to_annotation(res)}
     text = describe_pod(p, [], None)
-    assert "Not run:  NodeName, NodeAffinity, NodePorts, PodTopologySpread, InterPodAffinity (nothing to check for " \
+    assert "Filters not run:  NodeName, NodeAffinity, NodePorts, PodTopologySpread, InterPodAffinity (nothing to check for " \
            "this pod)" in text

@@ -222,7 +222,7 @@ class SchedulerView(View):
             f"[dim]{rec.get('feasible')}/{rec.get('evaluated')} nodes feasible · {rec.get('time_ms')} ms"
             + (f" · profile {rec['profile']}" if rec.get("profile") else "")
             + (f" · {counts}" if counts else "") + escape(tie_note(rec))
-            + (f" · not run (nothing to check): {escape(', '.join(map(str, rec['skipped'])))}" if rec.get("skipped") else "")
+            + (f" · filters not run (nothing to check): {escape(', '.join(map(str, rec['skipped'])))}" if rec.get("skipped") else "")
             + "[/]"
             + "".join(f"\n[b]{escape(str(p))}[/]: {escape(str(t))}" for p, t in (rec.get("explain") or {}).items()))
         plugins, rows = node_rows(rec)

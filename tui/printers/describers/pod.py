@@ -186,7 +186,7 @@ def _describe_scheduling(w: PrefixWriter, pod: Mapping[str, Any]) -> None:
     if record.get("message"):
         w.write(1, f"Message:\t{record['message']}\n")
     if record.get("skipped"):
-        w.write(1, f"Not run:\t{', '.join(map(str, record['skipped']))} (nothing to check for this pod)\n")
+        w.write(1, f"Filters not run:\t{', '.join(map(str, record['skipped']))} (nothing to check for this pod)\n")
     for plugin, text in (record.get("explain") or {}).items():  # what the cross-node filters counted
         w.write(1, f"{plugin}:\t{text}\n")
     nodes = record.get("nodes") or []
