@@ -21,13 +21,14 @@ class Controller:
     """Subclasses set `name` (the Events' source.component), register informer handlers, and define sync()."""
 
     name = "controller"
+    event_source = ""  # the Events' source.component when it is not `name` (the disruption controller's)
     workers = 5
 
     def __init__(self, client: Client, informers: SharedInformers, events: EventBroadcaster, timings: Timings) -> None:
         self.client = client
         self.informers = informers
         self.timings = timings
-        self.recorder = events.new_recorder(self.name)
+        self.recorder = events.new_recorder(self.event_source or self.name)
         # client-go backs a failing key off exponentially; capped so a demo never waits minutes for a retry
         self.queue: WorkQueue[Key] = WorkQueue(self.name, base_delay=0.005, max_delay=min(30.0, max(timings.backoff_max, 1.0)))
         self.log = logging.getLogger(f"kube_tui.controllers.{self.name}")

@@ -44,6 +44,7 @@ def controller_ref(obj: dict) -> dict | None:
 
 class DisruptionController(Controller):
     name = "disruption-controller"
+    event_source = "controllermanager"  # what kube-controller-manager's disruption controller records as
 
     def __init__(self, client: Client, informers: SharedInformers, events: EventBroadcaster, timings: Timings) -> None:
         super().__init__(client, informers, events, timings)

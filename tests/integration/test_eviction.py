@@ -106,6 +106,12 @@ async def test_the_controller_counts_expected_desired_and_healthy_pods(cluster: 
     await settled(client, "api-max", expectedPods=4, currentHealthy=4, desiredHealthy=2, disruptionsAllowed=2)
     st = await settled(client, "empty", expectedPods=0, currentHealthy=0, desiredHealthy=1, disruptionsAllowed=0)
     assert st["conditions"][0]["reason"] == "InsufficientPods" and st["conditions"][0]["status"] == "False"
+
+    async def no_pods_event() -> dict | None:
+        return next((e for e in (await client.list("Event", "default"))["items"]
+                     if e["reason"] == "NoPods" and e["involvedObject"]["name"] == "empty"), None)
+    ev = await wait_for(no_pods_event, 10, what="the NoPods event")
+    assert (ev["message"], ev["source"]["component"]) == ("No matching pods found", "controllermanager")
     # a scale change moves expectedPods (and so the budget) as soon as the Deployment changes
     await client.patch("Deployment", "api", {"spec": {"replicas": 2}}, "default")
     await settled(client, "api-max", expectedPods=2, currentHealthy=2, desiredHealthy=1, disruptionsAllowed=1)
