@@ -15,6 +15,7 @@ from control.api.labels import Selector, from_label_selector
 from control.errors import ApiError
 
 DISRUPTION_ALLOWED = "DisruptionAllowed"
+DISRUPTION_TARGET = "DisruptionTarget"  # the pod condition an eviction or a preemption sets before the delete
 SUFFICIENT_PODS = "SufficientPods"
 INSUFFICIENT_PODS = "InsufficientPods"
 SYNC_FAILED = "SyncFailed"

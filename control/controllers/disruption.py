@@ -9,6 +9,7 @@ condition. When a status cannot be computed the budget fails safe: no disruption
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ from control.controllers.informers import BY_NAMESPACE, SharedInformers
 from control.errors import ApiError
 from control.informer import Key, key_of
 from control.timings import Timings
+from control.workqueue import WorkQueue, run_workers
 
 # How long a pod an eviction took stays counted out before the controller decides it was not deleted after
 # all (DeletionTimeout).
@@ -45,6 +47,9 @@ def controller_ref(obj: dict) -> dict | None:
 class DisruptionController(Controller):
     name = "disruption-controller"
     event_source = "controllermanager"  # what kube-controller-manager's disruption controller records as
+    # A DisruptionTarget condition on a pod that was not deleted after this long is set back to False
+    # (stalePodDisruptionTimeout): the eviction or preemption that put it there did not happen.
+    stale_pod_disruption_timeout = 120.0
 
     def __init__(self, client: Client, informers: SharedInformers, events: EventBroadcaster, timings: Timings) -> None:
         super().__init__(client, informers, events, timings)
@@ -54,6 +59,7 @@ class DisruptionController(Controller):
         self.deploy_informer = informers.get("Deployment")
         self.pdb_informer.add_handler(self.enqueue, lambda old, new: self.enqueue(new), self.enqueue)
         self.pod_informer.add_handler(self._pod_changed, self._pod_updated, self._pod_changed)
+        self.stale_queue: WorkQueue[Key] = WorkQueue(f"{self.name}-stale", base_delay=0.005, max_delay=30.0)
         # a scale change moves expectedPods before any pod comes or goes
         for inf in (self.rs_informer, self.deploy_informer):
             inf.add_handler(on_add=self._owner_added, on_update=self._scale_changed)
@@ -66,10 +72,57 @@ class DisruptionController(Controller):
     def _pod_changed(self, pod: dict) -> None:
         for pdb in self._budgets_for(pod):
             self.enqueue(pdb)
+        self._watch_stale(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
         for k in {key_of(b) for b in self._budgets_for(old) + self._budgets_for(new)}:
             self.queue.add(k)
+        self._watch_stale(new)
+
+    # -- stale DisruptionTarget conditions ------------------------------------------------------------
+    def _stale_in(self, pod: dict) -> float | None:
+        """Seconds until the pod's DisruptionTarget=True condition is stale (<= 0: it is); None when it has
+        none or is being deleted (canCleanupStalePodDisruption)."""
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        cond = next((c for c in (pod.get("status") or {}).get("conditions") or ()
+                     if c.get("type") == pdbs.DISRUPTION_TARGET), None)
+        if cond is None or cond.get("status") != "True":
+            return None
+        since = meta.parse_time(cond.get("lastTransitionTime")) if cond.get("lastTransitionTime") else None
+        return self.stale_pod_disruption_timeout - (time.time() - since) if since is not None else 0.0
+
+    def _watch_stale(self, pod: dict) -> None:
+        left = self._stale_in(pod)
+        if left is not None:
+            self.stale_queue.add_after(key_of(pod), max(left, 0.0))
+
+    async def sync_stale_pod(self, key: Key) -> None:
+        """syncStalePodDisruption: DisruptionTarget back to False on a pod still not deleted."""
+        pod = self.pod_informer.get(*key)
+        if pod is None:
+            return
+        left = self._stale_in(pod)
+        if left is None:
+            return
+        if left > 0:
+            self.stale_queue.add_after(key, left)
+            return
+        cond = {"type": pdbs.DISRUPTION_TARGET, "status": "False", "lastTransitionTime": meta.now()}
+        try:
+            await self.client.patch("Pod", key[1], {"status": {"conditions": [cond]}}, key[0], subresource="status",
+                                    patch_type="strategic")
+        except ApiError as e:
+            if e.code != 404:
+                raise
+        self.log.info("%s: %s/%s: reset its stale DisruptionTarget condition", self.name, key[0], key[1])
+
+    async def run(self) -> None:
+        try:
+            await asyncio.gather(super().run(), run_workers(self.stale_queue, self.sync_stale_pod, 1,
+                                                            on_error=self._on_error))
+        finally:
+            self.stale_queue.shutdown()
 
     def _owner_added(self, owner: dict) -> None:
         """A budget that could not find its pods' controller yet (SyncFailed) counts again once it is here."""

@@ -46,7 +46,7 @@ PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
 NOT_ELIGIBLE_NEVER = "not eligible due to preemptionPolicy=Never."
 NOT_ELIGIBLE_TERMINATING = "not eligible due to a terminating pod on the nominated node."
-DISRUPTION_TARGET = "DisruptionTarget"
+DISRUPTION_TARGET = poddisruptionbudget.DISRUPTION_TARGET
 PREEMPTION_BY_SCHEDULER = "PreemptionByScheduler"
 
 

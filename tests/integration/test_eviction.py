@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from control.api import meta
 from control.api import poddisruptionbudget as pdbs
 from control.client import Client
 from control.errors import ApiError
@@ -295,3 +296,35 @@ async def test_the_rest_eviction_subresource(tmp_path: Path) -> None:
             async with http.post("/api/v1/namespaces/default/pods/p2/eviction",
                                  json={"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p2"}}) as r:
                 assert r.status == 429 and r.headers.get("Retry-After") == "10"
+
+
+async def test_a_stale_disruption_target_is_set_back_to_false(plane: ControlPlane, client: Client,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An eviction or preemption whose delete never happened leaves DisruptionTarget=True on a pod that stays:
+    the disruption controller sets it back to False after stalePodDisruptionTimeout (2 minutes; 0.5 s here)."""
+    from control.controllers.disruption import DisruptionController
+
+    monkeypatch.setattr(DisruptionController, "stale_pod_disruption_timeout", 0.5)
+    await client.create(bare_pod("kept", {"app": "kept"}))
+    pod = await client.get("Pod", "kept", "default")
+    pod["status"] = {"phase": "Running", "conditions": [
+        {"type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler",
+         "message": "default-scheduler: preempting to accommodate a higher priority pod",
+         "lastTransitionTime": meta.now()}]}
+    await client.update_status(pod)
+
+    async def reset() -> dict | None:
+        got = await client.get("Pod", "kept", "default")
+        cond = next(c for c in got["status"]["conditions"] if c["type"] == "DisruptionTarget")
+        return cond if cond["status"] == "False" else None
+
+    async with manager(plane, controllers=["disruption"]):
+        cond = await wait_for(reset, 10, what="the stale DisruptionTarget set back to False")
+    assert cond["status"] == "False"
+    # a pod being deleted keeps it (its disruption is happening); a False or missing condition has nothing to reset
+    dc = DisruptionController.__new__(DisruptionController)
+    old = {"type": "DisruptionTarget", "status": "True", "lastTransitionTime": "2020-01-01T00:00:00Z"}
+    assert dc._stale_in({"metadata": {}, "status": {"conditions": [old]}}) <= 0
+    assert dc._stale_in({"metadata": {"deletionTimestamp": "2020-01-01T00:00:00Z"}, "status": {"conditions": [old]}}) is None
+    assert dc._stale_in({"metadata": {}, "status": {"conditions": [dict(old, status="False")]}}) is None
+    assert dc._stale_in({"metadata": {}, "status": {}}) is None
