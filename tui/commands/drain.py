@@ -114,7 +114,7 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
                 break
             await asyncio.sleep(0.2)
     if errs:
-        err = errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]"  # utilerrors.NewAggregate
+        err = _aggregate(errs)
         left = [p["metadata"]["name"] for p in
                 (await client.list("pods", None, field_selector=f"spec.nodeName={args.node}"))["items"]
                 if not _left_alone(p, args)]
@@ -193,10 +193,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _unable(node: str, errs: list[str]) -> None:
-    """kubectl v1.32's words for a drain that failed: the errors aggregated (utilerrors.NewAggregate: one as it
-    is, several as [a, b]), the node still pending, then each error on a line of its own."""
-    err = errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]"
-    print(f'error: unable to drain node "{node}" due to error: {err}, continuing command...', file=sys.stderr)
+    """kubectl v1.32's words for a drain that failed: the errors aggregated, the node still pending, then each
+    error on a line of its own."""
+    print(f'error: unable to drain node "{node}" due to error: {_aggregate(errs)}, continuing command...',
+          file=sys.stderr)
     print("There are pending nodes to be drained:\n " + node, file=sys.stderr)
     for e in errs:
         print(e, file=sys.stderr)
+
+
+def _aggregate(errs: list[str]) -> str:
+    """utilerrors.NewAggregate's text: one error as it is, several as [a, b]."""
+    return errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]"
