@@ -582,11 +582,17 @@ class Kubelet:
             if offset <= len(data) and (offset == 0 or data[offset - 1:offset] == b"\n"):
                 start, continued = offset, crilog.continues(data, offset)
         # a record still being written is left for the next request, while the container may write
-        end = len(data) if not running else start + crilog.complete(data[start:])
+        # and so is a partial record that ends inside a character (the next one finishes it)
+        if running:
+            end = start + crilog.complete(data[start:])
+            end = start + crilog.whole_characters(data[start:end])
+        else:
+            end = len(data)
         if start or isinstance(offset, int):  # a follower: the next records, at most a page of them
             more = False
             if end - start > LOG_PAGE:
                 cut = data.rfind(b"\n", start, start + LOG_PAGE) + 1
+                cut = start + crilog.whole_characters(data[start:cut]) if cut > start else cut
                 if cut > start:
                     end, more = cut, True
             text = crilog.render(data[start:end], opts, fallback, continued=continued)

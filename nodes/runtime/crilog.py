@@ -171,6 +171,32 @@ def complete(data: bytes) -> int:
     return data.rfind(b"\n") + 1
 
 
+def whole_characters(data: bytes) -> int:
+    """How much of whole records `data` a reader can show while the container still writes: all of it,
+    unless the last record is partial and ends inside a UTF-8 character (a read of the container's output
+    split it). That record waits for the one that finishes its character, or the reader would show a
+    replacement character where the output has none."""
+    end = len(data)
+    if end < 2 or data[-1:] != b"\n":
+        return end
+    start = data.rfind(b"\n", 0, end - 1) + 1
+    m = _RECORD.match(data, start, end)
+    if m is None or m[3].split(b":", 1)[0] != b"P":
+        return end
+    return start if _cut_character(data[m.end():end - 1]) else end
+
+
+def _cut_character(content: bytes) -> bool:
+    """Whether `content` ends with the first bytes of a UTF-8 character whose other bytes are missing."""
+    for back in range(1, min(4, len(content)) + 1):
+        byte = content[-back]
+        if byte & 0xC0 == 0x80:  # a continuation byte: its lead is further back
+            continue
+        need = 2 if 0xC0 <= byte < 0xE0 else 3 if 0xE0 <= byte < 0xF0 else 4 if 0xF0 <= byte < 0xF8 else 1
+        return back < need
+    return False
+
+
 def output(data: bytes) -> tuple[bytes, bytes]:
     """The container output in `data`, records read as they come (a follower's copy of a log): (what they
     hold, the bytes of a record not yet whole, to read again with what comes next)."""

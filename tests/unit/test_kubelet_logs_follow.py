@@ -42,3 +42,33 @@ def test_a_follower_resumes_at_its_offset_and_starts_over_after_a_rotation() -> 
     w.data = rotated
     again = k.logs({**body, "offset": answer["offset"]})
     assert again["text"] == "r9 155677 and some more text to be longer\n" * 3  # whole lines, no header pieces
+
+
+def test_a_follower_never_gets_half_a_character() -> None:
+    # One read of the output ended inside "é" (2 bytes): the shim wrote a partial record with its first byte.
+    first = b"".join(records(b"caf\xc3", T1))
+    w = Worker(first)
+    k = kubelet(w)
+    body = {"namespace": "default", "name": "flood"}
+    answer = k.logs(body)
+    assert answer["text"] == "" and answer["offset"] == 0  # held back until the character is whole
+    w.data = first + b"".join(records(b"\xa9 au lait\n", T2))
+    answer = k.logs({**body, "offset": answer["offset"]})
+    assert answer["text"] == "caf\u00e9 au lait\n"
+    # A partial record that ends between characters is shown at once.
+    more = b"".join(records(b"na\xc3\xafve", T2))
+    w.data += more
+    assert k.logs({**body, "offset": answer["offset"]})["text"] == "na\u00efve"
+
+
+def test_whole_characters_reads_every_utf8_length() -> None:
+    from nodes.runtime.crilog import whole_characters
+    for char in ("\u00e9", "\u20ac", "\U0001f600"):
+        raw = char.encode()
+        for cut in range(1, len(raw)):
+            data = b"".join(records(b"x" + raw[:cut], T1))
+            assert whole_characters(data) == 0, (char, cut)
+        data = b"".join(records(b"x" + raw, T1))
+        assert whole_characters(data) == len(data)
+    whole = b"".join(records(b"ok\n", T1))  # a full record ends a line: never held back
+    assert whole_characters(whole) == len(whole)
