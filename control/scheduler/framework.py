@@ -574,10 +574,30 @@ class Framework:
             trial = ni.clone()
             for p in noms:
                 trial.add_pod(p)
-            st = self._chain(pi, trial, active)
+            cluster = pi.state.get(CLUSTER)
+            if cluster is not None and any(f.name in preemption.CROSS_NODE for f in active):
+                st = self._with_nominated_in_index(pi, cluster, noms, trial, active)
+            else:
+                st = self._chain(pi, trial, active)
             if not st.ok:
                 return st
         return self._chain(pi, ni, active)
+
+    def _with_nominated_in_index(self, pi: PodInfo, cluster: Any, noms: list[PodInfo], trial: NodeInfo,
+                                 active: list[_Filter]) -> Status:
+        """The chain on `trial` with the nominated pods also in the pod index, so that InterPodAffinity and
+        PodTopologySpread count them there too (kube-scheduler's addNominatedPods runs their AddPod
+        extensions): PreFilter again with them in, then everything as it was."""
+        saved = pi.state
+        for p in noms:
+            cluster.index.add(p, trial.name)
+        try:
+            verdict = self._refresher(pi, active)()
+            return verdict if verdict is not None else self._chain(pi, trial, active)
+        finally:
+            for p in noms:
+                cluster.index.remove(p, trial.name)
+            pi.state = saved
 
     # preemption (PostFilter): the dry run; the scheduler evicts the victims it names
 

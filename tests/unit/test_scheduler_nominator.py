@@ -128,3 +128,54 @@ async def test_a_second_cycle_while_preempt_is_in_flight_does_not_preempt_again(
         for t in list(s._binds):
             t.cancel()
     assert all(len(set(m)) == len(m) for m in nodes_hit), nodes_hit
+
+
+def _labelled(p: dict, **labels: str) -> dict:
+    p["metadata"]["labels"] = labels
+    return p
+
+
+HOST = "kubernetes.io/hostname"
+
+
+async def test_a_nominated_pod_counts_for_the_anti_affinity_of_a_pod_of_lower_priority() -> None:
+    """addNominatedPods runs InterPodAffinity's AddPod too: a pod that must keep away from app=web may not take
+    the node where an app=web pod of higher priority waits for its victims to leave."""
+    s, c = sched(node("a", cpu="4", labels={HOST: "a"}))
+    s.nominate(_labelled(pod("vip", "1", priority=100), app="web"), "a")
+    away = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": HOST}]}}
+    pending(s, pod("loner", "1", priority=0, affinity=away))
+    await s.schedule_one(await s.queue.pop())
+    await asyncio.gather(*s._binds)
+    assert not any(x[0] == "bind" for x in c.calls), c.calls
+    status = [x[2]["status"] for x in c.calls if x[0] == "patch" and x[1] == "loner" and x[3] == "status"]
+    assert "anti-affinity" in status[-1]["conditions"][0]["message"], status
+    # Without the nomination (vip bound elsewhere, say), the node is free for it.
+    s2, c2 = sched(node("a", cpu="4", labels={HOST: "a"}))
+    c2.bind_gate.set()
+    pending(s2, pod("loner", "1", priority=0, affinity=away))
+    await s2.schedule_one(await s2.queue.pop())
+    await asyncio.gather(*s2._binds)
+    assert ("bind", "loner", "a") in c2.calls
+
+
+async def test_a_nominated_pod_counts_for_topology_spread() -> None:
+    """PodTopologySpread's AddPod: the app=web pod nominated to a counts there, so a second app=web pod that
+    only fits on a (b is too small for it) would make the skew 2 (a: 2, b: 0) and may not go there."""
+    s, c = sched(node("a", cpu="4", labels={HOST: "a"}), node("b", cpu="1", labels={HOST: "b"}))
+    c.bind_gate.set()
+    s.nominate(_labelled(pod("vip", "1", priority=100), app="web"), "a")
+    spread = [{"maxSkew": 1, "topologyKey": HOST, "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": {"matchLabels": {"app": "web"}}}]
+    pending(s, _labelled(pod("web-2", "2", priority=0, topologySpreadConstraints=spread), app="web"))
+    await s.schedule_one(await s.queue.pop())
+    await asyncio.gather(*s._binds)
+    assert not any(x[0] == "bind" for x in c.calls), c.calls
+    status = [x[2]["status"] for x in c.calls if x[0] == "patch" and x[1] == "web-2" and x[3] == "status"]
+    assert "didn't match pod topology spread constraints" in status[-1]["conditions"][0]["message"], status
+    # A smaller one fits on b, where the skew stays 1.
+    pending(s, _labelled(pod("web-3", "1", priority=0, topologySpreadConstraints=spread), app="web"))
+    await s.schedule_one(await s.queue.pop())
+    await asyncio.gather(*s._binds)
+    assert ("bind", "web-3", "b") in c.calls, c.calls
