@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "expose": ("imperative", "create a Service for a deployment, replica set, pod or service"),
     "get": ("get", "list objects, kubectl style"),
     "describe": ("describe", "show an object in detail, with its events"),
+    "explain": ("explain", "the fields of a kind, with Kubernetes' own descriptions (kubectl explain)"),
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
     "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),

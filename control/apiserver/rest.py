@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from control import config, errors
-from control.api import kinds, meta, protobuf
+from control.api import kinds, meta, openapi, protobuf
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
@@ -133,7 +133,7 @@ def openapi_root() -> dict:
 def openapi_v2(request: web.Request) -> web.Response:
     """/openapi/v2, which kube-apiserver always serves: kubectl falls back to it for a kind /openapi/v3 does not
     list, and without it stops with "failed to download openapi" instead of Kubernetes' own "no matches for
-    kind". kube-tui publishes no schemas, so the document is empty (swagger 2.0, no definitions), in
+    kind". Its schemas are in /openapi/v3 (kubectl explain reads those), so this document is empty (swagger 2.0, no definitions), in
     protobuf when asked for it (kubectl does), else JSON."""
     if "protobuf" in request.headers.get("Accept", ""):
         swagger = b"2.0"  # openapi_v2.Document: field 1 (swagger), a length-delimited string
@@ -164,9 +164,10 @@ def openapi_group_version(gv: str) -> dict:
             op: {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": op, "parameters": params}
             for op in ("put", "patch")
         }
-    # No schemas: `kubectl explain` then says it has none for the kind, instead of failing in its template.
+    # The kinds' schemas, with Kubernetes' descriptions, for `kubectl explain` (control/api/openapi).
+    roots = tuple(sorted(filter(None, (openapi.schema_of(i.api_version, i.kind) for i in _group_versions().get(gv, [])))))
     return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]}, "paths": paths,
-            "components": {"schemas": {}}}
+            "components": {"schemas": openapi.closure(roots)}}
 
 
 def to_table(info: KindInfo, objs: list[dict], revision: str = "", headers: bool = True,

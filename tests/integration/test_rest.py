@@ -20,9 +20,11 @@ import aiohttp
 import pytest
 
 from control import config
+from control.api import kinds
 from control.plane import ControlPlane
 from tests.conftest import running_plane
 from tests.helpers import K8S_DOCS, wait_for
+from tui.printers.explain import explain
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1", "labels": {"app": "web"}},
        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
@@ -318,6 +320,28 @@ def test_kubeconfig_carries_the_ca_and_the_token(tmp_path: Path) -> None:
 def _kubectl(kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True,
                           timeout=60, input=input)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")
+async def test_the_real_kubectl_explains_fields_with_kubernetes_descriptions(rest_plane: ControlPlane) -> None:
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "explain", "pods.spec.containers.resources")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("KIND:       Pod\nVERSION:    v1\n\nFIELD: resources <ResourceRequirements>")
+    assert "limits\t<map[string]Quantity>" in r.stdout and "Compute Resources required by this container" in r.stdout
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "explain", "deployment.spec.strategy.rollingUpdate", "--recursive")
+    assert r.returncode == 0 and "GROUP:      apps" in r.stdout and "maxSurge\t<IntOrString>" in r.stdout, r.stderr
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "explain", "pdb.spec.minAvailable")
+    assert r.returncode == 0 and "FIELD: minAvailable <IntOrString>" in r.stdout, r.stderr
+    r = await asyncio.to_thread(_kubectl, kubeconfig, "explain", "pods.spec.nope")
+    assert r.returncode != 0 and 'error: field "nope" does not exist' in r.stderr
+    # `kube-tui explain` prints what kubectl prints, byte for byte
+    for target, recursive in (("pods", False), ("deploy.spec", True), ("svc.spec.ports", False),
+                              ("endpoints.subsets", False), ("pods.spec.containers.livenessProbe", False)):
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "explain", target, *(["--recursive"] * recursive))
+        info = kinds.lookup(target.split(".")[0])
+        assert r.stdout == explain(info.api_version, info.kind, target.split(".")[1:], recursive=recursive), target
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl on this machine")

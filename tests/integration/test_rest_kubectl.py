@@ -48,7 +48,15 @@ async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.Cli
     code, doc = await call(http, "GET", "/openapi/v2")
     assert code == 200 and doc["swagger"] == "2.0" and doc["definitions"] == {}
     _, v3 = await call(http, "GET", "/openapi/v3/api/v1")
-    assert v3["components"] == {"schemas": {}}  # kubectl explain: a clean "not found in OpenAPI schema"
+    # kubectl explain finds a kind's schema by its x-kubernetes-group-version-kind, and follows its refs
+    pod = v3["components"]["schemas"]["io.k8s.api.core.v1.Pod"]
+    assert pod["x-kubernetes-group-version-kind"] == [{"group": "", "kind": "Pod", "version": "v1"}]
+    assert pod["properties"]["spec"]["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.core.v1.PodSpec"}]
+    assert "io.k8s.api.core.v1.PodSpec" in v3["components"]["schemas"]
+    # only what the group version's kinds refer to: no Deployment in /api/v1
+    assert not any(".apps." in name for name in v3["components"]["schemas"])
+    _, apps = await call(http, "GET", "/openapi/v3/apis/apps/v1")
+    assert "io.k8s.api.apps.v1.Deployment" in apps["components"]["schemas"]
 
 
 async def test_can_i_list(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:
