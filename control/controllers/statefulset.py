@@ -627,3 +627,68 @@ class StatefulSetController(Controller):
                     raise
                 md = sts["metadata"]
                 sts = await self.client.get("StatefulSet", md["name"], md.get("namespace"))
+
+
+# --- kubectl rollout, on the client side --------------------------------------------------------------------
+
+
+def rollout_status(sts: dict) -> tuple[bool, str]:
+    """StatefulSetStatusViewer: (done, kubectl's line). ValueError for OnDelete, which has no rollout to follow."""
+    spec, st, md = sts.get("spec") or {}, sts.get("status") or {}, sts.get("metadata") or {}
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type") != "RollingUpdate":
+        raise ValueError("rollout status is only available for RollingUpdate strategy type")
+    observed = int(st.get("observedGeneration") or 0)
+    if observed == 0 or int(md.get("generation") or 1) > observed:
+        return False, "Waiting for statefulset spec update to be observed..."
+    replicas = replicas_of(sts)
+    ready = int(st.get("readyReplicas") or 0)
+    if ready < replicas:
+        return False, f"Waiting for {replicas - ready} pods to be ready..."
+    updated = int(st.get("updatedReplicas") or 0)
+    rolling = strategy.get("rollingUpdate")
+    if isinstance(rolling, dict):
+        partition = rolling.get("partition")
+        if partition is not None and updated < replicas - int(partition):
+            return False, (f"Waiting for partitioned roll out to finish: {updated} out of {replicas - int(partition)} "
+                           "new pods have been updated...")
+        return True, f"partitioned roll out complete: {updated} new pods have been updated..."
+    if st.get("updateRevision") != st.get("currentRevision"):
+        return False, (f"waiting for statefulset rolling update to complete {updated} pods at revision "
+                       f"{st.get('updateRevision', '')}...")
+    return True, (f"statefulset rolling update complete {int(st.get('currentReplicas') or 0)} pods at revision "
+                  f"{st.get('currentRevision', '')}...")
+
+
+async def controlled_history(client: Client, sts: dict) -> list[dict]:
+    """kubectl's controlledHistory: the ControllerRevisions the set's selector matches and the set controls,
+    by revision number."""
+    md = sts["metadata"]
+    from control.api.labels import format_label_selector
+
+    selector = format_label_selector((sts.get("spec") or {}).get("selector"))
+    items = (await client.list("ControllerRevision", md.get("namespace"), label_selector=selector))["items"]
+    mine = [r for r in items if (meta.controller_of(r) or {}).get("uid") == md.get("uid")]
+    return history.sort_revisions(mine)
+
+
+async def rollback(client: Client, sts: dict, to_revision: int = 0) -> str:
+    """StatefulSetRollbacker: patch the set with the revision's data (0: the one before the last).
+
+    Returns kubectl's words ("rolled back", or "skipped rollback (...)"); ValueError with kubectl's message when
+    there is no such revision."""
+    revisions = await controlled_history(client, sts)
+    if to_revision == 0 and len(revisions) <= 1:
+        raise ValueError("no last revision to roll back to")
+    if to_revision == 0:
+        target = revisions[-2]
+    else:
+        target = next((r for r in revisions if int(r.get("revision") or 0) == to_revision), None)
+        if target is None:
+            raise ValueError(f"unable to find specified revision {to_revision} in history")
+    if history.canonical(revision_data(sts)) == history.canonical(target.get("data")):
+        return f"skipped rollback (current template already matches revision {to_revision})"
+    md = sts["metadata"]
+    await client.patch("StatefulSet", md["name"], copy.deepcopy(target["data"]), md.get("namespace"),
+                       patch_type="strategic")
+    return "rolled back"
