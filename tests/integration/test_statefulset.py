@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 
 import pytest
+import yaml
 
 from control.api import meta
 from control.client import Client
@@ -18,7 +19,7 @@ from control.plane import ControlPlane
 from nodes.node import Node
 from nodes.nodestatus import NodeConfig
 from tests.conftest import running_plane
-from tests.helpers import wait_for
+from tests.helpers import ROOT, wait_for
 from tests.integration.test_controllers import events, kubelet, manager, pods
 from tests.integration.test_kubelet import node_options
 
@@ -138,8 +139,8 @@ async def _status(client: Client, generation: int = 1, **want: object) -> dict |
     return sts if all(st.get(k, 0) == v for k, v in want.items()) else None
 
 
-async def _names_are(client: Client, want: list[str]) -> bool:
-    items = (await client.list("Pod", "default", label_selector="app=web"))["items"]
+async def _names_are(client: Client, want: list[str], selector: str = "app=web") -> bool:
+    items = (await client.list("Pod", "default", label_selector=selector))["items"]
     return sorted(p["metadata"]["name"] for p in items) == want
 
 
@@ -168,7 +169,8 @@ async def _all_named(client: Client, selector: str, want: list[str]) -> bool:
 
 @pytest.mark.slow
 async def test_a_real_node_runs_the_set_in_order(tmp_path: Path) -> None:
-    """The docs' example on a real node: nginx processes, ready by their probe, made one after the other."""
+    """The README's example (docs/examples) on a real node: nginx processes, ready by their probe, made one
+    after the other."""
     async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
         client = plane.client("test")
         await client.connect()
@@ -189,18 +191,18 @@ async def test_a_real_node_runs_the_set_in_order(tmp_path: Path) -> None:
         await seen.start()
         await seen.wait_synced()
         try:
-            obj = statefulset(replicas=2)
-            obj["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
-                "httpGet": {"path": "/", "port": "web"}, "periodSeconds": 1}
+            service, obj = yaml.safe_load_all((ROOT / "docs" / "examples" / "statefulset-web.yaml").read_text())
+            obj["spec"]["replicas"] = 2  # two show the order and cost half
+            await client.create(service)
             await client.create(obj)
             sts = await wait_for(lambda: _status(client, readyReplicas=2), timeout=60, what="web-0 and web-1 Ready")
-            ps = {p["metadata"]["name"]: p for p in await pods(client, "app=web")}
+            ps = {p["metadata"]["name"]: p for p in await pods(client, "app=nginx")}
             assert sorted(ps) == ["web-0", "web-1"]
             assert ready_before == {"web-1": True}  # OrderedReady: web-1 was made once web-0 was Ready
             assert all(p["status"]["phase"] == "Running" for p in ps.values())
             assert sts["status"]["currentRevision"] == sts["status"]["updateRevision"]
             await client.delete("StatefulSet", "web")
-            await wait_for(lambda: _names_are(client, []), timeout=30, what="the pods to go with the set")
+            await wait_for(lambda: _names_are(client, [], "app=nginx"), timeout=30, what="the pods to go with the set")
         finally:
             await seen.stop()
             await node.stop()

@@ -437,3 +437,13 @@ def test_get_and_describe_columns() -> None:
                  "  Partition:        0", "Pods Status:        1 Running / 1 Waiting / 0 Succeeded / 0 Failed",
                  "Volume Claims:", "  Capacity:      1Gi", "  Access Modes:  [ReadWriteOnce]"):
         assert line in text.splitlines(), (line, text)
+
+
+def test_discovery_lists_statefulsets_with_their_subresources() -> None:
+    from control.apiserver.rest import resource_list
+
+    listed = {r["name"]: r for r in resource_list("apps/v1")["resources"]}
+    sts_entry = listed["statefulsets"]
+    assert sts_entry["kind"] == "StatefulSet" and sts_entry["shortNames"] == ["sts"] and sts_entry["categories"] == ["all"]
+    assert listed["statefulsets/scale"]["kind"] == "Scale" and "statefulsets/status" in listed
+    assert listed["controllerrevisions"]["kind"] == "ControllerRevision" and "shortNames" not in listed["controllerrevisions"]
