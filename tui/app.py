@@ -35,7 +35,7 @@ from tui.views.scheduler import SchedulerView
 
 TICK = 0.25  # seconds between screen updates; every change in between is coalesced
 PERIODIC = 5.0  # seconds between full redraws of the visible view (ages)
-SCALABLE = ("Deployment", "ReplicaSet")
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
 # (id, kind, caption, extra aliases) of the single-kind views, in number-key order after the overview
 RESOURCE_VIEWS = (
@@ -48,6 +48,7 @@ RESOURCE_VIEWS = (
 MORE_VIEWS = (
     ("rs", "ReplicaSet", "ReplicaSets", ("replicasets", "replicaset")),
     ("ds", "DaemonSet", "DaemonSets", ("daemonsets", "daemonset")),
+    ("sts", "StatefulSet", "StatefulSets", ("statefulsets", "statefulset")),
     ("jobs", "Job", "Jobs", ("job",)),
     ("ns", "Namespace", "Namespaces", ("namespaces", "namespace")),
     ("ep", "Endpoints", "Endpoints", ("endpoints",)),
@@ -335,7 +336,7 @@ class KubeTuiApp(ClusterActions, App[None]):
                        "lease": self.model.get("Lease", "kube-node-lease", md.get("name", ""))}
         elif kind == "Deployment":
             related = {"replicasets": [rs for rs in self.model.objects("ReplicaSet").values() if _owned_by(rs, obj)]}
-        elif kind in ("ReplicaSet", "DaemonSet"):
+        elif kind in ("ReplicaSet", "DaemonSet", "StatefulSet"):
             related = {"pods": [p for p in self.model.objects("Pod").values() if _owned_by(p, obj)]}
         elif kind == "Service":
             related = {"endpoints": self.model.get("Endpoints", md.get("namespace"), md.get("name", ""))}

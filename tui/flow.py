@@ -156,6 +156,12 @@ _FIELDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     ),
     "ReplicaSet": ((("spec", "replicas"), "replicas"), (("status", "readyReplicas"), "ready")),
     "DaemonSet": ((("status", "desiredNumberScheduled"), "desired"), (("status", "numberReady"), "ready")),
+    "StatefulSet": (
+        (("spec", "replicas"), "replicas"),
+        (("status", "readyReplicas"), "ready"),
+        (("status", "updatedReplicas"), "updated"),
+        (("status", "updateRevision"), "update revision"),
+    ),
     "Job": ((("status", "active"), "active"), (("status", "succeeded"), "succeeded"), (("status", "failed"), "failed")),
     "Node": ((("spec", "unschedulable"), "unschedulable"),),
     "Lease": ((("spec", "holderIdentity"), "holder"),),

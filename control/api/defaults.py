@@ -218,6 +218,44 @@ def _default_daemonset(obj: dict[str, Any]) -> None:
     _default_template(obj)
 
 
+def _default_statefulset(obj: dict[str, Any]) -> None:
+    """SetDefaults_StatefulSet (with StatefulSetAutoDeletePVC on, as since 1.27), and the claim templates'."""
+    spec = _spec(obj)
+    if not spec.get("podManagementPolicy"):
+        spec["podManagementPolicy"] = "OrderedReady"
+    strategy = _child(spec, "updateStrategy")
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+        if strategy.get("rollingUpdate") is None:
+            strategy["rollingUpdate"] = {}
+    rolling = strategy.get("rollingUpdate")
+    if strategy["type"] == "RollingUpdate" and isinstance(rolling, dict) and rolling.get("partition") is None:
+        rolling["partition"] = 0
+    policy = _child(spec, "persistentVolumeClaimRetentionPolicy")
+    for key in ("whenDeleted", "whenScaled"):
+        if not policy.get(key):
+            policy[key] = "Retain"
+    if spec.get("replicas") is None:
+        spec["replicas"] = 1
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = 10
+    _default_template(obj)
+    for claim in _as_list(spec.get("volumeClaimTemplates")):
+        if not isinstance(claim, dict):
+            continue
+        # the embedded PersistentVolumeClaims are defaulted as claims are: kubectl -o yaml shows these, first
+        fields = dict(claim)
+        claim.clear()
+        claim.update({"apiVersion": fields.pop("apiVersion", "v1"), "kind": fields.pop("kind", "PersistentVolumeClaim")})
+        claim.update(fields)
+        cspec = claim.get("spec")
+        if isinstance(cspec, dict) and not cspec.get("volumeMode"):
+            cspec["volumeMode"] = "Filesystem"
+        status = _child(claim, "status")
+        if not status.get("phase"):
+            status["phase"] = "Pending"
+
+
 def _default_job(obj: dict[str, Any]) -> None:
     spec = _spec(obj)
     if spec.get("completions") is None and spec.get("parallelism") is None:
@@ -320,6 +358,7 @@ _BY_KIND = {
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replicaset,
     "DaemonSet": _default_daemonset,
+    "StatefulSet": _default_statefulset,
     "Job": _default_job,
     "Service": _default_service,
     "Namespace": _default_namespace,

@@ -51,6 +51,8 @@ _ALL = [
     KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",)),
     KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",)),
     KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",)),
+    KindInfo("StatefulSet", "statefulsets", "apps/v1", True, ("sts",)),
+    KindInfo("ControllerRevision", "controllerrevisions", "apps/v1", True, ()),
     KindInfo("Job", "jobs", "batch/v1", True, ()),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),

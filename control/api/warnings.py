@@ -114,6 +114,13 @@ SCHEMAS: dict[str, Obj] = {
         "selector": LABEL_SELECTOR, "template": TEMPLATE,
         "updateStrategy": Obj({"type": None, "rollingUpdate": _ROLLING}),
     })),
+    "StatefulSet": _kind(Obj({
+        **_leaves("minReadySeconds", "ordinals", "persistentVolumeClaimRetentionPolicy", "podManagementPolicy",
+                  "replicas", "revisionHistoryLimit", "serviceName", "volumeClaimTemplates"),
+        "selector": LABEL_SELECTOR, "template": TEMPLATE,
+        "updateStrategy": Obj({"type": None, "rollingUpdate": Obj(_leaves("maxUnavailable", "partition"))}),
+    })),
+    "ControllerRevision": _kind(None, **_leaves("data", "revision")),
     "Job": _kind(Obj({
         **_leaves("activeDeadlineSeconds", "backoffLimit", "backoffLimitPerIndex", "completionMode", "completions",
                   "managedBy", "manualSelector", "maxFailedIndexes", "parallelism", "podFailurePolicy",
@@ -272,6 +279,23 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
     return out
 
 
+def _statefulset_warnings(spec: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    claims = [c for c in _as_list(spec.get("volumeClaimTemplates")) if isinstance(c, dict)]
+    if claims:
+        names = ", ".join(str((c.get("metadata") or {}).get("name", "")) for c in claims)
+        out.append(f"spec.volumeClaimTemplates: {_NOT_ENFORCED} (claims {names}: kube-tui has no PersistentVolumes, "
+                   "so no claim is created or bound; each pod gets the volumes by name, and nothing is mounted)")
+    policy = spec.get("persistentVolumeClaimRetentionPolicy")
+    if isinstance(policy, dict) and "Delete" in (policy.get("whenDeleted"), policy.get("whenScaled")):
+        out.append(f"spec.persistentVolumeClaimRetentionPolicy: {_NOT_ENFORCED} (no claims to delete)")
+    rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") if isinstance(spec.get("updateStrategy"), dict) else None
+    if isinstance(rolling, dict) and _set(rolling.get("maxUnavailable")):
+        out.append(f"spec.updateStrategy.rollingUpdate.maxUnavailable: {_NOT_ENFORCED} (the MaxUnavailableStatefulSet "
+                   "feature is off, as in Kubernetes 1.30: pods are replaced one at a time)")
+    return out
+
+
 def not_enforced(obj: dict[str, Any]) -> list[str]:
     """Warnings for the fields of `obj` that kube-tui stores but does not act on."""
     kind = obj.get("kind")
@@ -281,10 +305,12 @@ def not_enforced(obj: dict[str, Any]) -> list[str]:
     if kind == "Pod":
         return _pod_spec_warnings(spec, "spec")
     out: list[str] = []
-    if kind in ("Deployment", "ReplicaSet", "DaemonSet", "Job"):
+    if kind in ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job"):
         template = spec.get("template")
         if isinstance(template, dict):
             out.extend(_pod_spec_warnings(template.get("spec"), "spec.template.spec"))
+    if kind == "StatefulSet":
+        out.extend(_statefulset_warnings(spec))
     if kind == "Job":
         out.extend(f"spec.{key}: {_NOT_ENFORCED}" for key in JOB_NOT_ENFORCED if _set(spec.get(key)))
     if kind == "Service":

@@ -36,7 +36,7 @@ from control.wire import require
 log = logging.getLogger("kube_tui.apiserver")
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "Job")
+WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
 CONFLICT_RETRIES = 8
 
 # Warnings for the current request (each request runs in its own task, so its own context).
@@ -383,8 +383,9 @@ class Api:
         md["creationTimestamp"] = meta.now()
         md.pop("deletionTimestamp", None)
         md["generation"] = 1
-        if info.kind in configdata.KINDS:
+        if info.kind in configdata.KINDS or info.kind == "ControllerRevision":
             del md["generation"]  # no spec, no generation: kube-apiserver sets none on these
+        if info.kind in configdata.KINDS:
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj, toleration_seconds=self.toleration_seconds)
         if info.kind == "Pod":

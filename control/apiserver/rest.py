@@ -61,9 +61,9 @@ KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "p
                 "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
                 "buildDate": "1970-01-01T00:00:00Z"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")  # `kubectl get all`
-SCALABLE = ("Deployment", "ReplicaSet")
-WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job",
+IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")  # `kubectl get all`
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
+WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job",
                "PodDisruptionBudget")
 EVICTION_VERSIONS = ("policy/v1", "policy/v1beta1")  # EvictionREST.AcceptsGroupVersion
 PATCH_TYPES = {
@@ -763,7 +763,7 @@ class RestApi:
         return _json(out, code, WARNINGS.get())
 
     async def _scale(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
-        """The autoscaling/v1 Scale of a Deployment or ReplicaSet (what kubectl scale reads and patches)."""
+        """The autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet (what kubectl scale reads and patches)."""
         ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}
         _, obj = await self._call("get", ident, user, request)
         scale = _scale_of(obj)

@@ -24,6 +24,7 @@ from control.controllers.leaderelection import run_with_leader_election
 from control.controllers.namespace import NamespaceController
 from control.controllers.nodelifecycle import NodeLifecycleController
 from control.controllers.replicaset import ReplicaSetController
+from control.controllers.statefulset import StatefulSetController
 from control.timings import Timings
 
 log = logging.getLogger("kube_tui.controller_manager")
@@ -39,6 +40,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "endpoint": EndpointsController,
     "job": JobController,
     "daemonset": DaemonSetController,
+    "statefulset": StatefulSetController,
     "namespace": NamespaceController,
     "disruption": DisruptionController,
 }

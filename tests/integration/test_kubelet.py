@@ -386,8 +386,8 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
         return code == 0 and out == b"from lg-a\n" and b"Found 2 pods, using pod/lg-a" in err
 
     await wait_for(logged, 10, what="the service's first pod's logs")
-    code, _, err = await logs("statefulset/x")
-    assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, job" in err
+    code, _, err = await logs("configmap/x")
+    assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, sts, job" in err
 
 
 async def test_logs_timestamps_and_since_from_the_command_line(client: Client, node: Node, plane: ControlPlane,

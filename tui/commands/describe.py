@@ -42,7 +42,7 @@ async def describe(client: Client, args: argparse.Namespace) -> int:
 
 async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
     """What kubectl describe fetches besides the object: a Node's pods and Lease, a Deployment's ReplicaSets,
-    a ReplicaSet's or DaemonSet's pods, a Service's Endpoints."""
+    a ReplicaSet's, DaemonSet's or StatefulSet's pods, a Service's Endpoints."""
     md = obj["metadata"]
     ns, name, uid = md.get("namespace"), md["name"], md.get("uid")
 
@@ -59,7 +59,7 @@ async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
             return {"pods": pods, "lease": lease}
         if kind == "Deployment":
             return {"replicasets": owned((await client.list("ReplicaSet", ns))["items"])}
-        if kind in ("ReplicaSet", "DaemonSet"):
+        if kind in ("ReplicaSet", "DaemonSet", "StatefulSet"):
             return {"pods": owned((await client.list("Pod", ns))["items"])}
         if kind == "Service":
             try:

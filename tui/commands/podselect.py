@@ -1,6 +1,6 @@
 """The pod a command acts on when given TYPE/NAME, as kubectl picks it (logs, port-forward).
 
-`NAME` or `pod/NAME` is that pod. For a Service, Deployment, ReplicaSet, DaemonSet or Job it is one of
+`NAME` or `pod/NAME` is that pod. For a Service, Deployment, ReplicaSet, DaemonSet, StatefulSet or Job it is one of
 the pods the object selects: a running one first, a ready one before that, then by name (kubectl's
 "Found 3 pods, using pod/web-1").
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from control.client import Client
 from tui.commands.common import kind_named
 
-KINDS = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")
+KINDS = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
 
 
 def parse_target(target: str) -> tuple[str, str]:
@@ -19,7 +19,7 @@ def parse_target(target: str) -> tuple[str, str]:
     kind = kind_named(kind_word or "pod", KINDS)
     if kind is None or not name:
         raise ValueError(f"error: cannot use {target!r}: give NAME (a pod) or TYPE/NAME with TYPE one of pod, svc, "
-                         "deploy, rs, ds, job")
+                         "deploy, rs, ds, sts, job")
     return kind, name
 
 

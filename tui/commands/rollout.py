@@ -1,7 +1,9 @@
-"""`kube-tui rollout status|history|undo|restart deployment/NAME`: follow and steer a Deployment's rollout.
+"""`kube-tui rollout status|history|undo|restart deployment/NAME|statefulset/NAME`: follow and steer a rollout.
 
 `restart` does what kubectl's does: it stamps the pod template with a `kubectl.kubernetes.io/restartedAt`
-annotation, a template change, so the Deployment rolls out new pods and retires the old ones."""
+annotation, a template change, so the Deployment rolls out new pods and retires the old ones (a StatefulSet
+replaces its pods one at a time, from the highest ordinal down). A StatefulSet's history is its
+ControllerRevisions."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from tui.commands.common import add_client_args, fail, kind_named, with_client
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("op", choices=["status", "history", "undo", "restart"])
-    p.add_argument("target", help="deployment/NAME")
+    p.add_argument("target", help="deployment/NAME or statefulset/NAME")
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("--to-revision", type=int, default=0, help="with undo: the revision to go back to (default: the previous)")
     p.add_argument("--timeout", type=float, default=300.0, help="with status: give up after this many seconds")
@@ -78,9 +80,56 @@ async def rollout(client: Client, args: argparse.Namespace, name: str) -> int:
     return 0
 
 
+async def rollout_statefulset(client: Client, args: argparse.Namespace, name: str) -> int:
+    from control.controllers import statefulset as ssc
+
+    sts = await client.get("StatefulSet", name, args.namespace)
+    if args.op == "status":
+        last = ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + args.timeout
+        while True:
+            try:
+                done, msg = ssc.rollout_status(sts)
+            except ValueError as e:
+                return fail(f"error: {e}")
+            if msg != last:
+                print(msg, flush=True)
+                last = msg
+            if done:
+                return 0
+            if loop.time() > deadline:
+                return fail("error: timed out waiting for the condition")
+            await asyncio.sleep(0.5)
+            sts = await client.get("StatefulSet", name, args.namespace)
+    if args.op == "history":
+        print(f"statefulset.apps/{name}")
+        print(f"{'REVISION':<10}CHANGE-CAUSE")
+        for rev in await ssc.controlled_history(client, sts):
+            cause = (rev["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause", "<none>")
+            print(f"{int(rev.get('revision') or 0):<10}{cause}")
+        return 0
+    if args.op == "restart":
+        stamp = {"kubectl.kubernetes.io/restartedAt": meta.now()}
+        await client.patch("StatefulSet", name, {"spec": {"template": {"metadata": {"annotations": stamp}}}},
+                           args.namespace)
+        print(f"statefulset.apps/{name} restarted")
+        return 0
+    try:
+        said = await ssc.rollback(client, sts, args.to_revision)
+    except ValueError as e:
+        return fail(f"error: {e}")
+    print(f"statefulset.apps/{name} {said}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    kind, _, name = args.target.partition("/")
-    if not name or kind_named(kind, ("Deployment",)) is None:
-        return fail(f'error: rollout supports deployment/NAME, got "{args.target}"')
+    kind_word, _, name = args.target.partition("/")
+    kind = kind_named(kind_word, ("Deployment", "StatefulSet")) if name else None
+    if kind is None:
+        return fail(f'error: rollout supports deployment/NAME and statefulset/NAME, got "{args.target}"')
+    if kind == "StatefulSet":
+        result = with_client(args, lambda c: rollout_statefulset(c, args, name))
+        return result if isinstance(result, int) else 0
     result = with_client(args, lambda c: rollout(c, args, name))
     return result if isinstance(result, int) else 0

@@ -1,4 +1,4 @@
-"""`kube-tui scale deployment/NAME --replicas N`: patch spec.replicas, like kubectl scale."""
+"""`kube-tui scale deployment|replicaset|statefulset/NAME --replicas N`: patch spec.replicas, like kubectl scale."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from control.api import kinds
 from control.client import Client
 from tui.commands.common import add_client_args, fail, with_client
 
-SCALABLE = ("Deployment", "ReplicaSet")
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as e:
         return fail(f"error: {e}")
     if info.kind not in SCALABLE:
-        return fail(f'error: {info.resource} "{name}" cannot be scaled: only deployments and replicasets have replicas')
+        return fail(f'error: {info.resource} "{name}" cannot be scaled: only deployments, replicasets and statefulsets have replicas')
     if args.replicas < 0:
         return fail("error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
     result = with_client(args, lambda c: scale(c, info, name, args))

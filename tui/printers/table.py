@@ -82,6 +82,25 @@ def _daemonset_row(ds: Mapping[str, Any], wide: bool, now: float | None) -> list
     return row + (_workload_wide(ds) if wide else [])
 
 
+def _statefulset_row(sts: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printStatefulSet: READY is status.readyReplicas over spec.replicas."""
+    ready = get_path(sts, "status", "readyReplicas", default=0)
+    row = [meta_of(sts).get("name", ""), f"{ready}/{get_path(sts, 'spec', 'replicas', default=0)}", age(sts, now)]
+    return row + (_containers_images(get_path(sts, "spec", "template", "spec")) if wide else [])
+
+
+def _controllerrevision_row(rev: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printControllerRevision: CONTROLLER is kind.group/name of its controller, as formatResourceName writes it."""
+    owner = "<none>"
+    for ref in meta_of(rev).get("ownerReferences") or []:
+        if ref.get("controller"):
+            group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+            kind = str(ref.get("kind", "")).lower()
+            owner = f"{kind}.{group}/{ref.get('name', '')}" if group else f"{kind}/{ref.get('name', '')}"
+            break
+    return [meta_of(rev).get("name", ""), owner, str(rev.get("revision", 0)), age(rev, now)]
+
+
 def _job_status(job: Mapping[str, Any]) -> str:
     conds = {c.get("type") for c in get_path(job, "status", "conditions") or [] if c.get("status") == "True"}
     if "Complete" in conds:
@@ -261,6 +280,8 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
                    _replicaset_row),
     "DaemonSet": (["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
                   ["CONTAINERS", "IMAGES", "SELECTOR"], _daemonset_row),
+    "StatefulSet": (["NAME", "READY", "AGE"], ["CONTAINERS", "IMAGES"], _statefulset_row),
+    "ControllerRevision": (["NAME", "CONTROLLER", "REVISION", "AGE"], [], _controllerrevision_row),
     "Job": (["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"], _job_row),
     "Service": (["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], ["SELECTOR"], _service_row),
     "Node": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],

@@ -108,12 +108,12 @@ class MessageModal(ModalScreen[None]):
 HELP = """\
 [b]Views[/]  (:name, or the number keys)
   0 overview   1 pods   2 nodes   3 deploy   4 svc   5 events   6 etcd   7 sched   8 flow
-  also :rs :ds :jobs :ns :ep :leases :cm :secrets :pc :pdb
+  also :rs :ds :sts :jobs :ns :ep :leases :cm :secrets :pc :pdb
   :ns NAME shows one namespace's objects (Enter on a namespace does too), :ns all every namespace
 
 [b]On the selected object[/]
   d describe (with events)      y YAML           l logs (follows)     e shell in the pod (exec -it)
-  s scale (deployments, replica sets)            ctrl+d delete (asks first)
+  s scale (deployments, replica sets, stateful sets)  ctrl+d delete (asks first)
   f flow of this object (its timeline, owners included)
 
 [b]Cluster[/]

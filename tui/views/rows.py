@@ -189,6 +189,17 @@ def ds_row(ds: dict, model: ClusterModel) -> tuple[Cell, ...]:
             str(st.get("numberReady") or 0), age(_md(ds).get("creationTimestamp"), model.clock()))
 
 
+def sts_row(sts: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's READY, and where a rolling update stands: UP-TO-DATE pods and the revision they are moving to."""
+    spec, st = sts.get("spec") or {}, sts.get("status") or {}
+    want, ready = int(spec.get("replicas", 1) or 0), int(st.get("readyReplicas") or 0)
+    rolling = st.get("updateRevision") and st.get("updateRevision") != st.get("currentRevision")
+    return (*_ns_name(sts), Text(f"{ready}/{want}", style="green" if ready == want else "yellow"),
+            str(st.get("updatedReplicas") or 0), (spec.get("updateStrategy") or {}).get("type") or "",
+            Text(str(st.get("updateRevision") or ""), style="yellow" if rolling else ""),
+            age(_md(sts).get("creationTimestamp"), model.clock()))
+
+
 def job_row(job: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec, st = job.get("spec") or {}, job.get("status") or {}
     return (*_ns_name(job), f"{st.get('succeeded') or 0}/{spec.get('completions', 1)}", str(st.get("active") or 0),
@@ -292,6 +303,8 @@ SPECS: dict[str, TableSpec] = {
     "Deployment": TableSpec(_cols(*NS_NAME, ("READY", 7), ("UP-TO-DATE", 10), ("AVAILABLE", 9), ("AGE", 7)), deploy_row),
     "ReplicaSet": TableSpec(_cols(*NS_NAME, ("DESIRED", 7), ("CURRENT", 7), ("READY", 5), ("AGE", 7)), rs_row),
     "DaemonSet": TableSpec(_cols(*NS_NAME, ("DESIRED", 7), ("CURRENT", 7), ("READY", 5), ("AGE", 7)), ds_row),
+    "StatefulSet": TableSpec(_cols(*NS_NAME, ("READY", 7), ("UP-TO-DATE", 10), ("STRATEGY", 13), ("REVISION", 24),
+                                   ("AGE", 7)), sts_row),
     "Job": TableSpec(_cols(*NS_NAME, ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
     "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),

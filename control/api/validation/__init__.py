@@ -54,6 +54,12 @@ from control.api.validation.service import (
     validate_endpoints,
     validate_service,
 )
+from control.api.validation.statefulset import (
+    validate_controllerrevision,
+    validate_controllerrevision_update,
+    validate_statefulset,
+    validate_statefulset_update,
+)
 from control.api.validation.update import (
     POD_UPDATE_FORBIDDEN,
     validate_job_update,
@@ -84,12 +90,15 @@ __all__ = [
 NAME_RULES: dict[str, NameRule] = {
     "Namespace": is_dns1123_label,
     "Service": is_dns1035_label,
+    "StatefulSet": is_dns1123_label,  # ValidateStatefulSetName: its pods' names are NAME-N hostnames
 }
 _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Pod": validate_pod,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replicaset,
     "DaemonSet": validate_daemonset,
+    "StatefulSet": validate_statefulset,
+    "ControllerRevision": validate_controllerrevision,
     "Job": validate_job,
     "Service": validate_service,
     "Endpoints": validate_endpoints,
@@ -108,6 +117,8 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "Deployment": validate_workload_update,
     "ReplicaSet": validate_workload_update,
     "DaemonSet": validate_workload_update,
+    "StatefulSet": validate_statefulset_update,
+    "ControllerRevision": validate_controllerrevision_update,
     "Job": validate_job_update,
     "Service": validate_service_update,
     "Node": validate_node_update,

@@ -12,7 +12,12 @@ from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.service import describe_service
-from tui.printers.describers.workloads import describe_daemonset, describe_deployment, describe_replicaset
+from tui.printers.describers.workloads import (
+    describe_daemonset,
+    describe_deployment,
+    describe_replicaset,
+    describe_statefulset,
+)
 
 
 def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: list[dict] | None = None,
@@ -20,7 +25,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
              lease: dict | None = None) -> str:
     """`kubectl describe` for one object with its events.
 
-    Optional related objects fill in what kubectl would fetch: the pods of a Node, ReplicaSet or DaemonSet, the
+    Optional related objects fill in what kubectl would fetch: the pods of a Node, ReplicaSet, DaemonSet or
+    StatefulSet, the
     ReplicaSets of a Deployment, a Service's Endpoints, a Node's Lease.
     """
     kind = obj.get("kind")
@@ -34,6 +40,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_replicaset(obj, events, now, pods)
     if kind == "DaemonSet":
         return describe_daemonset(obj, events, now, pods)
+    if kind == "StatefulSet":
+        return describe_statefulset(obj, events, now, pods)
     if kind == "Service":
         return describe_service(obj, events, now, endpoints)
     if kind == "ConfigMap":

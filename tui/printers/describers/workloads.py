@@ -121,3 +121,44 @@ def describe_daemonset(ds: Mapping[str, Any], events: list[Mapping[str, Any]] | 
     describe_pod_template(w, spec.get("template"))
     describe_events(w, events, now)
     return w.text()
+
+
+def describe_statefulset(sts: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
+                         pods: list[Mapping[str, Any]] | None) -> str:
+    """kubectl's StatefulSetDescriber: replicas, the update strategy, its pods' phases, template and claims."""
+    w = PrefixWriter()
+    meta, spec, st = meta_of(sts), sts.get("spec") or {}, sts.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"CreationTimestamp:\t{rfc1123z(meta.get('creationTimestamp'))}\n")
+    w.write(0, f"Selector:\t{format_label_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.write(0, f"Replicas:\t{spec.get('replicas', 0)} desired | {st.get('replicas', 0)} total\n")
+    strategy = spec.get("updateStrategy") or {}
+    w.write(0, f"Update Strategy:\t{strategy.get('type', '')}\n")
+    ru = strategy.get("rollingUpdate")
+    if isinstance(ru, dict) and ru.get("partition") is not None:
+        w.write(1, f"Partition:\t{ru['partition']}\n")
+        if ru.get("maxUnavailable") is not None:
+            w.write(1, f"MaxUnavailable:\t{ru['maxUnavailable']}\n")
+    _pods_status(w, pods)
+    describe_pod_template(w, spec.get("template"))
+    claims = [c for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, Mapping)]
+    if not claims:
+        w.write(0, "Volume Claims:\t<none>\n")
+    else:
+        w.write(0, "Volume Claims:\n")
+        for c in claims:
+            cmeta, cspec = c.get("metadata") or {}, c.get("spec") or {}
+            w.write(1, f"Name:\t{cmeta.get('name', '')}\n")
+            storage_class = (cmeta.get("annotations") or {}).get("volume.beta.kubernetes.io/storage-class") \
+                or cspec.get("storageClassName") or ""
+            w.write(1, f"StorageClass:\t{storage_class}\n")
+            labels_multiline(w, "Labels", cmeta.get("labels"), level=1)
+            labels_multiline(w, "Annotations", cmeta.get("annotations"), level=1)
+            capacity = ((cspec.get("resources") or {}).get("requests") or {}).get("storage")
+            w.write(1, f"Capacity:\t{capacity if capacity is not None else '<default>'}\n")
+            w.write(1, f"Access Modes:\t[{' '.join(cspec.get('accessModes') or [])}]\n")
+    describe_events(w, events, now)
+    return w.text()

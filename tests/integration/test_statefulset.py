@@ -1,0 +1,209 @@
+"""StatefulSets end to end: the API server's refusals, the controller against a stand-in kubelet (ordering,
+identity, events, rolling update, rollback, garbage collection), and a real node running the docs' web set."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from control.api import meta
+from control.client import Client
+from control.controllers import controller_utils as cu
+from control.controllers import statefulset as ssc
+from control.errors import ApiError
+from control.informer import Informer
+from control.plane import ControlPlane
+from nodes.node import Node
+from nodes.nodestatus import NodeConfig
+from tests.conftest import running_plane
+from tests.helpers import ROOT, wait_for
+from tests.integration.test_controllers import events, kubelet, manager, pods
+from tests.integration.test_kubelet import node_options
+
+
+def statefulset(name: str = "web", replicas: int = 3, image: str = "nginx:1.27", **spec: object) -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+        "spec": {"replicas": replicas, "serviceName": "nginx", "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"terminationGracePeriodSeconds": 1,
+                                       "containers": [{"name": "nginx", "image": image,
+                                                       "ports": [{"name": "web", "containerPort": 80}]}]}},
+                 **spec},
+    }
+
+
+async def names(client: Client, selector: str) -> list[str]:
+    return sorted(p["metadata"]["name"] for p in await pods(client, selector))
+
+
+async def test_bad_statefulsets_are_refused(client: Client) -> None:
+    bad = statefulset()
+    bad["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+    with pytest.raises(ApiError) as e:
+        await client.create(bad)
+    assert e.value.code == 422
+    assert e.value.message == ('StatefulSet.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
+                               '`selector` does not match template `labels`')
+    created = await client.create(statefulset(volumeClaimTemplates=[{"metadata": {"name": "www"}, "spec": {}}]))
+    assert any("spec.volumeClaimTemplates: stored but not enforced" in w for w in client.last_warnings)
+    assert created["spec"]["podManagementPolicy"] == "OrderedReady"
+    changed = copy.deepcopy(created)
+    changed["spec"]["serviceName"] = "other"
+    with pytest.raises(ApiError) as e:
+        await client.update(changed)
+    assert e.value.code == 422
+    assert e.value.message == (
+        "StatefulSet.apps \"web\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than "
+        "'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+        "'minReadySeconds' are forbidden")
+    # the fields that may change do
+    await client.patch("StatefulSet", "web", {"spec": {"replicas": 5, "updateStrategy": {"type": "OnDelete",
+                                                                                         "rollingUpdate": None}}})
+    assert (await client.get("sts", "web"))["metadata"]["generation"] == 2
+
+
+async def test_pods_come_in_order_keep_their_names_and_roll_from_the_top(plane: ControlPlane, client: Client) -> None:
+    async with manager(plane, ["statefulset", "garbagecollector"]), kubelet(client) as k:
+        k.ready = {"web-0": False}  # web-0 Running but not Ready: OrderedReady waits for it
+        await client.create(statefulset())
+        await wait_for(lambda: names(client, "app=web"), what="web-0")
+        assert await names(client, "app=web") == ["web-0"]
+        first = await wait_for(lambda: _status(client, replicas=1), what="the set's status to count web-0")
+        assert not first["status"].get("readyReplicas")
+        assert await names(client, "app=web") == ["web-0"]  # still nothing else: web-0 is not Ready
+        k.ready = {}
+        await wait_for(lambda: _names_are(client, ["web-0", "web-1", "web-2"]), what="web-0, web-1, web-2")
+        sts = await wait_for(lambda: _status(client, readyReplicas=3, availableReplicas=3), what="3 ready")
+        ps = {p["metadata"]["name"]: p for p in await pods(client, "app=web")}
+        created = sorted(ps, key=lambda n: meta.parse_time(ps[n]["metadata"]["creationTimestamp"]) or 0)
+        assert created == ["web-0", "web-1", "web-2"]
+        web1 = ps["web-1"]
+        assert web1["spec"]["hostname"] == "web-1" and web1["spec"]["subdomain"] == "nginx"
+        labels = web1["metadata"]["labels"]
+        assert labels[ssc.POD_NAME_LABEL] == "web-1" and labels[ssc.POD_INDEX_LABEL] == "1"
+        rev1 = sts["status"]["updateRevision"]
+        assert labels[ssc.REVISION_LABEL] == rev1 == sts["status"]["currentRevision"]
+        assert meta.controller_of(web1)["uid"] == sts["metadata"]["uid"]
+        made = await events(client, "SuccessfulCreate")
+        assert [e["message"] for e in made] == [f"create Pod web-{i} in StatefulSet web successful" for i in range(3)]
+        assert all(e["source"]["component"] == "statefulset-controller" for e in made)
+        revs = (await client.list("ControllerRevision", "default"))["items"]
+        assert [(r["metadata"]["name"], r["revision"]) for r in revs] == [(rev1, 1)]
+
+        # a deleted pod comes back under its name
+        uid = web1["metadata"]["uid"]
+        await client.delete("Pod", "web-1")
+        await wait_for(lambda: _recreated(client, "web-1", uid), what="web-1 again, a new pod")
+
+        # a new image: the pods are replaced from the highest ordinal down
+        await client.patch("StatefulSet", "web", {"spec": {"template": {"spec": {"containers": [
+            {"name": "nginx", "image": "nginx:1.28", "ports": [{"name": "web", "containerPort": 80}]}]}}}})
+        sts = await wait_for(lambda: _status(client, updatedReplicas=3, readyReplicas=3, generation=2),
+                             timeout=20, what="the rolling update to finish")
+        rev2 = sts["status"]["updateRevision"]
+        assert rev2 != rev1 and sts["status"]["currentRevision"] == rev2
+        deleted = [e["message"] for e in await events(client, "SuccessfulDelete")]
+        assert deleted[-3:] == [f"delete Pod web-{i} in StatefulSet web successful" for i in (2, 1, 0)]
+        assert {p["spec"]["containers"][0]["image"] for p in await pods(client, "app=web")} == {"nginx:1.28"}
+
+        # rollback: kubectl rollout undo patches the previous revision's template back, which renumbers it
+        assert await ssc.rollback(client, sts) == "rolled back"
+        await wait_for(lambda: _status(client, updatedReplicas=3, readyReplicas=3, generation=3, currentRevision=rev1),
+                       timeout=20, what="the rollback")
+        revs = {r["metadata"]["name"]: r["revision"] for r in (await client.list("ControllerRevision", "default"))["items"]}
+        assert revs == {rev1: 3, rev2: 2}
+
+        # scale down: from the highest ordinal, the next once that one is gone
+        gone: list[str] = []
+        k.informer.add_handler(on_delete=lambda p: gone.append(p["metadata"]["name"]))
+        await client.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+        await wait_for(lambda: _names_are(client, ["web-0"]), what="only web-0 left")
+        await wait_for(lambda: len(gone) == 2, what="the stand-in kubelet to see both go")
+        assert gone == ["web-2", "web-1"]
+
+        # deleting the set takes its pods and revisions with it
+        await client.delete("StatefulSet", "web")
+        await wait_for(lambda: _names_are(client, []), what="the pods to be collected")
+        await wait_for(lambda: _no_revisions(client), what="the revisions to be collected")
+
+
+async def _status(client: Client, generation: int = 1, **want: object) -> dict | None:
+    sts = await client.get("StatefulSet", "web")
+    st = sts.get("status") or {}
+    if st.get("observedGeneration") != generation or sts["metadata"]["generation"] != generation:
+        return None
+    return sts if all(st.get(k, 0) == v for k, v in want.items()) else None
+
+
+async def _names_are(client: Client, want: list[str], selector: str = "app=web") -> bool:
+    items = (await client.list("Pod", "default", label_selector=selector))["items"]
+    return sorted(p["metadata"]["name"] for p in items) == want
+
+
+async def _recreated(client: Client, name: str, old_uid: str) -> bool:
+    try:
+        pod = await client.get("Pod", name)
+    except ApiError:
+        return False
+    return pod["metadata"]["uid"] != old_uid and not pod["metadata"].get("deletionTimestamp")
+
+
+async def _no_revisions(client: Client) -> bool:
+    return not (await client.list("ControllerRevision", "default"))["items"]
+
+
+async def test_parallel_sets_do_not_wait(plane: ControlPlane, client: Client) -> None:
+    async with manager(plane, ["statefulset"]), kubelet(client) as k:
+        k.ready = {f"db-{i}": False for i in range(3)}  # none ever Ready
+        await client.create(statefulset("db", podManagementPolicy="Parallel"))
+        await wait_for(lambda: _all_named(client, "app=db", ["db-0", "db-1", "db-2"]), what="all three at once")
+
+
+async def _all_named(client: Client, selector: str, want: list[str]) -> bool:
+    return await names(client, selector) == want
+
+
+@pytest.mark.slow
+async def test_a_real_node_runs_the_set_in_order(tmp_path: Path) -> None:
+    """The README's example (docs/examples) on a real node: nginx processes, ready by their probe, made one
+    after the other."""
+    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
+        client = plane.client("test")
+        await client.connect()
+        node = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
+                    say=lambda s: None)
+        await node.start()
+        # what the watch shows when each pod appears: was the one before it Ready? (the store's order)
+        seen = Informer(client, "Pod")
+        ready_before: dict[str, bool] = {}
+
+        def added(pod: dict) -> None:
+            o = ssc.ordinal_of(pod)
+            if o > 0:
+                prev = seen.get("default", f"web-{o - 1}")
+                ready_before[pod["metadata"]["name"]] = prev is not None and cu.is_pod_ready(prev)
+
+        seen.add_handler(on_add=added)
+        await seen.start()
+        await seen.wait_synced()
+        try:
+            service, obj = yaml.safe_load_all((ROOT / "docs" / "examples" / "statefulset-web.yaml").read_text())
+            obj["spec"]["replicas"] = 2  # two show the order and cost half
+            await client.create(service)
+            await client.create(obj)
+            sts = await wait_for(lambda: _status(client, readyReplicas=2), timeout=60, what="web-0 and web-1 Ready")
+            ps = {p["metadata"]["name"]: p for p in await pods(client, "app=nginx")}
+            assert sorted(ps) == ["web-0", "web-1"]
+            assert ready_before == {"web-1": True}  # OrderedReady: web-1 was made once web-0 was Ready
+            assert all(p["status"]["phase"] == "Running" for p in ps.values())
+            assert sts["status"]["currentRevision"] == sts["status"]["updateRevision"]
+            await client.delete("StatefulSet", "web")
+            await wait_for(lambda: _names_are(client, [], "app=nginx"), timeout=30, what="the pods to go with the set")
+        finally:
+            await seen.stop()
+            await node.stop()
+            await client.close()
