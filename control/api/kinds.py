@@ -52,6 +52,7 @@ _ALL = [
     KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",)),
     KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",)),
     KindInfo("Job", "jobs", "batch/v1", True, ()),
+    KindInfo("CronJob", "cronjobs", "batch/v1", True, ("cj",)),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
     KindInfo("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", True, ("pdb",)),

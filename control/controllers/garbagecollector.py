@@ -23,7 +23,7 @@ ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 
 # Kinds whose objects can be dependents (have ownerReferences) and whose deletion cascades.
-DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Deployment", "DaemonSet", "Job", "Endpoints", "Lease", "ConfigMap", "Secret")
+DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Deployment", "DaemonSet", "Job", "CronJob", "Endpoints", "Lease", "ConfigMap", "Secret")
 # Kinds that can only be owners here (cached, so that lookups of them are cheap).
 OWNER_ONLY_KINDS = ("Node",)
 

@@ -20,7 +20,7 @@ from control.timings import Timings
 
 FINALIZER = "kubernetes"
 # Workloads first so their controllers stop replacing pods; Events last so that deletions are recorded.
-DELETE_ORDER = ("Deployment", "DaemonSet", "Job", "ReplicaSet", "Pod", "Service", "Endpoints", "Lease", "Event")
+DELETE_ORDER = ("CronJob", "Deployment", "DaemonSet", "Job", "ReplicaSet", "Pod", "Service", "Endpoints", "Lease", "Event")
 
 
 def deletion_order() -> list[str]:
