@@ -49,6 +49,7 @@ MORE_VIEWS = (
     ("rs", "ReplicaSet", "ReplicaSets", ("replicasets", "replicaset")),
     ("ds", "DaemonSet", "DaemonSets", ("daemonsets", "daemonset")),
     ("jobs", "Job", "Jobs", ("job",)),
+    ("cj", "CronJob", "CronJobs", ("cronjobs", "cronjob")),
     ("ns", "Namespace", "Namespaces", ("namespaces", "namespace")),
     ("ep", "Endpoints", "Endpoints", ("endpoints",)),
     ("leases", "Lease", "Leases", ("lease",)),
