@@ -19,7 +19,10 @@ class FieldError:
         if self.type == "Required value":
             msg = f"{self.field}: Required value"
         elif self.value is not None and self.type in ("Invalid value", "Unsupported value", "Duplicate value"):
-            shown = f'"{self.value}"' if isinstance(self.value, str) else repr(self.value)
+            if isinstance(self.value, bool):  # Go prints true/false
+                shown = "true" if self.value else "false"
+            else:
+                shown = f'"{self.value}"' if isinstance(self.value, str) else repr(self.value)
             msg = f"{self.field}: {self.type}: {shown}"
         else:
             msg = f"{self.field}: {self.type}"

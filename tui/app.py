@@ -50,6 +50,7 @@ MORE_VIEWS = (
     ("ds", "DaemonSet", "DaemonSets", ("daemonsets", "daemonset")),
     ("sts", "StatefulSet", "StatefulSets", ("statefulsets", "statefulset")),
     ("jobs", "Job", "Jobs", ("job",)),
+    ("cj", "CronJob", "CronJobs", ("cronjobs", "cronjob")),
     ("ns", "Namespace", "Namespaces", ("namespaces", "namespace")),
     ("ep", "Endpoints", "Endpoints", ("endpoints",)),
     ("leases", "Lease", "Leases", ("lease",)),

@@ -93,7 +93,9 @@ def _arrow(label: str, old: object, new: object) -> str:
 def summarize(kind: str, type_: str, obj: dict, prev: dict | None) -> str:
     """What a change did, in a few words ("bound to node-2", "phase Pending→Running", "replicas 2→3")."""
     if type_ == "ADDED" or prev is None:
-        return "created" if type_ != "DELETED" else "deleted"
+        if type_ == "DELETED":
+            return "deleted"
+        return _created_by_cronjob(obj) if kind == "Job" else "created"
     if type_ == "DELETED":
         return "deleted"
     parts: list[str] = []
@@ -133,6 +135,10 @@ def summarize(kind: str, type_: str, obj: dict, prev: dict | None) -> str:
             parts.append("usage reported")
     if kind == "Lease" and not parts and _get(obj, "spec", "renewTime") != _get(prev, "spec", "renewTime"):
         parts.append("renewed")  # the same holder's heartbeat (a new holder reads "holder A→B" above)
+    if kind == "CronJob":
+        old_n, new_n = len(_get(prev, "status", "active") or []), len(_get(obj, "status", "active") or [])
+        if old_n != new_n:
+            parts.append(_arrow("active", old_n, new_n))
     if kind == "Endpoints":
         old_n, new_n = _endpoint_count(prev), _endpoint_count(obj)
         if old_n != new_n:
@@ -166,8 +172,33 @@ _FIELDS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "Node": ((("spec", "unschedulable"), "unschedulable"),),
     "Lease": ((("spec", "holderIdentity"), "holder"),),
     "Event": ((("count",), "count"),),
+    "CronJob": (
+        (("spec", "schedule"), "schedule"),
+        (("spec", "suspend"), "suspend"),
+        (("status", "lastScheduleTime"), "last schedule"),
+        (("status", "lastSuccessfulTime"), "last success"),
+    ),
     "PodDisruptionBudget": ((("status", "currentHealthy"), "healthy"), (("status", "disruptionsAllowed"), "allowed disruptions")),
 }
+
+
+CRONJOB_SCHEDULED = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+CRONJOB_MANUAL = "cronjob.kubernetes.io/instantiate"
+
+
+def _created_by_cronjob(job: dict) -> str:
+    """A Job a CronJob made: "created for CronJob hello, scheduled 2026-11-27T15:47:00Z" (or "by hand", for
+    `kubectl create job --from=cronjob/hello`)."""
+    owner = next((r for r in _get(job, "metadata", "ownerReferences") or []
+                  if isinstance(r, dict) and r.get("controller") and r.get("kind") == "CronJob"), None)
+    if owner is None:
+        return "created"
+    annotations = _get(job, "metadata", "annotations") or {}
+    if isinstance(annotations, dict) and annotations.get(CRONJOB_SCHEDULED):
+        return f"created for CronJob {owner.get('name')}, scheduled {annotations[CRONJOB_SCHEDULED]}"
+    if isinstance(annotations, dict) and annotations.get(CRONJOB_MANUAL) == "manual":
+        return f"created from CronJob {owner.get('name')} by hand"
+    return f"created for CronJob {owner.get('name')}"
 
 
 def _endpoint_count(ep: dict | None) -> int:
@@ -254,8 +285,8 @@ def timeline(steps: list[FlowStep], focus: tuple[str, str] | None = None) -> lis
     for s in steps:
         who = s.kind if focus is None or s.ref != focus else ""
         subject = f"{who} {s.key}: " if who else ""
-        if s.summary == "created":
-            text = f"{subject}created by {s.writer} at rev {s.revision}"
+        if s.summary.startswith("created"):
+            text = f"{subject}{s.summary} by {s.writer} at rev {s.revision}"
         else:
             text = f"{subject}{s.writer}: {s.summary} at rev {s.revision}"
         delta = "" if prev_t is None else f" ({format_ms((s.t - prev_t) * 1000)})"

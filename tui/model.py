@@ -25,8 +25,8 @@ from tui.flow import USAGE_ANNOTATION, FlowLog
 
 log = logging.getLogger("kube_tui.dashboard")
 
-WATCHED_KINDS = ("Namespace", "Node", "Lease", "Pod", "ReplicaSet", "Deployment", "Service", "Endpoints", "Event", "Job", "DaemonSet",
-                 "StatefulSet",
+WATCHED_KINDS = ("Namespace", "Node", "Lease", "Pod", "ReplicaSet", "Deployment", "Service", "Endpoints", "Event", "Job", "CronJob",
+                 "DaemonSet", "StatefulSet",
                  "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget")
 TERMINAL_PHASES = ("Succeeded", "Failed")
 

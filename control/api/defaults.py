@@ -274,6 +274,25 @@ def _default_job(obj: dict[str, Any]) -> None:
     _default_template(obj)
 
 
+def _default_cronjob(obj: dict[str, Any]) -> None:
+    """SetDefaults_CronJob. The job template's spec gets no Job defaults (SetDefaults_Job is for Jobs only:
+    the Job the controller makes is defaulted when it is created), but its pod template the pod spec's."""
+    spec = _spec(obj)
+    if not spec.get("concurrencyPolicy"):
+        spec["concurrencyPolicy"] = "Allow"
+    if spec.get("suspend") is None:
+        spec["suspend"] = False
+    if spec.get("successfulJobsHistoryLimit") is None:
+        spec["successfulJobsHistoryLimit"] = 3
+    if spec.get("failedJobsHistoryLimit") is None:
+        spec["failedJobsHistoryLimit"] = 1
+    job_template = spec.get("jobTemplate")
+    if isinstance(job_template, dict) and isinstance(job_template.get("spec"), dict):
+        template = job_template["spec"].get("template")
+        if isinstance(template, dict):
+            default_pod_spec(_child(template, "spec"))
+
+
 def job_selector_defaults(job: dict[str, Any], uid: str) -> None:
     """The Job strategy's generateSelector: call after the server assigned metadata.uid.
 
@@ -360,6 +379,7 @@ _BY_KIND = {
     "DaemonSet": _default_daemonset,
     "StatefulSet": _default_statefulset,
     "Job": _default_job,
+    "CronJob": _default_cronjob,
     "Service": _default_service,
     "Namespace": _default_namespace,
     "Node": _default_node,

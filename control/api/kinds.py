@@ -54,6 +54,7 @@ _ALL = [
     KindInfo("StatefulSet", "statefulsets", "apps/v1", True, ("sts",)),
     KindInfo("ControllerRevision", "controllerrevisions", "apps/v1", True, ()),
     KindInfo("Job", "jobs", "batch/v1", True, ()),
+    KindInfo("CronJob", "cronjobs", "batch/v1", True, ("cj",)),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
     KindInfo("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", True, ("pdb",)),

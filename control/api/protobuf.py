@@ -13,7 +13,7 @@ What it mirrors:
 - the gogo-protobuf wire format: varint, 64-bit, length-delimited and 32-bit fields (groups are never used),
   unknown fields skipped by wire type, packed or unpacked repeated numbers, last value wins;
 - the messages of k8s.io/api (core/v1, apps/v1, batch/v1) and apimachinery (meta/v1, intstr, resource) that
-  Namespace, Pod, Service, ConfigMap, Secret, Deployment, ReplicaSet and Job reach, each field under its Go
+  Namespace, Pod, Service, ConfigMap, Secret, Deployment, ReplicaSet, Job and CronJob reach, each field under its Go
   json name; a `bytes` map value (Secret data, ConfigMap binaryData) becomes base64 text, as JSON carries it.
   Field numbers come from the generated.proto files; which fields are Go pointers comes from the types.go files.
 
@@ -380,6 +380,13 @@ SCHEMA: dict[str, dict[int, Field]] = {
         9: _s("completionMode", ptr=True), 10: _b("suspend", ptr=True), 14: _s("podReplacementPolicy", ptr=True),
         15: _s("managedBy", ptr=True),
     },
+    "CronJob": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "CronJobSpec")},
+    "CronJobSpec": {
+        1: _s("schedule"), 8: _s("timeZone", ptr=True), 2: _i64("startingDeadlineSeconds", ptr=True),
+        3: _s("concurrencyPolicy"), 4: _b("suspend", ptr=True), 5: _m("jobTemplate", "JobTemplateSpec"),
+        6: _i32("successfulJobsHistoryLimit", ptr=True), 7: _i32("failedJobsHistoryLimit", ptr=True),
+    },
+    "JobTemplateSpec": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "JobSpec")},
     "PodFailurePolicy": {1: _list("rules", "PodFailurePolicyRule")},
     "PodFailurePolicyRule": {
         1: _s("action"), 2: _m("onExitCodes", "PodFailurePolicyOnExitCodesRequirement"),
@@ -403,6 +410,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("batch/v1", "Job"): "Job",
+    ("batch/v1", "CronJob"): "CronJob",
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass",
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("policy/v1", "Eviction"): "Eviction",
@@ -412,7 +420,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
-SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job (batch/v1), "
+SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1)")
 
 

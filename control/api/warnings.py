@@ -98,6 +98,13 @@ def _kind(spec: Obj | None, **extra: Any) -> Obj:
     fields.update(extra)
     return Obj(fields)
 
+JOB_SPEC = Obj({
+    **_leaves("activeDeadlineSeconds", "backoffLimit", "backoffLimitPerIndex", "completionMode", "completions",
+              "managedBy", "manualSelector", "maxFailedIndexes", "parallelism", "podFailurePolicy",
+              "podReplacementPolicy", "successPolicy", "suspend", "ttlSecondsAfterFinished"),
+    "selector": LABEL_SELECTOR, "template": TEMPLATE,
+})
+
 
 SCHEMAS: dict[str, Obj] = {
     "Pod": _kind(POD_SPEC),
@@ -121,11 +128,11 @@ SCHEMAS: dict[str, Obj] = {
         "updateStrategy": Obj({"type": None, "rollingUpdate": Obj(_leaves("maxUnavailable", "partition"))}),
     })),
     "ControllerRevision": _kind(None, **_leaves("data", "revision")),
-    "Job": _kind(Obj({
-        **_leaves("activeDeadlineSeconds", "backoffLimit", "backoffLimitPerIndex", "completionMode", "completions",
-                  "managedBy", "manualSelector", "maxFailedIndexes", "parallelism", "podFailurePolicy",
-                  "podReplacementPolicy", "successPolicy", "suspend", "ttlSecondsAfterFinished"),
-        "selector": LABEL_SELECTOR, "template": TEMPLATE,
+    "Job": _kind(JOB_SPEC),
+    "CronJob": _kind(Obj({
+        **_leaves("concurrencyPolicy", "failedJobsHistoryLimit", "schedule", "startingDeadlineSeconds",
+                  "successfulJobsHistoryLimit", "suspend", "timeZone"),
+        "jobTemplate": Obj({"metadata": META, "spec": JOB_SPEC}),
     })),
     "Service": _kind(Obj({
         **_leaves("allocateLoadBalancerNodePorts", "clusterIP", "clusterIPs", "externalIPs", "externalName",
@@ -313,6 +320,14 @@ def not_enforced(obj: dict[str, Any]) -> list[str]:
         out.extend(_statefulset_warnings(spec))
     if kind == "Job":
         out.extend(f"spec.{key}: {_NOT_ENFORCED}" for key in JOB_NOT_ENFORCED if _set(spec.get(key)))
+    if kind == "CronJob":
+        job_spec = (spec.get("jobTemplate") or {}).get("spec") if isinstance(spec.get("jobTemplate"), dict) else None
+        if isinstance(job_spec, dict):
+            template = job_spec.get("template")
+            if isinstance(template, dict):
+                out.extend(_pod_spec_warnings(template.get("spec"), "spec.jobTemplate.spec.template.spec"))
+            out.extend(f"spec.jobTemplate.spec.{key}: {_NOT_ENFORCED}" for key in JOB_NOT_ENFORCED
+                       if _set(job_spec.get(key)))
     if kind == "Service":
         out.extend(f"spec.{key}: {_NOT_ENFORCED}" for key in SERVICE_NOT_ENFORCED if _set(spec.get(key)))
         if spec.get("sessionAffinity") == "ClientIP":

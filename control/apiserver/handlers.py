@@ -36,7 +36,7 @@ from control.wire import require
 log = logging.getLogger("kube_tui.apiserver")
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
+WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
 
 # Warnings for the current request (each request runs in its own task, so its own context).

@@ -61,9 +61,9 @@ KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "p
                 "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
                 "buildDate": "1970-01-01T00:00:00Z"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")  # `kubectl get all`
+IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")  # `kubectl get all`
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
-WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job",
+WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob",
                "PodDisruptionBudget")
 EVICTION_VERSIONS = ("policy/v1", "policy/v1beta1")  # EvictionREST.AcceptsGroupVersion
 PATCH_TYPES = {

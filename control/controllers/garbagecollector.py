@@ -23,8 +23,8 @@ ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 
 # Kinds whose objects can be dependents (have ownerReferences) and whose deletion cascades.
-DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Deployment", "DaemonSet", "StatefulSet", "ControllerRevision", "Job", "Endpoints",
-                   "Lease", "ConfigMap", "Secret")
+DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Deployment", "DaemonSet", "StatefulSet", "ControllerRevision", "Job", "CronJob",
+                   "Endpoints", "Lease", "ConfigMap", "Secret")
 # Kinds that can only be owners here (cached, so that lookups of them are cheap).
 OWNER_ONLY_KINDS = ("Node",)
 

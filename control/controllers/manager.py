@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from control.client import Client
 from control.controllers.base import Controller, cancel_and_wait
+from control.controllers.cronjob import CronJobController
 from control.controllers.daemonset import DaemonSetController
 from control.controllers.deployment import DeploymentController
 from control.controllers.disruption import DisruptionController
@@ -39,6 +40,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "nodelifecycle": NodeLifecycleController,
     "endpoint": EndpointsController,
     "job": JobController,
+    "cronjob": CronJobController,
     "daemonset": DaemonSetController,
     "statefulset": StatefulSetController,
     "namespace": NamespaceController,

@@ -253,3 +253,28 @@ async def test_create_pdb_as_kubectl_does(plane: ControlPlane, client: Client, t
         assert await cli(plane, tmp_path, "create", "pdb", "x", *flags) == (1, "", f"error: {said}\n"), flags
     assert await cli(plane, tmp_path, "create", "pdb", "web", "--selector=app=web", "--min-available=2") == (
         1, "", 'error: failed to create poddisruptionbudgets: poddisruptionbudgets.policy "web" already exists\n')
+
+
+async def test_create_cronjob_and_a_job_from_it_as_kubectl_does(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl create cronjob NAME --image --schedule [-- COMMAND] and create job NAME --from=cronjob/NAME
+    (createJobFromCronJob: the template, the `instantiate: manual` annotation, the CronJob as controller)."""
+    assert await cli(plane, tmp_path, "create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *",
+                     "--", "date") == (0, "cronjob.batch/tick created\n", "")
+    cj = await client.get("CronJob", "tick", "default")
+    assert cj["spec"]["jobTemplate"]["metadata"] == {"name": "tick"}
+    pod = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "OnFailure" and pod["containers"][0]["command"] == ["date"]
+    assert await cli(plane, tmp_path, "create", "job", "tick-now", "--from=cronjob/tick") == (
+        0, "job.batch/tick-now created\n", "")
+    job = await client.get("Job", "tick-now", "default")
+    assert job["metadata"]["annotations"] == {"cronjob.kubernetes.io/instantiate": "manual"}
+    assert job["metadata"]["ownerReferences"] == [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "tick",
+                                                   "uid": cj["metadata"]["uid"], "controller": True}]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["date"]
+    assert await cli(plane, tmp_path, "create", "job", "x", "--from=cronjob/nope") == (
+        1, "", 'Error from server (NotFound): cronjobs.batch "nope" not found\n')
+    assert await cli(plane, tmp_path, "create", "cj", "x", "--image=busybox") == (
+        1, "", 'error: required flag(s) "schedule" not set\n')
+    assert await cli(plane, tmp_path, "create", "cronjob", "y", "--image=busybox", "--schedule=99 * * * *") == (
+        1, "", 'error: failed to create cronjob: CronJob.batch "y" is invalid: spec.schedule: Invalid value: '
+               '"99 * * * *": end of range (99) above maximum (59): 99\n')

@@ -341,3 +341,25 @@ def test_the_help_names_every_view() -> None:
     from tui.views.modals import HELP
 
     assert [v for v, *_ in MORE_VIEWS if f":{v}" not in HELP] == []
+
+
+async def test_the_cronjobs_view_lists_them_and_describes_one() -> None:
+    """:cj (or :cronjobs) shows the CronJobs; d describes the selected one as kubectl describe cronjob does."""
+    app = make_app()
+    cj = {"apiVersion": "batch/v1", "kind": "CronJob",
+          "metadata": {"name": "hello", "namespace": "default", "uid": "cj-1", "creationTimestamp": "2025-12-31T23:55:00Z"},
+          "spec": {"schedule": "*/1 * * * *", "suspend": False, "concurrencyPolicy": "Allow",
+                   "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "hello", "image": "busybox"}]}}}}},
+          "status": {"lastScheduleTime": "2025-12-31T23:59:00Z", "active": [{"name": "hello-29441279"}]}}
+    app.model.feed(cj)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"cj", "enter")
+        assert app.current == "cj"
+        view = app._views["cj"]
+        assert isinstance(view, ResourceView)
+        table = view.panel.table
+        await wait_for(lambda: table.row_count == 1, 5)
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, TextScreen), 5)
+        text = app.screen.text  # type: ignore[attr-defined]
+        assert "Schedule:" in text and "*/1 * * * *" in text and "Active Jobs:" in text and "hello-29441279" in text

@@ -125,3 +125,41 @@ def test_model_reads_fall_back_to_local_caches() -> None:
     m = ClusterModel(None, watch=False)
     assert m.objects("Pod") == {}
     assert m.synced
+
+
+def test_a_cronjob_s_job_says_which_cronjob_and_scheduled_time_made_it() -> None:
+    """The Flow view reads "CronJob created Job": the Job's controller and its scheduled-timestamp annotation."""
+    owner = [{"kind": "CronJob", "name": "hello", "uid": "u", "controller": True}]
+    job = {"kind": "Job", "metadata": {"name": "hello-29929907", "namespace": "default", "ownerReferences": owner,
+                                       "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp":
+                                                       "2026-11-27T15:47:00Z"},
+                                       "managedFields": [{"manager": "controller-manager"}]}}
+    assert summarize("Job", "ADDED", job, None) == "created for CronJob hello, scheduled 2026-11-27T15:47:00Z"
+    manual = copy.deepcopy(job)
+    manual["metadata"]["annotations"] = {"cronjob.kubernetes.io/instantiate": "manual"}
+    assert summarize("Job", "ADDED", manual, None) == "created from CronJob hello by hand"
+    assert summarize("Job", "ADDED", {"kind": "Job", "metadata": {"name": "pi"}}, None) == "created"
+    log = FlowLog()
+    log.record("Job", "ADDED", job, None, 1.0, revision=51)
+    assert timeline(log.since(0)) == [
+        "Job default/hello-29929907: created for CronJob hello, scheduled 2026-11-27T15:47:00Z by controller-manager at rev 51"]
+    cj = {"kind": "CronJob", "metadata": {"name": "hello"}, "spec": {"schedule": "* * * * *", "suspend": False},
+          "status": {}}
+    ran = copy.deepcopy(cj)
+    ran["status"] = {"active": [{"name": "hello-29929907"}], "lastScheduleTime": "2026-11-27T15:47:00Z"}
+    assert summarize("CronJob", "MODIFIED", ran, cj) == "last schedule ∅→2026-11-27T15:47:00Z, active 0→1"
+    suspended = copy.deepcopy(ran)
+    suspended["spec"]["suspend"] = True
+    assert summarize("CronJob", "MODIFIED", suspended, ran) == "suspend False→True"
+
+
+def test_the_cronjob_table_shows_when_it_runs_next() -> None:
+    from tui.views.rows import cronjob_row
+
+    m = fake_model()
+    cj = {"kind": "CronJob", "metadata": {"name": "hello", "namespace": "default", "creationTimestamp": "2025-12-31T23:55:00Z"},
+          "spec": {"schedule": "*/10 * * * *", "suspend": False},
+          "status": {"lastScheduleTime": "2025-12-31T23:50:00Z", "active": [{"name": "hello-1"}]}}
+    assert cronjob_row(cj, m) == ("default", "hello", "*/10 * * * *", "<none>", "False", "1", "10m", "in 10m", "5m")
+    cj["spec"]["suspend"] = True
+    assert cronjob_row(cj, m)[4:8] == ("True", "1", "10m", "-")

@@ -151,6 +151,19 @@ def test_workload_tables() -> None:
         "NAME   STATUS     COMPLETIONS   DURATION   AGE\n"
         "pi     Complete   1/1           40s        60s"
     )
+    cj = {"kind": "CronJob", "metadata": {"name": "hello", "creationTimestamp": ago(600)},
+          "spec": {"schedule": "*/1 * * * *", "suspend": False, "jobTemplate": {"spec": {"template": {"spec": {
+              "containers": [{"name": "hello", "image": "busybox:1.28"}]}}}}},
+          "status": {"lastScheduleTime": ago(20), "active": [{"name": "hello-1"}]}}
+    tz = {**cj, "metadata": {"name": "paris", "creationTimestamp": ago(60)},
+          "spec": {**cj["spec"], "timeZone": "Europe/Paris", "suspend": True}, "status": {}}
+    assert table("cj", [cj, tz], now=NOW) == (
+        "NAME    SCHEDULE      TIMEZONE       SUSPEND   ACTIVE   LAST SCHEDULE   AGE\n"
+        "hello   */1 * * * *   <none>         False     1        20s             10m\n"
+        "paris   */1 * * * *   Europe/Paris   True      0        <none>          60s"
+    )
+    assert table("cronjobs", [cj], now=NOW, wide=True).splitlines()[1].split() == [
+        "hello", "*/1", "*", "*", "*", "*", "<none>", "False", "1", "20s", "10m", "hello", "busybox:1.28", "<none>"]
 
 
 def test_cluster_tables() -> None:

@@ -433,3 +433,17 @@ def test_self_subject_access_review_of_kubectl_auth_can_i() -> None:
     out = protobuf.decode(body)
     assert out["spec"] == {"resourceAttributes": {"namespace": "foo", "verb": "create", "resource": "pods",
                                                   "subresource": "x", "name": "exec"}}
+
+
+def test_cronjob_as_kubectl_create_cronjob_sends_it() -> None:
+    """kubectl create cronjob NAME --image --schedule: a batch/v1 CronJob whose job template carries the name."""
+    job_spec = ln(6, ln(1, meta("")) + ln(2, pod_spec(container("tick"), extra=ln(3, "OnFailure"))))
+    cj_spec = ln(1, "*/2 * * * *") + ln(3, "") + ln(5, ln(1, meta("tick")) + ln(2, job_spec)) + num(6, 0)
+    got = decode(envelope("batch/v1", "CronJob", ln(1, meta("tick")) + ln(2, cj_spec)))
+    spec = got["spec"]
+    assert got["kind"] == "CronJob" and spec["schedule"] == "*/2 * * * *"
+    assert "concurrencyPolicy" not in spec and "suspend" not in spec  # unset: the server defaults them
+    assert spec["successfulJobsHistoryLimit"] == 0  # a set pointer keeps its zero
+    assert spec["jobTemplate"]["metadata"]["name"] == "tick"
+    tmpl = spec["jobTemplate"]["spec"]["template"]["spec"]
+    assert tmpl["restartPolicy"] == "OnFailure" and tmpl["containers"][0]["image"] == "busybox"

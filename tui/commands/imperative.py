@@ -32,7 +32,8 @@ from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
 from tui.printers.output import to_json, to_yaml
 
-CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget")
+CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
+               "CronJob")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -54,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--pod-running-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for the pod to run before attaching")
     elif name == "create":
-        p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass or pdb (or -f FILE)")
+        p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass, pdb, "
+                       "job or cronjob (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -81,6 +83,11 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--selector", default="", help="pdb: the label selector of the pods the budget covers")
         p.add_argument("--min-available", default="", help="pdb: pods that must stay available (a number or N%%)")
         p.add_argument("--max-unavailable", default="", help="pdb: pods that may be unavailable (a number or N%%)")
+        p.add_argument("--schedule", default="", help="cronjob: when, in cron format (*/5 * * * *, @hourly, ...)")
+        p.add_argument("--restart", default="", choices=("", "OnFailure", "Never"),
+                       help="cronjob: the pods' restart policy (default OnFailure)")
+        p.add_argument("--from", dest="from_", default="", metavar="cronjob/NAME",
+                       help="job: a Job from this CronJob's job template, run now")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -262,6 +269,66 @@ def pdb_for(args: argparse.Namespace) -> dict[str, Any]:
             "spec": {field: amount if amount.endswith("%") else int(amount), "selector": label_selector(args.selector)}}
 
 
+def cronjob_for(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create cronjob NAME --image=I --schedule=S [--restart=OnFailure] [-- COMMAND]: one container
+    named NAME; the job template carries the name too, as kubectl's."""
+    missing = [f'"{f}"' for f, v in (("image", args.image), ("schedule", args.schedule)) if not v]
+    if missing:
+        raise ValueError(f"error: required flag(s) {', '.join(missing)} not set")
+    container: dict[str, Any] = {"name": args.name, "image": args.image[0]}
+    if args.argv:
+        container["command"] = list(args.argv)
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": args.name},
+            "spec": {"schedule": args.schedule, "jobTemplate": {
+                "metadata": {"name": args.name},
+                "spec": {"template": {"spec": {"containers": [container],
+                                               "restartPolicy": args.restart or "OnFailure"}}}}}}
+
+
+def job_for(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create job NAME --image=I [-- COMMAND] (restartPolicy Never)."""
+    if not args.image:
+        raise ValueError("error: either --image or --from must be specified")
+    container: dict[str, Any] = {"name": args.name, "image": args.image[0]}
+    if args.argv:
+        container["command"] = list(args.argv)
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": args.name},
+            "spec": {"template": {"spec": {"containers": [container], "restartPolicy": "Never"}}}}
+
+
+def job_from_cronjob(name: str, cj: dict) -> dict[str, Any]:
+    """kubectl create job NAME --from=cronjob/CJ (createJobFromCronJob): the template's spec, labels and
+    annotations, `cronjob.kubernetes.io/instantiate: manual`, and the CronJob as controller (without
+    blockOwnerDeletion, as kubectl)."""
+    template = (cj.get("spec") or {}).get("jobTemplate") or {}
+    tmeta = template.get("metadata") or {}
+    md: dict[str, Any] = {
+        "name": name,
+        "annotations": {"cronjob.kubernetes.io/instantiate": "manual", **(tmeta.get("annotations") or {})},
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cj["metadata"]["name"],
+                             "uid": cj["metadata"]["uid"], "controller": True}],
+    }
+    if tmeta.get("labels"):
+        md["labels"] = dict(tmeta["labels"])
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": md, "spec": template.get("spec") or {}}
+
+
+async def _create_job_from(client: Client, args: argparse.Namespace) -> int:
+    kind, _, source = args.from_.partition("/")
+    if kind.lower() not in ("cronjob", "cronjobs", "cj", "cronjob.batch") or not source:
+        return fail(f"error: from must be an existing cronjob: {args.from_}" if source else
+                    "error: from must be an existing cronjob")
+    try:
+        cj = await client.get("CronJob", source, args.namespace or client_namespace(args))
+    except ApiError as e:
+        return fail(f"Error from server ({e.reason}): {e.message}")
+    return await _create(client, job_from_cronjob(args.name, cj), args, "created")
+
+
+def client_namespace(args: argparse.Namespace) -> str:
+    return args.namespace or "default"
+
+
 def deployment_for(args: argparse.Namespace) -> dict[str, Any]:
     if not args.image:
         raise ValueError("error: required flag(s) \"image\" not set")
@@ -328,7 +395,8 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
 # a colon, as kubectl prints it); `create namespace` and `run` print the server's error as it is.
 FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": "failed to create configmap: ",
                     "Secret": "failed to create secret ", "PriorityClass": "failed to create priorityclass: ",
-                    "PodDisruptionBudget": "failed to create poddisruptionbudgets: "}
+                    "PodDisruptionBudget": "failed to create poddisruptionbudgets: ",
+                    "Job": "failed to create job: ", "CronJob": "failed to create cronjob: "}
 
 
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str) -> int:
@@ -452,13 +520,23 @@ def run(args: argparse.Namespace) -> int:
             if what is None or not args.name:
                 return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, namespace NAME, "
                             "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
-                            "priorityclass NAME --value=N, or pdb NAME --selector=SEL --min-available=N")
+                            "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, "
+                            "job NAME --image=IMAGE | --from=cronjob/NAME, or cronjob NAME --image=IMAGE --schedule=S")
+            if what == "Job" and args.from_:
+                if args.image:
+                    return fail("error: either --image or --from must be specified")
+                result = with_client(args, lambda c: _create_job_from(c, args))
+                return result if isinstance(result, int) else 0
             if what in ("ConfigMap", "Secret"):
                 obj = config_for(what, args)
             elif what == "PriorityClass":
                 obj = priorityclass_for(args)
             elif what == "PodDisruptionBudget":
                 obj = pdb_for(args)
+            elif what == "CronJob":
+                obj = cronjob_for(args)
+            elif what == "Job":
+                obj = job_for(args)
             else:
                 obj = deployment_for(args) if what == "Deployment" else {
                     "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}

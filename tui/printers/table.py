@@ -19,6 +19,7 @@ from tui.printers.status import (
     or_none,
     parse_time,
     pod_status,
+    since,
 )
 from tui.printers.tabwriter import tabwrite
 
@@ -136,6 +137,25 @@ def _job_row(job: Mapping[str, Any], wide: bool, now: float | None) -> list[str]
         duration = human_duration(end - start)
     row = [meta_of(job).get("name", ""), _job_status(job), completions, duration, age(job, now)]
     return row + (_workload_wide(job) if wide else [])
+
+
+def _bool_ptr(value: Any) -> str:
+    """printBoolPtr: True, False, or <unset>."""
+    return "<unset>" if value is None else ("True" if value else "False")
+
+
+def _cronjob_row(cj: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printCronJob: the schedule, its zone, suspend, how many Jobs are active, and when it last ran."""
+    spec, st = cj.get("spec") or {}, cj.get("status") or {}
+    last = st.get("lastScheduleTime")
+    row = [meta_of(cj).get("name", ""), str(spec.get("schedule", "")), spec.get("timeZone") or "<none>",
+           _bool_ptr(spec.get("suspend")), str(len(st.get("active") or [])),
+           since(last, now) if last else "<none>", age(cj, now)]
+    if wide:
+        job_spec = get_path(cj, "spec", "jobTemplate", "spec") or {}
+        row += _containers_images(get_path(job_spec, "template", "spec")) + [
+            format_label_selector(job_spec.get("selector"))]
+    return row
 
 
 def _service_external_ip(svc: Mapping[str, Any]) -> str:
@@ -283,6 +303,8 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "StatefulSet": (["NAME", "READY", "AGE"], ["CONTAINERS", "IMAGES"], _statefulset_row),
     "ControllerRevision": (["NAME", "CONTROLLER", "REVISION", "AGE"], [], _controllerrevision_row),
     "Job": (["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"], _job_row),
+    "CronJob": (["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"],
+                ["CONTAINERS", "IMAGES", "SELECTOR"], _cronjob_row),
     "Service": (["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], ["SELECTOR"], _service_row),
     "Node": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
              ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"], _node_row),

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from control.api import meta, quantity
+from control.api import cron, meta, quantity
+from control.controllers import cronjob
 from tui import printers
 from tui.printers.table import int_or_string
 
@@ -206,6 +207,30 @@ def job_row(job: dict, model: ClusterModel) -> tuple[Cell, ...]:
             age(_md(job).get("creationTimestamp"), model.clock()))
 
 
+def next_run(cj: dict, now: float) -> str:
+    """When the CronJob is next due, as the controller computes it (its schedule in its time zone); `-` when
+    suspended or when the schedule never comes."""
+    if (cj.get("spec") or {}).get("suspend"):
+        return "-"
+    try:
+        sched = cron.parse_standard(cronjob.format_schedule(cj)[0])
+    except cron.CronError:
+        return "-"
+    delay = cronjob.next_schedule_delay(cj, now, sched)
+    if delay is None:
+        return "-"
+    return f"in {printers.human_duration(max(0, round(delay - cronjob.NEXT_SCHEDULE_DELTA)))}"
+
+
+def cronjob_row(cj: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    spec, st = cj.get("spec") or {}, cj.get("status") or {}
+    now = model.clock()
+    last = st.get("lastScheduleTime")
+    return (*_ns_name(cj), str(spec.get("schedule", "")), spec.get("timeZone") or "<none>",
+            "True" if spec.get("suspend") else "False", str(len(st.get("active") or [])),
+            age(last, now) if last else "<none>", next_run(cj, now), age(_md(cj).get("creationTimestamp"), now))
+
+
 def service_urls(svc: dict) -> str:
     """Where a user reaches the service: http://<clusterIP>:<port>, and http://127.0.0.1:<nodePort> (https for a
     port named https or 443, as the kubernetes Service's)."""
@@ -306,6 +331,8 @@ SPECS: dict[str, TableSpec] = {
     "StatefulSet": TableSpec(_cols(*NS_NAME, ("READY", 7), ("UP-TO-DATE", 10), ("STRATEGY", 13), ("REVISION", 24),
                                    ("AGE", 7)), sts_row),
     "Job": TableSpec(_cols(*NS_NAME, ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
+    "CronJob": TableSpec(_cols(*NS_NAME, ("SCHEDULE", 14), ("TIMEZONE", 10), ("SUSPEND", 7), ("ACTIVE", 6),
+                               ("LAST SCHEDULE", 13), ("NEXT", 8), ("AGE", 7)), cronjob_row),
     "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
     "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30, NAME_FIT + 12), ("MESSAGE", 80)), event_row, sort_by=()),

@@ -22,6 +22,7 @@ from control.api.validation.config import (
     validate_secret_update,
 )
 from control.api.validation.container import PULL_POLICIES, is_env_var_name, validate_probe
+from control.api.validation.cronjob import validate_cronjob
 from control.api.validation.field import (
     IMMUTABLE,
     NEGATIVE,
@@ -111,6 +112,10 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "PriorityClass": validate_priorityclass,
     "PodDisruptionBudget": validate_pdb,
 }
+# Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
+_VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
+    "CronJob": validate_cronjob,
+}
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
     "Pod": validate_pod_update,
@@ -148,7 +153,11 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None = None) -> tuple[li
         _UPDATE_VALIDATORS[info.kind](obj, old, errs)
         _VALIDATORS[info.kind](obj, errs)
         return errs, admission_warnings.collect(obj)
-    _VALIDATORS[info.kind](obj, errs)
+    with_old = _VALIDATORS_WITH_OLD.get(info.kind)
+    if with_old is not None:
+        with_old(obj, old, errs)
+    else:
+        _VALIDATORS[info.kind](obj, errs)
     if old is not None:
         validate_object_meta_update(errs, obj, old)
         update = _UPDATE_VALIDATORS.get(info.kind)

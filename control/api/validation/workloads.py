@@ -50,29 +50,32 @@ def _workload_selector(errs: Errors, spec: dict[str, Any], what: str, *, generat
 
 
 def _pod_template(errs: Errors, spec: dict[str, Any], selector: Selector | None,
-                  restart_policies: tuple[str, ...]) -> None:
-    """ValidatePodTemplateSpecForReplicaSet and friends: labels match, pod spec valid, restart policy allowed."""
+                  restart_policies: tuple[str, ...], path: str = "spec") -> None:
+    """ValidatePodTemplateSpecForReplicaSet and friends: labels match, pod spec valid, restart policy allowed.
+
+    path: where the spec is (a CronJob's job template's is spec.jobTemplate.spec)."""
+    tpath = f"{path}.template"
     template = spec.get("template")
     if template is None:
-        required(errs, "spec.template")
+        required(errs, tpath)
         return
-    template = as_dict(errs, template, "spec.template")
+    template = as_dict(errs, template, tpath)
     if template is None:
         return
-    meta = as_dict(errs, template.get("metadata"), "spec.template.metadata") or {}
+    meta = as_dict(errs, template.get("metadata"), f"{tpath}.metadata") or {}
     labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
     if selector is not None and not selector.empty and not selector.matches(labels):
-        invalid(errs, "spec.template.metadata.labels", None, "`selector` does not match template `labels`")
+        invalid(errs, f"{tpath}.metadata.labels", None, "`selector` does not match template `labels`")
     # Kubernetes' path for template labels skips "metadata" (ObjectMeta is inlined in Go).
-    validate_labels(errs, meta.get("labels"), "spec.template.labels")
-    validate_annotations(errs, meta.get("annotations"), "spec.template.annotations")
-    validate_pod_spec(errs, template.get("spec"), "spec.template.spec")
+    validate_labels(errs, meta.get("labels"), f"{tpath}.labels")
+    validate_annotations(errs, meta.get("annotations"), f"{tpath}.annotations")
+    validate_pod_spec(errs, template.get("spec"), f"{tpath}.spec")
     pod_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
     policy = pod_spec.get("restartPolicy") or "Always"
     if policy in RESTART_POLICIES and policy not in restart_policies:
-        not_supported(errs, "spec.template.spec.restartPolicy", policy, restart_policies)
+        not_supported(errs, f"{tpath}.spec.restartPolicy", policy, restart_policies)
     if pod_spec.get("ephemeralContainers"):
-        forbidden(errs, "spec.template.spec.ephemeralContainers", "ephemeral containers not allowed in pod template")
+        forbidden(errs, f"{tpath}.spec.ephemeralContainers", "ephemeral containers not allowed in pod template")
 
 
 _PERCENT = re.compile(r"^[0-9]+%$")
@@ -187,13 +190,18 @@ def validate_job(obj: dict[str, Any], errs: Errors) -> None:
     if spec is None:
         required(errs, "spec.template")
         return
-    for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
-        int_field(errs, spec, key, f"spec.{key}")
-    mode = spec.get("completionMode")
-    if mode is not None and mode not in ("NonIndexed", "Indexed"):
-        not_supported(errs, "spec.completionMode", shown(mode), ("NonIndexed", "Indexed"))
-    if mode == "Indexed" and spec.get("completions") is None:
-        required(errs, "spec.completions", "when completion mode is Indexed")
     # Without manualSelector the server generates the selector (job_selector_defaults).
     selector = _workload_selector(errs, spec, "job", generated=spec.get("manualSelector") is not True)
-    _pod_template(errs, spec, selector, ("OnFailure", "Never"))
+    validate_job_spec(errs, spec, "spec", selector)
+
+
+def validate_job_spec(errs: Errors, spec: dict[str, Any], path: str, selector: Selector | None) -> None:
+    """validateJobSpec, at `path` (spec, or a CronJob's spec.jobTemplate.spec); the selector is checked by the caller."""
+    for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
+        int_field(errs, spec, key, f"{path}.{key}")
+    mode = spec.get("completionMode")
+    if mode is not None and mode not in ("NonIndexed", "Indexed"):
+        not_supported(errs, f"{path}.completionMode", shown(mode), ("NonIndexed", "Indexed"))
+    if mode == "Indexed" and spec.get("completions") is None:
+        required(errs, f"{path}.completions", "when completion mode is Indexed")
+    _pod_template(errs, spec, selector, ("OnFailure", "Never"), path)

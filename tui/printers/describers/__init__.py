@@ -13,6 +13,7 @@ from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.service import describe_service
 from tui.printers.describers.workloads import (
+    describe_cronjob,
     describe_daemonset,
     describe_deployment,
     describe_replicaset,
@@ -52,4 +53,6 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_priorityclass(obj, events, now)
     if kind == "PodDisruptionBudget":
         return describe_pdb(obj, events, now)
+    if kind == "CronJob":
+        return describe_cronjob(obj, events, now)
     return describe_generic(obj, events, now)

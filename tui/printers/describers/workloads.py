@@ -1,4 +1,4 @@
-"""`kubectl describe` for Deployments and ReplicaSets."""
+"""`kubectl describe` for Deployments, ReplicaSets, DaemonSets and CronJobs."""
 
 from __future__ import annotations
 
@@ -160,5 +160,41 @@ def describe_statefulset(sts: Mapping[str, Any], events: list[Mapping[str, Any]]
             capacity = ((cspec.get("resources") or {}).get("requests") or {}).get("storage")
             w.write(1, f"Capacity:\t{capacity if capacity is not None else '<default>'}\n")
             w.write(1, f"Access Modes:\t[{' '.join(cspec.get('accessModes') or [])}]\n")
+    describe_events(w, events, now)
+    return w.text()
+
+
+def _optional(value: Any, suffix: str = "") -> str:
+    return "<unset>" if value is None else f"{value}{suffix}"
+
+
+def describe_cronjob(cj: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """kubectl's describeCronJob: the schedule and its policies, the job template (describeJobTemplate),
+    the last schedule time and the active Jobs."""
+    w = PrefixWriter()
+    meta, spec, st = meta_of(cj), cj.get("spec") or {}, cj.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.write(0, f"Schedule:\t{spec.get('schedule', '')}\n")
+    w.write(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', '')}\n")
+    suspend = spec.get("suspend")
+    w.write(0, f"Suspend:\t{'<unset>' if suspend is None else ('True' if suspend else 'False')}\n")
+    w.write(0, f"Successful Job History Limit:\t{_optional(spec.get('successfulJobsHistoryLimit'))}\n")
+    w.write(0, f"Failed Job History Limit:\t{_optional(spec.get('failedJobsHistoryLimit'))}\n")
+    w.write(0, f"Starting Deadline Seconds:\t{_optional(spec.get('startingDeadlineSeconds'), 's')}\n")
+    job_spec = get_path(spec, "jobTemplate", "spec") or {}
+    selector = job_spec.get("selector")
+    w.write(0, f"Selector:\t{format_label_selector(selector) if selector is not None else '<unset>'}\n")
+    w.write(0, f"Parallelism:\t{_optional(job_spec.get('parallelism'))}\n")
+    w.write(0, f"Completions:\t{_optional(job_spec.get('completions'))}\n")
+    if job_spec.get("activeDeadlineSeconds") is not None:
+        w.write(0, f"Active Deadline Seconds:\t{job_spec['activeDeadlineSeconds']}s\n")
+    describe_pod_template(w, job_spec.get("template"))
+    last = st.get("lastScheduleTime")
+    w.write(0, f"Last Schedule Time:\t{rfc1123z(last) if last else '<unset>'}\n")
+    active = ", ".join(str(r.get("name", "")) for r in st.get("active") or [])
+    w.write(0, f"Active Jobs:\t{active or '<none>'}\n")
     describe_events(w, events, now)
     return w.text()
