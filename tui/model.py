@@ -26,7 +26,7 @@ from tui.flow import USAGE_ANNOTATION, FlowLog
 log = logging.getLogger("kube_tui.dashboard")
 
 WATCHED_KINDS = ("Namespace", "Node", "Lease", "Pod", "ReplicaSet", "Deployment", "Service", "Endpoints", "Event", "Job", "DaemonSet",
-                 "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget")
+                 "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "HorizontalPodAutoscaler")
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from control.api import warnings as admission_warnings
 from control.api.kinds import KINDS
 from control.api.labels import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
+from control.api.validation.autoscaling import validate_hpa, validate_hpa_update
 from control.api.validation.cluster import validate_event, validate_lease, validate_namespace, validate_node
 from control.api.validation.config import (
     validate_configmap,
@@ -101,6 +102,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Secret": validate_secret,
     "PriorityClass": validate_priorityclass,
     "PodDisruptionBudget": validate_pdb,
+    "HorizontalPodAutoscaler": validate_hpa,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
@@ -115,6 +117,7 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "Secret": validate_secret_update,
     "PriorityClass": validate_priorityclass_update,
     "PodDisruptionBudget": validate_pdb_update,
+    "HorizontalPodAutoscaler": validate_hpa_update,
 }
 
 
