@@ -62,7 +62,7 @@ KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "p
                 "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
                 "buildDate": "1970-01-01T00:00:00Z"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job")  # `kubectl get all`
+IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job", "HorizontalPodAutoscaler")  # `kubectl get all`
 SCALABLE = ("Deployment", "ReplicaSet")
 WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "Job",
                "PodDisruptionBudget", "HorizontalPodAutoscaler")

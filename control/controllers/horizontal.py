@@ -278,6 +278,8 @@ class HorizontalController(Controller):
         self.pod_informer = informers.get("Pod")
         self.node_informer = informers.get("Node")
         self.normalizer = Normalizer(timings.hpa_downscale_stabilization, clock)
+        # each HPA's pod selector as last seen (its target's): two HPAs over one pod make both stop (hpaSelectors)
+        self.selectors: dict[Key, Any] = {}
         self.calculator = ReplicaCalculator(cpu_initialization_period=timings.hpa_cpu_initialization_period,
                                             delay_of_initial_readiness_status=timings.hpa_initial_readiness_delay,
                                             clock=clock)
@@ -288,11 +290,13 @@ class HorizontalController(Controller):
 
     def _deleted(self, hpa: dict) -> None:
         self.normalizer.forget(key_of(hpa))
+        self.selectors.pop(key_of(hpa), None)
 
     async def sync(self, key: Key) -> None:
         hpa = self.hpa_informer.get(*key)
         if hpa is None:
             self.normalizer.forget(key)
+            self.selectors.pop(key, None)
             return
         try:
             await self.reconcile(hpa, key)
@@ -416,6 +420,16 @@ class HorizontalController(Controller):
             return -1, "", None, MetricsError(msg)
         pods = [p for p in self.pod_informer.by_index(BY_NAMESPACE, scale.namespace)
                 if selector.matches((p.get("metadata") or {}).get("labels") or {})]
+        me = key_of(hpa)
+        self.selectors[me] = selector
+        selecting = sorted(k for k, sel in self.selectors.items() if k[0] == me[0] and self.hpa_informer.get(*k)
+                           and any(sel.matches((p.get("metadata") or {}).get("labels") or {}) for p in pods))
+        if len(selecting) > 1:
+            msg = (f"pods by selector {format_label_selector(scale.selector)} are controlled by multiple HPAs: "
+                   f"[{' '.join(f'{{{k[1]} {k[0]}}}' for k in selecting)}]")
+            self.recorder.event(hpa, "Warning", "AmbiguousSelector", msg)
+            hpas.set_condition(status, hpas.SCALING_ACTIVE, "False", "AmbiguousSelector", msg)
+            return -1, "", None, MetricsError(msg)
         specs = [m for m in (hpa.get("spec") or {}).get("metrics") or [] if isinstance(m, dict)]
         statuses: list[dict] = [{"type": ""} for _ in specs]
         replicas, metric, invalid, first = 0, "", 0, None

@@ -69,7 +69,7 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
 
 
 # kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
-ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "jobs")
+ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "horizontalpodautoscalers", "jobs")
 
 
 def _resource_name(info: kinds.KindInfo) -> str:
