@@ -15,6 +15,11 @@ class Timings:
     backoff_max: float = 300.0
     scheduler_backoff: float = 1.0  # scheduler's pod back-off base (max 10x)
     event_ttl: int = 3600  # seconds an Event is kept
+    # kube-controller-manager's --horizontal-pod-autoscaler-* flags
+    hpa_sync_period: float = 15.0  # how often each HorizontalPodAutoscaler is reconciled
+    hpa_downscale_stabilization: float = 300.0  # the scale-down window when behavior does not set one
+    hpa_cpu_initialization_period: float = 300.0  # a new pod's CPU samples are doubted this long
+    hpa_initial_readiness_delay: float = 30.0  # unready this soon after start: never ready yet
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Timings:

@@ -58,6 +58,8 @@ MORE_VIEWS = (
     ("secrets", "Secret", "Secrets", ("secret",)),
     ("pc", "PriorityClass", "PriorityClasses", ("priorityclasses", "priorityclass")),
     ("pdb", "PodDisruptionBudget", "PodDisruptionBudgets", ("poddisruptionbudgets", "poddisruptionbudget")),
+    ("hpa", "HorizontalPodAutoscaler", "HorizontalPodAutoscalers",
+     ("horizontalpodautoscalers", "horizontalpodautoscaler")),
 )
 
 

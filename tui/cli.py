@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "port-forward": ("portforward", "forward local ports to a pod's, through the API server and its kubelet"),
     "top": ("top", "CPU and memory in use by nodes or pods"),
     "scale": ("scale", "set the replicas of a deployment or replica set"),
+    "autoscale": ("autoscale", "create a HorizontalPodAutoscaler for a deployment or replica set"),
     "rollout": ("rollout", "rollout status | history | undo | restart of a deployment"),
     "edit": ("edit", "change a live object in your editor ($KUBE_EDITOR, $EDITOR, vi)"),
     "set": ("setcmd", "set image: change container images (a rolling update for a deployment)"),

@@ -139,6 +139,8 @@ def summarize(kind: str, type_: str, obj: dict, prev: dict | None) -> str:
         old_n, new_n = len(_get(prev, "status", "active") or []), len(_get(obj, "status", "active") or [])
         if old_n != new_n:
             parts.append(_arrow("active", old_n, new_n))
+    if kind == "HorizontalPodAutoscaler":
+        parts.extend(_hpa_summary(obj, prev))
     if kind == "Endpoints":
         old_n, new_n = _endpoint_count(prev), _endpoint_count(obj)
         if old_n != new_n:
@@ -199,6 +201,39 @@ def _created_by_cronjob(job: dict) -> str:
     if isinstance(annotations, dict) and annotations.get(CRONJOB_MANUAL) == "manual":
         return f"created from CronJob {owner.get('name')} by hand"
     return f"created for CronJob {owner.get('name')}"
+
+
+def _hpa_summary(obj: dict, prev: dict) -> list[str]:
+    """An HPA's rescale as it reads: "scaled Deployment web from 1 to 4 (cpu 180% / 50%)"; else its reading."""
+    st, old = _get(obj, "status") or {}, _get(prev, "status") or {}
+    assert isinstance(st, dict) and isinstance(old, dict)
+    spec = _get(obj, "spec") or {}
+    assert isinstance(spec, dict)
+    readings = _hpa_readings(spec, st)
+    if st.get("lastScaleTime") and st.get("lastScaleTime") != old.get("lastScaleTime"):
+        ref = spec.get("scaleTargetRef") or {}
+        why = f" ({readings})" if readings else ""
+        return [f"scaled {ref.get('kind', '')} {ref.get('name', '')} from {st.get('currentReplicas', 0)} to "
+                f"{st.get('desiredReplicas', 0)}{why}"]
+    if readings and readings != _hpa_readings(spec, old):
+        return [readings]
+    return []
+
+
+def _hpa_readings(spec: dict, status: dict) -> str:
+    """"cpu 180% / 50%" for each Resource metric the status has a reading of."""
+    out = []
+    currents = status.get("currentMetrics") or []
+    for i, m in enumerate(spec.get("metrics") or []):
+        res, cur = (m or {}).get("resource") or {}, ((currents[i] if i < len(currents) else None) or {}).get("resource")
+        if not res or not cur:
+            continue
+        now, target = cur.get("current") or {}, res.get("target") or {}
+        if target.get("averageUtilization") is not None and now.get("averageUtilization") is not None:
+            out.append(f"{res.get('name')} {now['averageUtilization']}% / {target['averageUtilization']}%")
+        elif target.get("averageValue") is not None and now.get("averageValue") is not None:
+            out.append(f"{res.get('name')} {now['averageValue']} / {target['averageValue']}")
+    return ", ".join(out)
 
 
 def _endpoint_count(ep: dict | None) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from control.api import horizontalpodautoscaler as hpas
+
 # DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted. 300 s is
 # kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds; the
 # API server passes the cluster's eviction timing instead (a demo cluster's few seconds), so what a pod's
@@ -386,4 +388,5 @@ _BY_KIND = {
     "Endpoints": _default_endpoints,
     "Secret": _default_secret,
     "PriorityClass": _default_priorityclass,
+    "HorizontalPodAutoscaler": hpas.apply_defaults,
 }

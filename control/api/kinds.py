@@ -58,6 +58,7 @@ _ALL = [
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
     KindInfo("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", True, ("pdb",)),
+    KindInfo("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2", True, ("hpa",)),
 ]
 
 KINDS: dict[str, KindInfo] = {k.kind: k for k in _ALL}

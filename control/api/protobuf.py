@@ -154,6 +154,12 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "PodDisruptionBudgetSpec": {1: Field("minAvailable", INT_OR_STRING), 2: _m("selector", "LabelSelector"),
                                 3: Field("maxUnavailable", INT_OR_STRING), 4: _s("unhealthyPodEvictionPolicy", ptr=True)},
     "Eviction": {1: _m("metadata", "ObjectMeta"), 2: _m("deleteOptions", "DeleteOptions")},
+    # --- k8s.io/api/autoscaling/v1: what kubectl autoscale (v1.32) creates
+    "HorizontalPodAutoscalerV1": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "HorizontalPodAutoscalerSpecV1")},
+    "HorizontalPodAutoscalerSpecV1": {1: _m("scaleTargetRef", "CrossVersionObjectReference"),
+                                      2: _i32("minReplicas", ptr=True), 3: _i32("maxReplicas"),
+                                      4: _i32("targetCPUUtilizationPercentage", ptr=True)},
+    "CrossVersionObjectReference": {1: _s("kind"), 2: _s("name"), 3: _s("apiVersion")},
     # authentication.k8s.io/v1 and authorization.k8s.io/v1: kubectl auth whoami | can-i (rest_auth.py)
     "SelfSubjectReview": {1: _m("metadata", "ObjectMeta")},
     "SelfSubjectAccessReview": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "SelfSubjectAccessReviewSpec")},
@@ -414,14 +420,16 @@ KINDS: dict[tuple[str, str], str] = {
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass",
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("policy/v1", "Eviction"): "Eviction",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
     # DeleteOptions travel in the group version of the client that sends them
     **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1",
-                                                        "scheduling.k8s.io/v1", "policy/v1")},
+                                                        "scheduling.k8s.io/v1", "policy/v1", "autoscaling/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
 SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
-             "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1)")
+             "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
+             "(autoscaling/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:

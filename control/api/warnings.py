@@ -106,6 +106,8 @@ JOB_SPEC = Obj({
 })
 
 
+_SCALING_RULES = Obj({**_leaves("selectPolicy", "stabilizationWindowSeconds"),
+                      "policies": Lst(Obj(_leaves("periodSeconds", "type", "value")))})
 SCHEMAS: dict[str, Obj] = {
     "Pod": _kind(POD_SPEC),
     "Deployment": _kind(Obj({
@@ -159,6 +161,12 @@ SCHEMAS: dict[str, Obj] = {
     "PriorityClass": _kind(None, **_leaves("description", "globalDefault", "preemptionPolicy", "value")),
     "PodDisruptionBudget": _kind(Obj({**_leaves("maxUnavailable", "minAvailable", "unhealthyPodEvictionPolicy"),
                                       "selector": LABEL_SELECTOR})),
+    "HorizontalPodAutoscaler": _kind(Obj({
+        **_leaves("maxReplicas", "minReplicas"),
+        "scaleTargetRef": Obj(_leaves("apiVersion", "kind", "name")),
+        "metrics": Lst(Obj(_leaves("containerResource", "external", "object", "pods", "resource", "type"))),
+        "behavior": Obj({"scaleUp": _SCALING_RULES, "scaleDown": _SCALING_RULES}),
+    })),
     "Event": _kind(None, **_leaves(
         "action", "count", "eventTime", "firstTimestamp", "involvedObject", "lastTimestamp", "message", "reason",
         "related", "reportingComponent", "reportingInstance", "series", "source", "type",

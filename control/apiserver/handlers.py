@@ -16,6 +16,7 @@ import msgpack
 
 from control import errors
 from control.api import configdata, kinds, meta, priority, remotecommand
+from control.api import horizontalpodautoscaler as hpas
 from control.api import poddisruptionbudget as pdbs
 from control.api.defaults import DEFAULT_TOLERATION_SECONDS, apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
@@ -396,6 +397,8 @@ class Api:
             obj["status"] = {}
         elif info.kind == "PodDisruptionBudget":
             obj["status"] = pdbs.empty_status()  # the disruption controller fills it in
+        elif info.kind == "HorizontalPodAutoscaler":
+            obj["status"] = hpas.empty_status()  # the HPA controller fills it in
         elif info.kind == "Namespace":
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from control import config, errors
+from control.api import horizontalpodautoscaler as hpas
 from control.api import kinds, meta, openapi, protobuf
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
@@ -61,10 +62,16 @@ KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "p
                 "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
                 "buildDate": "1970-01-01T00:00:00Z"}
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")  # `kubectl get all`
+IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "HorizontalPodAutoscaler", "Job",
+          "CronJob")  # `kubectl get all`
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob",
-               "PodDisruptionBudget")
+               "PodDisruptionBudget", "HorizontalPodAutoscaler")
+# Older versions a kind is also served in, converted to and from the stored one (kubectl autoscale v1.32 creates
+# an autoscaling/v1 HorizontalPodAutoscaler); discovery prefers the stored version.
+OTHER_VERSIONS: dict[str, tuple[str, ...]] = {hpas.V1: ("HorizontalPodAutoscaler",)}
+_TO_OTHER: dict[tuple[str, str], Callable[[dict], dict]] = {(hpas.V1, "HorizontalPodAutoscaler"): hpas.to_v1}
+_FROM_OTHER: dict[tuple[str, str], Callable[[dict], dict]] = {(hpas.V1, "HorizontalPodAutoscaler"): hpas.from_v1}
 EVICTION_VERSIONS = ("policy/v1", "policy/v1beta1")  # EvictionREST.AcceptsGroupVersion
 PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
@@ -82,7 +89,18 @@ def _group_versions() -> dict[str, list[KindInfo]]:
     out: dict[str, list[KindInfo]] = {}
     for info in kinds.KINDS.values():
         out.setdefault(info.api_version, []).append(info)
+    for gv, names in OTHER_VERSIONS.items():
+        out.setdefault(gv, []).extend(kinds.KINDS[k] for k in names)
     return out
+
+
+def served(version: str, obj: Any) -> Any:
+    """An object as a client of `version` reads it: converted when that is not the kind's stored version."""
+    if isinstance(obj, dict):
+        convert = _TO_OTHER.get((version, obj.get("kind", "")))
+        if convert is not None:
+            return convert(obj)
+    return obj
 
 
 def resource_list(api_version: str) -> dict:
@@ -111,17 +129,21 @@ def resource_list(api_version: str) -> dict:
 
 
 def group_list() -> dict:
-    groups = []
+    groups: dict[str, dict] = {}
     for gv in _group_versions():
         if "/" not in gv:
             continue
         group, version = gv.split("/")
         entry = {"groupVersion": gv, "version": version}
-        groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
+        if group in groups:  # a second version of a group: the stored one came first and stays preferred
+            groups[group]["versions"].append(entry)
+        else:
+            groups[group] = {"name": group, "versions": [entry], "preferredVersion": entry}
+    groups_list = list(groups.values())
     metrics = {"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}  # rest_metrics.py: kubectl top
-    groups.append({"name": "metrics.k8s.io", "versions": [metrics], "preferredVersion": metrics})
-    groups.extend(rest_auth.groups())  # kubectl auth whoami | can-i
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    groups_list.append({"name": "metrics.k8s.io", "versions": [metrics], "preferredVersion": metrics})
+    groups_list.extend(rest_auth.groups())  # kubectl auth whoami | can-i
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups_list}
 
 
 def openapi_root() -> dict:
@@ -247,7 +269,11 @@ class Target:
             ns, parts = parts[1], parts[2:]
         resource = parts[0]
         info = kinds.KINDS.get(next((i.kind for i in kinds.KINDS.values() if i.resource == resource), ""))
-        if info is None or info.api_version != api_version:
+        if info is not None and info.kind in OTHER_VERSIONS.get(api_version, ()):
+            self.version = api_version  # an older version of the kind, converted at this door
+        elif info is not None:
+            self.version = info.api_version
+        if info is None or self.version != api_version:
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no "{resource}" in {api_version}'
                            f" (kube-tui serves {kinds.supported()})")
         self.proxy_path = ""  # after NAME/proxy/: the path a pods/proxy or services/proxy request forwards
@@ -415,11 +441,12 @@ class RestApi:
         if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
             raise errors.bad_request("the body must be an object, with metadata an object")
         body.setdefault("kind", t.info.kind)
-        body.setdefault("apiVersion", t.info.api_version)
-        if (body["kind"], body["apiVersion"]) != (t.info.kind, t.info.api_version):
+        body.setdefault("apiVersion", t.version)
+        if (body["kind"], body["apiVersion"]) != (t.info.kind, t.version):
             raise errors.bad_request(f"the object is a {body['apiVersion']} {body['kind']}, but the URL names "
-                                     f"{t.info.resource} ({t.info.api_version} {t.info.kind}): send it to its own URL")
-        return body
+                                     f"{t.info.resource} ({t.version} {t.info.kind}): send it to its own URL")
+        convert = _FROM_OTHER.get((t.version, t.info.kind))
+        return convert(body) if convert is not None else body
 
     async def _body(self, request: web.Request) -> Any:
         try:
@@ -489,7 +516,7 @@ class RestApi:
             if method == "POST":
                 body = await self._object(request, t)
                 code, obj = await self._call("create", {"object": body, "namespace": t.namespace}, user, request)
-                return _json(obj, code, WARNINGS.get())
+                return _json(served(t.version, obj), code, WARNINGS.get())
             raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {t.info.resource}: {method}"
                            + (" (deletecollection: delete the objects one by one)" if method == "DELETE" else ""))
         if method == "GET":
@@ -497,7 +524,7 @@ class RestApi:
             if wants_table(request):
                 return _json(to_table(t.info, [obj], obj["metadata"].get("resourceVersion", ""),
                                       include=include_object(request)))
-            return _json(obj, code)
+            return _json(served(t.version, obj), code)
         if method == "PUT":
             body = await self._object(request, t)
             if (body.get("metadata") or {}).get("name") not in (None, t.name):
@@ -505,13 +532,23 @@ class RestApi:
                                          f"the URL ({t.name})")
             code, obj = await self._call("update", {"object": body, "namespace": t.namespace, "subresource": t.sub or None},
                                          user, request)
-            return _json(obj, code, WARNINGS.get())
+            return _json(served(t.version, obj), code, WARNINGS.get())
+        if method == "PATCH" and t.version != t.info.api_version:
+            # a patch of the older version's fields: applied to the object as that version shows it, converted back
+            patch_type = _patch_type(request)
+            body = await self._body(request)
+            _, cur = await self._call("get", ident, user, request)
+            new = _FROM_OTHER[(t.version, t.info.kind)](apply_patch(served(t.version, cur), body, patch_type))
+            new.setdefault("metadata", {})["resourceVersion"] = cur["metadata"].get("resourceVersion")
+            code, obj = await self._call("update", {"object": new, "namespace": t.namespace, "subresource": t.sub or None},
+                                         user, request)
+            return _json(served(t.version, obj), code, WARNINGS.get())
         if method == "PATCH":
             patch_type = _patch_type(request)
             body = await self._body(request)
             code, obj = await self._call("patch", dict(ident, patch=body, type=patch_type, subresource=t.sub or None),
                                          user, request)
-            return _json(obj, code, WARNINGS.get())
+            return _json(served(t.version, obj), code, WARNINGS.get())
         if method == "DELETE":
             options = await self._body(request) if request.can_read_body else {}
             options = options if isinstance(options, dict) else {}
@@ -527,7 +564,7 @@ class RestApi:
             if options.get("dryRun"):  # kubectl delete --dry-run=server sends it in the DeleteOptions
                 body["dryRun"] = options["dryRun"]
             code, obj = await self._call("delete", body, user, request)
-            return _json(obj, code, WARNINGS.get())
+            return _json(served(t.version, obj), code, WARNINGS.get())
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method: {method}")
 
     async def _list(self, request: web.Request, user: str, t: Target) -> web.StreamResponse:
@@ -546,6 +583,9 @@ class RestApi:
             if "continue" in out["metadata"]:
                 table["metadata"]["continue"] = out["metadata"]["continue"]
             return _json(table)
+        if t.version != t.info.api_version:
+            out["items"] = [served(t.version, o) for o in out["items"]]
+            out["apiVersion"] = t.version
         return _json(out)
 
     # -- watch ---------------------------------------------------------------------------------------
@@ -615,7 +655,8 @@ class RestApi:
             batch = first
             while backlog[0] <= WATCH_BACKLOG:
                 for typ, obj in batch:
-                    line = self._event_line(t.info, typ, obj, table, include).encode()
+                    line = self._event_line(t.info, typ, served(t.version, obj) if not table else obj, table,
+                                            include).encode()
                     await asyncio.wait_for(resp.write(line), max(0.001, deadline - time.monotonic()))
                     if typ == "ERROR":
                         return resp

@@ -19,6 +19,7 @@ from control.controllers.disruption import DisruptionController
 from control.controllers.endpoints import EndpointsController
 from control.controllers.events import EventBroadcaster
 from control.controllers.garbagecollector import GarbageCollector
+from control.controllers.horizontal import HorizontalController
 from control.controllers.informers import SharedInformers
 from control.controllers.job import JobController
 from control.controllers.leaderelection import run_with_leader_election
@@ -45,6 +46,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "statefulset": StatefulSetController,
     "namespace": NamespaceController,
     "disruption": DisruptionController,
+    "horizontalpodautoscaling": HorizontalController,
 }
 
 

@@ -35,6 +35,8 @@ BUILTIN: dict[str, Image] = {
     # The Kubernetes Basics tutorial's app (gcr.io/google-samples/kubernetes-bootcamp:v1, .../kubernetes-bootcamp:v2).
     "kubernetes-bootcamp": Image("kubernetes-bootcamp", script="bootcamp.py"),
     "pause": Image("pause", script="pause.py"),
+    # The HorizontalPodAutoscaler walkthrough's php-apache app (registry.k8s.io/hpa-example): CPU per request.
+    "hpa-example": Image("hpa-example", script="hpa_example.py"),
     "busybox": Image("busybox", cmd=("sh",)),
     "alpine": Image("alpine", cmd=("sh",)),
     "debian": Image("debian", cmd=("sh",)),
@@ -96,7 +98,7 @@ def resolve(ref: str, command: list[str] | None, args: list[str] | None,
         if command or args:
             return command + args
         argv = [sys.executable, "-I", "-S", str(_HERE / image.script)]
-        if image.name == "nginx":
+        if image.name in ("nginx", "hpa-example"):
             for port in _ports(ports or []):
                 argv += ["--listen", str(port)]
         return argv

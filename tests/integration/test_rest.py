@@ -1033,3 +1033,30 @@ async def test_kube_tui_run_i_shows_a_pod_that_ended_before_the_attach_and_rm_cl
         with pytest.raises(ApiError) as e:
             await client.get("Pod", name)
         assert e.value.code == 404
+
+
+async def test_autoscaling_v1_is_served_by_conversion(http: aiohttp.ClientSession) -> None:
+    """kubectl autoscale v1.32 posts an autoscaling/v1 HPA; it is stored as v2 and read in either version."""
+    _, groups = await call(http, "GET", "/apis")
+    autoscaling = next(g for g in groups["groups"] if g["name"] == "autoscaling")
+    assert [v["version"] for v in autoscaling["versions"]] == ["v2", "v1"]
+    assert autoscaling["preferredVersion"]["version"] == "v2"
+    v1 = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+          "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 5,
+                   "targetCPUUtilizationPercentage": 50}}
+    base = "/apis/autoscaling/{}/namespaces/default/horizontalpodautoscalers"
+    code, created = await call(http, "POST", base.format("v1"), v1)
+    assert code == 201 and created["apiVersion"] == "autoscaling/v1"
+    assert created["spec"]["targetCPUUtilizationPercentage"] == 50 and created["spec"]["minReplicas"] == 1
+    _, v2 = await call(http, "GET", base.format("v2") + "/web")
+    assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 50}}}]
+    code, patched = await call(http, "PATCH", base.format("v1") + "/web", {"spec": {"targetCPUUtilizationPercentage": 70}},
+                               ctype="application/merge-patch+json")
+    assert code == 200 and patched["spec"]["targetCPUUtilizationPercentage"] == 70
+    _, listed = await call(http, "GET", base.format("v1"))
+    assert listed["items"][0]["apiVersion"] == "autoscaling/v1" and "metrics" not in listed["items"][0]["spec"]
+    code, bad = await call(http, "POST", base.format("v2"), {**v2, "metadata": {"name": "bad"},
+                                                            "spec": {**v2["spec"], "minReplicas": 6}})
+    assert code == 422 and bad["message"] == ('HorizontalPodAutoscaler.autoscaling "bad" is invalid: spec.maxReplicas: '
+                                              "Invalid value: 5: must be greater than or equal to `minReplicas`")

@@ -69,7 +69,8 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
 
 
 # kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
-ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "jobs")
+ALL = ("pods", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "horizontalpodautoscalers",
+       "cronjobs", "jobs")
 
 
 def _resource_name(info: kinds.KindInfo) -> str:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from control.api import horizontalpodautoscaler as hpas
 from control.api.kinds import KindInfo, lookup
 from control.api.labels import format_label_selector, format_labels
 from tui.printers.status import (
@@ -289,6 +290,14 @@ def _pdb_row(pdb: Mapping[str, Any], wide: bool, now: float | None) -> list[str]
             int_or_string(spec.get("maxUnavailable")), str(status.get("disruptionsAllowed", 0)), age(pdb, now)]
 
 
+def _hpa_row(hpa: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printHorizontalPodAutoscaler: REFERENCE Kind/name, TARGETS as formatHPAMetrics (v1.32: "cpu: 85%/50%")."""
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    min_pods = str(spec["minReplicas"]) if spec.get("minReplicas") is not None else "<unset>"
+    return [meta_of(hpa).get("name", ""), hpas.reference(spec), hpas.format_metrics(spec, status), min_pods,
+            str(spec.get("maxReplicas", 0)), str(status.get("currentReplicas", 0)), age(hpa, now)]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -316,6 +325,7 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
     "PriorityClass": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], [], _priorityclass_row),
     "PodDisruptionBudget": (["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], [], _pdb_row),
+    "HorizontalPodAutoscaler": (["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], [], _hpa_row),
 }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from control.api import cron, meta, quantity
+from control.api import horizontalpodautoscaler as hpas
 from control.controllers import cronjob
 from tui import printers
 from tui.printers.table import int_or_string
@@ -308,6 +309,17 @@ def pdb_row(pdb: dict, model: ClusterModel) -> tuple[Cell, ...]:
             str(status.get("disruptionsAllowed", 0)), age(_md(pdb).get("creationTimestamp"), model.clock()))
 
 
+def hpa_row(hpa: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the target, current/target per metric, the bounds and the replicas it last saw."""
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    replicas = Text(str(status.get("currentReplicas", 0)))
+    if status.get("desiredReplicas") not in (None, status.get("currentReplicas", 0)):
+        replicas = Text(f"{status.get('currentReplicas', 0)}→{status['desiredReplicas']}", style="yellow")
+    return (*_ns_name(hpa), hpas.reference(spec), hpas.format_metrics(spec, status),
+            str(spec.get("minReplicas", "<unset>")), str(spec.get("maxReplicas", 0)), replicas,
+            age(_md(hpa).get("creationTimestamp"), model.clock()))
+
+
 def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec = lease.get("spec") or {}
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
@@ -343,6 +355,8 @@ SPECS: dict[str, TableSpec] = {
                                priorityclass_row),
     "PodDisruptionBudget": TableSpec(_cols(*NS_NAME, ("MIN AVAILABLE", 13), ("MAX UNAVAILABLE", 15),
                                            ("ALLOWED DISRUPTIONS", 19), ("AGE", 7)), pdb_row),
+    "HorizontalPodAutoscaler": TableSpec(_cols(*NS_NAME, ("REFERENCE", 24), ("TARGETS", 24), ("MINPODS", 7),
+                                               ("MAXPODS", 7), ("REPLICAS", 8), ("AGE", 7)), hpa_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
 COMPACT: dict[str, TableSpec] = {

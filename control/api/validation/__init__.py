@@ -14,6 +14,7 @@ from typing import Any
 from control.api import warnings as admission_warnings
 from control.api.kinds import KINDS
 from control.api.labels import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
+from control.api.validation.autoscaling import validate_hpa, validate_hpa_update
 from control.api.validation.cluster import validate_event, validate_lease, validate_namespace, validate_node
 from control.api.validation.config import (
     validate_configmap,
@@ -111,6 +112,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Secret": validate_secret,
     "PriorityClass": validate_priorityclass,
     "PodDisruptionBudget": validate_pdb,
+    "HorizontalPodAutoscaler": validate_hpa,
 }
 # Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
 _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
@@ -131,6 +133,7 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "Secret": validate_secret_update,
     "PriorityClass": validate_priorityclass_update,
     "PodDisruptionBudget": validate_pdb_update,
+    "HorizontalPodAutoscaler": validate_hpa_update,
 }
 
 

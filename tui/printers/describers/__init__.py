@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui.printers.describers.autoscaling import describe_hpa
 from tui.printers.describers.config import (
     describe_configmap,
     describe_pdb,
@@ -55,4 +56,6 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_pdb(obj, events, now)
     if kind == "CronJob":
         return describe_cronjob(obj, events, now)
+    if kind == "HorizontalPodAutoscaler":
+        return describe_hpa(obj, events, now)
     return describe_generic(obj, events, now)
