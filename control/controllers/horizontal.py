@@ -1,12 +1,12 @@
 """The horizontal pod autoscaler controller (pkg/controller/podautoscaler/horizontal.go).
 
 Every sync period (15 s; `timings.hpaSyncPeriod`) each HorizontalPodAutoscaler is reconciled: the target's
-scale is read through the API server (a Deployment or ReplicaSet: spec.replicas, status.replicas, its
+scale is read through the API server (a Deployment, ReplicaSet or StatefulSet: spec.replicas, status.replicas, its
 selector), its pods' usage is read from what the kubelets publish (the Nodes' kube-tui.io/usage annotation,
 the figures `kubectl top` shows; there is no metrics-server), the replica calculator proposes a count per
 metric and the largest wins, then the count is stabilized and rate-limited (`behavior`, or without it the
 classic 2x-or-4 scale-up limit and the downscale stabilization window, 300 s; `timings.hpaDownscaleStabilization`),
-clamped to [minReplicas, maxReplicas], written as the target's spec.replicas (the Deployment controller does
+clamped to [minReplicas, maxReplicas], written as the target's spec.replicas (its controller does
 the rest), and the status, conditions and events are written in horizontal.go's words.
 
 Only Resource metrics (cpu, memory; averageUtilization or averageValue) can be computed: there is no custom
@@ -43,7 +43,8 @@ METRIC_DELAY = 5.0
 METRIC_WINDOW = 10.0
 SCALE_UP_LIMIT_FACTOR = 2.0
 SCALE_UP_LIMIT_MINIMUM = 4.0
-SCALABLE = {("apps", "Deployment"): "deployments", ("apps", "ReplicaSet"): "replicasets"}
+SCALABLE = {("apps", "Deployment"): "deployments", ("apps", "ReplicaSet"): "replicasets",
+            ("apps", "StatefulSet"): "statefulsets"}
 UNSUPPORTED = "no custom or external metrics API is served by kube-tui: only Resource metrics (cpu, memory) can be computed"
 
 

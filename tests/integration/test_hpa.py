@@ -43,20 +43,20 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[ControlPlane, Client]]:
             await node.stop()
 
 
-def deployment(name: str, command: list[str], requests: dict | None) -> dict:
+def deployment(name: str, command: list[str], requests: dict | None, kind: str = "Deployment") -> dict:
     container: dict = {"name": "main", "image": "python", "command": command}
     if requests is not None:
         container["resources"] = {"requests": requests}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": "default"},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
 
 
-def hpa(name: str, max_replicas: int) -> dict:
+def hpa(name: str, max_replicas: int, kind: str = "Deployment") -> dict:
     return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": name, "namespace": "default"},
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": name},
                      "minReplicas": 1, "maxReplicas": max_replicas,
                      "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                          "type": "Utilization", "averageUtilization": 50}}}]}}
@@ -94,6 +94,20 @@ async def test_a_cpu_burning_pod_makes_the_hpa_scale_its_deployment_up(cluster: 
     assert "New size: 2; reason: cpu resource utilization (percentage of request) above target" in messages
     sources = {e["source"]["component"] for e in await events_of(c, "burn")}
     assert sources == {"horizontal-pod-autoscaler"}
+
+
+async def test_the_hpa_scales_a_statefulset_through_its_scale(cluster: tuple[ControlPlane, Client]) -> None:
+    _, c = cluster
+    await c.create(deployment("hot", ["python3", "-c", BURN], {"cpu": "50m"}, kind="StatefulSet"))
+    await c.create(hpa("hot", 2, kind="StatefulSet"))
+
+    async def second_pod() -> bool:
+        pods = {p["metadata"]["name"] for p in (await c.list("Pod", "default"))["items"]}
+        return (await c.get("StatefulSet", "hot"))["spec"]["replicas"] == 2 and "hot-1" in pods
+
+    await wait_for(second_pod, timeout=60, interval=0.2, what="the HPA to scale the set to 2 and hot-1 to appear")
+    messages = [e["message"] for e in await events_of(c, "hot") if e["reason"] == "SuccessfulRescale"]
+    assert "New size: 2; reason: cpu resource utilization (percentage of request) above target" in messages
 
 
 async def test_a_pod_without_a_cpu_request_cannot_be_measured(cluster: tuple[ControlPlane, Client]) -> None:

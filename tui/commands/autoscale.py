@@ -14,11 +14,11 @@ from control.client import Client
 from tui.commands.common import add_client_args, fail, kind_named, split_ref, with_client
 from tui.printers.output import to_json, to_yaml
 
-SCALABLE = ("Deployment", "ReplicaSet")
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("target", help="KIND NAME or KIND/NAME: a deployment or replica set")
+    p.add_argument("target", help="KIND NAME or KIND/NAME: a deployment, replica set or stateful set")
     p.add_argument("name", nargs="?", help="NAME when KIND is given separately")
     p.add_argument("--max", type=int, default=-1, help="the upper limit for the number of pods (required)")
     p.add_argument("--min", type=int, default=-1, help="the lower limit for the number of pods (default: the server's, 1)")
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
     kind = kind_named(kind_word, SCALABLE)
     if kind is None:
-        return fail(f'error: cannot autoscale a {kind_word}: only deployments and replicasets have a scale here')
+        return fail(f'error: cannot autoscale a {kind_word}: only deployments, replicasets and statefulsets have a scale here')
     if args.max < 1:
         return fail(f"error: --max=MAXPODS is required and must be at least 1, max: {args.max}")
     if args.max < args.min:
