@@ -8,8 +8,8 @@ Kubernetes version and writes back, in kube-apiserver's OpenAPI v3 form, only th
 from kube-tui's kinds:
 
     python3 -m pip download --no-deps kubernetes-validate -d /tmp/kv
-    unzip -o /tmp/kv/kubernetes_validate-*.whl '*/v1.32.0-local/_definitions.json' -d /tmp/kv
-    python3 tools/make_openapi.py /tmp/kv/kubernetes_validate/kubernetes-json-schema/v1.32.0-local/_definitions.json
+    unzip -o /tmp/kv/kubernetes_validate-*.whl '*/v1.30.0-local/_definitions.json' -d /tmp/kv
+    python3 tools/make_openapi.py /tmp/kv/kubernetes_validate/kubernetes-json-schema/v1.30.0-local/_definitions.json
 
 The conversion: `type: [T, "null"]` becomes `type: T`; `$ref: #/$defs/X` becomes
 `#/components/schemas/X`, wrapped in `allOf` beside the field's description as kube-apiserver writes it;

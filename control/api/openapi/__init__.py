@@ -1,6 +1,6 @@
-"""The OpenAPI v3 schemas of the kinds kube-tui serves, with Kubernetes' own field descriptions (v1.32),
-for `kubectl explain` (through /openapi/v3) and `kube-tui explain`. Made by tools/make_openapi.py from
-the schemas Kubernetes publishes; read once, on first use."""
+"""The OpenAPI v3 schemas of the kinds kube-tui serves, with Kubernetes' own field descriptions (v1.30, the
+version the API server reports), for `kubectl explain` (through /openapi/v3) and `kube-tui explain`. Made by
+tools/make_openapi.py from the schemas Kubernetes publishes; read once, on first use."""
 
 from __future__ import annotations
 
