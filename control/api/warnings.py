@@ -1,13 +1,17 @@
-"""Admission warnings: fields kube-tui stores but does not act on, and fields Kubernetes' schema does not know.
+"""Admission warnings: fields Kubernetes' schema does not know, and fields kube-tui stores but does not act on.
 
-Both are warnings, never errors: a real manifest must still apply (the brief: never a silent drop,
-never a failure). Unknown fields are worded like kubectl's server-side field validation.
+Unknown fields are found by walking the object along Kubernetes' own OpenAPI schema of its kind
+(control/api/openapi, the version the API server reports) and worded as kube-apiserver's field validation
+words them: a warning with fieldValidation Warn, a strict decoding error with Strict (handlers.py
+checked_fields). Fields stored but not enforced are always warnings: a real manifest must still apply.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from control.api import openapi
 
 
 @dataclass(frozen=True)
@@ -22,168 +26,73 @@ class Lst:
     item: Obj
 
 
-def _leaves(*names: str) -> dict[str, None]:
-    return dict.fromkeys(names)
+@dataclass(frozen=True)
+class Map:
+    """A map whose values are structs (or lists of them): each value is checked against `value`."""
+
+    value: Obj | Lst
 
 
-META = Obj(_leaves(
-    "annotations", "creationTimestamp", "deletionGracePeriodSeconds", "deletionTimestamp", "finalizers",
-    "generateName", "generation", "labels", "managedFields", "name", "namespace", "ownerReferences",
-    "resourceVersion", "selfLink", "uid",
-))
-_REQUIREMENT = Obj(_leaves("key", "operator", "values"))
-LABEL_SELECTOR = Obj({"matchLabels": None, "matchExpressions": Lst(_REQUIREMENT)})
-_NODE_SELECTOR_TERM = Obj({"matchExpressions": Lst(_REQUIREMENT), "matchFields": Lst(_REQUIREMENT)})
-_POD_AFFINITY_TERM = Obj({
-    "labelSelector": LABEL_SELECTOR, "matchLabelKeys": None, "mismatchLabelKeys": None,
-    "namespaceSelector": LABEL_SELECTOR, "namespaces": None, "topologyKey": None,
-})
-_WEIGHTED_POD_AFFINITY_TERM = Obj({"weight": None, "podAffinityTerm": _POD_AFFINITY_TERM})
-_POD_AFFINITY = Obj({
-    "requiredDuringSchedulingIgnoredDuringExecution": Lst(_POD_AFFINITY_TERM),
-    "preferredDuringSchedulingIgnoredDuringExecution": Lst(_WEIGHTED_POD_AFFINITY_TERM),
-})
-AFFINITY = Obj({
-    "nodeAffinity": Obj({
-        "requiredDuringSchedulingIgnoredDuringExecution": Obj({"nodeSelectorTerms": Lst(_NODE_SELECTOR_TERM)}),
-        "preferredDuringSchedulingIgnoredDuringExecution": Lst(Obj({"weight": None, "preference": _NODE_SELECTOR_TERM})),
-    }),
-    "podAffinity": _POD_AFFINITY,
-    "podAntiAffinity": _POD_AFFINITY,
-})
-PROBE = Obj({
-    "exec": Obj(_leaves("command")),
-    "httpGet": Obj(_leaves("host", "httpHeaders", "path", "port", "scheme")),
-    "tcpSocket": Obj(_leaves("host", "port")),
-    "grpc": Obj(_leaves("port", "service")),
-    **_leaves("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold",
-              "failureThreshold", "terminationGracePeriodSeconds"),
-})
-CONTAINER = Obj({
-    **_leaves("args", "command", "envFrom", "image", "imagePullPolicy", "lifecycle", "name", "resizePolicy",
-              "restartPolicy", "securityContext", "stdin", "stdinOnce", "terminationMessagePath",
-              "terminationMessagePolicy", "tty", "volumeDevices", "volumeMounts", "workingDir"),
-    "ports": Lst(Obj(_leaves("containerPort", "hostIP", "hostPort", "name", "protocol"))),
-    "env": Lst(Obj(_leaves("name", "value", "valueFrom"))),
-    "resources": Obj(_leaves("claims", "limits", "requests")),
-    "livenessProbe": PROBE,
-    "readinessProbe": PROBE,
-    "startupProbe": PROBE,
-})
-TOLERATION = Obj(_leaves("effect", "key", "operator", "tolerationSeconds", "value"))
-POD_SPEC = Obj({
-    **_leaves("activeDeadlineSeconds", "automountServiceAccountToken", "dnsConfig", "dnsPolicy",
-              "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC", "hostNetwork", "hostPID",
-              "hostUsers", "hostname", "imagePullSecrets", "nodeName", "nodeSelector", "os", "overhead",
-              "preemptionPolicy", "priority", "priorityClassName", "readinessGates", "resourceClaims", "resources",
-              "restartPolicy", "runtimeClassName", "schedulerName", "schedulingGates", "securityContext",
-              "serviceAccount", "serviceAccountName", "setHostnameAsFQDN", "shareProcessNamespace", "subdomain",
-              "terminationGracePeriodSeconds", "volumes"),
-    "topologySpreadConstraints": Lst(Obj(_leaves("labelSelector", "matchLabelKeys", "maxSkew", "minDomains",
-                                                 "nodeAffinityPolicy", "nodeTaintsPolicy", "topologyKey",
-                                                 "whenUnsatisfiable"))),
-    "containers": Lst(CONTAINER),
-    "initContainers": Lst(CONTAINER),
-    "affinity": AFFINITY,
-    "tolerations": Lst(TOLERATION),
-})
-TEMPLATE = Obj({"metadata": META, "spec": POD_SPEC})
-_ROLLING = Obj(_leaves("maxSurge", "maxUnavailable"))
+Schema = Obj | Lst | Map | None  # None: a leaf (a scalar, a map of scalars, or free-form): not descended into
 
 
-def _kind(spec: Obj | None, **extra: Any) -> Obj:
-    fields: dict[str, Any] = {"apiVersion": None, "kind": None, "metadata": META, "status": None}
-    if spec is not None:
-        fields["spec"] = spec
-    fields.update(extra)
-    return Obj(fields)
+def _compile(schema: dict, memo: dict[str, Obj]) -> Schema:
+    """One OpenAPI schema (control/api/openapi) as the structure unknown_fields walks."""
+    ref = schema.get("$ref")
+    if ref is None and len(schema.get("allOf") or ()) == 1 and not schema.get("properties"):
+        ref = schema["allOf"][0].get("$ref")
+    if ref is not None:
+        name = ref.rpartition("/")[2]
+        if name in memo:
+            return memo[name]  # also a struct that contains itself: the same Obj, filled below
+        target = openapi.resolve(ref)
+        if target is None:
+            return None
+        if target.get("properties"):
+            memo[name] = obj = Obj({})
+            obj.fields.update({k: _compile(v, memo) for k, v in target["properties"].items()})
+            return obj
+        return _compile(target, memo)
+    if schema.get("properties"):
+        return Obj({k: _compile(v, memo) for k, v in schema["properties"].items()})
+    items = schema.get("items")
+    if isinstance(items, dict):
+        item = _compile(items, memo)
+        return Lst(item) if isinstance(item, Obj) else None
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        value = _compile(extra, memo)
+        return Map(value) if value is not None else None
+    return None  # a scalar, IntOrString, Quantity, RawExtension, FieldsV1: whatever is inside is its own
 
-JOB_SPEC = Obj({
-    **_leaves("activeDeadlineSeconds", "backoffLimit", "backoffLimitPerIndex", "completionMode", "completions",
-              "managedBy", "manualSelector", "maxFailedIndexes", "parallelism", "podFailurePolicy",
-              "podReplacementPolicy", "successPolicy", "suspend", "ttlSecondsAfterFinished"),
-    "selector": LABEL_SELECTOR, "template": TEMPLATE,
-})
+
+_MEMO: dict[str, Obj] = {}
+_KINDS: dict[str, Obj | None] = {}
 
 
-_SCALING_RULES = Obj({**_leaves("selectPolicy", "stabilizationWindowSeconds"),
-                      "policies": Lst(Obj(_leaves("periodSeconds", "type", "value")))})
-SCHEMAS: dict[str, Obj] = {
-    "Pod": _kind(POD_SPEC),
-    "Deployment": _kind(Obj({
-        **_leaves("minReadySeconds", "paused", "progressDeadlineSeconds", "replicas", "revisionHistoryLimit"),
-        "selector": LABEL_SELECTOR, "template": TEMPLATE,
-        "strategy": Obj({"type": None, "rollingUpdate": _ROLLING}),
-    })),
-    "ReplicaSet": _kind(Obj({
-        **_leaves("minReadySeconds", "replicas"), "selector": LABEL_SELECTOR, "template": TEMPLATE,
-    })),
-    "DaemonSet": _kind(Obj({
-        **_leaves("minReadySeconds", "revisionHistoryLimit", "templateGeneration"),
-        "selector": LABEL_SELECTOR, "template": TEMPLATE,
-        "updateStrategy": Obj({"type": None, "rollingUpdate": _ROLLING}),
-    })),
-    "StatefulSet": _kind(Obj({
-        **_leaves("minReadySeconds", "ordinals", "persistentVolumeClaimRetentionPolicy", "podManagementPolicy",
-                  "replicas", "revisionHistoryLimit", "serviceName", "volumeClaimTemplates"),
-        "selector": LABEL_SELECTOR, "template": TEMPLATE,
-        "updateStrategy": Obj({"type": None, "rollingUpdate": Obj(_leaves("maxUnavailable", "partition"))}),
-    })),
-    "ControllerRevision": _kind(None, **_leaves("data", "revision")),
-    "Job": _kind(JOB_SPEC),
-    "CronJob": _kind(Obj({
-        **_leaves("concurrencyPolicy", "failedJobsHistoryLimit", "schedule", "startingDeadlineSeconds",
-                  "successfulJobsHistoryLimit", "suspend", "timeZone"),
-        "jobTemplate": Obj({"metadata": META, "spec": JOB_SPEC}),
-    })),
-    "Service": _kind(Obj({
-        **_leaves("allocateLoadBalancerNodePorts", "clusterIP", "clusterIPs", "externalIPs", "externalName",
-                  "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies",
-                  "ipFamilyPolicy", "loadBalancerClass", "loadBalancerIP", "loadBalancerSourceRanges",
-                  "publishNotReadyAddresses", "selector", "sessionAffinity", "sessionAffinityConfig",
-                  "trafficDistribution", "type"),
-        "ports": Lst(Obj(_leaves("appProtocol", "name", "nodePort", "port", "protocol", "targetPort"))),
-    })),
-    "Namespace": _kind(Obj(_leaves("finalizers"))),
-    "Node": _kind(Obj({
-        **_leaves("configSource", "externalID", "podCIDR", "podCIDRs", "providerID", "unschedulable"),
-        "taints": Lst(Obj(_leaves("effect", "key", "timeAdded", "value"))),
-    })),
-    "Lease": _kind(Obj(_leaves("acquireTime", "holderIdentity", "leaseDurationSeconds", "leaseTransitions",
-                              "preferredHolder", "renewTime", "strategy"))),
-    "Endpoints": _kind(None, subsets=Lst(Obj({
-        "addresses": Lst(Obj(_leaves("hostname", "ip", "nodeName", "targetRef"))),
-        "notReadyAddresses": Lst(Obj(_leaves("hostname", "ip", "nodeName", "targetRef"))),
-        "ports": Lst(Obj(_leaves("appProtocol", "name", "port", "protocol"))),
-    }))),
-    "ConfigMap": _kind(None, **_leaves("binaryData", "data", "immutable")),
-    "Secret": _kind(None, **_leaves("data", "immutable", "stringData", "type")),
-    "PriorityClass": _kind(None, **_leaves("description", "globalDefault", "preemptionPolicy", "value")),
-    "PodDisruptionBudget": _kind(Obj({**_leaves("maxUnavailable", "minAvailable", "unhealthyPodEvictionPolicy"),
-                                      "selector": LABEL_SELECTOR})),
-    "HorizontalPodAutoscaler": _kind(Obj({
-        **_leaves("maxReplicas", "minReplicas"),
-        "scaleTargetRef": Obj(_leaves("apiVersion", "kind", "name")),
-        "metrics": Lst(Obj(_leaves("containerResource", "external", "object", "pods", "resource", "type"))),
-        "behavior": Obj({"scaleUp": _SCALING_RULES, "scaleDown": _SCALING_RULES}),
-    })),
-    "Event": _kind(None, **_leaves(
-        "action", "count", "eventTime", "firstTimestamp", "involvedObject", "lastTimestamp", "message", "reason",
-        "related", "reportingComponent", "reportingInstance", "series", "source", "type",
-    )),
-}
-# `status` is accepted on every kind (even Event and Endpoints, which have none) because clients send
-# back what the server returned.
+def schema_of(kind: str) -> Obj | None:
+    """The structure of a served kind's objects, from Kubernetes' schema for it (the version kube-tui stores).
+    `status` is accepted whole on every kind (even Event and Endpoints, which have none): clients send back
+    what the server returned, and what the components write there is theirs."""
+    if kind not in _KINDS:
+        from control.api import kinds
+
+        info = kinds.KINDS.get(kind)
+        name = openapi.schema_of(info.api_version, kind) if info is not None else None
+        compiled = _compile({"$ref": openapi.PREFIX + name}, _MEMO) if name else None
+        if isinstance(compiled, Obj):
+            compiled = Obj({**compiled.fields, "status": None})
+        _KINDS[kind] = compiled if isinstance(compiled, Obj) else None
+    return _KINDS[kind]
 
 
 _UNKNOWN = object()
 
 
-def unknown_fields(obj: Any, schema: Obj | Lst | None = None, path: str = "") -> list[str]:
+def unknown_fields(obj: Any, schema: Schema = None, path: str = "") -> list[str]:
     """Paths of fields Kubernetes' schema does not have, like kubectl's `unknown field "spec.foo"`."""
     if schema is None:
-        kind = obj.get("kind", "") if isinstance(obj, dict) else ""
-        schema = SCHEMAS.get(kind)
+        schema = schema_of(obj.get("kind", "") if isinstance(obj, dict) else "")
         if schema is None:
             return []
     out: list[str] = []
@@ -201,16 +110,18 @@ def unknown_fields(obj: Any, schema: Obj | Lst | None = None, path: str = "") ->
     elif isinstance(schema, Lst) and isinstance(obj, list):
         for i, item in enumerate(obj):
             out.extend(unknown_fields(item, schema.item, f"{path}[{i}]"))
+    elif isinstance(schema, Map) and isinstance(obj, dict):
+        for key, value in obj.items():
+            out.extend(unknown_fields(value, schema.value, f"{path}.{key}"))
     return out
 
 
-def prune_unknown_fields(obj: Any, schema: Obj | Lst | None = None) -> None:
+def prune_unknown_fields(obj: Any, schema: Schema = None) -> None:
     """Drop, in place, every field unknown_fields names: as kube-apiserver's decoder drops what the schema does
     not have (with fieldValidation Warn or Ignore), so a typo is never stored and passed on to the objects made
     from this one."""
     if schema is None:
-        kind = obj.get("kind", "") if isinstance(obj, dict) else ""
-        schema = SCHEMAS.get(kind)
+        schema = schema_of(obj.get("kind", "") if isinstance(obj, dict) else "")
         if schema is None:
             return
     if isinstance(schema, Obj) and isinstance(obj, dict):
@@ -223,6 +134,9 @@ def prune_unknown_fields(obj: Any, schema: Obj | Lst | None = None) -> None:
     elif isinstance(schema, Lst) and isinstance(obj, list):
         for item in obj:
             prune_unknown_fields(item, schema.item)
+    elif isinstance(schema, Map) and isinstance(obj, dict):
+        for value in obj.values():
+            prune_unknown_fields(value, schema.value)
 
 
 # --- stored but not enforced ---------------------------------------------------------------------

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import ipaddress
 import json
 import logging
@@ -147,9 +149,33 @@ def group_list() -> dict:
 
 
 def openapi_root() -> dict:
-    """/openapi/v3: where each group version's document is (kubectl's validation looks here)."""
-    return {"paths": {("api/v1" if gv == "v1" else f"apis/{gv}"): {"serverRelativeURL": f"/openapi/v3/{_gv_path(gv)}"}
+    """/openapi/v3: where each group version's document is (kubectl's validation and explain look here). As
+    kube-apiserver does, each URL carries the hash of the document, so that kubectl keeps it in its cache
+    instead of fetching it again on every command."""
+    return {"paths": {_gv_path(gv): {"serverRelativeURL": f"/openapi/v3/{_gv_path(gv)}?hash={openapi_document(gv)[1]}"}
                       for gv in _group_versions()}}
+
+
+@functools.cache
+def openapi_document(gv: str) -> tuple[bytes, str]:
+    """A group version's OpenAPI v3 document as sent, and its hash (kube-apiserver's: SHA-512, upper-case hex)."""
+    body = json.dumps(openapi_group_version(gv), separators=(",", ":")).encode()
+    return body, hashlib.sha512(body).hexdigest().upper()
+
+
+def openapi_response(request: web.Request, gv: str) -> web.Response:
+    """The document, immutable when asked for by its hash (kube-apiserver's handler3: kubectl's cache keeps it),
+    else to be revalidated with its ETag."""
+    body, digest = openapi_document(gv)
+    headers = {"ETag": f'"{digest}"'}
+    if request.query.get("hash") == digest:
+        headers["Cache-Control"] = "public, immutable"
+        headers["Expires"] = "Thu, 01 Jan 2099 00:00:00 GMT"
+    else:
+        headers["Cache-Control"] = "no-cache, private"
+        if request.headers.get("If-None-Match") == f'"{digest}"':
+            return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 def openapi_v2(request: web.Request) -> web.Response:
@@ -178,7 +204,7 @@ def openapi_group_version(gv: str) -> dict:
               for n in ("dryRun", "fieldManager", "fieldValidation")]
     paths: dict[str, Any] = {}
     for info in _group_versions().get(gv, []):
-        group, _, version = info.api_version.rpartition("/")
+        group, _, version = gv.rpartition("/")  # autoscaling/v1 serves the v2-stored HPA: its paths are v1's
         gvk = {"group": group, "version": version, "kind": info.kind}
         scope = f"/{_gv_path(gv)}/namespaces/{{namespace}}/{info.resource}" if info.namespaced else f"/{_gv_path(gv)}/{info.resource}"
         paths[scope] = {"post": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "post", "parameters": params}}
@@ -187,7 +213,7 @@ def openapi_group_version(gv: str) -> dict:
             for op in ("put", "patch")
         }
     # The kinds' schemas, with Kubernetes' descriptions, for `kubectl explain` (control/api/openapi).
-    roots = tuple(sorted(filter(None, (openapi.schema_of(i.api_version, i.kind) for i in _group_versions().get(gv, [])))))
+    roots = tuple(sorted(filter(None, (openapi.schema_of(gv, i.kind) for i in _group_versions().get(gv, [])))))
     return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]}, "paths": paths,
             "components": {"schemas": openapi.closure(roots)}}
 
@@ -380,7 +406,7 @@ class RestApi:
             if parts[:2] == ["openapi", "v3"]:  # /openapi/v3/api/v1 or /openapi/v3/apis/GROUP/VERSION
                 gv = "v1" if parts[2:] == ["api", "v1"] else "/".join(parts[3:]) if parts[2:3] == ["apis"] else ""
                 if gv in _group_versions():
-                    return _json(openapi_group_version(gv))
+                    return openapi_response(request, gv)
         if len(parts) >= 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in rest_auth.resource_lists():
             return await self._auth(request, user, f"{parts[1]}/{parts[2]}", parts[3:])
         if parts[:3] == ["apis", "metrics.k8s.io", "v1beta1"] and request.method == "GET":

@@ -4,6 +4,7 @@ bare 404s with details (kubectl debug), /openapi/v2, `auth can-i --list`, and th
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import datetime, timedelta
@@ -57,6 +58,16 @@ async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.Cli
     assert not any(".apps." in name for name in v3["components"]["schemas"])
     _, apps = await call(http, "GET", "/openapi/v3/apis/apps/v1")
     assert "io.k8s.api.apps.v1.Deployment" in apps["components"]["schemas"]
+    # as kube-apiserver: the root names each document with its hash, and that URL may be cached for good
+    _, root = await call(http, "GET", "/openapi/v3")
+    url = root["paths"]["api/v1"]["serverRelativeURL"]
+    assert url.startswith("/openapi/v3/api/v1?hash=")
+    async with http.get(url) as r:
+        assert r.status == 200 and r.headers["Cache-Control"] == "public, immutable"
+        etag = r.headers["ETag"]
+        assert json.loads(await r.read()) == v3
+    async with http.get("/openapi/v3/api/v1", headers={"If-None-Match": etag}) as r:
+        assert r.status == 304
 
 
 async def test_can_i_list(rest_plane: ControlPlane, http: aiohttp.ClientSession) -> None:

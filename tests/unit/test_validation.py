@@ -328,6 +328,31 @@ def test_unknown_fields_warn_like_kubectl() -> None:
     ]
 
 
+def test_unknown_fields_are_found_at_any_depth_from_kubernetes_schema() -> None:
+    """The structure comes from Kubernetes' OpenAPI schema of the kind (control/api/openapi): a typo deep in a
+    volume, a security context, a probe or a CronJob's job template is found, and free-form or scalar-valued
+    fields (labels, resources.limits, status) are left alone."""
+    p = pod(volumes=[{"name": "cfg", "configMap": {"nmae": "game"}}],
+            securityContext={"runAsUsr": 1000},
+            containers=[{"name": "c", "image": "x", "resources": {"limits": {"cpu": "1"}, "limts": {}},
+                         "livenessProbe": {"httpGet": {"port": 80, "pth": "/"}}}])
+    p["metadata"]["labels"] = {"anything": "goes"}
+    p["status"] = {"whatever": True}
+    assert sorted(w for w in validate(p)[1] if w.startswith("unknown field")) == [
+        'unknown field "spec.containers[0].livenessProbe.httpGet.pth"',
+        'unknown field "spec.containers[0].resources.limts"',
+        'unknown field "spec.securityContext.runAsUsr"',
+        'unknown field "spec.volumes[0].configMap.nmae"',
+    ]
+    cj = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "default"},
+          "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"backofLimit": 1, "template": {"spec": {
+              "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "comand": ["date"]}]}}}}}}
+    assert [w for w in validate(cj)[1] if w.startswith("unknown field")] == [
+        'unknown field "spec.jobTemplate.spec.backofLimit"',
+        'unknown field "spec.jobTemplate.spec.template.spec.containers[0].comand"',
+    ]
+
+
 def test_not_enforced_fields_warn() -> None:
     p = pod(serviceAccountName="builder", hostNetwork=True, securityContext={"runAsUser": 1000},
             containers=[{"name": "c", "image": "x", "securityContext": {"privileged": True}}])
