@@ -19,9 +19,11 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header
 
+from control.api import kinds
 from control.errors import ApiError
 from tui import printers
 from tui.model import ClusterModel
+from tui.printers import explain as explain_printer
 from tui.views.base import View
 from tui.views.cluster_actions import ClusterActions
 from tui.views.detail import LogsScreen, TextScreen
@@ -256,14 +258,38 @@ class KubeTuiApp(ClusterActions, App[None]):
             if arg.strip() and self.resolve_view(word) == "ns":
                 self.scope_to(arg.strip())
                 return
+            if word == "explain":
+                self.explain(arg.strip())
+                return
             vid = self.resolve_view(answer)
             if vid is None:
                 self.notify(f"no view {answer!r}; try one of: {', '.join(self._views)}", severity="warning")
             else:
                 self.show_view(vid)
 
-        self.push_screen(PromptModal(":", placeholder="pods, nodes, deploy, svc, etcd, sched, flow, events ... or ns NAME | ns all",
+        self.push_screen(PromptModal(":", placeholder="pods, nodes, deploy, svc, etcd, sched, flow, events ... or ns NAME | ns all | explain pods.spec",
                                      suggestions=names, hint="Tab completes · Enter goes · Esc cancels"), chosen)
+
+    def explain(self, target: str) -> None:
+        """`:explain pods.spec.containers` (kubectl explain, from the schemas kube-tui ships); `:explain` alone
+        explains the kind of the selected object."""
+        if not target:
+            sel = self._selected()
+            if sel is None:
+                self.notify("explain what? e.g. :explain pods.spec.containers", severity="warning")
+                return
+            target = sel[0]
+        resource, *path = target.split(".")
+        try:
+            info = kinds.lookup(resource)
+            text = explain_printer.explain(info.api_version, info.kind, path)
+        except ApiError as e:
+            self.notify(e.message, severity="warning")
+            return
+        except explain_printer.ExplainError as e:
+            self.notify(str(e), severity="warning")
+            return
+        self.push_screen(TextScreen(f"[b]explain[/] {target}", text))
 
     def scope_to(self, name: str) -> None:
         """Scope every table to one namespace (`:ns NAME`), or to all of them again (`:ns all`, `-A`)."""

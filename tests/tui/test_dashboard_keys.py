@@ -44,6 +44,20 @@ async def test_colon_prompt_switches_views_with_completion() -> None:
         assert app.current == "flow"
 
 
+async def test_colon_explain_shows_the_api_fields_as_kubectl_explain() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"explain deploy.spec.strategy", "enter")
+        assert isinstance(app.screen, TextScreen)
+        assert app.screen.text.startswith("GROUP:      apps\nKIND:       Deployment\nVERSION:    v1\n\nFIELD: strategy")
+        assert "rollingUpdate\t<RollingUpdateDeployment>" in app.screen.text
+        await pilot.press("escape")
+        await pilot.press("1", "colon", *"explain", "enter")  # alone: the selected object's kind
+        assert isinstance(app.screen, TextScreen) and app.screen.text.startswith("KIND:       Pod\n")
+        await pilot.press("escape", "colon", *"explain pods.spec.nope", "enter")
+        assert not isinstance(app.screen, TextScreen)  # a notice says the field does not exist
+
+
 async def test_filter_narrows_and_escape_clears() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -110,6 +110,7 @@ HELP = """\
   0 overview   1 pods   2 nodes   3 deploy   4 svc   5 events   6 etcd   7 sched   8 flow
   also :rs :ds :sts :jobs :cj :ns :ep :leases :cm :secrets :pc :pdb :hpa
   :ns NAME shows one namespace's objects (Enter on a namespace does too), :ns all every namespace
+  :explain pods.spec.containers  the fields of a kind, in the API's own words (kubectl explain)
 
 [b]On the selected object[/]
   d describe (with events)      y YAML           l logs (follows)     e shell in the pod (exec -it)
