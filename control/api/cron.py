@@ -99,14 +99,24 @@ def _zone(name: str) -> ZoneInfo:
 # --- schedules --------------------------------------------------------------------------------------
 
 
+def _offset_at(unix: float, loc: tzinfo) -> float:
+    offset = datetime.fromtimestamp(unix, loc).utcoffset()
+    return offset.total_seconds() if offset else 0.0
+
+
 def _date(y: int, mo: int, d: int, h: int, mi: int, s: int, loc: tzinfo) -> datetime:
     """Go's time.Date: out-of-range months and days carry over; a wall time a DST change skips or repeats
-    resolves as zoneinfo's fold=0 does."""
+    resolves as Go resolves it, not as zoneinfo's fold does: the offset in force at the wall time read as
+    UTC, corrected once by the offset in force at the instant that gives. West of UTC a skipped midnight
+    becomes 23:00 the day before (zoneinfo says 01:00), which robfig's Next counts on to keep the day."""
     y += (mo - 1) // 12
     mo = (mo - 1) % 12 + 1
     day = date(y, mo, 1) + timedelta(days=d - 1)
-    wall = datetime(day.year, day.month, day.day, h, mi, s, tzinfo=loc)
-    return datetime.fromtimestamp(wall.timestamp(), loc)
+    unix = datetime(day.year, day.month, day.day, h, mi, s, tzinfo=UTC).timestamp()
+    offset = _offset_at(unix, loc)
+    if offset:
+        offset = _offset_at(unix - offset, loc)
+    return datetime.fromtimestamp(unix - offset, loc)
 
 
 def _add(t: datetime, seconds: int) -> datetime:

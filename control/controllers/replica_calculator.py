@@ -63,9 +63,9 @@ class ReplicaCalculator:
         groups = self.group_pods(pods, metrics, resource)
         for name in groups.ignored | groups.unready:
             metrics.pop(name, None)
+        requests = pod_requests(pods, resource)  # before the check below, as GetResourceReplicas: its error wins
         if not metrics:
             raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
-        requests = pod_requests(pods, resource)
         ratio, utilization, raw = utilization_ratio(metrics, requests, target_utilization)
         scale_up_with_unready = bool(groups.unready) and ratio > 1.0
         if not scale_up_with_unready and not groups.missing:

@@ -114,3 +114,20 @@ def test_load_location_is_go_s() -> None:
     assert load_location("Europe/Paris") == ZoneInfo("Europe/Paris")
     with pytest.raises(CronError, match="unknown time zone Nowhere/City"):
         load_location("Nowhere/City")
+
+
+def test_a_midnight_that_daylight_saving_skips_west_of_utc() -> None:
+    # Santiago and Havana move 00:00 to 01:00. Go's time.Date puts the missing midnight at 23:00 the day before
+    # (it takes the offset in force after the change), robfig's Next then adds the hour back, so the day runs.
+    # Resolving 00:00 with the offset before the change (01:00 that day) made Next subtract an hour and skip it.
+    scl, hav = ZoneInfo("America/Santiago"), ZoneInfo("America/Havana")
+    sunday_noon = parse_standard("TZ=America/Santiago 0 12 * * 0")
+    assert iso(sunday_noon.next(ts(2024, 9, 2, 0, 0, tz=scl))) == "2024-09-08 15:00:00"  # 12:00 -03
+    assert iso(parse_standard("TZ=America/Santiago 0 12 8 9 *").next(ts(2024, 9, 2, 0, 0, tz=scl))) \
+        == "2024-09-08 15:00:00"
+    assert iso(parse_standard("TZ=America/Havana 0 12 * * 0").next(ts(2024, 3, 4, 0, 0, tz=hav))) \
+        == "2024-03-10 16:00:00"  # 12:00 CDT
+    # east of UTC robfig does skip such a day (Beirut, last Sunday of March): the port keeps that too
+    bei = ZoneInfo("Asia/Beirut")
+    assert iso(parse_standard("TZ=Asia/Beirut 0 12 * * 0").next(ts(2024, 3, 25, 0, 0, tz=bei))) \
+        == "2024-04-07 09:00:00"

@@ -108,3 +108,12 @@ def test_average_value_targets() -> None:
     pods = [pod("a"), pod("b")]
     assert calc().raw_resource_replicas(2, 100, "cpu", pods, {"a": m(300), "b": m(100)}) == (4, 200)
     assert calc().raw_resource_replicas(2, 100, "cpu", pods, {"a": m(105), "b": m(100)}) == (2, 102)  # tolerance
+
+
+def test_a_missing_request_is_told_before_pods_without_usable_metrics() -> None:
+    # GetResourceReplicas computes the requests (calculatePodRequests) before it checks that any metric is left:
+    # a pod without a CPU request that is still starting is reported as the missing request, not as unready
+    starting = pod("a", cpu=None, ready="False", started=NOW - 10, ready_since=NOW - 10)
+    with pytest.raises(MetricsError) as e:
+        calc().resource_replicas(1, 50, "cpu", [starting], {"a": m(10)})
+    assert str(e.value) == "missing request for cpu in container c of Pod a"
