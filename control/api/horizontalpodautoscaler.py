@@ -9,6 +9,7 @@ kube-tui leaves it out of the v1 view).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from control.api import meta
@@ -87,53 +88,115 @@ def empty_status() -> dict:
 
 # -- autoscaling/v1 <-> autoscaling/v2 ----------------------------------------------------------------------
 
+# What the v1 view cannot hold is kept in annotations of it, as kube-apiserver's conversion keeps it, so that a
+# v1 client's update (kubectl apply of an old manifest, kubectl patch hpa.v1.autoscaling) brings it back and
+# loses nothing. kube-tui writes the v2 form of each field there (Kubernetes' names, a v2beta-era format).
+METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/metrics"
+BEHAVIOR_ANNOTATION = "autoscaling.alpha.kubernetes.io/behavior"
+CURRENT_METRICS_ANNOTATION = "autoscaling.alpha.kubernetes.io/current-metrics"
+CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
+
+
+def _is_cpu_utilization(m: Any) -> bool:
+    if not isinstance(m, dict) or m.get("type") != RESOURCE:
+        return False
+    res = m.get("resource") or {}
+    return res.get("name") == "cpu" and (res.get("target") or {}).get("type") == UTILIZATION
+
+
 def _cpu_target(spec: dict) -> int | None:
     for m in spec.get("metrics") or []:
-        if not isinstance(m, dict) or m.get("type") != RESOURCE:
-            continue
-        res = m.get("resource") or {}
-        target = res.get("target") or {}
-        if res.get("name") == "cpu" and target.get("type") == UTILIZATION:
-            return target.get("averageUtilization")  # type: ignore[no-any-return]
+        if _is_cpu_utilization(m):
+            return m["resource"]["target"].get("averageUtilization")  # type: ignore[no-any-return]
     return None
 
 
+def _is_cpu_reading(m: Any) -> bool:
+    res = (m or {}).get("resource") or {} if isinstance(m, dict) else {}
+    return res.get("name") == "cpu" and (res.get("current") or {}).get("averageUtilization") is not None
+
+
+def _take(annotations: dict, key: str) -> Any:
+    """A field the v1 view kept in an annotation, taken out of it (None when absent or not JSON)."""
+    raw = annotations.get(key)
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None  # not ours to read: it stays an annotation
+    del annotations[key]
+    return value
+
+
 def from_v1(obj: dict[str, Any]) -> dict[str, Any]:
-    """An autoscaling/v1 HorizontalPodAutoscaler as the autoscaling/v2 object kube-tui stores."""
+    """An autoscaling/v1 HorizontalPodAutoscaler as the autoscaling/v2 object kube-tui stores, with what the v1
+    view kept in its annotations put back."""
     out = copy.deepcopy(obj)
     out["apiVersion"] = V2
+    md = out.get("metadata")
+    annotations = md.get("annotations") if isinstance(md, dict) else None
+    kept: dict[str, Any] = {}
+    if isinstance(annotations, dict):
+        for key in (METRICS_ANNOTATION, BEHAVIOR_ANNOTATION, CURRENT_METRICS_ANNOTATION, CONDITIONS_ANNOTATION):
+            kept[key] = _take(annotations, key)
+        if not annotations:
+            del md["annotations"]
     spec = out.get("spec")
     if isinstance(spec, dict):
         target = spec.pop("targetCPUUtilizationPercentage", None)
+        others = kept.get(METRICS_ANNOTATION)
+        metrics = [m for m in others if not _is_cpu_utilization(m)] if isinstance(others, list) else []
         if target is not None:
-            spec["metrics"] = [cpu_metric(target)]
+            metrics.append(cpu_metric(target))
+        if metrics:
+            spec["metrics"] = metrics
+        if isinstance(kept.get(BEHAVIOR_ANNOTATION), dict):
+            spec["behavior"] = kept[BEHAVIOR_ANNOTATION]
     status = out.get("status")
     if isinstance(status, dict):
         current = status.pop("currentCPUUtilizationPercentage", None)
+        others = kept.get(CURRENT_METRICS_ANNOTATION)
+        readings = [m for m in others if not _is_cpu_reading(m)] if isinstance(others, list) else []
         if current is not None:
-            status["currentMetrics"] = [{"type": RESOURCE, "resource": {
-                "name": "cpu", "current": {"averageUtilization": current}}}]
+            readings.append({"type": RESOURCE, "resource": {"name": "cpu", "current": {"averageUtilization": current}}})
+        if readings:
+            status["currentMetrics"] = readings
+        if isinstance(kept.get(CONDITIONS_ANNOTATION), list):
+            status["conditions"] = kept[CONDITIONS_ANNOTATION]
     return out
 
 
 def to_v1(obj: dict[str, Any]) -> dict[str, Any]:
-    """The autoscaling/v1 view of a stored HorizontalPodAutoscaler: its CPU utilization target and reading."""
+    """The autoscaling/v1 view of a stored HorizontalPodAutoscaler: its CPU utilization target and reading, and
+    in annotations every other metric, the behavior, the other readings and the conditions."""
     out = dict(obj)
     out["apiVersion"] = V1
+    annotations = dict((obj.get("metadata") or {}).get("annotations") or {})
     spec = dict(obj.get("spec") or {})
     target = _cpu_target(spec)
-    for key in ("metrics", "behavior"):
-        spec.pop(key, None)
+    others = [m for m in spec.pop("metrics", None) or [] if not _is_cpu_utilization(m)]
+    if others:
+        annotations[METRICS_ANNOTATION] = json.dumps(others, separators=(",", ":"))
+    behavior = spec.pop("behavior", None)
+    if behavior:
+        annotations[BEHAVIOR_ANNOTATION] = json.dumps(behavior, separators=(",", ":"))
     if target is not None:
         spec["targetCPUUtilizationPercentage"] = target
     out["spec"] = spec
     status = dict(obj.get("status") or {})
     current = cpu_utilization(status)
-    for key in ("currentMetrics", "conditions"):
-        status.pop(key, None)
+    readings = [m for m in status.pop("currentMetrics", None) or [] if not _is_cpu_reading(m)]
+    if readings:
+        annotations[CURRENT_METRICS_ANNOTATION] = json.dumps(readings, separators=(",", ":"))
+    conditions = status.pop("conditions", None)
+    if conditions:
+        annotations[CONDITIONS_ANNOTATION] = json.dumps(conditions, separators=(",", ":"))
     if current is not None:
         status["currentCPUUtilizationPercentage"] = current
     out["status"] = status
+    if annotations:
+        out["metadata"] = {**(obj.get("metadata") or {}), "annotations": annotations}
     return out
 
 

@@ -4,6 +4,7 @@ kubectl's columns and describe, the Flow view's summary."""
 from __future__ import annotations
 
 import copy
+import json
 
 from control import errors
 from control.api import horizontalpodautoscaler as hpas
@@ -114,6 +115,30 @@ def test_autoscaling_v1_round_trip() -> None:
     back = hpas.to_v1(v2)
     assert back["spec"] == v1["spec"]
     assert back["status"] == {"currentReplicas": 2, "desiredReplicas": 3, "currentCPUUtilizationPercentage": 85}
+    # what v1 cannot hold is kept in annotations, as kube-apiserver keeps it
+    assert json.loads(back["metadata"]["annotations"][hpas.CONDITIONS_ANNOTATION]) == [{"type": "AbleToScale"}]
+
+
+def test_a_v1_update_keeps_what_only_v2_can_say() -> None:
+    """kubectl patch hpa.v1.autoscaling (or kubectl apply of a v1 manifest) on an HPA with a memory metric and a
+    behavior: the v1 view keeps them in annotations and the update gives them back, as in Kubernetes."""
+    memory = {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}}}
+    behavior = {"scaleDown": {"stabilizationWindowSeconds": 60}}
+    v2 = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+          "metadata": {"name": "mem", "annotations": {"team": "a"}},
+          "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}, "maxReplicas": 5,
+                   "metrics": [memory, hpas.cpu_metric(50)], "behavior": behavior},
+          "status": {"currentReplicas": 1, "desiredReplicas": 1,
+                     "currentMetrics": [{"type": "Resource", "resource": {"name": "memory", "current": {"averageValue": "80Mi"}}}]}}
+    v1 = hpas.to_v1(v2)
+    assert v1["spec"]["targetCPUUtilizationPercentage"] == 50 and "metrics" not in v1["spec"]
+    assert v2["spec"]["metrics"] == [memory, hpas.cpu_metric(50)]  # the stored object is left as it was
+    v1["spec"]["maxReplicas"] = 7  # the client's change
+    again = hpas.from_v1(v1)
+    assert again["spec"]["maxReplicas"] == 7
+    assert again["spec"]["metrics"] == [memory, hpas.cpu_metric(50)] and again["spec"]["behavior"] == behavior
+    assert again["status"]["currentMetrics"] == v2["status"]["currentMetrics"]
+    assert again["metadata"]["annotations"] == {"team": "a"}  # the carried fields do not stay as annotations
 
 
 def test_get_columns_in_kubectl_v132_format() -> None:
