@@ -194,6 +194,8 @@ def to_v1(obj: dict[str, Any]) -> dict[str, Any]:
         annotations[CONDITIONS_ANNOTATION] = json.dumps(conditions, separators=(",", ":"))
     if current is not None:
         status["currentCPUUtilizationPercentage"] = current
+    status.setdefault("currentReplicas", 0)  # v1's counts have no omitempty: always there, 0 too
+    status.setdefault("desiredReplicas", 0)
     out["status"] = status
     if annotations:
         out["metadata"] = {**(obj.get("metadata") or {}), "annotations": annotations}

@@ -139,6 +139,8 @@ def test_a_v1_update_keeps_what_only_v2_can_say() -> None:
     assert again["spec"]["metrics"] == [memory, hpas.cpu_metric(50)] and again["spec"]["behavior"] == behavior
     assert again["status"]["currentMetrics"] == v2["status"]["currentMetrics"]
     assert again["metadata"]["annotations"] == {"team": "a"}  # the carried fields do not stay as annotations
+    # v1's status counts are always there, 0 too (no omitempty in autoscaling/v1)
+    assert hpas.to_v1({**v2, "status": {"desiredReplicas": 0}})["status"] == {"currentReplicas": 0, "desiredReplicas": 0}
 
 
 def test_get_columns_in_kubectl_v132_format() -> None:
