@@ -163,6 +163,17 @@ def new_versioned_pod(current_set: dict, update_set: dict, current_rev: str, upd
     return pod
 
 
+def new_revision(sts: dict, revision: int, collision_count: int) -> dict:
+    """newRevision: the template's revision, labelled as the template, annotated as the set (kubectl rollout
+    history reads the kubernetes.io/change-cause of each revision)."""
+    labels = (((sts.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    rev = history.new_revision(sts, labels, revision_data(sts), revision, collision_count)
+    annotations = (sts.get("metadata") or {}).get("annotations")
+    if annotations:
+        rev["metadata"]["annotations"] = dict(annotations)
+    return rev
+
+
 def revision_data(sts: dict) -> dict:
     """getPatch: the template, to replace whole when the revision is applied."""
     template = copy.deepcopy((sts.get("spec") or {}).get("template") or {})
@@ -555,8 +566,7 @@ class StatefulSetController(Controller):
         """getStatefulSetRevisions: the update revision (made, found, or an old one renumbered: a rollback) and
         the current one (status.currentRevision, else the update revision)."""
         collision_count = int((sts.get("status") or {}).get("collisionCount") or 0)
-        labels = (((sts.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-        update = history.new_revision(sts, labels, revision_data(sts), history.next_revision(revisions), collision_count)
+        update = new_revision(sts, history.next_revision(revisions), collision_count)
         equal = history.find_equal_revisions(revisions, update)
         if equal and revisions and history.equal_revision(revisions[-1], equal[-1]):
             update = revisions[-1]

@@ -207,3 +207,22 @@ async def test_a_real_node_runs_the_set_in_order(tmp_path: Path) -> None:
             await seen.stop()
             await node.stop()
             await client.close()
+
+
+async def test_rollout_history_shows_the_change_cause(plane: ControlPlane, client: Client) -> None:
+    """Each ControllerRevision carries the set's annotations when it is made, so kubectl rollout history sts
+    shows the kubernetes.io/change-cause of each template."""
+    async with manager(plane, ["statefulset"]), kubelet(client):
+        obj = statefulset(replicas=1)
+        obj["metadata"]["annotations"] = {"kubernetes.io/change-cause": "first"}
+        await client.create(obj)
+        await wait_for(lambda: _status(client, readyReplicas=1), what="web-0 ready")
+        await client.patch("StatefulSet", "web", {
+            "metadata": {"annotations": {"kubernetes.io/change-cause": "kubectl set image sts/web nginx=nginx:1.28"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "nginx", "image": "nginx:1.28", "ports": [{"name": "web", "containerPort": 80}]}]}}}})
+        sts = await wait_for(lambda: _status(client, updatedReplicas=1, readyReplicas=1, generation=2),
+                             timeout=20, what="the rolling update to finish")
+        causes = [(r["revision"], (r["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause"))
+                  for r in await ssc.controlled_history(client, sts)]
+        assert causes == [(1, "first"), (2, "kubectl set image sts/web nginx=nginx:1.28")]

@@ -447,3 +447,17 @@ def test_discovery_lists_statefulsets_with_their_subresources() -> None:
     assert sts_entry["kind"] == "StatefulSet" and sts_entry["shortNames"] == ["sts"] and sts_entry["categories"] == ["all"]
     assert listed["statefulsets/scale"]["kind"] == "Scale" and "statefulsets/status" in listed
     assert listed["controllerrevisions"]["kind"] == "ControllerRevision" and "shortNames" not in listed["controllerrevisions"]
+
+
+# --- the pods' revisions, the end of a rollout, the history (stateful_set_utils.go, truncateHistory) --------
+
+
+def test_a_revision_carries_the_sets_annotations() -> None:
+    # newRevision copies the set's annotations: kubectl rollout history reads kubernetes.io/change-cause there
+    obj = sts()
+    obj["metadata"]["annotations"] = {"kubernetes.io/change-cause": "kubectl set image sts/web nginx=nginx:1.28"}
+    rev = ssc.new_revision(obj, 2, 0)
+    assert rev["metadata"]["annotations"] == obj["metadata"]["annotations"]
+    assert rev["revision"] == 2 and rev["metadata"]["labels"]["app"] == "nginx"
+    assert rev["metadata"]["name"] == history.new_revision(obj, {"app": "nginx"}, ssc.revision_data(obj), 2, 0)[
+        "metadata"]["name"]  # the annotations are not hashed
