@@ -149,12 +149,14 @@ def apply_revision(sts: dict, revision: dict) -> dict:
 
 def new_versioned_pod(current_set: dict, update_set: dict, current_rev: str, update_rev: str, ordinal: int) -> dict:
     """newVersionedStatefulSetPod: below the partition (or, without rollingUpdate, below currentReplicas) a pod is
-    made from the current revision; otherwise from the update revision."""
+    made from the current revision; otherwise from the update revision. Both count from ordinals.start, as the
+    rolling update counts the partition over the replicas from there."""
     strategy = (current_set.get("spec") or {}).get("updateStrategy") or {}
     rolling = strategy.get("rollingUpdate")
+    start = start_ordinal(current_set)
     current_replicas = int((current_set.get("status") or {}).get("currentReplicas") or 0)
-    if (strategy.get("type") == "RollingUpdate" and rolling is None and ordinal < current_replicas) or \
-            (rolling is not None and ordinal < int(rolling.get("partition") or 0)):
+    if (strategy.get("type") == "RollingUpdate" and rolling is None and ordinal < start + current_replicas) or \
+            (rolling is not None and ordinal < start + int(rolling.get("partition") or 0)):
         pod = new_pod(current_set, ordinal)
         pod["metadata"]["labels"][REVISION_LABEL] = current_rev
         return pod

@@ -452,6 +452,42 @@ def test_discovery_lists_statefulsets_with_their_subresources() -> None:
 # --- the pods' revisions, the end of a rollout, the history (stateful_set_utils.go, truncateHistory) --------
 
 
+async def test_a_pod_below_the_partition_comes_back_at_the_current_revision_with_ordinals_start() -> None:
+    # newVersionedStatefulSetPod: the partition counts from spec.ordinals.start, as the rolling update's
+    # loop over replicas[partition:] does; web-5 and web-6 (indices 0 and 1) are below partition 2
+    old, fake = sts(podManagementPolicy="Parallel", ordinals={"start": 5}), FakePods()
+    await step(old, fake)
+    fake.ready("web-5", "web-6", "web-7")
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    new["spec"]["updateStrategy"]["rollingUpdate"]["partition"] = 2
+    revs = revisions_of(old, new)
+    fake.log.clear()
+    await step(new, fake, revs)
+    assert fake.log == ["delete web-7"]  # only index 2 is at or above the partition
+    fake.gone()
+    await fake.delete(new, fake.pods["web-5"])  # someone deletes a pod below the partition
+    fake.gone()
+    await step(new, fake, revs)
+    assert sorted(fake.log[1:]) == ["create web-5", "create web-7", "delete web-5"]
+    assert fake.pods["web-5"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert fake.pods["web-5"]["metadata"]["labels"][ssc.REVISION_LABEL] == revs.current["metadata"]["name"]
+    assert fake.pods["web-7"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+
+
+async def test_without_rolling_update_parameters_a_recreated_pod_counts_current_replicas_from_the_start() -> None:
+    old = sts(replicas=2, updateStrategy={"type": "RollingUpdate"}, ordinals={"start": 3})
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    new["status"] = {"currentReplicas": 1}
+    revs = revisions_of(old, new)
+    current_set, update_set = ssc.apply_revision(new, revs.current), ssc.apply_revision(new, revs.update)
+    pod = ssc.new_versioned_pod(current_set, update_set, "web-a", "web-b", 3)
+    assert pod["metadata"]["labels"][ssc.REVISION_LABEL] == "web-a"  # ordinal 3 < start 3 + 1 current replica
+    pod = ssc.new_versioned_pod(current_set, update_set, "web-a", "web-b", 4)
+    assert pod["metadata"]["labels"][ssc.REVISION_LABEL] == "web-b"
+
+
 def test_a_revision_carries_the_sets_annotations() -> None:
     # newRevision copies the set's annotations: kubectl rollout history reads kubernetes.io/change-cause there
     obj = sts()
