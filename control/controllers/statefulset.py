@@ -224,10 +224,13 @@ def compute_status(pods: list[dict], min_ready_seconds: int, current_rev: str, u
 
 
 def complete_rolling_update(sts: dict, status: dict) -> None:
-    """completeRollingUpdate: once every replica is updated and ready, the update revision becomes current."""
+    """completeRollingUpdate: once spec.replicas pods exist, all updated and ready, the update revision becomes
+    current. Counting against spec.replicas, not status.replicas: while the last old pod is being made again the
+    pods that exist are all updated and ready, but the rollout is not done."""
     strategy = ((sts.get("spec") or {}).get("updateStrategy") or {}).get("type")
-    if strategy == "RollingUpdate" and status.get("updatedReplicas", 0) == status.get("replicas", 0) \
-            and status.get("readyReplicas", 0) == status.get("replicas", 0):
+    want = replicas_of(sts)
+    if strategy == "RollingUpdate" and status.get("updatedReplicas", 0) == want \
+            and status.get("readyReplicas", 0) == want and status.get("replicas", 0) == want:
         status["currentReplicas"] = status.get("updatedReplicas", 0)
         status["currentRevision"] = status.get("updateRevision", "")
 

@@ -488,6 +488,35 @@ async def test_without_rolling_update_parameters_a_recreated_pod_counts_current_
     assert pod["metadata"]["labels"][ssc.REVISION_LABEL] == "web-b"
 
 
+async def test_the_rollout_is_not_complete_while_the_last_pod_is_being_made_again() -> None:
+    # completeRollingUpdate compares with spec.replicas: when web-0, the last old pod, is gone and made again,
+    # the two pods the status counts are updated and ready, but the rollout is not done until web-0 is
+    old, fake = sts(), FakePods()
+    for name in ("web-0", "web-1", "web-2"):
+        await step(old, fake)
+        fake.ready(name)
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    revs = revisions_of(old, new)
+    for name in ("web-2", "web-1"):
+        await step(new, fake, revs)  # delete
+        fake.gone()
+        await step(new, fake, revs)  # create
+        fake.ready(name)
+    await step(new, fake, revs)
+    assert fake.log[-1] == "delete web-0"
+    fake.gone()
+    status = await step(new, fake, revs)
+    assert fake.log[-1] == "create web-0"
+    assert (status["replicas"], status["updatedReplicas"], status["readyReplicas"]) == (2, 2, 2)
+    ssc.complete_rolling_update(new, status)
+    assert status["currentRevision"] == revs.current["metadata"]["name"]
+    fake.ready("web-0")
+    status = await step(new, fake, revs)
+    ssc.complete_rolling_update(new, status)
+    assert status["currentRevision"] == revs.update["metadata"]["name"] and status["currentReplicas"] == 3
+
+
 def test_a_revision_carries_the_sets_annotations() -> None:
     # newRevision copies the set's annotations: kubectl rollout history reads kubernetes.io/change-cause there
     obj = sts()
