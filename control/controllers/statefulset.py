@@ -479,7 +479,10 @@ def truncate_candidates(sts: dict, pods: list[dict], revisions: list[dict], curr
         if r is not None:
             live.add(r["metadata"]["name"])
     old = [r for r in revisions if r["metadata"]["name"] not in live]
-    limit = int((sts.get("spec") or {}).get("revisionHistoryLimit", 10) or 0)
+    limit = (sts.get("spec") or {}).get("revisionHistoryLimit")
+    limit = 10 if limit is None else int(limit)
+    if limit < 0:
+        return []  # kube-apiserver accepts a negative limit; the controller then keeps every revision
     return old[:max(len(old) - limit, 0)]
 
 

@@ -517,6 +517,13 @@ async def test_the_rollout_is_not_complete_while_the_last_pod_is_being_made_agai
     assert status["currentRevision"] == revs.update["metadata"]["name"] and status["currentReplicas"] == 3
 
 
+def test_a_negative_history_limit_keeps_every_revision() -> None:
+    # truncateHistory: historyLimit < 0 deletes nothing (kube-apiserver 1.30 accepts a negative limit)
+    obj = sts(revisionHistoryLimit=-1)
+    revs = [{"metadata": {"name": f"web-{i}"}, "revision": i} for i in range(1, 6)]
+    assert ssc.truncate_candidates(obj, [], revs, revs[4], revs[4]) == []
+
+
 def test_a_revision_carries_the_sets_annotations() -> None:
     # newRevision copies the set's annotations: kubectl rollout history reads kubernetes.io/change-cause there
     obj = sts()
