@@ -620,9 +620,9 @@ class StatefulSetController(Controller):
                 if e.code != 404:
                     raise
         if error is not None:
-            if isinstance(error, ApiError) and error.code == 409 and error.reason == "AlreadyExists":
-                self.queue.add_after(key, 0.2)  # the cache is behind a pod this controller made: look again
-                return
+            # AlreadyExists too: the cache may be behind a pod this controller made (its event brings the set
+            # back at once), or the name may be taken by a pod the set does not own, which a quick fixed
+            # retry would hammer forever; the failed sync is retried with the queue's back-off, as in Kubernetes
             raise error
         min_ready = int((sts.get("spec") or {}).get("minReadySeconds") or 0)
         if min_ready and status.get("availableReplicas", 0) != replicas_of(sts):
