@@ -149,18 +149,31 @@ def apply_revision(sts: dict, revision: dict) -> dict:
 
 def new_versioned_pod(current_set: dict, update_set: dict, current_rev: str, update_rev: str, ordinal: int) -> dict:
     """newVersionedStatefulSetPod: below the partition (or, without rollingUpdate, below currentReplicas) a pod is
-    made from the current revision; otherwise from the update revision."""
+    made from the current revision; otherwise from the update revision. Both count from ordinals.start, as the
+    rolling update counts the partition over the replicas from there."""
     strategy = (current_set.get("spec") or {}).get("updateStrategy") or {}
     rolling = strategy.get("rollingUpdate")
+    start = start_ordinal(current_set)
     current_replicas = int((current_set.get("status") or {}).get("currentReplicas") or 0)
-    if (strategy.get("type") == "RollingUpdate" and rolling is None and ordinal < current_replicas) or \
-            (rolling is not None and ordinal < int(rolling.get("partition") or 0)):
+    if (strategy.get("type") == "RollingUpdate" and rolling is None and ordinal < start + current_replicas) or \
+            (rolling is not None and ordinal < start + int(rolling.get("partition") or 0)):
         pod = new_pod(current_set, ordinal)
         pod["metadata"]["labels"][REVISION_LABEL] = current_rev
         return pod
     pod = new_pod(update_set, ordinal)
     pod["metadata"]["labels"][REVISION_LABEL] = update_rev
     return pod
+
+
+def new_revision(sts: dict, revision: int, collision_count: int) -> dict:
+    """newRevision: the template's revision, labelled as the template, annotated as the set (kubectl rollout
+    history reads the kubernetes.io/change-cause of each revision)."""
+    labels = (((sts.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    rev = history.new_revision(sts, labels, revision_data(sts), revision, collision_count)
+    annotations = (sts.get("metadata") or {}).get("annotations")
+    if annotations:
+        rev["metadata"]["annotations"] = dict(annotations)
+    return rev
 
 
 def revision_data(sts: dict) -> dict:
@@ -211,10 +224,13 @@ def compute_status(pods: list[dict], min_ready_seconds: int, current_rev: str, u
 
 
 def complete_rolling_update(sts: dict, status: dict) -> None:
-    """completeRollingUpdate: once every replica is updated and ready, the update revision becomes current."""
+    """completeRollingUpdate: once spec.replicas pods exist, all updated and ready, the update revision becomes
+    current. Counting against spec.replicas, not status.replicas: while the last old pod is being made again the
+    pods that exist are all updated and ready, but the rollout is not done."""
     strategy = ((sts.get("spec") or {}).get("updateStrategy") or {}).get("type")
-    if strategy == "RollingUpdate" and status.get("updatedReplicas", 0) == status.get("replicas", 0) \
-            and status.get("readyReplicas", 0) == status.get("replicas", 0):
+    want = replicas_of(sts)
+    if strategy == "RollingUpdate" and status.get("updatedReplicas", 0) == want \
+            and status.get("readyReplicas", 0) == want and status.get("replicas", 0) == want:
         status["currentReplicas"] = status.get("updatedReplicas", 0)
         status["currentRevision"] = status.get("updateRevision", "")
 
@@ -463,7 +479,10 @@ def truncate_candidates(sts: dict, pods: list[dict], revisions: list[dict], curr
         if r is not None:
             live.add(r["metadata"]["name"])
     old = [r for r in revisions if r["metadata"]["name"] not in live]
-    limit = int((sts.get("spec") or {}).get("revisionHistoryLimit", 10) or 0)
+    limit = (sts.get("spec") or {}).get("revisionHistoryLimit")
+    limit = 10 if limit is None else int(limit)
+    if limit < 0:
+        return []  # kube-apiserver accepts a negative limit; the controller then keeps every revision
     return old[:max(len(old) - limit, 0)]
 
 
@@ -555,8 +574,7 @@ class StatefulSetController(Controller):
         """getStatefulSetRevisions: the update revision (made, found, or an old one renumbered: a rollback) and
         the current one (status.currentRevision, else the update revision)."""
         collision_count = int((sts.get("status") or {}).get("collisionCount") or 0)
-        labels = (((sts.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-        update = history.new_revision(sts, labels, revision_data(sts), history.next_revision(revisions), collision_count)
+        update = new_revision(sts, history.next_revision(revisions), collision_count)
         equal = history.find_equal_revisions(revisions, update)
         if equal and revisions and history.equal_revision(revisions[-1], equal[-1]):
             update = revisions[-1]
@@ -602,9 +620,9 @@ class StatefulSetController(Controller):
                 if e.code != 404:
                     raise
         if error is not None:
-            if isinstance(error, ApiError) and error.code == 409 and error.reason == "AlreadyExists":
-                self.queue.add_after(key, 0.2)  # the cache is behind a pod this controller made: look again
-                return
+            # AlreadyExists too: the cache may be behind a pod this controller made (its event brings the set
+            # back at once), or the name may be taken by a pod the set does not own, which a quick fixed
+            # retry would hammer forever; the failed sync is retried with the queue's back-off, as in Kubernetes
             raise error
         min_ready = int((sts.get("spec") or {}).get("minReadySeconds") or 0)
         if min_ready and status.get("availableReplicas", 0) != replicas_of(sts):

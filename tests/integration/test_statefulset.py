@@ -4,6 +4,8 @@ identity, events, rolling update, rollback, garbage collection), and a real node
 from __future__ import annotations
 
 import copy
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,39 @@ async def test_a_real_node_runs_the_set_in_order(tmp_path: Path) -> None:
             await seen.stop()
             await node.stop()
             await client.close()
+
+
+async def test_rollout_history_shows_the_change_cause(plane: ControlPlane, client: Client) -> None:
+    """Each ControllerRevision carries the set's annotations when it is made, so kubectl rollout history sts
+    shows the kubernetes.io/change-cause of each template."""
+    async with manager(plane, ["statefulset"]), kubelet(client):
+        obj = statefulset(replicas=1)
+        obj["metadata"]["annotations"] = {"kubernetes.io/change-cause": "first"}
+        await client.create(obj)
+        await wait_for(lambda: _status(client, readyReplicas=1), what="web-0 ready")
+        await client.patch("StatefulSet", "web", {
+            "metadata": {"annotations": {"kubernetes.io/change-cause": "kubectl set image sts/web nginx=nginx:1.28"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "nginx", "image": "nginx:1.28", "ports": [{"name": "web", "containerPort": 80}]}]}}}})
+        sts = await wait_for(lambda: _status(client, updatedReplicas=1, readyReplicas=1, generation=2),
+                             timeout=20, what="the rolling update to finish")
+        causes = [(r["revision"], (r["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause"))
+                  for r in await ssc.controlled_history(client, sts)]
+        assert causes == [(1, "first"), (2, "kubectl set image sts/web nginx=nginx:1.28")]
+
+
+async def test_a_name_taken_by_a_pod_the_set_does_not_own_is_retried_with_back_off(
+        plane: ControlPlane, client: Client) -> None:
+    """db-0 exists but is not the set's (its labels do not match: a pod taken out of the set by relabelling
+    looks the same). Creating db-0 fails AlreadyExists at every sync; the controller backs off between tries, as
+    a failed sync is requeued rate-limited in Kubernetes, instead of trying again every 0.2 s forever."""
+    conflicts: list[float] = []
+    plane.server.request_observers.append(
+        lambda verb, body, code, elapsed: conflicts.append(time.monotonic()) if verb == "create" and code == 409 else None)
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "labels": {"app": "other"}},
+                         "spec": {"containers": [{"name": "c", "image": "pause"}]}})
+    async with manager(plane, ["statefulset"]):
+        await client.create(statefulset("db", replicas=1, podManagementPolicy="Parallel"))
+        await wait_for(lambda: len(conflicts) >= 12, timeout=30, what="a dozen tries at db-0")
+    gaps = [b - a for a, b in pairwise(conflicts)]
+    assert gaps[-1] >= 0.5, gaps  # FAST timings cap the back-off at 1 s; the fixed retry was 0.2 s

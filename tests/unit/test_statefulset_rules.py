@@ -447,3 +447,89 @@ def test_discovery_lists_statefulsets_with_their_subresources() -> None:
     assert sts_entry["kind"] == "StatefulSet" and sts_entry["shortNames"] == ["sts"] and sts_entry["categories"] == ["all"]
     assert listed["statefulsets/scale"]["kind"] == "Scale" and "statefulsets/status" in listed
     assert listed["controllerrevisions"]["kind"] == "ControllerRevision" and "shortNames" not in listed["controllerrevisions"]
+
+
+# --- the pods' revisions, the end of a rollout, the history (stateful_set_utils.go, truncateHistory) --------
+
+
+async def test_a_pod_below_the_partition_comes_back_at_the_current_revision_with_ordinals_start() -> None:
+    # newVersionedStatefulSetPod: the partition counts from spec.ordinals.start, as the rolling update's
+    # loop over replicas[partition:] does; web-5 and web-6 (indices 0 and 1) are below partition 2
+    old, fake = sts(podManagementPolicy="Parallel", ordinals={"start": 5}), FakePods()
+    await step(old, fake)
+    fake.ready("web-5", "web-6", "web-7")
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    new["spec"]["updateStrategy"]["rollingUpdate"]["partition"] = 2
+    revs = revisions_of(old, new)
+    fake.log.clear()
+    await step(new, fake, revs)
+    assert fake.log == ["delete web-7"]  # only index 2 is at or above the partition
+    fake.gone()
+    await fake.delete(new, fake.pods["web-5"])  # someone deletes a pod below the partition
+    fake.gone()
+    await step(new, fake, revs)
+    assert sorted(fake.log[1:]) == ["create web-5", "create web-7", "delete web-5"]
+    assert fake.pods["web-5"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert fake.pods["web-5"]["metadata"]["labels"][ssc.REVISION_LABEL] == revs.current["metadata"]["name"]
+    assert fake.pods["web-7"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+
+
+async def test_without_rolling_update_parameters_a_recreated_pod_counts_current_replicas_from_the_start() -> None:
+    old = sts(replicas=2, updateStrategy={"type": "RollingUpdate"}, ordinals={"start": 3})
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    new["status"] = {"currentReplicas": 1}
+    revs = revisions_of(old, new)
+    current_set, update_set = ssc.apply_revision(new, revs.current), ssc.apply_revision(new, revs.update)
+    pod = ssc.new_versioned_pod(current_set, update_set, "web-a", "web-b", 3)
+    assert pod["metadata"]["labels"][ssc.REVISION_LABEL] == "web-a"  # ordinal 3 < start 3 + 1 current replica
+    pod = ssc.new_versioned_pod(current_set, update_set, "web-a", "web-b", 4)
+    assert pod["metadata"]["labels"][ssc.REVISION_LABEL] == "web-b"
+
+
+async def test_the_rollout_is_not_complete_while_the_last_pod_is_being_made_again() -> None:
+    # completeRollingUpdate compares with spec.replicas: when web-0, the last old pod, is gone and made again,
+    # the two pods the status counts are updated and ready, but the rollout is not done until web-0 is
+    old, fake = sts(), FakePods()
+    for name in ("web-0", "web-1", "web-2"):
+        await step(old, fake)
+        fake.ready(name)
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+    revs = revisions_of(old, new)
+    for name in ("web-2", "web-1"):
+        await step(new, fake, revs)  # delete
+        fake.gone()
+        await step(new, fake, revs)  # create
+        fake.ready(name)
+    await step(new, fake, revs)
+    assert fake.log[-1] == "delete web-0"
+    fake.gone()
+    status = await step(new, fake, revs)
+    assert fake.log[-1] == "create web-0"
+    assert (status["replicas"], status["updatedReplicas"], status["readyReplicas"]) == (2, 2, 2)
+    ssc.complete_rolling_update(new, status)
+    assert status["currentRevision"] == revs.current["metadata"]["name"]
+    fake.ready("web-0")
+    status = await step(new, fake, revs)
+    ssc.complete_rolling_update(new, status)
+    assert status["currentRevision"] == revs.update["metadata"]["name"] and status["currentReplicas"] == 3
+
+
+def test_a_negative_history_limit_keeps_every_revision() -> None:
+    # truncateHistory: historyLimit < 0 deletes nothing (kube-apiserver 1.30 accepts a negative limit)
+    obj = sts(revisionHistoryLimit=-1)
+    revs = [{"metadata": {"name": f"web-{i}"}, "revision": i} for i in range(1, 6)]
+    assert ssc.truncate_candidates(obj, [], revs, revs[4], revs[4]) == []
+
+
+def test_a_revision_carries_the_sets_annotations() -> None:
+    # newRevision copies the set's annotations: kubectl rollout history reads kubernetes.io/change-cause there
+    obj = sts()
+    obj["metadata"]["annotations"] = {"kubernetes.io/change-cause": "kubectl set image sts/web nginx=nginx:1.28"}
+    rev = ssc.new_revision(obj, 2, 0)
+    assert rev["metadata"]["annotations"] == obj["metadata"]["annotations"]
+    assert rev["revision"] == 2 and rev["metadata"]["labels"]["app"] == "nginx"
+    assert rev["metadata"]["name"] == history.new_revision(obj, {"app": "nginx"}, ssc.revision_data(obj), 2, 0)[
+        "metadata"]["name"]  # the annotations are not hashed
