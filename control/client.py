@@ -265,6 +265,11 @@ class Client:
     async def request(self, verb: str, body: dict, *, timeout: float | None = None) -> Any:
         if self.server_id is None:
             await self.connect()
+        elif self.unreachable_since is not None and self._reconnecting is not None and not self._reconnecting.locked():
+            # A reconnect gave up (the server was away longer than retry_for) and the sockets may have found it
+            # again by themselves: say hello before anything else, so that its return ends the outage and a
+            # restarted server (a new server_id) is noticed, its subscribers told to relist.
+            await self._reconnect()
         t = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + self.retry_for
         while True:

@@ -11,8 +11,11 @@
 - NoExecute taint manager: pods that don't tolerate a NoExecute taint are evicted (deleted), at once or
   after their tolerationSeconds, as their spec says (the API server's admission gives every pod
   not-ready/unreachable tolerations of the cluster's eviction_timeout: 300 s, or a demo's few seconds).
-- Pod GC: pods bound to a node that no longer exists, and pods terminating on a node that cannot
-  confirm it (not Ready) past their grace period, are force-deleted.
+- Pod GC: pods bound to a node that no longer exists, and pods terminating on a node that is not Ready and
+  carries the node.kubernetes.io/out-of-service taint (non-graceful node shutdown: an admin's word that the
+  node is down), are force-deleted, as podgc's gcOrphaned and gcTerminating do. A pod terminating on a node
+  that is merely unreachable stays Terminating until its kubelet confirms or someone force-deletes it: the
+  node may still be running it, and a StatefulSet must not start a second web-1 meanwhile.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ DISK_PRESSURE_TAINT = "node.kubernetes.io/disk-pressure"
 PID_PRESSURE_TAINT = "node.kubernetes.io/pid-pressure"
 NETWORK_UNAVAILABLE_TAINT = "node.kubernetes.io/network-unavailable"
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"  # set by an admin, never by this controller
 MANAGED_TAINT_KEYS = frozenset(
     {NOT_READY_TAINT, UNREACHABLE_TAINT, MEMORY_PRESSURE_TAINT, DISK_PRESSURE_TAINT, PID_PRESSURE_TAINT, NETWORK_UNAVAILABLE_TAINT, UNSCHEDULABLE_TAINT}
 )
@@ -462,7 +466,6 @@ class NodeLifecycleController(Controller):
         self.evicted.add(md.get("uid", ""))
 
     async def _pod_gc_pass(self) -> None:
-        now = time.time()
         for pod in self.pod_informer.list():
             node_name = (pod.get("spec") or {}).get("nodeName")
             if not node_name:
@@ -480,12 +483,10 @@ class NodeLifecycleController(Controller):
                         raise
                 self.log.info("PodGC is force deleting Pod: %s (node %s is gone)", cu.pod_key(pod), node_name)
                 await self._force_delete(pod)
-            elif cu.is_terminating(pod) and ready_status(node) != "True":
-                deadline = meta.parse_time(pod["metadata"].get("deletionTimestamp"))
-                if deadline is not None and now >= deadline:
-                    # the kubelet can't confirm the pod stopped: don't keep its replacement waiting
-                    self.log.info("force deleting Pod %s: terminating on unreachable node %s", cu.pod_key(pod), node_name)
-                    await self._force_delete(pod)
+            elif cu.is_terminating(pod) and ready_status(node) != "True" and _out_of_service(node):
+                # gcTerminating: the admin said the node is down, so nothing runs the pod any more
+                self.log.info("PodGC is force deleting Pod: %s (terminating on out-of-service node %s)", cu.pod_key(pod), node_name)
+                await self._force_delete(pod)
 
     async def _force_delete(self, pod: dict) -> None:
         md = pod["metadata"]
@@ -497,6 +498,10 @@ class NodeLifecycleController(Controller):
         self.force_deleted.add(md.get("uid", ""))
         if len(self.force_deleted) > 10_000:
             self.force_deleted.clear()
+
+
+def _out_of_service(node: dict) -> bool:
+    return any(t.get("key") == OUT_OF_SERVICE_TAINT for t in (node.get("spec") or {}).get("taints") or [])
 
 
 def _taint_set(taints: list[dict]) -> set[tuple]:

@@ -11,7 +11,7 @@ from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
 from tests.conftest import FAST
-from tests.helpers import free_port_pair
+from tests.helpers import free_port_pair, wait_for
 
 
 def pod(name: str) -> dict:
@@ -94,3 +94,44 @@ async def test_a_request_in_flight_when_the_server_dies_fails_without_waiting_fo
         await client.close()
         if second is not None:
             await second.stop()
+
+
+async def test_a_reconnect_that_gave_up_ends_with_the_servers_next_answer(tmp_path: Path) -> None:
+    """The API server is away longer than retry_for (kill -9 of the control plane, started again by hand): the
+    reconnect gives up and unreachable_since stays, which the dashboard's title shows. Once a server answers
+    again, at the same address, the socket has reconnected by itself, so a request would get its answer with
+    no hello said: the client must still say hello, so that the outage ends and the new server is noticed."""
+    data = tmp_path / "data"
+    first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False,
+                         bookmark_interval=0.2, timings=FAST)
+    await first.start()
+    second = None
+    assert first.server is not None and first.credentials is not None
+    client = Client(first.server.address, token=first.credentials.admin, identity="test", timeout=1.0, retry_for=0.5)
+    changed: list[str] = []
+    client.on_server_change.append(changed.append)
+    try:
+        await client.connect()
+        old = client.server_id
+        await first.stop()
+        with pytest.raises(ApiError) as e:
+            await client.get("pods", "nope")
+        assert e.value.code == 503 and client.unreachable_since is not None
+        second = ControlPlane(data, first.server.address, scheduler=False, controllers=False,
+                              bookmark_interval=0.2, timings=FAST)
+        await second.start()
+        await wait_for(lambda: _answers(client), timeout=10, what="an answer from the new server")
+        assert client.unreachable_since is None
+        assert client.server_id != old and changed == [client.server_id]
+    finally:
+        await client.close()
+        if second is not None:
+            await second.stop()
+
+
+async def _answers(client: Client) -> bool:
+    try:
+        await client.get("pods", "nope")
+    except ApiError as e:
+        return e.code == 404
+    return True

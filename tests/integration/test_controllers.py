@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -377,7 +378,7 @@ async def test_node_lease_expiry_taints_and_evicts(plane: ControlPlane, client: 
         assert n1["spec"]["podCIDRs"] == [n1["spec"]["podCIDR"]]
         assert n1["spec"]["podCIDR"] != n2["spec"]["podCIDR"]
         rs = replicaset("ev", 2, {"app": "ev"})
-        rs["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 1  # then force-deleted after 1 s
+        rs["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 1  # a grace period that ends during the test
         await client.create(rs)
         ps = await wait_for(lambda: _count(client, "app=ev", 2), what="pods")
         for p in ps:
@@ -404,8 +405,18 @@ async def test_node_lease_expiry_taints_and_evicts(plane: ControlPlane, client: 
             # eviction after min(300, eviction_timeout) seconds; the RS replaces the pods (left Pending: no scheduler)
             old = {p["metadata"]["name"] for p in ps}
             await wait_for(lambda: _new_pods(client, "app=ev", old, 2), timeout=15, what="replacements")
-            # the dead kubelet can't confirm the deletion: force-deleted after the grace period
-            await wait_for(lambda: _evicted(client, ps), what="old pods gone")
+            # the dead kubelet can't confirm the deletion: the old pods stay Terminating past their grace period
+            # (as in Kubernetes: the node may still run them), until an admin declares the node out of service
+            deadline = max(meta.parse_time(p["metadata"]["deletionTimestamp"]) for p in await _terminating(client, ps))
+            await wait_for(lambda: time.time() > deadline + 4 * FAST.node_monitor_period, what="the grace period to pass")
+            assert len(await _terminating(client, ps)) == 2, "pods on an unreachable node must not be force-deleted"
+            await client.patch("Node", "n1", {"spec": {"taints": [
+                {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"},
+                *((await client.get("Node", "n1", None))["spec"].get("taints") or [])]}}, None)
+            await wait_for(lambda: _evicted(client, ps), what="old pods force-deleted (out-of-service)")
+            await client.patch("Node", "n1", {"spec": {"taints": [
+                t for t in (await client.get("Node", "n1", None))["spec"]["taints"]
+                if t["key"] != "node.kubernetes.io/out-of-service"]}}, None)
             marked = await events(client, "TaintManagerEviction")
             assert any(e["message"] == f"Marking for deletion Pod default/{ps[0]['metadata']['name']}" for e in marked)
             assert any(e["message"] == "Node is not ready" for e in await events(client, "NodeNotReady"))
@@ -735,6 +746,12 @@ async def _has_taint(client: Client, name: str, key: str, effect: str) -> bool:
 async def _no_taints(client: Client, name: str) -> bool:
     n = await client.get("Node", name, None)
     return not (n.get("spec") or {}).get("taints")
+
+
+async def _terminating(client: Client, old: list[dict]) -> list[dict]:
+    uids = {p["metadata"]["uid"] for p in old}
+    items = (await client.list("Pod", "default"))["items"]
+    return [p for p in items if p["metadata"]["uid"] in uids and p["metadata"].get("deletionTimestamp")]
 
 
 async def _evicted(client: Client, old: list[dict]) -> bool:

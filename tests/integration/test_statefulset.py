@@ -3,6 +3,8 @@ identity, events, rolling update, rollback, garbage collection), and a real node
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import time
 from itertools import pairwise
@@ -20,9 +22,9 @@ from control.informer import Informer
 from control.plane import ControlPlane
 from nodes.node import Node
 from nodes.nodestatus import NodeConfig
-from tests.conftest import running_plane
+from tests.conftest import FAST, running_plane
 from tests.helpers import ROOT, wait_for
-from tests.integration.test_controllers import events, kubelet, manager, pods
+from tests.integration.test_controllers import _background, events, kubelet, manager, node, pods, renew_lease
 from tests.integration.test_kubelet import node_options
 
 
@@ -163,6 +165,57 @@ async def test_parallel_sets_do_not_wait(plane: ControlPlane, client: Client) ->
         k.ready = {f"db-{i}": False for i in range(3)}  # none ever Ready
         await client.create(statefulset("db", podManagementPolicy="Parallel"))
         await wait_for(lambda: _all_named(client, "app=db", ["db-0", "db-1", "db-2"]), what="all three at once")
+
+
+async def test_a_pod_on_a_lost_node_is_not_replaced_until_it_is_gone(plane: ControlPlane, client: Client) -> None:
+    """Kubernetes' at-most-one guarantee: web-1 on an unreachable node is evicted (Terminating) but never
+    force-deleted by the control plane, so no second web-1 starts while the lost node may still run the first;
+    once the node is declared out of service (or the pod is force-deleted), web-1 comes back elsewhere."""
+    async with manager(plane, ["statefulset", "nodelifecycle"]), kubelet(client, {"n1", "n2"}) as k:
+        await node(client, "n1")
+        await node(client, "n2")
+        alive = {"n1", "n2"}
+        place = {"web-0": "n1", "web-1": "n2"}
+
+        async def heartbeat_and_bind() -> None:  # the live kubelets' Leases, and a stand-in scheduler
+            while True:
+                for n in alive:
+                    await renew_lease(client, n)
+                for p in (await client.list("Pod", "default", label_selector="app=web"))["items"]:
+                    if not p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp"):
+                        with contextlib.suppress(ApiError):
+                            await client.bind("default", p["metadata"]["name"], place.get(p["metadata"]["name"], "n1"))
+                await asyncio.sleep(0.2)
+
+        async with _background(heartbeat_and_bind()):
+            await client.create(statefulset(replicas=2))
+            await wait_for(lambda: _status(client, readyReplicas=2), timeout=15, what="web-0 and web-1 Ready")
+            lost = await client.get("Pod", "web-1")
+            assert lost["spec"]["nodeName"] == "n2"
+            alive.discard("n2")
+            k.nodes = {"n1"}  # n2's kubelet is dead: nobody will confirm web-1 stopped
+            place["web-1"] = "n1"
+            terminating = await wait_for(lambda: _terminating(client, "web-1"), timeout=15, what="web-1 evicted")
+            deadline = meta.parse_time(terminating["metadata"]["deletionTimestamp"])
+            await wait_for(lambda: time.time() > deadline + 4 * FAST.node_monitor_period, what="its grace period to pass")
+            still = await client.get("Pod", "web-1")
+            assert still["metadata"]["uid"] == lost["metadata"]["uid"], "a second web-1 while the first may still run"
+            assert still["spec"]["nodeName"] == "n2"
+            # the admin's word that n2 is down (non-graceful node shutdown): PodGC force-deletes, web-1 comes back
+            await client.patch("Node", "n2", {"spec": {"taints": [
+                {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"},
+                *((await client.get("Node", "n2", None))["spec"].get("taints") or [])]}}, None)
+            await wait_for(lambda: _recreated(client, "web-1", lost["metadata"]["uid"]), timeout=15, what="a new web-1")
+            await wait_for(lambda: _status(client, readyReplicas=2), timeout=15, what="web-1 Ready on n1")
+            assert (await client.get("Pod", "web-1"))["spec"]["nodeName"] == "n1"
+
+
+async def _terminating(client: Client, name: str) -> dict | None:
+    try:
+        pod = await client.get("Pod", name)
+    except ApiError:
+        return None
+    return pod if pod["metadata"].get("deletionTimestamp") else None
 
 
 async def _all_named(client: Client, selector: str, want: list[str]) -> bool:

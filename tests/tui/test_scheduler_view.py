@@ -49,7 +49,7 @@ def test_priorityclass_rows_and_a_nominated_pods_node() -> None:
 
     from tui.views.rows import spec_for
 
-    model = SimpleNamespace(clock=lambda: 0.0)
+    model = SimpleNamespace(clock=lambda: 0.0, get=lambda kind, ns, name: None)  # no Node n2 known
     pc = {"metadata": {"name": "high"}, "value": 1000000, "preemptionPolicy": "PreemptLowerPriority"}
     row = spec_for("PriorityClass").row(pc, model)
     assert (row[1], row[2], row[3], row[5]) == ("high", "1000000", "false", "PreemptLowerPriority")

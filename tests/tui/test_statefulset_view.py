@@ -77,3 +77,32 @@ def test_flow_reads_a_sets_progress_and_chains_its_pods_to_it() -> None:
     m.feed(after, t=NOW - 1.0)
     m.feed(member(0), t=NOW - 0.5)
     assert owner_chain(m, "Pod", "default/db-0") == [("Pod", "default/db-0"), ("StatefulSet", "default/db")]
+
+
+async def test_a_member_terminating_on_a_lost_node_shows_that_node_as_not_ready() -> None:
+    # kill -9 of node-2 mid-class: db-2 is evicted (Terminating) but nobody can confirm it stopped, so the set
+    # waits at 2/3 and makes no second db-2; the pod's row must say why: its node is not Ready
+    client = FakeClient()
+
+    def model():  # noqa: ANN202 - a ClusterModel
+        m = fake_model(client)
+        m.feed(statefulset(2, 3), t=NOW - 1.0)
+        for i in range(3):
+            m.feed(member(i), t=NOW - 0.9 + i / 10)
+        lost = member(2)
+        lost["spec"]["nodeName"] = "node-3"  # fake_model's node-3 is NotReady
+        lost["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+        m.feed(lost, t=NOW - 0.5)
+        return m
+
+    app = KubeTuiApp(model, server_label="tcp://127.0.0.1:7070")  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"pods", "enter")
+        view = app.active_view
+        assert isinstance(view, ResourceView)
+        table = view.panel.table
+        rows = {str(table.get_row_at(i)[1]): table.get_row_at(i) for i in range(table.row_count)}
+        status, node = rows["db-2"][3], rows["db-2"][5]
+        assert str(status) == "Terminating"
+        assert str(node) == "node-3 ✗" and "red" in str(node.style)
+        assert str(rows["db-0"][5]) == "node-1"  # a Ready node's name stays plain

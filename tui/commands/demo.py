@@ -237,7 +237,7 @@ async def run_demo(args: argparse.Namespace) -> int:
 
                     await wait(evicted, left(), f"pods on {victim} to be evicted")
                     st.step(f"node lifecycle controller (taint manager) evicted {len(before)} pod(s) from {victim}: {', '.join(sorted(before))}")
-                    st.note("they are Terminating: nobody can confirm they stopped, so they are force-deleted after their grace period")
+                    st.note("they stay Terminating: nobody can confirm they stopped (the node may still run them); a ReplicaSet does not wait for them, a StatefulSet would")
                     def recovered() -> bool:
                         live = [p for p in watch.pods_of("app", name) if not p["metadata"].get("deletionTimestamp")]
                         return watch.web_ready(name, want) and all(p["spec"].get("nodeName") != victim for p in live)

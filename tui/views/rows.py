@@ -102,17 +102,22 @@ def pod_row(pod: dict, model: ClusterModel) -> tuple[Cell, ...]:
         ready,
         styled_status(status),
         restarts,
-        _node_cell(pod),
+        _node_cell(pod, model),
         (pod.get("status") or {}).get("podIP") or "<none>",
         age(md.get("creationTimestamp"), now),
     )
 
 
-def _node_cell(pod: dict) -> str:
-    """The pod's node; a pending pod that preempted pods shows the node nominated for it (kubectl's NOMINATED
-    NODE column, folded in here)."""
+def _node_cell(pod: dict, model: ClusterModel) -> Cell:
+    """The pod's node, red and crossed while that node is not Ready: its kubelet can confirm nothing, so what
+    the row says may be stale, and a pod Terminating there stays until the node returns or someone force-deletes
+    it (a StatefulSet's web-1 is not made again meanwhile). A pending pod that preempted pods shows the node
+    nominated for it (kubectl's NOMINATED NODE column, folded in here)."""
     node = (pod.get("spec") or {}).get("nodeName")
     if node:
+        n = model.get("Node", None, node)
+        if n is not None and not node_ready(n).startswith("Ready"):
+            return Text(f"{node} ✗", style="red")
         return node
     nominated = (pod.get("status") or {}).get("nominatedNodeName")
     return f"→{nominated}?" if nominated else "<none>"
