@@ -163,3 +163,19 @@ def test_the_cronjob_table_shows_when_it_runs_next() -> None:
     assert cronjob_row(cj, m) == ("default", "hello", "*/10 * * * *", "<none>", "False", "1", "10m", "in 10m", "5m")
     cj["spec"]["suspend"] = True
     assert cronjob_row(cj, m)[4:8] == ("True", "1", "10m", "-")
+
+
+def test_the_jobs_table_says_whether_a_job_failed() -> None:
+    # between a failing pod's tries, and once backoffLimit is reached, a Job reads 0/1 and 0 active either way:
+    # only kubectl's STATUS column tells a student it has Failed
+    from tui.views.rows import job_row
+
+    m = fake_model()
+    job = {"kind": "Job", "metadata": {"name": "pi", "namespace": "default", "creationTimestamp": "2025-12-31T23:55:00Z"},
+           "spec": {"completions": 1}, "status": {"failed": 3}}
+    assert [str(c) for c in job_row(job, m)] == ["default", "pi", "Running", "0/1", "0", "5m"]
+    job["status"]["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]
+    row = job_row(job, m)
+    assert str(row[2]) == "Failed" and "red" in str(row[2].style)
+    job["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+    assert [str(c) for c in job_row(job, m)][2:4] == ["Complete", "1/1"]

@@ -103,7 +103,7 @@ def _controllerrevision_row(rev: Mapping[str, Any], wide: bool, now: float | Non
     return [meta_of(rev).get("name", ""), owner, str(rev.get("revision", 0)), age(rev, now)]
 
 
-def _job_status(job: Mapping[str, Any]) -> str:
+def job_status(job: Mapping[str, Any]) -> str:
     conds = {c.get("type") for c in get_path(job, "status", "conditions") or [] if c.get("status") == "True"}
     if "Complete" in conds:
         return "Complete"
@@ -136,7 +136,7 @@ def _job_row(job: Mapping[str, Any], wide: bool, now: float | None) -> list[str]
         duration = human_duration((time.time() if now is None else now) - start)
     else:
         duration = human_duration(end - start)
-    row = [meta_of(job).get("name", ""), _job_status(job), completions, duration, age(job, now)]
+    row = [meta_of(job).get("name", ""), job_status(job), completions, duration, age(job, now)]
     return row + (_workload_wide(job) if wide else [])
 
 

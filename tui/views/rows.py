@@ -16,7 +16,7 @@ from control.api import cron, meta, quantity
 from control.api import horizontalpodautoscaler as hpas
 from control.controllers import cronjob
 from tui import printers
-from tui.printers.table import int_or_string
+from tui.printers.table import int_or_string, job_status
 
 if TYPE_CHECKING:
     from tui.model import ClusterModel
@@ -207,9 +207,17 @@ def sts_row(sts: dict, model: ClusterModel) -> tuple[Cell, ...]:
             age(_md(sts).get("creationTimestamp"), model.clock()))
 
 
+JOB_STATUS_STYLE = {"Complete": "green", "Failed": "red", "FailureTarget": "red", "Running": "yellow",
+                    "Suspended": "grey58", "Terminating": "magenta"}
+
+
 def job_row(job: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's STATUS (Running, Complete, Failed, Suspended, ...): a failed Job and one still at work both
+    show 0/1 COMPLETIONS and 0 ACTIVE between its pods' tries."""
     spec, st = job.get("spec") or {}, job.get("status") or {}
-    return (*_ns_name(job), f"{st.get('succeeded') or 0}/{spec.get('completions', 1)}", str(st.get("active") or 0),
+    status = job_status(job)
+    return (*_ns_name(job), Text(status, style=JOB_STATUS_STYLE.get(status, "")),
+            f"{st.get('succeeded') or 0}/{spec.get('completions', 1)}", str(st.get("active") or 0),
             age(_md(job).get("creationTimestamp"), model.clock()))
 
 
@@ -347,7 +355,7 @@ SPECS: dict[str, TableSpec] = {
     "DaemonSet": TableSpec(_cols(*NS_NAME, ("DESIRED", 7), ("CURRENT", 7), ("READY", 5), ("AGE", 7)), ds_row),
     "StatefulSet": TableSpec(_cols(*NS_NAME, ("READY", 7), ("UP-TO-DATE", 10), ("STRATEGY", 13), ("REVISION", 24),
                                    ("AGE", 7)), sts_row),
-    "Job": TableSpec(_cols(*NS_NAME, ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
+    "Job": TableSpec(_cols(*NS_NAME, ("STATUS", 11), ("COMPLETIONS", 11), ("ACTIVE", 6), ("AGE", 7)), job_row),
     "CronJob": TableSpec(_cols(*NS_NAME, ("SCHEDULE", 14), ("TIMEZONE", 10), ("SUSPEND", 7), ("ACTIVE", 6),
                                ("LAST SCHEDULE", 13), ("NEXT", 8), ("AGE", 7)), cronjob_row),
     "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
