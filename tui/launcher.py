@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from control.client import Client
 from control.errors import ApiError
 from tui.cluster import ClusterSpec, NodeSpec
@@ -42,7 +44,10 @@ class Child:
             return False
         except PermissionError:
             return True
-        return True
+        try:  # a zombie has exited: only its parent has not read its status yet
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
 
 @dataclass
