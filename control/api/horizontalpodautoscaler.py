@@ -129,6 +129,12 @@ def _take(annotations: dict, key: str) -> Any:
     return value
 
 
+def _keep(annotations: dict, key: str, value: Any) -> None:
+    """A field the v1 view cannot hold, kept in an annotation of it (when it has a value)."""
+    if value:
+        annotations[key] = json.dumps(value, separators=(",", ":"))
+
+
 def from_v1(obj: dict[str, Any]) -> dict[str, Any]:
     """An autoscaling/v1 HorizontalPodAutoscaler as the autoscaling/v2 object kube-tui stores, with what the v1
     view kept in its annotations put back."""
@@ -175,23 +181,16 @@ def to_v1(obj: dict[str, Any]) -> dict[str, Any]:
     annotations = dict((obj.get("metadata") or {}).get("annotations") or {})
     spec = dict(obj.get("spec") or {})
     target = _cpu_target(spec)
-    others = [m for m in spec.pop("metrics", None) or [] if not _is_cpu_utilization(m)]
-    if others:
-        annotations[METRICS_ANNOTATION] = json.dumps(others, separators=(",", ":"))
-    behavior = spec.pop("behavior", None)
-    if behavior:
-        annotations[BEHAVIOR_ANNOTATION] = json.dumps(behavior, separators=(",", ":"))
+    _keep(annotations, METRICS_ANNOTATION, [m for m in spec.pop("metrics", None) or [] if not _is_cpu_utilization(m)])
+    _keep(annotations, BEHAVIOR_ANNOTATION, spec.pop("behavior", None))
     if target is not None:
         spec["targetCPUUtilizationPercentage"] = target
     out["spec"] = spec
     status = dict(obj.get("status") or {})
     current = cpu_utilization(status)
-    readings = [m for m in status.pop("currentMetrics", None) or [] if not _is_cpu_reading(m)]
-    if readings:
-        annotations[CURRENT_METRICS_ANNOTATION] = json.dumps(readings, separators=(",", ":"))
-    conditions = status.pop("conditions", None)
-    if conditions:
-        annotations[CONDITIONS_ANNOTATION] = json.dumps(conditions, separators=(",", ":"))
+    _keep(annotations, CURRENT_METRICS_ANNOTATION,
+          [m for m in status.pop("currentMetrics", None) or [] if not _is_cpu_reading(m)])
+    _keep(annotations, CONDITIONS_ANNOTATION, status.pop("conditions", None))
     if current is not None:
         status["currentCPUUtilizationPercentage"] = current
     status.setdefault("currentReplicas", 0)  # v1's counts have no omitempty: always there, 0 too

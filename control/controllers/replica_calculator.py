@@ -50,10 +50,10 @@ class ReplicaCalculator:
         self.delay_of_initial_readiness_status = delay_of_initial_readiness_status
         self.clock = clock
 
-    # -- GetResourceReplicas ----------------------------------------------------------------------------
-    def resource_replicas(self, current: int, target_utilization: int, resource: str, pods: list[dict],
-                          metrics: dict[str, PodMetric]) -> tuple[int, int, int]:
-        """(replicas, utilization %, raw average milli-value) for an averageUtilization target."""
+    def _counted(self, resource: str, pods: list[dict],
+                 metrics: dict[str, PodMetric]) -> tuple[dict[str, PodMetric], Groups]:
+        """What both calculations start with: the errors for no metrics or no pods, then the pods grouped
+        (groupPods) and the metrics of the ignored and unready ones left out (a copy: the caller's stay)."""
         if not metrics:
             raise MetricsError(f"unable to get metrics for resource {resource}: no metrics returned from resource "
                                "metrics API")
@@ -63,6 +63,13 @@ class ReplicaCalculator:
         groups = self.group_pods(pods, metrics, resource)
         for name in groups.ignored | groups.unready:
             metrics.pop(name, None)
+        return metrics, groups
+
+    # -- GetResourceReplicas ----------------------------------------------------------------------------
+    def resource_replicas(self, current: int, target_utilization: int, resource: str, pods: list[dict],
+                          metrics: dict[str, PodMetric]) -> tuple[int, int, int]:
+        """(replicas, utilization %, raw average milli-value) for an averageUtilization target."""
+        metrics, groups = self._counted(resource, pods, metrics)
         requests = pod_requests(pods, resource)  # before the check below, as GetResourceReplicas: its error wins
         if not metrics:
             raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
@@ -91,15 +98,7 @@ class ReplicaCalculator:
     def raw_resource_replicas(self, current: int, target_usage: int, resource: str, pods: list[dict],
                               metrics: dict[str, PodMetric]) -> tuple[int, int]:
         """(replicas, average milli-value) for an averageValue target."""
-        if not metrics:
-            raise MetricsError(f"unable to get metrics for resource {resource}: no metrics returned from resource "
-                               "metrics API")
-        if not pods:
-            raise MetricsError("no pods returned by selector while calculating replica count")
-        metrics = dict(metrics)
-        groups = self.group_pods(pods, metrics, resource)
-        for name in groups.ignored | groups.unready:
-            metrics.pop(name, None)
+        metrics, groups = self._counted(resource, pods, metrics)
         if not metrics:
             raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
         ratio, usage = usage_ratio(metrics, target_usage)
