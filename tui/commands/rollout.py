@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 
 from control.api import meta
 from control.client import Client
@@ -43,38 +44,56 @@ def _progress(d: dict) -> tuple[bool, str]:
     return True, f'deployment "{name}" successfully rolled out'
 
 
+async def _follow_status(client: Client, args: argparse.Namespace, kind: str, name: str, obj: dict,
+                         progress: Callable[[dict], tuple[bool, str]]) -> int:
+    """kubectl rollout status: each new progress line until the rollout is done, or --timeout (a progress
+    that raises ValueError, kubectl's error for a strategy it cannot follow, ends it)."""
+    last = ""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.timeout
+    while True:
+        try:
+            done, msg = progress(obj)
+        except ValueError as e:
+            return fail(f"error: {e}")
+        if msg != last:
+            print(msg, flush=True)
+            last = msg
+        if done:
+            return 0
+        if loop.time() > deadline:
+            return fail("error: timed out waiting for the condition")
+        await asyncio.sleep(0.5)
+        obj = await client.get(kind, name, args.namespace)
+
+
+def _print_history(ref: str, revisions: list[tuple[int, dict]]) -> None:
+    """kubectl rollout history: each revision with the change-cause annotation of the object that holds it."""
+    print(ref)
+    print(f"{'REVISION':<10}CHANGE-CAUSE")
+    for rev, holder in revisions:
+        print(f"{rev:<10}{(holder['metadata'].get('annotations') or {}).get('kubernetes.io/change-cause', '<none>')}")
+
+
+async def _restart(client: Client, args: argparse.Namespace, kind: str, name: str) -> int:
+    """kubectl rollout restart: the pod template stamped with restartedAt, so new pods roll out."""
+    stamp = {"kubectl.kubernetes.io/restartedAt": meta.now()}
+    await client.patch(kind, name, {"spec": {"template": {"metadata": {"annotations": stamp}}}}, args.namespace)
+    print(f"{kind.lower()}.apps/{name} restarted")
+    return 0
+
+
 async def rollout(client: Client, args: argparse.Namespace, name: str) -> int:
     from control.controllers import deployment as dc
 
     d = await client.get("Deployment", name, args.namespace)
     if args.op == "status":
-        last = ""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + args.timeout
-        while True:
-            done, msg = _progress(d)
-            if msg != last:
-                print(msg, flush=True)
-                last = msg
-            if done:
-                return 0
-            if loop.time() > deadline:
-                return fail("error: timed out waiting for the condition")
-            await asyncio.sleep(0.5)
-            d = await client.get("Deployment", name, args.namespace)
+        return await _follow_status(client, args, "Deployment", name, d, _progress)
     if args.op == "history":
-        print(f"deployment.apps/{name}")
-        print(f"{'REVISION':<10}CHANGE-CAUSE")
-        for rev, rs in await dc.history(client, d):
-            cause = (rs["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause", "<none>")
-            print(f"{rev:<10}{cause}")
+        _print_history(f"deployment.apps/{name}", [(rev, rs) for rev, rs in await dc.history(client, d)])
         return 0
     if args.op == "restart":
-        stamp = {"kubectl.kubernetes.io/restartedAt": meta.now()}
-        await client.patch("Deployment", name, {"spec": {"template": {"metadata": {"annotations": stamp}}}},
-                           args.namespace)
-        print(f"deployment.apps/{name} restarted")
-        return 0
+        return await _restart(client, args, "Deployment", name)
     await dc.rollback(client, d, args.to_revision)
     print(f"deployment.apps/{name} rolled back")
     return 0
@@ -85,36 +104,13 @@ async def rollout_statefulset(client: Client, args: argparse.Namespace, name: st
 
     sts = await client.get("StatefulSet", name, args.namespace)
     if args.op == "status":
-        last = ""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + args.timeout
-        while True:
-            try:
-                done, msg = ssc.rollout_status(sts)
-            except ValueError as e:
-                return fail(f"error: {e}")
-            if msg != last:
-                print(msg, flush=True)
-                last = msg
-            if done:
-                return 0
-            if loop.time() > deadline:
-                return fail("error: timed out waiting for the condition")
-            await asyncio.sleep(0.5)
-            sts = await client.get("StatefulSet", name, args.namespace)
+        return await _follow_status(client, args, "StatefulSet", name, sts, ssc.rollout_status)
     if args.op == "history":
-        print(f"statefulset.apps/{name}")
-        print(f"{'REVISION':<10}CHANGE-CAUSE")
-        for rev in await ssc.controlled_history(client, sts):
-            cause = (rev["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause", "<none>")
-            print(f"{int(rev.get('revision') or 0):<10}{cause}")
+        _print_history(f"statefulset.apps/{name}",
+                       [(int(rev.get("revision") or 0), rev) for rev in await ssc.controlled_history(client, sts)])
         return 0
     if args.op == "restart":
-        stamp = {"kubectl.kubernetes.io/restartedAt": meta.now()}
-        await client.patch("StatefulSet", name, {"spec": {"template": {"metadata": {"annotations": stamp}}}},
-                           args.namespace)
-        print(f"statefulset.apps/{name} restarted")
-        return 0
+        return await _restart(client, args, "StatefulSet", name)
     try:
         said = await ssc.rollback(client, sts, args.to_revision)
     except ValueError as e:
