@@ -90,11 +90,23 @@ def _arrow(label: str, old: object, new: object) -> str:
     return f"{label} {old if old not in (None, '') else '∅'}→{new if new not in (None, '') else '∅'}"
 
 
+def _event_said(event: dict) -> str:
+    """What an Event records, as kubectl get events shows it: "Warning BackOff: Back-off restarting ..." (the
+    message cut at 100 characters)."""
+    reason, message = str(event.get("reason") or ""), " ".join(str(event.get("message") or "").split())
+    if len(message) > 100:
+        message = message[:99] + "…"
+    head = f"{event.get('type')} {reason}" if event.get("type") == "Warning" else reason
+    return f"{head}: {message}" if message else head or "created"
+
+
 def summarize(kind: str, type_: str, obj: dict, prev: dict | None) -> str:
     """What a change did, in a few words ("bound to node-2", "phase Pending→Running", "replicas 2→3")."""
     if type_ == "ADDED" or prev is None:
         if type_ == "DELETED":
             return "deleted"
+        if kind == "Event":
+            return _event_said(obj)
         return _created_by_cronjob(obj) if kind == "Job" else "created"
     if type_ == "DELETED":
         return "deleted"

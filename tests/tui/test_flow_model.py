@@ -30,6 +30,17 @@ def test_summaries_name_what_changed() -> None:
     assert summarize("Lease", "MODIFIED", l3, l2) == "holder node-1→node-2"
 
 
+def test_an_event_reads_as_what_it_records() -> None:
+    """A student sees why in the Flow view: an Event's reason and message, not just "created"."""
+    created = {"kind": "Event", "type": "Normal", "reason": "SuccessfulCreate",
+               "message": "create Pod web-1 in StatefulSet web successful"}
+    assert summarize("Event", "ADDED", created, None) == "SuccessfulCreate: create Pod web-1 in StatefulSet web successful"
+    backoff = {"kind": "Event", "type": "Warning", "reason": "BackOff", "message": "Back-off restarting\n" + "x" * 200}
+    said = summarize("Event", "ADDED", backoff, None)
+    assert said.startswith("Warning BackOff: Back-off restarting xxx") and len(said) == len("Warning BackOff: ") + 100
+    assert summarize("Event", "MODIFIED", {**created, "count": 2}, {**created, "count": 1}) == "count 1→2"
+
+
 def test_preemption_and_disruption_budgets_read_in_the_flow() -> None:
     """A talk on preemption watches the Flow view: the victim's DisruptionTarget condition, the preemptor's
     nominated node and a budget's allowed disruptions say what they are, not "status changed"."""
