@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 
 from control import aio
+from control.apiserver import ranges
 
 NAMESPACE = "default"
 
@@ -41,7 +42,7 @@ def node_object(i: int, used: set[str]) -> dict:
     name = f"bench-node-{i}"
     st = NodeStatus(None, NodeConfig(name, cpu="4", memory="32Gi", pods=110, runtime="sim"),  # type: ignore[arg-type]
                     simulated=True)
-    st.pod_cidr = pick_pod_cidr(name, used)
+    st.pod_cidr = pick_pod_cidr(name, used, ranges.LEGACY)  # the whole /9: room for 5,000 nodes
     used.add(st.pod_cidr)
     st.node_ip = node_ip_of(st.pod_cidr)
     return st.node_object()
@@ -66,7 +67,8 @@ def _plane_entry(tmp: str, fsync: bool, profile: str, out_q: Any, cmd_q: Any) ->
     prof = cProfile.Profile() if profile else None
 
     async def main() -> None:
-        plane = ControlPlane(Path(tmp) / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, fsync=fsync)
+        plane = ControlPlane(Path(tmp) / "data", "tcp://127.0.0.1:*", scheduler=False, controllers=False, fsync=fsync,
+                             network=ranges.Requested(cluster_cidr=ranges.LEGACY.cluster_cidr))
         await plane.start()
         tune_gc()
         assert plane.server is not None and plane.credentials is not None

@@ -52,6 +52,7 @@ class ControlPlane:
     fsync: bool = True
     curve: bool = False  # encrypt both sockets with CurveZMQ (required off loopback unless --insecure)
     watch_auth: bool = True  # authorize watch subscriptions by the subscriber's identity
+    network: Any = None  # control.apiserver.ranges.Requested (None: the KUBE_TUI_* variables, else chosen)
     rest_listen: str | None = None  # HOST:PORT of the Kubernetes REST API (HTTPS) for kubectl (apiserver/rest.py)
     store: Store | None = None
     server: ApiServer | None = None
@@ -78,6 +79,7 @@ class ControlPlane:
             timings=self.timings.to_dict(),
             curve_keys=curve_keys,
             watch_auth=self.watch_auth,
+            network=self.network,
         )
         try:
             await self.server.start()

@@ -82,7 +82,8 @@ def _control_plane(tmp: Path, *, components: bool = True, lease: float = 40.0) -
     address = f"tcp://127.0.0.1:{stable_port_pair()}"
     cluster = tmp / "cluster.yaml"
     cluster.write_text(f"apiVersion: kube-tui/v1\nkind: Cluster\ntimings:\n  leaseDuration: {lease:g}\n")
-    args = ["control", "--listen", address, "--data-dir", str(tmp / "data"), "--timings", str(cluster)]
+    args = ["control", "--listen", address, "--data-dir", str(tmp / "data"), "--timings", str(cluster),
+            "--cluster-cidr", "127.128.0.0/9"]  # room for 5,000 nodes
     if not components:
         args += ["--no-scheduler", "--no-controllers"]
     proc = _Proc(args, tmp / "home")

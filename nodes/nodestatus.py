@@ -22,8 +22,8 @@ import psutil
 
 from control.api import meta, quantity
 from control.api.meta import USAGE_ANNOTATION
-from control.apiserver.allocator import POD_CIDR
 from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT, KUBELET_KEY
+from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
 from control.errors import ApiError
 from control.timings import Timings
@@ -82,21 +82,21 @@ def node_ip_of(pod_cidr: str) -> str:
     return str(net.network_address + 1)
 
 
-def pick_pod_cidr(name: str, used: Iterable[str]) -> str:
-    """A free /24 of the pod range, starting at a slot derived from the node name.
+def pick_pod_cidr(name: str, used: Iterable[str], network: ClusterNetwork) -> str:
+    """A free /24 of the cluster CIDR, starting at a slot derived from the node name.
 
     Starting from the name's hash (not from slot 0) keeps nodes that pick at the same moment
     from picking the same range.
     """
     taken = set(used)
-    slots = POD_CIDR.num_addresses // 256
+    slots = network.node_slots
     start = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big") % slots
-    base = int(POD_CIDR.network_address)
     for i in range(slots):
-        cidr = f"{ipaddress.ip_address(base + ((start + i) % slots) * 256)}/24"
+        cidr = network.pod_cidr((start + i) % slots)
         if cidr not in taken:
             return cidr
-    raise RuntimeError(f"the pod range {POD_CIDR} is exhausted")
+    raise RuntimeError(f"the cluster CIDR {network.cluster_cidr} is exhausted: every one of its {slots} /24s is "
+                       "a node's; remove nodes, or start a new cluster with a larger --cluster-cidr")
 
 
 @dataclass
@@ -358,7 +358,7 @@ class NodeStatus:
                          for c in [((n.get("spec") or {}).get("podCIDR"))] if c}
             else:
                 taken = set(used)
-            cidr = pick_pod_cidr(self.name, taken)
+            cidr = pick_pod_cidr(self.name, taken, ClusterNetwork.from_dict(self.client.hello.get("network")))
             self.node = await self.client.patch("Node", self.name, {"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}}, None)
             self._adopt_cidr(self.node)
             if used is not None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from control import errors
 from control.aio import signal_handlers, start_unless_stopped
+from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
 from control.controllers.events import EventBroadcaster
 from control.errors import ApiError
@@ -95,6 +96,7 @@ class Pool:
         await self.pod_informer.wait_synced(30)
         t0 = time.monotonic()
         used = {c for n in self.node_informer.list() for c in [(n.get("spec") or {}).get("podCIDR")] if c}
+        network = ClusterNetwork.from_dict(self.client.hello.get("network"))
         for name in self.names:
             st = NodeStatus(self.client, replace(self.template, name=name, labels=dict(self.template.labels)),
                             timings=self.opts.timings, simulated=True)
@@ -103,7 +105,7 @@ class Pool:
             cidr = ((existing or {}).get("spec") or {}).get("podCIDR")
             if not cidr:
                 # Like KWOK, the pool gives each node its range at creation: one request per node, not three.
-                cidr = pick_pod_cidr(name, used)
+                cidr = pick_pod_cidr(name, used, network)
                 used.add(cidr)
             st.pod_cidr, st.node_ip = cidr, node_ip_of(cidr)
             self.nodes[name] = st

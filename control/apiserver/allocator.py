@@ -1,24 +1,52 @@
-"""IP and port allocation in 127/8: ClusterIPs, NodePorts and per-node pod ranges."""
+"""ClusterIP and NodePort allocation in the cluster's ranges (control/apiserver/ranges.py).
+
+As kube-apiserver's bitmap allocators with the offset strategy: a range has a small lower band kept for
+addresses a Service asks for by name and a larger upper band where the free ones are handed out at
+random, so that two clusters on one machine, or a cluster before and after a restart, rarely hand out
+the same address first. The used set is rebuilt from the stored Services at start.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-
-# All of 127.0.0.0/8 routes to lo on Linux, so every address below works without root.
-SERVICE_CIDR = ipaddress.ip_network("127.96.0.0/12")  # ClusterIPs
-POD_CIDR = ipaddress.ip_network("127.128.0.0/9")  # split into one /24 per node
-NODE_PORT_RANGE = (30000, 32767)
+import random
 
 
-class IPAllocator:
-    """Hands out addresses of a network, skipping those in use (rebuilt from the store at start)."""
+def _offset(size: int, lo: int, hi: int, step: int) -> int:
+    """calculateRangeOffset: the size of the lower (static) band."""
+    return min(max(lo, size // step), hi) if size > lo else 0
 
-    def __init__(self, network: ipaddress.IPv4Network, reserved: int = 1) -> None:
-        self.network = network
+
+class _Bands:
+    """Offsets 0..size-1 of a range, handed out at random, the upper band first."""
+
+    def __init__(self, first: int, size: int, static_band: int, rng: random.Random | None = None) -> None:
         self.used: set[int] = set()
-        self._base = int(network.network_address)
-        self._size = network.num_addresses
-        self._next = reserved + 1  # skip the network address and the reserved ones
+        self._first, self._size, self._static = first, size, static_band
+        self._rng = rng or random.Random()
+
+    def _pick(self) -> int | None:
+        for lo, hi in ((self._static, self._size), (0, self._static)):
+            n = hi - lo
+            if n <= 0:
+                continue
+            start = self._rng.randrange(n)
+            for i in range(n):  # from a random point: O(1) while the range is far from full
+                v = self._first + lo + (start + i) % n
+                if v not in self.used:
+                    self.used.add(v)
+                    return v
+        return None
+
+
+class IPAllocator(_Bands):
+    """ClusterIPs of a network; neither the network address, its first address (the `kubernetes`
+    Service's) nor the broadcast address is handed out at random."""
+
+    def __init__(self, network: ipaddress.IPv4Network, rng: random.Random | None = None) -> None:
+        self.network = network
+        size = max(0, network.num_addresses - 3)  # .0, .1 and the broadcast address left out
+        super().__init__(int(network.network_address) + 2, size, _offset(size, 16, 256, 16), rng)
 
     def contains(self, ip: str) -> bool:
         try:
@@ -40,21 +68,20 @@ class IPAllocator:
             pass
 
     def allocate(self) -> str:
-        for _ in range(self._size):
-            offset = self._next
-            self._next = self._next + 1 if self._next + 1 < self._size - 1 else 2
-            n = self._base + offset
-            if n not in self.used:
-                self.used.add(n)
-                return str(ipaddress.ip_address(n))
-        raise RuntimeError(f"range {self.network} is full")
+        n = self._pick()
+        if n is None:
+            raise RuntimeError(f"range {self.network} is full")
+        return str(ipaddress.ip_address(n))
 
 
-class PortAllocator:
-    def __init__(self, lo: int, hi: int) -> None:
+class PortAllocator(_Bands):
+    def __init__(self, lo: int, hi: int, rng: random.Random | None = None) -> None:
         self.lo, self.hi = lo, hi
-        self.used: set[int] = set()
-        self._next = lo
+        size = hi - lo + 1
+        super().__init__(lo, size, _offset(size, 16, 128, 32), rng)
+
+    def contains(self, port: int) -> bool:
+        return self.lo <= port <= self.hi
 
     def take(self, port: int) -> bool:
         if port in self.used:
@@ -66,18 +93,7 @@ class PortAllocator:
         self.used.discard(port)
 
     def allocate(self) -> int:
-        for _ in range(self.hi - self.lo + 1):
-            p = self._next
-            self._next = p + 1 if p < self.hi else self.lo
-            if p not in self.used:
-                self.used.add(p)
-                return p
-        raise RuntimeError(f"node port range {self.lo}-{self.hi} is full")
-
-
-def pod_cidr(index: int) -> str:
-    """The index-th /24 of the cluster's pod range."""
-    base = int(POD_CIDR.network_address) + index * 256
-    if base + 255 > int(POD_CIDR.broadcast_address):
-        raise RuntimeError("the pod range is exhausted")
-    return f"{ipaddress.ip_address(base)}/24"
+        p = self._pick()
+        if p is None:
+            raise RuntimeError(f"node port range {self.lo}-{self.hi} is full")
+        return p

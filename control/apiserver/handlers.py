@@ -27,8 +27,8 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import eviction, pagination
-from control.apiserver.allocator import NODE_PORT_RANGE, SERVICE_CIDR, IPAllocator, PortAllocator
+from control.apiserver import eviction, pagination, ranges
+from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
 from control.store import Compare, ErrCompacted, ErrFutureRev, Op, Store, StoreError
@@ -146,6 +146,7 @@ class Api:
         exec_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         portforward_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         watch_auth: str = "none",
+        network: ranges.Requested | None = None,
     ) -> None:
         self.store = store
         self.watch_auth = watch_auth  # how a SUB proves who it is: "plain" (token), "curve" (derived key), "none"
@@ -161,8 +162,11 @@ class Api:
         self.logs_proxy = logs_proxy
         self.exec_proxy = exec_proxy
         self.portforward_proxy = portforward_proxy
-        self.cluster_ips = IPAllocator(SERVICE_CIDR)
-        self.node_ports = PortAllocator(*NODE_PORT_RANGE)
+        self.requested_network = network
+        # The cluster's ranges, settled by bootstrap() from the store (or chosen there for a new one).
+        self.network = ranges.LEGACY
+        self.cluster_ips = IPAllocator(self.network.service_cidr)
+        self.node_ports = PortAllocator(*self.network.node_ports)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
         self._namespace_phases: dict[str, tuple[int, Any]] = {}  # namespace -> (mod_revision, status.phase)
         self._classes: dict[str, dict] | None = None  # PriorityClasses by name, dropped when one is written
@@ -185,11 +189,14 @@ class Api:
     # -- bootstrap ----------------------------------------------------------------------------
     async def bootstrap(self) -> None:
         """Rebuild allocators from the store and create what a cluster always has."""
+        self.network = await ranges.establish(self.store, self.requested_network or ranges.Requested.parse())
+        self.cluster_ips = IPAllocator(self.network.service_cidr)
+        self.node_ports = PortAllocator(*self.network.node_ports)
         svc = kinds.by_kind("Service")
         kvs, _ = self.store.range(svc.prefix(), prefix=True)
         for kv in kvs:
             self._take_service_addresses(decode(kv.value, kv.mod_revision))
-        self.cluster_ips.take(str(SERVICE_CIDR.network_address + 1))  # the kubernetes service
+        self.cluster_ips.take(self.network.kubernetes_ip)  # the kubernetes service
         for ns in PROTECTED_NAMESPACES:
             if self.store.get(kinds.by_kind("Namespace").key(None, ns)) is None:
                 await self.create({"object": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}}, "system")
@@ -198,7 +205,7 @@ class Api:
             if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
                 await self.create({"object": copy.deepcopy(spc)}, "system")
         if self.store.get(svc.key("default", "kubernetes")) is None:
-            self.cluster_ips.release(str(SERVICE_CIDR.network_address + 1))  # create() takes it again
+            self.cluster_ips.release(self.network.kubernetes_ip)  # create() takes it again
             await self.create(
                 {
                     "object": {
@@ -206,7 +213,7 @@ class Api:
                         "kind": "Service",
                         "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
                         "spec": {
-                            "clusterIP": str(SERVICE_CIDR.network_address + 1),
+                            "clusterIP": self.network.kubernetes_ip,
                             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
                         },
                     }
@@ -367,6 +374,8 @@ class Api:
             # the profiles the control plane's own scheduler runs: a second `kube-tui scheduler` must not
             # run them too (that one takes no Lease)
             "scheduler_profiles": self.scheduler_profiles,
+            # the cluster's ranges: nodes claim their pod range in it, kube-proxy knows the Services'
+            "network": self.network.to_dict(),
         }
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
@@ -455,7 +464,7 @@ class Api:
                 if not self.cluster_ips.contains(ip):
                     raise errors.invalid(
                         "Service", name,
-                        [FieldError("spec.clusterIPs", "Invalid value", f"failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {SERVICE_CIDR}", ip)],
+                        [FieldError("spec.clusterIPs", "Invalid value", f"failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {self.network.service_cidr}", ip)],
                     )
                 if not self.cluster_ips.take(ip):
                     raise errors.invalid(
@@ -471,6 +480,13 @@ class Api:
                 want = p.get("nodePort") or old_ports.get((p.get("port"), p.get("protocol", "TCP")))
                 if want:
                     if want not in old_ports.values():
+                        if not self.node_ports.contains(int(want)):
+                            raise errors.invalid(
+                                "Service", name,
+                                [FieldError(f"spec.ports[{i}].nodePort", "Invalid value",
+                                            "provided port is not in the valid range. The range of valid ports is "
+                                            f"{self.node_ports.lo}-{self.node_ports.hi}", want)],
+                            )
                         if not self.node_ports.take(int(want)):
                             raise errors.invalid(
                                 "Service", name,

@@ -46,7 +46,6 @@ from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.podlogs import log_pages
 from control.apiserver import authz, pki, rest_auth
-from control.apiserver.allocator import SERVICE_CIDR
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
 from control.apiserver.watch import decode
 from control.errors import ApiError
@@ -330,7 +329,8 @@ class RestApi:
         self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
 
     async def start(self) -> None:
-        tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir, _names_of(self.host))
+        tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir,
+                                                  _names_of(self.host, self.server.api.network.kubernetes_ip))
         app = web.Application(client_max_size=MAX_FRAME)
         app.router.add_route("*", "/{path:.*}", self._serve)
         # handler_cancellation: a client that hangs up ends its watch or followed log at once (the writes a
@@ -508,7 +508,7 @@ class RestApi:
                                f'get resource "{t.info.resource}/proxy" in the namespace "{t.namespace}"')
             rest = t.proxy_path + ("/" if request.path.endswith("/") and t.proxy_path else "")
             return await rest_proxy.serve(request, lambda verb, body: self._call(verb, body, user, request),
-                                          t.info.kind, t.namespace, t.name, rest)
+                                          t.info.kind, t.namespace, t.name, rest, self.server.api.network)
         if t.sub == "portforward" and t.info.kind == "Pod" and method in ("GET", "POST"):
             from control.apiserver import rest_portforward
 
@@ -876,11 +876,11 @@ def _int(value: Any, name: str) -> int:
     raise errors.bad_request(f'{name}: not a whole number: "{value}"')
 
 
-def _names_of(host: str) -> list[str]:
+def _names_of(host: str, kubernetes_ip: str) -> list[str]:
     """The names and addresses the serving certificate must carry for a listen host: the host itself, or
     for a wildcard this machine's name and addresses (clients elsewhere reach it by those); and, as
     kube-apiserver's, the `kubernetes` Service's ClusterIP and names (clients in pods reach it by those)."""
-    in_cluster = [str(SERVICE_CIDR.network_address + 1), "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+    in_cluster = [kubernetes_ip, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                   "kubernetes.default.svc.cluster.local"]
     if host not in ("0.0.0.0", "::", ""):
         return [host, *in_cluster]

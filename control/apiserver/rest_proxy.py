@@ -10,7 +10,6 @@ for a pod, the Service port's for a Service), as kube-apiserver's ResourceLocati
 
 from __future__ import annotations
 
-import ipaddress
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,7 +18,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from control.apiserver.allocator import POD_CIDR
+from control.apiserver.ranges import ClusterNetwork
 from control.errors import ApiError
 
 Call = Callable[[str, dict], Awaitable[tuple[int, Any]]]
@@ -40,25 +39,22 @@ def _split(name: str) -> tuple[str, str, str]:
     return "", name, ""
 
 
-def _proxyable(ip: str) -> bool:
+def _proxyable(ip: str, network: ClusterNetwork) -> bool:
     """Only pod addresses (kube-apiserver's IsProxyableIP): a pod's status is written by its node, which must
     not be able to point an admin's request at any other service on this machine."""
-    try:
-        return ipaddress.ip_address(ip) in POD_CIDR
-    except ValueError:
-        return False
+    return network.is_pod_ip(ip)
 
 
 def _unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message)
 
 
-async def _pod_address(call: Call, namespace: str, name: str, port: str) -> tuple[str, int]:
+async def _pod_address(call: Call, namespace: str, name: str, port: str, network: ClusterNetwork) -> tuple[str, int]:
     _, pod = await call("get", {"kind": "Pod", "namespace": namespace, "name": name})
     ip = (pod.get("status") or {}).get("podIP")
     if not ip:
         raise _unavailable(f'error trying to reach service: pod "{name}" has no IP yet')
-    if not _proxyable(ip):
+    if not _proxyable(ip, network):
         raise ApiError(400, "BadRequest", f"address not allowed: pod {namespace}/{name} reports IP {ip}, "
                        "outside the cluster's pod range")
     if not port:  # as ResourceLocation: the first declared container port, else 80
@@ -74,7 +70,7 @@ async def _pod_address(call: Call, namespace: str, name: str, port: str) -> tupl
     raise ApiError(400, "BadRequest", f'no such port "{port}" in pod {namespace}/{name}')
 
 
-async def _service_address(call: Call, namespace: str, name: str, port: str) -> tuple[str, int]:
+async def _service_address(call: Call, namespace: str, name: str, port: str, network: ClusterNetwork) -> tuple[str, int]:
     _, svc = await call("get", {"kind": "Service", "namespace": namespace, "name": name})
     ports = (svc.get("spec") or {}).get("ports") or []
     chosen = next((p for p in ports if port and (p.get("name") == port or str(p.get("port")) == port)), None) \
@@ -91,21 +87,22 @@ async def _service_address(call: Call, namespace: str, name: str, port: str) -> 
         target = next((p.get("port") for p in subset.get("ports") or [] if (p.get("name") or "") == want), None)
         if target is None:
             continue
-        choices += [(a["ip"], int(target)) for a in subset.get("addresses") or [] if a.get("ip") and _proxyable(a["ip"])]
+        choices += [(a["ip"], int(target)) for a in subset.get("addresses") or [] if a.get("ip") and _proxyable(a["ip"], network)]
     if not choices:
         raise _unavailable(f'no endpoints available for service "{name}"')
     return random.choice(choices)
 
 
-async def serve(request: web.Request, call: Call, kind: str, namespace: str, name: str, rest: str) -> web.Response:
+async def serve(request: web.Request, call: Call, kind: str, namespace: str, name: str, rest: str,
+                network: ClusterNetwork) -> web.Response:
     """Forward one request to the pod or Service `name` names; `rest` is the path after /proxy."""
     scheme, target, port = _split(name)
     if scheme not in ("", "http"):
         raise ApiError(400, "BadRequest", f'kube-tui proxies plain HTTP only, not "{scheme}"')
     if kind == "Pod":
-        ip, number = await _pod_address(call, namespace, target, port)
+        ip, number = await _pod_address(call, namespace, target, port, network)
     else:
-        ip, number = await _service_address(call, namespace, target, port)
+        ip, number = await _service_address(call, namespace, target, port, network)
     url = f"http://{ip}:{number}/{rest}"
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
     body = await request.read()

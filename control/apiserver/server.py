@@ -74,8 +74,10 @@ class ApiServer:
         ctx: zmq.asyncio.Context | None = None,
         curve_keys: tuple[str, str] | None = None,
         watch_auth: bool = True,
+        network: Any = None,  # control.apiserver.ranges.Requested: the ranges a new cluster is created with
     ) -> None:
         self.store = store
+        self.network = network
         self.listen = listen
         self.watch_listen = watch_listen or watch_address_for(listen)
         self.credentials = credentials or Credentials.load(None)
@@ -141,6 +143,7 @@ class ApiServer:
             exec_proxy=self.kubelets.exec,
             portforward_proxy=self.kubelets.port_forward,
             watch_auth=self.watch_auth,
+            network=self.network,
         )
         self._unsubscribe = self.store.subscribe(self.hub.on_commit)
         token = WARNINGS.set([])

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from control.api import meta
 from control.api.defaults import NOT_READY_TAINT, UNREACHABLE_TAINT
-from control.apiserver.allocator import POD_CIDR, pod_cidr
+from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
 from control.controllers import controller_utils as cu
 from control.controllers.base import Controller
@@ -58,17 +57,6 @@ FOREVER = float("inf")
 
 
 # --- pure rules -----------------------------------------------------------------------------------------
-
-
-def cidr_index(cidr: str) -> int | None:
-    """Which /24 of the pod range a node's podCIDR is (None if it is not one of ours)."""
-    try:
-        net = ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        return None
-    if net.prefixlen != 24 or not net.subnet_of(POD_CIDR):  # type: ignore[arg-type]
-        return None
-    return (int(net.network_address) - int(POD_CIDR.network_address)) // 256
 
 
 def next_free_index(used: set[int]) -> int:
@@ -189,6 +177,7 @@ class NodeLifecycleController(Controller):
         self.pod_informer = informers.get("Pod")
         self.health: dict[str, _Health] = {}
         self.used_cidrs: set[int] = set()
+        self._network: tuple[Any, ClusterNetwork] | None = None
         self.eviction_start: dict[str, float] = {}  # pod uid -> monotonic time its NoExecute clock started
         self.evicted: set[str] = set()
         self.force_deleted: set[str] = set()
@@ -205,7 +194,7 @@ class NodeLifecycleController(Controller):
     def _node_added(self, node: dict) -> None:
         name = node["metadata"]["name"]
         self._observe_node(node)
-        idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
+        idx = self.network.cidr_index((node.get("spec") or {}).get("podCIDR") or "")
         if idx is not None:
             self.used_cidrs.add(idx)
         else:
@@ -216,7 +205,7 @@ class NodeLifecycleController(Controller):
         self._observe_node(new)
         if _cordon_taint_stale(new):
             self.queue.add((CORDON, new["metadata"]["name"]))  # at once, not at the next monitor pass
-        idx = cidr_index((new.get("spec") or {}).get("podCIDR") or "")
+        idx = self.network.cidr_index((new.get("spec") or {}).get("podCIDR") or "")
         if idx is not None:
             self.used_cidrs.add(idx)
         elif not (new.get("spec") or {}).get("podCIDR"):
@@ -226,7 +215,7 @@ class NodeLifecycleController(Controller):
         name = node["metadata"]["name"]
         self.health.pop(name, None)
         self.nodes_to_retry.discard(name)
-        idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
+        idx = self.network.cidr_index((node.get("spec") or {}).get("podCIDR") or "")
         if idx is not None:
             self.used_cidrs.discard(idx)
         self.recorder.event(node, NORMAL, "RemovingNode", f"Node {name} event: Removing Node {name} from Controller")
@@ -262,6 +251,14 @@ class NodeLifecycleController(Controller):
             self.pod_queue.add(key_of(new))
 
     # -- pod range allocation (the queue's keys are ("", node name)) ---------------------------------------------
+    @property
+    def network(self) -> ClusterNetwork:
+        """The cluster's ranges, as the API server's hello gave them (--cluster-cidr)."""
+        given = self.client.hello.get("network")
+        if self._network is None or self._network[0] is not given:
+            self._network = (given, ClusterNetwork.from_dict(given))
+        return self._network[1]
+
     async def sync(self, key: Key) -> None:
         name = key[1]
         node = self.node_informer.get(None, name)
@@ -272,13 +269,13 @@ class NodeLifecycleController(Controller):
             return
         spec = node.get("spec") or {}
         if spec.get("podCIDR"):
-            idx = cidr_index(spec["podCIDR"])
+            idx = self.network.cidr_index(spec["podCIDR"])
             if idx is not None:
                 self.used_cidrs.add(idx)
             return
         idx = next_free_index(self.used_cidrs)
         try:
-            cidr = pod_cidr(idx)
+            cidr = self.network.pod_cidr(idx)
         except RuntimeError:
             self.recorder.event(node, WARNING, "CIDRNotAvailable", f"Node {name} status is now: CIDRNotAvailable")
             raise
@@ -317,7 +314,7 @@ class NodeLifecycleController(Controller):
     # -- the loops ----------------------------------------------------------------------------------------
     async def run(self) -> None:
         for node in self.node_informer.list():
-            idx = cidr_index((node.get("spec") or {}).get("podCIDR") or "")
+            idx = self.network.cidr_index((node.get("spec") or {}).get("podCIDR") or "")
             if idx is not None:
                 self.used_cidrs.add(idx)
         try:

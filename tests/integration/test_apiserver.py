@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 
@@ -13,6 +14,7 @@ import zmq.asyncio
 
 from control import wire
 from control.api.meta import LAST_APPLIED_ANNOTATION as LAST_APPLIED
+from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
@@ -275,9 +277,26 @@ async def test_service_gets_cluster_ip_and_node_port(client: Client) -> None:
     }
     out = await client.create(svc)
     ip = out["spec"]["clusterIP"]
-    assert ip.startswith("127.9") or ip.startswith("127.10") or ip.startswith("127.11")
+    net = ClusterNetwork.from_dict(client.hello["network"])
+    assert ipaddress.ip_address(ip) in net.service_cidr and ip != net.kubernetes_ip
     assert 30000 <= out["spec"]["ports"][0]["nodePort"] <= 32767
     assert out["spec"]["ports"][0]["targetPort"] == 80
+
+
+async def test_a_node_port_outside_the_clusters_range_is_refused_by_the_allocator(client: Client) -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "nodePort": 80}]}}
+    with pytest.raises(ApiError) as e:
+        await client.create(svc)
+    assert e.value.code == 422
+    assert ('Service "web" is invalid: spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid '
+            "range. The range of valid ports is 30000-32767") in e.value.message
+    with pytest.raises(ApiError) as e:
+        await client.create({**svc, "spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 80}]}})
+    net = ClusterNetwork.from_dict(client.hello["network"])
+    assert (f"the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is {net.service_cidr}"
+            in e.value.message)
+    assert (await client.list("Service", namespace="default"))["items"][0]["metadata"]["name"] == "kubernetes"
 
 
 @pytest.mark.parametrize(

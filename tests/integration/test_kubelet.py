@@ -27,6 +27,7 @@ import yaml
 
 from control.api import meta
 from control.api.podlogs import log_pages
+from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
 from control.errors import ApiError
 from control.netutil import stable_port_pair
@@ -153,7 +154,9 @@ async def test_pod_runs_with_service_env_and_its_logs_are_served(client: Client,
         return out["text"] if "ip=" in out["text"] else ""
 
     text = await wait_for(logs, 5, what="the pod's logs")
-    assert f"db={ip}:5432 tcp://{ip}:5432 k=127.96.0.1" in text
+    kubernetes_ip = (await client.get("Service", "kubernetes", "default"))["spec"]["clusterIP"]
+    assert kubernetes_ip == ClusterNetwork.from_dict(client.hello["network"]).kubernetes_ip
+    assert f"db={ip}:5432 tcp://{ip}:5432 k={kubernetes_ip}" in text
     assert f"ip={st['podIP']}" in text
     tail = await client.request("logs", {"namespace": "default", "name": "web", "tail": 1})
     assert tail["text"].startswith("ip=")
@@ -309,6 +312,8 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
         await wait_for(lambda: screen_shows(b"42"), 15, what="the shell after ^C")
         assert await asyncio.wait_for(proc.wait(), 15) == 4
         await wait_for(lambda: screen_shows(b"command terminated with exit code 4"), 5, what="kubectl's last line")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nthe terminal showed: {bytes(seen)!r}") from None
     finally:
         if proc.returncode is None:
             proc.kill()

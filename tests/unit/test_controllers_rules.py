@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ipaddress
 import time
 
 import pytest
 
 from control.api import meta
+from control.apiserver.ranges import ClusterNetwork
 from control.controllers import controller_utils as cu
 from control.controllers import daemonset as ds_rules
 from control.controllers import deployment as d_rules
@@ -408,9 +410,15 @@ def test_job_backoff_limit_rules() -> None:
 
 
 def test_pod_cidr_indexes() -> None:
-    assert nl.cidr_index("127.128.0.0/24") == 0
-    assert nl.cidr_index("127.128.3.0/24") == 3
-    assert nl.cidr_index("10.0.0.0/24") is None and nl.cidr_index("junk") is None
+    net = ClusterNetwork(ipaddress.ip_network("127.100.0.0/16"), ipaddress.ip_network("127.144.0.0/12"))
+    assert net.cidr_index("127.144.0.0/24") == 0 and net.pod_cidr(0) == "127.144.0.0/24"
+    assert net.cidr_index("127.144.3.0/24") == 3 and net.pod_cidr(3) == "127.144.3.0/24"
+    assert net.cidr_index("127.160.0.0/24") is None  # the next cluster's
+    assert net.cidr_index("127.144.0.0/25") is None  # not a node's /24
+    assert net.cidr_index("10.0.0.0/24") is None and net.cidr_index("junk") is None
+    assert net.node_slots == 4096 and net.pod_cidr(4095) == "127.159.255.0/24"
+    with pytest.raises(RuntimeError, match="exhausted"):
+        net.pod_cidr(4096)
     assert nl.next_free_index({0, 1, 3}) == 2
 
 

@@ -253,7 +253,7 @@ def test_deployment_strategy() -> None:
 
 def test_service_rules() -> None:
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
-           "spec": {"type": "Magic", "ports": [{"port": 0, "targetPort": "8080", "nodePort": 80, "protocol": "ICMP"},
+           "spec": {"type": "Magic", "ports": [{"port": 0, "targetPort": "8080", "nodePort": 70000, "protocol": "ICMP"},
                                                {"port": 81, "name": "b"}]}}
     assert messages(svc) == [
         'spec.type: Unsupported value: "Magic": supported values: "ClusterIP", "ExternalName", "LoadBalancer", '
@@ -262,8 +262,7 @@ def test_service_rules() -> None:
         "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
         'spec.ports[0].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"',
         'spec.ports[0].targetPort: Invalid value: "8080": must contain at least one letter (a-z)',
-        "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid "
-        "ports is 30000-32767",
+        "spec.ports[0].nodePort: Invalid value: 70000: must be between 1 and 65535, inclusive",
     ]
     svc["spec"] = {"ports": []}
     assert messages(svc) == ["spec.ports: Required value"]

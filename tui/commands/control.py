@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from control import aio, config, curve
+from control.apiserver import ranges
 from control.faults import Faults
 from control.plane import ControlPlane, is_loopback, tune_gc
 from control.timings import Timings
@@ -28,6 +29,14 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--https", default=config.DEFAULT_REST, metavar="HOST:PORT",
                    help="serve the Kubernetes REST API here (HTTPS) for the real kubectl; "
                         "'' turns it off; default %(default)s")
+    p.add_argument("--service-cluster-ip-range", default=None, metavar="CIDR",
+                   help="where ClusterIPs come from, inside 127.0.0.0/8 (default: a free /16 of 127.96.0.0/12, "
+                        "chosen when the cluster is created; or $KUBE_TUI_SERVICE_CLUSTER_IP_RANGE)")
+    p.add_argument("--cluster-cidr", default=None, metavar="CIDR",
+                   help="the pods' range, a /24 of it per node (default: a free /12 of 127.128.0.0/9, chosen when "
+                        "the cluster is created; or $KUBE_TUI_CLUSTER_CIDR)")
+    p.add_argument("--service-node-port-range", default=None, metavar="FIRST-LAST",
+                   help="where NodePorts come from (default 30000-32767; or $KUBE_TUI_SERVICE_NODE_PORT_RANGE)")
     p.add_argument("--no-fsync", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -57,6 +66,11 @@ async def serve(args: argparse.Namespace) -> int:
               "drop one", file=sys.stderr)
         return 2
     sched_config = load_scheduler_config(args, quiet=True)
+    try:
+        network = ranges.Requested.parse(args.service_cluster_ip_range, args.cluster_cidr, args.service_node_port_range)
+    except ranges.RangeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     plane = ControlPlane(
         data_dir,
         args.listen,
@@ -69,9 +83,13 @@ async def serve(args: argparse.Namespace) -> int:
         fsync=not args.no_fsync,
         curve=use_curve,
         rest_listen=args.https or None,
+        network=network,
     )
     try:
         await plane.start()
+    except ranges.RangeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -81,6 +99,10 @@ async def serve(args: argparse.Namespace) -> int:
     print("kube-tui control plane is running", flush=True)
     print(f"  API server: {plane.server.address}  (watch {plane.server.watch_address})")
     print(f"  data dir:   {data_dir}  (revision {plane.store.revision})")
+    net = plane.server.api.network if plane.server.api is not None else None
+    if net is not None:
+        print(f"  networks:   Services {net.service_cidr}, pods {net.cluster_cidr} (a /24 per node), "
+              f"NodePorts {net.node_ports[0]}-{net.node_ports[1]}")
     if plane.server.server_key:
         print(f"  CurveZMQ:   on (server key {plane.server.server_key})")
     if plane.rest is not None:

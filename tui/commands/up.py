@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
 
 def check_no_other_cluster(spec: cluster_file.ClusterSpec) -> None:
     """RuntimeError when a NodePort of the cluster file's Services already answers: another kube-tui cluster
-    runs on this machine, and pod IPs and NodePorts belong to the machine, so two would collide."""
+    runs on this machine, and NodePorts on 127.0.0.1 belong to the whole machine, so two would collide."""
     for m in spec.objects:
         if m.obj.get("kind") != "Service":
             continue
@@ -42,8 +42,9 @@ def check_no_other_cluster(spec: cluster_file.ClusterSpec) -> None:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 raise RuntimeError(
                     f"127.0.0.1:{port} (a NodePort of {spec.path.name}) already answers: another kube-tui cluster "
-                    "seems to be running on this machine. Its NodePorts and pod IPs (127.128.x.y) would collide "
-                    "with this one's; stop it first (`q` in its dashboard, or `kube-tui down`), or attach to it")
+                    "seems to be running on this machine. NodePorts listen on 127.0.0.1, which every cluster shares "
+                    "(pod and Service addresses are each cluster's own), so this one's would collide with its; "
+                    "stop it first (`q` in its dashboard, or `kube-tui down`), or attach to it")
 
 
 async def start_cluster(spec: cluster_file.ClusterSpec, data_dir: Path, *, quiet: bool = False,

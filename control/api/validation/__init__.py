@@ -51,7 +51,6 @@ from control.api.validation.priorityclass import validate_priorityclass, validat
 from control.api.validation.resources import validate_resources
 from control.api.validation.scheduling import TAINT_EFFECTS
 from control.api.validation.service import (
-    NODE_PORT_RANGE,
     SERVICE_TYPES,
     validate_endpoints,
     validate_service,
@@ -80,7 +79,7 @@ from control.api.validation.workloads import (
 from control.errors import FieldError
 
 __all__ = [
-    "DNS_POLICIES", "IMMUTABLE", "NAME_RULES", "NEGATIVE", "NODE_PORT_RANGE", "POD_UPDATE_FORBIDDEN", "PORT_RANGE",
+    "DNS_POLICIES", "IMMUTABLE", "NAME_RULES", "NEGATIVE", "POD_UPDATE_FORBIDDEN", "PORT_RANGE",
     "PROTOCOLS", "PULL_POLICIES", "RESTART_POLICIES", "SERVICE_TYPES", "TAINT_EFFECTS",
     "TOTAL_ANNOTATION_SIZE_LIMIT", "Errors", "NameRule", "duplicate", "forbidden", "invalid", "is_env_var_name",
     "is_valid_port_name", "is_valid_port_num", "not_found", "not_supported", "required", "validate",

@@ -15,7 +15,6 @@ from control.api.validation.field import (
     duplicate,
     forbidden,
     invalid,
-    is_int,
     not_supported,
     required,
     shown,
@@ -44,7 +43,6 @@ def _port_name(errs: Errors, name: Any, path: str, *, several: bool) -> bool:
 
 
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
-NODE_PORT_RANGE = (30000, 32767)
 
 
 def validate_service(obj: dict[str, Any], errs: Errors) -> None:
@@ -90,10 +88,8 @@ def validate_service(obj: dict[str, Any], errs: Errors) -> None:
         if node_port not in (None, 0):
             if kind in ("ClusterIP", "ExternalName"):
                 forbidden(errs, f"{ppath}.nodePort", f"may not be used when `type` is '{kind}'")
-            elif not is_int(node_port) or not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
-                invalid(errs, f"{ppath}.nodePort", shown(node_port),
-                        "provided port is not in the valid range. The range of valid ports is "
-                        f"{NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}")
+            else:  # the cluster's --service-node-port-range is the allocator's to check (handlers.py)
+                port_num(errs, p, "nodePort", f"{ppath}.nodePort")
     validate_labels(errs, spec.get("selector"), "spec.selector")
     affinity = spec.get("sessionAffinity")
     if affinity is not None and affinity not in ("ClientIP", "None"):
