@@ -29,3 +29,32 @@ def test_exec_takes_kubectls_forms(argv: list[str], container: str | None, comma
 ])
 def test_run_takes_every_word_after_name_as_args(argv: list[str], args: list[str]) -> None:
     assert parse_args(argv).args == args
+
+
+def test_the_remote_terminal_gets_the_size_of_ours_not_of_stale_columns_and_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kubectl asks the terminal (term.GetSize); $COLUMNS and $LINES, exported once by a shell or a test runner,
+    would give `stty size` in the pod a size the window does not have."""
+    import fcntl
+    import io
+    import os
+    import struct
+    import sys
+    import termios
+
+    from tui.commands import exec as exec_cmd
+
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+        monkeypatch.setenv("COLUMNS", "80")
+        monkeypatch.setenv("LINES", "24")
+        with open(slave, "w", closefd=False) as tty_out:
+            monkeypatch.setattr(sys, "stdout", tty_out)
+            assert exec_cmd._terminal_size() == (33, 111)
+        monkeypatch.setattr(sys, "stdout", io.StringIO())  # no terminal anywhere: the variables, as shutil's
+        monkeypatch.setattr(sys, "stdin", io.StringIO())
+        monkeypatch.setattr(sys, "stderr", io.StringIO())
+        assert exec_cmd._terminal_size() == (24, 80)
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -140,6 +140,15 @@ class _Input:
 
 
 def _terminal_size() -> tuple[int, int]:
+    """(rows, cols) of our terminal, asked of the terminal itself as kubectl's term.GetSize does: $COLUMNS
+    and $LINES (exported once, by a shell or a test runner) only when no stream is a terminal."""
+    for stream in (sys.stdout, sys.stdin, sys.stderr):
+        try:
+            size = os.get_terminal_size(stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            continue
+        if size.lines and size.columns:
+            return size.lines, size.columns
     cols, rows = shutil.get_terminal_size()
     return rows, cols
 
