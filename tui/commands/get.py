@@ -126,7 +126,8 @@ async def get(client: Client, args: argparse.Namespace) -> int:
     elif found:
         # kubectl: a table per kind, a blank line between them, names prefixed by their resource
         tables = [render(info, _prefixed(info, objs) if several else objs, args) for info, objs in found]
-        print("\n\n".join(tables), flush=True)
+        # as kubectl's: a template prints what it says, with no newline of its own
+        print("\n\n".join(tables), end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
     elif not names and not args.watch:
         namespaced = any(info.namespaced for info in infos)
         print(printers.no_resources(ns if namespaced else None), file=sys.stderr)
