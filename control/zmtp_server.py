@@ -29,6 +29,9 @@ from control.zmtp import ProtocolError
 
 log = logging.getLogger("kube_tui.zmtp")
 
+# Messages one connection hands up per turn of the event loop before the others get theirs (see _hand_up).
+TURN_QUOTA = 32
+
 # (username, password) -> the user behind a PLAIN connection, or None to refuse it.
 Authenticate = Callable[[bytes, bytes], "str | None"]
 
@@ -285,6 +288,8 @@ class _Accepted(zmtp._Connection):
         self._paused = False
         self._held: deque[bytes] = deque()  # bytes read while paused (uvloop reads a new connection once anyway)
         self._backlog: deque[list[bytes]] = deque()  # messages parsed after a pause, from the read that paused
+        self._turn = 0  # messages handed up since this connection's turn of the loop began
+        self._yielded = False  # paused by TURN_QUOTA, not by the owner: resumed on the next turn of the loop
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -316,10 +321,11 @@ class _Accepted(zmtp._Connection):
         if not self._paused or self.transport is None or self.transport.is_closing():
             return
         self._paused = False
+        self._yielded = False
         if not self.open and not self._dead:
             self._start_timer()
         while self._backlog and not self._paused:
-            self.owner._message(self, self._backlog.popleft())
+            self._hand_up(self._backlog.popleft())
         while self._held and not self._paused:
             super().data_received(self._held.popleft())
         if not self._paused:
@@ -331,7 +337,30 @@ class _Accepted(zmtp._Connection):
             if self.transport is not None:
                 self.transport.pause_reading()
             return
+        self._turn = 0  # a read is a new turn
         super().data_received(data)
+
+    def _hand_up(self, parts: list[bytes]) -> None:
+        """One message to the owner; past TURN_QUOTA in this turn, the rest of the read waits for the next turn
+        of the loop, so that the other connections' messages go in between: one peer sending faster than the
+        server answers (a flood, a fuzzer) delays the others by a quota of its messages, not by a whole read
+        of them (up to 256 KiB: thousands of small frames, hundreds of milliseconds)."""
+        self.owner._message(self, parts)
+        self._turn += 1
+        if self._turn >= TURN_QUOTA and not self._paused and self.transport is not None:
+            self.pause()
+            if self._paused:
+                self._yielded = True
+                self.owner._loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        if not self._yielded:
+            return  # resumed meanwhile (by the owner)
+        self._yielded = False
+        self._turn = 0
+        if getattr(self.owner, "paused", False):
+            return  # the Router paused every connection meanwhile: its resume_reading() resumes this one
+        self.resume()
 
     def _ready(self) -> bytes:
         return zmtp.command(b"READY", zmtp.properties({b"Socket-Type": self.owner.SOCKET_TYPE}))
@@ -340,7 +369,7 @@ class _Accepted(zmtp._Connection):
         if self._paused:  # paused by an earlier message of the same read
             self._backlog.append(parts)
             return
-        self.owner._message(self, parts)
+        self._hand_up(parts)
 
     def _command(self, body: bytes) -> None:
         name, data = zmtp.split_command(body)

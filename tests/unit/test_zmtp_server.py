@@ -917,3 +917,30 @@ async def test_the_bound_address_is_the_real_one_and_a_taken_port_raises_oserror
         await _round_trip(v6.address)
     finally:
         await _close(second, v6, first)
+
+
+async def test_a_flooding_peer_waits_its_turn_and_the_others_go_in_between() -> None:
+    """A peer that sends thousands of requests in one read (a fuzzer, a runaway client) hands up TURN_QUOTA of
+    them per turn of the loop: a request another peer sends meanwhile is handed up after a quota or two of the
+    flood, not after all of it."""
+    got: list[list[bytes]] = []
+    router = zmtp_server.Router(ANY, got.append, name="test")
+    other = None
+    async with _raw_peer(router, start=True) as raw:
+        await raw.handshake(READY_DEALER)
+        other = zmtp.Dealer(router.address, lambda _m: None, name="other")
+        other.send([b"hello"])
+        await wait_for(lambda: any(f[1:] == [b"hello"] for f in got), timeout=5, what="the other peer's first request")
+        got.clear()
+        flood = 5000
+        # Both written before the loop turns: the server reads them in the same turns (the flood, ~55 KB,
+        # in one read or a few).
+        raw.write(b"".join(zmtp.frame(b"flood-%d" % i) for i in range(flood)))
+        other.send([b"mine"])
+        await wait_for(lambda: len(got) == flood + 1, timeout=10, what="the flood and the other request")
+        at = next(i for i, f in enumerate(got) if f[1:] == [b"mine"])
+        assert at < flood - 1000, f"the other peer's request came after {at} of the flood's {flood}"
+        flooded = [f[1] for f in got if f[1] != b"mine"]
+        assert flooded == [b"flood-%d" % i for i in range(flood)]  # its own order is kept
+        assert router.errors == 0
+    await _close(other)
