@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from control import aio
+from control.apiserver import ranges
 from control.client import Client
 from control.plane import ControlPlane
 from control.timings import Timings
@@ -21,6 +23,38 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     """The tests run on the loop kube-tui's processes run on (control/aio.py): KUBE_TUI_LOOP=uvloop or asyncio's."""
     factory = aio.loop_factory()
     return {"uvloop": factory} if factory is not None else {"asyncio": asyncio.new_event_loop}
+
+
+def _own_ranges() -> None:
+    """Each pytest-xdist worker's clusters get their own Service and pod ranges (counted down from the top
+    of the default spaces, which a user's cluster avoids while they are in use), so that clusters of two
+    workers running at once never share an address. Set once, before any cluster starts, and inherited by
+    every kube-tui process a test runs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    i = int(worker[2:]) if worker[2:].isdigit() else 0
+    # assigned, not defaulted: a worker inherits the environment of the process that started it
+    os.environ[ranges.ENV["service"]] = f"127.{111 - i % 16}.0.0/16"
+    os.environ[ranges.ENV["cluster"]] = f"127.{240 - 16 * (i % 8)}.0.0/12"
+
+
+_own_ranges()
+
+
+@pytest.fixture(autouse=True)
+def _exclusive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """With pytest-xdist, a test marked `exclusive` (one that measures latency under load it makes itself)
+    runs while no other worker runs a test: every test holds a shared lock on one file of the run, an
+    exclusive test holds it alone."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    path = tmp_path_factory.getbasetemp().parent / "exclusive.lock"  # the run's own directory, all workers'
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX if request.node.get_closest_marker("exclusive") else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)

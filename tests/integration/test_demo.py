@@ -11,7 +11,8 @@ import pytest
 
 from tests.helpers import ROOT, kube_tui_env
 
-pytestmark = pytest.mark.slow
+# Both use 127.0.0.1:30080, demo.yaml's NodePort, which every cluster on the machine shares: one worker runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-nodeport")]
 
 
 @pytest.mark.timeout(300)

@@ -31,6 +31,7 @@ async def test_disk_full_and_failing_fsync(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.exclusive
 async def test_faults_against_a_cluster_of_processes(tmp_path: Path) -> None:
     """Abuse (100,000 fuzzed frames, 1,000 unauthenticated req/s), a frozen subscriber, kill -9 of a node and of
     the control plane during pod churn: one cluster of real processes, as `kube-tui soak` runs it, only shorter."""
