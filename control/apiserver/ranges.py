@@ -185,9 +185,12 @@ def listening_addresses(path: str = "/proc/net/tcp") -> set[ipaddress.IPv4Addres
 
 
 def choose(space: ipaddress.IPv4Network, prefix: int, busy: Iterable[ipaddress.IPv4Address],
-           rng: random.Random | None = None) -> ipaddress.IPv4Network:
-    """A /prefix of `space` no listening address is in, at random (any of them if all are in use)."""
-    slots = list(space.subnets(new_prefix=prefix))
+           rng: random.Random | None = None, *, avoid: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network | None:
+    """A /prefix of `space` no listening address is in, at random (any of them if all are in use); never one
+    that overlaps `avoid` (the other range, asked for by a flag): None if every one does."""
+    slots = [s for s in space.subnets(new_prefix=prefix) if avoid is None or not s.overlaps(avoid)]
+    if not slots:
+        return None
     taken = {s for s in slots for a in busy if a in s}
     free = [s for s in slots if s not in taken] or slots
     return (rng or random).choice(free)
@@ -237,11 +240,17 @@ async def establish(store: Any, requested: Requested | None = None, *, busy: Ite
                     f"hold addresses in it; drop the flag, or use --data-dir with a new directory for a new cluster")
     else:
         seen = listening_addresses() if busy is None else set(busy)
-        have = ClusterNetwork(
-            req.service_cidr or choose(SERVICE_SPACE, SERVICE_PREFIX, seen, rng),
-            req.cluster_cidr or choose(POD_SPACE, CLUSTER_PREFIX, seen, rng),
-            req.node_ports or NODE_PORTS,
-        )
+        # The one not asked for is chosen clear of the one asked for (--service-cluster-ip-range=127.130.0.0/16
+        # lies in the pods' default space, --cluster-cidr=127.96.0.0/11 in the Services').
+        service = req.service_cidr or choose(SERVICE_SPACE, SERVICE_PREFIX, seen, rng, avoid=req.cluster_cidr)
+        if service is None:
+            raise RangeError(f"{FLAGS['cluster']}={req.cluster_cidr} covers {SERVICE_SPACE}, where the Services' range "
+                             f"is chosen by default: give {FLAGS['service']} too, outside it")
+        cluster = req.cluster_cidr or choose(POD_SPACE, CLUSTER_PREFIX, seen, rng, avoid=service)
+        if cluster is None:
+            raise RangeError(f"{FLAGS['service']}={service} covers {POD_SPACE}, where the pods' range is chosen by "
+                             f"default: give {FLAGS['cluster']} too, outside it")
+        have = ClusterNetwork(service, cluster, req.node_ports or NODE_PORTS)
         if have.service_cidr.overlaps(have.cluster_cidr):
             raise RangeError(f"{FLAGS['service']}={have.service_cidr} overlaps {FLAGS['cluster']}={have.cluster_cidr}: "
                              "Services and pods need ranges of their own")
