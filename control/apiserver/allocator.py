@@ -46,13 +46,17 @@ class IPAllocator(_Bands):
     def __init__(self, network: ipaddress.IPv4Network, rng: random.Random | None = None) -> None:
         self.network = network
         size = max(0, network.num_addresses - 3)  # .0, .1 and the broadcast address left out
-        super().__init__(int(network.network_address) + 2, size, _offset(size, 16, 256, 16), rng)
+        # the band as calculateRangeOffset sizes it: from the CIDR's whole size, not the usable addresses
+        super().__init__(int(network.network_address) + 2, size, _offset(network.num_addresses, 16, 256, 16), rng)
 
     def contains(self, ip: str) -> bool:
+        """Whether a Service may ask for `ip`: in the range, and neither its network nor its broadcast
+        address (kube-apiserver's Range.contains leaves out the first and last addresses of the CIDR)."""
         try:
-            return ipaddress.ip_address(ip) in self.network
+            addr = ipaddress.ip_address(ip)
         except ValueError:
             return False
+        return addr in self.network and addr not in (self.network.network_address, self.network.broadcast_address)
 
     def take(self, ip: str) -> bool:
         n = int(ipaddress.ip_address(ip))

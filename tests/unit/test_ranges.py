@@ -147,3 +147,14 @@ async def test_the_range_chosen_for_one_never_overlaps_the_range_asked_for_the_o
         got = await ranges.establish(store, Requested(net("127.200.0.0/16"), net("127.96.0.0/11")), busy=set())
         assert got.service_cidr == net("127.200.0.0/16")
 
+
+def test_cluster_ips_asked_for_are_refused_on_the_network_and_broadcast_addresses() -> None:
+    a = IPAllocator(net("127.100.0.0/16"))
+    assert not a.contains("127.100.0.0") and not a.contains("127.100.255.255")  # as kube-apiserver's Range
+    assert a.contains("127.100.0.1") and a.contains("127.100.255.254") and not a.contains("127.101.0.1")
+
+
+def test_the_lower_band_is_sized_from_the_whole_cidr_as_calculate_range_offset() -> None:
+    # min(max(16, cidrSize/16), 256) with cidrSize the CIDR's size (a /20: 4096/16 = 256; a /22: 64)
+    for prefix, band in ((16, 256), (20, 256), (21, 128), (22, 64), (23, 32), (24, 16), (28, 0)):
+        assert IPAllocator(net(f"127.100.0.0/{prefix}"))._static == band, prefix
