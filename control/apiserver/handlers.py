@@ -581,7 +581,22 @@ class Api:
 
         `cur` is a fresh decode the caller does not change; `owned` says `obj` is fresh for this attempt
         too (else it is copied, as a retry reuses it). Parts of either may be shared with the result.
+        A Service's new nodePorts are given back when the update is refused or loses the race.
         """
+        taken: list[Callable[[], None]] = []
+        result = None
+        try:
+            result = await self._merge_and_write(info, ns, name, cur, cur_rev, obj, sub, owned, taken)
+        finally:
+            if result is None:
+                for undo in taken:
+                    undo()
+        return result
+
+    async def _merge_and_write(
+        self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None,
+        owned: bool, taken: list[Callable[[], None]],
+    ) -> dict | None:
         if sub == "status":
             # Only metadata (resourceVersion, managedFields) and status change: a shallow copy will do.
             new = dict(cur)
@@ -603,11 +618,11 @@ class Api:
                 priority.keep_pod_priority(new, cur)
             apply_defaults(new, toleration_seconds=self.toleration_seconds)
             if info.kind == "Service":
-                taken: list[Callable[[], None]] = []
                 self._allocate_taking(new, cur, taken)
                 if DRY_RUN.get():
                     for undo in taken:
                         undo()
+                    taken.clear()
             if info.kind == "Namespace":
                 new["spec"] = cur.get("spec", {})
             if new.get("spec") != cur.get("spec"):

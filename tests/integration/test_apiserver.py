@@ -299,6 +299,20 @@ async def test_a_node_port_outside_the_clusters_range_is_refused_by_the_allocato
     assert (await client.list("Service", namespace="default"))["items"][0]["metadata"]["name"] == "kubernetes"
 
 
+async def test_a_refused_service_update_gives_back_the_node_port_it_took(client: Client) -> None:
+    svc = await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                               "spec": {"type": "NodePort", "selector": {"app": "web"},
+                                        "ports": [{"name": "a", "port": 80, "nodePort": 30501}]}})
+    svc["spec"]["ports"].append({"name": "b", "port": 81, "nodePort": 30502, "protocol": "ICMP"})
+    with pytest.raises(ApiError) as e:
+        await client.update(svc)
+    assert e.value.code == 422 and "ICMP" in e.value.message
+    other = await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "other"},
+                                 "spec": {"type": "NodePort", "selector": {"app": "web"},
+                                          "ports": [{"port": 80, "nodePort": 30502}]}})
+    assert other["spec"]["ports"][0]["nodePort"] == 30502
+
+
 @pytest.mark.parametrize(
     "frames, expect",
     [
