@@ -59,6 +59,7 @@ class ControlPlane:
     rest: Any = None  # control.apiserver.rest.RestApi, when rest_listen is set
     rest_error: str = ""  # why it is not served, when rest_listen is set and rest is None
     credentials: Credentials | None = None
+    _claims: list[Any] = field(default_factory=list)  # sockets marking the cluster's ranges in use (ranges.claim)
     _components: list[asyncio.Task[Any]] = field(default_factory=list)
     _clients: list[Client] = field(default_factory=list)
 
@@ -101,6 +102,9 @@ class ControlPlane:
                 await self.store.close()
                 raise
         assert self.server.api is not None
+        from control.apiserver import ranges
+
+        self._claims = ranges.claim(self.server.api.network)
         from control.apiserver.handlers import AGENT, WARNINGS
 
         token, agent = WARNINGS.set([]), AGENT.set("kube-apiserver")  # a write of the server's own, as in bootstrap
@@ -158,6 +162,9 @@ class ControlPlane:
             await self.server.stop()
         if self.store is not None:
             await self.store.close()
+        for s in self._claims:
+            s.close()
+        self._claims = []
 
     def join_command(self, node_name: str = "node-1") -> str:
         assert self.server is not None and self.credentials is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,23 @@ def choose(space: ipaddress.IPv4Network, prefix: int, busy: Iterable[ipaddress.I
     taken = {s for s in slots for a in busy if a in s}
     free = [s for s in slots if s not in taken] or slots
     return (rng or random).choice(free)
+
+
+def claim(network: ClusterNetwork) -> list[socket.socket]:
+    """A listening socket on the first address of each range, which no node, pod or Service ever takes:
+    while this control plane runs, a cluster created beside it sees its ranges as in use (choose()), even
+    before it has a node. The caller closes them."""
+    out: list[socket.socket] = []
+    for net in (network.service_cidr, network.cluster_cidr):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((str(net.network_address), 0))
+            s.listen(1)
+        except OSError:
+            s.close()
+            continue
+        out.append(s)
+    return out
 
 
 def _record(kind: str, text: str) -> bytes:

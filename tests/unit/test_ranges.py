@@ -158,3 +158,23 @@ def test_the_lower_band_is_sized_from_the_whole_cidr_as_calculate_range_offset()
     # min(max(16, cidrSize/16), 256) with cidrSize the CIDR's size (a /20: 4096/16 = 256; a /22: 64)
     for prefix, band in ((16, 256), (20, 256), (21, 128), (22, 64), (23, 32), (24, 16), (28, 0)):
         assert IPAllocator(net(f"127.100.0.0/{prefix}"))._static == band, prefix
+
+
+async def test_a_running_cluster_claims_its_ranges_so_the_next_one_chooses_others(tmp_path: Path) -> None:
+    """A control plane with no node yet listens on nothing else in its ranges: the claim makes them taken."""
+    from control.plane import ControlPlane
+
+    plane = ControlPlane(tmp_path / "a", "tcp://127.0.0.1:*", scheduler=False, controllers=False,
+                         network=Requested(net("127.104.0.0/16"), net("127.176.0.0/12")))
+    await plane.start()
+    try:
+        busy = ranges.listening_addresses()
+        assert ipaddress.ip_address("127.104.0.0") in busy and ipaddress.ip_address("127.176.0.0") in busy
+        for seed in range(20):  # a new cluster's default never lands on them
+            async with Store(tmp_path / f"b{seed}") as store:
+                other = await ranges.establish(store, Requested(), rng=random.Random(seed))  # reads /proc itself
+                assert other.service_cidr != net("127.104.0.0/16") and other.cluster_cidr != net("127.176.0.0/12")
+                assert other.service_cidr.prefixlen == 16 and other.cluster_cidr.prefixlen == 12
+    finally:
+        await plane.stop()
+    assert ipaddress.ip_address("127.176.0.0") not in ranges.listening_addresses()  # given back on stop
