@@ -214,12 +214,12 @@ def claim(network: ClusterNetwork) -> list[socket.socket]:
     return out
 
 
-def _record(kind: str, text: str) -> bytes:
+def _record(text: str) -> bytes:
     """The stored form: kube-apiserver's RangeAllocation (its allocation bitmap is rebuilt from the
     Services at start instead of stored)."""
     return msgpack.packb({"apiVersion": "v1", "kind": "RangeAllocation",
-                          "metadata": {"name": "", "creationTimestamp": meta.now()}, "range": text,
-                          "kubeTui": kind}, use_bin_type=True)
+                          "metadata": {"name": "", "creationTimestamp": meta.now()}, "range": text, "data": ""},
+                         use_bin_type=True)
 
 
 def _stored(store: Any, which: str) -> str | None:
@@ -274,7 +274,7 @@ async def establish(store: Any, requested: Requested | None = None, *, busy: Ite
                              "Services and pods need ranges of their own")
     texts = {"service": str(have.service_cidr), "cluster": str(have.cluster_cidr),
              "nodeports": f"{have.node_ports[0]}-{have.node_ports[1]}"}
-    writes = [Op.put(KEYS[w], _record(w, text)) for w, text in texts.items() if stored[w] != text]
+    writes = [Op.put(KEYS[w], _record(text)) for w, text in texts.items() if stored[w] != text]
     if writes:  # all at once: a crash leaves all three or none
         await store.txn([], writes, [])
     return have
