@@ -107,3 +107,30 @@ async def test_the_title_says_when_the_api_server_is_gone_and_a_notice_when_it_i
         await dash.close()
         for p in running:
             await p.stop()
+
+
+async def test_the_overview_says_where_pod_ips_and_cluster_ips_come_from(plane: ControlPlane) -> None:
+    from textual.widgets import Static
+
+    from tui.views.resources import OverviewView
+
+    dash = plane.client("dashboard")
+    await dash.connect()
+    net = dash.hello["network"]
+    app = KubeTuiApp(lambda: ClusterModel(dash), server_label=dash.server)
+    try:
+        async with app.run_test(size=(200, 40)):
+            await wait_for(lambda: isinstance(app.active_view, OverviewView), what="the overview")
+            view = app.active_view
+            assert isinstance(view, OverviewView)
+
+            def caption(kind: str) -> str:
+                return str(view.panels[kind].query_one(".caption", Static).render())
+
+            await wait_for(lambda: f"pod IPs from {net['clusterCIDR']}, a /24 per node" in caption("Node"),
+                           what="the cluster CIDR beside the nodes")
+            assert (f"ClusterIPs from {net['serviceClusterIPRange']}, NodePorts {net['serviceNodePortRange']}"
+                    in caption("Service"))
+            assert "from" not in caption("Pod") and "from" not in caption("Deployment")
+    finally:
+        await dash.close()

@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     from tui.model import Changes, ClusterModel
 
 
+def range_note(kind: str, model: ClusterModel) -> str:
+    """Where the kind's addresses come from, as the API server's hello told the dashboard: the cluster CIDR
+    beside the Nodes, the service range beside the Services (what a student asks when reading an IP)."""
+    net = (getattr(getattr(model, "client", None), "hello", None) or {}).get("network")
+    if not isinstance(net, dict):
+        return ""
+    if kind == "Node" and net.get("clusterCIDR"):
+        return f"pod IPs from {net['clusterCIDR']}, a /24 per node"
+    if kind == "Service" and net.get("serviceClusterIPRange"):
+        return f"ClusterIPs from {net['serviceClusterIPRange']}, NodePorts {net.get('serviceNodePortRange', '')}"
+    return ""
+
+
 class KindPanel(Vertical):
     """A caption ("Pods  42") over the table of one kind."""
 
@@ -23,6 +36,7 @@ class KindPanel(Vertical):
         super().__init__(id=id, classes="kind-panel")
         self.kind = kind
         self.caption = caption
+        self.note = ""  # range_note(), for the Overview's panels
         self.table = ResourceTable(kind, spec=spec, id=f"{id}-table" if id else None)
 
     def compose(self) -> ComposeResult:
@@ -31,7 +45,8 @@ class KindPanel(Vertical):
 
     def update_caption(self, filter_text: str) -> None:
         suffix = f"  [dim]/{filter_text}[/]" if filter_text else ""
-        self.query_one(".caption", Static).update(f"[b]{self.caption}[/]  {self.table.count}{suffix}")
+        note = f"   [dim]{self.note}[/]" if self.note else ""
+        self.query_one(".caption", Static).update(f"[b]{self.caption}[/]  {self.table.count}{suffix}{note}")
 
     def refresh_all(self, model: ClusterModel, filter_text: str) -> None:
         self.table.filter_text = filter_text.strip().lower()
@@ -116,6 +131,7 @@ class OverviewView(View):
 
     def refresh_all(self, model: ClusterModel) -> None:
         for panel in self.panels.values():
+            panel.note = range_note(panel.kind, model)
             panel.refresh_all(model, self.filter_text)
 
     def refresh_periodic(self, model: ClusterModel) -> None:
@@ -124,6 +140,8 @@ class OverviewView(View):
 
     def apply(self, changes: Changes, model: ClusterModel) -> None:
         for panel in self.panels.values():
+            if not panel.note and panel.kind in ("Node", "Service"):  # the hello came after the first screen
+                panel.note = range_note(panel.kind, model)
             panel.apply(changes, model, self.filter_text)
 
     def _focused_panel(self) -> KindPanel:
