@@ -119,6 +119,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if args.command == "run":
             args.args = [*args.args, *command]
         else:
+            if args.command == "create":  # create service counts its NAMEs before the `--`, as kubectl does
+                args.before_dash = list(args.argv)
             args.argv = command  # exec's command; create deployment's container command
     return args
 

@@ -278,3 +278,91 @@ async def test_create_cronjob_and_a_job_from_it_as_kubectl_does(plane: ControlPl
     assert await cli(plane, tmp_path, "create", "cronjob", "y", "--image=busybox", "--schedule=99 * * * *") == (
         1, "", 'error: failed to create cronjob: CronJob.batch "y" is invalid: spec.schedule: Invalid value: '
                '"99 * * * *": end of range (99) above maximum (59): 99\n')
+
+
+async def test_create_service_as_kubectl_does(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl create service|svc clusterip|nodeport|loadbalancer|externalname NAME (ServiceOptions.createService):
+    labels and selector app=NAME, a TCP port per --tcp named after it, the cluster's ClusterIP and nodePorts;
+    kubectl v1.32's checks, in its order and words."""
+    import ipaddress
+    import json
+
+    assert plane.server is not None
+    network = plane.server.api.network
+    low, high = network.node_ports
+    assert await cli(plane, tmp_path, "create", "service", "clusterip", "web", "--tcp=5678:8080") == (
+        0, "service/web created\n", "")
+    svc = await client.get("Service", "web", "default")
+    assert svc["metadata"]["labels"] == {"app": "web"} and svc["spec"]["selector"] == {"app": "web"}
+    assert svc["spec"]["ports"] == [{"name": "5678-8080", "protocol": "TCP", "port": 5678, "targetPort": 8080}]
+    assert svc["spec"]["type"] == "ClusterIP" and ipaddress.ip_address(svc["spec"]["clusterIP"]) in network.service_cidr
+
+    # nodeport: each port gets a nodePort from the cluster's range (or the one asked for); a name as target
+    assert await cli(plane, tmp_path, "create", "svc", "nodeport", "np", "--tcp", "80:8080,443:https") == (
+        0, "service/np created\n", "")
+    ports = (await client.get("Service", "np", "default"))["spec"]["ports"]
+    assert [(p["name"], p["port"], p["targetPort"]) for p in ports] == [("80-8080", 80, 8080), ("443-https", 443, "https")]
+    assert all(low <= p["nodePort"] <= high for p in ports) and ports[0]["nodePort"] != ports[1]["nodePort"]
+    code, out, _ = await cli(plane, tmp_path, "create", "service", "nodeport", "fixed", "--tcp=80", f"--node-port={low + 7}",
+                             "-o", "json")
+    assert code == 0 and json.loads(out)["spec"]["ports"][0]["nodePort"] == low + 7
+    assert (await client.get("Service", "fixed", "default"))["spec"]["ports"][0]["nodePort"] == low + 7
+    lb = (await cli(plane, tmp_path, "create", "service", "loadbalancer", "lb", "--tcp=80", "-n", "kube-public"))
+    assert lb == (0, "service/lb created\n", "")
+    lb_svc = await client.get("Service", "lb", "kube-public")
+    assert lb_svc["spec"]["type"] == "LoadBalancer" and low <= lb_svc["spec"]["ports"][0]["nodePort"] <= high
+    assert await cli(plane, tmp_path, "create", "service", "externalname", "ext", "--external-name=db.example.com",
+                     "-o", "name") == (0, "service/ext\n", "")
+    ext = await client.get("Service", "ext", "default")
+    assert (ext["spec"]["type"], ext["spec"]["externalName"], ext["spec"].get("clusterIP")) == (
+        "ExternalName", "db.example.com", None)
+    assert (await cli(plane, tmp_path, "create", "service", "clusterip", "headless", "--clusterip=None"))[0] == 0
+    assert (await client.get("Service", "headless", "default"))["spec"]["clusterIP"] == "None"
+
+    # --dry-run=client prints what kubectl v1.32 prints, byte for byte, and creates nothing
+    code, out, err = await cli(plane, tmp_path, "create", "service", "clusterip", "draft", "--tcp=5678:8080,80",
+                               "--dry-run=client", "-o", "yaml")
+    assert (code, err) == (0, "") and out == (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  creationTimestamp: null\n  labels:\n    app: draft\n  name: draft\n"
+        "spec:\n  ports:\n  - name: 5678-8080\n    port: 5678\n    protocol: TCP\n    targetPort: 8080\n"
+        '  - name: "80"\n    port: 80\n    protocol: TCP\n    targetPort: 80\n  selector:\n    app: draft\n'
+        "  type: ClusterIP\nstatus:\n  loadBalancer: {}\n")
+    code, out, _ = await cli(plane, tmp_path, "create", "svc", "externalname", "draft", "--external-name=a.b",
+                             "--dry-run=client", "-o", "json")
+    assert code == 0 and list(json.loads(out)) == ["kind", "apiVersion", "metadata", "spec", "status"]
+    assert json.loads(out)["spec"] == {"selector": {"app": "draft"}, "type": "ExternalName", "externalName": "a.b"}
+    assert await cli(plane, tmp_path, "create", "service", "nodeport", "draft", "--tcp=80", "--dry-run=client") == (
+        0, "service/draft created (dry run)\n", "")
+    assert "draft" not in [s["metadata"]["name"] for s in (await client.list("Service", "default"))["items"]]
+
+    # refused before anything is sent, as kubectl refuses
+    see = "See 'kube-tui create service {} {}' for {}"
+    for argv, said in (
+            (["clusterip", "x", "--tcp=abc"], 'error: strconv.ParseUint: parsing "abc": invalid syntax'),
+            (["clusterip", "x", "--tcp=80,65536"], 'error: strconv.ParseUint: parsing "65536": value out of range'),
+            (["clusterip", "x", "--tcp=80:0"], "error: must be between 1 and 65535, inclusive"),
+            (["clusterip", "x", "--tcp=80:"], "error: must contain only alpha-numeric characters (a-z, 0-9), and "
+                                              "hyphens (-),must contain at least one letter (a-z)"),
+            (["clusterip", "x", '--tcp=80,a"b'], 'error: invalid argument "80,a\\"b" for "--tcp" flag: parse error on '
+                                                 'line 1, column 5: bare " in non-quoted-field\n'
+                                                 + see.format("clusterip", "--help", "usage.")),
+            (["clusterip", "x"], "error: at least one tcp port specifier must be provided"),
+            (["clusterip", "--tcp=80"], "error: exactly one NAME is required, got 0\n"
+                                        + see.format("clusterip", "-h", "help and examples")),
+            (["externalname", "x"], 'error: required flag(s) "external-name" not set'),
+            (["externalname", "x", "--external-name=bad_name"], "error: invalid service external name bad_name"),
+            (["nodeport", "x", "--tcp=80", "--clusterip=None"], "error: unknown flag: --clusterip\n"
+                                                                + see.format("nodeport", "--help", "usage.")),
+            (["nodeport", "x", "--tcp=80", "--node-port=abc"],
+             'error: invalid argument "abc" for "--node-port" flag: strconv.ParseInt: parsing "abc": invalid syntax\n'
+             + see.format("nodeport", "--help", "usage.")),
+            (["headless", "x"], 'error: unknown command "headless x"\n'
+                                "See 'kube-tui create service -h' for help and examples")):
+        assert await cli(plane, tmp_path, "create", "service", *argv) == (1, "", said + "\n"), argv
+
+    # refused by the API server: in kubectl's words, with the type it was making
+    assert await cli(plane, tmp_path, "create", "service", "clusterip", "web", "--tcp=80") == (
+        1, "", 'error: failed to create ClusterIP service: services "web" already exists\n')
+    assert await cli(plane, tmp_path, "create", "service", "nodeport", "again", "--tcp=80", f"--node-port={low + 7}") == (
+        1, "", f'error: failed to create NodePort service: Service "again" is invalid: spec.ports[0].nodePort: '
+               f"Invalid value: {low + 7}: provided port is already allocated\n")

@@ -10,6 +10,10 @@ instead, the usual way to start a manifest):
   selecting app=NAME; `kube-tui create namespace NAME`; `kube-tui create configmap NAME` and `kube-tui create
   secret generic NAME` with `--from-literal=K=V`, `--from-file=[K=]PATH` and `--from-env-file=PATH`;
   `kube-tui create -f FILE` creates from manifests.
+- `kube-tui create service|svc clusterip|nodeport|loadbalancer|externalname NAME [--tcp=PORT[:TARGET]]...
+  [--clusterip=None|IP] [--node-port=N] [--external-name=DNS]`: a Service of that type labelled and selecting
+  app=NAME, one TCP port per --tcp named after it (`5678:8080` -> "5678-8080"), checked in kubectl's order and
+  words.
 - `kube-tui expose (deployment|rs|pod|svc) NAME [--port=P] [--target-port=T] [--type=T] [--name=N]`: a
   Service selecting what the object selects (a pod: its labels); the port defaults to the first
   container port, as kubectl introspects it.
@@ -25,6 +29,8 @@ from typing import Any
 
 from control import aio
 from control.api import kinds, labels
+from control.api.labels import is_dns1123_subdomain
+from control.api.validation.ports import is_valid_port_name, is_valid_port_num
 from control.client import Client
 from control.errors import ApiError
 from nodes.images import short_name
@@ -33,7 +39,7 @@ from tui.commands.common import add_client_args, fail, kind_named, kind_ref, wit
 from tui.printers.output import to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
-               "CronJob")
+               "CronJob", "Service")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -56,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="how long to wait for the pod to run before attaching")
     elif name == "create":
         p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass, pdb, "
-                       "job or cronjob (or -f FILE)")
+                       "job, cronjob or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -88,6 +94,13 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="cronjob: the pods' restart policy (default OnFailure)")
         p.add_argument("--from", dest="from_", default="", metavar="cronjob/NAME",
                        help="job: a Job from this CronJob's job template, run now")
+        p.add_argument("--tcp", action="append", default=None, metavar="PORT[:TARGET]",
+                       help="service: a port and the pods' port (a number or a name), comma-separated or repeated")
+        p.add_argument("--clusterip", default=None, help="service clusterip: the ClusterIP to ask for, or None (headless)")
+        p.add_argument("--node-port", default=None, metavar="N",
+                       help="service nodeport: the nodePort of every port (default: one from the cluster's range)")
+        p.add_argument("--external-name", default=None, metavar="DNS",
+                       help="service externalname: the DNS name the Service stands for (required)")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -269,6 +282,253 @@ def pdb_for(args: argparse.Namespace) -> dict[str, Any]:
             "spec": {field: amount if amount.endswith("%") else int(amount), "selector": label_selector(args.selector)}}
 
 
+# kubectl create service's subcommands and the type each makes.
+SERVICE_TYPES = {"clusterip": "ClusterIP", "nodeport": "NodePort", "loadbalancer": "LoadBalancer",
+                 "externalname": "ExternalName"}
+# The flags of create service only each subcommand has (its own --flag: dest), kubectl's "unknown flag" for another.
+_SERVICE_FLAGS = {"clusterip": "clusterip", "node-port": "node_port", "external-name": "external_name"}
+_SERVICE_OWN_FLAGS = {"ClusterIP": ("clusterip",), "NodePort": ("node-port",), "LoadBalancer": (),
+                      "ExternalName": ("external-name",)}
+# create's flags for other kinds (--flag, dest, default): kubectl's create service has none of them.
+_OTHER_CREATE_FLAGS = (("image", "image", []), ("replicas", "replicas", 1), ("port", "port", None),
+                       ("from-literal", "from_literal", []), ("from-file", "from_file", []),
+                       ("from-env-file", "from_env_file", []), ("type", "secret_type", ""), ("value", "value", None),
+                       ("global-default", "global_default", False), ("description", "description", ""),
+                       ("preemption-policy", "preemption_policy", ""), ("selector", "selector", ""),
+                       ("min-available", "min_available", ""), ("max-unavailable", "max_unavailable", ""),
+                       ("schedule", "schedule", ""), ("restart", "restart", ""), ("from", "from_", ""))
+
+SERVICE_USAGE = """Create a service using a specified subcommand.
+
+Aliases:
+service, svc
+
+Available Commands:
+  clusterip      Create a ClusterIP service
+  externalname   Create an ExternalName service
+  loadbalancer   Create a LoadBalancer service
+  nodeport       Create a NodePort service
+
+Usage:
+  kube-tui create service clusterip|externalname|loadbalancer|nodeport NAME [flags]"""
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote (%q), as kubectl's errors show a value: printable characters as they are."""
+    escapes = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+               "\v": "\\v"}
+    out = []
+    for ch in text:
+        if ch in escapes:
+            out.append(escapes[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+class FlagError(ValueError):
+    """A value pflag refuses while it parses the command line (kubectl's "invalid argument ... for ... flag")."""
+
+
+def _read_csv(flag: str, value: str) -> list[str]:
+    """pflag's StringSlice: one record of Go's encoding/csv (quotes and all), its errors in Go's words."""
+    if value == "":
+        return []
+    fields: list[str] = []
+    raw = value.encode()
+    i = 0
+
+    def bad(column: int, what: str) -> FlagError:
+        return FlagError(f'error: invalid argument {go_quote(value)} for "--{flag}" flag: parse error on line 1, '
+                         f"column {column}: {what}")
+
+    while True:
+        if raw[i:i + 1] == b'"':  # a quoted field: "" is a quote, it ends at a quote before a comma or the end
+            i += 1
+            field = bytearray()
+            while True:
+                j = raw.find(b'"', i)
+                if j < 0:
+                    raise bad(len(raw) + 1, 'extraneous or missing " in quoted-field')
+                field += raw[i:j]
+                if raw[j + 1:j + 2] == b'"':
+                    field += b'"'
+                    i = j + 2
+                    continue
+                if j + 1 < len(raw) and raw[j + 1:j + 2] != b",":
+                    raise bad(j + 1, 'extraneous or missing " in quoted-field')
+                i = j + 1
+                break
+            fields.append(field.decode(errors="replace"))
+        else:
+            j = raw.find(b",", i)
+            end = len(raw) if j < 0 else j
+            quote = raw.find(b'"', i, end)
+            if quote >= 0:
+                raise bad(quote + 1, 'bare " in non-quoted-field')
+            fields.append(raw[i:end].decode(errors="replace"))
+            i = end
+        if i >= len(raw):
+            return fields
+        i += 1  # the comma
+        if i == len(raw):
+            fields.append("")
+            return fields
+
+
+def _go_parse_int(flag: str, value: str) -> int:
+    """pflag's Int: strconv.ParseInt(value, 0, 64) (0x, 0o, 0b, a leading 0 for octal, _ between digits)."""
+    body = value[1:] if value[:1] in "+-" else value
+    if len(body) > 1 and body[0] == "0" and body[1] not in "xXbBoO":
+        body = "0o" + body[1:]  # Go's base 0 reads a leading 0 as octal
+    try:
+        if not value.isascii() or not body or body[:1] in "+-_" or body[-1:] == "_" or any(c.isspace() for c in body):
+            raise ValueError
+        number = int(body, 0) * (-1 if value.startswith("-") else 1)
+    except ValueError:
+        raise FlagError(f'error: invalid argument {go_quote(value)} for "--{flag}" flag: strconv.ParseInt: parsing '
+                        f"{go_quote(value)}: invalid syntax") from None
+    if not -(1 << 63) <= number < 1 << 63:
+        raise FlagError(f'error: invalid argument {go_quote(value)} for "--{flag}" flag: strconv.ParseInt: parsing '
+                        f"{go_quote(value)}: value out of range")
+    return number
+
+
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def service_port(spec: str) -> tuple[int, int | str]:
+    """kubectl create service's parsePorts: PORT[:TARGET], the port as utilsnet.ParsePort reads it (0 allowed),
+    the target a number (strconv.Atoi) or else a port name, each refused in kubectl's words."""
+    parts = spec.split(":")
+    if not parts[0].isascii() or not parts[0].isdigit():
+        raise ValueError(f"error: strconv.ParseUint: parsing {go_quote(parts[0])}: invalid syntax")
+    port = int(parts[0])
+    if port > 65535:
+        raise ValueError(f"error: strconv.ParseUint: parsing {go_quote(parts[0])}: value out of range")
+    if len(parts) == 1:
+        return port, port
+    target = parts[1]  # a third part is not read, as kubectl does not read it
+    if _GO_INT.fullmatch(target) and -(1 << 63) <= int(target) < 1 << 63:
+        errs = is_valid_port_num(int(target))
+        if errs:
+            raise ValueError(f"error: {','.join(errs)}")
+        return port, int(target)
+    errs = is_valid_port_name(target)
+    if errs:
+        raise ValueError(f"error: {','.join(errs)}")
+    return port, target
+
+
+def _service_flag_errors(args: argparse.Namespace, sub: str, kind: str) -> None:
+    """kubectl's flag parsing for create service SUB: a flag the subcommand does not have, a --node-port pflag
+    cannot read, a --tcp that is not CSV."""
+    own = _SERVICE_OWN_FLAGS[kind]
+    given = [flag for flag, dest in _SERVICE_FLAGS.items() if getattr(args, dest, None) is not None and flag not in own]
+    given += [flag for flag, dest, default in _OTHER_CREATE_FLAGS if getattr(args, dest, default) != default]
+    if given:
+        raise FlagError(f"error: unknown flag: --{given[0]}\nSee 'kube-tui create service {sub} --help' for usage.")
+
+
+def service_from_flags(args: argparse.Namespace, sub: str, names: list[str]) -> dict[str, Any]:
+    """kubectl create service SUB NAME: the Service kubectl builds (ServiceOptions.createService), after the
+    checks it makes, in its order and words (flags as pflag reads them, the required --external-name, one NAME,
+    Validate, then each --tcp). The object is in kubectl's typed form: Go's field order, creationTimestamp null
+    and an empty status, as `--dry-run=client -o json` prints it."""
+    kind = SERVICE_TYPES[sub]
+    try:
+        _service_flag_errors(args, sub, kind)
+        tcp = [field for value in args.tcp or [] for field in _read_csv("tcp", value)]
+        node_port = _go_parse_int("node-port", args.node_port) if args.node_port is not None else 0
+    except FlagError as e:
+        msg = str(e)
+        raise ValueError(msg if "\nSee " in msg else f"{msg}\nSee 'kube-tui create service {sub} --help' for usage.") \
+            from None
+    if kind == "ExternalName" and args.external_name is None:
+        raise ValueError('error: required flag(s) "external-name" not set')
+    if len(names) != 1:
+        raise ValueError(f"error: exactly one NAME is required, got {len(names)}\n"
+                         f"See 'kube-tui create service {sub} -h' for help and examples")
+    name = names[0]
+    cluster_ip = args.clusterip or ""
+    if cluster_ip != "None" and not tcp and kind != "ExternalName":
+        raise ValueError("error: at least one tcp port specifier must be provided")
+    if kind == "ExternalName" and is_dns1123_subdomain(args.external_name):
+        raise ValueError(f"error: invalid service external name {args.external_name}")
+    node_port = (node_port + (1 << 31)) % (1 << 32) - (1 << 31)  # int32(o.NodePort)
+    ports = []
+    for value in tcp:
+        port, target = service_port(value)
+        entry: dict[str, Any] = {"name": value.replace(":", "-"), "protocol": "TCP", "port": port, "targetPort": target}
+        if node_port:
+            entry["nodePort"] = node_port
+        ports.append(entry)
+    metadata: dict[str, Any] = {"name": name}
+    if args.namespace:
+        metadata["namespace"] = args.namespace
+    metadata.update(creationTimestamp=None, labels={"app": name})
+    spec: dict[str, Any] = {}
+    if ports:
+        spec["ports"] = ports
+    spec["selector"] = {"app": name}
+    if cluster_ip:
+        spec["clusterIP"] = cluster_ip
+    spec["type"] = kind
+    if args.external_name:
+        spec["externalName"] = args.external_name
+    return {"kind": "Service", "apiVersion": "v1", "metadata": metadata, "spec": spec, "status": {"loadBalancer": {}}}
+
+
+# Go's field order of what a Service prints with (corev1's struct fields), as kubectl prints a typed object
+# in -o json.
+_GO_ORDER = {
+    "": ("kind", "apiVersion", "metadata", "spec", "status"),
+    "metadata": ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+                 "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+                 "ownerReferences", "finalizers", "managedFields"),
+    "spec": ("ports", "selector", "clusterIP", "clusterIPs", "type", "externalIPs", "sessionAffinity",
+             "loadBalancerIP", "loadBalancerSourceRanges", "externalName", "externalTrafficPolicy",
+             "healthCheckNodePort", "publishNotReadyAddresses", "sessionAffinityConfig", "ipFamilies",
+             "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass", "internalTrafficPolicy",
+             "trafficDistribution"),
+    "port": ("name", "protocol", "appProtocol", "port", "targetPort", "nodePort"),
+    "status": ("loadBalancer", "conditions"),
+}
+
+
+def _in_order(obj: dict, order: tuple[str, ...]) -> dict:
+    return {**{k: obj[k] for k in order if k in obj}, **{k: v for k, v in obj.items() if k not in order}}
+
+
+def typed_service(obj: dict) -> dict:
+    """A Service as kubectl prints the typed object it decoded (create's answer, a client dry run): Go's field
+    order, and a status with its loadBalancer, empty or not."""
+    out = _in_order(obj, _GO_ORDER[""])
+    out["metadata"] = _in_order(obj.get("metadata") or {}, _GO_ORDER["metadata"])
+    if "spec" in obj:
+        spec = _in_order(obj["spec"] or {}, _GO_ORDER["spec"])
+        if "ports" in spec:
+            spec["ports"] = [_in_order(p, _GO_ORDER["port"]) for p in spec["ports"] or []]
+        out["spec"] = spec
+    out["status"] = _in_order({"loadBalancer": {}, **(obj.get("status") or {})}, _GO_ORDER["status"])
+    return out
+
+
+def _sorted_keys(obj: Any) -> Any:
+    """kubectl -o yaml's key order: its printer goes through JSON to a map, so every level is sorted."""
+    if isinstance(obj, dict):
+        return {k: _sorted_keys(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [_sorted_keys(v) for v in obj]
+    return obj
+
+
 def cronjob_for(args: argparse.Namespace) -> dict[str, Any]:
     """kubectl create cronjob NAME --image=I --schedule=S [--restart=OnFailure] [-- COMMAND]: one container
     named NAME; the job template carries the name too, as kubectl's."""
@@ -396,26 +656,42 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
 FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": "failed to create configmap: ",
                     "Secret": "failed to create secret ", "PriorityClass": "failed to create priorityclass: ",
                     "PodDisruptionBudget": "failed to create poddisruptionbudgets: ",
-                    "Job": "failed to create job: ", "CronJob": "failed to create cronjob: "}
+                    "Job": "failed to create job: ", "CronJob": "failed to create cronjob: ",
+                    "Service": "failed to create service: "}  # worded with the Service's type in _create
 
 
-async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str) -> int:
+async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str, *,
+                  typed: bool = False) -> int:
+    """Create obj (or with --dry-run=client only print it) and print what kubectl prints, without
+    managedFields. typed: obj is in the form kubectl's typed object has (create service's), and so is what is
+    printed, the answer too (-o yaml with every level's keys sorted, -o json in Go's field order); what is sent
+    leaves out its null creationTimestamp and empty status."""
     if args.namespace and kinds.by_kind(obj["kind"]).namespaced:
         obj["metadata"]["namespace"] = args.namespace
     if args.dry_run == "client" or client is None:
         stored, verb = obj, f"{verb} (dry run)"
     else:
+        if typed:
+            obj = {k: v for k, v in obj.items() if k != "status"}
+            obj["metadata"] = {k: v for k, v in obj["metadata"].items() if v is not None}
         try:
             stored = await client.create(obj)
         except ApiError as e:
             prefix = FAILED_TO_CREATE.get(obj["kind"]) if args.command == "create" else None
             if prefix is None:
                 raise
+            if obj["kind"] == "Service":  # kubectl create service names the type it was making
+                prefix = f"failed to create {obj['spec']['type']} service: "
             return fail(f"error: {prefix}{e.message}")
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
+        if typed:  # kubectl prints the Service it decoded from the answer
+            stored = typed_service(stored)
+    md = stored.get("metadata") or {}
+    if "managedFields" in md:  # as kubectl's printers: hidden (it has no --show-managed-fields here)
+        stored = dict(stored, metadata={k: v for k, v in md.items() if k != "managedFields"})
     if args.output == "yaml":
-        print(to_yaml(stored))
+        print(to_yaml(_sorted_keys(stored) if typed else stored))
     elif args.output == "json":
         print(to_json(stored))
     elif args.output == "name":
@@ -492,6 +768,27 @@ async def _expose(client: Client, args: argparse.Namespace) -> int:
     return await _create(client, svc, args, "exposed")
 
 
+def _create_service(args: argparse.Namespace) -> int:
+    """kubectl create service|svc SUB NAME ...: SUB is args.name, the words after it (those before a `--`, as
+    kubectl counts them) the NAMEs."""
+    sub = args.name
+    if sub is None:  # as kubectl: the subcommands, on stderr, and a failure
+        return fail(SERVICE_USAGE)
+    before_dash = getattr(args, "before_dash", None)
+    names = list(args.argv if before_dash is None else before_dash)
+    if sub not in SERVICE_TYPES:
+        return fail(f'error: unknown command "{" ".join([sub, *args.argv])}"\n'
+                    "See 'kube-tui create service -h' for help and examples")
+    try:
+        obj = service_from_flags(args, sub, names)
+    except ValueError as e:
+        return fail(str(e))
+    if args.dry_run == "client":  # as kubectl: nothing is sent, the object is only printed
+        return aio.run(_create(None, obj, args, "created", typed=True))
+    result = with_client(args, lambda c: _create(c, obj, args, "created", typed=True))
+    return result if isinstance(result, int) else 0
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
@@ -512,6 +809,14 @@ def run(args: argparse.Namespace) -> int:
                                 "(the manifest is already what they would print)")
                 return apply.run(args)
             what = kind_named(args.what or "", CREATE_WHAT)
+            if what == "Service":
+                return _create_service(args)
+            if what is not None:  # create service's own flags, which kubectl's other create commands do not have
+                given = [flag for flag, dest in (("tcp", "tcp"), *_SERVICE_FLAGS.items())
+                         if getattr(args, dest, None) is not None]
+                if given:
+                    sub = f"{args.what} generic" if what == "Secret" else args.what
+                    return fail(f"error: unknown flag: --{given[0]}\nSee 'kube-tui create {sub} --help' for usage.")
             if what == "Secret":  # kubectl create secret generic NAME: the sub-type comes first
                 if args.name != "generic" or len(args.argv) != 1:
                     return fail("error: kube-tui create secret takes generic NAME [--from-literal=K=V] "
@@ -521,7 +826,8 @@ def run(args: argparse.Namespace) -> int:
                 return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, namespace NAME, "
                             "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
                             "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, "
-                            "job NAME --image=IMAGE | --from=cronjob/NAME, or cronjob NAME --image=IMAGE --schedule=S")
+                            "job NAME --image=IMAGE | --from=cronjob/NAME, cronjob NAME --image=IMAGE --schedule=S, "
+                            "or service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT[:TARGET]")
             if what == "Job" and args.from_:
                 if args.image:
                     return fail("error: either --image or --from must be specified")
