@@ -145,3 +145,19 @@ def test_no_server_fails_fast_with_a_clear_error(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert f"cannot reach the API server at tcp://127.0.0.1:{port} (connection refused)" in out.stderr
     assert "is `kube-tui control` running?" in out.stderr
+
+
+def test_a_second_control_plane_on_the_same_data_dir_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    home, data = tmp_path / "home", tmp_path / "data"
+    cp = start_control(home, free_port_pair(), data)
+    try:
+        assert run_cli(["create", "namespace", "kept"], home).returncode == 0
+        second = run_cli(["control", "--listen", f"tcp://127.0.0.1:{free_port_pair()}", "--data-dir", str(data),
+                          "--https", ""], home, timeout=30)
+        assert second.returncode == 1
+        assert "Traceback" not in second.stderr, second.stderr
+        assert (f"error: the store in {data} is already open in another process or store (its LOCK file is held): "
+                "is a control plane of this cluster already running?") in second.stderr
+        assert "kept" in run_cli(["get", "ns", "-o", "name"], home).stdout  # the first one still serves it
+    finally:
+        assert cp.close() == 0, cp.output()

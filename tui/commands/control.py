@@ -10,6 +10,7 @@ from control import aio, config, curve
 from control.apiserver import ranges
 from control.faults import Faults
 from control.plane import ControlPlane, is_loopback, tune_gc
+from control.store.errors import StoreError
 from control.timings import Timings
 from tui.commands.common import wait_for_signal
 from tui.commands.components import add_scheduler_config_args, load_scheduler_config
@@ -90,6 +91,10 @@ async def serve(args: argparse.Namespace) -> int:
     except ranges.RangeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except StoreError as e:  # the data dir's LOCK is held: another control plane runs on this cluster's store
+        print(f"error: {e}: is a control plane of this cluster already running? Attach to it (kube-tui), stop it "
+              "(kube-tui down), or start another cluster with --data-dir DIR", file=sys.stderr)
+        return 1
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
