@@ -123,17 +123,21 @@ class Requested:
         service = service or env.get(ENV["service"]) or None
         cluster = cluster or env.get(ENV["cluster"]) or None
         node_ports = node_ports or env.get(ENV["nodeports"]) or None
-        req = cls(parse_cidr("service", service) if service else None,
-                  parse_cidr("cluster", cluster) if cluster else None,
-                  parse_port_range(node_ports) if node_ports else None, from_env)
+        def by(which: str) -> str:  # a bad value from the environment is named as the variable it came from
+            return f"${ENV[which]}" if which in from_env else ""
+
+        req = cls(parse_cidr("service", service, given_by=by("service")) if service else None,
+                  parse_cidr("cluster", cluster, given_by=by("cluster")) if cluster else None,
+                  parse_port_range(node_ports, given_by=by("nodeports")) if node_ports else None, from_env)
         if req.service_cidr and req.cluster_cidr and req.service_cidr.overlaps(req.cluster_cidr):
             raise RangeError(f"{FLAGS['service']}={req.service_cidr} overlaps {FLAGS['cluster']}={req.cluster_cidr}: "
                              "Services and pods need ranges of their own")
         return req
 
 
-def parse_cidr(which: str, text: str) -> ipaddress.IPv4Network:
-    flag = FLAGS[which]
+def parse_cidr(which: str, text: str, *, given_by: str = "") -> ipaddress.IPv4Network:
+    """`given_by`: what the value came from, for the errors (the flag by default)."""
+    flag = given_by or FLAGS[which]
     try:
         net = ipaddress.ip_network(str(text).strip(), strict=False)
     except ValueError:
@@ -153,9 +157,9 @@ def parse_cidr(which: str, text: str) -> ipaddress.IPv4Network:
     return net  # type: ignore[return-value]
 
 
-def parse_port_range(text: str) -> tuple[int, int]:
+def parse_port_range(text: str, *, given_by: str = "") -> tuple[int, int]:
     """kube-apiserver's "30000-32767" or "30000+2767"."""
-    flag = FLAGS["nodeports"]
+    flag = given_by or FLAGS["nodeports"]
     s = str(text).strip()
     try:
         if "+" in s:

@@ -38,6 +38,8 @@ def test_flags_parse_and_bad_ones_say_which_flag_and_what_would_work() -> None:
         (None, None, "many"): "--service-node-port-range=many: not a port range, e.g. 30000-32767",
         ("127.144.0.0/16", "127.144.0.0/12", None): "overlaps --cluster-cidr=127.144.0.0/12",
     }
+    with pytest.raises(RangeError, match=r"\$KUBE_TUI_CLUSTER_CIDR=10\.1\.0\.0/16: must be inside 127\.0\.0\.0/8"):
+        Requested.parse(environ={ranges.ENV["cluster"]: "10.1.0.0/16"})  # named as what it came from
     for (svc, pods, ports), message in cases.items():
         with pytest.raises(RangeError, match=message.replace("(", r"\(").replace("+", r"\+")):
             Requested.parse(svc, pods, ports, environ={})
