@@ -150,6 +150,9 @@ class ApiServer:
         agent = AGENT.set("kube-apiserver")
         try:
             await self.api.bootstrap()
+        except BaseException:  # a range refused, a store that fails: nothing stays bound behind the error
+            await self.stop()
+            raise
         finally:
             WARNINGS.reset(token)
             AGENT.reset(agent)

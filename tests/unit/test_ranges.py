@@ -180,3 +180,21 @@ async def test_a_running_cluster_claims_its_ranges_so_the_next_one_chooses_other
     finally:
         await plane.stop()
     assert ipaddress.ip_address("127.176.0.0") not in ranges.listening_addresses()  # given back on stop
+
+
+async def test_a_refused_range_leaves_nothing_bound(tmp_path: Path) -> None:
+    from control.netutil import free_port_pair
+    from control.plane import ControlPlane
+
+    async with Store(tmp_path / "d") as store:  # a cluster created with its ranges
+        await ranges.establish(store, Requested(net("127.105.0.0/16"), net("127.192.0.0/12")))
+    port = free_port_pair()
+    plane = ControlPlane(tmp_path / "d", f"tcp://127.0.0.1:{port}", scheduler=False, controllers=False,
+                         network=Requested(cluster_cidr=net("127.208.0.0/12")))
+    with pytest.raises(RangeError, match="--cluster-cidr=127.208.0.0/12: this cluster was created with 127.192.0.0/12"):
+        await plane.start()
+    import socket
+
+    for p in (port, port + 1):  # both the request and the watch port are free again
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", p))
