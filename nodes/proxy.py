@@ -2,6 +2,12 @@
 
 Listeners use SO_REUSEPORT, so every node's proxy on one machine binds the same ClusterIP:port
 (and NodePort) and the kernel spreads connections over the live ones: a service survives any node.
+
+ClusterIPs and node addresses are each cluster's own (control/apiserver/ranges.py), but a NodePort also
+listens on 127.0.0.1, which every cluster on the machine shares, and SO_REUSEPORT would let two clusters'
+proxies split its connections without a word. So a proxy that listens there also holds a named claim, an
+abstract Unix socket `@kube-tui/nodeport/127.0.0.1:PORT/<cluster>/...` (gone with its process), and one
+of another cluster finds it in /proc/net/unix and leaves the address alone, saying so.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import contextlib
 import errno
 import itertools
 import logging
+import os
 import socket
+import uuid
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -186,6 +194,7 @@ class _Listener:
     service: Key
     backends: Backends
     server: asyncio.base_events.Server | None = None
+    claim: socket.socket | None = None  # for an address every cluster shares (claim_shared)
     splices: set[_Splice] = field(default_factory=set)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -202,6 +211,9 @@ class _Listener:
     async def close(self, drop_connections: bool) -> None:
         if self.server is not None:
             self.server.close()
+        if self.claim is not None:
+            self.claim.close()
+            self.claim = None
         for t in list(self.tasks):
             t.cancel()
         if drop_connections:
@@ -223,6 +235,35 @@ def listen_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+CLAIM_PREFIX = "kube-tui/nodeport"
+
+
+def shared_holders(addr: Addr, table: str = "/proc/net/unix") -> set[str]:
+    """The clusters whose proxies hold a claim on `addr` (an address of the machine, like 127.0.0.1)."""
+    want = f"@{CLAIM_PREFIX}/{addr[0]}:{addr[1]}/"
+    out: set[str] = set()
+    try:
+        with open(table) as f:
+            for line in f:
+                path = line.rstrip("\n").rsplit(" ", 1)[-1]
+                if path.startswith(want):
+                    out.add(path[len(want):].split("/", 1)[0])
+    except OSError:
+        pass
+    return out
+
+
+def claim_shared(addr: Addr, cluster: str) -> socket.socket:
+    """A bound abstract Unix socket naming `addr` and this cluster: live exactly as long as this process."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind(f"\0{CLAIM_PREFIX}/{addr[0]}:{addr[1]}/{cluster}/{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    except OSError:
+        s.close()
+        raise
+    return s
 
 
 def service_backends(svc: dict, ep: dict | None) -> dict[str, list[Addr]]:
@@ -280,6 +321,7 @@ class Proxy:
         self.listeners: dict[Addr, _Listener] = {}
         self.backends: dict[tuple[str, str, str], Backends] = {}
         self.bind_errors: dict[Addr, str] = {}
+        self.cluster = ""  # the kube-system namespace's uid, as Kubernetes names a cluster (claim_shared)
         self.queue: WorkQueue[Key] = WorkQueue("proxy", base_delay=0.5, max_delay=30.0)
         self._worker: asyncio.Task[None] | None = None
 
@@ -360,6 +402,20 @@ class Proxy:
             other = self.listeners.get(addr)
             if other is not None:
                 continue
+            shared = addr[0] in self.nodeport_addresses
+            if shared:
+                cluster = await self._cluster()
+                others = shared_holders(addr) - {cluster}
+                if others:
+                    retry = True  # again later: that cluster may stop
+                    msg = (f"cannot listen on {addr[0]}:{addr[1]}: another kube-tui cluster on this machine serves "
+                           f"this NodePort there (its kube-system namespace has uid {sorted(others)[0]}); this "
+                           f"cluster's {ns}/{name} is still on each node's own address, e.g. "
+                           f"{self.node_ip or '<node IP>'}:{addr[1]}")
+                    if self.bind_errors.get(addr) != msg:
+                        log.warning("proxy: %s", msg)
+                    self.bind_errors[addr] = msg
+                    continue
             try:
                 sock = listen_socket(*addr)
             except OSError as e:
@@ -371,11 +427,19 @@ class Proxy:
                 continue
             self.bind_errors.pop(addr, None)
             lst = _Listener(addr, key, self.backends[(ns, name, pname)])
+            if shared:
+                lst.claim = claim_shared(addr, self.cluster)
             lst.server = await asyncio.get_running_loop().create_server(lst.protocol, sock=sock)
             self.listeners[addr] = lst
             log.info("proxy: listening on %s:%d for %s/%s", addr[0], addr[1], ns, name)
         if retry:
             raise OSError(f"service {ns}/{name}: some addresses could not be bound; retrying")
+
+    async def _cluster(self) -> str:
+        if not self.cluster:
+            ns = await self.client.get("Namespace", "kube-system", None)
+            self.cluster = ns["metadata"]["uid"]
+        return self.cluster
 
     @staticmethod
     def _bind_message(addr: Addr, e: OSError) -> str:

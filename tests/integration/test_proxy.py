@@ -198,3 +198,45 @@ async def test_a_backend_that_speaks_first_reaches_the_client() -> None:
         await listener.close(drop_connections=True)
         backend.close()
         await backend.wait_closed()
+
+
+async def test_a_nodeport_on_127_0_0_1_is_one_clusters_and_the_other_says_so(tmp_path: Path) -> None:
+    """Two clusters on the machine with the same nodePort: the second proxy does not bind 127.0.0.1:PORT beside the
+    first (SO_REUSEPORT would split the connections between the two clusters without a word); it says why, keeps
+    the NodePort on its node's own address, and takes 127.0.0.1:PORT over once the first cluster lets it go."""
+    from nodes.proxy import shared_holders
+    from tests.conftest import running_plane
+
+    port = random.randint(30000, 32767)
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"},
+                    "ports": [{"name": "http", "port": PORT, "nodePort": port}]}}
+    async with running_plane(tmp_path / "a") as a, running_plane(tmp_path / "b") as b:
+        ca, cb = a.client("test-a"), b.client("test-b")
+        await ca.connect()
+        await cb.connect()
+        pa = Proxy(ca, node_ip="127.1.2.3", node_name="a1")
+        pb = Proxy(cb, node_ip="127.1.2.4", node_name="b1")
+        try:
+            await pa.start()
+            await ca.create(svc)
+            await wait_for(lambda: ("127.0.0.1", port) in pa.listeners, 10, what="cluster a's NodePort on 127.0.0.1")
+            uid_a = (await ca.get("Namespace", "kube-system", None))["metadata"]["uid"]
+            assert shared_holders(("127.0.0.1", port)) == {uid_a}
+            await pb.start()
+            await cb.create(svc)
+            await wait_for(lambda: ("127.1.2.4", port) in pb.listeners, 10, what="cluster b's NodePort on its node")
+            await wait_for(lambda: ("127.0.0.1", port) in pb.bind_errors, 10, what="cluster b's refusal")
+            assert ("127.0.0.1", port) not in pb.listeners
+            assert (f"cannot listen on 127.0.0.1:{port}: another kube-tui cluster on this machine serves this NodePort "
+                    f"there (its kube-system namespace has uid {uid_a}); this cluster's default/web is still on each "
+                    f"node's own address, e.g. 127.1.2.4:{port}") == pb.bind_errors[("127.0.0.1", port)]
+            await pa.stop()  # cluster a's proxy goes: its claim with it
+            await wait_for(lambda: ("127.0.0.1", port) in pb.listeners, 15, what="cluster b taking 127.0.0.1 over")
+            assert shared_holders(("127.0.0.1", port)) == {pb.cluster}
+        finally:
+            await pa.stop()
+            await pb.stop()
+            await ca.close()
+            await cb.close()
+    assert shared_holders(("127.0.0.1", port)) == set()
