@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import ipaddress
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,15 +27,22 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
 
 
 def _own_ranges() -> None:
-    """Each pytest-xdist worker's clusters get their own Service and pod ranges (counted down from the top
-    of the default spaces, which a user's cluster avoids while they are in use), so that clusters of two
-    workers running at once never share an address. Set once, before any cluster starts, and inherited by
-    every kube-tui process a test runs."""
+    """Each pytest-xdist worker's clusters get their own Service and pod ranges, so that clusters of two workers
+    running at once never share an address: worker i takes the i-th range, from the top of the default
+    spaces, that nothing on the machine listens in when it starts (a developer's cluster may be running).
+    Set once, before any cluster starts, and inherited by every kube-tui process a test runs."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     i = int(worker[2:]) if worker[2:].isdigit() else 0
+    busy = ranges.listening_addresses()
+
+    def pick(space: ipaddress.IPv4Network, prefix: int) -> str:
+        slots = list(space.subnets(new_prefix=prefix))[::-1]
+        free = [s for s in slots if not any(a in s for a in busy)] or slots
+        return str(free[i % len(free)])
+
     # assigned, not defaulted: a worker inherits the environment of the process that started it
-    os.environ[ranges.ENV["service"]] = f"127.{111 - i % 16}.0.0/16"
-    os.environ[ranges.ENV["cluster"]] = f"127.{240 - 16 * (i % 8)}.0.0/12"
+    os.environ[ranges.ENV["service"]] = pick(ranges.SERVICE_SPACE, ranges.SERVICE_PREFIX)
+    os.environ[ranges.ENV["cluster"]] = pick(ranges.POD_SPACE, ranges.CLUSTER_PREFIX)
 
 
 _own_ranges()

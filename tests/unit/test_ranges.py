@@ -166,20 +166,24 @@ async def test_a_running_cluster_claims_its_ranges_so_the_next_one_chooses_other
     """A control plane with no node yet listens on nothing else in its ranges: the claim makes them taken."""
     from control.plane import ControlPlane
 
+    before = ranges.listening_addresses()  # ranges nothing on the machine uses now (another cluster may run)
+    service = ranges.choose(ranges.SERVICE_SPACE, ranges.SERVICE_PREFIX, before)
+    pods = ranges.choose(ranges.POD_SPACE, ranges.CLUSTER_PREFIX, before)
+    assert service is not None and pods is not None
     plane = ControlPlane(tmp_path / "a", "tcp://127.0.0.1:*", scheduler=False, controllers=False,
-                         network=Requested(net("127.104.0.0/16"), net("127.176.0.0/12")))
+                         network=Requested(service, pods))
     await plane.start()
     try:
         busy = ranges.listening_addresses()
-        assert ipaddress.ip_address("127.104.0.0") in busy and ipaddress.ip_address("127.176.0.0") in busy
+        assert service.network_address in busy and pods.network_address in busy
         for seed in range(20):  # a new cluster's default never lands on them
             async with Store(tmp_path / f"b{seed}") as store:
                 other = await ranges.establish(store, Requested(), rng=random.Random(seed))  # reads /proc itself
-                assert other.service_cidr != net("127.104.0.0/16") and other.cluster_cidr != net("127.176.0.0/12")
+                assert other.service_cidr != service and other.cluster_cidr != pods
                 assert other.service_cidr.prefixlen == 16 and other.cluster_cidr.prefixlen == 12
     finally:
         await plane.stop()
-    assert ipaddress.ip_address("127.176.0.0") not in ranges.listening_addresses()  # given back on stop
+    assert pods.network_address not in ranges.listening_addresses()  # given back on stop
 
 
 async def test_a_refused_range_leaves_nothing_bound(tmp_path: Path) -> None:
