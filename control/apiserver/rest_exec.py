@@ -30,6 +30,7 @@ log = logging.getLogger("kube_tui.apiserver.rest")
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 POLL_WAIT = 1.0  # seconds one read of the session waits for output
+STREAMS_SETTLE = 0.05  # seconds between the upgrade and the first frame (see serve)
 # bytes of stdin held for a command that does not read: more and the socket waits (kube-apiserver's read
 # loop blocks the same way; kubectl gives up after 61 s without a pong)
 INPUT_BACKLOG = 4 << 20
@@ -90,6 +91,10 @@ async def serve(request: web.Request, call: Call, namespace: str, name: str, *, 
         raise
     ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=remotecommand.INPUT_MAX + 1, heartbeat=HEARTBEAT)
     await ws.prepare(request)
+    # client-go before kubernetes#131203 starts reading the socket before it has made its stdout and stderr
+    # streams, and drops a frame that comes for a stream not made yet: kubectl 1.30 then printed nothing of
+    # a command as quick as `echo out; exit 3` (seen once under load). A moment for it to make them first.
+    await asyncio.sleep(STREAMS_SETTLE)
     if "session" not in opened:  # the command could not start: what the node said, and its code
         await _finish(ws, opened, command)
         return ws
