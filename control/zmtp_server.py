@@ -344,8 +344,15 @@ class _Accepted(zmtp._Connection):
         """One message to the owner; past TURN_QUOTA in this turn, the rest of the read waits for the next turn
         of the loop, so that the other connections' messages go in between: one peer sending faster than the
         server answers (a flood, a fuzzer) delays the others by a quota of its messages, not by a whole read
-        of them (up to 256 KiB: thousands of small frames, hundreds of milliseconds)."""
-        self.owner._message(self, parts)
+        of them (up to 256 KiB: thousands of small frames, hundreds of milliseconds).
+
+        A message that fails is logged and the next one goes up, here as in _parse: from resume() (the rest of
+        a read after a yield or a pause) an exception would leave the connection unpaused with its reading
+        stopped and its backlog never handed up."""
+        try:
+            self.owner._message(self, parts)
+        except Exception:  # one bad message must not stop the reading
+            log.exception("%s: handling a message failed", self.owner.name)
         self._turn += 1
         if self._turn >= TURN_QUOTA and not self._paused and self.transport is not None:
             self.pause()

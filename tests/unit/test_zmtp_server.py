@@ -944,3 +944,59 @@ async def test_a_flooding_peer_waits_its_turn_and_the_others_go_in_between() -> 
         assert flooded == [b"flood-%d" % i for i in range(flood)]  # its own order is kept
         assert router.errors == 0
     await _close(other)
+
+
+async def test_a_message_that_fails_past_the_quota_does_not_stop_the_connection() -> None:
+    """on_message raising for a message handed up after a yield (from the backlog, on a later turn) is logged and
+    the rest follow, as for one handed up straight from a read: the connection must not stay with its reading
+    stopped and its backlog never handed up."""
+    got: list[list[bytes]] = []
+    bad = b"flood-%d" % (zmtp_server.TURN_QUOTA + 8)
+
+    def on_message(frames: list[bytes]) -> None:
+        if frames[1] == bad:
+            raise RuntimeError("a bad request")
+        got.append(frames)
+
+    router = zmtp_server.Router(ANY, on_message, name="test")
+    async with _raw_peer(router, start=True) as raw:
+        await raw.handshake(READY_DEALER)
+        flood = 10 * zmtp_server.TURN_QUOTA
+        raw.write(b"".join(zmtp.frame(b"flood-%d" % i) for i in range(flood)))  # one write: yields on the way
+        await wait_for(lambda: len(got) == flood - 1, timeout=5, what="every request but the bad one")
+        assert [f[1] for f in got] == [b"flood-%d" % i for i in range(flood) if b"flood-%d" % i != bad]
+        raw.write(zmtp.frame(b"after"))  # and the connection still reads
+        await wait_for(lambda: got[-1][1:] == [b"after"], timeout=5, what="a request after the flood")
+
+
+async def test_a_connection_that_yielded_while_the_router_paused_goes_on_when_it_resumes() -> None:
+    """The Router pauses (MAX_IN_FLIGHT) between a connection's yield and its next turn, which then leaves it
+    to resume_reading(); and pauses and resumes again before the next turn: every request arrives, in order."""
+    got: list[list[bytes]] = []
+    router: zmtp_server.Router
+    loop = asyncio.get_running_loop()
+    quota = zmtp_server.TURN_QUOTA
+
+    def flip() -> None:
+        router.pause_reading()
+        router.resume_reading()
+
+    def on_message(frames: list[bytes]) -> None:
+        got.append(frames)
+        if len(got) == quota:  # the yield comes right after: these run before its next turn
+            loop.call_soon(router.pause_reading)
+        elif len(got) == 3 * quota:
+            loop.call_soon(flip)
+
+    router = zmtp_server.Router(ANY, on_message, name="test")
+    async with _raw_peer(router, start=True) as raw:
+        await raw.handshake(READY_DEALER)
+        flood = 10 * quota
+        raw.write(b"".join(zmtp.frame(b"flood-%d" % i) for i in range(flood)))
+        await wait_for(lambda: router.paused, timeout=5, what="the Router's pause")
+        await asyncio.sleep(0.1)  # the connection's next turn has come and gone
+        assert len(got) == quota, "requests were handed up while the Router was paused"
+        router.resume_reading()
+        await wait_for(lambda: len(got) == flood, timeout=5, what="the rest after resume_reading()")
+        assert [f[1] for f in got] == [b"flood-%d" % i for i in range(flood)]
+        assert router.errors == 0
