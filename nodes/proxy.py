@@ -404,7 +404,16 @@ class Proxy:
                 continue
             shared = addr[0] in self.nodeport_addresses
             if shared:
-                cluster = await self._cluster()
+                try:
+                    cluster = await self._cluster()
+                except Exception as e:  # the API server away: the service's other addresses need not wait for it
+                    retry = True
+                    msg = (f"cannot listen on {addr[0]}:{addr[1]} yet: which cluster this is (the kube-system "
+                           f"namespace's uid) could not be asked: {e}")
+                    if self.bind_errors.get(addr) != msg:
+                        log.warning("proxy: %s", msg)
+                    self.bind_errors[addr] = msg
+                    continue
                 others = shared_holders(addr) - {cluster}
                 if others:
                     retry = True  # again later: that cluster may stop

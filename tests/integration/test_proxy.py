@@ -240,3 +240,47 @@ async def test_a_nodeport_on_127_0_0_1_is_one_clusters_and_the_other_says_so(tmp
             await ca.close()
             await cb.close()
     assert shared_holders(("127.0.0.1", port)) == set()
+
+
+async def test_a_nodeport_waits_for_the_cluster_uid_only_on_127_0_0_1() -> None:
+    """The proxy asks the API server which cluster it is before it listens on 127.0.0.1 (claim_shared). When it
+    cannot (the API server is away), the NodePort on the node's own address and the ClusterIP are bound all the
+    same; 127.0.0.1 follows on a retry once the answer comes."""
+    from control import errors
+    from nodes.proxy import shared_holders
+
+    class Services:
+        def __init__(self, svc: dict) -> None:
+            self.svc = svc
+
+        def get(self, _ns: str, _name: str) -> dict:
+            return self.svc
+
+    class Away:
+        up = False
+
+        async def get(self, kind: str, name: str, _ns: None) -> dict:
+            if not self.up:
+                raise errors.unavailable("the API server does not answer")
+            return {"metadata": {"uid": "test-cluster-uid"}}
+
+    port = random.randint(30000, 32767)
+    cluster_ip = f"127.3.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    svc = {"metadata": {"name": "web", "namespace": "default"},
+           "spec": {"type": "NodePort", "clusterIP": cluster_ip, "ports": [{"name": "http", "port": PORT, "nodePort": port}]}}
+    client = Away()
+    proxy = Proxy(client, node_ip="127.1.2.5", node_name="n1", services=Services(svc))  # type: ignore[arg-type]
+    try:
+        with pytest.raises(OSError, match="retrying"):
+            await proxy._sync(("default", "web"))
+        assert set(proxy.listeners) == {(cluster_ip, PORT), ("127.1.2.5", port)}
+        assert proxy.bind_errors[("127.0.0.1", port)].endswith(
+            "could not be asked: Error from server (ServiceUnavailable): the API server does not answer")
+        client.up = True
+        await proxy._sync(("default", "web"))
+        assert ("127.0.0.1", port) in proxy.listeners and not proxy.bind_errors
+        assert shared_holders(("127.0.0.1", port)) == {"test-cluster-uid"}
+    finally:
+        for lst in proxy.listeners.values():  # what stop() does with them (its informers were never started)
+            await lst.close(drop_connections=True)
+    assert shared_holders(("127.0.0.1", port)) == set()
