@@ -48,21 +48,37 @@ def _own_ranges() -> None:
 _own_ranges()
 
 
+@contextlib.contextmanager
+def run_lock(directory: Path, exclusive: bool) -> Iterator[None]:
+    """A shared lock on `directory`'s exclusive.lock, or the exclusive one. An exclusive waiter first takes
+    exclusive.gate, which every shared locker passes through, so no new test starts while it waits for the
+    running ones to end: flock gives a shared lock whenever no exclusive one is held, so without the gate
+    three or more workers, whose tests overlap, would keep an exclusive test waiting for ever."""
+    with open(directory / "exclusive.gate", "a") as gate, open(directory / "exclusive.lock", "a") as f:
+        fcntl.flock(gate, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if not exclusive:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+
+
 @pytest.fixture(autouse=True)
 def _exclusive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """With pytest-xdist, a test marked `exclusive` (one that measures latency under load it makes itself)
     runs while no other worker runs a test: every test holds a shared lock on one file of the run, an
-    exclusive test holds it alone."""
+    exclusive test holds it alone (run_lock)."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         yield
         return
-    path = tmp_path_factory.getbasetemp().parent / "exclusive.lock"  # the run's own directory, all workers'
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX if request.node.get_closest_marker("exclusive") else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    # the run's own directory, all workers'
+    with run_lock(tmp_path_factory.getbasetemp().parent, bool(request.node.get_closest_marker("exclusive"))):
+        yield
 
 
 @pytest.fixture(autouse=True)
