@@ -263,6 +263,26 @@ def test_to_yaml_like_kubectl() -> None:
     assert yaml.safe_load(to_yaml(obj)) == obj
 
 
+# What kubectl v1.32's `create configmap --from-literal=k=V --dry-run=client -o yaml` quotes (its go-yaml reads each
+# as a number, a boolean or a timestamp) and what it leaves plain. PyYAML's resolver reads all but the last six of
+# the first list as strings: only go-yaml's rules quote them.
+KUBECTL_QUOTES = ["y", "N", "1e3", "1.5e3", "-80e1", "08", "0o17", "0X1f", "-0o7", ".5e3", "-.5", "2024-1-2",
+                  "2024-1-2 3:4:5", "0:7", "1e3_0", "-_5", "0_x1", "0b101", "1_000", "0x1F", "1.5", "2024-01-02", "yes"]
+KUBECTL_PLAIN = ["hello", "x08", "a1e3", "_1", ".", "1e", "0x", "0xG", "1.2.3", "0x1p-2", "1e999",
+                 "2024-13-01x", "12:30:", "-", "+"]
+
+
+def test_to_yaml_quotes_what_kubectl_reads_as_something_else() -> None:
+    """A string go-yaml (kubectl's reader) would take for a number, a boolean or a timestamp is quoted, as kubectl
+    quotes it: `a: 1e3` unquoted went to kubectl apply as the number 1000 (a ConfigMap's value refused)."""
+    for value in KUBECTL_QUOTES:
+        assert to_yaml({"k": value}) == f'k: "{value}"', value
+    for value in KUBECTL_PLAIN:
+        assert to_yaml({"k": value}).replace("'", "") == f"k: {value}", value
+    for value in KUBECTL_QUOTES + KUBECTL_PLAIN:
+        assert yaml.safe_load(to_yaml({value: [value]})) == {value: [value]}
+
+
 def test_to_json_indent_four() -> None:
     assert to_json({"a": {"b": [1]}}) == '{\n    "a": {\n        "b": [\n            1\n        ]\n    }\n}'
 

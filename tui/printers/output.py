@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
+import re
 from typing import Any
 
 import yaml
@@ -12,12 +15,56 @@ class _KubeDumper(yaml.SafeDumper):
     """Block style, keys in the object's order, double quotes where a plain scalar would change type."""
 
 
+# go-yaml v2's resolve() (what kubectl's printer and its -f reader use) for a plain scalar, where it reads more
+# than PyYAML's resolver does: strconv.ParseInt/ParseUint(s, 0, 64) and its yamlStyleFloat after taking out every
+# "_", strconv.ParseFloat for one that begins with ".", its timestamp formats, and its encoder's base-60 check.
+# Checked against kubectl v1.32's quoting of several thousand such strings.
+_GO_INT = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))")
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_GO_DOT_FLOAT = re.compile(r"\.(?:[0-9]+(?:[eE][-+]?[0-9]+)?)")
+_GO_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")  # its encoder's isBase60Float
+_GO_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"  # 2006-1-2, then T15:4:5Z07:00 or " 15:4:5"
+                           r"(?:(?:[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2}))"
+                           r"|(?: ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]+)?))?")
+
+
+def _go_yaml_not_a_string(value: str) -> bool:
+    """Whether go-yaml v2 reads `value`, plain, as something other than a string (a number, a timestamp, a
+    boolean): kubectl quotes such a value, and reads it back unquoted as that other thing."""
+    if value in ("y", "Y", "n", "N") or _GO_BASE60.fullmatch(value):  # y/n: booleans PyYAML's resolver does not know
+        return True
+    first = value[:1]
+    if first == ".":
+        return _GO_DOT_FLOAT.fullmatch(value) is not None and math.isfinite(float(value))
+    if first == "" or first not in "+-0123456789":
+        return False
+    ts = _GO_TIMESTAMP.fullmatch(value)
+    if ts is not None:
+        year, month, day = (int(g) for g in ts.group(1, 2, 3))
+        clock = [int(g) for g in ts.group(4, 5, 6, 7, 8, 9) if g is not None]
+        try:
+            datetime.datetime(year or 2000, month, day, *clock)  # time.Parse's range checks (its year 0 is a leap year)
+            return True
+        except ValueError:
+            pass  # not a date; a number, maybe
+    plain = value.replace("_", "")
+    m = _GO_INT.fullmatch(plain)
+    if m is not None:
+        sign, hexa, octal, binary, zero_octal, decimal = m.groups()
+        n = (int(hexa, 16) if hexa else int(octal, 8) if octal else int(binary, 2) if binary
+             else int(zero_octal, 8) if zero_octal else int(decimal))
+        if (not sign and n < 1 << 64) or n <= (1 << 63) - (sign != "-"):  # ParseUint, else ParseInt
+            return True
+    return _GO_FLOAT.fullmatch(plain) is not None and math.isfinite(float(plain))
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     node = dumper.represent_scalar("tag:yaml.org,2002:str", value)
-    # go-yaml (kubectl's) also reads y, Y, n and N as booleans, so quotes them, which PyYAML's resolver does not
-    if value in ("y", "Y", "n", "N") or dumper.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+    # Quoted where either reader would take it for something else: PyYAML's (kube-tui's own -f) and go-yaml's
+    # (kubectl's), which also reads y/n, 1e3, 08, 0o17, 1.5e3 and 2024-1-2 as booleans, numbers and timestamps
+    if _go_yaml_not_a_string(value) or dumper.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
         node.style = '"'
     return node
 
