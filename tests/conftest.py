@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import ipaddress
 import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,26 +27,40 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     return {"uvloop": factory} if factory is not None else {"asyncio": asyncio.new_event_loop}
 
 
-def _own_ranges() -> None:
-    """Each pytest-xdist worker's clusters get their own Service and pod ranges, so that clusters of two workers
-    running at once never share an address: worker i takes the i-th range, from the top of the default
-    spaces, that nothing on the machine listens in when it starts (a developer's cluster may be running).
-    Set once, before any cluster starts, and inherited by every kube-tui process a test runs."""
+def _own_ranges() -> list[socket.socket]:
+    """This pytest process's clusters get their own Service and pod ranges, so that clusters of two workers
+    running at once (of this run, of another run on the machine, or a user's cluster) never share an address.
+
+    Worker gwN starts looking at the Nth range counted down from the top of the default spaces and takes the
+    first one nothing on the machine listens in; it then listens on each range's first address for as long as
+    it lives (ranges.claim, what a running control plane does), so that a worker or a cluster started later
+    sees them taken and chooses others. Set once, before any cluster starts, and inherited by every kube-tui
+    process a test runs. Returns the claiming sockets (kept open by the caller)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     i = int(worker[2:]) if worker[2:].isdigit() else 0
     busy = ranges.listening_addresses()
+    services = [ipaddress.ip_network(f"127.{111 - (i + k) % 16}.0.0/16") for k in range(16)]
+    clusters = [ipaddress.ip_network(f"127.{240 - 16 * ((i + k) % 8)}.0.0/12") for k in range(8)]
 
-    def pick(space: ipaddress.IPv4Network, prefix: int) -> str:
-        slots = list(space.subnets(new_prefix=prefix))[::-1]
-        free = [s for s in slots if not any(a in s for a in busy)] or slots
-        return str(free[i % len(free)])
+    def free(nets: list[Any]) -> Any:  # all taken: this worker's own, shared (as before the claims)
+        return next((n for n in nets if not any(a in n for a in busy)), nets[0])
 
+    network = ranges.ClusterNetwork(free(services), free(clusters))
     # assigned, not defaulted: a worker inherits the environment of the process that started it
-    os.environ[ranges.ENV["service"]] = pick(ranges.SERVICE_SPACE, ranges.SERVICE_PREFIX)
-    os.environ[ranges.ENV["cluster"]] = pick(ranges.POD_SPACE, ranges.CLUSTER_PREFIX)
+    os.environ[ranges.ENV["service"]] = str(network.service_cidr)
+    os.environ[ranges.ENV["cluster"]] = str(network.cluster_cidr)
+    return ranges.claim(network)
 
 
-_own_ranges()
+_RANGE_CLAIMS: list[socket.socket] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Not in pytest-xdist's controller, which runs no test: each worker chooses its own (it could take the
+    # range a worker prefers, which would then move to the next and meet the one after it).
+    if getattr(config, "workerinput", None) is None and config.getoption("numprocesses", default=None):
+        return
+    _RANGE_CLAIMS.extend(_own_ranges())
 
 
 @contextlib.contextmanager
