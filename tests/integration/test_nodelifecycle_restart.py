@@ -131,9 +131,13 @@ async def check_restarted(plane: ControlPlane, client: Client) -> None:
         await wait_for(lambda: pod_ready(client, "web-late", "False"), 10, what="the pod bound later to lose Ready")
         assert ready_of(await client.get("Pod", "web-back")) == "True"
         # Only pods that still said Ready were written: one event each, however many passes looked.
-        marked = [e["involvedObject"]["name"] for e in await events(client, "NodeNotReady")
-                  if e["message"] == "Node is not ready"]
-        assert sorted(marked) == ["web-gone", "web-late"]
+        # (the events are written after the pods' status, by the event broadcaster: waited for, not read at once)
+        async def one_each() -> bool:
+            marked = sorted(e["involvedObject"]["name"] for e in await events(client, "NodeNotReady")
+                            if e["message"] == "Node is not ready")
+            return marked == ["web-gone", "web-late"]
+
+        await wait_for(one_each, 10, what="one NodeNotReady event for each of web-gone and web-late")
         assert all(e["count"] == 1 for e in await events(client, "NodeNotReady") if e["involvedObject"]["kind"] == "Pod")
 
 
