@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import pytest
@@ -155,6 +155,16 @@ async def pods(client: Client, selector: str = "", namespace: str = "default") -
 
 async def events(client: Client, reason: str, namespace: str = "default") -> list[dict]:
     return [e for e in (await client.list("Event", namespace))["items"] if e["reason"] == reason]
+
+
+async def event_messages(client: Client, reason: str, until: Callable[[list[str]], bool], what: str) -> list[str]:
+    """The messages of the events of `reason`, once `until` holds for them: a controller's events are written by
+    its event broadcaster after the object it reports on, so a test that saw the object waits for them."""
+    async def ready() -> list[str] | None:
+        msgs = [e["message"] for e in await events(client, reason)]
+        return msgs if until(msgs) else None
+
+    return await wait_for(ready, 10, what=what)  # type: ignore[no-any-return]
 
 
 async def node(client: Client, name: str, ready: bool = True) -> dict:
@@ -315,8 +325,8 @@ async def test_deployment_recreate_and_scale(plane: ControlPlane, client: Client
         await wait_for(lambda: _deploy_status(client, "rc", availableReplicas=3, replicas=3), what="scaled")
         # kube-controller-manager's wording: the new size, then the old one
         rs_name = (await _owned_rss(client, d))[0]["metadata"]["name"]
-        scaled = [e["message"] for e in await events(client, "ScalingReplicaSet")]
-        assert f"Scaled up replica set {rs_name} to 3 from 2" in scaled, scaled
+        await event_messages(client, "ScalingReplicaSet", lambda m: f"Scaled up replica set {rs_name} to 3 from 2" in m,
+                             what="kube-controller-manager's scaling event")
         d = await client.get("Deployment", "rc")
         d["spec"]["template"]["metadata"]["labels"]["v"] = "2"
         d["spec"]["selector"] = {"matchLabels": {"app": "rc"}}
@@ -417,9 +427,10 @@ async def test_node_lease_expiry_taints_and_evicts(plane: ControlPlane, client: 
             await client.patch("Node", "n1", {"spec": {"taints": [
                 t for t in (await client.get("Node", "n1", None))["spec"]["taints"]
                 if t["key"] != "node.kubernetes.io/out-of-service"]}}, None)
-            marked = await events(client, "TaintManagerEviction")
-            assert any(e["message"] == f"Marking for deletion Pod default/{ps[0]['metadata']['name']}" for e in marked)
-            assert any(e["message"] == "Node is not ready" for e in await events(client, "NodeNotReady"))
+            await event_messages(client, "TaintManagerEviction",
+                                 lambda m: f"Marking for deletion Pod default/{ps[0]['metadata']['name']}" in m,
+                                 what="the taint manager's eviction event")
+            await event_messages(client, "NodeNotReady", lambda m: "Node is not ready" in m, what="NodeNotReady")
             # recovery: the kubelet posts Ready again, the taint goes
             alive = True
             n1 = await client.get("Node", "n1")
@@ -492,7 +503,7 @@ async def test_job_completes(plane: ControlPlane, client: Client) -> None:
         assert cond["type"] == "Complete" and cond["status"] == "True"
         assert job["status"]["succeeded"] == 3 and job["status"]["active"] == 0
         assert job["status"]["startTime"] and job["status"]["completionTime"]
-        assert (await events(client, "Completed"))[0]["message"] == "Job completed"
+        await event_messages(client, "Completed", lambda m: m[:1] == ["Job completed"], what="the Completed event")
 
 
 async def test_job_backoff_limit(plane: ControlPlane, client: Client) -> None:

@@ -24,7 +24,16 @@ from nodes.node import Node
 from nodes.nodestatus import NodeConfig
 from tests.conftest import FAST, running_plane
 from tests.helpers import ROOT, wait_for
-from tests.integration.test_controllers import _background, events, kubelet, manager, node, pods, renew_lease
+from tests.integration.test_controllers import (
+    _background,
+    event_messages,
+    events,
+    kubelet,
+    manager,
+    node,
+    pods,
+    renew_lease,
+)
 from tests.integration.test_kubelet import node_options
 
 
@@ -110,8 +119,9 @@ async def test_pods_come_in_order_keep_their_names_and_roll_from_the_top(plane: 
                              timeout=20, what="the rolling update to finish")
         rev2 = sts["status"]["updateRevision"]
         assert rev2 != rev1 and sts["status"]["currentRevision"] == rev2
-        deleted = [e["message"] for e in await events(client, "SuccessfulDelete")]
-        assert deleted[-3:] == [f"delete Pod web-{i} in StatefulSet web successful" for i in (2, 1, 0)]
+        await event_messages(client, "SuccessfulDelete",
+                             lambda m: m[-3:] == [f"delete Pod web-{i} in StatefulSet web successful" for i in (2, 1, 0)],
+                             what="the deletes, highest ordinal first")
         assert {p["spec"]["containers"][0]["image"] for p in await pods(client, "app=web")} == {"nginx:1.28"}
 
         # rollback: kubectl rollout undo patches the previous revision's template back, which renumbers it
