@@ -18,6 +18,7 @@ from control.client import Client
 from control.errors import ApiError
 from tui import manifests, printers
 from tui.commands.common import add_client_args, fail, with_client
+from tui.printers.output import sorted_keys
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -32,15 +33,7 @@ def _yaml(obj: dict | None) -> list[str]:
     if obj is None:
         return []
     md = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
-    return printers.to_yaml(_sorted(dict(obj, metadata=md))).splitlines(keepends=True)
-
-
-def _sorted(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value
+    return printers.to_yaml(sorted_keys(dict(obj, metadata=md))).splitlines(keepends=True)
 
 
 def _label(obj: dict) -> str:

@@ -36,7 +36,7 @@ from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
-from tui.printers.output import to_json, to_yaml
+from tui.printers.output import sorted_keys, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
                "CronJob", "Service")
@@ -520,15 +520,6 @@ def typed_service(obj: dict) -> dict:
     return out
 
 
-def _sorted_keys(obj: Any) -> Any:
-    """kubectl -o yaml's key order: its printer goes through JSON to a map, so every level is sorted."""
-    if isinstance(obj, dict):
-        return {k: _sorted_keys(obj[k]) for k in sorted(obj)}
-    if isinstance(obj, list):
-        return [_sorted_keys(v) for v in obj]
-    return obj
-
-
 def cronjob_for(args: argparse.Namespace) -> dict[str, Any]:
     """kubectl create cronjob NAME --image=I --schedule=S [--restart=OnFailure] [-- COMMAND]: one container
     named NAME; the job template carries the name too, as kubectl's."""
@@ -691,7 +682,7 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
     if "managedFields" in md:  # as kubectl's printers: hidden (it has no --show-managed-fields here)
         stored = dict(stored, metadata={k: v for k, v in md.items() if k != "managedFields"})
     if args.output == "yaml":
-        print(to_yaml(_sorted_keys(stored) if typed else stored))
+        print(to_yaml(sorted_keys(stored) if typed else stored))
     elif args.output == "json":
         print(to_json(stored))
     elif args.output == "name":

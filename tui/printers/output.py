@@ -72,6 +72,15 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _KubeDumper.add_representer(str, _represent_str)
 
 
+def sorted_keys(obj: Any) -> Any:
+    """kubectl's key order in -o yaml and diff: its printer goes through JSON to a map, so every level is sorted."""
+    if isinstance(obj, dict):
+        return {k: sorted_keys(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [sorted_keys(v) for v in obj]
+    return obj
+
+
 def to_yaml(obj: Any) -> str:
     """kubectl -o yaml: block style, keys in the object's order, sequences not indented under their key."""
     text = yaml.dump(obj, Dumper=_KubeDumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
