@@ -63,14 +63,18 @@ async def test_a_timed_out_request_does_not_drop_the_answers_of_the_others(plane
         await client.close()
 
 
+def _store_and_apiserver(data: Path, address: str) -> ControlPlane:
+    """A control plane of only the store and the API server on `address`, to stop and start again there."""
+    return ControlPlane(data, address, scheduler=False, controllers=False, bookmark_interval=0.2, timings=FAST)
+
+
 async def test_a_request_in_flight_when_the_server_dies_fails_without_waiting_for_its_timeout(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Kill the API server under a write: the client learns it from the lost connection, not 30 s later.
     Our Dealer reports the connection it lost; libzmq's DEALER cannot (its requests wait for the timeout)."""
     monkeypatch.setattr("control.client.REQUEST_SOCKET", "zmtp")
     data = tmp_path / "data"
-    first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False,
-                         bookmark_interval=0.2, timings=FAST)
+    first = _store_and_apiserver(data, f"tcp://127.0.0.1:{free_port_pair()}")
     await first.start()
     second = None
     assert first.server is not None and first.credentials is not None
@@ -81,8 +85,7 @@ async def test_a_request_in_flight_when_the_server_dies_fails_without_waiting_fo
         write = asyncio.create_task(client.create(pod("hang")))
         await asyncio.wait_for(entered.wait(), 5)
         await first.stop()
-        second = ControlPlane(data, first.server.address, scheduler=False, controllers=False,
-                              bookmark_interval=0.2, timings=FAST)
+        second = _store_and_apiserver(data, first.server.address)
         await second.start()
         with pytest.raises(ApiError) as e:
             await asyncio.wait_for(write, 10)
@@ -102,8 +105,7 @@ async def test_a_reconnect_that_gave_up_ends_with_the_servers_next_answer(tmp_pa
     again, at the same address, the socket has reconnected by itself, so a request would get its answer with
     no hello said: the client must still say hello, so that the outage ends and the new server is noticed."""
     data = tmp_path / "data"
-    first = ControlPlane(data, f"tcp://127.0.0.1:{free_port_pair()}", scheduler=False, controllers=False,
-                         bookmark_interval=0.2, timings=FAST)
+    first = _store_and_apiserver(data, f"tcp://127.0.0.1:{free_port_pair()}")
     await first.start()
     second = None
     assert first.server is not None and first.credentials is not None
@@ -117,8 +119,7 @@ async def test_a_reconnect_that_gave_up_ends_with_the_servers_next_answer(tmp_pa
         with pytest.raises(ApiError) as e:
             await client.get("pods", "nope")
         assert e.value.code == 503 and client.unreachable_since is not None
-        second = ControlPlane(data, first.server.address, scheduler=False, controllers=False,
-                              bookmark_interval=0.2, timings=FAST)
+        second = _store_and_apiserver(data, first.server.address)
         await second.start()
         await wait_for(lambda: _answers(client), timeout=10, what="an answer from the new server")
         assert client.unreachable_since is None
