@@ -7,7 +7,8 @@ ClusterIPs and node addresses are each cluster's own (control/apiserver/ranges.p
 listens on 127.0.0.1, which every cluster on the machine shares, and SO_REUSEPORT would let two clusters'
 proxies split its connections without a word. So a proxy that listens there also holds a named claim, an
 abstract Unix socket `@kube-tui/nodeport/127.0.0.1:PORT/<cluster>/...` (gone with its process), and one
-of another cluster finds it in /proc/net/unix and leaves the address alone, saying so.
+of another cluster finds it in /proc/net/unix and leaves the address alone, saying so. Looking for claims and
+taking one happen under a machine-wide lock (claim_shared), so two clusters never both take the address.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import itertools
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import cast
@@ -255,15 +257,46 @@ def shared_holders(addr: Addr, table: str = "/proc/net/unix") -> set[str]:
     return out
 
 
-def claim_shared(addr: Addr, cluster: str) -> socket.socket:
-    """A bound abstract Unix socket naming `addr` and this cluster: live exactly as long as this process."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _claim_name(addr: Addr, cluster: str) -> str:
+    return f"\0{CLAIM_PREFIX}/{addr[0]}:{addr[1]}/{cluster}/{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+async def claim_shared(addr: Addr, cluster: str, *, wait: float = 2.0) -> tuple[socket.socket | None, set[str]]:
+    """Claim `addr` for `cluster` unless another cluster holds it: (the claim, or None and the other clusters).
+
+    The claim is a bound abstract Unix socket, live exactly as long as this process holds it. Looking for
+    other clusters' claims and binding our own happen under a machine-wide lock, one more abstract name that
+    only one socket can hold: two clusters claiming the same address at once cannot both win (without it, two
+    proxies released together both saw no claim and both bound, 18 times in 20). The lock is held for the
+    look and the bind only, and dies with its process, so a waiter gets it within `wait` seconds or is told
+    (OSError) and tries again later.
+    """
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        s.bind(f"\0{CLAIM_PREFIX}/{addr[0]}:{addr[1]}/{cluster}/{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    except OSError:
-        s.close()
-        raise
-    return s
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                lock.bind(f"\0{CLAIM_PREFIX}-lock/{addr[0]}:{addr[1]}")
+                break
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+                if time.monotonic() > deadline:
+                    raise OSError(errno.EBUSY, f"another process held the lock on {addr[0]}:{addr[1]}'s NodePort "
+                                               f"claims for over {wait:g}s") from None
+                await asyncio.sleep(0.002)
+        others = shared_holders(addr) - {cluster}
+        if others:
+            return None, others
+        claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            claim.bind(_claim_name(addr, cluster))
+        except OSError:
+            claim.close()
+            raise
+        return claim, set()
+    finally:
+        lock.close()
 
 
 def service_backends(svc: dict, ep: dict | None) -> dict[str, list[Addr]]:
@@ -402,43 +435,47 @@ class Proxy:
             other = self.listeners.get(addr)
             if other is not None:
                 continue
-            shared = addr[0] in self.nodeport_addresses
-            if shared:
+            claim: socket.socket | None = None
+            if addr[0] in self.nodeport_addresses:
                 try:
                     cluster = await self._cluster()
                 except Exception as e:  # the API server away: the service's other addresses need not wait for it
                     retry = True
-                    msg = (f"cannot listen on {addr[0]}:{addr[1]} yet: which cluster this is (the kube-system "
-                           f"namespace's uid) could not be asked: {e}")
-                    if self.bind_errors.get(addr) != msg:
-                        log.warning("proxy: %s", msg)
-                    self.bind_errors[addr] = msg
+                    self._bind_failed(addr, f"cannot listen on {addr[0]}:{addr[1]} yet: which cluster this is (the "
+                                            f"kube-system namespace's uid) could not be asked: {e}")
                     continue
-                others = shared_holders(addr) - {cluster}
-                if others:
+                try:
+                    claim, others = await claim_shared(addr, cluster)
+                except OSError as e:
+                    retry = True
+                    self._bind_failed(addr, f"cannot listen on {addr[0]}:{addr[1]} yet: {e.strerror or e}")
+                    continue
+                if claim is None:
                     retry = True  # again later: that cluster may stop
-                    msg = (f"cannot listen on {addr[0]}:{addr[1]}: another kube-tui cluster on this machine serves "
-                           f"this NodePort there (its kube-system namespace has uid {sorted(others)[0]}); this "
-                           f"cluster's {ns}/{name} is still on each node's own address, e.g. "
-                           f"{self.node_ip or '<node IP>'}:{addr[1]}")
-                    if self.bind_errors.get(addr) != msg:
-                        log.warning("proxy: %s", msg)
-                    self.bind_errors[addr] = msg
+                    self._bind_failed(addr, (
+                        f"cannot listen on {addr[0]}:{addr[1]}: another kube-tui cluster on this machine serves "
+                        f"this NodePort there (its kube-system namespace has uid {sorted(others)[0]}); this "
+                        f"cluster's {ns}/{name} is still on each node's own address, e.g. "
+                        f"{self.node_ip or '<node IP>'}:{addr[1]}"))
                     continue
+            lst = _Listener(addr, key, self.backends[(ns, name, pname)], claim=claim)
+            sock: socket.socket | None = None
             try:
                 sock = listen_socket(*addr)
+                lst.server = await asyncio.get_running_loop().create_server(lst.protocol, sock=sock)
             except OSError as e:
+                if sock is not None and lst.server is None:
+                    sock.close()
+                await lst.close(drop_connections=True)  # the claim too: another cluster may have the address
                 retry = True
-                msg = self._bind_message(addr, e)
-                if self.bind_errors.get(addr) != msg:
-                    log.warning("proxy: %s", msg)
-                self.bind_errors[addr] = msg
+                self._bind_failed(addr, self._bind_message(addr, e))
                 continue
+            except BaseException:
+                if sock is not None and lst.server is None:
+                    sock.close()
+                await lst.close(drop_connections=True)
+                raise
             self.bind_errors.pop(addr, None)
-            lst = _Listener(addr, key, self.backends[(ns, name, pname)])
-            if shared:
-                lst.claim = claim_shared(addr, self.cluster)
-            lst.server = await asyncio.get_running_loop().create_server(lst.protocol, sock=sock)
             self.listeners[addr] = lst
             log.info("proxy: listening on %s:%d for %s/%s", addr[0], addr[1], ns, name)
         if retry:
@@ -449,6 +486,12 @@ class Proxy:
             ns = await self.client.get("Namespace", "kube-system", None)
             self.cluster = ns["metadata"]["uid"]
         return self.cluster
+
+    def _bind_failed(self, addr: Addr, msg: str) -> None:
+        """Say why `addr` is not served, once per reason (the sync retries it with backoff)."""
+        if self.bind_errors.get(addr) != msg:
+            log.warning("proxy: %s", msg)
+        self.bind_errors[addr] = msg
 
     @staticmethod
     def _bind_message(addr: Addr, e: OSError) -> str:

@@ -284,3 +284,97 @@ async def test_a_nodeport_waits_for_the_cluster_uid_only_on_127_0_0_1() -> None:
         for lst in proxy.listeners.values():  # what stop() does with them (its informers were never started)
             await lst.close(drop_connections=True)
     assert shared_holders(("127.0.0.1", port)) == set()
+
+
+CLAIMER = """
+import asyncio, sys, time
+from nodes.proxy import claim_shared
+addr, cluster = ("127.0.0.1", int(sys.argv[1])), sys.argv[2]
+print("ready", flush=True)
+for line in sys.stdin:
+    at = float(line)
+    while time.monotonic() < at:  # both processes start claiming at the same instant
+        pass
+    claim, _ = asyncio.run(claim_shared(addr, cluster))
+    print("won" if claim else "lost", flush=True)
+    sys.stdin.readline()
+    if claim is not None:
+        claim.close()
+    print("released", flush=True)
+"""
+
+
+def test_two_clusters_claiming_one_nodeport_at_the_same_instant_never_both_win() -> None:
+    """Two proxies of different clusters claim 127.0.0.1:PORT at the same instant, twenty times: exactly one wins
+    each time. Looking for the other's claim and binding one's own happen under a machine-wide lock; without it
+    both looked, saw nothing and both bound, 18 times in 20."""
+    import subprocess
+    import sys
+    import time
+
+    from nodes.proxy import shared_holders
+
+    port = random.randint(30000, 32767)
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(port), f"cluster-{c}"], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE) for c in "ab"]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline() == "ready\n"
+        for _ in range(20):
+            at = time.monotonic() + 0.05
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write(f"{at}\n")
+                p.stdin.flush()
+            said = sorted(p.stdout.readline().strip() for p in procs if p.stdout is not None)
+            assert said == ["lost", "won"]
+            assert len(shared_holders(("127.0.0.1", port))) == 1
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write("release\n")
+                p.stdin.flush()
+            assert [p.stdout.readline() for p in procs if p.stdout is not None] == ["released\n"] * 2
+    finally:
+        for p in procs:
+            if p.stdin is not None:
+                p.stdin.close()
+            p.wait(timeout=10)
+    assert shared_holders(("127.0.0.1", port)) == set()
+
+
+async def test_a_nodeport_that_cannot_listen_gives_its_claim_back() -> None:
+    """127.0.0.1:PORT is held by a process that does not share it: the proxy says so and holds no claim on the
+    address meanwhile (another cluster may serve it), then listens once the address is free."""
+    import socket
+
+    from nodes.proxy import shared_holders
+
+    class Services:
+        def get(self, _ns: str, _name: str) -> dict:
+            return {"metadata": {"name": "web", "namespace": "default"},
+                    "spec": {"type": "NodePort", "clusterIP": cluster_ip,
+                             "ports": [{"name": "http", "port": PORT, "nodePort": port}]}}
+
+    class Cluster:
+        async def get(self, kind: str, name: str, _ns: None) -> dict:
+            return {"metadata": {"uid": "test-cluster-uid"}}
+
+    port = random.randint(30000, 32767)
+    cluster_ip = f"127.3.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", port))
+    squatter.listen()
+    proxy = Proxy(Cluster(), node_ip="127.1.2.6", node_name="n1", services=Services())  # type: ignore[arg-type]
+    try:
+        with pytest.raises(OSError, match="retrying"):
+            await proxy._sync(("default", "web"))
+        assert "the port is in use" in proxy.bind_errors[("127.0.0.1", port)]
+        assert shared_holders(("127.0.0.1", port)) == set()
+        squatter.close()
+        await proxy._sync(("default", "web"))
+        assert shared_holders(("127.0.0.1", port)) == {"test-cluster-uid"}
+    finally:
+        squatter.close()
+        for lst in proxy.listeners.values():
+            await lst.close(drop_connections=True)
+    assert shared_holders(("127.0.0.1", port)) == set()
