@@ -38,22 +38,51 @@ def _recorded() -> dict:
 
 def record(server: str, token: str, data_dir: Path, server_key: str | None = None) -> None:
     """What `kube-tui control` leaves for this user's later commands (owner-only)."""
+    _write_private("config.json", json.dumps(
+        {"server": server, "token": token, "data_dir": str(data_dir), "server_key": server_key}))
+
+
+def _write_private(name: str, text: str) -> Path:
+    """home()/name, owner-only, replaced whole (a reader never sees half of it)."""
     d = home()
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = d / "config.json"
-    tmp = path.with_suffix(".tmp")
+    path = d / name
+    tmp = path.with_name(f"{name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"server": server, "token": token, "data_dir": str(data_dir), "server_key": server_key}, f)
+        f.write(text)
     os.replace(tmp, path)
+    return path
+
+
+NETWORKS = "networks.json"
+
+
+def _networks() -> dict[str, dict[str, str]]:
+    try:
+        got = json.loads((home() / NETWORKS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in got.items() if isinstance(v, dict)} if isinstance(got, dict) else {}
+
+
+def remember_network(data_dir: Path, network: dict[str, str]) -> None:
+    """Keep this cluster's address ranges (ClusterNetwork.to_dict) by its data dir, so that a cluster this user
+    creates later avoids them even while this one is stopped. Clusters whose data dir is gone are forgotten."""
+    known = {d: n for d, n in _networks().items() if Path(d).is_dir()}
+    known[str(Path(data_dir).resolve())] = network
+    _write_private(NETWORKS, json.dumps(known, indent=1, sort_keys=True))
+
+
+def other_networks(data_dir: Path) -> list[dict[str, str]]:
+    """The address ranges of this user's other clusters whose data dir still exists, running or not."""
+    me = str(Path(data_dir).resolve())
+    return [n for d, n in sorted(_networks().items()) if d != me and Path(d).is_dir()]
 
 
 def write_kubeconfig(address: str, token: str, ca_pem: bytes) -> Path:
     """A kubeconfig for the real kubectl (the REST API of control/apiserver/rest.py), owner-only:
     `export KUBECONFIG=~/.kube-tui/kubeconfig`, or `kubectl --kubeconfig ~/.kube-tui/kubeconfig ...`."""
-    d = home()
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = d / "kubeconfig"
     doc = {
         "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": "kube-tui",
         "clusters": [{"name": "kube-tui", "cluster": {
@@ -61,12 +90,7 @@ def write_kubeconfig(address: str, token: str, ca_pem: bytes) -> Path:
         "users": [{"name": "kube-tui-admin", "user": {"token": token}}],
         "contexts": [{"name": "kube-tui", "context": {"cluster": "kube-tui", "user": "kube-tui-admin", "namespace": "default"}}],
     }
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=2)  # JSON is YAML: kubectl reads it
-    os.replace(tmp, path)
-    return path
+    return _write_private("kubeconfig", json.dumps(doc, indent=2))  # JSON is YAML: kubectl reads it
 
 
 def resolve(server: str | None = None, token: str | None = None, server_key: str | None = None) -> ClientConfig:

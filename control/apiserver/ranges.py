@@ -13,12 +13,13 @@ can be bound without root and without creating an interface.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import ipaddress
 import os
 import random
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ class RangeError(ValueError):
     """A range flag that cannot work, or one that contradicts what the cluster was created with."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ClusterNetwork:
     service_cidr: ipaddress.IPv4Network
     cluster_cidr: ipaddress.IPv4Network
@@ -103,7 +104,7 @@ class ClusterNetwork:
 LEGACY = ClusterNetwork(ipaddress.ip_network("127.96.0.0/12"), ipaddress.ip_network("127.128.0.0/9"))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Requested:
     """What the flags (or their environment variables) ask for; None leaves the choice to the cluster."""
 
@@ -112,6 +113,18 @@ class Requested:
     node_ports: tuple[int, int] | None = None
     # Those that came from the environment: defaults for a new cluster, not a demand on an existing one.
     from_env: frozenset[str] = frozenset()
+    # The ranges of this user's other clusters, stopped ones too (config.other_networks): a new cluster avoids
+    # them as it avoids the addresses something listens on.
+    in_use: frozenset[ipaddress.IPv4Network] = frozenset()
+
+    def avoiding(self, networks: Iterable[dict[str, Any]]) -> Requested:
+        """This request, also avoiding those clusters' ranges (ClusterNetwork.to_dict each; unreadable ones are skipped)."""
+        nets: set[ipaddress.IPv4Network] = set(self.in_use)
+        for n in networks:
+            for key in ("serviceClusterIPRange", "clusterCIDR"):
+                with contextlib.suppress(ValueError, TypeError):
+                    nets.add(ipaddress.IPv4Network(n.get(key)))
+        return dataclasses.replace(self, in_use=frozenset(nets))
 
     @classmethod
     def parse(cls, service: str | None = None, cluster: str | None = None, node_ports: str | None = None,
@@ -189,14 +202,16 @@ def listening_addresses(path: str = "/proc/net/tcp") -> set[ipaddress.IPv4Addres
     return out
 
 
-def choose(space: ipaddress.IPv4Network, prefix: int, busy: Iterable[ipaddress.IPv4Address],
-           rng: random.Random | None = None, *, avoid: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network | None:
-    """A /prefix of `space` no listening address is in, at random (any of them if all are in use); never one
-    that overlaps `avoid` (the other range, asked for by a flag): None if every one does."""
+def choose(space: ipaddress.IPv4Network, prefix: int,
+           busy: Iterable[ipaddress.IPv4Address | ipaddress.IPv4Network], rng: random.Random | None = None, *,
+           avoid: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network | None:
+    """A /prefix of `space` that no busy address is in and no busy range overlaps, at random (any of them if
+    all are in use); never one that overlaps `avoid` (the other range, asked for by a flag): None if every one does."""
     slots = [s for s in space.subnets(new_prefix=prefix) if avoid is None or not s.overlaps(avoid)]
     if not slots:
         return None
-    taken = {s for s in slots for a in busy if a in s}
+    taken = {s for s in slots for a in busy
+             if (s.overlaps(a) if isinstance(a, ipaddress.IPv4Network) else a in s)}
     free = [s for s in slots if s not in taken] or slots
     return (rng or random).choice(free)
 
@@ -236,7 +251,8 @@ def _stored(store: Any, which: str) -> str | None:
         raise RangeError(f"{KEYS[which]} in the store is not a range record; the cluster's {FLAGS[which]} is unknown") from None
 
 
-async def establish(store: Any, requested: Requested | None = None, *, busy: Iterable[ipaddress.IPv4Address] | None = None,
+async def establish(store: Any, requested: Requested | None = None, *,
+                    busy: Iterable[ipaddress.IPv4Address | ipaddress.IPv4Network] | None = None,
                     rng: random.Random | None = None) -> ClusterNetwork:
     """The cluster's ranges: those in the store; for a new store, those requested, else free ones at random.
 
@@ -261,7 +277,8 @@ async def establish(store: Any, requested: Requested | None = None, *, busy: Ite
                     f"{FLAGS[which]}={shown(want)}: this cluster was created with {shown(got)}, and its objects "
                     f"hold addresses in it; drop the flag, or use --data-dir with a new directory for a new cluster")
     else:
-        seen = listening_addresses() if busy is None else set(busy)
+        seen: set[ipaddress.IPv4Address | ipaddress.IPv4Network] = set(listening_addresses() if busy is None else busy)
+        seen |= req.in_use
         # The one not asked for is chosen clear of the one asked for (--service-cluster-ip-range=127.130.0.0/16
         # lies in the pods' default space, --cluster-cidr=127.96.0.0/11 in the Services').
         service = req.service_cidr or choose(SERVICE_SPACE, SERVICE_PREFIX, seen, rng, avoid=req.cluster_cidr)

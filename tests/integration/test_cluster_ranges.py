@@ -69,3 +69,50 @@ def test_a_cluster_keeps_its_ranges_and_refuses_a_flag_that_would_change_them(tm
         assert stored.returncode == 0 and "RangeAllocation" in stored.stdout and cluster in stored.stdout
     finally:
         assert cp.close() == 0, cp.output()
+
+
+def test_a_new_cluster_avoids_the_ranges_of_this_users_stopped_clusters(tmp_path: Path) -> None:
+    """A stopped cluster listens on nothing, so only what `kube-tui control` remembers for this user
+    (~/.kube-tui/networks.json, by data dir) keeps a cluster created meanwhile off its ranges. Every range but
+    one of each kind is remembered as some other (stopped) cluster's: the new cluster takes the one left."""
+    import json
+
+    home = tmp_path / "home"
+    unset = {ranges.ENV["service"]: "", ranges.ENV["cluster"]: ""}  # no worker defaults: the cluster chooses
+
+    def args(data: Path) -> list[str]:
+        return ["control", "--listen", f"tcp://127.0.0.1:{free_port_pair()}", "--data-dir", str(data),
+                "--no-scheduler", "--no-controllers", "--https", ""]
+
+    first = Proc(args(tmp_path / "first"), home)
+    try:
+        first.wait_line("networks:", timeout=30)
+    finally:
+        assert first.close() == 0, first.output()
+    remembered = json.loads((home / "networks.json").read_text())
+    assert remembered == {str((tmp_path / "first").resolve()): {
+        "serviceClusterIPRange": os.environ[ranges.ENV["service"]], "clusterCIDR": os.environ[ranges.ENV["cluster"]],
+        "serviceNodePortRange": "30000-32767"}}
+
+    busy = ranges.listening_addresses() | {ipaddress.ip_network(os.environ[ranges.ENV[w]]) for w in ("service", "cluster")}
+    left_s = ranges.choose(ranges.SERVICE_SPACE, ranges.SERVICE_PREFIX, busy)
+    left_p = ranges.choose(ranges.POD_SPACE, ranges.CLUSTER_PREFIX, busy)
+    assert left_s is not None and left_p is not None
+    others = [s for s in ranges.SERVICE_SPACE.subnets(new_prefix=ranges.SERVICE_PREFIX) if s != left_s]
+    pods = [p for p in ranges.POD_SPACE.subnets(new_prefix=ranges.CLUSTER_PREFIX) if p != left_p]
+    for i, s in enumerate(others):  # stopped clusters whose data dirs exist
+        (tmp_path / f"stopped-{i}").mkdir()
+        remembered[str(tmp_path / f"stopped-{i}")] = {"serviceClusterIPRange": str(s),
+                                                       "clusterCIDR": str(pods[i % len(pods)])}
+    remembered[str(tmp_path / "deleted")] = {"serviceClusterIPRange": str(left_s), "clusterCIDR": str(left_p)}
+    (home / "networks.json").write_text(json.dumps(remembered))
+
+    second = Proc(args(tmp_path / "second"), home, **unset)
+    try:
+        line = second.wait_line("networks:", timeout=30)
+        assert f"Services {left_s}, pods {left_p} (a /24 per node)" in line, line
+    finally:
+        assert second.close() == 0, second.output()
+    now = json.loads((home / "networks.json").read_text())
+    assert str(tmp_path / "deleted") not in now  # a cluster whose data dir is gone is forgotten
+    assert now[str((tmp_path / "second").resolve())]["clusterCIDR"] == str(left_p)

@@ -69,6 +69,7 @@ async def serve(args: argparse.Namespace) -> int:
     sched_config = load_scheduler_config(args, quiet=True)
     try:
         network = ranges.Requested.parse(args.service_cluster_ip_range, args.cluster_cidr, args.service_node_port_range)
+        network = network.avoiding(config.other_networks(data_dir))  # this user's other clusters, stopped ones too
     except ranges.RangeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -106,6 +107,7 @@ async def serve(args: argparse.Namespace) -> int:
     print(f"  data dir:   {data_dir}  (revision {plane.store.revision})")
     net = plane.server.api.network if plane.server.api is not None else None
     if net is not None:
+        config.remember_network(data_dir, net.to_dict())
         print(f"  networks:   Services {net.service_cidr}, pods {net.cluster_cidr} (a /24 per node), "
               f"NodePorts {net.node_ports[0]}-{net.node_ports[1]}")
     if plane.server.server_key:
