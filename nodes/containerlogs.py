@@ -28,24 +28,26 @@ def forget_old_logs(pod_log_dir: Path, c: Container) -> None:
                 (pod_log_dir / c.name / f"{old}.log{suffix}").unlink()
 
 
-def still_running(inits: Sequence[Container], containers: Sequence[Container], container: str | None) -> bool:
+def still_running(inits: Sequence[Container], containers: Sequence[Container], container: str | None,
+                  ephemeral: Sequence[Container] = ()) -> bool:
     """Whether the container `kubectl logs -f` follows may still write: it is running. `logs -f` ends
     once it is not (terminated, or waiting to be restarted), as the kubelet's follow does."""
     if container is None:
         chosen = containers[0] if len(containers) == 1 else None
     else:
-        chosen = next((x for x in [*inits, *containers] if x.name == container), None)
+        chosen = next((x for x in [*inits, *containers, *ephemeral] if x.name == container), None)
     return chosen is not None and "running" in chosen.state
 
 
 def log_records(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
-                container: str | None = None, *, previous: bool = False) -> tuple[bytes, str]:
+                container: str | None = None, *, previous: bool = False,
+                ephemeral: Sequence[Container] = ()) -> tuple[bytes, str]:
     """The log records `kubectl logs [--previous]` reads for a container of `pod`, and the time to give lines
     that carry none (an older kube-tui's log): the attempt's start.
 
     Raises LogsError, worded like the kubelet, when there is nothing to show.
     """
-    everyone = [*inits, *containers]
+    everyone = [*inits, *containers, *ephemeral]
     if container is None:
         if len(containers) != 1:
             names = " ".join(c.name for c in containers)
@@ -81,7 +83,8 @@ def log_records(runtime: Runtime, pod: str, inits: Sequence[Container], containe
 
 
 def read_logs(runtime: Runtime, pod: str, inits: Sequence[Container], containers: Sequence[Container],
-              container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
+              container: str | None = None, *, previous: bool = False, tail: int | None = None,
+              ephemeral: Sequence[Container] = ()) -> str:
     """What `kubectl logs [--previous] [--tail]` shows for a container of `pod`; LogsError as log_records."""
-    data, fallback = log_records(runtime, pod, inits, containers, container, previous=previous)
+    data, fallback = log_records(runtime, pod, inits, containers, container, previous=previous, ephemeral=ephemeral)
     return crilog.render(data, crilog.LogOptions(tail=tail), fallback)

@@ -39,6 +39,7 @@ class Container:
     restart_now: bool = False  # killed for a definition change: restart without back-off
     first_done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[bool] | None = None
+    ephemeral: bool = False  # added by kubectl debug: run once, never restarted, never ready, no probes
 
     @property
     def name(self) -> str:
@@ -81,7 +82,7 @@ class Container:
 
     def probe(self, kind: str) -> dict[str, Any] | None:
         spec = self.spec.get(f"{kind}Probe")
-        return spec if isinstance(spec, dict) and not self.init else None
+        return spec if isinstance(spec, dict) and not self.init and not self.ephemeral else None
 
     def status(self) -> dict[str, Any]:
         """Its ContainerStatus, as the kubelet reports it."""

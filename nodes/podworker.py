@@ -11,7 +11,7 @@ import copy
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class PodWorker:
         spec = self._pod.get("spec") or {}
         self._inits = [self._new_container(c, True) for c in spec.get("initContainers") or []]
         self._containers = [self._new_container(c, False) for c in spec.get("containers") or []]
+        self._ephemeral: list[Container] = []
         for c in self._containers:
             c.state = {"waiting": {"reason": "PodInitializing" if self._inits else "ContainerCreating"}}
         for c in self._inits:
@@ -92,6 +93,7 @@ class PodWorker:
                 if c.name in known:
                     c.carry_over(known[c.name])
         self._initialized = not self._inits
+        self._add_ephemeral(spec.get("ephemeralContainers") or [], status.get("ephemeralContainerStatuses") or [])
         self._terminating = False
         self._terminated = False  # termination finished: every container stopped
         self._term_event = asyncio.Event()
@@ -105,9 +107,39 @@ class PodWorker:
         # The routine Pulled/Created/Started/Killing events: a runtime may have none (the sim one, like KWOK).
         self._lifecycle_events = bool(getattr(runtime, "lifecycle_events", True))
 
-    def _new_container(self, spec: dict[str, Any], init: bool) -> Container:
+    def _new_container(self, spec: dict[str, Any], init: bool, *, ephemeral: bool = False) -> Container:
         return Container(spec=spec, init=init, crash_backoff=Backoff(*self._backoff),
-                          pull_backoff=Backoff(*self._backoff))
+                          pull_backoff=Backoff(*self._backoff), ephemeral=ephemeral)
+
+    def _add_ephemeral(self, specs: list[Any], statuses: Sequence[Any] = ()) -> list[Container]:
+        """Ephemeral containers (kubectl debug) not seen before; one the pod's status shows already ran on this
+        node (before a kubelet restart) is not run again: ephemeral containers are never restarted."""
+        known = {c.name for c in self._ephemeral}
+        ran = {cs.get("name"): cs for cs in statuses if isinstance(cs, dict)}
+        added = []
+        for spec in specs:
+            if not isinstance(spec, dict) or spec.get("name") in known:
+                continue
+            c = self._new_container(spec, False, ephemeral=True)
+            c.state = {"waiting": {"reason": "ContainerCreating"}}
+            before = ran.get(c.name)
+            if before is not None:
+                state = before.get("state") or {}
+                c.state = copy.deepcopy(state) if "terminated" in state else {"terminated": {
+                    "exitCode": 255, "reason": "Unknown", "startedAt": None, "finishedAt": None}}
+                c.prior = 1
+                c.first_done.set()
+            self._ephemeral.append(c)
+            added.append(c)
+        return added
+
+    def _start_ephemeral(self) -> None:
+        """Run the ephemeral containers not run yet, once the pod's own containers have been started."""
+        if not self._initialized or self._terminating or self._main is None or self.done:
+            return
+        for c in self._ephemeral:
+            if c.task is None and not c.first_done.is_set():
+                c.task = asyncio.get_running_loop().create_task(self._run_container(c))
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -158,6 +190,9 @@ class PodWorker:
             grace = md.get("deletionGracePeriodSeconds")
             self._begin_termination(self._default_grace() if grace is None else float(grace))
             return
+        if self._add_ephemeral((pod.get("spec") or {}).get("ephemeralContainers") or []):
+            self._emit()
+            self._start_ephemeral()
         # A changed image (kubectl set image on a bare pod) restarts that container, like a hash change.
         for c, spec in zip(self._containers, (pod.get("spec") or {}).get("containers") or [], strict=False):
             if spec.get("name") == c.name and spec.get("image") != c.image:
@@ -190,7 +225,7 @@ class PodWorker:
 
     async def _terminate(self, grace: float) -> None:
         stops = []
-        for c in self._inits + self._containers:
+        for c in self._inits + self._containers + self._ephemeral:
             handle = c.handle
             if handle is not None and handle.exit_code is None:
                 self._lifecycle_event("Killing", f"Stopping container {c.name}")
@@ -204,7 +239,10 @@ class PodWorker:
                 self._main.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._main
-        for c in self._inits + self._containers:
+        for c in self._ephemeral:
+            if c.task is not None:
+                c.task.cancel()
+        for c in self._inits + self._containers + self._ephemeral:
             if "waiting" in c.state and not c.last_state and c.created == 0:
                 # Never ran: the kubelet reports such containers of a terminated pod like this.
                 c.state = {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
@@ -236,6 +274,7 @@ class PodWorker:
                 first = asyncio.ensure_future(c.first_done.wait())
                 await asyncio.wait([first, c.task], return_when=asyncio.FIRST_COMPLETED)
                 first.cancel()
+            self._start_ephemeral()
             await asyncio.gather(*(c.task for c in self._containers if c.task is not None))
         except Exception:
             log.exception("pod %s/%s: pod worker failed", self.namespace, self.name)
@@ -247,7 +286,7 @@ class PodWorker:
                     self._done.set()
 
     def _should_restart(self, c: Container, exit_code: int) -> bool:
-        if self._terminating:
+        if self._terminating or c.ephemeral:
             return False
         policy = self.restart_policy
         if c.init:
@@ -370,7 +409,7 @@ class PodWorker:
         forget_old_logs(self.pod_log_dir, c)
         c.state = {"running": {"startedAt": rfc3339(handle.started_at)}}
         c.started = c.probe(STARTUP) is None
-        c.ready = c.init is False and c.started and c.probe(READINESS) is None
+        c.ready = not c.init and not c.ephemeral and c.started and c.probe(READINESS) is None
         self._lifecycle_event("Created", f"Created container {c.name}")
         self._lifecycle_event("Started", f"Started container {c.name}")
         self._emit()
@@ -483,22 +522,24 @@ class PodWorker:
     def logs(self, container: str | None = None, *, previous: bool = False, tail: int | None = None) -> str:
         """What `kubectl logs [--previous] [--tail]` shows; raises LogsError worded like the kubelet."""
         return read_logs(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
-                         tail=tail)
+                         tail=tail, ephemeral=self._ephemeral)
 
     def log_records(self, container: str | None = None, *, previous: bool = False) -> tuple[bytes, str]:
         """The log records `kubectl logs [--previous]` reads, and the time of lines without one (log_records)."""
-        return log_records(self.runtime, self.name, self._inits, self._containers, container, previous=previous)
+        return log_records(self.runtime, self.name, self._inits, self._containers, container, previous=previous,
+                           ephemeral=self._ephemeral)
 
     def log_running(self, container: str | None = None) -> bool:
         """Whether the container whose log is followed may still write to it."""
-        return still_running(self._inits, self._containers, container)
+        return still_running(self._inits, self._containers, container, self._ephemeral)
 
     def _exec_target(self, container: str | None) -> ContainerHandle:
         """The handle of the running container an exec names (the first one unless named; a running init
         container may be named too); LogsError, worded like the kubelet, for a container that is not there or
         not running."""
         names = [c.spec.get("name") for c in self._containers]
-        chosen = next((c for c in self._containers + self._inits if c.spec.get("name") == container), None) \
+        chosen = next((c for c in self._containers + self._inits + self._ephemeral if c.spec.get("name") == container),
+                      None) \
             if container else (self._containers[0] if self._containers else None)
         if chosen is None:
             raise LogsError(f"container {container} is not valid for pod {self.name}" if container else
@@ -542,7 +583,7 @@ class PodWorker:
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""
         samples = []
-        for c in self._inits + self._containers:
+        for c in self._inits + self._containers + self._ephemeral:
             if c.handle is not None and c.handle.exit_code is None:
                 samples.append(self.runtime.usage(c.handle))
         return sum_usage(samples)
@@ -566,6 +607,8 @@ class PodWorker:
         if self._inits:
             status["initContainerStatuses"] = [c.status() for c in self._inits]
         status["containerStatuses"] = [c.status() for c in self._containers]
+        if self._ephemeral:
+            status["ephemeralContainerStatuses"] = [c.status() for c in self._ephemeral]
         status["qosClass"] = qos_class(self._pod.get("spec") or {})
         return status
 

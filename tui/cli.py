@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
     "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),
+    "debug": ("debug", "add an ephemeral container to a running pod (-it: a shell in it), as kubectl debug"),
     "cp": ("cp", "copy files and directories to and from a container (a tar stream through exec)"),
     "port-forward": ("portforward", "forward local ports to a pod's, through the API server and its kubelet"),
     "top": ("top", "CPU and memory in use by nodes or pods"),
@@ -106,7 +107,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         argv = ["dashboard", *argv]
     command: list[str] | None = None
     at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))  # the subcommand's word
-    if argv[at:at + 1] in (["exec"], ["run"], ["create"]) and "--" in argv[at:]:
+    if argv[at:at + 1] in (["exec"], ["run"], ["create"], ["debug"]) and "--" in argv[at:]:
         cut = argv.index("--", at)
         argv, command = argv[:cut], argv[cut + 1:]
     parser = build_parser()

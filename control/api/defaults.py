@@ -117,7 +117,7 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     spec.setdefault("securityContext", {})
     if not spec.get("schedulerName"):
         spec["schedulerName"] = "default-scheduler"
-    for key in ("initContainers", "containers"):
+    for key in ("initContainers", "containers", "ephemeralContainers"):
         for c in _as_list(spec.get(key)):
             _default_container(c)
     if spec.get("hostNetwork"):

@@ -146,7 +146,7 @@ POD_SPEC_NOT_ENFORCED = (
     "volumes", "securityContext", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
     "hostAliases", "runtimeClassName", "overhead", "readinessGates", "schedulingGates",
-    "os", "resourceClaims", "resources", "ephemeralContainers", "setHostnameAsFQDN",
+    "os", "resourceClaims", "resources", "setHostnameAsFQDN",
     "subdomain",
 )
 CONTAINER_NOT_ENFORCED = (
@@ -189,7 +189,7 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
             out.append(f"{path}.volumes: {_NOT_ENFORCED}{hint}")
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
-    for group in ("initContainers", "containers"):
+    for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, c in enumerate(_as_list(spec.get(group))):
             if not isinstance(c, dict):
                 continue

@@ -55,6 +55,30 @@ WRITE_VERBS = ("create", "update", "patch", "delete", "evict")
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
 
 
+SUBRESOURCES = {"status": None, "ephemeralcontainers": "Pod"}  # written by update and patch: the kind, None for any
+
+
+def check_subresource(verb: str, info: KindInfo, sub: str | None) -> None:
+    """BadRequest for a subresource update and patch do not write (scale, binding, eviction have verbs of their own)."""
+    if sub in (None, ""):
+        return
+    if sub not in SUBRESOURCES or SUBRESOURCES[sub] not in (None, info.kind):
+        raise errors.bad_request(f'{verb}: unknown subresource "{sub}" of {info.resource}: use "status"'
+                                 + (' or "ephemeralcontainers"' if info.kind == "Pod" else "") + " or none")
+
+
+def keep_ephemeral_containers(new: dict, cur: dict) -> None:
+    """A pod's ephemeral containers change only through pods/ephemeralcontainers (kubectl debug): an update of
+    the pod keeps the stored ones, as it keeps the status."""
+    spec, old = new.get("spec"), (cur.get("spec") or {}).get("ephemeralContainers")
+    if not isinstance(spec, dict):
+        return
+    if old:
+        spec["ephemeralContainers"] = old
+    else:
+        spec.pop("ephemeralContainers", None)
+
+
 def record_manager(obj: dict, manager: str, subresource: str = "") -> None:
     """metadata.managedFields without field sets: which agent last wrote this object, and when."""
     md = obj.setdefault("metadata", {})
@@ -555,9 +579,8 @@ class Api:
         # the body was decoded for this request alone; _apply_update copies what it changes
         obj = require(body, "object", dict, verb="update")
         sub = body.get("subresource")
-        if sub not in (None, "", "status"):
-            raise errors.bad_request(f'update: unknown subresource "{sub}": use "status" or none')
         info, ns, name = self._identify(obj, body.get("namespace"))
+        check_subresource("update", info, sub)
         if not name:
             raise errors.invalid(info.kind, "", [FieldError("metadata.name", "Required value", "name is required")])
         rv = obj["metadata"].get("resourceVersion")
@@ -602,6 +625,17 @@ class Api:
             new = dict(cur)
             new["metadata"] = dict(cur["metadata"])
             new["status"] = (obj.get("status") or {}) if owned else copy.deepcopy(obj.get("status") or {})
+        elif sub == "ephemeralcontainers":
+            # dropNonEphemeralContainerUpdates: the stored pod with the new spec.ephemeralContainers, nothing else
+            new = dict(cur)
+            new["metadata"] = dict(cur["metadata"])
+            new["spec"] = dict(cur.get("spec") or {})
+            wanted = (obj.get("spec") or {}).get("ephemeralContainers") if isinstance(obj.get("spec"), dict) else None
+            if wanted:
+                new["spec"]["ephemeralContainers"] = wanted if owned else copy.deepcopy(wanted)
+            else:
+                new["spec"].pop("ephemeralContainers", None)
+            apply_defaults(new, toleration_seconds=self.toleration_seconds)
         else:
             new = obj if owned else copy.deepcopy(obj)
             if "status" in cur and info.kind not in ("Event", "Lease", "Endpoints"):
@@ -616,6 +650,7 @@ class Api:
                 configdata.normalize(new)
             if info.kind == "Pod":
                 priority.keep_pod_priority(new, cur)
+                keep_ephemeral_containers(new, cur)
             apply_defaults(new, toleration_seconds=self.toleration_seconds)
             if info.kind == "Service":
                 self._allocate_taking(new, cur, taken)
@@ -658,8 +693,7 @@ class Api:
         patch_type = body.get("type") or "merge"
         patch = require(body, "patch", list if patch_type == "json" else dict, verb="patch")
         sub = body.get("subresource")
-        if sub not in (None, "", "status"):
-            raise errors.bad_request(f'patch: unknown subresource "{sub}": use "status" or none')
+        check_subresource("patch", info, sub)
         for attempt in range(CONFLICT_RETRIES):
             cur, base, cur_rev = self._load_twice(info, ns, name)
             merged = apply_patch(base, copy.deepcopy(patch), patch_type)

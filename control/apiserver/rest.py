@@ -6,7 +6,8 @@ request goes through the same authentication, authorization, admission and store
 the same process. It serves what `kubectl get|describe|apply|create|replace|patch|delete|scale|logs|
 label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get, list (as a Table when
 kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
-patch (strategic, merge, json), delete, the status and scale subresources and pod logs (-f too).
+patch (strategic, merge, json), delete, the status and scale subresources, pod logs (-f too) and
+pods/ephemeralcontainers (kubectl debug).
 
 exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
 rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
@@ -126,6 +127,9 @@ def resource_list(api_version: str) -> dict:
             resources.append({"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
                               "version": "v1", "kind": "Eviction", "verbs": ["create"]})
             resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+            # kubectl debug adds its container here (it says "ephemeral containers are disabled" without it)
+            resources.append({"name": "pods/ephemeralcontainers", "singularName": "", "namespaced": True, "kind": "Pod",
+                              "verbs": ["get", "patch", "update"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}
 
 
@@ -524,7 +528,7 @@ class RestApi:
                 raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on pods/eviction: {method}")
             return await self._evict(request, user, t)
         if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
-                          or (t.sub == "log" and t.info.kind == "Pod")):
+                          or (t.sub in ("log", "ephemeralcontainers") and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
                            f"of {t.info.resource}", {})
         ident = {"kind": t.info.kind, "namespace": t.namespace, "name": t.name}

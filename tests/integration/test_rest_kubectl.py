@@ -41,8 +41,9 @@ async def test_tables_carry_the_whole_object_when_asked(http: aiohttp.ClientSess
 
 
 async def test_a_bare_404_has_details_and_openapi_v2_is_served(http: aiohttp.ClientSession) -> None:
-    # kubectl debug reads details.name of the 404 to say "ephemeral containers are disabled"
-    code, status = await call(http, "PATCH", f"{PODS}/x/ephemeralcontainers", {}, ctype="application/strategic-merge-patch+json")
+    # kubectl debug reads details.name of a 404 to tell a subresource not served from a pod not found
+    code, status = await call(http, "PATCH", "/api/v1/namespaces/default/configmaps/x/nosuch", {},
+                              ctype="application/strategic-merge-patch+json")
     assert code == 404 and status["details"] == {}
     async with http.get("/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}) as r:
         assert r.status == 200 and await r.read() == b"\x0a\x032.0"

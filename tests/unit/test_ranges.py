@@ -176,14 +176,20 @@ async def test_a_running_cluster_claims_its_ranges_so_the_next_one_chooses_other
     try:
         busy = ranges.listening_addresses()
         assert service.network_address in busy and pods.network_address in busy
+        # With every range of a kind in use (8 pod ranges: a machine running that many clusters), any may come.
+        crowded = {space: all(any(a in s for a in busy) for s in space.subnets(new_prefix=prefix))
+                   for space, prefix in ((ranges.SERVICE_SPACE, ranges.SERVICE_PREFIX),
+                                         (ranges.POD_SPACE, ranges.CLUSTER_PREFIX))}
         for seed in range(20):  # a new cluster's default never lands on them
             async with Store(tmp_path / f"b{seed}") as store:
                 other = await ranges.establish(store, Requested(), rng=random.Random(seed))  # reads /proc itself
-                assert other.service_cidr != service and other.cluster_cidr != pods
+                assert other.service_cidr != service or crowded[ranges.SERVICE_SPACE]
+                assert other.cluster_cidr != pods or crowded[ranges.POD_SPACE]
                 assert other.service_cidr.prefixlen == 16 and other.cluster_cidr.prefixlen == 12
     finally:
         await plane.stop()
-    assert pods.network_address not in ranges.listening_addresses()  # given back on stop
+    if not any(a in pods for a in before):  # (on a crowded machine the range may be another cluster's too)
+        assert pods.network_address not in ranges.listening_addresses()  # given back on stop
 
 
 async def test_a_refused_range_leaves_nothing_bound(tmp_path: Path) -> None:

@@ -57,3 +57,45 @@ async def test_after_a_node_restart_the_count_goes_on(tmp_path: Path) -> None:
         ],
     }
     assert await running_counts(pod_with(status), tmp_path) == {"app": 4, "side": 0, "setup": 1}
+
+
+async def test_an_ephemeral_container_is_run_once_and_not_again_after_a_node_restart(tmp_path: Path) -> None:
+    """kubectl debug's container runs once when it appears in the pod; a kubelet that restarts finds in the pod's
+    status that it ran and does not run it again (ephemeral containers are never restarted)."""
+    seen: list[dict[str, Any]] = []
+    started: list[str] = []
+
+    def behavior(cfg: Any) -> SimBehavior:
+        started.append(cfg.name)
+        return SimBehavior(run_for=0.0 if cfg.name in ("setup", "dbg") else None)
+
+    pod = pod_with(None)
+    worker = PodWorker(pod, SimRuntime(behavior=behavior), pod_ip="127.1.0.2", log_dir=tmp_path, on_status=seen.append)
+    await worker.start()
+    try:
+        await until(lambda: bool(seen) and all("running" in c["state"] for c in seen[-1]["containerStatuses"]),
+                    what="the pod's containers running")
+        pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "pause"}]
+        worker.update(pod)
+
+        def dbg() -> dict[str, Any]:
+            return next((c for c in seen[-1].get("ephemeralContainerStatuses") or [] if c["name"] == "dbg"), {})
+        await until(lambda: "terminated" in dbg().get("state", {}), what="the ephemeral container's end")
+        assert (dbg()["restartCount"], dbg()["ready"]) == (0, False)
+        status = seen[-1]
+    finally:
+        await worker.stop(grace=0)
+    assert started.count("dbg") == 1
+
+    started.clear()
+    seen.clear()
+    again = PodWorker(dict(pod, status=status), SimRuntime(behavior=behavior), pod_ip="127.1.0.2", log_dir=tmp_path,
+                      on_status=seen.append)
+    await again.start()
+    try:
+        await until(lambda: bool(seen) and all("running" in c["state"] for c in seen[-1]["containerStatuses"]),
+                    what="the pod's containers running again")
+        assert "dbg" not in started
+        assert seen[-1]["ephemeralContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+    finally:
+        await again.stop(grace=0)

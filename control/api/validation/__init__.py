@@ -94,7 +94,6 @@ NAME_RULES: dict[str, NameRule] = {
     "StatefulSet": is_dns1123_label,  # ValidateStatefulSetName: its pods' names are NAME-N hostnames
 }
 _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
-    "Pod": validate_pod,
     "Deployment": validate_deployment,
     "ReplicaSet": validate_replicaset,
     "DaemonSet": validate_daemonset,
@@ -116,6 +115,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
 # Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
 _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
     "CronJob": validate_cronjob,
+    "Pod": validate_pod,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {

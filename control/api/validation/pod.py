@@ -17,6 +17,7 @@ from control.api.validation.field import (
     forbidden,
     int_field,
     invalid,
+    not_found,
     not_supported,
     required,
     shown,
@@ -67,6 +68,9 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
                 host_network=host_network, init=True)
     validate_containers(errs, spec.get("containers"), f"{path}.containers", volumes=volumes, names=names,
                 host_network=host_network, init=False)
+    if spec.get("ephemeralContainers") is not None:
+        _ephemeral_containers(errs, spec["ephemeralContainers"], f"{path}.ephemeralContainers", volumes=volumes,
+                              names=names, host_network=host_network)
     policy = spec.get("restartPolicy")
     if policy == "":
         required(errs, f"{path}.restartPolicy")
@@ -91,8 +95,39 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
     validate_topology_spread_constraints(errs, spec.get("topologySpreadConstraints"), f"{path}.topologySpreadConstraints")
 
 
-def validate_pod(obj: dict[str, Any], errs: Errors) -> None:
-    validate_pod_spec(errs, obj.get("spec"), "spec")
+# The fields of a container that an ephemeral container may not have (validateEphemeralContainers allows a
+# list of the others): it must not be relied upon for the pod's own service.
+EPHEMERAL_FORBIDDEN = ("ports", "resources", "resizePolicy", "lifecycle", "livenessProbe", "readinessProbe",
+                       "startupProbe", "restartPolicy")
+
+
+def _ephemeral_containers(errs: Errors, items: Any, path: str, *, volumes: set[str], names: set[str],
+                          host_network: bool) -> None:
+    """validateEphemeralContainers: a container's own rules, a name unique among all the pod's containers,
+    none of EPHEMERAL_FORBIDDEN, and a targetContainerName that names one of the pod's containers."""
+    targets = set(names)
+    common = []
+    for i, c in enumerate(as_list(errs, items, path)):
+        if not isinstance(c, dict):
+            common.append(c)
+            continue
+        for key in EPHEMERAL_FORBIDDEN:
+            if c.get(key) not in (None, {}, [], ""):  # Go's zero value (defaulting writes resources: {}) is unset
+                forbidden(errs, f"{path}[{i}].{key}", "cannot be set for an Ephemeral Container")
+        target = c.get("targetContainerName")
+        if target and target not in targets:
+            not_found(errs, f"{path}[{i}].targetContainerName", target)
+        common.append({k: v for k, v in c.items() if k not in EPHEMERAL_FORBIDDEN and k != "targetContainerName"})
+    validate_containers(errs, common, path, volumes=volumes, names=names, host_network=host_network, init=True)
+
+
+def validate_pod(obj: dict[str, Any], old: dict[str, Any] | None, errs: Errors) -> None:
+    """ValidatePodCreate / ValidatePodUpdate's spec checks: ephemeral containers only through the
+    ephemeralcontainers subresource, so never on create."""
+    spec = obj.get("spec")
+    validate_pod_spec(errs, spec, "spec")
+    if old is None and isinstance(spec, dict) and spec.get("ephemeralContainers"):
+        forbidden(errs, "spec.ephemeralContainers", "cannot be set on create")
 
 
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt](\d\d:\d\d:\d\d)(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")

@@ -51,7 +51,7 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) 
             for nc, oc in zip(new_cs, old_cs, strict=True):
                 if isinstance(nc, dict) and isinstance(oc, dict) and "image" in oc:
                     nc["image"] = oc["image"]
-    for key in ("activeDeadlineSeconds", "tolerations"):
+    for key in ("activeDeadlineSeconds", "tolerations", "ephemeralContainers"):
         _restore(masked, ospec, key)
     if isinstance(ospec.get("terminationGracePeriodSeconds"), int) and ospec["terminationGracePeriodSeconds"] < 0 \
             and masked.get("terminationGracePeriodSeconds") == 1:
@@ -61,6 +61,21 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) 
         _restore(masked, ospec, "nodeName")
     if masked != ospec:
         forbidden(errs, "spec", POD_UPDATE_FORBIDDEN + _spec_diff(ospec, masked))
+    _ephemeral_update(nspec, ospec, errs)
+
+
+def _ephemeral_update(nspec: dict[str, Any], ospec: dict[str, Any], errs: Errors) -> None:
+    """ValidatePodEphemeralContainersUpdate: ephemeral containers are only ever added (looked up by name,
+    as a patch may reorder them)."""
+    new = {c.get("name"): c for c in nspec.get("ephemeralContainers") or [] if isinstance(c, dict)}
+    for old in ospec.get("ephemeralContainers") or []:
+        if not isinstance(old, dict):
+            continue
+        name = old.get("name")
+        if name not in new:
+            forbidden(errs, "spec.ephemeralContainers", f'existing ephemeral containers "{name}" may not be removed')
+        elif new[name] != old:
+            forbidden(errs, "spec.ephemeralContainers", f'existing ephemeral containers "{name}" may not be changed')
 
 
 def _restore(target: dict[str, Any], source: dict[str, Any], key: str) -> None:

@@ -254,6 +254,9 @@ def describe_pod(pod: Mapping[str, Any], events: list[Mapping[str, Any]] | None,
     if spec.get("initContainers"):
         _describe_containers(w, "Init Containers", spec["initContainers"], st.get("initContainerStatuses"), "")
     _describe_containers(w, "Containers", spec.get("containers") or [], st.get("containerStatuses") or [], "")
+    if spec.get("ephemeralContainers"):  # kubectl's describePod: after the containers, only when there are some
+        _describe_containers(w, "Ephemeral Containers", spec["ephemeralContainers"],
+                             st.get("ephemeralContainerStatuses") or [], "")
     if st.get("conditions"):
         w.write(0, "Conditions:\n  Type\tStatus\n")
         for c in st["conditions"]:

@@ -1,0 +1,132 @@
+"""`kube-tui debug POD --image IMAGE [-it] [-c NAME] [--target CONTAINER] [--profile P] -- COMMAND...`: add an
+ephemeral container to a running pod, as `kubectl debug` does (its ephemeral container form).
+
+The container goes in through the pod's ephemeralcontainers subresource: a strategic merge patch of
+spec.ephemeralContainers, the only field that subresource changes. The pod's kubelet starts it beside the
+pod's own containers, with the pod's environment and IP, runs it once and never restarts it; its status is
+in status.ephemeralContainerStatuses. With -i the command attaches to it once it runs, as `kubectl debug -it`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+from typing import Any
+
+from control.client import Client
+from tui.commands.common import add_client_args, fail, with_client
+
+# kubectl's debugging profiles, as they set an ephemeral container's securityContext (pkg/cmd/debug/profiles.go)
+PROFILES: dict[str, dict[str, Any] | None] = {
+    "legacy": None,
+    "general": {"capabilities": {"add": ["SYS_PTRACE"]}},
+    "baseline": None,
+    "restricted": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                   "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+    "netadmin": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+    "sysadmin": {"privileged": True},
+}
+SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand.String: no vowels, no 0/1/3
+RUNNING_TIMEOUT = 60.0  # seconds to wait for the container to run before attaching
+
+
+def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
+    p.add_argument("pod", help="POD or pod/POD")
+    p.add_argument("argv", nargs="*", metavar="-- COMMAND [ARGS...]", help="the command to run, after --")
+    p.add_argument("--image", required=True, help="the debug container's image (busybox, for a shell)")
+    p.add_argument("-c", "--container", default=None, help="the debug container's name (default: debugger-XXXXX)")
+    p.add_argument("--target", default=None, help="the container of the pod whose processes to see")
+    p.add_argument("--profile", default="legacy", choices=sorted(PROFILES),
+                   help="kubectl's debugging profile: the securityContext it gives the container")
+    p.add_argument("--arguments-only", action="store_true", help="pass the words after -- as args, not command")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an environment variable")
+    p.add_argument("--image-pull-policy", default=None, choices=("Always", "IfNotPresent", "Never"))
+    p.add_argument("-i", "--stdin", action="store_true", help="keep stdin open and attach to the container")
+    p.add_argument("-t", "--tty", action="store_true", help="a terminal for the container (with -i)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but the container's output")
+    p.add_argument("-n", "--namespace", default="default")
+    add_client_args(p)
+
+
+def ephemeral_container(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """The EphemeralContainer kubectl debug's generateDebugContainer makes of these flags."""
+    ec: dict[str, Any] = {"name": name, "image": args.image, "terminationMessagePolicy": "File"}
+    if args.argv:
+        ec["args" if args.arguments_only else "command"] = list(args.argv)
+    if args.stdin:
+        ec["stdin"] = True
+    if args.tty:
+        ec["tty"] = True
+    if args.target:
+        ec["targetContainerName"] = args.target
+    if args.image_pull_policy:
+        ec["imagePullPolicy"] = args.image_pull_policy
+    env = []
+    for kv in args.env:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise ValueError(f'--env "{kv}": must be KEY=VALUE')
+        env.append({"name": key, "value": value})
+    if env:
+        ec["env"] = env
+    security = PROFILES[args.profile]
+    if security is not None:
+        ec["securityContext"] = security
+    return ec
+
+
+def _state(pod: dict, name: str) -> dict:
+    for cs in (pod.get("status") or {}).get("ephemeralContainerStatuses") or []:
+        if isinstance(cs, dict) and cs.get("name") == name:
+            return cs.get("state") or {}
+    return {}
+
+
+async def _debug(client: Client, args: argparse.Namespace) -> int:
+    from tui.commands import exec as exec_cmd
+
+    ns, pod_name = args.namespace, args.pod.removeprefix("pod/").removeprefix("pods/")
+    pod = await client.get("Pod", pod_name, ns)
+    taken = {c.get("name") for key in ("initContainers", "containers", "ephemeralContainers")
+             for c in (pod.get("spec") or {}).get(key) or []}
+    name = args.container
+    if name is None:
+        while name is None or name in taken:
+            name = "debugger-" + "".join(random.choice(SUFFIX_ALPHABET) for _ in range(5))
+        if not args.quiet:
+            print(f"Defaulting debug container name to {name}.", file=sys.stderr)
+    ec = ephemeral_container(args, name)
+    await client.patch("Pod", pod_name, {"spec": {"ephemeralContainers": [ec]}}, ns,
+                       subresource="ephemeralcontainers", patch_type="strategic")
+    for w in client.last_warnings:
+        print(f"Warning: {w}", file=sys.stderr)
+    if not args.stdin:
+        return 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RUNNING_TIMEOUT
+    state = _state(pod, name)
+    while "running" not in state:
+        if "terminated" in state:  # ended before we could attach: what it wrote, as kubectl shows it
+            sys.stdout.write((await client.request("logs", {"namespace": ns, "name": pod_name,
+                                                            "container": name})).get("text", ""))
+            return 0
+        if loop.time() > deadline:
+            return fail(f"error: timed out waiting for the condition (ephemeral container {name} of pod "
+                        f"{ns}/{pod_name} is {next(iter(state), 'not started')})")
+        await asyncio.sleep(0.2)
+        state = _state(await client.get("Pod", pod_name, ns), name)
+    if args.tty and not args.quiet:
+        print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
+    opts = argparse.Namespace(namespace=ns, container=name, timeout=None)
+    return await exec_cmd.stream(client, opts, pod_name, [], stdin=True, tty=args.tty, attach=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.env:
+            ephemeral_container(args, "check")
+    except ValueError as e:
+        return fail(f"error: {e}")
+    return int(with_client(args, lambda c: _debug(c, args)) or 0)
