@@ -22,7 +22,7 @@ from control.errors import ApiError
 
 log = logging.getLogger("kube_tui.client")
 
-IDEMPOTENT = ("hello", "get", "list", "range", "logs")
+IDEMPOTENT = ("hello", "discovery", "get", "list", "range", "logs")
 
 # Watch topics and requests go through control/zmtp.py on the event loop (one thread wake-up per message
 # instead of libzmq's two) unless CURVE is on or these say "libzmq".

@@ -108,6 +108,7 @@ class ControlPlane:
         from control.apiserver.handlers import AGENT, WARNINGS
 
         token, agent = WARNINGS.set([]), AGENT.set("kube-apiserver")  # a write of the server's own, as in bootstrap
+        self.server.api.rest_address = self.rest.address if self.rest is not None else ""
         try:
             await self.server.api.reconcile_apiserver_endpoints(self.rest.endpoint if self.rest is not None else None)
         except Exception:  # the cluster runs without it: only the kubernetes Service's ClusterIP leads nowhere

@@ -14,6 +14,7 @@ class KindInfo:
     api_version: str
     namespaced: bool
     short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # kubectl get CATEGORY (`all`), as kube-apiserver's discovery lists them
 
     @property
     def singular(self) -> str:
@@ -42,23 +43,23 @@ class KindInfo:
 _ALL = [
     KindInfo("Namespace", "namespaces", "v1", False, ("ns",)),
     KindInfo("Node", "nodes", "v1", False, ("no",)),
-    KindInfo("Pod", "pods", "v1", True, ("po",)),
-    KindInfo("Service", "services", "v1", True, ("svc",)),
+    KindInfo("Pod", "pods", "v1", True, ("po",), ("all",)),
+    KindInfo("Service", "services", "v1", True, ("svc",), ("all",)),
     KindInfo("Endpoints", "endpoints", "v1", True, ("ep",)),
     KindInfo("Event", "events", "v1", True, ("ev",)),
     KindInfo("ConfigMap", "configmaps", "v1", True, ("cm",)),
     KindInfo("Secret", "secrets", "v1", True, ()),
-    KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",)),
-    KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",)),
-    KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",)),
-    KindInfo("StatefulSet", "statefulsets", "apps/v1", True, ("sts",)),
+    KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",), ("all",)),
+    KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",), ("all",)),
+    KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",), ("all",)),
+    KindInfo("StatefulSet", "statefulsets", "apps/v1", True, ("sts",), ("all",)),
     KindInfo("ControllerRevision", "controllerrevisions", "apps/v1", True, ()),
-    KindInfo("Job", "jobs", "batch/v1", True, ()),
-    KindInfo("CronJob", "cronjobs", "batch/v1", True, ("cj",)),
+    KindInfo("Job", "jobs", "batch/v1", True, (), ("all",)),
+    KindInfo("CronJob", "cronjobs", "batch/v1", True, ("cj",), ("all",)),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
     KindInfo("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", True, ("pdb",)),
-    KindInfo("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2", True, ("hpa",)),
+    KindInfo("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2", True, ("hpa",), ("all",)),
 ]
 
 KINDS: dict[str, KindInfo] = {k.kind: k for k in _ALL}

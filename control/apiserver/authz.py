@@ -15,7 +15,7 @@ from control.api.fieldsel import parse_field_selector
 if TYPE_CHECKING:
     from control.apiserver.handlers import Api
 
-READ_VERBS = ("hello", "get", "list", "range", "logs")
+READ_VERBS = ("hello", "discovery", "get", "list", "range", "logs")
 SUBRESOURCE_VERBS = {"logs": "pods/log", "exec": "pods/exec", "portforward": "pods/portforward",
                      "evict": "pods/eviction"}
 NODE_READABLE = ("Node", "Pod", "Service", "Endpoints", "Namespace", "Lease")
@@ -59,7 +59,7 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
     if not user.startswith("system:node:"):
         raise errors.forbidden(user, verb, resource, name, ns)
     node = user.removeprefix("system:node:")
-    if verb == "hello":
+    if verb in ("hello", "discovery"):  # as kube-apiserver's system:discovery role, for every authenticated user
         return
     if verb == "range":
         raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")

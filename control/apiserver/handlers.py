@@ -27,7 +27,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import eviction, pagination, ranges
+from control.apiserver import discovery, eviction, pagination, ranges
 from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -187,6 +187,7 @@ class Api:
         self.exec_proxy = exec_proxy
         self.portforward_proxy = portforward_proxy
         self.requested_network = network
+        self.rest_address = ""  # where the Kubernetes REST API for kubectl is served (set by the control plane)
         # The cluster's ranges, settled by bootstrap() from the store (or chosen there for a new one).
         self.network = ranges.LEGACY
         self.cluster_ips = IPAllocator(self.network.service_cidr)
@@ -196,6 +197,7 @@ class Api:
         self._classes: dict[str, dict] | None = None  # PriorityClasses by name, dropped when one is written
         self.verbs: dict[str, Handler] = {
             "hello": self.hello,
+            "discovery": self.discovery,
             "create": self.create,
             "get": self.get,
             "list": self.list,
@@ -401,6 +403,11 @@ class Api:
             # the cluster's ranges: nodes claim their pod range in it, kube-proxy knows the Services'
             "network": self.network.to_dict(),
         }
+
+    async def discovery(self, body: dict, user: str) -> tuple[int, Any]:
+        """What kubectl's discovery reads from the REST API (/version, /api, /apis, each group version's
+        resources), at once, and where that API is served (`kube-tui cluster-info`)."""
+        return 200, discovery.document(self.rest_address)
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
         # the body was decoded for this request alone, so it is ours to fill in (no copy)

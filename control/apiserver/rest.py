@@ -47,10 +47,12 @@ from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.podlogs import log_pages
 from control.apiserver import authz, pki, rest_auth
+from control.apiserver.discovery import OTHER_VERSIONS, SCALABLE, group_list, group_versions, resource_list
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
 from control.apiserver.watch import decode
 from control.errors import ApiError
 from control.store import ErrCompacted
+from control.version import kubernetes as kubernetes_version
 from control.wire import MAX_AGENT, MAX_FRAME
 
 if TYPE_CHECKING:
@@ -60,18 +62,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kube_tui.apiserver.rest")
 
 DEFAULT_LISTEN = config.DEFAULT_REST
-KUBE_VERSION = {"major": "1", "minor": "30", "gitVersion": meta.KUBE_VERSION, "platform": "linux/amd64",
-                "goVersion": "python", "compiler": "cpython", "gitCommit": "", "gitTreeState": "clean",
-                "buildDate": "1970-01-01T00:00:00Z"}
-VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-IN_ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "HorizontalPodAutoscaler", "Job",
-          "CronJob")  # `kubectl get all`
-SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
-WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob",
-               "PodDisruptionBudget", "HorizontalPodAutoscaler")
-# Older versions a kind is also served in, converted to and from the stored one (kubectl autoscale v1.32 creates
-# an autoscaling/v1 HorizontalPodAutoscaler); discovery prefers the stored version.
-OTHER_VERSIONS: dict[str, tuple[str, ...]] = {hpas.V1: ("HorizontalPodAutoscaler",)}
+# Conversions of a kind to and from an older version it is also served in (discovery.OTHER_VERSIONS)
 _TO_OTHER: dict[tuple[str, str], Callable[[dict], dict]] = {(hpas.V1, "HorizontalPodAutoscaler"): hpas.to_v1}
 _FROM_OTHER: dict[tuple[str, str], Callable[[dict], dict]] = {(hpas.V1, "HorizontalPodAutoscaler"): hpas.from_v1}
 EVICTION_VERSIONS = ("policy/v1", "policy/v1beta1")  # EvictionREST.AcceptsGroupVersion
@@ -87,15 +78,6 @@ LOG_STALL = 30.0  # seconds a followed log waits for a client that does not read
 FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits for it
 
 
-def _group_versions() -> dict[str, list[KindInfo]]:
-    out: dict[str, list[KindInfo]] = {}
-    for info in kinds.KINDS.values():
-        out.setdefault(info.api_version, []).append(info)
-    for gv, names in OTHER_VERSIONS.items():
-        out.setdefault(gv, []).extend(kinds.KINDS[k] for k in names)
-    return out
-
-
 def served(version: str, obj: Any) -> Any:
     """An object as a client of `version` reads it: converted when that is not the kind's stored version."""
     if isinstance(obj, dict):
@@ -105,58 +87,12 @@ def served(version: str, obj: Any) -> Any:
     return obj
 
 
-def resource_list(api_version: str) -> dict:
-    """APIResourceList: what kubectl's discovery learns about one group version."""
-    resources: list[dict] = []
-    for info in _group_versions().get(api_version, []):
-        entry: dict[str, Any] = {"name": info.resource, "singularName": info.singular, "namespaced": info.namespaced,
-                                 "kind": info.kind, "verbs": VERBS}
-        if info.short_names:
-            entry["shortNames"] = list(info.short_names)
-        if info.kind in IN_ALL:
-            entry["categories"] = ["all"]
-        resources.append(entry)
-        if info.kind in WITH_STATUS:
-            resources.append({"name": f"{info.resource}/status", "singularName": "", "namespaced": info.namespaced,
-                              "kind": info.kind, "verbs": ["get", "patch", "update"]})
-        if info.kind in SCALABLE:
-            resources.append({"name": f"{info.resource}/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
-                              "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
-        if info.kind == "Pod":
-            # kubectl drain evicts (instead of deleting) when discovery lists pods/eviction with its group
-            resources.append({"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
-                              "version": "v1", "kind": "Eviction", "verbs": ["create"]})
-            resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
-            # kubectl debug adds its container here (it says "ephemeral containers are disabled" without it)
-            resources.append({"name": "pods/ephemeralcontainers", "singularName": "", "namespaced": True, "kind": "Pod",
-                              "verbs": ["get", "patch", "update"]})
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}
-
-
-def group_list() -> dict:
-    groups: dict[str, dict] = {}
-    for gv in _group_versions():
-        if "/" not in gv:
-            continue
-        group, version = gv.split("/")
-        entry = {"groupVersion": gv, "version": version}
-        if group in groups:  # a second version of a group: the stored one came first and stays preferred
-            groups[group]["versions"].append(entry)
-        else:
-            groups[group] = {"name": group, "versions": [entry], "preferredVersion": entry}
-    groups_list = list(groups.values())
-    metrics = {"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}  # rest_metrics.py: kubectl top
-    groups_list.append({"name": "metrics.k8s.io", "versions": [metrics], "preferredVersion": metrics})
-    groups_list.extend(rest_auth.groups())  # kubectl auth whoami | can-i
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups_list}
-
-
 def openapi_root() -> dict:
     """/openapi/v3: where each group version's document is (kubectl's validation and explain look here). As
     kube-apiserver does, each URL carries the hash of the document, so that kubectl keeps it in its cache
     instead of fetching it again on every command."""
     return {"paths": {_gv_path(gv): {"serverRelativeURL": f"/openapi/v3/{_gv_path(gv)}?hash={openapi_document(gv)[1]}"}
-                      for gv in _group_versions()}}
+                      for gv in group_versions()}}
 
 
 @functools.cache
@@ -190,7 +126,7 @@ def openapi_v2(request: web.Request) -> web.Response:
         swagger = b"2.0"  # openapi_v2.Document: field 1 (swagger), a length-delimited string
         return web.Response(body=b"\x0a" + bytes([len(swagger)]) + swagger,
                             content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
-    return _json({"swagger": "2.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]},
+    return _json({"swagger": "2.0", "info": {"title": "kube-tui", "version": meta.KUBE_VERSION},
                   "paths": {}, "definitions": {}})
 
 
@@ -206,7 +142,7 @@ def openapi_group_version(gv: str) -> dict:
     params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
               for n in ("dryRun", "fieldManager", "fieldValidation")]
     paths: dict[str, Any] = {}
-    for info in _group_versions().get(gv, []):
+    for info in group_versions().get(gv, []):
         group, _, version = gv.rpartition("/")  # autoscaling/v1 serves the v2-stored HPA: its paths are v1's
         gvk = {"group": group, "version": version, "kind": info.kind}
         scope = f"/{_gv_path(gv)}/namespaces/{{namespace}}/{info.resource}" if info.namespaced else f"/{_gv_path(gv)}/{info.resource}"
@@ -216,8 +152,8 @@ def openapi_group_version(gv: str) -> dict:
             for op in ("put", "patch")
         }
     # The kinds' schemas, with Kubernetes' descriptions, for `kubectl explain` (control/api/openapi).
-    roots = tuple(sorted(filter(None, (openapi.schema_of(gv, i.kind) for i in _group_versions().get(gv, [])))))
-    return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": KUBE_VERSION["gitVersion"]}, "paths": paths,
+    roots = tuple(sorted(filter(None, (openapi.schema_of(gv, i.kind) for i in group_versions().get(gv, [])))))
+    return {"openapi": "3.0.0", "info": {"title": "kube-tui", "version": meta.KUBE_VERSION}, "paths": paths,
             "components": {"schemas": openapi.closure(roots)}}
 
 
@@ -391,7 +327,7 @@ class RestApi:
             if parts in (["healthz"], ["livez"], ["readyz"]):
                 return web.Response(text="ok")
             if parts == ["version"]:
-                return _json(KUBE_VERSION)
+                return _json(kubernetes_version())
         user = self._authenticate(request)
         if request.method == "GET":
             if parts == ["api"]:
@@ -401,7 +337,7 @@ class RestApi:
                 return _json(group_list())
             if parts == ["api", "v1"]:
                 return _json(resource_list("v1"))
-            if len(parts) == 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in _group_versions():
+            if len(parts) == 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in group_versions():
                 return _json(resource_list(f"{parts[1]}/{parts[2]}"))
             if parts == ["openapi", "v3"]:
                 return _json(openapi_root())
@@ -409,7 +345,7 @@ class RestApi:
                 return openapi_v2(request)
             if parts[:2] == ["openapi", "v3"]:  # /openapi/v3/api/v1 or /openapi/v3/apis/GROUP/VERSION
                 gv = "v1" if parts[2:] == ["api", "v1"] else "/".join(parts[3:]) if parts[2:3] == ["apis"] else ""
-                if gv in _group_versions():
+                if gv in group_versions():
                     return openapi_response(request, gv)
         if len(parts) >= 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in rest_auth.resource_lists():
             return await self._auth(request, user, f"{parts[1]}/{parts[2]}", parts[3:])

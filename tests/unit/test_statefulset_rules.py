@@ -440,7 +440,7 @@ def test_get_and_describe_columns() -> None:
 
 
 def test_discovery_lists_statefulsets_with_their_subresources() -> None:
-    from control.apiserver.rest import resource_list
+    from control.apiserver.discovery import resource_list
 
     listed = {r["name"]: r for r in resource_list("apps/v1")["resources"]}
     sts_entry = listed["statefulsets"]
