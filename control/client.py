@@ -337,10 +337,15 @@ class Client:
             answer["metadata"].pop("continue", None)
         return answer  # type: ignore[no-any-return]
 
-    async def update(self, obj: dict, subresource: str | None = None, *, field_validation: str | None = None) -> dict:
+    async def update(self, obj: dict, subresource: str | None = None, *, field_validation: str | None = None,
+                     dry_run: bool = False) -> dict:
+        """PUT the whole object (kubectl replace): with a resourceVersion, only over that version (else Conflict);
+        without one, over whatever is stored. With dry_run, admitted in full and not written."""
         body: dict[str, Any] = {"object": obj}
         if subresource:
             body["subresource"] = subresource
+        if dry_run:
+            body["dryRun"] = ["All"]
         if field_validation:
             body["fieldValidation"] = field_validation
         return await self.request("update", body)  # type: ignore[no-any-return]

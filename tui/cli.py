@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "node": ("node", "run one node (kubelet + kube-proxy) that joins the cluster"),
     "nodes": ("node", "run many simulated nodes in one process (like KWOK)"),
     "apply": ("apply", "create or update objects from manifests"),
+    "replace": ("replace", "replace objects with the manifests' whole objects (--force: delete and create again)"),
     "diff": ("diff", "show what apply would change (a server-side dry run), as kubectl diff"),
     "create": ("imperative", "create objects from manifests (-f), or a deployment or namespace by name"),
     "run": ("imperative", "create a pod running one image (kubectl run)"),

@@ -25,8 +25,9 @@ class Manifest:
     obj: dict
 
 
-def files_of(paths: list[str]) -> list[Path | None]:
-    """Expand -f arguments: a directory gives its manifest files in name order; "-" is stdin (None)."""
+def files_of(paths: list[str], recursive: bool = False) -> list[Path | None]:
+    """Expand -f arguments: a directory gives its manifest files in name order (with `recursive`, those of its
+    subdirectories too, in kubectl -R's walk order); "-" is stdin (None)."""
     out: list[Path | None] = []
     for p in paths:
         if p == "-":
@@ -34,7 +35,7 @@ def files_of(paths: list[str]) -> list[Path | None]:
             continue
         path = Path(p)
         if path.is_dir():
-            found = sorted(f for f in path.iterdir() if f.suffix in SUFFIXES and f.is_file())
+            found = _walk(path, recursive)
             if not found:
                 raise ManifestError(f'error: no manifest files (*.yaml, *.yml, *.json) in directory "{p}"')
             out.extend(found)
@@ -42,6 +43,19 @@ def files_of(paths: list[str]) -> list[Path | None]:
             out.append(path)
         else:
             raise ManifestError(f'error: the path "{p}" does not exist')
+    return out
+
+
+def _walk(directory: Path, recursive: bool) -> list[Path]:
+    """A directory's manifest files by name; with `recursive`, a subdirectory's in its place among them
+    (filepath.Walk's lexical order, as kubectl -R reads them)."""
+    out: list[Path] = []
+    for entry in sorted(directory.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            if recursive:
+                out.extend(_walk(entry, recursive))
+        elif entry.suffix in SUFFIXES and entry.is_file():
+            out.append(entry)
     return out
 
 
@@ -72,9 +86,9 @@ def parse(text: str, source: str) -> list[Manifest]:
     return out
 
 
-def load(paths: list[str]) -> list[Manifest]:
+def load(paths: list[str], recursive: bool = False) -> list[Manifest]:
     out: list[Manifest] = []
-    for f in files_of(paths):
+    for f in files_of(paths, recursive):
         if f is None:
             out.extend(parse(sys.stdin.read(), "STDIN"))
         else:

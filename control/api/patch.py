@@ -164,12 +164,14 @@ def three_way_merge_patch(original: dict | None, modified: dict, current: dict) 
     return _union(_deletions(original or {}, modified), _changes(current, modified, original or {}))
 
 
-def with_last_applied(obj: dict) -> dict:
+def with_last_applied(obj: dict, *, empty_annotations: bool = False) -> dict:
     """A copy of the manifest carrying itself, as JSON, in the last-applied-configuration annotation
-    (kubectl's form: compact, keys sorted, the annotation itself left out)."""
+    (kubectl's form: compact, keys sorted, the annotation itself left out). With empty_annotations, an
+    annotations map left empty stays in the JSON as {}, as kubectl replace and create --save-config write it."""
     md = dict(obj.get("metadata") or {})
     notes = {k: v for k, v in (md.get("annotations") or {}).items() if k != LAST_APPLIED_ANNOTATION}
-    bare = dict(obj, metadata=dict(md, annotations=notes) if notes else {k: v for k, v in md.items() if k != "annotations"})
+    keep = notes or empty_annotations
+    bare = dict(obj, metadata=dict(md, annotations=notes) if keep else {k: v for k, v in md.items() if k != "annotations"})
     md["annotations"] = dict(notes, **{LAST_APPLIED_ANNOTATION: json.dumps(bare, sort_keys=True, separators=(",", ":")) + "\n"})
     return dict(obj, metadata=md)
 

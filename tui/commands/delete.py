@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+import time
 
 from control.api import kinds
 from control.client import Client
@@ -11,6 +13,7 @@ from control.errors import ApiError
 from tui import manifests
 from tui.commands.common import add_client_args, fail, with_client
 
+WAIT_POLL = 0.2  # seconds between looks at an object being deleted (kubectl: 1 s)
 CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan", "true": "Background", "false": "Orphan"}
 
 
@@ -33,19 +36,49 @@ async def delete(client: Client, args: argparse.Namespace, targets: list[tuple[k
     grace = args.grace_period
     if args.force and grace is None:
         grace = 0
+    status, _ = await delete_each(client, targets, policy=policy, grace=grace, ignore_not_found=args.ignore_not_found)
+    return status
+
+
+async def delete_each(client: Client, targets: list[tuple[kinds.KindInfo, str | None, str]], *, policy: str,
+                      grace: int | None, ignore_not_found: bool, output: str | None = None,
+                      ) -> tuple[int, list[tuple[kinds.KindInfo, dict]]]:
+    """Delete each target and print kubectl's line for it (`pod "web" deleted`; with output "name", `pod/web`).
+    The exit status, and the API server's answer for each object deleted: a pod still terminating (its uid
+    tells it from a new pod of the same name, see wait_gone), or the object as it was."""
     status = 0
+    deleted: list[tuple[kinds.KindInfo, dict]] = []
     for info, ns, name in targets:
         try:
-            await client.delete(info.kind, name, ns, propagation_policy=policy, grace_period=grace)
+            deleted.append((info, await client.delete(info.kind, name, ns, propagation_policy=policy, grace_period=grace)))
         except ApiError as e:
-            if e.code == 404 and args.ignore_not_found:
+            if e.code == 404 and ignore_not_found:
                 continue
             print(str(e), file=sys.stderr)
             status = 1
             continue
         res = info.singular + (f".{info.group}" if info.group else "")
-        print(f'{res} "{name}" deleted')
-    return status
+        print(f"{res}/{name}" if output == "name" else f'{res} "{name}" deleted', flush=True)
+    return status, deleted
+
+
+async def wait_gone(client: Client, info: kinds.KindInfo, obj: dict, timeout: float) -> bool:
+    """Wait until the object a delete answered with is gone: not found, or found with another uid (made again
+    since). False when `timeout` seconds pass first."""
+    md = obj.get("metadata") or {}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cur = await client.get(info.kind, md.get("name", ""), md.get("namespace"))
+        except ApiError as e:
+            if e.code != 404:
+                raise
+            return True
+        if cur["metadata"].get("uid") != md.get("uid"):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(WAIT_POLL)
 
 
 def run(args: argparse.Namespace) -> int:
