@@ -7,6 +7,7 @@ A field set is a Python set of paths; a path is a tuple of FieldsV1 keys ("f:spe
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -414,7 +415,8 @@ def apply(live: dict | None, config: dict, *, manager: str, force: bool, subreso
     md = config.get("metadata")
     if isinstance(md, dict):
         config["metadata"] = {k: v for k, v in md.items() if k not in ("managedFields", "resourceVersion")}
-    base = live if live is not None else {"apiVersion": api_version, "kind": kind, "metadata": {}}
+    # the result shares nothing with `live` (removal changes it in place)
+    base = copy.deepcopy(live) if live is not None else {"apiVersion": api_version, "kind": kind, "metadata": {}}
     managers = managers_of(base)
     if live is not None and not any("fieldsV1" in m.entry for m in managers):
         # kube-apiserver's before-first-apply: an object nobody applied yet belongs as a whole to one manager

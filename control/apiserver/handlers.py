@@ -67,6 +67,18 @@ def record_manager(obj: dict, manager: str, subresource: str = "") -> None:
     md["managedFields"] = entries[-8:]
 
 
+def _check_scale_patch(info: KindInfo, patch: Any, patch_type: str) -> None:
+    """A patch through the scale subresource (kubectl scale) changes spec.replicas alone; it is recorded in
+    metadata.managedFields with subresource "scale", as kube-apiserver records it."""
+    if info.kind not in ("Deployment", "ReplicaSet", "StatefulSet"):
+        raise errors.not_found(f"{info.resource}/scale", "", info.group)
+    spec = patch.get("spec") if isinstance(patch, dict) else None
+    if (patch_type != "merge" or not isinstance(spec, dict) or set(spec) != {"replicas"}
+            or set(patch) - {"spec", "metadata"} or set(patch.get("metadata") or {}) - {"resourceVersion"}):
+        raise errors.bad_request('patch: the "scale" subresource takes a merge patch of spec.replicas only '
+                                 '(and metadata.resourceVersion)')
+
+
 def dry_run_of(verb: str, body: dict) -> bool:
     """Whether a request is a server-side dry run: dryRun ["All"] (kubectl --dry-run=server) on a write."""
     value = body.get("dryRun")
@@ -671,7 +683,9 @@ class Api:
         fieldmanager.check_options(patch_type, body.get("fieldManager"), body.get("force"))
         patch = require(body, "patch", list if patch_type == "json" else dict, verb="patch")
         sub = body.get("subresource")
-        if sub not in (None, "", "status"):
+        if sub == "scale":
+            _check_scale_patch(info, patch, patch_type)
+        elif sub not in (None, "", "status"):
             raise errors.bad_request(f'patch: unknown subresource "{sub}": use "status" or none')
         if patch_type == "apply":
             return await self._server_side_apply(info, ns, name, patch, sub or "", body)

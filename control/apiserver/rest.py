@@ -866,7 +866,7 @@ class RestApi:
         patch: dict[str, Any] = {"spec": {"replicas": replicas}}
         if want_rv:
             patch["metadata"] = {"resourceVersion": want_rv}
-        _, out = await self._call("patch", dict(ident, patch=patch, type="merge"), user, request)
+        _, out = await self._call("patch", dict(ident, patch=patch, type="merge", subresource="scale"), user, request)
         return _json(_scale_of(out), 200, WARNINGS.get())
 
 
