@@ -368,6 +368,22 @@ class Client:
             body["type"] = patch_type
         return await self.request("patch", body)  # type: ignore[no-any-return]
 
+    async def apply(self, obj: dict, *, field_manager: str, force: bool = False, dry_run: bool = False,
+                    field_validation: str | None = None) -> dict:
+        """Server-side apply of a configuration (kubectl apply --server-side): created when it does not exist,
+        else merged into the object; a field another manager owns with another value is a 409 Conflict
+        unless `force`."""
+        md = obj.get("metadata") or {}
+        body: dict[str, Any] = {"kind": obj.get("kind"), "name": md.get("name"), "namespace": md.get("namespace"),
+                                "patch": obj, "type": "apply", "fieldManager": field_manager}
+        if force:
+            body["force"] = True
+        if dry_run:
+            body["dryRun"] = ["All"]
+        if field_validation:
+            body["fieldValidation"] = field_validation
+        return await self.request("patch", body)  # type: ignore[no-any-return]
+
     async def delete(
         self,
         kind: str,

@@ -27,7 +27,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import discovery, eviction, pagination, ranges
+from control.apiserver import discovery, eviction, fieldmanager, pagination, ranges
 from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -89,6 +89,18 @@ def record_manager(obj: dict, manager: str, subresource: str = "") -> None:
     entries = [e for e in entries if not (e.get("manager") == manager and e.get("subresource", "") == subresource)]
     entries.append(entry)
     md["managedFields"] = entries[-8:]
+
+
+def _check_scale_patch(info: KindInfo, patch: Any, patch_type: str) -> None:
+    """A patch through the scale subresource (kubectl scale) changes spec.replicas alone; it is recorded in
+    metadata.managedFields with subresource "scale", as kube-apiserver records it."""
+    if info.kind not in ("Deployment", "ReplicaSet", "StatefulSet"):
+        raise errors.not_found(f"{info.resource}/scale", "", info.group)
+    spec = patch.get("spec") if isinstance(patch, dict) else None
+    if (patch_type != "merge" or not isinstance(spec, dict) or set(spec) != {"replicas"}
+            or set(patch) - {"spec", "metadata"} or set(patch.get("metadata") or {}) - {"resourceVersion"}):
+        raise errors.bad_request('patch: the "scale" subresource takes a merge patch of spec.replicas only '
+                                 '(and metadata.resourceVersion)')
 
 
 def dry_run_of(verb: str, body: dict) -> bool:
@@ -367,9 +379,13 @@ class Api:
             self._event_lease = (window, lease)
         return self._event_lease[1]
 
-    async def _write(self, key: str, obj: dict, *, expect_mod: int, lease: int = 0, subresource: str = "") -> int:
-        """Compare-and-swap put: expect_mod 0 means 'must not exist'. In a dry run, only the comparison."""
-        record_manager(obj, AGENT.get(), subresource)
+    async def _write(self, key: str, obj: dict, *, expect_mod: int, lease: int = 0, subresource: str = "",
+                     old: dict | None = None, applied: bool = False) -> int:
+        """Compare-and-swap put: expect_mod 0 means 'must not exist'. In a dry run, only the comparison.
+        The writer is recorded in metadata.managedFields: with the fields it changed from `old` when that has
+        an Apply manager (fieldmanager.record), else by name and time; an apply has set them itself."""
+        if not applied and not fieldmanager.record(obj, old, AGENT.get(), subresource):
+            record_manager(obj, AGENT.get(), subresource)
         if DRY_RUN.get():
             return self._would_write(key, expect_mod)
         target = "create" if expect_mod == 0 else "mod"
@@ -411,8 +427,11 @@ class Api:
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
         # the body was decoded for this request alone, so it is ours to fill in (no copy)
-        obj = require(body, "object", dict, verb="create")
-        info, ns, name = self._identify(obj, body.get("namespace"))
+        return await self._create(require(body, "object", dict, verb="create"), body.get("namespace"))
+
+    async def _create(self, obj: dict, namespace: str | None, *, applied: bool = False) -> tuple[int, Any]:
+        """A create; `applied`: by a server-side apply, which has set metadata.managedFields."""
+        info, ns, name = self._identify(obj, namespace)
         md = obj["metadata"]
         generated = not name and bool(md.get("generateName"))
         if generated:
@@ -455,7 +474,7 @@ class Api:
             self._allocate_taking(obj, None, taken)
         dry = DRY_RUN.get()
         lease = await self._event_lease_id() if info.kind == "Event" and not dry else 0
-        rev = await self._write(info.key(ns, name), obj, expect_mod=0, lease=lease)
+        rev = await self._write(info.key(ns, name), obj, expect_mod=0, lease=lease, applied=applied)
         if not rev or dry:
             for undo in taken:
                 undo()
@@ -605,18 +624,19 @@ class Api:
 
     async def _apply_update(
         self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None,
-        *, owned: bool = False
+        *, owned: bool = False, applied: bool = False
     ) -> dict | None:
         """Merge `obj` over `cur` for this subresource and write it; None means lost a race (retry).
 
         `cur` is a fresh decode the caller does not change; `owned` says `obj` is fresh for this attempt
         too (else it is copied, as a retry reuses it). Parts of either may be shared with the result.
         A Service's new nodePorts are given back when the update is refused or loses the race.
+        `applied`: a server-side apply, whose metadata.managedFields `obj` carries.
         """
         taken: list[Callable[[], None]] = []
         result = None
         try:
-            result = await self._merge_and_write(info, ns, name, cur, cur_rev, obj, sub, owned, taken)
+            result = await self._merge_and_write(info, ns, name, cur, cur_rev, obj, sub, owned, taken, applied)
         finally:
             if result is None:
                 for undo in taken:
@@ -625,12 +645,14 @@ class Api:
 
     async def _merge_and_write(
         self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None,
-        owned: bool, taken: list[Callable[[], None]],
+        owned: bool, taken: list[Callable[[], None]], applied: bool = False,
     ) -> dict | None:
         if sub == "status":
             # Only metadata (resourceVersion, managedFields) and status change: a shallow copy will do.
             new = dict(cur)
             new["metadata"] = dict(cur["metadata"])
+            if applied:
+                new["metadata"]["managedFields"] = obj["metadata"]["managedFields"]
             new["status"] = (obj.get("status") or {}) if owned else copy.deepcopy(obj.get("status") or {})
         elif sub == "ephemeralcontainers":
             # dropNonEphemeralContainerUpdates: the stored pod with the new spec.ephemeralContainers, nothing else
@@ -648,7 +670,9 @@ class Api:
             if "status" in cur and info.kind not in ("Event", "Lease", "Endpoints"):
                 new["status"] = cur["status"]  # status changes only through /status
             md, old_md = new["metadata"], cur["metadata"]
-            for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields"):
+            kept = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                    *(() if applied else ("managedFields",)))
+            for f in kept:
                 if f in old_md:
                     md[f] = old_md[f]
                 else:
@@ -687,7 +711,7 @@ class Api:
             if await self._delete_key(key, cur_rev):
                 return new
             return None
-        rev = await self._write(key, new, expect_mod=cur_rev, subresource=sub or "")
+        rev = await self._write(key, new, expect_mod=cur_rev, subresource=sub or "", old=cur, applied=applied)
         if not rev:
             return None
         new["metadata"]["resourceVersion"] = str(rev)
@@ -698,9 +722,15 @@ class Api:
         info, ns, name = self._target(body, "patch")
         # kubectl patch --type: merge (RFC 7386, the default here) or json (RFC 6902, a list of operations)
         patch_type = body.get("type") or "merge"
+        fieldmanager.check_options(patch_type, body.get("fieldManager"), body.get("force"))
         patch = require(body, "patch", list if patch_type == "json" else dict, verb="patch")
         sub = body.get("subresource")
-        check_subresource("patch", info, sub)
+        if sub == "scale":
+            _check_scale_patch(info, patch, patch_type)
+        else:
+            check_subresource("patch", info, sub)
+        if patch_type == "apply":
+            return await self._server_side_apply(info, ns, name, patch, sub or "", body)
         for attempt in range(CONFLICT_RETRIES):
             cur, base, cur_rev = self._load_twice(info, ns, name)
             merged = apply_patch(base, copy.deepcopy(patch), patch_type)
@@ -713,6 +743,51 @@ class Api:
             if ns:
                 merged["metadata"]["namespace"] = ns
             result = await self._apply_update(info, ns, name, cur, cur_rev, merged, sub or None, owned=True)
+            if result is not None:
+                return 200, result
+            await asyncio.sleep(0.001 * (attempt + 1))
+        raise errors.conflict(info.resource, name)
+
+    async def _server_side_apply(self, info: KindInfo, ns: str | None, name: str, config: dict, sub: str,
+                                 body: dict) -> tuple[int, Any]:
+        """A server-side apply (patch type "apply", fieldManager, force): the applied configuration merged into
+        the object by fieldmanager.apply, or the object created from it when there is none."""
+        manager, force = str(body["fieldManager"]), bool(body.get("force"))
+        kind, version = config.get("kind"), config.get("apiVersion")
+        if (kind, version) != (info.kind, info.api_version):
+            raise errors.bad_request(f"apply: the applied configuration is a {version or '(no apiVersion)'} "
+                                     f"{kind or '(no kind)'}, the request names {info.api_version} {info.kind}: "
+                                     "give it the kind and apiVersion of the object it applies to")
+        md = config.get("metadata")
+        if not isinstance(md, dict) or md.get("name") not in (None, name):
+            shown = md.get("name") if isinstance(md, dict) else None
+            raise errors.bad_request(f"the name of the object ({shown}) does not match the name on the URL ({name})")
+        if ns and md.get("namespace") not in (None, "", ns):
+            raise errors.bad_request(f"the namespace of the provided object ({md['namespace']}) does not match "
+                                     f"the namespace sent on the request ({ns})")
+        want_rv = md.get("resourceVersion")
+        for attempt in range(CONFLICT_RETRIES):
+            kv = self.store.get(info.key(ns, name))
+            if kv is None:
+                if sub or want_rv:
+                    raise errors.not_found(info.resource, name, info.group)
+                obj = fieldmanager.apply(None, copy.deepcopy(config), manager=manager, force=force)
+                obj["metadata"]["name"] = name
+                try:
+                    return await self._create(obj, ns, applied=True)
+                except errors.ApiError as e:
+                    if e.reason != "AlreadyExists":
+                        raise
+                    continue  # created meanwhile: apply to it
+            cur, live = decode(kv.value, kv.mod_revision), decode(kv.value, kv.mod_revision)
+            if want_rv and str(want_rv) != str(kv.mod_revision):
+                raise errors.conflict(info.resource, name)
+            merged = fieldmanager.apply(live, copy.deepcopy(config), manager=manager, force=force, subresource=sub)
+            merged["metadata"]["name"] = name
+            if ns:
+                merged["metadata"]["namespace"] = ns
+            result = await self._apply_update(info, ns, name, cur, kv.mod_revision, merged, sub or None, owned=True,
+                                              applied=True)
             if result is not None:
                 return 200, result
             await asyncio.sleep(0.001 * (attempt + 1))
@@ -786,7 +861,7 @@ class Api:
                     md["finalizers"] = finalizers
                     md.setdefault("deletionTimestamp", meta.now())
                     md.setdefault("deletionGracePeriodSeconds", 0)
-                rev = await self._write(info.key(ns, name), new, expect_mod=cur_rev)
+                rev = await self._write(info.key(ns, name), new, expect_mod=cur_rev, old=cur)
                 if rev:
                     md["resourceVersion"] = str(rev)
                     return 200, new

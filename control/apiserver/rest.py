@@ -6,14 +6,14 @@ request goes through the same authentication, authorization, admission and store
 the same process. It serves what `kubectl get|describe|apply|create|replace|patch|delete|scale|logs|
 label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get, list (as a Table when
 kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
-patch (strategic, merge, json), delete, the status and scale subresources, pod logs (-f too) and
-pods/ephemeralcontainers (kubectl debug).
+patch (strategic, merge, json, server-side apply: fieldmanager.py), delete, the status and scale subresources,
+pod logs (-f too) and pods/ephemeralcontainers (kubectl debug).
 
 exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
 rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
 rest_auth.py; attach (so kubectl run -it) over WebSocket too: the stdio of a container started with
-stdin or tty, the output of any other. Not served (a clear error says so): exec and attach over SPDY (kubectl before 1.30), server-side
-apply, deletecollection, OpenAPI schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in
+stdin or tty, the output of any other. Not served (a clear error says so): exec and attach over SPDY (kubectl before 1.30),
+deletecollection, OpenAPI schemas. A dry run (dryRun=All: kubectl --dry-run=server, kubectl diff) runs admission in
 full and writes nothing.
 
 HTTPS (kubectl sends a token only over TLS) with the cluster's own CA (pki.py) and the admin's bearer
@@ -70,6 +70,7 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
     "application/merge-patch+json": "merge",
     "application/json-patch+json": "json",
+    "application/apply-patch+yaml": "apply",  # server-side apply (fieldmanager.py)
 }
 WATCH_TIMEOUT = 1800.0  # seconds a watch stays open without timeoutSeconds (kube-apiserver: 30-60 min)
 WATCH_BACKLOG = 10_000  # events waiting for a slow watcher before it is closed, as the apiserver drops one
@@ -422,6 +423,13 @@ class RestApi:
                            f"Request entity too large: limit is {MAX_FRAME} bytes") from None
         if request.content_type == protobuf.CONTENT_TYPE:  # what kubectl's typed clients send (create, drain)
             return protobuf.decode(raw)
+        if request.content_type == "application/apply-patch+yaml":  # YAML, or JSON (what kubectl sends)
+            import yaml
+
+            try:
+                return yaml.safe_load(raw)
+            except yaml.YAMLError as e:
+                raise errors.bad_request(f"error decoding YAML: {e}") from None
         try:
             return json.loads(raw)
         except ValueError as e:
@@ -502,6 +510,9 @@ class RestApi:
         if method == "PATCH" and t.version != t.info.api_version:
             # a patch of the older version's fields: applied to the object as that version shows it, converted back
             patch_type = _patch_type(request)
+            if patch_type == "apply":
+                raise ApiError(415, "UnsupportedMediaType", f"server-side apply of {t.version} {t.info.kind} is not "
+                               f"supported by kube-tui: apply it as {t.info.api_version}")
             body = await self._body(request)
             _, cur = await self._call("get", ident, user, request)
             new = _FROM_OTHER[(t.version, t.info.kind)](apply_patch(served(t.version, cur), body, patch_type))
@@ -512,8 +523,12 @@ class RestApi:
         if method == "PATCH":
             patch_type = _patch_type(request)
             body = await self._body(request)
-            code, obj = await self._call("patch", dict(ident, patch=body, type=patch_type, subresource=t.sub or None),
-                                         user, request)
+            ask = dict(ident, patch=body, type=patch_type, subresource=t.sub or None)
+            if "fieldManager" in request.query:
+                ask["fieldManager"] = request.query["fieldManager"]
+            if "force" in request.query:
+                ask["force"] = _query_bool(request.query, "force")
+            code, obj = await self._call("patch", ask, user, request)
             return _json(served(t.version, obj), code, WARNINGS.get())
         if method == "DELETE":
             options = await self._body(request) if request.can_read_body else {}
@@ -779,7 +794,11 @@ class RestApi:
         if request.method == "PUT":
             new = await self._body(request)
         elif request.method == "PATCH":
-            new = apply_patch(scale, await self._body(request), _patch_type(request))
+            patch_type = _patch_type(request)
+            if patch_type == "apply":
+                raise ApiError(415, "UnsupportedMediaType", "server-side apply of a scale subresource is not "
+                               f"supported by kube-tui: apply the {t.info.kind} with its spec.replicas")
+            new = apply_patch(scale, await self._body(request), patch_type)
         else:
             raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on a scale: {request.method}")
         replicas = ((new if isinstance(new, dict) else {}).get("spec") or {}).get("replicas")
@@ -787,7 +806,7 @@ class RestApi:
         patch: dict[str, Any] = {"spec": {"replicas": replicas}}
         if want_rv:
             patch["metadata"] = {"resourceVersion": want_rv}
-        _, out = await self._call("patch", dict(ident, patch=patch, type="merge"), user, request)
+        _, out = await self._call("patch", dict(ident, patch=patch, type="merge", subresource="scale"), user, request)
         return _json(_scale_of(out), 200, WARNINGS.get())
 
 
@@ -835,9 +854,6 @@ def _names_of(host: str, kubernetes_ip: str) -> list[str]:
 def _patch_type(request: web.Request) -> str:
     """The patch type a PATCH's Content-Type names, or 415."""
     ctype = request.content_type
-    if ctype == "application/apply-patch+yaml":
-        raise ApiError(415, "UnsupportedMediaType",
-                       "server-side apply is not supported by kube-tui: use kubectl apply without --server-side")
     if ctype not in PATCH_TYPES:
         raise ApiError(415, "UnsupportedMediaType", f'the patch type "{ctype}" is not supported by kube-tui '
                        f'(supported: {", ".join(PATCH_TYPES)})')

@@ -136,7 +136,7 @@ async def test_bad_input_gets_a_status_naming_the_problem(http: aiohttp.ClientSe
     code, st = await call(http, "POST", "/api/v1/namespaces/nowhere/pods", POD)
     assert code == 404 and st["message"] == 'namespaces "nowhere" not found'
     code, st = await call(http, "PATCH", "/api/v1/namespaces/default/pods/p1", b"{}", ctype="application/apply-patch+yaml")
-    assert code == 415 and "server-side apply" in st["message"]
+    assert code == 422 and "fieldManager: Required value: is required for apply patch" in st["message"]
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods/p1/exec?command=sh")  # SPDY, no pod
     assert code == 404 and st["message"] == 'pods "p1" not found'
     code, st = await call(http, "POST", "/api/v1/namespaces/default/pods?dryRun=Some", POD)

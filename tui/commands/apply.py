@@ -11,6 +11,19 @@ from control.errors import ApiError
 from tui import manifests
 from tui.commands.common import add_client_args, fail, kind_ref, with_client
 
+CSA_MANAGER = "kubectl-client-side-apply"  # kubectl's flag default; server-side it means "kubectl"
+# kubectl's words after a server-side apply conflict (apply.go)
+CONFLICT_HELP = """Please review the fields above--they currently have other managers. Here
+are the ways you can resolve this warning:
+* If you intend to manage all of these fields, please re-run the apply
+  command with the `--force-conflicts` flag.
+* If you do not intend to manage all of the fields, please edit your
+  manifest to remove references to the fields that should keep their
+  current managers.
+* You may co-own fields by updating your manifest to match the existing
+  value; in this case, you'll become the manager if the other manager(s)
+  stop managing the field (remove it from their configuration).
+See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"""
 VALIDATE = ("strict", "warn", "ignore", "true", "false")
 FIELD_VALIDATION = {"strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore", "false": "Ignore"}
 
@@ -25,6 +38,12 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--watch", action="store_true", help="keep running and re-apply the files whenever they change")
         p.add_argument("--dry-run", choices=("none", "server"), default="none",
                        help="server: the API server admits each object in full and stores nothing")
+        p.add_argument("--server-side", action="store_true",
+                       help="server-side apply: the API server merges the manifest and tracks who owns each field")
+        p.add_argument("--force-conflicts", action="store_true",
+                       help="with --server-side: take over fields another manager owns instead of failing")
+        p.add_argument("--field-manager", default=CSA_MANAGER,
+                       help="the name the API server records as this apply's field manager (kubectl's default)")
     add_client_args(p)
 
 
@@ -37,7 +56,10 @@ async def apply_all(
     out: Callable[[str], None] = print,
     dry_run: bool = False,
     field_validation: str | None = None,
+    field_manager: str | None = None,
+    force: bool = False,
 ) -> int:
+    """Create or apply each manifest; `field_manager`: a server-side apply by that manager."""
     failures = 0
     for m in items:
         obj = m.obj
@@ -48,10 +70,17 @@ async def apply_all(
             if create_only:
                 stored = await client.create(obj, field_validation=field_validation)
                 result = "created"
+            elif field_manager:
+                stored = await client.apply(obj, field_manager=field_manager, force=force, dry_run=dry_run,
+                                            field_validation=field_validation)
+                result = "serverside-applied"
             else:
                 result, stored = await client.create_or_update(obj, dry_run=dry_run, field_validation=field_validation)
         except ApiError as e:
             failures += 1
+            if field_manager and e.code == 409 and e.reason == "Conflict" and (e.details or {}).get("causes"):
+                print(f"error: {e.message}\n{CONFLICT_HELP}", file=sys.stderr)
+                continue
             print(f"Error from server ({e.reason}): error when {verb} \"{m.source}\": {e.message}", file=sys.stderr)
             continue
         for w in client.last_warnings:
@@ -73,10 +102,20 @@ def run(args: argparse.Namespace) -> int:
     dry_run = getattr(args, "dry_run", "none") == "server"
     if dry_run and getattr(args, "watch", False):
         return fail("error: --dry-run=server and --watch cannot be used together")
+    server_side = getattr(args, "server_side", False)
+    if getattr(args, "force_conflicts", False) and not server_side:
+        return fail("error: --force-conflicts only works with --server-side")
+    if server_side and getattr(args, "watch", False):
+        return fail("error: --server-side and --watch cannot be used together")
+    manager = None
+    if server_side:  # kubectl's GetServerSideFieldManager: its client-side default becomes "kubectl"
+        manager = "kubectl" if args.field_manager == CSA_MANAGER else args.field_manager
     if getattr(args, "watch", False):
         from tui.commands.watch_apply import watch_and_apply
 
         return watch_and_apply(args, items, field_validation=validation)
     result = with_client(args, lambda c: apply_all(c, items, create_only=create_only, namespace=args.namespace,
-                                                   dry_run=dry_run, field_validation=validation))
+                                                   dry_run=dry_run, field_validation=validation,
+                                                   field_manager=manager,
+                                                   force=getattr(args, "force_conflicts", False)))
     return result if isinstance(result, int) else 0
