@@ -20,6 +20,7 @@ def test_the_pod_subresources_kube_tui_serves_are_listed_as_kube_apiserver_lists
     core = _listed("v1")
     assert {n: (r["kind"], r["verbs"]) for n, r in core.items() if n.startswith("pods/")} == {
         "pods/attach": ("PodAttachOptions", ["create", "get"]),
+        "pods/ephemeralcontainers": ("Pod", ["get", "patch", "update"]),
         "pods/eviction": ("Eviction", ["create"]),
         "pods/exec": ("PodExecOptions", ["create", "get"]),
         "pods/log": ("Pod", ["get"]),
