@@ -86,8 +86,8 @@ async def test_json_patch_and_unsupported_patch_types(client: Client) -> None:
         await client.patch("nodes", "n1", [{"op": "remove", "path": "/spec/nope"}], None, patch_type="json")
     assert e.value.code == 400 and "remove operation does not apply: doc is missing" in e.value.message
     with pytest.raises(ApiError) as e:
-        await client.patch("nodes", "n1", {"metadata": {}}, None, patch_type="apply")
-    assert e.value.code == 415 and 'the patch type "apply" is not supported' in e.value.message
+        await client.patch("nodes", "n1", {"metadata": {}}, None, patch_type="apply-ish")
+    assert e.value.code == 415 and 'the patch type "apply-ish" is not supported' in e.value.message
     with pytest.raises(ApiError) as e:  # a JSON patch must be a list of operations
         await client.patch("nodes", "n1", {"op": "add"}, None, patch_type="json")
     assert e.value.code == 400 and "'patch' must be a list" in e.value.message
