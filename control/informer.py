@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from control.aio import cancel_and_wait
 from control.api import kinds
+from control.api.fieldsel import parse_field_selector
 from control.api.labels import parse_selector
 from control.apiserver.watch import node_topic
 from control.client import Client
@@ -35,7 +36,9 @@ def key_of(obj: dict) -> Key:
 
 
 class Informer:
-    """A cache of one kind (optionally one namespace, one node's pods, one label selector) kept in sync."""
+    """A cache of one kind (optionally one namespace, one node's pods, a label selector, a field selector) kept
+    in sync. The field selector is for a few objects out of many (metadata.name=web: kubectl wait's one object);
+    the topic still carries every object of the kind, each event is matched here."""
 
     def __init__(
         self,
@@ -45,6 +48,7 @@ class Informer:
         namespace: str | None = None,
         node_name: str | None = None,
         label_selector: str = "",
+        field_selector: str = "",
         silence_timeout: float = 3.5,
     ) -> None:
         self.client = client
@@ -54,14 +58,16 @@ class Informer:
         self.label_selector = label_selector
         self._selector = parse_selector(label_selector)
         self.silence_timeout = silence_timeout
+        # matched against each event: a node's topic carries only its own pods, so it needs none
+        self._fields = parse_field_selector(field_selector, self.info.kind)
         if node_name is not None:
-            if self.info.kind != "Pod":
-                raise ValueError("node_name is only for pod informers")
+            if self.info.kind != "Pod" or field_selector:
+                raise ValueError("node_name is only for pod informers, without a field selector")
             self.topic = node_topic(node_name)
             self.field_selector = f"spec.nodeName={node_name}"
         else:
             self.topic = self.info.topic()
-            self.field_selector = ""
+            self.field_selector = field_selector
         self.cache: dict[Key, dict] = {}
         self.seq = 0
         self.revision = 0
@@ -261,8 +267,8 @@ class Informer:
         k = (md.get("namespace") or "", md.get("name") or "")  # key_of(obj)
         if self.namespace and k[0] != self.namespace:
             return
-        selector = self._selector
-        matches = selector.empty or selector.matches(md.get("labels") or {})
+        selector, fields = self._selector, self._fields
+        matches = (selector.empty or selector.matches(md.get("labels") or {})) and (fields.empty or fields.matches(obj))
         prev = self.cache.get(k)
         if ev["type"] == "DELETED" or not matches:
             if prev is not None:

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scale": ("scale", "set the replicas of a deployment, replica set or stateful set"),
     "autoscale": ("autoscale", "create a HorizontalPodAutoscaler for a deployment, replica set or stateful set"),
     "rollout": ("rollout", "rollout status | history | undo | restart of a deployment"),
+    "wait": ("wait", "wait until objects meet a condition, are deleted or are created (kubectl wait)"),
     "edit": ("edit", "change a live object in your editor ($KUBE_EDITOR, $EDITOR, vi)"),
     "set": ("setcmd", "set image: change container images (a rolling update for a deployment)"),
     "label": ("label", "add, change or remove labels of an object"),

@@ -10,6 +10,7 @@ import pytest
 
 from control import wire
 from control.client import Client
+from control.errors import ApiError
 from control.faults import Faults
 from control.informer import Informer
 from control.plane import ControlPlane
@@ -123,6 +124,29 @@ async def test_node_topic_sees_only_its_pods_and_deletes_on_leaving(plane: Contr
     await client.delete("pods", "mine", grace_period=0)
     await wait_for(lambda: set(n for _, n in inf.cache) == {"pending"}, timeout=5)
     await inf.stop()
+
+
+async def test_a_field_selector_caches_only_what_it_selects(plane: ControlPlane, client: Client) -> None:
+    """kubectl wait's informer on one name: the list and every event are matched (the topic carries them all)."""
+    await client.create(pod("a"))
+    await client.create(pod("b"))
+    inf = Informer(client, "Pod", field_selector="metadata.name=a")
+    seen: list[tuple[str, str]] = []
+    inf.add_handler(lambda o: seen.append(("add", o["metadata"]["name"])), None,
+                    lambda o: seen.append(("delete", o["metadata"]["name"])))
+    await inf.start()
+    try:
+        await inf.wait_synced()
+        assert list(inf.cache) == [("default", "a")]
+        await client.delete("pods", "b")
+        await client.delete("pods", "a")
+        await client.create(pod("a", v="2"))
+        await wait_for(lambda: seen == [("add", "a"), ("delete", "a"), ("add", "a")], what="a's events only")
+        assert list(inf.cache) == [("default", "a")]
+    finally:
+        await inf.stop()
+    with pytest.raises(ApiError, match="field label not supported: spec.nope"):
+        Informer(client, "Pod", field_selector="spec.nope=x")
 
 
 @pytest.mark.parametrize("sockets", ["zmtp", "libzmq"])

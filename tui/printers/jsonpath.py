@@ -274,6 +274,12 @@ def _tokens(template: str) -> list[tuple[str, str]]:
     return out
 
 
+def find(expr: str, obj: Any) -> list[Any]:
+    """The values one path (`.status.phase`, no braces) selects in obj, missing keys giving none: what
+    kubectl's FindResults gives for a template of one expression (kubectl wait --for=jsonpath reads it)."""
+    return _walk([obj], _steps(expr))
+
+
 def render(template: str, obj: Any) -> str:
     """The template applied to obj, as kubectl prints it (values of one expression separated by spaces)."""
     tokens = _tokens(template)
