@@ -73,6 +73,7 @@ class _Subcommands(argparse._SubParsersAction):
             super().__call__(parser, namespace, values, option_string)  # argparse's "invalid choice"
             return
         setattr(namespace, self.dest, name)
+        _define(command)
         try:
             # a new namespace, so that the command's defaults win over the top level's (as argparse does)
             sub, extra = command.parse_known_intermixed_args(words)
@@ -95,10 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_, description=help_)
-        mod = importlib.import_module(f"tui.commands.{module}")
-        mod.add_arguments(sp, name)
         sp.set_defaults(_module=module)
+        _UNDEFINED[sp] = name
     return p
+
+
+# A command's arguments are defined (and its module imported) only once it is the one given: importing every
+# command's module, the dashboard's and the control plane's included, took each `kube-tui get` about a second.
+_UNDEFINED: dict[argparse.ArgumentParser, str] = {}
+
+
+def _define(sp: argparse.ArgumentParser) -> None:
+    name = _UNDEFINED.pop(sp, None)
+    if name is not None:
+        importlib.import_module(f"tui.commands.{COMMANDS[name][0]}").add_arguments(sp, name)
 
 
 def add_client_args(p: argparse.ArgumentParser) -> None:

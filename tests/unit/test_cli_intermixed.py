@@ -43,3 +43,17 @@ def test_an_unknown_option_shows_the_commands_usage(argv: list[str], unknown: st
     command = argv[0]
     assert err.startswith(f"usage: kube-tui {command} ")
     assert f"kube-tui {command}: error: unrecognized arguments: {unknown}" in err
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """`kube-tui get` must not pay for the dashboard, the control plane and the describers: building every
+    command's arguments imported them all and took each command about a second to start."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from tui.cli import parse_args; a = parse_args(['get', 'pods', '-o', 'wide']); "
+             "import tui.printers; "
+             "print(a.command, a._module, sorted(m for m in ('control.plane', 'textual', 'tui.commands.control', "
+             "'tui.commands.dashboard', 'tui.printers.describers', 'control.apiserver.handlers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split(None, 2) == ["get", "get", "[]\n"]
