@@ -12,7 +12,8 @@ from control.api.meta import LAST_APPLIED_ANNOTATION
 from control.errors import ApiError, FieldError, conflict, invalid
 from tui import manifests
 from tui.cli import parse_args
-from tui.commands.replace import Printer, check, invalid_message, prepared, report, with_source
+from tui.commands.common import invalid_message, report, with_source
+from tui.commands.replace import Printer, check, prepared
 
 CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1"}}
 

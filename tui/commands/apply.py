@@ -9,7 +9,7 @@ from collections.abc import Callable
 from control.client import Client
 from control.errors import ApiError
 from tui import manifests
-from tui.commands.common import add_client_args, fail, kind_ref, with_client
+from tui.commands.common import add_client_args, fail, kind_ref, report, with_client, with_source
 
 CSA_MANAGER = "kubectl-client-side-apply"  # kubectl's flag default; server-side it means "kubectl"
 # kubectl's words after a server-side apply conflict (apply.go)
@@ -59,8 +59,10 @@ async def apply_all(
     field_manager: str | None = None,
     force: bool = False,
 ) -> int:
-    """Create or apply each manifest; `field_manager`: a server-side apply by that manager."""
-    failures = 0
+    """Create or apply each manifest; `field_manager`: a server-side apply by that manager. The errors come at
+    the end, as kubectl's: one alone as kubectl words it ("The Pod "web" is invalid: ..."), several each as the
+    server said it, of its file."""
+    errs: list[ApiError | str] = []
     for m in items:
         obj = m.obj
         if namespace and isinstance(obj.get("metadata"), dict) and not obj["metadata"].get("namespace"):
@@ -77,16 +79,15 @@ async def apply_all(
             else:
                 result, stored = await client.create_or_update(obj, dry_run=dry_run, field_validation=field_validation)
         except ApiError as e:
-            failures += 1
             if field_manager and e.code == 409 and e.reason == "Conflict" and (e.details or {}).get("causes"):
-                print(f"error: {e.message}\n{CONFLICT_HELP}", file=sys.stderr)
+                errs.append(f"error: {e.message}\n{CONFLICT_HELP}")
                 continue
-            print(f"Error from server ({e.reason}): error when {verb} \"{m.source}\": {e.message}", file=sys.stderr)
+            errs.append(with_source(e, verb, m.source))
             continue
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
         out(f"{kind_ref(stored)} {result}{' (server dry run)' if dry_run else ''}")
-    return 1 if failures else 0
+    return report(errs)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,15 @@ from control.errors import ApiError
 from tui import manifests
 from tui.commands import delete as delete_cmd
 from tui.commands.apply import FIELD_VALIDATION, VALIDATE
-from tui.commands.common import add_client_args, fail, kind_ref, print_warnings, with_client
+from tui.commands.common import (
+    add_client_args,
+    fail,
+    kind_ref,
+    print_warnings,
+    report,
+    with_client,
+    with_source,
+)
 from tui.commands.logs import duration
 from tui.printers.output import sorted_keys, to_json, to_yaml
 
@@ -103,48 +111,6 @@ def prepared(m: manifests.Manifest, namespace: str | None, save_config: bool, ve
     if save_config or LAST_APPLIED_ANNOTATION in (md.get("annotations") or {}):
         obj = with_last_applied(obj, empty_annotations=True)
     return info, obj
-
-
-def with_source(e: ApiError, verb: str, source: str) -> ApiError:
-    """kubectl's AddSourceToErr: the server's error, said of the file it came from."""
-    return ApiError(e.code, e.reason, f'error when {verb} "{source}": {e.message}', e.details)
-
-
-def report(errs: list[ApiError | str]) -> int:
-    """kubectl's CheckErr of the errors a command collected, on stderr: one alone as kubectl words it (an
-    Invalid one as "The Pod "web" is invalid: ...", another not from the server after "error: "); several one
-    after another, each as the server said it."""
-    if not errs:
-        return 0
-    if len(errs) == 1:
-        e = errs[0]
-        if isinstance(e, ApiError) and e.reason == "Invalid":
-            text = invalid_message(e)
-        elif isinstance(e, ApiError):
-            text = str(e)
-        else:
-            text = e if e.startswith("error: ") else f"error: {e}"
-    else:
-        text = "\n".join(str(e) for e in errs)
-    print(text, file=sys.stderr)
-    return 1
-
-
-def invalid_message(e: ApiError) -> str:
-    """An Invalid error as kubectl prints it alone: the kind and name, then each distinct cause."""
-    details = e.details
-    if details is None:
-        return "The request is invalid" + (f": {e.message}" if e.message else "")
-    causes = list(dict.fromkeys(f"{c.get('field', '')}: {c.get('message', '')}" for c in details.get("causes") or []))
-    if details.get("kind") or details.get("name"):
-        head = f'The {details.get("kind", "")} "{details.get("name", "")}" is invalid'
-    else:
-        head = "The request is invalid" + (f": {e.message}" if e.message and not causes else "")
-    if not causes:
-        return head
-    if len(causes) == 1:
-        return f"{head}: {causes[0]}"
-    return f"{head}: \n" + "\n".join(f"* {c}" for c in causes)
 
 
 async def replace(client: Client | None, args: argparse.Namespace, items: list[manifests.Manifest]) -> int:
