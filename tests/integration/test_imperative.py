@@ -10,7 +10,7 @@ import yaml
 
 from control.client import Client
 from control.plane import ControlPlane
-from tests.helpers import kube_tui_env
+from tests.helpers import kube_tui_env, wait_for
 
 
 async def cli(plane: ControlPlane, home: Path, *args: str, stdin: str | None = None, **env: str) -> tuple[int, str, str]:
@@ -384,3 +384,25 @@ async def test_apply_and_create_word_invalid_objects_as_kubectl(plane: ControlPl
         "Required value",
         'Error from server (Invalid): error when applying "STDIN": Pod "bad2" is invalid: '
         "spec.containers[0].ports[0].containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive"]
+
+
+async def test_delete_waits_until_the_object_is_gone_as_kubectl(plane: ControlPlane, client: Client,
+                                                                tmp_path: Path) -> None:
+    """kubectl delete waits (--wait, default true) until what it deleted is gone, so that a create of the name
+    right after it does not find the old object; --timeout bounds the wait; --wait=false returns at once."""
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "held", "namespace": "default", "finalizers": ["example.com/hold"]}})
+    code, out, err = await cli(plane, tmp_path, "delete", "cm", "held", "--timeout=1s")
+    assert (code, out, err) == (1, 'configmap "held" deleted\n',
+                                "error: timed out waiting for the condition on configmaps/held\n")
+    assert await cli(plane, tmp_path, "delete", "cm", "held", "--wait=false") == (0, 'configmap "held" deleted\n', "")
+    await client.patch("ConfigMap", "held", {"metadata": {"finalizers": None}})
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "again", "namespace": "default", "finalizers": ["example.com/hold"]}})
+    waiting = asyncio.create_task(cli(plane, tmp_path, "delete", "cm", "again"))  # ends once the finalizer goes
+
+    async def deleting() -> bool:
+        return bool((await client.get("ConfigMap", "again"))["metadata"].get("deletionTimestamp"))
+    await wait_for(deleting, 30, what="the delete sent")
+    await client.patch("ConfigMap", "again", {"metadata": {"finalizers": None}})
+    assert await asyncio.wait_for(waiting, 30) == (0, 'configmap "again" deleted\n', "")

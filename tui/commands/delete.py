@@ -1,4 +1,5 @@
-"""`kube-tui delete KIND NAME | -f FILE`: graceful deletes with kubectl's cascade options."""
+"""`kube-tui delete KIND NAME | -f FILE`: graceful deletes with kubectl's cascade options; as kubectl, it waits
+until the objects are gone (--wait=false: it does not)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from control.client import Client
 from control.errors import ApiError
 from tui import manifests
 from tui.commands.common import add_client_args, fail, with_client
+from tui.commands.logs import duration
 
 WAIT_POLL = 0.2  # seconds between looks at an object being deleted (kubectl: 1 s)
+WAIT_FOREVER = 7 * 24 * 3600.0  # --timeout 0: kubectl's week
 CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan", "true": "Background", "false": "Orphan"}
 
 
@@ -26,6 +29,10 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--grace-period", type=int, default=None, help="seconds to wait for pods to stop (0 with --force: now)")
     p.add_argument("--force", action="store_true", help="with --grace-period=0: delete at once, without waiting for the kubelet")
     p.add_argument("--ignore-not-found", action="store_true")
+    p.add_argument("--wait", nargs="?", const="true", default="true", choices=("true", "false"),
+                   help="wait for the objects to be gone, a pod stopped by its kubelet (default true, as kubectl)")
+    p.add_argument("--timeout", type=duration, default=0.0,
+                   help="how long --wait waits, as 30s or 2m (default 0: a week, as kubectl)")
     add_client_args(p)
 
 
@@ -36,7 +43,14 @@ async def delete(client: Client, args: argparse.Namespace, targets: list[tuple[k
     grace = args.grace_period
     if args.force and grace is None:
         grace = 0
-    status, _ = await delete_each(client, targets, policy=policy, grace=grace, ignore_not_found=args.ignore_not_found)
+    status, deleted = await delete_each(client, targets, policy=policy, grace=grace,
+                                        ignore_not_found=args.ignore_not_found)
+    if args.wait == "true":  # kubectl delete waits by default: a later create of the name does not find it
+        for info, obj in deleted:
+            if not await wait_gone(client, info, obj, args.timeout or WAIT_FOREVER):
+                print(f"error: timed out waiting for the condition on {info.resource}/{obj['metadata']['name']}",
+                      file=sys.stderr)
+                status = 1
     return status
 
 
