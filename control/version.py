@@ -21,7 +21,7 @@ def _platform() -> str:
 
 
 def info(git_version: str) -> dict[str, str]:
-    """version.Info for `git_version` (v1.30.0-kube-tui), in its field order. What Go fills in at build time
+    """version.Info for `git_version` (v1.30.0+kube-tui), in its field order. What Go fills in at build time
     kube-tui does not know: the commit and tree state stay empty, the build date is Go's default for an
     unset one; the toolchain is the Python that runs it."""
     m = re.match(r"v?(\d+)\.(\d+)", git_version)

@@ -85,7 +85,9 @@ SCHEDULING_ANNOTATION = "kube-tui.io/scheduling"  # Pod: the scheduler's decisio
 USAGE_ANNOTATION = "kube-tui.io/usage"  # Node: per-pod CPU/memory usage reported by the kubelet (JSON)
 
 # The Kubernetes version kube-tui behaves as: each kubelet reports it on its Node, the API server on /version.
-KUBE_VERSION = "v1.30.0-kube-tui"
+# Build metadata after "+", as k3s's v1.30.0+k3s1: a "-kube-tui" suffix made it a semver pre-release, older than
+# v1.30.0, which a chart's kubeVersion ">=1.30.0" refuses.
+KUBE_VERSION = "v1.30.0+kube-tui"
 
 
 def node_ready(node: dict) -> bool:

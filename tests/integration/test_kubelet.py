@@ -93,7 +93,7 @@ async def test_node_registers_renews_its_lease_and_is_ready(client: Client, node
     n = await client.get("Node", "node-1", None)
     st = n["status"]
     assert st["capacity"] == {"cpu": "2", "memory": "4Gi", "pods": "20"}
-    assert st["nodeInfo"]["kubeletVersion"] == "v1.30.0-kube-tui"
+    assert st["nodeInfo"]["kubeletVersion"] == "v1.30.0+kube-tui"
     assert st["nodeInfo"]["operatingSystem"] == "linux"
     assert n["metadata"]["labels"]["kubernetes.io/hostname"] == "node-1"
     assert n["metadata"]["labels"]["zone"] == "a"

@@ -102,11 +102,11 @@ def test_api_versions_are_every_group_version_sorted_with_the_core_v1() -> None:
 CLIENT = {"major": "0", "minor": "1", "gitVersion": "v0.1.0", "gitCommit": "", "gitTreeState": "",
           "buildDate": "1970-01-01T00:00:00Z", "goVersion": "python3.11.7", "compiler": "cpython",
           "platform": "linux/amd64"}
-SERVER = {**CLIENT, "major": "1", "minor": "30", "gitVersion": "v1.30.0-kube-tui"}
+SERVER = {**CLIENT, "major": "1", "minor": "30", "gitVersion": "v1.30.0+kube-tui"}
 
 
 def test_version_as_text_json_and_yaml() -> None:
-    assert p.version(CLIENT, SERVER) == "Client Version: v0.1.0\nServer Version: v1.30.0-kube-tui"
+    assert p.version(CLIENT, SERVER) == "Client Version: v0.1.0\nServer Version: v1.30.0+kube-tui"
     assert p.version(CLIENT, None) == "Client Version: v0.1.0"
     text = p.version(CLIENT, SERVER, "json")
     assert json.loads(text) == {"clientVersion": CLIENT, "serverVersion": SERVER}
