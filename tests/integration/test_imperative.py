@@ -406,3 +406,30 @@ async def test_delete_waits_until_the_object_is_gone_as_kubectl(plane: ControlPl
     await wait_for(deleting, 30, what="the delete sent")
     await client.patch("ConfigMap", "again", {"metadata": {"finalizers": None}})
     assert await asyncio.wait_for(waiting, 30) == (0, 'configmap "again" deleted\n', "")
+
+
+async def test_get_watch_with_a_jsonpath_prints_each_object_with_no_newline(plane: ControlPlane, client: Client,
+                                                                           tmp_path: Path) -> None:
+    """kubectl get -w -o jsonpath prints the template of each object as it comes, the listed ones too, with no
+    newline of its own (kube-tui applied it to the whole list first: nothing printed)."""
+    assert plane.server is not None and plane.credentials is not None
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first", "namespace": "default"}})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", "get", "cm", "-w", "-o", "jsonpath={.metadata.name}", "--server",
+        plane.server.address, "--token", plane.credentials.admin, env=kube_tui_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    seen = b""
+    try:
+        async def until(text: bytes) -> None:
+            nonlocal seen
+            while not seen.startswith(text):
+                assert len(seen) < len(text), seen
+                seen += await proc.stdout.read(64)  # type: ignore[union-attr]
+        await asyncio.wait_for(until(b"first"), 30)
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": "second", "namespace": "default"}})
+        await asyncio.wait_for(until(b"firstsecond"), 30)
+    finally:
+        proc.kill()
+        await proc.wait()

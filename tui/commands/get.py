@@ -123,6 +123,11 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
     elif found and args.output == "name":
         print("\n".join(render(info, objs, args) for info, objs in found), flush=True)
+    elif found and args.watch and args.output.startswith("jsonpath="):
+        # kubectl get -w prints object by object, the listed ones too: the template of each, with no newline
+        for info, objs in found:
+            for o in objs:
+                print(render(info, [o], argparse.Namespace(**{**vars(args), "single_item": True})), end="", flush=True)
     elif found:
         # kubectl: a table per kind, a blank line between them, names prefixed by their resource
         tables = [render(info, _prefixed(info, objs) if several else objs, args) for info, objs in found]
@@ -159,8 +164,9 @@ async def watch(client: Client, info: kinds.KindInfo, args: argparse.Namespace, 
                 continue
             if not sel.empty and not sel.matches(md.get("labels") or {}):
                 continue
-            if args.output in ("json", "yaml"):
-                print(render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True})), flush=True)
+            if args.output in ("json", "yaml") or args.output.startswith("jsonpath="):
+                print(render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True})),
+                      end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
             else:
                 print(render(info, [obj], args, header=header), flush=True)
             header = False
