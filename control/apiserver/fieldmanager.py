@@ -372,10 +372,14 @@ def has_applier(obj: dict | None) -> bool:
     return any(isinstance(e, dict) and e.get("operation") == APPLY for e in entries)
 
 
-def _owned(path: Path, fields: FieldSet) -> bool:
-    """Whether a manager owns this path or anything under it."""
+def _kept(path: Path, owned: FieldSet) -> bool:
+    """Whether a field an applier dropped stays: someone owns it, or it is a field with something owned under
+    it. A list item stays only when the item itself is owned: structured-merge-diff's prune removes a
+    container whose image another manager set, rather than leave the image without the container's name."""
+    if path in owned:
+        return True
     n = len(path)
-    return any(p[:n] == path for p in fields)
+    return path[-1].startswith("f:") and any(p[:n] == path for p in owned)
 
 
 def _strip(fields: FieldSet, subresource: str) -> FieldSet:
@@ -428,17 +432,18 @@ def apply(live: dict | None, config: dict, *, manager: str, force: bool, subreso
     mine = next((m for m in managers if m.ident == mine_id), None)
     applied = _strip(fields_of(config, node), subresource)
     merged = merge(base, config, node)
-    changes = _strip(compare(base, merged, node).changed(), subresource)
+    if mine is not None:
+        owned: FieldSet = applied.union(*(m.fields for m in managers if m is not mine))
+        remove(merged, {p for p in mine.fields - applied if not _kept(p, owned)}, node)
+    cmp = compare(base, merged, node)
+    changes, removed = _strip(cmp.changed(), subresource), _strip(cmp.removed, subresource)
     conflicts = [(m, p) for m in managers if m is not mine for p in sorted(m.fields & changes)]
     if conflicts and not force:
         raise conflict_error(conflicts)
-    for m in {id(m): m for m, _ in conflicts}.values():
-        m.fields = m.fields - changes
-        m.changed = True
-    if mine is not None:
-        others: FieldSet = set().union(*(m.fields for m in managers if m is not mine))
-        dropped = {p for p in mine.fields - applied if not _owned(p, others) and not _owned(p, applied)}
-        remove(merged, dropped, node)
+    for m in managers:  # what changed hands (forced) or is gone is no longer theirs
+        if m is not mine and m.fields & (changes | removed):
+            m.fields = m.fields - changes - removed
+            m.changed = True
     unchanged = mine is not None and mine.fields == applied and _same(base, merged)
     entry = {"manager": manager, "operation": APPLY, "apiVersion": api_version,
              "time": mine.entry.get("time") if unchanged and mine is not None else meta.now()}
@@ -482,7 +487,7 @@ def conflict_error(conflicts: list[tuple[Manager, Path]]) -> errors.ApiError:
 def record(obj: dict, old: dict | None, manager: str, subresource: str = "") -> bool:
     """An Update (create, update, patch) by `manager` of an object that has an Apply manager: its entry gains
     the fields it added or changed and loses those it removed, and other managers lose what it changed (an
-    Update always wins). False, touching nothing, when `old` has no Apply manager: the caller records the
+    Update always wins) and what it removed. False, touching nothing, when `old` has no Apply manager: the caller records the
     writer without field sets, which costs nothing per write."""
     if old is None or not has_applier(old):
         return False
@@ -492,9 +497,9 @@ def record(obj: dict, old: dict | None, manager: str, subresource: str = "") -> 
     managers = managers_of(old)
     ident = (manager, UPDATE, subresource)
     mine = next((m for m in managers if m.ident == ident), None)
-    for m in managers:
-        if m is not mine and m.fields & changed:
-            m.fields = m.fields - changed
+    for m in managers:  # what it changed is its own now, what it removed nobody's
+        if m is not mine and m.fields & (changed | removed):
+            m.fields = m.fields - changed - removed
             m.changed = True
     fields = ((mine.fields if mine is not None else set()) | changed) - removed
     entry = {"manager": manager, "operation": UPDATE, "apiVersion": obj.get("apiVersion"), "time": meta.now()}
