@@ -418,7 +418,9 @@ def apply(live: dict | None, config: dict, *, manager: str, force: bool, subreso
     config = {k: v for k, v in config.items() if k != "status" or subresource == "status"}
     md = config.get("metadata")
     if isinstance(md, dict):
-        config["metadata"] = {k: v for k, v in md.items() if k not in ("managedFields", "resourceVersion")}
+        if md.get("managedFields") is not None:  # kube-apiserver's words: an applier states fields, not owners
+            raise errors.bad_request("metadata.managedFields must be nil")
+        config["metadata"] = {k: v for k, v in md.items() if k != "resourceVersion"}
     # the result shares nothing with `live` (removal changes it in place)
     base = copy.deepcopy(live) if live is not None else {"apiVersion": api_version, "kind": kind, "metadata": {}}
     managers = managers_of(base)

@@ -229,3 +229,15 @@ def test_a_list_item_dropped_from_the_config_goes_whole_though_another_manager_c
     shared = fm.apply(live, env, manager="b", force=False)
     kept = fm.apply(shared, nginx(env=None), manager="kubectl", force=False)
     assert kept["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+
+
+def test_an_applied_config_with_managed_fields_is_refused_as_kube_apiserver_refuses_it() -> None:
+    # `kubectl get -o yaml` output applied back: kube-apiserver says 400, it does not take them or drop them
+    live = fm.apply(None, nginx(), manager="kubectl", force=False)
+    for managed in (live["metadata"]["managedFields"], []):
+        config = nginx()
+        config["metadata"]["managedFields"] = managed
+        with pytest.raises(ApiError) as e:
+            fm.apply(live, config, manager="kubectl", force=False)
+        assert (e.value.code, e.value.reason, e.value.message) == (400, "BadRequest",
+                                                                   "metadata.managedFields must be nil")
