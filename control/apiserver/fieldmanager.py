@@ -512,6 +512,22 @@ def record(obj: dict, old: dict | None, manager: str, subresource: str = "") -> 
     return True
 
 
+def written_managed_fields(new: Any, live: Any) -> list | None:
+    """The metadata.managedFields an update or patch of the main resource sets, as kube-apiserver's
+    decodeLiveOrNew takes them: [{}] resets them (the documented way to clear them); entries that differ
+    from the live ones replace them (kubectl apply --server-side moves kubectl-client-side-apply's fields to
+    its own Apply entry so); anything else (absent, [], not entries) keeps the live ones: None."""
+    if new == [{}]:
+        return []
+    if not isinstance(new, list) or not new or new == live:
+        return None
+    for e in new:
+        if (not isinstance(e, dict) or not isinstance(e.get("manager"), str)
+                or e.get("operation") not in (APPLY, UPDATE) or not isinstance(e.get("fieldsV1", {}), dict)):
+            return None
+    return new
+
+
 def check_options(patch_type: str, manager: Any, force: Any) -> None:
     """PatchOptions as kube-apiserver validates them: an apply names its field manager; force is for applies."""
     if force is not None and not isinstance(force, bool):

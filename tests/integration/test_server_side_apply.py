@@ -74,6 +74,26 @@ async def test_bad_apply_requests_are_refused_naming_the_fix(client: Client) -> 
     assert e.value.code == 400 and "give it the kind and apiVersion" in e.value.message
 
 
+async def test_managed_fields_written_by_an_update_are_taken_and_an_empty_entry_clears_them(client: Client) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned", "labels": {"x": "1"}},
+          "data": {"k": "v"}}
+    live = await client.apply(copy.deepcopy(cm), field_manager="a")
+    # what kubectl apply --server-side does to move kubectl-client-side-apply's fields: write them to another
+    # manager's entry with a JSON patch; that manager then drops the label by applying without it
+    moved = [dict(e, manager="b") for e in live["metadata"]["managedFields"]]
+    patched = await client.patch("ConfigMap", "owned", [{"op": "replace", "path": "/metadata/managedFields",
+                                                         "value": moved}], patch_type="json")
+    assert managers(patched) == [("b", "Apply", "")]
+    del cm["metadata"]["labels"]
+    dropped = await client.apply(copy.deepcopy(cm), field_manager="b")
+    assert "labels" not in dropped["metadata"]
+    # [{}] clears them (Kubernetes' documented reset); [] and a missing list keep them
+    kept = await client.patch("ConfigMap", "owned", {"metadata": {"managedFields": [], "annotations": {"n": "1"}}})
+    assert ("b", "Apply", "") in managers(kept)
+    cleared = await client.patch("ConfigMap", "owned", {"metadata": {"managedFields": [{}]}})
+    assert all("fieldsV1" not in e for e in cleared["metadata"]["managedFields"])
+
+
 async def test_kube_tui_apply_server_side_prints_as_kubectl(plane: ControlPlane, client: Client,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     items = manifests.load([str(K8S_DOCS / "nginx-deployment.yaml")])
