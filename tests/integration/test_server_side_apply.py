@@ -158,3 +158,25 @@ async def test_the_real_kubectl_applies_server_side_and_reports_conflicts(rest_p
     r = await asyncio.to_thread(kubectl, "get", "deploy", "nginx-deployment", "-o", "json")
     d = json.loads(r.stdout)
     assert "labels" not in d["metadata"] and d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.14.2"
+
+
+@pytest.mark.skipif(not KUBECTL_132.exists(), reason="no kubectl 1.32 on this machine")
+async def test_the_real_kubectl_moves_client_side_apply_fields_to_its_apply_entry(rest_plane: ControlPlane) -> None:
+    # apply --server-side, apply (client-side), apply --server-side: kubectl's migration patch of managedFields
+    # takes, so kubectl-client-side-apply's entry goes and the next apply is one request, not four
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mig\ndata:\n  x: '1'\n"
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(KUBECTL_132), "--kubeconfig", str(kubeconfig), *args], capture_output=True,
+                              text=True, timeout=60, input=manifest)
+
+    for args in (("--server-side",), (), ("--server-side",)):
+        r = await asyncio.to_thread(kubectl, "apply", *args, "-f", "-")
+        assert r.returncode == 0, r.stderr
+    r = await asyncio.to_thread(kubectl, "get", "cm", "mig", "-o", "json", "--show-managed-fields")
+    assert [e["manager"] for e in json.loads(r.stdout)["metadata"]["managedFields"]] == [
+        "kubectl-last-applied", "kubectl"]
+    r = await asyncio.to_thread(kubectl, "apply", "--server-side", "-f", "-", "-v=6")
+    assert r.stderr.count(" PATCH ") == 1, r.stderr
