@@ -53,7 +53,9 @@ class Node:
         return node_of(self.fields.get(name, self.elem) if self.shape == "struct" else self.elem)
 
 
-_NODES: dict[int, Node] = {}
+# by id() of the raw schema, which is kept too: a dict that is freed (root_of's) gives its id to the next one
+_NODES: dict[int, tuple[Any, Node]] = {}
+_ROOTS: dict[str, dict] = {}  # each kind's {"$ref": ...}, made once
 _UNKNOWN = Node("map")  # no schema: a map is merged key by key, a list replaced (structured-merge-diff's deduced)
 
 
@@ -63,7 +65,7 @@ def node_of(raw: Any) -> Node:
         return _UNKNOWN
     known = _NODES.get(id(raw))
     if known is not None:
-        return known
+        return known[1]
     s = dict(raw)
     for ref in [raw.get("$ref"), *[a.get("$ref") for a in raw.get("allOf") or () if isinstance(a, dict)]]:
         target = openapi.resolve(ref) if isinstance(ref, str) else None
@@ -87,13 +89,13 @@ def node_of(raw: Any) -> Node:
         node = Node("map", atomic, elem=add if isinstance(add, dict) else None)
     else:
         node = Node("scalar", True)
-    _NODES[id(raw)] = node
+    _NODES[id(raw)] = (raw, node)
     return node
 
 
 def root_of(api_version: str, kind: str) -> Node:
     name = openapi.schema_of(api_version, kind)
-    return node_of({"$ref": openapi.PREFIX + name}) if name else _UNKNOWN
+    return node_of(_ROOTS.setdefault(name, {"$ref": openapi.PREFIX + name})) if name else _UNKNOWN
 
 
 # -- path elements ----------------------------------------------------------------------------------------------

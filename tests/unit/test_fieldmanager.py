@@ -241,3 +241,13 @@ def test_an_applied_config_with_managed_fields_is_refused_as_kube_apiserver_refu
             fm.apply(live, config, manager="kubectl", force=False)
         assert (e.value.code, e.value.reason, e.value.message) == (400, "BadRequest",
                                                                    "metadata.managedFields must be nil")
+
+
+def test_each_kind_is_read_by_its_own_schema_whatever_kind_came_before() -> None:
+    # the schema of a kind was cached by the id() of a dict made for the lookup and freed after it, so the next
+    # kind got the first one's (a Service's ports read by a Deployment's schema were an atomic list)
+    for _ in range(3):
+        assert "strategy" in fm.root_of("apps/v1", "Deployment").child("spec").fields
+        ports = fm.root_of("v1", "Service").child("spec").child("ports")
+        assert (ports.shape, ports.list_type, ports.keys) == ("list", "map", ("port", "protocol"))
+        assert "data" in fm.root_of("v1", "ConfigMap").fields
