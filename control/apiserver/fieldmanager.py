@@ -53,7 +53,9 @@ class Node:
         return node_of(self.fields.get(name, self.elem) if self.shape == "struct" else self.elem)
 
 
-_NODES: dict[int, Node] = {}
+# by id() of the raw schema, which is kept too: a dict that is freed (root_of's) gives its id to the next one
+_NODES: dict[int, tuple[Any, Node]] = {}
+_ROOTS: dict[str, dict] = {}  # each kind's {"$ref": ...}, made once
 _UNKNOWN = Node("map")  # no schema: a map is merged key by key, a list replaced (structured-merge-diff's deduced)
 
 
@@ -63,7 +65,7 @@ def node_of(raw: Any) -> Node:
         return _UNKNOWN
     known = _NODES.get(id(raw))
     if known is not None:
-        return known
+        return known[1]
     s = dict(raw)
     for ref in [raw.get("$ref"), *[a.get("$ref") for a in raw.get("allOf") or () if isinstance(a, dict)]]:
         target = openapi.resolve(ref) if isinstance(ref, str) else None
@@ -87,13 +89,13 @@ def node_of(raw: Any) -> Node:
         node = Node("map", atomic, elem=add if isinstance(add, dict) else None)
     else:
         node = Node("scalar", True)
-    _NODES[id(raw)] = node
+    _NODES[id(raw)] = (raw, node)
     return node
 
 
 def root_of(api_version: str, kind: str) -> Node:
     name = openapi.schema_of(api_version, kind)
-    return node_of({"$ref": openapi.PREFIX + name}) if name else _UNKNOWN
+    return node_of(_ROOTS.setdefault(name, {"$ref": openapi.PREFIX + name})) if name else _UNKNOWN
 
 
 # -- path elements ----------------------------------------------------------------------------------------------
@@ -372,10 +374,14 @@ def has_applier(obj: dict | None) -> bool:
     return any(isinstance(e, dict) and e.get("operation") == APPLY for e in entries)
 
 
-def _owned(path: Path, fields: FieldSet) -> bool:
-    """Whether a manager owns this path or anything under it."""
+def _kept(path: Path, owned: FieldSet) -> bool:
+    """Whether a field an applier dropped stays: someone owns it, or it is a field with something owned under
+    it. A list item stays only when the item itself is owned: structured-merge-diff's prune removes a
+    container whose image another manager set, rather than leave the image without the container's name."""
+    if path in owned:
+        return True
     n = len(path)
-    return any(p[:n] == path for p in fields)
+    return path[-1].startswith("f:") and any(p[:n] == path for p in owned)
 
 
 def _strip(fields: FieldSet, subresource: str) -> FieldSet:
@@ -414,7 +420,9 @@ def apply(live: dict | None, config: dict, *, manager: str, force: bool, subreso
     config = {k: v for k, v in config.items() if k != "status" or subresource == "status"}
     md = config.get("metadata")
     if isinstance(md, dict):
-        config["metadata"] = {k: v for k, v in md.items() if k not in ("managedFields", "resourceVersion")}
+        if md.get("managedFields") is not None:  # kube-apiserver's words: an applier states fields, not owners
+            raise errors.bad_request("metadata.managedFields must be nil")
+        config["metadata"] = {k: v for k, v in md.items() if k != "resourceVersion"}
     # the result shares nothing with `live` (removal changes it in place)
     base = copy.deepcopy(live) if live is not None else {"apiVersion": api_version, "kind": kind, "metadata": {}}
     managers = managers_of(base)
@@ -428,17 +436,18 @@ def apply(live: dict | None, config: dict, *, manager: str, force: bool, subreso
     mine = next((m for m in managers if m.ident == mine_id), None)
     applied = _strip(fields_of(config, node), subresource)
     merged = merge(base, config, node)
-    changes = _strip(compare(base, merged, node).changed(), subresource)
+    if mine is not None:
+        owned: FieldSet = applied.union(*(m.fields for m in managers if m is not mine))
+        remove(merged, {p for p in mine.fields - applied if not _kept(p, owned)}, node)
+    cmp = compare(base, merged, node)
+    changes, removed = _strip(cmp.changed(), subresource), _strip(cmp.removed, subresource)
     conflicts = [(m, p) for m in managers if m is not mine for p in sorted(m.fields & changes)]
     if conflicts and not force:
         raise conflict_error(conflicts)
-    for m in {id(m): m for m, _ in conflicts}.values():
-        m.fields = m.fields - changes
-        m.changed = True
-    if mine is not None:
-        others: FieldSet = set().union(*(m.fields for m in managers if m is not mine))
-        dropped = {p for p in mine.fields - applied if not _owned(p, others) and not _owned(p, applied)}
-        remove(merged, dropped, node)
+    for m in managers:  # what changed hands (forced) or is gone is no longer theirs
+        if m is not mine and m.fields & (changes | removed):
+            m.fields = m.fields - changes - removed
+            m.changed = True
     unchanged = mine is not None and mine.fields == applied and _same(base, merged)
     entry = {"manager": manager, "operation": APPLY, "apiVersion": api_version,
              "time": mine.entry.get("time") if unchanged and mine is not None else meta.now()}
@@ -482,7 +491,7 @@ def conflict_error(conflicts: list[tuple[Manager, Path]]) -> errors.ApiError:
 def record(obj: dict, old: dict | None, manager: str, subresource: str = "") -> bool:
     """An Update (create, update, patch) by `manager` of an object that has an Apply manager: its entry gains
     the fields it added or changed and loses those it removed, and other managers lose what it changed (an
-    Update always wins). False, touching nothing, when `old` has no Apply manager: the caller records the
+    Update always wins) and what it removed. False, touching nothing, when `old` has no Apply manager: the caller records the
     writer without field sets, which costs nothing per write."""
     if old is None or not has_applier(old):
         return False
@@ -492,9 +501,9 @@ def record(obj: dict, old: dict | None, manager: str, subresource: str = "") -> 
     managers = managers_of(old)
     ident = (manager, UPDATE, subresource)
     mine = next((m for m in managers if m.ident == ident), None)
-    for m in managers:
-        if m is not mine and m.fields & changed:
-            m.fields = m.fields - changed
+    for m in managers:  # what it changed is its own now, what it removed nobody's
+        if m is not mine and m.fields & (changed | removed):
+            m.fields = m.fields - changed - removed
             m.changed = True
     fields = ((mine.fields if mine is not None else set()) | changed) - removed
     entry = {"manager": manager, "operation": UPDATE, "apiVersion": obj.get("apiVersion"), "time": meta.now()}
@@ -503,6 +512,22 @@ def record(obj: dict, old: dict | None, manager: str, subresource: str = "") -> 
     obj.setdefault("metadata", {})["managedFields"] = _keep_manager_list(
         [m for m in managers if m is not mine] + [Manager(entry, fields, True)])
     return True
+
+
+def written_managed_fields(new: Any, live: Any) -> list | None:
+    """The metadata.managedFields an update or patch of the main resource sets, as kube-apiserver's
+    decodeLiveOrNew takes them: [{}] resets them (the documented way to clear them); entries that differ
+    from the live ones replace them (kubectl apply --server-side moves kubectl-client-side-apply's fields to
+    its own Apply entry so); anything else (absent, [], not entries) keeps the live ones: None."""
+    if new == [{}]:
+        return []
+    if not isinstance(new, list) or not new or new == live:
+        return None
+    for e in new:
+        if (not isinstance(e, dict) or not isinstance(e.get("manager"), str)
+                or e.get("operation") not in (APPLY, UPDATE) or not isinstance(e.get("fieldsV1", {}), dict)):
+            return None
+    return new
 
 
 def check_options(patch_type: str, manager: Any, force: Any) -> None:

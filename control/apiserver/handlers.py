@@ -647,6 +647,7 @@ class Api:
         self, info: KindInfo, ns: str | None, name: str, cur: dict, cur_rev: int, obj: dict, sub: str | None,
         owned: bool, taken: list[Callable[[], None]], applied: bool = False,
     ) -> dict | None:
+        owners = cur  # whose metadata.managedFields this write's own are recorded over
         if sub == "status":
             # Only metadata (resourceVersion, managedFields) and status change: a shallow copy will do.
             new = dict(cur)
@@ -670,8 +671,13 @@ class Api:
             if "status" in cur and info.kind not in ("Event", "Lease", "Endpoints"):
                 new["status"] = cur["status"]  # status changes only through /status
             md, old_md = new["metadata"], cur["metadata"]
+            written = None if applied else fieldmanager.written_managed_fields(md.get("managedFields"),
+                                                                                old_md.get("managedFields"))
+            if written is not None:  # the writer's changes are recorded over the owners it wrote
+                md["managedFields"] = written
+                owners = {**cur, "metadata": {**old_md, "managedFields": written}}
             kept = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
-                    *(() if applied else ("managedFields",)))
+                    *(() if applied or written is not None else ("managedFields",)))
             for f in kept:
                 if f in old_md:
                     md[f] = old_md[f]
@@ -711,7 +717,7 @@ class Api:
             if await self._delete_key(key, cur_rev):
                 return new
             return None
-        rev = await self._write(key, new, expect_mod=cur_rev, subresource=sub or "", old=cur, applied=applied)
+        rev = await self._write(key, new, expect_mod=cur_rev, subresource=sub or "", old=owners, applied=applied)
         if not rev:
             return None
         new["metadata"]["resourceVersion"] = str(rev)

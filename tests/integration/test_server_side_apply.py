@@ -74,6 +74,26 @@ async def test_bad_apply_requests_are_refused_naming_the_fix(client: Client) -> 
     assert e.value.code == 400 and "give it the kind and apiVersion" in e.value.message
 
 
+async def test_managed_fields_written_by_an_update_are_taken_and_an_empty_entry_clears_them(client: Client) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned", "labels": {"x": "1"}},
+          "data": {"k": "v"}}
+    live = await client.apply(copy.deepcopy(cm), field_manager="a")
+    # what kubectl apply --server-side does to move kubectl-client-side-apply's fields: write them to another
+    # manager's entry with a JSON patch; that manager then drops the label by applying without it
+    moved = [dict(e, manager="b") for e in live["metadata"]["managedFields"]]
+    patched = await client.patch("ConfigMap", "owned", [{"op": "replace", "path": "/metadata/managedFields",
+                                                         "value": moved}], patch_type="json")
+    assert managers(patched) == [("b", "Apply", "")]
+    del cm["metadata"]["labels"]
+    dropped = await client.apply(copy.deepcopy(cm), field_manager="b")
+    assert "labels" not in dropped["metadata"]
+    # [{}] clears them (Kubernetes' documented reset); [] and a missing list keep them
+    kept = await client.patch("ConfigMap", "owned", {"metadata": {"managedFields": [], "annotations": {"n": "1"}}})
+    assert ("b", "Apply", "") in managers(kept)
+    cleared = await client.patch("ConfigMap", "owned", {"metadata": {"managedFields": [{}]}})
+    assert all("fieldsV1" not in e for e in cleared["metadata"]["managedFields"])
+
+
 async def test_kube_tui_apply_server_side_prints_as_kubectl(plane: ControlPlane, client: Client,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     items = manifests.load([str(K8S_DOCS / "nginx-deployment.yaml")])
@@ -138,3 +158,25 @@ async def test_the_real_kubectl_applies_server_side_and_reports_conflicts(rest_p
     r = await asyncio.to_thread(kubectl, "get", "deploy", "nginx-deployment", "-o", "json")
     d = json.loads(r.stdout)
     assert "labels" not in d["metadata"] and d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.14.2"
+
+
+@pytest.mark.skipif(not KUBECTL_132.exists(), reason="no kubectl 1.32 on this machine")
+async def test_the_real_kubectl_moves_client_side_apply_fields_to_its_apply_entry(rest_plane: ControlPlane) -> None:
+    # apply --server-side, apply (client-side), apply --server-side: kubectl's migration patch of managedFields
+    # takes, so kubectl-client-side-apply's entry goes and the next apply is one request, not four
+    assert rest_plane.credentials is not None
+    kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mig\ndata:\n  x: '1'\n"
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(KUBECTL_132), "--kubeconfig", str(kubeconfig), *args], capture_output=True,
+                              text=True, timeout=60, input=manifest)
+
+    for args in (("--server-side",), (), ("--server-side",)):
+        r = await asyncio.to_thread(kubectl, "apply", *args, "-f", "-")
+        assert r.returncode == 0, r.stderr
+    r = await asyncio.to_thread(kubectl, "get", "cm", "mig", "-o", "json", "--show-managed-fields")
+    assert [e["manager"] for e in json.loads(r.stdout)["metadata"]["managedFields"]] == [
+        "kubectl-last-applied", "kubectl"]
+    r = await asyncio.to_thread(kubectl, "apply", "--server-side", "-f", "-", "-v=6")
+    assert r.stderr.count(" PATCH ") == 1, r.stderr

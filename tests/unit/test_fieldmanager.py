@@ -196,3 +196,58 @@ def test_patch_options_are_checked_as_kube_apiserver_checks_them() -> None:
     with pytest.raises(ApiError) as e:
         fm.check_options("merge", None, True)
     assert "force: Forbidden: may not be specified for non-apply patch" in e.value.message
+
+
+def test_a_field_an_update_removes_is_no_longer_owned_by_anyone() -> None:
+    # kubectl label x- after an apply of x: the applier owns nothing that is gone, so another applier setting
+    # x is no conflict (structured-merge-diff's update takes Removed from every manager)
+    live = fm.apply(None, nginx(), manager="a", force=False)
+    new = copy.deepcopy(live)
+    del new["metadata"]["labels"]
+    assert fm.record(new, live, "kubectl-label")
+    assert "f:metadata" not in entry(new, "a")["fieldsV1"]
+    b = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx-deployment",
+                                                                      "labels": {"app": "web"}}}
+    assert fm.apply(new, b, manager="b", force=False)["metadata"]["labels"] == {"app": "web"}
+
+
+def test_a_list_item_dropped_from_the_config_goes_whole_though_another_manager_changed_a_field_of_it() -> None:
+    # kubectl set image on a container, then an apply without the container: kube-apiserver removes the
+    # container (nobody else owns the item itself), not its name alone (which left an item without its key)
+    two = nginx()
+    two["spec"]["template"]["spec"]["containers"].append({"name": "side", "image": "busybox"})
+    live = fm.apply(None, two, manager="kubectl", force=False)
+    new = copy.deepcopy(live)
+    new["spec"]["template"]["spec"]["containers"][1]["image"] = "busybox:2"
+    assert fm.record(new, live, "kubectl-set")
+    obj = fm.apply(new, nginx(), manager="kubectl", force=False)
+    assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["nginx"]
+    assert "kubectl-set" not in [e["manager"] for e in obj["metadata"]["managedFields"]]  # it owned only that
+    # an item another manager owns itself stays, with that manager's fields
+    env = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx-deployment"},
+           "spec": {"template": {"spec": {"containers": [{"name": "nginx", "env": [{"name": "A", "value": "1"}]}]}}}}
+    shared = fm.apply(live, env, manager="b", force=False)
+    kept = fm.apply(shared, nginx(env=None), manager="kubectl", force=False)
+    assert kept["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+
+
+def test_an_applied_config_with_managed_fields_is_refused_as_kube_apiserver_refuses_it() -> None:
+    # `kubectl get -o yaml` output applied back: kube-apiserver says 400, it does not take them or drop them
+    live = fm.apply(None, nginx(), manager="kubectl", force=False)
+    for managed in (live["metadata"]["managedFields"], []):
+        config = nginx()
+        config["metadata"]["managedFields"] = managed
+        with pytest.raises(ApiError) as e:
+            fm.apply(live, config, manager="kubectl", force=False)
+        assert (e.value.code, e.value.reason, e.value.message) == (400, "BadRequest",
+                                                                   "metadata.managedFields must be nil")
+
+
+def test_each_kind_is_read_by_its_own_schema_whatever_kind_came_before() -> None:
+    # the schema of a kind was cached by the id() of a dict made for the lookup and freed after it, so the next
+    # kind got the first one's (a Service's ports read by a Deployment's schema were an atomic list)
+    for _ in range(3):
+        assert "strategy" in fm.root_of("apps/v1", "Deployment").child("spec").fields
+        ports = fm.root_of("v1", "Service").child("spec").child("ports")
+        assert (ports.shape, ports.list_type, ports.keys) == ("list", "map", ("port", "protocol"))
+        assert "data" in fm.root_of("v1", "ConfigMap").fields
