@@ -236,29 +236,29 @@ def test_to_yaml_like_kubectl() -> None:
            "spec": {"containers": [{"name": "web", "image": "nginx", "args": ["-c", "echo a\necho b\n"],
                                     "resources": {}}], "enableServiceLinks": True},
            "status": {"phase": "Pending", "message": ""}}
-    assert to_yaml(obj) == (
+    assert to_yaml(obj) == (  # every level's keys sorted, as kubectl's printer (JSON to a map) has them
         "apiVersion: v1\n"
         "kind: Pod\n"
         "metadata:\n"
-        "  name: web\n"
-        '  resourceVersion: "42"\n'
         '  creationTimestamp: "2024-01-01T00:00:00Z"\n'
         "  labels:\n"
         "    app: web\n"
+        "  name: web\n"
+        '  resourceVersion: "42"\n'
         "spec:\n"
         "  containers:\n"
-        "  - name: web\n"
-        "    image: nginx\n"
-        "    args:\n"
+        "  - args:\n"
         "    - -c\n"
         "    - |\n"
         "      echo a\n"
         "      echo b\n"
+        "    image: nginx\n"
+        "    name: web\n"
         "    resources: {}\n"
         "  enableServiceLinks: true\n"
         "status:\n"
-        "  phase: Pending\n"
-        '  message: ""'
+        '  message: ""\n'
+        "  phase: Pending"
     )
     assert yaml.safe_load(to_yaml(obj)) == obj
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from control import aio
 from control.api import horizontalpodautoscaler as hpas
 from control.client import Client
 from tui.commands.common import add_client_args, fail, kind_named, split_ref, with_client
@@ -45,6 +44,13 @@ def build(kind: str, name: str, args: argparse.Namespace) -> dict:
 
 async def autoscale(client: Client | None, obj: dict, args: argparse.Namespace) -> int:
     out = obj
+    if client is None:  # a dry run prints what kubectl v1.32 builds: the autoscaling/v1 object, as its typed form prints
+        from tui.commands.imperative import kubectl_typed
+
+        out = hpas.to_v1(obj)
+        out["metadata"] = {k: v for k, v in out["metadata"].items() if k != "namespace"}  # kubectl sets none
+        out = kubectl_typed(out)
+        out.setdefault("status", {"currentReplicas": 0, "desiredReplicas": 0})
     if client is not None:
         out = await client.create(obj)
         for w in client.last_warnings:
@@ -72,12 +78,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max < args.min:
         return fail(f"error: --max=MAXPODS must be larger or equal to --min=MINPODS, max: {args.max}, min: {args.min}")
     obj = build(kind, name, args)
-    if args.dry_run == "client":
-        return aio.run(autoscale(None, obj, args))
 
     async def go(client: Client) -> int:
-        await client.get(kind, name, args.namespace)  # as kubectl: the target must exist
-        return await autoscale(client, obj, args)
+        await client.get(kind, name, args.namespace)  # as kubectl: the target must exist, for a dry run too
+        return await autoscale(None if args.dry_run == "client" else client, obj, args)
 
     result = with_client(args, go)
     return result if isinstance(result, int) else 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import re
 import sys
 from typing import Any
@@ -36,7 +37,7 @@ from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
-from tui.printers.output import sorted_keys, to_json, to_yaml
+from tui.printers.output import to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
                "CronJob", "Service")
@@ -106,7 +107,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("name", nargs="?")
         p.add_argument("--port", type=int, help="the Service's port (default: the first container port)")
         p.add_argument("--target-port", help="the pods' port, a number or a name (default: --port)")
-        p.add_argument("--type", default="ClusterIP", choices=("ClusterIP", "NodePort"))
+        p.add_argument("--type", default=None, choices=("ClusterIP", "NodePort", "LoadBalancer"),
+                       help="the Service's type (default: none given, which the API server takes as ClusterIP)")
         p.add_argument("--name", dest="service_name", help="the Service's name (default: the object's)")
         p.add_argument("--protocol", default=None, choices=("TCP", "UDP"),
                        help="every port's protocol (default: each port's own, else TCP)")
@@ -204,7 +206,8 @@ def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         seen.add(key)
     obj: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": args.name}}
     if kind == "Secret":
-        obj["type"] = args.secret_type or "Opaque"
+        if args.secret_type:  # as kubectl: none given, none sent (the API server defaults it to Opaque)
+            obj["type"] = args.secret_type
         if entries:
             obj["data"] = {k: base64.b64encode(v).decode() for k, v in entries}
         return obj
@@ -225,10 +228,12 @@ def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 def priorityclass_for(args: argparse.Namespace) -> dict[str, Any]:
     """kubectl create priorityclass NAME --value=N [--global-default] [--description=...] [--preemption-policy=...]."""
     obj: dict[str, Any] = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": args.name},
-                           "value": args.value if args.value is not None else 0, "globalDefault": args.global_default,
-                           "description": args.description}
-    if args.preemption_policy:
-        obj["preemptionPolicy"] = args.preemption_policy
+                           "value": args.value if args.value is not None else 0}
+    if args.global_default:  # omitempty, as kubectl's typed object prints (and sends) them
+        obj["globalDefault"] = True
+    if args.description:
+        obj["description"] = args.description
+    obj["preemptionPolicy"] = args.preemption_policy or "PreemptLowerPriority"  # kubectl's flag default
     return obj
 
 
@@ -636,10 +641,60 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
                 p["name"] = f"port-{i}"  # kubectl's names when it exposes several
     labels = obj["metadata"].get("labels") or {}
     svc: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": args.service_name or name},
-                           "spec": {"ports": ports, "selector": dict(selector), "type": args.type}}
+                           "spec": {"ports": ports, "selector": dict(selector)}}
+    if args.type:
+        svc["spec"]["type"] = args.type
     if labels:
         svc["metadata"]["labels"] = dict(labels)
     return svc
+
+
+def kubectl_typed(obj: dict[str, Any]) -> dict[str, Any]:
+    """obj as kubectl prints the typed object it built (--dry-run=client -o yaml, the usual start of a manifest):
+    with the zero values Go's encoding/json writes for its structs. A null creationTimestamp in every ObjectMeta
+    (pod and job templates too), `resources: {}` of each container, a Deployment's `strategy: {}`, a Namespace's
+    `spec: {}`, and an empty status (a Service's with its empty loadBalancer); ConfigMaps and Secrets have none."""
+    out = copy.deepcopy(obj)
+    kind = out.get("kind")
+
+    def meta(m: dict[str, Any]) -> None:
+        m.setdefault("creationTimestamp", None)
+
+    def pod_template(t: dict[str, Any] | None) -> None:
+        if not isinstance(t, dict):
+            return
+        meta(t.setdefault("metadata", {}))
+        pod_spec(t.get("spec"))
+
+    def pod_spec(spec: Any) -> None:
+        for key in ("initContainers", "containers"):
+            for c in (spec or {}).get(key) or []:
+                if isinstance(c, dict):
+                    c.setdefault("resources", {})
+
+    meta(out.setdefault("metadata", {}))
+    spec = out.get("spec") if isinstance(out.get("spec"), dict) else None
+    if kind == "Pod":
+        pod_spec(spec)
+    elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job") and spec is not None:
+        if kind == "Deployment":
+            spec.setdefault("strategy", {})
+        pod_template(spec.get("template"))
+    elif kind == "CronJob" and spec is not None:
+        job = spec.get("jobTemplate")
+        if isinstance(job, dict):
+            meta(job.setdefault("metadata", {}))
+            pod_template((job.get("spec") or {}).get("template"))
+    elif kind == "Namespace":
+        out.setdefault("spec", {})
+    if kind == "Service":
+        out.setdefault("status", {"loadBalancer": {}})
+    elif kind == "PodDisruptionBudget":  # its status's counts are not omitempty
+        out.setdefault("status", {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0})
+    elif kind in ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Namespace",
+                  "HorizontalPodAutoscaler"):
+        out.setdefault("status", {})
+    return out
 
 
 # kubectl v1.32's `create KIND` wraps the server's refusal in its own words for these kinds (the secret's without
@@ -660,7 +715,7 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
     if args.namespace and kinds.by_kind(obj["kind"]).namespaced:
         obj["metadata"]["namespace"] = args.namespace
     if args.dry_run == "client" or client is None:
-        stored, verb = obj, f"{verb} (dry run)"
+        stored, verb = (obj if typed else kubectl_typed(obj)), f"{verb} (dry run)"
     else:
         if typed:
             obj = {k: v for k, v in obj.items() if k != "status"}
@@ -682,7 +737,7 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
     if "managedFields" in md:  # as kubectl's printers: hidden (it has no --show-managed-fields here)
         stored = dict(stored, metadata={k: v for k, v in md.items() if k != "managedFields"})
     if args.output == "yaml":
-        print(to_yaml(sorted_keys(stored) if typed else stored))
+        print(to_yaml(stored))
     elif args.output == "json":
         print(to_json(stored))
     elif args.output == "name":

@@ -82,9 +82,10 @@ def sorted_keys(obj: Any) -> Any:
 
 
 def to_yaml(obj: Any) -> str:
-    """kubectl -o yaml: block style, keys in the object's order, sequences not indented under their key."""
-    text = yaml.dump(obj, Dumper=_KubeDumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
-                     width=1 << 30)
+    """kubectl -o yaml: block style, every level's keys sorted (kubectl's printer goes through JSON to a map),
+    sequences not indented under their key."""
+    text = yaml.dump(sorted_keys(obj), Dumper=_KubeDumper, default_flow_style=False, sort_keys=False,
+                     allow_unicode=True, width=1 << 30)
     return text.rstrip("\n")
 
 
