@@ -134,8 +134,9 @@ class PodWorker:
         return added
 
     def _start_ephemeral(self) -> None:
-        """Run the ephemeral containers not run yet, once the pod's own containers have been started."""
-        if not self._initialized or self._terminating or self._main is None or self.done:
+        """Run the ephemeral containers not run yet: at once, even while init containers run (computePodActions
+        starts them "even if initialization is not yet complete": a pod stuck in one is what kubectl debug is for)."""
+        if self._terminating or self._main is None or self.done:
             return
         for c in self._ephemeral:
             if c.task is None and not c.first_done.is_set():
@@ -256,6 +257,7 @@ class PodWorker:
     # -- the pod's run -------------------------------------------------------------------------
     async def _run(self) -> None:
         try:
+            self._start_ephemeral()
             for c in self._inits:
                 if not await self._run_container(c):
                     return
@@ -274,7 +276,6 @@ class PodWorker:
                 first = asyncio.ensure_future(c.first_done.wait())
                 await asyncio.wait([first, c.task], return_when=asyncio.FIRST_COMPLETED)
                 first.cancel()
-            self._start_ephemeral()
             await asyncio.gather(*(c.task for c in self._containers if c.task is not None))
         except Exception:
             log.exception("pod %s/%s: pod worker failed", self.namespace, self.name)
