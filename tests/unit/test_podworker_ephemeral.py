@@ -44,3 +44,46 @@ async def test_an_ephemeral_container_runs_while_the_pod_is_still_initializing(t
         assert "running" in seen[-1]["initContainerStatuses"][0]["state"] and "app" not in started
     finally:
         await worker.stop(grace=0)
+
+
+async def test_what_ran_before_a_kubelet_restart_keeps_its_log(tmp_path: Path) -> None:
+    """A kubelet that restarts takes over the node's log files: an ephemeral container that had ended (it is
+    never run again) still shows its output, and `logs --previous` of a container the restart ran again shows
+    what the node's earlier run wrote (both read as empty, or 'not found', before)."""
+    from nodes.runtime.process import ProcessRuntime
+
+    pod: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default", "uid": "uid-web", "resourceVersion": "3"},
+        "spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 0,
+                 "containers": [{"name": "app", "image": "busybox", "command": ["sh", "-c", "echo run; exec sleep 60"]}]}}
+    seen: list[dict[str, Any]] = []
+    runtime = ProcessRuntime()
+    try:
+        worker = PodWorker(pod, runtime, pod_ip="127.1.0.2", log_dir=tmp_path, on_status=seen.append)
+        await worker.start()
+        try:
+            await until(lambda: "running" in worker.status["containerStatuses"][0]["state"]
+                        and worker.logs("app") == "run\n", what="the app's first line")
+            pod["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "busybox",
+                                                   "command": ["sh", "-c", "echo found it"]}]
+            worker.update(pod)
+            await until(lambda: "terminated" in worker.status["ephemeralContainerStatuses"][0]["state"],
+                        what="the debug container's end")
+            assert worker.logs("dbg") == "found it\n"
+            status = worker.status
+        finally:
+            await worker.stop(grace=0)  # the node goes down
+
+        again = PodWorker(dict(pod, status=status), runtime, pod_ip="127.1.0.2", log_dir=tmp_path,
+                          on_status=seen.append)
+        await again.start()
+        try:
+            assert again.logs("dbg") == "found it\n"
+            await until(lambda: "running" in again.status["containerStatuses"][0]["state"], what="the app again")
+            assert again.logs("app", previous=True) == "run\n"
+            assert again.status["ephemeralContainerStatuses"][0]["restartCount"] == 0
+        finally:
+            await again.stop(grace=0)
+    finally:
+        await runtime.shutdown()
