@@ -12,7 +12,7 @@ from pathlib import Path
 from control.api import meta
 from nodes.containerstatus import Container
 from nodes.runtime import crilog
-from nodes.runtime.base import Runtime
+from nodes.runtime.base import Runtime, read_log_records
 
 
 class LogsError(Exception):
@@ -56,6 +56,9 @@ def log_records(runtime: Runtime, pod: str, inits: Sequence[Container], containe
     c = next((x for x in everyone if x.name == container), None)
     if c is None:
         raise LogsError(f"container {container} is not valid for pod {pod}")
+    if c.carried_log is not None and (previous or c.created == 0):  # what the node ran before its kubelet restarted
+        term = (c.last_state if previous or "terminated" not in c.state else c.state).get("terminated") or {}
+        return read_log_records(c.carried_log), crilog.fixed_at(meta.parse_time(term.get("startedAt")) or 0.0)
     if previous:
         handle = c.last_handle if c.last_state else None
         if handle is None:

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nodes import images
@@ -40,6 +41,9 @@ class Container:
     first_done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[bool] | None = None
     ephemeral: bool = False  # added by kubectl debug: run once, never restarted, never ready, no probes
+    # The log file of the run carried over from before a kubelet restart (carry_over): what `logs` shows for
+    # it while this kubelet has run nothing that replaced it (an ended ephemeral container is never run again).
+    carried_log: Path | None = None
 
     @property
     def name(self) -> str:

@@ -92,6 +92,7 @@ class PodWorker:
             for c in group:
                 if c.name in known:
                     c.carry_over(known[c.name])
+                    self._carry_log(c)
         self._initialized = not self._inits
         self._add_ephemeral(spec.get("ephemeralContainers") or [], status.get("ephemeralContainerStatuses") or [])
         self._terminating = False
@@ -128,14 +129,21 @@ class PodWorker:
                 c.state = copy.deepcopy(state) if "terminated" in state else {"terminated": {
                     "exitCode": 255, "reason": "Unknown", "startedAt": None, "finishedAt": None}}
                 c.prior = 1
+                self._carry_log(c)
                 c.first_done.set()
             self._ephemeral.append(c)
             added.append(c)
         return added
 
+    def _carry_log(self, c: Container) -> None:
+        """The log file of the container's last run on this node before the kubelet restarted, if it is there."""
+        path = self.pod_log_dir / c.name / f"{c.prior - 1}.log"
+        c.carried_log = path if c.prior > 0 and path.exists() else None
+
     def _start_ephemeral(self) -> None:
-        """Run the ephemeral containers not run yet, once the pod's own containers have been started."""
-        if not self._initialized or self._terminating or self._main is None or self.done:
+        """Run the ephemeral containers not run yet: at once, even while init containers run (computePodActions
+        starts them "even if initialization is not yet complete": a pod stuck in one is what kubectl debug is for)."""
+        if self._terminating or self._main is None or self.done:
             return
         for c in self._ephemeral:
             if c.task is None and not c.first_done.is_set():
@@ -256,6 +264,7 @@ class PodWorker:
     # -- the pod's run -------------------------------------------------------------------------
     async def _run(self) -> None:
         try:
+            self._start_ephemeral()
             for c in self._inits:
                 if not await self._run_container(c):
                     return
@@ -274,7 +283,6 @@ class PodWorker:
                 first = asyncio.ensure_future(c.first_done.wait())
                 await asyncio.wait([first, c.task], return_when=asyncio.FIRST_COMPLETED)
                 first.cancel()
-            self._start_ephemeral()
             await asyncio.gather(*(c.task for c in self._containers if c.task is not None))
         except Exception:
             log.exception("pod %s/%s: pod worker failed", self.namespace, self.name)
@@ -346,6 +354,7 @@ class PodWorker:
                     return False
                 c.last_state = {"terminated": term}
                 c.last_handle = None
+                c.carried_log = None
                 c.state = {"waiting": {"reason": "RunContainerError", "message": e.message}}
                 self._emit()
                 # The kubelet backs off any container it must start again, one that never started too
@@ -365,6 +374,7 @@ class PodWorker:
             term = c.state["terminated"]
             c.last_state = {"terminated": term}
             c.last_handle = handle
+            c.carried_log = None
             immediate = c.restart_now
             c.restart_now = False
             retry_at = None if immediate else c.crash_backoff.retry_at(loop.time())
