@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 
 from control.api import kinds
@@ -99,8 +100,34 @@ async def get(client: Client, args: argparse.Namespace) -> int:
     if args.watch and several:
         return fail(f"error: watch is only supported on individual resources and resource collections, "
                     f"but {len(infos)} resources were found")
+    events: asyncio.Queue[dict] = asyncio.Queue()
+    unsubscribe = None
+    if args.watch:
+        # As an informer: subscribe, and list once the server has the subscription (it answers a new one
+        # with a bookmark), so that nothing changed after the list is missed.
+        from control.informer import SUBSCRIBE_WAIT
+
+        heard = asyncio.Event()
+
+        def on_event(ev: dict) -> None:
+            heard.set()
+            if ev["type"] != "BOOKMARK":
+                events.put_nowait(ev)
+        unsubscribe = client.subscribe(infos[0].topic(), on_event)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(heard.wait(), SUBSCRIBE_WAIT)
+    try:
+        return await _get(client, args, infos, names, ns, several, events)
+    finally:
+        if unsubscribe is not None:
+            unsubscribe()
+
+
+async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindInfo], names: list[str],
+               ns: str | None, several: bool, events: asyncio.Queue[dict]) -> int:
     found: list[tuple[kinds.KindInfo, list[dict]]] = []
     errors = 0
+    listed_at = 0
     for info in infos:
         objs: list[dict] = []
         if names:
@@ -115,6 +142,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
                                        field_selector=args.field_selector, topic=info.topic() if args.watch else None,
                                        chunk_size=max(0, args.chunk_size))
             objs = answer["items"]
+            listed_at = int(answer["metadata"].get("resourceVersion") or 0)
         if objs:
             found.append((info, objs))
     if found and several and args.output in ("yaml", "json"):
@@ -137,7 +165,9 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         namespaced = any(info.namespaced for info in infos)
         print(printers.no_resources(ns if namespaced else None), file=sys.stderr)
     if args.watch:
-        await watch(client, infos[0], args, ns, set(names), header=not found)
+        seen = {(o["metadata"].get("namespace"), o["metadata"]["name"]): int(o["metadata"].get("resourceVersion") or 0)
+                for _, objs in found for o in objs}
+        await watch(infos[0], args, ns, set(names), header=not found, events=events, listed_at=listed_at, seen=seen)
     return 1 if errors else 0
 
 
@@ -147,31 +177,32 @@ def _prefixed(info: kinds.KindInfo, objs: list[dict]) -> list[dict]:
     return [dict(o, metadata=dict(o["metadata"], name=f"{res}/{o['metadata']['name']}")) for o in objs]
 
 
-async def watch(client: Client, info: kinds.KindInfo, args: argparse.Namespace, ns: str | None, names: set[str], header: bool) -> None:
+async def watch(info: kinds.KindInfo, args: argparse.Namespace, ns: str | None, names: set[str], header: bool, *,
+                events: asyncio.Queue[dict], listed_at: int, seen: dict[tuple[str | None, str], int]) -> None:
+    """Print each change from `events` (subscribed to before the list): one the list (at revision `listed_at`)
+    or a get (`seen`: each object's resourceVersion printed) already showed is left out."""
     from control.api.labels import parse_selector
 
     sel = parse_selector(args.selector)
-    queue: asyncio.Queue[dict] = asyncio.Queue()
-    unsubscribe = client.subscribe(info.topic(), lambda ev: queue.put_nowait(ev) if ev["type"] != "BOOKMARK" else None)
-    try:
-        while True:
-            ev = await queue.get()
-            obj = ev["object"]
-            md = obj.get("metadata") or {}
-            if ns and info.namespaced and md.get("namespace") != ns:
-                continue
-            if names and md.get("name") not in names:
-                continue
-            if not sel.empty and not sel.matches(md.get("labels") or {}):
-                continue
-            if args.output in ("json", "yaml") or args.output.startswith("jsonpath="):
-                print(render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True})),
-                      end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
-            else:
-                print(render(info, [obj], args, header=header), flush=True)
-            header = False
-    finally:
-        unsubscribe()
+    while True:
+        ev = await events.get()
+        obj = ev["object"]
+        md = obj.get("metadata") or {}
+        rv = int(md.get("resourceVersion") or 0)
+        if rv and (rv <= listed_at or rv <= seen.get((md.get("namespace"), md.get("name", "")), 0)):
+            continue
+        if ns and info.namespaced and md.get("namespace") != ns:
+            continue
+        if names and md.get("name") not in names:
+            continue
+        if not sel.empty and not sel.matches(md.get("labels") or {}):
+            continue
+        if args.output in ("json", "yaml") or args.output.startswith("jsonpath="):
+            print(render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True})),
+                  end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
+        else:
+            print(render(info, [obj], args, header=header), flush=True)
+        header = False
 
 
 def run(args: argparse.Namespace) -> int:
