@@ -247,7 +247,9 @@ async def test_ticks_update_rows_in_place_and_coalesce() -> None:
         await wait_for(lambda: table.row_count == 5, what="the new pod's row")
         # 2,001 changes coalesce into one tick with two dirty pods (a tick already due before the feed
         # may carry the initial rows first)
-        assert len(calls) <= 2 and calls[-1] in (2, 5), calls
+        # (a tick with no pod in it, the clock's or another kind's, may come between: it is not a pod tick)
+        pod_ticks = [n for n in calls if n]
+        assert len(pod_ticks) <= 2 and pod_ticks[-1] in (2, 5), calls
         assert table.get_row("uid-default-web-2")[4] == "1999"
         assert [r.key for r in table.ordered_rows if r.key.value != "uid-default-new-1"] == keys_before
 
