@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -68,10 +69,18 @@ def _networks() -> dict[str, dict[str, str]]:
 
 def remember_network(data_dir: Path, network: dict[str, str]) -> None:
     """Keep this cluster's address ranges (ClusterNetwork.to_dict) by its data dir, so that a cluster this user
-    creates later avoids them even while this one is stopped. Clusters whose data dir is gone are forgotten."""
-    known = {d: n for d, n in _networks().items() if Path(d).is_dir()}
-    known[str(Path(data_dir).resolve())] = network
-    _write_private(NETWORKS, json.dumps(known, indent=1, sort_keys=True))
+    creates later avoids them even while this one is stopped. Clusters whose data dir is gone are forgotten.
+    Under a lock: two control planes starting at once would each write back the file without the other's."""
+    d = home()
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(d / f"{NETWORKS}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        known = {k: n for k, n in _networks().items() if Path(k).is_dir()}
+        known[str(Path(data_dir).resolve())] = network
+        _write_private(NETWORKS, json.dumps(known, indent=1, sort_keys=True))
+    finally:
+        os.close(fd)  # and the lock with it
 
 
 def other_networks(data_dir: Path) -> list[dict[str, str]]:

@@ -208,3 +208,28 @@ async def test_a_refused_range_leaves_nothing_bound(tmp_path: Path) -> None:
     for p in (port, port + 1):  # both the request and the watch port are free again
         with socket.socket() as s:
             s.bind(("127.0.0.1", p))
+
+
+def test_clusters_started_at_once_all_stay_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """remember_network reads, changes and writes back ~/.kube-tui/networks.json: eight writers at once (threads
+    here, `kube-tui control` processes in life) must not drop one another's entry."""
+    import threading
+
+    from control import config
+
+    monkeypatch.setenv("KUBE_TUI_HOME", str(tmp_path / "home"))
+    dirs = [tmp_path / f"c{i}" for i in range(8)]
+    start = threading.Barrier(len(dirs))
+
+    def remember(d: Path) -> None:
+        d.mkdir()
+        start.wait()
+        for _ in range(20):
+            config.remember_network(d, {"serviceClusterIPRange": "127.100.0.0/16", "clusterCIDR": "127.144.0.0/12"})
+
+    threads = [threading.Thread(target=remember, args=(d,)) for d in dirs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(config.other_networks(tmp_path / "elsewhere")) == len(dirs)
