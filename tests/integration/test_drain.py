@@ -154,3 +154,30 @@ async def test_drain_waits_for_the_disruption_budget_until_a_replacement_is_read
 
 def test_the_timeout_is_printed_as_go_prints_a_duration() -> None:
     assert [drain_command.go_duration(s) for s in (0.5, 7, 60, 90, 3600)] == ["500ms", "7s", "1m0s", "1m30s", "1h0m0s"]
+
+
+async def test_drain_asks_before_it_evicts_a_pod_with_an_emptydir(client: Client,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """kubectl drain's localStorageFilter: a pod with an emptyDir volume loses its data when evicted, so drain
+    refuses it unless --delete-emptydir-data (which scripts pass), and then says so."""
+    await client.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    cache = pod("cache-1", "n1", owner="ReplicaSet/cache")
+    cache["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+    await client.create(cache)
+    assert await drain(client, drain_args("n1")) == 1
+    _, err = capsys.readouterr()
+    assert ('error: unable to drain node "n1" due to error: cannot delete Pods with local storage (use '
+            "--delete-emptydir-data to override): default/cache-1, continuing command...") in err
+    assert await pods_on(client, "n1") == ["cache-1"]
+    assert await drain(client, drain_args("n1", delete_emptydir_data=True)) == 0
+    out, err = capsys.readouterr()
+    assert "Warning: deleting Pods with local storage: default/cache-1" in err
+    assert "pod/cache-1 evicted" in out.splitlines() and await pods_on(client, "n1") == []
+
+
+def test_drain_takes_its_timeout_as_kubectl_does() -> None:
+    from tui.cli import parse_args
+
+    assert parse_args(["drain", "n1", "--timeout=90s", "--delete-emptydir-data"]).timeout == 90.0
+    assert parse_args(["drain", "n1", "--timeout", "2m"]).timeout == 120.0
+    assert parse_args(["drain", "n1", "--timeout", "30"]).timeout == 30.0

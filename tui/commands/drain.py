@@ -21,8 +21,17 @@ import time
 from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, with_client
+from tui.commands.logs import duration
 
 EVICTION_RETRY = 5.0  # seconds between evictions a disruption budget refused (kubectl drain's)
+
+
+def _seconds(text: str) -> float:
+    """--timeout as kubectl takes it (a Go duration: 90s, 2m), or a plain number of seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        return duration(text)  # argparse's error for one it cannot read, in Go's words
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -32,8 +41,10 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--force", action="store_true", help="also delete pods no controller owns (they are gone for good)")
         p.add_argument("--grace-period", type=int, default=-1,
                        help="seconds each pod gets to stop (default: the pod's own terminationGracePeriodSeconds)")
-        p.add_argument("--timeout", type=float, default=0,
-                       help="seconds to wait for the pods to be gone (default 0: as long as it takes)")
+        p.add_argument("--timeout", type=_seconds, default=0,
+                       help="how long to wait for the pods to be gone, as 90s or 2m (default 0: as long as it takes)")
+        p.add_argument("--delete-emptydir-data", "--delete-local-data", action="store_true",
+                       help="also evict pods with emptyDir volumes (their data goes with them)")
         p.add_argument("--disable-eviction", action="store_true",
                        help="delete the pods instead of evicting them: no PodDisruptionBudget is asked")
     add_client_args(p)
@@ -59,7 +70,7 @@ def _controller(pod: dict) -> dict | None:
 async def drain(client: Client, args: argparse.Namespace) -> int:
     print(await set_unschedulable(client, args.node, True), flush=True)
     pods = (await client.list("pods", None, field_selector=f"spec.nodeName={args.node}"))["items"]
-    daemons, orphans, evict = [], [], []
+    daemons, local, orphans, evict = [], [], [], []
     for pod in pods:
         md = pod["metadata"]
         ref = f"{md.get('namespace', 'default')}/{md['name']}"
@@ -69,6 +80,11 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
             evict.append(pod)  # already going: wait for it too
         elif owner is not None and owner.get("kind") == "DaemonSet" and not finished:
             daemons.append(ref)
+        elif not finished and any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or []
+                                  if isinstance(v, dict)):
+            local.append(ref)  # kubectl's localStorageFilter comes before the one for pods with no controller
+            if getattr(args, "delete_emptydir_data", False):
+                evict.append(pod)
         elif owner is None and not finished:
             orphans.append(ref)
             if args.force:
@@ -78,6 +94,9 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
     problems = []
     if daemons and not args.ignore_daemonsets:
         problems.append(f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {', '.join(daemons)}")
+    if local and not getattr(args, "delete_emptydir_data", False):
+        problems.append(f"cannot delete Pods with local storage (use --delete-emptydir-data to override): "
+                        f"{', '.join(local)}")
     if orphans and not args.force:
         problems.append(f"cannot delete Pods that declare no controller (use --force to override): {', '.join(orphans)}")
     if problems:
@@ -85,6 +104,8 @@ async def drain(client: Client, args: argparse.Namespace) -> int:
         return 1
     if daemons:
         print(f"Warning: ignoring DaemonSet-managed Pods: {', '.join(daemons)}", file=sys.stderr)
+    if local:
+        print(f"Warning: deleting Pods with local storage: {', '.join(local)}", file=sys.stderr)
     if orphans:
         print(f"Warning: deleting Pods that declare no controller: {', '.join(orphans)}", file=sys.stderr)
     grace = None if args.grace_period < 0 else args.grace_period
