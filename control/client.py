@@ -40,6 +40,15 @@ def _shut(endpoint: zmtp.Subscriber | zmtp.Dealer | None, inbox: wire.Inbox | No
         sock.close(linger=0)
 
 
+
+def _write_options(body: dict[str, Any], dry_run: bool, field_validation: str | None) -> None:
+    """A write's options as kube-apiserver names them: dryRun=All (admitted in full, nothing stored) and
+    fieldValidation (Strict, Warn or Ignore: what is done with fields the schema does not have)."""
+    if dry_run:
+        body["dryRun"] = ["All"]
+    if field_validation:
+        body["fieldValidation"] = field_validation
+
 class Client:
     """Async API client. Reads are retried across API server restarts; writes raise 503/504 to the caller."""
 
@@ -293,10 +302,7 @@ class Client:
         body: dict[str, Any] = {"object": obj}
         if namespace:
             body["namespace"] = namespace
-        if dry_run:
-            body["dryRun"] = ["All"]
-        if field_validation:
-            body["fieldValidation"] = field_validation
+        _write_options(body, dry_run, field_validation)
         return await self.request("create", body)  # type: ignore[no-any-return]
 
     async def get(self, kind: str, name: str, namespace: str | None = "default") -> dict:
@@ -344,10 +350,7 @@ class Client:
         body: dict[str, Any] = {"object": obj}
         if subresource:
             body["subresource"] = subresource
-        if dry_run:
-            body["dryRun"] = ["All"]
-        if field_validation:
-            body["fieldValidation"] = field_validation
+        _write_options(body, dry_run, field_validation)
         return await self.request("update", body)  # type: ignore[no-any-return]
 
     async def update_status(self, obj: dict) -> dict:
@@ -358,10 +361,7 @@ class Client:
                     field_validation: str | None = None) -> dict:
         """A merge patch (a map), or with patch_type "json" a JSON patch (a list of operations)."""
         body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace, "patch": patch}
-        if dry_run:
-            body["dryRun"] = ["All"]
-        if field_validation:
-            body["fieldValidation"] = field_validation
+        _write_options(body, dry_run, field_validation)
         if subresource:
             body["subresource"] = subresource
         if patch_type != "merge":
@@ -378,10 +378,7 @@ class Client:
                                 "patch": obj, "type": "apply", "fieldManager": field_manager}
         if force:
             body["force"] = True
-        if dry_run:
-            body["dryRun"] = ["All"]
-        if field_validation:
-            body["fieldValidation"] = field_validation
+        _write_options(body, dry_run, field_validation)
         return await self.request("patch", body)  # type: ignore[no-any-return]
 
     async def delete(

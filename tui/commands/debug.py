@@ -19,6 +19,7 @@ from control.api import kinds
 from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
+from tui.commands.imperative import env_vars
 
 # kubectl's debugging profiles, as they set an ephemeral container's securityContext (pkg/cmd/debug/profiles.go)
 PROFILES: dict[str, dict[str, Any] | None] = {
@@ -104,14 +105,8 @@ def ephemeral_container(args: argparse.Namespace, name: str) -> dict[str, Any]:
         ec["targetContainerName"] = args.target
     if args.image_pull_policy:
         ec["imagePullPolicy"] = args.image_pull_policy
-    env = []
-    for kv in args.env:
-        key, sep, value = kv.partition("=")
-        if not sep or not key:
-            raise ValueError(f'--env "{kv}": must be KEY=VALUE')
-        env.append({"name": key, "value": value})
-    if env:
-        ec["env"] = env
+    if args.env:
+        ec["env"] = env_vars(args.env)
     security = PROFILES[args.profile]
     if security is not None:
         ec["securityContext"] = security
@@ -206,5 +201,5 @@ def run(args: argparse.Namespace) -> int:
         if args.env:
             ephemeral_container(args, "check")
     except ValueError as e:
-        return fail(f"error: {e}")
+        return fail(str(e))
     return int(with_client(args, lambda c: _debug(c, args)) or 0)

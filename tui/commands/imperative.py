@@ -146,13 +146,7 @@ def pod_for(args: argparse.Namespace) -> dict[str, Any]:
     if args.tty:
         container["tty"] = True
     if args.env:
-        env = []
-        for pair in args.env:
-            k, eq, v = pair.partition("=")
-            if not eq or not k:
-                raise ValueError(f"error: invalid env: {pair!r}: use --env=KEY=VALUE")
-            env.append({"name": k, "value": v})
-        container["env"] = env
+        container["env"] = env_vars(args.env)
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": args.name, "labels": _labels(args.labels, {"run": args.name})},
             "spec": {"containers": [container], "restartPolicy": args.restart, "dnsPolicy": "ClusterFirst"}}
@@ -647,6 +641,17 @@ def service_for(obj: dict, args: argparse.Namespace) -> dict[str, Any]:
     if labels:
         svc["metadata"]["labels"] = dict(labels)
     return svc
+
+
+def env_vars(pairs: list[str]) -> list[dict[str, str]]:
+    """--env KEY=VALUE flags as a container's env (kubectl run's and debug's)."""
+    env = []
+    for pair in pairs:
+        k, eq, v = pair.partition("=")
+        if not eq or not k:
+            raise ValueError(f"error: invalid env: {pair!r}: use --env=KEY=VALUE")
+        env.append({"name": k, "value": v})
+    return env
 
 
 def kubectl_typed(obj: dict[str, Any]) -> dict[str, Any]:
