@@ -80,8 +80,16 @@ FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits fo
 
 
 def served(version: str, obj: Any) -> Any:
-    """An object as a client of `version` reads it: converted when that is not the kind's stored version."""
+    """An object as a client of `version` reads it: converted when that is not the kind's stored version, and
+    every managedFields entry with a field set (an entry an older kube-tui stored without one crashed kubectl
+    apply --server-side, which decodes each entry's fieldsV1)."""
     if isinstance(obj, dict):
+        md = obj.get("metadata")
+        entries = md.get("managedFields") if isinstance(md, dict) else None
+        if isinstance(entries, list) and any(isinstance(e, dict) and "fieldsV1" not in e for e in entries):
+            obj = dict(obj, metadata=dict(md, managedFields=[
+                dict(e, fieldsType="FieldsV1", fieldsV1={}) if isinstance(e, dict) and "fieldsV1" not in e else e
+                for e in entries]))
         convert = _TO_OTHER.get((version, obj.get("kind", "")))
         if convert is not None:
             return convert(obj)
