@@ -283,6 +283,28 @@ def test_to_yaml_quotes_what_kubectl_reads_as_something_else() -> None:
         assert yaml.safe_load(to_yaml({value: [value]})) == {value: [value]}
 
 
+def test_to_yaml_folds_long_strings_as_kubectl() -> None:
+    """go-yaml, kubectl's printer, folds a string that runs past column 80 (kubectl v1.32's bytes for these two):
+    printed on one line, kubectl get -o yaml and kube-tui's differed for every long event or condition message."""
+    obj = {"items": [{"description": "Used for system critical pods that must run in the cluster, but can be moved "
+                                     "to another node if necessary."}],
+           "status": {"conditions": [{"lastTransitionTime": "2026-11-27T22:40:51Z",
+                                      "message": "the HPA was unable to compute the replica count: failed to get cpu "
+                                                 "utilization: missing request for cpu in container c of Pod "
+                                                 "web-59db48fd8b-p4xwg"}]}}
+    assert to_yaml(obj) == (
+        "items:\n"
+        "- description: Used for system critical pods that must run in the cluster, but can\n"
+        "    be moved to another node if necessary.\n"
+        "status:\n"
+        "  conditions:\n"
+        '  - lastTransitionTime: "2026-11-27T22:40:51Z"\n'
+        "    message: 'the HPA was unable to compute the replica count: failed to get cpu utilization:\n"
+        "      missing request for cpu in container c of Pod web-59db48fd8b-p4xwg'"
+    )
+    assert yaml.safe_load(to_yaml(obj)) == obj
+
+
 def test_to_json_indent_four() -> None:
     assert to_json({"a": {"b": [1]}}) == '{\n    "a": {\n        "b": [\n            1\n        ]\n    }\n}'
 
@@ -581,3 +603,20 @@ def test_describe_configmap_shows_values_and_secret_only_sizes() -> None:
     assert text == ("Name:         db\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\n"
                     "Type:  Opaque\n\nData\n====\npassword:  6 bytes\nuser:      5 bytes")
     assert "s3cr3t" not in text and "czNjcjN0" not in text
+
+
+def test_get_json_sorts_keys_as_kubectl() -> None:
+    """kubectl get -o json prints what it read as a map, every level's keys sorted, a List's too: the server's
+    order (metadata's name first, data after metadata) differed from kubectl's for every object."""
+    import argparse
+
+    from control.api import kinds
+    from tui.commands.get import render
+    cm = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "cm1", "namespace": "default", "uid": "u",
+          "creationTimestamp": "2024-01-01T00:00:00Z", "resourceVersion": "30"}, "data": {"b": "two", "a": "1"}}
+    args = argparse.Namespace(output="json", show_managed_fields=False, names=["cm1"])
+    assert render(kinds.lookup("configmaps"), [cm], args) == json.dumps(cm, indent=4, sort_keys=True)
+    args.names = []
+    listed = json.loads(render(kinds.lookup("configmaps"), [cm], args))
+    assert list(listed) == ["apiVersion", "items", "kind", "metadata"]
+    assert list(listed["items"][0]) == ["apiVersion", "data", "kind", "metadata"]

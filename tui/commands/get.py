@@ -12,6 +12,7 @@ from control.client import Client
 from control.errors import ApiError
 from tui import printers
 from tui.commands.common import add_client_args, fail, with_client
+from tui.printers.output import sorted_keys
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -52,8 +53,8 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
         return printers.to_yaml({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
     if out == "json":
         if single:
-            return printers.to_json(objs[0])
-        return printers.to_json({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
+            return printers.to_json(sorted_keys(objs[0]))
+        return printers.to_json(sorted_keys({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}))
     if out == "name":
         res = _resource_name(info)
         return "\n".join(f"{res}/{o['metadata']['name']}" for o in objs)

@@ -83,9 +83,10 @@ def sorted_keys(obj: Any) -> Any:
 
 def to_yaml(obj: Any) -> str:
     """kubectl -o yaml: block style, every level's keys sorted (kubectl's printer goes through JSON to a map),
-    sequences not indented under their key."""
+    sequences not indented under their key, a long string folded past column 80 as go-yaml's emitter folds it
+    (PyYAML's emitter is the same libyaml algorithm)."""
     text = yaml.dump(sorted_keys(obj), Dumper=_KubeDumper, default_flow_style=False, sort_keys=False,
-                     allow_unicode=True, width=1 << 30)
+                     allow_unicode=True, width=80)
     return text.rstrip("\n")
 
 
