@@ -433,3 +433,18 @@ async def test_get_watch_with_a_jsonpath_prints_each_object_with_no_newline(plan
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_delete_waits_with_one_timeout_for_all_as_kubectl(plane: ControlPlane, client: Client,
+                                                                 tmp_path: Path) -> None:
+    """kubectl delete's --timeout bounds the whole wait, and the first object still there at its end is the one
+    error (kubectl v1.32.5: `delete cm f1 f2 --timeout=2s` of two held objects ends after 2 s with one line);
+    kube-tui waited the timeout again for each object and named each."""
+    for name in ("held1", "held2"):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": name, "namespace": "default", "finalizers": ["example.com/hold"]}})
+    assert await cli(plane, tmp_path, "delete", "cm", "held1", "held2", "--timeout=1s") == (
+        1, 'configmap "held1" deleted\nconfigmap "held2" deleted\n',
+        "error: timed out waiting for the condition on configmaps/held1\n")
+    for name in ("held1", "held2"):
+        await client.patch("ConfigMap", name, {"metadata": {"finalizers": None}})

@@ -46,11 +46,13 @@ async def delete(client: Client, args: argparse.Namespace, targets: list[tuple[k
     status, deleted = await delete_each(client, targets, policy=policy, grace=grace,
                                         ignore_not_found=args.ignore_not_found)
     if args.wait == "true":  # kubectl delete waits by default: a later create of the name does not find it
+        # as kubectl's wait: one --timeout for them all, and the first object still there at its end is the error
+        deadline = time.monotonic() + (args.timeout or WAIT_FOREVER)
         for info, obj in deleted:
-            if not await wait_gone(client, info, obj, args.timeout or WAIT_FOREVER):
+            if not await wait_gone(client, info, obj, max(0.0, deadline - time.monotonic())):
                 print(f"error: timed out waiting for the condition on {info.resource}/{obj['metadata']['name']}",
                       file=sys.stderr)
-                status = 1
+                return 1
     return status
 
 
