@@ -448,3 +448,33 @@ async def test_delete_waits_with_one_timeout_for_all_as_kubectl(plane: ControlPl
         "error: timed out waiting for the condition on configmaps/held1\n")
     for name in ("held1", "held2"):
         await client.patch("ConfigMap", name, {"metadata": {"finalizers": None}})
+
+
+async def test_get_watch_yaml_prints_each_object_as_its_own_document(plane: ControlPlane, client: Client,
+                                                                      tmp_path: Path) -> None:
+    """kubectl get -w -o yaml prints object by object, the listed ones too, each after the first behind ---
+    (its YAML printer's count); kube-tui printed the listed objects as one List and the events with no ---."""
+    assert plane.server is not None and plane.credentials is not None
+    for name in ("one", "two"):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", "get", "cm", "-w", "-o", "yaml", "--server", plane.server.address,
+        "--token", plane.credentials.admin, env=kube_tui_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        async def until(line: str) -> None:
+            while line not in lines:
+                lines.append((await proc.stdout.readline()).decode())  # type: ignore[union-attr]
+                assert lines[-1], lines
+        await asyncio.wait_for(until("  name: two\n"), 30)
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "three", "namespace": "default"}})
+        await asyncio.wait_for(until("  name: three\n"), 30)
+    finally:
+        proc.kill()
+        await proc.wait()
+    docs = list(yaml.safe_load_all("".join(lines)))
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [("ConfigMap", "one"), ("ConfigMap", "two"),
+                                                                  ("ConfigMap", "three")]
+    assert lines[0] == "apiVersion: v1\n" and lines.count("---\n") == 2

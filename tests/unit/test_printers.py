@@ -620,3 +620,26 @@ def test_get_json_sorts_keys_as_kubectl() -> None:
     listed = json.loads(render(kinds.lookup("configmaps"), [cm], args))
     assert list(listed) == ["apiVersion", "items", "kind", "metadata"]
     assert list(listed["items"][0]) == ["apiVersion", "data", "kind", "metadata"]
+
+
+def test_tabwrite_remembers_widths_as_get_watch() -> None:
+    """kubectl get -w prints each change through one tabwriter with RememberWidths: a column is never narrower
+    than it was (kubectl v1.32.5: `Running             0` after a ContainerCreating row); kube-tui aligned each
+    row alone."""
+    from tui.printers.tabwriter import tabwrite
+    widths: list[int] = []
+    assert tabwrite("NAME\tSTATUS\tAGE\nwt1\tContainerCreating\t0s", minwidth=6, padding=3, remember=widths) == (
+        "NAME   STATUS              AGE\nwt1    ContainerCreating   0s")
+    assert tabwrite("wt1\tRunning\t0s", minwidth=6, padding=3, remember=widths) == "wt1    Running             0s"
+    assert tabwrite("wt1\tRunning\t0s", minwidth=6, padding=3) == "wt1   Running   0s"
+
+
+def test_table_without_headers_is_as_wide_as_its_rows() -> None:
+    """kubectl get --no-headers aligns the rows alone: the header it does not print widens no column (kube-tui's
+    PriorityClass table had GLOBAL-DEFAULT's width after `false`)."""
+    pc = {"kind": "PriorityClass", "metadata": {"name": "pc1", "creationTimestamp": "2024-01-01T00:00:00Z"},
+          "value": 1000, "preemptionPolicy": "PreemptLowerPriority"}
+    now = time.time()
+    row = table("PriorityClass", [pc], now=now, headers=False)
+    assert row.startswith("pc1   1000   false   ") and "\n" not in row
+    assert table("PriorityClass", [pc], now=now).splitlines()[1].startswith("pc1    1000    false            ")
