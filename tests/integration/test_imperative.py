@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -478,3 +479,28 @@ async def test_get_watch_yaml_prints_each_object_as_its_own_document(plane: Cont
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [("ConfigMap", "one"), ("ConfigMap", "two"),
                                                                   ("ConfigMap", "three")]
     assert lines[0] == "apiVersion: v1\n" and lines.count("---\n") == 2
+
+
+# kubectl v1.32.5's bytes: a typed object's -o json has its Go struct's field order (kind before apiVersion,
+# creationTimestamp after name, a template's metadata before its spec, a PDB's maxUnavailable after its selector)
+KUBECTL_DEPLOYMENT_JSON = {
+    "kind": "Deployment", "apiVersion": "apps/v1",
+    "metadata": {"name": "d1", "creationTimestamp": None, "labels": {"app": "d1"}},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d1"}},
+             "template": {"metadata": {"creationTimestamp": None, "labels": {"app": "d1"}},
+                          "spec": {"containers": [{"name": "nginx", "image": "nginx", "resources": {}}]}},
+             "strategy": {}},
+    "status": {}}
+KUBECTL_PDB_JSON = {
+    "kind": "PodDisruptionBudget", "apiVersion": "policy/v1", "metadata": {"name": "pdb3", "creationTimestamp": None},
+    "spec": {"selector": {"matchLabels": {"app": "x"}}, "maxUnavailable": "50%"},
+    "status": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}}
+
+
+async def test_dry_run_json_has_kubectls_field_order(plane: ControlPlane, tmp_path: Path) -> None:
+    """create --dry-run=client -o json prints kubectl's bytes: its typed object's fields in their struct's order
+    (kube-tui printed them in the order it built them: apiVersion first, creationTimestamp last)."""
+    assert await cli(plane, tmp_path, "create", "deployment", "d1", "--image=nginx", "--dry-run=client",
+                     "-o", "json") == (0, json.dumps(KUBECTL_DEPLOYMENT_JSON, indent=4) + "\n", "")
+    assert await cli(plane, tmp_path, "create", "pdb", "pdb3", "--selector=app=x", "--max-unavailable=50%",
+                     "--dry-run=client", "-o", "json") == (0, json.dumps(KUBECTL_PDB_JSON, indent=4) + "\n", "")

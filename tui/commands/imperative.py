@@ -37,7 +37,7 @@ from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
-from tui.printers.output import to_json, to_yaml
+from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
                "CronJob", "Service")
@@ -739,7 +739,7 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
     if args.output == "yaml":
         print(to_yaml(stored))
     elif args.output == "json":
-        print(to_json(stored))
+        print(to_json(go_order(stored)))
     elif args.output == "name":
         print(kind_ref(stored))
     else:
