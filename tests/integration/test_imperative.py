@@ -125,6 +125,17 @@ async def test_edit_writes_back_what_the_editor_saved(plane: ControlPlane, clien
         (0, "deployment.apps/web edited\n", "")
     assert (await client.get("Deployment", "web"))["spec"]["replicas"] == 4
     assert (await edit("true", "deploy", "web"))[1] == "Edit cancelled, no changes made.\n"
+    # The editor's buffer is kubectl's: its four lines of instructions, then the object as get -o yaml prints it
+    seen = tmp_path / "buffer.yaml"
+    assert (await edit(f"cp -t {tmp_path} --", "deploy", "web"))[1] == "Edit cancelled, no changes made.\n"
+    [copied] = [f for f in tmp_path.iterdir() if f.name.startswith("kube-tui-edit-")]
+    copied.rename(seen)
+    header, _, shown = seen.read_text().partition("#\n")
+    assert header == ("# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
+                      "# and an empty file will abort the edit. If an error occurs while saving this file will be\n"
+                      "# reopened with the relevant failures.\n")
+    assert shown.startswith("apiVersion: apps/v1\nkind: Deployment\n") and yaml.safe_load(shown)["metadata"]["name"] == "web"
+    seen.unlink()
     # Refused by the API server: the error, and the edit kept in a file (as kubectl keeps it)
     code, _, err = await edit("sed -i -e 's/replicas: 4$/replicas: -1/'", "deployment/web")
     assert code == 1 and "spec.replicas: Invalid value: -1" in err and "A copy of your changes has been stored" in err
