@@ -382,7 +382,8 @@ async def test_create_service_as_kubectl_does(plane: ControlPlane, client: Clien
 
 async def test_apply_and_create_word_invalid_objects_as_kubectl(plane: ControlPlane, tmp_path: Path) -> None:
     """One error alone is kubectl's "The Pod "x" is invalid: ..."; several are each the server's, of its file,
-    after the objects that went in."""
+    after the objects that went in; of an object apply was creating, "error when creating" as kubectl v1.32.5 says
+    (kube-tui said "applying")."""
     bad = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad1}\nspec:\n  containers: [{name: c}]\n"
     worse = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad2}\nspec:\n  containers: [{name: c, image: nginx, ports: [{containerPort: 99999}]}]\n"
     good = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n"
@@ -392,9 +393,9 @@ async def test_apply_and_create_word_invalid_objects_as_kubectl(plane: ControlPl
     code, out, err = await cli(plane, tmp_path, "apply", "-f", "-", stdin=f"{bad}---\n{good}---\n{worse}")
     assert (code, out) == (1, "configmap/fine created\n")
     assert err.splitlines() == [
-        'Error from server (Invalid): error when applying "STDIN": Pod "bad1" is invalid: spec.containers[0].image: '
+        'Error from server (Invalid): error when creating "STDIN": Pod "bad1" is invalid: spec.containers[0].image: '
         "Required value",
-        'Error from server (Invalid): error when applying "STDIN": Pod "bad2" is invalid: '
+        'Error from server (Invalid): error when creating "STDIN": Pod "bad2" is invalid: '
         "spec.containers[0].ports[0].containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive"]
 
 
