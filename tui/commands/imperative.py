@@ -165,6 +165,8 @@ def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     import base64
     from pathlib import Path
 
+    if args.from_env_file and (args.from_file or args.from_literal):  # kubectl's validation, in its words
+        raise ValueError("error: from-env-file cannot be combined with from-file or from-literal")
     entries: list[tuple[str, bytes]] = []
     for lit in args.from_literal:
         key, sep, value = lit.partition("=")
