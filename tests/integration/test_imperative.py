@@ -76,8 +76,16 @@ async def test_run_create_and_expose_build_what_kubectl_builds(plane: ControlPla
     hello = await client.get("Deployment", "hello-node")
     assert hello["spec"]["replicas"] == 2
     assert hello["spec"]["template"]["spec"]["containers"][0]["command"] == ["/agnhost", "netexec", "--http-port=8080"]
-    code, _, err = await cli(plane, tmp_path, "create", "-f", str(tmp_path), "--dry-run=client")
-    assert code == 1 and "not with -f" in err
+    # create -f --dry-run=client prints each object as kubectl v1.32.5 does: in its namespace, sent nowhere
+    drafts = tmp_path / "drafts.yaml"
+    drafts.write_text("kind: ConfigMap\napiVersion: v1\nmetadata: {name: draft-cm}\ndata: {b: '2', a: '1'}\n---\n"
+                      "apiVersion: v1\nkind: Namespace\nmetadata: {name: draft-ns}\n")
+    assert await cli(plane, tmp_path, "create", "-f", str(drafts), "--dry-run=client", "-o", "yaml") == (0, (
+        'apiVersion: v1\ndata:\n  a: "1"\n  b: "2"\nkind: ConfigMap\nmetadata:\n  name: draft-cm\n  namespace: default\n'
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: draft-ns\n"), "")
+    assert await cli(plane, tmp_path, "create", "-f", str(drafts), "--dry-run=client") == (
+        0, "configmap/draft-cm created (dry run)\nnamespace/draft-ns created (dry run)\n", "")
+    assert not (await client.list("ConfigMap", "default", field_selector="metadata.name=draft-cm"))["items"]
     code, _, err = await cli(plane, tmp_path, "run", "labelled", "--image=busybox", "--labels=a=b=c")
     assert code == 1 and "unexpected label spec" in err
 
