@@ -524,3 +524,16 @@ async def test_dry_run_json_has_kubectls_field_order(plane: ControlPlane, tmp_pa
                      "-o", "json") == (0, json.dumps(KUBECTL_DEPLOYMENT_JSON, indent=4) + "\n", "")
     assert await cli(plane, tmp_path, "create", "pdb", "pdb3", "--selector=app=x", "--max-unavailable=50%",
                      "--dry-run=client", "-o", "json") == (0, json.dumps(KUBECTL_PDB_JSON, indent=4) + "\n", "")
+
+
+async def test_get_watch_of_several_names_or_kinds_is_refused_as_kubectl(plane: ControlPlane, client: Client,
+                                                                         tmp_path: Path) -> None:
+    """kubectl v1.32.5: get -w of two names prints them, then refuses to watch; of two kinds, refuses at once in
+    other words (kube-tui watched the two names, and said the kinds in an older kubectl's words)."""
+    for name in ("a", "b"):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
+    code, out, err = await cli(plane, tmp_path, "get", "cm", "a", "b", "-w")
+    assert (code, [line.split()[0] for line in out.splitlines()], err) == (
+        1, ["NAME", "a", "b"], "error: you may only watch a single resource or type of resource at a time\n")
+    assert await cli(plane, tmp_path, "get", "cm,secrets", "-w") == (
+        1, "", "error: you may only specify a single resource type\n")

@@ -100,8 +100,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         except jsonpath.JSONPathError as e:
             return fail(f"error: error parsing jsonpath {args.output[len('jsonpath='):]}, {e}")
     if args.watch and several:
-        return fail(f"error: watch is only supported on individual resources and resource collections, "
-                    f"but {len(infos)} resources were found")
+        return fail("error: you may only specify a single resource type")  # kubectl's words (get hpa,deploy -w)
     events: asyncio.Queue[dict] = asyncio.Queue()
     unsubscribe = None
     if args.watch:
@@ -169,6 +168,9 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
     elif not names and not args.watch:
         namespaced = any(info.namespaced for info in infos)
         print(printers.no_resources(ns if namespaced else None), file=sys.stderr)
+    if args.watch and len(names) > 1:  # as kubectl: the objects listed, then its refusal to watch them
+        print("error: you may only watch a single resource or type of resource at a time", file=sys.stderr)
+        return 1
     if args.watch:
         seen = {(o["metadata"].get("namespace"), o["metadata"]["name"]): int(o["metadata"].get("resourceVersion") or 0)
                 for _, objs in found for o in objs}
