@@ -537,3 +537,29 @@ async def test_get_watch_of_several_names_or_kinds_is_refused_as_kubectl(plane: 
         1, ["NAME", "a", "b"], "error: you may only watch a single resource or type of resource at a time\n")
     assert await cli(plane, tmp_path, "get", "cm,secrets", "-w") == (
         1, "", "error: you may only specify a single resource type\n")
+
+
+async def test_get_watch_only_prints_changes_without_the_list(plane: ControlPlane, client: Client,
+                                                              tmp_path: Path) -> None:
+    """kubectl get --watch-only: no listed object, the header with the first change (kube-tui had no such flag)."""
+    assert plane.server is not None and plane.credentials is not None
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "default"}})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", "get", "cm", "--watch-only", "--server", plane.server.address,
+        "--token", plane.credentials.admin, env=kube_tui_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        # a new object each second until the watch (live once its list is read) prints one
+        reading = asyncio.ensure_future(proc.stdout.readline())
+        for _ in range(30):
+            await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"generateName": "new-", "namespace": "default"}})
+            if (await asyncio.wait({reading}, timeout=1))[0]:
+                break
+        header = await asyncio.wait_for(reading, 1)
+        first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    finally:
+        proc.kill()
+        await proc.wait()
+    assert header.split() == [b"NAME", b"DATA", b"AGE"] and first.startswith(b"new-")

@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-o", "--output", default="", help="wide | yaml | json | name | jsonpath=TEMPLATE")
     p.add_argument("--no-headers", action="store_true", help="tables without their header line")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    p.add_argument("--watch-only", action="store_true", help="print changes as they happen, without the list first")
     p.add_argument("--show-labels", action="store_true", help="a last column with the objects' labels")
     p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
     p.add_argument("--chunk-size", type=int, default=500,
@@ -87,6 +88,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         names.insert(0, n)
     several = kind.lower() == "all" or "," in kind
     args.single_item = not several and len(names) == 1
+    args.watch = args.watch or args.watch_only
     infos = [kinds.lookup(k) for k in (ALL if kind.lower() == "all" else kind.split(","))]
     ns = None if args.all_namespaces else (args.namespace or "default")
     if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath="):
@@ -148,7 +150,9 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
             listed_at = int(answer["metadata"].get("resourceVersion") or 0)
         if objs:
             found.append((info, objs))
-    if found and several and args.output in ("yaml", "json"):
+    if args.watch_only:  # kubectl: the list is read (the watch starts after it), not printed
+        pass
+    elif found and several and args.output in ("yaml", "json"):
         # kubectl: one List of every kind's objects, however many there are
         as_list = argparse.Namespace(**{**vars(args), "single_item": False})
         print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
@@ -174,7 +178,8 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
     if args.watch:
         seen = {(o["metadata"].get("namespace"), o["metadata"]["name"]): int(o["metadata"].get("resourceVersion") or 0)
                 for _, objs in found for o in objs}
-        await watch(infos[0], args, ns, set(names), header=not found, events=events, listed_at=listed_at, seen=seen,
+        await watch(infos[0], args, ns, set(names), header=not found or args.watch_only, events=events,
+                    listed_at=listed_at, seen=seen,
                     widths=widths, printed=printed)
     return 1 if errors else 0
 
