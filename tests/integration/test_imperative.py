@@ -563,3 +563,18 @@ async def test_get_watch_only_prints_changes_without_the_list(plane: ControlPlan
         proc.kill()
         await proc.wait()
     assert header.split() == [b"NAME", b"DATA", b"AGE"] and first.startswith(b"new-")
+
+
+async def test_delete_output_name_and_now_as_kubectl(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl delete -o name prints resource/name; --now is --grace-period=1; each misuse in kubectl v1.32.5's words
+    (kube-tui had neither flag: a usage error)."""
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gone", "namespace": "default"}})
+    assert await cli(plane, tmp_path, "delete", "cm", "gone", "-o", "name") == (0, "configmap/gone\n", "")
+    assert await cli(plane, tmp_path, "delete", "cm", "gone", "-o", "yaml") == (
+        1, "", "error: unexpected -o output mode: yaml. We only support '-o name'\n")
+    assert await cli(plane, tmp_path, "delete", "pod", "p", "--now", "--grace-period=5") == (
+        1, "", "error: --now and --grace-period cannot be specified together\n")
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                         "spec": {"nodeName": "nowhere", "containers": [{"name": "c", "image": "busybox"}]}})
+    assert await cli(plane, tmp_path, "delete", "pod", "p", "--now", "--wait=false") == (0, 'pod "p" deleted\n', "")
+    assert (await client.get("Pod", "p"))["metadata"]["deletionGracePeriodSeconds"] == 1
