@@ -643,3 +643,20 @@ def test_table_without_headers_is_as_wide_as_its_rows() -> None:
     row = table("PriorityClass", [pc], now=now, headers=False)
     assert row.startswith("pc1   1000   false   ") and "\n" not in row
     assert table("PriorityClass", [pc], now=now).splitlines()[1].startswith("pc1    1000    false            ")
+
+
+def test_to_yaml_folds_double_quoted_strings_as_go_yaml() -> None:
+    """A string printed in double quotes (a tab, a trailing space) is folded past column 80 at a space only, the
+    space becoming the break and a second one kept behind a backslash: kubectl v1.32.5's bytes. PyYAML's own
+    emitter broke such a string anywhere, a backslash ending each line."""
+    data = {"a": "x\t" + "two  spaces " * 12, "c": "z" * 100 + "\t y", "d": "w " * 45 + "\n"}
+    assert to_yaml({"data": data}) == (
+        "data:\n"
+        '  a: "x\\ttwo  spaces two  spaces two  spaces two  spaces two  spaces two  spaces two\n'
+        '    \\ spaces two  spaces two  spaces two  spaces two  spaces two  spaces "\n'
+        '  c: "' + "z" * 100 + '\\t\n'
+        '    y"\n'
+        '  d: "w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w\n'
+        '    w w w w w w w \\n"'
+    )
+    assert yaml.safe_load(to_yaml({"data": data})) == {"data": data}

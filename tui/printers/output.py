@@ -14,6 +14,38 @@ import yaml
 class _KubeDumper(yaml.SafeDumper):
     """Block style, keys in the object's order, double quotes where a plain scalar would change type."""
 
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        """go-yaml's (libyaml's) double-quoted scalar, which kubectl prints: past column 80 it breaks only at a
+        space, the space becoming the line break (a backslash keeps a second space); PyYAML's breaks anywhere,
+        a backslash ending each line."""
+        self.write_indicator('"', True)
+        spaces = False
+        for i, ch in enumerate(text):
+            if ch in '"\\\x85\u2028\u2029\uFEFF' or not ("\x20" <= ch <= "\x7E" or self.allow_unicode and (
+                    "\xA0" <= ch <= "\uD7FF" or "\uE000" <= ch <= "\uFFFD")):
+                if ch in self.ESCAPE_REPLACEMENTS:
+                    data = "\\" + self.ESCAPE_REPLACEMENTS[ch]
+                elif ch <= "\xFF":
+                    data = f"\\x{ord(ch):02X}"
+                elif ch <= "\uFFFF":
+                    data = f"\\u{ord(ch):04X}"
+                else:
+                    data = f"\\U{ord(ch):08X}"
+                spaces = False
+            elif ch == " ":
+                if split and not spaces and self.column > self.best_width and 0 < i < len(text) - 1:
+                    self.write_indent()
+                    self.whitespace = self.indention = False
+                    data = "\\" if text[i + 1] == " " else ""
+                else:
+                    data = " "
+                spaces = True
+            else:
+                data, spaces = ch, False
+            self.column += len(data)
+            self.stream.write(data)
+        self.write_indicator('"', False)
+
 
 # go-yaml v2's resolve() (what kubectl's printer and its -f reader use) for a plain scalar, where it reads more
 # than PyYAML's resolver does: strconv.ParseInt/ParseUint(s, 0, 64) and its yamlStyleFloat after taking out every
