@@ -18,7 +18,7 @@ from control import curve, errors, wire, zmtp
 from control.api import kinds, remotecommand
 from control.api.meta import LAST_APPLIED_ANNOTATION
 from control.api.patch import last_applied, three_way_merge_patch, with_last_applied
-from control.errors import ApiError
+from control.errors import ApiError, CreateRefused
 
 log = logging.getLogger("kube_tui.client")
 
@@ -510,7 +510,7 @@ class Client:
                 return "created", await self.create(modified, dry_run=dry_run, field_validation=field_validation)
             except ApiError as e:
                 if e.code != 409 or e.reason != "AlreadyExists":
-                    raise
+                    raise CreateRefused(e) from None
         for _ in range(5):
             if cur is None:
                 cur = await self.get(info.kind, md["name"], ns)

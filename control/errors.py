@@ -84,6 +84,13 @@ class ApiError(Exception):
         return f"Error from server ({self.reason}): {self.message}"
 
 
+class CreateRefused(ApiError):
+    """The create of an apply (the object was not there) refused: kubectl says it of "creating", not "applying"."""
+
+    def __init__(self, e: ApiError) -> None:
+        super().__init__(e.code, e.reason, e.message, e.details)
+
+
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
     res = f"{resource}.{group}" if group else resource
     return ApiError(404, "NotFound", f'{res} "{name}" not found', {"name": name, "kind": resource})

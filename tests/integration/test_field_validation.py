@@ -55,7 +55,7 @@ async def test_kube_tui_apply_is_strict_by_default_like_kubectl(plane: ControlPl
                  "    imagePullPolcy: Always\n    ports:\n    - containerPort: 80\n      protocl: TCP\n")
     code, out, err = await cli(plane, tmp_path, "apply", "-f", str(f))
     assert code == 1 and out == ""
-    assert f'Error from server (BadRequest): error when applying "{f}": {STRICT_MESSAGE}' in err
+    assert f'Error from server (BadRequest): error when creating "{f}": {STRICT_MESSAGE}' in err  # kubectl: it was not there
     code, out, err = await cli(plane, tmp_path, "apply", "-f", str(f), "--validate=warn")
     assert (code, out) == (0, "pod/typo created\n")
     assert 'Warning: unknown field "spec.containers[0].imagePullPolcy"' in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -75,8 +76,16 @@ async def test_run_create_and_expose_build_what_kubectl_builds(plane: ControlPla
     hello = await client.get("Deployment", "hello-node")
     assert hello["spec"]["replicas"] == 2
     assert hello["spec"]["template"]["spec"]["containers"][0]["command"] == ["/agnhost", "netexec", "--http-port=8080"]
-    code, _, err = await cli(plane, tmp_path, "create", "-f", str(tmp_path), "--dry-run=client")
-    assert code == 1 and "not with -f" in err
+    # create -f --dry-run=client prints each object as kubectl v1.32.5 does: in its namespace, sent nowhere
+    drafts = tmp_path / "drafts.yaml"
+    drafts.write_text("kind: ConfigMap\napiVersion: v1\nmetadata: {name: draft-cm}\ndata: {b: '2', a: '1'}\n---\n"
+                      "apiVersion: v1\nkind: Namespace\nmetadata: {name: draft-ns}\n")
+    assert await cli(plane, tmp_path, "create", "-f", str(drafts), "--dry-run=client", "-o", "yaml") == (0, (
+        'apiVersion: v1\ndata:\n  a: "1"\n  b: "2"\nkind: ConfigMap\nmetadata:\n  name: draft-cm\n  namespace: default\n'
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: draft-ns\n"), "")
+    assert await cli(plane, tmp_path, "create", "-f", str(drafts), "--dry-run=client") == (
+        0, "configmap/draft-cm created (dry run)\nnamespace/draft-ns created (dry run)\n", "")
+    assert not (await client.list("ConfigMap", "default", field_selector="metadata.name=draft-cm"))["items"]
     code, _, err = await cli(plane, tmp_path, "run", "labelled", "--image=busybox", "--labels=a=b=c")
     assert code == 1 and "unexpected label spec" in err
 
@@ -124,6 +133,17 @@ async def test_edit_writes_back_what_the_editor_saved(plane: ControlPlane, clien
         (0, "deployment.apps/web edited\n", "")
     assert (await client.get("Deployment", "web"))["spec"]["replicas"] == 4
     assert (await edit("true", "deploy", "web"))[1] == "Edit cancelled, no changes made.\n"
+    # The editor's buffer is kubectl's: its four lines of instructions, then the object as get -o yaml prints it
+    seen = tmp_path / "buffer.yaml"
+    assert (await edit(f"cp -t {tmp_path} --", "deploy", "web"))[1] == "Edit cancelled, no changes made.\n"
+    [copied] = [f for f in tmp_path.iterdir() if f.name.startswith("kube-tui-edit-")]
+    copied.rename(seen)
+    header, _, shown = seen.read_text().partition("#\n")
+    assert header == ("# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
+                      "# and an empty file will abort the edit. If an error occurs while saving this file will be\n"
+                      "# reopened with the relevant failures.\n")
+    assert shown.startswith("apiVersion: apps/v1\nkind: Deployment\n") and yaml.safe_load(shown)["metadata"]["name"] == "web"
+    seen.unlink()
     # Refused by the API server: the error, and the edit kept in a file (as kubectl keeps it)
     code, _, err = await edit("sed -i -e 's/replicas: 4$/replicas: -1/'", "deployment/web")
     assert code == 1 and "spec.replicas: Invalid value: -1" in err and "A copy of your changes has been stored" in err
@@ -370,7 +390,8 @@ async def test_create_service_as_kubectl_does(plane: ControlPlane, client: Clien
 
 async def test_apply_and_create_word_invalid_objects_as_kubectl(plane: ControlPlane, tmp_path: Path) -> None:
     """One error alone is kubectl's "The Pod "x" is invalid: ..."; several are each the server's, of its file,
-    after the objects that went in."""
+    after the objects that went in; of an object apply was creating, "error when creating" as kubectl v1.32.5 says
+    (kube-tui said "applying")."""
     bad = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad1}\nspec:\n  containers: [{name: c}]\n"
     worse = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad2}\nspec:\n  containers: [{name: c, image: nginx, ports: [{containerPort: 99999}]}]\n"
     good = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n"
@@ -380,9 +401,9 @@ async def test_apply_and_create_word_invalid_objects_as_kubectl(plane: ControlPl
     code, out, err = await cli(plane, tmp_path, "apply", "-f", "-", stdin=f"{bad}---\n{good}---\n{worse}")
     assert (code, out) == (1, "configmap/fine created\n")
     assert err.splitlines() == [
-        'Error from server (Invalid): error when applying "STDIN": Pod "bad1" is invalid: spec.containers[0].image: '
+        'Error from server (Invalid): error when creating "STDIN": Pod "bad1" is invalid: spec.containers[0].image: '
         "Required value",
-        'Error from server (Invalid): error when applying "STDIN": Pod "bad2" is invalid: '
+        'Error from server (Invalid): error when creating "STDIN": Pod "bad2" is invalid: '
         "spec.containers[0].ports[0].containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive"]
 
 
@@ -433,3 +454,127 @@ async def test_get_watch_with_a_jsonpath_prints_each_object_with_no_newline(plan
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_delete_waits_with_one_timeout_for_all_as_kubectl(plane: ControlPlane, client: Client,
+                                                                 tmp_path: Path) -> None:
+    """kubectl delete's --timeout bounds the whole wait, and the first object still there at its end is the one
+    error (kubectl v1.32.5: `delete cm f1 f2 --timeout=2s` of two held objects ends after 2 s with one line);
+    kube-tui waited the timeout again for each object and named each."""
+    for name in ("held1", "held2"):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": name, "namespace": "default", "finalizers": ["example.com/hold"]}})
+    assert await cli(plane, tmp_path, "delete", "cm", "held1", "held2", "--timeout=1s") == (
+        1, 'configmap "held1" deleted\nconfigmap "held2" deleted\n',
+        "error: timed out waiting for the condition on configmaps/held1\n")
+    for name in ("held1", "held2"):
+        await client.patch("ConfigMap", name, {"metadata": {"finalizers": None}})
+
+
+async def test_get_watch_yaml_prints_each_object_as_its_own_document(plane: ControlPlane, client: Client,
+                                                                      tmp_path: Path) -> None:
+    """kubectl get -w -o yaml prints object by object, the listed ones too, each after the first behind ---
+    (its YAML printer's count); kube-tui printed the listed objects as one List and the events with no ---."""
+    assert plane.server is not None and plane.credentials is not None
+    for name in ("one", "two"):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", "get", "cm", "-w", "-o", "yaml", "--server", plane.server.address,
+        "--token", plane.credentials.admin, env=kube_tui_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        async def until(line: str) -> None:
+            while line not in lines:
+                lines.append((await proc.stdout.readline()).decode())  # type: ignore[union-attr]
+                assert lines[-1], lines
+        await asyncio.wait_for(until("  name: two\n"), 30)
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "three", "namespace": "default"}})
+        await asyncio.wait_for(until("  name: three\n"), 30)
+    finally:
+        proc.kill()
+        await proc.wait()
+    docs = list(yaml.safe_load_all("".join(lines)))
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [("ConfigMap", "one"), ("ConfigMap", "two"),
+                                                                  ("ConfigMap", "three")]
+    assert lines[0] == "apiVersion: v1\n" and lines.count("---\n") == 2
+
+
+# kubectl v1.32.5's bytes: a typed object's -o json has its Go struct's field order (kind before apiVersion,
+# creationTimestamp after name, a template's metadata before its spec, a PDB's maxUnavailable after its selector)
+KUBECTL_DEPLOYMENT_JSON = {
+    "kind": "Deployment", "apiVersion": "apps/v1",
+    "metadata": {"name": "d1", "creationTimestamp": None, "labels": {"app": "d1"}},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d1"}},
+             "template": {"metadata": {"creationTimestamp": None, "labels": {"app": "d1"}},
+                          "spec": {"containers": [{"name": "nginx", "image": "nginx", "resources": {}}]}},
+             "strategy": {}},
+    "status": {}}
+KUBECTL_PDB_JSON = {
+    "kind": "PodDisruptionBudget", "apiVersion": "policy/v1", "metadata": {"name": "pdb3", "creationTimestamp": None},
+    "spec": {"selector": {"matchLabels": {"app": "x"}}, "maxUnavailable": "50%"},
+    "status": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}}
+
+
+async def test_dry_run_json_has_kubectls_field_order(plane: ControlPlane, tmp_path: Path) -> None:
+    """create --dry-run=client -o json prints kubectl's bytes: its typed object's fields in their struct's order
+    (kube-tui printed them in the order it built them: apiVersion first, creationTimestamp last)."""
+    assert await cli(plane, tmp_path, "create", "deployment", "d1", "--image=nginx", "--dry-run=client",
+                     "-o", "json") == (0, json.dumps(KUBECTL_DEPLOYMENT_JSON, indent=4) + "\n", "")
+    assert await cli(plane, tmp_path, "create", "pdb", "pdb3", "--selector=app=x", "--max-unavailable=50%",
+                     "--dry-run=client", "-o", "json") == (0, json.dumps(KUBECTL_PDB_JSON, indent=4) + "\n", "")
+
+
+async def test_get_watch_of_several_names_or_kinds_is_refused_as_kubectl(plane: ControlPlane, client: Client,
+                                                                         tmp_path: Path) -> None:
+    """kubectl v1.32.5: get -w of two names prints them, then refuses to watch; of two kinds, refuses at once in
+    other words (kube-tui watched the two names, and said the kinds in an older kubectl's words)."""
+    for name in ("a", "b"):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
+    code, out, err = await cli(plane, tmp_path, "get", "cm", "a", "b", "-w")
+    assert (code, [line.split()[0] for line in out.splitlines()], err) == (
+        1, ["NAME", "a", "b"], "error: you may only watch a single resource or type of resource at a time\n")
+    assert await cli(plane, tmp_path, "get", "cm,secrets", "-w") == (
+        1, "", "error: you may only specify a single resource type\n")
+
+
+async def test_get_watch_only_prints_changes_without_the_list(plane: ControlPlane, client: Client,
+                                                              tmp_path: Path) -> None:
+    """kubectl get --watch-only: no listed object, the header with the first change (kube-tui had no such flag)."""
+    assert plane.server is not None and plane.credentials is not None
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "default"}})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tui.cli", "get", "cm", "--watch-only", "--server", plane.server.address,
+        "--token", plane.credentials.admin, env=kube_tui_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        # a new object each second until the watch (live once its list is read) prints one
+        reading = asyncio.ensure_future(proc.stdout.readline())
+        for _ in range(30):
+            await client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"generateName": "new-", "namespace": "default"}})
+            if (await asyncio.wait({reading}, timeout=1))[0]:
+                break
+        header = await asyncio.wait_for(reading, 1)
+        first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    finally:
+        proc.kill()
+        await proc.wait()
+    assert header.split() == [b"NAME", b"DATA", b"AGE"] and first.startswith(b"new-")
+
+
+async def test_delete_output_name_and_now_as_kubectl(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    """kubectl delete -o name prints resource/name; --now is --grace-period=1; each misuse in kubectl v1.32.5's words
+    (kube-tui had neither flag: a usage error)."""
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gone", "namespace": "default"}})
+    assert await cli(plane, tmp_path, "delete", "cm", "gone", "-o", "name") == (0, "configmap/gone\n", "")
+    assert await cli(plane, tmp_path, "delete", "cm", "gone", "-o", "yaml") == (
+        1, "", "error: unexpected -o output mode: yaml. We only support '-o name'\n")
+    assert await cli(plane, tmp_path, "delete", "pod", "p", "--now", "--grace-period=5") == (
+        1, "", "error: --now and --grace-period cannot be specified together\n")
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                         "spec": {"nodeName": "nowhere", "containers": [{"name": "c", "image": "busybox"}]}})
+    assert await cli(plane, tmp_path, "delete", "pod", "p", "--now", "--wait=false") == (0, 'pod "p" deleted\n', "")
+    assert (await client.get("Pod", "p"))["metadata"]["deletionGracePeriodSeconds"] == 1

@@ -23,10 +23,21 @@ def test_configmap_from_literals_files_directories_and_env_files(tmp_path: Path)
     (d / "blob.bin").write_bytes(b"\xff\x00\x01")
     env = tmp_path / "env"
     env.write_text("# comment\nMODE=fast\n\nLEVEL = 2\n")
-    cm = config_for("ConfigMap", args(from_literal=["a=b=c"], from_file=[f"ui={d / 'game.properties'}", str(d)],
-                                      from_env_file=[str(env)]))
-    assert cm["data"] == {"a": "b=c", "ui": "lives=3\n", "game.properties": "lives=3\n", "MODE": "fast", "LEVEL": " 2"}
+    cm = config_for("ConfigMap", args(from_literal=["a=b=c"], from_file=[f"ui={d / 'game.properties'}", str(d)]))
+    assert cm["data"] == {"a": "b=c", "ui": "lives=3\n", "game.properties": "lives=3\n"}
     assert cm["binaryData"] == {"blob.bin": base64.b64encode(b"\xff\x00\x01").decode()}
+    assert config_for("ConfigMap", args(from_env_file=[str(env)]))["data"] == {"MODE": "fast", "LEVEL": " 2"}
+
+
+def test_env_file_with_other_sources_is_refused_as_kubectl(tmp_path: Path) -> None:
+    """kubectl v1.32.5 refuses --from-env-file beside --from-file or --from-literal (kube-tui merged them)."""
+    env = tmp_path / "env"
+    env.write_text("MODE=fast\n")
+    for kind in ("ConfigMap", "Secret"):
+        for other in ({"from_literal": ["a=b"]}, {"from_file": [str(env)]}):
+            with pytest.raises(ValueError) as e:
+                config_for(kind, args(from_env_file=[str(env)], **other))
+            assert str(e.value) == "error: from-env-file cannot be combined with from-file or from-literal"
 
 
 def test_secret_values_are_base64_and_mistakes_are_named(tmp_path: Path) -> None:

@@ -283,6 +283,28 @@ def test_to_yaml_quotes_what_kubectl_reads_as_something_else() -> None:
         assert yaml.safe_load(to_yaml({value: [value]})) == {value: [value]}
 
 
+def test_to_yaml_folds_long_strings_as_kubectl() -> None:
+    """go-yaml, kubectl's printer, folds a string that runs past column 80 (kubectl v1.32's bytes for these two):
+    printed on one line, kubectl get -o yaml and kube-tui's differed for every long event or condition message."""
+    obj = {"items": [{"description": "Used for system critical pods that must run in the cluster, but can be moved "
+                                     "to another node if necessary."}],
+           "status": {"conditions": [{"lastTransitionTime": "2026-11-27T22:40:51Z",
+                                      "message": "the HPA was unable to compute the replica count: failed to get cpu "
+                                                 "utilization: missing request for cpu in container c of Pod "
+                                                 "web-59db48fd8b-p4xwg"}]}}
+    assert to_yaml(obj) == (
+        "items:\n"
+        "- description: Used for system critical pods that must run in the cluster, but can\n"
+        "    be moved to another node if necessary.\n"
+        "status:\n"
+        "  conditions:\n"
+        '  - lastTransitionTime: "2026-11-27T22:40:51Z"\n'
+        "    message: 'the HPA was unable to compute the replica count: failed to get cpu utilization:\n"
+        "      missing request for cpu in container c of Pod web-59db48fd8b-p4xwg'"
+    )
+    assert yaml.safe_load(to_yaml(obj)) == obj
+
+
 def test_to_json_indent_four() -> None:
     assert to_json({"a": {"b": [1]}}) == '{\n    "a": {\n        "b": [\n            1\n        ]\n    }\n}'
 
@@ -581,3 +603,60 @@ def test_describe_configmap_shows_values_and_secret_only_sizes() -> None:
     assert text == ("Name:         db\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\n"
                     "Type:  Opaque\n\nData\n====\npassword:  6 bytes\nuser:      5 bytes")
     assert "s3cr3t" not in text and "czNjcjN0" not in text
+
+
+def test_get_json_sorts_keys_as_kubectl() -> None:
+    """kubectl get -o json prints what it read as a map, every level's keys sorted, a List's too: the server's
+    order (metadata's name first, data after metadata) differed from kubectl's for every object."""
+    import argparse
+
+    from control.api import kinds
+    from tui.commands.get import render
+    cm = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "cm1", "namespace": "default", "uid": "u",
+          "creationTimestamp": "2024-01-01T00:00:00Z", "resourceVersion": "30"}, "data": {"b": "two", "a": "1"}}
+    args = argparse.Namespace(output="json", show_managed_fields=False, names=["cm1"])
+    assert render(kinds.lookup("configmaps"), [cm], args) == json.dumps(cm, indent=4, sort_keys=True)
+    args.names = []
+    listed = json.loads(render(kinds.lookup("configmaps"), [cm], args))
+    assert list(listed) == ["apiVersion", "items", "kind", "metadata"]
+    assert list(listed["items"][0]) == ["apiVersion", "data", "kind", "metadata"]
+
+
+def test_tabwrite_remembers_widths_as_get_watch() -> None:
+    """kubectl get -w prints each change through one tabwriter with RememberWidths: a column is never narrower
+    than it was (kubectl v1.32.5: `Running             0` after a ContainerCreating row); kube-tui aligned each
+    row alone."""
+    from tui.printers.tabwriter import tabwrite
+    widths: list[int] = []
+    assert tabwrite("NAME\tSTATUS\tAGE\nwt1\tContainerCreating\t0s", minwidth=6, padding=3, remember=widths) == (
+        "NAME   STATUS              AGE\nwt1    ContainerCreating   0s")
+    assert tabwrite("wt1\tRunning\t0s", minwidth=6, padding=3, remember=widths) == "wt1    Running             0s"
+    assert tabwrite("wt1\tRunning\t0s", minwidth=6, padding=3) == "wt1   Running   0s"
+
+
+def test_table_without_headers_is_as_wide_as_its_rows() -> None:
+    """kubectl get --no-headers aligns the rows alone: the header it does not print widens no column (kube-tui's
+    PriorityClass table had GLOBAL-DEFAULT's width after `false`)."""
+    pc = {"kind": "PriorityClass", "metadata": {"name": "pc1", "creationTimestamp": "2024-01-01T00:00:00Z"},
+          "value": 1000, "preemptionPolicy": "PreemptLowerPriority"}
+    now = time.time()
+    row = table("PriorityClass", [pc], now=now, headers=False)
+    assert row.startswith("pc1   1000   false   ") and "\n" not in row
+    assert table("PriorityClass", [pc], now=now).splitlines()[1].startswith("pc1    1000    false            ")
+
+
+def test_to_yaml_folds_double_quoted_strings_as_go_yaml() -> None:
+    """A string printed in double quotes (a tab, a trailing space) is folded past column 80 at a space only, the
+    space becoming the break and a second one kept behind a backslash: kubectl v1.32.5's bytes. PyYAML's own
+    emitter broke such a string anywhere, a backslash ending each line."""
+    data = {"a": "x\t" + "two  spaces " * 12, "c": "z" * 100 + "\t y", "d": "w " * 45 + "\n"}
+    assert to_yaml({"data": data}) == (
+        "data:\n"
+        '  a: "x\\ttwo  spaces two  spaces two  spaces two  spaces two  spaces two  spaces two\n'
+        '    \\ spaces two  spaces two  spaces two  spaces two  spaces two  spaces "\n'
+        '  c: "' + "z" * 100 + '\\t\n'
+        '    y"\n'
+        '  d: "w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w w\n'
+        '    w w w w w w w \\n"'
+    )
+    assert yaml.safe_load(to_yaml({"data": data})) == {"data": data}

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 
 from control.client import Client
-from control.errors import ApiError
+from control.errors import ApiError, CreateRefused
 from tui import manifests
 from tui.commands.common import add_client_args, fail, kind_ref, report, with_client, with_source
 
@@ -82,7 +82,7 @@ async def apply_all(
             if field_manager and e.code == 409 and e.reason == "Conflict" and (e.details or {}).get("causes"):
                 errs.append(f"error: {e.message}\n{CONFLICT_HELP}")
                 continue
-            errs.append(with_source(e, verb, m.source))
+            errs.append(with_source(e, "creating" if isinstance(e, CreateRefused) else verb, m.source))
             continue
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)

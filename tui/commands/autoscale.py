@@ -11,7 +11,7 @@ import sys
 from control.api import horizontalpodautoscaler as hpas
 from control.client import Client
 from tui.commands.common import add_client_args, fail, kind_named, split_ref, with_client
-from tui.printers.output import to_json, to_yaml
+from tui.printers.output import go_order, to_json, to_yaml
 
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 
@@ -58,7 +58,7 @@ async def autoscale(client: Client | None, obj: dict, args: argparse.Namespace) 
     if args.output == "yaml":
         print(to_yaml(out))
     elif args.output == "json":
-        print(to_json(out))
+        print(to_json(go_order(out)))
     else:
         suffix = " (dry run)" if client is None else ""
         print(f"horizontalpodautoscaler.autoscaling/{obj['metadata']['name']}" + ("" if args.output else f" autoscaled{suffix}"))

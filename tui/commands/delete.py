@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--cascade", default="background", help="background (default) | foreground | orphan")
     p.add_argument("--grace-period", type=int, default=None, help="seconds to wait for pods to stop (0 with --force: now)")
     p.add_argument("--force", action="store_true", help="with --grace-period=0: delete at once, without waiting for the kubelet")
+    p.add_argument("--now", action="store_true", help="signal the pods to stop at once (--grace-period=1)")
+    p.add_argument("-o", "--output", default="", help="name: print resource/name of each object deleted")
     p.add_argument("--ignore-not-found", action="store_true")
     p.add_argument("--wait", nargs="?", const="true", default="true", choices=("true", "false"),
                    help="wait for the objects to be gone, a pod stopped by its kubelet (default true, as kubectl)")
@@ -44,13 +46,15 @@ async def delete(client: Client, args: argparse.Namespace, targets: list[tuple[k
     if args.force and grace is None:
         grace = 0
     status, deleted = await delete_each(client, targets, policy=policy, grace=grace,
-                                        ignore_not_found=args.ignore_not_found)
+                                        ignore_not_found=args.ignore_not_found, output=args.output or None)
     if args.wait == "true":  # kubectl delete waits by default: a later create of the name does not find it
+        # as kubectl's wait: one --timeout for them all, and the first object still there at its end is the error
+        deadline = time.monotonic() + (args.timeout or WAIT_FOREVER)
         for info, obj in deleted:
-            if not await wait_gone(client, info, obj, args.timeout or WAIT_FOREVER):
+            if not await wait_gone(client, info, obj, max(0.0, deadline - time.monotonic())):
                 print(f"error: timed out waiting for the condition on {info.resource}/{obj['metadata']['name']}",
                       file=sys.stderr)
-                status = 1
+                return 1
     return status
 
 
@@ -96,6 +100,12 @@ async def wait_gone(client: Client, info: kinds.KindInfo, obj: dict, timeout: fl
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output not in ("", "name"):  # kubectl's checks, in its words
+        return fail(f"error: unexpected -o output mode: {args.output}. We only support '-o name'")
+    if args.now:
+        if args.grace_period is not None:
+            return fail("error: --now and --grace-period cannot be specified together")
+        args.grace_period = 1
     targets: list[tuple[kinds.KindInfo, str | None, str]] = []
     try:
         if args.filename:

@@ -54,6 +54,13 @@ async def _update(client: Client, info: kinds.KindInfo, name: str, changed: dict
     return 0
 
 
+# What kubectl edit writes above the object (YAML comments: the object read back is the same)
+EDIT_HEADER = ("# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
+               "# and an empty file will abort the edit. If an error occurs while saving this file will be\n"
+               "# reopened with the relevant failures.\n"
+               "#\n")
+
+
 def run(args: argparse.Namespace) -> int:
     kind_word, _, name = args.target.partition("/")
     name = name or args.name
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(got, int):
         return got
     obj = _without_managed_fields(got)
-    original = to_yaml(obj) + "\n"
+    original = EDIT_HEADER + to_yaml(obj) + "\n"
     fd, path = tempfile.mkstemp(prefix=f"kube-tui-edit-{info.resource}-", suffix=".yaml")
     with os.fdopen(fd, "w") as f:
         f.write(original)

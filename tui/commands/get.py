@@ -12,6 +12,7 @@ from control.client import Client
 from control.errors import ApiError
 from tui import printers
 from tui.commands.common import add_client_args, fail, with_client
+from tui.printers.output import sorted_keys
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -25,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-o", "--output", default="", help="wide | yaml | json | name | jsonpath=TEMPLATE")
     p.add_argument("--no-headers", action="store_true", help="tables without their header line")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
+    p.add_argument("--watch-only", action="store_true", help="print changes as they happen, without the list first")
     p.add_argument("--show-labels", action="store_true", help="a last column with the objects' labels")
     p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
     p.add_argument("--chunk-size", type=int, default=500,
@@ -40,7 +42,10 @@ def _hide_managed_fields(obj: dict) -> dict:
     return obj
 
 
-def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, header: bool = True) -> str:
+def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, header: bool = True,
+           widths: list[int] | None = None) -> str:
+    """The objects as get prints them; a table's column widths are kept in `widths` from call to call, as get -w's
+    tabwriter keeps them (a row never narrower than one before it)."""
     out = args.output
     if out in ("yaml", "json") and not args.show_managed_fields:
         objs = [_hide_managed_fields(o) for o in objs]
@@ -52,8 +57,8 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
         return printers.to_yaml({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
     if out == "json":
         if single:
-            return printers.to_json(objs[0])
-        return printers.to_json({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}})
+            return printers.to_json(sorted_keys(objs[0]))
+        return printers.to_json(sorted_keys({"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}))
     if out == "name":
         res = _resource_name(info)
         return "\n".join(f"{res}/{o['metadata']['name']}" for o in objs)
@@ -62,11 +67,9 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
 
         target = objs[0] if single else {"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}
         return jsonpath.render(out[len("jsonpath="):], target)
-    text = printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces,
-                          show_labels=getattr(args, "show_labels", False))
-    if not header or getattr(args, "no_headers", False):
-        text = "\n".join(text.splitlines()[1:])
-    return text
+    return printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces,
+                          show_labels=getattr(args, "show_labels", False),
+                          headers=header and not getattr(args, "no_headers", False), remember=widths)
 
 
 # kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
@@ -85,6 +88,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         names.insert(0, n)
     several = kind.lower() == "all" or "," in kind
     args.single_item = not several and len(names) == 1
+    args.watch = args.watch or args.watch_only
     infos = [kinds.lookup(k) for k in (ALL if kind.lower() == "all" else kind.split(","))]
     ns = None if args.all_namespaces else (args.namespace or "default")
     if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath="):
@@ -98,8 +102,7 @@ async def get(client: Client, args: argparse.Namespace) -> int:
         except jsonpath.JSONPathError as e:
             return fail(f"error: error parsing jsonpath {args.output[len('jsonpath='):]}, {e}")
     if args.watch and several:
-        return fail(f"error: watch is only supported on individual resources and resource collections, "
-                    f"but {len(infos)} resources were found")
+        return fail("error: you may only specify a single resource type")  # kubectl's words (get hpa,deploy -w)
     events: asyncio.Queue[dict] = asyncio.Queue()
     unsubscribe = None
     if args.watch:
@@ -126,6 +129,8 @@ async def get(client: Client, args: argparse.Namespace) -> int:
 async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindInfo], names: list[str],
                ns: str | None, several: bool, events: asyncio.Queue[dict]) -> int:
     found: list[tuple[kinds.KindInfo, list[dict]]] = []
+    widths: list[int] = []  # get -w: the table's column widths so far (kubectl's tabwriter remembers them)
+    printed = 0  # get -w -o yaml|json|jsonpath: the objects printed so far
     errors = 0
     listed_at = 0
     for info in infos:
@@ -145,30 +150,53 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
             listed_at = int(answer["metadata"].get("resourceVersion") or 0)
         if objs:
             found.append((info, objs))
-    if found and several and args.output in ("yaml", "json"):
+    if args.watch_only:  # kubectl: the list is read (the watch starts after it), not printed
+        pass
+    elif found and several and args.output in ("yaml", "json"):
         # kubectl: one List of every kind's objects, however many there are
         as_list = argparse.Namespace(**{**vars(args), "single_item": False})
         print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
     elif found and args.output == "name":
         print("\n".join(render(info, objs, args) for info, objs in found), flush=True)
-    elif found and args.watch and args.output.startswith("jsonpath="):
-        # kubectl get -w prints object by object, the listed ones too: the template of each, with no newline
+    elif found and args.watch and _one_by_one(args.output):
+        # kubectl get -w prints object by object, the listed ones too (no List), as its events
         for info, objs in found:
             for o in objs:
-                print(render(info, [o], argparse.Namespace(**{**vars(args), "single_item": True})), end="", flush=True)
+                printed = _print_one(info, o, args, printed)
     elif found:
         # kubectl: a table per kind, a blank line between them, names prefixed by their resource
-        tables = [render(info, _prefixed(info, objs) if several else objs, args) for info, objs in found]
+        tables = [render(info, _prefixed(info, objs) if several else objs, args, widths=widths if args.watch else None)
+                  for info, objs in found]
         # as kubectl's: a template prints what it says, with no newline of its own
         print("\n\n".join(tables), end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
     elif not names and not args.watch:
         namespaced = any(info.namespaced for info in infos)
         print(printers.no_resources(ns if namespaced else None), file=sys.stderr)
+    if args.watch and len(names) > 1:  # as kubectl: the objects listed, then its refusal to watch them
+        print("error: you may only watch a single resource or type of resource at a time", file=sys.stderr)
+        return 1
     if args.watch:
         seen = {(o["metadata"].get("namespace"), o["metadata"]["name"]): int(o["metadata"].get("resourceVersion") or 0)
                 for _, objs in found for o in objs}
-        await watch(infos[0], args, ns, set(names), header=not found, events=events, listed_at=listed_at, seen=seen)
+        await watch(infos[0], args, ns, set(names), header=not found or args.watch_only, events=events,
+                    listed_at=listed_at, seen=seen,
+                    widths=widths, printed=printed)
     return 1 if errors else 0
+
+
+def _one_by_one(output: str) -> bool:
+    """Whether get -w prints this output object by object, as kubectl's printer does (never a List)."""
+    return output in ("json", "yaml") or output.startswith("jsonpath=")
+
+
+def _print_one(info: kinds.KindInfo, obj: dict, args: argparse.Namespace, printed: int) -> int:
+    """Print one object of get -w as kubectl's printer does: a YAML document after the first begins with ---,
+    a template has no newline of its own. The count of objects printed, this one included."""
+    text = render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True}))
+    if args.output == "yaml" and printed:
+        text = "---\n" + text
+    print(text, end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
+    return printed + 1
 
 
 def _prefixed(info: kinds.KindInfo, objs: list[dict]) -> list[dict]:
@@ -178,7 +206,8 @@ def _prefixed(info: kinds.KindInfo, objs: list[dict]) -> list[dict]:
 
 
 async def watch(info: kinds.KindInfo, args: argparse.Namespace, ns: str | None, names: set[str], header: bool, *,
-                events: asyncio.Queue[dict], listed_at: int, seen: dict[tuple[str | None, str], int]) -> None:
+                events: asyncio.Queue[dict], listed_at: int, seen: dict[tuple[str | None, str], int],
+                widths: list[int], printed: int) -> None:
     """Print each change from `events` (subscribed to before the list): one the list (at revision `listed_at`)
     or a get (`seen`: each object's resourceVersion printed) already showed is left out."""
     from control.api.labels import parse_selector
@@ -197,11 +226,10 @@ async def watch(info: kinds.KindInfo, args: argparse.Namespace, ns: str | None, 
             continue
         if not sel.empty and not sel.matches(md.get("labels") or {}):
             continue
-        if args.output in ("json", "yaml") or args.output.startswith("jsonpath="):
-            print(render(info, [obj], argparse.Namespace(**{**vars(args), "single_item": True})),
-                  end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
+        if _one_by_one(args.output):
+            printed = _print_one(info, obj, args, printed)
         else:
-            print(render(info, [obj], args, header=header), flush=True)
+            print(render(info, [obj], args, header=header, widths=widths), flush=True)
         header = False
 
 

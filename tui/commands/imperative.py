@@ -37,7 +37,7 @@ from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
-from tui.printers.output import to_json, to_yaml
+from tui.printers.output import go_order, sorted_keys, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
                "CronJob", "Service")
@@ -159,6 +159,8 @@ def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     import base64
     from pathlib import Path
 
+    if args.from_env_file and (args.from_file or args.from_literal):  # kubectl's validation, in its words
+        raise ValueError("error: from-env-file cannot be combined with from-file or from-literal")
     entries: list[tuple[str, bytes]] = []
     for lit in args.from_literal:
         key, sep, value = lit.partition("=")
@@ -654,6 +656,32 @@ def env_vars(pairs: list[str]) -> list[dict[str, str]]:
     return env
 
 
+def _print_files(args: argparse.Namespace) -> int:
+    """kubectl create -f --dry-run=client: each manifest's object as it is, in the namespace it would go to (a
+    namespaced one without its own gets -n's, else default), sent nowhere; -o yaml puts --- between documents."""
+    from tui import manifests
+
+    try:
+        items = manifests.split_cluster(manifests.load(args.filename))[1]
+        infos = [kinds.by_kind(m.obj.get("kind", "")) for m in items]
+    except (manifests.ManifestError, ApiError) as e:
+        return fail(str(e))
+    for n, (m, info) in enumerate(zip(items, infos, strict=True)):
+        obj = m.obj
+        md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        if info.namespaced and not md.get("namespace"):
+            obj = dict(obj, metadata=dict(md, namespace=args.namespace or "default"))
+        if args.output == "yaml":
+            print(("---\n" if n else "") + to_yaml(obj))
+        elif args.output == "json":
+            print(to_json(sorted_keys(obj)))
+        elif args.output == "name":
+            print(kind_ref(obj))
+        else:
+            print(f"{kind_ref(obj)} created (dry run)")
+    return 0
+
+
 def kubectl_typed(obj: dict[str, Any]) -> dict[str, Any]:
     """obj as kubectl prints the typed object it built (--dry-run=client -o yaml, the usual start of a manifest):
     with the zero values Go's encoding/json writes for its structs. A null creationTimestamp in every ObjectMeta
@@ -744,7 +772,7 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
     if args.output == "yaml":
         print(to_yaml(stored))
     elif args.output == "json":
-        print(to_json(stored))
+        print(to_json(go_order(stored)))
     elif args.output == "name":
         print(kind_ref(stored))
     else:
@@ -855,9 +883,10 @@ def run(args: argparse.Namespace) -> int:
             if args.filename:
                 if args.what:
                     return fail("error: give either -f FILE or deployment|namespace NAME, not both")
-                if args.dry_run != "none" or args.output:
-                    return fail("error: --dry-run and -o work with create deployment|namespace, not with -f "
-                                "(the manifest is already what they would print)")
+                if args.dry_run == "client":
+                    return _print_files(args)
+                if args.output:
+                    return fail("error: -o works with create -f only with --dry-run=client")
                 return apply.run(args)
             what = kind_named(args.what or "", CREATE_WHAT)
             if what == "Service":

@@ -14,14 +14,17 @@ from collections.abc import Callable
 from control.api import meta
 from control.client import Client
 from tui.commands.common import add_client_args, fail, kind_named, with_client
+from tui.commands.logs import duration
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("op", choices=["status", "history", "undo", "restart"])
-    p.add_argument("target", help="deployment/NAME or statefulset/NAME")
+    p.add_argument("target", help="deployment/NAME or statefulset/NAME (or TYPE NAME)")
+    p.add_argument("name", nargs="?", help=argparse.SUPPRESS)
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("--to-revision", type=int, default=0, help="with undo: the revision to go back to (default: the previous)")
-    p.add_argument("--timeout", type=float, default=300.0, help="with status: give up after this many seconds")
+    p.add_argument("--timeout", type=duration, default=0.0,
+                   help="with status: give up after this long, as 30s or 2m (default 0: never, as kubectl)")
     add_client_args(p)
 
 
@@ -50,7 +53,7 @@ async def _follow_status(client: Client, args: argparse.Namespace, kind: str, na
     that raises ValueError, kubectl's error for a strategy it cannot follow, ends it)."""
     last = ""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + args.timeout
+    deadline = loop.time() + (args.timeout or float("inf"))
     while True:
         try:
             done, msg = progress(obj)
@@ -73,6 +76,7 @@ def _print_history(ref: str, revisions: list[tuple[int, dict]]) -> None:
     print(f"{'REVISION':<10}CHANGE-CAUSE")
     for rev, holder in revisions:
         print(f"{rev:<10}{(holder['metadata'].get('annotations') or {}).get('kubernetes.io/change-cause', '<none>')}")
+    print()  # kubectl's history ends with a blank line
 
 
 async def _restart(client: Client, args: argparse.Namespace, kind: str, name: str) -> int:
@@ -120,6 +124,12 @@ async def rollout_statefulset(client: Client, args: argparse.Namespace, name: st
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.name:  # kubectl's TYPE NAME form
+        if "/" in args.target:
+            return fail("error: there is no need to specify a resource type as a separate argument when passing "
+                        "arguments in resource/name form (e.g. 'kube-tui get resource/<resource_name>' instead of "
+                        "'kube-tui get resource resource/<resource_name>'")  # kubectl's words, get's example too
+        args.target = f"{args.target}/{args.name}"
     kind_word, _, name = args.target.partition("/")
     kind = kind_named(kind_word, ("Deployment", "StatefulSet")) if name else None
     if kind is None:

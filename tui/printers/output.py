@@ -14,6 +14,38 @@ import yaml
 class _KubeDumper(yaml.SafeDumper):
     """Block style, keys in the object's order, double quotes where a plain scalar would change type."""
 
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        """go-yaml's (libyaml's) double-quoted scalar, which kubectl prints: past column 80 it breaks only at a
+        space, the space becoming the line break (a backslash keeps a second space); PyYAML's breaks anywhere,
+        a backslash ending each line."""
+        self.write_indicator('"', True)
+        spaces = False
+        for i, ch in enumerate(text):
+            if ch in '"\\\x85\u2028\u2029\uFEFF' or not ("\x20" <= ch <= "\x7E" or self.allow_unicode and (
+                    "\xA0" <= ch <= "\uD7FF" or "\uE000" <= ch <= "\uFFFD")):
+                if ch in self.ESCAPE_REPLACEMENTS:
+                    data = "\\" + self.ESCAPE_REPLACEMENTS[ch]
+                elif ch <= "\xFF":
+                    data = f"\\x{ord(ch):02X}"
+                elif ch <= "\uFFFF":
+                    data = f"\\u{ord(ch):04X}"
+                else:
+                    data = f"\\U{ord(ch):08X}"
+                spaces = False
+            elif ch == " ":
+                if split and not spaces and self.column > self.best_width and 0 < i < len(text) - 1:
+                    self.write_indent()
+                    self.whitespace = self.indention = False
+                    data = "\\" if text[i + 1] == " " else ""
+                else:
+                    data = " "
+                spaces = True
+            else:
+                data, spaces = ch, False
+            self.column += len(data)
+            self.stream.write(data)
+        self.write_indicator('"', False)
+
 
 # go-yaml v2's resolve() (what kubectl's printer and its -f reader use) for a plain scalar, where it reads more
 # than PyYAML's resolver does: strconv.ParseInt/ParseUint(s, 0, 64) and its yamlStyleFloat after taking out every
@@ -83,12 +115,78 @@ def sorted_keys(obj: Any) -> Any:
 
 def to_yaml(obj: Any) -> str:
     """kubectl -o yaml: block style, every level's keys sorted (kubectl's printer goes through JSON to a map),
-    sequences not indented under their key."""
+    sequences not indented under their key, a long string folded past column 80 as go-yaml's emitter folds it
+    (PyYAML's emitter is the same libyaml algorithm)."""
     text = yaml.dump(sorted_keys(obj), Dumper=_KubeDumper, default_flow_style=False, sort_keys=False,
-                     allow_unicode=True, width=1 << 30)
+                     allow_unicode=True, width=80)
     return text.rstrip("\n")
 
 
 def to_json(obj: Any) -> str:
     """kubectl -o json: four-space indent."""
     return json.dumps(obj, indent=4, ensure_ascii=False)
+
+
+# The field order of the Go structs kubectl's typed objects encode to JSON with (-o json of what create, run,
+# expose and autoscale print); a field not named keeps its place after the named ones.
+_OBJECT_META = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+                "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+                "ownerReferences", "finalizers", "managedFields")
+_TOP = ("kind", "apiVersion", "metadata", "immutable", "data", "binaryData", "stringData", "type", "value",
+        "globalDefault", "description", "preemptionPolicy", "spec")
+_SERVICE_PORT = ("name", "protocol", "appProtocol", "port", "targetPort", "nodePort")
+_PDB_SPEC = ("minAvailable", "selector", "maxUnavailable", "unhealthyPodEvictionPolicy")
+_PDB_STATUS = ("observedGeneration", "disruptedPods", "disruptionsAllowed", "currentHealthy", "desiredHealthy",
+               "expectedPods", "conditions")
+_TARGET_REF = ("kind", "name", "apiVersion")
+_TEMPLATE = ("metadata", "spec")
+_HPA_SPEC = ("scaleTargetRef", "minReplicas", "maxReplicas", "targetCPUUtilizationPercentage", "metrics", "behavior")
+_POD_SPEC = ("volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy",
+             "terminationGracePeriodSeconds", "activeDeadlineSeconds", "dnsPolicy", "nodeSelector",
+             "serviceAccountName", "serviceAccount", "automountServiceAccountToken", "nodeName", "hostNetwork",
+             "hostPID", "hostIPC", "shareProcessNamespace", "securityContext", "imagePullSecrets", "hostname",
+             "subdomain", "affinity", "schedulerName", "tolerations", "hostAliases", "priorityClassName", "priority",
+             "dnsConfig", "readinessGates", "runtimeClassName", "enableServiceLinks", "preemptionPolicy", "overhead",
+             "topologySpreadConstraints", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates", "resourceClaims",
+             "resources")
+_CONTAINER = ("name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources",
+              "resizePolicy", "restartPolicy", "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe",
+              "startupProbe", "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy",
+              "securityContext", "stdin", "stdinOnce", "tty")
+
+
+def _ordered(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    return {**{k: d[k] for k in order if k in d}, **{k: v for k, v in d.items() if k not in order}}
+
+
+def go_order(obj: dict[str, Any]) -> dict[str, Any]:
+    """A typed object's fields in its Go struct's order, as kubectl's -o json prints one (-o yaml sorts them)."""
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if not isinstance(value, dict):
+            return value
+        value = {k: walk(v, k) for k, v in value.items()}
+        if key == "metadata":
+            return _ordered(value, _OBJECT_META)
+        if key == "ports" and "port" in value:
+            return _ordered(value, _SERVICE_PORT)
+        if key == "scaleTargetRef":
+            return _ordered(value, _TARGET_REF)
+        if key in ("template", "jobTemplate"):
+            return _ordered(value, _TEMPLATE)
+        if key in ("containers", "initContainers") and "name" in value:
+            return _ordered(value, _CONTAINER)
+        if key == "spec" and "containers" in value:
+            return _ordered(value, _POD_SPEC)
+        if key == "spec" and "scaleTargetRef" in value:
+            return _ordered(value, _HPA_SPEC)
+        return value
+
+    out = walk(obj)
+    if out.get("kind") == "PodDisruptionBudget":
+        out = dict(out, spec=_ordered(out.get("spec") or {}, _PDB_SPEC), status=_ordered(out.get("status") or {}, _PDB_STATUS))
+    top = _ordered(out, _TOP)
+    if "status" in top:  # status is each kind's last field
+        top["status"] = top.pop("status")
+    return top

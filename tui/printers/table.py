@@ -348,17 +348,19 @@ def rows(kind: str, objs: Iterable[Mapping[str, Any]], *, wide: bool = False, al
 
 
 def table(kind: str, objs: list[dict], *, wide: bool = False, all_namespaces: bool = False,
-          now: float | None = None, show_labels: bool = False) -> str:
+          now: float | None = None, show_labels: bool = False, headers: bool = True,
+          remember: list[int] | None = None) -> str:
     """`kubectl get <kind>` output: kubectl's columns, aligned like its tabwriter (3 spaces apart);
-    show_labels adds kubectl's LABELS column (k=v,... sorted by key, or <none>)."""
+    show_labels adds kubectl's LABELS column (k=v,... sorted by key, or <none>). Without headers, the header
+    row neither prints nor widens a column; `remember` keeps column widths across calls (see tabwrite)."""
     header, body = rows(kind, objs, wide=wide, all_namespaces=all_namespaces, now=now)
     if show_labels:
         header = [*header, "LABELS"]
         for cells, obj in zip(body, objs, strict=True):
             labels = meta_of(obj).get("labels") or {}
             cells.append(",".join(f"{k}={labels[k]}" for k in sorted(labels)) or "<none>")
-    text = "\n".join("\t".join(r) for r in [header, *body])
-    return tabwrite(text, minwidth=6, padding=3)
+    text = "\n".join("\t".join(r) for r in ([header] if headers else []) + body)
+    return tabwrite(text, minwidth=6, padding=3, remember=remember)
 
 
 def no_resources(namespace: str | None) -> str:
