@@ -80,13 +80,12 @@ def keep_ephemeral_containers(new: dict, cur: dict) -> None:
 
 
 def record_manager(obj: dict, manager: str, subresource: str = "") -> None:
-    """metadata.managedFields with an empty field set: which agent last wrote this object, and when (the fields
-    themselves are recorded only for objects with an Apply manager: fieldmanager.record). The empty set is
-    there because kubectl reads every entry's fieldsV1: apply --server-side crashed on an entry without one."""
+    """metadata.managedFields without field sets: which agent last wrote this object, and when (the fields
+    themselves are recorded only for objects with an Apply manager: fieldmanager.record). The REST API gives
+    such an entry an empty field set as it serves it (rest.served): kubectl reads every entry's fieldsV1."""
     md = obj.setdefault("metadata", {})
     entries = [e for e in md.get("managedFields") or [] if isinstance(e, dict)]
-    entry = {"manager": manager, "operation": "Update", "apiVersion": obj.get("apiVersion"), "time": meta.now(),
-             "fieldsType": "FieldsV1", "fieldsV1": {}}
+    entry = {"manager": manager, "operation": "Update", "apiVersion": obj.get("apiVersion"), "time": meta.now()}
     if subresource:
         entry["subresource"] = subresource
     entries = [e for e in entries if not (e.get("manager") == manager and e.get("subresource", "") == subresource)]

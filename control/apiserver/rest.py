@@ -81,8 +81,9 @@ FUTURE_RV_WAIT = 3.0  # seconds a watch from a revision not reached yet waits fo
 
 def served(version: str, obj: Any) -> Any:
     """An object as a client of `version` reads it: converted when that is not the kind's stored version, and
-    every managedFields entry with a field set (an entry an older kube-tui stored without one crashed kubectl
-    apply --server-side, which decodes each entry's fieldsV1)."""
+    every managedFields entry with a field set, empty where the fields are not tracked (kubectl apply
+    --server-side decodes each entry's fieldsV1, and crashed on an entry without one). Stored without it:
+    30 bytes less in every write and watch event."""
     if isinstance(obj, dict):
         md = obj.get("metadata")
         entries = md.get("managedFields") if isinstance(md, dict) else None

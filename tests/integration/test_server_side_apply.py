@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import pytest
 
 from control import config
@@ -187,30 +186,26 @@ async def test_the_real_kubectl_moves_client_side_apply_fields_to_its_apply_entr
 async def test_the_real_kubectl_applies_over_entries_without_field_sets(rest_plane: ControlPlane, tmp_path: Path) -> None:
     """kubectl apply --server-side decodes every managedFields entry's fieldsV1, and crashed (a nil pointer in
     csaupgrade) on a pod whose entries kube-tui wrote without one: the scheduler's binding entry, or any
-    entry an older kube-tui stored. Every entry now has a field set, empty when the fields are not tracked."""
+    entry an older kube-tui stored. Every entry is served with a field set, empty when the fields are not tracked."""
     assert rest_plane.credentials is not None and rest_plane.server is not None
     kubeconfig = config.write_kubeconfig(rest_plane.rest.address, rest_plane.credentials.admin, rest_plane.rest.ca_pem)
     client = rest_plane.client("test")
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
     await client.create(copy.deepcopy(pod))
-    # as an older kube-tui stored them: manager and time, no field set
-    key = "/registry/pods/default/p"
-    kv = rest_plane.store.get(key)  # type: ignore[union-attr]
+    kv = rest_plane.store.get("/registry/pods/default/p")  # type: ignore[union-attr]
     assert kv is not None
     from control.apiserver.watch import decode
 
     stored = decode(kv.value, kv.mod_revision)
-    assert all(e.get("fieldsType") == "FieldsV1" and e.get("fieldsV1") == {} for e in stored["metadata"]["managedFields"])
-    stored["metadata"]["managedFields"] = [{k: v for k, v in e.items() if k not in ("fieldsType", "fieldsV1")}
-                                           for e in stored["metadata"]["managedFields"]]
-    stored["metadata"].pop("resourceVersion", None)
-    await rest_plane.store.put(key, msgpack.packb(stored, use_bin_type=True))  # type: ignore[union-attr]
+    assert all("fieldsV1" not in e for e in stored["metadata"]["managedFields"])  # kube-tui's own Update entries
 
     def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(KUBECTL_132), "--kubeconfig", str(kubeconfig), *args], capture_output=True,
                               text=True, timeout=60, input=json.dumps(pod))
 
+    r = await asyncio.to_thread(kubectl, "get", "pod", "p", "-o", "json", "--show-managed-fields")
+    assert all(e["fieldsType"] == "FieldsV1" and e["fieldsV1"] == {} for e in json.loads(r.stdout)["metadata"]["managedFields"])
     r = await asyncio.to_thread(kubectl, "apply", "--server-side", "-f", "-")
     assert "panic" not in r.stderr and r.returncode == 0, r.stderr
     assert r.stdout == "pod/p serverside-applied\n"
