@@ -45,6 +45,12 @@ def scale(obj: dict, replicas: int, manager: str = "kubectl-scale") -> dict:
     return new
 
 
+def env_only() -> dict:
+    """A second manager's configuration of the nginx Deployment: only its container's env A=1."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx-deployment"},
+            "spec": {"template": {"spec": {"containers": [{"name": "nginx", "env": [{"name": "A", "value": "1"}]}]}}}}
+
+
 def test_the_field_set_of_an_apply_is_kubernetes_fieldsv1() -> None:
     obj = fm.apply(None, nginx(), manager="kubectl", force=False)
     e = entry(obj, "kubectl")
@@ -132,9 +138,7 @@ def test_a_field_dropped_from_the_applied_config_is_removed_unless_another_manag
     assert "env" not in c and "labels" not in obj["metadata"]
     assert "f:env" not in entry(obj, "kubectl")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"][CONTAINER]
     # the same value applied by a second manager: shared, so dropping it from one config keeps it
-    second = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx-deployment"},
-              "spec": {"template": {"spec": {"containers": [{"name": "nginx", "env": [{"name": "A", "value": "1"}]}]}}}}
-    shared = fm.apply(live, second, manager="team-b", force=False)
+    shared = fm.apply(live, env_only(), manager="team-b", force=False)
     kept = fm.apply(shared, nginx(env=None), manager="kubectl", force=False)
     assert kept["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
 
@@ -224,9 +228,7 @@ def test_a_list_item_dropped_from_the_config_goes_whole_though_another_manager_c
     assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["nginx"]
     assert "kubectl-set" not in [e["manager"] for e in obj["metadata"]["managedFields"]]  # it owned only that
     # an item another manager owns itself stays, with that manager's fields
-    env = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx-deployment"},
-           "spec": {"template": {"spec": {"containers": [{"name": "nginx", "env": [{"name": "A", "value": "1"}]}]}}}}
-    shared = fm.apply(live, env, manager="b", force=False)
+    shared = fm.apply(live, env_only(), manager="b", force=False)
     kept = fm.apply(shared, nginx(env=None), manager="kubectl", force=False)
     assert kept["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
 
