@@ -55,6 +55,19 @@ def wait_for_sync(cond: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+async def communicate(proc: asyncio.subprocess.Process, data: bytes | None = None,
+                      timeout: float = 30.0) -> tuple[bytes, bytes]:
+    """proc.communicate() with a timeout that kills and reaps the process when it expires (a bare
+    asyncio.wait_for would leave it running)."""
+    try:
+        return await asyncio.wait_for(proc.communicate(data), timeout)
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+
+
 def kube_tui_env(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["KUBE_TUI_HOME"] = str(home)

@@ -11,7 +11,7 @@ import yaml
 
 from control.client import Client
 from control.plane import ControlPlane
-from tests.helpers import kube_tui_env, wait_for
+from tests.helpers import communicate, kube_tui_env, wait_for
 
 
 async def cli(plane: ControlPlane, home: Path, *args: str, stdin: str | None = None, **env: str) -> tuple[int, str, str]:
@@ -20,7 +20,7 @@ async def cli(plane: ControlPlane, home: Path, *args: str, stdin: str | None = N
         sys.executable, "-m", "tui.cli", args[0], "--server", plane.server.address, "--token", plane.credentials.admin,
         *args[1:], env=kube_tui_env(home, **env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL)
-    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin is not None else None), 30)
+    out, err = await communicate(proc, stdin.encode() if stdin is not None else None, 30)
     return proc.returncode or 0, out.decode(), err.decode()
 
 

@@ -35,7 +35,7 @@ from control.plane import ControlPlane
 from nodes.node import Node, NodeOptions
 from nodes.nodestatus import NodeConfig
 from tests.conftest import FAST
-from tests.helpers import K8S_DOCS, Proc, kube_tui_env, wait_for
+from tests.helpers import K8S_DOCS, Proc, communicate, kube_tui_env, wait_for
 from tui.commands.cp import run_in_pod
 
 pytestmark = pytest.mark.timeout(60)
@@ -240,7 +240,7 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
     # kube-tui exec -i, stdin from a pipe: everything reaches the command, its code becomes ours.
     proc = await _cli(plane, tmp_path, ["exec", "-i", "shell", "--", "sh", "-c", "wc -c; exit 3"],
                       stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(proc.communicate(b"x" * 200_000), 30)
+    stdout, stderr = await communicate(proc, b"x" * 200_000, 30)
     assert (stdout.strip(), proc.returncode) == (b"200000", 3)
     assert b"command terminated with exit code 3" in stderr
     # stdin from a file, or /dev/null (which epoll refuses); the command's stderr comes out on ours.
@@ -250,7 +250,7 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
         with source.open("rb") as f:
             proc = await _cli(plane, tmp_path, ["exec", "-i", "shell", "--", "sh"], stdin=f,
                               stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
+            stdout, stderr = await communicate(proc, timeout=30)
         assert proc.returncode == 0, stderr
         lines = 3000 if source == script else 0
         assert (stdout.count(b"from-a-file\n"), stderr.count(b"to-stderr\n")) == (lines, lines)
@@ -335,7 +335,7 @@ async def test_cp_copies_files_and_directories_both_ways_through_exec(client: Cl
 
     async def cp(*argv: str) -> tuple[int, bytes]:
         proc = await _cli(plane, tmp_path, ["cp", *argv], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        _, err = await communicate(proc, timeout=30)
         return proc.returncode or 0, err
 
     assert await cp(str(src), f"box:{inpod}") == (0, b"")  # into a directory that exists: under its own name
@@ -383,7 +383,7 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
 
     async def logs(*argv: str) -> tuple[int, bytes, bytes]:
         proc = await _cli(plane, tmp_path, ["logs", *argv], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        out, err = await communicate(proc, timeout=30)
         return proc.returncode or 0, out, err
 
     async def logged() -> bool:
@@ -403,7 +403,7 @@ async def test_logs_timestamps_and_since_from_the_command_line(client: Client, n
     async def logs(*argv: str) -> tuple[int, bytes, bytes]:
         proc = await _cli(plane, tmp_path, ["logs", "ts", *argv], stdout=asyncio.subprocess.PIPE,
                           stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        out, err = await communicate(proc, timeout=30)
         return proc.returncode or 0, out, err
 
     code, out, _ = await logs("--timestamps", "--since", "1h")
@@ -429,7 +429,7 @@ async def test_a_log_longer_than_a_wire_frame_comes_in_pages(client: Client, nod
     assert len(lines) == 6000 and lines[0].startswith("0 xxx") and lines[-1].startswith("5999 xxx")
     proc = await _cli(plane, tmp_path, ["logs", "chatty", "--tail", "4500"], stdout=asyncio.subprocess.PIPE,
                       stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await communicate(proc, timeout=60)
     got = out.decode().splitlines()
     assert proc.returncode == 0 and len(got) == 4500 and got[0].startswith("1500 x"), err
 
@@ -506,7 +506,7 @@ async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Cl
     # a named port a pod does not have: kubectl's words
     proc = await _cli(plane, tmp_path, ["port-forward", "web", "8081:https"], stdout=asyncio.subprocess.PIPE,
                       stderr=asyncio.subprocess.PIPE)
-    _, stderr = await asyncio.wait_for(proc.communicate(), 15)
+    _, stderr = await communicate(proc, timeout=15)
     assert proc.returncode == 1 and b"error: Pod 'web' does not have a named port 'https'" in stderr
     # The pod goes away: the forward ends, as kubectl's does.
     proc = await _cli(plane, tmp_path, ["port-forward", "web", ":8080"], stdout=asyncio.subprocess.PIPE,
@@ -514,7 +514,7 @@ async def test_port_forward_reaches_a_pod_port_through_the_api_server(client: Cl
     assert proc.stdout is not None
     assert (await asyncio.wait_for(proc.stdout.readline(), 15)).startswith(b"Forwarding from")
     await client.delete("Pod", "web")
-    _, stderr = await asyncio.wait_for(proc.communicate(), 15)
+    _, stderr = await communicate(proc, timeout=15)
     assert proc.returncode == 1 and b"error: lost connection to pod" in stderr
 
 

@@ -16,7 +16,7 @@ from control import config
 from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
-from tests.helpers import kube_tui_env
+from tests.helpers import communicate, kube_tui_env
 from tests.integration import test_rest as base
 from tests.integration.test_imperative import cli
 
@@ -113,7 +113,7 @@ async def test_force_deletes_waits_until_the_pod_is_gone_and_creates_it(plane: C
         assert terminating["metadata"]["uid"] == old["metadata"]["uid"] and terminating["metadata"]["deletionTimestamp"]
         assert proc.returncode is None  # still waiting: the new pod cannot be made while the old one is there
         await client.delete("Pod", "web", grace_period=0)  # as the kubelet does once the containers stopped
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        out, err = await communicate(proc, timeout=30)
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -13,7 +13,7 @@ from control.client import Client
 from control.scheduler import config as sc
 from control.scheduler.record import parse as parse_record
 from tests.conftest import FAST, running_plane
-from tests.helpers import wait_for
+from tests.helpers import communicate, wait_for
 
 CONFIG = """
 apiVersion: kubescheduler.config.k8s.io/v1
@@ -199,6 +199,6 @@ async def test_a_second_scheduler_may_not_run_the_control_planes_own_profiles(tm
             sys.executable, "-m", "tui.cli", "scheduler", "--server", plane.server.address,
             "--token", plane.credentials.admin, env=kube_tui_env(tmp_path), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        _, err = await communicate(proc, timeout=30)
         assert proc.returncode == 2
         assert "the control plane's own scheduler already runs profile(s) default-scheduler" in err.decode()

@@ -13,7 +13,7 @@ import pytest
 from control.api import kinds
 from control.client import Client
 from control.plane import ControlPlane
-from tests.helpers import kube_tui_env, wait_for
+from tests.helpers import communicate, kube_tui_env, wait_for
 from tests.integration.test_imperative import cli
 from tests.integration.test_kubelet import pod
 from tests.integration.test_rest import running_node
@@ -28,7 +28,7 @@ class Waiting:
         self.proc = proc
 
     async def result(self) -> tuple[int, str, str]:
-        out, err = await asyncio.wait_for(self.proc.communicate(), 60)
+        out, err = await communicate(self.proc, timeout=60)
         return self.proc.returncode or 0, out.decode(), err.decode()
 
 
