@@ -536,6 +536,44 @@ def test_describe_daemonset_as_kubectl_lays_it_out() -> None:
     assert "Pod Template:\n  Labels:  name=fluentd\n" in out and "\nEvents:" in out
 
 
+def test_describe_job_as_kubectl_lays_it_out() -> None:
+    # The head of `kubectl describe job` (v1.32.5) for this Job, against a kube-tui cluster.
+    job = {"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": {"name": "idx", "namespace": "default",
+                        "ownerReferences": [{"kind": "CronJob", "name": "nightly", "controller": True}]},
+           "spec": {"selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "c41d"}}, "parallelism": 2,
+                    "completions": 3, "completionMode": "Indexed", "suspend": False, "backoffLimit": 2,
+                    "ttlSecondsAfterFinished": 600, "activeDeadlineSeconds": 100,
+                    "template": {"spec": {"containers": [{"name": "w", "image": "busybox"}]}}},
+           "status": {"startTime": "2026-11-27T23:42:26Z", "completionTime": "2026-11-27T23:44:01Z", "ready": 0,
+                      "succeeded": 3, "completedIndexes": "0-2"}}
+    out = describe(job, [], now=NOW)
+    assert out.startswith(
+        "Name:                        idx\n"
+        "Namespace:                   default\n"
+        "Selector:                    batch.kubernetes.io/controller-uid=c41d\n"
+        "Labels:                      <none>\n"
+        "Annotations:                 <none>\n"
+        "Controlled By:               CronJob/nightly\n"
+        "Parallelism:                 2\n"
+        "Completions:                 3\n"
+        "Completion Mode:             Indexed\n"
+        "Suspend:                     false\n"
+        "Backoff Limit:               2\n"
+        "TTL Seconds After Finished:  600\n"
+        "Start Time:                  Fri, 27 Nov 2026 23:42:26 +0000\n"
+        "Completed At:                Fri, 27 Nov 2026 23:44:01 +0000\n"
+        "Duration:                    95s\n"
+        "Active Deadline Seconds:     100s\n"
+        "Pods Statuses:               0 Active (0 Ready) / 3 Succeeded / 0 Failed\n"
+        "Completed Indexes:           0-2\n"
+        "Pod Template:\n"), out
+    # Unset knobs are left out; no ready count, no completions: kubectl's other forms.
+    bare = describe({"kind": "Job", "metadata": {"name": "j"}, "spec": {}, "status": {"active": 1}}, [], now=NOW)
+    assert "Completions:    <unset>\n" in bare and "Pods Statuses:  1 Active / 0 Succeeded / 0 Failed\n" in bare
+    assert "Parallelism" not in bare and "Completed Indexes" not in bare and "Start Time" not in bare
+
+
 def test_jsonpath_as_kubectl_prints_it() -> None:
     from tui.printers.jsonpath import JSONPathError
     from tui.printers.jsonpath import render as jp

@@ -17,6 +17,7 @@ from tui.printers.describers.workloads import (
     describe_cronjob,
     describe_daemonset,
     describe_deployment,
+    describe_job,
     describe_replicaset,
     describe_statefulset,
 )
@@ -54,6 +55,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_priorityclass(obj, events, now)
     if kind == "PodDisruptionBudget":
         return describe_pdb(obj, events, now)
+    if kind == "Job":
+        return describe_job(obj, events, now)
     if kind == "CronJob":
         return describe_cronjob(obj, events, now)
     if kind == "HorizontalPodAutoscaler":

@@ -1,4 +1,4 @@
-"""`kubectl describe` for Deployments, ReplicaSets, DaemonSets and CronJobs."""
+"""`kubectl describe` for Deployments, ReplicaSets, DaemonSets, StatefulSets, Jobs and CronJobs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tui.printers.describers.writer import (
     describe_events,
     labels_multiline,
 )
-from tui.printers.status import get_path, meta_of, rfc1123z
+from tui.printers.status import get_path, human_duration, meta_of, parse_time, rfc1123z
 
 
 def _conditions(w: PrefixWriter, conditions: list[Mapping[str, Any]] | None) -> None:
@@ -166,6 +166,60 @@ def describe_statefulset(sts: Mapping[str, Any], events: list[Mapping[str, Any]]
 
 def _optional(value: Any, suffix: str = "") -> str:
     return "<unset>" if value is None else f"{value}{suffix}"
+
+
+def _completed_indexes(indexes: str, soft_limit: int = 50) -> str:
+    """kubectl's capIndexesListOrNone: the list cut at the first comma past soft_limit characters."""
+    if not indexes:
+        return "<none>"
+    cut = indexes.find(",", soft_limit)
+    return indexes if cut < 0 else indexes[:cut + 1] + "..."
+
+
+def describe_job(job: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """kubectl's describeJob: the spec's knobs as set, start/completion times and duration, pod counts,
+    completed indexes of an Indexed Job, the pod template."""
+    w = PrefixWriter()
+    meta, spec, st = meta_of(job), job.get("spec") or {}, job.get("status") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    w.write(0, f"Selector:\t{format_label_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    owner = controlled_by(job)
+    if owner:
+        w.write(0, f"Controlled By:\t{owner}\n")
+    if spec.get("parallelism") is not None:
+        w.write(0, f"Parallelism:\t{spec['parallelism']}\n")
+    w.write(0, f"Completions:\t{_optional(spec.get('completions'))}\n")
+    if spec.get("completionMode") is not None:
+        w.write(0, f"Completion Mode:\t{spec['completionMode']}\n")
+    if spec.get("suspend") is not None:
+        w.write(0, f"Suspend:\t{'true' if spec['suspend'] else 'false'}\n")
+    if spec.get("backoffLimit") is not None:
+        w.write(0, f"Backoff Limit:\t{spec['backoffLimit']}\n")
+    if spec.get("ttlSecondsAfterFinished") is not None:
+        w.write(0, f"TTL Seconds After Finished:\t{spec['ttlSecondsAfterFinished']}\n")
+    start, completion = st.get("startTime"), st.get("completionTime")
+    if start:
+        w.write(0, f"Start Time:\t{rfc1123z(start)}\n")
+    if completion:
+        w.write(0, f"Completed At:\t{rfc1123z(completion)}\n")
+    began, ended = parse_time(start), parse_time(completion)
+    if began is not None and ended is not None:
+        w.write(0, f"Duration:\t{human_duration(ended - began)}\n")
+    if spec.get("activeDeadlineSeconds") is not None:
+        w.write(0, f"Active Deadline Seconds:\t{spec['activeDeadlineSeconds']}s\n")
+    active, succeeded, failed = st.get("active", 0), st.get("succeeded", 0), st.get("failed", 0)
+    if st.get("ready") is None:
+        w.write(0, f"Pods Statuses:\t{active} Active / {succeeded} Succeeded / {failed} Failed\n")
+    else:
+        w.write(0, f"Pods Statuses:\t{active} Active ({st['ready']} Ready) / {succeeded} Succeeded / {failed} Failed\n")
+    if spec.get("completionMode") == "Indexed":
+        w.write(0, f"Completed Indexes:\t{_completed_indexes(st.get('completedIndexes') or '')}\n")
+    describe_pod_template(w, spec.get("template"))
+    describe_events(w, events, now)
+    return w.text()
 
 
 def describe_cronjob(cj: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
