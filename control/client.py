@@ -501,7 +501,10 @@ class Client:
         info = kinds.by_kind(obj.get("kind", ""))
         md = obj.get("metadata") or {}
         ns = md.get("namespace") or "default" if info.namespaced else None
-        modified = with_last_applied(obj)
+        if ns and not md.get("namespace"):  # kubectl's builder sets it in what it sends, and so in the annotation
+            obj = dict(obj, metadata=dict(md, namespace=ns))
+        # kubectl's GetModifiedConfiguration: the annotations map is always there, {} when it held only this one
+        modified = with_last_applied(obj, empty_annotations=True)
         # Like kubectl: read first, create only what is not there. A create of what exists is not always
         # AlreadyExists: a Service's explicit nodePort is checked first ("provided port is already allocated").
         cur = await self._get_or_none(info.kind, md.get("name"), ns)

@@ -167,7 +167,8 @@ def three_way_merge_patch(original: dict | None, modified: dict, current: dict) 
 def with_last_applied(obj: dict, *, empty_annotations: bool = False) -> dict:
     """A copy of the manifest carrying itself, as JSON, in the last-applied-configuration annotation
     (kubectl's form: compact, keys sorted, the annotation itself left out). With empty_annotations, an
-    annotations map left empty stays in the JSON as {}, as kubectl replace and create --save-config write it."""
+    annotations map left empty stays in the JSON as {}, as kubectl apply, replace and create --save-config
+    write it."""
     md = dict(obj.get("metadata") or {})
     notes = {k: v for k, v in (md.get("annotations") or {}).items() if k != LAST_APPLIED_ANNOTATION}
     keep = notes or empty_annotations

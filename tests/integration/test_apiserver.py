@@ -221,7 +221,10 @@ async def test_apply_is_kubectls_three_way_merge(client: Client) -> None:
     result, out = await client.create_or_update(pod("b", app="web"))
     assert result == "configured" and out["metadata"]["labels"] == {"app": "web", "extra": "kept"}
     assert "pods/b is missing the kubectl.kubernetes.io/last-applied-configuration annotation" in client.last_warnings[0]
-    assert json.loads(out["metadata"]["annotations"][LAST_APPLIED]) == pod("b", app="web")
+    # kubectl's form of the annotation: the namespace it was sent to, and an empty annotations map
+    expected = pod("b", app="web")
+    expected["metadata"].update(namespace="default", annotations={})
+    assert json.loads(out["metadata"]["annotations"][LAST_APPLIED]) == expected
 
 
 async def test_apply_again_of_a_service_with_its_own_node_port_is_unchanged(client: Client) -> None:

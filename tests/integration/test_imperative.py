@@ -578,3 +578,36 @@ async def test_delete_output_name_and_now_as_kubectl(plane: ControlPlane, client
                          "spec": {"nodeName": "nowhere", "containers": [{"name": "c", "image": "busybox"}]}})
     assert await cli(plane, tmp_path, "delete", "pod", "p", "--now", "--wait=false") == (0, 'pod "p" deleted\n', "")
     assert (await client.get("Pod", "p"))["metadata"]["deletionGracePeriodSeconds"] == 1
+
+
+TWO_CONFIGMAPS = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n---\n" \
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: v}\n"
+
+
+async def test_create_and_apply_print_objects_as_kubectl_does(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    # create -f -o: each object as created, YAML documents apart (kubectl's YAML printer), managedFields hidden
+    code, out, err = await cli(plane, tmp_path, "create", "-f", "-", "-o", "yaml", stdin=TWO_CONFIGMAPS)
+    assert code == 0, err
+    docs = list(yaml.safe_load_all(out))
+    assert [d["metadata"]["name"] for d in docs] == ["a", "b"] and out.count("---\n") == 1
+    assert all(d["metadata"]["uid"] and "managedFields" not in d["metadata"] for d in docs)
+    assert await cli(plane, tmp_path, "delete", "cm", "a", "b") == (0, 'configmap "a" deleted\nconfigmap "b" deleted\n', "")
+    assert await cli(plane, tmp_path, "create", "-f", "-", "-o", "name", stdin=TWO_CONFIGMAPS) == \
+        (0, "configmap/a\nconfigmap/b\n", "")
+
+    # apply -o json: nothing per object, then one v1 List (Go's field order at the top), as kubectl's printObjects
+    code, out, err = await cli(plane, tmp_path, "apply", "-f", "-", "-o", "json", stdin=TWO_CONFIGMAPS)
+    assert code == 0, err
+    listed = json.loads(out)
+    assert list(listed) == ["kind", "apiVersion", "metadata", "items"] and listed["metadata"] == {}
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["a", "b"]
+    # the annotation in kubectl apply's form: the namespace it went to, and an empty annotations map
+    note = listed["items"][0]["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    assert note == ('{"apiVersion":"v1","data":{"k":"v"},"kind":"ConfigMap",'
+                    '"metadata":{"annotations":{},"name":"a","namespace":"default"}}\n')
+    # one object: itself, not a List
+    code, out, _ = await cli(plane, tmp_path, "apply", "-f", "-", "-o", "yaml",
+                             stdin=TWO_CONFIGMAPS.split("---\n")[0].replace("k: v", "k: w"))
+    applied = yaml.safe_load(out)
+    assert (code, applied["kind"], applied["data"]) == (0, "ConfigMap", {"k": "w"})
+    assert (await client.get("ConfigMap", "a"))["data"] == {"k": "w"}

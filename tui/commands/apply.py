@@ -9,7 +9,7 @@ from collections.abc import Callable
 from control.client import Client
 from control.errors import ApiError, CreateRefused
 from tui import manifests
-from tui.commands.common import add_client_args, fail, kind_ref, report, with_client, with_source
+from tui.commands.common import Printer, add_client_args, fail, kind_ref, report, with_client, with_source
 
 CSA_MANAGER = "kubectl-client-side-apply"  # kubectl's flag default; server-side it means "kubectl"
 # kubectl's words after a server-side apply conflict (apply.go)
@@ -44,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="with --server-side: take over fields another manager owns instead of failing")
         p.add_argument("--field-manager", default=CSA_MANAGER,
                        help="the name the API server records as this apply's field manager (kubectl's default)")
+        p.add_argument("-o", "--output", choices=("yaml", "json", "name"),
+                       help="print the applied objects so (yaml/json: one object, or a List of them, at the end)")
     add_client_args(p)
 
 
@@ -58,11 +60,18 @@ async def apply_all(
     field_validation: str | None = None,
     field_manager: str | None = None,
     force: bool = False,
+    output: str | None = None,
 ) -> int:
     """Create or apply each manifest; `field_manager`: a server-side apply by that manager. The errors come at
     the end, as kubectl's: one alone as kubectl words it ("The Pod "web" is invalid: ..."), several each as the
-    server said it, of its file."""
+    server said it, of its file.
+
+    `output` as kubectl's -o: name prints each object's kind/name; create prints each object as it is created
+    (YAML documents apart); apply prints nothing per object and, at the end, the one object or a v1 List of
+    them (kubectl's printObjects)."""
     errs: list[ApiError | str] = []
+    printer = Printer(output) if output in ("yaml", "json", "name") else None
+    applied: list[dict] = []
     for m in items:
         obj = m.obj
         if namespace and isinstance(obj.get("metadata"), dict) and not obj["metadata"].get("namespace"):
@@ -86,8 +95,28 @@ async def apply_all(
             continue
         for w in client.last_warnings:
             print(f"Warning: {w}", file=sys.stderr)
-        out(f"{kind_ref(stored)} {result}{' (server dry run)' if dry_run else ''}")
+        if printer is None:
+            out(f"{kind_ref(stored)} {result}{' (server dry run)' if dry_run else ''}")
+        elif create_only or output == "name":
+            printer.show(stored, result)
+        else:
+            applied.append(stored)
+    if printer is not None and len(applied) == 1:
+        printer.show(applied[0], "")
+    elif printer is not None and applied:
+        from tui.printers.output import sorted_keys, to_json, to_yaml
+
+        items = [sorted_keys(_without_managed_fields(o)) for o in applied]
+        if output == "yaml":
+            print(to_yaml({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}}))
+        else:  # a typed v1 List: Go's field order at the top, each item's keys sorted
+            print(to_json({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}))
     return report(errs)
+
+
+def _without_managed_fields(obj: dict) -> dict:
+    md = obj.get("metadata") or {}
+    return dict(obj, metadata={k: v for k, v in md.items() if k != "managedFields"}) if "managedFields" in md else obj
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("error: --force-conflicts only works with --server-side")
     if server_side and getattr(args, "watch", False):
         return fail("error: --server-side and --watch cannot be used together")
+    if getattr(args, "output", None) and getattr(args, "watch", False):
+        return fail("error: -o and --watch cannot be used together")
     manager = None
     if server_side:  # kubectl's GetServerSideFieldManager: its client-side default becomes "kubectl"
         manager = "kubectl" if args.field_manager == CSA_MANAGER else args.field_manager
@@ -118,5 +149,6 @@ def run(args: argparse.Namespace) -> int:
     result = with_client(args, lambda c: apply_all(c, items, create_only=create_only, namespace=args.namespace,
                                                    dry_run=dry_run, field_validation=validation,
                                                    field_manager=manager,
-                                                   force=getattr(args, "force_conflicts", False)))
+                                                   force=getattr(args, "force_conflicts", False),
+                                                   output=getattr(args, "output", None)))
     return result if isinstance(result, int) else 0

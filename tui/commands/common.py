@@ -7,6 +7,7 @@ import asyncio
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from control import aio, config
@@ -14,6 +15,32 @@ from control.client import Client
 from control.errors import ApiError
 
 T = TypeVar("T")
+
+
+@dataclass
+class Printer:
+    """kubectl's printer for create -f, replace and apply -o name: "pod/web replaced", or each object as -o asks
+    (YAML documents apart, managedFields hidden)."""
+
+    output: str | None
+    shown: int = field(default=0)
+
+    def show(self, obj: dict, operation: str) -> None:
+        from tui.printers.output import sorted_keys, to_json, to_yaml
+
+        if self.output == "name":
+            print(kind_ref(obj), flush=True)
+        elif self.output in ("yaml", "json"):
+            md = obj.get("metadata") or {}
+            if "managedFields" in md:  # hidden, as kubectl's --show-managed-fields=false
+                obj = dict(obj, metadata={k: v for k, v in md.items() if k != "managedFields"})
+            if self.output == "yaml":
+                print(("---\n" if self.shown else "") + to_yaml(sorted_keys(obj)), flush=True)
+            else:
+                print(to_json(sorted_keys(obj)), flush=True)
+        else:
+            print(f"{kind_ref(obj)} {operation}", flush=True)
+        self.shown += 1
 
 
 def add_client_args(p: argparse.ArgumentParser) -> None:

@@ -885,8 +885,6 @@ def run(args: argparse.Namespace) -> int:
                     return fail("error: give either -f FILE or deployment|namespace NAME, not both")
                 if args.dry_run == "client":
                     return _print_files(args)
-                if args.output:
-                    return fail("error: -o works with create -f only with --dry-run=client")
                 return apply.run(args)
             what = kind_named(args.what or "", CREATE_WHAT)
             if what == "Service":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 
 from control import aio
 from control.api import kinds
@@ -23,16 +22,15 @@ from tui import manifests
 from tui.commands import delete as delete_cmd
 from tui.commands.apply import FIELD_VALIDATION, VALIDATE
 from tui.commands.common import (
+    Printer,
     add_client_args,
     fail,
-    kind_ref,
     print_warnings,
     report,
     with_client,
     with_source,
 )
 from tui.commands.logs import duration
-from tui.printers.output import sorted_keys, to_json, to_yaml
 
 FORCE_TIMEOUT = 300.0  # seconds --force waits for the objects to be gone when --timeout is 0 (kubectl's 5 minutes)
 DRY_RUN = ("none", "client", "server")
@@ -62,29 +60,6 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--validate", nargs="?", const="strict", default="strict", type=str.lower, choices=VALIDATE,
                    help="fields the schema does not have: strict (default, as kubectl: refused), warn, ignore")
     add_client_args(p)
-
-
-@dataclass
-class Printer:
-    """kubectl's printer for replace: "pod/web replaced", or the objects as -o asks (YAML documents apart)."""
-
-    output: str | None
-    shown: int = field(default=0)
-
-    def show(self, obj: dict, operation: str) -> None:
-        if self.output == "name":
-            print(kind_ref(obj), flush=True)
-        elif self.output in ("yaml", "json"):
-            md = obj.get("metadata") or {}
-            if "managedFields" in md:  # hidden, as kubectl's --show-managed-fields=false
-                obj = dict(obj, metadata={k: v for k, v in md.items() if k != "managedFields"})
-            if self.output == "yaml":
-                print(("---\n" if self.shown else "") + to_yaml(sorted_keys(obj)), flush=True)
-            else:
-                print(to_json(sorted_keys(obj)), flush=True)
-        else:
-            print(f"{kind_ref(obj)} {operation}", flush=True)
-        self.shown += 1
 
 
 def prepared(m: manifests.Manifest, namespace: str | None, save_config: bool, verb: str) -> tuple[kinds.KindInfo, dict]:
