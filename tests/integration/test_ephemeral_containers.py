@@ -128,8 +128,8 @@ async def test_kube_tui_debug_adds_one_and_attaches_with_i(rest_plane: ControlPl
     await running_pod(http, "web", "exec sleep 300")
     code, out, err = await cli(rest_plane, tmp_path, "debug", "web", "--image=busybox", "--profile=general", "--",
                                "sh", "-c", "echo plain")
-    assert (code, out) == (0, "") and err.startswith("Defaulting debug container name to debugger-"), err
-    name = err.splitlines()[0].split()[-1].rstrip(".")
+    assert code == 0 and out.startswith("Defaulting debug container name to debugger-"), err  # on stdout, as kubectl
+    name = out.splitlines()[0].split()[-1].rstrip(".")
     assert "Warning: spec.ephemeralContainers[0].securityContext: stored but not enforced by kube-tui" in err
     _, p = await call(http, "GET", f"{PODS}/web")
     ec = p["spec"]["ephemeralContainers"][0]
@@ -139,12 +139,49 @@ async def test_kube_tui_debug_adds_one_and_attaches_with_i(rest_plane: ControlPl
     code, out, err = await cli(rest_plane, tmp_path, "debug", "web", "--image=busybox", "-i", "-c", "shell", "--",
                                "sh", "-c", "read line; echo got $line", stdin="hello\n")
     assert (code, out) == (0, "got hello\n"), err
+    assert err.startswith(DEPRECATED) and err.endswith("If you don't see a command prompt, try pressing enter.\n")
     own = p["spec"]["containers"][0]["name"]
     code, _, err = await cli(rest_plane, tmp_path, "debug", "web", "--image=busybox", "-c", own, "--", "true")
-    assert code == 1 and err == ('Error from server (Invalid): Pod "web" is invalid: spec.ephemeralContainers[2].name: '
-                                 f'Duplicate value: "{own}"\n')
-    code, _, err = await cli(rest_plane, tmp_path, "debug", "nope", "--image=busybox")
+    assert code == 1 and err == (DEPRECATED + 'Error from server (Invalid): Pod "web" is invalid: '
+                                 f'spec.ephemeralContainers[2].name: Duplicate value: "{own}"\n')
+    code, _, err = await cli(rest_plane, tmp_path, "debug", "nope", "--image=busybox", "--profile=general")
     assert code == 1 and err == 'Error from server (NotFound): pods "nope" not found\n'
+
+
+DEPRECATED = ('--profile=legacy is deprecated and will be removed in the future. It is recommended to explicitly '
+              'specify a profile, for example "--profile=general".\n')
+
+
+async def test_kube_tui_debug_copies_the_pod(rest_plane: ControlPlane, rest_node: object,
+                                            http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    await running_pod(http, "web", "exec sleep 300")
+    _, original = await call(http, "GET", f"{PODS}/web")
+    # a copy with a debug container, attached with -i: a pod of its own, with the copy's name as its hostname
+    # (--same-node: this control plane runs no scheduler)
+    code, out, err = await cli(rest_plane, tmp_path, "debug", "web", "--copy-to=web-debug", "--image=busybox", "-i",
+                               "-c", "dbg", "--same-node", "--", "sh", "-c",
+                               "read line; echo got $line in $HOSTNAME; exit 3", stdin="hello\n")
+    assert (code, out) == (0, "got hello in web-debug\n"), err  # kubectl debug: 0, not the container's code
+    _, copy = await call(http, "GET", f"{PODS}/web-debug")
+    assert [c["name"] for c in copy["spec"]["containers"]] == [original["spec"]["containers"][0]["name"], "dbg"]
+    # without --same-node the copy is left to the scheduler
+    assert await cli(rest_plane, tmp_path, "debug", "web", "--copy-to=web-3", "--image=busybox", "-c", "dbg",
+                     "--profile=general") == (0, "", "Warning: spec.shareProcessNamespace: stored but not enforced by "
+                                              "kube-tui\nWarning: spec.containers[1].securityContext: stored but not "
+                                              "enforced by kube-tui\n")
+    _, third = await call(http, "GET", f"{PODS}/web-3")
+    assert "nodeName" not in third["spec"] and "labels" not in third["metadata"]
+    # --replace: the original goes; a --set-image-only copy has no debug container and attaches to nothing
+    code, out, err = await cli(rest_plane, tmp_path, "debug", "web", "--copy-to=web-2", "--set-image=*=busybox",
+                               "--replace", "--same-node")
+    assert (code, out) == (0, ""), err
+
+    async def gone() -> bool:
+        return (await call(http, "GET", f"{PODS}/web"))[0] == 404
+    await wait_for(gone, 20, what="the original pod deleted")
+    _, second = await call(http, "GET", f"{PODS}/web-2")
+    assert [c["image"] for c in second["spec"]["containers"]] == ["busybox"]
+    assert second["spec"]["nodeName"] == original["spec"]["nodeName"]
 
 
 KUBECTL = os.environ.get("KUBECTL") or shutil.which("kubectl")

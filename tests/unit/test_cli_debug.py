@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.cli import parse_args
-from tui.commands.debug import NotStarted, target_pod, unsupported_flag, wait_started
+from tui.commands.debug import NotStarted, flag_errors, pod_copy, target_pod, wait_started
 
 
 def test_the_pod_is_named_plainly_or_as_pod_slash_name_and_other_kinds_are_refused_in_kubectls_words() -> None:
@@ -23,17 +23,65 @@ def test_the_pod_is_named_plainly_or_as_pod_slash_name_and_other_kinds_are_refus
         target_pod("node/n1")
 
 
-def test_kubectl_debugs_copy_flags_are_said_to_be_missing_not_unknown() -> None:
-    assert unsupported_flag(parse_args(["debug", "web", "--image=busybox"])) is None
-    for argv in (["--copy-to=web-debug"], ["--copy-to", "web-debug", "--same-node"], ["--replace"],
-                 ["--set-image=*=busybox"], ["--share-processes"]):
-        args = parse_args(["debug", "web", "--image=busybox", *argv])
-        flag = argv[0].partition("=")[0]
-        assert unsupported_flag(args) == (
-            f"error: {flag} is not supported by kube-tui debug, which only adds an ephemeral container to the pod "
-            "itself; for a copy of the pod, run the real kubectl debug against this cluster (the KUBECONFIG "
-            "`kube-tui control` prints)")
+def test_kubectl_debugs_flag_rules_in_its_words() -> None:
+    def refused(*argv: str) -> str | None:
+        return flag_errors(parse_args(["debug", "web", *argv]))
+
+    assert refused("--image=busybox") is None and refused("--copy-to=c") is None
+    assert refused("--replace", "--image=b") == "error: --replace may only be used with --copy-to."
+    assert refused("--same-node", "--image=b") == "error: --same-node may only be used with --copy-to."
+    assert refused("--set-image=*=b", "--image=b") == "error: --set-image may only be used with --copy-to."
+    assert refused() == "error: you must specify --image when not using --copy-to."
+    assert refused("--copy-to=c", "--target=app", "--image=b") == \
+        "error: --target is incompatible with --copy-to. Use --share-processes instead."
+    assert refused("--keep-labels", "--image=b") is None  # accepted, and of no use, without --copy-to (as kubectl)
     assert parse_args(["debug", "--replace", "web", "--image=busybox"]).pod == "web"  # a flag without a value
+
+
+POD = {"metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}, "annotations": {"note": "x"}},
+       "spec": {"nodeName": "n1", "initContainers": [{"name": "init", "image": "busybox"}],
+                "containers": [{"name": "app", "image": "nginx", "args": ["-v"], "readinessProbe": {"exec": {}}}],
+                "ephemeralContainers": [{"name": "old", "image": "busybox"}]},
+       "status": {"phase": "Running"}}
+
+
+def copy_of(*argv: str) -> tuple[dict, str]:
+    args = parse_args(["debug", "web", *argv])
+    args.profile = args.profile or "legacy"
+    return pod_copy(POD, args)
+
+
+def test_a_copy_of_the_pod_is_what_kubectl_debug_makes() -> None:
+    # legacy (the default): the labels go (the copy joins no Service), the rest stays; a new debug container
+    pod, name = copy_of("--copy-to=web-debug", "--image=busybox", "-c", "dbg", "-i", "--", "sh")
+    assert name == "dbg" and pod["metadata"] == {"name": "web-debug", "namespace": "default",
+                                                 "annotations": {"note": "x"}}
+    spec = pod["spec"]
+    assert "nodeName" not in spec and "ephemeralContainers" not in spec and spec["initContainers"]
+    assert spec["containers"][1] == {"name": "dbg", "terminationMessagePolicy": "File", "command": ["sh"],
+                                     "image": "busybox", "stdin": True}
+    assert POD["spec"]["nodeName"] == "n1" and POD["metadata"]["labels"]  # the original is untouched
+    # -c naming one of its containers: that container's command is replaced; --set-image; --same-node
+    pod, name = copy_of("--copy-to=c", "-c", "app", "--set-image=*=busybox", "--same-node", "--", "sh", "-c", "x")
+    app = pod["spec"]["containers"][0]
+    assert name == "app" and (app["image"], app["command"], "args" in app) == ("busybox", ["sh", "-c", "x"], False)
+    assert pod["spec"]["nodeName"] == "n1"
+    # general: annotations, probes and init containers go too unless kept; processes shared; SYS_PTRACE
+    pod, _ = copy_of("--copy-to=c", "--image=busybox", "-c", "dbg", "--profile=general", "--keep-annotations")
+    assert pod["metadata"].get("annotations") == {"note": "x"} and "labels" not in pod["metadata"]
+    assert "readinessProbe" not in pod["spec"]["containers"][0] and pod["spec"]["initContainers"]
+    assert pod["spec"]["shareProcessNamespace"] is True
+    assert pod["spec"]["containers"][1]["securityContext"] == {"capabilities": {"add": ["SYS_PTRACE"]}}
+    pod, _ = copy_of("--copy-to=c", "--image=b", "-c", "d", "--profile=general", "--keep-init-containers=false",
+                     "--share-processes=false", "--keep-labels")
+    assert "initContainers" not in pod["spec"] and pod["spec"]["shareProcessNamespace"] is False
+    assert pod["metadata"]["labels"] == {"app": "web"}
+    # --set-image alone: a copy without a debug container; nothing to make one of: kubectl's refusal
+    assert copy_of("--copy-to=c", "--set-image=app=busybox")[1] == ""
+    with pytest.raises(ValueError, match="^error: you must specify image when creating new container$"):
+        copy_of("--copy-to=c", "-c", "new")
+    with pytest.raises(ValueError, match='invalid argument "busybox" for "--set-image" flag'):
+        copy_of("--copy-to=c", "--set-image=busybox")
 
 
 class Pods:
@@ -71,10 +119,10 @@ async def test_the_wait_ends_at_once_for_a_completed_pod_and_says_why_it_timed_o
                            poll=0, timeout=30)
     assert str(e.value) == ("error: pod default/job-x has completed (phase Succeeded): its kubelet starts no container "
                             "in it again, so ephemeral container dbg will not run; debug a copy of the pod instead "
-                            "(kubectl debug job-x --copy-to=job-x-debug ...)")
+                            "(kube-tui debug job-x --copy-to=job-x-debug ...)")
     with pytest.raises(NotStarted) as e:
         await wait_started(Pods(("Running", {})), "default", "web", "dbg", poll=0, timeout=0)  # type: ignore[arg-type]
-    assert str(e.value) == ("error: timed out waiting for the condition (ephemeral container dbg of pod default/web is "
+    assert str(e.value) == ("error: timed out waiting for the condition (container dbg of pod default/web is "
                             "not reported by node n1: is its kubelet running?)")
     with pytest.raises(NotStarted, match=r"dbg of pod default/web is waiting\)"):
         await wait_started(Pods(("Running", waiting)), "default", "web", "dbg", poll=0, timeout=0)  # type: ignore[arg-type]
