@@ -64,9 +64,18 @@ def test_pod_failure_policy_rules() -> None:
         "or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
         'spec.podFailurePolicy.rules[4].onPodConditions[0].status: Unsupported value: "Maybe": supported values: '
         '"False", "True", "Unknown"',
-        'spec.podFailurePolicy.rules[4].onPodConditions[1].status: Required value: valid values: ["False" "True" "Unknown"]',
         "spec.podFailurePolicy.rules[4]: Invalid value: specifying both OnExitCodes and OnPodConditions is not supported",
     ]
+
+
+def test_a_pod_condition_pattern_defaults_to_status_true() -> None:
+    policy = rules({"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]})
+    obj = job(podFailurePolicy=policy)
+    assert obj["spec"]["podFailurePolicy"]["rules"][0]["onPodConditions"] == [{"type": "DisruptionTarget", "status": "True"}]
+    assert messages(obj) == []
+    obj["spec"]["podFailurePolicy"]["rules"][0]["onPodConditions"][0]["status"] = ""
+    assert messages(obj) == [
+        'spec.podFailurePolicy.rules[0].onPodConditions[0].status: Required value: valid values: ["False" "True" "Unknown"]']
 
 
 def test_pod_failure_policy_needs_restart_policy_never_and_replacement_failed() -> None:
