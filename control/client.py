@@ -389,12 +389,15 @@ class Client:
         *,
         propagation_policy: str | None = None,
         grace_period: int | None = None,
+        preconditions: dict[str, str] | None = None,
     ) -> dict:
         body: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace}
         if propagation_policy:
             body["propagationPolicy"] = propagation_policy
         if grace_period is not None:
             body["gracePeriodSeconds"] = grace_period
+        if preconditions:
+            body["preconditions"] = preconditions  # {uid, resourceVersion}: refused with 409 if either differs
         return await self.request("delete", body)  # type: ignore[no-any-return]
 
     async def exec(self, name: str, command: list[str], namespace: str = "default", *, container: str | None = None,

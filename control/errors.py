@@ -41,6 +41,7 @@ _REASON_OF_TYPE = {
     "Duplicate value": "FieldValueDuplicate",
     "Forbidden": "FieldValueForbidden",
     "Too long": "FieldValueTooLong",
+    "Too many": "FieldValueTooMany",
     "Not found": "FieldValueNotFound",
 }
 

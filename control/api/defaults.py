@@ -273,6 +273,11 @@ def _default_job(obj: dict[str, Any]) -> None:
         spec["suspend"] = False
     if not spec.get("podReplacementPolicy"):
         spec["podReplacementPolicy"] = "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+    policy = spec.get("podFailurePolicy")
+    for rule in _as_list(policy.get("rules")) if isinstance(policy, dict) else []:
+        for pattern in _as_list(rule.get("onPodConditions")) if isinstance(rule, dict) else []:
+            if isinstance(pattern, dict) and not pattern.get("status"):
+                pattern["status"] = "True"
     _default_template(obj)
 
 

@@ -156,10 +156,7 @@ SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
     "healthCheckNodePort",
 )
-JOB_NOT_ENFORCED = (
-    "podFailurePolicy", "successPolicy", "backoffLimitPerIndex", "maxFailedIndexes", "ttlSecondsAfterFinished",
-    "managedBy",
-)
+JOB_NOT_ENFORCED = ("successPolicy", "backoffLimitPerIndex", "maxFailedIndexes")
 _NOT_ENFORCED = "stored but not enforced by kube-tui"
 
 

@@ -1,4 +1,8 @@
-"""The Job controller (pkg/controller/job): run pods to completion, retry failures with back-off, finish."""
+"""The Job controller (pkg/controller/job): run pods to completion, retry failures with back-off, finish.
+
+NonIndexed and Indexed completion, podFailurePolicy, suspend, activeDeadlineSeconds, managedBy, and the
+interim FailureTarget / SuccessCriteriaMet conditions before Failed / Complete (Kubernetes 1.31+).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from control.api.defaults import JOB_CONTROLLER_UID, JOB_NAME, LEGACY_JOB_CONTRO
 from control.api.labels import from_label_selector
 from control.client import Client
 from control.controllers import controller_utils as cu
+from control.controllers import job_failure_policy as failure_policy
+from control.controllers import job_indexes
 from control.controllers.base import Controller
 from control.controllers.events import NORMAL, WARNING, EventBroadcaster
 from control.controllers.informers import SharedInformers
@@ -21,6 +27,8 @@ from control.timings import Timings
 
 # MaxPodCreateDeletePerSync
 MAX_PODS_PER_SYNC = 500
+# batch.JobControllerName: the spec.managedBy of the Jobs this controller syncs (and of those without one)
+MANAGED_BY = "kubernetes.io/job-controller"
 
 
 @dataclass
@@ -126,15 +134,124 @@ def backoff_remaining(failed_pods: list[dict], base: float, cap: float, now: flo
 
 
 def finished_condition(job: dict) -> str | None:
+    """IsJobFinished: the type of the Job's terminal condition (Complete or Failed), if it has one."""
     for c in (job.get("status") or {}).get("conditions") or []:
         if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
             return str(c["type"])
     return None
 
 
-def _job_condition(type_: str, reason: str, message: str) -> dict:
+def managed_by_other(job: dict) -> str | None:
+    """managedByExternalController: the spec.managedBy naming another controller (JobManagedBy), else None."""
+    managed_by = (job.get("spec") or {}).get("managedBy")
+    return str(managed_by) if managed_by and managed_by != MANAGED_BY else None
+
+
+def only_replace_failed(job: dict) -> bool:
+    """onlyReplaceFailedPods: a pod being deleted is replaced only once it has failed."""
+    spec = job.get("spec") or {}
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def _true_condition(job_status: dict, type_: str) -> dict | None:
+    c = cu.condition(job_status, type_)
+    return c if c is not None and c.get("status") == "True" else None
+
+
+def _job_condition(type_: str, reason: str, message: str, status: str = "True") -> dict:
     now = meta.now()
-    return {"type": type_, "status": "True", "lastProbeTime": now, "lastTransitionTime": now, "reason": reason, "message": message}
+    return {"type": type_, "status": status, "lastProbeTime": now, "lastTransitionTime": now, "reason": reason, "message": message}
+
+
+def ensure_condition(conditions: list[dict], type_: str, status: str, reason: str, message: str) -> tuple[list[dict], bool]:
+    """ensureJobConditionStatus: set the condition of type_; a False one is never added, only turned to."""
+    for i, c in enumerate(conditions):
+        if c.get("type") == type_:
+            if (c.get("status"), c.get("reason"), c.get("message")) == (status, reason, message):
+                return conditions, False
+            return [*conditions[:i], _job_condition(type_, reason, message, status), *conditions[i + 1:]], True
+    if status == "False":
+        return conditions, False
+    return [*conditions, _job_condition(type_, reason, message, status)], True
+
+
+# The interim condition a Job gets as soon as its fate is known, and the terminal one it gets once no pod of
+# it is left terminating (Kubernetes 1.31+, JobManagedBy / JobPodReplacementPolicy).
+TERMINAL_OF = {"FailureTarget": "Failed", "SuccessCriteriaMet": "Complete"}
+
+
+@dataclass
+class SyncState:
+    """One sync's view of a Job and its pods (syncJobCtx)."""
+
+    job: dict
+    pods: list[dict]
+    active_pods: list[dict]
+    counts: PodCounts
+    succeeded_indexes: job_indexes.Intervals
+    failed_pods: list[dict]
+
+
+def job_state(job: dict, pods: list[dict]) -> SyncState:
+    """Count a Job's pods: for an Indexed Job only pods with a valid index count, one success per index,
+    and the succeeded indexes already in status.completedIndexes stay; failures an Ignore rule matches
+    do not count."""
+    spec = job.get("spec") or {}
+    indexed = job_indexes.is_indexed(job)
+    completions = int(spec.get("completions") or 0)
+
+    def valid(p: dict) -> bool:
+        ix = job_indexes.completion_index(p)
+        return not indexed or (ix is not None and ix < completions)
+
+    counts = count_pods(pods)
+    active_pods = [p for p in pods if cu.is_pod_active(p)]
+    failed_pods = [p for p in pods if cu.phase(p) == "Failed" and valid(p)]
+    policy = spec.get("podFailurePolicy")
+    counts.failed = sum(1 for p in failed_pods if failure_policy.match(policy, p).counts)
+    succeeded: job_indexes.Intervals = []
+    if indexed:
+        succeeded = job_indexes.succeeded_indexes((job.get("status") or {}).get("completedIndexes"), pods, completions)
+        counts.succeeded = job_indexes.total(succeeded)
+    return SyncState(job, pods, active_pods, counts, succeeded, failed_pods)
+
+
+def fail_job_message(job: dict, failed_pods: list[dict]) -> str | None:
+    """getFailJobMessage: the message of the first failed pod that matches a FailJob rule."""
+    policy = (job.get("spec") or {}).get("podFailurePolicy")
+    for p in failed_pods:
+        m = failure_policy.match(policy, p)
+        if m.action == failure_policy.FAIL_JOB:
+            return m.message
+    return None
+
+
+def finish_reason(job: dict, state: SyncState, now: float) -> dict | None:
+    """The interim condition (FailureTarget) when the Job has failed: a FailJob rule, the backoff limit, the deadline."""
+    status = job.get("status") or {}
+    target = _true_condition(status, "FailureTarget")
+    if target is not None:
+        return target
+    message = fail_job_message(job, state.failed_pods)
+    if message is not None:
+        return _job_condition("FailureTarget", "PodFailurePolicy", message)
+    if exceeds_backoff_limit(job, state.counts, state.pods):
+        return _job_condition("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+    if past_active_deadline(job, now):
+        return _job_condition("FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline")
+    return None
+
+
+def pods_for_removal(job: dict, active_pods: list[dict], at_least: int) -> list[dict]:
+    """activePodsForRemoval: for an Indexed Job first the pods with a repeated, invalid or missing index,
+    then, to remove at least `at_least`, the least valuable of the rest."""
+    remove: list[dict] = []
+    left = active_pods
+    if job_indexes.is_indexed(job):
+        remove, left = job_indexes.duplicated_index_pods(active_pods, int((job.get("spec") or {}).get("completions") or 0))
+    if len(remove) < at_least:
+        remove += cu.pods_to_delete(left, active_pods, at_least - len(remove))
+    return remove
 
 
 class JobController(Controller):
@@ -188,6 +305,9 @@ class JobController(Controller):
         if cached is None:
             self.expectations.delete(key)
             return
+        if managed_by_other(cached) is not None:
+            self.log.debug("job %s/%s: managed by %s, not synced", ns, name, managed_by_other(cached))
+            return
         if finished_condition(cached) is not None:
             return
         job = copy.deepcopy(cached)
@@ -195,29 +315,38 @@ class JobController(Controller):
         satisfied = self.expectations.satisfied(key)
         selector = from_label_selector(spec.get("selector"))
         pods = await cu.claim(self.client, job, selector, self.informers.claim_candidates(self.pod_informer, job))
-        counts = count_pods(pods)
+        state = job_state(job, pods)
+        counts = state.counts
         status: dict[str, Any] = copy.deepcopy(job.get("status") or {})
+        job["status"] = status
         now = time.time()
         if not status.get("startTime") and not spec.get("suspend"):
             status["startTime"] = meta.now()
-            job["status"] = status
-            if spec.get("activeDeadlineSeconds") is not None:
-                self.queue.add_after(key, float(spec["activeDeadlineSeconds"]) + 0.05)
-        active_pods = [p for p in pods if cu.is_pod_active(p)]
-        finished: dict | None = None
-        if exceeds_backoff_limit(job, counts, pods):
-            finished = _job_condition("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
-        elif past_active_deadline(job, now):
-            finished = _job_condition("Failed", "DeadlineExceeded", "Job was active longer than specified deadline")
-        if finished is None and is_complete(job, counts):
-            finished = _job_condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods")
-        if finished is not None:
-            if active_pods:
-                await self._delete_pods(key, job, active_pods)
-                counts.terminating += counts.active
-                counts.active = counts.ready = 0
-        elif satisfied:
-            counts.active = await self._manage(key, job, counts, active_pods, pods)
+
+        # The Job's fate: once SuccessCriteriaMet, it only waits for its pods to go.
+        finishing = _true_condition(status, "SuccessCriteriaMet") or finish_reason(job, state, now)
+        if finishing is None and spec.get("activeDeadlineSeconds") is not None and not spec.get("suspend"):
+            start = meta.parse_time(status.get("startTime")) or now
+            self.queue.add_after(key, max(0.0, start + float(spec["activeDeadlineSeconds"]) - now) + 0.05)
+
+        suspend_changed = False
+        if finishing is not None:
+            await self._delete_pods(key, job, state.active_pods, counts)
+            if not satisfied:
+                finishing = None  # pods may be missing from the cache yet: decide on a later sync
+        else:
+            if satisfied:
+                await self._manage(key, job, state)
+            completions = spec.get("completions")
+            if completions is None:
+                complete = counts.succeeded > 0 and counts.active == 0
+            else:
+                complete = counts.succeeded >= int(completions) and counts.active == 0
+            if complete:
+                finishing = _job_condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods")
+            elif satisfied:
+                suspend_changed = self._suspend_condition(job, status)
+
         status.update(
             active=counts.active,
             ready=counts.ready,
@@ -226,54 +355,117 @@ class JobController(Controller):
             terminating=counts.terminating,
             uncountedTerminatedPods=status.get("uncountedTerminatedPods") or {},
         )
-        if finished is not None:
-            status["conditions"] = [*(status.get("conditions") or []), finished]
-            if finished["type"] == "Complete":
-                status["completionTime"] = meta.now()
-                self.recorder.event(job, NORMAL, "Completed", "Job completed")
-            else:
-                self.recorder.event(job, WARNING, finished["reason"], finished["message"])
-        if status != (cached.get("status") or {}):
-            job["status"] = status
+        if job_indexes.is_indexed(job):
+            status["completedIndexes"] = job_indexes.format_intervals(state.succeeded_indexes)
+        if finishing is not None:
+            self._finish(job, status, finishing, counts)
+        if suspend_changed or status != (cached.get("status") or {}):
             await self.client.update_status(job)
 
-    async def _manage(self, key: Key, job: dict, counts: PodCounts, active_pods: list[dict], pods: list[dict]) -> int:
+    def _finish(self, job: dict, status: dict, interim: dict, counts: PodCounts) -> None:
+        """Record the interim condition, and the terminal one once no pod is left terminating (enactJobFinished)."""
+        conditions = list(status.get("conditions") or [])
+        if _true_condition(status, interim["type"]) is None:
+            conditions.append(interim)
+        status["conditions"] = conditions
+        if counts.terminating > 0:
+            return
+        final = _job_condition(TERMINAL_OF[interim["type"]], interim.get("reason", ""), interim.get("message", ""))
+        status["conditions"], _ = ensure_condition(conditions, final["type"], "True", final["reason"], final["message"])
+        if final["type"] == "Complete":
+            status["completionTime"] = final["lastTransitionTime"]
+            completions = (job.get("spec") or {}).get("completions")
+            if completions is not None and counts.succeeded > int(completions):
+                self.recorder.event(job, WARNING, "TooManySucceededPods", "Too many succeeded pods running after completion count reached")
+            self.recorder.event(job, NORMAL, "Completed", "Job completed")
+        else:
+            self.recorder.event(job, WARNING, final["reason"], final["message"])
+
+    def _suspend_condition(self, job: dict, status: dict) -> bool:
+        """The Suspended condition and its events; resuming restarts the activeDeadlineSeconds clock."""
+        conditions = list(status.get("conditions") or [])
+        if (job.get("spec") or {}).get("suspend"):
+            status["conditions"], changed = ensure_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended")
+            if changed:
+                self.recorder.event(job, NORMAL, "Suspended", "Job suspended")
+            return changed
+        status["conditions"], changed = ensure_condition(conditions, "Suspended", "False", "JobResumed", "Job resumed")
+        if changed:
+            self.recorder.event(job, NORMAL, "Resumed", "Job resumed")
+            status["startTime"] = meta.now()
+        if not status["conditions"]:
+            del status["conditions"]
+        return changed
+
+    async def _manage(self, key: Key, job: dict, state: SyncState) -> None:
+        """manageJob: delete pods beyond what should run (and an Indexed Job's repeated indexes), else create
+        the missing ones after the failure back-off; counts.active and counts.terminating follow."""
+        counts = state.counts
+        spec = job.get("spec") or {}
+        if spec.get("suspend"):
+            await self._delete_pods(key, job, pods_for_removal(job, state.active_pods, counts.active), counts)
+            return
         want = want_active(job, counts.active, counts.succeeded)
-        active = counts.active
-        if active > want:
-            victims = cu.pods_to_delete(active_pods, active_pods, min(active - want, MAX_PODS_PER_SYNC))
-            await self._delete_pods(key, job, victims)
-            return active - len(victims)
-        if active >= want:
-            return active
-        failed = [p for p in pods if cu.phase(p) == "Failed"]
+        victims = pods_for_removal(job, state.active_pods, max(0, counts.active - want))[:MAX_PODS_PER_SYNC]
+        if victims:
+            # deletions before creations: an Indexed Job repeating an index gets its new pod on a later sync
+            await self._delete_pods(key, job, victims, counts)
+            return
+        terminating = counts.terminating if only_replace_failed(job) else 0
+        diff = want - terminating - counts.active
+        if diff <= 0:
+            return
+        failed = [p for p in state.pods if cu.phase(p) == "Failed"]
         wait = backoff_remaining(failed, self.timings.backoff_base, self.timings.backoff_max)
         if wait > 0:
             self.queue.add_after(key, wait)
-            return active
-        n = min(want - active, MAX_PODS_PER_SYNC)
-        self.expectations.expect_creations(key, n)
-        template = copy.deepcopy((job.get("spec") or {}).get("template") or {})
-        if not (job.get("spec") or {}).get("manualSelector"):
+            return
+        diff = min(diff, MAX_PODS_PER_SYNC)
+        template = copy.deepcopy(spec.get("template") or {})
+        indexes: list[int] = []
+        if job_indexes.is_indexed(job):
+            indexes = job_indexes.first_pending_indexes(state.active_pods, state.succeeded_indexes, diff, int(spec["completions"]))
+            diff = len(indexes)
+            job_indexes.add_env(template)
+        if diff <= 0:
+            return
+        if not spec.get("manualSelector"):
             labels = template.setdefault("metadata", {}).setdefault("labels", {})
             uid, jname = job["metadata"]["uid"], job["metadata"]["name"]
             for k, v in ((LEGACY_JOB_CONTROLLER_UID, uid), (JOB_CONTROLLER_UID, uid), (LEGACY_JOB_NAME, jname), (JOB_NAME, jname)):
                 labels.setdefault(k, v)
         ref = meta.owner_ref(job, controller=True)
+        job_name = job["metadata"]["name"]
+        self.expectations.expect_creations(key, diff)
 
         async def create_one() -> None:
-            await cu.create_pod(self.client, self.recorder, job, cu.pod_from_template(template, job, ref))
+            if indexes:
+                ix = indexes.pop(0)
+                t = copy.deepcopy(template)
+                job_indexes.set_index(t, job_name, ix)
+                pod = cu.pod_from_template(t, job, ref, generate_name=job_indexes.generate_name(job_name, ix))
+            else:
+                pod = cu.pod_from_template(template, job, ref)
+            await cu.create_pod(self.client, self.recorder, job, pod)
 
-        done, err = await cu.create_pods(self.expectations, key, n, create_one)
+        done, err = await cu.create_pods(self.expectations, key, diff, create_one)
+        counts.active += done
         if err is not None:
             raise err
-        return active + done
 
-    async def _delete_pods(self, key: Key, job: dict, pods: list[dict]) -> None:
+    async def _delete_pods(self, key: Key, job: dict, pods: list[dict], counts: PodCounts) -> None:
+        """Delete the pods; those deleted move from active (and ready) to terminating."""
+        if not pods:
+            return
         self.expectations.expect_deletions(key, [cu.pod_key(p) for p in pods])
         results = await asyncio.gather(
             *(cu.delete_pod(self.client, self.recorder, self.expectations, key, job, p) for p in pods), return_exceptions=True
         )
+        for p, r in zip(pods, results, strict=True):
+            if r is None:
+                counts.active -= 1
+                counts.terminating += 1
+                counts.ready -= 1 if cu.is_pod_ready(p) else 0
         for r in results:
-            if isinstance(r, Exception):
+            if isinstance(r, BaseException):
                 raise r

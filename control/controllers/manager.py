@@ -27,6 +27,7 @@ from control.controllers.namespace import NamespaceController
 from control.controllers.nodelifecycle import NodeLifecycleController
 from control.controllers.replicaset import ReplicaSetController
 from control.controllers.statefulset import StatefulSetController
+from control.controllers.ttlafterfinished import TTLAfterFinishedController
 from control.timings import Timings
 
 log = logging.getLogger("kube_tui.controller_manager")
@@ -47,6 +48,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "namespace": NamespaceController,
     "disruption": DisruptionController,
     "horizontalpodautoscaling": HorizontalController,
+    "ttl-after-finished-controller": TTLAfterFinishedController,
 }
 
 

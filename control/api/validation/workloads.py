@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from control.api.labels import Selector, from_label_selector, regex_error
+from control.api.labels import Selector, from_label_selector, is_dns1123_label, is_qualified_name, regex_error
 from control.api.validation.field import (
     NEGATIVE,
     Errors,
     as_dict,
+    as_list,
+    duplicate,
     forbidden,
     int_field,
     invalid,
@@ -23,7 +25,7 @@ from control.api.validation.field import (
 )
 from control.api.validation.meta import validate_annotations, validate_label_selector, validate_labels
 from control.api.validation.pod import RESTART_POLICIES, validate_pod_spec
-from control.errors import ApiError
+from control.errors import ApiError, FieldError
 
 
 def _workload_selector(errs: Errors, spec: dict[str, Any], what: str, *, generated: bool = False) -> Selector | None:
@@ -193,15 +195,146 @@ def validate_job(obj: dict[str, Any], errs: Errors) -> None:
     # Without manualSelector the server generates the selector (job_selector_defaults).
     selector = _workload_selector(errs, spec, "job", generated=spec.get("manualSelector") is not True)
     validate_job_spec(errs, spec, "spec", selector)
+    completions = spec.get("completions")
+    if spec.get("completionMode") == "Indexed" and is_int(completions) and completions > 0:
+        # the controller names each pod's host "<job>-<index>": the highest index must still make a DNS label
+        name = str((obj.get("metadata") or {}).get("name") or "")
+        hostname = f"{name}-{completions - 1}"
+        if name and is_dns1123_label(hostname):
+            invalid(errs, "metadata.name", name, f"will not able to create pod with invalid DNS label: {hostname}")
 
 
 def validate_job_spec(errs: Errors, spec: dict[str, Any], path: str, selector: Selector | None) -> None:
     """validateJobSpec, at `path` (spec, or a CronJob's spec.jobTemplate.spec); the selector is checked by the caller."""
     for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
         int_field(errs, spec, key, f"{path}.{key}")
+    for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
+        int_field(errs, spec, key, f"{path}.{key}")
+    per_index, max_failed = spec.get("backoffLimitPerIndex"), spec.get("maxFailedIndexes")
+    if max_failed is not None and per_index is None:
+        required(errs, f"{path}.backoffLimitPerIndex", "when maxFailedIndexes is specified")
     mode = spec.get("completionMode")
     if mode is not None and mode not in ("NonIndexed", "Indexed"):
         not_supported(errs, f"{path}.completionMode", shown(mode), ("NonIndexed", "Indexed"))
-    if mode == "Indexed" and spec.get("completions") is None:
-        required(errs, f"{path}.completions", "when completion mode is Indexed")
+    completions, parallelism = spec.get("completions"), spec.get("parallelism")
+    if mode == "Indexed":
+        if completions is None:
+            required(errs, f"{path}.completions", "when completion mode is Indexed")
+        if is_int(parallelism) and parallelism > MAX_PARALLELISM_INDEXED:
+            invalid(errs, f"{path}.parallelism", parallelism,
+                    f"must be less than or equal to {MAX_PARALLELISM_INDEXED} when completion mode is Indexed")
+        if is_int(completions) and is_int(max_failed) and max_failed > completions:
+            invalid(errs, f"{path}.maxFailedIndexes", max_failed, "must be less than or equal to completions")
+    elif mode in (None, "NonIndexed"):
+        for key, value in (("backoffLimitPerIndex", per_index), ("maxFailedIndexes", max_failed)):
+            if value is not None:
+                invalid(errs, f"{path}.{key}", shown(value), "requires indexed completion mode")
+    policy = spec.get("podFailurePolicy")
+    if policy is not None:
+        _pod_failure_policy(errs, spec, as_dict(errs, policy, f"{path}.podFailurePolicy") or {}, f"{path}.podFailurePolicy")
+    replacement = spec.get("podReplacementPolicy")
+    if replacement is not None:
+        allowed = ("Failed",) if policy is not None else ("Failed", "TerminatingOrFailed")
+        if replacement not in allowed:
+            not_supported(errs, f"{path}.podReplacementPolicy", shown(replacement), allowed)
     _pod_template(errs, spec, selector, ("OnFailure", "Never"), path)
+    template_spec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+    restart = template_spec.get("restartPolicy") if isinstance(template_spec, dict) else None
+    if policy is not None and restart == "OnFailure":
+        invalid(errs, f"{path}.template.spec.restartPolicy", restart, 'only "Never" is supported when podFailurePolicy is specified')
+
+
+# Limits of pkg/apis/batch/validation.
+MAX_PARALLELISM_INDEXED = 100_000
+MAX_POD_FAILURE_POLICY_RULES = 20
+MAX_ON_EXIT_CODES_VALUES = 255
+MAX_ON_POD_CONDITIONS_PATTERNS = 20
+POD_FAILURE_POLICY_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
+
+
+def _too_many(errs: Errors, path: str, actual: int, most: int) -> None:
+    errs.append(FieldError(path, "Too many", f"{actual}: must have at most {most} items"))
+
+
+def _pod_failure_policy(errs: Errors, spec: dict[str, Any], policy: dict[str, Any], path: str) -> None:
+    """validatePodFailurePolicy: each rule has a known action and exactly one of onExitCodes, onPodConditions."""
+    rules = as_list(errs, policy.get("rules"), f"{path}.rules")
+    if len(rules) > MAX_POD_FAILURE_POLICY_RULES:
+        _too_many(errs, f"{path}.rules", len(rules), MAX_POD_FAILURE_POLICY_RULES)
+    template_spec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+    names = {c.get("name") for group in ("containers", "initContainers")
+             for c in ((template_spec or {}).get(group) or []) if isinstance(c, dict)}
+    for i, rule in enumerate(rules):
+        rpath = f"{path}.rules[{i}]"
+        rule = as_dict(errs, rule, rpath)
+        if rule is None:
+            continue
+        action = rule.get("action")
+        if not action:
+            required(errs, f"{rpath}.action", "valid values: " + _go_quoted_list(POD_FAILURE_POLICY_ACTIONS))
+        elif action == "FailIndex":
+            if spec.get("backoffLimitPerIndex") is None:
+                invalid(errs, f"{rpath}.action", action, "requires the backoffLimitPerIndex to be set")
+        elif action not in POD_FAILURE_POLICY_ACTIONS:
+            not_supported(errs, f"{rpath}.action", shown(action), POD_FAILURE_POLICY_ACTIONS)
+        on_codes = rule.get("onExitCodes")
+        on_conditions = rule.get("onPodConditions")
+        if on_codes is not None:
+            _on_exit_codes(errs, as_dict(errs, on_codes, f"{rpath}.onExitCodes") or {}, f"{rpath}.onExitCodes", names)
+        if on_conditions:
+            _on_pod_conditions(errs, as_list(errs, on_conditions, f"{rpath}.onPodConditions"), f"{rpath}.onPodConditions")
+        if on_codes is not None and on_conditions:
+            invalid(errs, rpath, None, "specifying both OnExitCodes and OnPodConditions is not supported")
+        if on_codes is None and not on_conditions:
+            invalid(errs, rpath, None, "specifying one of OnExitCodes and OnPodConditions is required")
+
+
+def _go_quoted_list(values: tuple[str, ...]) -> str:
+    """Go's %q of a []string: ["A" "B"]."""
+    return "[" + " ".join(f'"{v}"' for v in values) + "]"
+
+
+def _on_exit_codes(errs: Errors, req: dict[str, Any], path: str, container_names: set[Any]) -> None:
+    operator = req.get("operator")
+    if not operator:
+        required(errs, f"{path}.operator", 'valid values: ["In" "NotIn"]')
+    elif operator not in ("In", "NotIn"):
+        not_supported(errs, f"{path}.operator", shown(operator), ("In", "NotIn"))
+    name = req.get("containerName")
+    if name is not None and name not in container_names:
+        invalid(errs, f"{path}.containerName", shown(name), "must be one of the container or initContainer names in the pod template")
+    values = as_list(errs, req.get("values"), f"{path}.values")
+    if not values:
+        invalid(errs, f"{path}.values", None, "at least one value is required")
+    elif len(values) > MAX_ON_EXIT_CODES_VALUES:
+        _too_many(errs, f"{path}.values", len(values), MAX_ON_EXIT_CODES_VALUES)
+    seen: set[int] = set()
+    for j, v in enumerate(values):
+        if not is_int(v):
+            invalid(errs, f"{path}.values[{j}]", shown(v), "must be an integer")
+            return
+        if operator == "In" and v == 0:
+            invalid(errs, f"{path}.values[{j}]", v, "must not be 0 for the In operator")
+        if v in seen:
+            duplicate(errs, f"{path}.values[{j}]", v)
+        seen.add(v)
+    if any(a > b for a, b in zip(values, values[1:], strict=False)):
+        invalid(errs, f"{path}.values", None, "must be ordered")
+
+
+def _on_pod_conditions(errs: Errors, patterns: list[Any], path: str) -> None:
+    if len(patterns) > MAX_ON_POD_CONDITIONS_PATTERNS:
+        _too_many(errs, path, len(patterns), MAX_ON_POD_CONDITIONS_PATTERNS)
+    for j, pattern in enumerate(patterns):
+        ppath = f"{path}[{j}]"
+        pattern = as_dict(errs, pattern, ppath)
+        if pattern is None:
+            continue
+        type_ = str(pattern.get("type") or "")
+        for msg in is_qualified_name(type_):
+            invalid(errs, f"{ppath}.type", type_, msg)
+        status = pattern.get("status")
+        if not status:
+            required(errs, f"{ppath}.status", 'valid values: ["False" "True" "Unknown"]')
+        elif status not in ("False", "True", "Unknown"):
+            not_supported(errs, f"{ppath}.status", shown(status), ("False", "True", "Unknown"))

@@ -1,0 +1,119 @@
+"""Jobs end to end on a real `kube-tui node` process: an Indexed Job's pods see their index, a
+podFailurePolicy fails or ignores by exit code, and ttlSecondsAfterFinished deletes a finished Job with its pods."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from control.client import Client
+from tests.conftest import running_plane
+from tests.helpers import Proc, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+
+@contextlib.asynccontextmanager
+async def cluster(tmp_path: Path) -> AsyncIterator[Client]:
+    """A control plane with every controller, one real node, and a client; all stopped on the way out."""
+    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
+        assert plane.server is not None and plane.credentials is not None
+        node = Proc(["node", "--name", "n1", "--server", plane.server.address, "--token",
+                     plane.credentials.first_join_token(), "--lease-duration", "2",
+                     "--data-dir", str(tmp_path / "n1")], tmp_path)
+        client = plane.client("test")
+        try:
+            await client.connect()
+            await wait_for(lambda: "ready" in node.output(), 20, what=f"the node to be ready:\n{node.output()}")
+            yield client
+        finally:
+            await client.close()
+            node.close()
+
+
+def job(name: str, script: str, **spec: Any) -> dict:
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {**spec, "template": {"spec": {"restartPolicy": "Never", "containers": [{
+                "name": "main", "image": "busybox", "command": ["sh", "-c", script]}]}}}}
+
+
+async def finished(client: Client, name: str) -> dict | None:
+    j = await client.get("Job", name)
+    conds = (j.get("status") or {}).get("conditions") or []
+    return j if any(c["type"] in ("Complete", "Failed") and c["status"] == "True" for c in conds) else None
+
+
+async def job_pods(client: Client, name: str) -> list[dict]:
+    return (await client.list("pods", "default", label_selector=f"batch.kubernetes.io/job-name={name}"))["items"]
+
+
+async def reasons(client: Client, name: str) -> list[str]:
+    items = (await client.list("events", "default", field_selector=f"involvedObject.name={name}"))["items"]
+    return [e["reason"] for e in items]
+
+
+async def test_an_indexed_job_gives_each_pod_its_index(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as client:
+        await client.create(job("sample", "echo index $JOB_COMPLETION_INDEX", completionMode="Indexed",
+                                completions=5, parallelism=2))
+        j = await wait_for(lambda: finished(client, "sample"), 40, what="the Indexed Job to complete")
+        st = j["status"]
+        assert (st["succeeded"], st["completedIndexes"], st["active"], st["failed"]) == (5, "0-4", 0, 0)
+        assert [c["type"] for c in st["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+        assert st["conditions"][1]["reason"] == "CompletionsReached"
+        pods = await job_pods(client, "sample")
+        assert len(pods) == 5
+        by_index = {}
+        for p in pods:
+            ix = p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+            assert p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] == ix
+            assert p["metadata"]["name"].startswith(f"sample-{ix}-") and len(p["metadata"]["name"]) == len(f"sample-{ix}-") + 5
+            assert p["spec"]["hostname"] == f"sample-{ix}"
+            assert p["status"]["phase"] == "Succeeded"
+            logs = await client.request("logs", {"namespace": "default", "name": p["metadata"]["name"]})
+            by_index[ix] = logs["text"].strip()
+        assert by_index == {str(i): f"index {i}" for i in range(5)}
+        assert "Completed" in await reasons(client, "sample")
+
+
+async def test_a_fail_job_rule_fails_the_job_at_once(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as client:
+        policy = {"rules": [{"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}]}
+        await client.create(job("fail", "exit 42", backoffLimit=6, podFailurePolicy=policy))
+        j = await wait_for(lambda: finished(client, "fail"), 30, what="the Job to fail")
+        pod = (await job_pods(client, "fail"))[0]
+        message = f"Container main for pod default/{pod['metadata']['name']} failed with exit code 42 matching FailJob rule at index 0"
+        conds = j["status"]["conditions"]
+        assert [(c["type"], c["reason"], c["message"]) for c in conds] == [
+            ("FailureTarget", "PodFailurePolicy", message), ("Failed", "PodFailurePolicy", message)]
+        assert j["status"]["failed"] == 1  # at once: not after six retries
+        assert "PodFailurePolicy" in await reasons(client, "fail")
+
+
+async def test_an_ignore_rule_does_not_count_the_failure(tmp_path: Path) -> None:
+    marker = tmp_path / "failed-once"
+    async with cluster(tmp_path) as client:
+        policy = {"rules": [{"action": "Ignore", "onExitCodes": {"operator": "In", "values": [42]}}]}
+        # the first pod exits 42 (ignored), its replacement succeeds; with backoffLimit 0 a counted failure would fail the Job
+        script = f"if [ -e {marker} ]; then echo done; else touch {marker}; exit 42; fi"
+        await client.create(job("flaky", script, backoffLimit=0, podFailurePolicy=policy))
+        j = await wait_for(lambda: finished(client, "flaky"), 30, what="the Job to complete")
+        assert [c["type"] for c in j["status"]["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+        assert (j["status"]["succeeded"], j["status"]["failed"]) == (1, 0)
+        phases = sorted(p["status"]["phase"] for p in await job_pods(client, "flaky"))
+        assert phases == ["Failed", "Succeeded"]
+
+
+async def test_ttl_after_finished_deletes_the_job_and_its_pods(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as client:
+        await client.create(job("short", "echo hi", ttlSecondsAfterFinished=2))
+        await wait_for(lambda: finished(client, "short"), 30, what="the Job to complete")
+        assert len(await job_pods(client, "short")) == 1
+
+        async def gone() -> bool:
+            return not (await client.list("jobs", "default"))["items"] and not await job_pods(client, "short")
+        await wait_for(gone, 15, what="the Job and its pod to be deleted after the TTL")
