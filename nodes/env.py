@@ -139,6 +139,13 @@ def _source(sources: Sources, kind: str, name: str, optional: bool) -> dict[str,
     return _values(obj)
 
 
+def hostname(pod: dict[str, Any]) -> str:
+    """The pod's hostname as the kubelet gives it (GeneratePodHostNameAndDomain): spec.hostname if set (an
+    Indexed Job's pods, a StatefulSet's), else the pod's name cut to 63 characters without a trailing - or ."""
+    name = (pod.get("spec") or {}).get("hostname") or (pod.get("metadata") or {}).get("name", "")
+    return str(name)[:63].rstrip("-.") if len(str(name)) > 63 else str(name)
+
+
 def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, host_ip: str,
               service_env: Mapping[str, str], allocatable: Mapping[str, str], sources: Sources | None = None,
               on_invalid: Callable[[str], None] | None = None) -> tuple[dict[str, str], dict[str, str]]:
@@ -205,7 +212,7 @@ def build_env(pod: dict[str, Any], container: dict[str, Any], *, pod_ip: str, ho
     # server must listen on its pod's address (the built-in images do); Kubernetes sets no such variable
     # unless the downward API asks for it, so nothing else is added.
     env = {
-        "HOSTNAME": md.get("name", ""),
+        "HOSTNAME": hostname(pod),
         "POD_IP": pod_ip,
         **references,
     }

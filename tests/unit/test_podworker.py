@@ -160,6 +160,15 @@ def test_env_order_expansion_and_downward_api() -> None:
     assert "KUBERNETES_SERVICE_HOST" in env and env["MESSAGE"].endswith("via $(MYSVC_SERVICE_HOST)")
 
 
+def test_hostname_is_spec_hostname_else_the_pods_name_cut_to_a_label() -> None:
+    from nodes.env import hostname
+
+    assert hostname({"metadata": {"name": "web"}, "spec": {}}) == "web"
+    assert hostname({"metadata": {"name": "job-1-abcde"}, "spec": {"hostname": "job-1"}}) == "job-1"
+    long = "a" * 62 + "-b" + "c" * 10
+    assert hostname({"metadata": {"name": long}, "spec": {}}) == "a" * 62  # 63 characters, the trailing "-" dropped
+
+
 def test_env_resource_field_refs_and_missing_config_maps() -> None:
     pod = make_pod(busybox("true", resources={"limits": {"cpu": "500m", "memory": "64Mi"}}))
     c = pod["spec"]["containers"][0]
