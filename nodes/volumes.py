@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from control.api.configdata import Base64Error, decode_base64, secret_bytes
+from control.api.warnings import MOUNTED_VOLUMES
 from nodes.env import ConfigError, expand, field_value, resource_value
 
 # The volume types the node mounts; any other is stored but not mounted (control/api/warnings.py says so).
-SUPPORTED = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath")
+SUPPORTED = MOUNTED_VOLUMES
 PLUGIN_DIRS = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
                "secret": "kubernetes.io~secret", "downwardAPI": "kubernetes.io~downward-api",
                "projected": "kubernetes.io~projected"}

@@ -219,6 +219,7 @@ def enter(root: str, mounts: list[Mount]) -> None:
     NamespaceUnavailable when no namespace can be had (nothing was changed); OSError (worded as runc words it)
     when building the view failed."""
     unshare(user=os.geteuid() != 0)
+    os.makedirs(root, exist_ok=True)
     fs = Rootfs(root)
     fs.build(mounts)
     fs.pivot()
