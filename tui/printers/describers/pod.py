@@ -164,13 +164,14 @@ def _describe_volumes(w: PrefixWriter, volumes: list[Mapping[str, Any]] | None, 
             w.write(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
             for source in v["projected"].get("sources") or []:
                 if source.get("secret") is not None:
+                    # kubectl prints the *bool as it is: <nil> when unset
                     w.write(2, f"SecretName:\t{source['secret'].get('name', '')}\n")
-                    w.write(2, f"Optional:\t{_bool(source['secret'].get('optional'))}\n")
+                    w.write(2, f"SecretOptionalName:\t{_optional(source['secret'].get('optional'))}\n")
                 elif source.get("downwardAPI") is not None:
                     w.write(2, "DownwardAPI:\ttrue\n")
                 elif source.get("configMap") is not None:
                     w.write(2, f"ConfigMapName:\t{source['configMap'].get('name', '')}\n")
-                    w.write(2, f"Optional:\t{_bool(source['configMap'].get('optional'))}\n")
+                    w.write(2, f"ConfigMapOptional:\t{_optional(source['configMap'].get('optional'))}\n")
                 elif source.get("serviceAccountToken") is not None:
                     w.write(2, f"TokenExpirationSeconds:\t{source['serviceAccountToken'].get('expirationSeconds', 3600)}\n")
         else:
@@ -180,6 +181,10 @@ def _describe_volumes(w: PrefixWriter, volumes: list[Mapping[str, Any]] | None, 
 
 def _bool(value: Any) -> str:
     return "true" if value is True else "false"
+
+
+def _optional(value: Any) -> str:
+    return "<nil>" if value is None else _bool(value)
 
 
 def _describe_downward_item(w: PrefixWriter, item: Mapping[str, Any]) -> None:

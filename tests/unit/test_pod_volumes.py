@@ -194,3 +194,19 @@ def test_container_view_leaves_the_host_alone(tmp_path: Path) -> None:
     assert not os.path.exists("/etc/kube-tui-test")
     assert Path("/proc/self/mountinfo").read_text().count("\n") == before
     assert os.listdir(tmp_path / "root") == []
+
+
+def test_describe_pod_prints_volumes_as_kubectl_does() -> None:
+    from tui.printers.describers.pod import describe_pod
+    pod = _pod([{"name": "s", "mountPath": "/s", "readOnly": True, "subPath": "x"}],
+               [{"name": "config", "configMap": {"name": "x"}}, {"name": "s", "secret": {"secretName": "sec",
+                                                                                      "optional": True}},
+                {"name": "p", "projected": {"sources": [{"configMap": {"name": "special-config"}},
+                                                        {"downwardAPI": {"items": []}}]}}])
+    text = describe_pod(pod, [], 0)
+    assert '      /s from s (ro,path="x")\n' in text
+    assert ("Volumes:\n  config:\n    Type:      ConfigMap (a volume populated by a ConfigMap)\n    Name:      x\n"
+            "    Optional:  false\n  s:\n    Type:        Secret (a volume populated by a Secret)\n"
+            "    SecretName:  sec\n    Optional:    true\n  p:\n"
+            "    Type:               Projected (a volume that contains injected data from multiple sources)\n"
+            "    ConfigMapName:      special-config\n    ConfigMapOptional:  <nil>\n    DownwardAPI:        true\n") in text
