@@ -13,6 +13,7 @@ class Timings:
     eviction_timeout: float = 300.0  # the tolerationSeconds admission gives pods for not-ready / unreachable
     backoff_base: float = 10.0  # CrashLoopBackOff / ImagePullBackOff base, doubling
     backoff_max: float = 300.0
+    volume_resync: float = 10.0  # how often a node rewrites configMap/secret/downwardAPI volumes from their sources
     scheduler_backoff: float = 1.0  # scheduler's pod back-off base (max 10x)
     event_ttl: int = 3600  # seconds an Event is kept
     # kube-controller-manager's --horizontal-pod-autoscaler-* flags

@@ -379,8 +379,9 @@ class Kubelet:
         key = _key(pod)
         if key not in self.workers and key not in self._stopping and _uid(pod):
             # A pod this kubelet did not run (it finished before the kubelet started): the logs it left go with
-            # it, as a worker's go when it stops for a delete.
+            # it, as a worker's go when it stops for a delete; so does its volumes' directory.
             shutil.rmtree(self.log_dir / f"{key[0]}_{key[1]}_{_uid(pod)}", ignore_errors=True)
+            shutil.rmtree(self.log_dir / _uid(pod), ignore_errors=True)
         self.enqueue(key)
 
     def _sync_failed(self, key: PodKey, e: Exception) -> None:
@@ -451,6 +452,7 @@ class Kubelet:
             backoff_base=self.timings.backoff_base, backoff_max=self.timings.backoff_max,
             backoff_reset=self.timings.backoff_max * 2, service_env=env, host_ip=self.node.node_ip,
             on_event=on_event, allocatable=self.node.config.capacity(), config_source=self.config_object,
+            volume_resync=self.timings.volume_resync,
         )
         self.workers[key] = worker
         await worker.start()
@@ -484,6 +486,7 @@ class Kubelet:
                 self.statuses.forget(key)
                 if not self._shared_logs_root:
                     worker.remove_logs()
+                worker.remove_volumes()
                 self._stopping.pop(key, None)
                 self.enqueue(key)  # a new pod of the same name may be waiting
 
@@ -502,6 +505,7 @@ class Kubelet:
                 return
         if key not in self.workers:  # a pod that finished before this kubelet started: its logs go with it
             shutil.rmtree(self.log_dir / f"{key[0]}_{key[1]}_{uid}", ignore_errors=True)
+            shutil.rmtree(self.log_dir / uid, ignore_errors=True)
 
     # -- shutdown ---------------------------------------------------------------------------------
     async def shutdown(self, *, report: bool = False, report_timeout: float = SHUTDOWN_REPORT_TIMEOUT) -> None:

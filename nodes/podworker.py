@@ -31,6 +31,7 @@ from nodes.runtime.base import (
     Runtime,
 )
 from nodes.usage import sum_usage
+from nodes.volumes import PodVolumes
 
 # The helpers moved to their own modules; callers may still import them from here.
 __all__ = [
@@ -60,7 +61,7 @@ class PodWorker:
                  on_event: Callable[[str, str, str], None] | None = None,
                  allocatable: Mapping[str, str] | None = None, oom_check_interval: float = 1.0,
                  config_source: Callable[[str, str, str], Awaitable[dict[str, Any] | None]] | None = None,
-                 config_retry: float | None = None) -> None:
+                 config_retry: float | None = None, volume_resync: float = 10.0) -> None:
         self._pod = copy.deepcopy(pod)
         self.runtime = runtime
         self.pod_ip = pod_ip
@@ -77,6 +78,15 @@ class PodWorker:
         # back-off period, 10 s, for a failed sync), so it starts once its ConfigMap or Secret appears.
         self.config_retry = backoff_base if config_retry is None else config_retry
         self._backoff = (backoff_base, backoff_max, backoff_reset)
+        # The pod's volumes, on a node whose runtime mounts them (a simulated one does not, as KWOK does not);
+        # rewritten from their ConfigMaps and Secrets every `volume_resync` seconds (the kubelet's periodic sync).
+        self._volumes: PodVolumes | None = None
+        if getattr(runtime, "mounts_volumes", False):
+            self._volumes = PodVolumes(self._pod, self.log_dir / self.uid, config_source, pod_ip=pod_ip,
+                                       host_ip=host_ip, allocatable=self.allocatable)
+        self.volume_resync = volume_resync
+        self._volumes_ready = self._volumes is None
+        self._no_mounts_said = False
         spec = self._pod.get("spec") or {}
         self._inits = [self._new_container(c, True) for c in spec.get("initContainers") or []]
         self._containers = [self._new_container(c, False) for c in spec.get("containers") or []]
@@ -143,7 +153,7 @@ class PodWorker:
     def _start_ephemeral(self) -> None:
         """Run the ephemeral containers not run yet: at once, even while init containers run (computePodActions
         starts them "even if initialization is not yet complete": a pod stuck in one is what kubectl debug is for)."""
-        if self._terminating or self._main is None or self.done:
+        if self._terminating or self._main is None or self.done or not self._volumes_ready:
             return
         for c in self._ephemeral:
             if c.task is None and not c.first_done.is_set():
@@ -193,6 +203,8 @@ class PodWorker:
     def update(self, pod: dict[str, Any]) -> None:
         """A newer version of the pod from the API server."""
         self._pod = copy.deepcopy(pod)
+        if self._volumes is not None:
+            self._volumes.pod = self._pod  # its labels and annotations, for downwardAPI volumes
         md = pod.get("metadata") or {}
         if md.get("deletionTimestamp") and not self._terminating:
             grace = md.get("deletionGracePeriodSeconds")
@@ -262,8 +274,44 @@ class PodWorker:
         self._done.set()
 
     # -- the pod's run -------------------------------------------------------------------------
+    async def _mount_volumes(self) -> bool:
+        """Set up the pod's volumes before any container starts, as the kubelet waits for them: a volume that
+        cannot be set up (its ConfigMap or Secret missing) is a FailedMount event, tried again until it can be,
+        while the containers stay ContainerCreating. False if the pod began terminating meanwhile."""
+        if self._volumes is None:
+            return True
+        while not self._terminating:
+            failed = await self._volumes.set_up()
+            if not failed:
+                self._volumes_ready = True
+                self._spawn(self._resync_volumes())
+                return True
+            for e in failed:
+                self._event("FailedMount", str(e), WARNING)
+            if await self._sleep(self.config_retry):
+                break
+        return False
+
+    async def _resync_volumes(self) -> None:
+        """The kubelet's periodic sync of the pod's API-data volumes: changed ConfigMaps and Secrets reach the
+        files (atomically, see nodes/volumes.py)."""
+        assert self._volumes is not None
+        while not await self._sleep(self.volume_resync) and not self.done:
+            try:
+                for e in await self._volumes.refresh():
+                    self._event("FailedMount", str(e), WARNING)
+            except Exception:
+                log.exception("pod %s/%s: resync of volumes failed", self.namespace, self.name)
+
+    def remove_volumes(self) -> None:
+        """Delete this pod's volume directories (the kubelet does so once the pod is gone from the node)."""
+        if self._volumes is not None:
+            self._volumes.tear_down()
+
     async def _run(self) -> None:
         try:
+            if not await self._mount_volumes():
+                return
             self._start_ephemeral()
             for c in self._inits:
                 if not await self._run_container(c):
@@ -368,6 +416,11 @@ class PodWorker:
                     self._back_off(c)
                 continue
             self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
+            if handle.no_mounts and not self._no_mounts_said:
+                self._no_mounts_said = True
+                self._event("FailedMount", f"Container {c.name} runs without its volumeMounts: this node cannot "
+                            f"create a mount namespace ({handle.no_mounts}); it sees the node's own filesystem",
+                            WARNING)
             code = await self._run_started(c, handle)
             if not self._should_restart(c, code):
                 return code == 0
@@ -514,6 +567,7 @@ class PodWorker:
         env, refs = build_env(self._pod, c.spec, pod_ip=self.pod_ip, host_ip=self.host_ip,
                               service_env=self.service_env, allocatable=self.allocatable, sources=sources,
                               on_invalid=invalid_names)
+        mounts = self._volumes.mounts(c.spec, env) if self._volumes is not None else []
         return ContainerConfig(
             namespace=self.namespace, pod_name=self.name, pod_uid=self.uid, name=c.name, image=c.image,
             command=[expand(str(x), refs) for x in c.spec.get("command") or []],
@@ -522,7 +576,8 @@ class PodWorker:
             ports=list(c.spec.get("ports") or []),
             log_path=self.pod_log_dir / c.name / f"{c.attempts}.log", attempt=c.attempts,
             resources=dict(c.spec.get("resources") or {}), stdin=c.spec.get("stdin") is True,
-            stdin_once=c.spec.get("stdinOnce") is True, tty=c.spec.get("tty") is True)
+            stdin_once=c.spec.get("stdinOnce") is True, tty=c.spec.get("tty") is True, mounts=mounts,
+            rootfs=self._volumes.rootfs(c.name) if self._volumes is not None and mounts else None)
 
     def remove_logs(self) -> None:
         """Delete this pod's log directory (the kubelet does so once the pod is gone)."""

@@ -114,6 +114,7 @@ FAST = Timings(
     backoff_base=0.1,
     backoff_max=1.0,
     scheduler_backoff=0.05,
+    volume_resync=0.3,
 )
 
 

@@ -149,8 +149,10 @@ POD_SPEC_NOT_ENFORCED = (
     "os", "resourceClaims", "resources", "setHostnameAsFQDN",
     "subdomain",
 )
+# The volume types a node mounts (nodes/volumes.py); a pod's other volumes are stored, and not mounted.
+MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath")
 CONTAINER_NOT_ENFORCED = (
-    "volumeMounts", "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
+    "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
 )
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
@@ -178,12 +180,11 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
         if not _set(value):
             continue
         if key == "volumes" and isinstance(value, list):
-            kinds = sorted({k for v in value if isinstance(v, dict) for k in v if k != "name"})
-            hint = f" (volume types: {', '.join(kinds)}; nothing is mounted)" if kinds else " (nothing is mounted)"
-            if {"configMap", "secret", "projected"} & set(kinds):
-                # containers are processes without mount namespaces: nowhere to put the files
-                hint += "; configMap and secret volumes are not written either: read them through env or envFrom"
-            out.append(f"{path}.volumes: {_NOT_ENFORCED}{hint}")
+            # nodes/volumes.py mounts the SUPPORTED types; any other is stored, and its mountPaths get nothing
+            kinds = sorted({k for v in value if isinstance(v, dict) for k in v if k != "name"} - set(MOUNTED_VOLUMES))
+            if kinds:
+                out.append(f"{path}.volumes: {_NOT_ENFORCED} (volume types {', '.join(kinds)} are not mounted: "
+                           f"kube-tui nodes mount {', '.join(MOUNTED_VOLUMES)})")
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
     for group in ("initContainers", "containers", "ephemeralContainers"):

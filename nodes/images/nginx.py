@@ -1,4 +1,6 @@
-"""The built-in nginx image: an HTTP server on the pod IP that names the pod serving each request.
+"""The built-in nginx image: an HTTP server on the pod IP that names the pod serving each request, or, when
+the container has /usr/share/nginx/html (a volume mounted there), the files there, as the real image's default
+server serves them.
 
 Run as `python nodes/images/nginx.py --listen 80 [--listen 8080 ...]`; stdlib only, because the
 runtime starts it with `python -I -S` (no site-packages, no PYTHONPATH) for a fast start.
@@ -9,11 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import mimetypes
 import os
 import signal
 import socket
 import sys
 import time
+import urllib.parse
 
 VERSION = os.environ.get("NGINX_VERSION") or "1.27.0"  # the image sets it from its tag
 KEEPALIVE_TIMEOUT = 65.0  # nginx's keepalive_timeout default
@@ -37,9 +41,35 @@ def page(hostname: str, ip: str, port: int) -> bytes:
     ).encode()
 
 
-NOT_FOUND = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
-             b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/" + VERSION.encode()
-             + b"</center>\r\n</body>\r\n</html>\r\n")
+def _error_page(status: str) -> bytes:
+    return (f"<html>\r\n<head><title>{status}</title></head>\r\n<body>\r\n<center><h1>{status}</h1></center>\r\n"
+            f"<hr><center>nginx/{VERSION}</center>\r\n</body>\r\n</html>\r\n").encode()
+
+
+NOT_FOUND = _error_page("404 Not Found")
+FORBIDDEN = _error_page("403 Forbidden")
+# The default server's `root` and `index` in the real image's /etc/nginx/conf.d/default.conf.
+HTML_ROOT = "/usr/share/nginx/html"
+INDEX = ("index.html", "index.htm")
+
+
+def static_file(root: str, path: str) -> tuple[int, bytes, str]:
+    """(status, body, content type) for `path` under `root`, as nginx's static module answers: a directory's
+    index file, 403 for a directory without one, 404 for what is not there."""
+    parts = [p for p in urllib.parse.unquote(path).split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return 400, b"<html><body><h1>400 Bad Request</h1></body></html>\r\n", "text/html"
+    full = os.path.join(root, *parts)
+    if os.path.isdir(full):
+        full = next((os.path.join(full, i) for i in INDEX if os.path.isfile(os.path.join(full, i))), "")
+        if not full:
+            return 403, FORBIDDEN, "text/html"
+    try:
+        with open(full, "rb") as f:
+            body = f.read()
+    except OSError:
+        return 404, NOT_FOUND, "text/html"
+    return 200, body, mimetypes.guess_type(full)[0] or "application/octet-stream"
 
 
 class Server:
@@ -86,8 +116,11 @@ class Server:
         method, target, version = parts
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         path = target.split("?", 1)[0]
+        content_type = "text/html"
         if method not in ("GET", "HEAD"):
             status, body = 405, b"<html><body><h1>405 Not Allowed</h1></body></html>\r\n"
+        elif os.path.isdir(HTML_ROOT):
+            status, body, content_type = static_file(HTML_ROOT, path)
         elif path in ("/", "/index.html"):
             status, body = 200, page(self.hostname, self.ip, port)
         else:
@@ -95,15 +128,16 @@ class Server:
         # A request body is not expected for GET/HEAD; drop the connection rather than misparse one.
         if headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers:
             keep = False
-        self._send(writer, status, body, keep, method)
+        self._send(writer, status, body, keep, method, content_type)
         self._log(client, request_line, status, len(body) if method != "HEAD" else 0, headers)
         return keep
 
-    def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, keep: bool, method: str) -> None:
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Not Allowed"}[status]
+    def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, keep: bool, method: str,
+              content_type: str = "text/html") -> None:
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Not Allowed"}[status]
         head = (f"HTTP/1.1 {status} {reason}\r\nServer: nginx/{VERSION}\r\n"
                 f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n"
-                f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
                 f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n")
         writer.write(head.encode() + (body if method != "HEAD" else b""))
 

@@ -50,6 +50,10 @@ class ContainerConfig:
     stdin: bool = False  # the container's stdin stays open for kubectl attach (spec.containers[].stdin)
     stdin_once: bool = False  # ... and is closed when the first attached client detaches
     tty: bool = False  # its stdio is a terminal (spec.containers[].tty): kubectl run -it, kubectl attach -it
+    # The pod's volumes as this container mounts them (nodes/runtime/mountns.py's Mount: source on the node,
+    # target its mountPath, readOnly), and the node directory where its root is built (None: no mounts).
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+    rootfs: Path | None = None
 
 
 @dataclass(eq=False)
@@ -63,6 +67,8 @@ class ContainerHandle:
     exit_code: int | None = None
     finished_at: float | None = None
     private: Any = None
+    # Why the container runs without its volumes mounted (the node gives no mount namespace), if it does.
+    no_mounts: str | None = None
 
     @property
     def container_id(self) -> str:

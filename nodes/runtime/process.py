@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import json
 import logging
 import os
 import struct
@@ -55,6 +56,7 @@ class _Shim:
     exited: asyncio.Future[int]
     main_pid: int = 0
     output: bytearray = field(default_factory=bytearray)
+    namespaced: bool = False  # its command runs in a mount namespace of its own (mountns.py): exec joins it
 
     def send(self, command: bytes) -> None:
         if self.lifeline < 0:
@@ -408,11 +410,27 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _mounts(cfg: ContainerConfig) -> str:
+    """The shim's MOUNTS for a container: its own view with the pod's volumes, or the host's without any."""
+    if not cfg.mounts or cfg.rootfs is None:
+        return "-"
+    return json.dumps({"root": str(cfg.rootfs), "mounts": cfg.mounts})
+
+
+def _joined(handle: ContainerHandle) -> str:
+    """The shim's MOUNTS for a command run in a running container (exec): its namespaces, if it has its own."""
+    shim: _Shim = handle.private
+    if not shim.namespaced:
+        return "-"
+    return json.dumps({"join": shim.main_pid, "user": os.geteuid() != 0})
+
+
 class ProcessRuntime:
     """Runs containers as host processes; see the Runtime protocol in base.py."""
 
     name = "process"
     real_network = True
+    mounts_volumes = True  # the pod worker sets up the pod's volumes for it (nodes/volumes.py)
 
     def __init__(self, *, log_max_bytes: int = LOG_MAX_BYTES, start_timeout: float = 10.0) -> None:
         self.log_max_bytes = log_max_bytes
@@ -425,17 +443,18 @@ class ProcessRuntime:
     # -- spawning ------------------------------------------------------------------------------
     def _spawn(self, argv: list[str], env: dict[str, str], cwd: str | None, log_path: Path | None,
                stdout: int | None, stdin: int | None = None, tty: bool = False,
-               stderr: int | None = None) -> tuple[_Shim, int]:
+               stderr: int | None = None, mounts: str = "-") -> tuple[_Shim, int]:
         """Start a shim; returns it and the read end of its report pipe. With `stdin` (an fd) the command
         reads it (flag "i"); with `tty` that fd is a pty's slave and becomes its terminal (flag "t"); with
-        `stderr` (an fd) the command's stderr goes there instead of joining its stdout (flag "e")."""
+        `stderr` (an fd) the command's stderr goes there instead of joining its stdout (flag "e"); `mounts`
+        is the shim's MOUNTS (its view of the filesystem: shim.py)."""
         lifeline_r, lifeline_w = os.pipe()
         report_r, report_w = os.pipe()
         flags = ("u" if "LC_CTYPE" not in env else "") + ("i" if stdin is not None else "") + ("t" if tty else "") \
             + ("e" if stderr is not None else "")
         cmd = [sys.executable, "-I", "-S", str(SHIM), str(lifeline_r), str(report_w),
                str(log_path) if log_path is not None else "-", str(self.log_max_bytes), cwd or "-", flags or "-",
-               "--", *argv]
+               mounts, "--", *argv]
         try:
             popen = subprocess.Popen(cmd, env=env, cwd="/", stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                      stdout=stdout if stdout is not None else subprocess.DEVNULL,
@@ -519,10 +538,13 @@ class ProcessRuntime:
         try:
             if cfg.log_path is not None:
                 cfg.log_path.parent.mkdir(parents=True, exist_ok=True)
+            mounts = _mounts(cfg)
+            if mounts != "-" and cfg.rootfs is not None:
+                cfg.rootfs.mkdir(parents=True, exist_ok=True)
             if cfg.stdin or cfg.tty:
-                shim, report_r, console = self._spawn_attachable(argv, cfg)
+                shim, report_r, console = self._spawn_attachable(argv, cfg, mounts)
             else:
-                shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None)
+                shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None, mounts=mounts)
         except OSError as e:
             # Out of fds or processes, or an unwritable log dir: the node's problem, shown on the pod.
             raise RunContainerError(f"failed to start the container's shim: {e}") from e
@@ -543,14 +565,16 @@ class ProcessRuntime:
                     log.write((START_ERROR_PREFIX + detail + ": unknown\n").encode())
                     log.close()
             raise RunContainerError(START_ERROR_PREFIX + detail + ": unknown")
-        shim.main_pid = int(report[3:])
+        pid, _, no_mounts = report[3:].partition(" NOMOUNT ")
+        shim.main_pid = int(pid)
+        shim.namespaced = mounts != "-" and not no_mounts
         if console is not None:
             self._consoles[shim] = console
             shim.exited.add_done_callback(lambda _: self._consoles.pop(shim, None))
         return ContainerHandle(id=new_container_id(), config=cfg, started_at=time.time(), pid=shim.popen.pid,
-                               private=shim)
+                               private=shim, no_mounts=no_mounts or None)
 
-    def _spawn_attachable(self, argv: list[str], cfg: ContainerConfig) -> tuple[_Shim, int, _Console]:
+    def _spawn_attachable(self, argv: list[str], cfg: ContainerConfig, mounts: str) -> tuple[_Shim, int, _Console]:
         """A container whose stdio the node holds (a pty's master with tty, else pipes), so that clients can
         attach to it; the node writes its log (the shim writes it for the others)."""
         ours_out = ours_in = child_out = child_in = -1
@@ -570,7 +594,7 @@ class ProcessRuntime:
                 log.open()
             # without stdin the command reads a terminal's slave (tty) or /dev/null, as in a container
             shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, None, child_out,
-                                         child_in if child_in >= 0 else None, cfg.tty)
+                                         child_in if child_in >= 0 else None, cfg.tty, mounts=mounts)
         except OSError:
             for fd in (ours_out, ours_in):
                 if fd >= 0:
@@ -669,7 +693,7 @@ class ProcessRuntime:
                     child_in, ours_in = os.pipe()
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir, None,
                                          child_out, child_in if child_in >= 0 else None, tty,
-                                         child_err if child_err >= 0 else None)
+                                         child_err if child_err >= 0 else None, mounts=_joined(handle))
         except OSError as e:
             for fd in (ours_in, ours_out, ours_err):
                 if fd >= 0:
@@ -711,7 +735,7 @@ class ProcessRuntime:
         out_r, out_w = os.pipe()
         try:
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir,
-                                         None, out_w)
+                                         None, out_w, mounts=_joined(handle))
         except OSError as e:
             os.close(out_r)
             return 126, f"{EXEC_ERROR_PREFIX}{e}: unknown"

@@ -1,12 +1,17 @@
 """Per-container supervisor, like containerd-shim: runs one container's process tree and makes
 sure none of it outlives the node.
 
-Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS -- ARGV...`
+Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS MOUNTS -- ARGV...`
 (stdlib only: no site-packages, no PYTHONPATH, so it starts fast and is unaffected by the pod env).
 
 - LIFELINE: fd of a pipe whose only writer is the node. b"T" = SIGTERM the container's main process,
   b"K" = SIGKILL the whole tree, EOF = the node is gone (even by kill -9): SIGKILL the whole tree.
-- REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>".
+- REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>". "OK <pid> NOMOUNT
+  <why>": it runs, but without its mounts, because this host gives no mount namespace.
+- MOUNTS: "-" (the host's view), or JSON: {"root": DIR, "mounts": [{"source", "target", "readOnly"}]} to
+  run the command in a mount namespace of its own with the pod's volumes mounted (mountns.py builds it at
+  DIR before the command starts); {"join": PID, "user": BOOL} to run it in the namespaces of the container
+  whose main process is PID (kubectl exec, exec probes).
 - FLAGS: "u" drop LC_CTYPE (see main); "i" the command reads the shim's stdin (kubectl exec -i)
   instead of /dev/null; "t" that stdin is a pty's slave, made the command's controlling terminal
   (kubectl exec -t), so ^C, job control and window sizes work as in a terminal; "e" the command's
@@ -27,6 +32,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import select
 import signal
@@ -34,6 +40,9 @@ import subprocess
 import sys
 import termios
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's directory out
+import mountns  # noqa: E402 - stdlib only, beside this file
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -288,13 +297,29 @@ class Shim:
         os.close(logr)
 
 
+def enter_mounts(spec: str) -> str | None:
+    """The container's view of the filesystem (MOUNTS, see above); the reason it has none when this host gives
+    no mount namespace (None when it has one, or needs none). OSError when building it failed."""
+    if spec == "-":
+        return None
+    config = json.loads(spec)
+    try:
+        if "join" in config:
+            mountns.join(int(config["join"]), bool(config.get("user")))
+        else:
+            mountns.enter(config["root"], config.get("mounts") or [])
+    except mountns.NamespaceUnavailable as e:
+        return str(e)
+    return None
+
+
 def main(argv: list[str]) -> int:
-    lifeline, report, log_path, log_max, cwd, flags = (int(argv[1]), int(argv[2]), argv[3], int(argv[4]),
-                                                       argv[5], argv[6])
-    if argv[7] != "--" or len(argv) < 9:
-        print("usage: shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS -- ARGV...", file=sys.stderr)
+    lifeline, report, log_path, log_max, cwd, flags, mounts = (int(argv[1]), int(argv[2]), argv[3], int(argv[4]),
+                                                               argv[5], argv[6], argv[7])
+    if argv[8] != "--" or len(argv) < 10:
+        print("usage: shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS MOUNTS -- ARGV...", file=sys.stderr)
         return 2
-    command = argv[8:]
+    command = argv[9:]
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if "u" in flags:
         # Python's locale coercion (PEP 538) may have added LC_CTYPE; the pod did not ask for it.
@@ -306,16 +331,22 @@ def main(argv: list[str]) -> int:
         os.close(report)
         return START_ERROR_EXIT
 
-    if cwd != "-" and not os.path.isdir(cwd):
-        return fail(f'error during container init: chdir to cwd ("{cwd}") set in config.json failed: '
-                    "no such file or directory")
     logr: int | None = None
     logw: int | None = None
     if log_path != "-":
         try:
-            shim.log.open()
+            shim.log.open()  # before the mounts: the log is the node's file, not the container's
         except OSError as e:
             return fail(f"failed to open log file {log_path}: {e.strerror}")
+    try:
+        no_mounts = enter_mounts(mounts)
+    except OSError as e:
+        detail = e.strerror if e.filename is None else f"{e.filename}: {(e.strerror or '').lower()}"
+        return fail(f"error during container init: {detail}")
+    if cwd != "-" and not os.path.isdir(cwd):
+        return fail(f'error during container init: chdir to cwd ("{cwd}") set in config.json failed: '
+                    "no such file or directory")
+    if log_path != "-":
         logr, logw = os.pipe()
     try:
         proc = subprocess.Popen(command, stdin=None if "i" in flags else subprocess.DEVNULL, stdout=logw,
@@ -329,7 +360,7 @@ def main(argv: list[str]) -> int:
         if logw is not None:
             os.close(logw)
     shim.main_pid = proc.pid
-    os.write(report, f"OK {proc.pid}\n".encode())
+    os.write(report, f"OK {proc.pid}{'' if no_mounts is None else ' NOMOUNT ' + no_mounts}\n".encode())
     os.close(report)
     code = shim.run(logr)
     # Popen would try to reap its pid at exit; the shim already did.

@@ -171,6 +171,16 @@ def _container_ports(errs: Errors, ports: Any, path: str, host_network: bool) ->
         protocol(errs, p, f"{ppath}.protocol")
 
 
+def local_descending_path(errs: Errors, value: str, path: str, *, reserved: bool = False) -> None:
+    """validateLocalDescendingPath (and with `reserved`, validateLocalNonReservedPath): a path inside a volume."""
+    if value.startswith("/"):
+        invalid(errs, path, value, "must be a relative path")
+    if ".." in value.split("/"):
+        invalid(errs, path, value, "must not contain '..'")
+    if reserved and value.startswith(".."):
+        invalid(errs, path, value, "must not start with '..'")
+
+
 def _volume_mounts(errs: Errors, mounts: Any, path: str, volumes: set[str]) -> None:
     seen: set[str] = set()
     for i, m in enumerate(as_list(errs, mounts, path)):
@@ -187,6 +197,14 @@ def _volume_mounts(errs: Errors, mounts: Any, path: str, volumes: set[str]) -> N
         if mount_path in seen:
             invalid(errs, f"{mpath}.mountPath", mount_path, "must be unique")
         seen.add(mount_path)
+        # Kubernetes names these two by the list's path, without the index (ValidateVolumeMounts)
+        sub_path, expr = str(m.get("subPath") or ""), str(m.get("subPathExpr") or "")
+        if sub_path:
+            local_descending_path(errs, sub_path, f"{path}.subPath")
+        if expr:
+            if sub_path:
+                invalid(errs, f"{mpath}.subPathExpr", expr, "subPathExpr and subPath are mutually exclusive")
+            local_descending_path(errs, expr, f"{path}.subPathExpr")
 
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from control.api.labels import is_dns1123_label, is_dns1123_subdomain
-from control.api.validation.container import validate_containers
+from control.api.validation.container import local_descending_path, validate_containers
 from control.api.validation.field import (
     Errors,
     as_dict,
@@ -50,7 +50,51 @@ def _volumes(errs: Errors, volumes: Any, path: str) -> set[str]:
         host_path = v.get("hostPath")
         if isinstance(host_path, dict) and not host_path.get("path"):
             required(errs, f"{vpath}.hostPath.path")
+        if isinstance(host_path, dict) and host_path.get("type") not in HOST_PATH_TYPES:
+            not_supported(errs, f"{vpath}.hostPath.type", host_path.get("type"), sorted(HOST_PATH_TYPES[1:]))
+        for kind in ("configMap", "secret", "downwardAPI", "projected"):
+            if isinstance(v.get(kind), dict):
+                _file_source(errs, v[kind], f"{vpath}.{kind}", kind)
     return names
+
+
+HOST_PATH_TYPES = (None, "", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
+                   "BlockDevice")
+FILE_MODE = "must be a number between 0 and 0777 (octal), both inclusive"
+
+
+def _mode(errs: Errors, value: Any, path: str) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0o777):
+        invalid(errs, path, value, FILE_MODE)
+
+
+def _file_source(errs: Errors, source: dict[str, Any], path: str, kind: str) -> None:
+    """The files a configMap, secret, downwardAPI or projected volume writes: modes, and item paths that stay
+    inside the volume (validateKeyToPath, validateDownwardAPIVolumeFile)."""
+    _mode(errs, source.get("defaultMode"), f"{path}.defaultMode")
+    if kind == "projected":
+        for i, projection in enumerate(source.get("sources") or []):
+            if not isinstance(projection, dict):
+                continue
+            for sub in ("configMap", "secret", "downwardAPI"):
+                if isinstance(projection.get(sub), dict):
+                    _items(errs, projection[sub].get("items"), f"{path}.sources[{i}].{sub}.items", sub)
+        return
+    _items(errs, source.get("items"), f"{path}.items", kind)
+
+
+def _items(errs: Errors, items: Any, path: str, kind: str) -> None:
+    for j, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        ipath = f"{path}[{j}]"
+        if kind != "downwardAPI" and not item.get("key"):
+            required(errs, f"{ipath}.key")
+        if not item.get("path"):
+            required(errs, f"{ipath}.path")
+        else:
+            local_descending_path(errs, str(item["path"]), f"{ipath}.path", reserved=True)
+        _mode(errs, item.get("mode"), f"{ipath}.mode")
 
 
 def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:

@@ -145,9 +145,53 @@ def _describe_volumes(w: PrefixWriter, volumes: list[Mapping[str, Any]] | None, 
             w.write(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n")
             w.write(2, f"Medium:\t{ed.get('medium', '')}\n")
             w.write(2, f"SizeLimit:\t{ed.get('sizeLimit', '<unset>')}\n")
+        elif v.get("configMap") is not None:
+            cm = v["configMap"]
+            w.write(2, "Type:\tConfigMap (a volume populated by a ConfigMap)\n")
+            w.write(2, f"Name:\t{cm.get('name', '')}\n")
+            w.write(2, f"Optional:\t{_bool(cm.get('optional'))}\n")
+        elif v.get("secret") is not None:
+            sec = v["secret"]
+            w.write(2, "Type:\tSecret (a volume populated by a Secret)\n")
+            w.write(2, f"SecretName:\t{sec.get('secretName', '')}\n")
+            w.write(2, f"Optional:\t{_bool(sec.get('optional'))}\n")
+        elif v.get("downwardAPI") is not None:
+            w.write(2, "Type:\tDownwardAPI (a volume populated by information about the pod)\n")
+            w.write(2, "Items:\n")
+            for item in v["downwardAPI"].get("items") or []:
+                _describe_downward_item(w, item)
+        elif v.get("projected") is not None:
+            w.write(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
+            for source in v["projected"].get("sources") or []:
+                if source.get("secret") is not None:
+                    # kubectl prints the *bool as it is: <nil> when unset
+                    w.write(2, f"SecretName:\t{source['secret'].get('name', '')}\n")
+                    w.write(2, f"SecretOptionalName:\t{_optional(source['secret'].get('optional'))}\n")
+                elif source.get("downwardAPI") is not None:
+                    w.write(2, "DownwardAPI:\ttrue\n")
+                elif source.get("configMap") is not None:
+                    w.write(2, f"ConfigMapName:\t{source['configMap'].get('name', '')}\n")
+                    w.write(2, f"ConfigMapOptional:\t{_optional(source['configMap'].get('optional'))}\n")
+                elif source.get("serviceAccountToken") is not None:
+                    w.write(2, f"TokenExpirationSeconds:\t{source['serviceAccountToken'].get('expirationSeconds', 3600)}\n")
         else:
             kinds = [k for k in v if k != "name"]
             w.write(2, f"Type:\t{kinds[0] if kinds else '<unknown>'} (stored, not mounted by kube-tui)\n")
+
+
+def _bool(value: Any) -> str:
+    return "true" if value is True else "false"
+
+
+def _optional(value: Any) -> str:
+    return "<nil>" if value is None else _bool(value)
+
+
+def _describe_downward_item(w: PrefixWriter, item: Mapping[str, Any]) -> None:
+    if item.get("fieldRef") is not None:
+        w.write(3, f"{item['fieldRef'].get('fieldPath', '')} -> {item.get('path', '')}\n")
+    if item.get("resourceFieldRef") is not None:
+        w.write(3, f"{item['resourceFieldRef'].get('resource', '')} -> {item.get('path', '')}\n")
 
 
 def describe_pod_template(w: PrefixWriter, template: Mapping[str, Any] | None) -> None:

@@ -1,0 +1,409 @@
+"""A pod's volumes on its node, as the kubelet's volume manager and volume plugins set them up: emptyDir,
+configMap, secret, downwardAPI and projected under `<pods dir>/<pod uid>/volumes/kubernetes.io~<plugin>/<name>`
+(the last four written with the AtomicWriter's layout, and rewritten when their source changes), hostPath
+with its type checks. Each container's volumeMounts become the binds its runtime makes (mountns.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from control.api.configdata import Base64Error, decode_base64, secret_bytes
+from control.api.warnings import MOUNTED_VOLUMES
+from nodes.env import ConfigError, expand, field_value, resource_value
+
+# The volume types the node mounts; any other is stored but not mounted (control/api/warnings.py says so).
+SUPPORTED = MOUNTED_VOLUMES
+PLUGIN_DIRS = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
+               "secret": "kubernetes.io~secret", "downwardAPI": "kubernetes.io~downward-api",
+               "projected": "kubernetes.io~projected"}
+# Volumes whose files the kubelet writes from API data: always mounted read-only.
+API_DATA = ("configMap", "secret", "downwardAPI", "projected")
+DEFAULT_MODE = 0o644  # configMap, secret, downwardAPI and projected's defaultMode default
+DATA_DIR, NEW_DATA_DIR = "..data", "..data_tmp"
+
+Fetch = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class FileProjection:
+    data: bytes
+    mode: int
+
+
+class MountError(Exception):
+    """A volume cannot be set up: the kubelet's FailedMount, retried until it can."""
+
+    def __init__(self, volume: str, detail: str) -> None:
+        super().__init__(f'MountVolume.SetUp failed for volume "{volume}" : {detail}')
+        self.volume = volume
+
+
+def volume_type(volume: dict[str, Any]) -> str:
+    """The volume's source field (emptyDir, configMap, persistentVolumeClaim, ...); "" for none."""
+    return next((k for k in volume if k != "name"), "")
+
+
+# -- payloads: what the files of an API-data volume hold -------------------------------------------------
+
+def _validate_path(path: str) -> None:
+    """The AtomicWriter's path rules (validation refuses these before they get here)."""
+    if not path:
+        raise ValueError(f'invalid path: must not be empty: "{path}"')
+    if path.startswith("/"):
+        raise ValueError(f"invalid path: must be relative path: {path}")
+    items = path.split("/")
+    if ".." in items:
+        raise ValueError(f"invalid path: must not contain '..': {path}")
+    if items[0].startswith("..") and len(items[0]) > 2:
+        raise ValueError(f"invalid path: must not start with '..': {path}")
+
+
+def _key_payload(values: Mapping[str, bytes], items: list[dict[str, Any]] | None, default_mode: int,
+                 optional: bool, missing_key: str) -> dict[str, FileProjection]:
+    """Every key as a file named after it, or with `items` the listed keys at their paths (kubelet's
+    MakePayload); a listed key that is not there fails unless the volume is optional."""
+    if not items:
+        return {k: FileProjection(v, default_mode) for k, v in values.items()}
+    out: dict[str, FileProjection] = {}
+    for item in items:
+        key = str(item.get("key", ""))
+        if key not in values:
+            if optional:
+                continue
+            raise ValueError(f"{missing_key}: {key}")
+        mode = item.get("mode")
+        out[str(item.get("path") or key)] = FileProjection(values[key], default_mode if mode is None else int(mode))
+    return out
+
+
+def configmap_values(cm: dict[str, Any] | None) -> dict[str, bytes]:
+    """A ConfigMap's data and binaryData (decoded), as files hold them."""
+    if cm is None:
+        return {}
+    out = {str(k): str(v).encode() for k, v in (cm.get("data") or {}).items()}
+    for k, v in (cm.get("binaryData") or {}).items():
+        with contextlib.suppress(Base64Error):
+            out[str(k)] = decode_base64(str(v))
+    return out
+
+
+def configmap_payload(source: dict[str, Any], cm: dict[str, Any] | None, default_mode: int | None = None) \
+        -> dict[str, FileProjection]:
+    mode = source.get("defaultMode", DEFAULT_MODE) if default_mode is None else default_mode
+    return _key_payload(configmap_values(cm), source.get("items"), int(mode), source.get("optional") is True,
+                        "configmap references non-existent config key")
+
+
+def secret_payload(source: dict[str, Any], secret: dict[str, Any] | None, default_mode: int | None = None) \
+        -> dict[str, FileProjection]:
+    mode = source.get("defaultMode", DEFAULT_MODE) if default_mode is None else default_mode
+    values = secret_bytes(secret) if secret is not None else {}
+    return _key_payload(values, source.get("items"), int(mode), source.get("optional") is True,
+                        "secret references non-existent secret key")
+
+
+def _format_map(values: Mapping[str, Any]) -> str:
+    """fieldpath.FormatMap: `key="value"` lines, sorted (Go's %q quoting of the value)."""
+    def quote(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    return "\n".join(f"{k}={quote(str(values[k]))}" for k in sorted(values))
+
+
+def downward_payload(items: list[dict[str, Any]], pod: dict[str, Any], default_mode: int, *, pod_ip: str,
+                     host_ip: str, allocatable: Mapping[str, str]) -> dict[str, FileProjection]:
+    """A downwardAPI volume's (or projection's) files: each item's fieldRef or resourceFieldRef value."""
+    out: dict[str, FileProjection] = {}
+    md = pod.get("metadata") or {}
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    for item in items:
+        mode = item.get("mode")
+        mode = default_mode if mode is None else int(mode)
+        if item.get("fieldRef") is not None:
+            path = str(item["fieldRef"].get("fieldPath", ""))
+            if path in ("metadata.labels", "metadata.annotations"):
+                value = _format_map(md.get(path.split(".")[1]) or {})
+            else:
+                value = field_value(pod, path, pod_ip=pod_ip, host_ip=host_ip)
+        elif item.get("resourceFieldRef") is not None:
+            ref = item["resourceFieldRef"]
+            name = ref.get("containerName")
+            container = next((c for c in containers if c.get("name") == name), containers[0])
+            value = resource_value(pod, container, ref, allocatable)
+        else:
+            continue
+        out[os.path.normpath(str(item.get("path", "")))] = FileProjection(value.encode(), mode)
+    return out
+
+
+# -- the AtomicWriter ----------------------------------------------------------------------------------
+
+def _same(payload: Mapping[str, FileProjection], old: Path) -> bool:
+    for path, fp in payload.items():
+        try:
+            if (old / path).read_bytes() != fp.data or stat.S_IMODE((old / path).stat().st_mode) != fp.mode:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _old_paths(old: Path) -> set[str]:
+    return {str(p.relative_to(old)) for p in old.rglob("*")} if old.is_dir() else set()
+
+
+def atomic_write(target: Path, payload: Mapping[str, FileProjection]) -> bool:
+    """The kubelet's AtomicWriter.Write: the payload goes to a new timestamped directory `..<UTC time>.<random>`,
+    the `..data` symlink is swapped to it with one rename (a reader sees the old files or the new ones, never a
+    mix), each top-level name is a symlink `name -> ..data/name`, and what the new payload no longer has is
+    removed with the old directory. False when nothing changed (nothing is written)."""
+    for path in payload:
+        _validate_path(path)
+    payload = {os.path.normpath(p): fp for p, fp in payload.items()}
+    target.mkdir(parents=True, exist_ok=True)
+    data_link = target / DATA_DIR
+    try:
+        old_name = os.readlink(data_link)
+    except FileNotFoundError:
+        old_name = ""
+    old = target / old_name if old_name else None
+    to_remove: set[str] = set()
+    if old is not None:
+        new_paths = set()
+        for path in payload:
+            parts = path.split("/")
+            new_paths.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+        to_remove = _old_paths(old) - new_paths
+        if not to_remove and _same(payload, old) and _old_paths(old) == new_paths:
+            return False
+    ts_dir = Path(tempfile.mkdtemp(prefix=time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime()), dir=target))
+    try:
+        ts_dir.chmod(0o755)
+        for path, fp in payload.items():
+            full = ts_dir / path
+            full.parent.mkdir(parents=True, exist_ok=True)
+            full.write_bytes(fp.data)
+            full.chmod(fp.mode)
+        for path in payload:
+            top = path.split("/", 1)[0]
+            if not os.path.islink(target / top):
+                os.symlink(f"{DATA_DIR}/{top}", target / top)
+        tmp_link = target / NEW_DATA_DIR
+        with contextlib.suppress(FileNotFoundError):
+            tmp_link.unlink()
+        os.symlink(ts_dir.name, tmp_link)
+        os.replace(tmp_link, data_link)
+    except OSError:
+        shutil.rmtree(ts_dir, ignore_errors=True)
+        raise
+    for path in to_remove:
+        if "/" not in path:  # only the volume's top-level symlinks
+            with contextlib.suppress(FileNotFoundError):
+                (target / path).unlink()
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+# -- hostPath ------------------------------------------------------------------------------------------
+
+_FILE_TYPES = ((stat.S_ISDIR, "Directory"), (stat.S_ISREG, "File"), (stat.S_ISSOCK, "Socket"),
+               (stat.S_ISCHR, "CharDevice"), (stat.S_ISBLK, "BlockDevice"))
+_DESCRIPTIONS = {"Directory": "directory", "File": "file", "Socket": "socket file", "CharDevice": "character device",
+                 "BlockDevice": "block device"}
+
+
+def check_host_path(path: str, type_: str) -> None:
+    """The hostPath plugin's checkType: create what DirectoryOrCreate / FileOrCreate ask for, and check that the
+    path is what the type says (ValueError worded as the kubelet words it). No type: nothing is checked, and a
+    missing path is made a directory, as containerd makes it."""
+    if type_ in ("", None):
+        if not os.path.exists(path):
+            os.makedirs(path, 0o755, exist_ok=True)
+        return
+    if type_ == "DirectoryOrCreate" and not os.path.exists(path):
+        os.makedirs(path, 0o755, exist_ok=True)
+        type_ = "Directory"
+    elif type_ == "FileOrCreate" and not os.path.exists(path):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+        type_ = "File"
+    type_ = {"DirectoryOrCreate": "Directory", "FileOrCreate": "File"}.get(type_, type_)
+    if type_ not in _DESCRIPTIONS:
+        raise ValueError(f"{type_} is an invalid volume type")
+    if not os.path.exists(path):
+        raise ValueError(f"hostPath {path} doesn't exist")
+    mode = os.stat(path).st_mode
+    actual = next((name for test, name in _FILE_TYPES if test(mode)), "")
+    if actual != type_:
+        raise ValueError(f"hostPath type check failed: {path} is not a {_DESCRIPTIONS[type_]}, it's a {actual}")
+
+
+# -- one pod's volumes ---------------------------------------------------------------------------------
+
+class PodVolumes:
+    """The volumes of one pod on this node, under `pod_dir` (<pods dir>/<uid>). `fetch` is the kubelet's way
+    to read a ConfigMap or Secret (kind, namespace, name) -> the object, None if it does not exist."""
+
+    def __init__(self, pod: dict[str, Any], pod_dir: Path, fetch: Fetch | None, *, pod_ip: str, host_ip: str,
+                 allocatable: Mapping[str, str]) -> None:
+        self.pod = pod
+        self.pod_dir = Path(pod_dir)
+        self.fetch = fetch
+        self.pod_ip, self.host_ip, self.allocatable = pod_ip, host_ip, dict(allocatable)
+        self.paths: dict[str, str] = {}  # volume name -> its path on the node, once set up
+
+    @property
+    def volumes(self) -> list[dict[str, Any]]:
+        return [v for v in (self.pod.get("spec") or {}).get("volumes") or [] if isinstance(v, dict)]
+
+    @property
+    def namespace(self) -> str:
+        return str((self.pod.get("metadata") or {}).get("namespace") or "default")
+
+    def volume_dir(self, volume: dict[str, Any]) -> Path:
+        return self.pod_dir / "volumes" / PLUGIN_DIRS[volume_type(volume)] / str(volume.get("name", ""))
+
+    async def set_up(self) -> list[MountError]:
+        """Set up every volume not set up yet (kubelet's WaitForAttachAndMount); the ones that failed."""
+        failed = []
+        for volume in self.volumes:
+            name = str(volume.get("name", ""))
+            if name in self.paths or volume_type(volume) not in SUPPORTED:
+                continue
+            try:
+                self.paths[name] = await self._set_up(volume)
+            except MountError as e:
+                failed.append(e)
+        return failed
+
+    async def refresh(self) -> list[MountError]:
+        """Rewrite the API-data volumes from their sources now (the kubelet's periodic remount): a changed
+        ConfigMap or Secret reaches the files. The volumes that could not be rewritten keep their files."""
+        failed = []
+        for volume in self.volumes:
+            if volume_type(volume) in API_DATA and str(volume.get("name", "")) in self.paths:
+                try:
+                    await self._set_up(volume)
+                except MountError as e:
+                    failed.append(e)
+        return failed
+
+    async def _object(self, kind: str, name: str) -> dict[str, Any] | None:
+        if self.fetch is None:
+            return None
+        return await self.fetch(kind, self.namespace, name)
+
+    async def _required(self, kind: str, name: str, optional: bool) -> dict[str, Any] | None:
+        obj = await self._object(kind, name)
+        if obj is None and not optional:
+            # the kubelet's cache-based manager says "configmap"/"secret", singular
+            raise ValueError(f'{kind.lower()} "{name}" not found')
+        return obj
+
+    async def _set_up(self, volume: dict[str, Any]) -> str:
+        name = str(volume.get("name", ""))
+        kind = volume_type(volume)
+        source = volume.get(kind) or {}
+        try:
+            if kind == "hostPath":
+                path = str(source.get("path", ""))
+                check_host_path(path, str(source.get("type") or ""))
+                return path
+            target = self.volume_dir(volume)
+            if kind == "emptyDir":
+                # world-writable, as the kubelet makes it; medium Memory is a directory too (see README)
+                target.mkdir(parents=True, exist_ok=True)
+                target.chmod(0o777)
+                return str(target)
+            atomic_write(target, await self._payload(kind, source))
+            return str(target)
+        except (ValueError, ConfigError) as e:
+            raise MountError(name, str(e)) from None
+        except OSError as e:
+            raise MountError(name, f"{e.strerror}: {e.filename}" if e.filename else str(e)) from None
+
+    async def _payload(self, kind: str, source: dict[str, Any]) -> dict[str, FileProjection]:
+        optional = source.get("optional") is True
+        if kind == "configMap":
+            return configmap_payload(source, await self._required("ConfigMap", str(source.get("name", "")), optional))
+        if kind == "secret":
+            return secret_payload(source, await self._required("Secret", str(source.get("secretName", "")), optional))
+        mode = int(source.get("defaultMode", DEFAULT_MODE))
+        if kind == "downwardAPI":
+            return self._downward(source.get("items") or [], mode)
+        payload: dict[str, FileProjection] = {}
+        errors: list[str] = []
+        for projection in source.get("sources") or []:
+            try:
+                payload.update(await self._projection(projection, mode))
+            except (ValueError, ConfigError) as e:
+                errors.append(str(e))
+        if errors:
+            # utilerrors.NewAggregate: one error as it is, more in brackets
+            raise ValueError(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+        return payload
+
+    async def _projection(self, projection: dict[str, Any], mode: int) -> dict[str, FileProjection]:
+        if projection.get("configMap") is not None:
+            src = projection["configMap"]
+            obj = await self._required("ConfigMap", str(src.get("name", "")), src.get("optional") is True)
+            return configmap_payload(src, obj, mode)
+        if projection.get("secret") is not None:
+            src = projection["secret"]
+            obj = await self._required("Secret", str(src.get("name", "")), src.get("optional") is True)
+            return secret_payload(src, obj, mode)
+        if projection.get("downwardAPI") is not None:
+            return self._downward(projection["downwardAPI"].get("items") or [], mode)
+        return {}  # serviceAccountToken, clusterTrustBundle: no tokens are issued to pods here
+
+    def _downward(self, items: list[dict[str, Any]], mode: int) -> dict[str, FileProjection]:
+        return downward_payload(items, self.pod, mode, pod_ip=self.pod_ip, host_ip=self.host_ip,
+                                allocatable=self.allocatable)
+
+    def mounts(self, container: dict[str, Any], env: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The container's volumeMounts as binds (mountns.Mount): a subPath (or subPathExpr, expanded against
+        the container's env) is made inside its volume if it is not there; ConfigError (the kubelet's
+        CreateContainerConfigError) for one that leads out of its volume."""
+        kinds = {str(v.get("name", "")): volume_type(v) for v in self.volumes}
+        out: list[dict[str, Any]] = []
+        for vm in container.get("volumeMounts") or []:
+            name = str(vm.get("name", ""))
+            source = self.paths.get(name)
+            if source is None:
+                continue  # a volume type the node does not mount
+            sub = str(vm.get("subPath") or "")
+            if vm.get("subPathExpr"):
+                sub = expand(str(vm["subPathExpr"]), env)
+            if sub:
+                source = self._sub_path(source, sub, name, str(container.get("name", "")))
+            out.append({"source": source, "target": str(vm.get("mountPath", "")),
+                        "readOnly": vm.get("readOnly") is True or kinds.get(name) in API_DATA})
+        return out
+
+    @staticmethod
+    def _sub_path(volume: str, sub: str, mount: str, container: str) -> str:
+        base = os.path.realpath(volume)
+        path = os.path.join(volume, sub)
+        if not os.path.lexists(path):
+            os.makedirs(path, 0o750, exist_ok=True)
+        real = os.path.realpath(path)
+        if real != base and not real.startswith(base.rstrip("/") + "/"):
+            raise ConfigError(f'failed to prepare subPath for volumeMount "{mount}" of container "{container}"')
+        return real
+
+    def rootfs(self, container: str) -> Path:
+        """Where the container's root is built (a tmpfs in its own mount namespace: nothing of it on the node)."""
+        return self.pod_dir / "containers" / container / "rootfs"
+
+    def tear_down(self) -> None:
+        """The pod is gone from the node: its volume directories (and containers' root mount points) go."""
+        shutil.rmtree(self.pod_dir, ignore_errors=True)

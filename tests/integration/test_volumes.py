@@ -1,0 +1,193 @@
+"""Pod volumes mounted for real on a process node: configMap, secret, emptyDir shared by two containers,
+hostPath, readOnly, subPath, a missing ConfigMap (FailedMount, then Running), exec in the container's mounts,
+and nothing left mounted or created on the host."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from control.client import Client
+from control.errors import ApiError
+from control.plane import ControlPlane
+from nodes.node import Node
+from nodes.nodestatus import NodeConfig
+from tests.helpers import wait_for
+from tests.integration.test_kubelet import node_options, phase_is
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+
+def mountinfo() -> set[str]:
+    """The host's mount points (this test's process is in the host's mount namespace)."""
+    with open("/proc/self/mountinfo") as f:
+        return {line.split()[4] for line in f}
+
+
+@pytest.fixture
+async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
+    before = mountinfo()
+    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
+             say=lambda s: None)
+    await n.start()
+    try:
+        yield n
+    finally:
+        await n.stop()
+    # Every mount was made in a container's own namespace: none is left on the host, nor any mountPath.
+    assert mountinfo() == before
+    for path in ("/etc/config", "/cache", "/etc/secret-volume", "/usr/share/nginx", "/data", "/ro"):
+        assert not os.path.exists(path), path
+
+
+def pod(name: str, containers: list[dict[str, Any]], volumes: list[dict[str, Any]], **spec: Any) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"nodeName": "node-1", "terminationGracePeriodSeconds": 1, "containers": containers,
+                     "volumes": volumes, **spec}}
+
+
+def sh(name: str, script: str, *mounts: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "image": "busybox", "command": ["sh", "-c", script], "volumeMounts": list(mounts)}
+
+
+async def logs_of(client: Client, name: str, container: str | None = None) -> str:
+    body: dict[str, Any] = {"name": name, "namespace": "default"}
+    if container:
+        body["container"] = container
+    try:
+        return str((await client.request("logs", body)).get("text", ""))
+    except ApiError:
+        return ""
+
+
+def logs_say(client: Client, name: str, text: str, container: str | None = None) -> Any:
+    async def check() -> str | None:
+        out = await logs_of(client, name, container)
+        return out if text in out else None
+    return check
+
+
+async def events(client: Client, name: str) -> list[dict]:
+    return [e for e in (await client.list("Event", "default"))["items"]
+            if (e.get("involvedObject") or {}).get("name") == name]
+
+
+async def test_configmap_volume_files_update_and_the_atomic_layout(client: Client, node: Node,
+                                                                   tmp_path: Path) -> None:
+    """kubernetes.io's "Add ConfigMap data to a Volume": each key a file under the mountPath, and an updated
+    ConfigMap reaches the file."""
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "special-config"},
+                         "data": {"SPECIAL_LEVEL": "very", "SPECIAL_TYPE": "charm"}})
+    await client.create(pod("cm", [sh("main", "ls /etc/config/; cat /etc/config/SPECIAL_LEVEL; echo; "
+                                      "while true; do sleep 0.1; done",
+                                      {"name": "config-volume", "mountPath": "/etc/config"})],
+                            [{"name": "config-volume", "configMap": {"name": "special-config"}}]))
+    await wait_for(logs_say(client, "cm", "very"), 20, what="the file's value in the logs")
+    assert (await logs_of(client, "cm")).startswith("SPECIAL_LEVEL\nSPECIAL_TYPE\nvery\n")
+    got = await client.get("Pod", "cm")
+    volume = tmp_path / "node-1" / "pods" / got["metadata"]["uid"] / "volumes" / "kubernetes.io~configmap" / \
+        "config-volume"
+    assert os.readlink(volume / "SPECIAL_LEVEL") == "..data/SPECIAL_LEVEL"
+    first = os.readlink(volume / "..data")
+    assert first.startswith("..20") and (volume / first / "SPECIAL_LEVEL").read_text() == "very"
+    # the container sees the files read-only, and the host never got /etc/config
+    out = await client.exec("cm", ["sh", "-c", "cat /etc/config/SPECIAL_TYPE; echo x > /etc/config/new"])
+    assert out["exitCode"] != 0 and out["output"].startswith("charm") and "Read-only file system" in out["output"]
+
+    cm = await client.get("ConfigMap", "special-config")
+    cm["data"]["SPECIAL_LEVEL"] = "extremely"
+    await client.update(cm)
+
+    async def updated() -> bool:
+        out = await client.exec("cm", ["cat", "/etc/config/SPECIAL_LEVEL"])
+        return out["output"] == "extremely"
+
+    await wait_for(updated, 10, what="the updated value in the mounted file")
+    assert os.readlink(volume / "..data") != first and not (volume / first).exists()
+    await client.delete("Pod", "cm")
+    await wait_for(lambda: not volume.exists(), 10, what="the pod's volume directory to go")
+
+
+async def test_secret_volume_is_decoded_with_modes_and_items(client: Client, node: Node) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "test-secret"},
+                         "data": {"username": base64.b64encode(b"my-app").decode(),
+                                  "password": base64.b64encode(b"39528$vdg7Jb").decode()}})
+    await client.create(pod("sec", [sh("main", "cd /etc/secret-volume; for f in *; do echo \"$f $(stat -L -c %a $f) "
+                                       "$(cat $f)\"; done; cat /etc/items/my-group/my-username; echo; "
+                                       "stat -L -c %a /etc/items/my-group/my-username; sleep 30",
+                                       {"name": "secret-volume", "mountPath": "/etc/secret-volume"},
+                                       {"name": "items", "mountPath": "/etc/items"})],
+                            [{"name": "secret-volume", "secret": {"secretName": "test-secret"}},
+                             {"name": "items", "secret": {"secretName": "test-secret", "items": [
+                                 {"key": "username", "path": "my-group/my-username", "mode": 0o400}]}}]))
+    out = await wait_for(logs_say(client, "sec", "\n400\n"), 20, what="the secret's files")
+    assert out == "password 644 39528$vdg7Jb\nusername 644 my-app\nmy-app\n400\n"
+
+
+async def test_empty_dir_shared_by_two_containers(client: Client, node: Node) -> None:
+    """kubernetes.io's "Communicate Between Containers in the Same Pod Using a Shared Volume": debian writes
+    index.html into the emptyDir, nginx serves it from /usr/share/nginx/html."""
+    await client.create(pod("two-containers", [
+        {"name": "nginx-container", "image": "nginx", "ports": [{"containerPort": 18080}],
+         "volumeMounts": [{"name": "shared-data", "mountPath": "/usr/share/nginx/html"}]},
+        sh("debian-container", "echo Hello from the debian container > /pod-data/index.html; sleep 30",
+           {"name": "shared-data", "mountPath": "/pod-data"})],
+        [{"name": "shared-data", "emptyDir": {}}], restartPolicy="Never"))
+    await wait_for(phase_is(client, "two-containers", "Running"), 20, what="Running")
+
+    async def served() -> bool:
+        out = await client.exec("two-containers", ["python3", "-c", (
+            "import os, urllib.request;"
+            "print(urllib.request.urlopen('http://%s:18080/' % os.environ['POD_IP']).read().decode(), end='')")],
+            container="debian-container")
+        return out["output"] == "Hello from the debian container\n"
+
+    await wait_for(served, 15, what="nginx to serve the file the other container wrote")
+
+
+async def test_host_path_read_only_and_sub_path(client: Client, node: Node, tmp_path: Path) -> None:
+    host = tmp_path / "made-by-kubelet" / "data"
+    await client.create(pod("hp", [sh("main", "echo from-pod > /data/out; echo x > /ro/f || echo ro-refused;"
+                                      " echo sub > /sub/in-sub; ls /data; sleep 30",
+                                      {"name": "host", "mountPath": "/data"},
+                                      {"name": "host", "mountPath": "/ro", "readOnly": True},
+                                      {"name": "host", "mountPath": "/sub", "subPath": "nested/dir"})],
+                            [{"name": "host", "hostPath": {"path": str(host), "type": "DirectoryOrCreate"}}]))
+    await wait_for(logs_say(client, "hp", "out"), 20, what="the container's writes")
+    assert await logs_of(client, "hp") == "sh: 1: cannot create /ro/f: Read-only file system\nro-refused\nnested\nout\n"
+    assert (host / "out").read_text() == "from-pod\n" and (host / "nested" / "dir" / "in-sub").read_text() == "sub\n"
+    assert not (host / "f").exists()
+    # a File that is not there: the kubelet's check fails, as FailedMount
+    await client.create(pod("hp-file", [sh("main", "true", {"name": "f", "mountPath": "/f"})],
+                            [{"name": "f", "hostPath": {"path": str(tmp_path / "absent"), "type": "File"}}]))
+
+    async def failed_mount() -> str | None:
+        return next((e["message"] for e in await events(client, "hp-file") if e["reason"] == "FailedMount"), None)
+
+    message = await wait_for(failed_mount, 10, what="FailedMount")
+    assert message == f'MountVolume.SetUp failed for volume "f" : hostPath {tmp_path / "absent"} doesn\'t exist'
+
+
+async def test_missing_configmap_fails_the_mount_until_it_is_created(client: Client, node: Node) -> None:
+    await client.create(pod("waits", [sh("main", "cat /etc/config/k; sleep 30",
+                                         {"name": "config", "mountPath": "/etc/config"})],
+                            [{"name": "config", "configMap": {"name": "x"}}]))
+
+    async def failed_mount() -> list[dict] | None:
+        found = [e for e in await events(client, "waits") if e["reason"] == "FailedMount"]
+        return found or None
+
+    found = await wait_for(failed_mount, 10, what="a FailedMount event")
+    assert found[0]["type"] == "Warning"
+    assert found[0]["message"] == 'MountVolume.SetUp failed for volume "config" : configmap "x" not found'
+    got = await client.get("Pod", "waits")
+    assert got["status"]["phase"] == "Pending"
+    assert got["status"]["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "v"}})
+    await wait_for(phase_is(client, "waits", "Running"), 10, what="Running once the ConfigMap exists")
+    await wait_for(logs_say(client, "waits", "v"), 10, what="the file")
