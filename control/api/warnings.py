@@ -181,7 +181,10 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
         if not _set(value):
             continue
         if key == "volumes" and isinstance(value, list):
-            kinds = sorted({k for v in value if isinstance(v, dict) for k in v if k != "name"})
+            # a persistentVolumeClaim volume is acted on: the claim is bound, the pod scheduled to its volume
+            kinds = sorted({k for v in value if isinstance(v, dict) for k in v if k != "name"} - {"persistentVolumeClaim"})
+            if not kinds and value and all(isinstance(v, dict) and "persistentVolumeClaim" in v for v in value):
+                continue
             hint = f" (volume types: {', '.join(kinds)}; nothing is mounted)" if kinds else " (nothing is mounted)"
             if {"configMap", "secret", "projected"} & set(kinds):
                 # containers are processes without mount namespaces: nowhere to put the files
@@ -210,14 +213,6 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
 
 def _statefulset_warnings(spec: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    claims = [c for c in _as_list(spec.get("volumeClaimTemplates")) if isinstance(c, dict)]
-    if claims:
-        names = ", ".join(str((c.get("metadata") or {}).get("name", "")) for c in claims)
-        out.append(f"spec.volumeClaimTemplates: {_NOT_ENFORCED} (claims {names}: kube-tui has no PersistentVolumes, "
-                   "so no claim is created or bound; each pod gets the volumes by name, and nothing is mounted)")
-    policy = spec.get("persistentVolumeClaimRetentionPolicy")
-    if isinstance(policy, dict) and "Delete" in (policy.get("whenDeleted"), policy.get("whenScaled")):
-        out.append(f"spec.persistentVolumeClaimRetentionPolicy: {_NOT_ENFORCED} (no claims to delete)")
     rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") if isinstance(spec.get("updateStrategy"), dict) else None
     if isinstance(rolling, dict) and _set(rolling.get("maxUnavailable")):
         out.append(f"spec.updateStrategy.rollingUpdate.maxUnavailable: {_NOT_ENFORCED} (the MaxUnavailableStatefulSet "
