@@ -25,6 +25,11 @@ from control.controllers.job import JobController
 from control.controllers.leaderelection import run_with_leader_election
 from control.controllers.namespace import NamespaceController
 from control.controllers.nodelifecycle import NodeLifecycleController
+from control.controllers.persistentvolume import (
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+)
 from control.controllers.replicaset import ReplicaSetController
 from control.controllers.statefulset import StatefulSetController
 from control.timings import Timings
@@ -47,6 +52,9 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "namespace": NamespaceController,
     "disruption": DisruptionController,
     "horizontalpodautoscaling": HorizontalController,
+    "persistentvolume-binder": PersistentVolumeController,
+    "pvc-protection": PVCProtectionController,
+    "pv-protection": PVProtectionController,
 }
 
 

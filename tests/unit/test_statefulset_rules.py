@@ -173,6 +173,12 @@ class FakePods:
     async def update_identity(self, sts: dict, pod: dict) -> None:
         self.log.append(f"update {pod['metadata']['name']}")
 
+    async def create_missing_claims(self, sts: dict, pod: dict) -> None:
+        self.log.append(f"claims {pod['metadata']['name']}")
+
+    async def claims_follow_pod(self, sts: dict, pod: dict) -> None:
+        self.log.append(f"claims follow {pod['metadata']['name']}")
+
     def event(self, sts: dict, type_: str, reason: str, message: str) -> None:
         self.events.append((type_, reason, message))
 
