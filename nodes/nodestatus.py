@@ -16,12 +16,14 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
 
 from control.api import meta, quantity
 from control.api.meta import USAGE_ANNOTATION
+from control.api.persistentvolume import LOCAL_PATH_DIR
 from control.apiserver.kubelet_proxy import KUBELET_ENDPOINT, KUBELET_KEY
 from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
@@ -194,6 +196,9 @@ class NodeStatus:
             out[KUBELET_ENDPOINT] = self.kubelet_endpoint
         if self.kubelet_key:
             out[KUBELET_KEY] = self.kubelet_key
+        if self.config.data_dir and not self.simulated:
+            # where the local-path provisioner puts this node's volumes (control/api/persistentvolume.py)
+            out[LOCAL_PATH_DIR] = str(Path(self.config.data_dir) / "local-path-provisioner")
         return out
 
     def desired_status(self, current: dict | None) -> dict:

@@ -379,7 +379,44 @@ def _default_priorityclass(obj: dict[str, Any]) -> None:
         obj["preemptionPolicy"] = "PreemptLowerPriority"  # SetDefaults_PriorityClass
 
 
+def _default_persistentvolumeclaim(obj: dict[str, Any]) -> None:
+    """SetDefaults_PersistentVolumeClaim(Spec): a Filesystem volume, and Pending until the PV controller binds it."""
+    spec = obj.get("spec")
+    if isinstance(spec, dict) and not spec.get("volumeMode"):
+        spec["volumeMode"] = "Filesystem"
+    status = _child(obj, "status")
+    if not status.get("phase"):
+        status["phase"] = "Pending"
+
+
+def _default_persistentvolume(obj: dict[str, Any]) -> None:
+    """SetDefaults_PersistentVolume: Retain, Filesystem, and Pending until the PV controller sees it."""
+    spec = obj.get("spec")
+    if isinstance(spec, dict):
+        if not spec.get("persistentVolumeReclaimPolicy"):
+            spec["persistentVolumeReclaimPolicy"] = "Retain"
+        if not spec.get("volumeMode"):
+            spec["volumeMode"] = "Filesystem"
+        host = spec.get("hostPath")
+        if isinstance(host, dict) and host.get("type") is None:
+            host["type"] = ""  # SetDefaults_HostPathVolumeSource
+    status = _child(obj, "status")
+    if not status.get("phase"):
+        status["phase"] = "Pending"
+
+
+def _default_storageclass(obj: dict[str, Any]) -> None:
+    """SetDefaults_StorageClass: Delete, Immediate."""
+    if not obj.get("reclaimPolicy"):
+        obj["reclaimPolicy"] = "Delete"
+    if not obj.get("volumeBindingMode"):
+        obj["volumeBindingMode"] = "Immediate"
+
+
 _BY_KIND = {
+    "PersistentVolumeClaim": _default_persistentvolumeclaim,
+    "PersistentVolume": _default_persistentvolume,
+    "StorageClass": _default_storageclass,
     "Pod": _default_pod,
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replicaset,

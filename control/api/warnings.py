@@ -208,14 +208,6 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
 
 def _statefulset_warnings(spec: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    claims = [c for c in _as_list(spec.get("volumeClaimTemplates")) if isinstance(c, dict)]
-    if claims:
-        names = ", ".join(str((c.get("metadata") or {}).get("name", "")) for c in claims)
-        out.append(f"spec.volumeClaimTemplates: {_NOT_ENFORCED} (claims {names}: kube-tui has no PersistentVolumes, "
-                   "so no claim is created or bound; each pod gets the volumes by name, and nothing is mounted)")
-    policy = spec.get("persistentVolumeClaimRetentionPolicy")
-    if isinstance(policy, dict) and "Delete" in (policy.get("whenDeleted"), policy.get("whenScaled")):
-        out.append(f"spec.persistentVolumeClaimRetentionPolicy: {_NOT_ENFORCED} (no claims to delete)")
     rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") if isinstance(spec.get("updateStrategy"), dict) else None
     if isinstance(rolling, dict) and _set(rolling.get("maxUnavailable")):
         out.append(f"spec.updateStrategy.rollingUpdate.maxUnavailable: {_NOT_ENFORCED} (the MaxUnavailableStatefulSet "

@@ -17,6 +17,7 @@ import msgpack
 from control import errors
 from control.api import configdata, kinds, meta, priority, remotecommand
 from control.api import horizontalpodautoscaler as hpas
+from control.api import persistentvolume as pvs
 from control.api import poddisruptionbudget as pdbs
 from control.api.defaults import DEFAULT_TOLERATION_SECONDS, apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
@@ -39,6 +40,7 @@ log = logging.getLogger("kube_tui.apiserver")
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
+NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass")
 
 # Warnings for the current request (each request runs in its own task, so its own context).
 WARNINGS: contextvars.ContextVar[list[str]] = contextvars.ContextVar("warnings")
@@ -103,6 +105,14 @@ def _check_scale_patch(info: KindInfo, patch: Any, patch_type: str) -> None:
             or set(patch) - {"spec", "metadata"} or set(patch.get("metadata") or {}) - {"resourceVersion"}):
         raise errors.bad_request('patch: the "scale" subresource takes a merge patch of spec.replicas only '
                                  '(and metadata.resourceVersion)')
+
+
+def _protect(md: dict, finalizer: str) -> None:
+    """The StorageObjectInUseProtection admission plugin: a new claim or volume carries its protection finalizer,
+    so it stays until the PV controller has seen it is not in use."""
+    finalizers = md.get("finalizers") if isinstance(md.get("finalizers"), list) else []
+    if finalizer not in finalizers:
+        md["finalizers"] = [*finalizers, finalizer]
 
 
 def dry_run_of(verb: str, body: dict) -> bool:
@@ -237,6 +247,7 @@ class Api:
         for kv in kvs:
             self._take_service_addresses(decode(kv.value, kv.mod_revision))
         self.cluster_ips.take(self.network.kubernetes_ip)  # the kubernetes service
+        new_cluster = self.store.get(kinds.by_kind("Namespace").key(None, "default")) is None
         for ns in PROTECTED_NAMESPACES:
             if self.store.get(kinds.by_kind("Namespace").key(None, ns)) is None:
                 await self.create({"object": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}}, "system")
@@ -244,6 +255,8 @@ class Api:
         for spc in priority.SYSTEM_CLASSES:  # the apiserver's bootstrap-system-priority-classes hook
             if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
                 await self.create({"object": copy.deepcopy(spc)}, "system")
+        if new_cluster:  # kind's default class, made once (a user may delete or replace it)
+            await self.create({"object": copy.deepcopy(pvs.STANDARD_CLASS)}, "system")
         if self.store.get(svc.key("default", "kubernetes")) is None:
             self.cluster_ips.release(self.network.kubernetes_ip)  # create() takes it again
             await self.create(
@@ -373,6 +386,24 @@ class Api:
                 self._classes[pc["metadata"]["name"]] = pc
         return self._classes
 
+    def storage_classes(self) -> list[dict]:
+        """Every StorageClass (what DefaultStorageClass admission reads for each new claim)."""
+        kvs, _ = self.store.range(kinds.by_kind("StorageClass").prefix(), prefix=True)
+        return [decode(kv.value, kv.mod_revision) for kv in kvs]
+
+    def _admit_resize(self, new: dict, cur: dict) -> None:
+        """The PersistentVolumeClaimResize admission plugin: a bound claim grows only when its class allows it."""
+        want = pvs.requested_storage(new)
+        if want <= pvs.requested_storage(cur) or (cur.get("status") or {}).get("phase") != "Bound":
+            return
+        name = new["metadata"].get("name", "")
+        sc_name = pvs.claim_class(cur)
+        sc = next((c for c in self.storage_classes() if c["metadata"]["name"] == sc_name), None) if sc_name else None
+        if sc is None or not sc.get("allowVolumeExpansion"):
+            raise errors.ApiError(403, "Forbidden", f'persistentvolumeclaims "{name}" is forbidden: only dynamically '
+                                  "provisioned pvc can be resized and the storageclass that provisions the pvc must "
+                                  "support resize", {"name": name, "kind": "persistentvolumeclaims"})
+
     async def _event_lease_id(self) -> int:
         # one etcd lease per minute of events, like the apiserver's lease reuse
         window = int(time.time() // 60)
@@ -445,8 +476,8 @@ class Api:
         md["creationTimestamp"] = meta.now()
         md.pop("deletionTimestamp", None)
         md["generation"] = 1
-        if info.kind in configdata.KINDS or info.kind == "ControllerRevision":
-            del md["generation"]  # no spec, no generation: kube-apiserver sets none on these
+        if info.kind in NO_GENERATION:
+            del md["generation"]  # kube-apiserver's strategies for these set none
         if info.kind in configdata.KINDS:
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj, toleration_seconds=self.toleration_seconds)
@@ -460,6 +491,13 @@ class Api:
             obj["status"] = pdbs.empty_status()  # the disruption controller fills it in
         elif info.kind == "HorizontalPodAutoscaler":
             obj["status"] = hpas.empty_status()  # the HPA controller fills it in
+        elif info.kind == "PersistentVolumeClaim":
+            pvs.admit_claim(obj, self.storage_classes())  # DefaultStorageClass
+            _protect(md, pvs.PVC_PROTECTION)  # StorageObjectInUseProtection
+            obj["status"] = {"phase": "Pending"}
+        elif info.kind == "PersistentVolume":
+            _protect(md, pvs.PV_PROTECTION)
+            obj["status"] = {"phase": "Pending", "lastPhaseTransitionTime": meta.now()}
         elif info.kind == "Namespace":
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
@@ -699,7 +737,9 @@ class Api:
                     taken.clear()
             if info.kind == "Namespace":
                 new["spec"] = cur.get("spec", {})
-            if new.get("spec") != cur.get("spec"):
+            if info.kind == "PersistentVolumeClaim":
+                self._admit_resize(new, cur)
+            if new.get("spec") != cur.get("spec") and info.kind not in NO_GENERATION:
                 md["generation"] = int(old_md.get("generation") or 1) + 1
         new["metadata"].pop("resourceVersion", None)
         errs, warns = validate(new, cur)

@@ -25,6 +25,11 @@ from control.controllers.job import JobController
 from control.controllers.leaderelection import run_with_leader_election
 from control.controllers.namespace import NamespaceController
 from control.controllers.nodelifecycle import NodeLifecycleController
+from control.controllers.persistentvolume import (
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+)
 from control.controllers.replicaset import ReplicaSetController
 from control.controllers.statefulset import StatefulSetController
 from control.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -49,6 +54,9 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "disruption": DisruptionController,
     "horizontalpodautoscaling": HorizontalController,
     "ttl-after-finished-controller": TTLAfterFinishedController,
+    "persistentvolume-binder": PersistentVolumeController,
+    "pvc-protection": PVCProtectionController,
+    "pv-protection": PVProtectionController,
 }
 
 

@@ -9,8 +9,9 @@ RollingUpdate replaces the pods from the highest ordinal down to `partition`, on
 rest are healthy; OnDelete replaces a pod only when someone deletes it.
 
 `update_statefulset` is stateful_set_control.go's updateStatefulSet, decision for decision; it acts through a
-`PodControl`, so the unit tests drive it with a fake one. volumeClaimTemplates give each pod its volumes
-(claim `<template>-<set>-<ordinal>`), but no PersistentVolumeClaim is made: kube-tui has no storage.
+`PodControl`, so the unit tests drive it with a fake one. volumeClaimTemplates give each pod its claims
+(`<template>-<set>-<ordinal>`, made before the pod, kept when it goes unless persistentVolumeClaimRetentionPolicy
+says Delete) and a persistentVolumeClaim volume naming each.
 """
 
 from __future__ import annotations
@@ -122,6 +123,30 @@ def update_storage(sts: dict, pod: dict, ordinal: int) -> None:
                 "persistentVolumeClaim": {"claimName": claim_name(sts, c, ordinal)}} for c in claims]
     volumes += [v for v in pod["spec"].get("volumes") or [] if isinstance(v, dict) and v.get("name") not in names]
     pod["spec"]["volumes"] = volumes
+
+
+def claims_for(sts: dict, pod: dict) -> list[dict]:
+    """getPersistentVolumeClaims: each claim template as the pod's claim, <template>-<set>-<ordinal>, in the set's
+    namespace, labelled with the set's selector's matchLabels; owned by the set when whenDeleted is Delete."""
+    spec = sts.get("spec") or {}
+    ordinal = ordinal_of(pod)
+    match = ((spec.get("selector") or {}).get("matchLabels") or {})
+    policy = spec.get("persistentVolumeClaimRetentionPolicy") or {}
+    out = []
+    for template in spec.get("volumeClaimTemplates") or []:
+        if not isinstance(template, dict):
+            continue
+        claim = copy.deepcopy(template)
+        claim["apiVersion"], claim["kind"] = "v1", "PersistentVolumeClaim"
+        md = claim.setdefault("metadata", {})
+        md["name"] = claim_name(sts, template, ordinal)
+        md["namespace"] = sts["metadata"].get("namespace") or "default"
+        md["labels"] = {**(md.get("labels") or {}), **match}
+        if policy.get("whenDeleted") == "Delete":
+            md["ownerReferences"] = [meta.owner_ref(sts, controller=False)]
+        claim.pop("status", None)
+        out.append(claim)
+    return out
 
 
 def new_pod(sts: dict, ordinal: int) -> dict:
@@ -271,15 +296,59 @@ class PodControl(Protocol):
     async def create(self, sts: dict, pod: dict) -> None: ...
     async def delete(self, sts: dict, pod: dict) -> None: ...
     async def update_identity(self, sts: dict, pod: dict) -> None: ...
+    async def create_missing_claims(self, sts: dict, pod: dict) -> None: ...
+    async def claims_follow_pod(self, sts: dict, pod: dict) -> None: ...
     def event(self, sts: dict, type_: str, reason: str, message: str) -> None: ...
 
 
 class ApiPodControl:
     """StatefulPodControl over the API, with its events: 'create Pod web-0 in StatefulSet web successful'."""
 
-    def __init__(self, client: Client, recorder: EventRecorder) -> None:
+    def __init__(self, client: Client, recorder: EventRecorder, claims: Any = None) -> None:
         self.client = client
         self.recorder = recorder
+        self.claims = claims  # the PersistentVolumeClaim informer: a claim that exists is not created again
+
+    def _claim_event(self, sts: dict, pod: dict, claim: dict, err: ApiError | None) -> None:
+        """recordClaimEvent's words."""
+        name, pod_name, set_name = claim["metadata"]["name"], pod["metadata"]["name"], sts["metadata"]["name"]
+        if err is None:
+            self.recorder.event(sts, NORMAL, "SuccessfulCreate",
+                                f"create Claim {name} Pod {pod_name} in StatefulSet {set_name} success")
+        else:
+            self.recorder.event(sts, WARNING, "FailedCreate",
+                                f"create Claim {name} for Pod {pod_name} in StatefulSet {set_name} failed error: "
+                                f"{err.message}")
+
+    async def create_missing_claims(self, sts: dict, pod: dict) -> None:
+        """createPersistentVolumeClaims: the pod's claims that do not exist yet (kept when the pod goes)."""
+        for claim in claims_for(sts, pod):
+            md = claim["metadata"]
+            if self.claims is not None and self.claims.get(md["namespace"], md["name"]) is not None:
+                continue
+            try:
+                await self.client.create(claim)
+            except ApiError as e:
+                if e.code == 409 and e.reason == "AlreadyExists":
+                    continue
+                self._claim_event(sts, pod, claim, e)
+                raise
+            self._claim_event(sts, pod, claim, None)
+
+    async def claims_follow_pod(self, sts: dict, pod: dict) -> None:
+        """whenScaled: Delete: a condemned pod's claims get the pod as an owner, so they go with it (the garbage
+        collector deletes them)."""
+        ref = meta.owner_ref({"apiVersion": "v1", "kind": "Pod", **pod}, controller=False)
+        for claim in claims_for(sts, pod):
+            md = claim["metadata"]
+            live = self.claims.get(md["namespace"], md["name"]) if self.claims is not None else None
+            if live is None:
+                continue
+            refs = list(live["metadata"].get("ownerReferences") or [])
+            if any(r.get("uid") == ref["uid"] for r in refs):
+                continue
+            await self.client.patch("PersistentVolumeClaim", md["name"],
+                                    {"metadata": {"ownerReferences": [*refs, ref]}}, md["namespace"])
 
     def _record(self, verb: str, sts: dict, pod: dict, err: ApiError | None) -> None:
         name, set_name = pod["metadata"]["name"], sts["metadata"]["name"]
@@ -291,6 +360,7 @@ class ApiPodControl:
                                 f"{verb} Pod {name} in StatefulSet {set_name} failed error: {err.message}")
 
     async def create(self, sts: dict, pod: dict) -> None:
+        await self.create_missing_claims(sts, pod)  # CreateStatefulPod: the claims first
         try:
             await self.client.create(pod)
         except ApiError as e:
@@ -418,6 +488,8 @@ async def update_statefulset(sts: dict, revisions: Revisions, pods: list[dict], 
         if not is_created(pod):
             await control.create(sts, pod)
             return monotonic  # a new pod: in order, nothing more this round
+        if cu.phase(pod) == "Pending" and spec.get("volumeClaimTemplates"):
+            await control.create_missing_claims(sts, pod)  # a claim deleted under a pending pod is made again
         if cu.is_terminating(pod) and monotonic:
             return True  # waiting for the pod to be gone before making it again
         if not is_running_and_ready(pod) and monotonic:
@@ -439,6 +511,8 @@ async def update_statefulset(sts: dict, revisions: Revisions, pods: list[dict], 
             if monotonic and pod is not first_unhealthy and (
                     not is_running_and_ready(pod) or not is_running_and_available(pod, min_ready, now)):
                 return True
+            if (spec.get("persistentVolumeClaimRetentionPolicy") or {}).get("whenScaled") == "Delete":
+                await control.claims_follow_pod(sts, pod)
             await control.delete(sts, pod)
             return True
 
@@ -497,7 +571,8 @@ class StatefulSetController(Controller):
         self.sts_informer = informers.get("StatefulSet")
         self.pod_informer = informers.get("Pod")
         self.rev_informer = informers.get("ControllerRevision")
-        self.pod_control = ApiPodControl(client, self.recorder)
+        self.claim_informer = informers.get("PersistentVolumeClaim")
+        self.pod_control = ApiPodControl(client, self.recorder, self.claim_informer)
         self.sts_informer.add_handler(self.enqueue, lambda old, new: self.enqueue(new), None)
         self.pod_informer.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
 

@@ -167,12 +167,12 @@ class Cluster:
     of what owns a pod (its Services and ReplicaSet: PodTopologySpread's system default constraints)."""
 
     __slots__ = ("nodes", "_index", "ns_labels", "owner_selector", "feasible", "_by_name", "_label_keys", "nominated",
-                 "pdbs")
+                 "pdbs", "storage")
 
     def __init__(self, nodes: Any, index: PodIndex | None = None, *, ns_labels: Any = None,
                  owner_selector: Any = None, by_name: dict[str, Any] | None = None,
                  label_keys: Any = None, nominated: dict[str, dict[str, Any]] | None = None,
-                 pdbs: list[dict] | None = None) -> None:
+                 pdbs: list[dict] | None = None, storage: Any = None) -> None:
         self.nodes = nodes
         self._index = index
         self.ns_labels = ns_labels or default_namespace_labels
@@ -183,6 +183,7 @@ class Cluster:
         # node name -> {pod key: PodInfo}: pending pods nominated there by preemption (status.nominatedNodeName)
         self.nominated: dict[str, dict[str, Any]] = nominated or {}
         self.pdbs: list[dict] = pdbs or []  # the PodDisruptionBudgets, for preemption (victims that violate one)
+        self.storage = storage  # claims, volumes and classes (VolumeBinding), or None: the plugin does nothing
 
     def has_label(self, key: str) -> bool:
         """Whether any node carries the label key."""

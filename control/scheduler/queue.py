@@ -31,6 +31,7 @@ NODE_DELETE = "NodeDelete"
 ASSIGNED_POD_UPDATE = "AssignedPodUpdate"  # a bound pod's requests shrank
 UNSCHEDULABLE_TIMEOUT = "UnschedulableTimeout"
 FORCE_ACTIVATE = "ForceActivate"
+STORAGE_CHANGE = "StorageChange"  # a PersistentVolumeClaim, PersistentVolume or StorageClass was added or changed
 
 _NODE_UPDATES = frozenset((NODE_LABEL_CHANGE, NODE_TAINT_CHANGE, NODE_ALLOCATABLE_CHANGE))
 
@@ -47,6 +48,7 @@ EVENTS_BY_PLUGIN: dict[str, frozenset[str]] = {
                                     ASSIGNED_POD_DELETE, ASSIGNED_POD_LABEL_CHANGE)),
     "InterPodAffinity": frozenset((NODE_ADD, NODE_LABEL_CHANGE, ASSIGNED_POD_ADD, ASSIGNED_POD_DELETE,
                                    ASSIGNED_POD_LABEL_CHANGE)),
+    "VolumeBinding": frozenset((NODE_ADD, NODE_LABEL_CHANGE, STORAGE_CHANGE)),
 }
 
 LEFTOVER_FLUSH_INTERVAL = 30.0  # kube-scheduler checks the unschedulable pool every 30 s

@@ -26,6 +26,7 @@ from control.scheduler.plugins import (
     NodeUnschedulable,
     PodTopologySpread,
     TaintToleration,
+    VolumeBinding,
 )
 
 Factory = Callable[[dict[str, Any]], Any]
@@ -35,7 +36,7 @@ METHODS = ("pre_filter", "filter", "pre_score", "score")
 # kube-scheduler's in-tree plugins that kube-tui implements, by name.
 IN_TREE: dict[str, type] = {cls.name: cls for cls in (  # type: ignore[attr-defined]
     NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, PodTopologySpread,
-    InterPodAffinity, BalancedAllocation)}
+    InterPodAffinity, BalancedAllocation, VolumeBinding)}
 
 # The extension points each of them extends in kube-scheduler (a configuration may enable them there; where
 # kube-tui's version has nothing to do, e.g. NodeResourcesFit's PreFilter, it is accepted and does nothing).
@@ -49,6 +50,7 @@ IN_TREE_POINTS: dict[str, tuple[str, ...]] = {
     "PodTopologySpread": ("preFilter", "filter", "preScore", "score"),
     "InterPodAffinity": ("preFilter", "filter", "preScore", "score"),
     "NodeResourcesBalancedAllocation": ("preScore", "score"),
+    "VolumeBinding": ("preFilter", "filter", "reserve", "preBind"),
 }
 
 # The in-tree plugins whose pluginConfig args kube-tui reads (the others' args are ignored with a warning).
@@ -57,7 +59,7 @@ WITH_ARGS = frozenset({"NodeResourcesFit", "PodTopologySpread", "InterPodAffinit
 # kube-scheduler's other in-tree plugins: a configuration may name them (copied from a real cluster),
 # but kube-tui does not run them; naming one gives a warning, never a failure.
 NOT_IMPLEMENTED = frozenset({
-    "PrioritySort", "SchedulingGates", "DefaultPreemption", "DefaultBinder", "ImageLocality", "VolumeRestrictions", "VolumeBinding", "VolumeZone", "NodeVolumeLimits",
+    "PrioritySort", "SchedulingGates", "DefaultPreemption", "DefaultBinder", "ImageLocality", "VolumeRestrictions", "VolumeZone", "NodeVolumeLimits",
     "EBSLimits", "GCEPDLimits", "AzureDiskLimits", "CinderLimits", "DynamicResources",
 })
 

@@ -8,11 +8,13 @@ bind (with the decision record as a Binding annotation) runs in the background.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from typing import Any
 
 from control.api import meta
+from control.api import persistentvolume as pvs
 from control.api.labels import EQUALS, Requirement, Selector, from_label_selector
 from control.client import Client
 from control.errors import ApiError
@@ -21,6 +23,7 @@ from control.scheduler import queue as q
 from control.scheduler.config import SchedulerConfig
 from control.scheduler.framework import Framework, PluginError
 from control.scheduler.nodeinfo import PodInfo, Snapshot, pod_key
+from control.scheduler.plugins.volume_binding import Storage, claim_names, static_matches
 from control.scheduler.podindex import Cluster
 from control.scheduler.preemption import DISRUPTION_TARGET, PREEMPTION_BY_SCHEDULER, Candidate
 from control.scheduler.record import ANNOTATION, to_annotation
@@ -29,6 +32,9 @@ from control.timings import Timings
 log = logging.getLogger("kube_tui.scheduler")
 
 SCHEDULER_NAME = "default-scheduler"
+# How long the bind of a pod waits for its WaitForFirstConsumer claims to be bound (bindTimeoutSeconds is 600
+# in kube-scheduler; the local-path provisioner answers in well under a second)
+VOLUME_BIND_TIMEOUT = 120.0
 
 
 def _assigned(pod: dict) -> bool:
@@ -69,6 +75,12 @@ class Scheduler:
         self.replicasets = Informer(client, "ReplicaSet")
         self.namespaces = Informer(client, "Namespace")
         self.pdbs = Informer(client, "PodDisruptionBudget")  # preemption prefers victims whose budget allows
+        # VolumeBinding: where a pod's claims let it run, and the claims it binds before the pod
+        self.claims = Informer(client, "PersistentVolumeClaim")
+        self.volumes = Informer(client, "PersistentVolume")
+        self.classes = Informer(client, "StorageClass")
+        self.storage = Storage(claim=self.claims.get, volume=lambda name: self.volumes.get(None, name),
+                               storage_class=lambda name: self.classes.get(None, name), volumes=self.volumes.list)
         self._owner_cache: dict[tuple, Selector | None] = {}
         self.recorder = recorder
         self._recorders: dict[str, Any] = {}
@@ -176,6 +188,9 @@ class Scheduler:
         self.snapshot.remove_node(node)
         self.queue.move_all_to_active_or_backoff(q.NODE_DELETE)
 
+    def _storage_changed(self, _obj: dict) -> None:
+        self.queue.move_all_to_active_or_backoff(q.STORAGE_CHANGE)
+
     def _owners_changed(self, *_: Any) -> None:
         self._owner_cache.clear()
 
@@ -226,7 +241,8 @@ class Scheduler:
         """The whole cluster as this cycle's plugins see it."""
         return Cluster(self.snapshot.node_infos(), self.snapshot.index, by_name=self.snapshot.infos,
                        owner_selector=self.owner_selector, ns_labels=self.namespace_labels,
-                       label_keys=self.snapshot.label_keys, nominated=self.nominated, pdbs=self.pdbs.list())
+                       label_keys=self.snapshot.label_keys, nominated=self.nominated, pdbs=self.pdbs.list(),
+                       storage=self.storage)
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -234,7 +250,10 @@ class Scheduler:
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         for owners in (self.services, self.replicasets):
             owners.add_handler(self._owners_changed, self._owner_updated, self._owners_changed)
-        informers = (self.nodes, self.pods, self.services, self.replicasets, self.namespaces, self.pdbs)
+        for storage in (self.claims, self.volumes, self.classes):
+            storage.add_handler(self._storage_changed, lambda _old, new: self._storage_changed(new), None)
+        informers = (self.nodes, self.pods, self.services, self.replicasets, self.namespaces, self.pdbs,
+                     self.claims, self.volumes, self.classes)
         for informer in informers:
             await informer.start()
         try:
@@ -331,6 +350,13 @@ class Scheduler:
         scheduled = recorder.make_event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}") \
             if recorder is not None and hasattr(recorder, "make_event") else None
         try:
+            problem = await self.bind_volumes(pod, node)
+            if problem:
+                self.snapshot.forget_pod(pod)
+                log.info("binding the volumes of %s/%s on %s failed: %s", ns, name, node, problem)
+                self.queue.add_unschedulable(pod, error=True)
+                self._event(pod, "Warning", "FailedScheduling", f'running PreBind plugin "VolumeBinding": {problem}')
+                return
             await self.client.bind(ns, name, node, {ANNOTATION: annotation})
         except ApiError as e:
             self.snapshot.forget_pod(pod)
@@ -344,6 +370,49 @@ class Scheduler:
             recorder.broadcaster.enqueue(scheduled)  # type: ignore[union-attr]
         elif recorder is not None:
             recorder.event(pod, "Normal", "Scheduled", f"Successfully assigned {ns}/{name} to {node}")
+
+    async def bind_volumes(self, pod: dict, node_name: str) -> str:
+        """VolumeBinding's PreBind: each unbound WaitForFirstConsumer claim of the pod gets the Available volume
+        it matches on the node (pre-bound: the PV controller completes the binding) or the node, in
+        volume.kubernetes.io/selected-node, for its class's provisioner; then the claims are waited for until
+        bound. Returns "" when the pod may be bound, else why not."""
+        ns = (pod.get("metadata") or {}).get("namespace") or "default"
+        delayed = []
+        for name in claim_names(pod.get("spec") or {}):
+            claim = self.claims.get(ns, name)
+            if claim is None:
+                return f'persistentvolumeclaim "{name}" not found'
+            if not (claim.get("spec") or {}).get("volumeName"):
+                class_name = pvs.claim_class(claim)
+                delayed.append((claim, self.classes.get(None, class_name) if class_name else None))
+        if not delayed:
+            return ""
+        node = self.nodes.get(None, node_name)
+        chosen = static_matches(self.storage, delayed, node) if node is not None else None
+        if chosen is None:
+            return f'node "{node_name}": no volume to bind and no provisioner'
+        for (claim, _sc), volume in zip(delayed, chosen, strict=True):
+            cmd = claim["metadata"]
+            if volume is not None:
+                pv = copy.deepcopy(dict(volume))
+                pv["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "namespace": ns, "name": cmd["name"],
+                                          "uid": cmd.get("uid"), "apiVersion": "v1",
+                                          "resourceVersion": cmd.get("resourceVersion")}
+                pv["metadata"].setdefault("annotations", {})[pvs.BOUND_BY_CONTROLLER] = "yes"
+                await self.client.update(pv)
+            elif (cmd.get("annotations") or {}).get(pvs.SELECTED_NODE) != node_name:
+                await self.client.patch("PersistentVolumeClaim", cmd["name"],
+                                        {"metadata": {"annotations": {pvs.SELECTED_NODE: node_name}}}, ns)
+        deadline = time.monotonic() + VOLUME_BIND_TIMEOUT
+        while True:  # checkBindings: the claims are bound by the PV controller (and the provisioner)
+            claims = [self.claims.get(ns, c["metadata"]["name"]) for c, _ in delayed]
+            if any(c is None or (c.get("metadata") or {}).get("deletionTimestamp") for c in claims):
+                return "a claim was deleted while its volume was being bound"
+            if all((c.get("status") or {}).get("phase") == "Bound" for c in claims if c is not None):
+                return ""
+            if time.monotonic() > deadline:
+                return "binding volumes: context deadline exceeded"
+            await asyncio.sleep(0.1)
 
     async def _preempt(self, pod: dict, candidate: Candidate, message: str, annotation: str) -> None:
         """prepareCandidate: mark and delete each victim, clear lower-priority nominations on the node,

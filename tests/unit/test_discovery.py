@@ -41,7 +41,8 @@ REAL = {
     "controllerrevisions": ([], []), "daemonsets": (["ds"], ["all"]), "deployments": (["deploy"], ["all"]),
     "replicasets": (["rs"], ["all"]), "statefulsets": (["sts"], ["all"]), "horizontalpodautoscalers": (["hpa"], ["all"]),
     "cronjobs": (["cj"], ["all"]), "jobs": ([], ["all"]), "leases": ([], []), "poddisruptionbudgets": (["pdb"], []),
-    "priorityclasses": (["pc"], []),
+    "priorityclasses": (["pc"], []), "persistentvolumes": (["pv"], []), "persistentvolumeclaims": (["pvc"], []),
+    "storageclasses": (["sc"], []),
 }
 
 

@@ -63,7 +63,7 @@ def test_a_disabled_default_leaves_the_profile_and_a_reconfigured_one_keeps_its_
     filters, scores = chain(c.profiles[0].framework)
     # NodePorts still runs at PreFilter (as in kube-scheduler), after the filter chain; its Filter lets all pass.
     assert [n for n, _ in filters] == ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
-                                       "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodePorts"]
+                                       "NodeResourcesFit", "VolumeBinding", "PodTopologySpread", "InterPodAffinity", "NodePorts"]
     ports = c.profiles[0].framework.filters[-1]
     taken = node("taken")
     taken.add_pod(PodInfo(pod("hp", nodeName="taken", containers=[{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}])))

@@ -449,11 +449,12 @@ def test_the_record_lists_the_filters_prefilter_skipped() -> None:
     snap = cluster(node("a"), node("b"))
     res = schedule(pod("p", "1"), snap.node_infos())
     assert res.filters_run == ["NodeUnschedulable", "TaintToleration", "NodeResourcesFit"]
-    assert res.filters_skipped == ["NodeName", "NodeAffinity", "NodePorts", "PodTopologySpread", "InterPodAffinity"]
+    assert res.filters_skipped == ["NodeName", "NodeAffinity", "NodePorts", "VolumeBinding", "PodTopologySpread",
+                                   "InterPodAffinity"]
     rec = parse_record(to_annotation(res))
     assert rec is not None and rec["skipped"] == res.filters_skipped
     p = pod("p", "1")
     p["metadata"]["annotations"] = {"kube-tui.io/scheduling": to_annotation(res)}
     text = describe_pod(p, [], None)
-    assert "Filters not run:  NodeName, NodeAffinity, NodePorts, PodTopologySpread, InterPodAffinity (nothing to check for " \
-           "this pod)" in text
+    assert "Filters not run:  NodeName, NodeAffinity, NodePorts, VolumeBinding, PodTopologySpread, InterPodAffinity " \
+           "(nothing to check for this pod)" in text

@@ -61,6 +61,8 @@ async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
             return {"replicasets": owned((await client.list("ReplicaSet", ns))["items"])}
         if kind in ("ReplicaSet", "DaemonSet", "StatefulSet"):
             return {"pods": owned((await client.list("Pod", ns))["items"])}
+        if kind == "PersistentVolumeClaim":  # Used By
+            return {"pods": (await client.list("Pod", ns))["items"]}
         if kind == "Service":
             try:
                 return {"endpoints": await client.get("Endpoints", name, ns)}

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from control.api import horizontalpodautoscaler as hpas
+from control.api import persistentvolume as pvs
 from control.api.kinds import KindInfo, lookup
 from control.api.labels import format_label_selector, format_labels
 from tui.printers.status import (
@@ -298,6 +299,40 @@ def _hpa_row(hpa: Mapping[str, Any], wide: bool, now: float | None) -> list[str]
             str(spec.get("maxReplicas", 0)), str(status.get("currentReplicas", 0)), age(hpa, now)]
 
 
+def _pv_row(pv: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printPersistentVolume: CLAIM is namespace/name, STATUS Terminating once deleted."""
+    spec, md = pv.get("spec") or {}, meta_of(pv)
+    ref = spec.get("claimRef") or {}
+    phase = "Terminating" if md.get("deletionTimestamp") else str(get_path(pv, "status", "phase", default=""))
+    row = [md.get("name", ""), str((spec.get("capacity") or {}).get("storage", "0")),
+           pvs.access_modes_string(spec.get("accessModes")), str(spec.get("persistentVolumeReclaimPolicy") or ""),
+           phase, f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else "", pvs.volume_class(pv),
+           str(spec.get("volumeAttributesClassName") or "<unset>"), str(get_path(pv, "status", "reason", default="")),
+           age(pv, now)]
+    return row + ([str(spec.get("volumeMode") or "<unset>")] if wide else [])
+
+
+def _pvc_row(pvc: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printPersistentVolumeClaim: CAPACITY and ACCESS MODES from the status, once a volume is named."""
+    spec, md, status = pvc.get("spec") or {}, meta_of(pvc), pvc.get("status") or {}
+    phase = "Terminating" if md.get("deletionTimestamp") else str(status.get("phase") or "")
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        capacity = str((status.get("capacity") or {}).get("storage", "0"))
+        modes = pvs.access_modes_string(status.get("accessModes"))
+    row = [md.get("name", ""), phase, str(spec.get("volumeName") or ""), capacity, modes, pvs.claim_class(pvc),
+           str(spec.get("volumeAttributesClassName") or "<unset>"), age(pvc, now)]
+    return row + ([str(spec.get("volumeMode") or "<unset>")] if wide else [])
+
+
+def _storageclass_row(sc: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printStorageClass: the default class's NAME ends in " (default)"."""
+    name = str(meta_of(sc).get("name", "")) + (" (default)" if pvs.is_default_class(sc) else "")
+    return [name, str(sc.get("provisioner") or ""), str(sc.get("reclaimPolicy") or "Delete"),
+            str(sc.get("volumeBindingMode") or "Immediate"), "true" if sc.get("allowVolumeExpansion") else "false",
+            age(sc, now)]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -325,6 +360,12 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
     "PriorityClass": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], [], _priorityclass_row),
     "PodDisruptionBudget": (["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], [], _pdb_row),
+    "PersistentVolume": (["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS",
+                          "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"], ["VOLUMEMODE"], _pv_row),
+    "PersistentVolumeClaim": (["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS",
+                               "VOLUMEATTRIBUTESCLASS", "AGE"], ["VOLUMEMODE"], _pvc_row),
+    "StorageClass": (["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"], [],
+                     _storageclass_row),
     "HorizontalPodAutoscaler": (["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], [], _hpa_row),
 }
 

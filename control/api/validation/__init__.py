@@ -61,6 +61,14 @@ from control.api.validation.statefulset import (
     validate_statefulset,
     validate_statefulset_update,
 )
+from control.api.validation.storage import (
+    validate_persistentvolume,
+    validate_persistentvolume_update,
+    validate_persistentvolumeclaim,
+    validate_persistentvolumeclaim_update,
+    validate_storageclass,
+    validate_storageclass_update,
+)
 from control.api.validation.update import (
     POD_UPDATE_FORBIDDEN,
     validate_job_update,
@@ -111,6 +119,9 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "PriorityClass": validate_priorityclass,
     "PodDisruptionBudget": validate_pdb,
     "HorizontalPodAutoscaler": validate_hpa,
+    "PersistentVolume": validate_persistentvolume,
+    "PersistentVolumeClaim": validate_persistentvolumeclaim,
+    "StorageClass": validate_storageclass,
 }
 # Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
 _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
@@ -133,6 +144,9 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "PriorityClass": validate_priorityclass_update,
     "PodDisruptionBudget": validate_pdb_update,
     "HorizontalPodAutoscaler": validate_hpa_update,
+    "PersistentVolume": validate_persistentvolume_update,
+    "PersistentVolumeClaim": validate_persistentvolumeclaim_update,
+    "StorageClass": validate_storageclass_update,
 }
 
 

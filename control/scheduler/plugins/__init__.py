@@ -13,12 +13,13 @@ from control.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from control.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from control.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from control.scheduler.plugins.taint_toleration import TaintToleration
+from control.scheduler.plugins.volume_binding import VolumeBinding
 
 __all__ = ["BalancedAllocation", "InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit",
-           "NodeUnschedulable", "PodTopologySpread", "TaintToleration", "default_plugins"]
+           "NodeUnschedulable", "PodTopologySpread", "TaintToleration", "VolumeBinding", "default_plugins"]
 
 
 def default_plugins() -> list[Any]:
     """In the default profile's order, which is the order filters run and scores are listed."""
     return [NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(), NodePorts(),
-            NodeResourcesFit(), PodTopologySpread(), InterPodAffinity(), BalancedAllocation()]
+            NodeResourcesFit(), VolumeBinding(), PodTopologySpread(), InterPodAffinity(), BalancedAllocation()]

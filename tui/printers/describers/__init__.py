@@ -13,6 +13,11 @@ from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.service import describe_service
+from tui.printers.describers.storage import (
+    describe_persistentvolume,
+    describe_persistentvolumeclaim,
+    describe_storageclass,
+)
 from tui.printers.describers.workloads import (
     describe_cronjob,
     describe_daemonset,
@@ -61,4 +66,10 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_cronjob(obj, events, now)
     if kind == "HorizontalPodAutoscaler":
         return describe_hpa(obj, events, now)
+    if kind == "PersistentVolumeClaim":
+        return describe_persistentvolumeclaim(obj, events, now, pods)
+    if kind == "PersistentVolume":
+        return describe_persistentvolume(obj, events, now)
+    if kind == "StorageClass":
+        return describe_storageclass(obj, events, now)
     return describe_generic(obj, events, now)
