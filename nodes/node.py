@@ -116,6 +116,8 @@ class Node:
     async def start(self) -> None:
         cfg, opts = self.cfg, self.opts
         opts.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if cfg.data_dir is None:  # disk pressure, and the local-path provisioner's directory, are in the data dir
+            cfg.data_dir = str(opts.data_dir)
         self.client = client = await join(opts, cfg.name)
         self.say(f"joined {opts.server} as {client.user}")
         if opts.timings_from_server and client.hello.get("timings"):

@@ -269,6 +269,12 @@ class PodVolumes:
     def namespace(self) -> str:
         return str((self.pod.get("metadata") or {}).get("namespace") or "default")
 
+    @property
+    def read_only_claims(self) -> set[str]:
+        """persistentVolumeClaim volumes the pod mounts read-only (persistentVolumeClaim.readOnly)."""
+        return {str(v.get("name", "")) for v in self.volumes
+                if isinstance(v.get("persistentVolumeClaim"), dict) and v["persistentVolumeClaim"].get("readOnly")}
+
     def volume_dir(self, volume: dict[str, Any]) -> Path:
         return self.pod_dir / "volumes" / PLUGIN_DIRS[volume_type(volume)] / str(volume.get("name", ""))
 
@@ -318,6 +324,8 @@ class PodVolumes:
                 path = str(source.get("path", ""))
                 check_host_path(path, str(source.get("type") or ""))
                 return path
+            if kind == "persistentVolumeClaim":
+                return await self._claim_path(volume, source)
             target = self.volume_dir(volume)
             if kind == "emptyDir":
                 # world-writable, as the kubelet makes it; medium Memory is a directory too (see README)
@@ -330,6 +338,24 @@ class PodVolumes:
             raise MountError(name, str(e)) from None
         except OSError as e:
             raise MountError(name, f"{e.strerror}: {e.filename}" if e.filename else str(e)) from None
+
+    async def _claim_path(self, volume: dict[str, Any], source: dict[str, Any]) -> str:
+        """A persistentVolumeClaim volume is its bound PersistentVolume's directory (a hostPath or local source:
+        the local-path provisioner's, in this node's data dir), created if its type asks for it."""
+        from control.api.persistentvolume import ClaimError, claim_host_path
+
+        claim_name = str(source.get("claimName") or "")
+        claim = await self._object("PersistentVolumeClaim", claim_name) if claim_name else None
+        claims = {f"{self.namespace}/{claim_name}": claim} if claim is not None else {}
+        volume_name = str(((claim or {}).get("spec") or {}).get("volumeName") or "")
+        pv = await self.fetch("PersistentVolume", "", volume_name) if volume_name and self.fetch else None
+        try:
+            path = claim_host_path(volume, self.namespace, claims, {volume_name: pv} if pv is not None else {})
+        except ClaimError as e:
+            raise ValueError(str(e)) from None
+        host = ((pv or {}).get("spec") or {}).get("hostPath") or {}
+        check_host_path(path, str(host.get("type") or ""))
+        return path
 
     async def _payload(self, kind: str, source: dict[str, Any]) -> dict[str, FileProjection]:
         optional = source.get("optional") is True
@@ -386,7 +412,8 @@ class PodVolumes:
             if sub:
                 source = self._sub_path(source, sub, name, str(container.get("name", "")))
             out.append({"source": source, "target": str(vm.get("mountPath", "")),
-                        "readOnly": vm.get("readOnly") is True or kinds.get(name) in API_DATA})
+                        "readOnly": vm.get("readOnly") is True or kinds.get(name) in API_DATA
+                        or name in self.read_only_claims})
         return out
 
     @staticmethod

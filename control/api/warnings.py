@@ -150,7 +150,8 @@ POD_SPEC_NOT_ENFORCED = (
     "subdomain",
 )
 # The volume types a node mounts (nodes/volumes.py); a pod's other volumes are stored, and not mounted.
-MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath")
+MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath",
+                   "persistentVolumeClaim")
 CONTAINER_NOT_ENFORCED = (
     "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
 )

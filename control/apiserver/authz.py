@@ -83,6 +83,11 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
                 return
             raise errors.forbidden(user, verb, info.resource, name, ns,
                                    f"no relationship found between node '{node}' and this object")
+        if info.kind in ("PersistentVolumeClaim", "PersistentVolume") and verb == "get":
+            if _storage_used_on(api, node, info.kind, ns, name):
+                return
+            raise errors.forbidden(user, verb, info.resource, name, ns,
+                                   f"no relationship found between node '{node}' and this object")
         raise errors.forbidden(user, verb, info.resource, name, ns)
     if info.kind == "Node" and verb in ("create", "update", "patch"):
         if name == node:
@@ -122,6 +127,36 @@ def _used_by_pod_on(api: Api, node: str, ns: str, kind: str, name: str) -> bool:
         pod = decode(kv.value, kv.mod_revision)
         if (pod.get("spec") or {}).get("nodeName") == node and (kind, name) in configdata.pod_references(pod):
             return True
+    return False
+
+
+def _storage_used_on(api: Api, node: str, kind: str, ns: str, name: str) -> bool:
+    """The node authorizer's graph for storage: a claim a pod bound to `node` uses, or the volume bound to one."""
+    from control.apiserver.watch import decode
+
+    node_b = node.encode()
+    kvs, _ = api.store.range(kinds.KINDS["Pod"].prefix(ns if kind == "PersistentVolumeClaim" else ""), prefix=True)
+    for kv in kvs:
+        if node_b not in kv.value or b"persistentVolumeClaim" not in kv.value:
+            continue
+        pod = decode(kv.value, kv.mod_revision)
+        spec = pod.get("spec") or {}
+        if spec.get("nodeName") != node:
+            continue
+        pod_ns = (pod.get("metadata") or {}).get("namespace") or "default"
+        for v in spec.get("volumes") or []:
+            claim_name = ((v.get("persistentVolumeClaim") or {}) if isinstance(v, dict) else {}).get("claimName")
+            if not claim_name:
+                continue
+            if kind == "PersistentVolumeClaim" and claim_name == name:
+                return True
+            if kind == "PersistentVolume":
+                try:
+                    claim, _ = api._load(kinds.KINDS["PersistentVolumeClaim"], pod_ns, str(claim_name))
+                except errors.ApiError:
+                    continue
+                if (claim.get("spec") or {}).get("volumeName") == name:
+                    return True
     return False
 
 

@@ -113,3 +113,49 @@ async def test_a_statefulsets_claims_are_provisioned_bound_and_kept(tmp_path: Pa
                 assert kept["status"]["phase"] == "Bound" and not kept["metadata"].get("deletionTimestamp")
         finally:
             await client.close()
+
+
+async def test_a_claims_data_outlives_its_pod_on_a_real_node(tmp_path: Path) -> None:
+    """The volume a StatefulSet's claim gets is a directory the kubelet mounts into the container: what the pod
+    writes there is what its replacement reads, and nothing of it is on the host's own /data."""
+    from nodes.node import Node
+    from nodes.nodestatus import NodeConfig
+    from tests.integration.test_kubelet import node_options
+    from tests.integration.test_volumes import logs_of
+
+    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
+        n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
+                 say=lambda s: None)
+        await n.start()
+        client = plane.client("test")
+        await client.connect()
+        try:
+            sts = with_claims(1)
+            c = sts["spec"]["template"]["spec"]["containers"][0]
+            c.update(image="busybox", command=["sh", "-c", "echo boot $HOSTNAME >> /data/log; cat /data/log; exec sleep 300"],
+                     volumeMounts=[{"name": "www", "mountPath": "/data"}])
+            c.pop("args", None)
+            sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 1
+            await client.create(sts)
+            first = await wait_for(lambda: running(client, "web-0"), timeout=40, what="web-0 Running")
+
+            async def said(text: str) -> str | None:
+                out = await logs_of(client, "web-0")
+                return out if text in out else None
+            await wait_for(lambda: said("boot web-0"), timeout=20, what="web-0 wrote to its volume")
+            await client.delete("Pod", "web-0")
+            await wait_for(lambda: _replaced(client, "web-0", first["metadata"]["uid"]), timeout=40,
+                           what="a new web-0 Running")
+            out = await wait_for(lambda: said("boot web-0\nboot web-0\n"), timeout=20,
+                                 what="the new web-0 read the first one's line")
+            assert out == "boot web-0\nboot web-0\n"
+            claim = await client.get("PersistentVolumeClaim", "www-web-0")
+            pv = await client.get("PersistentVolume", claim["spec"]["volumeName"], None)
+            path = Path(pv["spec"]["hostPath"]["path"])
+            assert path.is_relative_to(tmp_path / "node-1") and (path / "log").read_text() == out
+            assert not Path("/data/log").exists()
+            await client.delete("StatefulSet", "web")
+            await wait_for(lambda: gone(client, "Pod", "web-0"), timeout=30, what="web-0 gone")
+        finally:
+            await client.close()
+            await n.stop()

@@ -109,10 +109,22 @@ async def test_pod_volumes_fail_the_mount_for_a_missing_configmap_and_resolve_su
                                 {"name": "claim", "persistentVolumeClaim": {"claimName": "c"}}]}}
     volumes = PodVolumes(pod, tmp_path / "u1", fetch, pod_ip="10.0.0.1", host_ip="127.0.0.1", allocatable={})
     failed = await volumes.set_up()
-    assert [str(e) for e in failed] == ['MountVolume.SetUp failed for volume "config" : configmap "x" not found']
+    assert [str(e) for e in failed] == ['MountVolume.SetUp failed for volume "config" : configmap "x" not found',
+                                        'MountVolume.SetUp failed for volume "claim" : persistentvolumeclaim "c" not found']
     assert isinstance(failed[0], MountError)
     objects[("ConfigMap", "x")] = {"kind": "ConfigMap", "data": {"k": "v"}}
+    objects[("PersistentVolumeClaim", "c")] = {"kind": "PersistentVolumeClaim", "metadata": {"name": "c", "namespace": "default"},
+                                               "spec": {"volumeName": "pv-1"}, "status": {"phase": "Pending"}}
+    assert [str(e) for e in await volumes.set_up()] == [
+        'MountVolume.SetUp failed for volume "claim" : persistentvolumeclaim "c" is not bound']
+    # bound: the claim is its volume's directory, made as DirectoryOrCreate asks
+    objects[("PersistentVolumeClaim", "c")]["status"]["phase"] = "Bound"
+    data = tmp_path / "local-path" / "pvc-1_default_c"
+    objects[("PersistentVolume", "pv-1")] = {"kind": "PersistentVolume", "metadata": {"name": "pv-1"},
+                                             "spec": {"claimRef": {"namespace": "default", "name": "c"},
+                                                      "hostPath": {"path": str(data), "type": "DirectoryOrCreate"}}}
     assert await volumes.set_up() == []
+    assert volumes.paths["claim"] == str(data) and data.is_dir()
     cache = tmp_path / "u1" / "volumes" / "kubernetes.io~empty-dir" / "cache"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o777
     container = {"name": "c", "volumeMounts": [
@@ -121,7 +133,8 @@ async def test_pod_volumes_fail_the_mount_for_a_missing_configmap_and_resolve_su
     assert volumes.mounts(container, {"POD": "p"}) == [
         {"source": str(tmp_path / "u1" / "volumes" / "kubernetes.io~configmap" / "config"), "target": "/etc/config",
          "readOnly": True},
-        {"source": str(cache / "p" / "x"), "target": "/c", "readOnly": False}]
+        {"source": str(cache / "p" / "x"), "target": "/c", "readOnly": False},
+        {"source": str(data), "target": "/claim", "readOnly": False}]
     assert (cache / "p" / "x").is_dir()
     os.symlink("/etc", cache / "escape")
     with pytest.raises(Exception, match='failed to prepare subPath for volumeMount "cache" of container "c"'):
