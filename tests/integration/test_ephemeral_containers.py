@@ -206,3 +206,22 @@ async def test_the_real_kubectl_debug(rest_plane: ControlPlane, rest_node: objec
     await wait_for(done, 20, what="kubectl debug's container done")
     async with http.get(f"{PODS}/web/log?container=dbg") as resp:
         assert await resp.text() == "from kubectl\n"
+
+
+async def test_kube_tui_debug_of_a_node_sees_the_hosts_files(rest_plane: ControlPlane, rest_node: object,
+                                                             http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    code, out, err = await cli(rest_plane, tmp_path, "debug", "node/node-1", "--image=busybox", "--profile=general",
+                               "-q", "--", "sh", "-c", "cat /host/etc/hostname")
+    assert (code, out) == (0, ""), err
+    _, pods = await call(http, "GET", PODS)
+    (pod,) = pods["items"]
+    assert pod["metadata"]["name"].startswith("node-debugger-node-1-") and pod["spec"]["hostPID"]
+
+    async def logged() -> str | None:
+        async with http.get(f"{PODS}/{pod['metadata']['name']}/log") as resp:
+            text = await resp.text()
+        return text if resp.status == 200 and text else None
+    with open("/etc/hostname") as f:
+        assert await wait_for(logged, 20, what="the debugging pod's output") == f.read()
+    code, _, err = await cli(rest_plane, tmp_path, "debug", "node/nope", "--image=busybox", "-q", "--profile=general")
+    assert (code, err) == (1, 'Error from server (NotFound): nodes "nope" not found\n')

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tui.cli import parse_args
-from tui.commands.debug import NotStarted, flag_errors, pod_copy, target_pod, wait_started
+from tui.commands.debug import (
+    NotStarted,
+    flag_errors,
+    node_debug_pod,
+    pod_copy,
+    target,
+    target_pod,
+    wait_started,
+)
 
 
 def test_the_pod_is_named_plainly_or_as_pod_slash_name_and_other_kinds_are_refused_in_kubectls_words() -> None:
@@ -19,8 +27,30 @@ def test_the_pod_is_named_plainly_or_as_pod_slash_name_and_other_kinds_are_refus
     with pytest.raises(ValueError) as e:
         target_pod("widgets/w")
     assert str(e.value) == 'error: the server doesn\'t have a resource type "widgets"'
-    with pytest.raises(ValueError, match="only adds an ephemeral container to a pod; for node/n1, run the real kubectl"):
-        target_pod("node/n1")
+    assert [target(a) for a in ("node/n1", "nodes/n1", "no/n1")] == [("Node", "n1")] * 3
+
+
+def test_a_nodes_debugging_pod_is_what_kubectl_debug_makes(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse_args(["debug", "node/n1", "--image=busybox", "-it", "--", "sh"])
+    args.profile = "legacy"
+    pod = node_debug_pod("n1", args)
+    name = pod["metadata"]["name"]
+    assert name.startswith("node-debugger-n1-") and len(name) == len("node-debugger-n1-") + 5
+    assert capsys.readouterr().out == f"Creating debugging pod {name} with container debugger on node n1.\n"
+    assert pod["spec"] == {
+        "containers": [{"name": "debugger", "image": "busybox", "terminationMessagePolicy": "File", "stdin": True,
+                        "tty": True, "command": ["sh"], "volumeMounts": [{"name": "host-root", "mountPath": "/host"}]}],
+        "nodeName": "n1", "restartPolicy": "Never", "tolerations": [{"operator": "Exists"}],
+        "volumes": [{"name": "host-root", "hostPath": {"path": "/"}}],
+        "hostNetwork": True, "hostPID": True, "hostIPC": True}
+    # baseline: none of the host; sysadmin: all of it, privileged
+    args.profile, args.quiet = "baseline", True
+    spec = node_debug_pod("n1", args)["spec"]
+    assert "volumes" not in spec and "hostPID" not in spec and "securityContext" not in spec["containers"][0]
+    args.profile = "sysadmin"
+    spec = node_debug_pod("n1", args)["spec"]
+    assert spec["hostPID"] and spec["volumes"] and spec["containers"][0]["securityContext"] == {"privileged": True}
+    assert capsys.readouterr().out == ""  # -q
 
 
 def test_kubectl_debugs_flag_rules_in_its_words() -> None:

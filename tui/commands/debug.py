@@ -1,8 +1,9 @@
-"""`kube-tui debug POD --image IMAGE [-it] [-c NAME] [--target CONTAINER] [--profile P] -- COMMAND...`: add an
+"""`kube-tui debug POD|node/NAME --image IMAGE [-it] [-c NAME] [--target CONTAINER] [--profile P] -- COMMAND...`: add an
 ephemeral container to a running pod, as `kubectl debug` does (its ephemeral container form); with
 `--copy-to=NAME`, create a copy of the pod instead, changed as kubectl debug changes it (a debug container added
 or one of its containers' command replaced, images swapped with --set-image, labels, probes and annotations
-dropped as the profile says), and optionally delete the original (--replace).
+dropped as the profile says), and optionally delete the original (--replace). For node/NAME, a debugging pod on
+that node instead: the host's namespaces and, at /host, its root directory (as the profile says).
 
 The container goes in through the pod's ephemeralcontainers subresource: a strategic merge patch of
 spec.ephemeralContainers, the only field that subresource changes. The pod's kubelet starts it beside the
@@ -73,23 +74,28 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     add_client_args(p)
 
 
-def target_pod(arg: str) -> str:
-    """The pod that POD, pod/POD or pods/POD names; ValueError, in kubectl's words where it has them, for
-    anything else (kube-tui debug adds ephemeral containers only: a node's debugging pod is kubectl's)."""
+def target(arg: str) -> tuple[str, str]:
+    """("Pod" | "Node", name) for POD, pod/POD, pods/POD or node/NAME; ValueError in kubectl's words for
+    anything else."""
     kind, sep, name = arg.partition("/")
     if not sep:
-        return arg
+        return "Pod", arg
     try:
         info = kinds.lookup(kind)
     except ApiError:
         raise ValueError(f'error: the server doesn\'t have a resource type "{kind}"') from None
-    if info.kind == "Pod":
-        return name
-    if info.kind == "Node":
-        raise ValueError(f"error: kube-tui debug only adds an ephemeral container to a pod; for node/{name}, run the "
-                         f"real kubectl debug against this cluster (the KUBECONFIG `kube-tui control` prints)")
+    if info.kind in ("Pod", "Node"):
+        return info.kind, name
     group, _, version = info.api_version.rpartition("/")
     raise ValueError(f'error: "{group}/{version}, Kind={info.kind}" not supported by debug')
+
+
+def target_pod(arg: str) -> str:
+    """The pod that POD, pod/POD or pods/POD names (ValueError for a node or another kind)."""
+    kind, name = target(arg)
+    if kind != "Pod":
+        raise ValueError(f"error: {arg} is a node, not a pod")
+    return name
 
 
 def _go_bool(text: str) -> bool:
@@ -256,6 +262,39 @@ def pod_copy(pod: dict, args: argparse.Namespace) -> tuple[dict, str]:
     return copied, name
 
 
+def node_debug_pod(node_name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl debug's generateNodeDebugPod: a pod pinned to the node that tolerates every taint, never
+    restarts, and, as the profile says, shares the host's namespaces and has the host's / at /host."""
+    name = args.container or "debugger"
+    pod_name = f"node-debugger-{node_name}-" + "".join(random.choice(SUFFIX_ALPHABET) for _ in range(5))
+    if not args.quiet:
+        print(f"Creating debugging pod {pod_name} with container {name} on node {node_name}.", flush=True)
+    c: dict[str, Any] = {"name": name, "image": args.image, "terminationMessagePolicy": "File"}
+    if args.env:
+        c["env"] = env_vars(args.env)
+    if args.image_pull_policy:
+        c["imagePullPolicy"] = args.image_pull_policy
+    if args.stdin:
+        c["stdin"] = True
+    if args.tty:
+        c["tty"] = True
+    if args.argv:
+        c["args" if args.arguments_only else "command"] = list(args.argv)
+    spec: dict[str, Any] = {"containers": [c], "nodeName": node_name, "restartPolicy": "Never",
+                            "tolerations": [{"operator": "Exists"}]}
+    profile = args.profile
+    if profile in ("legacy", "general", "sysadmin"):  # mountRootPartition
+        spec["volumes"] = [{"name": "host-root", "hostPath": {"path": "/"}}]
+        c["volumeMounts"] = [{"name": "host-root", "mountPath": "/host"}]
+    if profile in ("legacy", "general", "netadmin", "sysadmin"):  # useHostNamespaces
+        spec.update(hostNetwork=True, hostPID=True, hostIPC=True)
+    security = PROFILES[profile]
+    if security is not None and profile != "general":  # general clears the container's securityContext here
+        _merge_security(c, security)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name, "namespace": args.namespace},
+            "spec": spec}
+
+
 def _merge_security(c: dict[str, Any], security: dict[str, Any]) -> None:
     """The profile's securityContext on a container that may have one: capabilities added to, the rest set."""
     ctx = c.setdefault("securityContext", {})
@@ -330,7 +369,10 @@ async def _attach(client: Client, args: argparse.Namespace, ns: str, pod_name: s
 
 
 async def _debug(client: Client, args: argparse.Namespace) -> int:
-    ns, pod_name = args.namespace, target_pod(args.pod)
+    kind, target_name = target(args.pod)
+    if kind == "Node":
+        return await _debug_node(client, args, target_name)
+    ns, pod_name = args.namespace, target_name
     pod = await client.get("Pod", pod_name, ns)
     if args.copy_to is not None:
         return await _debug_copy(client, args, pod)
@@ -345,6 +387,19 @@ async def _debug(client: Client, args: argparse.Namespace) -> int:
     if not args.stdin:
         return 0
     return await _attach(client, args, ns, pod_name, name)
+
+
+async def _debug_node(client: Client, args: argparse.Namespace, node_name: str) -> int:
+    """kubectl debug node/NAME: a debugging pod on that node (its processes, network and, at /host, its files),
+    attached to with -i."""
+    await client.get("Node", node_name, None)  # NotFound in the API server's words
+    created = await client.create(node_debug_pod(node_name, args))
+    for w in client.last_warnings:
+        print(f"Warning: {w}", file=sys.stderr)
+    if not args.stdin:
+        return 0
+    md = created["metadata"]
+    return await _attach(client, args, md["namespace"], md["name"], created["spec"]["containers"][0]["name"])
 
 
 async def _debug_copy(client: Client, args: argparse.Namespace, pod: dict) -> int:
@@ -369,7 +424,7 @@ def run(args: argparse.Namespace) -> int:
     if (refused := flag_errors(args)) is not None:
         return fail(refused)
     try:
-        target_pod(args.pod)
+        target(args.pod)
         if args.env:
             env_vars(args.env)
         set_images(args.set_image)
