@@ -62,6 +62,10 @@ MORE_VIEWS = (
     ("pdb", "PodDisruptionBudget", "PodDisruptionBudgets", ("poddisruptionbudgets", "poddisruptionbudget")),
     ("hpa", "HorizontalPodAutoscaler", "HorizontalPodAutoscalers",
      ("horizontalpodautoscalers", "horizontalpodautoscaler")),
+    ("pvc", "PersistentVolumeClaim", "PersistentVolumeClaims",
+     ("persistentvolumeclaims", "persistentvolumeclaim")),
+    ("pv", "PersistentVolume", "PersistentVolumes", ("persistentvolumes", "persistentvolume")),
+    ("sc", "StorageClass", "StorageClasses", ("storageclasses", "storageclass")),
 )
 
 

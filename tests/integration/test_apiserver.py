@@ -172,10 +172,12 @@ async def test_unknown_kind_lists_supported_kinds(client: Client) -> None:
 
 async def test_unenforced_fields_warn_but_are_kept(client: Client) -> None:
     p = pod("vol")
-    p["spec"]["volumes"] = [{"name": "data", "hostPath": {"path": "/tmp"}}]
+    p["spec"]["volumes"] = [{"name": "data", "hostPath": {"path": "/tmp"}}, {"name": "share", "nfs": {"server": "s", "path": "/"}}]
     out = await client.create(p)
-    assert out["spec"]["volumes"][0]["hostPath"]["path"] == "/tmp"
-    assert any("volumes" in w for w in client.last_warnings)
+    assert out["spec"]["volumes"][1]["nfs"] == {"server": "s", "path": "/"}
+    assert [w for w in client.last_warnings if "volumes" in w] == [  # hostPath is mounted; nfs is not
+        "spec.volumes: stored but not enforced by kube-tui (volume types nfs are not mounted: kube-tui nodes mount "
+        "emptyDir, configMap, secret, downwardAPI, projected, hostPath, persistentVolumeClaim)"]
 
 
 async def test_merge_patch_status_subresource_and_binding(client: Client) -> None:

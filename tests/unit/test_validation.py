@@ -85,8 +85,8 @@ def test_only_volume_types_nodes_do_not_mount_are_warned_about() -> None:
     errs, warnings = validate(_admit(doc))
     assert errs == []
     assert warnings == [
-        "spec.template.spec.volumes: stored but not enforced by kube-tui (volume types nfs, persistentVolumeClaim are "
-        "not mounted: kube-tui nodes mount emptyDir, configMap, secret, downwardAPI, projected, hostPath)"]
+        "spec.template.spec.volumes: stored but not enforced by kube-tui (volume types nfs are not mounted: kube-tui "
+        "nodes mount emptyDir, configMap, secret, downwardAPI, projected, hostPath, persistentVolumeClaim)"]
 
 
 def test_invalid_name_wording() -> None:
