@@ -795,10 +795,13 @@ async def test_port_forward_over_spdy_carries_connections_and_reports_errors(
 
         n = 0
         answer = None
+        deadline = asyncio.get_running_loop().time() + 20
         while answer is None:  # Running comes before nginx listens (no readiness probe here)
             answer = await get(n)
             n += 1
-            assert n < 50
+            if answer is None:  # each try is a new forwarded connection: poll, by time, not by count
+                assert asyncio.get_running_loop().time() < deadline, f"nginx not listening after {n} tries"
+                await asyncio.sleep(0.05)
         assert answer.startswith(b"HTTP/1.1 200") and b"Welcome to nginx" in answer
         assert (await get(n)).startswith(b"HTTP/1.1 200")  # another connection on the same tunnel
         # a port nothing listens on: the error stream says why, as kubectl prints it
