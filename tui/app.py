@@ -373,6 +373,9 @@ class KubeTuiApp(ClusterActions, App[None]):
             related = {"pods": [p for p in self.model.objects("Pod").values() if _owned_by(p, obj)]}
         elif kind == "Service":
             related = {"endpoints": self.model.get("Endpoints", md.get("namespace"), md.get("name", ""))}
+        elif kind == "PersistentVolumeClaim":  # Used By: the pods of its namespace
+            related = {"pods": [p for p in self.model.objects("Pod").values()
+                                if (p.get("metadata") or {}).get("namespace") == md.get("namespace")]}
         text = printers.describe(obj, self.events_of(obj), now=self.model.clock(), **related)
         self.push_screen(TextScreen(f"[b]describe[/] {kind.lower()} {_name(obj)}", text))
 

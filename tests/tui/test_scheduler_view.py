@@ -81,3 +81,33 @@ def test_a_pod_waiting_on_its_nominated_node_reads_as_nominated_not_unschedulabl
         ["! Unschedulable", "· Pending", "→ Nominated", "✓ Scheduled"]
     pod["spec"]["nodeName"] = "n3"  # bound: the nomination it keeps (as kube-scheduler v1.32 leaves it) is history
     assert sched_row(pod, model)[:4] == ("✓ Scheduled", "default", "vip", "n3")
+
+
+def test_storage_rows_show_the_claims_volume_and_the_volumes_node() -> None:
+    from types import SimpleNamespace
+
+    from tui.views.rows import spec_for
+
+    model = SimpleNamespace(clock=lambda: 0.0)
+    pending = {"metadata": {"name": "www-web-0", "namespace": "default"}, "spec": {"storageClassName": "standard"},
+               "status": {"phase": "Pending"}}
+    row = spec_for("PersistentVolumeClaim").row(pending, model)
+    assert [str(c) for c in row[:7]] == ["default", "www-web-0", "Pending", "", "", "", "standard"]
+    bound = {"metadata": {"name": "www-web-0", "namespace": "default"},
+             "spec": {"storageClassName": "standard", "volumeName": "pvc-1"},
+             "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}}
+    row = spec_for("PersistentVolumeClaim").row(bound, model)
+    assert [str(c) for c in row[:7]] == ["default", "www-web-0", "Bound", "pvc-1", "1Gi", "RWO", "standard"]
+    pv = {"metadata": {"name": "pvc-1"},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
+                   "persistentVolumeReclaimPolicy": "Delete", "claimRef": {"namespace": "default", "name": "www-web-0"},
+                   "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                       {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-2"]}]}]}}},
+          "status": {"phase": "Bound"}}
+    row = spec_for("PersistentVolume").row(pv, model)
+    assert [str(c) for c in row[:9]] == ["", "pvc-1", "1Gi", "RWO", "Delete", "Bound", "default/www-web-0", "standard",
+                                         "node-2"]
+    sc = {"metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+          "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}
+    assert spec_for("StorageClass").row(sc, model)[:5] == ("", "standard (default)", "rancher.io/local-path", "Delete",
+                                                           "WaitForFirstConsumer")

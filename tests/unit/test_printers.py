@@ -574,6 +574,16 @@ def test_describe_job_as_kubectl_lays_it_out() -> None:
     assert "Parallelism" not in bare and "Completed Indexes" not in bare and "Start Time" not in bare
 
 
+def test_describe_pod_shows_a_claim_volume_as_kubectl() -> None:
+    pod = {"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default"},
+           "spec": {"containers": [{"name": "nginx", "image": "nginx"}],
+                    "volumes": [{"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}}]}}
+    out = describe(pod, [], now=NOW)
+    # (the tab stops are the block's, which runs on into QoS Class: as kubectl's tabwriter lays it out)
+    assert ("Volumes:\n  www:\n    Type:        PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the "
+            "same namespace)\n    ClaimName:   www-web-0\n    ReadOnly:    false\nQoS Class:       BestEffort\n") in out, out
+
+
 def test_jsonpath_as_kubectl_prints_it() -> None:
     from tui.printers.jsonpath import JSONPathError
     from tui.printers.jsonpath import render as jp

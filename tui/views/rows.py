@@ -14,6 +14,7 @@ from rich.text import Text
 
 from control.api import cron, meta, quantity
 from control.api import horizontalpodautoscaler as hpas
+from control.api import persistentvolume as pvs
 from control.controllers import cronjob
 from tui import printers
 from tui.printers.table import int_or_string, job_status
@@ -333,6 +334,43 @@ def hpa_row(hpa: dict, model: ClusterModel) -> tuple[Cell, ...]:
             age(_md(hpa).get("creationTimestamp"), model.clock()))
 
 
+STORAGE_STYLE = {"Bound": "green", "Available": "cyan", "Pending": "yellow", "Released": "grey58",
+                 "Terminating": "magenta"}
+
+
+def _storage_phase(obj: dict) -> Text:
+    phase = "Terminating" if _md(obj).get("deletionTimestamp") else str((obj.get("status") or {}).get("phase") or "")
+    return Text(phase, style=STORAGE_STYLE.get(phase, "red"))
+
+
+def pvc_row(pvc: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the claim's phase, its volume, and what the volume gives once bound."""
+    spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
+    bound = bool(spec.get("volumeName"))
+    return (*_ns_name(pvc), _storage_phase(pvc), str(spec.get("volumeName") or ""),
+            str((status.get("capacity") or {}).get("storage", "")) if bound else "",
+            pvs.access_modes_string(status.get("accessModes")) if bound else "", pvs.claim_class(pvc),
+            age(_md(pvc).get("creationTimestamp"), model.clock()))
+
+
+def pv_row(pv: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns, and the node a local volume lives on (its node affinity): where its pods must run."""
+    spec = pv.get("spec") or {}
+    ref = spec.get("claimRef") or {}
+    terms = ((spec.get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms") or []
+    nodes = sorted({v for t in terms for e in t.get("matchExpressions") or [] for v in e.get("values") or []})
+    return ("", _md(pv).get("name") or "", str((spec.get("capacity") or {}).get("storage", "")),
+            pvs.access_modes_string(spec.get("accessModes")), str(spec.get("persistentVolumeReclaimPolicy") or ""),
+            _storage_phase(pv), f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else "",
+            pvs.volume_class(pv), ",".join(nodes), age(_md(pv).get("creationTimestamp"), model.clock()))
+
+
+def storageclass_row(sc: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    name = str(_md(sc).get("name") or "") + (" (default)" if pvs.is_default_class(sc) else "")
+    return ("", name, str(sc.get("provisioner") or ""), str(sc.get("reclaimPolicy") or "Delete"),
+            str(sc.get("volumeBindingMode") or "Immediate"), age(_md(sc).get("creationTimestamp"), model.clock()))
+
+
 def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec = lease.get("spec") or {}
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
@@ -370,6 +408,13 @@ SPECS: dict[str, TableSpec] = {
                                            ("ALLOWED DISRUPTIONS", 19), ("AGE", 7)), pdb_row),
     "HorizontalPodAutoscaler": TableSpec(_cols(*NS_NAME, ("REFERENCE", 24), ("TARGETS", 24), ("MINPODS", 7),
                                                ("MAXPODS", 7), ("REPLICAS", 8), ("AGE", 7)), hpa_row),
+    "PersistentVolumeClaim": TableSpec(_cols(*NS_NAME, ("STATUS", 11), ("VOLUME", 40), ("CAPACITY", 8),
+                                             ("ACCESS MODES", 12), ("STORAGECLASS", 12), ("AGE", 7)), pvc_row),
+    "PersistentVolume": TableSpec(_cols(*NS_NAME, ("CAPACITY", 8), ("ACCESS MODES", 12), ("RECLAIM POLICY", 14),
+                                        ("STATUS", 11), ("CLAIM", 30), ("STORAGECLASS", 12), ("NODE", 12), ("AGE", 7)),
+                                  pv_row),
+    "StorageClass": TableSpec(_cols(*NS_NAME, ("PROVISIONER", 22), ("RECLAIMPOLICY", 13), ("VOLUMEBINDINGMODE", 20),
+                                    ("AGE", 7)), storageclass_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
 COMPACT: dict[str, TableSpec] = {

@@ -174,6 +174,11 @@ def _describe_volumes(w: PrefixWriter, volumes: list[Mapping[str, Any]] | None, 
                     w.write(2, f"ConfigMapOptional:\t{_optional(source['configMap'].get('optional'))}\n")
                 elif source.get("serviceAccountToken") is not None:
                     w.write(2, f"TokenExpirationSeconds:\t{source['serviceAccountToken'].get('expirationSeconds', 3600)}\n")
+        elif v.get("persistentVolumeClaim") is not None:
+            claim = v["persistentVolumeClaim"]
+            w.write(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)\n")
+            w.write(2, f"ClaimName:\t{claim.get('claimName', '')}\n")
+            w.write(2, f"ReadOnly:\t{'true' if claim.get('readOnly') else 'false'}\n")
         else:
             kinds = [k for k in v if k != "name"]
             w.write(2, f"Type:\t{kinds[0] if kinds else '<unknown>'} (stored, not mounted by kube-tui)\n")
