@@ -36,8 +36,8 @@ from control.client import Client
 from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
-from tui.commands.common import add_client_args, fail, kind_named, kind_ref, with_client
-from tui.printers.output import go_order, sorted_keys, to_json, to_yaml
+from tui.commands.common import Printer, add_client_args, fail, kind_named, kind_ref, with_client
+from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
                "CronJob", "Service")
@@ -666,19 +666,13 @@ def _print_files(args: argparse.Namespace) -> int:
         infos = [kinds.by_kind(m.obj.get("kind", "")) for m in items]
     except (manifests.ManifestError, ApiError) as e:
         return fail(str(e))
-    for n, (m, info) in enumerate(zip(items, infos, strict=True)):
+    printer = Printer(args.output)
+    for m, info in zip(items, infos, strict=True):
         obj = m.obj
         md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         if info.namespaced and not md.get("namespace"):
             obj = dict(obj, metadata=dict(md, namespace=args.namespace or "default"))
-        if args.output == "yaml":
-            print(("---\n" if n else "") + to_yaml(obj))
-        elif args.output == "json":
-            print(to_json(sorted_keys(obj)))
-        elif args.output == "name":
-            print(kind_ref(obj))
-        else:
-            print(f"{kind_ref(obj)} created (dry run)")
+        printer.show(obj, "created (dry run)")
     return 0
 
 
