@@ -611,3 +611,30 @@ async def test_create_and_apply_print_objects_as_kubectl_does(plane: ControlPlan
     applied = yaml.safe_load(out)
     assert (code, applied["kind"], applied["data"]) == (0, "ConfigMap", {"k": "w"})
     assert (await client.get("ConfigMap", "a"))["data"] == {"k": "w"}
+
+
+async def test_get_sorts_picks_columns_and_shows_labels_as_kubectl(plane: ControlPlane, client: Client,
+                                                                   tmp_path: Path) -> None:
+    for name, replicas, tier in (("web", 3, "front"), ("db", 1, "back"), ("cache", 2, None)):
+        await client.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                             "metadata": {"name": name, "labels": {"app": name, **({"tier": tier} if tier else {})}},
+                             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                                      "template": {"metadata": {"labels": {"app": name}},
+                                                   "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    code, out, err = await cli(plane, tmp_path, "get", "deploy", "--sort-by=.spec.replicas",
+                               "-o", "custom-columns=NAME:.metadata.name,REPLICAS:spec.replicas,TIER:.metadata.labels.tier")
+    assert (code, err) == (0, "")
+    assert out == ("NAME    REPLICAS   TIER\n"
+                   "db      1          back\n"
+                   "cache   2          <none>\n"
+                   "web     3          front\n")
+    code, out, _ = await cli(plane, tmp_path, "get", "deploy", "-L", "tier", "--show-kind", "--sort-by={.metadata.name}",
+                             "--no-headers")
+    assert [line.split()[0] for line in out.splitlines()] == ["deployment.apps/cache", "deployment.apps/db",
+                                                              "deployment.apps/web"]
+    assert out.splitlines()[2].split()[-1] == "front"  # the -L column, last
+    code, out, err = await cli(plane, tmp_path, "get", "deploy", "--sort-by=.nope")
+    assert (code, out, err) == (1, "", 'error: couldn\'t find any field with path "{.nope}" in the list of objects\n')
+    assert await cli(plane, tmp_path, "get", "deploy", "nope", "--ignore-not-found") == (0, "", "")
+    code, _, err = await cli(plane, tmp_path, "get", "deploy", "nope")
+    assert (code, err) == (1, 'Error from server (NotFound): deployments.apps "nope" not found\n')

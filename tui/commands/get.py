@@ -23,11 +23,18 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     p.add_argument("-l", "--selector", default="", help="label selector, e.g. app=web,tier!=db")
     p.add_argument("--field-selector", default="", help="field selector, e.g. spec.nodeName=node-1")
-    p.add_argument("-o", "--output", default="", help="wide | yaml | json | name | jsonpath=TEMPLATE")
+    p.add_argument("-o", "--output", default="", help="wide | yaml | json | name | jsonpath=TEMPLATE | "
+                   "jsonpath-file=FILE | custom-columns=HEADER:PATH,... | custom-columns-file=FILE")
     p.add_argument("--no-headers", action="store_true", help="tables without their header line")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print changes as they happen")
     p.add_argument("--watch-only", action="store_true", help="print changes as they happen, without the list first")
     p.add_argument("--show-labels", action="store_true", help="a last column with the objects' labels")
+    p.add_argument("-L", "--label-columns", action="append", default=[], metavar="KEY[,KEY...]",
+                   help="a column for each of these labels' values")
+    p.add_argument("--show-kind", action="store_true", help="names prefixed with their kind (deployment.apps/web)")
+    p.add_argument("--sort-by", default="", metavar="JSONPATH",
+                   help="order the objects by this field, e.g. .metadata.creationTimestamp")
+    p.add_argument("--ignore-not-found", action="store_true", help="a name that is not there is no error")
     p.add_argument("--show-managed-fields", action="store_true", help="with -o yaml|json: keep metadata.managedFields")
     p.add_argument("--chunk-size", type=int, default=500,
                    help="list in pages of this many objects, like kubectl (0: one answer)")
@@ -67,9 +74,48 @@ def render(info: kinds.KindInfo, objs: list[dict], args: argparse.Namespace, *, 
 
         target = objs[0] if single else {"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}
         return jsonpath.render(out[len("jsonpath="):], target)
+    if getattr(args, "columns", None) is not None:
+        from tui.printers.columns import custom_columns
+
+        return custom_columns(args.columns, objs, headers=header and not getattr(args, "no_headers", False))
     return printers.table(info.kind, objs, wide=out == "wide", all_namespaces=args.all_namespaces,
                           show_labels=getattr(args, "show_labels", False),
+                          label_columns=label_keys(getattr(args, "label_columns", [])),
                           headers=header and not getattr(args, "no_headers", False), remember=widths)
+
+
+def label_keys(flags: list[str]) -> list[str]:
+    """-L a,b -L c: the label keys, in order."""
+    return [k.strip() for f in flags for k in f.split(",") if k.strip()]
+
+
+def _output_format(args: argparse.Namespace) -> str | None:
+    """Read -o's file forms and custom columns into args (jsonpath-file becomes jsonpath=...); kubectl's error
+    message when the format is not one it has, else None."""
+    from tui.printers import columns
+
+    out = args.output
+    args.columns = None
+    try:
+        if out.startswith("jsonpath-file="):
+            with open(out[len("jsonpath-file="):]) as f:
+                args.output = "jsonpath=" + f.read()
+        elif out.startswith("custom-columns-file="):
+            with open(out[len("custom-columns-file="):]) as f:
+                args.columns = columns.parse_template(f.read())
+        elif out.startswith("custom-columns="):
+            args.columns = columns.parse_spec(out[len("custom-columns="):])
+        elif out == "custom-columns":
+            raise ValueError("custom-columns format specified but no custom columns given")
+    except OSError as e:
+        return f"error: {e.filename}: {e.strerror.lower() if e.strerror else e}"
+    except ValueError as e:
+        return f"error: {e}"
+    if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath=") \
+            and args.columns is None:
+        return (f'error: unable to match a printer suitable for the output format "{out}", allowed formats are: '
+                "custom-columns,custom-columns-file,json,jsonpath,jsonpath-file,name,wide,yaml")
+    return None
 
 
 # kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
@@ -91,9 +137,15 @@ async def get(client: Client, args: argparse.Namespace) -> int:
     args.watch = args.watch or args.watch_only
     infos = [kinds.lookup(k) for k in (ALL if kind.lower() == "all" else kind.split(","))]
     ns = None if args.all_namespaces else (args.namespace or "default")
-    if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath="):
-        return fail(f'error: unable to match a printer suitable for the output format "{args.output}", allowed '
-                    "formats are: json,jsonpath,name,wide,yaml")
+    if (refused := _output_format(args)) is not None:
+        return fail(refused)
+    if args.sort_by:
+        from tui.printers.columns import relaxed_jsonpath
+
+        try:
+            relaxed_jsonpath(args.sort_by)
+        except ValueError as e:
+            return fail(f"error: {e}")
     if args.output.startswith("jsonpath="):
         from tui.printers import jsonpath
 
@@ -140,6 +192,8 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                 try:
                     objs.append(await client.get(info.kind, n, ns or "default"))
                 except ApiError as e:
+                    if e.code == 404 and args.ignore_not_found:
+                        continue
                     errors += 1
                     print(str(e), flush=True, file=sys.stderr)
         else:
@@ -148,6 +202,13 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                                        chunk_size=max(0, args.chunk_size))
             objs = answer["items"]
             listed_at = int(answer["metadata"].get("resourceVersion") or 0)
+        if objs and args.sort_by:
+            from tui.printers.columns import sort_objects
+
+            try:
+                objs = sort_objects(objs, args.sort_by)
+            except ValueError as e:
+                return fail(f"error: {e}")
         if objs:
             found.append((info, objs))
     if args.watch_only:  # kubectl: the list is read (the watch starts after it), not printed
@@ -165,11 +226,12 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                 printed = _print_one(info, o, args, printed)
     elif found:
         # kubectl: a table per kind, a blank line between them, names prefixed by their resource
-        tables = [render(info, _prefixed(info, objs) if several else objs, args, widths=widths if args.watch else None)
+        tables = [render(info, _prefixed(info, objs) if several or args.show_kind else objs, args,
+                         widths=widths if args.watch else None)
                   for info, objs in found]
         # as kubectl's: a template prints what it says, with no newline of its own
         print("\n\n".join(tables), end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
-    elif not names and not args.watch:
+    elif not names and not args.watch and not args.ignore_not_found:
         namespaced = any(info.namespaced for info in infos)
         print(printers.no_resources(ns if namespaced else None), file=sys.stderr)
     if args.watch and len(names) > 1:  # as kubectl: the objects listed, then its refusal to watch them

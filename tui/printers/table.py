@@ -390,11 +390,16 @@ def rows(kind: str, objs: Iterable[Mapping[str, Any]], *, wide: bool = False, al
 
 def table(kind: str, objs: list[dict], *, wide: bool = False, all_namespaces: bool = False,
           now: float | None = None, show_labels: bool = False, headers: bool = True,
-          remember: list[int] | None = None) -> str:
+          remember: list[int] | None = None, label_columns: list[str] | None = None) -> str:
     """`kubectl get <kind>` output: kubectl's columns, aligned like its tabwriter (3 spaces apart);
-    show_labels adds kubectl's LABELS column (k=v,... sorted by key, or <none>). Without headers, the header
+    label_columns (-L) adds a column per label key, headed by its last path segment in capitals, and
+    show_labels kubectl's LABELS column (k=v,... sorted by key, or <none>). Without headers, the header
     row neither prints nor widens a column; `remember` keeps column widths across calls (see tabwrite)."""
     header, body = rows(kind, objs, wide=wide, all_namespaces=all_namespaces, now=now)
+    for key in label_columns or ():
+        header = [*header, key.rsplit("/", 1)[-1].upper()]
+        for cells, obj in zip(body, objs, strict=True):
+            cells.append(str((meta_of(obj).get("labels") or {}).get(key, "")))
     if show_labels:
         header = [*header, "LABELS"]
         for cells, obj in zip(body, objs, strict=True):
