@@ -20,6 +20,7 @@ from typing import Any
 from control.api.configdata import Base64Error, decode_base64, secret_bytes
 from control.api.warnings import MOUNTED_VOLUMES
 from nodes.env import ConfigError, expand, field_value, resource_value
+from nodes.runtime import mountns
 
 # The volume types the node mounts; any other is stored but not mounted (control/api/warnings.py says so).
 SUPPORTED = MOUNTED_VOLUMES
@@ -247,6 +248,10 @@ def check_host_path(path: str, type_: str) -> None:
         raise ValueError(f"hostPath type check failed: {path} is not a {_DESCRIPTIONS[type_]}, it's a {actual}")
 
 
+def _within(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
 # -- one pod's volumes ---------------------------------------------------------------------------------
 
 class PodVolumes:
@@ -418,13 +423,39 @@ class PodVolumes:
 
     @staticmethod
     def _sub_path(volume: str, sub: str, mount: str, container: str) -> str:
+        """The node path of a subPath inside its volume, made (a directory) if it is not there, as makeMounts and
+        doSafeMakeDir make it: an absolute one or one with '..' is refused as the kubelet words it; the part that
+        exists must resolve inside the volume, and the rest is created one directory at a time without following
+        a symlink, so that no symlink a container left in the volume gets the node to create anything outside."""
+        if sub.startswith("/"):
+            raise ConfigError(f"error SubPath `{sub}` must not be an absolute path")
+        if ".." in sub.split("/"):
+            raise ConfigError(f"unable to provision SubPath `{sub}`: must not contain '..'")
+        refused = ConfigError(f'failed to prepare subPath for volumeMount "{mount}" of container "{container}"')
         base = os.path.realpath(volume)
-        path = os.path.join(volume, sub)
-        if not os.path.lexists(path):
-            os.makedirs(path, 0o750, exist_ok=True)
-        real = os.path.realpath(path)
-        if real != base and not real.startswith(base.rstrip("/") + "/"):
-            raise ConfigError(f'failed to prepare subPath for volumeMount "{mount}" of container "{container}"')
+        parts = [p for p in sub.split("/") if p not in ("", ".")]
+        have = len(parts)
+        while have > 0 and not os.path.lexists(os.path.join(base, *parts[:have])):
+            have -= 1
+        existing = os.path.realpath(os.path.join(base, *parts[:have]))
+        if not _within(existing, base):
+            raise refused
+        try:
+            fd = mountns.open_beneath(base, os.path.relpath(existing, base))
+            try:
+                for name in parts[have:]:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, 0o750, dir_fd=fd)
+                    nxt = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                    os.close(fd)
+                    fd = nxt
+            finally:
+                os.close(fd)
+        except OSError:
+            raise refused from None
+        real = os.path.realpath(os.path.join(base, *parts))
+        if not _within(real, base):
+            raise refused
         return real
 
     def rootfs(self, container: str) -> Path:

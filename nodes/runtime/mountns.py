@@ -89,6 +89,33 @@ def unshare(user: bool) -> None:
                 f.write(text)
 
 
+def open_beneath(base: str, rel: str) -> int:
+    """An O_PATH fd of `base`/`rel` reached without following a symlink below `base` (the kubelet's
+    safeOpenSubPath): what a subPath is bound from, so that a symlink a container swaps into its volume
+    between the kubelet's check and the bind cannot lead the bind out of the volume. OSError if one is there."""
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise OSError(errno.EINVAL, f"cannot open {os.path.join(base, rel)}: must not contain '..'")
+    fd = os.open(base, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for i, name in enumerate(parts):
+            flags = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC | (0 if i == len(parts) - 1 else os.O_DIRECTORY)
+            try:
+                nxt = os.open(name, flags, dir_fd=fd)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot open {os.path.join(base, *parts[:i + 1])}: "
+                                       f"{os.strerror(e.errno or 0).lower()}") from None
+            os.close(fd)
+            fd = nxt
+        if stat.S_ISLNK(os.fstat(fd).st_mode):  # O_PATH|O_NOFOLLOW opens the link itself
+            raise OSError(errno.ELOOP, f"cannot open {os.path.join(base, *parts)}: "
+                                       f"{os.strerror(errno.ELOOP).lower()}")
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def join(pid: int, user: bool) -> None:
     """Enter the mount namespace (and first the user namespace, if it has its own) of process `pid`: what
     kubectl exec and exec probes run in. setns also moves this process's root and cwd to that namespace's."""
