@@ -414,11 +414,13 @@ class PodVolumes:
             sub = str(vm.get("subPath") or "")
             if vm.get("subPathExpr"):
                 sub = expand(str(vm["subPathExpr"]), env)
+            mount = {"source": source, "target": str(vm.get("mountPath", "")),
+                     "readOnly": vm.get("readOnly") is True or kinds.get(name) in API_DATA
+                     or name in self.read_only_claims}
             if sub:
-                source = self._sub_path(source, sub, name, str(container.get("name", "")))
-            out.append({"source": source, "target": str(vm.get("mountPath", "")),
-                        "readOnly": vm.get("readOnly") is True or kinds.get(name) in API_DATA
-                        or name in self.read_only_claims})
+                mount.update(source=self._sub_path(source, sub, name, str(container.get("name", ""))),
+                             volume=os.path.realpath(source))
+            out.append(mount)
         return out
 
     @staticmethod

@@ -20,7 +20,7 @@ import os
 import platform
 import stat
 from collections.abc import Iterable
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -40,11 +40,13 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 
 class Mount(TypedDict):
     """One bind into the container: a host path (a volume's directory, or a file or directory in it for a
-    subPath) at a path of the container."""
+    subPath) at a path of the container. A subPath's mount names its volume: the source is reached from it
+    without following symlinks when it is bound."""
 
     source: str
     target: str
     readOnly: bool
+    volume: NotRequired[str]
 
 
 class NamespaceUnavailable(Exception):
@@ -212,8 +214,17 @@ class Rootfs:
 
     def bind(self, m: Mount) -> None:
         source = m["source"]
-        target = self.ensure(m["target"], os.path.isdir(source))
-        _mount(source, target, None, MS_BIND | MS_REC)
+        fd = -1
+        if m.get("volume"):
+            # the kubelet checked the subPath; a container sharing the volume may have swapped a symlink in since
+            fd = open_beneath(m["volume"], os.path.relpath(source, m["volume"]))
+            source = f"/proc/self/fd/{fd}"
+        try:
+            target = self.ensure(m["target"], os.path.isdir(source))
+            _mount(source, target, None, MS_BIND | MS_REC)
+        finally:
+            if fd >= 0:
+                os.close(fd)
         if m.get("readOnly"):
             kept = os.statvfs(target).f_flag
             flags = MS_BIND | MS_REMOUNT | MS_RDONLY

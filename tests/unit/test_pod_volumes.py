@@ -133,7 +133,7 @@ async def test_pod_volumes_fail_the_mount_for_a_missing_configmap_and_resolve_su
     assert volumes.mounts(container, {"POD": "p"}) == [
         {"source": str(tmp_path / "u1" / "volumes" / "kubernetes.io~configmap" / "config"), "target": "/etc/config",
          "readOnly": True},
-        {"source": str(cache / "p" / "x"), "target": "/c", "readOnly": False},
+        {"source": str(cache / "p" / "x"), "target": "/c", "readOnly": False, "volume": str(cache)},
         {"source": str(data), "target": "/claim", "readOnly": False}]
     assert (cache / "p" / "x").is_dir()
     os.symlink("/etc", cache / "escape")

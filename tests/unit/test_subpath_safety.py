@@ -4,7 +4,10 @@ container left in the volume says, and a bad one is the container's CreateContai
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,28 @@ async def test_a_sub_path_that_cannot_be_made_is_a_config_error(tmp_path: Path) 
     (cache / "file").write_text("x")
     with pytest.raises(ConfigError, match='^failed to prepare subPath for volumeMount "cache" of container "c"$'):
         volumes.mounts(_mount(subPath="file/below"), {})
+
+
+def test_the_shim_binds_a_sub_path_without_following_a_symlink_swapped_in_after_the_check(tmp_path: Path) -> None:
+    """CVE-2017-1002101's race: the kubelet checked vol/a/b; a container sharing the volume then swaps `a` for a
+    symlink out of it. The shim reaches the subPath from its volume without following symlinks: it refuses to
+    start the container rather than bind what the symlink leads to."""
+    vol, outside = tmp_path / "vol", tmp_path / "outside"
+    (vol / "a" / "b").mkdir(parents=True)
+    (outside / "b").mkdir(parents=True)
+    (outside / "b" / "host-secret").write_text("s")
+    mount = {"source": str(vol / "a" / "b"), "target": "/etc/kube-tui-test/sub", "readOnly": False, "volume": str(vol)}
+    (vol / "a" / "b").rmdir()
+    (vol / "a").rmdir()
+    os.symlink(outside, vol / "a")
+    script = (
+        "import json, os, sys; sys.path.insert(0, sys.argv[1]); from nodes.runtime import mountns\n"
+        "try:\n"
+        "    mountns.enter(sys.argv[2], [json.loads(sys.argv[3])])\n"
+        "except OSError as e:\n"
+        "    print('refused:', e.strerror); sys.exit(0)\n"
+        "print('bound:', os.listdir('/etc/kube-tui-test/sub'))\n")
+    out = subprocess.run([sys.executable, "-c", script, str(Path(__file__).resolve().parents[2]),
+                          str(tmp_path / "root"), json.dumps(mount)], capture_output=True, text=True, timeout=30)
+    assert out.stdout == f"refused: cannot open {vol / 'a'}: not a directory\n", out.stdout + out.stderr
+    assert not os.path.exists("/etc/kube-tui-test")
