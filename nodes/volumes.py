@@ -265,6 +265,7 @@ class PodVolumes:
         self.fetch = fetch
         self.pod_ip, self.host_ip, self.allocatable = pod_ip, host_ip, dict(allocatable)
         self.paths: dict[str, str] = {}  # volume name -> its path on the node, once set up
+        self.torn_down = False  # the pod is gone: a set-up or resync still awaiting its data writes nothing
 
     @property
     def volumes(self) -> list[dict[str, Any]]:
@@ -337,7 +338,9 @@ class PodVolumes:
                 target.mkdir(parents=True, exist_ok=True)
                 target.chmod(0o777)
                 return str(target)
-            atomic_write(target, await self._payload(kind, source))
+            payload = await self._payload(kind, source)
+            if not self.torn_down:
+                atomic_write(target, payload)
             return str(target)
         except (ValueError, ConfigError) as e:
             raise MountError(name, str(e)) from None
@@ -466,4 +469,5 @@ class PodVolumes:
 
     def tear_down(self) -> None:
         """The pod is gone from the node: its volume directories (and containers' root mount points) go."""
+        self.torn_down = True
         shutil.rmtree(self.pod_dir, ignore_errors=True)

@@ -85,3 +85,30 @@ def test_the_shim_binds_a_sub_path_without_following_a_symlink_swapped_in_after_
                           str(tmp_path / "root"), json.dumps(mount)], capture_output=True, text=True, timeout=30)
     assert out.stdout == f"refused: cannot open {vol / 'a'}: not a directory\n", out.stdout + out.stderr
     assert not os.path.exists("/etc/kube-tui-test")
+
+
+async def test_a_resync_in_flight_when_the_pod_goes_does_not_bring_its_directory_back(tmp_path: Path) -> None:
+    """The periodic resync awaits the ConfigMap; if the pod's volumes are torn down meanwhile (the pod deleted),
+    the late answer must not recreate pods/<uid>/volumes on the node."""
+    import asyncio
+
+    release, asked = asyncio.Event(), asyncio.Event()
+
+    async def fetch(kind: str, ns: str, name: str) -> dict | None:
+        asked.set()
+        await release.wait()
+        return {"kind": "ConfigMap", "data": {"k": "v2"}}
+
+    pod = {"metadata": {"name": "p", "namespace": "default", "uid": "u1"},
+           "spec": {"volumes": [{"name": "config", "configMap": {"name": "x"}}]}}
+    volumes = PodVolumes(pod, tmp_path / "u1", fetch, pod_ip="10.0.0.1", host_ip="127.0.0.1", allocatable={})
+    release.set()
+    assert await volumes.set_up() == []
+    release.clear()
+    asked.clear()
+    refresh = asyncio.ensure_future(volumes.refresh())
+    await asyncio.wait_for(asked.wait(), 5)  # the refresh is now waiting for its ConfigMap
+    volumes.tear_down()
+    release.set()
+    await refresh
+    assert not (tmp_path / "u1").exists()
