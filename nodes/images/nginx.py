@@ -56,8 +56,9 @@ INDEX = ("index.html", "index.htm")
 def static_file(root: str, path: str) -> tuple[int, bytes, str]:
     """(status, body, content type) for `path` under `root`, as nginx's static module answers: a directory's
     index file, 403 for a directory without one, 404 for what is not there."""
-    parts = [p for p in urllib.parse.unquote(path).split("/") if p not in ("", ".")]
-    if ".." in parts:
+    decoded = urllib.parse.unquote(path)
+    parts = [p for p in decoded.split("/") if p not in ("", ".")]
+    if ".." in parts or "\x00" in decoded:  # nginx refuses an encoded NUL as it refuses a step out of the root
         return 400, b"<html><body><h1>400 Bad Request</h1></body></html>\r\n", "text/html"
     full = os.path.join(root, *parts)
     if os.path.isdir(full):
