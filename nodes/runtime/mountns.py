@@ -131,8 +131,8 @@ def join(pid: int, user: bool) -> None:
 
 class Rootfs:
     """The container's root under construction at `root` (a host directory that gets a tmpfs, in this
-    namespace only). `own` holds the container paths whose directory lives on a tmpfs made here: entries may
-    be created in them without touching the host."""
+    namespace only). `own` holds the container paths whose directory lives on a tmpfs made here, or is a
+    volume bound there: entries may be created in them without touching the rest of the host."""
 
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
@@ -220,11 +220,17 @@ class Rootfs:
             fd = open_beneath(m["volume"], os.path.relpath(source, m["volume"]))
             source = f"/proc/self/fd/{fd}"
         try:
-            target = self.ensure(m["target"], os.path.isdir(source))
+            directory = os.path.isdir(source)
+            target = self.ensure(m["target"], directory)
             _mount(source, target, None, MS_BIND | MS_REC)
         finally:
             if fd >= 0:
                 os.close(fd)
+        if directory and not m.get("readOnly"):
+            # A mount nested in this volume gets its mount point made in the volume, as runc makes it: shadowing
+            # the volume with a tmpfs would hide from it what the container writes there. (A read-only one
+            # cannot take a mount point; shadowing it hides nothing.)
+            self.own.add(target[len(self.root):] or "/")
         if m.get("readOnly"):
             kept = os.statvfs(target).f_flag
             flags = MS_BIND | MS_REMOUNT | MS_RDONLY

@@ -112,3 +112,28 @@ async def test_a_resync_in_flight_when_the_pod_goes_does_not_bring_its_directory
     release.set()
     await refresh
     assert not (tmp_path / "u1").exists()
+
+
+def test_a_volume_over_a_host_directory_keeps_what_is_written_in_it_when_a_mount_nests_inside(tmp_path: Path) -> None:
+    """An emptyDir at a path the host has (/tmp, say) with a configMap at a new path inside it: the nested mount
+    point is made in the volume (as runc makes it), not by shadowing the volume with a tmpfs, so what the
+    container writes there is in the volume, where the pod's other containers see it."""
+    shared, config = tmp_path / "shared", tmp_path / "config"
+    shared.mkdir()
+    config.mkdir()
+    (config / "k").write_text("v")
+    at = tmp_path / "existing-on-host"
+    at.mkdir()
+    mounts = [{"source": str(shared), "target": str(at), "readOnly": False},
+              {"source": str(config), "target": str(at / "conf"), "readOnly": True}]
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from nodes.runtime import mountns\n"
+        "mountns.enter(sys.argv[2], json.loads(sys.argv[3]))\n"
+        "print(open(sys.argv[4] + '/conf/k').read())\n"
+        "open(sys.argv[4] + '/written', 'w').write('w')\n")
+    out = subprocess.run([sys.executable, "-c", script, str(Path(__file__).resolve().parents[2]),
+                          str(tmp_path / "root"), json.dumps(mounts), str(at)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.stdout == "v\n", out.stderr
+    assert (shared / "written").read_text() == "w"
+    assert sorted(os.listdir(shared)) == ["conf", "written"] and os.listdir(at) == []
