@@ -7,9 +7,9 @@ pv.kubernetes.io annotations) and keeps their phases: Pending / Bound / Lost for
 Bound / Released for volumes. A claim whose class binds WaitForFirstConsumer waits until the scheduler picks a
 node for its first pod (volume.kubernetes.io/selected-node); then the local-path provisioner (kind's
 `rancher.io/local-path`, built in here) makes a hostPath volume in that node's directory, pre-bound to the
-claim. A Released volume is deleted when its reclaim policy is Delete (the node removes the directory:
-persistentvolume.stale_claim_directories). The protection controllers hold a claim's finalizer while a pod
-uses it, and a volume's while it is Bound.
+claim. A Released volume is deleted when its reclaim policy is Delete; its directory stays on the node (nothing
+calls persistentvolume.stale_claim_directories yet; kind's provisioner removes it: see README). The protection
+controllers hold a claim's finalizer while a pod uses it, and a volume's while it is Bound.
 """
 
 from __future__ import annotations
