@@ -137,3 +137,15 @@ def test_a_volume_over_a_host_directory_keeps_what_is_written_in_it_when_a_mount
     assert out.stdout == "v\n", out.stderr
     assert (shared / "written").read_text() == "w"
     assert sorted(os.listdir(shared)) == ["conf", "written"] and os.listdir(at) == []
+
+
+def test_a_pods_host_path_may_not_step_back_as_kube_apiserver_refuses_it() -> None:
+    from control.api.validation import validate
+    from control.errors import invalid
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                    "volumes": [{"name": "h", "hostPath": {"path": "/var/log/../../etc"}}]}}
+    errs, _ = validate(pod)
+    assert """spec.volumes[0].hostPath.path: Invalid value: "/var/log/../../etc": must not contain '..'""" in \
+        invalid("Pod", "p", errs).message

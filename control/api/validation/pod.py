@@ -50,6 +50,8 @@ def _volumes(errs: Errors, volumes: Any, path: str) -> set[str]:
         host_path = v.get("hostPath")
         if isinstance(host_path, dict) and not host_path.get("path"):
             required(errs, f"{vpath}.hostPath.path")
+        elif isinstance(host_path, dict) and ".." in str(host_path["path"]).split("/"):
+            invalid(errs, f"{vpath}.hostPath.path", host_path["path"], "must not contain '..'")  # validatePathNoBacksteps
         if isinstance(host_path, dict) and host_path.get("type") not in HOST_PATH_TYPES:
             not_supported(errs, f"{vpath}.hostPath.type", host_path.get("type"), sorted(HOST_PATH_TYPES[1:]))
         for kind in ("configMap", "secret", "downwardAPI", "projected"):
