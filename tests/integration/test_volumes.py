@@ -191,3 +191,33 @@ async def test_missing_configmap_fails_the_mount_until_it_is_created(client: Cli
     await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "v"}})
     await wait_for(phase_is(client, "waits", "Running"), 10, what="Running once the ConfigMap exists")
     await wait_for(logs_say(client, "waits", "v"), 10, what="the file")
+
+
+async def test_a_sub_path_leading_out_of_its_volume_is_a_config_error_and_nothing_is_made(client: Client, node: Node,
+                                                                                          tmp_path: Path) -> None:
+    """subPathExpr expanding to an absolute path, and a subPath through a file an init container left in the
+    emptyDir: each container waits in CreateContainerConfigError with the kubelet's message, and the node made
+    nothing outside the volume (it made the absolute path on the host before, and the file case killed the
+    pod's worker)."""
+    outside = tmp_path / "outside" / "made"
+    c = sh("main", "sleep 30", {"name": "cache", "mountPath": "/c", "subPathExpr": "$(TARGET)"})
+    c["env"] = [{"name": "TARGET", "value": str(outside)}]
+    await client.create(pod("abs", [c], [{"name": "cache", "emptyDir": {}}]))
+    await client.create(pod("through-file", [sh("main", "sleep 30", {"name": "cache", "mountPath": "/c",
+                                                                      "subPath": "f/x"})],
+                            [{"name": "cache", "emptyDir": {}}],
+                            initContainers=[sh("init", "echo > /cache/f", {"name": "cache", "mountPath": "/cache"})]))
+
+    def waiting(name: str) -> Any:
+        async def check() -> dict | None:
+            got = await client.get("Pod", name)
+            state = ((got.get("status") or {}).get("containerStatuses") or [{}])[0].get("state") or {}
+            return state["waiting"] if (state.get("waiting") or {}).get("reason") == "CreateContainerConfigError" \
+                else None
+        return check
+
+    got = await wait_for(waiting("abs"), 20, what="abs in CreateContainerConfigError")
+    assert got["message"] == f"error SubPath `{outside}` must not be an absolute path"
+    got = await wait_for(waiting("through-file"), 20, what="through-file in CreateContainerConfigError")
+    assert got["message"] == 'failed to prepare subPath for volumeMount "cache" of container "main"'
+    assert not (tmp_path / "outside").exists()
