@@ -446,14 +446,16 @@ class PodVolumes:
         if not _within(existing, base):
             raise refused
         try:
+            mode = stat.S_IMODE(os.stat(base).st_mode)  # the volume's, as the kubelet gives a subPath it makes
             fd = mountns.open_beneath(base, os.path.relpath(existing, base))
             try:
                 for name in parts[have:]:
                     with contextlib.suppress(FileExistsError):
-                        os.mkdir(name, 0o750, dir_fd=fd)
-                    nxt = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                        os.mkdir(name, mode, dir_fd=fd)
+                    nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                     os.close(fd)
                     fd = nxt
+                    os.fchmod(fd, mode)  # mkdir's mode went through the umask
             finally:
                 os.close(fd)
         except OSError:

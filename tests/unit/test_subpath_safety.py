@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ async def test_a_symlink_in_the_volume_does_not_make_the_kubelet_create_outside_
     os.symlink("real", cache / "inside")
     [m] = volumes.mounts(_mount(subPath="inside/new"), {})
     assert m["source"] == str(cache / "real" / "new") and (cache / "real" / "new").is_dir()
+    # made with the volume's mode (an emptyDir's 0777), as doSafeMakeDir makes it
+    assert stat.S_IMODE((cache / "real" / "new").stat().st_mode) == 0o777
 
 
 async def test_a_sub_path_that_cannot_be_made_is_a_config_error(tmp_path: Path) -> None:
