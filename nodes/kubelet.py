@@ -13,6 +13,7 @@ import dataclasses
 import ipaddress
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -63,6 +64,9 @@ MASTER_SERVICES = ("kubernetes",)
 def _key(pod: dict) -> PodKey:
     md = pod.get("metadata") or {}
     return md.get("namespace") or "default", md.get("name") or ""
+
+
+_POD_UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # a pod's own directory
 
 
 def _uid(pod: dict | None) -> str:
@@ -360,8 +364,22 @@ class Kubelet:
             self._enqueue = self._queue.add
             self._workers_task = asyncio.create_task(
                 run_workers(self._queue, self.sync_pod, workers, on_error=self._sync_failed), name="kubelet-sync")
+        if not self._shared_logs_root:
+            self._remove_orphaned_pod_dirs({_uid(pod) for pod in existing})
         for pod in existing:
             self.enqueue(_key(pod))
+
+    def _remove_orphaned_pod_dirs(self, uids: set[str]) -> None:
+        """cleanupOrphanedPodDirs: the pods/<uid> directories (volumes, container roots) of pods no longer bound
+        here, deleted while the node was down, go; their Secrets' files with them."""
+        try:
+            entries = list(self.log_dir.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            if _POD_UID.match(entry.name) and entry.name not in uids and entry.is_dir() and not entry.is_symlink():
+                log.info("kubelet %s: removing the directory of orphaned pod %s", self.name, entry.name)
+                shutil.rmtree(entry, ignore_errors=True)
 
     def enqueue(self, key: PodKey) -> None:
         if self._enqueue is not None and not self.shutting_down:
