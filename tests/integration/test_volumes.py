@@ -221,3 +221,30 @@ async def test_a_sub_path_leading_out_of_its_volume_is_a_config_error_and_nothin
     got = await wait_for(waiting("through-file"), 20, what="through-file in CreateContainerConfigError")
     assert got["message"] == 'failed to prepare subPath for volumeMount "cache" of container "main"'
     assert not (tmp_path / "outside").exists()
+
+
+async def test_a_pod_deleted_while_its_node_was_down_leaves_no_volume_files(plane: ControlPlane, client: Client,
+                                                                            tmp_path: Path) -> None:
+    """The restarted kubelet never hears of the pod: it finds the pod's directory (a Secret's files in it)
+    orphaned when it starts, and removes it."""
+    await client.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                         "data": {"password": base64.b64encode(b"s3cr3t").decode()}})
+    await client.create(pod("sec", [sh("main", "sleep 30", {"name": "s", "mountPath": "/etc/s"})],
+                            [{"name": "s", "secret": {"secretName": "s"}}]))
+    first = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
+                 say=lambda s: None)
+    await first.start()
+    try:
+        got = await wait_for(phase_is(client, "sec", "Running"), 20, what="Running")
+    finally:
+        await first.stop()
+    secret = tmp_path / "node-1" / "pods" / got["metadata"]["uid"] / "volumes" / "kubernetes.io~secret" / "s"
+    assert (secret / "password").read_text() == "s3cr3t"  # the node stopped with it there
+    await client.delete("Pod", "sec", grace_period=0)
+    second = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
+                  say=lambda s: None)
+    await second.start()
+    try:
+        assert not (tmp_path / "node-1" / "pods" / got["metadata"]["uid"]).exists()
+    finally:
+        await second.stop()
