@@ -185,9 +185,15 @@ async def test_missing_configmap_fails_the_mount_until_it_is_created(client: Cli
     found = await wait_for(failed_mount, 10, what="a FailedMount event")
     assert found[0]["type"] == "Warning"
     assert found[0]["message"] == 'MountVolume.SetUp failed for volume "config" : configmap "x" not found'
-    got = await client.get("Pod", "waits")
+
+    async def creating() -> dict | None:
+        # the status goes out on its own, after the event or before it: wait for it, not for a moment
+        got = await client.get("Pod", "waits")
+        statuses = (got.get("status") or {}).get("containerStatuses") or [{}]
+        return got if statuses[0].get("state") == {"waiting": {"reason": "ContainerCreating"}} else None
+
+    got = await wait_for(creating, 10, what="the container waiting in ContainerCreating")
     assert got["status"]["phase"] == "Pending"
-    assert got["status"]["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
     await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "v"}})
     await wait_for(phase_is(client, "waits", "Running"), 10, what="Running once the ConfigMap exists")
     await wait_for(logs_say(client, "waits", "v"), 10, what="the file")
