@@ -56,6 +56,11 @@ async def reasons(client: Client, name: str) -> list[str]:
     return [e["reason"] for e in items]
 
 
+async def has_event(client: Client, name: str, reason: str) -> bool:
+    """Events are written in the background, after the status that they go with may be: wait for them."""
+    return reason in await reasons(client, name)
+
+
 async def test_an_indexed_job_gives_each_pod_its_index(tmp_path: Path) -> None:
     async with cluster(tmp_path) as client:
         await client.create(job("sample", "echo index $JOB_COMPLETION_INDEX", completionMode="Indexed",
@@ -77,7 +82,7 @@ async def test_an_indexed_job_gives_each_pod_its_index(tmp_path: Path) -> None:
             logs = await client.request("logs", {"namespace": "default", "name": p["metadata"]["name"]})
             by_index[ix] = logs["text"].strip()
         assert by_index == {str(i): f"index {i}" for i in range(5)}
-        assert "Completed" in await reasons(client, "sample")
+        await wait_for(lambda: has_event(client, "sample", "Completed"), 10, what="the Completed event")
 
 
 async def test_a_fail_job_rule_fails_the_job_at_once(tmp_path: Path) -> None:
@@ -91,7 +96,7 @@ async def test_a_fail_job_rule_fails_the_job_at_once(tmp_path: Path) -> None:
         assert [(c["type"], c["reason"], c["message"]) for c in conds] == [
             ("FailureTarget", "PodFailurePolicy", message), ("Failed", "PodFailurePolicy", message)]
         assert j["status"]["failed"] == 1  # at once: not after six retries
-        assert "PodFailurePolicy" in await reasons(client, "fail")
+        await wait_for(lambda: has_event(client, "fail", "PodFailurePolicy"), 10, what="the PodFailurePolicy event")
 
 
 async def test_an_ignore_rule_does_not_count_the_failure(tmp_path: Path) -> None:
