@@ -53,6 +53,13 @@ HTML_ROOT = "/usr/share/nginx/html"
 INDEX = ("index.html", "index.htm")
 
 
+def serves_files(root: str) -> bool:
+    """Whether the container has `root` from a volume (it, or its parent, is a mount point in the container's
+    own view): then it serves those files, as the real image does. A container without one sees the node's own
+    filesystem, where an nginx installed on the host has this directory too: that one is not the pod's."""
+    return os.path.isdir(root) and (os.path.ismount(root) or os.path.ismount(os.path.dirname(root)))
+
+
 def static_file(root: str, path: str) -> tuple[int, bytes, str]:
     """(status, body, content type) for `path` under `root`, as nginx's static module answers: a directory's
     index file, 403 for a directory without one, 404 for what is not there."""
@@ -120,7 +127,7 @@ class Server:
         content_type = "text/html"
         if method not in ("GET", "HEAD"):
             status, body = 405, b"<html><body><h1>405 Not Allowed</h1></body></html>\r\n"
-        elif os.path.isdir(HTML_ROOT):
+        elif serves_files(HTML_ROOT):
             status, body, content_type = static_file(HTML_ROOT, path)
         elif path in ("/", "/index.html"):
             status, body = 200, page(self.hostname, self.ip, port)
