@@ -54,10 +54,17 @@ INDEX = ("index.html", "index.htm")
 
 
 def serves_files(root: str) -> bool:
-    """Whether the container has `root` from a volume (it, or its parent, is a mount point in the container's
-    own view): then it serves those files, as the real image does. A container without one sees the node's own
-    filesystem, where an nginx installed on the host has this directory too: that one is not the pod's."""
-    return os.path.isdir(root) and (os.path.ismount(root) or os.path.ismount(os.path.dirname(root)))
+    """Whether the container has `root` from a volume (it, its parent or an entry in it, a subPath's file, is a
+    mount point in the container's own view): then it serves those files, as the real image does. A container
+    without one sees the node's own filesystem, where an nginx installed on the host has this directory too:
+    that one is not the pod's."""
+    if not os.path.isdir(root):
+        return False
+    if os.path.ismount(root) or os.path.ismount(os.path.dirname(root)):
+        return True
+    with contextlib.suppress(OSError):
+        return any(os.path.ismount(os.path.join(root, e)) for e in os.listdir(root))
+    return False
 
 
 def static_file(root: str, path: str) -> tuple[int, bytes, str]:

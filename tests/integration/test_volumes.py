@@ -254,3 +254,23 @@ async def test_a_pod_deleted_while_its_node_was_down_leaves_no_volume_files(plan
         assert not (tmp_path / "node-1" / "pods" / got["metadata"]["uid"]).exists()
     finally:
         await second.stop()
+
+
+async def test_nginx_serves_an_index_html_mounted_by_sub_path(client: Client, node: Node) -> None:
+    """The common configMap + subPath: index.html alone at /usr/share/nginx/html/index.html is what nginx serves."""
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "page"},
+                         "data": {"index.html": "from the configmap\n"}})
+    await client.create(pod("web", [
+        {"name": "nginx", "image": "nginx", "ports": [{"containerPort": 18081}],
+         "volumeMounts": [{"name": "page", "mountPath": "/usr/share/nginx/html/index.html",
+                           "subPath": "index.html"}]}],
+        [{"name": "page", "configMap": {"name": "page"}}]))
+    await wait_for(phase_is(client, "web", "Running"), 20, what="Running")
+
+    async def served() -> bool:
+        out = await client.exec("web", ["python3", "-c", (
+            "import os, urllib.request;"
+            "print(urllib.request.urlopen('http://%s:18081/' % os.environ['POD_IP']).read().decode(), end='')")])
+        return out["output"] == "from the configmap\n"
+
+    await wait_for(served, 15, what="nginx to serve the configMap's index.html")
