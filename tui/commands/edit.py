@@ -170,8 +170,11 @@ def parse_edited(text: str) -> list[dict]:
             try:
                 kinds.check_api_version(kinds.by_kind(str(item["kind"])), item.get("apiVersion"))
             except ApiError:
-                raise EditedFileError(f'unable to recognize "edited-file": no matches for kind "{item["kind"]}" in '
-                                      f'version "{item.get("apiVersion", "")}"') from None
+                md = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+                raise EditedFileError(
+                    f'resource mapping not found for name: "{md.get("name", "")}" namespace: "{md.get("namespace", "")}" '
+                    f'from "edited-file": no matches for kind "{item["kind"]}" in version "{item.get("apiVersion", "")}"\n'
+                    "ensure CRDs are installed first") from None
             out.append(item)
     return out
 
