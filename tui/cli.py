@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "autoscale": ("autoscale", "create a HorizontalPodAutoscaler for a deployment, replica set or stateful set"),
     "rollout": ("rollout", "rollout status | history | undo | restart of a deployment"),
     "wait": ("wait", "wait until objects meet a condition, are deleted or are created (kubectl wait)"),
-    "edit": ("edit", "change a live object in your editor ($KUBE_EDITOR, $EDITOR, vi)"),
+    "edit": ("edit", "change live objects in your editor ($KUBE_EDITOR, $EDITOR, vi), saved as patches"),
     "set": ("setcmd", "set image: change container images (a rolling update for a deployment)"),
     "label": ("label", "add, change or remove labels of an object"),
     "annotate": ("label", "add, change or remove annotations of an object"),

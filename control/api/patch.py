@@ -365,3 +365,88 @@ def apply_patch(obj: dict, patch: Any, type: str = "merge") -> dict:  # noqa: A0
     if not isinstance(result, dict):
         raise bad_request("the patch must produce an object")
     return result
+
+
+# Maps whose strategic merge patches carry $retainKeys (patchStrategy "retainKeys": a Deployment's
+# spec.strategy) and lists whose items do (a pod's volumes: "merge,retainKeys").
+RETAIN_KEYS = ("strategy", "volumes")
+
+
+def two_way_merge_patch(original: dict, modified: dict) -> dict:
+    """The strategic merge patch that turns `original` into `modified` (apimachinery's
+    CreateTwoWayMergePatch, as kubectl edit computes it): changed and new fields, null for a field removed,
+    MERGE_KEYS lists item by item (a changed item with its key, a new one whole, a removed one as
+    `$patch: delete`, and their order in `$setElementOrder/F`), MERGE_SETS lists as additions and
+    `$deleteFromPrimitiveList/F`, other lists whole. What neither changed is not in it, so it applies over
+    a concurrent change to other fields. An empty patch means no change."""
+    return _diff_maps(original, modified, retain=False)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equal as JSON values (Go's DeepEqual of decoded JSON): 1, 1.0 and true are three values."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _diff_maps(original: dict, modified: dict, *, retain: bool) -> dict:
+    patch: dict[str, Any] = {}
+    for key, value in modified.items():
+        if key not in original:
+            patch[key] = copy.deepcopy(value)
+            continue
+        was = original[key]
+        if isinstance(was, dict) and isinstance(value, dict):
+            sub = _diff_maps(was, value, retain=key in RETAIN_KEYS)
+            if sub:
+                patch[key] = sub
+        elif isinstance(was, list) and isinstance(value, list):
+            _diff_lists(key, was, value, patch)
+        elif not _equal(was, value):
+            patch[key] = copy.deepcopy(value)
+    for key in original:
+        if key not in modified:
+            patch[key] = None
+    # as apimachinery: the fields to keep, when something changed or a field the original had is gone
+    if retain and modified and (patch or any(k not in modified for k in original)):
+        patch["$retainKeys"] = sorted(k for k, v in modified.items() if v is not None)
+    return patch
+
+
+def _diff_lists(field: str, original: list, modified: list, patch: dict) -> None:
+    """One list of a two-way patch, written into `patch` (with its directives beside it)."""
+    key = _merge_key(field, modified, original)
+    if key is not None:
+        changed, deleted = _diff_items(field, key, original, modified)
+        if changed or deleted:
+            patch[field] = changed + deleted
+        if changed or deleted or [i[key] for i in original] != [i[key] for i in modified]:
+            patch[f"$setElementOrder/{field}"] = [{key: i[key]} for i in modified]
+    elif field in MERGE_SETS and all(not isinstance(i, dict | list) for i in original + modified):
+        added = [i for i in modified if i not in original]
+        gone = sorted((i for i in original if i not in modified), key=str)
+        if added:
+            patch[field] = added
+        if gone:
+            patch[f"$deleteFromPrimitiveList/{field}"] = gone
+        if gone or not _equal(original, modified):
+            patch[f"$setElementOrder/{field}"] = list(modified)
+    elif not _equal(original, modified):
+        patch[field] = copy.deepcopy(modified)
+
+
+def _diff_items(field: str, key: str, original: list[dict], modified: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The changed and new items of a keyed list (in `modified`'s order), and a delete directive for each
+    item gone (in the order of their keys, as apimachinery sorts them)."""
+    before = {json.dumps(i[key], sort_keys=True): i for i in original}
+    after = {json.dumps(i[key], sort_keys=True) for i in modified}
+    changed: list[dict] = []
+    for item in modified:
+        was = before.get(json.dumps(item[key], sort_keys=True))
+        if was is None:
+            changed.append(copy.deepcopy(item))
+            continue
+        sub = _diff_maps(was, item, retain=field in RETAIN_KEYS)
+        if sub:
+            changed.append({**sub, key: item[key]})
+    deleted = [{"$patch": "delete", key: i[key]} for k, i in sorted(before.items(), key=lambda kv: str(kv[1][key]))
+               if k not in after]
+    return changed, deleted
