@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
     "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),
+    "attach": ("attach", "join a running container's own stdio (-i: our stdin to it), as kubectl attach"),
     "debug": ("debug", "add an ephemeral container to a running pod (-it: a shell in it), as kubectl debug"),
     "cp": ("cp", "copy files and directories to and from a container (a tar stream through exec)"),
     "port-forward": ("portforward", "forward local ports to a pod's, through the API server and its kubelet"),

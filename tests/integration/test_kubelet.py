@@ -395,6 +395,47 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
     assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, sts, job" in err
 
 
+async def test_attach_and_a_default_container_as_kubectl(client: Client, node: Node, plane: ControlPlane,
+                                                         tmp_path: Path) -> None:
+    two = pod("two", "echo main says hi; exec sleep 300")
+    two["spec"]["containers"].append({"name": "side", "image": "busybox", "command": ["sh", "-c", "exec sleep 300"]})
+    await client.create(two)
+    reader = pod("reader", "while read line; do echo got $line; done")
+    reader["spec"]["containers"][0]["stdin"] = True
+    await client.create(reader)
+    for name in ("two", "reader"):
+        await wait_for(phase_is(client, name, "Running"), 10, what=f"{name} Running")
+
+    async def cli(*argv: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+        proc = await _cli(plane, tmp_path, list(argv), stdin=asyncio.subprocess.PIPE if stdin is not None else None,
+                          stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await communicate(proc, stdin, timeout=30)
+        return proc.returncode or 0, out, err
+
+    defaulted = b'Defaulted container "main" out of: main, side\n'
+    assert await cli("exec", "two", "--", "echo", "hi") == (0, b"hi\n", defaulted)
+
+    async def logged() -> bool:
+        return await cli("logs", "two") == (0, b"main says hi\n", defaulted)
+    await wait_for(logged, 10, what="the default container's log")
+    assert await cli("logs", "two", "-c", "nope") == (1, b"", b"error: container nope is not valid for pod two\n")
+    # attach -i: our input to the container's stdin, its output to us; the session ends with our input
+    # (the container goes on: its stdin is not stdinOnce), and -t on it is said to be of no use
+    proc = await _cli(plane, tmp_path, ["attach", "reader", "-i", "-t"], stdin=asyncio.subprocess.PIPE,
+                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"hello\n")
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.stdout.readline(), 20) == b"got hello\n"
+    proc.terminate()
+    _, err = await communicate(proc, timeout=20)
+    assert err.startswith(b"error: Unable to use a TTY - container main did not allocate one\n"
+                          b"If you don't see a command prompt, try pressing enter.\n"), err
+    assert (await client.get("Pod", "reader"))["status"]["phase"] == "Running"  # detached, not stopped
+    code, _, err = await cli("attach", "reader", "-c", "nope")
+    assert (code, err) == (1, b"error: cannot attach to the container: container nope not found in pod reader\n")
+
+
 async def test_logs_timestamps_and_since_from_the_command_line(client: Client, node: Node, plane: ControlPlane,
                                                                tmp_path: Path) -> None:
     await client.create(pod("ts", "echo first; echo second", policy="Never"))

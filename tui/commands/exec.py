@@ -322,5 +322,13 @@ def run(args: argparse.Namespace) -> int:
     if tty and not sys.stdin.isatty():
         print("Unable to use a TTY - input is not a terminal or the right kind of file", file=sys.stderr)
         tty = False
-    result = with_client(args, lambda c: stream(c, args, pod, command, stdin=args.stdin, tty=tty))
+    result = with_client(args, lambda c: _exec(c, args, pod, command, tty))
     return result if isinstance(result, int) else 0
+
+
+async def _exec(client: Client, args: argparse.Namespace, pod: str, command: list[str], tty: bool) -> int:
+    if not args.container:  # as kubectl: the default container, said when the pod has others
+        from tui.commands.podselect import default_container
+
+        args.container = default_container(await client.get("Pod", pod, args.namespace)) or None
+    return await stream(client, args, pod, command, stdin=args.stdin, tty=tty)

@@ -13,7 +13,7 @@ from control.api.podlogs import log_pages
 from control.client import Client
 from control.errors import ApiError
 from tui.commands.common import add_client_args, fail, with_client
-from tui.commands.podselect import choose_pod, parse_target
+from tui.commands.podselect import choose_pod, default_container, parse_target
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -57,13 +57,21 @@ def duration(text: str) -> float:
 async def logs(client: Client, args: argparse.Namespace) -> int:
     try:
         kind, name = parse_target(args.pod)
-        if kind != "Pod":  # as kubectl: one pod of the object (`logs job/pi`, `logs deploy/web`)
+        try:
             pod, _, found = await choose_pod(client, kind, name, args.namespace, running_only=False)
+        except ApiError as e:
+            if e.code != 404:
+                raise
+            # kubectl logs finds the object with its builder, and says so
+            return fail(f"error: error from server (NotFound): {e.message} in namespace \"{args.namespace}\"")
+        if kind != "Pod":  # as kubectl: one pod of the object (`logs job/pi`, `logs deploy/web`)
             name = pod["metadata"]["name"]
             if found > 1:
                 print(f"Found {found} pods, using pod/{name}", file=sys.stderr)
     except ValueError as e:
         return fail(str(e))
+    if not args.container:  # as kubectl: the default container, said when the pod has others
+        args.container = default_container(pod) or None
     body: dict = {"namespace": args.namespace, "name": name, "previous": args.previous}
     if args.container:
         body["container"] = args.container
@@ -80,8 +88,13 @@ async def logs(client: Client, args: argparse.Namespace) -> int:
     if args.since_time:
         body["sinceTime"] = args.since_time
     answer: dict = {}
-    async for answer in log_pages(lambda b: client.request("logs", b), body):
-        sys.stdout.write(answer.get("text", ""))
+    try:
+        async for answer in log_pages(lambda b: client.request("logs", b), body):
+            sys.stdout.write(answer.get("text", ""))
+    except ApiError as e:
+        if e.code != 400:
+            raise
+        return fail(f"error: {e.message}")  # kubectl's words for the kubelet's refusal (a container not there)
     sys.stdout.flush()
     offset = answer.get("offset")
     # As kubectl logs -f: until the container stops (the kubelet says whether it still runs).

@@ -7,6 +7,8 @@ the pods the object selects: a running one first, a ready one before that, then 
 
 from __future__ import annotations
 
+import sys
+
 from control.client import Client
 from tui.commands.common import kind_named
 
@@ -49,3 +51,35 @@ async def choose_pod(client: Client, kind: str, name: str, ns: str, *, running_o
         raise ValueError(f"error: no {'running ' if running_only else ''}pod of {kind.lower()}/{name} ({selector})")
     candidates.sort(key=lambda p: (not _running(p), not _ready(p), p["metadata"]["name"]))
     return candidates[0], obj, len(pods)
+
+
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+
+
+def all_container_names(pod: dict) -> str:
+    """kubectl's podcmd.AllContainerNames, in the order kubectl 1.32 lists them: containers, then ephemeral
+    and init containers marked so."""
+    spec = pod.get("spec") or {}
+    names = [str(c.get("name")) for c in spec.get("containers") or []]
+    names += [f"{c.get('name')} (ephem)" for c in spec.get("ephemeralContainers") or []]
+    names += [f"{c.get('name')} (init)" for c in spec.get("initContainers") or []]
+    return ", ".join(names)
+
+
+def default_container(pod: dict, *, quiet: bool = False) -> str:
+    """The container kubectl logs/exec/attach use when -c is not given (podcmd.FindOrDefaultContainerByName):
+    the one the kubectl.kubernetes.io/default-container annotation names, else the first, said on stderr
+    ("Defaulted container ...") when the pod has others."""
+    spec = pod.get("spec") or {}
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    named = ((pod.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CONTAINER_ANNOTATION)
+    every = [c.get("name") for key in ("containers", "initContainers", "ephemeralContainers")
+             for c in spec.get(key) or [] if isinstance(c, dict)]
+    if named and named in every:
+        return str(named)
+    if not containers:
+        return ""
+    name = str(containers[0].get("name", ""))
+    if not quiet and (len(containers) > 1 or spec.get("initContainers") or spec.get("ephemeralContainers")):
+        print(f'Defaulted container "{name}" out of: {all_container_names(pod)}', file=sys.stderr)
+    return name
