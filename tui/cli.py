@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "the fields of a kind, with Kubernetes' own descriptions (kubectl explain)"),
     "delete": ("delete", "delete objects by name or manifest"),
     "logs": ("logs", "print a container's logs"),
+    "events": ("events", "the recent events, oldest first (--for TYPE/NAME, --types, -w), as kubectl events"),
     "exec": ("exec", "run a command in a container (-it: a shell on a terminal)"),
     "attach": ("attach", "join a running container's own stdio (-i: our stdin to it), as kubectl attach"),
     "debug": ("debug", "add an ephemeral container to a running pod (-it: a shell in it), as kubectl debug"),

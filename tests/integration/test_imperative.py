@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -639,3 +640,27 @@ async def test_get_sorts_picks_columns_and_shows_labels_as_kubectl(plane: Contro
     assert await cli(plane, tmp_path, "get", "deploy", "nope", "--ignore-not-found") == (0, "", "")
     code, _, err = await cli(plane, tmp_path, "get", "deploy", "nope")
     assert (code, err) == (1, 'Error from server (NotFound): deployments.apps "nope" not found\n')
+
+
+async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: ControlPlane, client: Client,
+                                                                       tmp_path: Path) -> None:
+    def event(name: str, kind: str, obj: str, reason: str, type_: str, when: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                "involvedObject": {"kind": kind, "name": obj, "namespace": "default",
+                                   "apiVersion": "apps/v1" if kind == "Deployment" else "v1"},
+                "reason": reason, "type": type_, "message": f"{reason} of {obj}", "count": 1,
+                "firstTimestamp": when, "lastTimestamp": when}
+    await client.create(event("b", "Pod", "web-1", "BackOff", "Warning", "2026-01-01T00:00:02Z"))
+    await client.create(event("a", "Deployment", "web", "ScalingReplicaSet", "Normal", "2026-01-01T00:00:01Z"))
+    code, out, err = await cli(plane, tmp_path, "events")
+    assert (code, err) == (0, "")
+    rows = [re.split(r"\s{2,}", line) for line in out.splitlines()]
+    assert rows[0] == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert [r[2:] for r in rows[1:]] == [["ScalingReplicaSet", "Deployment/web", "ScalingReplicaSet of web"],
+                                         ["BackOff", "Pod/web-1", "BackOff of web-1"]]
+    code, out, _ = await cli(plane, tmp_path, "events", "--types", "Warning", "--no-headers")
+    assert code == 0 and len(out.splitlines()) == 1 and "Pod/web-1" in out
+    code, out, _ = await cli(plane, tmp_path, "events", "--for", "deploy/web", "--no-headers")
+    assert code == 0 and len(out.splitlines()) == 1 and "Deployment/web" in out
+    assert await cli(plane, tmp_path, "events", "-n", "kube-public") == (0, "", "No events found in kube-public namespace.\n")
+    assert await cli(plane, tmp_path, "events", "--types", "Error") == (1, "", "error: valid --types are Normal or Warning\n")
