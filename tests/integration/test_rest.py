@@ -983,6 +983,25 @@ async def test_kube_tui_run_i_rm_attaches_like_kubectl(scheduled_cluster: Contro
     assert code == 1 and "--rm should only be used for attached containers" in err
 
 
+async def test_run_i_of_a_restarted_container_ends_with_the_session_as_kubectl(scheduled_cluster: ControlPlane,
+                                                                             tmp_path: Path) -> None:
+    """restartPolicy Always (kubectl run's default): the container is restarted, so there is no exit code to
+    wait for; the session's end is 0, for kubectl and for kube-tui alike."""
+    from tests.integration.test_imperative import cli
+
+    plane = scheduled_cluster
+    code, out, err = await cli(plane, tmp_path, "run", "always", "--rm", "-i", "--image=busybox", "--", "sh",
+                               stdin="echo ok from $HOSTNAME; exit 3\n")
+    assert (code, out) == (0, 'ok from always\npod "always" deleted\n'), err
+    assert err == "If you don't see a command prompt, try pressing enter.\n"
+    if shutil.which("kubectl") is not None:
+        assert plane.credentials is not None
+        kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
+        r = await asyncio.to_thread(_kubectl, kubeconfig, "run", "kalways", "--rm", "-i", "--image=busybox", "--", "sh",
+                                    input="echo ok from $HOSTNAME; exit 3\n")
+        assert r.returncode == 0 and "ok from kalways" in r.stdout, (r.stdout, r.stderr)
+
+
 async def attachable_pod(http: aiohttp.ClientSession, name: str, script: str) -> None:
     from tests.integration.test_kubelet import pod as make_pod
 

@@ -776,8 +776,10 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
 
 async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> int:
     """kubectl run -i/-it [--rm]: create the pod, attach to its container once it runs (our stdin to it,
-    its output to us), and end with the container's exit code; with --rm the pod is deleted after (also
-    when it never ran). A pod that finished before it could be attached to shows its log instead."""
+    its output to us), and end with the container's exit code (restartPolicy Never or OnFailure; with
+    Always, kubectl's default, the container is restarted and the session's end is 0); with --rm the pod is
+    deleted after (also when it never ran). A pod that finished before it could be attached to shows its
+    log instead."""
     from tui.commands import exec as exec_cmd
 
     ns = args.namespace or "default"
@@ -795,12 +797,20 @@ async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> 
             await asyncio.sleep(0.2)
             phase = ((await client.get("Pod", name, ns)).get("status") or {}).get("phase") or ""
         if phase == "Running":
-            if args.tty:
-                print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
+            # kubectl attach's line, -it or -i alike
+            print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
             opts = argparse.Namespace(namespace=ns, container=None, timeout=None)
             code = await exec_cmd.stream(client, opts, name, [], stdin=True, tty=args.tty, attach=True)
             if code == 130:  # interrupted: ours to report, whatever the container does next
                 return code
+            if pod["spec"].get("restartPolicy", "Always") == "Always":
+                # as kubectl run: a container that is restarted has no exit code to wait for; the session's
+                # end is said, with how to come back (kubectl attach's reattachMessage)
+                if args.tty:  # printed with --rm too, before the pod goes (as kubectl)
+                    container = pod["spec"]["containers"][0]["name"]
+                    print(f"Session ended, resume using 'kube-tui attach {name} -c {container} -i -t' command "
+                          "when the pod is running")
+                return 0
         else:  # it ended before we could attach: what it wrote is in its log, as kubectl shows it
             sys.stdout.write((await client.request("logs", {"namespace": ns, "name": name})).get("text", ""))
             sys.stdout.flush()
