@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("dashboard", "open the dashboard (the default when no command is given)"),
     "bench": ("bench", "benchmarks that print numbers"),
     "soak": ("soak", "run fault scenarios against a live cluster and report"),
+    "completion": ("completion", "shell completion for bash or zsh: source <(kube-tui completion bash)"),
 }
 
 
@@ -149,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     from tui.pdeathsig import die_with_parent
 
     die_with_parent()
-    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["__complete"]:  # what `kube-tui completion`'s script asks at each TAB
+        from tui.commands.completion import complete
+
+        return complete(argv[1:])
+    args = parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     mod = importlib.import_module(f"tui.commands.{args._module}")

@@ -664,3 +664,22 @@ async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: Co
     assert code == 0 and len(out.splitlines()) == 1 and "Deployment/web" in out
     assert await cli(plane, tmp_path, "events", "-n", "kube-public") == (0, "", "No events found in kube-public namespace.\n")
     assert await cli(plane, tmp_path, "events", "--types", "Error") == (1, "", "error: valid --types are Normal or Warning\n")
+
+
+async def test_completion_offers_the_clusters_names(plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "game-config"}})
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ui-config"}})
+    assert plane.server is not None and plane.credentials is not None
+    env = kube_tui_env(tmp_path, KUBE_TUI_SERVER=plane.server.address, KUBE_TUI_TOKEN=plane.credentials.admin)
+
+    async def tab(*words: str) -> list[str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui.cli", "__complete", str(len(words) - 1), *words, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, _ = await communicate(proc, timeout=30)
+        return out.decode().split()
+    assert await tab("kube-tui", "get", "cm", "") == ["game-config", "ui-config"]
+    assert await tab("kube-tui", "describe", "configmaps", "ga") == ["game-config"]
+    assert await tab("kube-tui", "get", "cm/u") == ["cm/ui-config"]
+    assert await tab("kube-tui", "get", "cm", "game-config", "") == ["ui-config"]  # a name given is not offered again
+    assert "default" in await tab("kube-tui", "get", "-n", "")
