@@ -9,6 +9,7 @@ event as the API server sends it. Upgrades (exec, attach, port-forward streams) 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import mimetypes
 import re
@@ -156,6 +157,7 @@ class ProxyServer:
         self.www = Path(www) if www else None
         self.www_prefix = _prefix(www_prefix)
         self._session: aiohttp.ClientSession | None = None
+        self._streams: set[asyncio.Task[object]] = set()  # the requests being forwarded (watches last)
 
     def _patterns(self) -> list[str]:
         return [self.api_prefix, *([self.www_prefix] if self.www is not None else [])]
@@ -172,6 +174,9 @@ class ProxyServer:
         return self._session
 
     async def close(self) -> None:
+        """End the requests being forwarded (an open watch would hold the shutdown up) and the client."""
+        for task in list(self._streams):
+            task.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -213,6 +218,9 @@ class ProxyServer:
         data = _body(request) if request.body_exists else None
         session = await self.session()
         resp: web.StreamResponse | None = None
+        task = asyncio.current_task()
+        if task is not None:
+            self._streams.add(task)
         try:
             async with session.request(request.method, URL(url, encoded=True), headers=headers, data=data,
                                        allow_redirects=False) as r:
@@ -231,6 +239,9 @@ class ProxyServer:
             message = str(e) or type(e).__name__
             print(f"Error while proxying request: {message}", file=sys.stderr, flush=True)
             return _text(500, message)
+        finally:
+            if task is not None:
+                self._streams.discard(task)
 
     async def static(self, request: web.BaseRequest, rest: str) -> web.StreamResponse:
         """Go's FileServer under --www-prefix: a file, a directory's index.html or its listing."""

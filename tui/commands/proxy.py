@@ -53,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
         filter_ = None if args.disable_filter else Filter.parse(
             args.accept_paths, args.reject_paths, args.accept_hosts, args.reject_methods)
     except FilterError as e:
-        return fail(f"error: {e}")
+        return fail(f"error: {e}", 255)  # kubectl's klog.Fatalf
     if not 0 <= args.port <= 65535:
-        return fail(f"error: --port: {args.port} is not a port: give 0 to 65535 (0 picks a free one)")
+        return fail(f"error: listen tcp: address {args.port}: invalid port: give --port 0 to 65535 (0 picks a free one)")
     if args.www and not os.path.isdir(args.www):
         print(f"Warning: --www: {args.www} is not a directory: the static files will not be found", file=sys.stderr)
 
@@ -100,5 +100,5 @@ async def serve(server: ProxyServer, address: str, port: int) -> int:
         await wait_for_signal()
         return 0
     finally:
-        await runner.cleanup()
         await server.close()
+        await runner.cleanup()
