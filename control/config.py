@@ -121,3 +121,21 @@ def _admin_from_data_dir(data_dir: Path) -> str | None:
         return json.loads((data_dir / "credentials.json").read_text()).get("admin")
     except (OSError, ValueError):
         return None
+
+
+def rest_ca(address: str) -> bytes | None:
+    """The CA certificate that verifies the REST API at `address` (https://HOST:PORT): the one in the kubeconfig
+    `kube-tui control` wrote for it, else the recorded data dir's (pki/ca.crt); None when neither is there."""
+    try:
+        doc = json.loads((home() / "kubeconfig").read_text())
+        for c in doc.get("clusters") or []:
+            cluster = c.get("cluster") or {}
+            if cluster.get("server") == address and cluster.get("certificate-authority-data"):
+                return base64.b64decode(cluster["certificate-authority-data"])
+    except (OSError, ValueError, AttributeError):
+        pass
+    data_dir = _recorded().get("data_dir")
+    try:
+        return (Path(data_dir) / "pki" / "ca.crt").read_bytes() if data_dir else None
+    except OSError:
+        return None

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "debug": ("debug", "add an ephemeral container to a running pod (-it: a shell in it), as kubectl debug"),
     "cp": ("cp", "copy files and directories to and from a container (a tar stream through exec)"),
     "port-forward": ("portforward", "forward local ports to a pod's, through the API server and its kubelet"),
+    "proxy": ("proxy", "serve the Kubernetes REST API on plain HTTP at 127.0.0.1:8001, for curl (kubectl proxy)"),
     "top": ("top", "CPU and memory in use by nodes or pods"),
     "scale": ("scale", "set the replicas of a deployment, replica set or stateful set"),
     "autoscale": ("autoscale", "create a HorizontalPodAutoscaler for a deployment, replica set or stateful set"),
