@@ -130,6 +130,27 @@ async def running_plane(data_dir: Path, **options: Any) -> AsyncIterator[Control
         await p.stop()
 
 
+@contextlib.asynccontextmanager
+async def plane_with_real_node(tmp_path: Path) -> AsyncIterator[tuple[Client, Any]]:
+    """A control plane with every controller, one real `kube-tui node` process (n1, 2 s leases) and a client,
+    yielded once the node is ready; all stopped on the way out."""
+    from tests.helpers import Proc, wait_for
+
+    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
+        assert plane.server is not None and plane.credentials is not None
+        node = Proc(["node", "--name", "n1", "--server", plane.server.address, "--token",
+                     plane.credentials.first_join_token(), "--lease-duration", "2",
+                     "--data-dir", str(tmp_path / "n1")], tmp_path)
+        client = plane.client("test")
+        try:
+            await client.connect()
+            await wait_for(lambda: "ready" in node.output(), 20, what=f"the node to be ready:\n{node.output()}")
+            yield client, node
+        finally:
+            await client.close()
+            node.close()
+
+
 @pytest.fixture
 async def plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
     """A control plane with only the store and API server."""

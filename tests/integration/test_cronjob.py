@@ -12,8 +12,8 @@ from control.api import meta
 from control.client import Client
 from control.controllers.cronjob import SCHEDULED_TIMESTAMP_ANNOTATION
 from control.errors import ApiError
-from tests.conftest import running_plane
-from tests.helpers import Proc, wait_for
+from tests.conftest import plane_with_real_node
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,52 +33,41 @@ async def reasons(client: Client, name: str) -> list[str]:
 
 
 async def test_a_schedule_creates_a_job_that_runs_on_a_real_node(tmp_path: Path) -> None:
-    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
-        assert plane.server is not None and plane.credentials is not None
-        node = Proc(["node", "--name", "n1", "--server", plane.server.address, "--token",
-                     plane.credentials.first_join_token(), "--lease-duration", "2",
-                     "--data-dir", str(tmp_path / "n1")], tmp_path)
-        client = plane.client("test")
-        try:
-            await client.connect()
-            await wait_for(lambda: "ready" in node.output(), 20, what=f"the node to be ready:\n{node.output()}")
-            cj = await client.create(hello("@every 2s"))
-            created = meta.parse_time(cj["metadata"]["creationTimestamp"])
-            assert created is not None
+    async with plane_with_real_node(tmp_path) as (client, node):
+        cj = await client.create(hello("@every 2s"))
+        created = meta.parse_time(cj["metadata"]["creationTimestamp"])
+        assert created is not None
 
-            async def done() -> dict | None:
-                c = await client.get("CronJob", "hello")
-                return c if c.get("status", {}).get("lastSuccessfulTime") else None
-            cj = await wait_for(done, 25, what=f"a Job to run and complete:\n{node.output()}")
-            # no second run while we look at this one
-            await client.patch("CronJob", "hello", {"spec": {"suspend": True}})
+        async def done() -> dict | None:
+            c = await client.get("CronJob", "hello")
+            return c if c.get("status", {}).get("lastSuccessfulTime") else None
+        cj = await wait_for(done, 25, what=f"a Job to run and complete:\n{node.output()}")
+        # no second run while we look at this one
+        await client.patch("CronJob", "hello", {"spec": {"suspend": True}})
 
-            scheduled = meta.parse_time(cj["status"]["lastScheduleTime"])
-            assert scheduled == created + 2 or scheduled == created + 4
-            jobs = (await client.list("jobs", "default"))["items"]
-            job = next(j for j in jobs if j["metadata"]["name"] == f"hello-{int(created + 2) // 60}")
-            assert job["metadata"]["labels"]["app"] == "hello"
-            assert job["metadata"]["annotations"][SCHEDULED_TIMESTAMP_ANNOTATION] == meta.to_rfc3339(created + 2)
-            assert meta.controller_of(job) == {"apiVersion": "batch/v1", "kind": "CronJob", "name": "hello",
-                                               "uid": cj["metadata"]["uid"], "controller": True,
-                                               "blockOwnerDeletion": True}
-            assert any(c["type"] == "Complete" and c["status"] == "True" for c in job["status"]["conditions"])
-            pods = (await client.list("pods", "default", label_selector=f"batch.kubernetes.io/job-name={job['metadata']['name']}"))["items"]
-            assert pods and pods[0]["status"]["phase"] == "Succeeded"
-            logs = await client.request("logs", {"namespace": "default", "name": pods[0]["metadata"]["name"]})
-            assert "Hello from the Kubernetes cluster" in logs["text"]
-            got = await wait_for(lambda: reasons(client, "hello"), what="the cronjob's events")
-            assert "SuccessfulCreate" in got and "SawCompletedJob" in got
+        scheduled = meta.parse_time(cj["status"]["lastScheduleTime"])
+        assert scheduled == created + 2 or scheduled == created + 4
+        jobs = (await client.list("jobs", "default"))["items"]
+        job = next(j for j in jobs if j["metadata"]["name"] == f"hello-{int(created + 2) // 60}")
+        assert job["metadata"]["labels"]["app"] == "hello"
+        assert job["metadata"]["annotations"][SCHEDULED_TIMESTAMP_ANNOTATION] == meta.to_rfc3339(created + 2)
+        assert meta.controller_of(job) == {"apiVersion": "batch/v1", "kind": "CronJob", "name": "hello",
+                                           "uid": cj["metadata"]["uid"], "controller": True,
+                                           "blockOwnerDeletion": True}
+        assert any(c["type"] == "Complete" and c["status"] == "True" for c in job["status"]["conditions"])
+        pods = (await client.list("pods", "default", label_selector=f"batch.kubernetes.io/job-name={job['metadata']['name']}"))["items"]
+        assert pods and pods[0]["status"]["phase"] == "Succeeded"
+        logs = await client.request("logs", {"namespace": "default", "name": pods[0]["metadata"]["name"]})
+        assert "Hello from the Kubernetes cluster" in logs["text"]
+        got = await wait_for(lambda: reasons(client, "hello"), what="the cronjob's events")
+        assert "SuccessfulCreate" in got and "SawCompletedJob" in got
 
-            # the CronJob is the Jobs' owner: deleting it takes them (the garbage collector)
-            await client.delete("CronJob", "hello")
+        # the CronJob is the Jobs' owner: deleting it takes them (the garbage collector)
+        await client.delete("CronJob", "hello")
 
-            async def jobs_gone() -> bool:
-                return not (await client.list("jobs", "default"))["items"]
-            await wait_for(jobs_gone, 15, what="the CronJob's Jobs to be collected")
-        finally:
-            await client.close()
-            node.close()
+        async def jobs_gone() -> bool:
+            return not (await client.list("jobs", "default"))["items"]
+        await wait_for(jobs_gone, 15, what="the CronJob's Jobs to be collected")
 
 
 async def test_validation_speaks_kube_apiservers_words(client: Client) -> None:

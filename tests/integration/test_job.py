@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from control.client import Client
-from tests.conftest import running_plane
-from tests.helpers import Proc, wait_for
+from tests.conftest import plane_with_real_node
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -20,19 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 @contextlib.asynccontextmanager
 async def cluster(tmp_path: Path) -> AsyncIterator[Client]:
     """A control plane with every controller, one real node, and a client; all stopped on the way out."""
-    async with running_plane(tmp_path / "data", scheduler=True, controllers=True) as plane:
-        assert plane.server is not None and plane.credentials is not None
-        node = Proc(["node", "--name", "n1", "--server", plane.server.address, "--token",
-                     plane.credentials.first_join_token(), "--lease-duration", "2",
-                     "--data-dir", str(tmp_path / "n1")], tmp_path)
-        client = plane.client("test")
-        try:
-            await client.connect()
-            await wait_for(lambda: "ready" in node.output(), 20, what=f"the node to be ready:\n{node.output()}")
-            yield client
-        finally:
-            await client.close()
-            node.close()
+    async with plane_with_real_node(tmp_path) as (client, _):
+        yield client
 
 
 def job(name: str, script: str, **spec: Any) -> dict:
