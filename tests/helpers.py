@@ -68,6 +68,17 @@ async def communicate(proc: asyncio.subprocess.Process, data: bytes | None = Non
         raise
 
 
+async def gone(client: Any, kind: str, name: str, namespace: str | None = "default") -> bool:
+    """Whether the object is no longer there (the API server answers NotFound)."""
+    from control.errors import ApiError
+
+    try:
+        await client.get(kind, name, namespace)
+    except ApiError as e:
+        return e.code == 404
+    return False
+
+
 def kube_tui_env(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["KUBE_TUI_HOME"] = str(home)

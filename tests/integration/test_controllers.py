@@ -19,7 +19,7 @@ from control.errors import ApiError
 from control.informer import Informer
 from control.plane import ControlPlane
 from tests.conftest import FAST
-from tests.helpers import wait_for
+from tests.helpers import gone, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -354,7 +354,7 @@ async def test_cascading_delete_background_and_orphan(plane: ControlPlane, clien
         await wait_for(lambda: _count(client, "app=keep", 2), what="pods")
         rs = await wait_for(lambda: _owned_rs(client, d, replicas=2), what="rs")
         await client.delete("Deployment", "keep", propagation_policy="Orphan")
-        await wait_for(lambda: _gone(client, "Deployment", "keep"), what="deployment gone")
+        await wait_for(lambda: gone(client, "Deployment", "keep"), what="deployment gone")
         rs = await client.get("ReplicaSet", rs["metadata"]["name"])
         assert not rs["metadata"].get("ownerReferences")
         assert len(await pods(client, "app=keep")) == 2
@@ -372,8 +372,8 @@ async def test_cascading_delete_background_and_orphan(plane: ControlPlane, clien
         await client.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cfg", "ownerReferences": ref},
                              "stringData": {"a": "b"}})
         await client.delete("Deployment", "cfg")
-        await wait_for(lambda: _gone(client, "ConfigMap", "cfg"), what="the ConfigMap collected")
-        await wait_for(lambda: _gone(client, "Secret", "cfg"), what="the Secret collected")
+        await wait_for(lambda: gone(client, "ConfigMap", "cfg"), what="the ConfigMap collected")
+        await wait_for(lambda: gone(client, "Secret", "cfg"), what="the Secret collected")
 
 
 # --- node lifecycle --------------------------------------------------------------------------------------------------
@@ -447,7 +447,7 @@ async def test_pods_of_a_deleted_node_are_force_deleted(plane: ControlPlane, cli
         await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": template({})["spec"]})
         await client.bind("default", "p", "gone")
         await client.delete("Node", "gone")
-        await wait_for(lambda: _gone(client, "Pod", "p"), what="pod GC")
+        await wait_for(lambda: gone(client, "Pod", "p"), what="pod GC")
 
 
 # --- endpoints -----------------------------------------------------------------------------------------------------
@@ -471,7 +471,7 @@ async def test_endpoints_follow_readiness(plane: ControlPlane, client: Client) -
         k.ready[name] = True
         await wait_for(lambda: _endpoints(client, "web", ready=2), what="ready again")
         await client.delete("Service", "web")
-        await wait_for(lambda: _gone(client, "Endpoints", "web"), what="endpoints deleted")
+        await wait_for(lambda: gone(client, "Endpoints", "web"), what="endpoints deleted")
 
 
 # --- job ---------------------------------------------------------------------------------------------------------------
@@ -572,7 +572,7 @@ async def test_namespace_deletion_empties_it(plane: ControlPlane, client: Client
         await client.create(rs)
         await wait_for(lambda: _count(client, "app=x", 2, namespace="tmp"), what="pods")
         await client.delete("Namespace", "tmp", None)
-        await wait_for(lambda: _gone(client, "Namespace", "tmp", None), timeout=15, what="namespace gone")
+        await wait_for(lambda: gone(client, "Namespace", "tmp", None), timeout=15, what="namespace gone")
 
 
 # --- leader election ---------------------------------------------------------------------------------------------
@@ -730,14 +730,6 @@ async def _none_left(client: Client, kind: str) -> bool:
     return not (await client.list(kind, "default"))["items"]
 
 
-async def _gone(client: Client, kind: str, name: str, namespace: str | None = "default") -> bool:
-    try:
-        await client.get(kind, name, namespace)
-    except ApiError as e:
-        return e.code == 404
-    return False
-
-
 async def _node_with_cidr(client: Client, name: str) -> dict | None:
     n = await client.get("Node", name, None)
     return n if (n.get("spec") or {}).get("podCIDR") else None
@@ -767,7 +759,7 @@ async def _terminating(client: Client, old: list[dict]) -> list[dict]:
 
 async def _evicted(client: Client, old: list[dict]) -> bool:
     for p in old:
-        if not await _gone(client, "Pod", p["metadata"]["name"]):
+        if not await gone(client, "Pod", p["metadata"]["name"]):
             return False
     return True
 

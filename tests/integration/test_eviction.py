@@ -20,7 +20,7 @@ from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
 from tests.conftest import running_plane
-from tests.helpers import wait_for
+from tests.helpers import gone, wait_for
 from tests.integration.test_controllers import kubelet, manager, template
 from tests.integration.test_rest import call
 
@@ -158,18 +158,10 @@ async def test_eviction_takes_a_disruption_then_is_refused_with_429(cluster: Cli
     assert any(p["metadata"]["name"] == second for p in await running_pods(client, "app=web"))
 
     # the evicted pod was marked, as the API server marks it, then deleted; its replacement becomes Ready
-    await wait_for(lambda: _gone(client, first), timeout=15, what="the evicted pod gone")
+    await wait_for(lambda: gone(client, "Pod", first), timeout=15, what="the evicted pod gone")
     await settled(client, "web", currentHealthy=3, disruptionsAllowed=1)
     assert "disruptedPods" not in await status_of(client, "web")
     assert (await client.evict(second))["status"] == "Success"
-
-
-async def _gone(client: Client, name: str) -> bool:
-    try:
-        await client.get("Pod", name, "default")
-    except ApiError as e:
-        return e.code == 404
-    return False
 
 
 async def test_eviction_marks_the_pod_and_honors_delete_options(client: Client) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from control.client import Client
 from control.errors import ApiError
 from tests.conftest import running_plane
-from tests.helpers import wait_for
+from tests.helpers import gone, wait_for
 from tests.integration.test_controllers import kubelet, node
 from tests.integration.test_statefulset import statefulset
 
@@ -40,14 +40,6 @@ async def running(client: Client, name: str) -> dict | None:
 async def _replaced(client: Client, name: str, old_uid: str) -> dict | None:
     pod = await running(client, name)
     return pod if pod is not None and pod["metadata"]["uid"] != old_uid else None
-
-
-async def gone(client: Client, kind: str, name: str, namespace: str | None = "default") -> bool:
-    try:
-        await client.get(kind, name, namespace)
-    except ApiError as e:
-        return e.code == 404
-    return False
 
 
 async def test_a_statefulsets_claims_are_provisioned_bound_and_kept(tmp_path: Path) -> None:
