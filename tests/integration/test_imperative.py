@@ -642,6 +642,32 @@ async def test_get_sorts_picks_columns_and_shows_labels_as_kubectl(plane: Contro
     assert (code, err) == (1, 'Error from server (NotFound): deployments.apps "nope" not found\n')
 
 
+async def test_get_prints_other_outputs_once_for_every_kind_as_kubectl(plane: ControlPlane, client: Client,
+                                                                        tmp_path: Path) -> None:
+    # kubectl's printGeneric: the kinds' objects in one list, sorted together, names as they are
+    for kind, name in (("ConfigMap", "b"), ("Secret", "a"), ("ConfigMap", "c")):
+        await client.create({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}})
+    assert await cli(plane, tmp_path, "get", "cm,secret", "--sort-by=.metadata.name", "-o", "name") == (
+        0, "secret/a\nconfigmap/b\nconfigmap/c\n", "")
+    assert await cli(plane, tmp_path, "get", "cm,secret", "--sort-by=.metadata.name",
+                     "-o", "custom-columns=NAME:.metadata.name,KIND:.kind") == (
+        0, "NAME   KIND\na      Secret\nb      ConfigMap\nc      ConfigMap\n", "")
+    assert await cli(plane, tmp_path, "get", "cm,secret", "-o", "jsonpath={.items[*].metadata.name}") == (
+        0, "b c a", "")
+    assert await cli(plane, tmp_path, "get", "cm", "--show-kind", "-o", "custom-columns=N:.metadata.name",
+                     "--no-headers") == (0, "b\nc\n", "")
+    # nothing found: an empty List, the columns' headers, or nothing; "No resources found" is for tables
+    code, out, err = await cli(plane, tmp_path, "get", "cm,secret", "-l", "app=none", "-o", "yaml")
+    assert (code, yaml.safe_load(out)["items"], err) == (0, [], "")
+    assert await cli(plane, tmp_path, "get", "cm", "-l", "app=none", "-o", "name") == (0, "", "")
+    assert await cli(plane, tmp_path, "get", "cm", "-l", "app=none", "-o", "custom-columns=N:.metadata.name") == (
+        0, "N\n", "")
+    code, out, err = await cli(plane, tmp_path, "get", "cm", "x", "y", "-o", "json")
+    assert (code, json.loads(out)["items"]) == (1, []) and 'configmaps "y" not found' in err
+    assert await cli(plane, tmp_path, "get", "cm", "x", "-o", "json") == (
+        1, "", 'Error from server (NotFound): configmaps "x" not found\n')
+
+
 async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: ControlPlane, client: Client,
                                                                        tmp_path: Path) -> None:
     def event(name: str, kind: str, obj: str, reason: str, type_: str, when: str) -> dict:

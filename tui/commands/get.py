@@ -202,7 +202,7 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                                        chunk_size=max(0, args.chunk_size))
             objs = answer["items"]
             listed_at = int(answer["metadata"].get("resourceVersion") or 0)
-        if objs and args.sort_by:
+        if objs and args.sort_by and _human_readable(args.output):
             from tui.printers.columns import sort_objects
 
             try:
@@ -213,10 +213,11 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
             found.append((info, objs))
     if args.watch_only:  # kubectl: the list is read (the watch starts after it), not printed
         pass
-    elif found and several and args.output in ("yaml", "json"):
-        # kubectl: one List of every kind's objects, however many there are
-        as_list = argparse.Namespace(**{**vars(args), "single_item": False})
-        print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
+    elif not _human_readable(args.output) and not args.watch:
+        try:
+            _print_generic(infos[0], [(info, o) for info, objs in found for o in objs], args, errors=errors)
+        except ValueError as e:
+            return fail(f"error: {e}")
     elif found and args.output == "name":
         print("\n".join(render(info, objs, args) for info, objs in found), flush=True)
     elif found and args.watch and _one_by_one(args.output):
@@ -244,6 +245,33 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                     listed_at=listed_at, seen=seen,
                     widths=widths, printed=printed)
     return 1 if errors else 0
+
+
+def _human_readable(output: str) -> bool:
+    """Whether kubectl prints this output as the server's tables (a table per kind, sorted kind by kind)."""
+    return output in ("", "wide")
+
+
+def _print_generic(first: kinds.KindInfo, found: list[tuple[kinds.KindInfo, dict]], args: argparse.Namespace, *,
+                   errors: int) -> None:
+    """kubectl get's printGeneric: every kind's objects in one list (sorted together by --sort-by), printed once:
+    an empty List, custom columns' headers or nothing (-o name) when there are none. Nothing when the one object
+    asked for is missing, or nothing was found and --ignore-not-found. ValueError: --sort-by cannot order them."""
+    if (not found and args.ignore_not_found) or (args.single_item and errors):
+        return
+    if args.sort_by and found:
+        from tui.printers.columns import sort_objects
+
+        order = {id(o): info for info, o in found}
+        found = [(order[id(o)], o) for o in sort_objects([o for _, o in found], args.sort_by)]
+    objs = [o for _, o in found]
+    if args.output == "name":
+        if found:
+            print("\n".join(f"{_resource_name(info)}/{o['metadata']['name']}" for info, o in found), flush=True)
+        return
+    text = render(first, objs, args)
+    if text:
+        print(text, end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
 
 
 def _one_by_one(output: str) -> bool:
