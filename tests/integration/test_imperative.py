@@ -666,6 +666,10 @@ async def test_get_prints_other_outputs_once_for_every_kind_as_kubectl(plane: Co
     assert (code, json.loads(out)["items"]) == (1, []) and 'configmaps "y" not found' in err
     assert await cli(plane, tmp_path, "get", "cm", "x", "-o", "json") == (
         1, "", 'Error from server (NotFound): configmaps "x" not found\n')
+    # -w sorts only the list it prints first, and says so before anything else
+    assert await cli(plane, tmp_path, "get", "cm,secret", "-w", "--sort-by=.metadata.name") == (
+        1, "", "warning: --watch requested, --sort-by will be ignored for watch events received\n"
+               "error: you may only specify a single resource type\n")
 
 
 async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: ControlPlane, client: Client,

@@ -153,6 +153,9 @@ async def get(client: Client, args: argparse.Namespace) -> int:
             jsonpath.render(args.output[len("jsonpath="):], {})  # the template's syntax, before asking the server
         except jsonpath.JSONPathError as e:
             return fail(f"error: error parsing jsonpath {args.output[len('jsonpath='):]}, {e}")
+    if args.watch and args.sort_by:  # kubectl sorts the list it prints first, not what follows
+        print("warning: --watch requested, --sort-by will be ignored for watch events received", file=sys.stderr,
+              flush=True)
     if args.watch and several:
         return fail("error: you may only specify a single resource type")  # kubectl's words (get hpa,deploy -w)
     events: asyncio.Queue[dict] = asyncio.Queue()
