@@ -666,6 +666,11 @@ async def test_get_prints_other_outputs_once_for_every_kind_as_kubectl(plane: Co
     assert (code, json.loads(out)["items"]) == (1, []) and 'configmaps "y" not found' in err
     assert await cli(plane, tmp_path, "get", "cm", "x", "-o", "json") == (
         1, "", 'Error from server (NotFound): configmaps "x" not found\n')
+    # a template file that cannot be read, in kubectl's words
+    assert await cli(plane, tmp_path, "get", "cm", "-o", f"custom-columns-file={tmp_path}/none") == (
+        1, "", f"error: error reading template {tmp_path}/none, open {tmp_path}/none: no such file or directory\n")
+    assert await cli(plane, tmp_path, "get", "cm", "-o", f"jsonpath-file={tmp_path}") == (
+        1, "", f"error: error reading --template {tmp_path}, read {tmp_path}: is a directory\n")
     # -w sorts only the list it prints first, and says so before anything else
     assert await cli(plane, tmp_path, "get", "cm,secret", "-w", "--sort-by=.metadata.name") == (
         1, "", "warning: --watch requested, --sort-by will be ignored for watch events received\n"

@@ -98,17 +98,13 @@ def _output_format(args: argparse.Namespace) -> str | None:
     args.columns = None
     try:
         if out.startswith("jsonpath-file="):
-            with open(out[len("jsonpath-file="):]) as f:
-                args.output = "jsonpath=" + f.read()
+            args.output = "jsonpath=" + _read_template(out[len("jsonpath-file="):], "--template")
         elif out.startswith("custom-columns-file="):
-            with open(out[len("custom-columns-file="):]) as f:
-                args.columns = columns.parse_template(f.read())
+            args.columns = columns.parse_template(_read_template(out[len("custom-columns-file="):], "template"))
         elif out.startswith("custom-columns="):
             args.columns = columns.parse_spec(out[len("custom-columns="):])
         elif out == "custom-columns":
             raise ValueError("custom-columns format specified but no custom columns given")
-    except OSError as e:
-        return f"error: {e.filename}: {e.strerror.lower() if e.strerror else e}"
     except ValueError as e:
         return f"error: {e}"
     if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath=") \
@@ -116,6 +112,17 @@ def _output_format(args: argparse.Namespace) -> str | None:
         return (f'error: unable to match a printer suitable for the output format "{out}", allowed formats are: '
                 "custom-columns,custom-columns-file,json,jsonpath,jsonpath-file,name,wide,yaml")
     return None
+
+
+def _read_template(path: str, what: str) -> str:
+    """A -o ...-file's text; ValueError in kubectl's words (Go's for the system error) when it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        reason = (e.strerror or str(e)).lower()
+        op = "read" if isinstance(e, IsADirectoryError) else "open"  # Go opens a directory, then fails to read it
+        raise ValueError(f"error reading {what} {path}, {op} {path}: {reason}") from None
 
 
 # kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
