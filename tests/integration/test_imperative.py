@@ -613,6 +613,13 @@ async def test_create_and_apply_print_objects_as_kubectl_does(plane: ControlPlan
     applied = yaml.safe_load(out)
     assert (code, applied["kind"], applied["data"]) == (0, "ConfigMap", {"k": "w"})
     assert (await client.get("ConfigMap", "a"))["data"] == {"k": "w"}
+    # a template as kubectl's: applied to the List at the end (create: to each object as created)
+    assert await cli(plane, tmp_path, "apply", "-f", "-", "-o", "jsonpath={.items[*].metadata.name}",
+                     stdin=TWO_CONFIGMAPS) == (0, "a b", "")
+    assert await cli(plane, tmp_path, "create", "cm", "c", "-o", "jsonpath={.metadata.name}") == (0, "c", "")
+    assert await cli(plane, tmp_path, "apply", "-f", "-", "-o", "wide", stdin=TWO_CONFIGMAPS) == (
+        1, "", 'error: unable to match a printer suitable for the output format "wide", allowed formats are: '
+               "json,jsonpath,jsonpath-file,name,yaml\n")
 
 
 async def test_get_sorts_picks_columns_and_shows_labels_as_kubectl(plane: ControlPlane, client: Client,
