@@ -706,3 +706,11 @@ async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: Co
     assert code == 0 and len(out.splitlines()) == 1 and "Deployment/web" in out
     assert await cli(plane, tmp_path, "events", "-n", "kube-public") == (0, "", "No events found in kube-public namespace.\n")
     assert await cli(plane, tmp_path, "events", "--types", "Error") == (1, "", "error: valid --types are Normal or Warning\n")
+    # -o json: the typed EventList kubectl decoded (Go's field order, managedFields hidden); nothing found is said
+    code, out, _ = await cli(plane, tmp_path, "events", "-o", "json")
+    doc = json.loads(out)
+    assert code == 0 and list(doc) == ["kind", "apiVersion", "metadata", "items"] and doc["metadata"] == {}
+    assert list(doc["items"][0])[:5] == ["kind", "apiVersion", "metadata", "involvedObject", "reason"]
+    assert "managedFields" not in doc["items"][0]["metadata"]
+    assert await cli(plane, tmp_path, "events", "-o", "yaml", "--for", "pod/none") == (
+        0, "", "No events found in default namespace.\n")
