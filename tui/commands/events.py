@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print events as they come")
     p.add_argument("--no-headers", action="store_true", help="the table without its header line")
-    p.add_argument("-o", "--output", default="", help="yaml | json (the EventList)")
+    p.add_argument("-o", "--output", default="", help="yaml | json (the EventList; with -w each event on its own)")
     add_client_args(p)
 
 
