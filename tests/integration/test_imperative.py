@@ -613,6 +613,13 @@ async def test_create_and_apply_print_objects_as_kubectl_does(plane: ControlPlan
     applied = yaml.safe_load(out)
     assert (code, applied["kind"], applied["data"]) == (0, "ConfigMap", {"k": "w"})
     assert (await client.get("ConfigMap", "a"))["data"] == {"k": "w"}
+    # a template as kubectl's: applied to the List at the end (create: to each object as created)
+    assert await cli(plane, tmp_path, "apply", "-f", "-", "-o", "jsonpath={.items[*].metadata.name}",
+                     stdin=TWO_CONFIGMAPS) == (0, "a b", "")
+    assert await cli(plane, tmp_path, "create", "cm", "c", "-o", "jsonpath={.metadata.name}") == (0, "c", "")
+    assert await cli(plane, tmp_path, "apply", "-f", "-", "-o", "wide", stdin=TWO_CONFIGMAPS) == (
+        1, "", 'error: unable to match a printer suitable for the output format "wide", allowed formats are: '
+               "json,jsonpath,jsonpath-file,name,yaml\n")
 
 
 async def test_get_sorts_picks_columns_and_shows_labels_as_kubectl(plane: ControlPlane, client: Client,
@@ -642,6 +649,41 @@ async def test_get_sorts_picks_columns_and_shows_labels_as_kubectl(plane: Contro
     assert (code, err) == (1, 'Error from server (NotFound): deployments.apps "nope" not found\n')
 
 
+async def test_get_prints_other_outputs_once_for_every_kind_as_kubectl(plane: ControlPlane, client: Client,
+                                                                        tmp_path: Path) -> None:
+    # kubectl's printGeneric: the kinds' objects in one list, sorted together, names as they are
+    for kind, name in (("ConfigMap", "b"), ("Secret", "a"), ("ConfigMap", "c")):
+        await client.create({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}})
+    assert await cli(plane, tmp_path, "get", "cm,secret", "--sort-by=.metadata.name", "-o", "name") == (
+        0, "secret/a\nconfigmap/b\nconfigmap/c\n", "")
+    assert await cli(plane, tmp_path, "get", "cm,secret", "--sort-by=.metadata.name",
+                     "-o", "custom-columns=NAME:.metadata.name,KIND:.kind") == (
+        0, "NAME   KIND\na      Secret\nb      ConfigMap\nc      ConfigMap\n", "")
+    assert await cli(plane, tmp_path, "get", "cm,secret", "-o", "jsonpath={.items[*].metadata.name}") == (
+        0, "b c a", "")
+    assert await cli(plane, tmp_path, "get", "cm", "--show-kind", "-o", "custom-columns=N:.metadata.name",
+                     "--no-headers") == (0, "b\nc\n", "")
+    # nothing found: an empty List, the columns' headers, or nothing; "No resources found" is for tables
+    code, out, err = await cli(plane, tmp_path, "get", "cm,secret", "-l", "app=none", "-o", "yaml")
+    assert (code, yaml.safe_load(out)["items"], err) == (0, [], "")
+    assert await cli(plane, tmp_path, "get", "cm", "-l", "app=none", "-o", "name") == (0, "", "")
+    assert await cli(plane, tmp_path, "get", "cm", "-l", "app=none", "-o", "custom-columns=N:.metadata.name") == (
+        0, "N\n", "")
+    code, out, err = await cli(plane, tmp_path, "get", "cm", "x", "y", "-o", "json")
+    assert (code, json.loads(out)["items"]) == (1, []) and 'configmaps "y" not found' in err
+    assert await cli(plane, tmp_path, "get", "cm", "x", "-o", "json") == (
+        1, "", 'Error from server (NotFound): configmaps "x" not found\n')
+    # a template file that cannot be read, in kubectl's words
+    assert await cli(plane, tmp_path, "get", "cm", "-o", f"custom-columns-file={tmp_path}/none") == (
+        1, "", f"error: error reading template {tmp_path}/none, open {tmp_path}/none: no such file or directory\n")
+    assert await cli(plane, tmp_path, "get", "cm", "-o", f"jsonpath-file={tmp_path}") == (
+        1, "", f"error: error reading --template {tmp_path}, read {tmp_path}: is a directory\n")
+    # -w sorts only the list it prints first, and says so before anything else
+    assert await cli(plane, tmp_path, "get", "cm,secret", "-w", "--sort-by=.metadata.name") == (
+        1, "", "warning: --watch requested, --sort-by will be ignored for watch events received\n"
+               "error: you may only specify a single resource type\n")
+
+
 async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: ControlPlane, client: Client,
                                                                        tmp_path: Path) -> None:
     def event(name: str, kind: str, obj: str, reason: str, type_: str, when: str) -> dict:
@@ -664,6 +706,14 @@ async def test_events_lists_oldest_first_and_filters_as_kubectl_events(plane: Co
     assert code == 0 and len(out.splitlines()) == 1 and "Deployment/web" in out
     assert await cli(plane, tmp_path, "events", "-n", "kube-public") == (0, "", "No events found in kube-public namespace.\n")
     assert await cli(plane, tmp_path, "events", "--types", "Error") == (1, "", "error: valid --types are Normal or Warning\n")
+    # -o json: the typed EventList kubectl decoded (Go's field order, managedFields hidden); nothing found is said
+    code, out, _ = await cli(plane, tmp_path, "events", "-o", "json")
+    doc = json.loads(out)
+    assert code == 0 and list(doc) == ["kind", "apiVersion", "metadata", "items"] and doc["metadata"] == {}
+    assert list(doc["items"][0])[:5] == ["kind", "apiVersion", "metadata", "involvedObject", "reason"]
+    assert "managedFields" not in doc["items"][0]["metadata"]
+    assert await cli(plane, tmp_path, "events", "-o", "yaml", "--for", "pod/none") == (
+        0, "", "No events found in default namespace.\n")
 
 
 async def test_completion_offers_the_clusters_names(plane: ControlPlane, client: Client, tmp_path: Path) -> None:

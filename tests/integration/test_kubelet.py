@@ -398,10 +398,12 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
 async def test_attach_and_a_default_container_as_kubectl(client: Client, node: Node, plane: ControlPlane,
                                                          tmp_path: Path) -> None:
     two = pod("two", "echo main says hi; exec sleep 300")
+    two["metadata"]["labels"] = {"attach": "me"}
     two["spec"]["containers"].append({"name": "side", "image": "busybox", "command": ["sh", "-c", "exec sleep 300"]})
     await client.create(two)
     reader = pod("reader", "while read line; do echo got $line; done")
     reader["spec"]["containers"][0]["stdin"] = True
+    reader["metadata"]["labels"] = {"attach": "me"}
     await client.create(reader)
     for name in ("two", "reader"):
         await wait_for(phase_is(client, name, "Running"), 10, what=f"{name} Running")
@@ -434,6 +436,17 @@ async def test_attach_and_a_default_container_as_kubectl(client: Client, node: N
     assert (await client.get("Pod", "reader"))["status"]["phase"] == "Running"  # detached, not stopped
     code, _, err = await cli("attach", "reader", "-c", "nope")
     assert (code, err) == (1, b"error: cannot attach to the container: container nope not found in pod reader\n")
+    # as kubectl attach: nothing said of the pod chosen among a Service's, the server's refusal in its form
+    await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "both"},
+                         "spec": {"selector": {"attach": "me"}, "ports": [{"port": 80}]}})
+    code, _, err = await cli("attach", "svc/both", "-c", "nope")
+    assert code == 1 and err.startswith(b"error: cannot attach to the container: container nope not found"), err
+    floating = pod("floating", "sleep 300", nodeSelector={"no": "such"})
+    del floating["spec"]["nodeName"]
+    await client.create(floating)
+    code, _, err = await cli("attach", "floating", "-q")
+    assert (code, err) == (1, b"Error from server (BadRequest): pod floating does not have a host assigned\n")
+    assert await cli("attach") == (1, b"", b"error: at least 1 argument is required for attach\n")
 
 
 async def test_logs_timestamps_and_since_from_the_command_line(client: Client, node: Node, plane: ControlPlane,

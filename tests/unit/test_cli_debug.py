@@ -66,6 +66,10 @@ def test_kubectl_debugs_flag_rules_in_its_words() -> None:
         "error: --target is incompatible with --copy-to. Use --share-processes instead."
     assert refused("--keep-labels", "--image=b") is None  # accepted, and of no use, without --copy-to (as kubectl)
     assert parse_args(["debug", "--replace", "web", "--image=busybox"]).pod == "web"  # a flag without a value
+    assert refused("--image=b", "--profile=bogus") == "error: unknown profile: bogus"
+    # --attach as kubectl's: a Go bool, attaching (to the output only) without -i
+    assert parse_args(["debug", "web", "--copy-to=c", "--attach=false", "-i"]).attach is False
+    assert parse_args(["debug", "web", "--image=b", "--attach"]).attach is True
 
 
 POD = {"metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}, "annotations": {"note": "x"}},

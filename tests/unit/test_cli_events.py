@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tui.commands.events import _field_selector, _wanted_types, event_time, header, last_seen, row
+from tui.commands.events import (
+    _field_selector,
+    _print_object,
+    _wanted_types,
+    event_time,
+    header,
+    last_seen,
+    row,
+)
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 
@@ -36,3 +44,13 @@ def test_for_and_types_are_checked_as_kubectl_checks_them() -> None:
     assert _wanted_types(["Warning,normal", "Warning"]) == ["Warning", "normal"]
     with pytest.raises(ValueError, match="^error: valid --types are Normal or Warning$"):
         _wanted_types(["Error"])
+
+
+def test_watched_events_print_one_by_one_as_kubectl_events_w(capsys: pytest.CaptureFixture[str]) -> None:
+    ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "reason": "Started", "count": 1}
+    _print_object(ev, "yaml", first=True)
+    _print_object(ev, "yaml", first=False)
+    out = capsys.readouterr().out
+    assert out.startswith("apiVersion: v1\n") and out.count("---\n") == 1 and "EventList" not in out
+    _print_object(ev, "json", first=True)
+    assert capsys.readouterr().out.startswith('{\n    "kind": "Event",\n    "apiVersion": "v1",\n')

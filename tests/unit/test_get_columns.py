@@ -45,6 +45,10 @@ def test_sort_by_orders_numbers_quantities_and_strings_as_kubectl_132() -> None:
         sort_objects([pod("a"), pod("b")], ".nope")
     assert str(e.value) == 'couldn\'t find any field with path "{.nope}" in the list of objects'
     assert sort_objects([], ".nope") == []
+    # values kubectl cannot order: its words, with Go's name for the type
+    with pytest.raises(ValueError) as e:
+        sort_objects([pod("a"), pod("b")], ".metadata")
+    assert str(e.value) == "Field {.metadata} is an unsortable type: map[string]interface {}"
 
 
 def test_custom_columns_print_values_joined_or_none() -> None:

@@ -9,7 +9,17 @@ from collections.abc import Callable
 from control.client import Client
 from control.errors import ApiError, CreateRefused
 from tui import manifests
-from tui.commands.common import Printer, add_client_args, fail, kind_ref, report, with_client, with_source
+from tui.commands.common import (
+    Printer,
+    add_client_args,
+    fail,
+    kind_ref,
+    output_format,
+    print_template,
+    report,
+    with_client,
+    with_source,
+)
 
 CSA_MANAGER = "kubectl-client-side-apply"  # kubectl's flag default; server-side it means "kubectl"
 # kubectl's words after a server-side apply conflict (apply.go)
@@ -44,8 +54,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="with --server-side: take over fields another manager owns instead of failing")
         p.add_argument("--field-manager", default=CSA_MANAGER,
                        help="the name the API server records as this apply's field manager (kubectl's default)")
-        p.add_argument("-o", "--output", choices=("yaml", "json", "name"),
-                       help="print the applied objects so (yaml/json: one object, or a List of them, at the end)")
+        p.add_argument("-o", "--output", metavar="FORMAT",
+                       help="yaml | json | name | jsonpath=TEMPLATE | jsonpath-file=FILE: print the applied objects "
+                            "so (all but name: one object, or a List of them, at the end)")
     add_client_args(p)
 
 
@@ -70,7 +81,7 @@ async def apply_all(
     (YAML documents apart); apply prints nothing per object and, at the end, the one object or a v1 List of
     them (kubectl's printObjects)."""
     errs: list[ApiError | str] = []
-    printer = Printer(output) if output in ("yaml", "json", "name") else None
+    printer = Printer(output) if output else None
     applied: list[dict] = []
     for m in items:
         obj = m.obj
@@ -107,7 +118,9 @@ async def apply_all(
         from tui.printers.output import sorted_keys, to_json, to_yaml
 
         items = [sorted_keys(_without_managed_fields(o)) for o in applied]
-        if output == "yaml":
+        if output and output.startswith("jsonpath="):
+            print_template(output, {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}})
+        elif output == "yaml":
             print(to_yaml({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}}))
         else:  # a typed v1 List: Go's field order at the top, each item's keys sorted
             print(to_json({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}))
@@ -120,6 +133,10 @@ def _without_managed_fields(obj: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        args.output = output_format(getattr(args, "output", None))
+    except ValueError as e:
+        return fail(f"error: {e}")
     try:
         items = manifests.load(args.filename)
     except manifests.ManifestError as e:

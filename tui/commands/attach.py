@@ -18,7 +18,7 @@ from tui.commands.podselect import choose_pod, default_container, parse_target
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("pod", help="POD, pod/POD, or TYPE/NAME (deploy/web: one of its pods)")
+    p.add_argument("pod", nargs="?", help="POD, pod/POD, or TYPE/NAME (deploy/web: one of its pods, said nothing of)")
     p.add_argument("-c", "--container", default=None, help="the container (default: the pod's default container)")
     p.add_argument("-n", "--namespace", default="default")
     p.add_argument("-i", "--stdin", action="store_true", help="pass stdin to the container")
@@ -50,13 +50,13 @@ def reattach_message(pod: dict, container: str, *, stdin: bool, tty: bool, quiet
 async def attach(client: Client, args: argparse.Namespace) -> int:
     from tui.commands import exec as exec_cmd
 
+    if not args.pod:
+        return fail("error: at least 1 argument is required for attach")
     try:
         kind, name = parse_target(args.pod)
-        pod, _, found = await choose_pod(client, kind, name, args.namespace, running_only=kind != "Pod")
+        pod, _, _ = await choose_pod(client, kind, name, args.namespace, running_only=kind != "Pod")
     except ValueError as e:
         return fail(str(e))
-    if kind != "Pod" and found > 1 and not args.quiet:
-        print(f"Found {found} pods, using pod/{pod['metadata']['name']}", file=sys.stderr)
     phase = (pod.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed"):
         return fail(f"error: cannot attach a container in a completed pod; current phase is {phase}")
@@ -80,7 +80,7 @@ async def attach(client: Client, args: argparse.Namespace) -> int:
     try:
         await exec_cmd.stream(client, opts, pod["metadata"]["name"], [], stdin=args.stdin, tty=tty, attach=True)
     except ApiError as e:
-        return fail(f"error: {e.message}")
+        return fail(str(e))  # kubectl: Error from server (BadRequest): pod web does not have a host assigned
     if message := reattach_message(pod, container, stdin=args.stdin, tty=tty, quiet=args.quiet):
         print(message)
     return 0

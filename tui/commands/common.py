@@ -17,6 +17,38 @@ from control.errors import ApiError
 T = TypeVar("T")
 
 
+def output_format(output: str | None) -> str | None:
+    """-o as kubectl's printer flags take it for create, apply and run: jsonpath-file=PATH read into jsonpath=TEXT
+    and the template's syntax checked; ValueError in kubectl's words for a format kube-tui cannot print here."""
+    from tui.printers import jsonpath
+
+    if not output or output in ("yaml", "json", "name"):
+        return output
+    if output.startswith("jsonpath-file="):
+        path = output[len("jsonpath-file="):]
+        try:
+            with open(path) as f:
+                output = "jsonpath=" + f.read()
+        except OSError as e:
+            op = "read" if isinstance(e, IsADirectoryError) else "open"  # Go opens a directory, then cannot read it
+            raise ValueError(f"error reading --template {path}, {op} {path}: {(e.strerror or str(e)).lower()}") from None
+    if output.startswith("jsonpath="):
+        try:
+            jsonpath.render(output[len("jsonpath="):], {})
+        except jsonpath.JSONPathError as e:
+            raise ValueError(f"error parsing jsonpath {output[len('jsonpath='):]}, {e}") from None
+        return output
+    raise ValueError(f'unable to match a printer suitable for the output format "{output}", allowed formats are: '
+                     "json,jsonpath,jsonpath-file,name,yaml")
+
+
+def print_template(output: str, obj: dict) -> None:
+    """-o jsonpath=TEMPLATE of one object (or List): what the template says, with no newline of its own."""
+    from tui.printers import jsonpath
+
+    print(jsonpath.render(output[len("jsonpath="):], obj), end="", flush=True)
+
+
 @dataclass
 class Printer:
     """kubectl's printer for create -f, replace and apply -o name: "pod/web replaced", or each object as -o asks
@@ -38,6 +70,8 @@ class Printer:
                 print(("---\n" if self.shown else "") + to_yaml(sorted_keys(obj)), flush=True)
             else:
                 print(to_json(sorted_keys(obj)), flush=True)
+        elif self.output and self.output.startswith("jsonpath="):
+            print_template(self.output, obj)
         else:
             print(f"{kind_ref(obj)} {operation}", flush=True)
         self.shown += 1

@@ -61,9 +61,11 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--custom", default=None, help=argparse.SUPPRESS)
     p.add_argument("-c", "--container", default=None, help="the debug container's name (default: debugger-XXXXX)")
     p.add_argument("--target", default=None, help="the container of the pod whose processes to see")
-    p.add_argument("--profile", default=None, choices=sorted(PROFILES),
+    p.add_argument("--profile", default=None, metavar="|".join(sorted(PROFILES)),
                    help="kubectl's debugging profile: the securityContext it gives the container, and what a copy "
                         "keeps (default legacy)")
+    p.add_argument("--attach", type=_go_bool, nargs="?", const=True, default=None,
+                   help="wait for the container to run, then attach to it (default: with -i)")
     p.add_argument("--arguments-only", action="store_true", help="pass the words after -- as args, not command")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an environment variable")
     p.add_argument("--image-pull-policy", default=None, choices=("Always", "IfNotPresent", "Never"))
@@ -111,6 +113,8 @@ def flag_errors(args: argparse.Namespace) -> str | None:
     """kubectl debug's own refusals of flag combinations (its Validate), in its words."""
     if args.custom is not None:
         return "error: --custom is not supported by kube-tui debug (give the container's settings as flags)"
+    if args.profile is not None and args.profile not in PROFILES:
+        return f"error: unknown profile: {args.profile}"
     if args.copy_to is None:
         for flag, given in (("--replace", args.replace), ("--same-node", args.same_node),
                             ("--set-image", args.set_image)):
@@ -364,7 +368,7 @@ async def _attach(client: Client, args: argparse.Namespace, ns: str, pod_name: s
     if not args.quiet:  # kubectl attach's line, with or without a terminal
         print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
     opts = argparse.Namespace(namespace=ns, container=name, timeout=None)
-    await exec_cmd.stream(client, opts, pod_name, [], stdin=True, tty=args.tty, attach=True)
+    await exec_cmd.stream(client, opts, pod_name, [], stdin=args.stdin, tty=args.tty and args.stdin, attach=True)
     return 0  # as kubectl debug: the session's end, not the container's exit code (kubectl run -i reports that)
 
 
@@ -384,7 +388,7 @@ async def _debug(client: Client, args: argparse.Namespace) -> int:
                        subresource="ephemeralcontainers", patch_type="strategic")
     for w in client.last_warnings:
         print(f"Warning: {w}", file=sys.stderr)
-    if not args.stdin:
+    if not args.attach:
         return 0
     return await _attach(client, args, ns, pod_name, name)
 
@@ -396,7 +400,7 @@ async def _debug_node(client: Client, args: argparse.Namespace, node_name: str) 
     created = await client.create(node_debug_pod(node_name, args))
     for w in client.last_warnings:
         print(f"Warning: {w}", file=sys.stderr)
-    if not args.stdin:
+    if not args.attach:
         return 0
     md = created["metadata"]
     return await _attach(client, args, md["namespace"], md["name"], created["spec"]["containers"][0]["name"])
@@ -415,7 +419,7 @@ async def _debug_copy(client: Client, args: argparse.Namespace, pod: dict) -> in
     md = pod.get("metadata") or {}
     if args.replace:
         await client.delete("Pod", md.get("name"), md.get("namespace"), grace_period=0)
-    if not args.stdin or not name:
+    if not args.attach or not name:
         return 0
     return await _attach(client, args, created["metadata"]["namespace"], created["metadata"]["name"], name)
 
@@ -424,7 +428,6 @@ def run(args: argparse.Namespace) -> int:
     if (refused := flag_errors(args)) is not None:
         return fail(refused)
     try:
-        target(args.pod)
         if args.env:
             env_vars(args.env)
         set_images(args.set_image)
@@ -434,4 +437,10 @@ def run(args: argparse.Namespace) -> int:
     if args.profile == "legacy":  # kubectl says so on every run of this profile (its default), -q or not
         print('--profile=legacy is deprecated and will be removed in the future. It is recommended to explicitly '
               'specify a profile, for example "--profile=general".', file=sys.stderr)
+    try:
+        target(args.pod)  # kubectl finds out what it was given after its notice
+    except ValueError as e:
+        return fail(str(e))
+    if args.attach is None:
+        args.attach = args.stdin
     return int(with_client(args, lambda c: _debug(c, args)) or 0)

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     p.add_argument("-w", "--watch", action="store_true", help="after listing, print events as they come")
     p.add_argument("--no-headers", action="store_true", help="the table without its header line")
-    p.add_argument("-o", "--output", default="", help="yaml | json (the EventList)")
+    p.add_argument("-o", "--output", default="", help="yaml | json (the EventList; with -w each event on its own)")
     add_client_args(p)
 
 
@@ -109,17 +109,23 @@ async def events(client: Client, args: argparse.Namespace) -> int:
     unsubscribe = client.subscribe(kinds.KINDS["Event"].topic(), queue.put_nowait) if args.watch else None
     try:
         listed = await client.list("Event", ns, field_selector=selector)
-        items = sorted((e for e in listed["items"] if wanted(e)), key=event_time)
-        if args.output:
-            from tui.printers.output import sorted_keys, to_json, to_yaml
+        items = sorted((_without_managed_fields(e) for e in listed["items"] if wanted(e)), key=event_time)
+        if args.output and args.watch:  # kubectl events -w prints what its watch sends, event by event
+            for i, e in enumerate(items):
+                _print_object(e, args.output, first=i == 0)
+        elif args.output and items:
+            from tui.printers.output import to_json, to_yaml
 
-            doc = {"apiVersion": "v1", "items": items, "kind": "EventList", "metadata": {"resourceVersion": ""}}
-            print(to_yaml(doc) if args.output == "yaml" else to_json(sorted_keys(doc)))
+            if args.output == "yaml":
+                print(to_yaml({"apiVersion": "v1", "items": items, "kind": "EventList", "metadata": {}}))
+            else:  # the typed EventList kubectl decoded: Go's field order
+                print(to_json({"kind": "EventList", "apiVersion": "v1", "metadata": {},
+                               "items": [_go_order(e) for e in items]}))
         elif items:
             lines = ([] if args.no_headers else [header(args.all_namespaces)]) + \
                 [row(e, args.all_namespaces) for e in items]
             print(tabwrite("\n".join(lines), minwidth=6, padding=3), flush=True)
-        elif not args.watch:
+        elif not args.watch:  # kubectl says so whatever -o is, and prints no empty list
             print("No events found." if args.all_namespaces else f"No events found in {args.namespace} namespace.",
                   file=sys.stderr)
         if not args.watch:
@@ -149,10 +155,57 @@ async def _follow(args: argparse.Namespace, queue: asyncio.Queue[dict], wanted: 
                 continue
             if not wanted(ev) or (fields is not None and not fields.matches(ev)):
                 continue
+            if args.output:
+                _print_object(_without_managed_fields(ev), args.output, first=not printed)
+                printed = True
+                continue
             lines = ([header(args.all_namespaces)] if need_header else []) + [row(ev, args.all_namespaces)]
             need_header = False
             print(tabwrite("\n".join(lines), minwidth=6, padding=3), flush=True)
     return 0
+
+
+def _without_managed_fields(ev: dict[str, Any]) -> dict[str, Any]:
+    """The event as kubectl's printers show it: managedFields hidden."""
+    md = ev.get("metadata") or {}
+    return dict(ev, metadata={k: v for k, v in md.items() if k != "managedFields"}) if "managedFields" in md else ev
+
+
+def _print_object(ev: dict[str, Any], output: str, *, first: bool) -> None:
+    """One event of events -w -o yaml|json, as kubectl's printer prints each: YAML documents apart."""
+    from tui.printers.output import to_json, to_yaml
+
+    if output == "yaml":
+        print(("" if first else "---\n") + to_yaml(ev), flush=True)
+    else:
+        print(to_json(_go_order(ev)), flush=True)
+
+
+# core/v1 Event's and ObjectReference's fields in their Go structs' order (kubectl's -o json of the typed object)
+_EVENT = ("kind", "apiVersion", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp",
+          "lastTimestamp", "count", "type", "eventTime", "series", "action", "related", "reportingComponent",
+          "reportingInstance")
+_REFERENCE = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+_SOURCE = ("component", "host")
+
+
+def _go_order(ev: dict[str, Any]) -> dict[str, Any]:
+    """An event's fields as kubectl's -o json prints the typed Event (its metadata as every object's)."""
+    from tui.printers.output import go_order
+
+    def ordered(d: Any, order: tuple[str, ...]) -> Any:
+        if not isinstance(d, dict):
+            return d
+        return {**{k: d[k] for k in order if k in d}, **{k: d[k] for k in d if k not in order}}
+
+    ev = go_order(ev)
+    out = ordered(ev, _EVENT)
+    for key in ("involvedObject", "related"):
+        if key in out:
+            out[key] = ordered(out[key], _REFERENCE)
+    if "source" in out:
+        out["source"] = ordered(out["source"], _SOURCE)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

@@ -98,17 +98,13 @@ def _output_format(args: argparse.Namespace) -> str | None:
     args.columns = None
     try:
         if out.startswith("jsonpath-file="):
-            with open(out[len("jsonpath-file="):]) as f:
-                args.output = "jsonpath=" + f.read()
+            args.output = "jsonpath=" + _read_template(out[len("jsonpath-file="):], "--template")
         elif out.startswith("custom-columns-file="):
-            with open(out[len("custom-columns-file="):]) as f:
-                args.columns = columns.parse_template(f.read())
+            args.columns = columns.parse_template(_read_template(out[len("custom-columns-file="):], "template"))
         elif out.startswith("custom-columns="):
             args.columns = columns.parse_spec(out[len("custom-columns="):])
         elif out == "custom-columns":
             raise ValueError("custom-columns format specified but no custom columns given")
-    except OSError as e:
-        return f"error: {e.filename}: {e.strerror.lower() if e.strerror else e}"
     except ValueError as e:
         return f"error: {e}"
     if args.output not in ("", "wide", "yaml", "json", "name") and not args.output.startswith("jsonpath=") \
@@ -116,6 +112,17 @@ def _output_format(args: argparse.Namespace) -> str | None:
         return (f'error: unable to match a printer suitable for the output format "{out}", allowed formats are: '
                 "custom-columns,custom-columns-file,json,jsonpath,jsonpath-file,name,wide,yaml")
     return None
+
+
+def _read_template(path: str, what: str) -> str:
+    """A -o ...-file's text; ValueError in kubectl's words (Go's for the system error) when it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        reason = (e.strerror or str(e)).lower()
+        op = "read" if isinstance(e, IsADirectoryError) else "open"  # Go opens a directory, then fails to read it
+        raise ValueError(f"error reading {what} {path}, {op} {path}: {reason}") from None
 
 
 # kubectl's "all" category, of the kinds kube-tui serves (in kubectl's order)
@@ -153,6 +160,9 @@ async def get(client: Client, args: argparse.Namespace) -> int:
             jsonpath.render(args.output[len("jsonpath="):], {})  # the template's syntax, before asking the server
         except jsonpath.JSONPathError as e:
             return fail(f"error: error parsing jsonpath {args.output[len('jsonpath='):]}, {e}")
+    if args.watch and args.sort_by:  # kubectl sorts the list it prints first, not what follows
+        print("warning: --watch requested, --sort-by will be ignored for watch events received", file=sys.stderr,
+              flush=True)
     if args.watch and several:
         return fail("error: you may only specify a single resource type")  # kubectl's words (get hpa,deploy -w)
     events: asyncio.Queue[dict] = asyncio.Queue()
@@ -202,7 +212,7 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                                        chunk_size=max(0, args.chunk_size))
             objs = answer["items"]
             listed_at = int(answer["metadata"].get("resourceVersion") or 0)
-        if objs and args.sort_by:
+        if objs and args.sort_by and _human_readable(args.output):
             from tui.printers.columns import sort_objects
 
             try:
@@ -213,10 +223,11 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
             found.append((info, objs))
     if args.watch_only:  # kubectl: the list is read (the watch starts after it), not printed
         pass
-    elif found and several and args.output in ("yaml", "json"):
-        # kubectl: one List of every kind's objects, however many there are
-        as_list = argparse.Namespace(**{**vars(args), "single_item": False})
-        print(render(infos[0], [o for _, objs in found for o in objs], as_list), flush=True)
+    elif not _human_readable(args.output) and not args.watch:
+        try:
+            _print_generic(infos[0], [(info, o) for info, objs in found for o in objs], args, errors=errors)
+        except ValueError as e:
+            return fail(f"error: {e}")
     elif found and args.output == "name":
         print("\n".join(render(info, objs, args) for info, objs in found), flush=True)
     elif found and args.watch and _one_by_one(args.output):
@@ -244,6 +255,33 @@ async def _get(client: Client, args: argparse.Namespace, infos: list[kinds.KindI
                     listed_at=listed_at, seen=seen,
                     widths=widths, printed=printed)
     return 1 if errors else 0
+
+
+def _human_readable(output: str) -> bool:
+    """Whether kubectl prints this output as the server's tables (a table per kind, sorted kind by kind)."""
+    return output in ("", "wide")
+
+
+def _print_generic(first: kinds.KindInfo, found: list[tuple[kinds.KindInfo, dict]], args: argparse.Namespace, *,
+                   errors: int) -> None:
+    """kubectl get's printGeneric: every kind's objects in one list (sorted together by --sort-by), printed once:
+    an empty List, custom columns' headers or nothing (-o name) when there are none. Nothing when the one object
+    asked for is missing, or nothing was found and --ignore-not-found. ValueError: --sort-by cannot order them."""
+    if (not found and args.ignore_not_found) or (args.single_item and errors):
+        return
+    if args.sort_by and found:
+        from tui.printers.columns import sort_objects
+
+        order = {id(o): info for info, o in found}
+        found = [(order[id(o)], o) for o in sort_objects([o for _, o in found], args.sort_by)]
+    objs = [o for _, o in found]
+    if args.output == "name":
+        if found:
+            print("\n".join(f"{_resource_name(info)}/{o['metadata']['name']}" for info, o in found), flush=True)
+        return
+    text = render(first, objs, args)
+    if text:
+        print(text, end="" if args.output.startswith("jsonpath=") else "\n", flush=True)
 
 
 def _one_by_one(output: str) -> bool:

@@ -36,7 +36,16 @@ from control.client import Client
 from control.errors import ApiError
 from nodes.images import short_name
 from tui.commands import apply
-from tui.commands.common import Printer, add_client_args, fail, kind_named, kind_ref, with_client
+from tui.commands.common import (
+    Printer,
+    add_client_args,
+    fail,
+    kind_named,
+    kind_ref,
+    output_format,
+    print_template,
+    with_client,
+)
 from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
@@ -114,7 +123,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="every port's protocol (default: each port's own, else TCP)")
     p.add_argument("-n", "--namespace", default=None)
     p.add_argument("--dry-run", choices=("none", "client"), default="none", help="client: print the object, create nothing")
-    p.add_argument("-o", "--output", choices=("yaml", "json", "name"), help="print the object so")
+    p.add_argument("-o", "--output", metavar="FORMAT",
+                   help="yaml | json | name | jsonpath=TEMPLATE | jsonpath-file=FILE: print the object so")
     add_client_args(p)
 
 
@@ -769,6 +779,8 @@ async def _create(client: Client | None, obj: dict, args: argparse.Namespace, ve
         print(to_json(go_order(stored)))
     elif args.output == "name":
         print(kind_ref(stored))
+    elif args.output:
+        print_template(args.output, stored)
     else:
         print(f"{kind_ref(stored)} {verb}")
     return 0
@@ -873,6 +885,10 @@ def _create_service(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        args.output = output_format(args.output)
+    except ValueError as e:
+        return fail(f"error: {e}")
     try:
         if args.command == "run":
             if args.tty and not args.stdin:

@@ -42,12 +42,18 @@ def _quantity(text: str) -> Any:
         return None
 
 
+def _go_type(value: Any) -> str:
+    """The Go type kubectl names for a decoded JSON value."""
+    return {dict: "map[string]interface {}", list: "[]interface {}", bool: "bool", str: "string", int: "int64",
+            float: "float64"}.get(type(value), "interface {}")
+
+
 def _less(a: Any, b: Any) -> bool:
     """kubectl's isLess for decoded JSON values (kubectl 1.32): numbers as numbers, two quantities as quantities
     (100m < 250m < 1 < 1500m), other strings byte by byte (a-10 before a-2, as kubectl 1.32 orders them), lists
     element by element."""
     if isinstance(a, bool) or isinstance(b, bool):
-        raise ValueError(f"unsortable type: {type(a).__name__}")
+        raise ValueError(f"unsortable type: {_go_type(a)}")
     if isinstance(a, int | float) and isinstance(b, int | float) and type(a) is type(b):
         return a < b
     if isinstance(a, str) and isinstance(b, str):
@@ -60,7 +66,7 @@ def _less(a: Any, b: Any) -> bool:
             if not _less(x, y):
                 return False
         return True
-    raise ValueError(f"unsortable type: {type(a).__name__}")
+    raise ValueError(f"unsortable type: {_go_type(a)}")
 
 
 def sort_objects(objs: list[dict], field: str) -> list[dict]:
@@ -80,7 +86,10 @@ def sort_objects(objs: list[dict], field: str) -> list[dict]:
             return 1
         return -1 if _less(a, b) else (1 if _less(b, a) else 0)
 
-    return [o for _, o in sorted(keyed, key=functools.cmp_to_key(cmp))]
+    try:
+        return [o for _, o in sorted(keyed, key=functools.cmp_to_key(cmp))]
+    except ValueError as e:  # kubectl's words, without its log line's prefix
+        raise ValueError(f"Field {{{path}}} is an {e}") from None
 
 
 @dataclass(frozen=True)
