@@ -393,6 +393,11 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
     await wait_for(logged, 10, what="the service's first pod's logs")
     code, _, err = await logs("configmap/x")
     assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, sts, job" in err
+    # exec takes TYPE/NAME as kubectl does: one of the object's running pods
+    proc = await _cli(plane, tmp_path, ["exec", "svc/lg", "--", "sh", "-c", "echo $HOSTNAME"],
+                      stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await communicate(proc, timeout=30)
+    assert (proc.returncode, out) == (0, b"lg-a\n"), err
 
 
 async def test_attach_and_a_default_container_as_kubectl(client: Client, node: Node, plane: ControlPlane,

@@ -35,7 +35,7 @@ INPUT_BACKLOG = 1024 * 1024  # bytes of our stdin read ahead before reading paus
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
-    p.add_argument("pod", help="POD or pod/POD")
+    p.add_argument("pod", help="POD, pod/POD, or TYPE/NAME (deploy/web, svc/web: one of its running pods)")
     # not "command": the top-level parser keeps the subcommand's name there. tui.cli takes what follows
     # `--` as it is; words after POD without `--` (kubectl's old form) are the command too.
     p.add_argument("argv", nargs="*", metavar="-- COMMAND [ARGS...]", help="the command to run, after --")
@@ -315,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
     command = list(args.argv)
     if not command:
         return fail("error: you must specify at least one command for the container: kube-tui exec POD -- COMMAND")
-    pod = args.pod.removeprefix("pod/").removeprefix("pods/").removeprefix("po/")
+    pod = args.pod
     if args.timeout is not None and not args.timeout > 0:
         return fail("error: --timeout must be a number of seconds above 0")
     tty = args.tty and args.stdin  # as kubectl: -t without -i has no terminal to give
@@ -327,8 +327,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _exec(client: Client, args: argparse.Namespace, pod: str, command: list[str], tty: bool) -> int:
-    if not args.container:  # as kubectl: the default container, said when the pod has others
-        from tui.commands.podselect import default_container
+    from tui.commands.podselect import choose_pod, default_container, parse_target
 
-        args.container = default_container(await client.get("Pod", pod, args.namespace)) or None
+    try:  # POD, or TYPE/NAME as kubectl takes it (exec deploy/web: one of its running pods)
+        kind, name = parse_target(pod)
+        found, _, _ = await choose_pod(client, kind, name, args.namespace, running_only=kind != "Pod")
+    except ValueError as e:
+        return fail(str(e))
+    pod = found["metadata"]["name"]
+    if not args.container:  # as kubectl: the default container, said when the pod has others
+        args.container = default_container(found) or None
     return await stream(client, args, pod, command, stdin=args.stdin, tty=tty)
