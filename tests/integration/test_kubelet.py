@@ -393,6 +393,12 @@ async def test_logs_of_an_object_use_one_of_its_pods(client: Client, node: Node,
     await wait_for(logged, 10, what="the service's first pod's logs")
     code, _, err = await logs("configmap/x")
     assert code == 1 and b"TYPE one of pod, svc, deploy, rs, ds, sts, job" in err
+    # -l: each pod's log (the last 10 lines of each, as kubectl); --prefix says whose each line is
+    code, out, err = await logs("-l", "app=lg", "--prefix")
+    assert (code, out) == (0, b"[pod/lg-a/main] from lg-a\n[pod/lg-b/main] from lg-b\n"), err
+    code, _, err = await logs("lg-a", "-l", "app=lg")
+    assert code == 1 and err.startswith(b"error: only a selector (-l) or a POD name is allowed\n")
+    assert await logs("-l", "app=nope") == (0, b"", b"No resources found in default namespace.\n")
     # exec takes TYPE/NAME as kubectl does: one of the object's running pods
     proc = await _cli(plane, tmp_path, ["exec", "svc/lg", "--", "sh", "-c", "echo $HOSTNAME"],
                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
