@@ -733,3 +733,24 @@ async def test_completion_offers_the_clusters_names(plane: ControlPlane, client:
     assert await tab("kube-tui", "get", "cm/u") == ["cm/ui-config"]
     assert await tab("kube-tui", "get", "cm", "game-config", "") == ["ui-config"]  # a name given is not offered again
     assert "default" in await tab("kube-tui", "get", "-n", "")
+
+
+async def test_describe_by_prefix_selector_and_namespaces_as_kubectl(plane: ControlPlane, client: Client,
+                                                                    tmp_path: Path) -> None:
+    for name, labels in (("web-a", {"app": "x"}), ("web-b", {}), ("other", {})):
+        await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}})
+
+    def names(out: str) -> list[str]:
+        return [line.split()[1] for line in out.splitlines() if line.startswith("Name:")]
+    code, out, _ = await cli(plane, tmp_path, "describe", "cm", "web")  # no "web": every name that begins so
+    assert code == 0 and names(out) == ["web-a", "web-b"] and "Events:  <none>\n\nName:" in out
+    code, out, _ = await cli(plane, tmp_path, "describe", "cm")  # a list: two blank lines between, as kubectl
+    assert code == 0 and names(out) == ["other", "web-a", "web-b"] and "Events:  <none>\n\n\nName:" in out
+    code, out, _ = await cli(plane, tmp_path, "describe", "cm", "-l", "app=x", "--show-events=false")
+    assert code == 0 and names(out) == ["web-a"] and "Events:" not in out
+    code, _, err = await cli(plane, tmp_path, "describe", "cm", "nope")
+    assert (code, err) == (1, 'Error from server (NotFound): configmaps "nope" not found\n')
+    assert await cli(plane, tmp_path, "describe", "cm", "-l", "app=zz") == (
+        0, "", "No resources found in default namespace.\n")
+    code, out, _ = await cli(plane, tmp_path, "describe", "ns", "-A")
+    assert code == 0 and "default" in names(out)

@@ -1,21 +1,27 @@
-"""`kube-tui describe KIND NAME`: kubectl describe's layout, with the object's events."""
+"""`kube-tui describe KIND [NAME_PREFIX...] [-l SELECTOR] [-n NS | -A]`: kubectl describe's layout, with the object's
+events. As kubectl: a name that is not an object's describes every object whose name begins with it."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from control.api import kinds
 from control.client import Client
 from control.errors import ApiError
 from tui import printers
-from tui.commands.common import add_client_args, with_client
+from tui.commands.common import add_client_args, fail, with_client
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("kind", help="kind or KIND/NAME")
-    p.add_argument("names", nargs="*", help="object names (default: all of the kind)")
+    p.add_argument("names", nargs="*", help="object names or name prefixes (default: all of the kind)")
     p.add_argument("-n", "--namespace", default="default")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    p.add_argument("-l", "--selector", default="", help="only the objects with these labels (app=web)")
+    p.add_argument("--show-events", type=lambda v: v.lower() not in ("false", "0", "f"), nargs="?", const=True,
+                   default=True, metavar="BOOL", help="with the objects' events (default true)")
     add_client_args(p)
 
 
@@ -25,18 +31,39 @@ async def describe(client: Client, args: argparse.Namespace) -> int:
         kind, _, n = kind.partition("/")
         names.insert(0, n)
     info = kinds.lookup(kind)
-    ns = args.namespace if info.namespaced else None
+    if names and args.selector:
+        return fail("error: name cannot be provided when a selector is specified")  # kubectl's words
+    ns = None if args.all_namespaces or not info.namespaced else args.namespace
+    matched = False  # described by name prefix: kubectl's DescribeMatchingResources puts one blank line between
     if names:
-        objs = [await client.get(info.kind, n, ns) for n in names]
+        objs = []
+        for n in names:
+            try:
+                objs.append(await client.get(info.kind, n, ns or "default"))
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+                # as kubectl's DescribeMatchingResources: the objects whose names begin with it, else NotFound
+                listed = (await client.list(info.kind, ns if info.namespaced else None))["items"]
+                matching = [o for o in listed if o["metadata"]["name"].startswith(n)]
+                if not matching:
+                    raise
+                objs.extend(matching)
+                matched = True
     else:
-        objs = (await client.list(info.kind, ns))["items"]
+        objs = (await client.list(info.kind, ns, label_selector=args.selector))["items"]
+        if not objs:
+            print(printers.no_resources(ns if info.namespaced else None), file=sys.stderr)
+            return 0
     out = []
     for obj in objs:
         md = obj["metadata"]
-        fs = f"involvedObject.name={md['name']},involvedObject.kind={info.kind}"
-        events = (await client.list("Event", md.get("namespace") or "default", field_selector=fs))["items"]
+        events = None
+        if args.show_events:
+            fs = f"involvedObject.name={md['name']},involvedObject.kind={info.kind}"
+            events = (await client.list("Event", md.get("namespace") or "default", field_selector=fs))["items"]
         out.append(printers.describe(obj, events, **await related(client, info.kind, obj)))
-    print("\n\n".join(out))
+    print(("\n\n" if matched else "\n\n\n").join(out))  # else kubectl's "\n\n" after each description's own
     return 0
 
 

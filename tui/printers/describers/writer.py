@@ -88,6 +88,9 @@ def controlled_by(obj: Mapping[str, Any]) -> str:
 
 
 def describe_events(w: PrefixWriter, events: list[Mapping[str, Any]] | None, now: float | None) -> None:
+    """kubectl's DescribeEvents; None (describe --show-events=false) is no Events section at all."""
+    if events is None:
+        return
     if not events:
         w.write(0, "Events:\t<none>\n")
         return
