@@ -250,12 +250,7 @@ def _default_statefulset(obj: dict[str, Any]) -> None:
         claim.clear()
         claim.update({"apiVersion": fields.pop("apiVersion", "v1"), "kind": fields.pop("kind", "PersistentVolumeClaim")})
         claim.update(fields)
-        cspec = claim.get("spec")
-        if isinstance(cspec, dict) and not cspec.get("volumeMode"):
-            cspec["volumeMode"] = "Filesystem"
-        status = _child(claim, "status")
-        if not status.get("phase"):
-            status["phase"] = "Pending"
+        _default_persistentvolumeclaim(claim)
 
 
 def _default_job(obj: dict[str, Any]) -> None:
