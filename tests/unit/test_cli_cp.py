@@ -52,3 +52,32 @@ def test_a_copied_tar_lands_only_under_the_destination(tmp_path: Path) -> None:
         with pytest.raises(UnsafeTar):
             extract(_tar((evil, b"!")), "src" if not evil.startswith("/") else "/etc", tmp_path / "d2" / "dest")
     assert not (tmp_path / ".bashrc").exists() and not (tmp_path / "d2" / ".bashrc").exists()
+
+
+class _HalfTaking:
+    """A node that takes only half of each input it is sent, and says the command ended once stdin's end came."""
+
+    def __init__(self) -> None:
+        self.got = bytearray()
+        self.eof_after: int | None = None
+
+    async def exec_open(self, *args: object, **kw: object) -> dict:
+        return {"session": "s"}
+
+    async def exec_stream(self, pod: str, sid: str, ns: str, *, input: bytes = b"", eof: bool = False,
+                          read: bool = False, wait: float = 0.0, close: bool = False) -> dict:
+        taken = len(input) // 2 if len(input) > 1 else len(input)
+        self.got += input[:taken]
+        if eof and taken == len(input):
+            self.eof_after = len(self.got)
+            return {"accepted": taken, "exitCode": 0}
+        return {"accepted": taken}
+
+
+async def test_stdins_end_goes_only_after_all_of_it_even_when_the_node_takes_chunks_in_part() -> None:
+    from tui.commands.cp import INPUT_MAX, run_in_pod
+
+    node = _HalfTaking()
+    data = b"z" * (3 * INPUT_MAX + 100)
+    code, _ = await run_in_pod(node, "default", "box", ["wc", "-c"], None, stdin=io.BytesIO(data))  # type: ignore[arg-type]
+    assert code == 0 and bytes(node.got) == data and node.eof_after == len(data)

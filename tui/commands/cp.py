@@ -56,15 +56,18 @@ async def run_in_pod(client: Client, ns: str, pod: str, command: list[str], cont
         out = opened.get("output") or ""
         return int(opened.get("exitCode") or 126), out.encode() if isinstance(out, str) else out
     sid, err, pending, ended = opened["session"], bytearray(), b"", stdin is None
+    exhausted = False  # stdin has given all it has (a short read): its end may go with the last bytes
     code = None
     try:
         while code is None:
             if not ended and not pending:
                 pending = stdin.read(INPUT_MAX) if stdin is not None else b""
+                exhausted = len(pending) < INPUT_MAX
             if ended:
                 r = await client.exec_stream(pod, sid, ns, read=True, wait=2.0)
             else:  # input, its end once all of it was taken, and whatever came out meanwhile
-                last = len(pending) < INPUT_MAX
+                # (not "this chunk is short": what is left of a chunk the node took in part is short too)
+                last = exhausted
                 r = await client.exec_stream(pod, sid, ns, input=pending, eof=last, read=True)
                 pending = pending[int(r.get("accepted", len(pending))):]
                 ended = last and not pending
