@@ -105,6 +105,71 @@ def raw_ceiling(n: int = 50_000, subscribers: int = 1, payload: dict | None = No
     return statistics.mean(rates)
 
 
+def _floor_sub(addr: str, n: int, q: Any) -> None:
+    """The ceiling's subscriber, timed: a blocking pyzmq SUB, msgpack decode, a dict insert; nothing of kube-tui
+    but the garbage-collector policy, which every subscriber of the whole path has too (without it the ten
+    processes, holding the same growing cache, pause in lockstep for a full collection)."""
+    from control import gcpolicy
+
+    gcpolicy.install()
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.SUB)
+    s.setsockopt(zmq.RCVHWM, 0)
+    s.connect(addr)
+    s.setsockopt(zmq.SUBSCRIBE, b"pods\x00")
+    q.put("ready")
+    cache: dict[int, dict] = {}
+    lat: list[float] = []
+    cpu0 = 0.0
+    while len(lat) < n:
+        _topic, payload = s.recv_multipart()
+        msg = msgpack.unpackb(payload, raw=False)
+        if msg.get("type") == "START":
+            cpu0 = time.process_time()
+            continue
+        lat.append((time.time() - msg["ts"]) * 1000)
+        cache[msg["seq"]] = msg["object"]
+    q.put((lat, time.process_time() - cpu0))
+    s.close()
+    ctx.term()
+
+
+def raw_latency_floor(n: int, subscribers: int, rate: float, payload: dict) -> dict[str, float]:
+    """Latency of bare pyzmq + msgpack PUB/SUB at `rate` events/s to `subscribers` processes (the ceiling's
+    subscriber), with no API server, store or writer: what this machine's wake-ups alone cost at that rate."""
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    spawn = mp.get_context("spawn")
+    q: Any = spawn.Queue()
+    procs = [spawn.Process(target=_floor_sub, args=(f"tcp://127.0.0.1:{port}", n, q)) for _ in range(subscribers)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        q.get(timeout=30)
+    time.sleep(0.3)  # slow-joiner: let the subscriptions reach the PUB socket
+    pub.send_multipart([b"pods\x00", msgpack.packb({"type": "START"})])
+    start = time.perf_counter()
+    cpu0 = time.process_time()
+    for i in range(n):
+        wait = start + i / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        ev = {"v": 1, "seq": i, "type": "MODIFIED", "rev": i, "object": payload, "ts": time.time()}
+        pub.send_multipart([b"pods\x00", msgpack.packb(ev)])
+    took = time.perf_counter() - start
+    pub_cpu = (time.process_time() - cpu0) / took
+    reports = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(10)
+    pub.close()
+    ctx.term()
+    lat = [x for r in reports for x in r[0]]
+    return {"p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "cpu_publisher": pub_cpu,
+            "cpu_subscribers": sum(r[1] for r in reports) / took}
+
+
 # -- the whole path -------------------------------------------------------------------------------------------
 def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
     from control import gcpolicy
@@ -116,9 +181,18 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
         client = Client(server, token=token, identity="bench-sub")
         inf = Informer(client, "Pod", silence_timeout=30)
         lat: list[float] = []
+        to_publish: list[float] = []  # write sent -> published (the event's ts, stamped by the API server)
         times: list[float] = []
         cpu = [0.0, 0.0]  # process CPU seconds (all threads) at the first and the last event (a system call: not per event)
         all_seen = asyncio.Event()
+        published = [0.0]
+        on_event = inf._on_event
+
+        def heard(ev: dict) -> None:  # where the latency goes: the event's own publish time, kept for seen()
+            published[0] = ev.get("ts", 0.0)
+            on_event(ev)
+
+        inf._on_event = heard  # type: ignore[method-assign]
 
         def seen(obj: dict) -> None:
             sent = float((obj["metadata"].get("annotations") or {}).get("bench/sent", 0))
@@ -128,6 +202,7 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
             times.append(now)
             if sent:
                 lat.append((now - sent) * 1000)
+                to_publish.append((published[0] - sent) * 1000)
             if len(times) >= expect:
                 cpu[1] = time.process_time()
                 all_seen.set()
@@ -142,6 +217,7 @@ def _subscriber(server: str, token: str, expect: int, q: Any) -> None:
             pass  # reported as incomplete delivery
         gcs = gcpolicy.stats()
         q.put({"n": len(times), "first": times[0] if times else 0, "last": times[-1] if times else 0, "lat": lat,
+               "to_publish": to_publish,
                "cpu": (cpu[1] or time.process_time()) - cpu[0],
                "relists": inf.relists, "gc_max_ms": max(gcs.max_pause_ms) if gcs else 0.0})
         await inf.stop()
@@ -234,6 +310,7 @@ def _whole_path(n: int, subscribers: int, rate: float, concurrency: int) -> dict
         stop_q.put("stop")
         cp.join(30)
     lat = [x for r in reports for x in r["lat"]]
+    to_publish = [x for r in reports for x in r["to_publish"]]
     rates = [r["n"] / max(1e-9, r["last"] - r["first"]) for r in reports if r["n"] > 1]
     result["writes_per_s"] = write_rate
     # CPU in cores while the writes ran (process CPU, all threads): where the machine's time goes
@@ -245,6 +322,8 @@ def _whole_path(n: int, subscribers: int, rate: float, concurrency: int) -> dict
     result["complete"] = min(r["n"] for r in reports) / n
     result["p50_ms"] = _pct(lat, 50)
     result["p99_ms"] = _pct(lat, 99)
+    result["publish_p50_ms"] = _pct(to_publish, 50)
+    result["publish_p99_ms"] = _pct(to_publish, 99)
     result["relists"] = sum(r["relists"] for r in reports)
     result["sub_gc_max_ms"] = max(r["gc_max_ms"] for r in reports)  # wall time: includes being preempted
     return result
@@ -303,7 +382,14 @@ def main(argv: list[str]) -> int:
         print(f"  {subs:2d} subscriber{'s' if subs > 1 else ' '}:  p50 {rl['p50_ms']:.2f} ms   p99 {rl['p99_ms']:.2f} ms   "
               f"(achieved {rl['writes_per_s']:,.0f} writes/s; relists {rl['relists']:.0f}; delivered {rl['complete']:.0%}; "
               f"longest GC pause in a subscriber {rl['sub_gc_max_ms']:.1f} ms wall clock, preemption included)")
+        print(f"                   of which write sent -> published by the API server: p50 {rl['publish_p50_ms']:.2f} ms   "
+              f"p99 {rl['publish_p99_ms']:.2f} ms")
         print(f"                   {cpu_line(rl)}", flush=True)
+    floor = raw_latency_floor(min(args.latency_events, 5_000), args.subscribers, args.rate, stored)
+    print(f"  {args.subscribers:2d} subscribers, floor: raw pyzmq PUB -> {args.subscribers} SUB processes, no API server: "
+          f"p50 {floor['p50_ms']:.2f} ms   p99 {floor['p99_ms']:.2f} ms")
+    print(f"                   cpu: publisher {floor['cpu_publisher']:.2f}, subscribers {floor['cpu_subscribers']:.2f} "
+          f"= {floor['cpu_publisher'] + floor['cpu_subscribers']:.2f} of {os.cpu_count()} cores", flush=True)
     # What serving and reading the sockets on the event loop (control/zmtp*.py) buys, against libzmq's.
     rz = whole_path(args.latency_events, args.subscribers, rate=args.rate, sockets="libzmq")
     print(f"  {args.subscribers:2d} subscribers, all sockets libzmq's instead: p50 {rz['p50_ms']:.2f} ms   p99 {rz['p99_ms']:.2f} ms   "
