@@ -485,6 +485,11 @@ class Api:
             # admission runs before kube-apiserver makes a name up: its errors name the generateName
             priority.admit_pod(obj, self.priority_classes(), name=md["generateName"] if generated else name)
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
+            if (obj.get("spec") or {}).get("schedulingGates"):  # applySchedulingGatedCondition
+                obj["status"]["conditions"] = [{
+                    "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                    "lastTransitionTime": md["creationTimestamp"], "reason": "SchedulingGated",
+                    "message": "Scheduling is blocked due to non-empty scheduling gates"}]
         elif info.kind in WORKLOADS:
             obj["status"] = {}
         elif info.kind == "PodDisruptionBudget":
@@ -963,6 +968,8 @@ class Api:
                 raise errors.conflict("pods/binding", name, f'pod {name} is already assigned to node "{assigned}"')
             if cur["metadata"].get("deletionTimestamp"):
                 raise errors.conflict("pods/binding", name, f"pod {name} is being deleted, cannot be assigned to a host")
+            if (cur.get("spec") or {}).get("schedulingGates"):  # a scheduling un-ready pod
+                raise errors.conflict("pods/binding", name, f"pod {name} has non-empty .spec.schedulingGates")
             new = cur  # fresh from the store and not needed again: changed in place
             new["metadata"].pop("resourceVersion", None)
             new.setdefault("spec", {})["nodeName"] = node

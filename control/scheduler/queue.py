@@ -4,6 +4,10 @@ activeQ pops by priority, then by queue time. A pod that did not fit waits in th
 pool until a cluster event that could help it (a node added, a taint removed, a bound pod deleted,
 ...) moves it back, through backoffQ while its per-pod exponential back-off runs; a pod forgotten
 there longer than `max_in_unschedulable` is retried anyway.
+
+A pod with spec.schedulingGates never reaches activeQ (kube-scheduler's SchedulingGates PreEnqueue
+plugin): it waits, "gated", until an update removes its last gate, and then goes straight to activeQ,
+without back-off. No cluster event and no timeout moves it; it is never tried, so no FailedScheduling.
 """
 
 from __future__ import annotations
@@ -86,6 +90,11 @@ def _scheduling_relevant(pod: dict) -> dict:
     return {k: (meta if k == "metadata" else v) for k, v in pod.items() if k != "status"}
 
 
+def gated(pod: dict) -> bool:
+    """Whether the pod still has scheduling gates (the SchedulingGates plugin's PreEnqueue)."""
+    return bool((pod.get("spec") or {}).get("schedulingGates"))
+
+
 def _priority(pod: dict) -> int:
     p = (pod.get("spec") or {}).get("priority")
     return p if isinstance(p, int) else 0
@@ -122,9 +131,10 @@ class SchedulingQueue:
         self._seq = itertools.count()
         self._active: list[tuple[int, float, int, str]] = []  # (-priority, timestamp, seq, key)
         self._backoff: list[tuple[float, int, str]] = []  # (expiry, seq, key)
-        self._pods: dict[str, tuple[str, QueuedPod]] = {}  # key -> ("active" | "backoff" | "unschedulable", qp)
+        # key -> ("active" | "backoff" | "unschedulable" | "gated", qp)
+        self._pods: dict[str, tuple[str, QueuedPod]] = {}
         self._in_flight: dict[str, QueuedPod] = {}
-        self._counts = {"active": 0, "backoff": 0, "unschedulable": 0}
+        self._counts = {"active": 0, "backoff": 0, "unschedulable": 0, "gated": 0}
         self._cycle = 0
         # Cluster events while pods were in flight, with the cycle they came in: a pod whose rejecting plugins
         # care about one of them goes to backoffQ rather than waiting in the unschedulable pool.
@@ -194,7 +204,12 @@ class SchedulingQueue:
         where, qp = entry
         changed = old is None or _scheduling_relevant(old) != _scheduling_relevant(new)
         qp.pod = new
-        if where == "unschedulable" and changed:
+        if where == "gated":
+            if not gated(new):
+                self._del(key)
+                qp.timestamp = self._clock()
+                self._to_active(qp)  # its gates are gone: it has never been tried, so no back-off
+        elif where == "unschedulable" and changed:
             self._del(key)
             self._requeue(qp)
 
@@ -312,12 +327,18 @@ class SchedulingQueue:
             self._to_active(qp)
 
     def _to_active(self, qp: QueuedPod) -> None:
+        if gated(qp.pod):
+            self._set(qp, "gated")  # PreEnqueue: it waits for an update that removes its gates
+            return
         qp.seq = next(self._seq)
         self._set(qp, "active")
         heapq.heappush(self._active, (-qp.priority, qp.timestamp, qp.seq, qp.key))
         self._wakeup.set()
 
     def _to_backoff(self, qp: QueuedPod) -> None:
+        if gated(qp.pod):
+            self._set(qp, "gated")
+            return
         qp.seq = next(self._seq)
         self._set(qp, "backoff")
         heapq.heappush(self._backoff, (self._expiry(qp), qp.seq, qp.key))

@@ -345,13 +345,33 @@ async def test_unschedulable_pod_moves_only_on_a_relevant_event() -> None:
     q.add(p)
     qp = await q.pop()
     q.add_unschedulable(p, qp.attempts, plugins={"NodeResourcesFit"})
-    assert q.pending() == {"active": 0, "backoff": 0, "unschedulable": 1}
+    assert q.pending() == {"active": 0, "backoff": 0, "unschedulable": 1, "gated": 0}
     assert q.move_all_to_active_or_backoff(NODE_LABEL_CHANGE) == 0
     assert q.move_all_to_active_or_backoff(NODE_ADD) == 1
     assert (await asyncio.wait_for(q.pop(), 2)).pod is p
     q.add_unschedulable(p, 2, plugins={"TaintToleration"})
     assert q.move_all_to_active_or_backoff(ASSIGNED_POD_DELETE) == 0
     assert q.move_all_to_active_or_backoff([NODE_TAINT_CHANGE]) == 1
+
+
+async def test_a_gated_pod_is_never_popped_and_moves_only_when_its_gates_are_gone() -> None:
+    q = SchedulingQueue(initial_backoff=10.0, max_in_unschedulable=0.0)
+    p = pod("p", schedulingGates=[{"name": "a"}, {"name": "b"}])
+    q.add(p)
+    q.add(pod("q"))
+    assert q.where(p) == "gated" and q.pending()["gated"] == 1
+    assert (await q.pop()).pod["metadata"]["name"] == "q"
+    # No cluster event and no leftover flush (max_in_unschedulable 0) takes it out of the gated pool.
+    assert q.move_all_to_active_or_backoff([NODE_ADD, NODE_TAINT_CHANGE]) == 0
+    q._flush()
+    assert q.where(p) == "gated"
+    one_left = pod("p", schedulingGates=[{"name": "b"}])
+    q.update(p, one_left)
+    assert q.where(p) == "gated"
+    q.update(one_left, pod("p"))
+    assert q.where(p) == "active"  # straight to activeQ: the 10 s back-off is for pods that were tried
+    qp = await asyncio.wait_for(q.pop(), 1)
+    assert qp.pod["metadata"]["name"] == "p" and qp.attempts == 1
 
 
 async def test_event_during_a_cycle_sends_the_pod_to_backoff() -> None:

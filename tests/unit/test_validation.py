@@ -451,3 +451,24 @@ def test_pod_log_options_are_validated_with_kubernetes_words() -> None:
     for bad in ("2026-11-27", "2026-13-27T13:10:01Z", "now", 5):
         with pytest.raises(ValueError, match='as "2006-01-02T15:04:05Z07:00"'):
             since_time(bad)
+
+
+def test_scheduling_gates_are_qualified_names_once_each_and_exclude_a_node_name() -> None:
+    assert messages(pod(schedulingGates=[{"name": "example.com/foo"}, {"name": "bar"}])) == []
+    assert messages(pod(schedulingGates=[{"name": "a"}, {"name": "bad name"}, {"name": "a"}], nodeName="n1")) == [
+        "spec.schedulingGates[1]: Invalid value: \"bad name\": name part must consist of alphanumeric characters, '-', "
+        "'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+        "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        "spec.schedulingGates[2]: Duplicate value: \"a\"",
+        "spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared",
+    ]
+
+
+def test_scheduling_gates_may_only_be_removed() -> None:
+    old = _admit(pod(schedulingGates=[{"name": "a"}, {"name": "b"}]))
+    new = copy.deepcopy(old)
+    new["spec"]["schedulingGates"] = [{"name": "b"}]
+    assert messages(new, old) == []
+    new["spec"]["schedulingGates"] = [{"name": "b"}, {"name": "c"}]
+    assert messages(new, old) == [
+        "spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'c'"]

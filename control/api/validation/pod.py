@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from control.api.labels import is_dns1123_label, is_dns1123_subdomain
+from control.api.labels import is_dns1123_label, is_dns1123_subdomain, is_qualified_name
 from control.api.validation.container import local_descending_path, validate_containers
 from control.api.validation.field import (
     Errors,
@@ -139,6 +139,21 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
     validate_tolerations(errs, spec.get("tolerations"), f"{path}.tolerations")
     validate_affinity(errs, spec.get("affinity"), f"{path}.affinity")
     validate_topology_spread_constraints(errs, spec.get("topologySpreadConstraints"), f"{path}.topologySpreadConstraints")
+    _scheduling_gates(errs, spec.get("schedulingGates"), f"{path}.schedulingGates")
+
+
+def _scheduling_gates(errs: Errors, gates: Any, path: str) -> None:
+    """validateSchedulingGates: each a qualified name, none twice."""
+    seen: set[str] = set()
+    for i, gate in enumerate(as_list(errs, gates, path)):
+        gate = as_dict(errs, gate, f"{path}[{i}]")
+        if gate is None:
+            continue
+        name = str_field(errs, gate, "name", f"{path}[{i}].name") or ""
+        check_name(errs, name, f"{path}[{i}]", is_qualified_name)
+        if name in seen:
+            duplicate(errs, f"{path}[{i}]", name)
+        seen.add(name)
 
 
 # The fields of a container that an ephemeral container may not have (validateEphemeralContainers allows a
@@ -174,6 +189,8 @@ def validate_pod(obj: dict[str, Any], old: dict[str, Any] | None, errs: Errors) 
     validate_pod_spec(errs, spec, "spec")
     if old is None and isinstance(spec, dict) and spec.get("ephemeralContainers"):
         forbidden(errs, "spec.ephemeralContainers", "cannot be set on create")
+    if isinstance(spec, dict) and spec.get("schedulingGates") and spec.get("nodeName"):
+        forbidden(errs, "spec.nodeName", "cannot be set until all schedulingGates have been cleared")
 
 
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt](\d\d:\d\d:\d\d)(?:\.\d+)?([Zz]|[+-]\d\d:\d\d)")

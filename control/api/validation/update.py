@@ -51,8 +51,13 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) 
             for nc, oc in zip(new_cs, old_cs, strict=True):
                 if isinstance(nc, dict) and isinstance(oc, dict) and "image" in oc:
                     nc["image"] = oc["image"]
-    for key in ("activeDeadlineSeconds", "tolerations", "ephemeralContainers"):
+    _only_deleted_gates(nspec, ospec, errs)
+    for key in ("activeDeadlineSeconds", "tolerations", "ephemeralContainers", "schedulingGates"):
         _restore(masked, ospec, key)
+    if ospec.get("schedulingGates"):
+        # A gated pod's placement may still be narrowed (how a queueing controller such as Kueue picks
+        # where a pod runs before it lifts the gate): keys added to its nodeSelector, terms to its affinity.
+        _gated_placement(masked, ospec, errs)
     if isinstance(ospec.get("terminationGracePeriodSeconds"), int) and ospec["terminationGracePeriodSeconds"] < 0 \
             and masked.get("terminationGracePeriodSeconds") == 1:
         masked["terminationGracePeriodSeconds"] = ospec["terminationGracePeriodSeconds"]
@@ -62,6 +67,64 @@ def validate_pod_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) 
     if masked != ospec:
         forbidden(errs, "spec", POD_UPDATE_FORBIDDEN + _spec_diff(ospec, masked))
     _ephemeral_update(nspec, ospec, errs)
+
+
+def _only_deleted_gates(nspec: dict[str, Any], ospec: dict[str, Any], errs: Errors) -> None:
+    """validateOnlyDeletedSchedulingGates: a gate may be removed, never added after the pod's creation."""
+    old = {g.get("name") for g in ospec.get("schedulingGates") or [] if isinstance(g, dict)}
+    for i, gate in enumerate(nspec.get("schedulingGates") or []):
+        name = gate.get("name") if isinstance(gate, dict) else None
+        if name not in old:
+            forbidden(errs, f"spec.schedulingGates[{i}].name",
+                      f"only deletion is allowed, but found new scheduling gate '{name}'")
+
+
+def _gated_placement(masked: dict[str, Any], ospec: dict[str, Any], errs: Errors) -> None:
+    """validateNodeSelectorMutation and validateNodeAffinityMutation, for a pod that still has gates: what
+    they allow is taken from the old spec in `masked`, so only what they refuse remains a difference."""
+    new_sel, old_sel = masked.get("nodeSelector") or {}, ospec.get("nodeSelector") or {}
+    if new_sel != old_sel:
+        if isinstance(new_sel, dict) and all(new_sel.get(k) == v for k, v in old_sel.items()):
+            _restore(masked, ospec, "nodeSelector")
+        else:
+            invalid(errs, "spec.nodeSelector", None, "only additions to spec.nodeSelector are allowed "
+                    "(no mutations or deletions)")
+            _restore(masked, ospec, "nodeSelector")
+    new_aff = (masked.get("affinity") or {}).get("nodeAffinity")
+    old_aff = (ospec.get("affinity") or {}).get("nodeAffinity")
+    if new_aff == old_aff:
+        return
+    path = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    old_terms = ((old_aff or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    new_terms = ((new_aff or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    if old_terms:
+        if len(new_terms) != len(old_terms):
+            invalid(errs, path, None, "no additions/deletions to non-empty NodeSelectorTerms list are allowed")
+        else:
+            for i, (nt, ot) in enumerate(zip(new_terms, old_terms, strict=True)):
+                if not _only_additions(nt, ot):
+                    invalid(errs, f"{path}[{i}]", None, "only additions are allowed (no mutations or deletions)")
+    # while the pod is gated, its node affinity may change in every way the checks above let through
+    affinity = dict(masked.get("affinity") or {})
+    if old_aff is None:
+        affinity.pop("nodeAffinity", None)
+    else:
+        affinity["nodeAffinity"] = copy.deepcopy(old_aff)
+    if affinity or "affinity" in ospec:
+        masked["affinity"] = affinity
+    else:
+        masked.pop("affinity", None)
+
+
+def _only_additions(new: Any, old: Any) -> bool:
+    """validateNodeSelectorTermHasOnlyAdditions: every old expression and field is still there."""
+    if not isinstance(new, dict) or not isinstance(old, dict):
+        return new == old
+    for key in ("matchExpressions", "matchFields"):
+        before, after = old.get(key) or [], new.get(key) or []
+        if any(req not in after for req in before):
+            return False
+    return True
 
 
 def _ephemeral_update(nspec: dict[str, Any], ospec: dict[str, Any], errs: Errors) -> None:
