@@ -37,6 +37,7 @@ from nodes import portforward, remotecommand
 from nodes.containerlogs import LogsError
 from nodes.env import ConfigError
 from nodes.nodestatus import NodeStatus
+from nodes.podstatus import apply_readiness_gates
 from nodes.podworker import PodWorker
 from nodes.runtime import crilog
 from nodes.runtime.base import RunContainerError, Runtime, read_log_records
@@ -204,18 +205,26 @@ def shutdown_status(before: dict, after: dict, restart_policy: str) -> dict:
     return out
 
 
-def merge_status(api_status: dict | None, mine: dict) -> dict:
-    """Our status, keeping the conditions that are not the kubelet's (like the status manager's merge)."""
+def merge_status(api_status: dict | None, mine: dict, readiness_gates: list | None = None) -> dict:
+    """Our status, keeping the conditions that are not the kubelet's (like the status manager's merge); with
+    the pod's readinessGates, Ready also waits for the conditions they name."""
     out = copy.deepcopy(mine)
     theirs = [c for c in (api_status or {}).get("conditions") or [] if c.get("type") not in KUBELET_CONDITIONS]
     if theirs:
         out["conditions"] = list(out.get("conditions") or []) + copy.deepcopy(theirs)
+    if readiness_gates:
+        apply_readiness_gates(out.get("conditions") or [], readiness_gates, meta.now(),
+                              (api_status or {}).get("conditions") or [])
     # The pod's QoS class is the API server's to set at creation; keep it if it has one. The node the
     # scheduler nominated when the pod preempted others is the scheduler's: it stays too.
     for key in ("qosClass", "nominatedNodeName"):
         if (api_status or {}).get(key):
             out[key] = api_status[key]  # type: ignore[index]
     return out
+
+
+def _gates(pod: dict) -> list:
+    return (pod.get("spec") or {}).get("readinessGates") or []
 
 
 class StatusManager:
@@ -251,7 +260,8 @@ class StatusManager:
         """The API's copy changed: if it no longer says what we last reported, report again."""
         key = _key(pod)
         want = self._want.get(key)
-        if want is not None and want[0] == _uid(pod) and merge_status(pod.get("status"), want[1]) != pod.get("status"):
+        if want is not None and want[0] == _uid(pod) and \
+                merge_status(pod.get("status"), want[1], _gates(pod)) != pod.get("status"):
             self._queue.add_after(key, self.coalesce)
 
     def start(self) -> None:
@@ -285,7 +295,7 @@ class StatusManager:
         api_status = pod.get("status") or {}
         if api_status.get("phase") in TERMINAL and status.get("phase") not in TERMINAL:
             return False  # a terminal phase never goes back
-        merged = merge_status(api_status, status)
+        merged = merge_status(api_status, status, _gates(pod))
         if merged == api_status:
             self.skipped += 1
             return False

@@ -108,3 +108,30 @@ class PodConditions:
                 cond["message"] = message
             out.append(cond)
         return out
+
+
+def apply_readiness_gates(conditions: list[dict[str, Any]], gates: Sequence[Any], now: str,
+                          previous: Sequence[dict[str, Any]] = ()) -> None:
+    """The pod's Ready condition, with its readinessGates (GeneratePodReadyCondition), in place.
+
+    Ready when its containers are ready and each gate's condition, set by someone else on the pod's status
+    (a load balancer controller, say), is True; else False, reason ReadinessGatesNotReady, saying which gate
+    is missing or not True. `previous`: the conditions as the API has them, for the transition time.
+    """
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    if ready is None or ready.get("status") != "True":
+        return  # the containers' own reason comes first
+    by_type = {c.get("type"): c for c in conditions}
+    unready = []
+    for gate in gates:
+        kind = gate.get("conditionType") if isinstance(gate, dict) else None
+        cond = by_type.get(kind)
+        if cond is None:
+            unready.append(f'corresponding condition of pod readiness gate "{kind}" does not exist.')
+        elif cond.get("status") != "True":
+            unready.append(f'the status of pod readiness gate "{kind}" is not "True", but {cond.get("status")}.')
+    if not unready:
+        return
+    before = next((c for c in previous if c.get("type") == "Ready"), None)
+    since = before["lastTransitionTime"] if before and before.get("status") == "False" and before.get("lastTransitionTime") else now
+    ready.update(status="False", reason="ReadinessGatesNotReady", message=", ".join(unready), lastTransitionTime=since)

@@ -145,7 +145,7 @@ def prune_unknown_fields(obj: Any, schema: Schema = None) -> None:
 POD_SPEC_NOT_ENFORCED = (
     "volumes", "securityContext", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
-    "hostAliases", "runtimeClassName", "overhead", "readinessGates",
+    "hostAliases", "runtimeClassName", "overhead",
     "os", "resourceClaims", "resources", "setHostnameAsFQDN",
     "subdomain",
 )
