@@ -49,6 +49,7 @@ _ALL = [
     KindInfo("Event", "events", "v1", True, ("ev",)),
     KindInfo("ConfigMap", "configmaps", "v1", True, ("cm",)),
     KindInfo("Secret", "secrets", "v1", True, ()),
+    KindInfo("ServiceAccount", "serviceaccounts", "v1", True, ("sa",)),
     KindInfo("PersistentVolume", "persistentvolumes", "v1", False, ("pv",)),
     KindInfo("PersistentVolumeClaim", "persistentvolumeclaims", "v1", True, ("pvc",)),
     KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",), ("all",)),

@@ -145,6 +145,11 @@ SCHEMA: dict[str, dict[int, Field]] = {
                   3: _map("binaryData", BYTES)},
     "Secret": {1: _m("metadata", "ObjectMeta"), 5: _b("immutable", ptr=True), 2: _map("data", BYTES),
                4: _map("stringData"), 3: _s("type")},
+    "ServiceAccount": {1: _m("metadata", "ObjectMeta"), 2: _list("secrets", "ObjectReference"),
+                       3: _list("imagePullSecrets", "LocalObjectReference"),
+                       4: _b("automountServiceAccountToken", ptr=True)},
+    "ObjectReference": {1: _s("kind"), 2: _s("namespace"), 3: _s("name"), 4: _s("uid"), 5: _s("apiVersion"),
+                        6: _s("resourceVersion"), 7: _s("fieldPath")},
     # meta/v1 DeleteOptions: the body of a typed client's delete (kubectl drain's, when there is no eviction)
     "DeleteOptions": {1: _i64("gracePeriodSeconds", ptr=True), 2: _m("preconditions", "Preconditions"),
                       3: _b("orphanDependents", ptr=True), 4: _s("propagationPolicy", ptr=True), 5: _list("dryRun", STRING)},
@@ -411,6 +416,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "Namespace"): "Namespace",
     ("v1", "ConfigMap"): "ConfigMap",
     ("v1", "Secret"): "Secret",
+    ("v1", "ServiceAccount"): "ServiceAccount",
     ("v1", "Pod"): "Pod",
     ("v1", "Service"): "Service",
     ("apps/v1", "Deployment"): "Deployment",
@@ -427,7 +433,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
-SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
+SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
              "(autoscaling/v1)")
 

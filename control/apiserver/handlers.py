@@ -248,9 +248,13 @@ class Api:
             self._take_service_addresses(decode(kv.value, kv.mod_revision))
         self.cluster_ips.take(self.network.kubernetes_ip)  # the kubernetes service
         new_cluster = self.store.get(kinds.by_kind("Namespace").key(None, "default")) is None
+        sa_info = kinds.by_kind("ServiceAccount")
         for ns in PROTECTED_NAMESPACES:
             if self.store.get(kinds.by_kind("Namespace").key(None, ns)) is None:
                 await self.create({"object": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}}, "system")
+            if self.store.get(sa_info.key(ns, "default")) is None:  # the serviceaccounts controller's, made at once here
+                await self.create({"object": {"apiVersion": "v1", "kind": "ServiceAccount",
+                                              "metadata": {"name": "default", "namespace": ns}}}, "system")
         pc_info = kinds.by_kind("PriorityClass")
         for spc in priority.SYSTEM_CLASSES:  # the apiserver's bootstrap-system-priority-classes hook
             if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
@@ -386,6 +390,22 @@ class Api:
                 self._classes[pc["metadata"]["name"]] = pc
         return self._classes
 
+    def _admit_service_account(self, pod: dict, namespace: str, name: str) -> None:
+        """The ServiceAccount admission plugin, on a pod's create: the pod runs as its namespace's `default`
+        ServiceAccount unless it names one (spec.serviceAccountName, or the deprecated spec.serviceAccount,
+        which mirrors it), and one it names must exist (403 otherwise).
+
+        kube-apiserver refuses a pod while even `default` is missing, which it is for a moment after a
+        namespace is made, until the serviceaccounts controller adds it; kube-tui admits that one, so that a
+        pod created right after its namespace does not fail. No token volume is added: kube-tui issues none."""
+        spec = pod.setdefault("spec", {})
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        spec["serviceAccountName"] = spec["serviceAccount"] = account
+        if account != "default" and self.store.get(kinds.by_kind("ServiceAccount").key(namespace, account)) is None:
+            why = f'error looking up service account {namespace}/{account}: serviceaccount "{account}" not found'
+            raise errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}' if name else f"pods is forbidden: {why}",
+                                  {"name": name, "kind": "pods"})
+
     def storage_classes(self) -> list[dict]:
         """Every StorageClass (what DefaultStorageClass admission reads for each new claim)."""
         kvs, _ = self.store.range(kinds.by_kind("StorageClass").prefix(), prefix=True)
@@ -484,6 +504,7 @@ class Api:
         if info.kind == "Pod":
             # admission runs before kube-apiserver makes a name up: its errors name the generateName
             priority.admit_pod(obj, self.priority_classes(), name=md["generateName"] if generated else name)
+            self._admit_service_account(obj, ns, md["generateName"] if generated else name)
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
             if (obj.get("spec") or {}).get("schedulingGates"):  # applySchedulingGatedCondition
                 obj["status"]["conditions"] = [{

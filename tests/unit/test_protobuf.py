@@ -286,6 +286,15 @@ def test_int_or_string_quantities_inline_structs_and_probes() -> None:
     assert svc["spec"]["ports"] == [{"name": "x", "protocol": "TCP", "port": 80, "targetPort": "http"}]
 
 
+def test_serviceaccount_of_kubectl_create_serviceaccount() -> None:
+    """kubectl create serviceaccount sends its object in protobuf; secrets and pull secrets as references."""
+    sa = decode(envelope("v1", "ServiceAccount", ln(1, meta("robot")) + ln(2, ln(1, "Secret") + ln(3, "tok"))
+                         + ln(3, ln(1, "regcred")) + num(4, 0)))
+    assert sa == {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": {"name": "robot", "creationTimestamp": None},
+                  "secrets": [{"kind": "Secret", "name": "tok"}], "imagePullSecrets": [{"name": "regcred"}],
+                  "automountServiceAccountToken": False}
+
+
 def test_configmap_and_secret_bytes_become_base64_text() -> None:
     """kubectl create configmap|secret send these; map<string, bytes> values arrive as JSON would carry them."""
     cm = decode(envelope("v1", "ConfigMap", ln(1, meta("game")) + ln(2, ln(1, "a") + ln(2, "b"))
@@ -376,7 +385,7 @@ def test_schema_names_only_messages_it_defines_and_every_kind_has_metadata_and_s
     for message in set(protobuf.KINDS.values()) - {"DeleteOptions"}:
         assert SCHEMA[message][1] == protobuf.Field("metadata", protobuf.MESSAGE, message="ObjectMeta")
         # no spec: a question, data, or a request (an Eviction carries deleteOptions)
-        if message not in ("SelfSubjectReview", "ConfigMap", "Secret", "PriorityClass", "Eviction"):
+        if message not in ("SelfSubjectReview", "ConfigMap", "Secret", "ServiceAccount", "PriorityClass", "Eviction"):
             assert SCHEMA[message][2].json == "spec"
 
 

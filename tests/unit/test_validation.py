@@ -362,7 +362,6 @@ def test_not_enforced_fields_warn() -> None:
     assert errs == []
     assert warnings == [
         "spec.securityContext: stored but not enforced by kube-tui",
-        "spec.serviceAccountName: stored but not enforced by kube-tui",
         "spec.hostNetwork: stored but not enforced by kube-tui",
         "spec.containers[0].securityContext: stored but not enforced by kube-tui",
     ]

@@ -49,7 +49,7 @@ from tui.commands.common import (
 from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
-               "CronJob", "Service")
+               "CronJob", "Service", "ServiceAccount")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -740,7 +740,7 @@ FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": 
                     "Secret": "failed to create secret ", "PriorityClass": "failed to create priorityclass: ",
                     "PodDisruptionBudget": "failed to create poddisruptionbudgets: ",
                     "Job": "failed to create job: ", "CronJob": "failed to create cronjob: ",
-                    "Service": "failed to create service: "}  # worded with the Service's type in _create
+                    "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: "}  # worded with the Service's type in _create
 
 
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str, *,
@@ -925,6 +925,7 @@ def run(args: argparse.Namespace) -> int:
                             "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
                             "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, "
                             "job NAME --image=IMAGE | --from=cronjob/NAME, cronjob NAME --image=IMAGE --schedule=S, "
+                            "serviceaccount NAME, "
                             "or service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT[:TARGET]")
             if what == "Job" and args.from_:
                 if args.image:
@@ -941,6 +942,8 @@ def run(args: argparse.Namespace) -> int:
                 obj = cronjob_for(args)
             elif what == "Job":
                 obj = job_for(args)
+            elif what == "ServiceAccount":  # kubectl create serviceaccount NAME
+                obj = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": args.name}}
             else:
                 obj = deployment_for(args) if what == "Deployment" else {
                     "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.name}}

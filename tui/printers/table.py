@@ -270,6 +270,10 @@ def _configmap_row(cm: Mapping[str, Any], wide: bool, now: float | None) -> list
     return [meta_of(cm).get("name", ""), str(len(cm.get("data") or {}) + len(cm.get("binaryData") or {})), age(cm, now)]
 
 
+def _serviceaccount_row(sa: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(sa).get("name", ""), str(len(sa.get("secrets") or [])), age(sa, now)]
+
+
 def _secret_row(secret: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
     return [meta_of(secret).get("name", ""), str(secret.get("type", "")), str(len(secret.get("data") or {})),
             age(secret, now)]
@@ -358,6 +362,7 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "Lease": (["NAME", "HOLDER", "AGE"], [], _lease_row),
     "ConfigMap": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
+    "ServiceAccount": (["NAME", "SECRETS", "AGE"], [], _serviceaccount_row),
     "PriorityClass": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], [], _priorityclass_row),
     "PodDisruptionBudget": (["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], [], _pdb_row),
     "PersistentVolume": (["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS",

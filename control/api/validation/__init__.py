@@ -21,6 +21,7 @@ from control.api.validation.config import (
     validate_configmap_update,
     validate_secret,
     validate_secret_update,
+    validate_serviceaccount,
 )
 from control.api.validation.container import PULL_POLICIES, is_env_var_name, validate_probe
 from control.api.validation.cronjob import validate_cronjob
@@ -116,6 +117,7 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Event": validate_event,
     "ConfigMap": validate_configmap,
     "Secret": validate_secret,
+    "ServiceAccount": validate_serviceaccount,
     "PriorityClass": validate_priorityclass,
     "PodDisruptionBudget": validate_pdb,
     "HorizontalPodAutoscaler": validate_hpa,

@@ -127,3 +127,19 @@ def validate_secret_update(obj: dict[str, Any], old: dict[str, Any], errs: Error
     if (obj.get("type") or "") != (old.get("type") or ""):
         invalid(errs, "type", obj.get("type") or "", IMMUTABLE)
     _immutable_update(errs, obj, old, ("data",))
+
+
+def validate_serviceaccount(obj: dict[str, Any], errs: Errors) -> None:
+    """ValidateServiceAccount: its metadata (checked by the caller), and the Secrets it names named."""
+    for key in ("secrets", "imagePullSecrets"):
+        items = obj.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            invalid(errs, key, None, "must be a list")
+            continue
+        for i, ref in enumerate(items):
+            if not isinstance(ref, dict):
+                invalid(errs, f"{key}[{i}]", None, "must be an object")
+    if obj.get("automountServiceAccountToken") not in (None, True, False):
+        invalid(errs, "automountServiceAccountToken", None, "must be a boolean")

@@ -8,6 +8,7 @@ from tui.printers.describers.config import (
     describe_pdb,
     describe_priorityclass,
     describe_secret,
+    describe_serviceaccount,
 )
 from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
@@ -56,6 +57,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_configmap(obj, events, now)
     if kind == "Secret":
         return describe_secret(obj)
+    if kind == "ServiceAccount":
+        return describe_serviceaccount(obj, events, now)
     if kind == "PriorityClass":
         return describe_priorityclass(obj, events, now)
     if kind == "PodDisruptionBudget":

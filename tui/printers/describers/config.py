@@ -1,5 +1,6 @@
-"""kubectl's ConfigMap, Secret, PriorityClass and PodDisruptionBudget describers: a ConfigMap's values, a Secret's
-sizes only (never its values), a PriorityClass's value and policy, a budget's numbers."""
+"""kubectl's ConfigMap, Secret, ServiceAccount, PriorityClass and PodDisruptionBudget describers: a ConfigMap's
+values, a Secret's sizes only (never its values), a ServiceAccount's secrets, a PriorityClass's value and policy,
+a budget's numbers."""
 
 from __future__ import annotations
 
@@ -50,6 +51,23 @@ def describe_secret(secret: Mapping[str, Any]) -> str:
     w.write(0, "\nData\n====\n")
     for key, size in sorted(binary_size(secret.get("data")).items()):
         w.write(0, f"{key}:\t{size} bytes\n")
+    return w.text()
+
+
+def describe_serviceaccount(sa: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """describeServiceAccount: the secrets it names, one per line under each header (the headers in kubectl's
+    sorted order), then the events. Its token Secrets: none, kube-tui issues no tokens."""
+    w = PrefixWriter()
+    _head(w, sa)
+    names = {"Image pull secrets:": [s.get("name", "") for s in sa.get("imagePullSecrets") or [] if isinstance(s, dict)],
+             "Mountable secrets: ": [s.get("name", "") for s in sa.get("secrets") or [] if isinstance(s, dict)],
+             "Tokens:            ": []}
+    for header, listed in names.items():
+        if not listed:
+            w.write(0, f"{header}\t<none>\n")
+        for i, name in enumerate(listed):
+            w.write(0, f"{header if i == 0 else ' ' * len(header)}\t{name}\n")
+    describe_events(w, events, now)
     return w.text()
 
 
