@@ -126,8 +126,10 @@ def test_backoff_limit_per_index_limits_for_many_completions() -> None:
 
 
 def test_success_policy_rules() -> None:
-    assert messages(job(completionMode="Indexed", completions=10, successPolicy={"rules": [
-        {"succeededIndexes": "0,2-3", "succeededCount": 1}, {"succeededCount": 10}]})) == []
+    obj = job(completionMode="Indexed", completions=10, backoffLimitPerIndex=1, maxFailedIndexes=5, successPolicy={"rules": [
+        {"succeededIndexes": "0,2-3", "succeededCount": 1}, {"succeededCount": 10}]})
+    assert messages(obj) == []
+    assert not_enforced(obj) == []  # the Job controller enforces them: no "stored but not enforced" warning
     assert messages(job(successPolicy={"rules": [{"succeededCount": 1}]})) == [
         "spec.successPolicy: Invalid value: requires indexed completion mode"]
     assert messages(job(completionMode="Indexed", completions=5, successPolicy={"rules": []})) == [
