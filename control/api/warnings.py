@@ -159,7 +159,6 @@ SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
     "healthCheckNodePort",
 )
-JOB_NOT_ENFORCED = ("successPolicy", "backoffLimitPerIndex", "maxFailedIndexes")
 _NOT_ENFORCED = "stored but not enforced by kube-tui"
 
 
@@ -231,16 +230,12 @@ def not_enforced(obj: dict[str, Any]) -> list[str]:
             out.extend(_pod_spec_warnings(template.get("spec"), "spec.template.spec"))
     if kind == "StatefulSet":
         out.extend(_statefulset_warnings(spec))
-    if kind == "Job":
-        out.extend(f"spec.{key}: {_NOT_ENFORCED}" for key in JOB_NOT_ENFORCED if _set(spec.get(key)))
     if kind == "CronJob":
         job_spec = (spec.get("jobTemplate") or {}).get("spec") if isinstance(spec.get("jobTemplate"), dict) else None
         if isinstance(job_spec, dict):
             template = job_spec.get("template")
             if isinstance(template, dict):
                 out.extend(_pod_spec_warnings(template.get("spec"), "spec.jobTemplate.spec.template.spec"))
-            out.extend(f"spec.jobTemplate.spec.{key}: {_NOT_ENFORCED}" for key in JOB_NOT_ENFORCED
-                       if _set(job_spec.get(key)))
     if kind == "Service":
         out.extend(f"spec.{key}: {_NOT_ENFORCED}" for key in SERVICE_NOT_ENFORCED if _set(spec.get(key)))
         if spec.get("sessionAffinity") == "ClientIP":

@@ -1,7 +1,9 @@
 """The Job controller (pkg/controller/job): run pods to completion, retry failures with back-off, finish.
 
 NonIndexed and Indexed completion, podFailurePolicy, suspend, activeDeadlineSeconds, managedBy, and the
-interim FailureTarget / SuccessCriteriaMet conditions before Failed / Complete (Kubernetes 1.31+).
+interim FailureTarget / SuccessCriteriaMet conditions before Failed / Complete (Kubernetes 1.31+). An Indexed
+Job may also have backoffLimitPerIndex / maxFailedIndexes (each index retried on its own, with its own
+back-off, and failed in status.failedIndexes) and a successPolicy (success once some indexes succeeded).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from control.client import Client
 from control.controllers import controller_utils as cu
 from control.controllers import job_failure_policy as failure_policy
 from control.controllers import job_indexes
+from control.controllers import job_success_policy as success_policy
 from control.controllers.base import Controller
 from control.controllers.events import NORMAL, WARNING, EventBroadcaster
 from control.controllers.informers import SharedInformers
@@ -190,6 +193,10 @@ class SyncState:
     counts: PodCounts
     succeeded_indexes: job_indexes.Intervals
     failed_pods: list[dict]
+    # backoffLimitPerIndex only: the failed indexes (None without it), and each index's last failed pod,
+    # which its replacement's failure count and back-off come from
+    failed_indexes: job_indexes.Intervals | None = None
+    last_failed: dict[int, dict] | None = None
 
 
 def job_state(job: dict, pods: list[dict]) -> SyncState:
@@ -209,11 +216,16 @@ def job_state(job: dict, pods: list[dict]) -> SyncState:
     failed_pods = [p for p in pods if cu.phase(p) == "Failed" and valid(p)]
     policy = spec.get("podFailurePolicy")
     counts.failed = sum(1 for p in failed_pods if failure_policy.match(policy, p).counts)
-    succeeded: job_indexes.Intervals = []
+    state = SyncState(job, pods, active_pods, counts, [], failed_pods)
     if indexed:
-        succeeded = job_indexes.succeeded_indexes((job.get("status") or {}).get("completedIndexes"), pods, completions)
-        counts.succeeded = job_indexes.total(succeeded)
-    return SyncState(job, pods, active_pods, counts, succeeded, failed_pods)
+        status = job.get("status") or {}
+        state.succeeded_indexes = job_indexes.succeeded_indexes(status.get("completedIndexes"), pods, completions)
+        counts.succeeded = job_indexes.total(state.succeeded_indexes)
+        if job_indexes.has_backoff_limit_per_index(job):
+            state.failed_indexes = job_indexes.failed_indexes(status.get("failedIndexes"), job, pods, completions)
+            state.last_failed = job_indexes.last_failed_pods(job, pods, active_pods, state.succeeded_indexes,
+                                                             state.failed_indexes)
+    return state
 
 
 def fail_job_message(job: dict, failed_pods: list[dict]) -> str | None:
@@ -227,7 +239,9 @@ def fail_job_message(job: dict, failed_pods: list[dict]) -> str | None:
 
 
 def finish_reason(job: dict, state: SyncState, now: float) -> dict | None:
-    """The interim condition (FailureTarget) when the Job has failed: a FailJob rule, the backoff limit, the deadline."""
+    """The interim condition (FailureTarget) when the Job has failed: a FailJob rule, the backoff limit, the
+    deadline, then (backoffLimitPerIndex) more failed indexes than maxFailedIndexes, or every index done and
+    some failed."""
     status = job.get("status") or {}
     target = _true_condition(status, "FailureTarget")
     if target is not None:
@@ -239,7 +253,39 @@ def finish_reason(job: dict, state: SyncState, now: float) -> dict | None:
         return _job_condition("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
     if past_active_deadline(job, now):
         return _job_condition("FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline")
+    if state.failed_indexes is not None:
+        spec = job.get("spec") or {}
+        failed = job_indexes.total(state.failed_indexes)
+        max_failed = spec.get("maxFailedIndexes")
+        if max_failed is not None and failed > int(max_failed):
+            return _job_condition("FailureTarget", "MaxFailedIndexesExceeded",
+                                  "Job has exceeded the specified maximal number of failed indexes")
+        if failed > 0 and failed + job_indexes.total(state.succeeded_indexes) >= int(spec.get("completions") or 0):
+            return _job_condition("FailureTarget", "FailedIndexes", "Job has failed indexes")
     return None
+
+
+def success_policy_met(job: dict, state: SyncState) -> dict | None:
+    """The interim SuccessCriteriaMet condition when an Indexed Job's successPolicy is met."""
+    spec = job.get("spec") or {}
+    if not job_indexes.is_indexed(job):
+        return None
+    message = success_policy.match(spec.get("successPolicy"), int(spec.get("completions") or 0), state.succeeded_indexes)
+    return None if message is None else _job_condition("SuccessCriteriaMet", success_policy.REASON, message)
+
+
+def indexes_past_backoff(indexes: list[int], last_failed: dict[int, dict], base: float, cap: float,
+                         now: float) -> tuple[list[int], float]:
+    """getPodCreationInfoForIndependentIndexes: of the indexes to start, those whose back-off is over; if
+    none is, the shortest wait of the others."""
+    ready, waits = [], []
+    for ix in indexes:
+        wait = job_indexes.remaining_backoff(last_failed.get(ix), base, cap, now)
+        if wait == 0:
+            ready.append(ix)
+        else:
+            waits.append(wait)
+    return ready, (0.0 if ready or not waits else min(waits))
 
 
 def pods_for_removal(job: dict, active_pods: list[dict], at_least: int) -> list[dict]:
@@ -324,7 +370,8 @@ class JobController(Controller):
             status["startTime"] = meta.now()
 
         # The Job's fate: once SuccessCriteriaMet, it only waits for its pods to go.
-        finishing = _true_condition(status, "SuccessCriteriaMet") or finish_reason(job, state, now)
+        finishing = _true_condition(status, "SuccessCriteriaMet") or finish_reason(job, state, now) or \
+            success_policy_met(job, state)
         if finishing is None and spec.get("activeDeadlineSeconds") is not None and not spec.get("suspend"):
             start = meta.parse_time(status.get("startTime")) or now
             self.queue.add_after(key, max(0.0, start + float(spec["activeDeadlineSeconds"]) - now) + 0.05)
@@ -357,6 +404,8 @@ class JobController(Controller):
         )
         if job_indexes.is_indexed(job):
             status["completedIndexes"] = job_indexes.format_intervals(state.succeeded_indexes)
+            if state.failed_indexes is not None:
+                status["failedIndexes"] = job_indexes.format_intervals(state.failed_indexes)
         if finishing is not None:
             self._finish(job, status, finishing, counts)
         if suspend_changed or status != (cached.get("status") or {}):
@@ -415,16 +464,25 @@ class JobController(Controller):
         diff = want - terminating - counts.active
         if diff <= 0:
             return
-        failed = [p for p in state.pods if cu.phase(p) == "Failed"]
-        wait = backoff_remaining(failed, self.timings.backoff_base, self.timings.backoff_max)
-        if wait > 0:
-            self.queue.add_after(key, wait)
-            return
+        if state.last_failed is None:
+            # with backoffLimitPerIndex each index waits on its own, below
+            failed = [p for p in state.pods if cu.phase(p) == "Failed"]
+            wait = backoff_remaining(failed, self.timings.backoff_base, self.timings.backoff_max)
+            if wait > 0:
+                self.queue.add_after(key, wait)
+                return
         diff = min(diff, MAX_PODS_PER_SYNC)
         template = copy.deepcopy(spec.get("template") or {})
         indexes: list[int] = []
         if job_indexes.is_indexed(job):
-            indexes = job_indexes.first_pending_indexes(state.active_pods, state.succeeded_indexes, diff, int(spec["completions"]))
+            indexes = job_indexes.first_pending_indexes(state.active_pods, state.succeeded_indexes, diff,
+                                                        int(spec["completions"]), state.failed_indexes)
+            if state.last_failed is not None:
+                indexes, wait = indexes_past_backoff(indexes, state.last_failed, self.timings.backoff_base,
+                                                     self.timings.backoff_max, time.time())
+                if wait > 0:
+                    self.queue.add_after(key, wait)
+                    return
             diff = len(indexes)
             job_indexes.add_env(template)
         if diff <= 0:
@@ -443,6 +501,8 @@ class JobController(Controller):
                 ix = indexes.pop(0)
                 t = copy.deepcopy(template)
                 job_indexes.set_index(t, job_name, ix)
+                if state.last_failed is not None:
+                    job_indexes.set_failure_counts(t, job, state.last_failed.get(ix))
                 pod = cu.pod_from_template(t, job, ref, generate_name=job_indexes.generate_name(job_name, ix))
             else:
                 pod = cu.pod_from_template(template, job, ref)

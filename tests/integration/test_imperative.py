@@ -754,3 +754,18 @@ async def test_describe_by_prefix_selector_and_namespaces_as_kubectl(plane: Cont
         0, "", "No resources found in default namespace.\n")
     code, out, _ = await cli(plane, tmp_path, "describe", "ns", "-A")
     assert code == 0 and "default" in names(out)
+
+
+async def test_describe_shows_the_events_of_this_object_not_of_an_earlier_one_of_its_name(
+        plane: ControlPlane, client: Client, tmp_path: Path) -> None:
+    def event(name: str, uid: str, reason: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name}, "reason": reason, "type": "Normal",
+                "message": reason, "involvedObject": {"kind": "ConfigMap", "namespace": "default", "name": "cfg", "uid": uid},
+                "source": {"component": "test"}, "count": 1}
+    old = await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}})
+    await client.create(event("cfg.1", old["metadata"]["uid"], "OldOne"))
+    await client.delete("ConfigMap", "cfg")
+    new = await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}})
+    await client.create(event("cfg.2", new["metadata"]["uid"], "NewOne"))
+    code, out, _ = await cli(plane, tmp_path, "describe", "cm", "cfg")
+    assert code == 0 and "NewOne" in out and "OldOne" not in out

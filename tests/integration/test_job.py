@@ -1,5 +1,6 @@
 """Jobs end to end on a real `kube-tui node` process: an Indexed Job's pods see their index, a
-podFailurePolicy fails or ignores by exit code, and ttlSecondsAfterFinished deletes a finished Job with its pods."""
+podFailurePolicy fails or ignores by exit code, backoffLimitPerIndex retries and fails indexes on their own,
+a successPolicy ends a Job early, and ttlSecondsAfterFinished deletes a finished Job with its pods."""
 
 from __future__ import annotations
 
@@ -100,6 +101,71 @@ async def test_an_ignore_rule_does_not_count_the_failure(tmp_path: Path) -> None
         assert (j["status"]["succeeded"], j["status"]["failed"]) == (1, 0)
         phases = sorted(p["status"]["phase"] for p in await job_pods(client, "flaky"))
         assert phases == ["Failed", "Succeeded"]
+
+
+def conditions(j: dict) -> list[tuple[str, str, str]]:
+    return [(c["type"], c.get("reason", ""), c.get("message", "")) for c in j["status"]["conditions"]]
+
+
+async def test_backoff_limit_per_index_retries_each_index_and_fails_the_job_with_failed_indexes(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as client:
+        # Kubernetes' docs example (job-backoff-limit-per-index-example.yaml), smaller: even indexes always fail
+        script = 'echo "Hello world"; [ $((JOB_COMPLETION_INDEX % 2)) -eq 1 ]'
+        await client.create(job("per-index", script, completionMode="Indexed", completions=6, parallelism=3,
+                                backoffLimitPerIndex=1, maxFailedIndexes=5))
+        j = await wait_for(lambda: finished(client, "per-index"), 40, what="the Job to fail")
+        message = "Job has failed indexes"
+        assert conditions(j) == [("FailureTarget", "FailedIndexes", message), ("Failed", "FailedIndexes", message)]
+        st = j["status"]
+        assert (st["failedIndexes"], st["completedIndexes"], st["failed"], st["succeeded"]) == ("0,2,4", "1,3,5", 6, 3)
+        assert j["spec"]["backoffLimit"] == 2147483647  # the default with a per-index limit: it never ends the Job
+        counts: dict[str, list[str]] = {}
+        for p in await job_pods(client, "per-index"):
+            annotations = p["metadata"]["annotations"]
+            counts.setdefault(annotations["batch.kubernetes.io/job-completion-index"], []).append(
+                annotations["batch.kubernetes.io/job-index-failure-count"])
+        # one retry for each failing index, the retry knowing the failure before it; none for the others
+        assert {ix: sorted(c) for ix, c in counts.items()} == {
+            "0": ["0", "1"], "2": ["0", "1"], "4": ["0", "1"], "1": ["0"], "3": ["0"], "5": ["0"]}
+        await wait_for(lambda: has_event(client, "per-index", "FailedIndexes"), 10, what="the FailedIndexes event")
+
+
+async def test_fail_index_rules_and_max_failed_indexes(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as client:
+        # indexes 0 and 1 exit 42, which fails their index without a retry; two failed indexes are one too many
+        policy = {"rules": [{"action": "FailIndex", "onExitCodes": {"operator": "In", "values": [42]}}]}
+        script = "if [ $JOB_COMPLETION_INDEX -lt 2 ]; then exit 42; fi; sleep 60"
+        await client.create(job("max-failed", script, completionMode="Indexed", completions=4, parallelism=4,
+                                backoffLimitPerIndex=3, maxFailedIndexes=1, podFailurePolicy=policy))
+        j = await wait_for(lambda: finished(client, "max-failed"), 40, what="the Job to fail")
+        message = "Job has exceeded the specified maximal number of failed indexes"
+        assert conditions(j) == [("FailureTarget", "MaxFailedIndexesExceeded", message),
+                                 ("Failed", "MaxFailedIndexesExceeded", message)]
+        assert (j["status"]["failedIndexes"], j["status"]["active"]) == ("0,1", 0)
+        pods = await job_pods(client, "max-failed")
+        indexes = sorted(p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] for p in pods)
+        # no retries, and the sleeping pods of indexes 2 and 3 were deleted before the Job was Failed
+        assert indexes == ["0", "1"] and all(p["status"]["phase"] == "Failed" for p in pods)
+
+
+async def test_a_success_policy_completes_the_job_early(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as client:
+        # Kubernetes' docs example (job-success-policy.yaml): index 2 succeeding is enough; the others would
+        # run for a minute, and are stopped
+        policy = {"rules": [{"succeededIndexes": "0,2-3", "succeededCount": 1}]}
+        script = 'if [ "$JOB_COMPLETION_INDEX" = 2 ]; then exit 0; fi; sleep 60'
+        await client.create(job("early", script, completionMode="Indexed", completions=4, parallelism=4,
+                                successPolicy=policy))
+        j = await wait_for(lambda: finished(client, "early"), 40, what="the Job to complete")
+        message = "Matched rules at index 0"
+        assert conditions(j) == [("SuccessCriteriaMet", "SuccessPolicy", message), ("Complete", "SuccessPolicy", message)]
+        st = j["status"]
+        assert (st["completedIndexes"], st["succeeded"], st["active"], st.get("terminating", 0)) == ("2", 1, 0, 0)
+        assert st["completionTime"]
+        running = [p for p in await job_pods(client, "early")
+                   if p["status"]["phase"] not in ("Succeeded", "Failed") and not p["metadata"].get("deletionTimestamp")]
+        assert running == []
+        await wait_for(lambda: has_event(client, "early", "Completed"), 10, what="the Completed event")
 
 
 async def test_ttl_after_finished_deletes_the_job_and_its_pods(tmp_path: Path) -> None:

@@ -247,3 +247,100 @@ def test_ttl_time_left() -> None:
     assert ttl.time_left(finished_job(None, T0), now=T0) is None  # no TTL
     assert ttl.time_left(finished_job(10, None), now=T0) is None  # not finished
     assert ttl.time_left(finished_job(10, T0, deletionTimestamp=meta.to_rfc3339(T0)), now=T0) is None
+
+
+# --- backoffLimitPerIndex ----------------------------------------------------------------------------------
+
+
+def failed_pod(name: str, index: int, failures: int | None, finished: float = T0, code: int = 1, ignored: int = 0) -> dict:
+    """A failed pod of `index` whose annotation says `failures` pods of the index failed before it."""
+    p = pod(name, index, "Failed", exit_codes={"main": code})
+    p["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = meta.to_rfc3339(finished)
+    if failures is not None:
+        p["metadata"]["annotations"][ji.INDEX_FAILURE_COUNT] = str(failures)
+    if ignored:
+        p["metadata"]["annotations"][ji.INDEX_IGNORED_FAILURE_COUNT] = str(ignored)
+    return p
+
+
+def test_an_index_fails_once_its_failures_pass_the_limit() -> None:
+    job = indexed_job(6, backoffLimitPerIndex=1)
+    job["status"] = {"failedIndexes": "5"}
+    pods = [failed_pod("a", 0, 0), failed_pod("b", 0, 1),  # index 0: the retry failed too -> failed
+            failed_pod("c", 1, 0),  # index 1: one failure, one retry left
+            failed_pod("d", 2, None), failed_pod("e", 3, 7), failed_pod("f", 4, "x")]  # type: ignore[arg-type]
+    assert [ji.index_failure_count(p) for p in pods] == [0, 1, 0, 0, 7, 0]  # missing or corrupt: 0
+    assert ji.failed_indexes(job["status"]["failedIndexes"], job, pods, 6) == [(0, 0), (3, 3), (5, 5)]
+    # a FailIndex rule fails the index at once; an Ignore rule's failure never does
+    job = indexed_job(6, backoffLimitPerIndex=0, podFailurePolicy=policy(on_codes("FailIndex", "In", [42]), on_codes("Ignore", "In", [3])))
+    job["spec"]["backoffLimitPerIndex"] = 5
+    assert ji.failed_indexes(None, job, [failed_pod("g", 2, 0, code=42), failed_pod("h", 3, 9, code=3)], 6) == [(2, 2)]
+
+
+def test_the_replacement_carries_the_failures_of_its_index() -> None:
+    job = indexed_job(4, backoffLimitPerIndex=3, podFailurePolicy=policy(on_codes("Ignore", "In", [3])))
+    first, second = failed_pod("a", 1, 0, finished=T0), failed_pod("b", 1, 1, finished=T0 + 5)
+    ignored = failed_pod("c", 2, 1, code=3)
+    running = pod("d", 3)
+    pods = [second, first, ignored, failed_pod("e", 3, 0), running, failed_pod("f", 0, 0)]
+    last = ji.last_failed_pods(job, pods, [running], succeeded=[(0, 0)], failed=[])
+    assert {ix: p["metadata"]["name"] for ix, p in last.items()} == {1: "b", 2: "c"}  # 0 succeeded, 3 runs again
+    assert ji.new_index_failure_counts(job, last[1]) == (2, 0)
+    assert ji.new_index_failure_counts(job, last[2]) == (1, 1)  # ignored: counted apart
+    assert ji.new_index_failure_counts(job, None) == (0, 0)
+    template: dict = {"metadata": {}}
+    ji.set_failure_counts(template, job, last[2])
+    assert template["metadata"]["annotations"] == {ji.INDEX_FAILURE_COUNT: "1", ji.INDEX_IGNORED_FAILURE_COUNT: "1"}
+    # each index waits base * 2^(failures-1) from its last failure: b is the 2nd failure of index 1
+    assert ji.remaining_backoff(last[1], 10, 300, now=T0 + 7) == pytest.approx(18)
+    assert ji.remaining_backoff(last[1], 10, 15, now=T0 + 7) == pytest.approx(13)  # capped
+    assert ji.remaining_backoff(None, 10, 300, now=T0) == 0
+    # the failed indexes are not pending
+    assert ji.first_pending_indexes([running], [(0, 0)], 5, 6, failed=[(1, 2)]) == [4, 5]
+
+
+def test_failed_indexes_fail_the_job() -> None:
+    job = indexed_job(4, backoffLimitPerIndex=0, maxFailedIndexes=1, backoffLimit=2147483647)
+    pods = [failed_pod("a", 0, 0), pod("b", 1, "Succeeded")]
+    state = job_rules.job_state(job, pods)
+    assert (state.failed_indexes, state.counts.failed) == ([(0, 0)], 1)
+    assert job_rules.finish_reason(job, state, T0) is None  # one failed index is allowed; 2 and 3 still to run
+    state = job_rules.job_state(job, [*pods, failed_pod("c", 2, 0)])
+    cond = job_rules.finish_reason(job, state, T0)
+    assert cond is not None and (cond["type"], cond["reason"], cond["message"]) == (
+        "FailureTarget", "MaxFailedIndexesExceeded", "Job has exceeded the specified maximal number of failed indexes")
+    del job["spec"]["maxFailedIndexes"]
+    state = job_rules.job_state(job, [*pods, pod("c", 2, "Succeeded"), pod("d", 3, "Succeeded")])
+    cond = job_rules.finish_reason(job, state, T0)
+    assert cond is not None and (cond["reason"], cond["message"]) == ("FailedIndexes", "Job has failed indexes")
+    # without backoffLimitPerIndex there are no failed indexes
+    assert job_rules.job_state(indexed_job(4), pods).failed_indexes is None
+
+
+# --- successPolicy -----------------------------------------------------------------------------------------
+
+
+def test_success_policy_rules() -> None:
+    from control.controllers import job_success_policy as sp
+
+    rules = {"rules": [{"succeededIndexes": "0,2-3", "succeededCount": 2}, {"succeededCount": 3}]}
+    assert sp.match(rules, 10, []) is None
+    assert sp.match(rules, 10, [(2, 2), (5, 5)]) is None  # one of 0,2,3; two in all
+    assert sp.match(rules, 10, [(1, 2), (5, 5)]) == "Matched rules at index 1"
+    assert sp.match(rules, 10, [(0, 0), (3, 3)]) == "Matched rules at index 0"
+    assert sp.match({"rules": [{"succeededIndexes": "1-3,7"}]}, 10, [(0, 3), (7, 9)]) == "Matched rules at index 0"
+    assert sp.match({"rules": [{"succeededIndexes": "1-3,7"}]}, 10, [(0, 2), (7, 9)]) is None  # all of them, without a count
+    assert sp.match({"rules": [{"succeededIndexes": "12"}]}, 10, [(0, 9)]) is None  # beyond completions: never met
+    job = indexed_job(10, successPolicy=rules)
+    state = job_rules.job_state(job, [pod("a", 0, "Succeeded"), pod("b", 3, "Succeeded")])
+    cond = job_rules.success_policy_met(job, state)
+    assert cond is not None and (cond["type"], cond["reason"], cond["message"]) == (
+        "SuccessCriteriaMet", "SuccessPolicy", "Matched rules at index 0")
+
+
+def test_each_index_waits_for_its_own_back_off() -> None:
+    last = {1: failed_pod("a", 1, 0, finished=T0), 2: failed_pod("b", 2, 2, finished=T0)}  # 1st and 3rd failures
+    assert job_rules.indexes_past_backoff([0, 1, 2], last, 10, 300, now=T0 + 5) == ([0], 0)
+    assert job_rules.indexes_past_backoff([1, 2], last, 10, 300, now=T0 + 5) == ([], pytest.approx(5))
+    assert job_rules.indexes_past_backoff([1, 2], last, 10, 300, now=T0 + 10) == ([1], 0)
+    assert job_rules.indexes_past_backoff([1, 2], last, 10, 300, now=T0 + 40) == ([1, 2], 0)

@@ -1,8 +1,9 @@
-"""Job validation of podFailurePolicy, backoffLimitPerIndex and Indexed completion, in kube-apiserver's words
-(pkg/apis/batch/validation)."""
+"""Job validation of podFailurePolicy, backoffLimitPerIndex, successPolicy, Indexed completion and the fields
+that may not change, in kube-apiserver's words (pkg/apis/batch/validation)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from control.api.defaults import apply_defaults, job_selector_defaults
@@ -104,3 +105,70 @@ def test_backoff_limit_per_index_and_indexed_limits() -> None:
     assert messages(job(long_name, completionMode="Indexed", completions=10)) == [
         f'metadata.name: Invalid value: "{long_name}": will not able to create pod with invalid DNS label: {long_name}-9']
     assert messages(job("a" * 61, completionMode="Indexed", completions=10)) == []
+
+
+def test_backoff_limit_per_index_limits_for_many_completions() -> None:
+    assert messages(job(completionMode="Indexed", completions=3, backoffLimitPerIndex=1, maxFailedIndexes=100_001)) == [
+        "spec.maxFailedIndexes: Invalid value: 100001: must be less than or equal to completions",
+        "spec.maxFailedIndexes: Invalid value: 100001: must be less than or equal to 100000",
+    ]
+    above = "when completions are above 100000 and used with backoff limit per index"
+    assert messages(job(completionMode="Indexed", completions=200_000, parallelism=10_001, backoffLimitPerIndex=1)) == [
+        "spec.maxFailedIndexes: Required value: must be specified when completions is above 100000",
+        f"spec.parallelism: Invalid value: 10001: must be less than or equal to 10000 {above}",
+    ]
+    assert messages(job(completionMode="Indexed", completions=200_000, parallelism=10, backoffLimitPerIndex=1,
+                        maxFailedIndexes=10_001)) == [f"spec.maxFailedIndexes: Invalid value: 10001: must be less than or equal to 10000 {above}"]
+    # without backoffLimitPerIndex many completions need nothing more
+    assert messages(job(completionMode="Indexed", completions=200_000, parallelism=20_000)) == []
+    obj = job(completionMode="Indexed", completions=10, backoffLimitPerIndex=1, maxFailedIndexes=5)
+    assert messages(obj) == [] and obj["spec"]["backoffLimit"] == 2147483647  # the default with a per-index limit
+
+
+def test_success_policy_rules() -> None:
+    obj = job(completionMode="Indexed", completions=10, backoffLimitPerIndex=1, maxFailedIndexes=5, successPolicy={"rules": [
+        {"succeededIndexes": "0,2-3", "succeededCount": 1}, {"succeededCount": 10}]})
+    assert messages(obj) == []
+    assert not_enforced(obj) == []  # the Job controller enforces them: no "stored but not enforced" warning
+    assert messages(job(successPolicy={"rules": [{"succeededCount": 1}]})) == [
+        "spec.successPolicy: Invalid value: requires indexed completion mode"]
+    assert messages(job(completionMode="Indexed", completions=5, successPolicy={"rules": []})) == [
+        "spec.successPolicy.rules: Required value: at least one rules must be specified when the successPolicy is specified"]
+    assert messages(job(completionMode="Indexed", completions=5, successPolicy={"rules": [{"succeededCount": 1}] * 21})) == [
+        "spec.successPolicy.rules: Too many: 21: must have at most 20 items"]
+    rules = [{}, {"succeededIndexes": "0,2-3", "succeededCount": 4}, {"succeededIndexes": "0-1-2"}, {"succeededIndexes": "x"},
+             {"succeededIndexes": "3,1"}, {"succeededIndexes": "1-5"}, {"succeededIndexes": "2-2"}, {"succeededCount": 6},
+             {"succeededCount": -1}]
+    parsing = "Invalid value: {}: error parsing succeededIndexes: {}"
+    assert messages(job(completionMode="Indexed", completions=5, successPolicy={"rules": rules})) == [
+        "spec.successPolicy.rules[0]: Required value: at least one of succeededCount or succeededIndexes must be specified",
+        "spec.successPolicy.rules[1].succeededCount: Invalid value: 4: must be less than or equal to 3 (the number of indexes "
+        "in the specified succeededIndexes field)",
+        "spec.successPolicy.rules[2].succeededIndexes: " + parsing.format(
+            '"0-1-2"', "the fragment \"0-1-2\" violates the requirement that an index interval can have at most two parts separated by '-'"),
+        "spec.successPolicy.rules[3].succeededIndexes: " + parsing.format('"x"', 'cannot convert string to integer for index: "x"'),
+        "spec.successPolicy.rules[4].succeededIndexes: " + parsing.format('"3,1"', "non-increasing order, previous: 3, current: 1"),
+        "spec.successPolicy.rules[5].succeededIndexes: " + parsing.format('"1-5"', 'too large index: "5"'),
+        "spec.successPolicy.rules[6].succeededIndexes: " + parsing.format('"2-2"', "non-increasing order, previous: 2, current: 2"),
+        "spec.successPolicy.rules[7].succeededCount: Invalid value: 6: must be less than or equal to 5 (the number of specified completions)",
+        "spec.successPolicy.rules[8].succeededCount: Invalid value: -1: must be greater than or equal to 0",
+    ]
+
+
+def test_what_the_controller_acted_on_is_immutable() -> None:
+    old = job(completionMode="Indexed", completions=4, backoffLimitPerIndex=1, maxFailedIndexes=2,
+              successPolicy={"rules": [{"succeededCount": 2}]})
+    new = copy.deepcopy(old)
+    new["spec"].update(backoffLimitPerIndex=2, maxFailedIndexes=3, successPolicy={"rules": [{"succeededCount": 3}]},
+                       managedBy="example.com/other")
+    errs, _ = validate(new, old)
+    assert [str(e) for e in errs] == [
+        "spec.backoffLimitPerIndex: Invalid value: 2: field is immutable",
+        'spec.managedBy: Invalid value: "example.com/other": field is immutable',
+        "spec.successPolicy: Invalid value: field is immutable",
+    ]  # maxFailedIndexes may change
+    new = copy.deepcopy(old)
+    new["spec"].update(completionMode="NonIndexed", podFailurePolicy=rules({"action": "Ignore", "onExitCodes": {"operator": "In", "values": [3]}}))
+    messages_ = [str(e) for e in validate(new, old)[0]]
+    assert "spec.completionMode: Invalid value: \"NonIndexed\": field is immutable" in messages_
+    assert "spec.podFailurePolicy: Invalid value: field is immutable" in messages_

@@ -61,6 +61,10 @@ async def describe(client: Client, args: argparse.Namespace) -> int:
         events = None
         if args.show_events:
             fs = f"involvedObject.name={md['name']},involvedObject.kind={info.kind}"
+            if info.kind != "Node" and md.get("uid"):
+                # kubectl's searchEvents: this object's events, not those of an earlier one of the same name (a
+                # Node's come from the kubelet, with its name as uid, and from controllers, with its uid: all shown)
+                fs += f",involvedObject.uid={md['uid']}"
             events = (await client.list("Event", md.get("namespace") or "default", field_selector=fs))["items"]
         out.append(printers.describe(obj, events, **await related(client, info.kind, obj)))
     print(("\n\n" if matched else "\n\n\n").join(out))  # else kubectl's "\n\n" after each description's own

@@ -170,6 +170,10 @@ def validate_job_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) 
         invalid(errs, "spec.template", None, IMMUTABLE)
     if nspec.get("completions") != ospec.get("completions"):
         invalid(errs, "spec.completions", shown(nspec.get("completions")), IMMUTABLE)
+    # ValidateJobSpecUpdate: what the controller has already acted on may not change (maxFailedIndexes may)
+    for key in ("completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy"):
+        if nspec.get(key) != ospec.get(key):
+            invalid(errs, f"spec.{key}", shown(nspec.get(key)), IMMUTABLE)
 
 
 def validate_service_update(new: dict[str, Any], old: dict[str, Any], errs: Errors) -> None:

@@ -13,6 +13,7 @@ from control.api.validation.field import (
     NEGATIVE,
     Errors,
     as_dict,
+    as_item,
     as_list,
     duplicate,
     forbidden,
@@ -225,6 +226,19 @@ def validate_job_spec(errs: Errors, spec: dict[str, Any], path: str, selector: S
                     f"must be less than or equal to {MAX_PARALLELISM_INDEXED} when completion mode is Indexed")
         if is_int(completions) and is_int(max_failed) and max_failed > completions:
             invalid(errs, f"{path}.maxFailedIndexes", max_failed, "must be less than or equal to completions")
+        if is_int(max_failed) and max_failed > MAX_FAILED_INDEXES:
+            invalid(errs, f"{path}.maxFailedIndexes", max_failed, f"must be less than or equal to {MAX_FAILED_INDEXES}")
+        if is_int(completions) and completions > COMPLETIONS_SOFT_LIMIT and per_index is not None:
+            # .status.completedIndexes and .failedIndexes of many indexes stay small enough only so
+            above = f"when completions are above {COMPLETIONS_SOFT_LIMIT} and used with backoff limit per index"
+            if max_failed is None:
+                required(errs, f"{path}.maxFailedIndexes", f"must be specified when completions is above {COMPLETIONS_SOFT_LIMIT}")
+            if is_int(parallelism) and parallelism > PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS:
+                invalid(errs, f"{path}.parallelism", parallelism,
+                        f"must be less than or equal to {PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS} {above}")
+            if is_int(max_failed) and max_failed > MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS:
+                invalid(errs, f"{path}.maxFailedIndexes", max_failed,
+                        f"must be less than or equal to {MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS} {above}")
     elif mode in (None, "NonIndexed"):
         for key, value in (("backoffLimitPerIndex", per_index), ("maxFailedIndexes", max_failed)):
             if value is not None:
@@ -232,6 +246,12 @@ def validate_job_spec(errs: Errors, spec: dict[str, Any], path: str, selector: S
     policy = spec.get("podFailurePolicy")
     if policy is not None:
         _pod_failure_policy(errs, spec, as_dict(errs, policy, f"{path}.podFailurePolicy") or {}, f"{path}.podFailurePolicy")
+    success = spec.get("successPolicy")
+    if success is not None:
+        if mode != "Indexed":
+            invalid(errs, f"{path}.successPolicy", None, "requires indexed completion mode")
+        else:
+            _success_policy(errs, spec, as_dict(errs, success, f"{path}.successPolicy") or {}, f"{path}.successPolicy")
     replacement = spec.get("podReplacementPolicy")
     if replacement is not None:
         allowed = ("Failed",) if policy is not None else ("Failed", "TerminatingOrFailed")
@@ -246,6 +266,12 @@ def validate_job_spec(errs: Errors, spec: dict[str, Any], path: str, selector: S
 
 # Limits of pkg/apis/batch/validation.
 MAX_PARALLELISM_INDEXED = 100_000
+MAX_FAILED_INDEXES = 100_000
+COMPLETIONS_SOFT_LIMIT = 100_000
+PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS = 10_000
+MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS = 10_000
+MAX_SUCCESS_POLICY_RULES = 20
+MAX_SUCCEEDED_INDEXES_LENGTH = 64 * 1024
 MAX_POD_FAILURE_POLICY_RULES = 20
 MAX_ON_EXIT_CODES_VALUES = 255
 MAX_ON_POD_CONDITIONS_PATTERNS = 20
@@ -338,3 +364,82 @@ def _on_pod_conditions(errs: Errors, patterns: list[Any], path: str) -> None:
             required(errs, f"{ppath}.status", 'valid values: ["False" "True" "Unknown"]')
         elif status not in ("False", "True", "Unknown"):
             not_supported(errs, f"{ppath}.status", shown(status), ("False", "True", "Unknown"))
+
+
+def _success_policy(errs: Errors, spec: dict[str, Any], policy: dict[str, Any], path: str) -> None:
+    """validateSuccessPolicy: 1 to 20 rules, each with succeededIndexes (intervals below completions) and/or
+    succeededCount (at most completions, and at most the number of those indexes)."""
+    rules = as_list(errs, policy.get("rules"), f"{path}.rules")
+    if not rules:
+        required(errs, f"{path}.rules", "at least one rules must be specified when the successPolicy is specified")
+    if len(rules) > MAX_SUCCESS_POLICY_RULES:
+        _too_many(errs, f"{path}.rules", len(rules), MAX_SUCCESS_POLICY_RULES)
+    completions = spec.get("completions") if is_int(spec.get("completions")) else None
+    for i, rule in enumerate(rules):
+        rpath = f"{path}.rules[{i}]"
+        rule = as_item(errs, rule, rpath)
+        if rule is None:
+            continue
+        indexes, count = rule.get("succeededIndexes"), rule.get("succeededCount")
+        if indexes is None and count is None:
+            required(errs, rpath, "at least one of succeededCount or succeededIndexes must be specified")
+        total = 0
+        if indexes is not None:
+            ipath = f"{rpath}.succeededIndexes"
+            if not isinstance(indexes, str):
+                invalid(errs, ipath, shown(indexes), "must be a string")
+            else:
+                if len(indexes) > MAX_SUCCEEDED_INDEXES_LENGTH:
+                    errs.append(FieldError(ipath, "Too long", f"must have at most {MAX_SUCCEEDED_INDEXES_LENGTH} bytes"))
+                if completions is not None:
+                    try:
+                        total = indexes_total(indexes, completions)
+                    except ValueError as e:
+                        invalid(errs, ipath, indexes, f"error parsing succeededIndexes: {e}")
+        if count is not None:
+            cpath = f"{rpath}.succeededCount"
+            if int_field(errs, rule, "succeededCount", cpath) is None:
+                continue
+            if completions is not None and count > completions:
+                invalid(errs, cpath, count, f"must be less than or equal to {completions} (the number of specified completions)")
+            if indexes is not None and count > total:
+                invalid(errs, cpath, count,
+                        f"must be less than or equal to {total} (the number of indexes in the specified succeededIndexes field)")
+
+
+def indexes_total(text: str, completions: int) -> int:
+    """validateIndexesFormat: how many indexes "1,3-5" names; ValueError, in Kubernetes' words, when an
+    interval is malformed, out of range or out of order."""
+    if not text:
+        return 0
+    total, last = 0, None
+    for part in text.split(","):
+        first, end = _index_interval(part, completions)
+        if last is not None and last >= first:
+            raise ValueError(f"non-increasing order, previous: {last}, current: {first}")
+        total += end - first + 1
+        last = end
+    return total
+
+
+def _index_interval(part: str, completions: int) -> tuple[int, int]:
+    """parseIndexInterval: "3" or "3-5", each bound a decimal below completions, the first below the last."""
+    bounds = part.split("-")
+    if len(bounds) > 2:
+        raise ValueError(f"the fragment {_go_quote(part)} violates the requirement that an index interval can have "
+                         "at most two parts separated by '-'")
+    values = []
+    for bound in bounds:
+        if not re.fullmatch(r"[+-]?[0-9]+", bound):
+            raise ValueError(f"cannot convert string to integer for index: {_go_quote(bound)}")
+        if int(bound) >= completions:
+            raise ValueError(f"too large index: {_go_quote(bound)}")
+        values.append(int(bound))
+    if len(values) > 1 and values[0] >= values[1]:
+        raise ValueError(f"non-increasing order, previous: {values[0]}, current: {values[1]}")
+    return values[0], values[-1]
+
+
+def _go_quote(s: str) -> str:
+    """Go's %q of a plain string."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
