@@ -769,3 +769,18 @@ async def test_describe_shows_the_events_of_this_object_not_of_an_earlier_one_of
     await client.create(event("cfg.2", new["metadata"]["uid"], "NewOne"))
     code, out, _ = await cli(plane, tmp_path, "describe", "cm", "cfg")
     assert code == 0 and "NewOne" in out and "OldOne" not in out
+
+
+async def test_patch_refused_as_invalid_is_worded_as_kubectl_words_it(plane: ControlPlane, client: Client,
+                                                                      tmp_path: Path) -> None:
+    """kubectl's CheckErr for an Invalid answer (checked with kubectl v1.32.5): the kind and name, then each cause."""
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p2"},
+                         "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    code, out, err = await cli(plane, tmp_path, "patch", "pod", "p2", "-p", '{"spec":{"activeDeadlineSeconds":-5}}')
+    assert (code, out, err) == (1, "", 'The Pod "p2" is invalid: spec.activeDeadlineSeconds: Invalid value: -5: '
+                                       "must be between 1 and 2147483647, inclusive\n")
+    code, out, err = await cli(plane, tmp_path, "patch", "pod", "p2", "--type=json", "-p",
+                               '[{"op":"add","path":"/spec/schedulingGates","value":[{"name":"a"},{"name":"b"}]}]')
+    assert (code, err) == (1, 'The Pod "p2" is invalid: \n'
+                              "* spec.schedulingGates[0].name: Forbidden: only deletion is allowed, but found new scheduling gate 'a'\n"
+                              "* spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'b'\n")

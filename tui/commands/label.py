@@ -15,7 +15,8 @@ import yaml
 
 from control.api import kinds
 from control.client import Client
-from tui.commands.common import add_client_args, fail, kind_ref, with_client
+from control.errors import ApiError
+from tui.commands.common import add_client_args, fail, kind_ref, report, with_client
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -86,7 +87,12 @@ async def patch(client: Client, info: kinds.KindInfo, name: str, args: argparse.
     patch_type = args.type
     namespace = args.namespace if info.namespaced else None
     cur = await client.get(info.kind, name, namespace)
-    out = await client.patch(info.kind, name, body, namespace, subresource=args.subresource, patch_type=patch_type)
+    try:
+        out = await client.patch(info.kind, name, body, namespace, subresource=args.subresource, patch_type=patch_type)
+    except ApiError as e:
+        if e.reason != "Invalid":
+            raise
+        return report([e])  # kubectl's CheckErr: The Job "x" is invalid: ...
     same = out["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion")
     print(f"{kind_ref(out)} patched{' (no change)' if same else ''}")
     return 0
