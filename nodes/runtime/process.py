@@ -184,6 +184,9 @@ class _Client:
         self.pending.clear()
 
 
+EARLY_MAX = 64 * 1024  # bytes a stdinOnce container's first session gets of what was written before it came
+
+
 class _Console:
     """The stdio of an attachable container (spec stdin or tty), held by the node as a terminal's master
     side or as pipes: its output goes to the container's log (capped, as the shim caps it) and to every
@@ -196,6 +199,10 @@ class _Console:
     def __init__(self, output: int, input_fd: int | None, tty: bool, stdin_once: bool, log: LogFile | None) -> None:
         self.output, self.input, self.tty, self.stdin_once, self.log = output, input_fd, tty, stdin_once, log
         self.clients: list[_Client] = []
+        # stdinOnce is `kubectl run -i`: the session that made the pod attaches a moment after the container
+        # starts. What the container wrote before that first session is kept for it (up to EARLY_MAX), so a
+        # quick `echo` is not lost in between (containerd would drop it; kubectl then shows nothing).
+        self._early: bytearray | None = bytearray() if stdin_once else None
         self.ended = False
         self._reading = False
         self._loop = asyncio.get_running_loop()
@@ -222,6 +229,8 @@ class _Console:
         if self.log is not None:
             with contextlib.suppress(OSError):
                 self.log.write(data)
+        if self._early is not None and len(self._early) < EARLY_MAX:
+            self._early += data[:EARLY_MAX - len(self._early)]
         for client in self.clients:
             client.send(data)
         if any(c.full for c in self.clients):
@@ -237,8 +246,12 @@ class _Console:
         r, w = os.pipe()
         take_input = stdin and self.input is not None
         client = _Client(w, take_input, self._drained)
+        if stdin and self._early is not None:
+            early, self._early = bytes(self._early), None
+            if early:
+                client.send(early)
         if self.ended:
-            client.close()
+            client.finish()  # what it was sent, then the end
         else:
             self.clients.append(client)
         return client, r, os.dup(self.input) if take_input and self.input is not None else None

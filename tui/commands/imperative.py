@@ -812,7 +812,13 @@ async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> 
             # kubectl attach's line, -it or -i alike
             print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
             opts = argparse.Namespace(namespace=ns, container=None, timeout=None)
-            code = await exec_cmd.stream(client, opts, name, [], stdin=True, tty=args.tty, attach=True)
+            try:
+                code = await exec_cmd.stream(client, opts, name, [], stdin=True, tty=args.tty, attach=True)
+            except ApiError as e:  # it ended between our look and the attach: kubectl's handleAttachPod
+                print(f"warning: couldn't attach to pod/{name}, falling back to streaming logs: {e.message}",
+                      file=sys.stderr)
+                await _print_log(client, name, ns)
+                code = 0
             if code == 130:  # interrupted: ours to report, whatever the container does next
                 return code
             if pod["spec"].get("restartPolicy", "Always") == "Always":
@@ -824,8 +830,7 @@ async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> 
                           "when the pod is running")
                 return 0
         else:  # it ended before we could attach: what it wrote is in its log, as kubectl shows it
-            sys.stdout.write((await client.request("logs", {"namespace": ns, "name": name})).get("text", ""))
-            sys.stdout.flush()
+            await _print_log(client, name, ns)
         terminated = await _terminated(client, name, ns)
         code = int((terminated or {}).get("exitCode") or 0)
         if code:
@@ -835,6 +840,11 @@ async def _run_attached(client: Client, pod: dict, args: argparse.Namespace) -> 
         if args.rm:
             await client.delete("Pod", name, ns)
             print(f'pod "{name}" deleted')
+
+
+async def _print_log(client: Client, name: str, ns: str) -> None:
+    sys.stdout.write((await client.request("logs", {"namespace": ns, "name": name})).get("text", ""))
+    sys.stdout.flush()
 
 
 async def _terminated(client: Client, name: str, ns: str, wait: float = 5.0) -> dict | None:
