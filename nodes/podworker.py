@@ -23,6 +23,7 @@ from nodes.containerstatus import Container, rfc3339
 from nodes.env import ConfigError, Sources, build_env, env_references, expand
 from nodes.podstatus import PodConditions, pod_phase, qos_class
 from nodes.probes import LIVENESS, READINESS, STARTUP, Prober, ProbeResult, make_check
+from nodes.rootfs import layer_bytes, no_layer_event, read_only_root
 from nodes.runtime.base import (
     ContainerConfig,
     ContainerHandle,
@@ -416,11 +417,9 @@ class PodWorker:
                     self._back_off(c)
                 continue
             self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
-            if handle.no_mounts and not self._no_mounts_said:
+            if (handle.no_mounts or handle.no_layer) and not self._no_mounts_said:
                 self._no_mounts_said = True
-                self._event("FailedMount", f"Container {c.name} runs without its volumeMounts: this node cannot "
-                            f"create a mount namespace ({handle.no_mounts}); it sees the node's own filesystem",
-                            WARNING)
+                self._event(*no_layer_event(c.name, handle.no_mounts, handle.no_layer), WARNING)
             code = await self._run_started(c, handle)
             if not self._should_restart(c, code):
                 return code == 0
@@ -577,7 +576,8 @@ class PodWorker:
             log_path=self.pod_log_dir / c.name / f"{c.attempts}.log", attempt=c.attempts,
             resources=dict(c.spec.get("resources") or {}), stdin=c.spec.get("stdin") is True,
             stdin_once=c.spec.get("stdinOnce") is True, tty=c.spec.get("tty") is True, mounts=mounts,
-            rootfs=self._volumes.rootfs(c.name) if self._volumes is not None and mounts else None)
+            rootfs=self._volumes.rootfs(c.name) if self._volumes is not None else None,
+            layer_bytes=layer_bytes(c.spec), read_only_root=read_only_root(c.spec))
 
     def remove_logs(self) -> None:
         """Delete this pod's log directory (the kubelet does so once the pod is gone)."""

@@ -153,8 +153,10 @@ POD_SPEC_NOT_ENFORCED = (
 MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath",
                    "persistentVolumeClaim")
 CONTAINER_NOT_ENFORCED = (
-    "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
+    "volumeDevices", "lifecycle", "resizePolicy",
 )
+# The fields of a container's securityContext a process node acts on (nodes/rootfs.py); any other is warned about.
+CONTAINER_SECURITY_ENFORCED = ("readOnlyRootFilesystem",)
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
     "healthCheckNodePort",
@@ -194,6 +196,10 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
                 continue
             cpath = f"{path}.{group}[{i}]"
             out.extend(f"{cpath}.{key}: {_NOT_ENFORCED}" for key in CONTAINER_NOT_ENFORCED if _set(c.get(key)))
+            security = c.get("securityContext")
+            if isinstance(security, dict):
+                out.extend(f"{cpath}.securityContext.{key}: {_NOT_ENFORCED}" for key, value in security.items()
+                           if key not in CONTAINER_SECURITY_ENFORCED and _set(value))
             for j, port in enumerate(_as_list(c.get("ports"))):
                 if isinstance(port, dict) and (_set(port.get("hostPort")) or _set(port.get("hostIP"))):
                     out.append(f"{cpath}.ports[{j}].hostPort: {_NOT_ENFORCED} (pods listen on their own IP)")

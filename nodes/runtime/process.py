@@ -411,10 +411,11 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 def _mounts(cfg: ContainerConfig) -> str:
-    """The shim's MOUNTS for a container: its own view with the pod's volumes, or the host's without any."""
-    if not cfg.mounts or cfg.rootfs is None:
+    """The shim's MOUNTS for a container: its own view (a writable layer, the pod's volumes), or the host's."""
+    if cfg.rootfs is None:
         return "-"
-    return json.dumps({"root": str(cfg.rootfs), "mounts": cfg.mounts})
+    return json.dumps({"root": str(cfg.rootfs), "mounts": cfg.mounts, "layer": cfg.layer_bytes,
+                       "readOnly": cfg.read_only_root})
 
 
 def _joined(handle: ContainerHandle) -> str:
@@ -566,13 +567,14 @@ class ProcessRuntime:
                     log.close()
             raise RunContainerError(START_ERROR_PREFIX + detail + ": unknown")
         pid, _, no_mounts = report[3:].partition(" NOMOUNT ")
+        pid, _, no_layer = pid.partition(" NOLAYER ")
         shim.main_pid = int(pid)
         shim.namespaced = mounts != "-" and not no_mounts
         if console is not None:
             self._consoles[shim] = console
             shim.exited.add_done_callback(lambda _: self._consoles.pop(shim, None))
         return ContainerHandle(id=new_container_id(), config=cfg, started_at=time.time(), pid=shim.popen.pid,
-                               private=shim, no_mounts=no_mounts or None)
+                               private=shim, no_mounts=no_mounts or None, no_layer=no_layer or None)
 
     def _spawn_attachable(self, argv: list[str], cfg: ContainerConfig, mounts: str) -> tuple[_Shim, int, _Console]:
         """A container whose stdio the node holds (a pty's master with tty, else pipes), so that clients can

@@ -7,11 +7,13 @@ Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_
 - LIFELINE: fd of a pipe whose only writer is the node. b"T" = SIGTERM the container's main process,
   b"K" = SIGKILL the whole tree, EOF = the node is gone (even by kill -9): SIGKILL the whole tree.
 - REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>". "OK <pid> NOMOUNT
-  <why>": it runs, but without its mounts, because this host gives no mount namespace.
-- MOUNTS: "-" (the host's view), or JSON: {"root": DIR, "mounts": [{"source", "target", "readOnly"}]} to
-  run the command in a mount namespace of its own with the pod's volumes mounted (mountns.py builds it at
-  DIR before the command starts); {"join": PID, "user": BOOL} to run it in the namespaces of the container
-  whose main process is PID (kubectl exec, exec probes).
+  <why>": it runs, but without its mounts (nor a layer), because this host gives no mount namespace; "OK <pid>
+  NOLAYER <why>": it runs with its mounts, but writes (some of) the node's own directories, not a layer.
+- MOUNTS: "-" (the host's view), or JSON: {"root": DIR, "mounts": [{"source", "target", "readOnly"}],
+  "layer": BYTES or null, "readOnly": BOOL} to run the command in a mount namespace of its own, on a writable
+  layer of BYTES (null: none) over the node's directories, read-only with "readOnly", with the pod's volumes
+  mounted (mountns.py builds it at DIR before the command starts); {"join": PID, "user": BOOL} to run it in the
+  namespaces of the container whose main process is PID (kubectl exec, exec probes).
 - FLAGS: "u" drop LC_CTYPE (see main); "i" the command reads the shim's stdin (kubectl exec -i)
   instead of /dev/null; "t" that stdin is a pty's slave, made the command's controlling terminal
   (kubectl exec -t), so ^C, job control and window sizes work as in a terminal; "e" the command's
@@ -297,20 +299,21 @@ class Shim:
         os.close(logr)
 
 
-def enter_mounts(spec: str) -> str | None:
-    """The container's view of the filesystem (MOUNTS, see above); the reason it has none when this host gives
-    no mount namespace (None when it has one, or needs none). OSError when building it failed."""
+def enter_mounts(spec: str) -> tuple[str | None, str | None]:
+    """The container's view of the filesystem (MOUNTS, see above): why it has no mount namespace when this host
+    gives none, and why it has no writable layer (or one only in part); (None, None) when it has both, or needs
+    neither. OSError when building it failed."""
     if spec == "-":
-        return None
+        return None, None
     config = json.loads(spec)
     try:
         if "join" in config:
             mountns.join(int(config["join"]), bool(config.get("user")))
-        else:
-            mountns.enter(config["root"], config.get("mounts") or [])
+            return None, None
+        return None, mountns.enter(config["root"], config.get("mounts") or [], config.get("layer"),
+                                   bool(config.get("readOnly")))
     except mountns.NamespaceUnavailable as e:
-        return str(e)
-    return None
+        return str(e), None
 
 
 def main(argv: list[str]) -> int:
@@ -339,7 +342,7 @@ def main(argv: list[str]) -> int:
         except OSError as e:
             return fail(f"failed to open log file {log_path}: {e.strerror}")
     try:
-        no_mounts = enter_mounts(mounts)
+        no_mounts, no_layer = enter_mounts(mounts)
     except OSError as e:
         detail = e.strerror if e.filename is None else f"{e.filename}: {(e.strerror or '').lower()}"
         return fail(f"error during container init: {detail}")
@@ -360,7 +363,8 @@ def main(argv: list[str]) -> int:
         if logw is not None:
             os.close(logw)
     shim.main_pid = proc.pid
-    os.write(report, f"OK {proc.pid}{'' if no_mounts is None else ' NOMOUNT ' + no_mounts}\n".encode())
+    said = f" NOMOUNT {no_mounts}" if no_mounts is not None else f" NOLAYER {no_layer}" if no_layer is not None else ""
+    os.write(report, f"OK {proc.pid}{said}\n".encode())
     os.close(report)
     code = shim.run(logr)
     # Popen would try to reap its pid at exit; the shim already did.
