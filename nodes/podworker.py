@@ -31,6 +31,7 @@ from nodes.runtime.base import (
     RunContainerError,
     Runtime,
 )
+from nodes.securitycontext import container_user
 from nodes.usage import sum_usage
 from nodes.volumes import PodVolumes
 
@@ -567,6 +568,10 @@ class PodWorker:
                               service_env=self.service_env, allocatable=self.allocatable, sources=sources,
                               on_invalid=invalid_names)
         mounts = self._volumes.mounts(c.spec, env) if self._volumes is not None else []
+        run_as, no_new_privs, unapplied = container_user(self._pod, c.spec) if self._volumes is not None else \
+            (None, False, None)
+        if unapplied:
+            self._event("SecurityContextNotApplied", unapplied, WARNING)
         return ContainerConfig(
             namespace=self.namespace, pod_name=self.name, pod_uid=self.uid, name=c.name, image=c.image,
             command=[expand(str(x), refs) for x in c.spec.get("command") or []],
@@ -577,7 +582,8 @@ class PodWorker:
             resources=dict(c.spec.get("resources") or {}), stdin=c.spec.get("stdin") is True,
             stdin_once=c.spec.get("stdinOnce") is True, tty=c.spec.get("tty") is True, mounts=mounts,
             rootfs=self._volumes.rootfs(c.name) if self._volumes is not None else None,
-            layer_bytes=layer_bytes(c.spec), read_only_root=read_only_root(c.spec))
+            layer_bytes=layer_bytes(c.spec), read_only_root=read_only_root(c.spec), run_as=run_as,
+            no_new_privs=no_new_privs)
 
     def remove_logs(self) -> None:
         """Delete this pod's log directory (the kubelet does so once the pod is gone)."""

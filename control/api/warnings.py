@@ -143,7 +143,7 @@ def prune_unknown_fields(obj: Any, schema: Schema = None) -> None:
 # What kube-tui keeps but does not act on. Adjust here when a component starts honouring a field.
 
 POD_SPEC_NOT_ENFORCED = (
-    "volumes", "securityContext", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
+    "volumes", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
     "hostAliases", "runtimeClassName", "overhead", "readinessGates", "schedulingGates",
     "os", "resourceClaims", "resources", "setHostnameAsFQDN",
@@ -155,8 +155,11 @@ MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected"
 CONTAINER_NOT_ENFORCED = (
     "volumeDevices", "lifecycle", "resizePolicy",
 )
-# The fields of a container's securityContext a process node acts on (nodes/rootfs.py); any other is warned about.
-CONTAINER_SECURITY_ENFORCED = ("readOnlyRootFilesystem",)
+# The fields of a securityContext a process node acts on (nodes/rootfs.py, nodes/securitycontext.py, fsGroup in
+# nodes/volumes.py); any other is warned about, by name.
+CONTAINER_SECURITY_ENFORCED = ("readOnlyRootFilesystem", "runAsUser", "runAsGroup", "runAsNonRoot",
+                               "allowPrivilegeEscalation")
+POD_SECURITY_ENFORCED = ("runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup")
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
     "healthCheckNodePort",
@@ -190,6 +193,10 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
                            f"kube-tui nodes mount {', '.join(MOUNTED_VOLUMES)})")
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
+    security = spec.get("securityContext")
+    if isinstance(security, dict):
+        out.extend(f"{path}.securityContext.{key}: {_NOT_ENFORCED}" for key, value in security.items()
+                   if key not in POD_SECURITY_ENFORCED and _set(value))
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, c in enumerate(_as_list(spec.get(group))):
             if not isinstance(c, dict):

@@ -58,6 +58,10 @@ class ContainerConfig:
     rootfs: Path | None = None
     layer_bytes: int | None = LAYER_BYTES  # its writable layer's size (None: it writes the node's directories)
     read_only_root: bool = False  # securityContext.readOnlyRootFilesystem: only its volumes are writable
+    # The (uid, gid, supplementary groups) its processes run as (nodes/securitycontext.py; None: the node's own),
+    # and allowPrivilegeEscalation: false (PR_SET_NO_NEW_PRIVS).
+    run_as: tuple[int, int, tuple[int, ...]] | None = None
+    no_new_privs: bool = False
 
 
 @dataclass(eq=False)

@@ -361,8 +361,7 @@ def test_not_enforced_fields_warn() -> None:
                                                                         "readOnlyRootFilesystem": True}}])
     errs, warnings = validate(p)
     assert errs == []
-    assert warnings == [
-        "spec.securityContext: stored but not enforced by kube-tui",
+    assert warnings == [  # runAsUser is enforced (nodes/securitycontext.py)
         "spec.serviceAccountName: stored but not enforced by kube-tui",
         "spec.hostNetwork: stored but not enforced by kube-tui",
         "spec.containers[0].securityContext.privileged: stored but not enforced by kube-tui",
