@@ -23,6 +23,7 @@ from nodes.containerstatus import Container, rfc3339
 from nodes.env import ConfigError, Sources, build_env, env_references, expand
 from nodes.podstatus import PodConditions, pod_phase, qos_class
 from nodes.probes import LIVENESS, READINESS, STARTUP, Prober, ProbeResult, make_check
+from nodes.rootfs import layer_bytes, no_layer_event, read_only_root
 from nodes.runtime.base import (
     ContainerConfig,
     ContainerHandle,
@@ -30,6 +31,7 @@ from nodes.runtime.base import (
     RunContainerError,
     Runtime,
 )
+from nodes.securitycontext import container_user
 from nodes.usage import sum_usage
 from nodes.volumes import PodVolumes
 
@@ -416,11 +418,9 @@ class PodWorker:
                     self._back_off(c)
                 continue
             self._lifecycle_event("Pulled", f'Container image "{c.image}" already present on machine')
-            if handle.no_mounts and not self._no_mounts_said:
+            if (handle.no_mounts or handle.no_layer) and not self._no_mounts_said:
                 self._no_mounts_said = True
-                self._event("FailedMount", f"Container {c.name} runs without its volumeMounts: this node cannot "
-                            f"create a mount namespace ({handle.no_mounts}); it sees the node's own filesystem",
-                            WARNING)
+                self._event(*no_layer_event(c.name, handle.no_mounts, handle.no_layer), WARNING)
             code = await self._run_started(c, handle)
             if not self._should_restart(c, code):
                 return code == 0
@@ -568,6 +568,10 @@ class PodWorker:
                               service_env=self.service_env, allocatable=self.allocatable, sources=sources,
                               on_invalid=invalid_names)
         mounts = self._volumes.mounts(c.spec, env) if self._volumes is not None else []
+        run_as, no_new_privs, unapplied = container_user(self._pod, c.spec) if self._volumes is not None else \
+            (None, False, None)
+        if unapplied:
+            self._event("SecurityContextNotApplied", unapplied, WARNING)
         return ContainerConfig(
             namespace=self.namespace, pod_name=self.name, pod_uid=self.uid, name=c.name, image=c.image,
             command=[expand(str(x), refs) for x in c.spec.get("command") or []],
@@ -577,7 +581,9 @@ class PodWorker:
             log_path=self.pod_log_dir / c.name / f"{c.attempts}.log", attempt=c.attempts,
             resources=dict(c.spec.get("resources") or {}), stdin=c.spec.get("stdin") is True,
             stdin_once=c.spec.get("stdinOnce") is True, tty=c.spec.get("tty") is True, mounts=mounts,
-            rootfs=self._volumes.rootfs(c.name) if self._volumes is not None and mounts else None)
+            rootfs=self._volumes.rootfs(c.name) if self._volumes is not None else None,
+            layer_bytes=layer_bytes(c.spec), read_only_root=read_only_root(c.spec), run_as=run_as,
+            no_new_privs=no_new_privs)
 
     def remove_logs(self) -> None:
         """Delete this pod's log directory (the kubelet does so once the pod is gone)."""

@@ -215,6 +215,22 @@ def atomic_write(target: Path, payload: Mapping[str, FileProjection]) -> bool:
     return True
 
 
+def set_volume_ownership(path: Path, fs_group: int, read_only: bool) -> None:
+    """The kubelet's SetVolumeOwnership (volume_linux.go): every file and directory of the volume (symlinks not
+    followed) group-owned by fsGroup and group-readable, writable too unless the volume is read-only; directories
+    group-searchable and setgid, so that what a container makes in them is the group's as well."""
+    for top, dirs, files in os.walk(path):
+        for full in [top] + [os.path.join(top, n) for n in dirs + files]:
+            st = os.lstat(full)
+            os.lchown(full, -1, fs_group)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            mask = 0o440 if read_only else 0o660
+            if stat.S_ISDIR(st.st_mode):
+                mask |= stat.S_ISGID | 0o110
+            os.chmod(full, stat.S_IMODE(st.st_mode) | mask)
+
+
 # -- hostPath ------------------------------------------------------------------------------------------
 
 _FILE_TYPES = ((stat.S_ISDIR, "Directory"), (stat.S_ISREG, "File"), (stat.S_ISSOCK, "Socket"),
@@ -337,15 +353,29 @@ class PodVolumes:
                 # world-writable, as the kubelet makes it; medium Memory is a directory too (see README)
                 target.mkdir(parents=True, exist_ok=True)
                 target.chmod(0o777)
+                self._own(target, read_only=False)
                 return str(target)
             payload = await self._payload(kind, source)
             if not self.torn_down:
                 atomic_write(target, payload)
+                self._own(target, read_only=True)
             return str(target)
         except (ValueError, ConfigError) as e:
             raise MountError(name, str(e)) from None
         except OSError as e:
             raise MountError(name, f"{e.strerror}: {e.filename}" if e.filename else str(e)) from None
+
+    def _own(self, target: Path, read_only: bool) -> None:
+        """The pod's fsGroup, if it has one, given to the volume (a node not run as root cannot: it says so in
+        the pod's events, nodes/securitycontext.py)."""
+        fs_group = ((self.pod.get("spec") or {}).get("securityContext") or {}).get("fsGroup")
+        if fs_group is None:
+            return
+        try:
+            set_volume_ownership(target, int(fs_group), read_only)
+        except PermissionError:
+            if os.geteuid() == 0:
+                raise
 
     async def _claim_path(self, volume: dict[str, Any], source: dict[str, Any]) -> str:
         """A persistentVolumeClaim volume is its bound PersistentVolume's directory (a hostPath or local source:

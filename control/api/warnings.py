@@ -143,7 +143,7 @@ def prune_unknown_fields(obj: Any, schema: Schema = None) -> None:
 # What kube-tui keeps but does not act on. Adjust here when a component starts honouring a field.
 
 POD_SPEC_NOT_ENFORCED = (
-    "volumes", "securityContext", "automountServiceAccountToken",
+    "volumes", "automountServiceAccountToken",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
     "hostAliases", "runtimeClassName", "overhead",
     "os", "resourceClaims", "resources", "setHostnameAsFQDN",
@@ -153,8 +153,13 @@ POD_SPEC_NOT_ENFORCED = (
 MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath",
                    "persistentVolumeClaim")
 CONTAINER_NOT_ENFORCED = (
-    "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
+    "volumeDevices", "lifecycle", "resizePolicy",
 )
+# The fields of a securityContext a process node acts on (nodes/rootfs.py, nodes/securitycontext.py, fsGroup in
+# nodes/volumes.py); any other is warned about, by name.
+CONTAINER_SECURITY_ENFORCED = ("readOnlyRootFilesystem", "runAsUser", "runAsGroup", "runAsNonRoot",
+                               "allowPrivilegeEscalation")
+POD_SECURITY_ENFORCED = ("runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup")
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
     "healthCheckNodePort",
@@ -187,12 +192,20 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
                            f"kube-tui nodes mount {', '.join(MOUNTED_VOLUMES)})")
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
+    security = spec.get("securityContext")
+    if isinstance(security, dict):
+        out.extend(f"{path}.securityContext.{key}: {_NOT_ENFORCED}" for key, value in security.items()
+                   if key not in POD_SECURITY_ENFORCED and _set(value))
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for i, c in enumerate(_as_list(spec.get(group))):
             if not isinstance(c, dict):
                 continue
             cpath = f"{path}.{group}[{i}]"
             out.extend(f"{cpath}.{key}: {_NOT_ENFORCED}" for key in CONTAINER_NOT_ENFORCED if _set(c.get(key)))
+            security = c.get("securityContext")
+            if isinstance(security, dict):
+                out.extend(f"{cpath}.securityContext.{key}: {_NOT_ENFORCED}" for key, value in security.items()
+                           if key not in CONTAINER_SECURITY_ENFORCED and _set(value))
             for j, port in enumerate(_as_list(c.get("ports"))):
                 if isinstance(port, dict) and (_set(port.get("hostPort")) or _set(port.get("hostIP"))):
                     out.append(f"{cpath}.ports[{j}].hostPort: {_NOT_ENFORCED} (pods listen on their own IP)")

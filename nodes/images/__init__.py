@@ -28,6 +28,9 @@ class Image:
     cmd: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     script: str | None = None  # a Python program of this package that is the image's entrypoint
+    # A directory of this package with the image's own commands where the node's differ (busybox's `id`): first
+    # on the PATH.
+    bin: str | None = None
 
 
 BUILTIN: dict[str, Image] = {
@@ -37,8 +40,8 @@ BUILTIN: dict[str, Image] = {
     "pause": Image("pause", script="pause.py"),
     # The HorizontalPodAutoscaler walkthrough's php-apache app (registry.k8s.io/hpa-example): CPU per request.
     "hpa-example": Image("hpa-example", script="hpa_example.py"),
-    "busybox": Image("busybox", cmd=("sh",)),
-    "alpine": Image("alpine", cmd=("sh",)),
+    "busybox": Image("busybox", cmd=("sh",), bin="busybox"),
+    "alpine": Image("alpine", cmd=("sh",), bin="busybox"),  # alpine's userland is busybox
     "debian": Image("debian", cmd=("sh",)),
     "ubuntu": Image("ubuntu", cmd=("sh",)),
     "perl": Image("perl", cmd=("perl",)),
@@ -120,6 +123,8 @@ def image_env(ref: str) -> dict[str, str]:
     image = BUILTIN.get(short_name(ref))
     if image is not None:
         env.update(image.env)
+        if image.bin is not None:
+            env["PATH"] = f"{_HERE / image.bin}:{env['PATH']}"
         if image.name == "kubernetes-bootcamp":
             env["BOOTCAMP_VERSION"] = image_tag(ref).removeprefix("v")
         if image.name == "nginx":

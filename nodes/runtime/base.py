@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from nodes.runtime.mountns import LAYER_BYTES
+
 # Like the kubelet's containerLogMaxSize default.
 LOG_MAX_BYTES = 10 * 1024 * 1024
 # The kubelet's exec prober reads at most 10 KiB of a probe's output.
@@ -51,9 +53,15 @@ class ContainerConfig:
     stdin_once: bool = False  # ... and is closed when the first attached client detaches
     tty: bool = False  # its stdio is a terminal (spec.containers[].tty): kubectl run -it, kubectl attach -it
     # The pod's volumes as this container mounts them (nodes/runtime/mountns.py's Mount: source on the node,
-    # target its mountPath, readOnly), and the node directory where its root is built (None: no mounts).
+    # target its mountPath, readOnly), and the node directory where its root is built (None: the node's own view).
     mounts: list[dict[str, Any]] = field(default_factory=list)
     rootfs: Path | None = None
+    layer_bytes: int | None = LAYER_BYTES  # its writable layer's size (None: it writes the node's directories)
+    read_only_root: bool = False  # securityContext.readOnlyRootFilesystem: only its volumes are writable
+    # The (uid, gid, supplementary groups) its processes run as (nodes/securitycontext.py; None: the node's own),
+    # and allowPrivilegeEscalation: false (PR_SET_NO_NEW_PRIVS).
+    run_as: tuple[int, int, tuple[int, ...]] | None = None
+    no_new_privs: bool = False
 
 
 @dataclass(eq=False)
@@ -69,6 +77,8 @@ class ContainerHandle:
     private: Any = None
     # Why the container runs without its volumes mounted (the node gives no mount namespace), if it does.
     no_mounts: str | None = None
+    # Why it writes (some of) the node's own directories rather than a writable layer of its own, if it does.
+    no_layer: str | None = None
 
     @property
     def container_id(self) -> str:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from nodes import images
 from nodes.runtime import crilog
@@ -424,10 +424,16 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 def _mounts(cfg: ContainerConfig) -> str:
-    """The shim's MOUNTS for a container: its own view with the pod's volumes, or the host's without any."""
-    if not cfg.mounts or cfg.rootfs is None:
+    """The shim's MOUNTS for a container: its own view (a writable layer, the pod's volumes), or the host's."""
+    if cfg.rootfs is None:
         return "-"
-    return json.dumps({"root": str(cfg.rootfs), "mounts": cfg.mounts})
+    return json.dumps({"root": str(cfg.rootfs), "mounts": cfg.mounts, "layer": cfg.layer_bytes,
+                       "readOnly": cfg.read_only_root})
+
+
+def _user(cfg: ContainerConfig) -> dict[str, Any]:
+    """Who the container's commands run as (its securityContext): the main one's, and every exec's, as in a container."""
+    return {"run_as": cfg.run_as, "no_new_privs": cfg.no_new_privs}
 
 
 def _joined(handle: ContainerHandle) -> str:
@@ -456,18 +462,21 @@ class ProcessRuntime:
     # -- spawning ------------------------------------------------------------------------------
     def _spawn(self, argv: list[str], env: dict[str, str], cwd: str | None, log_path: Path | None,
                stdout: int | None, stdin: int | None = None, tty: bool = False,
-               stderr: int | None = None, mounts: str = "-") -> tuple[_Shim, int]:
+               stderr: int | None = None, mounts: str = "-", run_as: tuple[int, int, tuple[int, ...]] | None = None,
+               no_new_privs: bool = False) -> tuple[_Shim, int]:
         """Start a shim; returns it and the read end of its report pipe. With `stdin` (an fd) the command
         reads it (flag "i"); with `tty` that fd is a pty's slave and becomes its terminal (flag "t"); with
         `stderr` (an fd) the command's stderr goes there instead of joining its stdout (flag "e"); `mounts`
-        is the shim's MOUNTS (its view of the filesystem: shim.py)."""
+        is the shim's MOUNTS (its view of the filesystem: shim.py); `run_as` the (uid, gid, groups) the command runs
+        as (None: the node's), and `no_new_privs` (flag "n") its PR_SET_NO_NEW_PRIVS."""
         lifeline_r, lifeline_w = os.pipe()
         report_r, report_w = os.pipe()
         flags = ("u" if "LC_CTYPE" not in env else "") + ("i" if stdin is not None else "") + ("t" if tty else "") \
-            + ("e" if stderr is not None else "")
+            + ("e" if stderr is not None else "") + ("n" if no_new_privs else "")
+        user = "-" if run_as is None else f"{run_as[0]}:{run_as[1]}:{','.join(map(str, run_as[2]))}"
         cmd = [sys.executable, "-I", "-S", str(SHIM), str(lifeline_r), str(report_w),
                str(log_path) if log_path is not None else "-", str(self.log_max_bytes), cwd or "-", flags or "-",
-               mounts, "--", *argv]
+               mounts, user, "--", *argv]
         try:
             popen = subprocess.Popen(cmd, env=env, cwd="/", stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                      stdout=stdout if stdout is not None else subprocess.DEVNULL,
@@ -557,7 +566,8 @@ class ProcessRuntime:
             if cfg.stdin or cfg.tty:
                 shim, report_r, console = self._spawn_attachable(argv, cfg, mounts)
             else:
-                shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None, mounts=mounts)
+                shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, cfg.log_path, None, mounts=mounts,
+                                             **_user(cfg))
         except OSError as e:
             # Out of fds or processes, or an unwritable log dir: the node's problem, shown on the pod.
             raise RunContainerError(f"failed to start the container's shim: {e}") from e
@@ -579,13 +589,14 @@ class ProcessRuntime:
                     log.close()
             raise RunContainerError(START_ERROR_PREFIX + detail + ": unknown")
         pid, _, no_mounts = report[3:].partition(" NOMOUNT ")
+        pid, _, no_layer = pid.partition(" NOLAYER ")
         shim.main_pid = int(pid)
         shim.namespaced = mounts != "-" and not no_mounts
         if console is not None:
             self._consoles[shim] = console
             shim.exited.add_done_callback(lambda _: self._consoles.pop(shim, None))
         return ContainerHandle(id=new_container_id(), config=cfg, started_at=time.time(), pid=shim.popen.pid,
-                               private=shim, no_mounts=no_mounts or None)
+                               private=shim, no_mounts=no_mounts or None, no_layer=no_layer or None)
 
     def _spawn_attachable(self, argv: list[str], cfg: ContainerConfig, mounts: str) -> tuple[_Shim, int, _Console]:
         """A container whose stdio the node holds (a pty's master with tty, else pipes), so that clients can
@@ -607,7 +618,7 @@ class ProcessRuntime:
                 log.open()
             # without stdin the command reads a terminal's slave (tty) or /dev/null, as in a container
             shim, report_r = self._spawn(argv, self._env(cfg), cfg.working_dir, None, child_out,
-                                         child_in if child_in >= 0 else None, cfg.tty, mounts=mounts)
+                                         child_in if child_in >= 0 else None, cfg.tty, mounts=mounts, **_user(cfg))
         except OSError:
             for fd in (ours_out, ours_in):
                 if fd >= 0:
@@ -706,7 +717,8 @@ class ProcessRuntime:
                     child_in, ours_in = os.pipe()
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir, None,
                                          child_out, child_in if child_in >= 0 else None, tty,
-                                         child_err if child_err >= 0 else None, mounts=_joined(handle))
+                                         child_err if child_err >= 0 else None, mounts=_joined(handle),
+                                         **_user(handle.config))
         except OSError as e:
             for fd in (ours_in, ours_out, ours_err):
                 if fd >= 0:
@@ -748,7 +760,7 @@ class ProcessRuntime:
         out_r, out_w = os.pipe()
         try:
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir,
-                                         None, out_w, mounts=_joined(handle))
+                                         None, out_w, mounts=_joined(handle), **_user(handle.config))
         except OSError as e:
             os.close(out_r)
             return 126, f"{EXEC_ERROR_PREFIX}{e}: unknown"

@@ -1,18 +1,24 @@
 """Per-container supervisor, like containerd-shim: runs one container's process tree and makes
 sure none of it outlives the node.
 
-Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS MOUNTS -- ARGV...`
+Started by the process runtime as `python -I -S shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS MOUNTS USER -- ARGV...`
 (stdlib only: no site-packages, no PYTHONPATH, so it starts fast and is unaffected by the pod env).
 
 - LIFELINE: fd of a pipe whose only writer is the node. b"T" = SIGTERM the container's main process,
   b"K" = SIGKILL the whole tree, EOF = the node is gone (even by kill -9): SIGKILL the whole tree.
 - REPORT: fd to write one line: "OK <pid>" once the command runs, or "ERR <message>". "OK <pid> NOMOUNT
-  <why>": it runs, but without its mounts, because this host gives no mount namespace.
-- MOUNTS: "-" (the host's view), or JSON: {"root": DIR, "mounts": [{"source", "target", "readOnly"}]} to
-  run the command in a mount namespace of its own with the pod's volumes mounted (mountns.py builds it at
-  DIR before the command starts); {"join": PID, "user": BOOL} to run it in the namespaces of the container
-  whose main process is PID (kubectl exec, exec probes).
-- FLAGS: "u" drop LC_CTYPE (see main); "i" the command reads the shim's stdin (kubectl exec -i)
+  <why>": it runs, but without its mounts (nor a layer), because this host gives no mount namespace; "OK <pid>
+  NOLAYER <why>": it runs with its mounts, but writes (some of) the node's own directories, not a layer.
+- MOUNTS: "-" (the host's view), or JSON: {"root": DIR, "mounts": [{"source", "target", "readOnly"}],
+  "layer": BYTES or null, "readOnly": BOOL} to run the command in a mount namespace of its own, on a writable
+  layer of BYTES (null: none) over the node's directories, read-only with "readOnly", with the pod's volumes
+  mounted (mountns.py builds it at DIR before the command starts); {"join": PID, "user": BOOL} to run it in the
+  namespaces of the container whose main process is PID (kubectl exec, exec probes).
+- USER: "-" (the shim's own user), or UID:GID:GROUP,GROUP,... : the command (only: the shim keeps its own, and
+  the log it writes stays the node's) runs as that user, group and supplementary groups (securityContext's
+  runAsUser, runAsGroup, supplementalGroups, fsGroup: nodes/securitycontext.py).
+- FLAGS: "u" drop LC_CTYPE (see main); "n" the command gets PR_SET_NO_NEW_PRIVS (allowPrivilegeEscalation:
+  false: a setuid program gains nothing); "i" the command reads the shim's stdin (kubectl exec -i)
   instead of /dev/null; "t" that stdin is a pty's slave, made the command's controlling terminal
   (kubectl exec -t), so ^C, job control and window sizes work as in a terminal; "e" the command's
   stderr is the shim's own (kept apart from its stdout, as kubectl exec keeps them).
@@ -40,26 +46,37 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's directory out
 import mountns  # noqa: E402 - stdlib only, beside this file
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
 START_ERROR_EXIT = 128
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _die_with_parent() -> None:
-    # Runs in the forked child before exec; the shim is single-threaded, so this is safe.
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+def _child_setup(tty: bool, no_new_privs: bool) -> Callable[[], None]:
+    """What the forked child does before exec (after Popen's setsid and its change of user, which would clear
+    the parent-death signal); the shim is single-threaded, so this is safe."""
+    def setup() -> None:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if no_new_privs and _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        if tty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # fd 0, the pty's slave, becomes the controlling terminal
+    return setup
 
 
-def _die_with_parent_on_tty() -> None:
-    # After setsid (Popen's start_new_session): fd 0, the pty's slave, becomes the controlling terminal.
-    _die_with_parent()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+def parse_user(arg: str) -> tuple[int, int, list[int]] | None:
+    """USER (see above) as (uid, gid, groups); None for "-"."""
+    if arg == "-":
+        return None
+    uid, gid, groups = arg.split(":")
+    return int(uid), int(gid), [int(g) for g in groups.split(",") if g]
 
 
 def _exec_error(argv0: str, err: OSError) -> str:
@@ -297,29 +314,31 @@ class Shim:
         os.close(logr)
 
 
-def enter_mounts(spec: str) -> str | None:
-    """The container's view of the filesystem (MOUNTS, see above); the reason it has none when this host gives
-    no mount namespace (None when it has one, or needs none). OSError when building it failed."""
+def enter_mounts(spec: str) -> tuple[str | None, str | None]:
+    """The container's view of the filesystem (MOUNTS, see above): why it has no mount namespace when this host
+    gives none, and why it has no writable layer (or one only in part); (None, None) when it has both, or needs
+    neither. OSError when building it failed."""
     if spec == "-":
-        return None
+        return None, None
     config = json.loads(spec)
     try:
         if "join" in config:
             mountns.join(int(config["join"]), bool(config.get("user")))
-        else:
-            mountns.enter(config["root"], config.get("mounts") or [])
+            return None, None
+        return None, mountns.enter(config["root"], config.get("mounts") or [], config.get("layer"),
+                                   bool(config.get("readOnly")))
     except mountns.NamespaceUnavailable as e:
-        return str(e)
-    return None
+        return str(e), None
 
 
 def main(argv: list[str]) -> int:
     lifeline, report, log_path, log_max, cwd, flags, mounts = (int(argv[1]), int(argv[2]), argv[3], int(argv[4]),
                                                                argv[5], argv[6], argv[7])
-    if argv[8] != "--" or len(argv) < 10:
-        print("usage: shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS MOUNTS -- ARGV...", file=sys.stderr)
+    if len(argv) < 11 or argv[9] != "--":
+        print("usage: shim.py LIFELINE REPORT LOG LOG_MAX CWD FLAGS MOUNTS USER -- ARGV...", file=sys.stderr)
         return 2
-    command = argv[9:]
+    user = parse_user(argv[8])
+    command = argv[10:]
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if "u" in flags:
         # Python's locale coercion (PEP 538) may have added LC_CTYPE; the pod did not ask for it.
@@ -339,7 +358,7 @@ def main(argv: list[str]) -> int:
         except OSError as e:
             return fail(f"failed to open log file {log_path}: {e.strerror}")
     try:
-        no_mounts = enter_mounts(mounts)
+        no_mounts, no_layer = enter_mounts(mounts)
     except OSError as e:
         detail = e.strerror if e.filename is None else f"{e.filename}: {(e.strerror or '').lower()}"
         return fail(f"error during container init: {detail}")
@@ -351,16 +370,17 @@ def main(argv: list[str]) -> int:
     try:
         proc = subprocess.Popen(command, stdin=None if "i" in flags else subprocess.DEVNULL, stdout=logw,
                                 stderr=None if "e" in flags else subprocess.STDOUT, cwd=None if cwd == "-" else cwd,
-                                start_new_session=True,
-                                preexec_fn=_die_with_parent_on_tty if "t" in flags else _die_with_parent,
-                                close_fds=True)
+                                start_new_session=True, preexec_fn=_child_setup("t" in flags, "n" in flags),
+                                close_fds=True, **({} if user is None else
+                                                   {"user": user[0], "group": user[1], "extra_groups": user[2]}))
     except OSError as e:
         return fail("error during container init: " + _exec_error(command[0], e))
     finally:
         if logw is not None:
             os.close(logw)
     shim.main_pid = proc.pid
-    os.write(report, f"OK {proc.pid}{'' if no_mounts is None else ' NOMOUNT ' + no_mounts}\n".encode())
+    said = f" NOMOUNT {no_mounts}" if no_mounts is not None else f" NOLAYER {no_layer}" if no_layer is not None else ""
+    os.write(report, f"OK {proc.pid}{said}\n".encode())
     os.close(report)
     code = shim.run(logr)
     # Popen would try to reap its pid at exit; the shim already did.

@@ -130,7 +130,7 @@ async def test_kube_tui_debug_adds_one_and_attaches_with_i(rest_plane: ControlPl
                                "sh", "-c", "echo plain")
     assert code == 0 and out.startswith("Defaulting debug container name to debugger-"), err  # on stdout, as kubectl
     name = out.splitlines()[0].split()[-1].rstrip(".")
-    assert "Warning: spec.ephemeralContainers[0].securityContext: stored but not enforced by kube-tui" in err
+    assert "Warning: spec.ephemeralContainers[0].securityContext.capabilities: stored but not enforced by kube-tui" in err
     _, p = await call(http, "GET", f"{PODS}/web")
     ec = p["spec"]["ephemeralContainers"][0]
     assert (ec["name"], ec["command"], ec["securityContext"]) == (name, ["sh", "-c", "echo plain"],
@@ -167,8 +167,8 @@ async def test_kube_tui_debug_copies_the_pod(rest_plane: ControlPlane, rest_node
     # without --same-node the copy is left to the scheduler
     assert await cli(rest_plane, tmp_path, "debug", "web", "--copy-to=web-3", "--image=busybox", "-c", "dbg",
                      "--profile=general") == (0, "", "Warning: spec.shareProcessNamespace: stored but not enforced by "
-                                              "kube-tui\nWarning: spec.containers[1].securityContext: stored but not "
-                                              "enforced by kube-tui\n")
+                                              "kube-tui\nWarning: spec.containers[1].securityContext.capabilities: "
+                                              "stored but not enforced by kube-tui\n")
     _, third = await call(http, "GET", f"{PODS}/web-3")
     assert "nodeName" not in third["spec"] and "labels" not in third["metadata"]
     # --replace: the original goes; a --set-image-only copy has no debug container and attaches to nothing

@@ -95,7 +95,12 @@ async def test_an_ignore_rule_does_not_count_the_failure(tmp_path: Path) -> None
         policy = {"rules": [{"action": "Ignore", "onExitCodes": {"operator": "In", "values": [42]}}]}
         # the first pod exits 42 (ignored), its replacement succeeds; with backoffLimit 0 a counted failure would fail the Job
         script = f"if [ -e {marker} ]; then echo done; else touch {marker}; exit 42; fi"
-        await client.create(job("flaky", script, backoffLimit=0, podFailurePolicy=policy))
+        flaky = job("flaky", script, backoffLimit=0, podFailurePolicy=policy)
+        # the marker outlives the first pod on the node's filesystem (a hostPath: its own layer would go with it)
+        template = flaky["spec"]["template"]["spec"]
+        template["volumes"] = [{"name": "marker", "hostPath": {"path": str(tmp_path)}}]
+        template["containers"][0]["volumeMounts"] = [{"name": "marker", "mountPath": str(tmp_path)}]
+        await client.create(flaky)
         j = await wait_for(lambda: finished(client, "flaky"), 30, what="the Job to complete")
         assert [c["type"] for c in j["status"]["conditions"]] == ["SuccessCriteriaMet", "Complete"]
         assert (j["status"]["succeeded"], j["status"]["failed"]) == (1, 0)

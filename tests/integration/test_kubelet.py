@@ -323,15 +323,17 @@ async def test_exec_streams_input_and_output_and_gives_a_terminal(client: Client
 
 async def test_cp_copies_files_and_directories_both_ways_through_exec(client: Client, node: Node, plane: ControlPlane,
                                                                      tmp_path: Path) -> None:
-    await client.create(pod("box", "exec sleep 300"))
+    inpod = tmp_path / "inpod"  # the node's directory, mounted at the same path in the container (hostPath)
+    inpod.mkdir()
+    box = pod("box", "exec sleep 300", volumes=[{"name": "inpod", "hostPath": {"path": str(inpod)}}])
+    box["spec"]["containers"][0]["volumeMounts"] = [{"name": "inpod", "mountPath": str(inpod)}]
+    await client.create(box)
     await wait_for(phase_is(client, "box", "Running"), 10, what="box Running")
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "a.txt").write_text("hello\n")
     blob = os.urandom(300_000)
     (src / "sub" / "b.bin").write_bytes(blob)
-    inpod = tmp_path / "inpod"  # containers share the node's filesystem in the process runtime
-    inpod.mkdir()
 
     async def cp(*argv: str) -> tuple[int, bytes]:
         proc = await _cli(plane, tmp_path, ["cp", *argv], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

@@ -492,7 +492,7 @@ async def test_the_real_kubectl_execs_and_copies(rest_plane: ControlPlane, rest_
         assert r.returncode == 0, r.stderr
         assert (tmp_path / "back" / "index.html").read_text() == "<h1>hi</h1>\n"
     finally:
-        shutil.rmtree(dest, ignore_errors=True)  # the process runtime shares this machine's filesystem
+        shutil.rmtree(dest, ignore_errors=True)  # in the container's own layer: never here, unless that broke
 
 
 async def refusal(http: aiohttp.ClientSession, url: str, *, websocket: bool) -> tuple[int, str]:

@@ -183,9 +183,9 @@ def test_shim_runs_without_mounts_when_unshare_fails(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(shim.mountns._libc, "unshare", refuse)
     spec = json.dumps({"root": str(tmp_path / "root"), "mounts": [{"source": str(tmp_path), "target": "/x",
                                                                     "readOnly": False}]})
-    assert enter_mounts(spec) == "unshare: operation not permitted"
+    assert enter_mounts(spec) == ("unshare: operation not permitted", None)
     assert not (tmp_path / "root").exists()  # nothing was done
-    assert enter_mounts("-") is None
+    assert enter_mounts("-") == (None, None)
 
 
 def test_container_view_leaves_the_host_alone(tmp_path: Path) -> None:

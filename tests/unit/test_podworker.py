@@ -45,6 +45,16 @@ def busybox(script: str, name: str = "main", **extra: Any) -> dict[str, Any]:
     return {"name": name, "image": "registry.k8s.io/busybox:1.27.2", "command": ["sh", "-c", script], **extra}
 
 
+def with_host_dir(pod: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`pod` with the node's directory `path` mounted at the same path in each of its containers (a hostPath): how a
+    test shares files with them, and how they keep a file across a restart (anything else a container writes is
+    in its own writable layer, thrown away with it)."""
+    pod["spec"].setdefault("volumes", []).append({"name": "host", "hostPath": {"path": str(path)}})
+    for c in pod["spec"]["containers"] + pod["spec"].get("initContainers", []):
+        c.setdefault("volumeMounts", []).append({"name": "host", "mountPath": str(path)})
+    return pod
+
+
 class Harness:
     """Runs PodWorkers on one runtime and remembers every status and event they produce."""
 
@@ -275,7 +285,7 @@ async def test_never_succeeded_and_failed(harness: Harness) -> None:
 async def test_on_failure_restarts_until_success(harness: Harness, tmp_path: Path) -> None:
     mark = tmp_path / "mark"
     script = f"if [ -f {mark} ]; then echo second; exit 0; fi; touch {mark}; echo first; exit 1"
-    worker = await harness.run(make_pod(busybox(script), policy="OnFailure"))
+    worker = await harness.run(with_host_dir(make_pod(busybox(script), policy="OnFailure"), tmp_path))
     await asyncio.wait_for(worker.wait(), 10)
     st = worker.status
     assert st["phase"] == "Succeeded"
@@ -288,7 +298,7 @@ async def test_on_failure_restarts_until_success(harness: Harness, tmp_path: Pat
 async def test_crash_loop_back_off(harness: Harness, tmp_path: Path) -> None:
     counter = tmp_path / "n"
     script = f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; echo run $n; exit 2"
-    worker = await harness.run(make_pod(busybox(script)), backoff_base=0.2, backoff_max=0.8)
+    worker = await harness.run(with_host_dir(make_pod(busybox(script)), tmp_path), backoff_base=0.2, backoff_max=0.8)
     await until(lambda: waiting_reason(worker) == "CrashLoopBackOff", what="CrashLoopBackOff")
     st = worker.status
     assert st["phase"] == "Running"  # restartPolicy Always: it is restarting
@@ -407,7 +417,7 @@ async def test_liveness_probe_restarts_the_container(harness: Harness, tmp_path:
     health = tmp_path / "healthy"
     c = busybox(f"touch {health}; echo up; sleep 300", livenessProbe={
         "exec": {"command": ["cat", str(health)]}, "periodSeconds": 0.05, "failureThreshold": 2})
-    worker = await harness.run(make_pod(c, terminationGracePeriodSeconds=1))
+    worker = await harness.run(with_host_dir(make_pod(c, terminationGracePeriodSeconds=1), tmp_path))
     await until(lambda: container(worker.status)["state"].get("running") and health.exists(), what="running")
     health.unlink()
     await until(lambda: container(worker.status)["restartCount"] >= 1, what="a liveness restart")
@@ -453,7 +463,7 @@ async def test_init_containers_run_first(harness: Harness, tmp_path: Path) -> No
     data = tmp_path / "data"
     pod = make_pod(busybox(f"cat {data}"), policy="Never",
                    initContainers=[busybox(f"echo from-init > {data}", name="init")])
-    worker = await harness.run(pod)
+    worker = await harness.run(with_host_dir(pod, tmp_path))
     await asyncio.wait_for(worker.wait(), 10)
     st = worker.status
     assert st["phase"] == "Succeeded"

@@ -357,14 +357,14 @@ def test_unknown_fields_are_found_at_any_depth_from_kubernetes_schema() -> None:
 
 def test_not_enforced_fields_warn() -> None:
     p = pod(serviceAccountName="builder", hostNetwork=True, securityContext={"runAsUser": 1000},
-            containers=[{"name": "c", "image": "x", "securityContext": {"privileged": True}}])
+            containers=[{"name": "c", "image": "x", "securityContext": {"privileged": True,
+                                                                        "readOnlyRootFilesystem": True}}])
     errs, warnings = validate(p)
     assert errs == []
-    assert warnings == [
-        "spec.securityContext: stored but not enforced by kube-tui",
+    assert warnings == [  # runAsUser is enforced (nodes/securitycontext.py), serviceAccountName by admission
         "spec.hostNetwork: stored but not enforced by kube-tui",
-        "spec.containers[0].securityContext: stored but not enforced by kube-tui",
-    ]
+        "spec.containers[0].securityContext.privileged: stored but not enforced by kube-tui",
+    ]  # readOnlyRootFilesystem is enforced (nodes/rootfs.py)
     # The defaulted empty securityContext is not worth a warning.
     assert validate(_admit(pod()))[1] == []
 
