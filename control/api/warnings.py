@@ -153,7 +153,7 @@ POD_SPEC_NOT_ENFORCED = (
 MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath",
                    "persistentVolumeClaim")
 CONTAINER_NOT_ENFORCED = (
-    "volumeDevices", "securityContext", "lifecycle", "resizePolicy",
+    "volumeDevices", "securityContext", "resizePolicy",
 )
 SERVICE_NOT_ENFORCED = (
     "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass", "sessionAffinityConfig",
