@@ -38,6 +38,7 @@ class Container:
     probers: dict[str, Prober] = field(default_factory=dict)
     kill_reason: str | None = None
     restart_now: bool = False  # killed for a definition change: restart without back-off
+    hook_error: str | None = None  # why this run's postStart hook failed (the kubelet then killed it)
     first_done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[bool] | None = None
     ephemeral: bool = False  # added by kubectl debug: run once, never restarted, never ready, no probes

@@ -1,6 +1,6 @@
 """One pod's lifecycle on a node, as the kubelet's pod worker runs it: containers started in order,
-restart policy with crash-loop back-off, image pull back-off, probes, graceful termination, and
-the pod status in Kubernetes' shape after every change.
+restart policy with crash-loop back-off, image pull back-off, probes, postStart and preStop hooks,
+graceful termination, and the pod status in Kubernetes' shape after every change.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from nodes.backoff import Backoff, go_duration
 from nodes.containerlogs import LogsError, forget_old_logs, log_records, read_logs, still_running
 from nodes.containerstatus import Container, rfc3339
 from nodes.env import ConfigError, Sources, build_env, env_references, expand
+from nodes.lifecycle import POST_START, PRE_STOP, Target, ended_message, handler_of
+from nodes.lifecycle import run as run_handler
 from nodes.podstatus import PodConditions, pod_phase, qos_class
 from nodes.probes import LIVENESS, READINESS, STARTUP, Prober, ProbeResult, make_check
 from nodes.rootfs import layer_bytes, no_layer_event, read_only_root
@@ -49,6 +51,8 @@ START_ERROR_EXIT = 128  # containerd's exit code for a process that never starte
 PULL_ERROR_VISIBLE = 1.0
 # How long RunContainerError shows before the next sync finds the container in CrashLoopBackOff.
 START_ERROR_VISIBLE = 1.0
+# killContainer's minimumGracePeriodInSeconds: what is left of the grace period after a preStop hook, at least.
+MIN_KILL_GRACE = 2.0
 SIMULATED = {"exec": "exec: this node runs simulated containers: there is no process to run a command in",
              "attach": "attach: this node runs simulated containers: there is no process to attach to"}
 
@@ -119,6 +123,10 @@ class PodWorker:
         self._conditions = PodConditions(self._pod)
         # The routine Pulled/Created/Started/Killing events: a runtime may have none (the sim one, like KWOK).
         self._lifecycle_events = bool(getattr(runtime, "lifecycle_events", True))
+        # postStart and preStop hooks: a runtime without processes (the sim one, like KWOK) runs none.
+        self._hooks = bool(getattr(runtime, "lifecycle_hooks", True))
+        self._hook_tasks: set[asyncio.Task[str | None]] = set()
+        self._kills: dict[ContainerHandle, asyncio.Future[None]] = {}  # the containers being stopped
 
     def _new_container(self, spec: dict[str, Any], init: bool, *, ephemeral: bool = False) -> Container:
         return Container(spec=spec, init=init, crash_backoff=Backoff(*self._backoff),
@@ -223,7 +231,7 @@ class PodWorker:
                 if handle is not None and handle.exit_code is None and not self._terminating:
                     self._event("Killing", f"Container {c.name} definition changed, will be restarted", NORMAL)
                     c.restart_now = True
-                    self._spawn(self.runtime.stop(handle, self._default_grace()))
+                    self._spawn(self._kill(c, handle, self._default_grace()))
 
     async def stop(self, grace: float | None = None) -> None:
         """Terminate the pod (if not already) and wait until every container has stopped."""
@@ -251,9 +259,11 @@ class PodWorker:
             handle = c.handle
             if handle is not None and handle.exit_code is None:
                 self._lifecycle_event("Killing", f"Stopping container {c.name}")
-                stops.append(self.runtime.stop(handle, grace))
+                stops.append(self._kill(c, handle, grace))
         # The kubelet kills a pod's containers in parallel, each with the full grace period.
         await asyncio.gather(*stops, return_exceptions=True)
+        for hook in list(self._hook_tasks):
+            hook.cancel()  # what outlived its container (a sleep): nothing waits for it any more
         if self._main is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._main), 10.0)
@@ -432,6 +442,13 @@ class PodWorker:
             c.restart_now = False
             retry_at = None if immediate else c.crash_backoff.retry_at(loop.time())
             backoff_next = not immediate
+            if c.hook_error is not None:
+                # startContainer's error for a failed postStart, shown until the back-off's next sync (as
+                # RunContainerError is), and through the next start when no back-off is due.
+                c.state = {"waiting": {"reason": "PostStartHookError", "message": c.hook_error}}
+                self._emit()
+                if retry_at is not None and await self._sleep(min(START_ERROR_VISIBLE, retry_at - loop.time())):
+                    break
             if retry_at is not None:
                 self._back_off(c)
         return False
@@ -469,17 +486,21 @@ class PodWorker:
         """From a started container to its exit; leaves `c.state` terminated and returns the code."""
         c.created += 1
         c.handle = handle
+        c.hook_error = None
         forget_old_logs(self.pod_log_dir, c)
+        self._lifecycle_event("Created", f"Created container {c.name}")
+        self._lifecycle_event("Started", f"Started container {c.name}")
+        if not await self._post_start(c, handle):
+            return self._exited(c, handle, await self.runtime.wait(handle))
         c.state = {"running": {"startedAt": rfc3339(handle.started_at)}}
         c.started = c.probe(STARTUP) is None
         c.ready = not c.init and not c.ephemeral and c.started and c.probe(READINESS) is None
-        self._lifecycle_event("Created", f"Created container {c.name}")
-        self._lifecycle_event("Started", f"Started container {c.name}")
         self._emit()
         c.first_done.set()
         if self._terminating:
             # Deleted while this container was being started: stop it right away.
-            await self.runtime.stop(handle, self._default_grace())
+            if handle.exit_code is None:
+                await self._kill(c, handle, self._default_grace())
         elif c.probe(STARTUP) is not None:
             self._start_prober(c, STARTUP, handle)
         else:
@@ -497,6 +518,10 @@ class PodWorker:
             for prober in c.probers.values():
                 await prober.stop()
             c.probers.clear()
+        return self._exited(c, handle, code)
+
+    def _exited(self, c: Container, handle: ContainerHandle, code: int) -> int:
+        """The container's end: `c.state` terminated with `code`, which is returned."""
         reason = c.kill_reason or ("Completed" if code == 0 else "Error")
         c.kill_reason = None
         finished = handle.finished_at or time.time()
@@ -505,8 +530,95 @@ class PodWorker:
         c.started = False
         # A completed init container counts as ready, as the kubelet reports it.
         c.ready = c.init and code == 0
+        c.first_done.set()
         self._emit()
         return code
+
+    # -- lifecycle hooks ------------------------------------------------------------------------
+    async def _post_start(self, c: Container, handle: ContainerHandle) -> bool:
+        """startContainer's step 4: the postStart hook, right after the container's process started. The kubelet's
+        sync waits for it, so until it ends the container shows as before and the pod's next container does not
+        start. If it fails: FailedPostStartHook, the container is killed (preStop included) and False."""
+        handler = handler_of(c.spec, POST_START) if self._hooks and not self._terminating else None
+        if handler is None:
+            return True
+        failure = await self._run_hook(c, handle, handler)
+        if failure is None or self._terminating:
+            return True
+        log.info("pod %s/%s: postStart hook of %s failed: %s", self.namespace, self.name, c.name, failure)
+        # As the kubelet since 1.26: not the hook's output in the event (it may hold secrets); the container's
+        # waiting state (PostStartHookError) has it.
+        self._event("FailedPostStartHook", "PostStartHook failed", WARNING)
+        c.hook_error = failure
+        self._lifecycle_event("Killing", "FailedPostStartHook")
+        await self._kill(c, handle, self._default_grace())
+        return False
+
+    async def _kill(self, c: Container, handle: ContainerHandle, grace: float) -> None:
+        """killContainer: the preStop hook first, when the container has one and there is a grace period, then
+        SIGTERM, then SIGKILL once what the hook left of the grace period has passed (MIN_KILL_GRACE at least
+        after a hook: executePreStopHook counts whole seconds). A second kill of a container being stopped waits
+        for the first, as the kubelet's pod worker runs one kill at a time."""
+        running = self._kills.get(handle)
+        if running is None:
+            running = asyncio.ensure_future(self._stop_container(c, handle, grace))
+            self._kills[handle] = running
+            running.add_done_callback(lambda _: self._kills.pop(handle, None))
+        await asyncio.shield(running)
+
+    async def _stop_container(self, c: Container, handle: ContainerHandle, grace: float) -> None:
+        handler = handler_of(c.spec, PRE_STOP) if self._hooks and handle.exit_code is None else None
+        if handler is not None and grace > 0:
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            hook = loop.create_task(self._run_hook(c, handle, handler))
+            hook.add_done_callback(self._pre_stop_done)
+            # Past the grace period the hook goes on (an exec dies with its container), the container is stopped.
+            await asyncio.wait([hook], timeout=grace)
+            grace = max(grace - int(loop.time() - began), MIN_KILL_GRACE)
+        await self.runtime.stop(handle, grace)
+
+    def _pre_stop_done(self, hook: asyncio.Task[str | None]) -> None:
+        if hook.cancelled():
+            return
+        failure = hook.result()
+        if failure is not None:
+            log.info("pod %s/%s: preStop hook failed: %s", self.namespace, self.name, failure)
+            self._event("FailedPreStopHook", "PreStopHook failed", WARNING)
+
+    async def _run_hook(self, c: Container, handle: ContainerHandle, handler: dict[str, Any]) -> str | None:
+        """One of the container's hooks run to its end: None, or why it failed (nodes/lifecycle.py). An exec hook
+        ends with its container, as a process of the container's PID namespace does; what is still running when
+        the pod's termination is over is cancelled, and fails."""
+        target = Target(self.runtime, handle, c.spec, f"{self.name}_{self.namespace}({self.uid})", self.pod_ip)
+        loop = asyncio.get_running_loop()
+        work = loop.create_task(run_handler(handler, target, on_fallback=self._http_fallback))
+        self._hook_tasks.add(work)
+        work.add_done_callback(self._hook_tasks.discard)
+        exited = loop.create_task(self.runtime.wait(handle)) if "exec" in handler else None
+        try:
+            await asyncio.wait([t for t in (work, exited) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        finally:
+            if exited is not None:
+                exited.cancel()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+        if work.cancelled():
+            return ended_message(handler, target)
+        error = work.exception()
+        if error is not None:
+            log.warning("pod %s/%s: hook of %s: %s", self.namespace, self.name, c.name, error)
+            return f"Cannot run handler: {error}"
+        return work.result()
+
+    def _http_fallback(self, host: str) -> None:
+        self._event("LifecycleHTTPFallback",
+                    f"request to HTTPS lifecycle hook {host} got HTTP response, retry with HTTP succeeded", WARNING)
 
     async def _oom_watch(self, c: Container, handle: ContainerHandle, limit: int) -> None:
         """The cgroup OOM killer's job, done by polling: over the memory limit -> SIGKILL, OOMKilled."""
@@ -545,7 +657,7 @@ class PodWorker:
             elif not ok:
                 self._event("Killing", f"Container {c.name} failed {kind} probe, will be restarted", NORMAL)
                 grace = spec.get("terminationGracePeriodSeconds")
-                self._spawn(self.runtime.stop(handle, self._default_grace() if grace is None else float(grace)))
+                self._spawn(self._kill(c, handle, self._default_grace() if grace is None else float(grace)))
 
         prober = Prober(kind, spec, check, on_change=on_change, on_probe=on_probe)
         c.probers[kind] = prober

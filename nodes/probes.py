@@ -59,9 +59,20 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
     return f"{scheme.lower()}://{hostport}{path}"
 
 
-async def http_get(host: str, port: int, path: str = "/", *, scheme: str = "HTTP",
-                   headers: list[dict[str, str]] | None = None, timeout: float = 1.0) -> ProbeResult:  # noqa: ASYNC109 - a probe's timeoutSeconds
-    """One GET; 200-399 is success, like the kubelet's HTTP prober (which does not verify TLS)."""
+class GetError(Exception):
+    """A GET that got no HTTP response, worded as Go's http.Client error."""
+
+    def __init__(self, message: str, *, not_tls: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.not_tls = not_tls  # an HTTPS request that an HTTP server answered
+
+
+async def get(host: str, port: int, path: str = "/", *, scheme: str = "HTTP",
+              headers: list[dict[str, str]] | None = None, user_agent: str = USER_AGENT,
+              timeout: float | None = 1.0) -> tuple[int, bytes]:  # noqa: ASYNC109 - a probe's timeoutSeconds
+    """One GET as the kubelet makes it for a probe or a hook (TLS not verified): (status code, up to MAX_BODY of
+    the body); GetError if no response came (`timeout` None: no limit)."""
     if not path.startswith("/"):
         path = "/" + path
     url = _url(scheme, host, port, path)
@@ -72,33 +83,33 @@ async def http_get(host: str, port: int, path: str = "/", *, scheme: str = "HTTP
         context.verify_mode = ssl.CERT_NONE
     extra = {h["name"]: h.get("value", "") for h in headers or [] if h.get("name")}
     lines = [f"GET {path} HTTP/1.1", f"Host: {extra.pop('Host', f'{host}:{port}')}",
-             f"User-Agent: {extra.pop('User-Agent', USER_AGENT)}", f"Accept: {extra.pop('Accept', '*/*')}",
+             f"User-Agent: {extra.pop('User-Agent', user_agent)}", f"Accept: {extra.pop('Accept', '*/*')}",
              "Connection: close"]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
 
-    async def run() -> ProbeResult:
+    async def run() -> tuple[int, bytes]:
         try:
             reader, writer = await asyncio.open_connection(host, port, ssl=context)
+        except ssl.SSLError as e:
+            # Go's client sees the plain HTTP answer to its hello: "server gave HTTP response to HTTPS client".
+            raise GetError(f'Get "{url}": http: server gave HTTP response to HTTPS client', not_tls=True) from e
         except OSError as e:
-            return ProbeResult(False, f'Get "{url}": dial tcp {host}:{port}: connect: {_reason(e)}')
+            raise GetError(f'Get "{url}": dial tcp {host}:{port}: connect: {_reason(e)}') from e
         try:
             writer.write(request)
             await writer.drain()
             status_line = await reader.readline()
             parts = status_line.decode("latin-1").split()
             if len(parts) < 2 or not parts[1].isdigit():
-                return ProbeResult(False, f'Get "{url}": malformed HTTP response {status_line[:80]!r}')
-            code = int(parts[1])
+                raise GetError(f'Get "{url}": malformed HTTP response {status_line[:80]!r}')
             body = b""
             with contextlib.suppress(OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                 await reader.readuntil(b"\r\n\r\n")
                 body = await reader.read(MAX_BODY)
-            if 200 <= code < 400:
-                return ProbeResult(True, body.decode(errors="replace"))
-            return ProbeResult(False, f"HTTP probe failed with statuscode: {code}")
+            return int(parts[1]), body
         except OSError as e:
-            return ProbeResult(False, f'Get "{url}": {_reason(e)}')
+            raise GetError(f'Get "{url}": {_reason(e)}') from e
         finally:
             writer.close()
             with contextlib.suppress(OSError):
@@ -107,8 +118,20 @@ async def http_get(host: str, port: int, path: str = "/", *, scheme: str = "HTTP
     try:
         return await asyncio.wait_for(run(), timeout)
     except TimeoutError:
-        return ProbeResult(False, f'Get "{url}": context deadline exceeded '
-                                  "(Client.Timeout exceeded while awaiting headers)")
+        raise GetError(f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)') \
+            from None
+
+
+async def http_get(host: str, port: int, path: str = "/", *, scheme: str = "HTTP",
+                   headers: list[dict[str, str]] | None = None, timeout: float = 1.0) -> ProbeResult:  # noqa: ASYNC109 - a probe's timeoutSeconds
+    """One GET; 200-399 is success, like the kubelet's HTTP prober (which does not verify TLS)."""
+    try:
+        code, body = await get(host, port, path, scheme=scheme, headers=headers, timeout=timeout)
+    except GetError as e:
+        return ProbeResult(False, e.message)
+    if 200 <= code < 400:
+        return ProbeResult(True, body.decode(errors="replace"))
+    return ProbeResult(False, f"HTTP probe failed with statuscode: {code}")
 
 
 async def tcp_connect(host: str, port: int, timeout: float = 1.0) -> ProbeResult:  # noqa: ASYNC109 - a probe's timeoutSeconds

@@ -153,7 +153,7 @@ POD_SPEC_NOT_ENFORCED = (
 MOUNTED_VOLUMES = ("emptyDir", "configMap", "secret", "downwardAPI", "projected", "hostPath",
                    "persistentVolumeClaim")
 CONTAINER_NOT_ENFORCED = (
-    "volumeDevices", "lifecycle", "resizePolicy",
+    "volumeDevices", "resizePolicy",
 )
 # The fields of a securityContext a process node acts on (nodes/rootfs.py, nodes/securitycontext.py, fsGroup in
 # nodes/volumes.py); any other is warned about, by name.

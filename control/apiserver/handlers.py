@@ -780,8 +780,10 @@ class Api:
             WARNINGS.get().extend(warns)
             return cur  # a no-op update writes nothing, like the apiserver
         key = info.key(ns, name)
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
-            # the last finalizer is gone: the object can finally go
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") \
+                and not cur["metadata"].get("deletionGracePeriodSeconds"):
+            # the last finalizer is gone: the object can finally go (shouldDeleteDuringUpdate: not a pod still in
+            # its grace period, whose containers are stopping and whose kubelet reports their status meanwhile)
             if await self._delete_key(key, cur_rev):
                 return new
             return None

@@ -128,6 +128,8 @@ def image_env(ref: str) -> dict[str, str]:
         if image.name == "kubernetes-bootcamp":
             env["BOOTCAMP_VERSION"] = image_tag(ref).removeprefix("v")
         if image.name == "nginx":
+            # Its `nginx` command (nginx -s quit) first, as the real image has /usr/sbin/nginx.
+            env["PATH"] = f"{_HERE / 'bin'}:{env['PATH']}"
             # The real image's ENV NGINX_VERSION is its tag: nginx:1.14.2 reports nginx/1.14.2.
             tag = image_tag(ref)
             if re.fullmatch(r"\d+(\.\d+)*", tag):

@@ -3,7 +3,9 @@ the container has /usr/share/nginx/html (a volume mounted there), the files ther
 server serves them.
 
 Run as `python nodes/images/nginx.py --listen 80 [--listen 8080 ...]`; stdlib only, because the
-runtime starts it with `python -I -S` (no site-packages, no PYTHONPATH) for a fast start.
+runtime starts it with `python -I -S` (no site-packages, no PYTHONPATH) for a fast start. In the container,
+`nginx -s stop|quit|reload|reopen` (nodes/images/bin/nginx, on the image's PATH) signals the container's own
+nginx, as a preStop hook of the docs does with `nginx -s quit`.
 """
 
 from __future__ import annotations
@@ -164,6 +166,57 @@ class Server:
               flush=True)
 
 
+# nginx -s NAME: the signal the master gets (ngx_signal_process)
+SIGNALS = {"stop": signal.SIGTERM, "quit": signal.SIGQUIT, "reopen": signal.SIGUSR1, "reload": signal.SIGHUP}
+PID_FILE = "/var/run/nginx.pid"  # where the real image's master writes its pid
+
+
+def masters() -> list[int]:
+    """The nginx serving in this container: there is no pid file to read (the container may share the node's
+    filesystem), so the processes running this program in the same mount namespace with the same pod (HOSTNAME
+    and POD_IP in their environment) as the caller, an exec in the container."""
+    script = os.path.realpath(__file__).encode()
+    wanted = {k.encode(): os.environ.get(k, "").encode() for k in ("HOSTNAME", "POD_IP")}
+    try:
+        namespace = os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        namespace = ""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            # the interpreter running this script, not a shim whose command names it, nor an `nginx -s`
+            at = argv.index(script) if script in argv else 0
+            if not at or not all(a.startswith(b"-") for a in argv[1:at]) or b"-s" in argv[at:] \
+                    or os.readlink(f"/proc/{entry}/ns/mnt") != namespace:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = dict(item.partition(b"=")[::2] for item in f.read().split(b"\0") if item)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if all(env.get(k) == v for k, v in wanted.items()):
+            found.append(int(entry))
+    return found
+
+
+def send_signal(name: str) -> int:
+    """`nginx -s NAME`, as the real binary: a notice on stderr, the signal to the master, exit 0."""
+    print(f"{_now_error_log()} [notice] {os.getpid()}#{os.getpid()}: signal process started", file=sys.stderr,
+          flush=True)
+    pids = masters()
+    if not pids:
+        print(f'{_now_error_log()} [error] {os.getpid()}#{os.getpid()}: open() "{PID_FILE}" failed (2: No such file '
+              "or directory)", file=sys.stderr, flush=True)
+        return 1
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, SIGNALS[name])
+    return 0
+
+
 async def serve(ip: str, ports: list[int], hostname: str) -> int:
     server = Server(ip, hostname)
     servers: list[asyncio.base_events.Server] = []
@@ -181,11 +234,19 @@ async def serve(ip: str, ports: list[int], hostname: str) -> int:
     print(f"{_now_error_log()} [notice] 1#1: start worker processes", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    # nginx exits 0 on TERM/INT (fast shutdown) and QUIT (graceful shutdown).
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-        loop.add_signal_handler(sig, stop.set)
+
+    def received(sig: signal.Signals, then: str) -> None:
+        print(f"{_now_error_log()} [notice] 1#1: signal {sig.value} ({sig.name}) received, {then}", file=sys.stderr,
+              flush=True)
+        if then in ("exiting", "shutting down"):
+            stop.set()
+
+    # nginx exits 0 on TERM/INT (fast shutdown) and QUIT (graceful shutdown); HUP (reload) and USR1 (reopen the
+    # logs) leave it serving.
+    for sig, then in ((signal.SIGTERM, "exiting"), (signal.SIGINT, "exiting"), (signal.SIGQUIT, "shutting down"),
+                      (signal.SIGHUP, "reconfiguring"), (signal.SIGUSR1, "reopening logs")):
+        loop.add_signal_handler(sig, received, sig, then)
     await stop.wait()
-    print(f"{_now_error_log()} [notice] 1#1: signal process started", file=sys.stderr, flush=True)
     for s in servers:
         s.close()
     return 0
@@ -194,7 +255,10 @@ async def serve(ip: str, ports: list[int], hostname: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nginx")
     parser.add_argument("--listen", type=int, action="append", default=[])
+    parser.add_argument("-s", dest="signal", choices=sorted(SIGNALS), help="send a signal to the master process")
     opts = parser.parse_args(argv)
+    if opts.signal:
+        return send_signal(opts.signal)
     ip = os.environ.get("POD_IP") or "0.0.0.0"
     hostname = os.environ.get("HOSTNAME") or socket.gethostname()
     print("/docker-entrypoint.sh: Configuration complete; ready for start up", flush=True)

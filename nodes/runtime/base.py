@@ -119,10 +119,11 @@ class Runtime(Protocol):
         """(cpu millicores, memory bytes) of the container, like `kubectl top`."""
         ...
 
-    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
-                   max_output: int = EXEC_OUTPUT_MAX) -> tuple[int, str]:
-        """Run `command` in the container's environment; raise TimeoutError after `timeout` seconds. The
-        output is kept up to `max_output` bytes (the rest is read and dropped)."""
+    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float | None,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+                   max_output: int = EXEC_OUTPUT_MAX, errors: bytearray | None = None) -> tuple[int, str]:
+        """Run `command` in the container's environment; raise TimeoutError after `timeout` seconds (None: no
+        limit). The output is kept up to `max_output` bytes (the rest is read and dropped); with `errors`, the
+        command's stderr goes there instead of into the output."""
         ...
 
     async def shutdown(self) -> None:

@@ -423,6 +423,30 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _collect(loop: asyncio.AbstractEventLoop, fd: int, into: bytearray, cap: int) -> asyncio.Future[None]:
+    """Read the pipe `fd` into `into` until its end, kept up to `cap` bytes: the rest is read and dropped, so the
+    command never blocks on a full pipe. The future resolves at the end; the caller removes the reader."""
+    os.set_blocking(fd, False)
+    eof: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if chunk:
+            room = cap - len(into)
+            if room > 0:
+                into.extend(chunk[:room])
+        else:
+            loop.remove_reader(fd)
+            if not eof.done():
+                eof.set_result(None)
+
+    loop.add_reader(fd, readable)
+    return eof
+
+
 def _mounts(cfg: ContainerConfig) -> str:
     """The shim's MOUNTS for a container: its own view (a writable layer, the pod's volumes), or the host's."""
     if cfg.rootfs is None:
@@ -751,40 +775,32 @@ class ProcessRuntime:
         cpu_seconds, rss = self._procs.tree_usage(handle.pid)
         return self._cpu.update(handle.id, cpu_seconds), rss
 
-    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
-                   max_output: int = EXEC_OUTPUT_MAX) -> tuple[int, str]:
-        """Run `command` with the container's env and working dir, under a shim of its own."""
+    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float | None,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+                   max_output: int = EXEC_OUTPUT_MAX, errors: bytearray | None = None) -> tuple[int, str]:
+        """Run `command` with the container's env and working dir, under a shim of its own (`timeout` None: no
+        limit). With `errors`, the command's stderr is kept apart in it (CRI's ExecSync answers stdout and
+        stderr apart), not in the output."""
         if not command:
             return 126, "exec: no command given"
         loop = asyncio.get_running_loop()
         out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe() if errors is not None else (-1, -1)
         try:
             shim, report_r = self._spawn(list(command), self._env(handle.config), handle.config.working_dir,
-                                         None, out_w, mounts=_joined(handle), **_user(handle.config))
+                                         None, out_w, stderr=err_w if err_w >= 0 else None, mounts=_joined(handle),
+                                         **_user(handle.config))
         except OSError as e:
-            os.close(out_r)
+            for fd in (out_r, err_r):
+                if fd >= 0:
+                    os.close(fd)
             return 126, f"{EXEC_ERROR_PREFIX}{e}: unknown"
         finally:
-            os.close(out_w)
-        os.set_blocking(out_r, False)
-        eof: asyncio.Future[None] = loop.create_future()
-
-        def readable() -> None:
-            try:
-                chunk = os.read(out_r, 65536)
-            except BlockingIOError:
-                return
-            if chunk:
-                # Keep reading past the cap so the command never blocks on a full pipe.
-                room = max_output - len(shim.output)
-                if room > 0:
-                    shim.output.extend(chunk[:room])
-            else:
-                loop.remove_reader(out_r)
-                if not eof.done():
-                    eof.set_result(None)
-
-        loop.add_reader(out_r, readable)
+            for fd in (out_w, err_w):
+                if fd >= 0:
+                    os.close(fd)
+        ends = [_collect(loop, out_r, shim.output, max_output)]
+        if errors is not None:
+            ends.append(_collect(loop, err_r, errors, max_output))
         try:
             report = await self._read_report(shim, report_r)
             if not report.startswith("OK "):
@@ -797,17 +813,19 @@ class ProcessRuntime:
                 shim.send(b"K")
                 await shim.exited
                 raise
-            # The shim killed the whole tree before exiting, so the pipe's EOF is imminent.
+            # The shim killed the whole tree before exiting, so the pipes' EOF is imminent.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(eof, 2.0)
+                await asyncio.wait_for(asyncio.gather(*ends), 2.0)
             return code, shim.output.decode(errors="replace")
         except asyncio.CancelledError:
-            # A stopped prober: the command must not run on unwatched.
+            # A stopped prober, a hook whose container ended: the command must not run on unwatched.
             shim.send(b"K")
             raise
         finally:
-            loop.remove_reader(out_r)
-            os.close(out_r)
+            for fd in (out_r, err_r):
+                if fd >= 0:
+                    loop.remove_reader(fd)
+                    os.close(fd)
 
     async def shutdown(self) -> None:
         shims = list(self._shims)

@@ -56,6 +56,8 @@ class SimRuntime:
     # Like KWOK: no Pulled/Created/Started (nor the Killing of a deletion) events for every pod; what goes
     # wrong (pull and start errors, back-offs, failed probes) is still recorded.
     lifecycle_events = False
+    # Nor postStart and preStop hooks (KWOK runs none): there is no process to run a command in.
+    lifecycle_hooks = False
 
     def __init__(self, *, start_delay: float = 0.0,
                  behavior: Callable[[ContainerConfig], SimBehavior | None] | None = None) -> None:
@@ -139,8 +141,8 @@ class SimRuntime:
         wobble = 1 + 0.1 * math.sin(time.time() / 7 + seed)
         return max(1, round(cpu_req * share * wobble)), round(mem_req * (0.4 + (seed % 400) / 1000))
 
-    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
-                   max_output: int = EXEC_OUTPUT_MAX) -> tuple[int, str]:
+    async def exec(self, handle: ContainerHandle, command: list[str], timeout: float | None,  # noqa: ASYNC109 - timeoutSeconds: the command is killed
+                   max_output: int = EXEC_OUTPUT_MAX, errors: bytearray | None = None) -> tuple[int, str]:
         state: _SimContainer = handle.private
         return state.behavior.exec_exit_code, state.behavior.exec_output
 

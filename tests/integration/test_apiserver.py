@@ -473,3 +473,21 @@ async def test_bad_and_expired_continue_tokens(plane: ControlPlane, client: Clie
     with pytest.raises(ApiError) as e:
         await client.list("pods", "default", limit=1, continue_=token)
     assert e.value.code == 410 and "too old to display a consistent list" in e.value.message
+
+
+async def test_a_terminating_pod_stays_while_its_kubelet_reports_status(client: Client) -> None:
+    """A pod in its grace period is deleted by its kubelet's final delete, not by the status updates it sends while
+    the containers stop (one container stopped, another still running its preStop hook)."""
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "slow", "namespace": "default"},
+                         "spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 30,
+                                  "containers": [{"name": "c", "image": "nginx"}]}})
+    deleted = await client.delete("Pod", "slow")
+    assert deleted["metadata"]["deletionGracePeriodSeconds"] == 30
+    deleted["status"] = {"phase": "Running", "containerStatuses": [{"name": "c", "ready": False, "restartCount": 0,
+                                                                    "state": {"running": {}}}]}
+    await client.update_status(deleted)
+    assert (await client.get("Pod", "slow"))["status"]["phase"] == "Running"
+    await client.delete("Pod", "slow", grace_period=0)
+    with pytest.raises(ApiError) as e:
+        await client.get("Pod", "slow")
+    assert e.value.code == 404

@@ -517,6 +517,18 @@ async def test_image_change_restarts_the_container(tmp_path: Path) -> None:
     await worker.stop(grace=0)
 
 
+async def test_simulated_containers_run_no_lifecycle_hooks(tmp_path: Path) -> None:
+    """A sim node runs no hooks (KWOK runs none): an exec hook that would fail does not kill the container, and a
+    preStop that would take the whole grace period does not hold the deletion."""
+    h = Harness(SimRuntime(behavior=lambda c: SimBehavior(exec_exit_code=1)), tmp_path / "pods")
+    hooks = {"postStart": {"exec": {"command": ["false"]}}, "preStop": {"sleep": {"seconds": 30}}}
+    worker = await h.run(make_pod({"name": "app", "image": "nginx", "lifecycle": hooks}, terminationGracePeriodSeconds=30))
+    await until(lambda: container(worker.status)["state"].get("running"), what="running")
+    await asyncio.wait_for(worker.stop(30), 5)
+    assert container(worker.status)["restartCount"] == 0
+    assert not any(e[0] in ("FailedPostStartHook", "FailedPreStopHook") for e in h.events)
+
+
 async def test_memory_limit_is_enforced_as_oom_kill(harness: Harness) -> None:
     hog = {"name": "hog", "image": "python:3.12", "resources": {"limits": {"memory": "50Mi"}},
            "command": [sys.executable, "-c", "import time; x = b'x' * (120 * 2**20); time.sleep(300)"]}

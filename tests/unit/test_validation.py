@@ -185,6 +185,49 @@ def test_every_bad_field_is_reported() -> None:
     ]
 
 
+def test_lifecycle_hooks() -> None:
+    """validateLifecycle / validateHandler: one handler type each, a sleep within the grace period (its default 30 s
+    when unset), none on a plain init container."""
+    hooks = {"postStart": {"exec": {"command": ["true"]}, "httpGet": {"port": 80}, "sleep": {"seconds": 1}},
+             "preStop": {}}
+    assert messages(pod(containers=[{"name": "c", "image": "x", "lifecycle": hooks}])) == [
+        "spec.containers[0].lifecycle.postStart.httpGet: Forbidden: may not specify more than 1 handler type",
+        "spec.containers[0].lifecycle.postStart.sleep: Forbidden: may not specify more than 1 handler type",
+        "spec.containers[0].lifecycle.preStop: Required value: must specify a handler type",
+    ]
+    assert messages(pod(terminationGracePeriodSeconds=5, containers=[
+        {"name": "a", "image": "x", "lifecycle": {"preStop": {"sleep": {"seconds": 6}}}},
+        {"name": "b", "image": "x", "lifecycle": {"preStop": {"sleep": {"seconds": -1}}}},
+        {"name": "c", "image": "x", "lifecycle": {"postStart": {"sleep": {"seconds": 5}},
+                                                   "preStop": {"sleep": {"seconds": 0}}}},
+        {"name": "d", "image": "x", "lifecycle": {"postStart": {"httpGet": {"port": "no_such"}},
+                                                   "preStop": {"tcpSocket": {"port": 8080}}}},
+    ])) == [
+        "spec.containers[0].lifecycle.preStop.sleep: Invalid value: 6: must be non-negative and less than "
+        "terminationGracePeriodSeconds (5)",
+        "spec.containers[1].lifecycle.preStop.sleep: Invalid value: -1: must be non-negative and less than "
+        "terminationGracePeriodSeconds (5)",
+        'spec.containers[3].lifecycle.postStart.httpGet.port: Invalid value: "no_such": must contain only '
+        "alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+    ]
+    assert messages(pod(containers=[{"name": "c", "image": "x",
+                                     "lifecycle": {"preStop": {"sleep": {"seconds": 31}}}}])) == [
+        "spec.containers[0].lifecycle.preStop.sleep: Invalid value: 31: must be non-negative and less than "
+        "terminationGracePeriodSeconds (30)"]
+    assert messages(pod(initContainers=[
+        {"name": "i", "image": "x", "lifecycle": {"postStart": {"exec": {"command": ["true"]}}}},
+        {"name": "s", "image": "x", "restartPolicy": "Always", "lifecycle": {"preStop": {"sleep": {"seconds": 1}}}},
+    ])) == ["spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without "
+            "restartPolicy=Always"]
+    # Pod templates too, and the hooks are enforced now: no "stored but not enforced" warning.
+    d = deployment()
+    d["spec"]["template"]["spec"]["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": 40}}}
+    assert messages(d) == ["spec.template.spec.containers[0].lifecycle.preStop.sleep: Invalid value: 40: must be "
+                           "non-negative and less than terminationGracePeriodSeconds (30)"]
+    ok = pod(containers=[{"name": "c", "image": "x", "lifecycle": {"postStart": {"exec": {"command": ["true"]}}}}])
+    assert validate(_admit(ok)) == ([], [])
+
+
 def test_containers_required() -> None:
     assert messages(pod(containers=[])) == ["spec.containers: Required value"]
 

@@ -1,4 +1,4 @@
-"""A container: image, command, ports, env, volume mounts, resources, probes and pull policy."""
+"""A container: image, command, ports, env, volume mounts, resources, probes, lifecycle hooks and pull policy."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from control.api.validation.field import (
     forbidden,
     int_field,
     invalid,
+    is_int,
     not_found,
     not_supported,
     required,
@@ -80,6 +81,49 @@ def validate_probe(errs: Errors, probe: Any, path: str) -> None:
         int_field(errs, probe, key, f"{path}.{key}")
     int_field(errs, probe, "terminationGracePeriodSeconds", f"{path}.terminationGracePeriodSeconds", minimum=1,
                detail="must be greater than 0")
+
+
+# A lifecycle handler's kinds, in validateHandler's order (tcpSocket is accepted, and never run: nodes/lifecycle.py).
+_HOOK_HANDLERS = ("exec", "httpGet", "tcpSocket", "sleep")
+DEFAULT_GRACE = 30  # terminationGracePeriodSeconds' default, which a sleep is checked against when it is unset
+
+
+def validate_lifecycle(errs: Errors, lifecycle: Any, path: str, grace: int | None) -> None:
+    """validateLifecycle: postStart and preStop each with exactly one handler (validateHandler), a sleep
+    non-negative and no longer than the pod's terminationGracePeriodSeconds `grace` (validateSleepAction)."""
+    lifecycle = as_dict(errs, lifecycle, path)
+    if lifecycle is None:
+        return
+    for hook in ("postStart", "preStop"):
+        if lifecycle.get(hook) is None:
+            continue
+        handler = as_dict(errs, lifecycle[hook], f"{path}.{hook}")
+        if handler is None:
+            continue
+        count = 0
+        for kind in _HOOK_HANDLERS:
+            if handler.get(kind) is None:
+                continue
+            if count:
+                forbidden(errs, f"{path}.{hook}.{kind}", "may not specify more than 1 handler type")
+                continue
+            count += 1
+            if kind == "sleep":
+                _sleep(errs, handler[kind], f"{path}.{hook}.sleep", grace)
+            else:
+                _handler(errs, kind, handler[kind], f"{path}.{hook}.{kind}")
+        if not count:
+            required(errs, f"{path}.{hook}", "must specify a handler type")
+
+
+def _sleep(errs: Errors, sleep: Any, path: str, grace: int | None) -> None:
+    sleep = as_dict(errs, sleep, path) or {}
+    seconds = sleep.get("seconds", 0)
+    if not is_int(seconds):
+        invalid(errs, f"{path}.seconds", shown(seconds), "must be an integer")
+    elif grace is not None and not 0 <= seconds <= grace:
+        # Kubernetes' wording, though a sleep as long as the grace period is allowed.
+        invalid(errs, path, seconds, f"must be non-negative and less than terminationGracePeriodSeconds ({grace})")
 
 
 def _env(errs: Errors, env: Any, path: str) -> None:
@@ -211,7 +255,7 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 
 def validate_containers(errs: Errors, containers: Any, path: str, *, volumes: set[str], names: set[str],
-                host_network: bool, init: bool) -> None:
+                host_network: bool, init: bool, grace: int | None = DEFAULT_GRACE) -> None:
     items = as_list(errs, containers, path)
     if not items and not init:
         required(errs, path)
@@ -246,6 +290,11 @@ def validate_containers(errs: Errors, containers: Any, path: str, *, volumes: se
         _env_from(errs, c.get("envFrom"), f"{cpath}.envFrom")
         validate_resources(errs, c.get("resources"), f"{cpath}.resources")
         _volume_mounts(errs, c.get("volumeMounts"), f"{cpath}.volumeMounts", volumes)
+        if c.get("lifecycle") is not None:
+            if init and c.get("restartPolicy") != "Always":
+                forbidden(errs, f"{cpath}.lifecycle", "may not be set for init containers without restartPolicy=Always")
+            else:
+                validate_lifecycle(errs, c["lifecycle"], f"{cpath}.lifecycle", grace)
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             if c.get(probe) is None:
                 continue

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from control.api.labels import is_dns1123_label, is_dns1123_subdomain, is_qualified_name
-from control.api.validation.container import local_descending_path, validate_containers
+from control.api.validation.container import DEFAULT_GRACE, local_descending_path, validate_containers
 from control.api.validation.field import (
     Errors,
     as_dict,
@@ -17,6 +17,7 @@ from control.api.validation.field import (
     forbidden,
     int_field,
     invalid,
+    is_int,
     not_found,
     not_supported,
     required,
@@ -110,10 +111,13 @@ def validate_pod_spec(errs: Errors, spec: Any, path: str) -> None:
     volumes = _volumes(errs, spec.get("volumes"), f"{path}.volumes")
     names: set[str] = set()
     host_network = spec.get("hostNetwork") is True
+    # A lifecycle sleep is checked against the grace period (defaulted when unset; not when it is itself invalid).
+    grace = spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE)
+    grace = grace if is_int(grace) else None
     validate_containers(errs, spec.get("initContainers"), f"{path}.initContainers", volumes=volumes, names=names,
-                host_network=host_network, init=True)
+                host_network=host_network, init=True, grace=grace)
     validate_containers(errs, spec.get("containers"), f"{path}.containers", volumes=volumes, names=names,
-                host_network=host_network, init=False)
+                host_network=host_network, init=False, grace=grace)
     if spec.get("ephemeralContainers") is not None:
         _ephemeral_containers(errs, spec["ephemeralContainers"], f"{path}.ephemeralContainers", volumes=volumes,
                               names=names, host_network=host_network)
