@@ -31,6 +31,7 @@ from control.controllers.persistentvolume import (
     PVProtectionController,
 )
 from control.controllers.replicaset import ReplicaSetController
+from control.controllers.resourcequota import ResourceQuotaController
 from control.controllers.statefulset import StatefulSetController
 from control.controllers.ttlafterfinished import TTLAfterFinishedController
 from control.timings import Timings
@@ -57,6 +58,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "persistentvolume-binder": PersistentVolumeController,
     "pvc-protection": PVCProtectionController,
     "pv-protection": PVProtectionController,
+    "resourcequota": ResourceQuotaController,
 }
 
 
