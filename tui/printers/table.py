@@ -334,16 +334,20 @@ def _storageclass_row(sc: Mapping[str, Any], wide: bool, now: float | None) -> l
             age(sc, now)]
 
 
-def _quota_row(rq: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
-    """printResourceQuota: "name: used/hard" for each resource of status.hard, sorted; limits.* under LIMIT,
-    the rest under REQUEST."""
+def quota_usage(rq: Mapping[str, Any]) -> tuple[str, str]:
+    """printResourceQuota's REQUEST and LIMIT: "name: used/hard" for each resource of status.hard, sorted;
+    limits.* under LIMIT, the rest under REQUEST."""
     status = rq.get("status") or {}
     hard, used = status.get("hard") or {}, status.get("used") or {}
     request, limit = [], []
     for name in sorted(hard):
         shown = f"{name}: {quantity.canonical_of(used[name]) if name in used else '0'}/{quantity.canonical_of(hard[name])}"
         (limit if name.split(".")[0] == "limits" and "." in name else request).append(shown)
-    return [meta_of(rq).get("name", ""), age(rq, now), ", ".join(request), ", ".join(limit)]
+    return ", ".join(request), ", ".join(limit)
+
+
+def _quota_row(rq: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(rq).get("name", ""), age(rq, now), *quota_usage(rq)]
 
 
 def _limitrange_row(lr: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
