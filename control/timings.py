@@ -21,6 +21,7 @@ class Timings:
     hpa_downscale_stabilization: float = 300.0  # the scale-down window when behavior does not set one
     hpa_cpu_initialization_period: float = 300.0  # a new pod's CPU samples are doubted this long
     hpa_initial_readiness_delay: float = 30.0  # unready this soon after start: never ready yet
+    resource_quota_sync: float = 300.0  # --resource-quota-sync-period: every quota recounted this often
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Timings:

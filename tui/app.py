@@ -66,6 +66,8 @@ MORE_VIEWS = (
      ("persistentvolumeclaims", "persistentvolumeclaim")),
     ("pv", "PersistentVolume", "PersistentVolumes", ("persistentvolumes", "persistentvolume")),
     ("sc", "StorageClass", "StorageClasses", ("storageclasses", "storageclass")),
+    ("quota", "ResourceQuota", "ResourceQuotas", ("resourcequotas", "resourcequota")),
+    ("limits", "LimitRange", "LimitRanges", ("limitranges", "limitrange")),
 )
 
 

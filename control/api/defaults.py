@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from control.api import horizontalpodautoscaler as hpas
+from control.api import quantity
 
 # DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted. 300 s is
 # kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds; the
@@ -400,6 +401,40 @@ def _default_persistentvolume(obj: dict[str, Any]) -> None:
         status["phase"] = "Pending"
 
 
+def _canonical_quantities(rl: Any) -> None:
+    """A ResourceList as kube-apiserver stores it: each valid quantity in its canonical form ("0.5" -> "500m")."""
+    if isinstance(rl, dict):
+        for k, v in rl.items():
+            if quantity.is_valid(v):
+                rl[k] = quantity.canonical_of(v)
+
+
+def _default_limitrange(obj: dict[str, Any]) -> None:
+    """SetDefaults_LimitRangeItem: a Container item's default limit is its max, its default request its
+    default limit, else its min."""
+    for item in _as_list(_spec(obj).get("limits")):
+        if not isinstance(item, dict):
+            continue
+        for key in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
+            _canonical_quantities(item.get(key))
+        if item.get("type") != "Container":
+            continue
+        default, request = _child(item, "default"), _child(item, "defaultRequest")
+        for k, v in _as_dict(item.get("max")).items():
+            default.setdefault(k, v)
+        for k, v in default.items():
+            request.setdefault(k, v)
+        for k, v in _as_dict(item.get("min")).items():
+            request.setdefault(k, v)
+        for key in ("default", "defaultRequest"):
+            if not item[key]:
+                del item[key]  # an empty ResourceList is omitted
+
+
+def _default_resourcequota(obj: dict[str, Any]) -> None:
+    _canonical_quantities(_spec(obj).get("hard"))
+
+
 def _default_storageclass(obj: dict[str, Any]) -> None:
     """SetDefaults_StorageClass: Delete, Immediate."""
     if not obj.get("reclaimPolicy"):
@@ -412,6 +447,8 @@ _BY_KIND = {
     "PersistentVolumeClaim": _default_persistentvolumeclaim,
     "PersistentVolume": _default_persistentvolume,
     "StorageClass": _default_storageclass,
+    "LimitRange": _default_limitrange,
+    "ResourceQuota": _default_resourcequota,
     "Pod": _default_pod,
     "Deployment": _default_deployment,
     "ReplicaSet": _default_replicaset,

@@ -52,6 +52,8 @@ _ALL = [
     KindInfo("ServiceAccount", "serviceaccounts", "v1", True, ("sa",)),
     KindInfo("PersistentVolume", "persistentvolumes", "v1", False, ("pv",)),
     KindInfo("PersistentVolumeClaim", "persistentvolumeclaims", "v1", True, ("pvc",)),
+    KindInfo("ResourceQuota", "resourcequotas", "v1", True, ("quota",)),
+    KindInfo("LimitRange", "limitranges", "v1", True, ("limits",)),
     KindInfo("ReplicaSet", "replicasets", "apps/v1", True, ("rs",), ("all",)),
     KindInfo("Deployment", "deployments", "apps/v1", True, ("deploy",), ("all",)),
     KindInfo("DaemonSet", "daemonsets", "apps/v1", True, ("ds",), ("all",)),

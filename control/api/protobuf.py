@@ -150,6 +150,15 @@ SCHEMA: dict[str, dict[int, Field]] = {
                        4: _b("automountServiceAccountToken", ptr=True)},
     "ObjectReference": {1: _s("kind"), 2: _s("namespace"), 3: _s("name"), 4: _s("uid"), 5: _s("apiVersion"),
                         6: _s("resourceVersion"), 7: _s("fieldPath")},
+    # kubectl create quota; a LimitRange's typed create
+    "ResourceQuota": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "ResourceQuotaSpec")},
+    "ResourceQuotaSpec": {1: _map("hard", QUANTITY), 2: _list("scopes", STRING), 3: _m("scopeSelector", "ScopeSelector")},
+    "ScopeSelector": {1: _list("matchExpressions", "ScopedResourceSelectorRequirement")},
+    "ScopedResourceSelectorRequirement": {1: _s("scopeName"), 2: _s("operator"), 3: _list("values", STRING)},
+    "LimitRange": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "LimitRangeSpec")},
+    "LimitRangeSpec": {1: _list("limits", "LimitRangeItem")},
+    "LimitRangeItem": {1: _s("type"), 2: _map("max", QUANTITY), 3: _map("min", QUANTITY), 4: _map("default", QUANTITY),
+                       5: _map("defaultRequest", QUANTITY), 6: _map("maxLimitRequestRatio", QUANTITY)},
     # meta/v1 DeleteOptions: the body of a typed client's delete (kubectl drain's, when there is no eviction)
     "DeleteOptions": {1: _i64("gracePeriodSeconds", ptr=True), 2: _m("preconditions", "Preconditions"),
                       3: _b("orphanDependents", ptr=True), 4: _s("propagationPolicy", ptr=True), 5: _list("dryRun", STRING)},
@@ -419,6 +428,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "ServiceAccount"): "ServiceAccount",
     ("v1", "Pod"): "Pod",
     ("v1", "Service"): "Service",
+    ("v1", "ResourceQuota"): "ResourceQuota",
+    ("v1", "LimitRange"): "LimitRange",
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("batch/v1", "Job"): "Job",
@@ -433,7 +444,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
-SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
+SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount, ResourceQuota, LimitRange (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
              "(autoscaling/v1)")
 

@@ -86,3 +86,51 @@ def format_bytes(n: int) -> str:
         if n and n % size == 0:
             return f"{n // size}{suffix}"
     return str(n)
+
+
+# --- formats and canonical strings (resource.Quantity's Format and String()) ---------------------------
+
+BINARY_SI, DECIMAL_SI, DECIMAL_EXPONENT = "BinarySI", "DecimalSI", "DecimalExponent"
+_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BINARY_SUFFIXES = (("Ei", 60), ("Pi", 50), ("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10))
+
+
+def format_of(value: str | int | float) -> str:
+    """The format a quantity was written in ("64Mi" BinarySI, "1e3" DecimalExponent, else DecimalSI):
+    what its sums keep and its String() prints in."""
+    m = _RE.match(value.strip()) if isinstance(value, str) else None
+    suffix = m.group(2) if m else ""
+    if suffix in _BINARY:
+        return BINARY_SI
+    if suffix[:1] in ("e", "E"):
+        return DECIMAL_EXPONENT
+    return DECIMAL_SI
+
+
+def canonical(value: Fraction | int, fmt: str = DECIMAL_SI) -> str:
+    """resource.Quantity.String(): the exact value in its format's canonical form ("1536Mi", "500m", "1k",
+    "1e3"), rounded up to a nano unit as Kubernetes rounds; a BinarySI value under 1024 or not whole in bytes
+    is printed as DecimalSI."""
+    value = Fraction(value)
+    if value == 0:
+        return "0"
+    if fmt == BINARY_SI and abs(value) >= 1024 and value.denominator == 1:
+        n = value.numerator
+        for suffix, shift in _BINARY_SUFFIXES:
+            if n % (1 << shift) == 0:
+                return f"{n >> shift}{suffix}"
+        return str(n)
+    nanos = value * 10**9
+    n = -((-nanos.numerator) // nanos.denominator) if nanos >= 0 else nanos.numerator // nanos.denominator
+    exp = -9
+    while exp < 18 and n % 1000 == 0:
+        n //= 1000
+        exp += 3
+    if fmt == DECIMAL_EXPONENT:
+        return f"{n}e{exp}" if exp else str(n)
+    return f"{n}{_DECIMAL_SUFFIXES[exp]}"
+
+
+def canonical_of(value: str | int | float) -> str:
+    """The canonical String() of a quantity as written ("1.5Gi" -> "1536Mi", "0.5" -> "500m")."""
+    return canonical(parse(value), format_of(value))

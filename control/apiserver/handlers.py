@@ -17,8 +17,10 @@ import msgpack
 from control import errors
 from control.api import configdata, kinds, meta, priority, remotecommand
 from control.api import horizontalpodautoscaler as hpas
+from control.api import limitrange as lrs
 from control.api import persistentvolume as pvs
 from control.api import poddisruptionbudget as pdbs
+from control.api import resourcequota as rqs
 from control.api.defaults import DEFAULT_TOLERATION_SECONDS, apply_defaults, job_selector_defaults
 from control.api.fieldsel import parse_field_selector
 from control.api.kinds import KindInfo
@@ -40,7 +42,9 @@ log = logging.getLogger("kube_tui.apiserver")
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
-NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass")
+NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
+                 "ResourceQuota", "LimitRange")
+QUOTA_IGNORED = ("Event",)  # the quota admission's default ignoredResources
 
 # Warnings for the current request (each request runs in its own task, so its own context).
 WARNINGS: contextvars.ContextVar[list[str]] = contextvars.ContextVar("warnings")
@@ -406,6 +410,43 @@ class Api:
             raise errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}' if name else f"pods is forbidden: {why}",
                                   {"name": name, "kind": "pods"})
 
+    def _limit_ranges(self, ns: str | None) -> list[dict]:
+        """The namespace's LimitRanges (what LimitRanger admission reads for each new pod and claim)."""
+        kvs, _ = self.store.range(kinds.by_kind("LimitRange").prefix(ns), prefix=True) if ns else ([], 0)
+        return [decode(kv.value, kv.mod_revision) for kv in kvs]
+
+    async def _charge_quotas(self, info: KindInfo, ns: str | None, name: str, obj: dict) -> None:
+        """ResourceQuota admission: the new object's usage is added to the status.used of every quota of its
+        namespace that counts it, or the create is refused (403). The quotas are written in one
+        compare-and-swap on their revisions, so two creates never both pass on the same headroom: the one that
+        loses the race reads the quotas again and is checked against what the winner took."""
+        if ns is None or info.kind in QUOTA_IGNORED:
+            return
+        rq_info = kinds.by_kind("ResourceQuota")
+        for attempt in range(CONFLICT_RETRIES):
+            kvs, _ = self.store.range(rq_info.prefix(ns), prefix=True)
+            if not kvs:
+                return
+            quotas = [decode(kv.value, kv.mod_revision) for kv in kvs]
+            charged = rqs.check_request(info, quotas, obj, name, time.time())
+            if not charged or DRY_RUN.get():
+                return
+            compares, puts = [], []
+            for i, used in charged.items():
+                rq = quotas[i]
+                rq["status"] = {**rq.get("status", {}), "used": used}
+                record_manager(rq, "kube-apiserver", "status")
+                compares.append(Compare(kvs[i].key, "mod", "=", kvs[i].mod_revision))
+                puts.append(Op.put(kvs[i].key, encode(rq)))
+            try:
+                res = await self.store.txn(compares, puts, [])
+            except StoreError as e:
+                raise errors.internal(f"storage error: {e}") from e
+            if res.succeeded:
+                return
+            await asyncio.sleep(0.001 * (attempt + 1))
+        raise errors.conflict("resourcequotas", quotas[0]["metadata"]["name"])
+
     def storage_classes(self) -> list[dict]:
         """Every StorageClass (what DefaultStorageClass admission reads for each new claim)."""
         kvs, _ = self.store.range(kinds.by_kind("StorageClass").prefix(), prefix=True)
@@ -501,7 +542,9 @@ class Api:
         if info.kind in configdata.KINDS:
             configdata.normalize(obj)  # decoding: base64 checked, stringData merged into data
         apply_defaults(obj, toleration_seconds=self.toleration_seconds)
+        limit_ranges = self._limit_ranges(ns) if info.kind in ("Pod", "PersistentVolumeClaim") else []
         if info.kind == "Pod":
+            lrs.default_pod(obj, limit_ranges)  # LimitRanger's mutating half: the namespace's defaults
             # admission runs before kube-apiserver makes a name up: its errors name the generateName
             priority.admit_pod(obj, self.priority_classes(), name=md["generateName"] if generated else name)
             self._admit_service_account(obj, ns, md["generateName"] if generated else name)
@@ -524,6 +567,8 @@ class Api:
         elif info.kind == "PersistentVolume":
             _protect(md, pvs.PV_PROTECTION)
             obj["status"] = {"phase": "Pending", "lastPhaseTransitionTime": meta.now()}
+        elif info.kind == "ResourceQuota":
+            obj["status"] = {}  # the resource quota controller fills it in
         elif info.kind == "Namespace":
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
@@ -535,6 +580,12 @@ class Api:
             raise errors.invalid(info.kind, name, errs)
         if info.kind == "PriorityClass":
             priority.admit_class(obj, self.priority_classes())
+        if info.kind == "Pod":
+            lrs.validate_pod(obj, limit_ranges, name)  # LimitRanger's validating half
+        elif info.kind == "PersistentVolumeClaim":
+            lrs.validate_claim(obj, limit_ranges, name)
+        if self.store.get(info.key(ns, name)) is None:  # no charge for what the write would refuse
+            await self._charge_quotas(info, ns, name, obj)
         taken: list[Callable[[], None]] = []
         if info.kind == "Service":
             self._allocate_taking(obj, None, taken)

@@ -371,6 +371,18 @@ def remove_deployment_condition(status: dict, type_: str) -> None:
     status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != type_]
 
 
+def replica_failure(all_rss: list[dict], new_rs: dict | None) -> dict | None:
+    """getReplicaFailures: the new ReplicaSet's ReplicaFailure condition, else an old one's, as a Deployment
+    condition (ReplicaSetToDeploymentCondition: updated when it transitioned)."""
+    for rs in ([new_rs] if new_rs is not None else []) + [r for r in all_rss if r is not None]:
+        for c in (rs.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "ReplicaFailure":
+                return {"type": "ReplicaFailure", "status": c.get("status"), "lastUpdateTime": c.get("lastTransitionTime"),
+                        "lastTransitionTime": c.get("lastTransitionTime"), "reason": c.get("reason"),
+                        "message": c.get("message")}
+    return None
+
+
 def calculate_status(d: dict, all_rss: list[dict], new_rs: dict | None) -> dict:
     available = sum_status(list(all_rss), "availableReplicas")
     status: dict[str, Any] = {
@@ -720,6 +732,12 @@ class DeploymentController(Controller):
                 set_deployment_condition(new, cond)
             elif deployment_timed_out(d, new):
                 set_deployment_condition(new, _cond("Progressing", "False", TIMED_OUT_REASON, f'ReplicaSet "{rs_name}" has timed out progressing.'))
+        # the ReplicaSets' ReplicaFailure (the new one's first) becomes the Deployment's (getReplicaFailures)
+        failure = replica_failure(all_rss, new_rs)
+        if failure is not None:
+            set_deployment_condition(new, failure)
+        else:
+            remove_deployment_condition(new, "ReplicaFailure")
         if not _status_equal(new, d.get("status") or {}):
             d["status"] = new
             await self.client.update_status(d)

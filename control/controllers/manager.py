@@ -31,6 +31,7 @@ from control.controllers.persistentvolume import (
     PVProtectionController,
 )
 from control.controllers.replicaset import ReplicaSetController
+from control.controllers.resourcequota import ResourceQuotaController
 from control.controllers.serviceaccounts import ServiceAccountsController
 from control.controllers.statefulset import StatefulSetController
 from control.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -59,6 +60,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "pvc-protection": PVCProtectionController,
     "pv-protection": PVProtectionController,
     "serviceaccount": ServiceAccountsController,
+    "resourcequota": ResourceQuotaController,
 }
 
 

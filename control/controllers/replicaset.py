@@ -49,7 +49,9 @@ def status_from_counts(rs: dict, replicas: int, labeled: int, ready: int, availa
         diff = replicas - int(spec.get("replicas") or 0)
         reason = "FailedCreate" if diff < 0 else "FailedDelete"
         old_conds.append(
-            {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": meta.now(), "reason": reason, "message": str(manage_error)}
+            {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": meta.now(), "reason": reason,
+             # err.Error(): an API error's own message, without the client's "Error from server" prefix
+             "message": manage_error.message if isinstance(manage_error, ApiError) else str(manage_error)}
         )
     elif manage_error is None and failure is not None:
         old_conds = [c for c in old_conds if c.get("type") != "ReplicaFailure"]

@@ -42,6 +42,7 @@ REAL = {
     "replicasets": (["rs"], ["all"]), "statefulsets": (["sts"], ["all"]), "horizontalpodautoscalers": (["hpa"], ["all"]),
     "cronjobs": (["cj"], ["all"]), "jobs": ([], ["all"]), "leases": ([], []), "poddisruptionbudgets": (["pdb"], []),
     "priorityclasses": (["pc"], []), "persistentvolumes": (["pv"], []), "persistentvolumeclaims": (["pvc"], []),
+    "resourcequotas": (["quota"], []), "limitranges": (["limits"], []),
     "storageclasses": (["sc"], []),
 }
 

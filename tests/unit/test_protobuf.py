@@ -456,3 +456,11 @@ def test_cronjob_as_kubectl_create_cronjob_sends_it() -> None:
     assert spec["jobTemplate"]["metadata"]["name"] == "tick"
     tmpl = spec["jobTemplate"]["spec"]["template"]["spec"]
     assert tmpl["restartPolicy"] == "OnFailure" and tmpl["containers"][0]["image"] == "busybox"
+
+
+def test_kubectl_create_quota_body() -> None:
+    """kubectl create quota NAME --hard=cpu=1,pods=2 --scopes=BestEffort sends a typed core/v1 ResourceQuota."""
+    hard = ln(1, ln(1, "cpu") + ln(2, ln(1, "1"))) + ln(1, ln(1, "pods") + ln(2, ln(1, "2")))
+    body = envelope("v1", "ResourceQuota", ln(1, meta("q")) + ln(2, hard + ln(2, "BestEffort")))
+    assert decode(body) == {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "creationTimestamp": None},
+                            "spec": {"hard": {"cpu": "1", "pods": "2"}, "scopes": ["BestEffort"]}}

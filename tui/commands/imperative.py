@@ -29,7 +29,7 @@ import sys
 from typing import Any
 
 from control import aio
-from control.api import kinds, labels
+from control.api import kinds, labels, quantity
 from control.api.labels import is_dns1123_subdomain
 from control.api.validation.ports import is_valid_port_name, is_valid_port_num
 from control.client import Client
@@ -49,7 +49,7 @@ from tui.commands.common import (
 from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
-               "CronJob", "Service", "ServiceAccount")
+               "CronJob", "Service", "ServiceAccount", "ResourceQuota")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -72,7 +72,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="how long to wait for the pod to run before attaching")
     elif name == "create":
         p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass, pdb, "
-                       "job, cronjob or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
+                       "quota, job, cronjob or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -99,6 +99,10 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--selector", default="", help="pdb: the label selector of the pods the budget covers")
         p.add_argument("--min-available", default="", help="pdb: pods that must stay available (a number or N%%)")
         p.add_argument("--max-unavailable", default="", help="pdb: pods that may be unavailable (a number or N%%)")
+        p.add_argument("--hard", default="", metavar="RESOURCE=QUANTITY,...",
+                       help="quota: the hard limits, e.g. cpu=1,memory=1G,pods=2")
+        p.add_argument("--scopes", default="", help="quota: the scopes the quota applies to, comma-separated "
+                       "(Terminating, NotTerminating, BestEffort, NotBestEffort, ...)")
         p.add_argument("--schedule", default="", help="cronjob: when, in cron format (*/5 * * * *, @hourly, ...)")
         p.add_argument("--restart", default="", choices=("", "OnFailure", "Never"),
                        help="cronjob: the pods' restart policy (default OnFailure)")
@@ -291,6 +295,27 @@ def pdb_for(args: argparse.Namespace) -> dict[str, Any]:
     field, amount = ("minAvailable", args.min_available) if args.min_available else ("maxUnavailable", args.max_unavailable)
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": args.name},
             "spec": {field: amount if amount.endswith("%") else int(amount), "selector": label_selector(args.selector)}}
+
+
+def quota_for(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create quota NAME [--hard=RESOURCE=QUANTITY,...] [--scopes=SCOPE,...] (populateResourceListV1's
+    checks and words)."""
+    spec: dict[str, Any] = {}
+    if args.hard:
+        hard: dict[str, str] = {}
+        for statement in args.hard.split(","):
+            parts = statement.split("=")
+            if len(parts) != 2:
+                raise ValueError(f"error: Invalid argument syntax {statement}, expected <resource>=<value>")
+            if not quantity.is_valid(parts[1]):
+                raise ValueError("error: quantities must match the regular expression "
+                                 "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+            hard[parts[0]] = quantity.canonical_of(parts[1])
+        spec["hard"] = hard
+    scopes = [s for s in args.scopes.split(",") if s]
+    if scopes:
+        spec["scopes"] = scopes
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": args.name}, "spec": spec}
 
 
 # kubectl create service's subcommands and the type each makes.
@@ -722,14 +747,14 @@ def kubectl_typed(obj: dict[str, Any]) -> dict[str, Any]:
         if isinstance(job, dict):
             meta(job.setdefault("metadata", {}))
             pod_template((job.get("spec") or {}).get("template"))
-    elif kind == "Namespace":
+    elif kind in ("Namespace", "ResourceQuota"):
         out.setdefault("spec", {})
     if kind == "Service":
         out.setdefault("status", {"loadBalancer": {}})
     elif kind == "PodDisruptionBudget":  # its status's counts are not omitempty
         out.setdefault("status", {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0})
     elif kind in ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Namespace",
-                  "HorizontalPodAutoscaler"):
+                  "HorizontalPodAutoscaler", "ResourceQuota"):
         out.setdefault("status", {})
     return out
 
@@ -739,6 +764,7 @@ def kubectl_typed(obj: dict[str, Any]) -> dict[str, Any]:
 FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": "failed to create configmap: ",
                     "Secret": "failed to create secret ", "PriorityClass": "failed to create priorityclass: ",
                     "PodDisruptionBudget": "failed to create poddisruptionbudgets: ",
+                    "ResourceQuota": "failed to create quota: ",
                     "Job": "failed to create job: ", "CronJob": "failed to create cronjob: ",
                     "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: "}  # worded with the Service's type in _create
 
@@ -933,7 +959,7 @@ def run(args: argparse.Namespace) -> int:
             if what is None or not args.name:
                 return fail("error: kube-tui create takes -f FILE, or deployment NAME --image=IMAGE, namespace NAME, "
                             "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
-                            "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, "
+                            "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, quota NAME --hard=R=Q,..., "
                             "job NAME --image=IMAGE | --from=cronjob/NAME, cronjob NAME --image=IMAGE --schedule=S, "
                             "serviceaccount NAME, "
                             "or service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT[:TARGET]")
@@ -948,6 +974,8 @@ def run(args: argparse.Namespace) -> int:
                 obj = priorityclass_for(args)
             elif what == "PodDisruptionBudget":
                 obj = pdb_for(args)
+            elif what == "ResourceQuota":
+                obj = quota_for(args)
             elif what == "CronJob":
                 obj = cronjob_for(args)
             elif what == "Job":

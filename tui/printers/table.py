@@ -8,6 +8,7 @@ from typing import Any
 
 from control.api import horizontalpodautoscaler as hpas
 from control.api import persistentvolume as pvs
+from control.api import quantity
 from control.api.kinds import KindInfo, lookup
 from control.api.labels import format_label_selector, format_labels
 from tui.printers.status import (
@@ -337,6 +338,27 @@ def _storageclass_row(sc: Mapping[str, Any], wide: bool, now: float | None) -> l
             age(sc, now)]
 
 
+def quota_usage(rq: Mapping[str, Any]) -> tuple[str, str]:
+    """printResourceQuota's REQUEST and LIMIT: "name: used/hard" for each resource of status.hard, sorted;
+    limits.* under LIMIT, the rest under REQUEST."""
+    status = rq.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    request, limit = [], []
+    for name in sorted(hard):
+        shown = f"{name}: {quantity.canonical_of(used[name]) if name in used else '0'}/{quantity.canonical_of(hard[name])}"
+        (limit if name.split(".")[0] == "limits" and "." in name else request).append(shown)
+    return ", ".join(request), ", ".join(limit)
+
+
+def _quota_row(rq: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    return [meta_of(rq).get("name", ""), age(rq, now), *quota_usage(rq)]
+
+
+def _limitrange_row(lr: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    """printLimitRange: the name and the creation time itself (kubectl prints the timestamp, not an age)."""
+    return [meta_of(lr).get("name", ""), str(meta_of(lr).get("creationTimestamp") or "")]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -372,6 +394,8 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "StorageClass": (["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"], [],
                      _storageclass_row),
     "HorizontalPodAutoscaler": (["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], [], _hpa_row),
+    "ResourceQuota": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
+    "LimitRange": (["NAME", "CREATED AT"], [], _limitrange_row),
 }
 
 

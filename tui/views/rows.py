@@ -17,7 +17,7 @@ from control.api import horizontalpodautoscaler as hpas
 from control.api import persistentvolume as pvs
 from control.controllers import cronjob
 from tui import printers
-from tui.printers.table import int_or_string, job_status
+from tui.printers.table import int_or_string, job_status, quota_usage
 
 if TYPE_CHECKING:
     from tui.model import ClusterModel
@@ -371,6 +371,24 @@ def storageclass_row(sc: dict, model: ClusterModel) -> tuple[Cell, ...]:
             str(sc.get("volumeBindingMode") or "Immediate"), age(_md(sc).get("creationTimestamp"), model.clock()))
 
 
+def quota_row(rq: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's REQUEST and LIMIT columns ("pods: 1/2"), in yellow once a resource is used up."""
+    request, limit = quota_usage(rq)
+    status = rq.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    full = any(k in used and quantity.is_valid(used[k]) and quantity.is_valid(v)
+               and quantity.parse(used[k]) >= quantity.parse(v) for k, v in hard.items())
+    return (*_ns_name(rq), Text(request, style="yellow" if full else ""), limit,
+            age(_md(rq).get("creationTimestamp"), model.clock()))
+
+
+def limitrange_row(lr: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """The types and resources each item limits (kubectl shows only the creation time)."""
+    items = [f"{i.get('type')}: {','.join(sorted({k for f in ('min', 'max', 'default', 'defaultRequest') for k in (i.get(f) or {})}))}"
+             for i in (lr.get("spec") or {}).get("limits") or [] if isinstance(i, dict)]
+    return (*_ns_name(lr), "; ".join(items), age(_md(lr).get("creationTimestamp"), model.clock()))
+
+
 def lease_row(lease: dict, model: ClusterModel) -> tuple[Cell, ...]:
     spec = lease.get("spec") or {}
     return (*_ns_name(lease), spec.get("holderIdentity") or "", age(spec.get("renewTime"), model.clock()))
@@ -415,6 +433,8 @@ SPECS: dict[str, TableSpec] = {
                                   pv_row),
     "StorageClass": TableSpec(_cols(*NS_NAME, ("PROVISIONER", 22), ("RECLAIMPOLICY", 13), ("VOLUMEBINDINGMODE", 20),
                                     ("AGE", 7)), storageclass_row),
+    "ResourceQuota": TableSpec(_cols(*NS_NAME, ("REQUEST", 50), ("LIMIT", 40), ("AGE", 7)), quota_row),
+    "LimitRange": TableSpec(_cols(*NS_NAME, ("LIMITS", 50), ("AGE", 7)), limitrange_row),
 }
 # the overview's narrower tables: what matters at a glance (READY, the URL that reaches a service)
 COMPACT: dict[str, TableSpec] = {

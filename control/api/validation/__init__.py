@@ -49,6 +49,11 @@ from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_
 from control.api.validation.policy import validate_pdb, validate_pdb_update
 from control.api.validation.ports import PORT_RANGE, PROTOCOLS, is_valid_port_name, is_valid_port_num
 from control.api.validation.priorityclass import validate_priorityclass, validate_priorityclass_update
+from control.api.validation.quota import (
+    validate_limitrange,
+    validate_resourcequota,
+    validate_resourcequota_update,
+)
 from control.api.validation.resources import validate_resources
 from control.api.validation.scheduling import TAINT_EFFECTS
 from control.api.validation.service import (
@@ -124,6 +129,8 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "PersistentVolume": validate_persistentvolume,
     "PersistentVolumeClaim": validate_persistentvolumeclaim,
     "StorageClass": validate_storageclass,
+    "ResourceQuota": validate_resourcequota,
+    "LimitRange": validate_limitrange,
 }
 # Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
 _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
@@ -149,6 +156,7 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "PersistentVolume": validate_persistentvolume_update,
     "PersistentVolumeClaim": validate_persistentvolumeclaim_update,
     "StorageClass": validate_storageclass_update,
+    "ResourceQuota": validate_resourcequota_update,
 }
 
 

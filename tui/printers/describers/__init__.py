@@ -13,6 +13,7 @@ from tui.printers.describers.config import (
 from tui.printers.describers.generic import describe_generic
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
+from tui.printers.describers.quota import describe_limitrange, describe_resourcequota
 from tui.printers.describers.service import describe_service
 from tui.printers.describers.storage import (
     describe_persistentvolume,
@@ -75,4 +76,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_persistentvolume(obj, events, now)
     if kind == "StorageClass":
         return describe_storageclass(obj, events, now)
+    if kind == "ResourceQuota":
+        return describe_resourcequota(obj)
+    if kind == "LimitRange":
+        return describe_limitrange(obj)
     return describe_generic(obj, events, now)
