@@ -109,6 +109,8 @@ class Proc:
 
     def read(self) -> list[str]:
         assert self.popen.stdout is not None
+        if self.popen.stdout.closed:
+            return self.lines  # closed by close(), which read what was left
         try:
             chunk = self.popen.stdout.read()
         except (BlockingIOError, TypeError):
@@ -157,7 +159,8 @@ class Proc:
             pass
         if self.popen.poll() is None:
             self.popen.wait(5)
-        if self.popen.stdout:
+        if self.popen.stdout and not self.popen.stdout.closed:
+            self.read()  # the last of its output, for output() after the close
             self.popen.stdout.close()
         return self.popen.returncode
 
