@@ -58,6 +58,7 @@ MORE_VIEWS = (
     ("leases", "Lease", "Leases", ("lease",)),
     ("cm", "ConfigMap", "ConfigMaps", ("configmaps", "configmap")),
     ("secrets", "Secret", "Secrets", ("secret",)),
+    ("sa", "ServiceAccount", "ServiceAccounts", ("serviceaccounts", "serviceaccount")),
     ("pc", "PriorityClass", "PriorityClasses", ("priorityclasses", "priorityclass")),
     ("pdb", "PodDisruptionBudget", "PodDisruptionBudgets", ("poddisruptionbudgets", "poddisruptionbudget")),
     ("hpa", "HorizontalPodAutoscaler", "HorizontalPodAutoscalers",

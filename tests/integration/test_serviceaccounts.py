@@ -68,3 +68,16 @@ async def test_every_namespace_gets_its_default_serviceaccount_back(tmp_path: Pa
             assert again["metadata"]["uid"] != first["metadata"]["uid"]
         finally:
             await client.close()
+
+
+def test_the_dashboard_lists_serviceaccounts_as_kubectl_does() -> None:
+    from tui.app import MORE_VIEWS
+    from tui.model import WATCHED_KINDS, ClusterModel
+    from tui.views.rows import spec_for
+
+    assert "ServiceAccount" in WATCHED_KINDS and ("sa", "ServiceAccount") in [v[:2] for v in MORE_VIEWS]
+    sa = {"metadata": {"name": "robot", "namespace": "default", "creationTimestamp": "2026-11-28T00:00:00Z"},
+          "secrets": [{"name": "tok"}]}
+    spec = spec_for("ServiceAccount")
+    assert [c.label for c in spec.columns] == ["NAMESPACE", "NAME", "SECRETS", "AGE"]
+    assert spec.row(sa, ClusterModel(None, watch=False))[:3] == ("default", "robot", "1")

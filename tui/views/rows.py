@@ -311,6 +311,11 @@ def secret_row(secret: dict, model: ClusterModel) -> tuple[Cell, ...]:
             age(_md(secret).get("creationTimestamp"), model.clock()))
 
 
+def serviceaccount_row(sa: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: how many Secrets it lists."""
+    return (*_ns_name(sa), str(len(sa.get("secrets") or [])), age(_md(sa).get("creationTimestamp"), model.clock()))
+
+
 def priorityclass_row(pc: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return ("", _md(pc).get("name") or "", str(pc.get("value", 0)), "true" if pc.get("globalDefault") else "false",
             age(_md(pc).get("creationTimestamp"), model.clock()), pc.get("preemptionPolicy") or "")
@@ -420,6 +425,7 @@ SPECS: dict[str, TableSpec] = {
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
     "ConfigMap": TableSpec(_cols(*NS_NAME, ("DATA", 4), ("AGE", 7)), configmap_row),
     "Secret": TableSpec(_cols(*NS_NAME, ("TYPE", 34), ("DATA", 4), ("AGE", 7)), secret_row),
+    "ServiceAccount": TableSpec(_cols(*NS_NAME, ("SECRETS", 7), ("AGE", 7)), serviceaccount_row),
     "PriorityClass": TableSpec(_cols(*NS_NAME, ("VALUE", 11), ("GLOBAL-DEFAULT", 14), ("AGE", 7), ("PREEMPTIONPOLICY", 20)),
                                priorityclass_row),
     "PodDisruptionBudget": TableSpec(_cols(*NS_NAME, ("MIN AVAILABLE", 13), ("MAX UNAVAILABLE", 15),
