@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from control.errors import go_quote
 from nodes.probes import GetError, container_port, get
 from nodes.runtime.base import EXEC_OUTPUT_MAX, ContainerHandle, Runtime
 from nodes.runtime.process import EXEC_ERROR_PREFIX
@@ -53,7 +54,7 @@ async def run(handler: dict[str, Any], target: Target, *,
         if error is None:
             return None
         return (f'Exec lifecycle hook ([{" ".join(command)}]) for Container "{name}" in Pod "{target.pod}" failed - '
-                f"error: {error}, message: {_go_quote(output)}")
+                f"error: {error}, message: {go_quote(output)}")
     if isinstance(handler.get("httpGet"), dict):
         action = handler["httpGet"]
         error = await _http(action, target, on_fallback)
@@ -142,20 +143,3 @@ def _go_handler(handler: dict[str, Any]) -> str:
     else:
         tcp_text = "nil"
     return f"&LifecycleHandler{{Exec:nil,HTTPGet:nil,TCPSocket:{tcp_text},Sleep:nil,}}"
-
-
-def _go_quote(text: str) -> str:
-    """Go's %q of a string (strconv.Quote): printable characters as they are, the others escaped."""
-    escapes = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
-               "\t": "\\t", "\v": "\\v"}
-    out = []
-    for ch in text:
-        if ch in escapes:
-            out.append(escapes[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x100:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'

@@ -3,11 +3,11 @@ whether an object meets it, as kubectl v1.32 reads and checks them (pkg/cmd/wait
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from control.errors import go_quote
 from tui.printers import jsonpath
 
 
@@ -20,10 +20,6 @@ class For:
     status: str = "true"  # the status it must have
     path: str = ""  # a jsonpath expression, without its braces (.status.phase)
     value: str | None = None  # the value the path must have; None: any
-
-
-def _go_quote(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)  # Go's %q, for what a command line holds
 
 
 def parse_for(text: str) -> For:
@@ -51,7 +47,7 @@ def parse_for(text: str) -> For:
         except jsonpath.JSONPathError as e:
             raise ValueError(str(e)) from None
         return For("jsonpath", path=path, value=value)
-    raise ValueError(f"unrecognized condition: {_go_quote(text)}")
+    raise ValueError(f"unrecognized condition: {go_quote(text)}")
 
 
 def split_jsonpath_input(text: str) -> list[str]:

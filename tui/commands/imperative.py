@@ -33,7 +33,7 @@ from control.api import kinds, labels, quantity
 from control.api.labels import is_dns1123_subdomain
 from control.api.validation.ports import is_valid_port_name, is_valid_port_num
 from control.client import Client
-from control.errors import ApiError
+from control.errors import ApiError, go_quote
 from nodes.images import short_name
 from tui.commands import apply
 from tui.commands.common import (
@@ -347,25 +347,6 @@ Available Commands:
 
 Usage:
   kube-tui create service clusterip|externalname|loadbalancer|nodeport NAME [flags]"""
-
-
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote (%q), as kubectl's errors show a value: printable characters as they are."""
-    escapes = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-               "\v": "\\v"}
-    out = []
-    for ch in text:
-        if ch in escapes:
-            out.append(escapes[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x100:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'
 
 
 class FlagError(ValueError):

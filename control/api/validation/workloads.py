@@ -26,7 +26,7 @@ from control.api.validation.field import (
 )
 from control.api.validation.meta import validate_annotations, validate_label_selector, validate_labels
 from control.api.validation.pod import RESTART_POLICIES, validate_pod_spec
-from control.errors import ApiError, FieldError
+from control.errors import ApiError, FieldError, go_quote
 
 
 def _workload_selector(errs: Errors, spec: dict[str, Any], what: str, *, generated: bool = False) -> Selector | None:
@@ -426,20 +426,15 @@ def _index_interval(part: str, completions: int) -> tuple[int, int]:
     """parseIndexInterval: "3" or "3-5", each bound a decimal below completions, the first below the last."""
     bounds = part.split("-")
     if len(bounds) > 2:
-        raise ValueError(f"the fragment {_go_quote(part)} violates the requirement that an index interval can have "
+        raise ValueError(f"the fragment {go_quote(part)} violates the requirement that an index interval can have "
                          "at most two parts separated by '-'")
     values = []
     for bound in bounds:
         if not re.fullmatch(r"[+-]?[0-9]+", bound):
-            raise ValueError(f"cannot convert string to integer for index: {_go_quote(bound)}")
+            raise ValueError(f"cannot convert string to integer for index: {go_quote(bound)}")
         if int(bound) >= completions:
-            raise ValueError(f"too large index: {_go_quote(bound)}")
+            raise ValueError(f"too large index: {go_quote(bound)}")
         values.append(int(bound))
     if len(values) > 1 and values[0] >= values[1]:
         raise ValueError(f"non-increasing order, previous: {values[0]}, current: {values[1]}")
     return values[0], values[-1]
-
-
-def _go_quote(s: str) -> str:
-    """Go's %q of a plain string."""
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
