@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from control.api.labels import is_dns1123_label, is_dns1123_subdomain, regex_error
@@ -66,17 +67,7 @@ def validate_probe(errs: Errors, probe: Any, path: str) -> None:
     probe = as_dict(errs, probe, path)
     if probe is None:
         return
-    count = 0
-    for kind in _HANDLERS:
-        if probe.get(kind) is None:
-            continue
-        if count:
-            forbidden(errs, f"{path}.{kind}", "may not specify more than 1 handler type")
-            continue
-        count += 1
-        _handler(errs, kind, probe[kind], f"{path}.{kind}")
-    if not count:
-        required(errs, path, "must specify a handler type")
+    _one_handler(errs, probe, _HANDLERS, path, lambda kind, h, hpath: _handler(errs, kind, h, hpath))
     for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
         int_field(errs, probe, key, f"{path}.{key}")
     int_field(errs, probe, "terminationGracePeriodSeconds", f"{path}.terminationGracePeriodSeconds", minimum=1,
@@ -100,20 +91,30 @@ def validate_lifecycle(errs: Errors, lifecycle: Any, path: str, grace: int | Non
         handler = as_dict(errs, lifecycle[hook], f"{path}.{hook}")
         if handler is None:
             continue
-        count = 0
-        for kind in _HOOK_HANDLERS:
-            if handler.get(kind) is None:
-                continue
-            if count:
-                forbidden(errs, f"{path}.{hook}.{kind}", "may not specify more than 1 handler type")
-                continue
-            count += 1
+
+        def check(kind: str, h: Any, hpath: str) -> None:
             if kind == "sleep":
-                _sleep(errs, handler[kind], f"{path}.{hook}.sleep", grace)
+                _sleep(errs, h, hpath, grace)
             else:
-                _handler(errs, kind, handler[kind], f"{path}.{hook}.{kind}")
-        if not count:
-            required(errs, f"{path}.{hook}", "must specify a handler type")
+                _handler(errs, kind, h, hpath)
+
+        _one_handler(errs, handler, _HOOK_HANDLERS, f"{path}.{hook}", check)
+
+
+def _one_handler(errs: Errors, obj: dict[str, Any], kinds: tuple[str, ...], path: str,
+                 check: Callable[[str, Any, str], None]) -> None:
+    """validateHandler's rule for a probe and a lifecycle hook alike: exactly one of `kinds`, checked."""
+    count = 0
+    for kind in kinds:
+        if obj.get(kind) is None:
+            continue
+        if count:
+            forbidden(errs, f"{path}.{kind}", "may not specify more than 1 handler type")
+            continue
+        count += 1
+        check(kind, obj[kind], f"{path}.{kind}")
+    if not count:
+        required(errs, path, "must specify a handler type")
 
 
 def _sleep(errs: Errors, sleep: Any, path: str, grace: int | None) -> None:
