@@ -16,10 +16,9 @@ from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
 from nodes.node import Node
-from nodes.nodestatus import NodeConfig
 from tests.helpers import wait_for
-from tests.integration.test_kubelet import node_options, phase_is
-from tests.integration.test_volumes import logs_say, mountinfo
+from tests.integration.test_kubelet import phase_is
+from tests.integration.test_volumes import logs_say, process_node
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -41,15 +40,8 @@ def host_untouched() -> Iterator[None]:
 
 @pytest.fixture
 async def node(plane: ControlPlane, tmp_path: Path, host_untouched: None) -> AsyncIterator[Node]:
-    before = mountinfo()
-    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
-             say=lambda s: None)
-    await n.start()
-    try:
+    async with process_node(plane, tmp_path) as n:  # every layer made in its container's own namespace
         yield n
-    finally:
-        await n.stop()
-    assert mountinfo() == before  # every layer was made in its container's own namespace
 
 
 def pod(name: str, script: str, *, volumes: bool = True, **container: Any) -> dict:

@@ -5,6 +5,7 @@ and nothing left mounted or created on the host."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,8 +30,10 @@ def mountinfo() -> set[str]:
         return {line.split()[4] for line in f}
 
 
-@pytest.fixture
-async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
+@contextlib.asynccontextmanager
+async def process_node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
+    """node-1, a process node in this test's own process, stopped on the way out; every mount was made in a
+    container's own namespace, so the host's mount table is as it was."""
     before = mountinfo()
     n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
              say=lambda s: None)
@@ -39,8 +42,14 @@ async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
         yield n
     finally:
         await n.stop()
-    # Every mount was made in a container's own namespace: none is left on the host, nor any mountPath.
     assert mountinfo() == before
+
+
+@pytest.fixture
+async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
+    async with process_node(plane, tmp_path) as n:
+        yield n
+    # nor any mountPath
     for path in ("/etc/config", "/cache", "/etc/secret-volume", "/usr/share/nginx", "/data", "/ro"):
         assert not os.path.exists(path), path
 
