@@ -161,3 +161,22 @@ def test_a_second_control_plane_on_the_same_data_dir_says_so_and_changes_nothing
         assert "kept" in run_cli(["get", "ns", "-o", "name"], home).stdout  # the first one still serves it
     finally:
         assert cp.close() == 0, cp.output()
+
+
+def test_a_sigterm_while_the_control_plane_starts_stops_it_cleanly(tmp_path: Path) -> None:
+    """SIGTERM as soon as the store is open, before anything is printed: a graceful stop (exit 0, the store
+    closed), not Python's default death by signal (-15), which is what a test or a script that stops the plane
+    right after starting it got."""
+    import signal
+
+    home, data = tmp_path / "home", tmp_path / "data"
+    cp = Proc(["control", "--listen", f"tcp://127.0.0.1:{free_port_pair()}", "--data-dir", str(data),
+               "--no-scheduler", "--no-controllers", "--https", ""], home)
+    try:
+        asyncio.run(wait_for(lambda: (data / "LOCK").exists(), 30, what="the store opened"))
+        cp.signal(signal.SIGTERM)
+        cp.popen.wait(30)
+    finally:
+        code = cp.close()
+    assert code == 0, cp.output()
+    assert "stopping the control plane" in cp.output()

@@ -175,14 +175,21 @@ def any_result(x: Any) -> int:
     return x if isinstance(x, int) else 0
 
 
-async def wait_for_signal() -> None:
-    """Return at the first SIGINT, SIGTERM or SIGHUP (its terminal closed, or `kube-tui down` ended its tmux
-    session); the handlers stay, so a second one cannot interrupt the shutdown."""
+def stop_on_signal() -> asyncio.Event:
+    """An event set at the first SIGINT, SIGTERM or SIGHUP (its terminal closed, or `kube-tui down` ended its
+    tmux session), from now on: a command calls it before it starts anything, so that a signal while it starts
+    is a graceful stop too, not Python's default death. The handlers stay, so a second signal cannot
+    interrupt the shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in aio.stop_signals():
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def wait_for_signal() -> None:
+    """Return at the first SIGINT, SIGTERM or SIGHUP (see stop_on_signal)."""
+    await stop_on_signal().wait()
 
 
 def with_source(e: ApiError, verb: str, source: str) -> ApiError:

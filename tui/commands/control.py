@@ -12,7 +12,7 @@ from control.faults import Faults
 from control.plane import ControlPlane, is_loopback, tune_gc
 from control.store.errors import StoreError
 from control.timings import Timings
-from tui.commands.common import wait_for_signal
+from tui.commands.common import stop_on_signal
 from tui.commands.components import add_scheduler_config_args, load_scheduler_config
 
 
@@ -87,6 +87,7 @@ async def serve(args: argparse.Namespace) -> int:
         rest_listen=args.https or None,
         network=network,
     )
+    stopped = stop_on_signal()  # a SIGTERM from now on, while the plane starts too, stops it cleanly
     try:
         await plane.start()
     except ranges.RangeError as e:
@@ -126,7 +127,7 @@ async def serve(args: argparse.Namespace) -> int:
     print("\nTo add a node, run this in another terminal:")
     print(f"  {plane.join_command()}", flush=True)
     try:
-        await wait_for_signal()
+        await stopped.wait()
     finally:
         print("\nstopping the control plane", file=sys.stderr, flush=True)
         await plane.stop()

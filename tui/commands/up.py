@@ -17,7 +17,7 @@ from typing import Any
 from control import aio, config
 from control.apiserver.auth import Credentials
 from tui import cluster as cluster_file
-from tui.commands.common import fail, wait_for_signal
+from tui.commands.common import fail, stop_on_signal
 from tui.launcher import Launcher
 
 TMUX_SESSION = "kube-tui"  # the session `kube-tui up --tmux` makes and `kube-tui down` ends
@@ -107,6 +107,7 @@ async def up(args: argparse.Namespace) -> int:
     spec = cluster_file.load(args.filename)
     data_dir = Path(args.data_dir) if args.data_dir else config.default_data_dir()
     started = time.time()
+    stopped = stop_on_signal()  # a signal while the cluster starts stops what has started, too
     try:
         launcher = await start_cluster(spec, data_dir)
     except RuntimeError as e:
@@ -120,7 +121,7 @@ async def up(args: argparse.Namespace) -> int:
     print(f"  kube-tui node --server {launcher.server} --token {launcher.token} --name node-9")
     print("Ctrl-C stops the cluster (the store keeps its state).", flush=True)
     try:
-        await wait_for_signal()
+        await stopped.wait()
     finally:
         print("stopping ...", file=sys.stderr)
         launcher.stop_all()
