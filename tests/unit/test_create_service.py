@@ -70,3 +70,28 @@ def test_the_service_built_and_what_comes_first() -> None:
     a = _args("externalname")
     with pytest.raises(ValueError, match='required flag\\(s\\) "external-name" not set'):
         service_from_flags(a, a.name, a.argv)
+
+
+def test_run_overrides_patch_the_generated_pod_as_kubectl_does() -> None:
+    """kubectl run --overrides/--override-type (compared with kubectl v1.32.5 --dry-run=client -o yaml)."""
+    import pytest
+
+    from tui.commands.imperative import override
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"run": "p"}},
+           "spec": {"containers": [{"name": "p", "image": "nginx"}], "restartPolicy": "Always"}}
+    merged = override(pod, '{"spec":{"serviceAccountName":"robot","containers":[{"name":"p","image":"nginx","stdin":true}]}}',
+                      "merge")
+    assert merged["spec"]["serviceAccountName"] == "robot"
+    assert merged["spec"]["containers"] == [{"name": "p", "image": "nginx", "stdin": True}]  # a merge patch replaces lists
+    strategic = override(pod, '{"spec":{"containers":[{"name":"p","resources":{"limits":{"cpu":"1"}}}]}}', "strategic")
+    assert strategic["spec"]["containers"] == [{"name": "p", "image": "nginx", "resources": {"limits": {"cpu": "1"}}}]
+    labelled = override(pod, '[{"op":"add","path":"/metadata/labels/x","value":"y"}]', "json")
+    assert labelled["metadata"]["labels"] == {"run": "p", "x": "y"}
+    assert override(pod, "", "merge") is pod
+    for text, kind, message in (("{bad", "merge", "error: Invalid JSON Patch"),
+                                ("{bad", "strategic", "error: invalid JSON document"),
+                                ("{}", "bogus", "error: invalid override type: bogus")):
+        with pytest.raises(ValueError) as e:
+            override(pod, text, kind)
+        assert str(e.value) == message

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import json
 import re
 import sys
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 from control import aio
 from control.api import kinds, labels, quantity
 from control.api.labels import is_dns1123_subdomain
+from control.api.patch import apply_patch
 from control.api.validation.ports import is_valid_port_name, is_valid_port_num
 from control.client import Client
 from control.errors import ApiError, go_quote
@@ -70,6 +72,10 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--rm", action="store_true", help="delete the pod when the attached container ends")
         p.add_argument("--pod-running-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long to wait for the pod to run before attaching")
+        p.add_argument("--overrides", default="", metavar="JSON",
+                       help="an inline JSON override of the generated pod (a merge patch unless --override-type)")
+        p.add_argument("--override-type", default="merge", metavar="TYPE",
+                       help="how --overrides is applied: json, merge or strategic (default merge)")
     elif name == "create":
         p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass, pdb, "
                        "quota, job, cronjob or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
@@ -164,6 +170,27 @@ def pod_for(args: argparse.Namespace) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": args.name, "labels": _labels(args.labels, {"run": args.name})},
             "spec": {"containers": [container], "restartPolicy": args.restart, "dnsPolicy": "ClusterFirst"}}
+
+
+# What kubectl's Overrider says of overrides that are not JSON, by --override-type (the Go libraries' words)
+_NOT_JSON = {"merge": "Invalid JSON Patch", "strategic": "invalid JSON document"}
+
+
+def override(obj: dict[str, Any], overrides: str, kind: str) -> dict[str, Any]:
+    """kubectl run --overrides/--override-type (cmdutil.Overrider): the generated object with the patch applied;
+    ValueError worded as kubectl's."""
+    if not overrides:
+        return obj
+    if kind not in ("json", "merge", "strategic"):
+        raise ValueError(f"error: invalid override type: {kind}")
+    try:
+        patch = json.loads(overrides)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"error: {_NOT_JSON.get(kind, e.msg)}") from None
+    try:
+        return apply_patch(obj, patch, kind)
+    except ApiError as e:
+        raise ValueError(f"error: {e.message}") from None
 
 
 def config_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -912,7 +939,7 @@ def run(args: argparse.Namespace) -> int:
                 return fail("error: -i/--stdin is required for containers with -t/--tty=true")
             if args.rm and not args.stdin:
                 return fail("error: --rm should only be used for attached containers")
-            obj = pod_for(args)
+            obj = override(pod_for(args), args.overrides, args.override_type)
             if args.stdin and args.dry_run == "none" and not args.output:
                 result = with_client(args, lambda c: _run_attached(c, obj, args))
                 return result if isinstance(result, int) else 0
