@@ -508,13 +508,20 @@ def test_describe_node_allocations() -> None:
     p["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500m", "memory": "256Mi"}}
     out = describe(node, [], now=NOW, pods=[p])
     assert "Taints:             example-key:NoSchedule\n" in out
-    assert (
+    assert (  # kubectl's empty column after the name: two more spaces there
         "Non-terminated Pods:  (1 in total)\n"
-        "  Namespace           Name  CPU Requests  CPU Limits  Memory Requests  Memory Limits  Age\n"
-        "  ---------           ----  ------------  ----------  ---------------  -------------  ---\n"
-        "  default             web   500m (25%)    0 (0%)      256Mi (25%)      0 (0%)         60s\n"
+        "  Namespace           Name    CPU Requests  CPU Limits  Memory Requests  Memory Limits  Age\n"
+        "  ---------           ----    ------------  ----------  ---------------  -------------  ---\n"
+        "  default             web     500m (25%)    0 (0%)      256Mi (25%)      0 (0%)         60s\n"
     ) in out
-    assert "  cpu       500m (25%)   0 (0%)\n  memory    256Mi (25%)  0 (0%)\n" in out
+    assert ("  cpu                500m (25%)   0 (0%)\n  memory             256Mi (25%)  0 (0%)\n"
+            "  ephemeral-storage  0 (0%)       0 (0%)\n") in out
+    # a pod's requests as kubectl counts them: an init container's, when larger than its containers' sum
+    p["spec"]["initContainers"] = [{"name": "init", "image": "busybox", "resources": {"requests": {"cpu": "1"}}}]
+    p["spec"]["containers"][0]["resources"]["limits"] = {"ephemeral-storage": "2Gi"}
+    out = describe(node, [], now=NOW, pods=[p])
+    assert "  default             web     1 (50%)       0 (0%)      256Mi (25%)      0 (0%)         60s\n" in out
+    assert "  ephemeral-storage  0 (0%)       2Gi (0%)\n" in out
 
 
 def test_describe_daemonset_as_kubectl_lays_it_out() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from control.api import quantity
+from control.api import resourcequota as rqs
 from tui.printers.describers.writer import (
     PrefixWriter,
     annotations_multiline,
@@ -28,6 +29,14 @@ def _bytes(value: Any) -> int:
         return quantity.to_int(value)
     except quantity.QuantityError:
         return 0
+
+
+def _milli_of(q: rqs.Q | None) -> int:
+    return int(q.value * 1000) if q is not None else 0
+
+
+def _int_of(q: rqs.Q | None) -> int:
+    return int(q.value) if q is not None else 0
 
 
 def _percent(part: int, whole: int) -> str:
@@ -93,21 +102,25 @@ def describe_node(node: Mapping[str, Any], events: list[Mapping[str, Any]] | Non
         alloc = st.get("allocatable") or st.get("capacity") or {}
         cpu_total = _milli(alloc.get("cpu", 0))
         mem_total = _bytes(alloc.get("memory", 0))
+        storage_total = _bytes(alloc.get("ephemeral-storage", 0))
         w.write(0, f"Non-terminated Pods:\t({len(running)} in total)\n")
-        w.write(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
-        w.write(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---\n")
+        # kubectl's rows have an empty column after the name (its "Name\\t\\t"): two more spaces there
+        w.write(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
+        w.write(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n")
         totals = {"rc": 0, "lc": 0, "rm": 0, "lm": 0}
+        storage: dict[str, rqs.Q] = {}
         for p in running:
-            rc = lc = rm = lm = 0
-            for c in get_path(p, "spec", "containers") or []:
-                res = c.get("resources") or {}
-                rc += _milli((res.get("requests") or {}).get("cpu", 0))
-                lc += _milli((res.get("limits") or {}).get("cpu", 0))
-                rm += _bytes((res.get("requests") or {}).get("memory", 0))
-                lm += _bytes((res.get("limits") or {}).get("memory", 0))
+            # a pod's requests as the scheduler counts them (resourcehelper.PodRequests: init containers, overhead)
+            req, lim = rqs.pod_resources(p, "requests"), rqs.pod_resources(p, "limits")
+            rc, lc = _milli_of(req.get("cpu")), _milli_of(lim.get("cpu"))
+            rm, lm = _int_of(req.get("memory")), _int_of(lim.get("memory"))
             for k, v in (("rc", rc), ("lc", lc), ("rm", rm), ("lm", lm)):
                 totals[k] += v
-            w.write(1, f"{meta_of(p).get('namespace', '')}\t{meta_of(p).get('name', '')}\t"
+            for which, res in (("requests", req), ("limits", lim)):
+                if "ephemeral-storage" in res:
+                    have = storage.get(which)
+                    storage[which] = res["ephemeral-storage"] if have is None else have + res["ephemeral-storage"]
+            w.write(1, f"{meta_of(p).get('namespace', '')}\t{meta_of(p).get('name', '')}\t\t"
                        f"{quantity.format_cpu(rc)} ({_percent(rc, cpu_total)})\t"
                        f"{quantity.format_cpu(lc)} ({_percent(lc, cpu_total)})\t"
                        f"{quantity.format_bytes(rm)} ({_percent(rm, mem_total)})\t"
@@ -120,5 +133,8 @@ def describe_node(node: Mapping[str, Any], events: list[Mapping[str, Any]] | Non
                    f"{quantity.format_cpu(totals['lc'])} ({_percent(totals['lc'], cpu_total)})\n")
         w.write(1, f"memory\t{quantity.format_bytes(totals['rm'])} ({_percent(totals['rm'], mem_total)})\t"
                    f"{quantity.format_bytes(totals['lm'])} ({_percent(totals['lm'], mem_total)})\n")
+        cells = [f"{storage[k] if k in storage else '0'} ({_percent(_int_of(storage.get(k)), storage_total)})"
+                 for k in ("requests", "limits")]
+        w.write(1, f"ephemeral-storage\t{cells[0]}\t{cells[1]}\n")
     describe_events(w, events, now)
     return w.text()
