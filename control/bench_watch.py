@@ -59,12 +59,18 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 # -- the ceiling: raw PUB/SUB --------------------------------------------------------------------------
-def _raw_sub(addr: str, n: int, q: Any) -> None:
+def _pods_sub(addr: str) -> tuple[zmq.Context, zmq.Socket]:
+    """A plain pyzmq SUB on the pods topic, no high-water mark: the raw subscriber of the ceiling and the floor."""
     ctx = zmq.Context()
     s = ctx.socket(zmq.SUB)
     s.setsockopt(zmq.RCVHWM, 0)
     s.connect(addr)
     s.setsockopt(zmq.SUBSCRIBE, b"pods\x00")
+    return ctx, s
+
+
+def _raw_sub(addr: str, n: int, q: Any) -> None:
+    ctx, s = _pods_sub(addr)
     q.put("ready")
     got = 0
     t0 = 0.0
@@ -112,11 +118,7 @@ def _floor_sub(addr: str, n: int, q: Any) -> None:
     from control import gcpolicy
 
     gcpolicy.install()
-    ctx = zmq.Context()
-    s = ctx.socket(zmq.SUB)
-    s.setsockopt(zmq.RCVHWM, 0)
-    s.connect(addr)
-    s.setsockopt(zmq.SUBSCRIBE, b"pods\x00")
+    ctx, s = _pods_sub(addr)
     q.put("ready")
     cache: dict[int, dict] = {}
     lat: list[float] = []

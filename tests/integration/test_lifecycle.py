@@ -18,23 +18,17 @@ import pytest
 from control.client import Client
 from control.plane import ControlPlane
 from nodes.node import Node
-from nodes.nodestatus import NodeConfig
 from tests.helpers import gone, wait_for
-from tests.integration.test_kubelet import node_options, phase_is
-from tests.integration.test_volumes import events, logs_of
+from tests.integration.test_kubelet import phase_is
+from tests.integration.test_volumes import events, logs_of, process_node
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 @pytest.fixture
 async def node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
-    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
-             say=lambda s: None)
-    await n.start()
-    try:
+    async with process_node(plane, tmp_path) as n:
         yield n
-    finally:
-        await n.stop()
 
 
 def pod(name: str, containers: list[dict[str, Any]], grace: int = 10, **spec: Any) -> dict:
