@@ -40,6 +40,9 @@ from control.wire import require
 log = logging.getLogger("kube_tui.apiserver")
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# kube-apiserver's post-start hooks that Api.bootstrap runs: the system namespaces and the kubernetes Service,
+# and the system PriorityClasses
+POST_START_HOOKS = ("bootstrap-controller", "scheduling/bootstrap-system-priority-classes")
 WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
 NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
@@ -218,6 +221,8 @@ class Api:
         self.rest_address = ""  # where the Kubernetes REST API for kubectl is served (set by the control plane)
         # The cluster's ranges, settled by bootstrap() from the store (or chosen there for a new one).
         self.network = ranges.LEGACY
+        # kube-apiserver's post-start hooks that bootstrap() runs, and whether each has finished (/readyz)
+        self.post_start_hooks: dict[str, bool] = dict.fromkeys(POST_START_HOOKS, False)
         self.cluster_ips = IPAllocator(self.network.service_cidr)
         self.node_ports = PortAllocator(*self.network.node_ports)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
@@ -263,6 +268,7 @@ class Api:
         for spc in priority.SYSTEM_CLASSES:  # the apiserver's bootstrap-system-priority-classes hook
             if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
                 await self.create({"object": copy.deepcopy(spc)}, "system")
+        self.post_start_hooks["scheduling/bootstrap-system-priority-classes"] = True
         if new_cluster:  # kind's default class, made once (a user may delete or replace it)
             await self.create({"object": copy.deepcopy(pvs.STANDARD_CLASS)}, "system")
         if self.store.get(svc.key("default", "kubernetes")) is None:
@@ -281,6 +287,7 @@ class Api:
                 },
                 "system",
             )
+        self.post_start_hooks["bootstrap-controller"] = True
 
     async def reconcile_apiserver_endpoints(self, address: tuple[str, int] | None) -> None:
         """The `kubernetes` Service's Endpoints: where the Kubernetes REST API is served (kube-apiserver's

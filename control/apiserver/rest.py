@@ -46,7 +46,7 @@ from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.podlogs import log_pages
-from control.apiserver import authz, pki, rest_auth
+from control.apiserver import authz, health, pki, rest_auth
 from control.apiserver.discovery import OTHER_VERSIONS, SCALABLE, group_list, group_versions, resource_list
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
 from control.apiserver.watch import decode
@@ -277,6 +277,7 @@ class RestApi:
         self.address = ""
         self.endpoint: tuple[str, int] | None = None
         self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
+        self.stopping = False  # /readyz fails its shutdown check from the start of stop()
 
     async def start(self) -> None:
         tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir,
@@ -309,6 +310,7 @@ class RestApi:
         log.info("Kubernetes REST API (for kubectl) on %s", self.address)
 
     async def stop(self) -> None:
+        self.stopping = True
         for t in list(self._streams):
             t.cancel()
         if self._runner is not None:
@@ -334,8 +336,10 @@ class RestApi:
     async def _route(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         if request.method == "GET":
-            if parts in (["healthz"], ["livez"], ["readyz"]):
-                return web.Response(text="ok")
+            if parts and parts[0] in health.ENDPOINTS:  # no credentials needed, as system:public-info-viewer
+                status, text = health.answer(parts, {k: request.query.getall(k) for k in request.query},
+                                             self.server.api, lambda: self.stopping)
+                return web.Response(status=status, text=text, headers={"X-Content-Type-Options": "nosniff"})
             if parts == ["version"]:
                 return _json(kubernetes_version())
         user = self._authenticate(request)

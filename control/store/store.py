@@ -120,6 +120,7 @@ class Store:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._since_snapshot = 0
         self._state = "new"  # new -> open -> closing -> closed
+        self._failing: str | None = None  # why the last WAL write failed, until one succeeds again
         self.batches = 0  # group commits done
         self.records = 0  # records made durable
         self.snapshots = 0
@@ -444,6 +445,12 @@ class Store:
                 elif isinstance(r, BaseException) and not isinstance(r, ErrLeaseNotFound):
                     log.error("store: expiring lease %d failed", lease_id, exc_info=r)
 
+    def health(self) -> str | None:
+        """None while the store takes reads and writes; else why not (the API server's etcd health check)."""
+        if self._state != "open":
+            return f"the store is {self._state}"
+        return self._failing
+
     # ---- group commit
 
     def _check_open(self) -> None:
@@ -565,6 +572,7 @@ class Store:
         self.records += seq - self._durable_seq
         self._durable_seq = seq
         self.batches += 1
+        self._failing = None
         if events:
             # Before the writers resume: once a write returns, every subscriber has seen it.
             for fn in list(self._subscribers):
@@ -587,6 +595,7 @@ class Store:
         msg = (f"store: writing the write-ahead log in {self.data_dir} failed ({_describe(e)}); "
                f"the write was not applied")
         log.error("%s", msg)
+        self._failing = f"the last write to the write-ahead log failed: {_describe(e)}"
         self._mvcc.rollback(self._mvcc.committed_mark(), self._leases.undo)
         self._seq = self._durable_seq
         queued, self._waiters, self._buf = self._waiters, [], []

@@ -90,6 +90,19 @@ async def test_a_missing_or_wrong_token_is_401_and_nothing_is_served(rest_plane:
     assert code == 200 and pods["items"] == []
 
 
+async def test_health_endpoints_answer_without_credentials_from_the_running_server(rest_plane: ControlPlane) -> None:
+    tls = ssl.create_default_context(cadata=rest_plane.rest.ca_pem.decode())
+    async with aiohttp.ClientSession(base_url=rest_plane.rest.address, connector=aiohttp.TCPConnector(ssl=tls)) as anon:
+        async with anon.get("/readyz", params={"verbose": ""}) as r:
+            assert r.status == 200 and r.content_type == "text/plain"
+            text = await r.text()
+        async with anon.get("/livez/etcd") as r:
+            assert r.status == 200 and await r.text() == "ok"
+    lines = text.splitlines()
+    assert lines[:3] == ["[+]ping ok", "[+]log ok", "[+]etcd ok"] and lines[-2:] == ["[+]shutdown ok", "readyz check passed"]
+    assert "[+]poststarthook/bootstrap-controller ok" in lines  # set once the kubernetes Service exists
+
+
 async def test_create_get_list_table_patch_update_delete(http: aiohttp.ClientSession) -> None:
     code, created = await call(http, "POST", "/api/v1/namespaces/default/pods", POD)
     assert code == 201 and created["metadata"]["uid"] and created["status"]["phase"] == "Pending"
