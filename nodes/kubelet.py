@@ -545,7 +545,7 @@ class Kubelet:
 
     # -- local storage eviction ---------------------------------------------------------------------
     async def _eviction_loop(self) -> None:
-        while True:
+        while not self.shutting_down:
             await asyncio.sleep(self.eviction_interval)
             try:
                 await self.evict_local_storage()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from control.api.quantity import format_bytes
 from nodes.eviction import PodStorage, dir_usage, violation
+from nodes.nodestatus import NodeConfig
 from nodes.volumes import memory_volume_size
 
 MI = 1024 * 1024
@@ -64,3 +66,13 @@ def test_a_memory_volume_is_the_smallest_of_node_pod_and_size_limit() -> None:
     assert memory_volume_size({"sizeLimit": "1Gi"}, limited, node) == 128 * MI
     # a container without a memory limit: the pod has none (ResourceConfigForPod)
     assert memory_volume_size({}, pod(container("a", memory="64Mi"), container("b")), node) == node
+
+
+def test_ephemeral_storage_capacity_is_the_data_dirs_file_system(tmp_path: Path) -> None:
+    import os
+
+    st = os.statvfs(tmp_path)
+    cap = NodeConfig("n", data_dir=str(tmp_path)).capacity()
+    assert cap["ephemeral-storage"] == format_bytes(st.f_blocks * st.f_frsize)
+    assert NodeConfig("n", ephemeral_storage="100Gi").capacity()["ephemeral-storage"] == "100Gi"
+    assert "ephemeral-storage" not in NodeConfig("sim", runtime="sim").capacity()  # as a KWOK node: none
