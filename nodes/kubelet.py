@@ -36,11 +36,13 @@ from control.workqueue import WorkQueue, run_workers
 from nodes import portforward, remotecommand
 from nodes.containerlogs import LogsError
 from nodes.env import ConfigError
+from nodes.eviction import MONITORING_INTERVAL, measure, violation
 from nodes.nodestatus import NodeStatus
 from nodes.podstatus import apply_readiness_gates
 from nodes.podworker import PodWorker
 from nodes.runtime import crilog
 from nodes.runtime.base import RunContainerError, Runtime, read_log_records
+from nodes.volumes import unmount_below
 
 log = logging.getLogger("kube_tui.kubelet")
 
@@ -333,6 +335,7 @@ class Kubelet:
         services: Informer | None = None,
         enqueue: Callable[[PodKey], None] | None = None,
         shared_logs_root: bool = False,
+        eviction_interval: float = MONITORING_INTERVAL,
     ) -> None:
         self.client = client
         self.node = node
@@ -354,6 +357,7 @@ class Kubelet:
         self._last_usage: dict[str, list[int]] = {}
         self._shared_logs_root = shared_logs_root
         self.exec_sessions = remotecommand.Sessions()
+        self.eviction_interval = eviction_interval
 
     @property
     def name(self) -> str:
@@ -378,6 +382,9 @@ class Kubelet:
             self._remove_orphaned_pod_dirs({_uid(pod) for pod in existing})
         for pod in existing:
             self.enqueue(_key(pod))
+        if getattr(self.runtime, "mounts_volumes", False):
+            # the eviction manager's housekeeping; a simulated node's pods write nothing (KWOK's evict none)
+            self._spawn(self._eviction_loop())
 
     def _remove_orphaned_pod_dirs(self, uids: set[str]) -> None:
         """cleanupOrphanedPodDirs: the pods/<uid> directories (volumes, container roots) of pods no longer bound
@@ -389,6 +396,7 @@ class Kubelet:
         for entry in entries:
             if _POD_UID.match(entry.name) and entry.name not in uids and entry.is_dir() and not entry.is_symlink():
                 log.info("kubelet %s: removing the directory of orphaned pod %s", self.name, entry.name)
+                unmount_below(entry)  # a memory-backed volume's tmpfs, left by a node that was killed
                 shutil.rmtree(entry, ignore_errors=True)
 
     def enqueue(self, key: PodKey) -> None:
@@ -535,6 +543,38 @@ class Kubelet:
             shutil.rmtree(self.log_dir / f"{key[0]}_{key[1]}_{uid}", ignore_errors=True)
             shutil.rmtree(self.log_dir / uid, ignore_errors=True)
 
+    # -- local storage eviction ---------------------------------------------------------------------
+    async def _eviction_loop(self) -> None:
+        while not self.shutting_down:
+            await asyncio.sleep(self.eviction_interval)
+            try:
+                await self.evict_local_storage()
+            except Exception:
+                log.exception("kubelet %s: local storage eviction failed", self.name)
+
+    async def evict_local_storage(self) -> list[PodKey]:
+        """The eviction manager's localStorageEviction, once: every active pod's ephemeral storage measured,
+        and each pod over one of its limits evicted (nodes/eviction.py). The pods it evicted."""
+        evicted: list[PodKey] = []
+        for key, worker in list(self.workers.items()):
+            sources = worker.storage_sources()
+            if sources is None or key in self._stopping or self.shutting_down:
+                continue
+            usage = await asyncio.to_thread(measure, sources)
+            message = violation(worker.pod, usage)
+            if message is not None and self.workers.get(key) is worker and worker.evict(message):
+                log.info("kubelet %s: evicted pod %s/%s: %s", self.name, key[0], key[1], message)
+                evicted.append(key)
+                self._spawn(self._after_eviction(worker))
+        return evicted
+
+    @staticmethod
+    async def _after_eviction(worker: PodWorker) -> None:
+        """An evicted pod's volumes go once its containers have stopped, as the volume manager unmounts a
+        terminated pod's: the space it took is the node's again. The pod stays, Failed."""
+        await worker.wait()
+        worker.remove_volumes()
+
     # -- shutdown ---------------------------------------------------------------------------------
     async def shutdown(self, *, report: bool = False, report_timeout: float = SHUTDOWN_REPORT_TIMEOUT) -> None:
         """Graceful node shutdown: stop every pod with its own grace period; pods stay in the API.
@@ -557,6 +597,8 @@ class Kubelet:
                 await self._workers_task
         stops = [w.stop(None) for w in self.workers.values()]
         await asyncio.gather(*stops, *self._stopping.values(), return_exceptions=True)
+        for w in self.workers.values():
+            w.unmount_memory_volumes()  # nothing of a node stays mounted on the host once it stopped
         final = {key: (w.uid, shutdown_status(before[key], w.status, w.restart_policy))
                  for key, w in self.workers.items() if key in before}
         if final:

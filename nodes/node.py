@@ -18,6 +18,7 @@ from control.controllers.events import NORMAL, EventRecorder
 from control.errors import ApiError
 from control.informer import Informer
 from control.timings import Timings
+from nodes.eviction import MONITORING_INTERVAL
 from nodes.kubelet import Kubelet, KubeletServer, StatusManager
 from nodes.nodestatus import USAGE_ANNOTATION, NodeConfig, NodeStatus
 from nodes.proxy import Proxy
@@ -41,6 +42,7 @@ class NodeOptions:
     timings_from_server: bool = False  # the CLI sets it: use the cluster's timings from the hello
     proxy: bool = True
     usage_interval: float = 5.0
+    eviction_interval: float = MONITORING_INTERVAL  # how often pods' local ephemeral storage is measured
     cidr_wait: float = 3.0  # how long the node lifecycle controller gets to assign a pod range
     sim_start_delay: float = 0.5
     server_key: str | None = None  # the API server's CURVE public key, from the join command
@@ -142,7 +144,7 @@ class Node:
         statuses = self._statuses = StatusManager(client, pods.get)
         kubelet = self.kubelet = Kubelet(
             client, status, self.runtime, timings=opts.timings, log_dir=opts.data_dir / "pods", pods=pods.get,
-            statuses=statuses, events=events, services=services)
+            statuses=statuses, events=events, services=services, eviction_interval=opts.eviction_interval)
         pods.add_handler(kubelet.on_pod, kubelet.on_pod_update, kubelet.on_pod_deleted)
         await services.start()
         await pods.start()

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import ipaddress
 import logging
+import os
 import platform
 import shutil
 import time
@@ -113,14 +114,35 @@ class NodeConfig:
     taints: list[dict[str, str]] = field(default_factory=list)
     runtime: str = "process"
     data_dir: str | None = None  # where disk pressure is measured (the log dir's file system)
+    # ephemeral-storage capacity; None: the size of data_dir's file system (none without a data dir: a simulated
+    # node reports none unless it is given one, as a KWOK node)
+    ephemeral_storage: str | None = None
 
     def capacity(self) -> dict[str, str]:
         # Normalized like the API server prints them: "4", "8Gi", "110".
-        return {
+        out = {
             "cpu": quantity.format_cpu(quantity.milli(self.cpu)),
             "memory": quantity.format_bytes(quantity.to_int(self.memory)),
             "pods": str(self.pods),
         }
+        storage = self.storage_bytes()
+        if storage:
+            out["ephemeral-storage"] = quantity.format_bytes(storage)
+        return out
+
+    def storage_bytes(self) -> int:
+        """ephemeral-storage capacity in bytes: as the kubelet reports its root dir's file system (cadvisor's
+        RootFsInfo capacity, the file system's size), here the node's data dir's, where its pods' volumes,
+        logs and local-path volumes are."""
+        if self.ephemeral_storage is not None:
+            return quantity.to_int(self.ephemeral_storage)
+        if not self.data_dir:
+            return 0
+        try:
+            st = os.statvfs(self.data_dir)
+        except OSError:
+            return 0
+        return st.f_blocks * st.f_frsize
 
 
 def _condition(type_: str, ok: bool, now: str, reason_msg: tuple[str, str], bad: tuple[str, str]) -> dict:

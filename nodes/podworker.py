@@ -21,6 +21,9 @@ from nodes.backoff import Backoff, go_duration
 from nodes.containerlogs import LogsError, forget_old_logs, log_records, read_logs, still_running
 from nodes.containerstatus import Container, rfc3339
 from nodes.env import ConfigError, Sources, build_env, env_references, expand
+from nodes.eviction import GRACE_SECONDS as EVICTION_GRACE
+from nodes.eviction import REASON as EVICTED
+from nodes.eviction import ContainerSource, StorageSources, fs_used
 from nodes.lifecycle import POST_START, PRE_STOP, Target, ended_message, handler_of
 from nodes.lifecycle import run as run_handler
 from nodes.podstatus import PodConditions, pod_phase, qos_class
@@ -119,6 +122,7 @@ class PodWorker:
         self._main: asyncio.Task[None] | None = None
         self._start_time: float | None = None
         self._final_phase: str | None = None
+        self._evicted: str | None = None  # the eviction manager's message, once it evicted the pod
         self._background: set[asyncio.Task[Any]] = set()
         self._conditions = PodConditions(self._pod)
         # The routine Pulled/Created/Started/Killing events: a runtime may have none (the sim one, like KWOK).
@@ -296,6 +300,10 @@ class PodWorker:
             failed = await self._volumes.set_up()
             if not failed:
                 self._volumes_ready = True
+                for name in self._volumes.not_in_memory:
+                    self._event("MemoryMediumNotApplied",
+                                f'Volume "{name}" (emptyDir, medium: Memory) is a directory on the node\'s disk, '
+                                "not a tmpfs: this node may not mount one (it does not run as root)", WARNING)
                 self._spawn(self._resync_volumes())
                 return True
             for e in failed:
@@ -319,6 +327,57 @@ class PodWorker:
         """Delete this pod's volume directories (the kubelet does so once the pod is gone from the node)."""
         if self._volumes is not None:
             self._volumes.tear_down()
+
+    def unmount_memory_volumes(self) -> None:
+        """The node stops: the tmpfs of the pod's memory-backed volumes go with it."""
+        if self._volumes is not None:
+            self._volumes.unmount_memory()
+
+    # -- local ephemeral storage (nodes/eviction.py) -------------------------------------------------
+    def _running(self) -> list[Container]:
+        return [c for c in self._inits + self._containers + self._ephemeral
+                if c.handle is not None and c.handle.exit_code is None]
+
+    def storage_sources(self) -> StorageSources | None:
+        """What the eviction manager measures of this pod: its disk-backed emptyDirs, and each running
+        container's writable layer and logs. None for a pod it leaves alone (finished, terminating, or on a
+        runtime without a filesystem of its own)."""
+        if self._volumes is None or self._terminating or self.done or not self._volumes_ready:
+            return None
+        rootfs_path = getattr(self.runtime, "rootfs_path", None)
+        out = StorageSources(volumes=self._volumes.disk_volumes())
+        for c in self._running():
+            assert c.handle is not None
+            out.containers[c.name] = ContainerSource(
+                rootfs=rootfs_path(c.handle) if rootfs_path is not None else None,
+                logs=str(self.pod_log_dir / c.name))
+        return out
+
+    def evict(self, message: str) -> bool:
+        """The eviction manager's evictPod: the Evicted event, the pod's containers stopped with the immediate
+        grace period, and its status phase Failed, reason Evicted, with `message`. False if it already stops."""
+        if self._terminating or self.done or self._main is None:
+            return False
+        self._event(EVICTED, message, WARNING)
+        self._final_phase = "Failed"
+        self._evicted = message
+        self._begin_termination(EVICTION_GRACE)
+        return True
+
+    def _memory_volume_bytes(self, c: Container) -> int:
+        """What the pod's memory-backed emptyDirs hold, charged to `c` when it is the first running container
+        mounting them writable (the memory cgroup charges a tmpfs page to whoever wrote it; the node cannot tell
+        which container did)."""
+        if self._volumes is None or not self._volumes.memory:
+            return 0
+        total = 0
+        running = self._running()
+        for name, path in self._volumes.memory.items():
+            writer = next((x for x in running if any(m.get("name") == name and not m.get("readOnly")
+                                                     for m in x.spec.get("volumeMounts") or [])), None)
+            if writer is c:
+                total += fs_used(path)
+        return total
 
     async def _run(self) -> None:
         try:
@@ -624,7 +683,7 @@ class PodWorker:
         """The cgroup OOM killer's job, done by polling: over the memory limit -> SIGKILL, OOMKilled."""
         while handle.exit_code is None:
             await asyncio.sleep(self.oom_check_interval)
-            if self.runtime.usage(handle)[1] > limit:
+            if self.runtime.usage(handle)[1] + self._memory_volume_bytes(c) > limit:
                 c.kill_reason = "OOMKilled"
                 await self.runtime.stop(handle, 0)
                 return
@@ -766,9 +825,10 @@ class PodWorker:
     def usage(self) -> tuple[int, int]:
         """(cpu millicores, memory bytes) of the pod's running containers."""
         samples = []
-        for c in self._inits + self._containers + self._ephemeral:
-            if c.handle is not None and c.handle.exit_code is None:
-                samples.append(self.runtime.usage(c.handle))
+        for c in self._running():
+            assert c.handle is not None
+            cpu, memory = self.runtime.usage(c.handle)
+            samples.append((cpu, memory + self._memory_volume_bytes(c)))
         return sum_usage(samples)
 
     # -- status ---------------------------------------------------------------------------------
@@ -793,6 +853,8 @@ class PodWorker:
         if self._ephemeral:
             status["ephemeralContainerStatuses"] = [c.status() for c in self._ephemeral]
         status["qosClass"] = qos_class(self._pod.get("spec") or {})
+        if self._evicted is not None:
+            status["reason"], status["message"] = EVICTED, self._evicted
         return status
 
     def _phase(self) -> str:

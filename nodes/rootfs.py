@@ -10,11 +10,13 @@ from nodes.runtime.mountns import LAYER_BYTES
 
 
 def layer_bytes(container: dict[str, Any]) -> int:
-    """The size of the container's writable layer: its ephemeral-storage limit (where the kubelet would evict the
-    pod, a write fails with ENOSPC), else mountns's default."""
+    """The size of the container's writable layer: mountns's default, above the container's ephemeral-storage
+    limit if it has one. The limit is the eviction manager's to enforce (nodes/eviction.py): the layer leaves
+    room for what is written between two of its checks, so that a container past its limit is evicted, as in
+    Kubernetes, rather than refused a write (ENOSPC) at it."""
     limit = ((container.get("resources") or {}).get("limits") or {}).get("ephemeral-storage")
     try:
-        return max(1, int(quantity.parse(limit))) if limit is not None else LAYER_BYTES
+        return max(0, int(quantity.parse(limit))) + LAYER_BYTES if limit is not None else LAYER_BYTES
     except (ValueError, TypeError):
         return LAYER_BYTES
 

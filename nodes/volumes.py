@@ -1,7 +1,8 @@
 """A pod's volumes on its node, as the kubelet's volume manager and volume plugins set them up: emptyDir,
 configMap, secret, downwardAPI and projected under `<pods dir>/<pod uid>/volumes/kubernetes.io~<plugin>/<name>`
 (the last four written with the AtomicWriter's layout, and rewritten when their source changes), hostPath
-with its type checks. Each container's volumeMounts become the binds its runtime makes (mountns.py).
+with its type checks; an emptyDir of medium Memory is a tmpfs mounted there, as the kubelet sizes it. Each
+container's volumeMounts become the binds its runtime makes (mountns.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from control.api import quantity
 from control.api.configdata import Base64Error, decode_base64, secret_bytes
 from control.api.warnings import MOUNTED_VOLUMES
 from nodes.env import ConfigError, expand, field_value, resource_value
@@ -31,6 +33,7 @@ PLUGIN_DIRS = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.i
 API_DATA = ("configMap", "secret", "downwardAPI", "projected")
 DEFAULT_MODE = 0o644  # configMap, secret, downwardAPI and projected's defaultMode default
 DATA_DIR, NEW_DATA_DIR = "..data", "..data_tmp"
+MEMORY = "Memory"  # emptyDir.medium: a tmpfs
 
 Fetch = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
 
@@ -268,6 +271,50 @@ def _within(path: str, base: str) -> bool:
     return path == base or path.startswith(base.rstrip("/") + "/")
 
 
+# -- emptyDir's medium: Memory ---------------------------------------------------------------------------
+
+def resource_bytes(value: Any) -> int:
+    try:
+        return int(quantity.parse(value)) if value is not None else 0
+    except (ValueError, TypeError):
+        return 0
+
+
+def pod_memory_limit(pod: dict[str, Any]) -> int:
+    """The pod's memory limit as its cgroup has it (cm.ResourceConfigForPod): its limits' sum, if every container
+    declares one; else 0 (no pod limit)."""
+    from control.api.resourcequota import pod_resources
+
+    containers = (pod.get("spec") or {}).get("containers") or []
+    if not containers or any(resource_bytes(((c.get("resources") or {}).get("limits") or {}).get("memory")) <= 0
+                             for c in containers):
+        return 0
+    limit = pod_resources(pod, "limits").get("memory")
+    return int(limit.value) if limit is not None else 0
+
+
+def memory_volume_size(source: dict[str, Any], pod: dict[str, Any], node_memory: int) -> int:
+    """A memory-backed emptyDir's tmpfs size (calculateEmptyDirMemorySize, SizeMemoryBackedVolumes): the node's
+    allocatable memory, else the pod's memory limit if smaller, else the volume's sizeLimit if smaller."""
+    size = node_memory
+    for bound in (pod_memory_limit(pod), resource_bytes(source.get("sizeLimit"))):
+        if bound > 0 and (size <= 0 or bound <= size):
+            size = bound
+    return size
+
+
+def unmount_below(path: Path) -> None:
+    """Unmount every host mount at or below `path` (a pod's memory-backed volumes), deepest first."""
+    base = os.path.realpath(path)
+    try:
+        points = [p for p, _ in mountns.host_mounts() if _within(p, base)]
+    except OSError:
+        return
+    for point in sorted(set(points), key=len, reverse=True):
+        with contextlib.suppress(OSError):
+            mountns.unmount(point)
+
+
 # -- one pod's volumes ---------------------------------------------------------------------------------
 
 class PodVolumes:
@@ -281,6 +328,8 @@ class PodVolumes:
         self.fetch = fetch
         self.pod_ip, self.host_ip, self.allocatable = pod_ip, host_ip, dict(allocatable)
         self.paths: dict[str, str] = {}  # volume name -> its path on the node, once set up
+        self.memory: dict[str, str] = {}  # the emptyDirs of medium Memory mounted as a tmpfs -> their path
+        self.not_in_memory: list[str] = []  # the ones that could not be (the node may not mount): directories
         self.torn_down = False  # the pod is gone: a set-up or resync still awaiting its data writes nothing
 
     @property
@@ -350,9 +399,11 @@ class PodVolumes:
                 return await self._claim_path(volume, source)
             target = self.volume_dir(volume)
             if kind == "emptyDir":
-                # world-writable, as the kubelet makes it; medium Memory is a directory too (see README)
+                # world-writable, as the kubelet makes it (a tmpfs's root is 1777 of itself)
                 target.mkdir(parents=True, exist_ok=True)
                 target.chmod(0o777)
+                if source.get("medium") == MEMORY:
+                    self._mount_memory(name, target, source)
                 self._own(target, read_only=False)
                 return str(target)
             payload = await self._payload(kind, source)
@@ -364,6 +415,18 @@ class PodVolumes:
             raise MountError(name, str(e)) from None
         except OSError as e:
             raise MountError(name, f"{e.strerror}: {e.filename}" if e.filename else str(e)) from None
+
+    def _mount_memory(self, name: str, target: Path, source: dict[str, Any]) -> None:
+        """medium: Memory: a tmpfs at the volume's directory, sized as the kubelet sizes it (already there: a
+        restarted node's, kept). A node that may not mount one (not run as root) keeps a directory, and says so."""
+        if not os.path.ismount(target):
+            size = memory_volume_size(source, self.pod, resource_bytes(self.allocatable.get("memory")))
+            try:
+                mountns.mount_tmpfs(str(target), size)
+            except PermissionError:
+                self.not_in_memory.append(name)
+                return
+        self.memory[name] = str(target)
 
     def _own(self, target: Path, read_only: bool) -> None:
         """The pod's fsGroup, if it has one, given to the volume (a node not run as root cannot: it says so in
@@ -499,7 +562,27 @@ class PodVolumes:
         """Where the container's root is built (a tmpfs in its own mount namespace: nothing of it on the node)."""
         return self.pod_dir / "containers" / container / "rootfs"
 
+    def disk_volumes(self) -> dict[str, str]:
+        """The emptyDir volumes on the node's disk (not tmpfs) set up so far: name -> path. Their usage is the
+        pod's ephemeral storage, as the kubelet's volume stats count it."""
+        kinds = {str(v.get("name", "")): v for v in self.volumes}
+        return {name: path for name, path in self.paths.items()
+                if volume_type(kinds.get(name, {})) == "emptyDir" and name not in self.memory}
+
+    def size_limits(self) -> dict[str, str]:
+        """The emptyDir volumes with a sizeLimit: name -> the limit as written."""
+        return {str(v.get("name", "")): str(v["emptyDir"]["sizeLimit"]) for v in self.volumes
+                if isinstance(v.get("emptyDir"), dict) and v["emptyDir"].get("sizeLimit") is not None}
+
+    def unmount_memory(self) -> None:
+        """The node stops: its memory-backed volumes' tmpfs go (their files with them, as on a reboot)."""
+        unmount_below(self.pod_dir)
+        self.memory.clear()
+
     def tear_down(self) -> None:
-        """The pod is gone from the node: its volume directories (and containers' root mount points) go."""
+        """The pod is gone from the node: its volume directories (and containers' root mount points) go, a
+        memory-backed one's tmpfs unmounted first."""
         self.torn_down = True
+        unmount_below(self.pod_dir)
+        self.memory.clear()
         shutil.rmtree(self.pod_dir, ignore_errors=True)

@@ -190,6 +190,13 @@ def _pod_spec_warnings(spec: Any, path: str) -> list[str]:
             if kinds:
                 out.append(f"{path}.volumes: {_NOT_ENFORCED} (volume types {', '.join(kinds)} are not mounted: "
                            f"kube-tui nodes mount {', '.join(MOUNTED_VOLUMES)})")
+            # medium Memory is a tmpfs and sizeLimit is enforced by eviction (nodes/volumes.py, nodes/eviction.py);
+            # huge pages are not
+            for i, v in enumerate(value):
+                medium = (v.get("emptyDir") or {}).get("medium") if isinstance(v, dict) else None
+                if isinstance(medium, str) and medium.startswith("HugePages"):
+                    out.append(f"{path}.volumes[{i}].emptyDir.medium: {_NOT_ENFORCED} ({medium}: the volume is a "
+                               "directory on the node's disk, not backed by huge pages)")
         else:
             out.append(f"{path}.{key}: {_NOT_ENFORCED}")
     security = spec.get("securityContext")

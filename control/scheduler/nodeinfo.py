@@ -99,6 +99,30 @@ def pod_requests(spec: dict, *, nonzero: bool = False) -> tuple[int, int]:
     return cpu, mem
 
 
+def _storage_request(container: dict) -> int:
+    value = ((container.get("resources") or {}).get("requests") or {}).get("ephemeral-storage")
+    return 0 if value is None else _bytes(value)
+
+
+def pod_storage_request(spec: dict) -> int:
+    """The ephemeral-storage bytes a pod requests, summed as pod_requests sums cpu and memory (only filtering
+    reads it: kube-scheduler scores cpu and memory by default)."""
+    total = sidecars = init = 0
+    for c in spec.get("containers") or ():
+        total += _storage_request(c)
+    for c in spec.get("initContainers") or ():
+        own = _storage_request(c)
+        if c.get("restartPolicy") == "Always":
+            total += own
+            sidecars += own
+            init = max(init, sidecars)
+        else:
+            init = max(init, own + sidecars)
+    total = max(total, init)
+    overhead = (spec.get("overhead") or {}).get("ephemeral-storage")
+    return total + (0 if overhead is None else _bytes(overhead))
+
+
 def host_ports(spec: dict) -> tuple[tuple[str, str, int], ...]:
     """The (hostIP, protocol, hostPort) triples a pod claims on its node, defaulted like HostPortInfo."""
     out: list[tuple[str, str, int]] = []
@@ -121,7 +145,7 @@ class PodInfo:
     """
 
     __slots__ = ("pod", "key", "namespace", "name", "node_name", "cpu", "mem", "nz_cpu", "nz_mem",
-                 "priority", "ports", "state", "labels_key", "terminating", "pod_affinity", "affinity_terms")
+                 "storage", "priority", "ports", "state", "labels_key", "terminating", "pod_affinity", "affinity_terms")
 
     def __init__(self, pod: dict) -> None:
         meta = pod.get("metadata") or {}
@@ -133,6 +157,7 @@ class PodInfo:
         self.node_name: str = spec.get("nodeName") or ""
         self.cpu, self.mem = pod_requests(spec)
         self.nz_cpu, self.nz_mem = pod_requests(spec, nonzero=True)
+        self.storage = pod_storage_request(spec)
         prio = spec.get("priority")
         self.priority: int = prio if isinstance(prio, int) else 0
         self.ports = host_ports(spec)
@@ -159,7 +184,7 @@ class PodInfo:
 def _same_footprint(a: PodInfo, b: PodInfo) -> bool:
     """Whether two versions of a pod count the same on their node (requests, priority, host ports, and
     what the pod index counts it by)."""
-    return (a.cpu == b.cpu and a.mem == b.mem and a.nz_cpu == b.nz_cpu and a.nz_mem == b.nz_mem
+    return (a.cpu == b.cpu and a.mem == b.mem and a.storage == b.storage and a.nz_cpu == b.nz_cpu and a.nz_mem == b.nz_mem
             and a.priority == b.priority and a.ports == b.ports and a.labels_key == b.labels_key
             and a.terminating == b.terminating and a.pod_affinity == b.pod_affinity)
 
@@ -177,7 +202,7 @@ class NodeInfo:
 
     __slots__ = ("name", "node", "labels", "unschedulable", "taints", "hard_taints", "soft_taints",
                  "alloc_cpu", "alloc_mem", "allowed_pods", "req_cpu", "req_mem", "nz_cpu", "nz_mem",
-                 "free_pods", "free_cpu", "free_mem", "nz_free_cpu", "nz_free_mem", "has_alloc",
+                 "alloc_storage", "req_storage", "free_storage", "free_pods", "free_cpu", "free_mem", "nz_free_cpu", "nz_free_mem", "has_alloc",
                  "pods", "used_ports", "priorities", "zone", "idx", "memo", "lane0_k", "lane0_v", "lane1_k",
                  "lane1_v", "lane2_k", "lane2_v", "fits_k")
 
@@ -191,6 +216,7 @@ class NodeInfo:
         self.soft_taints: tuple[dict, ...] = ()  # PreferNoSchedule
         self.alloc_cpu = self.alloc_mem = self.allowed_pods = 0
         self.req_cpu = self.req_mem = 0  # sum of requests: the fit check
+        self.alloc_storage = self.req_storage = self.free_storage = 0  # ephemeral-storage: the fit check only
         self.nz_cpu = self.nz_mem = 0  # with defaults for missing requests: scoring
         # Derived, kept in step by _derive(): what the hot loops read, so they do no arithmetic twice.
         self.free_pods = self.free_cpu = self.free_mem = self.nz_free_cpu = self.nz_free_mem = 0
@@ -223,6 +249,7 @@ class NodeInfo:
         self.alloc_cpu = _cpu(alloc["cpu"]) if "cpu" in alloc else 0
         self.alloc_mem = _bytes(alloc["memory"]) if "memory" in alloc else 0
         self.allowed_pods = _bytes(alloc["pods"]) if "pods" in alloc else 0
+        self.alloc_storage = _bytes(alloc["ephemeral-storage"]) if "ephemeral-storage" in alloc else 0
         self.zone = zone_key(self.labels)
         self._derive()
 
@@ -230,6 +257,7 @@ class NodeInfo:
         self.free_pods = self.allowed_pods - len(self.pods)
         self.free_cpu = self.alloc_cpu - self.req_cpu
         self.free_mem = self.alloc_mem - self.req_mem
+        self.free_storage = self.alloc_storage - self.req_storage
         self.nz_free_cpu = self.alloc_cpu - self.nz_cpu
         self.nz_free_mem = self.alloc_mem - self.nz_mem
         self.has_alloc = self.alloc_cpu > 0 and self.alloc_mem > 0
@@ -244,6 +272,7 @@ class NodeInfo:
         self.pods[pi.key] = pi
         self.req_cpu += pi.cpu
         self.req_mem += pi.mem
+        self.req_storage += pi.storage
         self.nz_cpu += pi.nz_cpu
         self.nz_mem += pi.nz_mem
         self.priorities[pi.priority] += 1
@@ -257,6 +286,7 @@ class NodeInfo:
             return None
         self.req_cpu -= pi.cpu
         self.req_mem -= pi.mem
+        self.req_storage -= pi.storage
         self.nz_cpu -= pi.nz_cpu
         self.nz_mem -= pi.nz_mem
         self.priorities[pi.priority] -= 1

@@ -87,6 +87,16 @@ def _umount(target: str) -> None:
     _check(_libc.umount2(target.encode(), MNT_DETACH), f"unmount {target}")
 
 
+def mount_tmpfs(target: str, size: int) -> None:
+    """A tmpfs of `size` bytes at `target`, on the host: a memory-backed emptyDir, as the kubelet mounts one."""
+    _mount("tmpfs", target, "tmpfs", 0, f"size={size}")
+
+
+def unmount(target: str) -> None:
+    """Detach the mount at `target` (a memory-backed emptyDir's tmpfs, as the kubelet tears one down)."""
+    _umount(target)
+
+
 def unshare(user: bool) -> None:
     """A new mount namespace for this process (and a user namespace mapping this user to itself if `user`);
     NamespaceUnavailable if the kernel or the host's policy refuses."""

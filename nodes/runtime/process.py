@@ -769,6 +769,14 @@ class ProcessRuntime:
         container.exited.add_done_callback(lambda _: proc.kill())
         return proc
 
+    def rootfs_path(self, handle: ContainerHandle) -> str | None:
+        """A path on the running container's writable layer as the node sees it (its root, through /proc), where
+        the layer's tmpfs is measured; None when it has no namespace (and no layer) of its own."""
+        shim = handle.private
+        if not isinstance(shim, _Shim) or not shim.namespaced or handle.exit_code is not None or not shim.main_pid:
+            return None
+        return f"/proc/{shim.main_pid}/root"
+
     def usage(self, handle: ContainerHandle) -> tuple[int, int]:
         if handle.pid is None or handle.exit_code is not None:
             return 0, 0

@@ -27,6 +27,7 @@ import yaml
 
 from control.api import meta
 from control.api.podlogs import log_pages
+from control.api.quantity import to_int
 from control.apiserver.ranges import ClusterNetwork
 from control.client import Client
 from control.errors import ApiError
@@ -92,7 +93,8 @@ def condition(obj: dict, type_: str) -> dict:
 async def test_node_registers_renews_its_lease_and_is_ready(client: Client, node: Node) -> None:
     n = await client.get("Node", "node-1", None)
     st = n["status"]
-    assert st["capacity"] == {"cpu": "2", "memory": "4Gi", "pods": "20"}
+    storage = st["capacity"].pop("ephemeral-storage")  # the data dir's file system (test_local_storage.py)
+    assert st["capacity"] == {"cpu": "2", "memory": "4Gi", "pods": "20"} and to_int(storage) > 0
     assert st["nodeInfo"]["kubeletVersion"] == "v1.30.0+kube-tui"
     assert st["nodeInfo"]["operatingSystem"] == "linux"
     assert n["metadata"]["labels"]["kubernetes.io/hostname"] == "node-1"

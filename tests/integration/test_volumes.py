@@ -31,12 +31,12 @@ def mountinfo() -> set[str]:
 
 
 @contextlib.asynccontextmanager
-async def process_node(plane: ControlPlane, tmp_path: Path) -> AsyncIterator[Node]:
-    """node-1, a process node in this test's own process, stopped on the way out; every mount was made in a
-    container's own namespace, so the host's mount table is as it was."""
+async def process_node(plane: ControlPlane, tmp_path: Path, **options: Any) -> AsyncIterator[Node]:
+    """node-1, a process node in this test's own process (`options`: NodeOptions'), stopped on the way out; every
+    mount was made in a container's own namespace or is gone with its pod, so the host's mount table is as it was."""
     before = mountinfo()
-    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20), node_options(plane, tmp_path / "node-1"),
-             say=lambda s: None)
+    n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20),
+             node_options(plane, tmp_path / "node-1", **options), say=lambda s: None)
     await n.start()
     try:
         yield n

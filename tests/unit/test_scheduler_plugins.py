@@ -293,6 +293,34 @@ def test_fit_messages() -> None:
     assert st.reasons == ("Too many pods", "Insufficient cpu")
 
 
+def _storage_pod(name: str, request: str, **spec: Any) -> dict:
+    p = pod(name, **spec)
+    p["spec"]["containers"][0]["resources"] = {"requests": {"ephemeral-storage": request}}
+    return p
+
+
+def test_fit_counts_ephemeral_storage() -> None:
+    """fitsRequest's ephemeral-storage: after cpu and memory, against allocatable less what pods request; a node
+    reporting none fits no pod that requests some."""
+    pl = NodeResourcesFit()
+    n = node("n")
+    n["status"]["allocatable"]["ephemeral-storage"] = "10Gi"
+    ni = info(n, _storage_pod("a", "6Gi"))
+    assert pl.filter(PodInfo(_storage_pod("p", "4Gi")), ni).ok
+    st = pl.filter(PodInfo(_storage_pod("p", "4Gi", node_name="")), info(n, _storage_pod("a", "6Gi"),
+                                                                         _storage_pod("b", "1")))
+    assert (st.code, st.reasons) == (Code.UNSCHEDULABLE, ("Insufficient ephemeral-storage",))
+    big = _storage_pod("p", "11Gi")
+    big["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "5"
+    assert pl.filter(PodInfo(big), info(n)).reasons == ("Insufficient cpu", "Insufficient ephemeral-storage")
+    assert pl.filter(PodInfo(_storage_pod("p", "1")), info(node("none"))).reasons == \
+        ("Insufficient ephemeral-storage",)
+    # the batch filter's shortcut agrees with the filter
+    passed, failed = pl.filter_nodes(PodInfo(_storage_pod("p", "5Gi")), [info(n), ni])
+    assert [x.name for x in passed] == ["n"] and len(passed) == 1 and len(failed) == 1
+    assert failed[0][1].reasons == ("Insufficient ephemeral-storage",)
+
+
 def test_fit_pod_without_requests_only_counts_pods() -> None:
     n = info(node("n", cpu="1", memory="1Mi"), pod("a", "1", "1Mi"))
     assert NodeResourcesFit().filter(PodInfo(pod("p")), n).ok

@@ -89,6 +89,21 @@ def test_only_volume_types_nodes_do_not_mount_are_warned_about() -> None:
         "nodes mount emptyDir, configMap, secret, downwardAPI, projected, hostPath, persistentVolumeClaim)"]
 
 
+def test_emptydir_memory_and_size_limit_are_enforced_huge_pages_are_not() -> None:
+    (doc,) = [d for n, d in _docs() if n == "daemonset.yaml"]
+    spec = doc["spec"]["template"]["spec"]
+    spec["volumes"] += [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                        {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}]
+    errs, warnings = validate(_admit(doc))
+    assert errs == [] and warnings == []  # a tmpfs of the kubelet's size; eviction past the sizeLimit
+    spec["volumes"].append({"name": "huge", "emptyDir": {"medium": "HugePages"}})
+    errs, warnings = validate(_admit(doc))
+    assert errs == []
+    assert warnings == [f"spec.template.spec.volumes[{len(spec['volumes']) - 1}].emptyDir.medium: stored but not "
+                        "enforced by kube-tui (HugePages: the volume is a directory on the node's disk, not backed "
+                        "by huge pages)"]
+
+
 def test_invalid_name_wording() -> None:
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "My_Team"}}
     errs, _ = validate(ns)

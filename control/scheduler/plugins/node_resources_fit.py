@@ -21,6 +21,7 @@ NAME = "NodeResourcesFit"
 TOO_MANY_PODS = "Too many pods"
 INSUFFICIENT_CPU = "Insufficient cpu"
 INSUFFICIENT_MEMORY = "Insufficient memory"
+INSUFFICIENT_STORAGE = "Insufficient ephemeral-storage"
 _HAS_ALLOC = attrgetter("has_alloc")
 
 
@@ -34,12 +35,14 @@ def insufficient(pod: PodInfo, node: NodeInfo) -> list[str]:
     reasons: list[str] = []
     if len(node.pods) + 1 > node.allowed_pods:
         reasons.append(TOO_MANY_PODS)
-    if pod.cpu == 0 and pod.mem == 0:
+    if pod.cpu == 0 and pod.mem == 0 and pod.storage == 0:
         return reasons
     if node.alloc_cpu < pod.cpu + node.req_cpu:
         reasons.append(INSUFFICIENT_CPU)
     if node.alloc_mem < pod.mem + node.req_mem:
         reasons.append(INSUFFICIENT_MEMORY)
+    if pod.storage > 0 and node.alloc_storage < pod.storage + node.req_storage:
+        reasons.append(INSUFFICIENT_STORAGE)
     return reasons
 
 
@@ -208,20 +211,21 @@ class NodeResourcesFit:
         return _status(tuple(reasons)) if reasons else SUCCESS
 
     def filter_nodes(self, pod: PodInfo, nodes: list[NodeInfo]) -> tuple[list[NodeInfo], list[tuple[NodeInfo, Status]]]:
-        c, m = pod.cpu, pod.mem
+        c, m, s = pod.cpu, pod.mem, pod.storage
         # A node known to fit this request shape still fits until it changes (which resets fits_k):
         # replicas of one workload skip the arithmetic on every node they already looked at.
-        kid = key_id((NAME, c, m))
+        kid = key_id((NAME, c, m, s))
         known = [ni.fits_k == kid for ni in nodes]
         if all(known):
             return list(nodes), []
         passed: list[NodeInfo] = []
         failed: list[tuple[NodeInfo, Status]] = []
-        best_effort = c == 0 and m == 0  # needs a pod slot only, even on an overcommitted node
+        best_effort = c == 0 and m == 0 and s == 0  # needs a pod slot only, even on an overcommitted node
         for ni, ok in zip(nodes, known, strict=True):
             if ok:
                 passed.append(ni)
-            elif ni.free_pods > 0 and (best_effort or (ni.free_cpu >= c and ni.free_mem >= m)):
+            elif ni.free_pods > 0 and (best_effort or (ni.free_cpu >= c and ni.free_mem >= m
+                                                       and (s == 0 or ni.free_storage >= s))):
                 ni.fits_k = kid
                 passed.append(ni)
             else:
