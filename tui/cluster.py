@@ -26,10 +26,13 @@ class NodeSpec:
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[str] = field(default_factory=list)  # "key=value:Effect"
     runtime: str = "process"
+    ephemeral_storage: str | None = None  # None: the node's data dir's file system
 
     def args(self) -> list[str]:
         """The `kube-tui node` arguments that start this node."""
         out = ["--name", self.name, "--cpu", self.cpu, "--memory", self.memory, "--pods", str(self.pods), "--runtime", self.runtime]
+        if self.ephemeral_storage is not None:
+            out += ["--ephemeral-storage", self.ephemeral_storage]
         if self.labels:
             out += ["--labels", ",".join(f"{k}={v}" for k, v in self.labels.items())]
         if self.taints:
@@ -93,7 +96,7 @@ def parse_cluster(doc: dict, path: Path | None = None) -> ClusterSpec:
         if name in seen:
             raise ClusterFileError(f'{at}.name: Duplicate value: "{name}"')
         seen.add(name)
-        for res in ("cpu", "memory"):
+        for res in ("cpu", "memory", "ephemeral-storage"):
             if res in n and not quantity.is_valid(n[res]):
                 raise ClusterFileError(f'{at}.{res}: Invalid value: "{n[res]}": {quantity.QUANTITY_HELP}')
         runtime = n.get("runtime", "process")
@@ -111,6 +114,7 @@ def parse_cluster(doc: dict, path: Path | None = None) -> ClusterSpec:
                 labels={str(k): str(v) for k, v in labels.items()},
                 taints=[_taint(t, f"{at}.taints[{j}]") for j, t in enumerate(n.get("taints") or [])],
                 runtime=runtime,
+                ephemeral_storage=str(n["ephemeral-storage"]) if "ephemeral-storage" in n else None,
             )
         )
     cp = spec.get("controlPlane") or {}

@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--cpu", default="4", help="CPU capacity (default %(default)s)")
     p.add_argument("--memory", default="8Gi", help="memory capacity (default %(default)s)")
     p.add_argument("--pods", type=int, default=110, help="pod capacity (default %(default)s)")
+    p.add_argument("--ephemeral-storage", default=None,
+                   help="ephemeral-storage capacity (default: the size of the data dir's file system, as the kubelet "
+                        "reports its root dir's; a simulated node reports none without this)")
     p.add_argument("--labels", default="", help="extra node labels: k=v,k2=v2")
     p.add_argument("--taints", default="", help="taints to register with: key=value:Effect,key:Effect")
     p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
@@ -47,13 +50,14 @@ def _timings(args: argparse.Namespace) -> Timings:
 
 
 def _config(args: argparse.Namespace, name: str, runtime: str) -> NodeConfig:
-    for flag, value in (("--cpu", args.cpu), ("--memory", args.memory)):
-        if not quantity.is_valid(value) or quantity.parse(value) <= 0:
+    for flag, value in (("--cpu", args.cpu), ("--memory", args.memory), ("--ephemeral-storage", args.ephemeral_storage)):
+        if value is not None and (not quantity.is_valid(value) or quantity.parse(value) <= 0):
             raise ValueError(f'{flag}: "{value}" is not a positive quantity (e.g. 4, 500m, 8Gi)')
     if args.pods <= 0:
         raise ValueError("--pods: must be > 0")
     return NodeConfig(name=name, cpu=args.cpu, memory=args.memory, pods=args.pods,
-                      labels=parse_labels(args.labels), taints=parse_taints(args.taints), runtime=runtime)
+                      labels=parse_labels(args.labels), taints=parse_taints(args.taints), runtime=runtime,
+                      ephemeral_storage=args.ephemeral_storage)
 
 
 def _say(text: str) -> None:
