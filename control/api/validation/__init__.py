@@ -45,12 +45,12 @@ from control.api.validation.meta import (
     validate_labels,
     validate_object_meta,
 )
-from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_pod, validate_pod_spec
 from control.api.validation.networking import (
     validate_ingress,
     validate_ingressclass,
     validate_ingressclass_update,
 )
+from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_pod, validate_pod_spec
 from control.api.validation.policy import validate_pdb, validate_pdb_update
 from control.api.validation.ports import PORT_RANGE, PROTOCOLS, is_valid_port_name, is_valid_port_num
 from control.api.validation.priorityclass import validate_priorityclass, validate_priorityclass_update

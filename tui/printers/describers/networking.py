@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tui.printers.describers.writer import PrefixWriter, annotations_multiline, describe_events, labels_multiline
+from tui.printers.describers.writer import (
+    PrefixWriter,
+    annotations_multiline,
+    describe_events,
+    labels_multiline,
+)
 from tui.printers.status import meta_of
 from tui.printers.table import format_endpoints, ingress_address
 
