@@ -306,3 +306,17 @@ def test_describe_ingress_shows_each_paths_endpoints() -> None:
     assert "Address:          \nIngress Class:    <none>\nDefault backend:  <default>\n" in text
     assert "  foo.example  \n               /   web:80 (127.0.0.2:8080)\n" in text
     assert '               /x   gone:http (<error: services "gone" not found>)\n' in text
+
+
+def test_the_dashboard_lists_ingresses_as_kubectl_does() -> None:
+    from tui.app import MORE_VIEWS
+    from tui.model import WATCHED_KINDS, ClusterModel
+    from tui.views.rows import spec_for
+
+    assert "Ingress" in WATCHED_KINDS and ("ing", "Ingress") in [v[:2] for v in MORE_VIEWS]
+    obj = ing([("Prefix", "/")], host="foo.example")
+    obj["spec"]["ingressClassName"] = "kube-tui"
+    obj["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+    spec = spec_for("Ingress")
+    assert [c.label for c in spec.columns] == ["NAMESPACE", "NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    assert spec.row(obj, ClusterModel(None, watch=False))[:6] == ("default", "i", "kube-tui", "foo.example", "127.0.0.1", "80")
