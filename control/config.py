@@ -11,6 +11,7 @@ from pathlib import Path
 
 DEFAULT_SERVER = "tcp://127.0.0.1:7070"
 DEFAULT_REST = "127.0.0.1:7080"  # HOST:PORT of the Kubernetes REST API (HTTPS) for the real kubectl
+DEFAULT_INGRESS = "127.0.0.1:7090"  # HOST:PORT where the ingress controller serves HTTP
 
 
 def home() -> Path:

@@ -58,6 +58,9 @@ class ControlPlane:
     server: ApiServer | None = None
     rest: Any = None  # control.apiserver.rest.RestApi, when rest_listen is set
     rest_error: str = ""  # why it is not served, when rest_listen is set and rest is None
+    ingress_listen: str | None = None  # HOST:PORT of the ingress controller's HTTP listener (ingress_controller.py)
+    ingress: Any = None  # control.ingress_controller.IngressController, when ingress_listen is set
+    ingress_error: str = ""  # why it does not listen, when ingress_listen is set and ingress is None
     credentials: Credentials | None = None
     _claims: list[Any] = field(default_factory=list)  # sockets marking the cluster's ranges in use (ranges.claim)
     _components: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -116,12 +119,29 @@ class ControlPlane:
         finally:
             WARNINGS.reset(token)
             AGENT.reset(agent)
+        if self.ingress_listen:
+            await self._start_ingress(self.ingress_listen)
         if self.scheduler:
             profiles = self.scheduler_config.profiles if self.scheduler_config is not None else []
             self.server.api.scheduler_profiles = [p.scheduler_name for p in profiles] or ["default-scheduler"]
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:
             self._spawn("controller-manager", self._run_controllers)
+
+    async def _start_ingress(self, listen: str) -> None:
+        """The ingress controller, listening at once (so its address can be printed); a taken port leaves the
+        cluster without it, as the REST API's does."""
+        from control.ingress_controller import IngressController
+
+        controller = IngressController(self.client("ingress-controller"), listen)
+        try:
+            await controller.bind()
+        except (OSError, ValueError) as e:
+            self.ingress_error = f"{listen}: {getattr(e, 'strerror', None) or e}"
+            log.warning("not serving Ingresses on %s", self.ingress_error)
+            return
+        await controller.start()
+        self.ingress = controller
 
     def client(self, identity: str) -> Client:
         assert self.server is not None and self.credentials is not None
@@ -152,6 +172,8 @@ class ControlPlane:
         await run_controller_manager(client, timings=self.timings)
 
     async def stop(self) -> None:
+        if self.ingress is not None:
+            await self.ingress.stop()
         for t in self._components:
             t.cancel()
         await asyncio.gather(*self._components, return_exceptions=True)

@@ -59,6 +59,7 @@ MORE_VIEWS = (
     ("cm", "ConfigMap", "ConfigMaps", ("configmaps", "configmap")),
     ("secrets", "Secret", "Secrets", ("secret",)),
     ("sa", "ServiceAccount", "ServiceAccounts", ("serviceaccounts", "serviceaccount")),
+    ("ing", "Ingress", "Ingresses", ("ingresses", "ingress")),
     ("pc", "PriorityClass", "PriorityClasses", ("priorityclasses", "priorityclass")),
     ("pdb", "PodDisruptionBudget", "PodDisruptionBudgets", ("poddisruptionbudgets", "poddisruptionbudget")),
     ("hpa", "HorizontalPodAutoscaler", "HorizontalPodAutoscalers",

@@ -13,7 +13,7 @@ What it mirrors:
 - the gogo-protobuf wire format: varint, 64-bit, length-delimited and 32-bit fields (groups are never used),
   unknown fields skipped by wire type, packed or unpacked repeated numbers, last value wins;
 - the messages of k8s.io/api (core/v1, apps/v1, batch/v1) and apimachinery (meta/v1, intstr, resource) that
-  Namespace, Pod, Service, ConfigMap, Secret, Deployment, ReplicaSet, Job and CronJob reach, each field under its Go
+  Namespace, Pod, Service, ConfigMap, Secret, Deployment, ReplicaSet, Job, CronJob and Ingress reach, each field under its Go
   json name; a `bytes` map value (Secret data, ConfigMap binaryData) becomes base64 text, as JSON carries it.
   Field numbers come from the generated.proto files; which fields are Go pointers comes from the types.go files.
 
@@ -418,6 +418,19 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "PodFailurePolicyOnPodConditionsPattern": {1: _s("type"), 2: _s("status")},
     "SuccessPolicy": {1: _list("rules", "SuccessPolicyRule")},
     "SuccessPolicyRule": {1: _s("succeededIndexes", ptr=True), 2: _i32("succeededCount", ptr=True)},
+    # --- k8s.io/api/networking/v1: kubectl create ingress
+    "Ingress": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "IngressSpec")},
+    "IngressSpec": {4: _s("ingressClassName", ptr=True), 1: _m("defaultBackend", "IngressBackend"),
+                    2: _list("tls", "IngressTLS"), 3: _list("rules", "IngressRule")},
+    "IngressBackend": {4: _m("service", "IngressServiceBackend"), 3: _m("resource", "TypedLocalObjectReference")},
+    "IngressServiceBackend": {1: _s("name"), 2: _m("port", "ServiceBackendPort")},
+    "ServiceBackendPort": {1: _s("name"), 2: _i32("number")},
+    "TypedLocalObjectReference": {1: _s("apiGroup", ptr=True), 2: _s("kind"), 3: _s("name")},
+    "IngressTLS": {1: _list("hosts", STRING), 2: _s("secretName")},
+    "IngressRule": {1: _s("host"), 2: _inline("IngressRuleValue")},
+    "IngressRuleValue": {1: _m("http", "HTTPIngressRuleValue")},
+    "HTTPIngressRuleValue": {1: _list("paths", "HTTPIngressPath")},
+    "HTTPIngressPath": {1: _s("path"), 3: _s("pathType", ptr=True), 2: _m("backend", "IngressBackend")},
 }
 
 # (apiVersion, kind) -> the message its `raw` bytes hold.
@@ -437,16 +450,18 @@ KINDS: dict[tuple[str, str], str] = {
     ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass",
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("policy/v1", "Eviction"): "Eviction",
+    ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
     # DeleteOptions travel in the group version of the client that sends them
     **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1",
-                                                        "scheduling.k8s.io/v1", "policy/v1", "autoscaling/v1")},
+                                                        "scheduling.k8s.io/v1", "policy/v1", "autoscaling/v1",
+                                                        "networking.k8s.io/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
 }
 SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount, ResourceQuota, LimitRange (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
-             "(autoscaling/v1)")
+             "(autoscaling/v1), Ingress (networking.k8s.io/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:

@@ -18,7 +18,7 @@ VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob",
                "PodDisruptionBudget", "HorizontalPodAutoscaler", "PersistentVolume", "PersistentVolumeClaim",
-               "ResourceQuota")
+               "ResourceQuota", "Ingress")
 # Older versions a kind is also served in, converted to and from the stored one (kubectl autoscale v1.32 creates
 # an autoscaling/v1 HorizontalPodAutoscaler); discovery prefers the stored version.
 OTHER_VERSIONS: dict[str, tuple[str, ...]] = {hpas.V1: ("HorizontalPodAutoscaler",)}

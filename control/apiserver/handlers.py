@@ -17,6 +17,7 @@ import msgpack
 from control import errors
 from control.api import configdata, kinds, meta, priority, remotecommand
 from control.api import horizontalpodautoscaler as hpas
+from control.api import ingress as ingresses
 from control.api import limitrange as lrs
 from control.api import persistentvolume as pvs
 from control.api import poddisruptionbudget as pdbs
@@ -271,6 +272,8 @@ class Api:
         self.post_start_hooks["scheduling/bootstrap-system-priority-classes"] = True
         if new_cluster:  # kind's default class, made once (a user may delete or replace it)
             await self.create({"object": copy.deepcopy(pvs.STANDARD_CLASS)}, "system")
+        if not self.ingress_classes():  # the ingress controller's class, the default (deleted: made again only
+            await self.create({"object": copy.deepcopy(ingresses.DEFAULT_CLASS)}, "system")  # with no other)
         if self.store.get(svc.key("default", "kubernetes")) is None:
             self.cluster_ips.release(self.network.kubernetes_ip)  # create() takes it again
             await self.create(
@@ -459,6 +462,11 @@ class Api:
         kvs, _ = self.store.range(kinds.by_kind("StorageClass").prefix(), prefix=True)
         return [decode(kv.value, kv.mod_revision) for kv in kvs]
 
+    def ingress_classes(self) -> list[dict]:
+        """Every IngressClass (what DefaultIngressClass admission reads for each new Ingress)."""
+        kvs, _ = self.store.range(kinds.by_kind("IngressClass").prefix(), prefix=True)
+        return [decode(kv.value, kv.mod_revision) for kv in kvs]
+
     def _admit_resize(self, new: dict, cur: dict) -> None:
         """The PersistentVolumeClaimResize admission plugin: a bound claim grows only when its class allows it."""
         want = pvs.requested_storage(new)
@@ -576,6 +584,9 @@ class Api:
             obj["status"] = {"phase": "Pending", "lastPhaseTransitionTime": meta.now()}
         elif info.kind == "ResourceQuota":
             obj["status"] = {}  # the resource quota controller fills it in
+        elif info.kind == "Ingress":
+            ingresses.admit(obj, self.ingress_classes())  # DefaultIngressClass
+            obj["status"] = {"loadBalancer": {}}  # the ingress controller fills it in
         elif info.kind == "Namespace":
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}

@@ -162,9 +162,9 @@ async def test_invalid_object_lists_every_bad_field(plane: ControlPlane, client:
 
 async def test_unknown_kind_lists_supported_kinds(client: Client) -> None:
     with pytest.raises(ApiError) as e:
-        await client.create({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "x"}})
+        await client.create({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "x"}})
     assert e.value.code == 400
-    assert "Ingress" in e.value.message and "CronJob" in e.value.message and "StatefulSet" in e.value.message and "ConfigMap" in e.value.message and "Deployment" in e.value.message and "Pod" in e.value.message
+    assert "NetworkPolicy" in e.value.message and "CronJob" in e.value.message and "StatefulSet" in e.value.message and "ConfigMap" in e.value.message and "Deployment" in e.value.message and "Pod" in e.value.message
     with pytest.raises(ApiError) as e:
         await client.list("widgets")
     assert 'the server doesn\'t have a resource type "widgets"' in e.value.message

@@ -43,7 +43,7 @@ REAL = {
     "cronjobs": (["cj"], ["all"]), "jobs": ([], ["all"]), "leases": ([], []), "poddisruptionbudgets": (["pdb"], []),
     "priorityclasses": (["pc"], []), "persistentvolumes": (["pv"], []), "persistentvolumeclaims": (["pvc"], []),
     "resourcequotas": (["quota"], []), "limitranges": (["limits"], []),
-    "storageclasses": (["sc"], []),
+    "storageclasses": (["sc"], []), "ingresses": (["ing"], []), "ingressclasses": ([], []),
 }
 
 

@@ -295,6 +295,24 @@ def test_serviceaccount_of_kubectl_create_serviceaccount() -> None:
                   "automountServiceAccountToken": False}
 
 
+def test_ingress_of_kubectl_create_ingress() -> None:
+    """kubectl create ingress sends its object in protobuf: a rule's http value is inlined, ports by number or name."""
+    def backend(name: str, port: bytes) -> bytes:
+        return ln(4, ln(1, name) + ln(2, port))
+
+    path = ln(1, "/api") + ln(3, "Prefix") + ln(2, backend("web", num(2, 80)))
+    spec = (ln(4, "kube-tui") + ln(1, backend("fallback", ln(1, "http"))) + ln(2, ln(1, "foo.com") + ln(2, "cert"))
+            + ln(3, ln(1, "foo.com") + ln(2, ln(1, ln(1, path)))))
+    ing = decode(envelope("networking.k8s.io/v1", "Ingress", ln(1, meta("web")) + ln(2, spec)))
+    assert ing["spec"] == {
+        "ingressClassName": "kube-tui",
+        "defaultBackend": {"service": {"name": "fallback", "port": {"name": "http"}}},
+        "tls": [{"hosts": ["foo.com"], "secretName": "cert"}],
+        "rules": [{"host": "foo.com", "http": {"paths": [
+            {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}],
+    }
+
+
 def test_configmap_and_secret_bytes_become_base64_text() -> None:
     """kubectl create configmap|secret send these; map<string, bytes> values arrive as JSON would carry them."""
     cm = decode(envelope("v1", "ConfigMap", ln(1, meta("game")) + ln(2, ln(1, "a") + ln(2, "b"))

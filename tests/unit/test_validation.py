@@ -492,7 +492,7 @@ def test_job_template_is_immutable() -> None:
 
 
 def test_unknown_kind() -> None:
-    assert messages({"kind": "Ingress", "metadata": {"name": "x"}})[0].startswith('kind: Unsupported value: "Ingress"')
+    assert messages({"kind": "NetworkPolicy", "metadata": {"name": "x"}})[0].startswith('kind: Unsupported value: "NetworkPolicy"')
 
 
 def test_pod_log_options_are_validated_with_kubernetes_words() -> None:

@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--https", default=config.DEFAULT_REST, metavar="HOST:PORT",
                    help="serve the Kubernetes REST API here (HTTPS) for the real kubectl; "
                         "'' turns it off; default %(default)s")
+    p.add_argument("--ingress", default=config.DEFAULT_INGRESS, metavar="HOST:PORT",
+                   help="where the ingress controller serves the Ingresses of the class kube-tui over HTTP; "
+                        "'' turns it off; default %(default)s")
     p.add_argument("--service-cluster-ip-range", default=None, metavar="CIDR",
                    help="where ClusterIPs come from, inside 127.0.0.0/8 (default: a free /16 of 127.96.0.0/12, "
                         "chosen when the cluster is created; or $KUBE_TUI_SERVICE_CLUSTER_IP_RANGE)")
@@ -85,6 +88,7 @@ async def serve(args: argparse.Namespace) -> int:
         fsync=not args.no_fsync,
         curve=use_curve,
         rest_listen=args.https or None,
+        ingress_listen=args.ingress or None,
         network=network,
     )
     stopped = stop_on_signal()  # a SIGTERM from now on, while the plane starts too, stops it cleanly
@@ -118,7 +122,12 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"  kubectl:    {plane.rest.address}  (export KUBECONFIG={kubeconfig})")
     elif plane.rest_error:
         print(f"  kubectl:    not served ({plane.rest_error}; choose another port with --https HOST:PORT)")
-    print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}")
+    if plane.ingress is not None:
+        print(f"  ingress:    {plane.ingress.url}  (IngressClass kube-tui; curl -H 'Host: HOST' {plane.ingress.url}/PATH)")
+    elif plane.ingress_error:
+        print(f"  ingress:    not served ({plane.ingress_error}; choose another port with --ingress HOST:PORT)")
+    print(f"  components: store, apiserver{', scheduler' if plane.scheduler else ''}{', controller-manager' if plane.controllers else ''}"
+          f"{', ingress-controller' if plane.ingress is not None else ''}")
     if sched_config is not None:
         for w in sched_config.warnings:
             print(f"Warning: scheduler configuration: {w}", file=sys.stderr)

@@ -73,7 +73,7 @@ async def describe(client: Client, args: argparse.Namespace) -> int:
 
 async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
     """What kubectl describe fetches besides the object: a Node's pods and Lease, a Deployment's ReplicaSets,
-    a ReplicaSet's, DaemonSet's or StatefulSet's pods, a Service's Endpoints."""
+    a ReplicaSet's, DaemonSet's or StatefulSet's pods, a Service's Endpoints, an Ingress's Services and Endpoints."""
     md = obj["metadata"]
     ns, name, uid = md.get("namespace"), md["name"], md.get("uid")
 
@@ -94,6 +94,9 @@ async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
             return {"pods": owned((await client.list("Pod", ns))["items"])}
         if kind == "PersistentVolumeClaim":  # Used By
             return {"pods": (await client.list("Pod", ns))["items"]}
+        if kind == "Ingress":  # its backends' Services and Endpoints
+            return {"services": (await client.list("Service", ns))["items"],
+                    "all_endpoints": (await client.list("Endpoints", ns))["items"]}
         if kind == "Service":
             try:
                 return {"endpoints": await client.get("Endpoints", name, ns)}

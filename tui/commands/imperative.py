@@ -51,7 +51,7 @@ from tui.commands.common import (
 from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
-               "CronJob", "Service", "ServiceAccount", "ResourceQuota")
+               "CronJob", "Service", "ServiceAccount", "ResourceQuota", "Ingress")
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -78,7 +78,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="how --overrides is applied: json, merge or strategic (default merge)")
     elif name == "create":
         p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass, pdb, "
-                       "quota, job, cronjob or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
+                       "quota, job, cronjob, ingress or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -121,6 +121,13 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="service nodeport: the nodePort of every port (default: one from the cluster's range)")
         p.add_argument("--external-name", default=None, metavar="DNS",
                        help="service externalname: the DNS name the Service stands for (required)")
+        p.add_argument("--rule", action="append", default=[], metavar="HOST/PATH=SERVICE:PORT[,tls[=SECRET]]",
+                       help="ingress: a rule (repeatable); a path ending in * is matched as a Prefix, else Exact")
+        p.add_argument("--class", dest="ingress_class", default="", help="ingress: the IngressClass to use")
+        p.add_argument("--default-backend", default="", metavar="SERVICE:PORT",
+                       help="ingress: where requests no rule matches go")
+        p.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
+                       help="ingress: an annotation of the Ingress (repeatable)")
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -322,6 +329,84 @@ def pdb_for(args: argparse.Namespace) -> dict[str, Any]:
     field, amount = ("minAvailable", args.min_available) if args.min_available else ("maxUnavailable", args.max_unavailable)
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": args.name},
             "spec": {field: amount if amount.endswith("%") else int(amount), "selector": label_selector(args.selector)}}
+
+
+# create_ingress.go's ruleRegex: host/path=service:port, then ,tls or ,tls=secret
+_INGRESS_RULE = re.compile(r"^[\w*\-.]*/[^,=\n]*=[\w\-]+:[\w\-]+(,tls=?([\w\-]+)?)?$", re.ASCII)
+
+
+def _ingress_backend(service: str) -> dict[str, Any]:
+    """buildIngressBackendSvc: NAME:PORT, the port a number when it reads as one (intstr.Parse), else a name."""
+    name, port = service.split(":")[0], service.split(":")[1]
+    if not re.fullmatch(r"-?[0-9]+", port, re.ASCII):
+        return {"service": {"name": name, "port": {"name": port}}}
+    return {"service": {"name": name, "port": {"number": int(port)} if int(port) else {}}}
+
+
+def ingress_for(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl create ingress NAME --rule=host/path=svc:port[,tls[=secret]] ... [--class] [--default-backend]
+    [--annotation=k=v], checked and built as kubectl's create_ingress.go: rules of one host share it, a path
+    ending in `*` is a Prefix (the `*` dropped), any other Exact; a rule's tls puts its host under that secret."""
+    if not args.default_backend and not args.rule:
+        raise ValueError("error: not enough information provided: every ingress has to either specify a default-backend "
+                         "(which catches all traffic) or a list of rules (which catch specific paths)")
+    for rule in args.rule:
+        if not _INGRESS_RULE.match(rule):
+            raise ValueError(f"error: rule {rule} is invalid and should be in format host/path=svcname:svcport[,tls[=secret]]")
+    for annotation in args.annotation:
+        if "=" not in annotation:
+            raise ValueError(f"error: annotation {annotation} is invalid and should be in format key=[value]")
+    if args.default_backend and len(args.default_backend.split(":")) != 2:
+        raise ValueError("error: default-backend should be in format servicename:serviceport")
+    spec: dict[str, Any] = {}
+    if args.default_backend:
+        spec["defaultBackend"] = _ingress_backend(args.default_backend)
+    if args.ingress_class:
+        spec["ingressClassName"] = args.ingress_class
+    tls: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for rule in args.rule:  # buildTLSRules
+        parts = rule.split(",")
+        if len(parts) != 2:
+            continue
+        host = rule.split("/", 1)[0]
+        secret = parts[1].split("=")[1] if "=" in parts[1] else ""
+        if host in seen:
+            continue
+        seen.add(host)
+        same = next((t for t in tls if t.get("secretName", "") == secret), None)
+        if same is not None:
+            same.setdefault("hosts", []).append(host)
+            continue
+        entry: dict[str, Any] = {}
+        if host:
+            entry["hosts"] = [host]
+        if secret:
+            entry["secretName"] = secret
+        if entry:
+            tls.append(entry)
+    rules: list[dict[str, Any]] = []
+    for rule in args.rule:  # buildIngressRules
+        host, _, rest = rule.split(",")[0].partition("/")
+        path, service = "/" + rest.split("=")[0], rest.split("=")[1]
+        path_type = "Exact"
+        if path.endswith("*"):
+            path_type, path = "Prefix", path[:-1]
+        item = {"path": path, "pathType": path_type, "backend": _ingress_backend(service)}
+        same_host = next((r for r in rules if r.get("host", "") == host), None)
+        if same_host is not None:
+            same_host["http"]["paths"].append(item)
+            continue
+        rules.append({**({"host": host} if host else {}), "http": {"paths": [item]}})
+    if rules:
+        spec["rules"] = rules
+    if tls:
+        spec["tls"] = tls
+    metadata: dict[str, Any] = {"name": args.name}
+    annotations = dict(a.split("=", 1) for a in args.annotation)
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
 
 
 def quota_for(args: argparse.Namespace) -> dict[str, Any]:
@@ -757,7 +842,7 @@ def kubectl_typed(obj: dict[str, Any]) -> dict[str, Any]:
             pod_template((job.get("spec") or {}).get("template"))
     elif kind in ("Namespace", "ResourceQuota"):
         out.setdefault("spec", {})
-    if kind == "Service":
+    if kind in ("Service", "Ingress"):
         out.setdefault("status", {"loadBalancer": {}})
     elif kind == "PodDisruptionBudget":  # its status's counts are not omitempty
         out.setdefault("status", {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0})
@@ -774,7 +859,8 @@ FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": 
                     "PodDisruptionBudget": "failed to create poddisruptionbudgets: ",
                     "ResourceQuota": "failed to create quota: ",
                     "Job": "failed to create job: ", "CronJob": "failed to create cronjob: ",
-                    "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: "}  # worded with the Service's type in _create
+                    "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: ",
+                    "Ingress": "failed to create ingress: "}  # worded with the Service's type in _create
 
 
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str, *,
@@ -969,7 +1055,7 @@ def run(args: argparse.Namespace) -> int:
                             "configmap NAME --from-literal=K=V, secret generic NAME --from-literal=K=V, or "
                             "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, quota NAME --hard=R=Q,..., "
                             "job NAME --image=IMAGE | --from=cronjob/NAME, cronjob NAME --image=IMAGE --schedule=S, "
-                            "serviceaccount NAME, "
+                            "serviceaccount NAME, ingress NAME --rule=HOST/PATH=SERVICE:PORT, "
                             "or service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT[:TARGET]")
             if what == "Job" and args.from_:
                 if args.image:
@@ -988,6 +1074,8 @@ def run(args: argparse.Namespace) -> int:
                 obj = cronjob_for(args)
             elif what == "Job":
                 obj = job_for(args)
+            elif what == "Ingress":
+                obj = ingress_for(args)
             elif what == "ServiceAccount":  # kubectl create serviceaccount NAME
                 obj = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": args.name}}
             else:

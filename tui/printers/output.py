@@ -186,6 +186,8 @@ def go_order(obj: dict[str, Any]) -> dict[str, Any]:
     out = walk(obj)
     if out.get("kind") == "PodDisruptionBudget":
         out = dict(out, spec=_ordered(out.get("spec") or {}, _PDB_SPEC), status=_ordered(out.get("status") or {}, _PDB_STATUS))
+    elif out.get("kind") == "Ingress" and isinstance(out.get("spec"), dict):
+        out = dict(out, spec=_ordered(out["spec"], ("ingressClassName", "defaultBackend", "tls", "rules")))
     top = _ordered(out, _TOP)
     if "status" in top:  # status is each kind's last field
         top["status"] = top.pop("status")

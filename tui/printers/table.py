@@ -359,6 +359,45 @@ def _limitrange_row(lr: Mapping[str, Any], wide: bool, now: float | None) -> lis
     return [meta_of(lr).get("name", ""), str(meta_of(lr).get("creationTimestamp") or "")]
 
 
+def ingress_address(ing: Mapping[str, Any], wide: bool) -> str:
+    """ingressLoadBalancerStatusStringer: each ingress point's IP (else hostname), sorted and unique; cut to
+    16 characters unless wide."""
+    points = get_path(ing, "status", "loadBalancer", "ingress") or []
+    shown = sorted({str(p.get("ip") or p.get("hostname")) for p in points if p.get("ip") or p.get("hostname")})
+    out = ",".join(shown)
+    return out[:13] + "..." if not wide and len(out) > 16 else out
+
+
+def ingress_hosts(ing: Mapping[str, Any]) -> str:
+    """formatHosts: the first three hosts, then ` + N more...` (N: the rules beyond three), `*` if none."""
+    rules = get_path(ing, "spec", "rules") or []
+    hosts: list[str] = []
+    more = False
+    for rule in rules:
+        more = more or len(hosts) == 3
+        if not more and rule.get("host"):
+            hosts.append(str(rule["host"]))
+    if not hosts:
+        return "*"
+    return ",".join(hosts) + (f" + {len(rules) - 3} more..." if more else "")
+
+
+def _ingress_row(ing: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    spec = ing.get("spec") or {}
+    return [meta_of(ing).get("name", ""), str(spec.get("ingressClassName") or "<none>"), ingress_hosts(ing),
+            ingress_address(ing, wide), "80, 443" if spec.get("tls") else "80", age(ing, now)]
+
+
+def _ingressclass_row(ic: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    spec = ic.get("spec") or {}
+    params = spec.get("parameters")
+    shown = "<none>"
+    if params:
+        shown = str(params.get("kind") or "") + (f".{params['apiGroup']}" if params.get("apiGroup") is not None else "")
+        shown += "/" + str(params.get("name") or "")
+    return [meta_of(ic).get("name", ""), str(spec.get("controller") or ""), shown, age(ic, now)]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -396,6 +435,8 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "HorizontalPodAutoscaler": (["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], [], _hpa_row),
     "ResourceQuota": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
     "LimitRange": (["NAME", "CREATED AT"], [], _limitrange_row),
+    "Ingress": (["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], [], _ingress_row),
+    "IngressClass": (["NAME", "CONTROLLER", "PARAMETERS", "AGE"], [], _ingressclass_row),
 }
 
 

@@ -17,7 +17,7 @@ from control.api import horizontalpodautoscaler as hpas
 from control.api import persistentvolume as pvs
 from control.controllers import cronjob
 from tui import printers
-from tui.printers.table import int_or_string, job_status, quota_usage
+from tui.printers.table import ingress_address, ingress_hosts, int_or_string, job_status, quota_usage
 
 if TYPE_CHECKING:
     from tui.model import ClusterModel
@@ -316,6 +316,13 @@ def serviceaccount_row(sa: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return (*_ns_name(sa), str(len(sa.get("secrets") or [])), age(_md(sa).get("creationTimestamp"), model.clock()))
 
 
+def ingress_row(ing: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the class, hosts, the controller's address, the ports it serves."""
+    spec = ing.get("spec") or {}
+    return (*_ns_name(ing), str(spec.get("ingressClassName") or "<none>"), ingress_hosts(ing), ingress_address(ing, False),
+            "80, 443" if spec.get("tls") else "80", age(_md(ing).get("creationTimestamp"), model.clock()))
+
+
 def priorityclass_row(pc: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return ("", _md(pc).get("name") or "", str(pc.get("value", 0)), "true" if pc.get("globalDefault") else "false",
             age(_md(pc).get("creationTimestamp"), model.clock()), pc.get("preemptionPolicy") or "")
@@ -426,6 +433,8 @@ SPECS: dict[str, TableSpec] = {
     "ConfigMap": TableSpec(_cols(*NS_NAME, ("DATA", 4), ("AGE", 7)), configmap_row),
     "Secret": TableSpec(_cols(*NS_NAME, ("TYPE", 34), ("DATA", 4), ("AGE", 7)), secret_row),
     "ServiceAccount": TableSpec(_cols(*NS_NAME, ("SECRETS", 7), ("AGE", 7)), serviceaccount_row),
+    "Ingress": TableSpec(_cols(*NS_NAME, ("CLASS", 10), ("HOSTS", 24), ("ADDRESS", 16), ("PORTS", 7), ("AGE", 7)),
+                         ingress_row),
     "PriorityClass": TableSpec(_cols(*NS_NAME, ("VALUE", 11), ("GLOBAL-DEFAULT", 14), ("AGE", 7), ("PREEMPTIONPOLICY", 20)),
                                priorityclass_row),
     "PodDisruptionBudget": TableSpec(_cols(*NS_NAME, ("MIN AVAILABLE", 13), ("MAX UNAVAILABLE", 15),

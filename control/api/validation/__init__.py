@@ -45,6 +45,11 @@ from control.api.validation.meta import (
     validate_labels,
     validate_object_meta,
 )
+from control.api.validation.networking import (
+    validate_ingress,
+    validate_ingressclass,
+    validate_ingressclass_update,
+)
 from control.api.validation.pod import DNS_POLICIES, RESTART_POLICIES, validate_pod, validate_pod_spec
 from control.api.validation.policy import validate_pdb, validate_pdb_update
 from control.api.validation.ports import PORT_RANGE, PROTOCOLS, is_valid_port_name, is_valid_port_num
@@ -131,11 +136,13 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "StorageClass": validate_storageclass,
     "ResourceQuota": validate_resourcequota,
     "LimitRange": validate_limitrange,
+    "IngressClass": validate_ingressclass,
 }
 # Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
 _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
     "CronJob": validate_cronjob,
     "Pod": validate_pod,
+    "Ingress": validate_ingress,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
@@ -157,6 +164,7 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "PersistentVolumeClaim": validate_persistentvolumeclaim_update,
     "StorageClass": validate_storageclass_update,
     "ResourceQuota": validate_resourcequota_update,
+    "IngressClass": validate_ingressclass_update,
 }
 
 

@@ -11,6 +11,7 @@ from tui.printers.describers.config import (
     describe_serviceaccount,
 )
 from tui.printers.describers.generic import describe_generic
+from tui.printers.describers.networking import describe_ingress, describe_ingressclass
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.quota import describe_limitrange, describe_resourcequota
@@ -32,12 +33,14 @@ from tui.printers.describers.workloads import (
 
 def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: list[dict] | None = None,
              replicasets: list[dict] | None = None, endpoints: dict | None = None,
-             lease: dict | None = None) -> str:
+             lease: dict | None = None, services: list[dict] | None = None,
+             all_endpoints: list[dict] | None = None) -> str:
     """`kubectl describe` for one object with its events.
 
     Optional related objects fill in what kubectl would fetch: the pods of a Node, ReplicaSet, DaemonSet or
     StatefulSet, the
-    ReplicaSets of a Deployment, a Service's Endpoints, a Node's Lease.
+    ReplicaSets of a Deployment, a Service's Endpoints, a Node's Lease, the Services and Endpoints of an
+    Ingress's namespace.
     """
     kind = obj.get("kind")
     if kind == "Pod":
@@ -80,4 +83,8 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_resourcequota(obj)
     if kind == "LimitRange":
         return describe_limitrange(obj)
+    if kind == "Ingress":
+        return describe_ingress(obj, events, now, services, all_endpoints)
+    if kind == "IngressClass":
+        return describe_ingressclass(obj, events, now)
     return describe_generic(obj, events, now)
