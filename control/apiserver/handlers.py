@@ -15,7 +15,7 @@ from typing import Any
 import msgpack
 
 from control import errors
-from control.api import configdata, kinds, meta, priority, remotecommand
+from control.api import configdata, kinds, meta, priority, rbac, remotecommand
 from control.api import horizontalpodautoscaler as hpas
 from control.api import limitrange as lrs
 from control.api import persistentvolume as pvs
@@ -30,7 +30,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import discovery, eviction, fieldmanager, pagination, ranges
+from control.apiserver import authz, discovery, eviction, fieldmanager, pagination, ranges
 from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -43,7 +43,7 @@ PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-leas
 WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
 NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                 "ResourceQuota", "LimitRange")
+                 "ResourceQuota", "LimitRange", *rbac.KINDS)
 QUOTA_IGNORED = ("Event",)  # the quota admission's default ignoredResources
 
 # Warnings for the current request (each request runs in its own task, so its own context).
@@ -57,6 +57,8 @@ DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", defaul
 FIELD_VALIDATION: contextvars.ContextVar[str] = contextvars.ContextVar("field_validation", default="Warn")
 FIELD_VALIDATIONS = ("Ignore", "Warn", "Strict")
 WRITE_VERBS = ("create", "update", "patch", "delete", "evict")
+# Who is writing (the authenticated, or impersonated, user): RBAC's escalation check of a role or binding.
+REQUESTER: contextvars.ContextVar[str] = contextvars.ContextVar("requester", default="system:apiserver")
 
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
 
@@ -263,6 +265,10 @@ class Api:
         for spc in priority.SYSTEM_CLASSES:  # the apiserver's bootstrap-system-priority-classes hook
             if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
                 await self.create({"object": copy.deepcopy(spc)}, "system")
+        for default in (*rbac.bootstrap_cluster_roles(), *rbac.bootstrap_cluster_role_bindings()):
+            # the RBAC bootstrap policy (kube-apiserver's rbac/bootstrap-roles hook): made again if deleted
+            if self.store.get(kinds.by_kind(default["kind"]).key(None, default["metadata"]["name"])) is None:
+                await self.create({"object": default}, "system")
         if new_cluster:  # kind's default class, made once (a user may delete or replace it)
             await self.create({"object": copy.deepcopy(pvs.STANDARD_CLASS)}, "system")
         if self.store.get(svc.key("default", "kubernetes")) is None:
@@ -520,6 +526,7 @@ class Api:
         return 200, discovery.document(self.rest_address)
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
+        REQUESTER.set(user)
         # the body was decoded for this request alone, so it is ours to fill in (no copy)
         return await self._create(require(body, "object", dict, verb="create"), body.get("namespace"))
 
@@ -578,6 +585,8 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, obj, None, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
+        if info.kind in rbac.KINDS:
+            authz.confirm_no_escalation(self, REQUESTER.get(), obj)
         if info.kind == "PriorityClass":
             priority.admit_class(obj, self.priority_classes())
         if info.kind == "Pod":
@@ -719,6 +728,7 @@ class Api:
         }
 
     async def update(self, body: dict, user: str) -> tuple[int, Any]:
+        REQUESTER.set(user)
         # the body was decoded for this request alone; _apply_update copies what it changes
         obj = require(body, "object", dict, verb="update")
         sub = body.get("subresource")
@@ -823,6 +833,9 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, new, cur, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
+        if info.kind in rbac.KINDS and (new.get("rules"), new.get("roleRef"), new.get("aggregationRule")) != \
+                (cur.get("rules"), cur.get("roleRef"), cur.get("aggregationRule")):
+            authz.confirm_no_escalation(self, REQUESTER.get(), new)
         if info.kind == "PriorityClass":
             priority.admit_class(new, self.priority_classes())
         cur_cmp = dict(cur)
@@ -846,6 +859,7 @@ class Api:
         return new
 
     async def patch(self, body: dict, user: str) -> tuple[int, Any]:
+        REQUESTER.set(user)
         info, ns, name = self._target(body, "patch")
         # kubectl patch --type: merge (RFC 7386, the default here) or json (RFC 6902, a list of operations)
         patch_type = body.get("type") or "merge"

@@ -23,6 +23,7 @@ from control import errors, wire, zmtp_server
 from control.apiserver import authz
 from control.apiserver.auth import Credentials
 from control.apiserver.handlers import AGENT, WARNINGS, Api, set_request_options
+from control.apiserver.identity import impersonate
 from control.apiserver.kubelet_proxy import KubeletProxy
 from control.apiserver.sockets import ZmqRouter, ZmqXPub
 from control.apiserver.watch import WatchHub
@@ -289,7 +290,12 @@ class ApiServer:
             assert self.api is not None
             if verb not in self.api.verbs:
                 raise errors.bad_request(f'unknown verb "{verb}": use one of {", ".join(sorted(self.api.verbs))}')
-            return msg, self.credentials.authenticate(msg.get("token"))
+            user = self.credentials.authenticate(msg.get("token"))
+            imp = msg.get("as")
+            if imp:  # kube-tui --as USER --as-group G: as the REST API's Impersonate-User (identity.py)
+                user = impersonate(user, imp.get("user"), list(imp.get("groups") or []),
+                                   authz.impersonator(user, self.api))
+            return msg, user
         except Exception as e:  # one bad request must never take the server down
             code, frame = self._error(req_id, e, f"admitting {verb}")
         if code == 401:
