@@ -89,8 +89,8 @@ def forbidden(user: str, attrs: Attributes, reason: str = "") -> errors.ApiError
     scope = f' in the namespace "{attrs.namespace}"' if attrs.namespace else " at the cluster scope"
     msg = (f'{obj} is forbidden: User "{user}" cannot {attrs.verb} resource "{combined}" in API group '
            f'"{attrs.group}"{scope}')
-    details = {"name": attrs.name, "group": attrs.group, "kind": attrs.resource} if attrs.group else \
-        {"name": attrs.name, "kind": attrs.resource}
+    # StatusDetails, whose empty fields are left out
+    details = {k: v for k, v in (("name", attrs.name), ("group", attrs.group), ("kind", attrs.resource)) if v}
     return errors.ApiError(403, "Forbidden", msg + (f": {reason}" if reason else ""), details)
 
 
