@@ -226,3 +226,21 @@ async def test_kubectl_auth_can_i_as_a_serviceaccount(plane: ControlPlane) -> No
     r = await asyncio.to_thread(run, "auth", "can-i", "--list", f"--as={READER}")
     assert r.returncode == 0 and "selfsubjectaccessreviews.authorization.k8s.io" in r.stdout, r.stderr
     assert "pods " in r.stdout and "[get list watch]" in r.stdout
+
+
+def test_the_dashboard_lists_roles_and_bindings_as_kubectl_does() -> None:
+    from tui.app import MORE_VIEWS
+    from tui.model import WATCHED_KINDS, ClusterModel
+    from tui.views.rows import spec_for
+
+    for view, kind in (("roles", "Role"), ("clusterroles", "ClusterRole"), ("rolebindings", "RoleBinding"),
+                       ("clusterrolebindings", "ClusterRoleBinding")):
+        assert kind in WATCHED_KINDS and (view, kind) in [v[:2] for v in MORE_VIEWS]
+    model = ClusterModel(None, watch=False)
+    binding = {"metadata": {"name": "read-pods", "namespace": "default", "creationTimestamp": "2026-11-28T00:00:00Z"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"}}
+    spec = spec_for("RoleBinding")
+    assert [c.label for c in spec.columns] == ["NAMESPACE", "NAME", "ROLE", "AGE"]
+    assert spec.row(binding, model)[:3] == ("default", "read-pods", "Role/pod-reader")
+    role = {"metadata": {"name": "view", "creationTimestamp": "2026-11-28T00:00:00Z"}}
+    assert spec_for("ClusterRole").row(role, model) == ("", "view", "2026-11-28T00:00:00Z")
