@@ -121,6 +121,15 @@ def _protect(md: dict, finalizer: str) -> None:
         md["finalizers"] = [*finalizers, finalizer]
 
 
+def _only_gc_fields_change(new: dict, cur: dict) -> bool:
+    """Whether an update changes nothing but what the garbage collector writes (ownerReferences, finalizers)."""
+    def rest(obj: dict) -> dict:
+        md = {k: v for k, v in (obj.get("metadata") or {}).items()
+              if k not in ("ownerReferences", "finalizers", "resourceVersion", "managedFields")}
+        return {**obj, "metadata": md}
+    return rest(new) == rest(cur)
+
+
 def dry_run_of(verb: str, body: dict) -> bool:
     """Whether a request is a server-side dry run: dryRun ["All"] (kubectl --dry-run=server) on a write."""
     value = body.get("dryRun")
@@ -833,8 +842,7 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, new, cur, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
-        if info.kind in rbac.KINDS and (new.get("rules"), new.get("roleRef"), new.get("aggregationRule")) != \
-                (cur.get("rules"), cur.get("roleRef"), cur.get("aggregationRule")):
+        if info.kind in rbac.KINDS and not _only_gc_fields_change(new, cur):  # IsOnlyMutatingGCFields
             authz.confirm_no_escalation(self, REQUESTER.get(), new)
         if info.kind == "PriorityClass":
             priority.admit_class(new, self.priority_classes())
