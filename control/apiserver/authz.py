@@ -59,6 +59,10 @@ def attributes(verb: str, body: dict) -> Attributes | None:
     subresource), by name, in a namespace; or a non-resource path. None for what only system:masters may do."""
     if verb in ("hello", "discovery"):
         return Attributes(verb="get", path="/api" if verb == "hello" else "/apis")
+    if verb == "review":  # kube-tui auth: creating a self-subject review (system:basic-user's)
+        kind = str(body.get("kind") or "")
+        group = "authentication.k8s.io" if kind == "SelfSubjectReview" else "authorization.k8s.io"
+        return Attributes(verb="create", group=group, resource=f"{kind.lower()}s")
     if verb == "range":
         return None  # the store itself: no role can grant it
     info = _kind_of(verb, body)
@@ -289,7 +293,7 @@ def _authorize_node(user: str, verb: str, body: dict, api: Api, info: kinds.Kind
                     ns: str, name: str) -> None:
     """The Node authorizer and NodeRestriction, for a node's own credential."""
     node = user.removeprefix("system:node:")
-    if verb in ("hello", "discovery"):  # as kube-apiserver's system:discovery role, for every authenticated user
+    if verb in ("hello", "discovery", "review"):  # system:discovery's and system:basic-user's, as for everyone
         return
     if verb == "range":
         raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")

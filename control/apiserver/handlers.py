@@ -249,6 +249,7 @@ class Api:
             "logs": self.logs,
             "exec": self.exec,
             "portforward": self.port_forward,
+            "review": self.review,
         }
 
     # -- bootstrap ----------------------------------------------------------------------------
@@ -528,6 +529,21 @@ class Api:
             # the cluster's ranges: nodes claim their pod range in it, kube-proxy knows the Services'
             "network": self.network.to_dict(),
         }
+
+    async def review(self, body: dict, user: str) -> tuple[int, Any]:
+        """kube-tui auth whoami | can-i [--list]: a SelfSubjectReview, SelfSubjectAccessReview or
+        SelfSubjectRulesReview (body: its kind and spec), answered as the REST API answers kubectl's."""
+        from control.apiserver import rest_auth
+
+        kind = body.get("kind")
+        if kind == "SelfSubjectReview":
+            return 201, rest_auth.whoami(user)
+        if kind == "SelfSubjectAccessReview":
+            return 201, rest_auth.can_i(user, body, self)
+        if kind == "SelfSubjectRulesReview":
+            return 201, rest_auth.rules(user, body, self)
+        raise errors.bad_request(f'review: unknown kind "{kind}": use SelfSubjectReview, SelfSubjectAccessReview or '
+                                 "SelfSubjectRulesReview")
 
     async def discovery(self, body: dict, user: str) -> tuple[int, Any]:
         """What kubectl's discovery reads from the REST API (/version, /api, /apis, each group version's

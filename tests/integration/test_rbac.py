@@ -198,6 +198,15 @@ async def test_kube_tui_as_over_the_native_api(plane: ControlPlane, tmp_path: Pa
     assert code == 0, out
     code, out = await asyncio.to_thread(cli, "get", "pods", "--as", READER)
     assert code == 0 and "No resources found" in out, out
+    # kube-tui auth, as kubectl auth prints it
+    assert await asyncio.to_thread(cli, "auth", "can-i", "list", "pods", "--as", READER) == (0, "yes\n")
+    assert await asyncio.to_thread(cli, "auth", "can-i", "delete", "pods", "--as", READER) == (1, "no\n")
+    assert await asyncio.to_thread(cli, "auth", "can-i", "list", "pods", "-n", "kube-system", "--as", READER) == (1, "no\n")
+    code, out = await asyncio.to_thread(cli, "auth", "can-i", "--list", "--as", READER)
+    assert code == 0 and "pods                                            []                  []               [get list]" in out, out
+    code, out = await asyncio.to_thread(cli, "auth", "whoami", "--as", READER)
+    assert out == (f"ATTRIBUTE   VALUE\nUsername    {READER}\n"
+                   "Groups      [system:serviceaccounts system:serviceaccounts:default system:authenticated]\n"), out
     code, out = await asyncio.to_thread(cli, "get", "nodes", "--as", "jane", "--as-group", "system:masters")
     assert code == 0, out
     # a node's credential may not impersonate

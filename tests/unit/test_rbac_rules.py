@@ -167,6 +167,10 @@ def test_describe_compacts_rules_as_kubectl() -> None:
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["apps"], "resources": ["pods"], "verbs": ["get", "list"]},
         {"nonResourceURLs": ["/healthz"], "verbs": ["get"]}]
+    # the same right twice (system:masters' and cluster-admin's) is listed once, verbs kept in their order
+    twice = [*breakdown({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}),
+             *breakdown({"verbs": ["watch", "*"], "apiGroups": ["*"], "resources": ["*"]})]
+    assert compact(twice) == [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*", "watch"]}]
 
 
 def _args(**kw: object) -> argparse.Namespace:

@@ -36,7 +36,7 @@ def breakdown(rule: Mapping[str, Any]) -> list[dict[str, list[str]]]:
 
 
 def compact(rules: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
-    """CompactRules: the verbs of the rules on one group's resource (and name) together, then sorted as
+    """CompactRules: the verbs of the rules on one group's resource (and name) together, each once, then sorted as
     SortableRuleSlice sorts them (by the rule's String(): verbs first)."""
     simple: dict[tuple[str, str, str], dict[str, list[str]]] = {}
     out: list[dict[str, list[str]]] = []
@@ -45,8 +45,8 @@ def compact(rules: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
             out.append(rule)
             continue
         key = (rule["apiGroups"][0], rule["resources"][0], (rule.get("resourceNames") or [""])[0])
-        if key in simple:
-            simple[key]["verbs"] = simple[key]["verbs"] + rule["verbs"]
+        if key in simple:  # the verbs not there yet, in order
+            simple[key]["verbs"] = simple[key]["verbs"] + [v for v in rule["verbs"] if v not in simple[key]["verbs"]]
         else:
             simple[key] = dict(rule)
     out.extend(simple.values())
