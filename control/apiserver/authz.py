@@ -36,7 +36,7 @@ def _kind_of(verb: str, body: dict) -> kinds.KindInfo | None:
         if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
             return kinds.KINDS.get(obj["kind"])
         return None
-    if verb in ("bind", "evict"):
+    if verb in POD_SUBRESOURCES:  # bind, evict, logs, exec, portforward: a pod's
         return kinds.KINDS["Pod"]
     k = body.get("kind")
     if isinstance(k, str):

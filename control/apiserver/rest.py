@@ -481,6 +481,9 @@ class RestApi:
             from control.apiserver import rest_portforward
 
             assert t.namespace is not None
+            assert self.server.api is not None
+            # authorized before the upgrade, as kube-apiserver refuses it (create pods/portforward), not per connection
+            authz.authorize(user, "portforward", {"namespace": t.namespace, "name": t.name}, self.server.api)
             self._streaming(True)
             try:
                 return await rest_portforward.serve(request, lambda verb, body: self._call(verb, body, user, request),

@@ -203,3 +203,30 @@ def test_create_role_flags_as_kubectl() -> None:
         create_rbac.binding_for(_args(), False)
     with pytest.raises(ValueError, match="serviceaccount must be <namespace>:<name>"):
         create_rbac.binding_for(_args(role="r", serviceaccount=["bot"]), False)
+
+
+def test_requests_as_the_authorizer_sees_them() -> None:
+    from control.apiserver.authz import attributes, forbidden
+
+    def attrs(verb: str, **body: object) -> Attributes | None:
+        return attributes(verb, body)
+
+    assert attrs("logs", namespace="default", name="web") == Attributes(
+        verb="get", resource="pods", subresource="log", name="web", namespace="default")
+    assert attrs("exec", namespace="default", name="web") == Attributes(
+        verb="create", resource="pods", subresource="exec", name="web", namespace="default")
+    assert attrs("list", kind="Deployment", namespace=None) == Attributes(verb="list", resource="deployments",
+                                                                          group="apps")
+    assert attrs("list", kind="Pod", namespace="default", watch=True).verb == "watch"  # type: ignore[union-attr]
+    assert attrs("patch", kind="Deployment", namespace="default", name="web", subresource="scale") == Attributes(
+        verb="patch", resource="deployments", group="apps", subresource="scale", name="web", namespace="default")
+    created = attrs("create", object={"kind": "Pod", "metadata": {"name": "p", "namespace": "team"}})
+    assert created == Attributes(verb="create", resource="pods", namespace="team")  # a create names no object
+    assert attrs("get", kind="Namespace", name="team") == Attributes(verb="get", resource="namespaces", name="team",
+                                                                     namespace="team")
+    assert attrs("range") is None  # the store: system:masters only
+    e = forbidden("jane", Attributes(verb="get", resource="pods", subresource="log", name="web", namespace="default"))
+    assert e.message == ('pods "web" is forbidden: User "jane" cannot get resource "pods/log" in API group "" in the '
+                         'namespace "default"')
+    e = forbidden("jane", Attributes(verb="get", path="/logs"))
+    assert e.message == 'forbidden: User "jane" cannot get path "/logs"'
