@@ -23,7 +23,7 @@ from control import errors, wire, zmtp_server
 from control.apiserver import authz
 from control.apiserver.auth import Credentials
 from control.apiserver.handlers import AGENT, WARNINGS, Api, set_request_options
-from control.apiserver.identity import impersonate
+from control.apiserver.identity import MASTERS, groups_of, impersonate
 from control.apiserver.kubelet_proxy import KubeletProxy
 from control.apiserver.sockets import ZmqRouter, ZmqXPub
 from control.apiserver.watch import WatchHub
@@ -347,7 +347,7 @@ class ApiServer:
         node = join.get("node")
         if not isinstance(node, str) or not node:
             raise errors.bad_request("join: field 'node' (the node's name) is required")
-        if not (user.startswith("system:bootstrap:") or user == "admin"):
+        if not (user.startswith("system:bootstrap:") or MASTERS in groups_of(user)):
             raise errors.forbidden(user, "join", "nodes", node, why="only a join token can join a node")
         assert self.api is not None
         hello = (await self.api.hello({}, f"system:node:{node}"))[1]
