@@ -384,6 +384,9 @@ class RestApi:
         review = await self._body(request)
         if gv == rest_auth.AUTHN:
             return _json(rest_auth.whoami(user), 201)
+        if rest[0] == "subjectaccessreviews":
+            assert self.server.api is not None
+            return _json(rest_auth.subject_access_review(user, review, self.server.api), 201)
         if rest[0] == "selfsubjectrulesreviews":
             assert self.server.api is not None
             return _json(rest_auth.rules(user, review, self.server.api), 201)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from control import errors
 from control.api import kinds, rbac
 from control.apiserver import authz
-from control.apiserver.identity import MASTERS, groups_of
+from control.apiserver.identity import MASTERS, User, groups_of
 from control.errors import ApiError
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ def resource_lists() -> dict[str, dict]:
             for name, kind in names]}
     return {AUTHN: one(AUTHN, ("selfsubjectreviews", "SelfSubjectReview")),
             AUTHZ: one(AUTHZ, ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
-                       ("selfsubjectrulesreviews", "SelfSubjectRulesReview"))}
+                       ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+                       ("subjectaccessreviews", "SubjectAccessReview"))}
 
 
 def groups() -> list[dict]:
@@ -72,6 +74,24 @@ def can_i(user: str, review: Any, api: Api) -> dict:
         status["reason"] = reason
     return {"kind": "SelfSubjectAccessReview", "apiVersion": AUTHZ, "metadata": {"creationTimestamp": None},
             "spec": spec, "status": status}
+
+
+def subject_access_review(user: str, review: Any, api: Api) -> dict:
+    """A SubjectAccessReview: may another user (spec.user, spec.groups as given) do this? Asked by one who may
+    create subjectaccessreviews (cluster-admin), answered as can_i answers for oneself."""
+    attrs = rbac.Attributes(verb="create", group="authorization.k8s.io", resource="subjectaccessreviews")
+    allowed, reason = authz.decide(user, attrs, api)
+    if not allowed:
+        raise authz.forbidden(user, attrs, reason)
+    spec = (review.get("spec") if isinstance(review, dict) else None) or {}
+    name, groups = str(spec.get("user") or ""), [str(g) for g in spec.get("groups") or []]
+    if not name and not groups:
+        cause = errors.FieldError("spec.user", "Invalid value", "at least one of user or group must be specified", "")
+        raise errors.ApiError(422, "Invalid", f'SubjectAccessReview.authorization.k8s.io "" is invalid: {cause}',
+                              {"name": "", "group": "authorization.k8s.io", "kind": "SubjectAccessReview",
+                               "causes": [cause.cause()]})
+    answer = can_i(User(name, groups), review, api)
+    return dict(answer, kind="SubjectAccessReview")
 
 
 def _attributes(spec: dict) -> rbac.Attributes:

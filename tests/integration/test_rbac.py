@@ -253,3 +253,22 @@ def test_the_dashboard_lists_roles_and_bindings_as_kubectl_does() -> None:
     assert spec.row(binding, model)[:3] == ("default", "read-pods", "Role/pod-reader")
     role = {"metadata": {"name": "view", "creationTimestamp": "2026-11-28T00:00:00Z"}}
     assert spec_for("ClusterRole").row(role, model) == ("", "view", "2026-11-28T00:00:00Z")
+
+
+async def test_subject_access_review(plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    """SubjectAccessReview: the admin asks whether another user may; the user as given, groups and all."""
+    sar = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {
+        "user": "jane", "groups": ["system:masters"],
+        "resourceAttributes": {"verb": "delete", "resource": "nodes"}}}
+    code, out = await call(http, "POST", sar, review)
+    assert code == 201 and out["kind"] == "SubjectAccessReview" and out["status"]["allowed"] is True
+    review["spec"]["groups"] = []
+    assert (await call(http, "POST", sar, review))[1]["status"] == {"allowed": False}
+    code, status = await call(http, "POST", sar, {"spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}})
+    assert code == 422 and status["message"] == ('SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: '
+                                                 'Invalid value: "": at least one of user or group must be specified')
+    code, status = await call(http, "POST", sar, review, **{"Impersonate-User": "jane"})  # jane may not ask
+    assert code == 403 and status["message"] == (
+        'subjectaccessreviews.authorization.k8s.io is forbidden: User "jane" cannot create resource '
+        '"subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope')
