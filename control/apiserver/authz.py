@@ -398,12 +398,19 @@ def _storage_used_on(api: Api, node: str, kind: str, ns: str, name: str) -> bool
 NODE_WATCHABLE = tuple(f"{kinds.KINDS[k].resource}\x00".encode() for k in ("Node", "Service", "Endpoints", "Namespace", "Lease"))
 
 
-def may_watch(user: str, topic: bytes) -> bool:
+def may_watch(user: str, topic: bytes, api: Api | None = None) -> bool:
     """Whether `user` may subscribe to a watch topic; topics are matched exactly (ZeroMQ matches by prefix,
-    so b"" or b"pods" would otherwise widen a subscription to every pod)."""
+    so b"" or b"pods" would otherwise widen a subscription to every pod). A kind's topic carries every
+    namespace's objects: anyone else needs RBAC's `watch` of it at the cluster scope."""
     if user == "system:apiserver" or MASTERS in groups_of(user):
         return True
     if is_node(user):
         node = user.removeprefix("system:node:")
         return topic in NODE_WATCHABLE or topic == f"pods/spec.nodeName={node}\x00".encode()
-    return False
+    info = _TOPIC_KINDS.get(topic)
+    if api is None or info is None:
+        return False
+    return rbac_decide(api, user, Attributes(verb="watch", resource=info.resource, group=info.group))[0]
+
+
+_TOPIC_KINDS = {info.topic(): info for info in kinds.KINDS.values()}

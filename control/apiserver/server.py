@@ -130,7 +130,7 @@ class ApiServer:
             bookmark_interval=self.bookmark_interval,
             faults=self.faults,
             revision=lambda: self.store.revision,
-            may_watch=None if self.watch_auth == "none" else authz.may_watch,
+            may_watch=None if self.watch_auth == "none" else (lambda user, topic: authz.may_watch(user, topic, self.api)),
         )
         self.xpub.on_subscription = self.hub.subscription
         self.api = Api(

@@ -272,3 +272,22 @@ async def test_subject_access_review(plane: ControlPlane, http: aiohttp.ClientSe
     assert code == 403 and status["message"] == (
         'subjectaccessreviews.authorization.k8s.io is forbidden: User "jane" cannot create resource '
         '"subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope')
+
+
+async def test_watch_topics_need_a_cluster_wide_watch(plane: ControlPlane, http: aiohttp.ClientSession) -> None:
+    """A subscription to a kind's topic (every namespace's objects) over the native API: RBAC's watch of it at
+    the cluster scope, as a ClusterRoleBinding of view grants; a RoleBinding in one namespace is not enough."""
+    from control.apiserver import authz
+
+    api = plane.server.api if plane.server is not None else None
+    assert api is not None
+    assert not authz.may_watch(READER, b"pods\x00", api)
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "v"},
+               "roleRef": {"kind": "ClusterRole", "name": "view"},
+               "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}]}
+    assert (await call(http, "POST", f"{RBAC}/namespaces/default/rolebindings", binding))[0] == 201
+    assert not authz.may_watch(READER, b"pods\x00", api)
+    binding["kind"] = "ClusterRoleBinding"
+    assert (await call(http, "POST", f"{RBAC}/clusterrolebindings", binding))[0] == 201
+    await wait_for(lambda: authz.may_watch(READER, b"pods\x00", api), what="view's aggregated rules")
+    assert not authz.may_watch(READER, b"secrets\x00", api) and not authz.may_watch(READER, b"raw\x00", api)
