@@ -776,8 +776,10 @@ FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": 
                     "PodDisruptionBudget": "failed to create poddisruptionbudgets: ",
                     "ResourceQuota": "failed to create quota: ",
                     "Job": "failed to create job: ", "CronJob": "failed to create cronjob: ",
-                    "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: "}
-# kubectl create role | clusterrole | rolebinding | clusterrolebinding print the server's refusal as it is  # worded with the Service's type in _create
+                    "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: ",
+                    # create role and clusterrole print the server's refusal as it is
+                    "RoleBinding": "failed to create rolebinding: ",
+                    "ClusterRoleBinding": "failed to create clusterrolebinding: "}  # worded with the Service's type in _create
 
 
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str, *,
