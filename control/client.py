@@ -64,8 +64,10 @@ class Client:
         ctx: zmq.asyncio.Context | None = None,
         max_frame: int = wire.MAX_FRAME,
         server_key: str | None = None,
+        impersonate: dict | None = None,
     ) -> None:
         self.server = server
+        self.impersonate = impersonate  # {"user", "groups"}: act as another user (kube-tui --as), if allowed
         self.server_key = server_key  # the API server's CURVE public key (z85): encrypt and authenticate it
         self.token = token
         self.timeout = timeout
@@ -225,7 +227,7 @@ class Client:
         if self._dealer is None and self._requests is None:
             self._open_dealer()
         req_id = next(self._ids)
-        frame = wire.request(req_id, verb, body, self.token, self.identity)
+        frame = wire.request(req_id, verb, body, self.token, self.identity, self.impersonate)
         if len(frame) > self.max_frame:
             raise ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {self.max_frame} bytes, got {len(frame)}")
         fut: asyncio.Future[dict] = asyncio.get_running_loop().create_future()

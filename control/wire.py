@@ -51,10 +51,13 @@ def unpack(frame: bytes, *, limit: int = MAX_FRAME) -> Any:
         raise FrameError(f"malformed frame: not a msgpack message ({e.__class__.__name__})") from e
 
 
-def request(req_id: int, verb: str, body: dict, token: str | None = None, agent: str | None = None) -> bytes:
+def request(req_id: int, verb: str, body: dict, token: str | None = None, agent: str | None = None,
+            impersonate: dict | None = None) -> bytes:
     msg: dict[str, Any] = {"v": VERSION, "id": req_id, "verb": verb, "token": token, "body": body}
     if agent:
         msg["agent"] = agent[:MAX_AGENT]  # like a User-Agent: recorded in metadata.managedFields
+    if impersonate:
+        msg["as"] = impersonate  # {"user": ..., "groups": [...]}: kube-tui --as, --as-group
     return pack(msg)
 
 
@@ -90,6 +93,11 @@ def _envelope_problem(msg: dict) -> str:
     agent = msg.get("agent")
     if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_AGENT):
         return f"field 'agent' must be a string of at most {MAX_AGENT} characters"
+    imp = msg.get("as")
+    if imp is not None and not (isinstance(imp, dict) and isinstance(imp.get("user", ""), str)
+                                and isinstance(imp.get("groups", []), list)
+                                and all(isinstance(g, str) for g in imp.get("groups", []))):
+        return "field 'as' must be a map of 'user' (a string) and 'groups' (a list of strings)"
     return ""
 
 

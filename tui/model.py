@@ -27,7 +27,8 @@ log = logging.getLogger("kube_tui.dashboard")
 
 WATCHED_KINDS = ("Namespace", "Node", "Lease", "Pod", "ReplicaSet", "Deployment", "Service", "Endpoints", "Event", "Job", "CronJob",
                  "DaemonSet", "StatefulSet",
-                 "ConfigMap", "Secret", "ServiceAccount", "Ingress", "PriorityClass", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+                 "ConfigMap", "Secret", "ServiceAccount", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+                 "PriorityClass", "PodDisruptionBudget", "HorizontalPodAutoscaler",
                  "PersistentVolumeClaim", "PersistentVolume", "StorageClass", "ResourceQuota", "LimitRange")
 TERMINAL_PHASES = ("Succeeded", "Failed")
 

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from control.api import horizontalpodautoscaler as hpas
-from control.api import quantity
+from control.api import quantity, rbac
 
 # DefaultTolerationSeconds admission: pods ride out a short node outage before being evicted. 300 s is
 # kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds; the
@@ -463,4 +463,6 @@ _BY_KIND = {
     "Secret": _default_secret,
     "PriorityClass": _default_priorityclass,
     "HorizontalPodAutoscaler": hpas.apply_defaults,
+    "RoleBinding": rbac.apply_defaults,
+    "ClusterRoleBinding": rbac.apply_defaults,
 }

@@ -67,6 +67,10 @@ _ALL = [
     KindInfo("IngressClass", "ingressclasses", "networking.k8s.io/v1", False, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),
     KindInfo("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", True, ("pdb",)),
+    KindInfo("Role", "roles", "rbac.authorization.k8s.io/v1", True, ()),
+    KindInfo("ClusterRole", "clusterroles", "rbac.authorization.k8s.io/v1", False, ()),
+    KindInfo("RoleBinding", "rolebindings", "rbac.authorization.k8s.io/v1", True, ()),
+    KindInfo("ClusterRoleBinding", "clusterrolebindings", "rbac.authorization.k8s.io/v1", False, ()),
     KindInfo("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2", True, ("hpa",), ("all",)),
 ]
 

@@ -182,6 +182,18 @@ SCHEMA: dict[str, dict[int, Field]] = {
     "ResourceAttributes": {1: _s("namespace"), 2: _s("verb"), 3: _s("group"), 4: _s("version"), 5: _s("resource"),
                            6: _s("subresource"), 7: _s("name")},
     "NonResourceAttributes": {1: _s("path"), 2: _s("verb")},
+    "SelfSubjectRulesReview": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: _s("namespace")},
+    # rbac.authorization.k8s.io/v1: kubectl create role | clusterrole | rolebinding | clusterrolebinding
+    "Role": {1: _m("metadata", "ObjectMeta"), 2: _list("rules", "PolicyRule")},
+    "ClusterRole": {1: _m("metadata", "ObjectMeta"), 2: _list("rules", "PolicyRule"),
+                    3: _m("aggregationRule", "AggregationRule")},
+    "PolicyRule": {1: _list("verbs", STRING), 2: _list("apiGroups", STRING), 3: _list("resources", STRING),
+                   4: _list("resourceNames", STRING), 5: _list("nonResourceURLs", STRING)},
+    "AggregationRule": {1: _list("clusterRoleSelectors", "LabelSelector")},
+    "RoleBinding": {1: _m("metadata", "ObjectMeta"), 2: _list("subjects", "Subject"), 3: _m("roleRef", "RoleRef")},
+    "Subject": {1: _s("kind"), 2: _s("apiGroup"), 3: _s("name"), 4: _s("namespace")},
+    "RoleRef": {1: _s("apiGroup"), 2: _s("kind"), 3: _s("name")},
     "NamespaceSpec": {1: _list("finalizers", STRING)},
     "Pod": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "PodSpec")},
     "PodTemplateSpec": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "PodSpec")},
@@ -455,13 +467,17 @@ KINDS: dict[tuple[str, str], str] = {
     # DeleteOptions travel in the group version of the client that sends them
     **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1",
                                                         "scheduling.k8s.io/v1", "policy/v1", "autoscaling/v1",
-                                                        "networking.k8s.io/v1")},
+                                                        "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
+    **{("rbac.authorization.k8s.io/v1", k): k for k in ("Role", "ClusterRole", "RoleBinding")},
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",  # the same fields, numbered alike
 }
 SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount, ResourceQuota, LimitRange (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
-             "(autoscaling/v1), Ingress (networking.k8s.io/v1)")
+             "(autoscaling/v1), Ingress (networking.k8s.io/v1), Role, ClusterRole, RoleBinding, ClusterRoleBinding "
+             "(rbac.authorization.k8s.io/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:

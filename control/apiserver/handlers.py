@@ -15,7 +15,7 @@ from typing import Any
 import msgpack
 
 from control import errors
-from control.api import configdata, kinds, meta, priority, remotecommand
+from control.api import configdata, kinds, meta, priority, rbac, remotecommand
 from control.api import horizontalpodautoscaler as hpas
 from control.api import ingress as ingresses
 from control.api import limitrange as lrs
@@ -31,7 +31,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import discovery, eviction, fieldmanager, pagination, ranges
+from control.apiserver import authz, discovery, eviction, fieldmanager, pagination, ranges
 from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -42,12 +42,12 @@ log = logging.getLogger("kube_tui.apiserver")
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # kube-apiserver's post-start hooks that Api.bootstrap runs: the system namespaces and the kubernetes Service,
-# and the system PriorityClasses
-POST_START_HOOKS = ("bootstrap-controller", "scheduling/bootstrap-system-priority-classes")
+# the RBAC bootstrap policy, and the system PriorityClasses
+POST_START_HOOKS = ("bootstrap-controller", "rbac/bootstrap-roles", "scheduling/bootstrap-system-priority-classes")
 WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
 NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                 "ResourceQuota", "LimitRange")
+                 "ResourceQuota", "LimitRange", *rbac.KINDS)
 QUOTA_IGNORED = ("Event",)  # the quota admission's default ignoredResources
 
 # Warnings for the current request (each request runs in its own task, so its own context).
@@ -61,6 +61,8 @@ DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("dry_run", defaul
 FIELD_VALIDATION: contextvars.ContextVar[str] = contextvars.ContextVar("field_validation", default="Warn")
 FIELD_VALIDATIONS = ("Ignore", "Warn", "Strict")
 WRITE_VERBS = ("create", "update", "patch", "delete", "evict")
+# Who is writing (the authenticated, or impersonated, user): RBAC's escalation check of a role or binding.
+REQUESTER: contextvars.ContextVar[str] = contextvars.ContextVar("requester", default="system:apiserver")
 
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
 
@@ -121,6 +123,15 @@ def _protect(md: dict, finalizer: str) -> None:
     finalizers = md.get("finalizers") if isinstance(md.get("finalizers"), list) else []
     if finalizer not in finalizers:
         md["finalizers"] = [*finalizers, finalizer]
+
+
+def _only_gc_fields_change(new: dict, cur: dict) -> bool:
+    """Whether an update changes nothing but what the garbage collector writes (ownerReferences, finalizers)."""
+    def rest(obj: dict) -> dict:
+        md = {k: v for k, v in (obj.get("metadata") or {}).items()
+              if k not in ("ownerReferences", "finalizers", "resourceVersion", "managedFields")}
+        return {**obj, "metadata": md}
+    return rest(new) == rest(cur)
 
 
 def dry_run_of(verb: str, body: dict) -> bool:
@@ -244,6 +255,7 @@ class Api:
             "logs": self.logs,
             "exec": self.exec,
             "portforward": self.port_forward,
+            "review": self.review,
         }
 
     # -- bootstrap ----------------------------------------------------------------------------
@@ -270,6 +282,11 @@ class Api:
             if self.store.get(pc_info.key(None, spc["metadata"]["name"])) is None:
                 await self.create({"object": copy.deepcopy(spc)}, "system")
         self.post_start_hooks["scheduling/bootstrap-system-priority-classes"] = True
+        for default in (*rbac.bootstrap_cluster_roles(), *rbac.bootstrap_cluster_role_bindings()):
+            # the RBAC bootstrap policy (kube-apiserver's rbac/bootstrap-roles hook): made again if deleted
+            if self.store.get(kinds.by_kind(default["kind"]).key(None, default["metadata"]["name"])) is None:
+                await self.create({"object": default}, "system")
+        self.post_start_hooks["rbac/bootstrap-roles"] = True
         if new_cluster:  # kind's default class, made once (a user may delete or replace it)
             await self.create({"object": copy.deepcopy(pvs.STANDARD_CLASS)}, "system")
         if not self.ingress_classes():  # the ingress controller's class, the default (deleted: made again only
@@ -529,12 +546,28 @@ class Api:
             "network": self.network.to_dict(),
         }
 
+    async def review(self, body: dict, user: str) -> tuple[int, Any]:
+        """kube-tui auth whoami | can-i [--list]: a SelfSubjectReview, SelfSubjectAccessReview or
+        SelfSubjectRulesReview (body: its kind and spec), answered as the REST API answers kubectl's."""
+        from control.apiserver import rest_auth
+
+        kind = body.get("kind")
+        if kind == "SelfSubjectReview":
+            return 201, rest_auth.whoami(user)
+        if kind == "SelfSubjectAccessReview":
+            return 201, rest_auth.can_i(user, body, self)
+        if kind == "SelfSubjectRulesReview":
+            return 201, rest_auth.rules(user, body, self)
+        raise errors.bad_request(f'review: unknown kind "{kind}": use SelfSubjectReview, SelfSubjectAccessReview or '
+                                 "SelfSubjectRulesReview")
+
     async def discovery(self, body: dict, user: str) -> tuple[int, Any]:
         """What kubectl's discovery reads from the REST API (/version, /api, /apis, each group version's
         resources), at once, and where that API is served (`kube-tui cluster-info`)."""
         return 200, discovery.document(self.rest_address)
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
+        REQUESTER.set(user)
         # the body was decoded for this request alone, so it is ours to fill in (no copy)
         return await self._create(require(body, "object", dict, verb="create"), body.get("namespace"))
 
@@ -596,6 +629,8 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, obj, None, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
+        if info.kind in rbac.KINDS:
+            authz.confirm_no_escalation(self, REQUESTER.get(), obj)
         if info.kind == "PriorityClass":
             priority.admit_class(obj, self.priority_classes())
         if info.kind == "Pod":
@@ -737,6 +772,7 @@ class Api:
         }
 
     async def update(self, body: dict, user: str) -> tuple[int, Any]:
+        REQUESTER.set(user)
         # the body was decoded for this request alone; _apply_update copies what it changes
         obj = require(body, "object", dict, verb="update")
         sub = body.get("subresource")
@@ -841,6 +877,8 @@ class Api:
         warns = checked_fields(info.kind, info.api_version, new, cur, warns)  # decoding comes before validation
         if errs:
             raise errors.invalid(info.kind, name, errs)
+        if info.kind in rbac.KINDS and not _only_gc_fields_change(new, cur):  # IsOnlyMutatingGCFields
+            authz.confirm_no_escalation(self, REQUESTER.get(), new)
         if info.kind == "PriorityClass":
             priority.admit_class(new, self.priority_classes())
         cur_cmp = dict(cur)
@@ -864,6 +902,7 @@ class Api:
         return new
 
     async def patch(self, body: dict, user: str) -> tuple[int, Any]:
+        REQUESTER.set(user)
         info, ns, name = self._target(body, "patch")
         # kubectl patch --type: merge (RFC 7386, the default here) or json (RFC 6902, a list of operations)
         patch_type = body.get("type") or "merge"

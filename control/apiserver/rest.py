@@ -49,6 +49,7 @@ from control.api.podlogs import log_pages
 from control.apiserver import authz, health, pki, rest_auth
 from control.apiserver.discovery import OTHER_VERSIONS, SCALABLE, group_list, group_versions, resource_list
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
+from control.apiserver.identity import impersonate
 from control.apiserver.watch import decode
 from control.errors import ApiError
 from control.store import ErrCompacted
@@ -387,8 +388,12 @@ class RestApi:
         review = await self._body(request)
         if gv == rest_auth.AUTHN:
             return _json(rest_auth.whoami(user), 201)
+        if rest[0] == "subjectaccessreviews":
+            assert self.server.api is not None
+            return _json(rest_auth.subject_access_review(user, review, self.server.api), 201)
         if rest[0] == "selfsubjectrulesreviews":
-            return _json(rest_auth.rules(user, review), 201)
+            assert self.server.api is not None
+            return _json(rest_auth.rules(user, review, self.server.api), 201)
         assert self.server.api is not None
         return _json(rest_auth.can_i(user, review, self.server.api), 201)
 
@@ -396,7 +401,13 @@ class RestApi:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         user = self.server.credentials.authenticate(token)
-        return _impersonated(user, request)
+        # kubectl --as USER --as-group G: the same impersonation as the ZeroMQ API's (identity.py)
+        as_user = request.headers.get("Impersonate-User")
+        as_groups = request.headers.getall("Impersonate-Group", [])
+        if as_user is None and not as_groups:
+            return user
+        assert self.server.api is not None
+        return impersonate(user, as_user, as_groups, authz.impersonator(user, self.server.api))
 
     async def _call(self, verb: str, body: dict, user: str, request: web.Request) -> tuple[int, Any]:
         """One verb of the API server, as a ZeroMQ request would run it."""
@@ -464,9 +475,12 @@ class RestApi:
             from control.apiserver import rest_proxy
 
             assert t.namespace is not None
-            if user != "admin":  # like RBAC's default roles: only cluster admins reach pods through the API server
-                raise ApiError(403, "Forbidden", f'{t.info.resource} "{t.name}" is forbidden: User "{user}" cannot '
-                               f'get resource "{t.info.resource}/proxy" in the namespace "{t.namespace}"')
+            verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "delete")
+            attrs = authz.Attributes(verb=verb, resource=t.info.resource, subresource="proxy", name=t.name,
+                                     namespace=t.namespace)
+            allowed, reason = authz.decide(user, attrs, self.server.api)
+            if not allowed:  # system:masters, or a role with pods/proxy or services/proxy (RBAC's edit role)
+                raise authz.forbidden(user, attrs, reason)
             rest = t.proxy_path + ("/" if request.path.endswith("/") and t.proxy_path else "")
             return await rest_proxy.serve(request, lambda verb, body: self._call(verb, body, user, request),
                                           t.info.kind, t.namespace, t.name, rest, self.server.api.network)
@@ -474,6 +488,9 @@ class RestApi:
             from control.apiserver import rest_portforward
 
             assert t.namespace is not None
+            assert self.server.api is not None
+            # authorized before the upgrade, as kube-apiserver refuses it (create pods/portforward), not per connection
+            authz.authorize(user, "portforward", {"namespace": t.namespace, "name": t.name}, self.server.api)
             self._streaming(True)
             try:
                 return await rest_portforward.serve(request, lambda verb, body: self._call(verb, body, user, request),
@@ -593,7 +610,7 @@ class RestApi:
         assert api is not None
         body = {"kind": t.info.kind, "namespace": t.namespace, "labelSelector": q.get("labelSelector", ""),
                 "fieldSelector": q.get("fieldSelector", "")}
-        authz.authorize(user, "list", body, api)
+        authz.authorize(user, "list", dict(body, watch=True), api)
         lsel = parse_selector(body["labelSelector"])
         fsel = parse_field_selector(body["fieldSelector"], t.info.kind)
         try:
@@ -821,22 +838,6 @@ class RestApi:
             patch["metadata"] = {"resourceVersion": want_rv}
         _, out = await self._call("patch", dict(ident, patch=patch, type="merge", subresource="scale"), user, request)
         return _json(_scale_of(out), 200, WARNINGS.get())
-
-
-def _impersonated(user: str, request: web.Request) -> str:
-    """`kubectl --as USER [--as-group G]`: the admin may act as another user, who then has that user's rights
-    (a node's, or none: kube-tui has no RBAC roles to grant; the group system:masters is the admin's).
-    Anyone else asking is refused, as kube-apiserver refuses a user without the impersonate verb."""
-    as_user = request.headers.get("Impersonate-User")
-    groups = request.headers.getall("Impersonate-Group", [])
-    if as_user is None and not groups:
-        return user
-    if user != "admin":
-        raise ApiError(403, "Forbidden", f'users "{as_user or ""}" is forbidden: User "{user}" cannot impersonate '
-                       'resource "users" in API group "" at the cluster scope', {"name": as_user or "", "kind": "users"})
-    if as_user is None:
-        raise errors.bad_request("requested impersonation of groups without impersonating a user")
-    return "admin" if as_user == "admin" or "system:masters" in groups else as_user
 
 
 def _int(value: Any, name: str) -> int:

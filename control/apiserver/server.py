@@ -23,6 +23,7 @@ from control import errors, wire, zmtp_server
 from control.apiserver import authz
 from control.apiserver.auth import Credentials
 from control.apiserver.handlers import AGENT, WARNINGS, Api, set_request_options
+from control.apiserver.identity import MASTERS, groups_of, impersonate
 from control.apiserver.kubelet_proxy import KubeletProxy
 from control.apiserver.sockets import ZmqRouter, ZmqXPub
 from control.apiserver.watch import WatchHub
@@ -129,7 +130,7 @@ class ApiServer:
             bookmark_interval=self.bookmark_interval,
             faults=self.faults,
             revision=lambda: self.store.revision,
-            may_watch=None if self.watch_auth == "none" else authz.may_watch,
+            may_watch=None if self.watch_auth == "none" else (lambda user, topic: authz.may_watch(user, topic, self.api)),
         )
         self.xpub.on_subscription = self.hub.subscription
         self.api = Api(
@@ -289,7 +290,12 @@ class ApiServer:
             assert self.api is not None
             if verb not in self.api.verbs:
                 raise errors.bad_request(f'unknown verb "{verb}": use one of {", ".join(sorted(self.api.verbs))}')
-            return msg, self.credentials.authenticate(msg.get("token"))
+            user = self.credentials.authenticate(msg.get("token"))
+            imp = msg.get("as")
+            if imp:  # kube-tui --as USER --as-group G: as the REST API's Impersonate-User (identity.py)
+                user = impersonate(user, imp.get("user"), list(imp.get("groups") or []),
+                                   authz.impersonator(user, self.api))
+            return msg, user
         except Exception as e:  # one bad request must never take the server down
             code, frame = self._error(req_id, e, f"admitting {verb}")
         if code == 401:
@@ -341,7 +347,7 @@ class ApiServer:
         node = join.get("node")
         if not isinstance(node, str) or not node:
             raise errors.bad_request("join: field 'node' (the node's name) is required")
-        if not (user.startswith("system:bootstrap:") or user == "admin"):
+        if not (user.startswith("system:bootstrap:") or MASTERS in groups_of(user)):
             raise errors.forbidden(user, "join", "nodes", node, why="only a join token can join a node")
         assert self.api is not None
         hello = (await self.api.hello({}, f"system:node:{node}"))[1]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from control.client import Client
 from control.controllers.base import Controller, cancel_and_wait
+from control.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from control.controllers.cronjob import CronJobController
 from control.controllers.daemonset import DaemonSetController
 from control.controllers.deployment import DeploymentController
@@ -61,6 +62,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "pv-protection": PVProtectionController,
     "serviceaccount": ServiceAccountsController,
     "resourcequota": ResourceQuotaController,
+    "clusterrole-aggregation": ClusterRoleAggregationController,
 }
 
 

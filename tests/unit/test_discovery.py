@@ -44,6 +44,7 @@ REAL = {
     "priorityclasses": (["pc"], []), "persistentvolumes": (["pv"], []), "persistentvolumeclaims": (["pvc"], []),
     "resourcequotas": (["quota"], []), "limitranges": (["limits"], []),
     "storageclasses": (["sc"], []), "ingresses": (["ing"], []), "ingressclasses": ([], []),
+    "roles": ([], []), "clusterroles": ([], []), "rolebindings": ([], []), "clusterrolebindings": ([], []),
 }
 
 

@@ -403,7 +403,8 @@ def test_schema_names_only_messages_it_defines_and_every_kind_has_metadata_and_s
     for message in set(protobuf.KINDS.values()) - {"DeleteOptions"}:
         assert SCHEMA[message][1] == protobuf.Field("metadata", protobuf.MESSAGE, message="ObjectMeta")
         # no spec: a question, data, or a request (an Eviction carries deleteOptions)
-        if message not in ("SelfSubjectReview", "ConfigMap", "Secret", "ServiceAccount", "PriorityClass", "Eviction"):
+        if message not in ("SelfSubjectReview", "ConfigMap", "Secret", "ServiceAccount", "PriorityClass", "Eviction",
+                           "Role", "ClusterRole", "RoleBinding"):  # RBAC's: rules, or subjects and roleRef
             assert SCHEMA[message][2].json == "spec"
 
 
@@ -482,3 +483,20 @@ def test_kubectl_create_quota_body() -> None:
     body = envelope("v1", "ResourceQuota", ln(1, meta("q")) + ln(2, hard + ln(2, "BestEffort")))
     assert decode(body) == {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "creationTimestamp": None},
                             "spec": {"hard": {"cpu": "1", "pods": "2"}, "scopes": ["BestEffort"]}}
+
+
+def test_rbac_objects_of_kubectl_create() -> None:
+    """kubectl create role|rolebinding send their objects as protobuf: rules, subjects and roleRef decoded."""
+    def s(n: int, v: bytes) -> bytes:
+        return bytes([n << 3 | 2, len(v)]) + v
+
+    role = s(1, s(1, b"r")) + s(2, s(1, b"get") + s(2, b"") + s(3, b"pods") + s(3, b"pods/log"))
+    body = b"k8s\x00" + s(1, s(1, b"rbac.authorization.k8s.io/v1") + s(2, b"Role")) + s(2, role)
+    assert protobuf.decode(body) == {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r"},
+                                     "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods", "pods/log"]}]}
+    binding = s(1, s(1, b"b")) + s(2, s(1, b"User") + s(2, b"rbac.authorization.k8s.io") + s(3, b"jane")) + \
+        s(3, s(1, b"rbac.authorization.k8s.io") + s(2, b"ClusterRole") + s(3, b"view"))
+    body = b"k8s\x00" + s(1, s(1, b"rbac.authorization.k8s.io/v1") + s(2, b"ClusterRoleBinding")) + s(2, binding)
+    out = protobuf.decode(body)
+    assert out["subjects"] == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "jane"}]
+    assert out["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}

@@ -82,12 +82,25 @@ def add_client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--token", help="credential (default: $KUBE_TUI_TOKEN, else the one `kube-tui control` recorded)")
     p.add_argument("--server-key", help="the API server's CURVE public key (default: $KUBE_TUI_SERVER_KEY, else recorded)")
     p.add_argument("--request-timeout", type=float, default=10.0, help="seconds to wait for the API server (default 10)")
+    p.add_argument("--as", dest="as_user", metavar="USER",
+                   help="act as this user (a ServiceAccount: system:serviceaccount:NS:NAME), if you may impersonate it")
+    p.add_argument("--as-group", dest="as_group", action="append", default=[], metavar="GROUP",
+                   help="act as a member of this group (repeat for more); needs --as")
+
+
+def impersonation(args: argparse.Namespace) -> dict | None:
+    """--as and --as-group, as the request envelope carries them (kubectl's Impersonate-User, -Group)."""
+    user, groups = getattr(args, "as_user", None), list(getattr(args, "as_group", None) or [])
+    if user is None and not groups:
+        return None
+    return {"user": user or "", "groups": groups}
 
 
 def make_client(args: argparse.Namespace, identity: str = "kube-tui") -> Client:
     cfg = config.resolve(getattr(args, "server", None), getattr(args, "token", None), getattr(args, "server_key", None))
     t = getattr(args, "request_timeout", 10.0)
-    return Client(cfg.server, token=cfg.token, timeout=t, retry_for=t, identity=identity, server_key=cfg.server_key)
+    return Client(cfg.server, token=cfg.token, timeout=t, retry_for=t, identity=identity, server_key=cfg.server_key,
+                  impersonate=impersonation(args))
 
 
 def fail(msg: str, code: int = 1) -> int:

@@ -33,11 +33,12 @@ from control import aio
 from control.api import kinds, labels, quantity
 from control.api.labels import is_dns1123_subdomain
 from control.api.patch import apply_patch
+from control.api.rbac import KINDS as RBAC_KINDS
 from control.api.validation.ports import is_valid_port_name, is_valid_port_num
 from control.client import Client
 from control.errors import ApiError, go_quote
 from nodes.images import short_name
-from tui.commands import apply
+from tui.commands import apply, create_rbac
 from tui.commands.common import (
     Printer,
     add_client_args,
@@ -51,7 +52,7 @@ from tui.commands.common import (
 from tui.printers.output import go_order, to_json, to_yaml
 
 CREATE_WHAT = ("Deployment", "Namespace", "ConfigMap", "Secret", "PriorityClass", "PodDisruptionBudget", "Job",
-               "CronJob", "Service", "ServiceAccount", "ResourceQuota", "Ingress")
+               "CronJob", "Service", "ServiceAccount", "ResourceQuota", "Ingress", *RBAC_KINDS)
 EXPOSE_KINDS = ("Deployment", "ReplicaSet", "Pod", "Service")
 
 
@@ -128,6 +129,7 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="ingress: where requests no rule matches go")
         p.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
                        help="ingress: an annotation of the Ingress (repeatable)")
+        create_rbac.add_arguments(p)
     else:  # expose
         p.add_argument("kind", metavar="TYPE", help="deployment, rs, pod or svc (or TYPE/NAME)")
         p.add_argument("name", nargs="?")
@@ -860,7 +862,9 @@ FAILED_TO_CREATE = {"Deployment": "failed to create deployment: ", "ConfigMap": 
                     "ResourceQuota": "failed to create quota: ",
                     "Job": "failed to create job: ", "CronJob": "failed to create cronjob: ",
                     "Service": "failed to create service: ", "ServiceAccount": "failed to create serviceaccount: ",
-                    "Ingress": "failed to create ingress: "}  # worded with the Service's type in _create
+                    "Ingress": "failed to create ingress: ",
+                    "RoleBinding": "failed to create rolebinding: ",
+                    "ClusterRoleBinding": "failed to create clusterrolebinding: "}  # worded with the Service's type in _create
 
 
 async def _create(client: Client | None, obj: dict, args: argparse.Namespace, verb: str, *,
@@ -1056,6 +1060,9 @@ def run(args: argparse.Namespace) -> int:
                             "priorityclass NAME --value=N, pdb NAME --selector=SEL --min-available=N, quota NAME --hard=R=Q,..., "
                             "job NAME --image=IMAGE | --from=cronjob/NAME, cronjob NAME --image=IMAGE --schedule=S, "
                             "serviceaccount NAME, ingress NAME --rule=HOST/PATH=SERVICE:PORT, "
+                            "serviceaccount NAME, role NAME --verb=V --resource=R, clusterrole NAME --verb=V "
+                            "--resource=R | --non-resource-url=U, rolebinding NAME --role=R | --clusterrole=R --user=U, "
+                            "clusterrolebinding NAME --clusterrole=R --user=U, "
                             "or service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT[:TARGET]")
             if what == "Job" and args.from_:
                 if args.image:
@@ -1076,6 +1083,10 @@ def run(args: argparse.Namespace) -> int:
                 obj = job_for(args)
             elif what == "Ingress":
                 obj = ingress_for(args)
+            elif what in ("Role", "ClusterRole"):
+                obj = create_rbac.role_for(args, what == "ClusterRole")
+            elif what in ("RoleBinding", "ClusterRoleBinding"):
+                obj = create_rbac.binding_for(args, what == "ClusterRoleBinding")
             elif what == "ServiceAccount":  # kubectl create serviceaccount NAME
                 obj = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": args.name}}
             else:

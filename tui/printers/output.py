@@ -96,8 +96,9 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     node = dumper.represent_scalar("tag:yaml.org,2002:str", value)
     # Quoted where either reader would take it for something else: PyYAML's (kube-tui's own -f) and go-yaml's
     # (kubectl's), which also reads y/n, 1e3, 08, 0o17, 1.5e3 and 2024-1-2 as booleans, numbers and timestamps
-    if _go_yaml_not_a_string(value) or dumper.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
-        node.style = '"'
+    tag = dumper.resolve(yaml.ScalarNode, value, (True, False))
+    if _go_yaml_not_a_string(value) or tag not in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:yaml"):
+        node.style = '"'  # (a lone "*", "&" or "!" is left to the emitter: single quotes, as go-yaml's '*')
     return node
 
 
@@ -133,13 +134,16 @@ _OBJECT_META = ("name", "generateName", "namespace", "selfLink", "uid", "resourc
                 "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
                 "ownerReferences", "finalizers", "managedFields")
 _TOP = ("kind", "apiVersion", "metadata", "immutable", "data", "binaryData", "stringData", "type", "value",
-        "globalDefault", "description", "preemptionPolicy", "spec")
+        "globalDefault", "description", "preemptionPolicy", "spec", "subjects", "roleRef", "rules", "aggregationRule")
 _SERVICE_PORT = ("name", "protocol", "appProtocol", "port", "targetPort", "nodePort")
 _PDB_SPEC = ("minAvailable", "selector", "maxUnavailable", "unhealthyPodEvictionPolicy")
 _PDB_STATUS = ("observedGeneration", "disruptedPods", "disruptionsAllowed", "currentHealthy", "desiredHealthy",
                "expectedPods", "conditions")
 _TARGET_REF = ("kind", "name", "apiVersion")
 _TEMPLATE = ("metadata", "spec")
+_POLICY_RULE = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+_SUBJECT = ("kind", "apiGroup", "name", "namespace")
+_ROLE_REF = ("apiGroup", "kind", "name")
 _HPA_SPEC = ("scaleTargetRef", "minReplicas", "maxReplicas", "targetCPUUtilizationPercentage", "metrics", "behavior")
 _POD_SPEC = ("volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy",
              "terminationGracePeriodSeconds", "activeDeadlineSeconds", "dnsPolicy", "nodeSelector",
@@ -181,6 +185,12 @@ def go_order(obj: dict[str, Any]) -> dict[str, Any]:
             return _ordered(value, _POD_SPEC)
         if key == "spec" and "scaleTargetRef" in value:
             return _ordered(value, _HPA_SPEC)
+        if key == "rules" and "verbs" in value:
+            return _ordered(value, _POLICY_RULE)
+        if key == "subjects":
+            return _ordered(value, _SUBJECT)
+        if key == "roleRef":
+            return _ordered(value, _ROLE_REF)
         return value
 
     out = walk(obj)

@@ -275,6 +275,23 @@ def _serviceaccount_row(sa: Mapping[str, Any], wide: bool, now: float | None) ->
     return [meta_of(sa).get("name", ""), str(len(sa.get("secrets") or [])), age(sa, now)]
 
 
+def _role_row(role: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    # printRole: the creation time itself, in RFC 3339 (UTC), not an age
+    return [meta_of(role).get("name", ""), str(meta_of(role).get("creationTimestamp") or "")]
+
+
+def _binding_row(binding: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    ref = binding.get("roleRef") or {}
+    row = [meta_of(binding).get("name", ""), f"{ref.get('kind', '')}/{ref.get('name', '')}", age(binding, now)]
+    if wide:  # rbac.SubjectsStrings: users, groups, and ServiceAccounts as NAMESPACE:NAME
+        subjects = [s for s in binding.get("subjects") or [] if isinstance(s, dict)]
+        row += [", ".join(str(s.get("name", "")) for s in subjects if s.get("kind") == "User"),
+                ", ".join(str(s.get("name", "")) for s in subjects if s.get("kind") == "Group"),
+                ", ".join(f"{s.get('namespace', '')}:{s.get('name', '')}" for s in subjects
+                          if s.get("kind") == "ServiceAccount")]
+    return row
+
+
 def _secret_row(secret: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
     return [meta_of(secret).get("name", ""), str(secret.get("type", "")), str(len(secret.get("data") or {})),
             age(secret, now)]
@@ -424,6 +441,10 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "ConfigMap": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
     "ServiceAccount": (["NAME", "SECRETS", "AGE"], [], _serviceaccount_row),
+    "Role": (["NAME", "CREATED AT"], [], _role_row),
+    "ClusterRole": (["NAME", "CREATED AT"], [], _role_row),
+    "RoleBinding": (["NAME", "ROLE", "AGE"], ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_row),
+    "ClusterRoleBinding": (["NAME", "ROLE", "AGE"], ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_row),
     "PriorityClass": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], [], _priorityclass_row),
     "PodDisruptionBudget": (["NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"], [], _pdb_row),
     "PersistentVolume": (["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS",

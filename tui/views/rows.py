@@ -323,6 +323,18 @@ def ingress_row(ing: dict, model: ClusterModel) -> tuple[Cell, ...]:
             "80, 443" if spec.get("tls") else "80", age(_md(ing).get("creationTimestamp"), model.clock()))
 
 
+def role_row(role: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the creation time itself (RFC 3339), not an age."""
+    return (*_ns_name(role), str(_md(role).get("creationTimestamp") or ""))
+
+
+def binding_row(binding: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the role it grants, as KIND/NAME."""
+    ref = binding.get("roleRef") or {}
+    return (*_ns_name(binding), f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            age(_md(binding).get("creationTimestamp"), model.clock()))
+
+
 def priorityclass_row(pc: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return ("", _md(pc).get("name") or "", str(pc.get("value", 0)), "true" if pc.get("globalDefault") else "false",
             age(_md(pc).get("creationTimestamp"), model.clock()), pc.get("preemptionPolicy") or "")
@@ -435,6 +447,10 @@ SPECS: dict[str, TableSpec] = {
     "ServiceAccount": TableSpec(_cols(*NS_NAME, ("SECRETS", 7), ("AGE", 7)), serviceaccount_row),
     "Ingress": TableSpec(_cols(*NS_NAME, ("CLASS", 10), ("HOSTS", 24), ("ADDRESS", 16), ("PORTS", 7), ("AGE", 7)),
                          ingress_row),
+    "Role": TableSpec(_cols(*NS_NAME, ("CREATED AT", 20)), role_row),
+    "ClusterRole": TableSpec(_cols(*NS_NAME, ("CREATED AT", 20)), role_row),
+    "RoleBinding": TableSpec(_cols(*NS_NAME, ("ROLE", 30), ("AGE", 7)), binding_row),
+    "ClusterRoleBinding": TableSpec(_cols(*NS_NAME, ("ROLE", 30), ("AGE", 7)), binding_row),
     "PriorityClass": TableSpec(_cols(*NS_NAME, ("VALUE", 11), ("GLOBAL-DEFAULT", 14), ("AGE", 7), ("PREEMPTIONPOLICY", 20)),
                                priorityclass_row),
     "PodDisruptionBudget": TableSpec(_cols(*NS_NAME, ("MIN AVAILABLE", 13), ("MAX UNAVAILABLE", 15),

@@ -59,6 +59,14 @@ from control.api.validation.quota import (
     validate_resourcequota,
     validate_resourcequota_update,
 )
+from control.api.validation.rbac import (
+    rbac_name,
+    validate_binding_update,
+    validate_cluster_role,
+    validate_cluster_role_binding,
+    validate_role,
+    validate_role_binding,
+)
 from control.api.validation.resources import validate_resources
 from control.api.validation.scheduling import TAINT_EFFECTS
 from control.api.validation.service import (
@@ -111,6 +119,7 @@ NAME_RULES: dict[str, NameRule] = {
     "Namespace": is_dns1123_label,
     "Service": is_dns1035_label,
     "StatefulSet": is_dns1123_label,  # ValidateStatefulSetName: its pods' names are NAME-N hostnames
+    **dict.fromkeys(("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"), rbac_name),  # system:discovery
 }
 _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "Deployment": validate_deployment,
@@ -137,6 +146,10 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any], Errors], None]] = {
     "ResourceQuota": validate_resourcequota,
     "LimitRange": validate_limitrange,
     "IngressClass": validate_ingressclass,
+    "Role": validate_role,
+    "ClusterRole": validate_cluster_role,
+    "RoleBinding": validate_role_binding,
+    "ClusterRoleBinding": validate_cluster_role_binding,
 }
 # Validators that tell a create from an update themselves (a CronJob's name limit is checked on create only).
 _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None, Errors], None]] = {
@@ -165,6 +178,8 @@ _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors],
     "StorageClass": validate_storageclass_update,
     "ResourceQuota": validate_resourcequota_update,
     "IngressClass": validate_ingressclass_update,
+    "RoleBinding": validate_binding_update,
+    "ClusterRoleBinding": validate_binding_update,
 }
 
 

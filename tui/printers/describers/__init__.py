@@ -15,6 +15,7 @@ from tui.printers.describers.networking import describe_ingress, describe_ingres
 from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.quota import describe_limitrange, describe_resourcequota
+from tui.printers.describers.rbac import describe_binding, describe_role
 from tui.printers.describers.service import describe_service
 from tui.printers.describers.storage import (
     describe_persistentvolume,
@@ -63,6 +64,10 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_secret(obj)
     if kind == "ServiceAccount":
         return describe_serviceaccount(obj, events, now)
+    if kind in ("Role", "ClusterRole"):
+        return describe_role(obj)
+    if kind in ("RoleBinding", "ClusterRoleBinding"):
+        return describe_binding(obj)
     if kind == "PriorityClass":
         return describe_priorityclass(obj, events, now)
     if kind == "PodDisruptionBudget":
