@@ -26,7 +26,8 @@ async def test_every_check_passes_then_one_step_at_a_time(tmp_path: Path) -> Non
         code, text = health.answer(["readyz"], {"verbose": [""]}, api, lambda: False)
         assert code == 200 and text == (
             "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-readiness ok\n[+]poststarthook/bootstrap-controller ok\n"
-            "[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n[+]shutdown ok\nreadyz check passed\n")
+            "[+]poststarthook/rbac/bootstrap-roles ok\n[+]poststarthook/scheduling/bootstrap-system-priority-classes ok\n"
+            "[+]shutdown ok\nreadyz check passed\n")
         code, text = health.answer(["livez"], {"verbose": [""], "exclude": ["etcd", "nope,log"]}, api, lambda: False)
         assert code == 200 and "[+]etcd excluded: ok\n" in text and "[+]log excluded: ok\n" in text
         assert 'warn: some health checks cannot be excluded: no matches for "nope"\n' in text
