@@ -1,4 +1,5 @@
-"""Authorization: admin may do anything; a node only what its kubelet needs (like NodeRestriction).
+"""Authorization: admin may do anything; a node only what its kubelet needs (like NodeRestriction), which
+includes a ServiceAccount token for a pod bound to it.
 
 A node reads a ConfigMap or Secret only with `get`, and only one that a pod bound to it uses (env, envFrom,
 volumes, imagePullSecrets), as Kubernetes' node authorizer decides from its graph; never list or watch them.
@@ -61,6 +62,9 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
     node = user.removeprefix("system:node:")
     if verb in ("hello", "discovery"):  # as kube-apiserver's system:discovery role, for every authenticated user
         return
+    if verb == "token":
+        _node_token_request(user, node, ns, name, body, api)
+        return
     if verb == "range":
         raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")
     if verb in SUBRESOURCE_VERBS:  # the pods/log, pods/exec and pods/portforward subresources: admin only
@@ -111,6 +115,23 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
             raise errors.forbidden(user, verb, "pods", name, ns, f"the pod is not bound to node {node}")
         return
     raise errors.forbidden(user, verb, info.resource, name, ns)
+
+
+def _node_token_request(user: str, node: str, ns: str, name: str, body: dict, api: Api) -> None:
+    """A node asks for a ServiceAccount token only for a pod bound to it, and only for that pod's ServiceAccount
+    (the node authorizer's graph and NodeRestriction's admitServiceAccount, in their words)."""
+    request = body.get("object") if isinstance(body.get("object"), dict) else {}
+    ref = (request.get("spec") or {}).get("boundObjectRef") if isinstance(request.get("spec"), dict) else None
+    if not isinstance(ref, dict) or ref.get("kind") != "Pod":
+        raise errors.forbidden(user, "create", "serviceaccounts/token", name, ns, "node requested token not bound to a pod")
+    pod = api.stored("Pod", ns, str(ref.get("name") or ""))
+    spec = (pod or {}).get("spec") or {}
+    if pod is None or spec.get("nodeName") != node:
+        raise errors.forbidden(user, "create", "serviceaccounts/token", name, ns,
+                               "node requested token bound to a pod scheduled on a different node")
+    if spec.get("serviceAccountName") != name:
+        raise errors.forbidden(user, "create", "serviceaccounts/token", name, ns,
+                               f"no relationship found between node '{node}' and this object")
 
 
 def _used_by_pod_on(api: Api, node: str, ns: str, kind: str, name: str) -> bool:

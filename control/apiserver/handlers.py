@@ -30,7 +30,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import discovery, eviction, fieldmanager, pagination, ranges
+from control.apiserver import discovery, eviction, fieldmanager, pagination, ranges, serviceaccount
 from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -199,8 +199,12 @@ class Api:
         portforward_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         watch_auth: str = "none",
         network: ranges.Requested | None = None,
+        token_issuer: serviceaccount.TokenIssuer | None = None,
     ) -> None:
         self.store = store
+        # signs ServiceAccount tokens (the serviceaccounts/token subresource) and checks them (server.py)
+        self.token_issuer = token_issuer or serviceaccount.TokenIssuer.load(None)
+        self.root_ca = ""  # the CA (PEM) in-cluster clients verify the REST API with: set when it is served
         self.watch_auth = watch_auth  # how a SUB proves who it is: "plain" (token), "curve" (derived key), "none"
         self.hub = hub
         self.server_id = server_id
@@ -238,6 +242,7 @@ class Api:
             "logs": self.logs,
             "exec": self.exec,
             "portforward": self.port_forward,
+            "token": self.token,
         }
 
     # -- bootstrap ----------------------------------------------------------------------------
@@ -401,14 +406,23 @@ class Api:
 
         kube-apiserver refuses a pod while even `default` is missing, which it is for a moment after a
         namespace is made, until the serviceaccounts controller adds it; kube-tui admits that one, so that a
-        pod created right after its namespace does not fail. No token volume is added: kube-tui issues none."""
+        pod created right after its namespace does not fail.
+
+        Unless the pod or its ServiceAccount opts out (automountServiceAccountToken: false, the pod's word
+        first), every container mounts the kube-api-access-XXXXX projected volume (the token the kubelet asks
+        for, the cluster's CA and the namespace) at /var/run/secrets/kubernetes.io/serviceaccount."""
         spec = pod.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return  # validation says what is wrong with it
         account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         spec["serviceAccountName"] = spec["serviceAccount"] = account
-        if account != "default" and self.store.get(kinds.by_kind("ServiceAccount").key(namespace, account)) is None:
+        sa = self.stored("ServiceAccount", namespace, account) if isinstance(account, str) else None
+        if account != "default" and sa is None:
             why = f'error looking up service account {namespace}/{account}: serviceaccount "{account}" not found'
             raise errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}' if name else f"pods is forbidden: {why}",
                                   {"name": name, "kind": "pods"})
+        if serviceaccount.should_automount(sa, spec):
+            serviceaccount.mount_token(spec, meta.random_suffix())
 
     def _limit_ranges(self, ns: str | None) -> list[dict]:
         """The namespace's LimitRanges (what LimitRanger admission reads for each new pod and claim)."""
@@ -505,6 +519,8 @@ class Api:
             "watch_auth": self.watch_auth,
             "revision": self.store.revision,
             "user": user,
+            # what the root CA publisher puts in every namespace's kube-root-ca.crt ("" if not served)
+            "root_ca": self.root_ca,
             # nodes started by hand learn the cluster's timings (lease, back-off) here
             "timings": self.timings,
             # the profiles the control plane's own scheduler runs: a second `kube-tui scheduler` must not
@@ -518,6 +534,21 @@ class Api:
         """What kubectl's discovery reads from the REST API (/version, /api, /apis, each group version's
         resources), at once, and where that API is served (`kube-tui cluster-info`)."""
         return 200, discovery.document(self.rest_address)
+
+    async def token(self, body: dict, user: str) -> tuple[int, Any]:
+        """The serviceaccounts/token subresource: a TokenRequest for the ServiceAccount `name`, answered with a
+        signed token (serviceaccount.token_request). Nothing is stored."""
+        ns = body.get("namespace") or "default"
+        name = require(body, "name", verb="token")
+        if not isinstance(ns, str):
+            raise errors.bad_request("token: field 'namespace' must be a string")
+        return 201, serviceaccount.token_request(self.token_issuer, ns, name, body.get("object"), self.stored)
+
+    def stored(self, kind: str, namespace: str, name: str) -> dict | None:
+        """The stored object of a kind, decoded; None if there is none."""
+        info = kinds.by_kind(kind)
+        kv = self.store.get(info.key(namespace if info.namespaced else None, name))
+        return decode(kv.value, kv.mod_revision) if kv is not None else None
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
         # the body was decoded for this request alone, so it is ours to fill in (no copy)

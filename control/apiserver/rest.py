@@ -7,7 +7,8 @@ the same process. It serves what `kubectl get|describe|apply|create|replace|patc
 label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get, list (as a Table when
 kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
 patch (strategic, merge, json, server-side apply: fieldmanager.py), delete, the status and scale subresources,
-pod logs (-f too) and pods/ephemeralcontainers (kubectl debug).
+pod logs (-f too), pods/ephemeralcontainers (kubectl debug) and serviceaccounts/token (kubectl create token; the
+issuer's /.well-known/openid-configuration and /openid/v1/jwks beside it: serviceaccount.py).
 
 exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
 rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
@@ -349,6 +350,10 @@ class RestApi:
                 return _json(resource_list("v1"))
             if len(parts) == 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in group_versions():
                 return _json(resource_list(f"{parts[1]}/{parts[2]}"))
+            if parts == [".well-known", "openid-configuration"]:  # the ServiceAccount issuer's discovery
+                return _json(self.server.token_issuer.openid_configuration())
+            if parts == ["openid", "v1", "jwks"]:
+                return _json(self.server.token_issuer.jwks())
             if parts == ["openapi", "v3"]:
                 return _json(openapi_root())
             if parts == ["openapi", "v2"]:
@@ -391,7 +396,7 @@ class RestApi:
     def _authenticate(self, request: web.Request) -> str:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        user = self.server.credentials.authenticate(token)
+        user = self.server.authenticate(token)
         return _impersonated(user, request)
 
     async def _call(self, verb: str, body: dict, user: str, request: web.Request) -> tuple[int, Any]:
@@ -476,6 +481,13 @@ class RestApi:
                                                     t.namespace, t.name)
             finally:
                 self._streaming(False)
+        if t.sub == "token" and t.info.kind == "ServiceAccount" and t.name:
+            if method != "POST":
+                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on serviceaccounts/token: {method}")
+            ask = {"kind": "ServiceAccount", "namespace": t.namespace, "name": t.name, "subresource": "token",
+                   "object": await self._body(request)}
+            code, obj = await self._call("token", ask, user, request)
+            return _json(obj, code)
         if t.sub == "eviction" and t.info.kind == "Pod" and t.name:
             if method != "POST":
                 raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on pods/eviction: {method}")

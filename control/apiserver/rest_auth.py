@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from control.api import kinds
-from control.apiserver import authz
+from control.apiserver import authz, serviceaccount
 from control.errors import ApiError
 
 if TYPE_CHECKING:
@@ -47,7 +47,11 @@ def groups() -> list[dict]:
 
 
 def user_info(user: str) -> dict:
-    groups = ["system:masters"] if user == "admin" else ["system:nodes"] if user.startswith("system:node:") else []
+    account = serviceaccount.split_username(user)
+    if account is not None:  # serviceaccount.UserInfo: the account's namespace's groups
+        groups = serviceaccount.groups(account[0])
+    else:
+        groups = ["system:masters"] if user == "admin" else ["system:nodes"] if user.startswith("system:node:") else []
     return {"username": user, "groups": [*groups, "system:authenticated"]}
 
 

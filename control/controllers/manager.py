@@ -32,6 +32,7 @@ from control.controllers.persistentvolume import (
 )
 from control.controllers.replicaset import ReplicaSetController
 from control.controllers.resourcequota import ResourceQuotaController
+from control.controllers.rootcacertpublisher import RootCACertPublisher
 from control.controllers.serviceaccounts import ServiceAccountsController
 from control.controllers.statefulset import StatefulSetController
 from control.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -61,6 +62,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "pv-protection": PVProtectionController,
     "serviceaccount": ServiceAccountsController,
     "resourcequota": ResourceQuotaController,
+    "root-ca-cert-publisher": RootCACertPublisher,
 }
 
 
