@@ -324,7 +324,7 @@ def token_request(issuer: TokenIssuer, namespace: str, name: str, request: Any, 
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind} "{ref_name}": the UID in the '
                            f"bound object reference ({ref['uid']}) does not match the UID in record. The object "
                            "might have been deleted and then recreated", {"name": ref_name, "kind": kind})
-        ref = {"kind": kind, "apiVersion": api_version, "name": ref_name, "uid": uid}
+        ref = {k: v for k, v in ref.items() if v not in (None, "")}  # answered as asked, as TokenREST does
     audiences = audiences or list(issuer.audiences)
     claims = issuer.claims(sa, expiration, audiences, pod=pod, secret=secret, node=node, now=now)
     md = {"creationTimestamp": None, "namespace": namespace}
