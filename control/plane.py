@@ -111,7 +111,11 @@ class ControlPlane:
 
         token, agent = WARNINGS.set([]), AGENT.set("kube-apiserver")  # a write of the server's own, as in bootstrap
         self.server.api.rest_address = self.rest.address if self.rest is not None else ""
-        self.server.api.root_ca = self.rest.ca_pem.decode() if self.rest is not None else ""
+        from control.apiserver import pki
+
+        # what pods' kube-api-access volumes trust (kube-root-ca.crt): the CA the REST API is served with
+        ca_pem = self.rest.ca_pem if self.rest is not None else pki.root_ca(self.data_dir)
+        self.server.api.root_ca = ca_pem.decode()
         try:
             await self.server.api.reconcile_apiserver_endpoints(self.rest.endpoint if self.rest is not None else None)
         except Exception:  # the cluster runs without it: only the kubernetes Service's ClusterIP leads nowhere
@@ -125,6 +129,10 @@ class ControlPlane:
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:
             self._spawn("controller-manager", self._run_controllers)
+        else:
+            # Without a controller manager, pods' kube-api-access volumes still need kube-root-ca.crt: its
+            # publisher runs beside the API server (as kube-apiserver's own bootstrap controllers do).
+            self._spawn("root-ca-cert-publisher", self._run_root_ca_publisher)
 
     def client(self, identity: str) -> Client:
         assert self.server is not None and self.credentials is not None
@@ -153,6 +161,11 @@ class ControlPlane:
         from control.controllers.manager import run_controller_manager
 
         await run_controller_manager(client, timings=self.timings)
+
+    async def _run_root_ca_publisher(self, client: Client) -> None:
+        from control.controllers.manager import run_controller_manager
+
+        await run_controller_manager(client, timings=self.timings, controllers=["root-ca-cert-publisher"])
 
     async def stop(self) -> None:
         for t in self._components:
