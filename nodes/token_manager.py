@@ -27,6 +27,8 @@ class TokenCache:
         return token
 
     def put(self, key: tuple, token: str, issued: float, expires: float) -> None:
+        # expired tokens go (cleanupExpiredTokens): those of pods long gone with them
+        self._tokens = {k: v for k, v in self._tokens.items() if v[2] > issued}
         self._tokens[key] = (token, issued, expires)
 
     def refresh_at(self, key: tuple) -> float | None:
