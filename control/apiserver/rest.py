@@ -47,7 +47,7 @@ from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.podlogs import log_pages
-from control.apiserver import authz, pki, rest_auth
+from control.apiserver import authz, pki, rest_auth, serviceaccount
 from control.apiserver.discovery import OTHER_VERSIONS, SCALABLE, group_list, group_versions, resource_list
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
 from control.apiserver.watch import decode
@@ -387,16 +387,28 @@ class RestApi:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         review = await self._body(request)
         if gv == rest_auth.AUTHN:
-            return _json(rest_auth.whoami(user), 201)
+            review = rest_auth.whoami(user)
+            token = self._bearer(request)
+            if token and self.server.token_issuer.is_ours(token) and user.startswith("system:serviceaccount:"):
+                # the token was checked as this request was authenticated: its uid and extra, as kube-apiserver's
+                info = review["status"]["userInfo"]
+                details = serviceaccount.user_details(self.server.token_issuer.verify(token))
+                review["status"]["userInfo"] = {"username": info["username"], "uid": details["uid"],
+                                                "groups": info["groups"], **({"extra": details["extra"]}
+                                                                              if "extra" in details else {})}
+            return _json(review, 201)
         if rest[0] == "selfsubjectrulesreviews":
             return _json(rest_auth.rules(user, review), 201)
         assert self.server.api is not None
         return _json(rest_auth.can_i(user, review, self.server.api), 201)
 
-    def _authenticate(self, request: web.Request) -> str:
+    @staticmethod
+    def _bearer(request: web.Request) -> str | None:
         auth = request.headers.get("Authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        user = self.server.authenticate(token)
+        return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+    def _authenticate(self, request: web.Request) -> str:
+        user = self.server.authenticate(self._bearer(request))
         return _impersonated(user, request)
 
     async def _call(self, verb: str, body: dict, user: str, request: web.Request) -> tuple[int, Any]:

@@ -237,6 +237,25 @@ def validate(claims: dict[str, Any], get: Getter, audiences: tuple[str, ...], *,
     return username(ns, str(sa_ref.get("name") or ""))
 
 
+def user_details(claims: dict[str, Any]) -> dict[str, Any]:
+    """ServiceAccountInfo.UserInfo's uid and extra for a token's verified claims: the ServiceAccount's uid, the
+    token's id (credential-id JTI=...) and the pod and node it is bound to."""
+    private = claims.get("kubernetes.io") if isinstance(claims.get("kubernetes.io"), dict) else {}
+    extra: dict[str, list[str]] = {}
+    if claims.get("jti"):
+        extra["authentication.kubernetes.io/credential-id"] = [f"JTI={claims['jti']}"]
+    for key in ("node", "pod"):
+        ref = private.get(key)
+        if isinstance(ref, dict):
+            extra[f"authentication.kubernetes.io/{key}-name"] = [str(ref.get("name") or "")]
+            extra[f"authentication.kubernetes.io/{key}-uid"] = [str(ref.get("uid") or "")]
+    sa = private.get("serviceaccount") if isinstance(private.get("serviceaccount"), dict) else {}
+    out: dict[str, Any] = {"uid": str(sa.get("uid") or "")}
+    if extra:
+        out["extra"] = extra
+    return out
+
+
 def _check_ref(get: Getter, kind: str, ns: str, ref: dict, now: float, wording: str) -> None:
     name, claim = str(ref.get("name") or ""), str(ref.get("uid") or "")
     obj = get(kind, ns, name)

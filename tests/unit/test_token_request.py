@@ -100,6 +100,10 @@ def test_a_token_carries_kubernetes_claims_and_defaults_to_an_hour_for_the_api(i
     assert claims["aud"] == ["vault"] and claims["exp"] == int(NOW) + 600
     assert claims["kubernetes.io"]["pod"] == {"name": "web", "uid": "pod-1"}
     assert claims["kubernetes.io"]["node"] == {"name": "n1", "uid": "node-1"}
+    assert sa_tokens.user_details(claims) == {"uid": "sa-1", "extra": {
+        "authentication.kubernetes.io/credential-id": [f"JTI={claims['jti']}"],
+        "authentication.kubernetes.io/node-name": ["n1"], "authentication.kubernetes.io/node-uid": ["node-1"],
+        "authentication.kubernetes.io/pod-name": ["web"], "authentication.kubernetes.io/pod-uid": ["pod-1"]}}
 
 
 # -- authentication --------------------------------------------------------------------------------------
