@@ -224,3 +224,15 @@ def test_create_token_flags_are_checked_as_kubectl_checks_them() -> None:
         with pytest.raises(ValueError) as e:
             request_for(_args(**kw))
         assert str(e.value) == message
+
+
+def test_a_projected_token_source_is_validated_as_kubernetes_validates_it() -> None:
+    from control.api.validation import validate
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}], "volumes": [
+               {"name": "t", "projected": {"sources": [{"serviceAccountToken": {"expirationSeconds": 60}}]}}]}}
+    errs, _ = validate(pod, None)
+    assert [str(e) for e in errs] == [
+        "spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds: Invalid value: 60: may not "
+        "specify a duration less than 10 minutes", "spec.volumes[0].projected.path: Required value"]
