@@ -129,10 +129,6 @@ class ControlPlane:
             self._spawn("scheduler", self._run_scheduler)
         if self.controllers:
             self._spawn("controller-manager", self._run_controllers)
-        else:
-            # Without a controller manager, pods' kube-api-access volumes still need kube-root-ca.crt: its
-            # publisher runs beside the API server (as kube-apiserver's own bootstrap controllers do).
-            self._spawn("root-ca-cert-publisher", self._run_root_ca_publisher)
 
     def client(self, identity: str) -> Client:
         assert self.server is not None and self.credentials is not None
@@ -161,11 +157,6 @@ class ControlPlane:
         from control.controllers.manager import run_controller_manager
 
         await run_controller_manager(client, timings=self.timings)
-
-    async def _run_root_ca_publisher(self, client: Client) -> None:
-        from control.controllers.manager import run_controller_manager
-
-        await run_controller_manager(client, timings=self.timings, controllers=["root-ca-cert-publisher"])
 
     async def stop(self) -> None:
         for t in self._components:

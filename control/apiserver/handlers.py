@@ -424,6 +424,30 @@ class Api:
         if serviceaccount.should_automount(sa, spec):
             serviceaccount.mount_token(spec, meta.random_suffix())
 
+    async def _ensure_root_ca(self, namespace: str, pod: dict) -> None:
+        """A pod with a kube-api-access volume finds kube-root-ca.crt in its namespace even where no controller
+        manager runs (a plane of the store and API server alone): what the root CA publisher would make is made
+        here, once, if missing. Where the publisher runs it has made it already; a refusal (a quota on
+        ConfigMaps) leaves the pod to its FailedMount, as in Kubernetes."""
+        volumes = (pod.get("spec") or {}).get("volumes") or []
+        if not self.root_ca or not any(isinstance(v, dict) and str(v.get("name") or "").startswith(
+                serviceaccount.TOKEN_VOLUME_PREFIX) for v in volumes):
+            return
+        if self.store.get(kinds.by_kind("ConfigMap").key(namespace, serviceaccount.ROOT_CA_CONFIGMAP)) is not None:
+            return
+        agent = AGENT.set("kube-controller-manager")
+        warnings = WARNINGS.set([])
+        try:
+            await self._create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": serviceaccount.ROOT_CA_CONFIGMAP, "namespace": namespace,
+                "annotations": {"kubernetes.io/description": serviceaccount.ROOT_CA_DESCRIPTION}}, "data": {"ca.crt": self.root_ca}}, None)
+        except errors.ApiError as e:
+            if e.code != 409:
+                log.info("kube-root-ca.crt not made in namespace %s: %s", namespace, e.message)
+        finally:
+            AGENT.reset(agent)
+            WARNINGS.reset(warnings)
+
     def _limit_ranges(self, ns: str | None) -> list[dict]:
         """The namespace's LimitRanges (what LimitRanger admission reads for each new pod and claim)."""
         kvs, _ = self.store.range(kinds.by_kind("LimitRange").prefix(ns), prefix=True) if ns else ([], 0)
@@ -617,6 +641,8 @@ class Api:
             lrs.validate_claim(obj, limit_ranges, name)
         if self.store.get(info.key(ns, name)) is None:  # no charge for what the write would refuse
             await self._charge_quotas(info, ns, name, obj)
+        if info.kind == "Pod" and ns is not None and not DRY_RUN.get():
+            await self._ensure_root_ca(ns, obj)
         taken: list[Callable[[], None]] = []
         if info.kind == "Service":
             self._allocate_taking(obj, None, taken)

@@ -359,6 +359,9 @@ def token_request(issuer: TokenIssuer, namespace: str, name: str, request: Any, 
 TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"  # DefaultAPITokenMountPath
 TOKEN_VOLUME_PREFIX = "kube-api-access-"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                       "guaranteed across distributions of Kubernetes clusters.")
 KUBELET_TOKEN_EXPIRATION = 3607  # WarnOnlyBoundTokenExpirationSeconds: what admission asks the kubelet for
 
 

@@ -2,13 +2,15 @@
 a ConfigMap kube-root-ca.crt holding the CA that in-cluster clients verify the API server with (ca.crt), made
 again if deleted and put back if changed. Pods' kube-api-access volumes project it to .../serviceaccount/ca.crt.
 
-The CA is the one the API server's REST API is served with, learned from its hello; with no REST API served
-there is nothing to trust, and nothing is published.
+The CA is the one the API server's REST API is served with (or the data dir's, when it is not served), learned
+from its hello. Where no controller manager runs, the API server makes the one a new pod's volume needs
+(handlers.py, _ensure_root_ca).
 """
 
 from __future__ import annotations
 
 from control.apiserver.serviceaccount import ROOT_CA_CONFIGMAP
+from control.apiserver.serviceaccount import ROOT_CA_DESCRIPTION as DESCRIPTION
 from control.client import Client
 from control.controllers.base import Controller
 from control.controllers.events import EventBroadcaster
@@ -16,10 +18,6 @@ from control.controllers.informers import SharedInformers
 from control.errors import ApiError
 from control.informer import Key
 from control.timings import Timings
-
-DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints "
-               "such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across "
-               "distributions of Kubernetes clusters.")
 
 
 class RootCACertPublisher(Controller):

@@ -116,14 +116,11 @@ async def test_admission_adds_the_token_volume_unless_the_pod_or_its_serviceacco
             assert "volumes" not in pod["spec"]
             pod = await admin.create(_pod("robot2", serviceAccountName="robot", automountServiceAccountToken=True))
             assert pod["spec"]["volumes"][0]["name"].startswith("kube-api-access-")  # the pod's word wins
-
-            async def published() -> bool:
-                cms = await admin.list("ConfigMap", "kube-system")
-                return any(cm["metadata"]["name"] == "kube-root-ca.crt" for cm in cms["items"])
-
-            await wait_for(published, 10, what="kube-root-ca.crt in kube-system")
+            # no controller manager here: the API server made what the first pod's volume needs
             cm = await admin.get("ConfigMap", "kube-root-ca.crt", "default")
             assert cm["data"]["ca.crt"] == (tmp_path / "data" / "pki" / "ca.crt").read_text()
+            with pytest.raises(ApiError):
+                await admin.get("ConfigMap", "kube-root-ca.crt", "kube-system")
         finally:
             await admin.close()
 
@@ -193,8 +190,14 @@ async def test_a_pod_reads_its_token_and_is_answered_as_its_serviceaccount(tmp_p
                     return json.loads(resp.read())["status"]["userInfo"]
 
             info = await asyncio.to_thread(whoami)
-            assert info == {"username": SA_USER, "groups": ["system:serviceaccounts", "system:serviceaccounts:default",
-                                                            "system:authenticated"]}
+            account = await admin.get("ServiceAccount", "default", "default")
+            assert {k: info[k] for k in ("username", "uid", "groups")} == {
+                "username": SA_USER, "uid": account["metadata"]["uid"],
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]}
+            assert info["extra"]["authentication.kubernetes.io/pod-uid"] == [uid]
+            # the root CA publisher keeps kube-root-ca.crt in every namespace
+            cm = await admin.get("ConfigMap", "kube-root-ca.crt", "kube-system")
+            assert cm["data"]["ca.crt"] == plane.rest.ca_pem.decode()
         finally:
             await admin.close()
             node.close()
