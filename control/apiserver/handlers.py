@@ -1053,6 +1053,8 @@ class Api:
                 if await self._delete_key(info.key(ns, name), cur_rev):
                     if info.kind == "Service" and not DRY_RUN.get():
                         self._release_service(cur)
+                    if info.kind == "Namespace" and not DRY_RUN.get():  # and the root CA the API server made
+                        await self._delete_root_ca(name)
                     return 200, cur
             await asyncio.sleep(0.001 * (attempt + 1))
         raise errors.conflict(info.resource, name)
@@ -1074,10 +1076,19 @@ class Api:
         return await eviction.evict(self, body, user)
 
     def _namespace_has_content(self, ns: str) -> bool:
+        """Whether a namespace holds anything a namespace controller would have to delete first; the
+        kube-root-ca.crt the API server made for its pods (_ensure_root_ca) goes with it instead."""
+        root_ca = kinds.by_kind("ConfigMap").key(ns, serviceaccount.ROOT_CA_CONFIGMAP)
         for info in kinds.KINDS.values():
-            if info.namespaced and self.store.range(info.prefix(ns), prefix=True, limit=1)[0]:
+            if info.namespaced and any(kv.key != root_ca
+                                       for kv in self.store.range(info.prefix(ns), prefix=True, limit=2)[0]):
                 return True
         return False
+
+    async def _delete_root_ca(self, ns: str) -> None:
+        kv = self.store.get(kinds.by_kind("ConfigMap").key(ns, serviceaccount.ROOT_CA_CONFIGMAP))
+        if kv is not None:
+            await self._delete_key(kv.key, kv.mod_revision)
 
     def _release_service(self, svc: dict) -> None:
         spec = svc.get("spec") or {}
