@@ -120,18 +120,21 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
 def _node_token_request(user: str, node: str, ns: str, name: str, body: dict, api: Api) -> None:
     """A node asks for a ServiceAccount token only for a pod bound to it, and only for that pod's ServiceAccount
     (the node authorizer's graph and NodeRestriction's admitServiceAccount, in their words)."""
+    def refused(why: str) -> errors.ApiError:  # the object (serviceaccounts "NAME"), then the subresource refused
+        message = errors.forbidden(user, "create", "serviceaccounts/token", name, ns, why).message
+        return errors.ApiError(403, "Forbidden", 'serviceaccounts "' + message.removeprefix('serviceaccounts/token "'),
+                               {"name": name, "kind": "serviceaccounts"})
+
     request = body.get("object") if isinstance(body.get("object"), dict) else {}
     ref = (request.get("spec") or {}).get("boundObjectRef") if isinstance(request.get("spec"), dict) else None
     if not isinstance(ref, dict) or ref.get("kind") != "Pod":
-        raise errors.forbidden(user, "create", "serviceaccounts/token", name, ns, "node requested token not bound to a pod")
+        raise refused("node requested token not bound to a pod")
     pod = api.stored("Pod", ns, str(ref.get("name") or ""))
     spec = (pod or {}).get("spec") or {}
     if pod is None or spec.get("nodeName") != node:
-        raise errors.forbidden(user, "create", "serviceaccounts/token", name, ns,
-                               "node requested token bound to a pod scheduled on a different node")
+        raise refused("node requested token bound to a pod scheduled on a different node")
     if spec.get("serviceAccountName") != name:
-        raise errors.forbidden(user, "create", "serviceaccounts/token", name, ns,
-                               f"no relationship found between node '{node}' and this object")
+        raise refused(f"no relationship found between node '{node}' and this object")
 
 
 def _used_by_pod_on(api: Api, node: str, ns: str, kind: str, name: str) -> bool:

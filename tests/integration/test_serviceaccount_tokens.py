@@ -201,3 +201,38 @@ async def test_a_pod_reads_its_token_and_is_answered_as_its_serviceaccount(tmp_p
         finally:
             await admin.close()
             node.close()
+
+
+async def test_a_node_may_ask_only_for_tokens_bound_to_its_own_pods(tmp_path: Path) -> None:
+    async with running_plane(tmp_path / "data") as plane:
+        assert plane.credentials is not None
+        admin = plane.client("test")
+        await admin.connect()
+        node = _client_with(plane, plane.credentials.node_credential("n1"))
+        try:
+            await admin.create(_pod("mine", nodeName="n1"))
+            await admin.create(_pod("theirs", nodeName="n2"))
+            await admin.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}})
+            token = await _token(node, boundObjectRef={"kind": "Pod", "apiVersion": "v1", "name": "mine"})
+            assert _claims(token)["kubernetes.io"]["pod"]["name"] == "mine"
+            for name, spec, why in (
+                    ("default", {}, "node requested token not bound to a pod"),
+                    ("default", {"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "theirs"}},
+                     "node requested token bound to a pod scheduled on a different node"),
+                    ("robot", {"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "mine"}},
+                     "no relationship found between node 'n1' and this object")):
+                with pytest.raises(ApiError) as e:
+                    await _token(node, name, **spec)
+                assert e.value.code == 403 and e.value.message == (
+                    f'serviceaccounts "{name}" is forbidden: User "system:node:n1" cannot create resource '
+                    f'"serviceaccounts/token" in API group "" in the namespace "default": {why}')
+        finally:
+            await node.close()
+            await admin.close()
+
+
+def _claims(token: str) -> dict:
+    import base64
+
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
