@@ -13,6 +13,7 @@ from typing import Any
 from control import gcpolicy
 from control.apiserver.auth import Credentials
 from control.apiserver.server import ApiServer
+from control.apiserver.serviceaccount import TokenIssuer
 from control.client import Client
 from control.curve import load_or_create_server_keys
 from control.faults import Faults
@@ -77,6 +78,7 @@ class ControlPlane:
             self.store,
             self.listen,
             credentials=self.credentials,
+            token_issuer=TokenIssuer.load(self.data_dir),
             bookmark_interval=self.bookmark_interval,
             faults=self.faults,
             event_ttl=self.timings.event_ttl,
@@ -112,6 +114,11 @@ class ControlPlane:
 
         token, agent = WARNINGS.set([]), AGENT.set("kube-apiserver")  # a write of the server's own, as in bootstrap
         self.server.api.rest_address = self.rest.address if self.rest is not None else ""
+        from control.apiserver import pki
+
+        # what pods' kube-api-access volumes trust (kube-root-ca.crt): the CA the REST API is served with
+        ca_pem = self.rest.ca_pem if self.rest is not None else pki.root_ca(self.data_dir)
+        self.server.api.root_ca = ca_pem.decode()
         try:
             await self.server.api.reconcile_apiserver_endpoints(self.rest.endpoint if self.rest is not None else None)
         except Exception:  # the cluster runs without it: only the kubernetes Service's ClusterIP leads nowhere

@@ -42,6 +42,7 @@ from nodes.podstatus import apply_readiness_gates
 from nodes.podworker import PodWorker
 from nodes.runtime import crilog
 from nodes.runtime.base import RunContainerError, Runtime, read_log_records
+from nodes.token_manager import TokenCache
 from nodes.volumes import unmount_below
 
 log = logging.getLogger("kube_tui.kubelet")
@@ -358,6 +359,7 @@ class Kubelet:
         self._shared_logs_root = shared_logs_root
         self.exec_sessions = remotecommand.Sessions()
         self.eviction_interval = eviction_interval
+        self.tokens = TokenCache()  # ServiceAccount tokens of the pods' projected volumes
 
     @property
     def name(self) -> str:
@@ -488,7 +490,7 @@ class Kubelet:
             backoff_base=self.timings.backoff_base, backoff_max=self.timings.backoff_max,
             backoff_reset=self.timings.backoff_max * 2, service_env=env, host_ip=self.node.node_ip,
             on_event=on_event, allocatable=self.node.config.capacity(), config_source=self.config_object,
-            volume_resync=self.timings.volume_resync,
+            volume_resync=self.timings.volume_resync, token_source=self.service_account_token,
         )
         self.workers[key] = worker
         await worker.start()
@@ -502,6 +504,26 @@ class Kubelet:
             if e.code == 404:
                 return None
             raise ConfigError(e.message) from None
+
+    async def service_account_token(self, pod: dict, audience: str, expiration: int) -> str:
+        """A token for the pod's ServiceAccount bound to the pod (a TokenRequest with boundObjectRef Pod), for its
+        projected serviceAccountToken volumes: the token manager's, reused until 80 % of its life has passed."""
+        md, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        ns, account = str(md.get("namespace") or "default"), str(spec.get("serviceAccountName") or "default")
+        key = (ns, account, str(md.get("name") or ""), str(md.get("uid") or ""), audience, expiration)
+        token = self.tokens.get(key)
+        if token is not None:
+            return token
+        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {
+            "audiences": [audience] if audience else [], "expirationSeconds": expiration,
+            "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": md.get("name"), "uid": md.get("uid")}}}
+        issued = time.time()
+        answer = await self.client.request("token", {"kind": "ServiceAccount", "namespace": ns, "name": account,
+                                                     "object": request})
+        status = answer.get("status") or {}
+        expires = meta.parse_time(status.get("expirationTimestamp")) or issued + expiration
+        self.tokens.put(key, str(status.get("token") or ""), issued, expires)
+        return str(status.get("token") or "")
 
     def _stop_worker(self, key: PodKey, worker: PodWorker, *, grace: float | None, delete: bool) -> None:
         if key in self._stopping:

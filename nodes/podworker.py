@@ -38,7 +38,7 @@ from nodes.runtime.base import (
 )
 from nodes.securitycontext import container_user
 from nodes.usage import sum_usage
-from nodes.volumes import PodVolumes
+from nodes.volumes import PodVolumes, TokenSource
 
 # The helpers moved to their own modules; callers may still import them from here.
 __all__ = [
@@ -70,7 +70,8 @@ class PodWorker:
                  on_event: Callable[[str, str, str], None] | None = None,
                  allocatable: Mapping[str, str] | None = None, oom_check_interval: float = 1.0,
                  config_source: Callable[[str, str, str], Awaitable[dict[str, Any] | None]] | None = None,
-                 config_retry: float | None = None, volume_resync: float = 10.0) -> None:
+                 config_retry: float | None = None, volume_resync: float = 10.0,
+                 token_source: TokenSource | None = None) -> None:
         self._pod = copy.deepcopy(pod)
         self.runtime = runtime
         self.pod_ip = pod_ip
@@ -92,7 +93,7 @@ class PodWorker:
         self._volumes: PodVolumes | None = None
         if getattr(runtime, "mounts_volumes", False):
             self._volumes = PodVolumes(self._pod, self.log_dir / self.uid, config_source, pod_ip=pod_ip,
-                                       host_ip=host_ip, allocatable=self.allocatable)
+                                       host_ip=host_ip, allocatable=self.allocatable, token_source=token_source)
         self.volume_resync = volume_resync
         self._volumes_ready = self._volumes is None
         self._no_mounts_said = False

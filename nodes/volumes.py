@@ -21,6 +21,7 @@ from typing import Any
 from control.api import quantity
 from control.api.configdata import Base64Error, decode_base64, secret_bytes
 from control.api.warnings import MOUNTED_VOLUMES
+from control.errors import ApiError
 from nodes.env import ConfigError, expand, field_value, resource_value
 from nodes.runtime import mountns
 
@@ -36,6 +37,8 @@ DATA_DIR, NEW_DATA_DIR = "..data", "..data_tmp"
 MEMORY = "Memory"  # emptyDir.medium: a tmpfs
 
 Fetch = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
+# The kubelet's token manager: (pod, audience, expirationSeconds) -> a ServiceAccount token bound to the pod.
+TokenSource = Callable[[dict[str, Any], str, int], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -322,10 +325,11 @@ class PodVolumes:
     to read a ConfigMap or Secret (kind, namespace, name) -> the object, None if it does not exist."""
 
     def __init__(self, pod: dict[str, Any], pod_dir: Path, fetch: Fetch | None, *, pod_ip: str, host_ip: str,
-                 allocatable: Mapping[str, str]) -> None:
+                 allocatable: Mapping[str, str], token_source: TokenSource | None = None) -> None:
         self.pod = pod
         self.pod_dir = Path(pod_dir)
         self.fetch = fetch
+        self.token_source = token_source
         self.pod_ip, self.host_ip, self.allocatable = pod_ip, host_ip, dict(allocatable)
         self.paths: dict[str, str] = {}  # volume name -> its path on the node, once set up
         self.memory: dict[str, str] = {}  # the emptyDirs of medium Memory mounted as a tmpfs -> their path
@@ -490,7 +494,15 @@ class PodVolumes:
             return secret_payload(src, obj, mode)
         if projection.get("downwardAPI") is not None:
             return self._downward(projection["downwardAPI"].get("items") or [], mode)
-        return {}  # serviceAccountToken, clusterTrustBundle: no tokens are issued to pods here
+        if projection.get("serviceAccountToken") is not None and self.token_source is not None:
+            src = projection["serviceAccountToken"]
+            try:
+                token = await self.token_source(self.pod, str(src.get("audience") or ""),
+                                                int(src.get("expirationSeconds") or 3600))
+            except ApiError as e:
+                raise ValueError(f"failed to fetch token: {e.message}") from None
+            return {str(src.get("path") or "token"): FileProjection(token.encode(), mode)}
+        return {}  # clusterTrustBundle: not projected here
 
     def _downward(self, items: list[dict[str, Any]], mode: int) -> dict[str, FileProjection]:
         return downward_payload(items, self.pod, mode, pod_ip=self.pod_ip, host_ip=self.host_ip,

@@ -387,6 +387,13 @@ SCHEMA: dict[str, dict[int, Field]] = {
     },
     "SessionAffinityConfig": {1: _m("clientIP", "ClientIPConfig")},
     "ClientIPConfig": {1: _i32("timeoutSeconds", ptr=True)},
+    # --- k8s.io/api/authentication/v1 TokenRequest (kubectl create token)
+    "TokenRequest": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "TokenRequestSpec")},
+    "TokenRequestSpec": {
+        1: _list("audiences", STRING), 4: _i64("expirationSeconds", ptr=True),
+        3: _m("boundObjectRef", "BoundObjectReference"),
+    },
+    "BoundObjectReference": {1: _s("kind"), 2: _s("apiVersion"), 3: _s("name"), 4: _s("uid")},
     # --- k8s.io/api/apps/v1
     "Deployment": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "DeploymentSpec")},
     "DeploymentSpec": {
@@ -469,6 +476,7 @@ KINDS: dict[tuple[str, str], str] = {
                                                         "scheduling.k8s.io/v1", "policy/v1", "autoscaling/v1",
                                                         "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+    ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
     **{("rbac.authorization.k8s.io/v1", k): k for k in ("Role", "ClusterRole", "RoleBinding")},
@@ -477,7 +485,7 @@ KINDS: dict[tuple[str, str], str] = {
 SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount, ResourceQuota, LimitRange (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
              "(autoscaling/v1), Ingress (networking.k8s.io/v1), Role, ClusterRole, RoleBinding, ClusterRoleBinding "
-             "(rbac.authorization.k8s.io/v1)")
+             "(rbac.authorization.k8s.io/v1), TokenRequest (authentication.k8s.io/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:

@@ -143,7 +143,7 @@ def prune_unknown_fields(obj: Any, schema: Schema = None) -> None:
 # What kube-tui keeps but does not act on. Adjust here when a component starts honouring a field.
 
 POD_SPEC_NOT_ENFORCED = (
-    "volumes", "automountServiceAccountToken",
+    "volumes",
     "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace", "dnsConfig",
     "hostAliases", "runtimeClassName", "overhead",
     "os", "resourceClaims", "resources", "setHostnameAsFQDN",

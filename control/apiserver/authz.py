@@ -1,6 +1,6 @@
 """Authorization: system:masters (the admin) may do anything; a node what its kubelet needs (the Node authorizer
-and NodeRestriction); everyone else what RBAC's roles bound to them grant (control/api/rbac.py), as
-kube-apiserver's --authorization-mode=Node,RBAC decides.
+and NodeRestriction), which includes a ServiceAccount token for a pod bound to it; everyone else what RBAC's
+roles bound to them grant (control/api/rbac.py), as kube-apiserver's --authorization-mode=Node,RBAC decides.
 
 A node reads a ConfigMap or Secret only with `get`, and only one that a pod bound to it uses (env, envFrom,
 volumes, imagePullSecrets), as Kubernetes' node authorizer decides from its graph; never list or watch them.
@@ -77,6 +77,8 @@ def attributes(verb: str, body: dict) -> Attributes | None:
         verb, sub = POD_SUBRESOURCES[verb]
     elif verb == "list" and body.get("watch"):
         verb = "watch"
+    elif verb == "token":  # serviceaccounts/token: a TokenRequest is created, for the account named
+        verb, sub = "create", "token"
     elif verb == "create":
         name = ""  # a create names no object in its URL (an RBAC resourceNames rule cannot allow it)
     return Attributes(verb=verb, resource=info.resource, group=info.group, subresource=sub, name=name, namespace=ns)
@@ -295,6 +297,9 @@ def _authorize_node(user: str, verb: str, body: dict, api: Api, info: kinds.Kind
     node = user.removeprefix("system:node:")
     if verb in ("hello", "discovery", "review"):  # system:discovery's and system:basic-user's, as for everyone
         return
+    if verb == "token":
+        _node_token_request(user, node, ns, name, body, api)
+        return
     if verb == "range":
         raise errors.forbidden(user, verb, "etcd", str(body.get("key", "")), why="nodes may not read the store directly")
     if verb in SUBRESOURCE_VERBS:  # the pods/log, pods/exec and pods/portforward subresources: admin only
@@ -345,6 +350,26 @@ def _authorize_node(user: str, verb: str, body: dict, api: Api, info: kinds.Kind
             raise errors.forbidden(user, verb, "pods", name, ns, f"the pod is not bound to node {node}")
         return
     raise errors.forbidden(user, verb, info.resource, name, ns)
+
+
+def _node_token_request(user: str, node: str, ns: str, name: str, body: dict, api: Api) -> None:
+    """A node asks for a ServiceAccount token only for a pod bound to it, and only for that pod's ServiceAccount
+    (the node authorizer's graph and NodeRestriction's admitServiceAccount, in their words)."""
+    def refused(why: str) -> errors.ApiError:  # the object (serviceaccounts "NAME"), then the subresource refused
+        message = errors.forbidden(user, "create", "serviceaccounts/token", name, ns, why).message
+        return errors.ApiError(403, "Forbidden", 'serviceaccounts "' + message.removeprefix('serviceaccounts/token "'),
+                               {"name": name, "kind": "serviceaccounts"})
+
+    request = body.get("object") if isinstance(body.get("object"), dict) else {}
+    ref = (request.get("spec") or {}).get("boundObjectRef") if isinstance(request.get("spec"), dict) else None
+    if not isinstance(ref, dict) or ref.get("kind") != "Pod":
+        raise refused("node requested token not bound to a pod")
+    pod = api.stored("Pod", ns, str(ref.get("name") or ""))
+    spec = (pod or {}).get("spec") or {}
+    if pod is None or spec.get("nodeName") != node:
+        raise refused("node requested token bound to a pod scheduled on a different node")
+    if spec.get("serviceAccountName") != name:
+        raise refused(f"no relationship found between node '{node}' and this object")
 
 
 def _used_by_pod_on(api: Api, node: str, ns: str, kind: str, name: str) -> bool:

@@ -35,6 +35,7 @@ _SUBRESOURCES: list[tuple[str, str, str, list[str], str]] = [
     ("Pod", "portforward", "PodPortForwardOptions", ["create", "get"], ""),
     ("Pod", "proxy", "PodProxyOptions", _PROXY_VERBS, ""),
     ("Service", "proxy", "ServiceProxyOptions", _PROXY_VERBS, ""),
+    ("ServiceAccount", "token", "TokenRequest", ["create"], "authentication.k8s.io/v1"),
 ]
 
 

@@ -31,7 +31,7 @@ from control.api.qos import qos_class
 from control.api.validation import validate
 from control.api.validation.pod import since_time, validate_pod_log_options
 from control.api.warnings import prune_unknown_fields, unknown_fields
-from control.apiserver import authz, discovery, eviction, fieldmanager, pagination, ranges
+from control.apiserver import authz, discovery, eviction, fieldmanager, pagination, ranges, serviceaccount
 from control.apiserver.allocator import IPAllocator, PortAllocator
 from control.apiserver.watch import RAW_TOPIC, WatchHub, decode, node_topic
 from control.errors import FieldError
@@ -214,8 +214,12 @@ class Api:
         portforward_proxy: Callable[[dict, dict], Awaitable[dict]] | None = None,
         watch_auth: str = "none",
         network: ranges.Requested | None = None,
+        token_issuer: serviceaccount.TokenIssuer | None = None,
     ) -> None:
         self.store = store
+        # signs ServiceAccount tokens (the serviceaccounts/token subresource) and checks them (server.py)
+        self.token_issuer = token_issuer or serviceaccount.TokenIssuer.load(None)
+        self.root_ca = ""  # the CA (PEM) in-cluster clients verify the REST API with: set when it is served
         self.watch_auth = watch_auth  # how a SUB proves who it is: "plain" (token), "curve" (derived key), "none"
         self.hub = hub
         self.server_id = server_id
@@ -256,6 +260,7 @@ class Api:
             "exec": self.exec,
             "portforward": self.port_forward,
             "review": self.review,
+            "token": self.token,
         }
 
     # -- bootstrap ----------------------------------------------------------------------------
@@ -428,14 +433,47 @@ class Api:
 
         kube-apiserver refuses a pod while even `default` is missing, which it is for a moment after a
         namespace is made, until the serviceaccounts controller adds it; kube-tui admits that one, so that a
-        pod created right after its namespace does not fail. No token volume is added: kube-tui issues none."""
+        pod created right after its namespace does not fail.
+
+        Unless the pod or its ServiceAccount opts out (automountServiceAccountToken: false, the pod's word
+        first), every container mounts the kube-api-access-XXXXX projected volume (the token the kubelet asks
+        for, the cluster's CA and the namespace) at /var/run/secrets/kubernetes.io/serviceaccount."""
         spec = pod.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return  # validation says what is wrong with it
         account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         spec["serviceAccountName"] = spec["serviceAccount"] = account
-        if account != "default" and self.store.get(kinds.by_kind("ServiceAccount").key(namespace, account)) is None:
+        sa = self.stored("ServiceAccount", namespace, account) if isinstance(account, str) else None
+        if account != "default" and sa is None:
             why = f'error looking up service account {namespace}/{account}: serviceaccount "{account}" not found'
             raise errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}' if name else f"pods is forbidden: {why}",
                                   {"name": name, "kind": "pods"})
+        if serviceaccount.should_automount(sa, spec):
+            serviceaccount.mount_token(spec, meta.random_suffix())
+
+    async def _ensure_root_ca(self, namespace: str, pod: dict) -> None:
+        """A pod with a kube-api-access volume finds kube-root-ca.crt in its namespace even where no controller
+        manager runs (a plane of the store and API server alone): what the root CA publisher would make is made
+        here, once, if missing. Where the publisher runs it has made it already; a refusal (a quota on
+        ConfigMaps) leaves the pod to its FailedMount, as in Kubernetes."""
+        volumes = (pod.get("spec") or {}).get("volumes") or []
+        if not self.root_ca or not any(isinstance(v, dict) and str(v.get("name") or "").startswith(
+                serviceaccount.TOKEN_VOLUME_PREFIX) for v in volumes):
+            return
+        if self.store.get(kinds.by_kind("ConfigMap").key(namespace, serviceaccount.ROOT_CA_CONFIGMAP)) is not None:
+            return
+        agent = AGENT.set("kube-controller-manager")
+        warnings = WARNINGS.set([])
+        try:
+            await self._create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": serviceaccount.ROOT_CA_CONFIGMAP, "namespace": namespace,
+                "annotations": {"kubernetes.io/description": serviceaccount.ROOT_CA_DESCRIPTION}}, "data": {"ca.crt": self.root_ca}}, None)
+        except errors.ApiError as e:
+            if e.code != 409:
+                log.info("kube-root-ca.crt not made in namespace %s: %s", namespace, e.message)
+        finally:
+            AGENT.reset(agent)
+            WARNINGS.reset(warnings)
 
     def _limit_ranges(self, ns: str | None) -> list[dict]:
         """The namespace's LimitRanges (what LimitRanger admission reads for each new pod and claim)."""
@@ -537,6 +575,8 @@ class Api:
             "watch_auth": self.watch_auth,
             "revision": self.store.revision,
             "user": user,
+            # what the root CA publisher puts in every namespace's kube-root-ca.crt ("" if not served)
+            "root_ca": self.root_ca,
             # nodes started by hand learn the cluster's timings (lease, back-off) here
             "timings": self.timings,
             # the profiles the control plane's own scheduler runs: a second `kube-tui scheduler` must not
@@ -565,6 +605,21 @@ class Api:
         """What kubectl's discovery reads from the REST API (/version, /api, /apis, each group version's
         resources), at once, and where that API is served (`kube-tui cluster-info`)."""
         return 200, discovery.document(self.rest_address)
+
+    async def token(self, body: dict, user: str) -> tuple[int, Any]:
+        """The serviceaccounts/token subresource: a TokenRequest for the ServiceAccount `name`, answered with a
+        signed token (serviceaccount.token_request). Nothing is stored."""
+        ns = body.get("namespace") or "default"
+        name = require(body, "name", verb="token")
+        if not isinstance(ns, str):
+            raise errors.bad_request("token: field 'namespace' must be a string")
+        return 201, serviceaccount.token_request(self.token_issuer, ns, name, body.get("object"), self.stored)
+
+    def stored(self, kind: str, namespace: str, name: str) -> dict | None:
+        """The stored object of a kind, decoded; None if there is none."""
+        info = kinds.by_kind(kind)
+        kv = self.store.get(info.key(namespace if info.namespaced else None, name))
+        return decode(kv.value, kv.mod_revision) if kv is not None else None
 
     async def create(self, body: dict, user: str) -> tuple[int, Any]:
         REQUESTER.set(user)
@@ -639,6 +694,8 @@ class Api:
             lrs.validate_claim(obj, limit_ranges, name)
         if self.store.get(info.key(ns, name)) is None:  # no charge for what the write would refuse
             await self._charge_quotas(info, ns, name, obj)
+        if info.kind == "Pod" and ns is not None and not DRY_RUN.get():
+            await self._ensure_root_ca(ns, obj)
         taken: list[Callable[[], None]] = []
         if info.kind == "Service":
             self._allocate_taking(obj, None, taken)
@@ -1053,6 +1110,8 @@ class Api:
                 if await self._delete_key(info.key(ns, name), cur_rev):
                     if info.kind == "Service" and not DRY_RUN.get():
                         self._release_service(cur)
+                    if info.kind == "Namespace" and not DRY_RUN.get():  # and the root CA the API server made
+                        await self._delete_root_ca(name)
                     return 200, cur
             await asyncio.sleep(0.001 * (attempt + 1))
         raise errors.conflict(info.resource, name)
@@ -1074,10 +1133,19 @@ class Api:
         return await eviction.evict(self, body, user)
 
     def _namespace_has_content(self, ns: str) -> bool:
+        """Whether a namespace holds anything a namespace controller would have to delete first; the
+        kube-root-ca.crt the API server made for its pods (_ensure_root_ca) goes with it instead."""
+        root_ca = kinds.by_kind("ConfigMap").key(ns, serviceaccount.ROOT_CA_CONFIGMAP)
         for info in kinds.KINDS.values():
-            if info.namespaced and self.store.range(info.prefix(ns), prefix=True, limit=1)[0]:
+            if info.namespaced and any(kv.key != root_ca
+                                       for kv in self.store.range(info.prefix(ns), prefix=True, limit=2)[0]):
                 return True
         return False
+
+    async def _delete_root_ca(self, ns: str) -> None:
+        kv = self.store.get(kinds.by_kind("ConfigMap").key(ns, serviceaccount.ROOT_CA_CONFIGMAP))
+        if kv is not None:
+            await self._delete_key(kv.key, kv.mod_revision)
 
     def _release_service(self, svc: dict) -> None:
         spec = svc.get("spec") or {}

@@ -100,6 +100,22 @@ def _covers(cert_pem: bytes, hosts: list[str]) -> bool:
     return all(h in have for h in hosts)
 
 
+def _stored_ca(pki: Path) -> tuple[bytes, bytes]:
+    """DATA_DIR/pki's CA (certificate PEM, key PEM), made on the first start."""
+    pki.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not (pki / "ca.crt").exists() or not (pki / "ca.key").exists():
+        ca_pem, ca_key = make_ca()
+        _write(pki / "ca.key", ca_key, 0o600)
+        _write(pki / "ca.crt", ca_pem, 0o644)
+    return (pki / "ca.crt").read_bytes(), (pki / "ca.key").read_bytes()
+
+
+def root_ca(data_dir: Path | None) -> bytes:
+    """The cluster's CA certificate (PEM) when the REST API is not served: the data dir's (the one the REST
+    API would be served with), or one for this run only."""
+    return _stored_ca(data_dir / "pki")[0] if data_dir is not None else make_ca()[0]
+
+
 def server_context(data_dir: Path | None, hosts: list[str]) -> tuple[ssl.SSLContext, bytes]:
     """The TLS context the REST API serves with, and the CA certificate (PEM) clients trust.
 
@@ -112,12 +128,7 @@ def server_context(data_dir: Path | None, hosts: list[str]) -> tuple[ssl.SSLCont
         cert_pem, key_pem = make_serving(ca_pem, ca_key, hosts)
     else:
         pki = data_dir / "pki"
-        pki.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not (pki / "ca.crt").exists() or not (pki / "ca.key").exists():
-            ca_pem, ca_key = make_ca()
-            _write(pki / "ca.key", ca_key, 0o600)
-            _write(pki / "ca.crt", ca_pem, 0o644)
-        ca_pem, ca_key = (pki / "ca.crt").read_bytes(), (pki / "ca.key").read_bytes()
+        ca_pem, ca_key = _stored_ca(pki)
         try:
             cert_pem, key_pem = (pki / "apiserver.crt").read_bytes(), (pki / "apiserver.key").read_bytes()
             fresh = _covers(cert_pem, hosts)

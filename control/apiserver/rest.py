@@ -7,7 +7,8 @@ the same process. It serves what `kubectl get|describe|apply|create|replace|patc
 label|annotate|edit|rollout status` use: discovery (/version, /api, /apis), get, list (as a Table when
 kubectl asks for one: the columns of `kube-tui get`), watch (a stream of JSON events), create, update,
 patch (strategic, merge, json, server-side apply: fieldmanager.py), delete, the status and scale subresources,
-pod logs (-f too) and pods/ephemeralcontainers (kubectl debug).
+pod logs (-f too), pods/ephemeralcontainers (kubectl debug) and serviceaccounts/token (kubectl create token; the
+issuer's /.well-known/openid-configuration and /openid/v1/jwks beside it: serviceaccount.py).
 
 exec (so kubectl cp too) over WebSocket in rest_exec.py, port-forward over SPDY/3.1 in
 rest_portforward.py, the metrics API for kubectl top in rest_metrics.py, kubectl auth whoami|can-i in
@@ -46,10 +47,10 @@ from control.api.kinds import KindInfo
 from control.api.labels import parse_selector
 from control.api.patch import apply_patch
 from control.api.podlogs import log_pages
-from control.apiserver import authz, health, pki, rest_auth
+from control.apiserver import authz, health, pki, rest_auth, serviceaccount
 from control.apiserver.discovery import OTHER_VERSIONS, SCALABLE, group_list, group_versions, resource_list
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
-from control.apiserver.identity import impersonate
+from control.apiserver.identity import User, impersonate
 from control.apiserver.watch import decode
 from control.errors import ApiError
 from control.store import ErrCompacted
@@ -354,6 +355,10 @@ class RestApi:
                 return _json(resource_list("v1"))
             if len(parts) == 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in group_versions():
                 return _json(resource_list(f"{parts[1]}/{parts[2]}"))
+            if parts == [".well-known", "openid-configuration"]:  # the ServiceAccount issuer's discovery
+                return _json(self.server.token_issuer.openid_configuration())
+            if parts == ["openid", "v1", "jwks"]:
+                return _json(self.server.token_issuer.jwks())
             if parts == ["openapi", "v3"]:
                 return _json(openapi_root())
             if parts == ["openapi", "v2"]:
@@ -387,7 +392,18 @@ class RestApi:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         review = await self._body(request)
         if gv == rest_auth.AUTHN:
-            return _json(rest_auth.whoami(user), 201)
+            review = rest_auth.whoami(user)
+            token = self._bearer(request)
+            if (token and self.server.token_issuer.is_ours(token) and not isinstance(user, User)
+                    and user.startswith("system:serviceaccount:")):
+                # the token was checked as this request was authenticated: its uid and extra, as kube-apiserver's
+                # (not for a user impersonated with it: kube-apiserver's whoami then shows the impersonated user)
+                info = review["status"]["userInfo"]
+                details = serviceaccount.user_details(self.server.token_issuer.verify(token))
+                review["status"]["userInfo"] = {"username": info["username"], "uid": details["uid"],
+                                                "groups": info["groups"], **({"extra": details["extra"]}
+                                                                              if "extra" in details else {})}
+            return _json(review, 201)
         if rest[0] == "subjectaccessreviews":
             assert self.server.api is not None
             return _json(rest_auth.subject_access_review(user, review, self.server.api), 201)
@@ -397,10 +413,13 @@ class RestApi:
         assert self.server.api is not None
         return _json(rest_auth.can_i(user, review, self.server.api), 201)
 
-    def _authenticate(self, request: web.Request) -> str:
+    @staticmethod
+    def _bearer(request: web.Request) -> str | None:
         auth = request.headers.get("Authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        user = self.server.credentials.authenticate(token)
+        return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+    def _authenticate(self, request: web.Request) -> str:
+        user = self.server.authenticate(self._bearer(request))
         # kubectl --as USER --as-group G: the same impersonation as the ZeroMQ API's (identity.py)
         as_user = request.headers.get("Impersonate-User")
         as_groups = request.headers.getall("Impersonate-Group", [])
@@ -497,6 +516,13 @@ class RestApi:
                                                     t.namespace, t.name)
             finally:
                 self._streaming(False)
+        if t.sub == "token" and t.info.kind == "ServiceAccount" and t.name:
+            if method != "POST":
+                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on serviceaccounts/token: {method}")
+            ask = {"kind": "ServiceAccount", "namespace": t.namespace, "name": t.name, "subresource": "token",
+                   "object": await self._body(request)}
+            code, obj = await self._call("token", ask, user, request)
+            return _json(obj, code)
         if t.sub == "eviction" and t.info.kind == "Pod" and t.name:
             if method != "POST":
                 raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on pods/eviction: {method}")

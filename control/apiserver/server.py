@@ -20,7 +20,7 @@ import zmq
 import zmq.asyncio
 
 from control import errors, wire, zmtp_server
-from control.apiserver import authz
+from control.apiserver import authz, serviceaccount
 from control.apiserver.auth import Credentials
 from control.apiserver.handlers import AGENT, WARNINGS, Api, set_request_options
 from control.apiserver.identity import MASTERS, groups_of, impersonate
@@ -76,8 +76,10 @@ class ApiServer:
         curve_keys: tuple[str, str] | None = None,
         watch_auth: bool = True,
         network: Any = None,  # control.apiserver.ranges.Requested: the ranges a new cluster is created with
+        token_issuer: serviceaccount.TokenIssuer | None = None,
     ) -> None:
         self.store = store
+        self.token_issuer = token_issuer or serviceaccount.TokenIssuer.load(None)
         self.network = network
         self.listen = listen
         self.watch_listen = watch_listen or watch_address_for(listen)
@@ -145,6 +147,7 @@ class ApiServer:
             portforward_proxy=self.kubelets.port_forward,
             watch_auth=self.watch_auth,
             network=self.network,
+            token_issuer=self.token_issuer,
         )
         self._unsubscribe = self.store.subscribe(self.hub.on_commit)
         token = WARNINGS.set([])
@@ -290,7 +293,7 @@ class ApiServer:
             assert self.api is not None
             if verb not in self.api.verbs:
                 raise errors.bad_request(f'unknown verb "{verb}": use one of {", ".join(sorted(self.api.verbs))}')
-            user = self.credentials.authenticate(msg.get("token"))
+            user = self.authenticate(msg.get("token"))
             imp = msg.get("as")
             if imp:  # kube-tui --as USER --as-group G: as the REST API's Impersonate-User (identity.py)
                 user = impersonate(user, imp.get("user"), list(imp.get("groups") or []),
@@ -302,6 +305,16 @@ class ApiServer:
             self.stats["unauthorized"] += 1
         self._finish(ident, verb if isinstance(verb, str) else "?", body, code, frame, started)
         return None
+
+    def authenticate(self, token: str | None) -> str:
+        """The user a bearer token belongs to, or 401: a ServiceAccount token of this cluster's issuer (checked
+        as kube-apiserver's serviceaccount authenticator checks it), else one of the credentials (auth.py)."""
+        if isinstance(token, str) and self.api is not None and self.token_issuer.is_ours(token):
+            try:
+                return self.token_issuer.authenticate(token, self.api.stored)
+            except serviceaccount.TokenError as e:
+                raise errors.unauthorized(str(e)) from None
+        return self.credentials.authenticate(token)
 
     async def _handle(self, ident: bytes, msg: dict, user: str, started: float) -> None:
         req_id, verb, body = msg["id"], msg["verb"], msg["body"]

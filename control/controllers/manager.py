@@ -33,6 +33,7 @@ from control.controllers.persistentvolume import (
 )
 from control.controllers.replicaset import ReplicaSetController
 from control.controllers.resourcequota import ResourceQuotaController
+from control.controllers.rootcacertpublisher import RootCACertPublisher
 from control.controllers.serviceaccounts import ServiceAccountsController
 from control.controllers.statefulset import StatefulSetController
 from control.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -63,6 +64,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "serviceaccount": ServiceAccountsController,
     "resourcequota": ResourceQuotaController,
     "clusterrole-aggregation": ClusterRoleAggregationController,
+    "root-ca-cert-publisher": RootCACertPublisher,
 }
 
 

@@ -38,7 +38,7 @@ from control.api.validation.ports import is_valid_port_name, is_valid_port_num
 from control.client import Client
 from control.errors import ApiError, go_quote
 from nodes.images import short_name
-from tui.commands import apply, create_rbac
+from tui.commands import apply, create_rbac, create_token
 from tui.commands.common import (
     Printer,
     add_client_args,
@@ -79,7 +79,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
                        help="how --overrides is applied: json, merge or strategic (default merge)")
     elif name == "create":
         p.add_argument("what", nargs="?", help="deployment, namespace, configmap, secret generic, priorityclass, pdb, "
-                       "quota, job, cronjob, ingress or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
+                       "quota, job, cronjob, ingress, serviceaccount, token, role, clusterrole, rolebinding, "
+                       "clusterrolebinding or service clusterip|nodeport|loadbalancer|externalname (or -f FILE)")
+        create_token.add_arguments(p)
         p.add_argument("name", nargs="?")
         p.add_argument("-f", "--filename", action="append", help="create from manifests: file, directory or -")
         from tui.commands.apply import VALIDATE
@@ -1040,6 +1042,8 @@ def run(args: argparse.Namespace) -> int:
                 if args.dry_run == "client":
                     return _print_files(args)
                 return apply.run(args)
+            if args.what == "token":  # kubectl create token SERVICE_ACCOUNT: a TokenRequest, nothing stored
+                return create_token.run(args)
             what = kind_named(args.what or "", CREATE_WHAT)
             if what == "Service":
                 return _create_service(args)

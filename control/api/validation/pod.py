@@ -82,6 +82,18 @@ def _file_source(errs: Errors, source: dict[str, Any], path: str, kind: str) -> 
             for sub in ("configMap", "secret", "downwardAPI"):
                 if isinstance(projection.get(sub), dict):
                     _items(errs, projection[sub].get("items"), f"{path}.sources[{i}].{sub}.items", sub)
+            token = projection.get("serviceAccountToken")
+            if isinstance(token, dict):  # validateProjectionSources (its path error names the volume's path)
+                seconds = token.get("expirationSeconds", 3600)
+                where = f"{path}.sources[{i}].serviceAccountToken.expirationSeconds"
+                if isinstance(seconds, int) and seconds < 600:
+                    invalid(errs, where, seconds, "may not specify a duration less than 10 minutes")
+                elif isinstance(seconds, int) and seconds > 1 << 32:
+                    invalid(errs, where, seconds, "may not specify a duration larger than 2^32 seconds")
+                if not token.get("path"):
+                    required(errs, f"{path}.path")
+                else:
+                    local_descending_path(errs, str(token["path"]), f"{path}.path", reserved=True)
         return
     _items(errs, source.get("items"), f"{path}.items", kind)
 
