@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from control import errors
 from control.api import meta
+from control.api.rbac import service_account_user
 from control.errors import ApiError, FieldError
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"  # kubeadm's --service-account-issuer
 API_AUDIENCES = (ISSUER,)  # --api-audiences defaults to the issuer
-PREFIX = "system:serviceaccount:"
 DEFAULT_EXPIRATION = 3600  # TokenRequestSpec.expirationSeconds' default
 MIN_EXPIRATION = 600  # ValidateTokenRequest: 10 minutes
 MAX_EXPIRATION = 1 << 32
@@ -47,23 +47,6 @@ Getter = Callable[[str, str, str], dict | None]
 
 class TokenError(Exception):
     """A bearer token that is not (or no longer) valid: the authenticator's reason, for the 401."""
-
-
-def username(namespace: str, name: str) -> str:
-    return f"{PREFIX}{namespace}:{name}"
-
-
-def split_username(user: str) -> tuple[str, str] | None:
-    """(namespace, name) of a ServiceAccount's username, or None for any other user."""
-    if not user.startswith(PREFIX):
-        return None
-    ns, sep, name = user[len(PREFIX):].partition(":")
-    return (ns, name) if sep and ns and name else None
-
-
-def groups(namespace: str) -> list[str]:
-    """The groups every ServiceAccount of a namespace is in (serviceaccount.MakeGroupNames)."""
-    return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
 
 
 def _b64(data: bytes) -> str:
@@ -139,7 +122,7 @@ class TokenIssuer:
             private["secret"] = _ref(secret)
         return {"aud": list(audiences), "exp": issued + int(expiration), "iat": issued, "iss": self.issuer,
                 "jti": str(uuid.uuid4()), "kubernetes.io": private, "nbf": issued,
-                "sub": username(ns, str(md.get("name") or ""))}
+                "sub": service_account_user(ns, str(md.get("name") or ""))}
 
     # -- verifying -------------------------------------------------------------------------------------
     def is_ours(self, token: str) -> bool:
@@ -234,7 +217,7 @@ def validate(claims: dict[str, Any], get: Getter, audiences: tuple[str, ...], *,
                                                     "claim ({claim})")):
         if isinstance(private.get(key), dict):
             _check_ref(get, kind, ns, private[key], t, wording)
-    return username(ns, str(sa_ref.get("name") or ""))
+    return service_account_user(ns, str(sa_ref.get("name") or ""))
 
 
 def user_details(claims: dict[str, Any]) -> dict[str, Any]:
