@@ -309,8 +309,17 @@ class IngressController:
             if body[0] == "chunked":
                 headers.append(("Transfer-Encoding", "chunked"))
             up_writer.write(_encode(f"{method} {target} HTTP/1.1", [*headers, ("Connection", "close")]))
-            await copy_body(reader, up_writer, *body)
-            response = await read_head(up_reader)
+            try:
+                await copy_body(reader, up_writer, *body)
+            except ConnectionError:
+                # The upstream answered before it read the whole body and closed (nginx does for a 405): its
+                # answer may be waiting all the same. What is left of the client's body is not read, so the
+                # client's connection ends after this answer.
+                keep = False
+            try:
+                response = await read_head(up_reader)
+            except ConnectionError:
+                response = None  # reset before it answered: 502 below
             while response is not None and response.first.split(" ")[1:2] in (["100"], ["102"], ["103"]):
                 response = await read_head(up_reader)  # interim answers: the client's 100 was sent above
             if response is None:

@@ -23,6 +23,7 @@ import urllib.parse
 
 VERSION = os.environ.get("NGINX_VERSION") or "1.27.0"  # the image sets it from its tag
 KEEPALIVE_TIMEOUT = 65.0  # nginx's keepalive_timeout default
+LINGERING_TIMEOUT = 5.0  # nginx's lingering_timeout: how long an unused request body is read and dropped
 MAX_HEADER = 64 * 1024
 
 
@@ -89,6 +90,24 @@ def static_file(root: str, path: str) -> tuple[int, bytes, str]:
     return 200, body, mimetypes.guess_type(full)[0] or "application/octet-stream"
 
 
+def _body_length(head: bytes) -> int | None:
+    """The length of the request body after this head: its Content-Length, 0 without one, None if chunked."""
+    length = 0
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "transfer-encoding" and value.strip().lower() != "identity":
+            return None
+        if name == "content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    return length
+
+
+async def _drain_to_eof(reader: asyncio.StreamReader) -> None:
+    while await reader.read(65536):
+        pass
+
+
 class Server:
     """One nginx worker's worth of HTTP/1.1 with keep-alive, enough for probes, curl and load tests."""
 
@@ -105,10 +124,22 @@ class Server:
                     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), KEEPALIVE_TIMEOUT)
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
                     return
-                if not self._respond(head, peer[0], port, writer):
-                    await writer.drain()
-                    return
+                keep = self._respond(head, peer[0], port, writer)
                 await writer.drain()
+                # nginx discards a request body it does not use (ngx_http_discard_request_body), and never closes
+                # on a client still sending: a reset would destroy the answer before a proxy in front reads it
+                body = _body_length(head)
+                if body:
+                    try:
+                        await asyncio.wait_for(reader.readexactly(body), LINGERING_TIMEOUT)
+                    except (asyncio.IncompleteReadError, TimeoutError):
+                        return
+                elif body is None:  # chunked: lingering close, as nginx's lingering_close
+                    keep = False
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_drain_to_eof(reader), LINGERING_TIMEOUT)
+                if not keep:
+                    return
         except ConnectionError:
             return
         finally:
@@ -142,9 +173,6 @@ class Server:
             status, body = 200, page(self.hostname, self.ip, port)
         else:
             status, body = 404, NOT_FOUND
-        # A request body is not expected for GET/HEAD; drop the connection rather than misparse one.
-        if headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers:
-            keep = False
         self._send(writer, status, body, keep, method, content_type)
         self._log(client, request_line, status, len(body) if method != "HEAD" else 0, headers)
         return keep

@@ -24,17 +24,21 @@ from tests.integration.test_kubelet import node_options, phase_is
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
-def mountinfo() -> set[str]:
-    """The host's mount points (this test's process is in the host's mount namespace)."""
+def mountinfo(below: Path | None = None) -> set[str]:
+    """The host's mount points (this test's process is in the host's mount namespace); with `below`, only those
+    inside that directory (tests in other workers mount and unmount their own at the same time)."""
     with open("/proc/self/mountinfo") as f:
-        return {line.split()[4] for line in f}
+        points = {line.split()[4] for line in f}
+    if below is None:
+        return points
+    return {p for p in points if p == str(below) or p.startswith(f"{below}/")}
 
 
 @contextlib.asynccontextmanager
 async def process_node(plane: ControlPlane, tmp_path: Path, **options: Any) -> AsyncIterator[Node]:
     """node-1, a process node in this test's own process (`options`: NodeOptions'), stopped on the way out; every
     mount was made in a container's own namespace or is gone with its pod, so the host's mount table is as it was."""
-    before = mountinfo()
+    before = mountinfo(tmp_path)
     n = Node(NodeConfig(name="node-1", cpu="2", memory="4Gi", pods=20),
              node_options(plane, tmp_path / "node-1", **options), say=lambda s: None)
     await n.start()
@@ -42,7 +46,7 @@ async def process_node(plane: ControlPlane, tmp_path: Path, **options: Any) -> A
         yield n
     finally:
         await n.stop()
-    assert mountinfo() == before
+    assert mountinfo(tmp_path) == before
 
 
 @pytest.fixture
