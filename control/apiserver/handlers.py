@@ -437,10 +437,11 @@ class Api:
             return []
         known = self._namespace(ns)
         decision = podsecurity.admit(known[2] if known else {}, *found, enforce=pod)
-        if decision.audit or decision.errors:
-            log.info("PodSecurity audit: %s %s/%s: %s", info.resource, ns, name,
-                     decision.audit or "Failed to parse policy: " + ", ".join(
-                         f"{e.label}={e.value}: {e.detail}" for e in decision.errors))
+        if decision.audit:  # the user asked for this record with the audit label: shown, not at INFO
+            log.warning("PodSecurity audit: %s %s/%s: %s", info.resource, ns, name, decision.audit)
+        if decision.errors:
+            log.info("PodSecurity: %s %s/%s: Failed to parse policy: %s", info.resource, ns, name,
+                     ", ".join(f"{e.label}={e.value}: {e.detail}" for e in decision.errors))
         if decision.forbidden:
             resource = f"{info.resource}.{info.group}" if info.group else info.resource
             raise errors.ApiError(403, "Forbidden", f'{resource} "{name}" is forbidden: {decision.forbidden}',

@@ -6,6 +6,7 @@ kubectl uses, and a Deployment whose ReplicaSet cannot create its pods (FailedCr
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -113,6 +114,15 @@ async def test_privileged_namespaces_and_baseline_refusals(api: Client) -> None:
                                '(hostNetwork), privileged (container "nginx" must not set securityContext.privileged=true)')
     await api.create(host, "default")  # no labels: privileged, as a default cluster's
     assert not any("PodSecurity" in w for w in api.last_warnings)
+
+
+async def test_audit_is_logged_as_there_is_no_audit_log(api: Client, caplog: pytest.LogCaptureFixture) -> None:
+    await api.create(ns("audited", **{"pod-security.kubernetes.io/audit": "restricted"}))
+    with caplog.at_level(logging.WARNING, logger="kube_tui.apiserver"):
+        await api.create(nginx(), "audited")
+    assert not api.last_warnings  # audit alone neither refuses nor warns
+    assert [r.getMessage() for r in caplog.records if "PodSecurity" in r.getMessage()] == [
+        f'PodSecurity audit: pods audited/nginx: would violate PodSecurity "restricted:latest": {DOCS_VIOLATIONS}']
 
 
 async def test_rest_api_answers_as_kube_apiserver(rest_plane: object, http: aiohttp.ClientSession) -> None:
