@@ -627,10 +627,10 @@ MAX_PODS_TO_CHECK = 3000  # defaultNamespaceMaxPodsToCheck
 
 
 def enforce_warnings(namespace: str, new: Mapping[str, str] | None, old: Mapping[str, str] | None,
-                     pods: list[Mapping[str, Any]]) -> list[str]:
+                     list_pods: Callable[[], list[Mapping[str, Any]]]) -> list[str]:
     """ValidateNamespace on an update: when the enforce level is made stricter (or its version changes), the
-    namespace's pods are checked against it and each violation is warned about, pods with the same
-    violations on one line (the lexically first name, and how many others)."""
+    namespace's pods (listed only then) are checked against it and each violation is warned about, pods with
+    the same violations on one line (the lexically first name, and how many others)."""
     new_policy, _ = policy_for(new)
     old_policy, _ = policy_for(old)
     lv, was = new_policy.enforce, old_policy.enforce
@@ -639,7 +639,7 @@ def enforce_warnings(namespace: str, new: Mapping[str, str] | None, old: Mapping
     # prioritizePods: one pod per controller first, the other replicas after
     seen_owners: set[str] = set()
     first, replicas = [], []
-    for pod in pods:
+    for pod in list_pods():
         owner = next((r.get("uid") for r in (pod.get("metadata") or {}).get("ownerReferences") or []
                       if isinstance(r, Mapping) and r.get("controller")), None)
         if owner is None or owner not in seen_owners:

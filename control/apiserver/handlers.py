@@ -459,8 +459,12 @@ class Api:
                 FieldError(f"metadata.labels[{e.label}]", "Invalid value", e.detail, e.value) for e in errs])
         if old is None:
             return []
-        kvs, _ = self.store.range(kinds.by_kind("Pod").prefix(name), prefix=True)
-        return podsecurity.enforce_warnings(name, labels, old_labels, [decode(kv.value, kv.mod_revision) for kv in kvs])
+
+        def pods() -> list[dict]:
+            kvs, _ = self.store.range(kinds.by_kind("Pod").prefix(name), prefix=True)
+            return [decode(kv.value, kv.mod_revision) for kv in kvs]
+
+        return podsecurity.enforce_warnings(name, labels, old_labels, pods)
 
     def priority_classes(self) -> dict[str, dict]:
         """Every PriorityClass by name (what Priority admission reads for each new pod), kept between writes."""

@@ -13,11 +13,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from control.api import kinds
 from control.client import Client
 from control.errors import ApiError
 from tests.conftest import running_plane
 from tests.helpers import wait_for
 from tests.integration import test_rest as base
+from tui.commands.label import relabel
 
 pytestmark = pytest.mark.timeout(60)
 rest_plane, http = base.rest_plane, base.http
@@ -114,6 +116,19 @@ async def test_privileged_namespaces_and_baseline_refusals(api: Client) -> None:
                                '(hostNetwork), privileged (container "nginx" must not set securityContext.privileged=true)')
     await api.create(host, "default")  # no labels: privileged, as a default cluster's
     assert not any("PodSecurity" in w for w in api.last_warnings)
+
+
+async def test_kube_tui_label_dry_run_prints_the_warnings(api: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    await api.create(ns("example"))
+    await api.create(nginx(), "example")
+    line = await relabel(api, kinds.lookup("ns"), "example", None, "labels", {ENFORCE: "restricted"}, [], True,
+                         dry_run=True)
+    assert line == "namespace/example labeled (server dry run)"
+    assert capsys.readouterr().err.splitlines() == [
+        'Warning: existing pods in namespace "example" violate the new PodSecurity enforce level "restricted:latest"',
+        "Warning: nginx: allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, "
+        "seccompProfile"]
+    assert not (await api.get("Namespace", "example"))["metadata"].get("labels")
 
 
 async def test_audit_is_logged_as_there_is_no_audit_log(api: Client, caplog: pytest.LogCaptureFixture) -> None:

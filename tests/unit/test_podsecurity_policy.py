@@ -291,22 +291,22 @@ def test_existing_pods_warnings_when_enforce_is_tightened() -> None:
     pods = [pod_named("web-2", "rs1"), pod_named("web-1", "rs1"), pod_named("solo", privileged=True),
             {"metadata": {"name": "ok"}, "spec": restricted_pod()}, pod_named("web-3", "rs1")]
     new = {"pod-security.kubernetes.io/enforce": "restricted"}
-    assert psa.enforce_warnings("example", new, {}, pods) == [
+    assert psa.enforce_warnings("example", new, {}, lambda: pods) == [
         'existing pods in namespace "example" violate the new PodSecurity enforce level "restricted:latest"',
         "solo: privileged, allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, "
         "seccompProfile",
         "web-1 (and 2 other pods): allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, "
         "seccompProfile"]
-    assert psa.enforce_warnings("example", new, new, pods) == []  # unchanged
-    assert psa.enforce_warnings("example", {"pod-security.kubernetes.io/enforce": "baseline"}, new, pods) == []
-    assert psa.enforce_warnings("example", {"pod-security.kubernetes.io/enforce": "privileged"}, {}, pods) == []
-    assert psa.enforce_warnings("example", new, {}, pods[3:4]) == []  # nothing violates it
+    assert psa.enforce_warnings("example", new, new, lambda: pods) == []  # unchanged
+    assert psa.enforce_warnings("example", {"pod-security.kubernetes.io/enforce": "baseline"}, new, lambda: pods) == []
+    assert psa.enforce_warnings("example", {"pod-security.kubernetes.io/enforce": "privileged"}, {}, lambda: pods) == []
+    assert psa.enforce_warnings("example", new, {}, lambda: pods[3:4]) == []  # nothing violates it
     two = psa.enforce_warnings("example", {"pod-security.kubernetes.io/enforce": "baseline"}, {},
-                               [pod_named("b", privileged=True), pod_named("a", privileged=True)])
+                               lambda: [pod_named("b", privileged=True), pod_named("a", privileged=True)])
     assert two[1] == "a (and 1 other pod): privileged"
     # a version change alone is checked again, even at a level no stricter
     looser = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.0"}
-    assert psa.enforce_warnings("example", looser, new, pods)
+    assert psa.enforce_warnings("example", looser, new, lambda: pods)
 
 
 def test_significant_pod_updates() -> None:
