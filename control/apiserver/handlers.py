@@ -15,7 +15,7 @@ from typing import Any
 import msgpack
 
 from control import errors
-from control.api import configdata, kinds, meta, priority, rbac, remotecommand
+from control.api import configdata, kinds, meta, podsecurity, priority, rbac, remotecommand
 from control.api import horizontalpodautoscaler as hpas
 from control.api import ingress as ingresses
 from control.api import limitrange as lrs
@@ -242,7 +242,8 @@ class Api:
         self.cluster_ips = IPAllocator(self.network.service_cidr)
         self.node_ports = PortAllocator(*self.network.node_ports)
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
-        self._namespace_phases: dict[str, tuple[int, Any]] = {}  # namespace -> (mod_revision, status.phase)
+        # namespace -> (mod_revision, status.phase, metadata.labels): what every create in it reads
+        self._namespace_phases: dict[str, tuple[int, Any, dict]] = {}
         self._classes: dict[str, dict] | None = None  # PriorityClasses by name, dropped when one is written
         self.verbs: dict[str, Handler] = {
             "hello": self.hello,
@@ -400,21 +401,70 @@ class Api:
     def _check_namespace(self, ns: str | None, kind: str) -> None:
         if ns is None:
             return
-        kv = self.store.get(f"/registry/namespaces/{ns}")
-        if kv is None:
-            self._namespace_phases.pop(ns, None)
+        known = self._namespace(ns)
+        if known is None:
             raise errors.not_found("namespaces", ns)
-        # Every create asks: decode each version of the namespace once, not once per create.
-        known = self._namespace_phases.get(ns)
-        if known is None or known[0] != kv.mod_revision:
-            nso = decode(kv.value, kv.mod_revision)
-            known = self._namespace_phases[ns] = (kv.mod_revision, (nso.get("status") or {}).get("phase"))
         if known[1] == "Terminating":
             raise errors.ApiError(
                 403,
                 "Forbidden",
                 f'{kind.lower()}s is forbidden: unable to create new content in namespace {ns} because it is being terminated',
             )
+
+    def _namespace(self, ns: str) -> tuple[int, Any, dict] | None:
+        """The namespace's (mod_revision, status.phase, metadata.labels); None if there is none. Every create
+        asks: each version of the namespace is decoded once, not once per create."""
+        kv = self.store.get(f"/registry/namespaces/{ns}")
+        if kv is None:
+            self._namespace_phases.pop(ns, None)
+            return None
+        known = self._namespace_phases.get(ns)
+        if known is None or known[0] != kv.mod_revision:
+            nso = decode(kv.value, kv.mod_revision)
+            known = self._namespace_phases[ns] = (kv.mod_revision, (nso.get("status") or {}).get("phase"),
+                                                  (nso.get("metadata") or {}).get("labels") or {})
+        return known
+
+    def _admit_pod_security(self, obj: dict, ns: str | None, name: str, info: KindInfo) -> list[str]:
+        """PodSecurity admission of a pod (enforced) or a workload's pod template (warned about and audited
+        only): the namespace's labels pick the levels. A refusal is 403 in PSA's words; the warning goes back
+        to the client. kube-tui keeps no audit log: what would be the audit event's annotation is logged."""
+        if ns is None:
+            return []
+        pod = info.kind == "Pod"
+        found = (obj.get("metadata"), obj.get("spec")) if pod else podsecurity.pod_template(obj)
+        if found is None:
+            return []
+        known = self._namespace(ns)
+        decision = podsecurity.admit(known[2] if known else {}, *found, enforce=pod)
+        if decision.audit:  # the user asked for this record with the audit label: shown, not at INFO
+            log.warning("PodSecurity audit: %s %s/%s: %s", info.resource, ns, name, decision.audit)
+        if decision.errors:
+            log.info("PodSecurity: %s %s/%s: Failed to parse policy: %s", info.resource, ns, name,
+                     ", ".join(f"{e.label}={e.value}: {e.detail}" for e in decision.errors))
+        if decision.forbidden:
+            resource = f"{info.resource}.{info.group}" if info.group else info.resource
+            raise errors.ApiError(403, "Forbidden", f'{resource} "{name}" is forbidden: {decision.forbidden}',
+                                  {"name": name, "kind": info.resource, **({"group": info.group} if info.group else {})})
+        return [decision.warning] if decision.warning else []
+
+    def _admit_namespace_labels(self, new: dict, old: dict | None) -> list[str]:
+        """PodSecurity admission of a namespace: its pod-security.kubernetes.io labels must be valid (422), and
+        an enforce level made stricter is checked against the namespace's pods, each violation a warning."""
+        name = new["metadata"].get("name", "")
+        labels = new["metadata"].get("labels") or {}
+        old_labels = ((old or {}).get("metadata") or {}).get("labels") or {} if old is not None else None
+        if errs := podsecurity.label_errors(labels, old_labels):
+            raise errors.invalid("Namespace", name, [
+                FieldError(f"metadata.labels[{e.label}]", "Invalid value", e.detail, e.value) for e in errs])
+        if old is None:
+            return []
+
+        def pods() -> list[dict]:
+            kvs, _ = self.store.range(kinds.by_kind("Pod").prefix(name), prefix=True)
+            return [decode(kv.value, kv.mod_revision) for kv in kvs]
+
+        return podsecurity.enforce_warnings(name, labels, old_labels, pods)
 
     def priority_classes(self) -> dict[str, dict]:
         """Every PriorityClass by name (what Priority admission reads for each new pod), kept between writes."""
@@ -692,6 +742,10 @@ class Api:
             lrs.validate_pod(obj, limit_ranges, name)  # LimitRanger's validating half
         elif info.kind == "PersistentVolumeClaim":
             lrs.validate_claim(obj, limit_ranges, name)
+        if info.kind == "Pod" or info.kind in WORKLOADS:
+            warns.extend(self._admit_pod_security(obj, ns, name, info))
+        elif info.kind == "Namespace":
+            warns.extend(self._admit_namespace_labels(obj, None))
         if self.store.get(info.key(ns, name)) is None:  # no charge for what the write would refuse
             await self._charge_quotas(info, ns, name, obj)
         if info.kind == "Pod" and ns is not None and not DRY_RUN.get():
@@ -938,6 +992,11 @@ class Api:
             authz.confirm_no_escalation(self, REQUESTER.get(), new)
         if info.kind == "PriorityClass":
             priority.admit_class(new, self.priority_classes())
+        if (info.kind == "Pod" and sub in (None, "ephemeralcontainers") and podsecurity.significant_update(new, cur)) \
+                or (info.kind in WORKLOADS and not sub):
+            warns.extend(self._admit_pod_security(new, ns, name, info))
+        elif info.kind == "Namespace" and not sub:
+            warns.extend(self._admit_namespace_labels(new, cur))
         cur_cmp = dict(cur)
         cur_cmp["metadata"] = {k: v for k, v in cur["metadata"].items() if k != "resourceVersion"}
         if new == cur_cmp:

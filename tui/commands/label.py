@@ -16,7 +16,7 @@ import yaml
 from control.api import kinds
 from control.client import Client
 from control.errors import ApiError
-from tui.commands.common import add_client_args, fail, kind_ref, report, with_client
+from tui.commands.common import add_client_args, fail, kind_ref, print_warnings, report, with_client
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     else:
         p.add_argument("changes", nargs="+", help="NAME (when KIND is given separately), then key=value or key-")
         p.add_argument("--overwrite", action="store_true", help="allow a key to take a new value")
+        p.add_argument("--dry-run", choices=("none", "server"), default="none",
+                       help="server: the API server admits the change in full (and warns) but stores nothing")
     p.add_argument("-n", "--namespace", default="default")
     add_client_args(p)
 
@@ -62,8 +64,9 @@ def parse_changes(changes: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 async def relabel(client: Client, info: kinds.KindInfo, name: str, namespace: str | None, field: str,
-                  sets: dict[str, str], removes: list[str], overwrite: bool) -> str:
-    """Set and remove keys of metadata.<field> in one merge patch; kubectl's result line."""
+                  sets: dict[str, str], removes: list[str], overwrite: bool, dry_run: bool = False) -> str:
+    """Set and remove keys of metadata.<field> in one merge patch; kubectl's result line. The API server's
+    warnings (PodSecurity's about the namespace's pods, for one) are printed first, as kubectl does."""
     cur = await client.get(info.kind, name, namespace)
     have = (cur["metadata"].get(field) or {})
     for key, value in sets.items():
@@ -72,11 +75,13 @@ async def relabel(client: Client, info: kinds.KindInfo, name: str, namespace: st
     change: dict[str, Any] = {k: v for k, v in sets.items() if have.get(k) != v}
     change.update({k: None for k in removes if k in have})
     verb = "labeled" if field == "labels" else "annotated"
+    dry = " (server dry run)" if dry_run else ""
     if not change:
-        return f"{kind_ref(cur)} not {verb}"
-    out = await client.patch(info.kind, name, {"metadata": {field: change}}, namespace)
+        return f"{kind_ref(cur)} not {verb}{dry}"
+    out = await client.patch(info.kind, name, {"metadata": {field: change}}, namespace, dry_run=dry_run)
+    print_warnings(client)
     unset_only = all(v is None for v in change.values())
-    return f"{kind_ref(out)} {'un' + verb if unset_only else verb}"
+    return f"{kind_ref(out)} {'un' + verb if unset_only else verb}{dry}"
 
 
 async def patch(client: Client, info: kinds.KindInfo, name: str, args: argparse.Namespace) -> int:
@@ -118,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     async def go(client: Client) -> int:
         try:
-            print(await relabel(client, info, name, namespace, field, sets, removes, args.overwrite))
+            print(await relabel(client, info, name, namespace, field, sets, removes, args.overwrite,
+                                args.dry_run == "server"))
         except ValueError as e:
             return fail(str(e))
         return 0
