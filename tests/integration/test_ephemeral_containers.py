@@ -142,7 +142,7 @@ async def test_kube_tui_debug_adds_one_and_attaches_with_i(rest_plane: ControlPl
     assert err.startswith(DEPRECATED) and err.endswith("If you don't see a command prompt, try pressing enter.\n")
     own = p["spec"]["containers"][0]["name"]
     code, _, err = await cli(rest_plane, tmp_path, "debug", "web", "--image=busybox", "-c", own, "--", "true")
-    assert code == 1 and err == (DEPRECATED + 'Error from server (Invalid): Pod "web" is invalid: '
+    assert code == 1 and err == (DEPRECATED + 'The Pod "web" is invalid: '
                                  f'spec.ephemeralContainers[2].name: Duplicate value: "{own}"\n')
     code, _, err = await cli(rest_plane, tmp_path, "debug", "nope", "--image=busybox", "--profile=general")
     assert code == 1 and err == 'Error from server (NotFound): pods "nope" not found\n'

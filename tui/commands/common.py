@@ -109,7 +109,7 @@ def fail(msg: str, code: int = 1) -> int:
 
 
 def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) -> T | int:
-    """Run fn(client) to completion; API errors print like kubectl's and give exit code 1."""
+    """Run fn(client) to completion; API errors print like kubectl's CheckErr prints them, exit code 1."""
 
     async def main() -> T:
         client = make_client(args, identity=f"kube-tui {getattr(args, 'command', '')}".strip())
@@ -131,7 +131,7 @@ def with_client(args: argparse.Namespace, fn: Callable[[Client], Awaitable[T]]) 
                 f"error: cannot reach the API server at {make_client(args).server}{why}: is `kube-tui control` running? "
                 "(set --server or $KUBE_TUI_SERVER)"
             )
-        return fail(str(e))
+        return report([e])  # kubectl's CheckErr: an Invalid one as "The Pod "web" is invalid: ..."
 
 
 def refused_reason(server: str) -> str:
