@@ -5,6 +5,7 @@ Every rule appends to an `Errors` list and carries on, so one pass reports every
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -45,6 +46,15 @@ IMMUTABLE = "field is immutable"
 
 
 # --- typed fields --------------------------------------------------------------------------------
+
+
+def is_ip(value: str) -> bool:
+    """An IPv4 or IPv6 address (netutils.IsIPv4/IsIPv6)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def is_int(v: Any) -> bool:

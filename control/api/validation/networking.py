@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -25,6 +24,7 @@ from control.api.validation.field import (
     forbidden,
     invalid,
     is_int,
+    is_ip,
     not_supported,
     required,
     shown,
@@ -61,14 +61,6 @@ def is_wildcard_dns1123_subdomain(value: str) -> list[str]:
     if not _WILDCARD.match(value):
         errs.append(regex_error(WILDCARD_ERR, WILDCARD_FMT, "*.example.com"))
     return errs
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _path_segment(errs: Errors, value: Any, path: str) -> None:
@@ -174,7 +166,7 @@ def _rules(errs: Errors, rules: list[Any], path: str) -> None:
         host = rule.get("host") or ""
         if host:
             host = str(host)
-            if _is_ip(host):
+            if is_ip(host):
                 invalid(errs, f"{rpath}.host", host, "must be a DNS name, not an IP address")
             _host(errs, host, f"{rpath}.host")
         http = as_dict(errs, rule.get("http"), f"{rpath}.http")
@@ -219,7 +211,7 @@ def validate_ingress(obj: dict[str, Any], old: dict[str, Any] | None, errs: Erro
     lb = as_dict(errs, status.get("loadBalancer"), "status.loadBalancer") or {}
     for i, item in enumerate(as_list(errs, lb.get("ingress"), "status.loadBalancer.ingress")):
         item = as_item(errs, item, f"status.loadBalancer.ingress[{i}]") or {}
-        if item.get("ip") and not _is_ip(str(item["ip"])):
+        if item.get("ip") and not is_ip(str(item["ip"])):
             invalid(errs, f"status.loadBalancer.ingress[{i}].ip", str(item["ip"]), "must be a valid IP address")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from control.api.labels import is_dns1123_label, is_dns1123_subdomain
@@ -15,6 +14,7 @@ from control.api.validation.field import (
     duplicate,
     forbidden,
     invalid,
+    is_ip,
     not_supported,
     required,
     shown,
@@ -22,14 +22,6 @@ from control.api.validation.field import (
 )
 from control.api.validation.meta import validate_labels
 from control.api.validation.ports import port_num, port_num_or_name, protocol
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _port_name(errs: Errors, name: Any, path: str, *, several: bool) -> bool:
@@ -66,7 +58,7 @@ def validate_service(obj: dict[str, Any], errs: Errors) -> None:
             forbidden(errs, "spec.clusterIP", "may not be set for ExternalName services")
     elif not ports and not headless:
         required(errs, "spec.ports")
-    if cluster_ip and not headless and not _is_ip(str(cluster_ip)):
+    if cluster_ip and not headless and not is_ip(str(cluster_ip)):
         invalid(errs, "spec.clusterIP", shown(cluster_ip), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
     names: set[str] = set()
     for i, p in enumerate(ports):
@@ -117,7 +109,7 @@ def validate_endpoints(obj: dict[str, Any], errs: Errors) -> None:
                 ip = addr.get("ip")
                 if not ip:
                     required(errs, f"{apath}.ip")
-                elif not _is_ip(str(ip)):
+                elif not is_ip(str(ip)):
                     invalid(errs, f"{apath}.ip", shown(ip), "must be a valid IP address")
         ports = as_list(errs, subset.get("ports"), f"{spath}.ports")
         for j, p in enumerate(ports):
