@@ -164,8 +164,19 @@ def server_context(data_dir: Path | None, hosts: list[str]) -> tuple[ssl.SSLCont
     return ctx, ca_pem, ca_key
 
 
-# OpenSSL's verify callback that accepts every peer certificate (the TLS layer only collects it)
-_ACCEPT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)(lambda ok, store: 1)
+_LIBSSL: ctypes.CDLL | None = None
+
+
+def _accept(ok: int, store: int | None) -> int:
+    """OpenSSL's verify callback: every peer certificate is accepted (the TLS layer only collects it). A
+    refusal it overrides leaves its reason on OpenSSL's error queue, which the connection's next read would
+    report as its own failure ("[ASN1] EVP lib"): cleared."""
+    if not ok and _LIBSSL is not None:
+        _LIBSSL.ERR_clear_error()
+    return 1
+
+
+_ACCEPT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)(_accept)
 
 
 def _request_any_client_certificate(ctx: ssl.SSLContext) -> None:
@@ -176,8 +187,11 @@ def _request_any_client_certificate(ctx: ssl.SSLContext) -> None:
     certificate is then checked per request (client_identity). If the SSL_CTX cannot be found as expected
     (another Python), the context stays CERT_OPTIONAL: a foreign certificate then fails the handshake.
     """
+    global _LIBSSL
     try:
         lib = ctypes.CDLL(_ssl.__file__)
+        lib.ERR_clear_error.restype, lib.ERR_clear_error.argtypes = None, []
+        _LIBSSL = lib
         lib.SSL_CTX_get_verify_mode.restype, lib.SSL_CTX_get_verify_mode.argtypes = ctypes.c_int, [ctypes.c_void_p]
         lib.SSL_CTX_set_verify.restype = None
         lib.SSL_CTX_set_verify.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
