@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -202,3 +203,19 @@ def test_protobuf_approval_body() -> None:
 def test_parse_request_refuses_other_pem(pem: bytes) -> None:
     with pytest.raises(ValueError, match="PEM block type must be CERTIFICATE REQUEST"):
         csrs.parse_request(pem)
+
+
+def test_controller_manager_signing_flags(tmp_path: Path) -> None:
+    import argparse
+
+    from tui.commands.components import signing_ca
+
+    assert signing_ca(argparse.Namespace(cluster_signing_cert_file=None, cluster_signing_key_file=None)) is None
+    with pytest.raises(SystemExit):
+        signing_ca(argparse.Namespace(cluster_signing_cert_file="ca.crt", cluster_signing_key_file=None))
+    ca_pem, ca_key = pki.make_ca()
+    cert, key = tmp_path / "ca.crt", tmp_path / "ca.key"
+    cert.write_bytes(ca_pem)
+    key.write_bytes(ca_key)
+    assert signing_ca(argparse.Namespace(cluster_signing_cert_file=str(cert), cluster_signing_key_file=str(key))) == \
+        (ca_pem, ca_key)
