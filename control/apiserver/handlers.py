@@ -535,11 +535,8 @@ class Api:
             attrs = rbac.Attributes(verb=verb, group=csrs.GROUP, resource="signers", name=signer_name)
             return authz.decide(user, attrs, self)[0]
 
-        if sub == "approval":
-            changed = [c for c in ((new.get("status") or {}).get("conditions") or [])
-                       if c.get("type") in csrs.APPROVAL_CONDITIONS] != \
-                [c for c in ((cur.get("status") or {}).get("conditions") or []) if c.get("type") in csrs.APPROVAL_CONDITIONS]
-            if changed and not csrs.signer_allowed(may, "approve", signer):
+        if sub == "approval":  # every write of it, as the CertificateApproval plugin checks
+            if not csrs.signer_allowed(may, "approve", signer):
                 raise csrs.forbidden(name, f'user not permitted to approve requests with signerName "{signer}"')
         elif sub == "status":
             cert = (new.get("status") or {}).get("certificate")

@@ -26,7 +26,7 @@ from control import config
 from control.apiserver import pki
 from control.plane import ControlPlane
 from tests.conftest import running_plane
-from tests.helpers import wait_for
+from tests.helpers import run_cli, wait_for
 from tests.integration.test_rest import call
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
@@ -219,3 +219,30 @@ async def test_real_kubectl_approves_and_acts_as_the_user(plane: ControlPlane, t
     assert who.stdout == "myuser", who.stderr
     pods = await kubectl("--context", "myuser", "get", "pods")
     assert pods.returncode == 1 and 'User "myuser" cannot list resource "pods"' in pods.stderr
+
+
+async def test_kube_tui_certificate_approve_and_deny(plane: ControlPlane, http: aiohttp.ClientSession,
+                                                     tmp_path: Path) -> None:
+    assert plane.server is not None and plane.credentials is not None
+    env = {"KUBE_TUI_SERVER": plane.server.address, "KUBE_TUI_TOKEN": plane.credentials.admin}
+
+    async def cli(*args: str) -> tuple[int, str]:
+        r = await asyncio.to_thread(run_cli, list(args), tmp_path / "home", **env)
+        return r.returncode, r.stdout + r.stderr
+
+    for name in ("one", "two"):
+        _, pem = key_and_request(tmp_path, name)
+        assert (await call(http, "POST", CSRS, manifest(name, pem)))[0] == 201
+    assert await cli("certificate", "approve", "one") == (
+        0, "certificatesigningrequest.certificates.k8s.io/one approved\n")
+    assert await cli("certificate", "deny", "two") == (0, "certificatesigningrequest.certificates.k8s.io/two denied\n")
+    assert await cli("certificate", "approve", "two") == (1, 'error: certificate signing request "two" is already Denied\n')
+    assert await cli("certificate", "approve", "nosuch") == (
+        1, 'Error from server (NotFound): certificatesigningrequests.certificates.k8s.io "nosuch" not found\n')
+    code, out = await cli("certificate", "approve")
+    assert code == 1 and out.startswith("error: one or more CSRs must be specified as <name> or -f <filename>")
+    assert (await issued(http, "one"))["status"]["certificate"]
+    code, out = await cli("get", "csr")
+    assert code == 0 and out.splitlines()[0].split() == ["NAME", "AGE", "SIGNERNAME", "REQUESTOR",
+                                                         "REQUESTEDDURATION", "CONDITION"]
+    assert [line.split()[-1] for line in out.splitlines()[1:]] == ["Approved,Issued", "Denied"]
