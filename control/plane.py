@@ -174,9 +174,12 @@ class ControlPlane:
         await run_scheduler(client, timings=self.timings, config=self.scheduler_config)
 
     async def _run_controllers(self, client: Client) -> None:
+        from control.apiserver import pki
         from control.controllers.manager import run_controller_manager
 
-        await run_controller_manager(client, timings=self.timings)
+        # the CSR signer signs with the CA the REST API trusts client certificates from (kept in this process)
+        ca = (self.rest.ca_pem, self.rest.ca_key) if self.rest is not None else pki.stored_signing_ca(self.data_dir)
+        await run_controller_manager(client, timings=self.timings, signing_ca=ca)
 
     async def stop(self) -> None:
         if self.ingress is not None:

@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drain": ("drain", "cordon a node and evict its pods, as kubectl drain does"),
     "etcdctl": ("etcdctl", "read the store's raw keys and revisions"),
     "token": ("token", "create, list or delete node join tokens"),
+    "certificate": ("certificate", "approve|deny NAME...: approve or deny CertificateSigningRequests, as kubectl certificate"),
     "auth": ("auth", "whoami, or can-i VERB RESOURCE [--list]: what you (or --as USER) may do, as kubectl auth"),
     "up": ("up", "start the cluster of a cluster file without the dashboard"),
     "down": ("down", "stop the cluster a `kube-tui --keep` left running"),

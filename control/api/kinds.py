@@ -71,6 +71,7 @@ _ALL = [
     KindInfo("ClusterRole", "clusterroles", "rbac.authorization.k8s.io/v1", False, ()),
     KindInfo("RoleBinding", "rolebindings", "rbac.authorization.k8s.io/v1", True, ()),
     KindInfo("ClusterRoleBinding", "clusterrolebindings", "rbac.authorization.k8s.io/v1", False, ()),
+    KindInfo("CertificateSigningRequest", "certificatesigningrequests", "certificates.k8s.io/v1", False, ("csr",)),
     KindInfo("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2", True, ("hpa",), ("all",)),
 ]
 

@@ -23,7 +23,8 @@ non-pointer fields (so "" and 0 are on the wire for every unset string and numbe
 a present pointer scalar is kept even when 0/false/"" (Deployment spec.replicas: 0 survives), and a present
 message is always kept, empty or not (container "resources": {} as kubectl prints it).
 
-Not decoded (skipped like unknown fields): every `status` (Kubernetes ignores it on create), metadata.managedFields,
+Not decoded (skipped like unknown fields): every `status` but a CertificateSigningRequest's (Kubernetes ignores it on
+create; kubectl certificate approve sends its conditions), metadata.managedFields,
 ephemeralContainers, resourceClaims, windowsOptions, ulimits, and the volume sources other than hostPath, emptyDir,
 secret, persistentVolumeClaim, downwardAPI, configMap and projected.
 """
@@ -46,6 +47,7 @@ VARINT, I64, LEN, I32 = 0, 1, 2, 5
 # Field kinds of the schema table.
 STRING = "string"
 BYTES = "bytes"
+BASE64 = "base64"  # a Go []byte field: the bytes as base64 text, as JSON carries them
 INT32 = "int32"
 INT64 = "int64"
 BOOL = "bool"
@@ -105,7 +107,7 @@ def _inline(message: str) -> Field:
     return Field("", INLINE, message=message)
 
 
-_SCALARS = frozenset({STRING, BYTES, INT32, INT64, BOOL, TIME, QUANTITY, INT_OR_STRING})
+_SCALARS = frozenset({STRING, BYTES, BASE64, INT32, INT64, BOOL, TIME, QUANTITY, INT_OR_STRING})
 
 # message name -> {field number: Field}. Numbers from the generated.proto files of kubernetes/kubernetes
 # (staging/src/k8s.io/api/{core,apps,batch}/v1, apimachinery/pkg/{runtime,apis/meta/v1,util/intstr,api/resource});
@@ -394,6 +396,19 @@ SCHEMA: dict[str, dict[int, Field]] = {
         3: _m("boundObjectRef", "BoundObjectReference"),
     },
     "BoundObjectReference": {1: _s("kind"), 2: _s("apiVersion"), 3: _s("name"), 4: _s("uid")},
+    # --- k8s.io/api/certificates/v1 (kubectl certificate approve|deny sends the whole request, status and all)
+    "CertificateSigningRequest": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "CertificateSigningRequestSpec"),
+                                  3: _m("status", "CertificateSigningRequestStatus")},
+    "CertificateSigningRequestSpec": {
+        1: Field("request", BASE64), 7: _s("signerName"), 8: _i32("expirationSeconds", ptr=True),
+        5: _list("usages", STRING), 2: _s("username"), 3: _s("uid"), 4: _list("groups", STRING),
+    },
+    "CertificateSigningRequestStatus": {1: _list("conditions", "CertificateSigningRequestCondition"),
+                                        2: Field("certificate", BASE64)},
+    "CertificateSigningRequestCondition": {
+        1: _s("type"), 6: _s("status"), 2: _s("reason"), 3: _s("message"), 4: Field("lastUpdateTime", TIME),
+        5: Field("lastTransitionTime", TIME),
+    },
     # --- k8s.io/api/apps/v1
     "Deployment": {1: _m("metadata", "ObjectMeta"), 2: _m("spec", "DeploymentSpec")},
     "DeploymentSpec": {
@@ -474,9 +489,11 @@ KINDS: dict[tuple[str, str], str] = {
     # DeleteOptions travel in the group version of the client that sends them
     **{(gv, "DeleteOptions"): "DeleteOptions" for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1",
                                                         "scheduling.k8s.io/v1", "policy/v1", "autoscaling/v1",
-                                                        "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1")},
+                                                        "networking.k8s.io/v1", "rbac.authorization.k8s.io/v1",
+                                                        "certificates.k8s.io/v1")},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
     ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
+    ("certificates.k8s.io/v1", "CertificateSigningRequest"): "CertificateSigningRequest",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
     **{("rbac.authorization.k8s.io/v1", k): k for k in ("Role", "ClusterRole", "RoleBinding")},
@@ -485,7 +502,8 @@ KINDS: dict[tuple[str, str], str] = {
 SUPPORTED = ("Namespace, Pod, Service, ConfigMap, Secret, ServiceAccount, ResourceQuota, LimitRange (v1), Deployment, ReplicaSet (apps/v1), Job, CronJob (batch/v1), "
              "PriorityClass (scheduling.k8s.io/v1), PodDisruptionBudget and Eviction (policy/v1), HorizontalPodAutoscaler "
              "(autoscaling/v1), Ingress (networking.k8s.io/v1), Role, ClusterRole, RoleBinding, ClusterRoleBinding "
-             "(rbac.authorization.k8s.io/v1), TokenRequest (authentication.k8s.io/v1)")
+             "(rbac.authorization.k8s.io/v1), TokenRequest (authentication.k8s.io/v1), CertificateSigningRequest "
+             "(certificates.k8s.io/v1)")
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -569,7 +587,7 @@ def _put(out: dict[str, Any], field: Field, wire: int, value: int | bytes, where
         out.setdefault(field.json, []).append(item)
     elif field.kind == MESSAGE and isinstance(out.get(field.json), dict):
         out[field.json].update(item)  # a message seen twice merges, as protobuf says
-    elif field.kind in (STRING, BYTES, INT32, INT64, BOOL) and not field.pointer and not item:
+    elif field.kind in (STRING, BYTES, BASE64, INT32, INT64, BOOL) and not field.pointer and not item:
         out.pop(field.json, None)  # a zero non-pointer scalar: omitted, as `omitempty` would
     else:
         out[field.json] = item
@@ -584,6 +602,8 @@ def _value(field: Field, value: int | bytes, where: str) -> Any:
         return _text(value, where)
     if field.kind == BYTES:
         return value
+    if field.kind == BASE64:
+        return base64.b64encode(value).decode("ascii")
     if field.kind in (MESSAGE, INLINE):
         return _message(value, field.message, where)
     if field.kind == MAP:

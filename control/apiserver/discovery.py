@@ -18,7 +18,7 @@ VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet")
 WITH_STATUS = ("Pod", "Node", "Namespace", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob",
                "PodDisruptionBudget", "HorizontalPodAutoscaler", "PersistentVolume", "PersistentVolumeClaim",
-               "ResourceQuota", "Ingress")
+               "ResourceQuota", "Ingress", "CertificateSigningRequest")
 # Older versions a kind is also served in, converted to and from the stored one (kubectl autoscale v1.32 creates
 # an autoscaling/v1 HorizontalPodAutoscaler); discovery prefers the stored version.
 OTHER_VERSIONS: dict[str, tuple[str, ...]] = {hpas.V1: ("HorizontalPodAutoscaler",)}
@@ -35,6 +35,8 @@ _SUBRESOURCES: list[tuple[str, str, str, list[str], str]] = [
     ("Pod", "portforward", "PodPortForwardOptions", ["create", "get"], ""),
     ("Pod", "proxy", "PodProxyOptions", _PROXY_VERBS, ""),
     ("Service", "proxy", "ServiceProxyOptions", _PROXY_VERBS, ""),
+    # kubectl certificate approve|deny: PUT .../certificatesigningrequests/NAME/approval
+    ("CertificateSigningRequest", "approval", "CertificateSigningRequest", ["get", "patch", "update"], ""),
     ("ServiceAccount", "token", "TokenRequest", ["create"], "authentication.k8s.io/v1"),
 ]
 

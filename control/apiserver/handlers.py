@@ -15,6 +15,7 @@ from typing import Any
 import msgpack
 
 from control import errors
+from control.api import certificates as csrs
 from control.api import configdata, kinds, meta, podsecurity, priority, rbac, remotecommand
 from control.api import horizontalpodautoscaler as hpas
 from control.api import ingress as ingresses
@@ -47,7 +48,7 @@ POST_START_HOOKS = ("bootstrap-controller", "rbac/bootstrap-roles", "scheduling/
 WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob")
 CONFLICT_RETRIES = 8
 NO_GENERATION = (*configdata.KINDS, "ControllerRevision", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                 "ResourceQuota", "LimitRange", *rbac.KINDS)
+                 "ResourceQuota", "LimitRange", "CertificateSigningRequest", *rbac.KINDS)
 QUOTA_IGNORED = ("Event",)  # the quota admission's default ignoredResources
 
 # Warnings for the current request (each request runs in its own task, so its own context).
@@ -67,7 +68,7 @@ REQUESTER: contextvars.ContextVar[str] = contextvars.ContextVar("requester", def
 Handler = Callable[[dict, str], Awaitable[tuple[int, Any]]]
 
 
-SUBRESOURCES = {"status": None, "ephemeralcontainers": "Pod"}  # written by update and patch: the kind, None for any
+SUBRESOURCES = {"status": None, "ephemeralcontainers": "Pod", "approval": "CertificateSigningRequest"}  # written by update and patch: the kind, None for any
 
 
 def check_subresource(verb: str, info: KindInfo, sub: str | None) -> None:
@@ -76,7 +77,8 @@ def check_subresource(verb: str, info: KindInfo, sub: str | None) -> None:
         return
     if sub not in SUBRESOURCES or SUBRESOURCES[sub] not in (None, info.kind):
         raise errors.bad_request(f'{verb}: unknown subresource "{sub}" of {info.resource}: use "status"'
-                                 + (' or "ephemeralcontainers"' if info.kind == "Pod" else "") + " or none")
+                                 + (' or "ephemeralcontainers"' if info.kind == "Pod" else "")
+                                 + (' or "approval"' if info.kind == "CertificateSigningRequest" else "") + " or none")
 
 
 def keep_ephemeral_containers(new: dict, cur: dict) -> None:
@@ -572,6 +574,26 @@ class Api:
         kvs, _ = self.store.range(kinds.by_kind("IngressClass").prefix(), prefix=True)
         return [decode(kv.value, kv.mod_revision) for kv in kvs]
 
+    def _admit_csr(self, new: dict, cur: dict, sub: str | None) -> None:
+        """CertificateApproval and CertificateSigning admission: approving or denying a request needs `approve`,
+        issuing its certificate `sign`, on certificates.k8s.io signers/SIGNER (or DOMAIN/*), unless
+        system:masters; the requester's own RBAC on the subresource was checked before (authz)."""
+        user = REQUESTER.get()
+        name, signer = cur["metadata"]["name"], str((cur.get("spec") or {}).get("signerName") or "")
+
+        def may(verb: str, signer_name: str) -> bool:
+            attrs = rbac.Attributes(verb=verb, group=csrs.GROUP, resource="signers", name=signer_name)
+            return authz.decide(user, attrs, self)[0]
+
+        if sub == "approval":  # every write of it, as the CertificateApproval plugin checks
+            if not csrs.signer_allowed(may, "approve", signer):
+                raise csrs.forbidden(name, f'user not permitted to approve requests with signerName "{signer}"')
+        elif sub == "status":
+            cert = (new.get("status") or {}).get("certificate")
+            if cert and cert != (cur.get("status") or {}).get("certificate") \
+                    and not csrs.signer_allowed(may, "sign", signer):
+                raise csrs.forbidden(name, f'user not permitted to sign requests with signerName "{signer}"')
+
     def _admit_resize(self, new: dict, cur: dict) -> None:
         """The PersistentVolumeClaimResize admission plugin: a bound claim grows only when its class allows it."""
         want = pvs.requested_storage(new)
@@ -725,6 +747,8 @@ class Api:
         elif info.kind == "Ingress":
             ingresses.admit(obj, self.ingress_classes())  # DefaultIngressClass
             obj["status"] = {"loadBalancer": {}}  # the ingress controller fills it in
+        elif info.kind == "CertificateSigningRequest":
+            csrs.admit(obj, REQUESTER.get())  # the requester's identity, never the client's
         elif info.kind == "Namespace":
             obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
@@ -738,6 +762,8 @@ class Api:
             authz.confirm_no_escalation(self, REQUESTER.get(), obj)
         if info.kind == "PriorityClass":
             priority.admit_class(obj, self.priority_classes())
+        if info.kind == "CertificateSigningRequest" and csrs.restricted_subject(obj):
+            raise csrs.forbidden(name, csrs.restricted_subject(obj))  # CertificateSubjectRestriction
         if info.kind == "Pod":
             lrs.validate_pod(obj, limit_ranges, name)  # LimitRanger's validating half
         elif info.kind == "PersistentVolumeClaim":
@@ -930,7 +956,17 @@ class Api:
         owned: bool, taken: list[Callable[[], None]], applied: bool = False,
     ) -> dict | None:
         owners = cur  # whose metadata.managedFields this write's own are recorded over
-        if sub == "status":
+        if info.kind == "CertificateSigningRequest":
+            new = obj if owned else copy.deepcopy(obj)
+            md, old_md = new.setdefault("metadata", {}), cur["metadata"]
+            for f in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields"):
+                if f in old_md:
+                    md[f] = old_md[f]
+                else:
+                    md.pop(f, None)
+            csrs.prepare_update(new, cur, sub)
+            self._admit_csr(new, cur, sub)
+        elif sub == "status":
             # Only metadata (resourceVersion, managedFields) and status change: a shallow copy will do.
             new = dict(cur)
             new["metadata"] = dict(cur["metadata"])

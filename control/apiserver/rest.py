@@ -50,7 +50,7 @@ from control.api.podlogs import log_pages
 from control.apiserver import authz, health, pki, rest_auth, serviceaccount
 from control.apiserver.discovery import OTHER_VERSIONS, SCALABLE, group_list, group_versions, resource_list
 from control.apiserver.handlers import AGENT, WARNINGS, WRITE_VERBS, set_request_options
-from control.apiserver.identity import User, impersonate
+from control.apiserver.identity import AUTHENTICATED, User, impersonate
 from control.apiserver.watch import decode
 from control.errors import ApiError
 from control.store import ErrCompacted
@@ -279,10 +279,11 @@ class RestApi:
         self.address = ""
         self.endpoint: tuple[str, int] | None = None
         self.ca_pem = b""  # the CA certificate a client verifies this server with (the kubeconfig's)
+        self.ca_key = b""  # its key: the CSR signer's (ControlPlane hands it to the controller manager)
         self.stopping = False  # /readyz fails its shutdown check from the start of stop()
 
     async def start(self) -> None:
-        tls, self.ca_pem = await asyncio.to_thread(pki.server_context, self.data_dir,
+        tls, self.ca_pem, self.ca_key = await asyncio.to_thread(pki.server_context, self.data_dir,
                                                   _names_of(self.host, self.server.api.network.kubernetes_ip))
         app = web.Application(client_max_size=MAX_FRAME)
         app.router.add_route("*", "/{path:.*}", self._serve)
@@ -418,8 +419,25 @@ class RestApi:
         auth = request.headers.get("Authorization", "")
         return auth[7:].strip() if auth[:7].lower() == "bearer " else None
 
+    def _client_certificate_user(self, request: web.Request) -> str | None:
+        """The x509 authenticator: a client certificate the cluster CA signed is user CN in groups O (and
+        system:authenticated); None without one. 401 for any other (another CA's, expired, no client auth
+        usage, no CN), as kube-apiserver refuses it."""
+        tls = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        if not der:
+            return None
+        found = pki.client_identity(der, self.ca_pem)  # per request: a certificate expires (a signature check)
+        if isinstance(found, str):
+            raise errors.unauthorized(f"the client certificate was refused: {found}")
+        name, groups = found
+        if name in ("system", "system:apiserver"):  # kube-tui's own identities, which no credential may claim
+            raise errors.unauthorized(f'the client certificate names "{name}", a user reserved for the API server')
+        return User(name, [*groups, AUTHENTICATED] if AUTHENTICATED not in groups else groups)
+
     def _authenticate(self, request: web.Request) -> str:
-        user = self.server.authenticate(self._bearer(request))
+        # kube-apiserver's union of authenticators: the client certificate first, then the bearer token
+        user = self._client_certificate_user(request) or self.server.authenticate(self._bearer(request))
         # kubectl --as USER --as-group G: the same impersonation as the ZeroMQ API's (identity.py)
         as_user = request.headers.get("Impersonate-User")
         as_groups = request.headers.getall("Impersonate-Group", [])
@@ -528,6 +546,7 @@ class RestApi:
                 raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on pods/eviction: {method}")
             return await self._evict(request, user, t)
         if t.sub and not (t.sub == "status" or (t.sub == "scale" and t.info.kind in SCALABLE)
+                          or (t.sub == "approval" and t.info.kind == "CertificateSigningRequest")
                           or (t.sub in ("log", "ephemeralcontainers") and t.info.kind == "Pod")):
             raise ApiError(404, "NotFound", f'the server could not find the requested resource: no subresource "{t.sub}" '
                            f"of {t.info.resource}", {})

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from control.client import Client
 from control.controllers.base import Controller, cancel_and_wait
+from control.controllers.certificates import CSRSigningController
 from control.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from control.controllers.cronjob import CronJobController
 from control.controllers.daemonset import DaemonSetController
@@ -65,6 +66,7 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "resourcequota": ResourceQuotaController,
     "clusterrole-aggregation": ClusterRoleAggregationController,
     "root-ca-cert-publisher": RootCACertPublisher,
+    "csrsigning": CSRSigningController,  # only with a CA to sign with (signing_ca)
 }
 
 
@@ -76,15 +78,17 @@ async def run_controller_manager(
     identity: str | None = None,
     controllers: Iterable[str] | None = None,
     leader_elect_scale: float = 1.0,
+    signing_ca: tuple[bytes, bytes] | None = None,
 ) -> None:
-    """Run the controllers (all, or those named) until cancelled; with leader_elect, only while leading."""
+    """Run the controllers (all, or those named) until cancelled; with leader_elect, only while leading.
+    `signing_ca` (certificate PEM, key PEM) is what csrsigning signs with; without it that one does not run."""
     names = list(controllers) if controllers is not None else list(CONTROLLERS)
     unknown = [n for n in names if n not in CONTROLLERS]
     if unknown:
         raise ValueError(f"unknown controllers {unknown}: known are {', '.join(CONTROLLERS)}")
 
     async def run() -> None:
-        await _run(client, timings, names)
+        await _run(client, timings, names, signing_ca)
 
     if not leader_elect:
         await run()
@@ -92,13 +96,18 @@ async def run_controller_manager(
     await run_with_leader_election(client, LEASE_NAME, identity, run, scale=leader_elect_scale)
 
 
-async def _run(client: Client, timings: Timings, names: list[str]) -> None:
+async def _run(client: Client, timings: Timings, names: list[str], signing_ca: tuple[bytes, bytes] | None) -> None:
     if client.server_id is None:
         await client.connect()
     informers = SharedInformers(client)
     events = EventBroadcaster(client)
     # Controllers register their handlers before the informers start, so they hear every initial object.
-    running = [CONTROLLERS[n](client, informers, events, timings) for n in names]
+    if signing_ca is None and "csrsigning" in names:
+        log.info("controller manager: no CA to sign with (--cluster-signing-cert-file/--cluster-signing-key-file): "
+                 "csrsigning does not run, CertificateSigningRequests stay unsigned")
+        names = [n for n in names if n != "csrsigning"]
+    running = [CSRSigningController(client, informers, events, timings, signing_ca) if n == "csrsigning" and signing_ca
+               else CONTROLLERS[n](client, informers, events, timings) for n in names]
     tasks: list[asyncio.Task[None]] = []
     try:
         await informers.start()

@@ -45,6 +45,7 @@ REAL = {
     "resourcequotas": (["quota"], []), "limitranges": (["limits"], []),
     "storageclasses": (["sc"], []), "ingresses": (["ing"], []), "ingressclasses": ([], []),
     "roles": ([], []), "clusterroles": ([], []), "rolebindings": ([], []), "clusterrolebindings": ([], []),
+    "certificatesigningrequests": (["csr"], []),
 }
 
 

@@ -21,7 +21,30 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--timings", default=None, help="a cluster file whose timings to use (e.g. demo.yaml)")
     if name == "scheduler":
         add_scheduler_config_args(p, "--config", "--plugins")
+    else:  # kube-controller-manager's flags for the CSR signer's CA (`kube-tui control` keeps it in DATA_DIR/pki)
+        p.add_argument("--cluster-signing-cert-file", default=None, metavar="FILE",
+                       help="the CA certificate (PEM) CertificateSigningRequests are signed with, e.g. DATA_DIR/pki/ca.crt")
+        p.add_argument("--cluster-signing-key-file", default=None, metavar="FILE",
+                       help="its private key (PEM), e.g. DATA_DIR/pki/ca.key; without both, csrsigning does not run")
     add_client_args(p)
+
+
+def signing_ca(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
+    """The CSR signer's CA from --cluster-signing-cert-file/--cluster-signing-key-file; SystemExit(2) with the
+    reason when only one is given or a file cannot be read."""
+    cert, key = args.cluster_signing_cert_file, args.cluster_signing_key_file
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        print("error: --cluster-signing-cert-file and --cluster-signing-key-file go together: give both (the CA "
+              "`kube-tui control` made is DATA_DIR/pki/ca.crt and ca.key)", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        with open(cert, "rb") as c, open(key, "rb") as k:
+            return c.read(), k.read()
+    except OSError as e:
+        print(f"error: cannot read the signing CA: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def add_scheduler_config_args(p: argparse.ArgumentParser, config_flag: str, plugins_flag: str) -> None:
@@ -67,6 +90,7 @@ async def serve(args: argparse.Namespace) -> int:
               "which every `kube-tui scheduler` takes unless told otherwise: only one of them runs at a time. Set "
               "leaderElection.resourceName in its configuration, or pass --no-leader-elect", file=sys.stderr)
     identity = args.identity or f"{socket.gethostname()}_{__import__('os').getpid()}"
+    ca = signing_ca(args) if args.command == "controller-manager" else None  # refused before connecting
     client = make_client(args, identity=args.command)
     gcpolicy.install()
     try:
@@ -93,7 +117,8 @@ async def serve(args: argparse.Namespace) -> int:
     else:
         from control.controllers.manager import run_controller_manager
 
-        main = run_controller_manager(client, timings=timings, leader_elect=args.leader_elect, identity=identity)
+        main = run_controller_manager(client, timings=timings, leader_elect=args.leader_elect, identity=identity,
+                                      signing_ca=ca)
     task = asyncio.create_task(main)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

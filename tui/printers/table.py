@@ -415,6 +415,16 @@ def _ingressclass_row(ic: Mapping[str, Any], wide: bool, now: float | None) -> l
     return [meta_of(ic).get("name", ""), str(spec.get("controller") or ""), shown, age(ic, now)]
 
 
+def _csr_row(csr: Mapping[str, Any], wide: bool, now: float | None) -> list[str]:
+    from control.api import certificates as csrs
+
+    spec = csr.get("spec") or {}
+    seconds = spec.get("expirationSeconds")
+    return [meta_of(csr).get("name", ""), age(csr, now), str(spec.get("signerName") or ""),
+            str(spec.get("username") or ""), human_duration(int(seconds)) if seconds is not None else "<none>",
+            csrs.state(dict(csr))]
+
+
 Row = Callable[[Mapping[str, Any], bool, float | None], list[str]]
 # kind -> (default columns, wide-only columns, row function)
 COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
@@ -458,6 +468,8 @@ COLUMNS: dict[str, tuple[list[str], list[str], Row]] = {
     "LimitRange": (["NAME", "CREATED AT"], [], _limitrange_row),
     "Ingress": (["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], [], _ingress_row),
     "IngressClass": (["NAME", "CONTROLLER", "PARAMETERS", "AGE"], [], _ingressclass_row),
+    "CertificateSigningRequest": (["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"], [],
+                                  _csr_row),
 }
 
 

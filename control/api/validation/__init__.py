@@ -15,6 +15,7 @@ from control.api import warnings as admission_warnings
 from control.api.kinds import KINDS
 from control.api.labels import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 from control.api.validation.autoscaling import validate_hpa, validate_hpa_update
+from control.api.validation.certificates import validate_csr
 from control.api.validation.cluster import validate_event, validate_lease, validate_namespace, validate_node
 from control.api.validation.config import (
     validate_configmap,
@@ -156,6 +157,7 @@ _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None,
     "CronJob": validate_cronjob,
     "Pod": validate_pod,
     "Ingress": validate_ingress,
+    "CertificateSigningRequest": validate_csr,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tui.printers.describers.autoscaling import describe_hpa
+from tui.printers.describers.certificates import describe_csr
 from tui.printers.describers.config import (
     describe_configmap,
     describe_pdb,
@@ -92,4 +93,6 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
         return describe_ingress(obj, events, now, services, all_endpoints)
     if kind == "IngressClass":
         return describe_ingressclass(obj, events, now)
+    if kind == "CertificateSigningRequest":
+        return describe_csr(obj, events, now)
     return describe_generic(obj, events, now)
