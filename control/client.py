@@ -550,12 +550,17 @@ class Client:
         self._close_sub()
         assert self.watch_address is not None
         plain = self.hello.get("watch_auth") == "plain" and self.token
+        # PLAIN's password is at most 255 bytes: a longer bearer token (a ServiceAccount's JWT) is stood in for
+        # by the watch ticket hello gave for it (control/apiserver/zap.py)
+        ticket = self.hello.get("watch_ticket") if plain else None
+        plain_user, plain_password = ((b"ticket", str(ticket).encode()) if ticket else
+                                      (b"token", self.token.encode()) if plain and self.token else (None, None))
         if WATCH_SOCKET != "libzmq" and not self.server_key and zmtp.speaks(self.watch_address):
             # Each new connection (a restarted server, say) must prove its subscriptions live again.
             self._subscriber = zmtp.Subscriber(
                 self.watch_address, self._on_event, max_message=self.max_frame * 4, name=f"{self.identity}-watch",
                 on_open=self._live.clear,
-                username=b"token" if plain else None, password=self.token.encode() if plain and self.token else None)
+                username=plain_user, password=plain_password)
             for topic in self._topics:
                 self._subscriber.subscribe(topic)
             return
@@ -569,9 +574,9 @@ class Client:
         if self.server_key:
             pub, sec = curve.client_keypair(self.token)
             self._set_curve(sub, pub, sec)
-        elif plain and self.token:
-            sub.setsockopt(zmq.PLAIN_USERNAME, b"token")
-            sub.setsockopt(zmq.PLAIN_PASSWORD, self.token.encode())
+        elif plain_user is not None and plain_password is not None:
+            sub.setsockopt(zmq.PLAIN_USERNAME, plain_user)
+            sub.setsockopt(zmq.PLAIN_PASSWORD, plain_password)
         sub.connect(self.watch_address)
         for topic in self._topics:
             sub.setsockopt(zmq.SUBSCRIBE, topic)

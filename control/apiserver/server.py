@@ -27,7 +27,7 @@ from control.apiserver.identity import MASTERS, groups_of, impersonate
 from control.apiserver.kubelet_proxy import KubeletProxy
 from control.apiserver.sockets import ZmqRouter, ZmqXPub
 from control.apiserver.watch import WatchHub
-from control.apiserver.zap import API_DOMAIN, WATCH_DOMAIN, ZapHandler
+from control.apiserver.zap import API_DOMAIN, PLAIN_MAX, WATCH_DOMAIN, ZapHandler
 from control.errors import ApiError
 from control.faults import Faults
 from control.store import Store
@@ -119,7 +119,7 @@ class ApiServer:
 
     async def start(self) -> None:
         if self.curve_keys or self.watch_auth != "none":
-            self.zap = ZapHandler(self.ctx, self.credentials)
+            self.zap = ZapHandler(self.ctx, self.credentials, self.authenticate)
         if self.on_loop:
             await self._open_zmtp()
         else:
@@ -330,6 +330,10 @@ class ApiServer:
                 authz.authorize(user, verb, body, self.api)
                 set_request_options(verb, body)
                 code, answer = await handler(body, user)
+                token = msg.get("token")
+                if (verb == "hello" and self.watch_auth == "plain" and self.zap is not None and isinstance(token, str)
+                        and len(token.encode()) > PLAIN_MAX):
+                    answer = {**answer, "watch_ticket": self.zap.ticket_for(token)}  # zap.py: watch tickets
             frame = wire.response(req_id, code, answer, WARNINGS.get())
             if len(frame) > wire.MAX_ANSWER:
                 raise errors.internal(f"the answer is too large to send ({len(frame)} bytes): narrow the request with a selector or namespace")

@@ -2,8 +2,9 @@
 
 libzmq's sockets ask it over the ZAP socket; our own (control/zmtp_server.py) call check() directly.
 
-The XPUB socket runs PLAIN (loopback: username "token", password = the credential) or CURVE (the client's
-key derived from its credential); this handler maps either to a user, which libzmq then attaches to every
+The XPUB socket runs PLAIN (loopback: username "token", password = the credential; or username "ticket" and
+the watch ticket hello gave for a bearer token too long for PLAIN, such as a ServiceAccount's JWT) or CURVE
+(the client's key derived from its credential); this handler maps either to a user, which libzmq then attaches to every
 message of that connection as the "User-Id" property, so the watch hub can authorize subscriptions.
 Request connections (domain "api") are accepted here: each request carries its own token.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import secrets
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 
 import zmq
 import zmq.asyncio
@@ -25,14 +28,23 @@ log = logging.getLogger("kube_tui.apiserver.zap")
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 API_DOMAIN = b"api"
 WATCH_DOMAIN = b"watch"
+PLAIN_MAX = 255  # bytes of a ZMTP PLAIN password
+TICKETS = 4096  # watch tickets kept
 
 
 class ZapHandler:
     """Answers libzmq's authentication requests for the API server's sockets (one per context)."""
 
-    def __init__(self, ctx: zmq.asyncio.Context, credentials: Credentials) -> None:
+    def __init__(self, ctx: zmq.asyncio.Context, credentials: Credentials,
+                 authenticate: Callable[[str], str] | None = None) -> None:
         self.ctx = ctx
         self.credentials = credentials
+        # a bearer token's user (the API server's: ServiceAccount tokens, then credentials); 401 ApiError if none
+        self.authenticate = authenticate or credentials.authenticate
+        # watch tickets: a short stand-in for each bearer token too long for a PLAIN password (255 bytes; a
+        # ServiceAccount's JWT is longer), handed out by hello; the token itself is checked at every connection
+        self._tickets: OrderedDict[str, str] = OrderedDict()  # ticket -> token
+        self._ticket_of: dict[str, str] = {}  # token -> ticket
         self.stats: Counter[str] = Counter()
         self._sock: zmq.asyncio.Socket | None = None
         self._task: asyncio.Task[None] | None = None
@@ -62,6 +74,17 @@ class ZapHandler:
             if reply is not None:
                 await self._sock.send_multipart(reply)
 
+    def ticket_for(self, token: str) -> str:
+        """The watch ticket of a bearer token (the same one each time; the oldest are forgotten past TICKETS)."""
+        ticket = self._ticket_of.get(token)
+        if ticket is None:
+            ticket = secrets.token_urlsafe(24)
+            self._tickets[ticket], self._ticket_of[token] = token, ticket
+            while len(self._tickets) > TICKETS:
+                _, old = self._tickets.popitem(last=False)
+                self._ticket_of.pop(old, None)
+        return ticket
+
     def answer(self, frames: list[bytes]) -> list[bytes] | None:
         # [routing id, b"", version, request id, domain, address, identity, mechanism, *credentials]
         if len(frames) < 8:
@@ -84,9 +107,13 @@ class ZapHandler:
     def _decide(self, domain: bytes, mechanism: bytes, creds: list[bytes]) -> tuple[bytes, bytes, str]:
         if domain != WATCH_DOMAIN:  # requests (domain "api") carry their own token, checked per request
             return b"200", b"OK", ""
-        if mechanism == b"PLAIN" and len(creds) == 2 and creds[0] == b"token":
+        if mechanism == b"PLAIN" and len(creds) == 2 and creds[0] in (b"token", b"ticket"):
+            given = creds[1].decode(errors="replace")
+            token = given if creds[0] == b"token" else self._tickets.get(given)
+            if token is None:
+                return b"400", b"unknown watch ticket", ""
             try:
-                return b"200", b"OK", self.credentials.authenticate(creds[1].decode(errors="replace"))
+                return b"200", b"OK", self.authenticate(token)
             except ApiError:
                 return b"400", b"invalid credential", ""
         if mechanism == b"CURVE" and len(creds) == 1:

@@ -42,8 +42,8 @@ def _client_with(plane: ControlPlane, token: str) -> Client:
 
 
 async def _refusal(plane: ControlPlane, token: str) -> ApiError:
-    """What the native API answers a list of pods with the token. The hello is the admin's: until RBAC lands a
-    ServiceAccount may not say hello (authz.py refuses every verb to users other than admin and nodes)."""
+    """What the native API answers a list of pods with the token (the hello is the admin's, so that a refused
+    token is refused by the list itself)."""
     assert plane.credentials is not None
     c = _client_with(plane, plane.credentials.admin)
     try:
@@ -236,3 +236,38 @@ def _claims(token: str) -> dict:
 
     body = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+async def test_a_serviceaccount_token_watches_over_the_native_api_with_a_watch_ticket(tmp_path: Path) -> None:
+    """A JWT is longer than a ZMTP PLAIN password (255 bytes): hello hands out a watch ticket for it, the watch
+    connection authenticates with that, and the subscriptions are authorized as the ServiceAccount's."""
+    from control.informer import Informer
+
+    async with running_plane(tmp_path / "data") as plane:
+        admin = plane.client("test")
+        await admin.connect()
+        sa = None
+        try:
+            await admin.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                "metadata": {"name": "pod-watcher"},
+                                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]})
+            await admin.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                                "metadata": {"name": "pod-watcher"},
+                                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                            "name": "pod-watcher"},
+                                "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]})
+            token = await _token(admin)
+            assert len(token.encode()) > 255
+            sa = _client_with(plane, token)
+            await sa.connect()
+            assert sa.hello.get("watch_ticket") and sa.hello["watch_ticket"] not in token
+            pods = Informer(sa, "Pod")
+            await pods.start()
+            await pods.wait_synced(10)
+            await admin.create(_pod("watched"))
+            await wait_for(lambda: pods.get("default", "watched") is not None, 10, what="the pod in the SA's informer")
+            await pods.stop()
+        finally:
+            if sa is not None:
+                await sa.close()
+            await admin.close()
