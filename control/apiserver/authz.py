@@ -289,6 +289,14 @@ def authorize(user: str, verb: str, body: dict, api: Api) -> None:
     allowed, reason = rbac_decide(api, user, attrs)
     if not allowed:
         raise forbidden(user, attrs, reason)
+    topic = body.get("topic") if verb == "list" else None
+    if isinstance(topic, bytes) and not may_watch(user, topic, api):
+        # a list that is to be followed by a watch (get -w, an informer): the subscription would be dropped
+        # without a word, so it is refused here, as kube-apiserver refuses the watch request
+        watch = _TOPIC_KINDS.get(topic)
+        raise forbidden(user, Attributes(verb="watch", resource=watch.resource if watch else attrs.resource,
+                                         group=watch.group if watch else attrs.group),
+                        "a watch over kube-tui's native API carries every namespace's objects")
 
 
 def _authorize_node(user: str, verb: str, body: dict, api: Api, info: kinds.KindInfo | None, resource: str,

@@ -241,6 +241,7 @@ def _claims(token: str) -> dict:
 async def test_a_serviceaccount_token_watches_over_the_native_api_with_a_watch_ticket(tmp_path: Path) -> None:
     """A JWT is longer than a ZMTP PLAIN password (255 bytes): hello hands out a watch ticket for it, the watch
     connection authenticates with that, and the subscriptions are authorized as the ServiceAccount's."""
+    from control.api import kinds
     from control.informer import Informer
 
     async with running_plane(tmp_path / "data") as plane:
@@ -250,7 +251,7 @@ async def test_a_serviceaccount_token_watches_over_the_native_api_with_a_watch_t
         try:
             await admin.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                                 "metadata": {"name": "pod-watcher"},
-                                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]})
+                                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]})
             await admin.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                                 "metadata": {"name": "pod-watcher"},
                                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -261,6 +262,12 @@ async def test_a_serviceaccount_token_watches_over_the_native_api_with_a_watch_t
             sa = _client_with(plane, token)
             await sa.connect()
             assert sa.hello.get("watch_ticket") and sa.hello["watch_ticket"] not in token
+            # a list to be followed by a watch is refused without the watch verb (the subscription would be dropped)
+            with pytest.raises(ApiError, match='cannot watch resource "pods" in API group "" at the cluster scope'):
+                await sa.list("Pod", None, topic=kinds.KINDS["Pod"].topic())
+            assert len((await sa.list("Pod", None))["items"]) == 0
+            await admin.patch("ClusterRole", "pod-watcher", {"rules": [
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]}, None)
             pods = Informer(sa, "Pod")
             await pods.start()
             await pods.wait_synced(10)
