@@ -25,6 +25,7 @@ from control.api.validation.config import (
 )
 from control.api.validation.container import PULL_POLICIES, is_env_var_name, validate_probe
 from control.api.validation.cronjob import validate_cronjob
+from control.api.validation.discovery import validate_endpointslice
 from control.api.validation.field import (
     IMMUTABLE,
     NEGATIVE,
@@ -156,6 +157,7 @@ _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None,
     "CronJob": validate_cronjob,
     "Pod": validate_pod,
     "Ingress": validate_ingress,
+    "EndpointSlice": validate_endpointslice,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {
