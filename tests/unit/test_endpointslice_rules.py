@@ -188,3 +188,18 @@ def test_no_endpoints_leave_one_placeholder_slice() -> None:
     assert creates == [{"endpoints": [], "ports": []}] and not updates and not deletes
     placeholder = {"metadata": {"name": "web-x"}, "endpoints": None}
     assert plan([placeholder], {}, 100) == ([], [], [])
+
+
+def test_the_dashboard_lists_endpointslices_as_kubectl_does() -> None:
+    from tui.app import MORE_VIEWS
+    from tui.model import WATCHED_KINDS, ClusterModel
+    from tui.views.rows import spec_for
+
+    assert "EndpointSlice" in WATCHED_KINDS and ("eps", "EndpointSlice") in [v[:2] for v in MORE_VIEWS]
+    spec = spec_for("EndpointSlice")
+    assert [c.label for c in spec.columns] == ["NAMESPACE", "NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    obj = eps(endpoints=[{"addresses": [f"10.0.0.{i}"]} for i in range(1, 5)])
+    assert spec.row(obj, ClusterModel(None, watch=False))[:5] == (
+        "default", "web-abcde", "IPv4", "80", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...")
+    assert spec.row({"metadata": {"name": "e"}, "addressType": "IPv4"}, ClusterModel(None, watch=False))[3:5] == (
+        "<unset>", "<unset>")
