@@ -22,6 +22,7 @@ from typing import Any
 import psutil
 
 from control import aio
+from control.api.endpointslice import SERVICE_NAME_LABEL
 from control.client import Client
 from control.netutil import stable_port_pair
 
@@ -205,7 +206,7 @@ def _measure(targets: list[tuple[str, int]], n: int, keepalive: bool) -> dict[st
 
 
 async def _setup_proxy_cluster(address: str, admin: str, node: str, port: int) -> tuple[list[str], str]:
-    """Two nginx pods on `node`, a selector-less Service and its Endpoints; returns (pod IPs, ClusterIP)."""
+    """Two nginx pods on `node`, a selector-less Service and its EndpointSlice; returns (pod IPs, ClusterIP)."""
     client = Client(address, token=admin, identity="bench")
     try:
         await client.connect()
@@ -229,8 +230,12 @@ async def _setup_proxy_cluster(address: str, admin: str, node: str, port: int) -
         # No selector: the endpoints are ours to write, whatever controllers run.
         svc = await client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bench", "namespace": "default"},
                                    "spec": {"ports": [{"name": "http", "port": port, "targetPort": port}]}})
-        await client.create({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "bench", "namespace": "default"},
-                             "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": port}]}]})
+        # kube-proxy reads the EndpointSlice (which no mirroring controller may be running to write)
+        await client.create({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                             "metadata": {"name": "bench", "namespace": "default",
+                                          "labels": {SERVICE_NAME_LABEL: "bench"}},
+                             "addressType": "IPv4", "endpoints": [{"addresses": [ip]} for ip in ips],
+                             "ports": [{"name": "http", "port": port}]})
         return ips, svc["spec"]["clusterIP"]
     finally:
         await client.close()

@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import cast
 
+from control.api.endpointslice import port_endpoints, service_name
 from control.client import Client
 from control.informer import Informer, key_of
 from control.workqueue import WorkQueue, run_workers
@@ -34,7 +35,13 @@ log = logging.getLogger("kube_tui.proxy")
 Key = tuple[str, str]  # (namespace, service name)
 Addr = tuple[str, int]
 CONNECT_TIMEOUT = 2.0
+BY_SERVICE = "service"  # EndpointSlices by NAMESPACE/SERVICE, from their kubernetes.io/service-name label
 BACKLOG = 1024
+
+
+def _slice_service(obj: dict) -> list[str]:
+    name = service_name(obj)
+    return [f"{(obj.get('metadata') or {}).get('namespace') or ''}/{name}"] if name else []
 
 
 class Backends:
@@ -299,24 +306,15 @@ async def claim_shared(addr: Addr, cluster: str, *, wait: float = 2.0) -> tuple[
         lock.close()
 
 
-def service_backends(svc: dict, ep: dict | None) -> dict[str, list[Addr]]:
-    """Ready endpoints per service port name, matched by port name as kube-proxy does."""
+def service_backends(svc: dict, endpoint_slices: list[dict]) -> dict[str, list[Addr]]:
+    """The endpoints of each TCP service port, from the Service's EndpointSlices by port name, as kube-proxy
+    picks them: the ready ones, or the serving terminating ones while none is ready."""
     out: dict[str, list[Addr]] = {}
     for sp in (svc.get("spec") or {}).get("ports") or []:
         if str(sp.get("protocol") or "TCP").upper() != "TCP":
             continue
         pname = sp.get("name") or ""
-        addrs: list[Addr] = []
-        for subset in (ep or {}).get("subsets") or []:
-            port = next((int(p["port"]) for p in subset.get("ports") or []
-                         if (p.get("name") or "") == pname and str(p.get("protocol") or "TCP").upper() == "TCP"
-                         and p.get("port")), None)
-            if port is None:
-                continue
-            for a in subset.get("addresses") or []:
-                if a.get("ip"):
-                    addrs.append((a["ip"], port))
-        out[pname] = sorted(set(addrs))
+        out[pname] = port_endpoints(endpoint_slices, pname)
     return out
 
 
@@ -339,7 +337,7 @@ def service_addresses(svc: dict, node_ips: list[str]) -> dict[Addr, str]:
 
 
 class Proxy:
-    """Watches Services and Endpoints and keeps one listener per (address, port) they call for."""
+    """Watches Services and EndpointSlices and keeps one listener per (address, port) they call for."""
 
     def __init__(self, client: Client, *, node_ip: str | None = None, node_name: str = "",
                  nodeport_addresses: tuple[str, ...] = ("127.0.0.1",), services: Informer | None = None) -> None:
@@ -350,7 +348,8 @@ class Proxy:
         # The node's kubelet watches Services too (for pod env): one informer can serve both.
         self._own_services = services is None
         self.services = services if services is not None else Informer(client, "Service")
-        self.endpoints = Informer(client, "Endpoints")
+        self.endpoints = Informer(client, "EndpointSlice")
+        self.endpoints.add_index(BY_SERVICE, _slice_service)
         self.listeners: dict[Addr, _Listener] = {}
         self.backends: dict[tuple[str, str, str], Backends] = {}
         self.bind_errors: dict[Addr, str] = {}
@@ -365,8 +364,8 @@ class Proxy:
         return ips
 
     async def start(self) -> None:
-        for inf in (self.services, self.endpoints):
-            inf.add_handler(self._on_add, self._on_update, self._on_delete)
+        self.services.add_handler(self._on_add, self._on_update, self._on_delete)
+        self.endpoints.add_handler(self._on_slice, lambda old, new: self._on_slice(new), self._on_slice)
         if self._own_services:
             await self.services.start()
         await self.endpoints.start()
@@ -407,13 +406,16 @@ class Proxy:
     def _on_delete(self, obj: dict) -> None:
         self.queue.add(key_of(obj))
 
+    def _on_slice(self, obj: dict) -> None:
+        if service_name(obj):  # a slice without the label belongs to no Service
+            self.queue.add(((obj.get("metadata") or {}).get("namespace") or "", service_name(obj)))
+
     # -- reconcile -----------------------------------------------------------------------------------
     async def _sync(self, key: Key) -> None:
         ns, name = key
         svc = self.services.get(ns, name)
-        ep = self.endpoints.get(ns, name)
         want = service_addresses(svc, self.node_ips()) if svc is not None else {}
-        per_port = service_backends(svc, ep) if svc is not None else {}
+        per_port = service_backends(svc, self.endpoints.by_index(BY_SERVICE, f"{ns}/{name}")) if svc is not None else {}
         # Endpoint changes apply in place: established connections keep going, new ones see the new set.
         for pname, addrs in per_port.items():
             b = self.backends.get((ns, name, pname))

@@ -20,6 +20,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header
 
 from control.api import kinds
+from control.api.endpointslice import service_name
 from control.errors import ApiError
 from tui import printers
 from tui.model import ClusterModel
@@ -55,6 +56,7 @@ MORE_VIEWS = (
     ("cj", "CronJob", "CronJobs", ("cronjobs", "cronjob")),
     ("ns", "Namespace", "Namespaces", ("namespaces", "namespace")),
     ("ep", "Endpoints", "Endpoints", ("endpoints",)),
+    ("eps", "EndpointSlice", "EndpointSlices", ("endpointslices", "endpointslice")),
     ("leases", "Lease", "Leases", ("lease",)),
     ("cm", "ConfigMap", "ConfigMaps", ("configmaps", "configmap")),
     ("secrets", "Secret", "Secrets", ("secret",)),
@@ -380,7 +382,9 @@ class KubeTuiApp(ClusterActions, App[None]):
         elif kind in ("ReplicaSet", "DaemonSet", "StatefulSet"):
             related = {"pods": [p for p in self.model.objects("Pod").values() if _owned_by(p, obj)]}
         elif kind == "Service":
-            related = {"endpoints": self.model.get("Endpoints", md.get("namespace"), md.get("name", ""))}
+            related = {"endpointslices": [s for s in self.model.objects("EndpointSlice").values()
+                                          if (s.get("metadata") or {}).get("namespace") == md.get("namespace")
+                                          and service_name(s) == md.get("name")]}
         elif kind == "PersistentVolumeClaim":  # Used By: the pods of its namespace
             related = {"pods": [p for p in self.model.objects("Pod").values()
                                 if (p.get("metadata") or {}).get("namespace") == md.get("namespace")]}

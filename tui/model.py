@@ -25,7 +25,7 @@ from tui.flow import USAGE_ANNOTATION, FlowLog
 
 log = logging.getLogger("kube_tui.dashboard")
 
-WATCHED_KINDS = ("Namespace", "Node", "Lease", "Pod", "ReplicaSet", "Deployment", "Service", "Endpoints", "Event", "Job", "CronJob",
+WATCHED_KINDS = ("Namespace", "Node", "Lease", "Pod", "ReplicaSet", "Deployment", "Service", "Endpoints", "EndpointSlice", "Event", "Job", "CronJob",
                  "DaemonSet", "StatefulSet",
                  "ConfigMap", "Secret", "ServiceAccount", "Ingress", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
                  "PriorityClass", "PodDisruptionBudget", "HorizontalPodAutoscaler",

@@ -365,6 +365,13 @@ def _default_endpoints(obj: dict[str, Any]) -> None:
                 p.setdefault("protocol", "TCP")
 
 
+def _default_endpointslice(obj: dict[str, Any]) -> None:
+    for p in _as_list(obj.get("ports")):
+        if isinstance(p, dict):  # SetDefaults_EndpointPort: an unnamed port's name is "", not absent
+            p.setdefault("name", "")
+            p.setdefault("protocol", "TCP")
+
+
 def _default_secret(obj: dict[str, Any]) -> None:
     if not obj.get("type"):
         obj["type"] = "Opaque"  # SetDefaults_Secret
@@ -460,6 +467,7 @@ _BY_KIND = {
     "Namespace": _default_namespace,
     "Node": _default_node,
     "Endpoints": _default_endpoints,
+    "EndpointSlice": _default_endpointslice,
     "Secret": _default_secret,
     "PriorityClass": _default_priorityclass,
     "HorizontalPodAutoscaler": hpas.apply_defaults,

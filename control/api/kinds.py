@@ -63,6 +63,7 @@ _ALL = [
     KindInfo("CronJob", "cronjobs", "batch/v1", True, ("cj",), ("all",)),
     KindInfo("Lease", "leases", "coordination.k8s.io/v1", True, ()),
     KindInfo("StorageClass", "storageclasses", "storage.k8s.io/v1", False, ("sc",)),
+    KindInfo("EndpointSlice", "endpointslices", "discovery.k8s.io/v1", True, ()),
     KindInfo("Ingress", "ingresses", "networking.k8s.io/v1", True, ("ing",)),
     KindInfo("IngressClass", "ingressclasses", "networking.k8s.io/v1", False, ()),
     KindInfo("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", False, ("pc",)),

@@ -250,6 +250,7 @@ def _cluster_roles() -> list[dict]:
                                    "replicasets/status", "statefulsets", "statefulsets/scale", "statefulsets/status"]),
             _rule(READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
             _rule(READ, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
+            _rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
             _rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
             _rule(READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"])]},
     ]

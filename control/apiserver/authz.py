@@ -27,7 +27,7 @@ SUBRESOURCE_VERBS = {"logs": "pods/log", "exec": "pods/exec", "portforward": "po
 # kube-tui's verbs that act on a pod's subresource: the Kubernetes verb and subresource they are
 POD_SUBRESOURCES = {"logs": ("get", "log"), "exec": ("create", "exec"), "portforward": ("create", "portforward"),
                     "evict": ("create", "eviction"), "bind": ("create", "binding")}
-NODE_READABLE = ("Node", "Pod", "Service", "Endpoints", "Namespace", "Lease")
+NODE_READABLE = ("Node", "Pod", "Service", "Endpoints", "EndpointSlice", "Namespace", "Lease")
 
 
 def _kind_of(verb: str, body: dict) -> kinds.KindInfo | None:
@@ -428,7 +428,8 @@ def _storage_used_on(api: Api, node: str, kind: str, ns: str, name: str) -> bool
 
 
 # Watch topics a node may subscribe to besides its own pods' topic: what its kubelet and kube-proxy read.
-NODE_WATCHABLE = tuple(f"{kinds.KINDS[k].resource}\x00".encode() for k in ("Node", "Service", "Endpoints", "Namespace", "Lease"))
+NODE_WATCHABLE = tuple(f"{kinds.KINDS[k].resource}\x00".encode() for k in ("Node", "Service", "Endpoints", "EndpointSlice",
+                                                                         "Namespace", "Lease"))
 
 
 def may_watch(user: str, topic: bytes, api: Api | None = None) -> bool:

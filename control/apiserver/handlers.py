@@ -17,6 +17,7 @@ import msgpack
 from control import errors
 from control.api import certificates as csrs
 from control.api import configdata, kinds, meta, podsecurity, priority, rbac, remotecommand
+from control.api import endpointslice as slices
 from control.api import horizontalpodautoscaler as hpas
 from control.api import ingress as ingresses
 from control.api import limitrange as lrs
@@ -336,6 +337,27 @@ class Api:
         elif cur.get("subsets") != subsets:
             cur["subsets"] = subsets
             await self.update({"object": cur}, "system")
+        await self._reconcile_apiserver_slice(address)
+
+    async def _reconcile_apiserver_slice(self, address: tuple[str, int] | None) -> None:
+        """The `kubernetes` Service's EndpointSlice, named `kubernetes`, which the endpoint reconciler writes
+        beside the Endpoints (endpointsadapter.go); the Endpoints say skip-mirror, so no controller copies them."""
+        raw = self.store.get(kinds.by_kind("EndpointSlice").key("default", "kubernetes"))
+        cur = decode(raw.value, raw.mod_revision) if raw is not None else None
+        if address is None:
+            if cur is not None:
+                await self.delete({"kind": "EndpointSlice", "name": "kubernetes", "namespace": "default"}, "system")
+            return
+        want = {"addressType": "IPv6" if ":" in address[0] else "IPv4",
+                "endpoints": [{"addresses": [address[0]], "conditions": {"ready": True}}],
+                "ports": [{"name": "https", "port": address[1], "protocol": "TCP"}]}
+        if cur is None:
+            await self.create({"object": {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                                          "metadata": {"name": "kubernetes", "namespace": "default",
+                                                       "labels": {slices.SERVICE_NAME_LABEL: "kubernetes"}},
+                                          **want}}, "system")
+        elif any(cur.get(k) != v for k, v in want.items()):
+            await self.update({"object": {**cur, **want}}, "system")
 
     def _take_service_addresses(self, svc: dict) -> None:
         spec = svc.get("spec") or {}

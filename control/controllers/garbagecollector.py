@@ -24,9 +24,9 @@ FOREGROUND = "foregroundDeletion"
 
 # Kinds whose objects can be dependents (have ownerReferences) and whose deletion cascades.
 DEPENDENT_KINDS = ("Pod", "ReplicaSet", "Deployment", "DaemonSet", "StatefulSet", "ControllerRevision", "Job", "CronJob",
-                   "Endpoints", "Lease", "ConfigMap", "Secret", "PersistentVolumeClaim")
+                   "Endpoints", "EndpointSlice", "Lease", "ConfigMap", "Secret", "PersistentVolumeClaim")
 # Kinds that can only be owners here (cached, so that lookups of them are cheap).
-OWNER_ONLY_KINDS = ("Node",)
+OWNER_ONLY_KINDS = ("Node", "Service")  # a Service owns its EndpointSlices
 
 GCKey = tuple[str, str, str]  # (kind, namespace, name)
 

@@ -19,6 +19,7 @@ from control.controllers.daemonset import DaemonSetController
 from control.controllers.deployment import DeploymentController
 from control.controllers.disruption import DisruptionController
 from control.controllers.endpoints import EndpointsController
+from control.controllers.endpointslice import EndpointSliceController, EndpointSliceMirroringController
 from control.controllers.events import EventBroadcaster
 from control.controllers.garbagecollector import GarbageCollector
 from control.controllers.horizontal import HorizontalController
@@ -51,6 +52,8 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "garbagecollector": GarbageCollector,
     "nodelifecycle": NodeLifecycleController,
     "endpoint": EndpointsController,
+    "endpointslice": EndpointSliceController,
+    "endpointslicemirroring": EndpointSliceMirroringController,
     "job": JobController,
     "cronjob": CronJobController,
     "daemonset": DaemonSetController,

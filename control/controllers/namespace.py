@@ -21,7 +21,7 @@ from control.timings import Timings
 FINALIZER = "kubernetes"
 # Workloads first so their controllers stop replacing pods; Events last so that deletions are recorded.
 DELETE_ORDER = ("CronJob", "Deployment", "DaemonSet", "StatefulSet", "Job", "ReplicaSet", "Pod", "ControllerRevision", "Service",
-                "Endpoints", "Lease", "Event")
+                "Endpoints", "EndpointSlice", "Lease", "Event")
 
 
 def deletion_order() -> list[str]:

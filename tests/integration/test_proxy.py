@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from control.api.endpointslice import SERVICE_NAME_LABEL
 from control.client import Client
 from control.plane import ControlPlane
 from nodes.node import Node, NodeOptions
@@ -57,9 +58,12 @@ async def http_get(host: str, port: int) -> str:
 
 
 async def endpoints_for(client: Client, ips: list[str]) -> dict:
-    ep = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web", "namespace": "default"},
-          "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": PORT}]}]}
-    _, out = await client.create_or_update(ep)
+    """The Service's EndpointSlice, written here (no controller runs): kube-proxy reads slices by their label."""
+    eps = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+           "metadata": {"name": "web-manual", "namespace": "default", "labels": {SERVICE_NAME_LABEL: "web"}},
+           "addressType": "IPv4", "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+           "ports": [{"name": "http", "port": PORT}]}
+    _, out = await client.create_or_update(eps)
     return out
 
 
@@ -93,7 +97,7 @@ async def test_service_is_proxied_round_robin_and_survives_a_dead_endpoint(clien
     assert node.status is not None and node.status.node_ip is not None
     assert await http_get(node.status.node_ip, node_port) in ("web-a", "web-b")
 
-    # One endpoint dies before anyone updates the Endpoints: a failed connect moves on to the next.
+    # One endpoint dies before anyone updates the EndpointSlice: a failed connect moves on to the next.
     await client.delete("Pod", "web-b")
 
     async def b_gone() -> bool:
@@ -102,7 +106,7 @@ async def test_service_is_proxied_round_robin_and_survives_a_dead_endpoint(clien
     await wait_for(b_gone, 10, what="web-b gone")
     assert [await http_get(cluster_ip, PORT) for _ in range(4)] == ["web-a"] * 4
 
-    # An Endpoints change applies to new connections; an established one carries on.
+    # An EndpointSlice change applies to new connections; an established one carries on.
     reader, writer = await asyncio.open_connection(cluster_ip, PORT)
     try:
         request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -160,11 +164,19 @@ def test_service_addresses_and_backends_follow_port_names() -> None:
     assert service_addresses(svc, ["127.0.0.1", "127.128.0.1"]) == {
         ("127.96.0.9", 80): "http", ("127.0.0.1", 30080): "http", ("127.128.0.1", 30080): "http",
         ("127.96.0.9", 9000): "admin"}
-    ep = {"subsets": [{"addresses": [{"ip": "127.128.0.3"}, {"ip": "127.128.0.2"}],
-                       "notReadyAddresses": [{"ip": "127.128.0.4"}],
-                       "ports": [{"name": "http", "port": 8080}, {"name": "admin", "port": 9090}]}]}
-    assert service_backends(svc, ep) == {"http": [("127.128.0.2", 8080), ("127.128.0.3", 8080)],
-                                         "admin": [("127.128.0.2", 9090), ("127.128.0.3", 9090)]}
+    ports = [{"name": "http", "port": 8080}, {"name": "admin", "port": 9090}]
+    slices = [{"addressType": "IPv4", "ports": ports, "endpoints": [
+                  {"addresses": ["127.128.0.3"], "conditions": {"ready": True}},
+                  {"addresses": ["127.128.0.4"], "conditions": {"ready": False}}]},
+              {"addressType": "IPv4", "ports": ports, "endpoints": [{"addresses": ["127.128.0.2"]}]}]  # unset: ready
+    assert service_backends(svc, slices) == {"http": [("127.128.0.2", 8080), ("127.128.0.3", 8080)],
+                                             "admin": [("127.128.0.2", 9090), ("127.128.0.3", 9090)]}
+    # None ready: the serving terminating ones, as kube-proxy falls back to them; not serving ones never
+    terminating = [{"addressType": "IPv4", "ports": ports, "endpoints": [
+        {"addresses": ["127.128.0.5"], "conditions": {"ready": False, "serving": True, "terminating": True}},
+        {"addresses": ["127.128.0.6"], "conditions": {"ready": False, "serving": False, "terminating": True}}]}]
+    assert service_backends(svc, terminating)["http"] == [("127.128.0.5", 8080)]
+    assert service_backends(svc, terminating + slices)["http"] == [("127.128.0.2", 8080), ("127.128.0.3", 8080)]
     assert service_addresses({"spec": {"clusterIP": "None", "ports": [{"port": 80}]}}, []) == {}
 
 

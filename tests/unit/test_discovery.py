@@ -36,7 +36,7 @@ def test_the_pod_subresources_kube_tui_serves_are_listed_as_kube_apiserver_lists
 
 # Short names and categories of these kinds in a real v1.32 cluster's discovery
 REAL = {
-    "configmaps": (["cm"], []), "endpoints": (["ep"], []), "events": (["ev"], []), "namespaces": (["ns"], []),
+    "configmaps": (["cm"], []), "endpoints": (["ep"], []), "endpointslices": ([], []), "events": (["ev"], []), "namespaces": (["ns"], []),
     "nodes": (["no"], []), "pods": (["po"], ["all"]), "secrets": ([], []), "serviceaccounts": (["sa"], []), "services": (["svc"], ["all"]),
     "controllerrevisions": ([], []), "daemonsets": (["ds"], ["all"]), "deployments": (["deploy"], ["all"]),
     "replicasets": (["rs"], ["all"]), "statefulsets": (["sts"], ["all"]), "horizontalpodautoscalers": (["hpa"], ["all"]),

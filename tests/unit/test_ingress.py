@@ -301,8 +301,10 @@ def test_describe_ingress_shows_each_paths_endpoints() -> None:
     obj["spec"]["rules"].append({"http": {"paths": [{"path": "/x", "pathType": "Exact",
                                                       "backend": {"service": {"name": "gone", "port": {"name": "http"}}}}]}})
     svc = {"metadata": {"name": "web"}, "spec": {"ports": [{"name": "http", "port": 80}]}}
-    ep = {"metadata": {"name": "web"}, "subsets": [{"addresses": [{"ip": "127.0.0.2"}], "ports": [{"name": "http", "port": 8080}]}]}
-    text = describe(obj, [], services=[svc], all_endpoints=[ep])
+    eps = {"metadata": {"name": "web-x1y2z", "labels": {"kubernetes.io/service-name": "web"}},
+           "ports": [{"name": "http", "port": 8080}, {"name": "metrics", "port": 9090}],
+           "endpoints": [{"addresses": ["127.0.0.2"], "conditions": {"ready": True}}]}
+    text = describe(obj, [], services=[svc], endpointslices=[eps])
     assert "Address:          \nIngress Class:    <none>\nDefault backend:  <default>\n" in text
     assert "  foo.example  \n               /   web:80 (127.0.0.2:8080)\n" in text
     assert '               /x   gone:http (<error: services "gone" not found>)\n' in text

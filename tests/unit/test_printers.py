@@ -465,8 +465,11 @@ def test_describe_service_and_generic() -> None:
                                                                 "labels": {"run": "my-nginx"}},
            "spec": {"ports": [{"port": 80}], "selector": {"run": "my-nginx"}, "clusterIP": "127.2.0.9"}}
     apply_defaults(svc)
-    ep = {"subsets": [{"addresses": [{"ip": "127.1.0.2"}, {"ip": "127.1.0.3"}], "ports": [{"port": 80}]}]}
-    assert describe(svc, [], now=NOW, endpoints=ep) == """\
+    # kubectl v1.32 reads the Service's EndpointSlices: the ready endpoints (an unset ready counts as ready)
+    eps = [{"ports": [{"name": "", "port": 80}], "endpoints": [
+        {"addresses": ["127.1.0.2"], "conditions": {"ready": True}}, {"addresses": ["127.1.0.4"], "conditions": {"ready": False}},
+        {"addresses": ["127.1.0.3"]}]}]
+    assert describe(svc, [], now=NOW, endpointslices=eps) == """\
 Name:                     my-nginx
 Namespace:                default
 Labels:                   run=my-nginx

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from control.api import kinds
+from control.api.endpointslice import SERVICE_NAME_LABEL
 from control.client import Client
 from control.errors import ApiError
 from tui import printers
@@ -73,7 +74,8 @@ async def describe(client: Client, args: argparse.Namespace) -> int:
 
 async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
     """What kubectl describe fetches besides the object: a Node's pods and Lease, a Deployment's ReplicaSets,
-    a ReplicaSet's, DaemonSet's or StatefulSet's pods, a Service's Endpoints, an Ingress's Services and Endpoints."""
+    a ReplicaSet's, DaemonSet's or StatefulSet's pods, a Service's EndpointSlices, an Ingress's Services and
+    EndpointSlices."""
     md = obj["metadata"]
     ns, name, uid = md.get("namespace"), md["name"], md.get("uid")
 
@@ -94,14 +96,12 @@ async def related(client: Client, kind: str, obj: dict) -> dict[str, Any]:
             return {"pods": owned((await client.list("Pod", ns))["items"])}
         if kind == "PersistentVolumeClaim":  # Used By
             return {"pods": (await client.list("Pod", ns))["items"]}
-        if kind == "Ingress":  # its backends' Services and Endpoints
+        if kind == "Ingress":  # its backends' Services and EndpointSlices
             return {"services": (await client.list("Service", ns))["items"],
-                    "all_endpoints": (await client.list("Endpoints", ns))["items"]}
-        if kind == "Service":
-            try:
-                return {"endpoints": await client.get("Endpoints", name, ns)}
-            except ApiError:
-                return {"endpoints": None}
+                    "endpointslices": (await client.list("EndpointSlice", ns))["items"]}
+        if kind == "Service":  # its EndpointSlices, by label as kubectl lists them
+            selector = f"{SERVICE_NAME_LABEL}={name}"
+            return {"endpointslices": (await client.list("EndpointSlice", ns, label_selector=selector))["items"]}
     except ApiError:  # a user allowed to read the object but not the rest: describe what there is
         return {}
     return {}

@@ -108,7 +108,7 @@ class MessageModal(ModalScreen[None]):
 HELP = """\
 [b]Views[/]  (:name, or the number keys)
   0 overview   1 pods   2 nodes   3 deploy   4 svc   5 events   6 etcd   7 sched   8 flow
-  also :rs :ds :sts :jobs :cj :ns :ep :leases :cm :secrets :sa :ing :roles :rolebindings :clusterroles :clusterrolebindings :pc :pdb :hpa :pvc :pv :sc :quota :limits
+  also :rs :ds :sts :jobs :cj :ns :ep :eps :leases :cm :secrets :sa :ing :roles :rolebindings :clusterroles :clusterrolebindings :pc :pdb :hpa :pvc :pv :sc :quota :limits
   :ns NAME shows one namespace's objects (Enter on a namespace does too), :ns all every namespace
   :explain pods.spec.containers  the fields of a kind, in the API's own words (kubectl explain)
 

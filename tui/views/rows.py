@@ -288,6 +288,18 @@ def endpoints_row(ep: dict, model: ClusterModel) -> tuple[Cell, ...]:
     return (*_ns_name(ep), shown or "<none>", age(_md(ep).get("creationTimestamp"), model.clock()))
 
 
+def endpointslice_row(eps: dict, model: ClusterModel) -> tuple[Cell, ...]:
+    """kubectl's columns: the address type, the ports, the addresses (three, then how many more)."""
+    ports = [str(p.get("port", "*")) for p in eps.get("ports") or []]
+    addrs = [str(a) for e in eps.get("endpoints") or [] for a in e.get("addresses") or []]
+
+    def three(items: list[str]) -> str:
+        return ",".join(items[:3]) + (f" + {len(items) - 3} more..." if len(items) > 3 else "") or "<unset>"
+
+    return (*_ns_name(eps), str(eps.get("addressType") or ""), three(ports), three(addrs),
+            age(_md(eps).get("creationTimestamp"), model.clock()))
+
+
 def event_row(ev: dict, model: ClusterModel) -> tuple[Cell, ...]:
     inv = ev.get("involvedObject") or {}
     ts = ev.get("lastTimestamp") or ev.get("eventTime") or _md(ev).get("creationTimestamp")
@@ -440,6 +452,8 @@ SPECS: dict[str, TableSpec] = {
                                ("LAST SCHEDULE", 13), ("NEXT", 8), ("AGE", 7)), cronjob_row),
     "Service": TableSpec(_cols(*NS_NAME, ("TYPE", 9), ("CLUSTER-IP", 15), ("PORTS", 14), ("URL", 48), ("AGE", 7)), service_row),
     "Endpoints": TableSpec(_cols(*NS_NAME, ("ENDPOINTS", 50), ("AGE", 7)), endpoints_row),
+    "EndpointSlice": TableSpec(_cols(*NS_NAME, ("ADDRESSTYPE", 11), ("PORTS", 12), ("ENDPOINTS", 40), ("AGE", 7)),
+                               endpointslice_row),
     "Event": TableSpec(_cols(("LAST SEEN", 9), ("TYPE", 7), ("REASON", 18), ("OBJECT", 30, NAME_FIT + 12), ("MESSAGE", 80)), event_row, sort_by=()),
     "Lease": TableSpec(_cols(*NS_NAME, ("HOLDER", 20), ("RENEWED", 8)), lease_row),
     "ConfigMap": TableSpec(_cols(*NS_NAME, ("DATA", 4), ("AGE", 7)), configmap_row),

@@ -26,6 +26,7 @@ from control.api.validation.config import (
 )
 from control.api.validation.container import PULL_POLICIES, is_env_var_name, validate_probe
 from control.api.validation.cronjob import validate_cronjob
+from control.api.validation.discovery import validate_endpointslice
 from control.api.validation.field import (
     IMMUTABLE,
     NEGATIVE,
@@ -158,6 +159,7 @@ _VALIDATORS_WITH_OLD: dict[str, Callable[[dict[str, Any], dict[str, Any] | None,
     "Pod": validate_pod,
     "Ingress": validate_ingress,
     "CertificateSigningRequest": validate_csr,
+    "EndpointSlice": validate_endpointslice,
 }
 UPDATE_FIRST = ("ConfigMap", "Secret")
 _UPDATE_VALIDATORS: dict[str, Callable[[dict[str, Any], dict[str, Any], Errors], None]] = {

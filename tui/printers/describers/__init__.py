@@ -17,7 +17,7 @@ from tui.printers.describers.node import describe_node
 from tui.printers.describers.pod import describe_pod
 from tui.printers.describers.quota import describe_limitrange, describe_resourcequota
 from tui.printers.describers.rbac import describe_binding, describe_role
-from tui.printers.describers.service import describe_service
+from tui.printers.describers.service import describe_endpointslice, describe_service
 from tui.printers.describers.storage import (
     describe_persistentvolume,
     describe_persistentvolumeclaim,
@@ -34,15 +34,14 @@ from tui.printers.describers.workloads import (
 
 
 def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: list[dict] | None = None,
-             replicasets: list[dict] | None = None, endpoints: dict | None = None,
-             lease: dict | None = None, services: list[dict] | None = None,
-             all_endpoints: list[dict] | None = None) -> str:
+             replicasets: list[dict] | None = None, endpointslices: list[dict] | None = None,
+             lease: dict | None = None, services: list[dict] | None = None) -> str:
     """`kubectl describe` for one object with its events.
 
     Optional related objects fill in what kubectl would fetch: the pods of a Node, ReplicaSet, DaemonSet or
     StatefulSet, the
-    ReplicaSets of a Deployment, a Service's Endpoints, a Node's Lease, the Services and Endpoints of an
-    Ingress's namespace.
+    ReplicaSets of a Deployment, a Service's EndpointSlices, a Node's Lease, the Services and EndpointSlices of
+    an Ingress's namespace.
     """
     kind = obj.get("kind")
     if kind == "Pod":
@@ -58,7 +57,9 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
     if kind == "StatefulSet":
         return describe_statefulset(obj, events, now, pods)
     if kind == "Service":
-        return describe_service(obj, events, now, endpoints)
+        return describe_service(obj, events, now, endpointslices)
+    if kind == "EndpointSlice":
+        return describe_endpointslice(obj, events, now)
     if kind == "ConfigMap":
         return describe_configmap(obj, events, now)
     if kind == "Secret":
@@ -90,7 +91,7 @@ def describe(obj: dict, events: list[dict], *, now: float | None = None, pods: l
     if kind == "LimitRange":
         return describe_limitrange(obj)
     if kind == "Ingress":
-        return describe_ingress(obj, events, now, services, all_endpoints)
+        return describe_ingress(obj, events, now, services, endpointslices)
     if kind == "IngressClass":
         return describe_ingressclass(obj, events, now)
     if kind == "CertificateSigningRequest":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from control.api.endpointslice import service_name
 from tui.printers.describers.writer import (
     PrefixWriter,
     annotations_multiline,
@@ -12,7 +13,7 @@ from tui.printers.describers.writer import (
     labels_multiline,
 )
 from tui.printers.status import meta_of
-from tui.printers.table import format_endpoints, ingress_address
+from tui.printers.table import format_endpoint_slices, ingress_address
 
 
 def _service_backend(backend: Mapping[str, Any]) -> str:
@@ -22,10 +23,9 @@ def _service_backend(backend: Mapping[str, Any]) -> str:
 
 
 def _backend(backend: Mapping[str, Any], namespace: str, services: Mapping[str, Mapping[str, Any]],
-             endpoints: Mapping[str, Mapping[str, Any]]) -> str:
-    """describeBackendV1: a Service backend with its endpoints (those of the port it names), or a resource.
-    kubectl v1.32 reads the endpoints from EndpointSlices, which kube-tui does not serve; the same addresses
-    come from the Service's Endpoints here (its ready ones: a slice would list the not ready ones too)."""
+             slices: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    """describeBackendV1: a Service backend with its endpoints (the ready ones of its EndpointSlices' port of
+    the name the backend's port has in the Service), or a resource."""
     service = backend.get("service")
     if service:
         shown, name = _service_backend(service), str(service.get("name") or "")
@@ -36,7 +36,7 @@ def _backend(backend: Mapping[str, Any], namespace: str, services: Mapping[str, 
             if (port.get("number") and port.get("number") == sp.get("port")) or (
                     port.get("name") and port.get("name") == sp.get("name")):
                 port_name = str(sp.get("name") or "")
-        return f"{shown} ({format_endpoints(endpoints.get(name), {port_name})})"
+        return f"{shown} ({format_endpoint_slices(slices.get(name), {port_name})})"
     resource = backend.get("resource")
     if resource:
         group = resource.get("apiGroup") if resource.get("apiGroup") is not None else "<none>"
@@ -45,13 +45,15 @@ def _backend(backend: Mapping[str, Any], namespace: str, services: Mapping[str, 
 
 
 def describe_ingress(ing: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
-                     services: list[Mapping[str, Any]] | None, endpoints: list[Mapping[str, Any]] | None) -> str:
+                     services: list[Mapping[str, Any]] | None, endpointslices: list[Mapping[str, Any]] | None) -> str:
     """describeIngressV1: the address, class, default backend, TLS, each rule's paths and their backends."""
     w = PrefixWriter()
     md, spec = meta_of(ing), ing.get("spec") or {}
     ns = str(md.get("namespace") or "")
     by_name = {str(meta_of(s).get("name")): s for s in services or []}
-    eps = {str(meta_of(e).get("name")): e for e in endpoints or []}
+    eps: dict[str, list[Mapping[str, Any]]] = {}
+    for eps_ in endpointslices or []:
+        eps.setdefault(service_name(eps_), []).append(eps_)
     w.write(0, f"Name:\t{md.get('name', '')}\n")
     labels_multiline(w, "Labels", md.get("labels"))
     w.write(0, f"Namespace:\t{ns}\n")

@@ -1,4 +1,5 @@
-"""`kubectl describe service`, with the endpoints of each port."""
+"""`kubectl describe service` (with the endpoints of each port, from its EndpointSlices) and
+`kubectl describe endpointslice`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from tui.printers.describers.writer import (
     labels_multiline,
 )
 from tui.printers.status import get_path, meta_of
-from tui.printers.table import format_endpoints
+from tui.printers.table import format_endpoint_slices
 
 
 def describe_service(svc: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None,
-                      endpoints: Mapping[str, Any] | None) -> str:
+                      endpointslices: list[Mapping[str, Any]] | None) -> str:
+    """describeService: each port's endpoints are the ready ones of the Service's slices (kubectl v1.32 lists
+    them by the kubernetes.io/service-name label)."""
     w = PrefixWriter()
     meta, spec = meta_of(svc), svc.get("spec") or {}
     w.write(0, f"Name:\t{meta.get('name', '')}\n")
@@ -47,11 +50,52 @@ def describe_service(svc: Mapping[str, Any], events: list[Mapping[str, Any]] | N
         w.write(0, f"TargetPort:\t{p.get('targetPort', p.get('port'))}/{proto}\n")
         if p.get("nodePort"):
             w.write(0, f"NodePort:\t{name}\t{p['nodePort']}/{proto}\n")
-        w.write(0, f"Endpoints:\t{format_endpoints(endpoints, {p.get('name') or ''})}\n")
+        w.write(0, f"Endpoints:\t{format_endpoint_slices(endpointslices, {p.get('name') or ''})}\n")
     w.write(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}\n")
     if spec.get("externalTrafficPolicy"):
         w.write(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}\n")
     if spec.get("internalTrafficPolicy"):
         w.write(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}\n")
+    describe_events(w, events, now)
+    return w.text()
+
+
+def describe_endpointslice(eps: Mapping[str, Any], events: list[Mapping[str, Any]] | None, now: float | None) -> str:
+    """describeEndpointSliceV1: the address type, the ports, each endpoint's addresses, conditions and place."""
+    w = PrefixWriter()
+    meta = meta_of(eps)
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.write(0, f"AddressType:\t{eps.get('addressType', '')}\n")
+    ports = eps.get("ports") or []
+    if not ports:
+        w.write(0, "Ports: <unset>\n")
+    else:
+        w.write(0, "Ports:\n")
+        w.write(1, "Name\tPort\tProtocol\n")
+        w.write(1, "----\t----\t--------\n")
+        for p in ports:
+            port = str(p["port"]) if p.get("port") is not None else "<unset>"
+            w.write(1, f"{p.get('name') or '<unset>'}\t{port}\t{p.get('protocol', '')}\n")
+    endpoints = eps.get("endpoints") or []
+    if not endpoints:
+        w.write(0, "Endpoints: <none>\n")
+    else:
+        w.write(0, "Endpoints:\n")
+        for ep in endpoints:
+            w.write(1, f"- Addresses:\t{', '.join(ep.get('addresses') or []) or '<none>'}\n")
+            w.write(2, "Conditions:\n")
+            ready = (ep.get("conditions") or {}).get("ready")
+            w.write(3, f"Ready:\t{'<unset>' if ready is None else str(bool(ready)).lower()}\n")
+            hostname = ep.get("hostname")
+            w.write(2, f"Hostname:\t{'<unset>' if hostname is None else hostname}\n")
+            ref = ep.get("targetRef")
+            if ref is not None:
+                w.write(2, f"TargetRef:\t{ref.get('kind', '')}/{ref.get('name', '')}\n")
+            node, zone = ep.get("nodeName"), ep.get("zone")
+            w.write(2, f"NodeName:\t{'<unset>' if node is None else node}\n")
+            w.write(2, f"Zone:\t{'<unset>' if zone is None else zone}\n")
     describe_events(w, events, now)
     return w.text()
