@@ -28,7 +28,7 @@ def test_headless_demo_converges(tmp_path: Path) -> None:
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     for hop in ("controller-manager (deployment)", "controller-manager (replicaset)", "scheduler -> API server: bound",
-                "kubelet on", "controller-manager (endpoints)", "kube-proxy: http://127.0.0.1:30080/ answered from 3 different pods",
+                "kubelet on", "controller-manager (endpointslice)", "kube-proxy: http://127.0.0.1:30080/ answered from 3 different pods",
                 "kill -9 node", "Ready=Unknown", "evicted", "web is 3/3 again", "too-big stays Pending: 0/4 nodes are available"):
         assert hop in text, f"missing step {hop!r}:\n{text}"
     assert "OK: the cluster converged" in text

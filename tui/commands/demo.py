@@ -23,7 +23,7 @@ from tui import cluster as cluster_file
 from tui.commands.common import fail
 from tui.commands.up import check_no_other_cluster
 
-KINDS = ("Deployment", "ReplicaSet", "Pod", "Node", "Service", "Endpoints", "Job")
+KINDS = ("Deployment", "ReplicaSet", "Pod", "Node", "Service", "EndpointSlice", "Job")
 
 
 def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
@@ -81,7 +81,7 @@ class Watch:
         self.inf = {k: Informer(client, k) for k in KINDS}
         self.inf["Pod"].add_handler(self._pod, lambda o, n: self._pod(n, o), None)
         self.inf["ReplicaSet"].add_handler(self._rs, None, None)
-        self.inf["Endpoints"].add_handler(None, lambda o, n: self._ep(n), None)
+        self.inf["EndpointSlice"].add_handler(None, lambda o, n: self._slice(n), None)
         self.inf["Node"].add_handler(None, self._node, None)
 
     async def start(self) -> None:
@@ -129,12 +129,16 @@ class Watch:
         if cond:
             self.story.step(f"scheduler: {name} stays Pending: {cond.get('message')}", once=f"unsched/{md.get('uid')}")
 
-    def _ep(self, ep: dict) -> None:
-        ips = [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
-        if ips:
+    def _slice(self, eps: dict) -> None:
+        """The EndpointSlice controller's slice of a Service: what every kube-proxy forwards to."""
+        ips = [a for e in eps.get("endpoints") or [] if (e.get("conditions") or {}).get("ready") is not False
+               for a in e.get("addresses") or []]
+        service = ((eps.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/service-name", "")
+        if ips and service:
             self.story.step(
-                f"controller-manager (endpoints) -> API server: Endpoints {ep['metadata']['name']} = {', '.join(ips)}; every kube-proxy hears it",
-                once=f"ep/{ep['metadata']['name']}/{len(ips)}",
+                f"controller-manager (endpointslice) -> API server: EndpointSlice {eps['metadata']['name']} of Service "
+                f"{service} = {', '.join(ips)}; every kube-proxy hears it",
+                once=f"eps/{service}/{len(ips)}",
             )
 
     def _node(self, old: dict, new: dict) -> None:
