@@ -39,6 +39,7 @@ def stored_pod() -> dict[str, Any]:
     from control.api import meta
     from control.api.defaults import apply_defaults
     from control.api.qos import qos_class
+    from control.apiserver import serviceaccount
     from control.apiserver.handlers import record_manager
 
     pod = copy.deepcopy(PAYLOAD_POD)
@@ -46,6 +47,11 @@ def stored_pod() -> dict[str, Any]:
     md.update(namespace="default", uid=meta.new_uid(), creationTimestamp=meta.now(), generation=1,
               annotations={"bench/sent": repr(time.time())}, resourceVersion="1")
     apply_defaults(pod)
+    # ServiceAccount admission: the default account, and its kube-api-access volume in every container
+    spec = pod["spec"]
+    spec["serviceAccountName"] = spec["serviceAccount"] = "default"
+    serviceaccount.mount_token(spec, meta.random_suffix())
+    spec.update(priority=0, preemptionPolicy="PreemptLowerPriority")  # Priority admission, with no class named
     pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod)}
     record_manager(pod, "bench-writer")
     return pod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+import random
 import time
 from datetime import UTC, datetime
 
@@ -52,8 +52,13 @@ def new_uid() -> str:
 _ALNUM = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' utilrand alphabet: no vowels, no confusables
 
 
+_RANDOM = random.Random()  # seeded from os.urandom: a name suffix is no secret (utilrand is math/rand too)
+
+
 def random_suffix(n: int = 5) -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+    """generateName's suffix, as utilrand.String(5). One call of a seeded generator, not a system call per
+    character as secrets.choice made (every ReplicaSet pod and every pod's kube-api-access volume has one)."""
+    return "".join(_RANDOM.choices(_ALNUM, k=n))
 
 
 def controller_of(obj: dict) -> dict | None:

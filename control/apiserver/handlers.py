@@ -247,6 +247,7 @@ class Api:
         self._event_lease: tuple[int, int] = (0, 0)  # (window start, lease id)
         # namespace -> (mod_revision, status.phase, metadata.labels): what every create in it reads
         self._namespace_phases: dict[str, tuple[int, Any, dict]] = {}
+        self._accounts: dict[tuple[str, str], tuple[int, dict]] = {}  # (namespace, name) -> (mod_revision, account)
         self._classes: dict[str, dict] | None = None  # PriorityClasses by name, dropped when one is written
         self.verbs: dict[str, Handler] = {
             "hello": self.hello,
@@ -517,13 +518,24 @@ class Api:
             return  # validation says what is wrong with it
         account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         spec["serviceAccountName"] = spec["serviceAccount"] = account
-        sa = self.stored("ServiceAccount", namespace, account) if isinstance(account, str) else None
+        sa = self._service_account(namespace, account) if isinstance(account, str) else None
         if account != "default" and sa is None:
             why = f'error looking up service account {namespace}/{account}: serviceaccount "{account}" not found'
             raise errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}' if name else f"pods is forbidden: {why}",
                                   {"name": name, "kind": "pods"})
         if serviceaccount.should_automount(sa, spec):
             serviceaccount.mount_token(spec, meta.random_suffix())
+
+    def _service_account(self, namespace: str, name: str) -> dict | None:
+        """A ServiceAccount as stored, decoded once per version (every pod create asks for its account)."""
+        kv = self.store.get(kinds.by_kind("ServiceAccount").key(namespace, name))
+        if kv is None:
+            self._accounts.pop((namespace, name), None)
+            return None
+        known = self._accounts.get((namespace, name))
+        if known is None or known[0] != kv.mod_revision:
+            known = self._accounts[(namespace, name)] = (kv.mod_revision, decode(kv.value, kv.mod_revision))
+        return known[1]
 
     async def _ensure_root_ca(self, namespace: str, pod: dict) -> None:
         """A pod with a kube-api-access volume finds kube-root-ca.crt in its namespace even where no controller
