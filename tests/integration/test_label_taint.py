@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from control.api import kinds
 from control.client import Client
 from control.errors import ApiError
+from control.plane import ControlPlane
 from tui.commands.label import parse_changes, relabel
 from tui.commands.taint import parse_taints, taint
 
@@ -91,3 +94,24 @@ async def test_json_patch_and_unsupported_patch_types(client: Client) -> None:
     with pytest.raises(ApiError) as e:  # a JSON patch must be a list of operations
         await client.patch("nodes", "n1", {"op": "add"}, None, patch_type="json")
     assert e.value.code == 400 and "'patch' must be a list" in e.value.message
+
+
+async def test_label_every_object_found_by_all_or_a_selector_as_kubectl(plane: ControlPlane, client: Client,
+                                                                      tmp_path: Path) -> None:
+    """kubectl label KIND --all | -l SELECTOR [-A]: one line per object found (the PodSecurity docs label every
+    namespace this way, with --dry-run=server)."""
+    from tests.integration.test_imperative import cli
+
+    for name, app in (("p1", "x"), ("p2", "y")):
+        await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
+                             "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    assert await cli(plane, tmp_path, "label", "pods", "-l", "app=x", "tier=web") == (0, "pod/p1 labeled\n", "")
+    assert (await client.get("Pod", "p2"))["metadata"]["labels"] == {"app": "y"}
+    assert await cli(plane, tmp_path, "annotate", "pods", "--all", "note=hi") == (
+        0, "pod/p1 annotated\npod/p2 annotated\n", "")
+    code, out, _ = await cli(plane, tmp_path, "label", "--dry-run=server", "ns", "--all", "team=a")
+    assert code == 0 and "namespace/default labeled (server dry run)\n" in out
+    assert "namespace/kube-system labeled (server dry run)\n" in out
+    assert not (await client.get("Namespace", "default", None))["metadata"].get("labels", {}).get("team")
+    assert await cli(plane, tmp_path, "label", "pods", "--all", "-l", "app=x", "a=b") == (
+        1, "", "error: cannot set --all and --selector at the same time\n")

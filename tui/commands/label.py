@@ -1,4 +1,5 @@
-"""`kube-tui label | annotate KIND NAME key=value ... key- [--overwrite]`, and `kube-tui patch KIND NAME -p PATCH`.
+"""`kube-tui label | annotate KIND NAME key=value ... key- [--overwrite]` (or KIND --all | -l SELECTOR [-A]: every
+object found), and `kube-tui patch KIND NAME -p PATCH`.
 
 As kubectl: a key that already has another value is refused without --overwrite, `key-` removes a key,
 and the change is one merge patch of metadata.labels (or .annotations); the API server validates it.
@@ -32,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser, name: str) -> None:
         p.add_argument("--overwrite", action="store_true", help="allow a key to take a new value")
         p.add_argument("--dry-run", choices=("none", "server"), default="none",
                        help="server: the API server admits the change in full (and warns) but stores nothing")
+        p.add_argument("--all", action="store_true", help="every object of the kind (in the namespace)")
+        p.add_argument("-l", "--selector", default="", help="the objects of the kind this label selector matches")
+        p.add_argument("-A", "--all-namespaces", action="store_true", help="with --all or -l: in every namespace")
     p.add_argument("-n", "--namespace", default="default")
     add_client_args(p)
 
@@ -104,9 +108,15 @@ async def patch(client: Client, info: kinds.KindInfo, name: str, args: argparse.
 
 
 def run(args: argparse.Namespace) -> int:
+    several = args.command != "patch" and (args.all or bool(args.selector))
+    if several and args.all and args.selector:
+        return fail("error: cannot set --all and --selector at the same time")
     try:
         given = [args.name] if getattr(args, "name", None) else []
-        info, name, rest = _target(args.target, given if args.command == "patch" else list(args.changes))
+        if several:  # KIND alone: every argument after it is a change
+            info, name, rest = kinds.lookup(args.target), "", list(args.changes)
+        else:
+            info, name, rest = _target(args.target, given if args.command == "patch" else list(args.changes))
         if args.command != "patch":
             sets, removes = parse_changes(rest)
     except ValueError as e:
@@ -122,12 +132,23 @@ def run(args: argparse.Namespace) -> int:
     field = "labels" if args.command == "label" else "annotations"
 
     async def go(client: Client) -> int:
-        try:
-            print(await relabel(client, info, name, namespace, field, sets, removes, args.overwrite,
-                                args.dry_run == "server"))
-        except ValueError as e:
-            return fail(str(e))
-        return 0
+        targets = [(namespace, name)]
+        if several:  # kubectl label KIND --all | -l SELECTOR: each object found, one line each
+            where = None if args.all_namespaces or not info.namespaced else namespace
+            found = await client.list(info.kind, where, label_selector=args.selector)
+            targets = [(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in found["items"]]
+        failed = 0
+        for ns, one in targets:
+            try:
+                print(await relabel(client, info, one, ns, field, sets, removes, args.overwrite,
+                                    args.dry_run == "server"), flush=True)
+            except ValueError as e:
+                failed = fail(str(e))
+            except ApiError as e:
+                if not several:
+                    raise
+                failed = report([e])
+        return failed
 
     result = with_client(args, go)
     return result if isinstance(result, int) else 0
