@@ -152,11 +152,13 @@ def server_context(data_dir: Path | None, hosts: list[str]) -> tuple[ssl.SSLCont
             _write(pki / "apiserver.crt", cert_pem, 0o644)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    # load_cert_chain reads files: the pair goes through an owner-only temporary file, gone at once
-    with tempfile.NamedTemporaryFile(prefix="kube-tui-serving-", suffix=".pem") as f:
-        f.write(cert_pem + key_pem)
-        f.flush()
-        ctx.load_cert_chain(f.name)
+    if data_dir is not None:  # load_cert_chain reads files: the data dir's own, owner-only
+        ctx.load_cert_chain(data_dir / "pki" / "apiserver.crt", data_dir / "pki" / "apiserver.key")
+    else:  # a run-only pair goes through an owner-only temporary file, gone at once
+        with tempfile.NamedTemporaryFile(prefix="kube-tui-serving-", suffix=".pem") as f:
+            f.write(cert_pem + key_pem)
+            f.flush()
+            ctx.load_cert_chain(f.name)
     ctx.set_alpn_protocols(["http/1.1"])
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.load_verify_locations(cadata=ca_pem.decode())
