@@ -148,9 +148,14 @@ async def test_fail_index_rules_and_max_failed_indexes(tmp_path: Path) -> None:
                                  ("Failed", "MaxFailedIndexesExceeded", message)]
         assert (j["status"]["failedIndexes"], j["status"]["active"]) == ("0,1", 0)
         pods = await job_pods(client, "max-failed")
-        indexes = sorted(p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] for p in pods)
-        # no retries, and the sleeping pods of indexes 2 and 3 were deleted before the Job was Failed
-        assert indexes == ["0", "1"] and all(p["status"]["phase"] == "Failed" for p in pods)
+
+        def index(p: dict) -> str:
+            return str(p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"])
+        # no retries, and the sleeping pods of indexes 2 and 3 were deleted before the Job was Failed: one may still
+        # be listed, Failed, while its node removes it (the Job's terminating count leaves out a pod in a terminal
+        # phase, as Kubernetes' does)
+        assert sorted(index(p) for p in pods if not p["metadata"].get("deletionTimestamp")) == ["0", "1"]
+        assert all(p["status"]["phase"] == "Failed" for p in pods), [(index(p), p["status"]["phase"]) for p in pods]
 
 
 async def test_a_success_policy_completes_the_job_early(tmp_path: Path) -> None:
