@@ -27,7 +27,7 @@ from control.apiserver import pki
 from control.plane import ControlPlane
 from tests.conftest import running_plane
 from tests.helpers import run_cli, wait_for
-from tests.integration.test_rest import call
+from tests.integration.test_rest import admin_session, call
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -42,10 +42,7 @@ async def plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
 
 @pytest.fixture
 async def http(plane: ControlPlane) -> AsyncIterator[aiohttp.ClientSession]:
-    tls = ssl.create_default_context(cadata=plane.rest.ca_pem.decode())
-    assert plane.credentials is not None
-    async with aiohttp.ClientSession(base_url=plane.rest.address, connector=aiohttp.TCPConnector(ssl=tls),
-                                     headers={"Authorization": f"Bearer {plane.credentials.admin}"}) as s:
+    async with admin_session(plane) as s:
         yield s
 
 

@@ -5,7 +5,6 @@ kube-tui --as over the native API."""
 from __future__ import annotations
 
 import asyncio
-import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from control import config
 from control.plane import ControlPlane
 from tests.conftest import running_plane
 from tests.helpers import run_cli, wait_for
-from tests.integration.test_rest import call
+from tests.integration.test_rest import admin_session, call
 
 READER = "system:serviceaccount:default:reader"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -34,10 +33,7 @@ async def plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
 
 @pytest.fixture
 async def http(plane: ControlPlane) -> AsyncIterator[aiohttp.ClientSession]:
-    tls = ssl.create_default_context(cadata=plane.rest.ca_pem.decode())
-    assert plane.credentials is not None
-    async with aiohttp.ClientSession(base_url=plane.rest.address, connector=aiohttp.TCPConnector(ssl=tls),
-                                     headers={"Authorization": f"Bearer {plane.credentials.admin}"}) as s:
+    async with admin_session(plane) as s:
         yield s
 
 

@@ -36,15 +36,21 @@ async def rest_plane(tmp_path: Path) -> AsyncIterator[ControlPlane]:
         yield p
 
 
+@contextlib.asynccontextmanager
+async def admin_session(plane: ControlPlane) -> AsyncIterator[aiohttp.ClientSession]:
+    """A session that trusts the cluster's CA and carries the admin token, as kubectl's kubeconfig does."""
+    tls = ssl.create_default_context(cadata=plane.rest.ca_pem.decode())
+    assert plane.credentials is not None
+    async with aiohttp.ClientSession(
+        base_url=plane.rest.address, connector=aiohttp.TCPConnector(ssl=tls),
+        headers={"Authorization": f"Bearer {plane.credentials.admin}"},
+    ) as s:
+        yield s
+
+
 @pytest.fixture
 async def http(rest_plane: ControlPlane) -> AsyncIterator[aiohttp.ClientSession]:
-    """A session that trusts the cluster's CA and carries the admin token, as kubectl's kubeconfig does."""
-    tls = ssl.create_default_context(cadata=rest_plane.rest.ca_pem.decode())
-    assert rest_plane.credentials is not None
-    async with aiohttp.ClientSession(
-        base_url=rest_plane.rest.address, connector=aiohttp.TCPConnector(ssl=tls),
-        headers={"Authorization": f"Bearer {rest_plane.credentials.admin}"},
-    ) as s:
+    async with admin_session(rest_plane) as s:
         yield s
 
 
