@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMER_SLACK = 0.002
 # shared/ sits beside the work tree (in CI: beside the fresh clone)
 K8S_DOCS = ROOT.parent / "shared" / "manifests" / "k8s-docs"
+KUBECTL_132 = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.32")  # the real kubectl these tests compare with
 
 
 async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:

@@ -26,12 +26,11 @@ from control import config
 from control.apiserver import pki
 from control.plane import ControlPlane
 from tests.conftest import running_plane
-from tests.helpers import run_cli, wait_for
+from tests.helpers import KUBECTL_132, run_cli, wait_for
 from tests.integration.test_rest import admin_session, call
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
-KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 
 
 @pytest.fixture
@@ -187,14 +186,14 @@ async def test_signer_refuses_usages_and_masters(http: aiohttp.ClientSession, tm
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(KUBECTL), reason="kubectl v1.32 is not installed")
+@pytest.mark.skipif(not KUBECTL_132.exists(), reason="kubectl v1.32 is not installed")
 async def test_real_kubectl_approves_and_acts_as_the_user(plane: ControlPlane, tmp_path: Path) -> None:
     assert plane.credentials is not None
     kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path)}
 
     async def kubectl(*args: str) -> subprocess.CompletedProcess[str]:  # the plane runs in this event loop
-        return await asyncio.to_thread(subprocess.run, [KUBECTL, *args], env=env, capture_output=True, text=True,
+        return await asyncio.to_thread(subprocess.run, [str(KUBECTL_132), *args], env=env, capture_output=True, text=True,
                                        timeout=30)
 
     key, pem = key_and_request(tmp_path, "myuser")

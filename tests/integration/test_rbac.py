@@ -15,13 +15,12 @@ import pytest
 from control import config
 from control.plane import ControlPlane
 from tests.conftest import running_plane
-from tests.helpers import run_cli, wait_for
+from tests.helpers import KUBECTL_132, run_cli, wait_for
 from tests.integration.test_rest import admin_session, call
 
 READER = "system:serviceaccount:default:reader"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 AS_READER = {"Impersonate-User": READER}
-KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 
 
 @pytest.fixture
@@ -211,13 +210,13 @@ async def test_kube_tui_as_over_the_native_api(plane: ControlPlane, tmp_path: Pa
     assert code == 1 and 'users "admin" is forbidden: User "system:node:n1" cannot impersonate' in out, out
 
 
-@pytest.mark.skipif(not Path(KUBECTL).exists(), reason="no kubectl v1.32 on this machine")
+@pytest.mark.skipif(not KUBECTL_132.exists(), reason="no kubectl v1.32 on this machine")
 async def test_kubectl_auth_can_i_as_a_serviceaccount(plane: ControlPlane) -> None:
     assert plane.credentials is not None
     kubeconfig = config.write_kubeconfig(plane.rest.address, plane.credentials.admin, plane.rest.ca_pem)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True,
+        return subprocess.run([str(KUBECTL_132), "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True,
                               timeout=60)
 
     r = await asyncio.to_thread(run, "auth", "can-i", "list", "pods", f"--as={READER}")

@@ -17,11 +17,10 @@ from control.client import Client
 from control.errors import ApiError
 from control.plane import ControlPlane
 from tests.conftest import running_plane
-from tests.helpers import K8S_DOCS
+from tests.helpers import K8S_DOCS, KUBECTL_132
 from tui import manifests
 from tui.commands.apply import CONFLICT_HELP, apply_all
 
-KUBECTL_132 = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.32")
 NGINX: dict[str, Any] = manifests.load([str(K8S_DOCS / "nginx-deployment.yaml")])[0].obj
 
 
